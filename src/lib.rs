@@ -1,0 +1,11 @@
+//! planrun: reviewed, declarative point-in-time rollbacks of TencentDB for MySQL instances.
+//!
+//! Layers (imports only flow this way): `diff` → `plan`; `engine` → `plan`, `diff`, `api`;
+//! `sandbox` → `api`; `cli` → everything.
+
+pub mod api;
+pub mod cli;
+pub mod diff;
+pub mod engine;
+pub mod plan;
+pub mod sandbox;
