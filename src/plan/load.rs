@@ -1,0 +1,535 @@
+//! Loading: YAML text → spanned tree → typed [`Plan`] plus a span index (JSON Pointer → bytes).
+//!
+//! Structural problems (wrong types, unknown or duplicate fields, missing fields) are collected,
+//! not thrown: loading goes on past them so that one run reports everything.
+
+use std::collections::HashMap;
+
+use super::diagnostic::{Diagnostic, closest};
+use super::model::{ENTRY_FIELDS, Entry, Names, PLAN_FIELDS, Plan, Strategy, Tables};
+use super::node::{self, Node, Span, Value};
+
+/// Largest plan accepted: 10,000 instances take about 1 MB, so 16 MiB is far beyond any real plan
+/// while keeping a stray binary or log file from being parsed at length.
+pub const MAX_PLAN_BYTES: usize = 16 * 1024 * 1024;
+
+/// Where a node sits: the key naming it (for mapping values) and the value itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Location {
+    pub key: Option<Span>,
+    pub value: Span,
+}
+
+/// JSON Pointer → location of every node of the plan.
+#[derive(Debug, Clone, Default)]
+pub struct SpanIndex {
+    map: HashMap<String, Location>,
+}
+
+impl SpanIndex {
+    pub fn get(&self, pointer: &str) -> Option<Location> {
+        self.map.get(pointer).copied()
+    }
+
+    /// The value's span, falling back to the closest indexed ancestor (then the document start).
+    pub fn value(&self, pointer: &str) -> Span {
+        let mut p = pointer;
+        loop {
+            if let Some(loc) = self.map.get(p) {
+                return loc.value;
+            }
+            match p.rfind('/') {
+                Some(i) => p = &p[..i],
+                None => return Span::default(),
+            }
+        }
+    }
+
+    /// The key's span when the node is a mapping value, else the value's.
+    pub fn key(&self, pointer: &str) -> Span {
+        self.get(pointer)
+            .and_then(|l| l.key)
+            .unwrap_or_else(|| self.value(pointer))
+    }
+
+    fn insert(&mut self, pointer: String, key: Option<Span>, value: Span) {
+        self.map.insert(pointer, Location { key, value });
+    }
+}
+
+/// Escapes one reference token of a JSON Pointer (RFC 6901).
+pub fn escape(token: &str) -> std::borrow::Cow<'_, str> {
+    if token.contains(['~', '/']) {
+        token.replace('~', "~0").replace('/', "~1").into()
+    } else {
+        token.into()
+    }
+}
+
+/// The outcome of loading one file: the model (possibly partial), its index, and problems.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    pub plan: Plan,
+    pub index: SpanIndex,
+    pub diagnostics: Vec<Diagnostic>,
+    /// False when the YAML could not be parsed at all (there is no model to check).
+    pub parsed: bool,
+}
+
+/// Loads a plan from bytes: UTF-8 and size are checked before YAML parsing.
+pub fn load_bytes(bytes: &[u8]) -> (String, Loaded) {
+    if bytes.len() > MAX_PLAN_BYTES {
+        let d = Diagnostic::error(
+            "planrun::file_too_large",
+            format!(
+                "the file is {} bytes; plans are limited to {MAX_PLAN_BYTES} bytes",
+                bytes.len()
+            ),
+        )
+        .at("", Span::default(), "this file")
+        .help("split the plan into several files, or check that this is the plan you meant");
+        return (
+            String::new(),
+            Loaded {
+                diagnostics: vec![d],
+                ..Loaded::default()
+            },
+        );
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(text) => (text.to_owned(), load(text)),
+        Err(e) => {
+            let valid = e.valid_up_to();
+            // Keep the valid prefix as the source so the label can show where it breaks.
+            let text = String::from_utf8_lossy(&bytes[..valid]).into_owned();
+            let d = Diagnostic::error(
+                "planrun::not_utf8",
+                format!("the file is not UTF-8 text: invalid byte sequence at byte {valid}"),
+            )
+            .at("", Span::new(valid, 0), "invalid UTF-8 here")
+            .help("plans are UTF-8 YAML; re-save the file as UTF-8");
+            (
+                text,
+                Loaded {
+                    diagnostics: vec![d],
+                    ..Loaded::default()
+                },
+            )
+        }
+    }
+}
+
+/// Loads a plan from text.
+pub fn load(text: &str) -> Loaded {
+    let root = match node::parse(text) {
+        Ok(root) => root,
+        Err(e) => {
+            return Loaded {
+                diagnostics: vec![syntax(text, &e)],
+                ..Loaded::default()
+            };
+        }
+    };
+    let mut loader = Loader {
+        text,
+        index: SpanIndex::default(),
+        diagnostics: Vec::new(),
+    };
+    let plan = loader.plan(&root);
+    Loaded {
+        plan,
+        index: loader.index,
+        diagnostics: loader.diagnostics,
+        parsed: true,
+    }
+}
+
+fn syntax(text: &str, error: &serde_saphyr::Error) -> Diagnostic {
+    let span = error
+        .location()
+        .and_then(|l| {
+            let s = l.span();
+            Some(Span::new(usize::try_from(s.byte_offset()?).ok()?, 0))
+        })
+        .unwrap_or_default();
+    let raw = error.without_snippet().to_string();
+    // The parser's text may end with its own " at line X column Y": the label shows that.
+    let message = raw.lines().next().unwrap_or("invalid YAML").to_owned();
+    let is_tab = text
+        .get(span.offset..)
+        .is_some_and(|rest| rest.starts_with('\t'))
+        || message.contains("tab");
+    let (code, help) = if message.contains("duplicate") {
+        (
+            "planrun::duplicate_key",
+            "remove or rename one of the repeated keys",
+        )
+    } else if message.contains("alias") || message.contains("budget") || message.contains("limit") {
+        (
+            "planrun::yaml_limit",
+            "the document expands too much (alias bomb?); write it out plainly",
+        )
+    } else if is_tab {
+        (
+            "planrun::yaml_syntax",
+            "YAML indentation uses spaces, never tabs",
+        )
+    } else {
+        (
+            "planrun::yaml_syntax",
+            "fix the YAML syntax at the marked place",
+        )
+    };
+    Diagnostic::error(code, format!("invalid YAML: {message}"))
+        .at("", span, "here")
+        .help(help)
+}
+
+struct Loader<'a> {
+    text: &'a str,
+    index: SpanIndex,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Loader<'_> {
+    fn plan(&mut self, root: &Node) -> Plan {
+        self.index.insert(String::new(), None, root.span);
+        let mut plan = Plan::default();
+        let Some(fields) = self.fields(root, "", PLAN_FIELDS, "plan") else {
+            return plan;
+        };
+        let (mut has_version, mut has_instances) = (false, false);
+        for (name, value, path) in fields {
+            match name {
+                "version" => {
+                    has_version = true;
+                    plan.version = self.integer(value, &path).unwrap_or(0);
+                }
+                "name" => plan.name = self.string(value, &path),
+                "description" => plan.description = self.string(value, &path),
+                "rollback_time" => plan.rollback_time = self.scalar_text(value, &path),
+                "timezone" => plan.timezone = self.scalar_text(value, &path),
+                "strategy" => plan.strategy = self.strategy(value, &path),
+                "rename" => plan.rename = self.string(value, &path),
+                "region" => plan.region = self.string(value, &path),
+                "batch_size" => plan.batch_size = self.integer(value, &path),
+                "instances" => {
+                    has_instances = true;
+                    plan.instances = self.entries(value, &path);
+                }
+                _ => {}
+            }
+        }
+        for (present, field, help) in [
+            (
+                has_version,
+                "version",
+                "add `version: 1` at the top of the plan",
+            ),
+            (
+                has_instances,
+                "instances",
+                "add an `instances:` list with at least one instance",
+            ),
+        ] {
+            if !present {
+                self.push(
+                    Diagnostic::error(
+                        "planrun::missing_field",
+                        format!("the plan has no `{field}`"),
+                    )
+                    .at(
+                        "",
+                        Span::new(root.span.offset, 0),
+                        format!("`{field}` missing"),
+                    )
+                    .help(help),
+                );
+            }
+        }
+        plan
+    }
+
+    fn entries(&mut self, node: &Node, path: &str) -> Vec<Entry> {
+        let Some(items) = self.seq(node, path, "a list of instance entries") else {
+            return Vec::new();
+        };
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let p = format!("{path}/{i}");
+                self.index.insert(p.clone(), None, item.span);
+                self.entry(item, &p)
+            })
+            .collect()
+    }
+
+    fn entry(&mut self, node: &Node, path: &str) -> Entry {
+        let mut entry = Entry::default();
+        let Some(fields) = self.fields(node, path, ENTRY_FIELDS, "instance entry") else {
+            return entry;
+        };
+        for (name, value, p) in fields {
+            match name {
+                "id" => entry.id = self.string(value, &p),
+                "ids" => {
+                    entry.ids = self.seq(value, &p, "a list of instance ids").map(|items| {
+                        items
+                            .iter()
+                            .enumerate()
+                            .filter_map(|(i, item)| {
+                                let ip = format!("{p}/{i}");
+                                self.index.insert(ip.clone(), None, item.span);
+                                self.string(item, &ip)
+                            })
+                            .collect()
+                    });
+                }
+                "strategy" => entry.strategy = self.strategy(value, &p),
+                "rollback_time" => entry.rollback_time = self.scalar_text(value, &p),
+                "rename" => entry.rename = self.string(value, &p),
+                "region" => entry.region = self.string(value, &p),
+                "dbs" => entry.dbs = self.names(value, &p),
+                "tables" => entry.tables = self.tables(value, &p),
+                _ => {}
+            }
+        }
+        entry
+    }
+
+    fn tables(&mut self, node: &Node, path: &str) -> Option<Tables> {
+        if node.value == Value::Null {
+            return Some(Tables::default());
+        }
+        let entries = self.map(node, path, "a mapping of database → tables")?;
+        let mut out = Vec::with_capacity(entries.len());
+        for (key, value) in entries {
+            let Some(db) = self.name(key, path) else {
+                continue;
+            };
+            let p = format!("{path}/{}", escape(&db));
+            if self.index.get(&p).is_some() {
+                self.duplicate(&db, key.span, &p);
+                continue;
+            }
+            self.index.insert(p.clone(), Some(key.span), value.span);
+            if let Some(names) = self.names(value, &p) {
+                out.push((db, names));
+            }
+        }
+        Some(Tables(out))
+    }
+
+    fn names(&mut self, node: &Node, path: &str) -> Option<Names> {
+        match &node.value {
+            Value::Null => Some(Names::List(Vec::new())),
+            Value::Seq(items) => Some(Names::List(
+                items
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, item)| {
+                        let p = format!("{path}/{i}");
+                        self.index.insert(p.clone(), None, item.span);
+                        self.name(item, &p)
+                    })
+                    .collect(),
+            )),
+            Value::Map(entries) => {
+                let mut out = Vec::with_capacity(entries.len());
+                for (key, value) in entries {
+                    let Some(source) = self.name(key, path) else {
+                        continue;
+                    };
+                    let p = format!("{path}/{}", escape(&source));
+                    if self.index.get(&p).is_some() {
+                        self.duplicate(&source, key.span, &p);
+                        continue;
+                    }
+                    self.index.insert(p.clone(), Some(key.span), value.span);
+                    if let Some(target) = self.name(value, &p) {
+                        out.push((source, target));
+                    }
+                }
+                Some(Names::Map(out))
+            }
+            _ => {
+                self.wrong_type(
+                    node,
+                    path,
+                    "a list of names or a mapping `source: new_name`",
+                );
+                None
+            }
+        }
+    }
+
+    /// A mapping's fields: unknown, duplicate and non-string keys are reported and dropped.
+    fn fields<'n>(
+        &mut self,
+        node: &'n Node,
+        path: &str,
+        known: &[&str],
+        what: &str,
+    ) -> Option<Vec<(&'n str, &'n Node, String)>> {
+        let entries = self.map(node, path, &format!("a mapping (the {what})"))?;
+        let mut out: Vec<(&str, &Node, String)> = Vec::with_capacity(entries.len());
+        for (key, value) in entries {
+            let Value::Str(name) = &key.value else {
+                self.wrong_type(key, path, "a field name");
+                continue;
+            };
+            let p = format!("{path}/{}", escape(name));
+            if !known.contains(&name.as_str()) {
+                let mut d = Diagnostic::error(
+                    "planrun::unknown_field",
+                    format!("unknown field `{name}` in the {what}"),
+                )
+                .at(p, key.span, "unknown field");
+                d = match closest(name, known) {
+                    Some(near) => d.help(format!("did you mean `{near}`?")),
+                    None => d.help(format!("known fields: {}", known.join(", "))),
+                };
+                self.push(d);
+                continue;
+            }
+            if out.iter().any(|(n, _, _)| *n == name) {
+                self.duplicate(name, key.span, &p);
+                continue;
+            }
+            self.index.insert(p.clone(), Some(key.span), value.span);
+            out.push((name.as_str(), value, p));
+        }
+        Some(out)
+    }
+
+    fn duplicate(&mut self, name: &str, span: Span, path: &str) {
+        let first = self.index.get(path).and_then(|l| l.key);
+        self.push(
+            Diagnostic::error("planrun::duplicate_key", format!("`{name}` is given twice"))
+                .at(path, span, "repeated here")
+                .also(first, "first given here")
+                .help("YAML keys must be unique: remove or merge one of them"),
+        );
+    }
+
+    fn map<'n>(
+        &mut self,
+        node: &'n Node,
+        path: &str,
+        expected: &str,
+    ) -> Option<&'n [(Node, Node)]> {
+        match &node.value {
+            Value::Map(entries) => Some(entries),
+            _ => {
+                self.wrong_type(node, path, expected);
+                None
+            }
+        }
+    }
+
+    fn seq<'n>(&mut self, node: &'n Node, path: &str, expected: &str) -> Option<&'n [Node]> {
+        match &node.value {
+            Value::Seq(items) => Some(items),
+            _ => {
+                self.wrong_type(node, path, expected);
+                None
+            }
+        }
+    }
+
+    fn string(&mut self, node: &Node, path: &str) -> Option<String> {
+        match &node.value {
+            Value::Str(s) => Some(s.clone()),
+            _ => {
+                self.wrong_type(node, path, "a string");
+                None
+            }
+        }
+    }
+
+    /// A scalar taken as written (quoted or not): `rollback_time: 2026-11-20 03:15:00` and
+    /// `timezone: +08:00` are text even where a YAML resolver would see a number.
+    fn scalar_text(&mut self, node: &Node, path: &str) -> Option<String> {
+        match &node.value {
+            Value::Str(s) => Some(s.clone()),
+            Value::Int(_) | Value::Float(_) => Some(self.raw(node)),
+            _ => {
+                self.wrong_type(node, path, "a string");
+                None
+            }
+        }
+    }
+
+    /// A database or table name: numbers are names too (`2024: 2024_bak`).
+    fn name(&mut self, node: &Node, path: &str) -> Option<String> {
+        match &node.value {
+            Value::Str(s) => Some(s.clone()),
+            Value::Int(i) => Some(i.to_string()),
+            _ => {
+                self.wrong_type(node, path, "a name (string)");
+                None
+            }
+        }
+    }
+
+    fn raw(&self, node: &Node) -> String {
+        let end = node.span.offset + node.span.len;
+        self.text
+            .get(node.span.offset..end)
+            .map(|s| s.trim().to_owned())
+            .unwrap_or_default()
+    }
+
+    fn integer(&mut self, node: &Node, path: &str) -> Option<u64> {
+        match &node.value {
+            Value::Int(i) => u64::try_from(*i).ok().or_else(|| {
+                self.wrong_type(node, path, "a positive integer");
+                None
+            }),
+            _ => {
+                self.wrong_type(node, path, "an integer");
+                None
+            }
+        }
+    }
+
+    fn strategy(&mut self, node: &Node, path: &str) -> Option<Strategy> {
+        let Value::Str(s) = &node.value else {
+            self.wrong_type(node, path, "one of table, db, full");
+            return None;
+        };
+        let strategy = Strategy::parse(s);
+        if strategy.is_none() {
+            let help = match closest(s, &Strategy::ALL) {
+                Some(near) => format!("did you mean `{near}`? (table, db or full)"),
+                None => "use table, db or full".to_owned(),
+            };
+            self.push(
+                Diagnostic::error(
+                    "planrun::invalid_strategy",
+                    format!("unknown strategy `{s}`"),
+                )
+                .at(path, node.span, "not a strategy")
+                .help(help),
+            );
+        }
+        strategy
+    }
+
+    fn wrong_type(&mut self, node: &Node, path: &str, expected: &str) {
+        let found = node.value.kind();
+        self.push(
+            Diagnostic::error(
+                "planrun::wrong_type",
+                format!("expected {expected}, found {found}"),
+            )
+            .at(path, node.span, format!("this is {found}"))
+            .help(format!("write {expected} here")),
+        );
+    }
+
+    fn push(&mut self, d: Diagnostic) {
+        self.diagnostics.push(d);
+    }
+}
