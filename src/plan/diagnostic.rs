@@ -142,8 +142,8 @@ mod tests {
         let index = LineIndex::new(text);
         assert_eq!(index.position(text, 0), (1, 1));
         assert_eq!(index.position(text, 3), (2, 1));
-        // 'ç' is two bytes: the ':' at byte 5 is the 3rd character... of "çd:" → column 3.
-        assert_eq!(index.position(text, 5), (2, 3));
+        // 'ç' takes bytes 3 and 4: the ':' at byte 6 is the third character of its line.
+        assert_eq!(index.position(text, 6), (2, 3));
         assert_eq!(index.position(text, 999), (3, 1));
     }
 
