@@ -76,22 +76,24 @@ pub struct Loaded {
     pub parsed: bool,
 }
 
+/// The diagnostic for a file over [`MAX_PLAN_BYTES`]; `size` is the file's real length.
+pub fn too_large(size: u64) -> Diagnostic {
+    // No label: there is no text worth showing, and JSON/GitHub place it at 1:1.
+    Diagnostic::error(
+        "planrun::file_too_large",
+        format!("the file is {size} bytes; plans are limited to {MAX_PLAN_BYTES} bytes"),
+    )
+    .help("split the plan into several files, or check that this is the plan you meant")
+}
+
 /// Loads a plan from bytes: UTF-8 and size are checked before YAML parsing.
 pub fn load_bytes(bytes: &[u8]) -> (String, Loaded) {
     if bytes.len() > MAX_PLAN_BYTES {
-        let d = Diagnostic::error(
-            "planrun::file_too_large",
-            format!(
-                "the file is {} bytes; plans are limited to {MAX_PLAN_BYTES} bytes",
-                bytes.len()
-            ),
-        )
-        .at("", Span::default(), "this file")
-        .help("split the plan into several files, or check that this is the plan you meant");
+        let size = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
         return (
             String::new(),
             Loaded {
-                diagnostics: vec![d],
+                diagnostics: vec![too_large(size)],
                 ..Loaded::default()
             },
         );
@@ -100,13 +102,18 @@ pub fn load_bytes(bytes: &[u8]) -> (String, Loaded) {
         Ok(text) => (text.to_owned(), load(text)),
         Err(e) => {
             let valid = e.valid_up_to();
-            // Keep the valid prefix as the source so the label can show where it breaks.
-            let text = String::from_utf8_lossy(&bytes[..valid]).into_owned();
+            // The lossy text equals the file up to the first bad byte, which becomes U+FFFD:
+            // the label sits on that replacement character, so the snippet shows the place.
+            let text = String::from_utf8_lossy(bytes).into_owned();
             let d = Diagnostic::error(
                 "planrun::not_utf8",
                 format!("the file is not UTF-8 text: invalid byte sequence at byte {valid}"),
             )
-            .at("", Span::new(valid, 0), "invalid UTF-8 here")
+            .at(
+                "",
+                Span::new(valid, char::REPLACEMENT_CHARACTER.len_utf8()),
+                "invalid UTF-8 here",
+            )
             .help("plans are UTF-8 YAML; re-save the file as UTF-8");
             (
                 text,
@@ -147,14 +154,16 @@ pub fn load(text: &str) -> Loaded {
 fn syntax(text: &str, error: &serde_saphyr::Error) -> Diagnostic {
     let span = error
         .location()
-        .and_then(|l| {
-            let s = l.span();
-            Some(Span::new(usize::try_from(s.byte_offset()?).ok()?, 0))
-        })
+        .map(|l| Span::new(error_offset(text, &l), 0))
         .unwrap_or_default();
     let raw = error.without_snippet().to_string();
-    // The parser's text may end with its own " at line X column Y": the label shows that.
-    let message = raw.lines().next().unwrap_or("invalid YAML").to_owned();
+    // The parser's text ends with its own " at line X, column Y" (and, for aliases, where they
+    // were defined and used): the label shows the place, so keep only the description.
+    let first = raw.lines().next().unwrap_or("invalid YAML");
+    let message = first
+        .find(" at line ")
+        .map_or(first, |i| &first[..i])
+        .to_owned();
     let is_tab = text
         .get(span.offset..)
         .is_some_and(|rest| rest.starts_with('\t'))
@@ -185,6 +194,32 @@ fn syntax(text: &str, error: &serde_saphyr::Error) -> Diagnostic {
         .help(help)
 }
 
+/// Byte offset of a parser error. Syntax errors carry only a line, a column and a character
+/// offset (no byte offset), so count characters on the reported line.
+fn error_offset(text: &str, location: &serde_saphyr::Location) -> usize {
+    if let Some(offset) = location
+        .span()
+        .byte_offset()
+        .and_then(|o| usize::try_from(o).ok())
+    {
+        return offset.min(text.len());
+    }
+    let line = usize::try_from(location.line()).unwrap_or(1).max(1);
+    let column = usize::try_from(location.column()).unwrap_or(1).max(1);
+    let Some(start) = text
+        .match_indices('\n')
+        .nth(line.wrapping_sub(2))
+        .map(|(i, _)| i + 1)
+        .or((line == 1).then_some(0))
+    else {
+        return text.len();
+    };
+    text[start..]
+        .char_indices()
+        .nth(column - 1)
+        .map_or(text.len(), |(i, _)| start + i)
+}
+
 struct Loader<'a> {
     text: &'a str,
     index: SpanIndex,
@@ -195,6 +230,13 @@ impl Loader<'_> {
     fn plan(&mut self, root: &Node) -> Plan {
         self.index.insert(String::new(), None, root.span);
         let mut plan = Plan::default();
+        if root.value == Value::Null {
+            self.push(
+                Diagnostic::error("planrun::empty_plan", "the plan is empty")
+                    .help("write a plan: `version: 1`, a `rollback_time`, a `strategy` and an `instances:` list"),
+            );
+            return plan;
+        }
         let Some(fields) = self.fields(root, "", PLAN_FIELDS, "plan") else {
             return plan;
         };
@@ -461,11 +503,11 @@ impl Loader<'_> {
         }
     }
 
-    /// A database or table name: numbers are names too (`2024: 2024_bak`).
+    /// A database or table name: numbers are names too, as written (`007: 2024.11`).
     fn name(&mut self, node: &Node, path: &str) -> Option<String> {
         match &node.value {
             Value::Str(s) => Some(s.clone()),
-            Value::Int(i) => Some(i.to_string()),
+            Value::Int(_) | Value::Float(_) => Some(self.raw(node)),
             _ => {
                 self.wrong_type(node, path, "a name (string)");
                 None
@@ -473,12 +515,22 @@ impl Loader<'_> {
         }
     }
 
+    /// A scalar's text as written. Through an alias (`*a`) that is the anchored node's text,
+    /// without its `&a` anchor.
     fn raw(&self, node: &Node) -> String {
-        let end = node.span.offset + node.span.len;
-        self.text
-            .get(node.span.offset..end)
-            .map(|s| s.trim().to_owned())
+        let span = node.defined.unwrap_or(node.span);
+        let text = self
+            .text
+            .get(span.offset..span.offset + span.len)
             .unwrap_or_default()
+            .trim();
+        let text = match text.strip_prefix('&') {
+            Some(anchored) => anchored
+                .split_once(char::is_whitespace)
+                .map_or("", |(_, rest)| rest),
+            None => text,
+        };
+        text.trim().to_owned()
     }
 
     fn integer(&mut self, node: &Node, path: &str) -> Option<u64> {

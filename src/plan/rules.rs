@@ -88,17 +88,60 @@ pub fn parse_timezone(text: &str) -> Option<FixedOffset> {
 
 /// `YYYY-MM-DD HH:MM:SS`, digits exactly where they belong, and a real calendar time.
 pub fn parse_time(text: &str) -> Option<NaiveDateTime> {
-    let shape = text.len() == 19
+    if !has_time_shape(text) {
+        return None;
+    }
+    NaiveDateTime::parse_from_str(text, TIME_FORMAT).ok()
+}
+
+/// Digits and separators where `YYYY-MM-DD HH:MM:SS` has them (the calendar is not checked).
+fn has_time_shape(text: &str) -> bool {
+    text.len() == 19
         && text.bytes().enumerate().all(|(i, b)| match i {
             4 | 7 => b == b'-',
             10 => b == b' ',
             13 | 16 => b == b':',
             _ => b.is_ascii_digit(),
-        });
-    if !shape {
-        return None;
+        })
+}
+
+/// `a`, `a, b` or `a, b, c and 4 more`: the sources of some renames, for messages.
+fn list_names(renames: &[Rename]) -> String {
+    let mut shown: Vec<String> = renames
+        .iter()
+        .take(3)
+        .map(|r| format!("`{}`", r.source))
+        .collect();
+    if renames.len() > 3 {
+        shown.push(format!("{} more", renames.len() - 3));
     }
-    NaiveDateTime::parse_from_str(text, TIME_FORMAT).ok()
+    match shown.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => shown.join(""),
+    }
+}
+
+/// How messages name an entry: its instance id(s), else its position in `instances`.
+fn culprit(entry: &Entry, path: &str) -> String {
+    let ids: Vec<&str> = entry
+        .id
+        .iter()
+        .chain(entry.ids.iter().flatten())
+        .map(String::as_str)
+        .collect();
+    match ids.as_slice() {
+        [] => {
+            let n = path
+                .rsplit('/')
+                .next()
+                .and_then(|i| i.parse::<usize>().ok())
+                .map_or(0, |i| i + 1);
+            format!("instance entry {n}")
+        }
+        [one] => format!("instance {one}"),
+        [a, b] => format!("instances {a} and {b}"),
+        [a, b, rest @ ..] => format!("instances {a}, {b} and {} more", rest.len()),
+    }
 }
 
 struct Rules<'a> {
@@ -125,6 +168,17 @@ impl Rules<'_> {
 
     fn push(&mut self, d: Diagnostic) {
         self.diagnostics.push(d);
+    }
+
+    /// True when loading already reported a problem at or under `path` (a wrong type, a bad
+    /// name): rules then stay quiet about what merely follows from it, so that `ids: [123]` is
+    /// one error, not also "`ids` is empty".
+    fn reported_under(&self, path: &str) -> bool {
+        self.loaded.diagnostics.iter().any(|d| {
+            d.path
+                .strip_prefix(path)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
     }
 
     fn plan(&mut self, default_name: &str) -> Option<ResolvedPlan> {
@@ -249,7 +303,8 @@ impl Rules<'_> {
             list.push((id, format!("{path}/id")));
         }
         if let Some(ids) = &entry.ids {
-            if ids.is_empty() && self.has(&format!("{path}/ids")) {
+            let ids_path = format!("{path}/ids");
+            if ids.is_empty() && self.has(&ids_path) && !self.reported_under(&ids_path) {
                 self.push(
                     Diagnostic::error("planrun::empty_ids", "`ids` is empty")
                         .at(
@@ -311,12 +366,20 @@ impl Rules<'_> {
     /// Format, calendar, future and age of a rollback time.
     fn time(&mut self, text: &str, path: &str) -> Option<NaiveDateTime> {
         let Some(time) = parse_time(text) else {
-            self.push(
-                Diagnostic::error(
-                    "planrun::invalid_rollback_time",
-                    format!("`{text}` is not a valid rollback time"),
+            let (message, label) = if has_time_shape(text) {
+                (
+                    format!("`{text}` is not a real calendar time"),
+                    "no such date or time",
                 )
-                .at(path, self.span(path), "expected YYYY-MM-DD HH:MM:SS")
+            } else {
+                (
+                    format!("`{text}` is not a rollback time"),
+                    "expected YYYY-MM-DD HH:MM:SS",
+                )
+            };
+            self.push(
+                Diagnostic::error("planrun::invalid_rollback_time", message)
+                    .at(path, self.span(path), label)
                 .help(
                     "write a real calendar time as \"YYYY-MM-DD HH:MM:SS\" in the plan's timezone",
                 ),
@@ -351,10 +414,11 @@ impl Rules<'_> {
     /// Checks one entry's spec and builds the per-instance rollback it describes.
     fn entry(&mut self, entry: &Entry, path: &str) -> Option<Instance> {
         let plan = &self.loaded.plan;
+        let who = culprit(entry, path);
         let strategy = self.inherited(
             entry.strategy,
             plan.strategy,
-            path,
+            (path, &who),
             "strategy",
             "planrun::missing_strategy",
             "add `strategy: table|db|full` to the entry or the plan",
@@ -367,7 +431,7 @@ impl Rules<'_> {
             time_ok = self.plan_time.is_some();
         } else if !self.has(&format!("{path}/rollback_time")) && !self.has("/rollback_time") {
             self.missing(
-                path,
+                (path, &who),
                 "rollback_time",
                 "planrun::missing_rollback_time",
                 "add `rollback_time: \"YYYY-MM-DD HH:MM:SS\"` to the entry or the plan",
@@ -397,7 +461,7 @@ impl Rules<'_> {
         {
             let db_path = format!("{path}/tables/{}", escape(db));
             self.source(db, &db_path, true);
-            if names.is_empty() {
+            if names.is_empty() && !self.reported_under(&db_path) {
                 self.push(
                     Diagnostic::error(
                         "planrun::empty_tables",
@@ -415,6 +479,8 @@ impl Rules<'_> {
         }
 
         if dbs.is_empty()
+            && !self.reported_under(&dbs_path)
+            && !self.reported_under(&format!("{path}/tables"))
             && tables.iter().all(|t| t.tables.is_empty())
             && entry.dbs.as_ref().is_none_or(Names::is_empty)
             && entry.tables.as_ref().is_none_or(|t| t.0.is_empty())
@@ -422,7 +488,7 @@ impl Rules<'_> {
             self.push(
                 Diagnostic::error(
                     "planrun::nothing_to_roll_back",
-                    "the entry rolls back nothing: no `dbs` and no `tables`",
+                    format!("{who} rolls back nothing: no `dbs` and no `tables`"),
                 )
                 .at(
                     path.to_owned(),
@@ -439,7 +505,7 @@ impl Rules<'_> {
         let total = dbs.len() + tables.iter().map(|t| t.tables.len()).sum::<usize>();
         if total > MAX_OBJECTS_PER_INSTANCE {
             self.push(
-                Diagnostic::error("planrun::too_many_objects", format!("the entry rolls back {total} databases and tables; at most {MAX_OBJECTS_PER_INSTANCE} are allowed"))
+                Diagnostic::error("planrun::too_many_objects", format!("{who} rolls back {total} databases and tables; at most {MAX_OBJECTS_PER_INSTANCE} are allowed"))
                     .at(path.to_owned(), Span::new(self.span(path).offset, 0), format!("{total} objects"))
                     .help("split the rollback: CDB takes at most 500 databases and tables per instance and task"),
             );
@@ -462,7 +528,7 @@ impl Rules<'_> {
         &mut self,
         own: Option<T>,
         plan: Option<T>,
-        path: &str,
+        (path, who): (&str, &str),
         field: &str,
         code: &'static str,
         help: &str,
@@ -472,16 +538,18 @@ impl Rules<'_> {
             && !self.has(&format!("{path}/{field}"))
             && !self.has(&format!("/{field}"))
         {
-            self.missing(path, field, code, help);
+            self.missing((path, who), field, code, help);
         }
         value
     }
 
-    fn missing(&mut self, path: &str, field: &str, code: &'static str, help: &str) {
+    /// `at` is the entry's pointer and how messages name it.
+    fn missing(&mut self, at: (&str, &str), field: &str, code: &'static str, help: &str) {
+        let (path, who) = at;
         self.push(
             Diagnostic::error(
                 code,
-                format!("no `{field}` for this entry (none in the entry, none in the plan)"),
+                format!("{who} has no `{field}` (none in the entry, none in the plan)"),
             )
             .at(
                 path.to_owned(),
@@ -510,8 +578,9 @@ impl Rules<'_> {
                 Diagnostic::error(
                     "planrun::table_with_dbs",
                     format!(
-                        "strategy `table` cannot roll back whole databases ({} listed under `dbs`)",
-                        dbs.len()
+                        "{}: strategy `table` cannot roll back whole databases ({} under `dbs`)",
+                        culprit(entry, path),
+                        list_names(dbs)
                     ),
                 )
                 .at(
@@ -531,7 +600,7 @@ impl Rules<'_> {
                 strategy_span
             };
             self.push(
-                Diagnostic::warning("planrun::full_strategy", "strategy `full` imports the whole instance's backup and binlog: the slowest rollback")
+                Diagnostic::warning("planrun::full_strategy", format!("{} uses strategy `full`, the slowest rollback (it imports the whole instance)", culprit(entry, path)))
                     .at(at, span, "full rollback")
                     .also(inherited.then_some(strategy_span), "inherited from here")
                     .help("prefer `db` or `table` when the damage is limited to some databases or tables"),
