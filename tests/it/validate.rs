@@ -1,0 +1,1 @@
+//! CLI tests of `validate`, `plan`, `schema` and `completions`: exit codes, formats, bad input.
