@@ -168,6 +168,14 @@ fn syntax(text: &str, error: &serde_saphyr::Error) -> Diagnostic {
         .get(span.offset..)
         .is_some_and(|rest| rest.starts_with('\t'))
         || message.contains("tab");
+    if message.starts_with("multiple YAML documents") {
+        return Diagnostic::error(
+            "planrun::yaml_syntax",
+            "invalid YAML: the file holds several YAML documents",
+        )
+        .at("", span, "a second document starts here")
+        .help("a plan is one YAML document: remove the extra `---` or split the file");
+    }
     let (code, help) = if message.contains("duplicate") {
         (
             "planrun::duplicate_key",
@@ -176,7 +184,7 @@ fn syntax(text: &str, error: &serde_saphyr::Error) -> Diagnostic {
     } else if message.contains("alias") || message.contains("budget") || message.contains("limit") {
         (
             "planrun::yaml_limit",
-            "the document expands too much (alias bomb?); write it out plainly",
+            "the document is too large, or expands too much through aliases (an alias bomb?): split it, or write it out plainly",
         )
     } else if is_tab {
         (

@@ -153,10 +153,16 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
 }
 
-/// Parser limits: generous for real plans (10,000 instances is about 1 MB), tight enough that
-/// an alias bomb or a pathological file fails fast instead of eating memory.
+/// Parser limits: generous for real plans (10,000 instances is about 1 MB, 130,000 nodes), tight
+/// enough that an alias bomb or a pathological file fails fast instead of eating memory.
 pub fn options() -> serde_saphyr::Options {
     let mut options = serde_saphyr::Options::default();
+    // The parser's defaults (250,000 nodes, 1,000,000 events) reject an ordinary plan of about
+    // 2 MB; these let any ordinary plan up to the 16 MiB file limit through (~2.2M nodes).
+    let mut budget = options.budget.take().unwrap_or_default();
+    budget.max_nodes = 3_000_000;
+    budget.max_events = 8_000_000;
+    options.budget = Some(budget);
     options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::PassThrough;
     options.alias_limits.max_total_replayed_events = 200_000;
     options.alias_limits.max_replay_stack_depth = 32;
