@@ -183,7 +183,7 @@ impl Rules<'_> {
 
     fn plan(&mut self, default_name: &str) -> Option<ResolvedPlan> {
         let plan = &self.loaded.plan;
-        if self.has("/version") && plan.version != 1 {
+        if self.has("/version") && plan.version != 1 && !self.reported_under("/version") {
             self.push(
                 Diagnostic::error(
                     "planrun::unsupported_version",
@@ -285,18 +285,24 @@ impl Rules<'_> {
                 .also(Some(self.key(&format!("{path}/id"))), "`id` here")
                 .help("keep `id` for one instance or `ids` for several, not both"),
             ),
-            (None, None) if self.has(path) => self.push(
-                Diagnostic::error(
-                    "planrun::missing_id",
-                    "an instance entry has neither `id` nor `ids`",
-                )
-                .at(
-                    path.to_owned(),
-                    Span::new(self.span(path).offset, 0),
-                    "which instance?",
-                )
-                .help("add `id: cdb-xxxxxxxx`, or `ids: [...]` for several instances"),
-            ),
+            (None, None)
+                if self.has(path)
+                    && !self.reported_under(&format!("{path}/id"))
+                    && !self.reported_under(&format!("{path}/ids")) =>
+            {
+                self.push(
+                    Diagnostic::error(
+                        "planrun::missing_id",
+                        "an instance entry has neither `id` nor `ids`",
+                    )
+                    .at(
+                        path.to_owned(),
+                        Span::new(self.span(path).offset, 0),
+                        "which instance?",
+                    )
+                    .help("add `id: cdb-xxxxxxxx`, or `ids: [...]` for several instances"),
+                );
+            }
             _ => {}
         }
         if let Some(id) = &entry.id {
