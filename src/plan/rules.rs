@@ -756,17 +756,38 @@ impl Rules<'_> {
             };
             (rules.span(&p), p)
         };
+        // Where a source is named: the key in the map form, the item in the list form.
+        let source_span = |rules: &Self, i: usize, r: &Rename| {
+            let (_, p) = locate(rules, i, r);
+            rules.key(&p)
+        };
         let sources: HashMap<&str, usize> = renames
             .iter()
             .enumerate()
             .map(|(i, r)| (r.source.as_str(), i))
             .collect();
+        let mut listed: HashMap<&str, usize> = HashMap::new();
         let mut targets: HashMap<&str, usize> = HashMap::new();
         for (i, r) in renames.iter().enumerate() {
+            let (span, p) = locate(self, i, r);
+            // Only the list form can repeat a name (a repeated map key is a duplicate_key).
+            if let Some(&first) = listed.get(r.source.as_str()) {
+                let first_span = Some(source_span(self, first, &renames[first]));
+                self.push(
+                    Diagnostic::error(
+                        "planrun::duplicate_name",
+                        format!("{kind} `{prefix}{}` is listed twice", r.source),
+                    )
+                    .at(p, span, "listed again here")
+                    .also(first_span, "first listed here")
+                    .help("remove the repeated name"),
+                );
+                continue;
+            }
+            listed.insert(&r.source, i);
             if r.target.is_empty() {
                 continue;
             }
-            let (span, p) = locate(self, i, r);
             if r.target == r.source {
                 self.push(
                     Diagnostic::error("planrun::target_equals_source", format!("{kind} `{prefix}{}` would be restored over itself", r.source))
@@ -787,7 +808,7 @@ impl Rules<'_> {
             }
             targets.insert(&r.target, i);
             if let Some(&other) = sources.get(r.target.as_str()) {
-                let (other_span, _) = locate(self, other, &renames[other]);
+                let other_span = source_span(self, other, &renames[other]);
                 self.push(
                     Diagnostic::error("planrun::target_is_source", format!("new name `{prefix}{}` is also a {kind} being rolled back", r.target))
                         .at(p, span, "collides with a source")
