@@ -593,3 +593,6 @@ impl Loader<'_> {
         self.diagnostics.push(d);
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -172,7 +172,49 @@ pub fn options() -> serde_saphyr::Options {
 
 /// Parses one YAML document into a spanned tree.
 pub fn parse(text: &str) -> Result<Node, serde_saphyr::Error> {
-    serde_saphyr::from_str_with_options::<Node>(text, options())
+    let mut root = serde_saphyr::from_str_with_options::<Node>(text, options())?;
+    widen(&mut root, text);
+    Ok(root)
+}
+
+/// The parser spans a flow collection by its opening bracket only; widen it to the closing one
+/// so that a label underlines `[table]`, not `[`. Block collections keep their spans (a label
+/// over many lines would hide the point). Depth is bounded by the parser's nesting limit.
+fn widen(node: &mut Node, text: &str) {
+    let mut end = node.span.offset + node.span.len;
+    match &mut node.value {
+        Value::Seq(items) => {
+            for item in items {
+                widen(item, text);
+                end = end.max(item.span.offset + item.span.len);
+            }
+        }
+        Value::Map(entries) => {
+            for (key, value) in entries {
+                widen(key, text);
+                widen(value, text);
+                end = end.max(value.span.offset + value.span.len);
+            }
+        }
+        _ => return,
+    }
+    let closer = match text.as_bytes().get(node.span.offset) {
+        Some(b'[') => b']',
+        Some(b'{') => b'}',
+        _ => return,
+    };
+    let mut rest = text.get(end..).unwrap_or_default();
+    // Between the last item and the bracket: blanks, a trailing comma, comments.
+    loop {
+        rest = rest.trim_start_matches([' ', '\t', '\r', '\n', ',']);
+        match rest.strip_prefix('#') {
+            Some(comment) => rest = comment.split_once('\n').map_or("", |(_, after)| after),
+            None => break,
+        }
+    }
+    if rest.as_bytes().first() == Some(&closer) {
+        node.span.len = text.len() - rest.len() + 1 - node.span.offset;
+    }
 }
 
 #[cfg(test)]
@@ -195,6 +237,22 @@ mod tests {
         assert_eq!(entries[1].1.span, Span::new(17, 3));
         assert_eq!(&text[17..20], "abc");
         assert_eq!(entries[0].1.value, Value::Int(1));
+    }
+
+    #[test]
+    fn flow_collections_span_to_their_closing_bracket() {
+        let text = "a: [x, {b: c}, # why\n  ]\nd:\n  e: 1\n";
+        let root = parse(text).unwrap();
+        let a = &map(&root)[0].1;
+        let span = |n: &Node| &text[n.span.offset..n.span.offset + n.span.len];
+        assert_eq!(span(a), "[x, {b: c}, # why\n  ]");
+        match &a.value {
+            Value::Seq(items) => assert_eq!(span(&items[1]), "{b: c}"),
+            other => panic!("expected a list, got {other:?}"),
+        }
+        // A block mapping keeps the parser's span: a label must not cover many lines.
+        let d = &map(&root)[1].1;
+        assert!(!span(d).contains('\n'), "{:?}", span(d));
     }
 
     #[test]
