@@ -317,6 +317,20 @@ impl Loader<'_> {
 
     fn entry(&mut self, node: &Node, path: &str) -> Entry {
         let mut entry = Entry::default();
+        if let Value::Str(id) = &node.value {
+            // `- cdb-xxxxxxxx`: an id where an entry belongs, a common slip.
+            self.push(
+                Diagnostic::error(
+                    "planrun::wrong_type",
+                    "expected a mapping (the instance entry), found a string",
+                )
+                .at(path, node.span, "this is a string")
+                .help(format!(
+                    "an entry is a mapping: write `- id: {id}` and what to roll back under it"
+                )),
+            );
+            return entry;
+        }
         let Some(fields) = self.fields(node, path, ENTRY_FIELDS, "instance entry") else {
             return entry;
         };
@@ -426,7 +440,9 @@ impl Loader<'_> {
         let mut out: Vec<(&str, &Node, String)> = Vec::with_capacity(entries.len());
         for (key, value) in entries {
             let Value::Str(name) = &key.value else {
-                self.wrong_type(key, path, "a field name");
+                // Pointed at as JSON would spell the key, so the mapping itself stays unblamed.
+                let key_path = format!("{path}/{}", escape(&self.raw(key)));
+                self.wrong_type(key, &key_path, "a field name");
                 continue;
             };
             let p = format!("{path}/{}", escape(name));

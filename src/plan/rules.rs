@@ -170,6 +170,11 @@ impl Rules<'_> {
         self.diagnostics.push(d);
     }
 
+    /// True when loading already reported a problem with the node at `path` itself.
+    fn reported_at(&self, path: &str) -> bool {
+        self.loaded.diagnostics.iter().any(|d| d.path == path)
+    }
+
     /// True when loading already reported a problem at or under `path` (a wrong type, a bad
     /// name): rules then stay quiet about what merely follows from it, so that `ids: [123]` is
     /// one error, not also "`ids` is empty".
@@ -193,7 +198,7 @@ impl Rules<'_> {
                 .help("this planrun reads version 1 plans: write `version: 1`"),
             );
         }
-        if self.has("/instances") && plan.instances.is_empty() {
+        if self.has("/instances") && plan.instances.is_empty() && !self.reported_at("/instances") {
             self.push(
                 Diagnostic::error("planrun::empty_instances", "the plan lists no instances")
                     .at("/instances", self.span("/instances"), "empty")
@@ -240,6 +245,10 @@ impl Rules<'_> {
         let mut instances = Vec::new();
         for (i, entry) in plan.instances.iter().enumerate() {
             let path = format!("/instances/{i}");
+            if self.reported_at(&path) {
+                // Not a mapping at all: the loader said so, and nothing else can be checked.
+                continue;
+            }
             let ids = self.ids(entry, &path, &mut seen);
             if let Some(spec) = self.entry(entry, &path) {
                 instances.extend(ids.into_iter().map(|(id, id_path)| Instance {

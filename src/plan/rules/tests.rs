@@ -390,3 +390,44 @@ fn diagnostics_come_in_document_order() {
         ]
     );
 }
+
+#[test]
+fn an_entry_that_is_not_a_mapping_is_one_error() {
+    let text = format!("{HEAD}strategy: table\ninstances:\n  - cdb-aaaaaaaa\n  -\n");
+    let (ds, _) = check(&text);
+    let found: Vec<_> = ds
+        .iter()
+        .map(|d| (d.code, d.path.as_str(), primary(&text, d)))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("planrun::wrong_type", "/instances/0", "cdb-aaaaaaaa"),
+            ("planrun::wrong_type", "/instances/1", ""),
+        ]
+    );
+    assert_eq!(
+        ds[0].help.as_deref(),
+        Some("an entry is a mapping: write `- id: cdb-aaaaaaaa` and what to roll back under it")
+    );
+    let (ds, _) = check(&format!("{HEAD}strategy: table\ninstances:\n"));
+    assert_eq!(
+        codes(&ds),
+        ["planrun::wrong_type"],
+        "not also empty_instances"
+    );
+}
+
+#[test]
+fn a_non_string_key_is_pointed_at_as_json_spells_it() {
+    let text = format!(
+        "{HEAD}strategy: table\ninstances:\n  - id: cdb-aaaaaaaa\n    7: x\n    tables: {{orders: {{t: t_bak}}}}\n"
+    );
+    let (ds, resolved) = check(&text);
+    assert_eq!(codes(&ds), ["planrun::wrong_type"]);
+    assert_eq!(
+        (ds[0].path.as_str(), primary(&text, &ds[0])),
+        ("/instances/0/7", "7")
+    );
+    assert!(resolved.is_none());
+}
