@@ -18,6 +18,28 @@ pub const MAX_PLAN_BYTES: usize = 16 * 1024 * 1024;
 pub struct Location {
     pub key: Option<Span>,
     pub value: Span,
+    /// Where the key and the value were written, when they arrived through an alias or a `<<`
+    /// merge (then `key`/`value` are the place of use).
+    pub key_defined: Option<Span>,
+    pub value_defined: Option<Span>,
+}
+
+impl Location {
+    /// Where the node at `span` (its key or its value) was written, if elsewhere. A merged or
+    /// aliased entry has key and value both at the alias; then the whole written entry
+    /// (`key: value`) is meant.
+    pub fn defined(&self, span: Span) -> Option<Span> {
+        let at_key = Some(span) == self.key;
+        let at_value = span == self.value;
+        match (at_key, at_value, self.key_defined, self.value_defined) {
+            (true, true, Some(k), Some(v)) if v.len > 0 && k.offset <= v.offset => {
+                Some(Span::new(k.offset, v.offset + v.len - k.offset))
+            }
+            (true, _, Some(k), _) => Some(k),
+            (_, true, _, v) => v,
+            _ => None,
+        }
+    }
 }
 
 /// JSON Pointer → location of every node of the plan.
@@ -52,8 +74,14 @@ impl SpanIndex {
             .unwrap_or_else(|| self.value(pointer))
     }
 
-    fn insert(&mut self, pointer: String, key: Option<Span>, value: Span) {
-        self.map.insert(pointer, Location { key, value });
+    fn insert(&mut self, pointer: String, key: Option<&Node>, value: &Node) {
+        let location = Location {
+            key: key.map(|k| k.span),
+            value: value.span,
+            key_defined: key.and_then(|k| k.defined),
+            value_defined: value.defined,
+        };
+        self.map.insert(pointer, location);
     }
 }
 
@@ -236,7 +264,7 @@ struct Loader<'a> {
 
 impl Loader<'_> {
     fn plan(&mut self, root: &Node) -> Plan {
-        self.index.insert(String::new(), None, root.span);
+        self.index.insert(String::new(), None, root);
         let mut plan = Plan::default();
         if root.value == Value::Null {
             self.push(
@@ -309,7 +337,7 @@ impl Loader<'_> {
             .enumerate()
             .map(|(i, item)| {
                 let p = format!("{path}/{i}");
-                self.index.insert(p.clone(), None, item.span);
+                self.index.insert(p.clone(), None, item);
                 self.entry(item, &p)
             })
             .collect()
@@ -344,7 +372,7 @@ impl Loader<'_> {
                             .enumerate()
                             .filter_map(|(i, item)| {
                                 let ip = format!("{p}/{i}");
-                                self.index.insert(ip.clone(), None, item.span);
+                                self.index.insert(ip.clone(), None, item);
                                 self.string(item, &ip)
                             })
                             .collect()
@@ -377,7 +405,7 @@ impl Loader<'_> {
                 self.duplicate(&db, key.span, &p);
                 continue;
             }
-            self.index.insert(p.clone(), Some(key.span), value.span);
+            self.index.insert(p.clone(), Some(key), value);
             if let Some(names) = self.names(value, &p) {
                 out.push((db, names));
             }
@@ -394,7 +422,7 @@ impl Loader<'_> {
                     .enumerate()
                     .filter_map(|(i, item)| {
                         let p = format!("{path}/{i}");
-                        self.index.insert(p.clone(), None, item.span);
+                        self.index.insert(p.clone(), None, item);
                         self.name(item, &p)
                     })
                     .collect(),
@@ -410,7 +438,7 @@ impl Loader<'_> {
                         self.duplicate(&source, key.span, &p);
                         continue;
                     }
-                    self.index.insert(p.clone(), Some(key.span), value.span);
+                    self.index.insert(p.clone(), Some(key), value);
                     if let Some(target) = self.name(value, &p) {
                         out.push((source, target));
                     }
@@ -451,7 +479,8 @@ impl Loader<'_> {
                     "planrun::unknown_field",
                     format!("unknown field `{name}` in the {what}"),
                 )
-                .at(p, key.span, "unknown field");
+                .at(p, key.span, "unknown field")
+                .also(key.defined, super::rules::ALIAS_LABEL);
                 d = match closest(name, known) {
                     Some(near) => d.help(format!("did you mean `{near}`?")),
                     None => d.help(format!("known fields: {}", known.join(", "))),
@@ -463,7 +492,7 @@ impl Loader<'_> {
                 self.duplicate(name, key.span, &p);
                 continue;
             }
-            self.index.insert(p.clone(), Some(key.span), value.span);
+            self.index.insert(p.clone(), Some(key), value);
             out.push((name.as_str(), value, p));
         }
         Some(out)
@@ -587,6 +616,7 @@ impl Loader<'_> {
                     format!("unknown strategy `{s}`"),
                 )
                 .at(path, node.span, "not a strategy")
+                .also(node.defined, super::rules::ALIAS_LABEL)
                 .help(help),
             );
         }
@@ -601,6 +631,7 @@ impl Loader<'_> {
                 format!("expected {expected}, found {found}"),
             )
             .at(path, node.span, format!("this is {found}"))
+            .also(node.defined, super::rules::ALIAS_LABEL)
             .help(format!("write {expected} here")),
         );
     }

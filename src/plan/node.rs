@@ -178,33 +178,49 @@ pub fn parse(text: &str) -> Result<Node, serde_saphyr::Error> {
 }
 
 /// The parser spans a flow collection by its opening bracket only; widen it to the closing one
-/// so that a label underlines `[table]`, not `[`. Block collections keep their spans (a label
-/// over many lines would hide the point). Depth is bounded by the parser's nesting limit.
+/// so that a label underlines `[table]`, not `[`. Both spans are widened: where the node is used
+/// and, for an alias, where it was defined. Block collections keep their spans (a label over
+/// many lines would hide the point). Depth is bounded by the parser's nesting limit.
 fn widen(node: &mut Node, text: &str) {
     let mut end = node.span.offset + node.span.len;
+    let mut defined_end = node.defined.map_or(0, |d| d.offset + d.len);
+    let mut grow = |child: &Node| {
+        end = end.max(child.span.offset + child.span.len);
+        let d = child.defined.unwrap_or(child.span);
+        defined_end = defined_end.max(d.offset + d.len);
+    };
     match &mut node.value {
         Value::Seq(items) => {
             for item in items {
                 widen(item, text);
-                end = end.max(item.span.offset + item.span.len);
+                grow(item);
             }
         }
         Value::Map(entries) => {
             for (key, value) in entries {
                 widen(key, text);
                 widen(value, text);
-                end = end.max(value.span.offset + value.span.len);
+                grow(key);
+                grow(value);
             }
         }
         _ => return,
     }
-    let closer = match text.as_bytes().get(node.span.offset) {
+    close(&mut node.span, end, text);
+    if let Some(defined) = &mut node.defined {
+        close(defined, defined_end, text);
+    }
+}
+
+/// Extends a span that starts at `[` or `{` to its closing bracket, found after `end` past
+/// blanks, a trailing comma and comments.
+fn close(span: &mut Span, end: usize, text: &str) {
+    let closer = match text.as_bytes().get(span.offset) {
         Some(b'[') => b']',
         Some(b'{') => b'}',
         _ => return,
     };
-    let mut rest = text.get(end..).unwrap_or_default();
-    // Between the last item and the bracket: blanks, a trailing comma, comments.
+    let mut rest = text.get(end.max(span.offset + 1)..).unwrap_or_default();
     loop {
         rest = rest.trim_start_matches([' ', '\t', '\r', '\n', ',']);
         match rest.strip_prefix('#') {
@@ -213,7 +229,7 @@ fn widen(node: &mut Node, text: &str) {
         }
     }
     if rest.as_bytes().first() == Some(&closer) {
-        node.span.len = text.len() - rest.len() + 1 - node.span.offset;
+        span.len = text.len() - rest.len() + 1 - span.offset;
     }
 }
 

@@ -19,6 +19,8 @@ pub const MAX_OBJECTS_PER_INSTANCE: usize = 500;
 pub const MAX_BATCH_SIZE: u64 = 50;
 /// Binlog retention commonly ends after 7 days: older points in time are likely unavailable.
 pub const OLD_AFTER_DAYS: i64 = 7;
+/// The label on where a value used through an alias or a merge was written.
+pub const ALIAS_LABEL: &str = "written here (used through an alias)";
 const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 
 /// Checks a loaded plan; returns every problem and, when there is no error, the resolved plan.
@@ -166,7 +168,16 @@ impl Rules<'_> {
         self.loaded.index.get(path).is_some()
     }
 
-    fn push(&mut self, d: Diagnostic) {
+    /// Records a problem. When its node came through an alias or a `<<` merge, the label is at
+    /// the place of use; a second label shows where the value was written.
+    fn push(&mut self, mut d: Diagnostic) {
+        let defined = self
+            .loaded
+            .index
+            .get(&d.path)
+            .zip(d.span)
+            .and_then(|(location, span)| location.defined(span));
+        d = d.also(defined, ALIAS_LABEL);
         self.diagnostics.push(d);
     }
 

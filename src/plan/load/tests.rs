@@ -333,3 +333,51 @@ fn merged_keys_are_indexed_at_the_merge() {
     assert_eq!(second.id.as_deref(), Some("cdb-bbbbbbbb"));
     assert_eq!(second.tables, loaded.plan.instances[0].tables);
 }
+
+#[test]
+fn aliased_nodes_remember_where_they_were_written() {
+    let text = "version: 1\ninstances:\n  - id: cdb-aaaaaaaa\n    tables: &t {orders: [a, b]}\n  - id: cdb-bbbbbbbb\n    tables: *t\n";
+    let loaded = load(text);
+    assert!(loaded.diagnostics.is_empty(), "{:#?}", loaded.diagnostics);
+    let orders = loaded
+        .index
+        .get("/instances/1/tables/orders")
+        .unwrap_or_else(|| panic!("indexed"));
+    assert_eq!(orders.key.map(|k| at(text, k)), Some("*t"));
+    assert_eq!(orders.key_defined.map(|k| at(text, k)), Some("orders"));
+    assert_eq!(orders.value_defined.map(|v| at(text, v)), Some("[a, b]"));
+    // Key and value are both at the alias: the whole written entry is meant.
+    assert_eq!(
+        orders.defined(orders.value).map(|v| at(text, v)),
+        Some("orders: [a, b]")
+    );
+    let tables = loaded
+        .index
+        .get("/instances/1/tables")
+        .unwrap_or_else(|| panic!("indexed"));
+    assert_eq!(at(text, tables.value), "*t");
+    assert_eq!(
+        tables.value_defined.map(|v| at(text, v)),
+        Some("{orders: [a, b]}")
+    );
+    let first = loaded
+        .index
+        .get("/instances/0/tables")
+        .unwrap_or_else(|| panic!("indexed"));
+    assert_eq!(first.value_defined, None, "written where it is used");
+}
+
+#[test]
+fn a_wrong_type_through_an_alias_shows_where_it_was_written() {
+    let text = "version: 1\ndescription: &x [1]\nname: *x\ninstances: []\n";
+    let loaded = load(text);
+    let d = loaded
+        .diagnostics
+        .iter()
+        .find(|d| d.path == "/name")
+        .unwrap_or_else(|| panic!("{:#?}", loaded.diagnostics));
+    assert_eq!(primary(text, d), "*x");
+    assert_eq!(d.related.len(), 1);
+    assert_eq!(at(text, d.related[0].span), "[1]");
+    assert_eq!(d.related[0].label, "written here (used through an alias)");
+}

@@ -217,8 +217,14 @@ fn an_alias_carries_its_problem_to_the_place_of_use() {
     assert_eq!(system.len(), 2, "{ds:#?}");
     assert_eq!(system[0].path, "/instances/0/dbs/mysql");
     assert_eq!(primary(&text, system[0]), "mysql");
+    assert!(system[0].related.is_empty());
     assert_eq!(system[1].path, "/instances/1/dbs/mysql");
     assert_eq!(primary(&text, system[1]), "*d");
+    assert_eq!(
+        related(&text, system[1]),
+        [("written here (used through an alias)", "mysql: m_bak")]
+    );
+    assert_eq!(system[1].related[0].span.offset, nth(&text, "mysql", 0));
 }
 
 #[test]
@@ -230,7 +236,16 @@ fn a_merged_value_is_labelled_at_the_merge_key() {
     let d = only(&ds, "planrun::table_with_dbs");
     assert_eq!(d.path, "/instances/1/dbs");
     assert_eq!(primary(&text, d), "*e");
-    assert_eq!(related(&text, d), [("`strategy: table` set here", "table")]);
+    assert_eq!(
+        related(&text, d),
+        [
+            ("`strategy: table` set here", "table"),
+            (
+                "written here (used through an alias)",
+                "dbs: {orders: o_bak}"
+            ),
+        ]
+    );
 }
 
 #[test]
