@@ -3,7 +3,7 @@
 //! Structural problems (wrong types, unknown or duplicate fields, missing fields) are collected,
 //! not thrown: loading goes on past them so that one run reports everything.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::diagnostic::{Diagnostic, closest};
 use super::model::{ENTRY_FIELDS, Entry, Names, PLAN_FIELDS, Plan, Strategy, Tables};
@@ -102,6 +102,16 @@ pub struct Loaded {
     pub diagnostics: Vec<Diagnostic>,
     /// False when the YAML could not be parsed at all (there is no model to check).
     pub parsed: bool,
+    /// `(mapping pointer, field)` for each unknown field that looks like a misspelt known
+    /// one: a missing `strategy` next to `stratgy` is not reported twice.
+    pub misspelt: HashSet<(String, String)>,
+}
+
+impl Loaded {
+    /// True when the mapping at `path` has an unknown field that is probably `field`.
+    pub fn misspelt(&self, path: &str, field: &str) -> bool {
+        self.misspelt.contains(&(path.to_owned(), field.to_owned()))
+    }
 }
 
 /// The diagnostic for a file over [`MAX_PLAN_BYTES`]; `size` is the file's real length.
@@ -169,6 +179,7 @@ pub fn load(text: &str) -> Loaded {
         text,
         index: SpanIndex::default(),
         diagnostics: Vec::new(),
+        misspelt: HashSet::new(),
     };
     let plan = loader.plan(&root);
     Loaded {
@@ -176,6 +187,7 @@ pub fn load(text: &str) -> Loaded {
         index: loader.index,
         diagnostics: loader.diagnostics,
         parsed: true,
+        misspelt: loader.misspelt,
     }
 }
 
@@ -260,6 +272,7 @@ struct Loader<'a> {
     text: &'a str,
     index: SpanIndex,
     diagnostics: Vec<Diagnostic>,
+    misspelt: HashSet<(String, String)>,
 }
 
 impl Loader<'_> {
@@ -310,7 +323,7 @@ impl Loader<'_> {
                 "add an `instances:` list with at least one instance",
             ),
         ] {
-            if !present {
+            if !present && !self.misspelt.contains(&(String::new(), field.to_owned())) {
                 self.push(
                     Diagnostic::error(
                         "planrun::missing_field",
@@ -482,7 +495,10 @@ impl Loader<'_> {
                 .at(p, key.span, "unknown field")
                 .also(key.defined, super::rules::ALIAS_LABEL);
                 d = match closest(name, known) {
-                    Some(near) => d.help(format!("did you mean `{near}`?")),
+                    Some(near) => {
+                        self.misspelt.insert((path.to_owned(), near.to_owned()));
+                        d.help(format!("did you mean `{near}`?"))
+                    }
                     None => d.help(format!("known fields: {}", known.join(", "))),
                 };
                 self.push(d);

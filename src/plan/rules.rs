@@ -1,7 +1,7 @@
 //! The rules of the plan language (DESIGN §1), each its own diagnostic code, and resolution of
 //! a valid plan into concrete per-instance rollbacks.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
 
@@ -33,12 +33,19 @@ pub fn check(
     if !loaded.parsed {
         return (diagnostics, None);
     }
+    let reported: HashSet<&str> = loaded.diagnostics.iter().map(|d| d.path.as_str()).collect();
+    let reported_below = reported
+        .iter()
+        .flat_map(|p| p.match_indices('/').map(|(i, _)| &p[..i]).chain([*p]))
+        .collect();
     let mut rules = Rules {
         loaded,
         now,
         diagnostics: Vec::new(),
         offset: None,
         plan_time: None,
+        reported,
+        reported_below,
     };
     let resolved = rules.plan(default_name);
     diagnostics.append(&mut rules.diagnostics);
@@ -153,6 +160,10 @@ struct Rules<'a> {
     offset: Option<FixedOffset>,
     /// The plan-level rollback_time, when valid (checked once, not per instance).
     plan_time: Option<NaiveDateTime>,
+    /// Pointers of the loader's diagnostics, and every ancestor of them (looked up per entry,
+    /// so a set: 10,000 entries with the same typo must not make checking quadratic).
+    reported: HashSet<&'a str>,
+    reported_below: HashSet<&'a str>,
 }
 
 impl Rules<'_> {
@@ -183,18 +194,14 @@ impl Rules<'_> {
 
     /// True when loading already reported a problem with the node at `path` itself.
     fn reported_at(&self, path: &str) -> bool {
-        self.loaded.diagnostics.iter().any(|d| d.path == path)
+        self.reported.contains(path)
     }
 
     /// True when loading already reported a problem at or under `path` (a wrong type, a bad
     /// name): rules then stay quiet about what merely follows from it, so that `ids: [123]` is
     /// one error, not also "`ids` is empty".
     fn reported_under(&self, path: &str) -> bool {
-        self.loaded.diagnostics.iter().any(|d| {
-            d.path
-                .strip_prefix(path)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-        })
+        self.reported_below.contains(path)
     }
 
     fn plan(&mut self, default_name: &str) -> Option<ResolvedPlan> {
@@ -307,6 +314,8 @@ impl Rules<'_> {
             ),
             (None, None)
                 if self.has(path)
+                    && !self.loaded.misspelt(path, "id")
+                    && !self.loaded.misspelt(path, "ids")
                     && !self.reported_under(&format!("{path}/id"))
                     && !self.reported_under(&format!("{path}/ids")) =>
             {
@@ -455,7 +464,11 @@ impl Rules<'_> {
             time_ok = self.time(text, &format!("{path}/rollback_time")).is_some();
         } else if plan.rollback_time.is_some() {
             time_ok = self.plan_time.is_some();
-        } else if !self.has(&format!("{path}/rollback_time")) && !self.has("/rollback_time") {
+        } else if !self.has(&format!("{path}/rollback_time"))
+            && !self.has("/rollback_time")
+            && !self.loaded.misspelt(path, "rollback_time")
+            && !self.loaded.misspelt("", "rollback_time")
+        {
             self.missing(
                 (path, &who),
                 "rollback_time",
@@ -505,6 +518,8 @@ impl Rules<'_> {
         }
 
         if dbs.is_empty()
+            && !self.loaded.misspelt(path, "dbs")
+            && !self.loaded.misspelt(path, "tables")
             && !self.reported_under(&dbs_path)
             && !self.reported_under(&format!("{path}/tables"))
             && tables.iter().all(|t| t.tables.is_empty())
@@ -563,6 +578,8 @@ impl Rules<'_> {
         if value.is_none()
             && !self.has(&format!("{path}/{field}"))
             && !self.has(&format!("/{field}"))
+            && !self.loaded.misspelt(path, field)
+            && !self.loaded.misspelt("", field)
         {
             self.missing((path, who), field, code, help);
         }

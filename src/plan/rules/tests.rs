@@ -446,3 +446,28 @@ fn a_non_string_key_is_pointed_at_as_json_spells_it() {
     );
     assert!(resolved.is_none());
 }
+
+#[test]
+fn a_misspelt_field_is_not_also_reported_missing() {
+    let text = "version: 1\nrollback_tim: \"2026-11-20 03:15:00\"\nstratgy: table\ninstances:\n  - id: cdb-aaaaaaaa\n    tabels: {orders: {t: t_bak}}\n  - idd: cdb-bbbbbbbb\n    dbs: {a: a_bak}\n    strategy: db\n";
+    let (ds, _) = check(text);
+    let found: Vec<_> = ds.iter().map(|d| (d.code, d.path.as_str())).collect();
+    assert_eq!(
+        found,
+        [
+            ("planrun::unknown_field", "/rollback_tim"),
+            ("planrun::unknown_field", "/stratgy"),
+            ("planrun::unknown_field", "/instances/0/tabels"),
+            ("planrun::unknown_field", "/instances/1/idd"),
+        ]
+    );
+    // An unrelated unknown field does not hide a real omission.
+    let text = format!(
+        "{HEAD}instances:\n  - id: cdb-aaaaaaaa\n    regionn: x\n    tables: {{orders: {{t: t_bak}}}}\n"
+    );
+    let (ds, _) = check(&text);
+    assert_eq!(
+        codes(&ds),
+        ["planrun::missing_strategy", "planrun::unknown_field"]
+    );
+}
