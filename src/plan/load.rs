@@ -407,6 +407,19 @@ impl Loader<'_> {
         if node.value == Value::Null {
             return Some(Tables::default());
         }
+        if let Value::Seq(_) = node.value {
+            // `tables: [payments]`: the database level is missing.
+            self.push(
+                Diagnostic::error(
+                    "planrun::wrong_type",
+                    "`tables` should be a mapping of database → tables, found a list",
+                )
+                .at(path, node.span, "this is a list")
+                .also(node.defined, super::rules::ALIAS_LABEL)
+                .help("group tables by database: `tables: {orders: [payments, refunds]}`"),
+            );
+            return None;
+        }
         let entries = self.map(node, path, "a mapping of database → tables")?;
         let mut out = Vec::with_capacity(entries.len());
         for (key, value) in entries {
@@ -641,14 +654,19 @@ impl Loader<'_> {
 
     fn wrong_type(&mut self, node: &Node, path: &str, expected: &str) {
         let found = node.value.kind();
+        // Name the field (or database) when the pointer ends in one, not in a list index.
+        let token = path.rsplit('/').next().unwrap_or_default();
+        let message = if token.is_empty() || token.bytes().all(|b| b.is_ascii_digit()) {
+            format!("expected {expected}, found {found}")
+        } else {
+            let name = token.replace("~1", "/").replace("~0", "~");
+            format!("`{name}` should be {expected}, found {found}")
+        };
         self.push(
-            Diagnostic::error(
-                "planrun::wrong_type",
-                format!("expected {expected}, found {found}"),
-            )
-            .at(path, node.span, format!("this is {found}"))
-            .also(node.defined, super::rules::ALIAS_LABEL)
-            .help(format!("write {expected} here")),
+            Diagnostic::error("planrun::wrong_type", message)
+                .at(path, node.span, format!("this is {found}"))
+                .also(node.defined, super::rules::ALIAS_LABEL)
+                .help(format!("write {expected} here")),
         );
     }
 

@@ -120,14 +120,23 @@ instances:
     assert_eq!(
         wrong,
         [
-            ("/version", "expected an integer, found a string"),
-            ("/strategy", "expected one of table, db, full, found a list"),
-            ("/batch_size", "expected an integer, found a string"),
+            ("/version", "`version` should be an integer, found a string"),
+            (
+                "/strategy",
+                "`strategy` should be one of table, db, full, found a list"
+            ),
+            (
+                "/batch_size",
+                "`batch_size` should be an integer, found a string"
+            ),
             (
                 "/instances/0/dbs",
-                "expected a list of names or a mapping `source: new_name`, found an integer"
+                "`dbs` should be a list of names or a mapping `source: new_name`, found an integer"
             ),
-            ("/instances/1/id", "expected a string, found an integer"),
+            (
+                "/instances/1/id",
+                "`id` should be a string, found an integer"
+            ),
         ]
     );
     // No follow-on noise: nothing about a missing strategy, id or version.
