@@ -3,96 +3,20 @@
 //! Structural problems (wrong types, unknown or duplicate fields, missing fields) are collected,
 //! not thrown: loading goes on past them so that one run reports everything.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use super::diagnostic::{Diagnostic, closest};
 use super::model::{ENTRY_FIELDS, Entry, Names, PLAN_FIELDS, Plan, Strategy, Tables};
 use super::node::{self, Node, Span, Value};
 
+mod index;
+mod syntax;
+
+pub use index::{Location, SpanIndex, escape};
+
 /// Largest plan accepted: 10,000 instances take about 1 MB, so 16 MiB is far beyond any real plan
 /// while keeping a stray binary or log file from being parsed at length.
 pub const MAX_PLAN_BYTES: usize = 16 * 1024 * 1024;
-
-/// Where a node sits: the key naming it (for mapping values) and the value itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Location {
-    pub key: Option<Span>,
-    pub value: Span,
-    /// Where the key and the value were written, when they arrived through an alias or a `<<`
-    /// merge (then `key`/`value` are the place of use).
-    pub key_defined: Option<Span>,
-    pub value_defined: Option<Span>,
-}
-
-impl Location {
-    /// Where the node at `span` (its key or its value) was written, if elsewhere. A merged or
-    /// aliased entry has key and value both at the alias; then the whole written entry
-    /// (`key: value`) is meant.
-    pub fn defined(&self, span: Span) -> Option<Span> {
-        let at_key = Some(span) == self.key;
-        let at_value = span == self.value;
-        match (at_key, at_value, self.key_defined, self.value_defined) {
-            (true, true, Some(k), Some(v)) if v.len > 0 && k.offset <= v.offset => {
-                Some(Span::new(k.offset, v.offset + v.len - k.offset))
-            }
-            (true, _, Some(k), _) => Some(k),
-            (_, true, _, v) => v,
-            _ => None,
-        }
-    }
-}
-
-/// JSON Pointer → location of every node of the plan.
-#[derive(Debug, Clone, Default)]
-pub struct SpanIndex {
-    map: HashMap<String, Location>,
-}
-
-impl SpanIndex {
-    pub fn get(&self, pointer: &str) -> Option<Location> {
-        self.map.get(pointer).copied()
-    }
-
-    /// The value's span, falling back to the closest indexed ancestor (then the document start).
-    pub fn value(&self, pointer: &str) -> Span {
-        let mut p = pointer;
-        loop {
-            if let Some(loc) = self.map.get(p) {
-                return loc.value;
-            }
-            match p.rfind('/') {
-                Some(i) => p = &p[..i],
-                None => return Span::default(),
-            }
-        }
-    }
-
-    /// The key's span when the node is a mapping value, else the value's.
-    pub fn key(&self, pointer: &str) -> Span {
-        self.get(pointer)
-            .and_then(|l| l.key)
-            .unwrap_or_else(|| self.value(pointer))
-    }
-
-    fn insert(&mut self, pointer: String, key: Option<&Node>, value: &Node) {
-        let location = Location {
-            key: key.map(|k| k.span),
-            value: value.span,
-            key_defined: key.and_then(|k| k.defined),
-            value_defined: value.defined,
-        };
-        self.map.insert(pointer, location);
-    }
-}
-
-/// Escapes one reference token of a JSON Pointer (RFC 6901).
-pub fn escape(token: &str) -> std::borrow::Cow<'_, str> {
-    if token.contains(['~', '/']) {
-        token.replace('~', "~0").replace('/', "~1").into()
-    } else {
-        token.into()
-    }
-}
 
 /// The outcome of loading one file: the model (possibly partial), its index, and problems.
 #[derive(Debug, Clone, Default)]
@@ -170,7 +94,7 @@ pub fn load(text: &str) -> Loaded {
         Ok(root) => root,
         Err(e) => {
             return Loaded {
-                diagnostics: vec![syntax(text, &e)],
+                diagnostics: vec![syntax::syntax(text, &e)],
                 ..Loaded::default()
             };
         }
@@ -189,83 +113,6 @@ pub fn load(text: &str) -> Loaded {
         parsed: true,
         misspelt: loader.misspelt,
     }
-}
-
-fn syntax(text: &str, error: &serde_saphyr::Error) -> Diagnostic {
-    let span = error
-        .location()
-        .map(|l| Span::new(error_offset(text, &l), 0))
-        .unwrap_or_default();
-    let raw = error.without_snippet().to_string();
-    // The parser's text ends with its own " at line X, column Y" (and, for aliases, where they
-    // were defined and used): the label shows the place, so keep only the description.
-    let first = raw.lines().next().unwrap_or("invalid YAML");
-    let message = first
-        .find(" at line ")
-        .map_or(first, |i| &first[..i])
-        .to_owned();
-    let is_tab = text
-        .get(span.offset..)
-        .is_some_and(|rest| rest.starts_with('\t'))
-        || message.contains("tab");
-    if message.starts_with("multiple YAML documents") {
-        return Diagnostic::error(
-            "planrun::yaml_syntax",
-            "invalid YAML: the file holds several YAML documents",
-        )
-        .at("", span, "a second document starts here")
-        .help("a plan is one YAML document: remove the extra `---` or split the file");
-    }
-    let (code, help) = if message.contains("duplicate") {
-        (
-            "planrun::duplicate_key",
-            "remove or rename one of the repeated keys",
-        )
-    } else if message.contains("alias") || message.contains("budget") || message.contains("limit") {
-        (
-            "planrun::yaml_limit",
-            "the document is too large, or expands too much through aliases (an alias bomb?): split it, or write it out plainly",
-        )
-    } else if is_tab {
-        (
-            "planrun::yaml_syntax",
-            "YAML indentation uses spaces, never tabs",
-        )
-    } else {
-        (
-            "planrun::yaml_syntax",
-            "fix the YAML syntax at the marked place",
-        )
-    };
-    Diagnostic::error(code, format!("invalid YAML: {message}"))
-        .at("", span, "here")
-        .help(help)
-}
-
-/// Byte offset of a parser error. Syntax errors carry only a line, a column and a character
-/// offset (no byte offset), so count characters on the reported line.
-fn error_offset(text: &str, location: &serde_saphyr::Location) -> usize {
-    if let Some(offset) = location
-        .span()
-        .byte_offset()
-        .and_then(|o| usize::try_from(o).ok())
-    {
-        return offset.min(text.len());
-    }
-    let line = usize::try_from(location.line()).unwrap_or(1).max(1);
-    let column = usize::try_from(location.column()).unwrap_or(1).max(1);
-    let Some(start) = text
-        .match_indices('\n')
-        .nth(line.wrapping_sub(2))
-        .map(|(i, _)| i + 1)
-        .or((line == 1).then_some(0))
-    else {
-        return text.len();
-    };
-    text[start..]
-        .char_indices()
-        .nth(column - 1)
-        .map_or(text.len(), |(i, _)| start + i)
 }
 
 struct Loader<'a> {
