@@ -465,7 +465,15 @@ impl Loader<'_> {
     fn integer(&mut self, node: &Node, path: &str) -> Option<u64> {
         match &node.value {
             Value::Int(i) => u64::try_from(*i).ok().or_else(|| {
-                self.wrong_type(node, path, "a positive integer");
+                let field = path.rsplit('/').next().unwrap_or_default();
+                self.push(
+                    Diagnostic::error(
+                        "planrun::wrong_type",
+                        format!("`{field}` should be a positive integer, found {i}"),
+                    )
+                    .at(path, node.span, "out of range")
+                    .help("write a positive integer here"),
+                );
                 None
             }),
             _ => {

@@ -381,3 +381,15 @@ fn a_wrong_type_through_an_alias_shows_where_it_was_written() {
     assert_eq!(at(text, d.related[0].span), "[1]");
     assert_eq!(d.related[0].label, "written here (used through an alias)");
 }
+
+#[test]
+fn a_negative_integer_says_which_value() {
+    let text = "version: 1\nbatch_size: -3\ninstances: []\n";
+    let d = only(&load(text), "planrun::wrong_type").clone();
+    assert_eq!(d.path, "/batch_size");
+    assert_eq!(
+        d.message,
+        "`batch_size` should be a positive integer, found -3"
+    );
+    assert_eq!(primary(text, &d), "-3");
+}
