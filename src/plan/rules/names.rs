@@ -108,6 +108,7 @@ impl Rules<'_> {
     pub(super) fn conflicts(&mut self, path: &str, dbs: &[Rename], tables: &[DbTables]) {
         let db_pointer = |r: &Rename| format!("{path}/dbs/{}", escape(&r.source));
         self.pairs(path, "dbs", dbs, ("database", ""), &db_pointer);
+        self.database_targets(path, dbs, tables, &db_pointer);
         let rolled_dbs: HashSet<&str> = dbs.iter().map(|r| r.source.as_str()).collect();
         for group in tables {
             let group_path = format!("{path}/tables/{}", escape(&group.db));
@@ -127,6 +128,55 @@ impl Rules<'_> {
                         .at(&group_path, self.key(&group_path), "covered twice")
                         .also(db_span, "whole database listed here")
                         .help("keep either the whole database or the tables, not both"),
+                );
+            }
+        }
+    }
+
+    /// A new database name must not be a database known to exist: one whose tables the entry
+    /// rolls back, or a system database.
+    fn database_targets(
+        &mut self,
+        path: &str,
+        dbs: &[Rename],
+        tables: &[DbTables],
+        pointer: &dyn Fn(&Rename) -> String,
+    ) {
+        let list_form = dbs.first().is_some_and(|r| !self.has(&pointer(r)));
+        for (i, r) in dbs.iter().enumerate() {
+            if r.target.is_empty() {
+                continue;
+            }
+            let p = if list_form {
+                format!("{path}/dbs/{i}")
+            } else {
+                pointer(r)
+            };
+            let span = self.span(&p);
+            if tables.iter().any(|g| g.db == r.target) {
+                let group = format!("{path}/tables/{}", escape(&r.target));
+                let group_span = Some(self.key(&group));
+                self.push(
+                    Diagnostic::error(
+                        "planrun::target_is_source",
+                        format!(
+                            "new name `{}` is a database whose tables are also rolled back",
+                            r.target
+                        ),
+                    )
+                    .at(&p, span, "collides with an existing database")
+                    .also(group_span, "that database")
+                    .help("the database exists already: pick another new name"),
+                );
+            }
+            if SYSTEM_DATABASES.contains(&r.target.to_ascii_lowercase().as_str()) {
+                self.push(
+                    Diagnostic::error(
+                        "planrun::system_database",
+                        format!("new name `{}` is a system database", r.target),
+                    )
+                    .at(&p, span, "system database")
+                    .help("restore under another name: mysql, sys, information_schema and performance_schema are reserved"),
                 );
             }
         }

@@ -471,3 +471,20 @@ fn a_misspelt_field_is_not_also_reported_missing() {
         ["planrun::missing_strategy", "planrun::unknown_field"]
     );
 }
+
+#[test]
+fn a_new_database_name_must_not_be_an_existing_or_system_database() {
+    let text = format!(
+        "{HEAD}strategy: db\ninstances:\n  - id: cdb-aaaaaaaa\n    dbs: {{ledger: orders, audit: MySQL}}\n    tables:\n      orders: {{t: t_bak}}\n"
+    );
+    let (ds, _) = check(&text);
+    let d = only(&ds, "planrun::target_is_source");
+    assert_eq!(d.path, "/instances/0/dbs/ledger");
+    assert_eq!(d.span.map(|s| s.offset), Some(nth(&text, "orders", 0)));
+    assert_eq!(related(&text, d), [("that database", "orders")]);
+    assert_eq!(d.related[0].span.offset, nth(&text, "orders", 1));
+    let d = only(&ds, "planrun::system_database");
+    assert_eq!(d.path, "/instances/0/dbs/audit");
+    assert_eq!(primary(&text, d), "MySQL");
+    assert_eq!(d.message, "new name `MySQL` is a system database");
+}
