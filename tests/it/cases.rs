@@ -123,22 +123,46 @@ fn every_case_renders_its_golden_output() {
     );
 }
 
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("readable dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
 /// Every code `src/plan/` can emit has a case folder.
 #[test]
 fn every_code_in_src_plan_has_a_case() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/plan");
+    let mut seen = Vec::new();
     let mut missing = Vec::new();
-    for entry in std::fs::read_dir(src).expect("src/plan exists") {
-        let text = std::fs::read_to_string(entry.expect("entry").path()).unwrap_or_default();
+    for file in files_under(&src) {
+        let text = std::fs::read_to_string(&file).expect("source is text");
         for piece in text.split("\"planrun::").skip(1) {
             let code: String = piece
                 .chars()
                 .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
                 .collect();
-            if !code.is_empty() && !cases_dir().join(&code).is_dir() && !missing.contains(&code) {
-                missing.push(code);
+            if code.is_empty() || seen.contains(&code) {
+                continue;
             }
+            if !cases_dir().join(&code).is_dir() {
+                missing.push(code.clone());
+            }
+            seen.push(code);
         }
     }
+    assert!(
+        seen.len() >= 35,
+        "found only {} codes: {seen:?}",
+        seen.len()
+    );
     assert!(missing.is_empty(), "codes without a case: {missing:?}");
 }
