@@ -3,8 +3,6 @@
 //! Structural problems (wrong types, unknown or duplicate fields, missing fields) are collected,
 //! not thrown: loading goes on past them so that one run reports everything.
 
-use std::collections::HashMap;
-
 use super::diagnostic::{Diagnostic, closest};
 use super::model::{ENTRY_FIELDS, Entry, Names, PLAN_FIELDS, Plan, Strategy, Tables};
 use super::node::{self, Node, Span, Value};
@@ -20,22 +18,54 @@ pub struct Location {
     pub value: Span,
 }
 
-/// JSON Pointer → location of every node of the plan.
+/// JSON Pointer → location of every node of the plan, answered by walking the spanned tree
+/// (built once by the parser; nothing is precomputed for nodes no diagnostic mentions).
 #[derive(Debug, Clone, Default)]
 pub struct SpanIndex {
-    map: HashMap<String, Location>,
+    root: Option<Node>,
 }
 
 impl SpanIndex {
-    pub fn get(&self, pointer: &str) -> Option<Location> {
-        self.map.get(pointer).copied()
+    pub fn new(root: Node) -> Self {
+        Self { root: Some(root) }
     }
 
-    /// The value's span, falling back to the closest indexed ancestor (then the document start).
+    /// The node at `pointer` and the key naming it, if any (the first of duplicate keys).
+    pub fn get(&self, pointer: &str) -> Option<Location> {
+        let mut node = self.root.as_ref()?;
+        let mut key = None;
+        if pointer.is_empty() {
+            return Some(Location {
+                key,
+                value: node.span,
+            });
+        }
+        for token in pointer.strip_prefix('/')?.split('/') {
+            let token = unescape(token);
+            match &node.value {
+                Value::Map(entries) => {
+                    let (k, v) = entries.iter().find(|(k, _)| scalar_is(k, &token))?;
+                    key = Some(k.span);
+                    node = v;
+                }
+                Value::Seq(items) => {
+                    node = items.get(token.parse::<usize>().ok()?)?;
+                    key = None;
+                }
+                _ => return None,
+            }
+        }
+        Some(Location {
+            key,
+            value: node.span,
+        })
+    }
+
+    /// The value's span, falling back to the closest existing ancestor (then the document start).
     pub fn value(&self, pointer: &str) -> Span {
         let mut p = pointer;
         loop {
-            if let Some(loc) = self.map.get(p) {
+            if let Some(loc) = self.get(p) {
                 return loc.value;
             }
             match p.rfind('/') {
@@ -51,9 +81,22 @@ impl SpanIndex {
             .and_then(|l| l.key)
             .unwrap_or_else(|| self.value(pointer))
     }
+}
 
-    fn insert(&mut self, pointer: String, key: Option<Span>, value: Span) {
-        self.map.insert(pointer, Location { key, value });
+/// Whether a key node reads as `token` (names may be written as numbers: `2024:`).
+fn scalar_is(key: &Node, token: &str) -> bool {
+    match &key.value {
+        Value::Str(s) => s == token,
+        Value::Int(i) => token.parse::<i128>().ok() == Some(*i),
+        _ => false,
+    }
+}
+
+fn unescape(token: &str) -> std::borrow::Cow<'_, str> {
+    if token.contains('~') {
+        token.replace("~1", "/").replace("~0", "~").into()
+    } else {
+        token.into()
     }
 }
 
@@ -132,44 +175,34 @@ pub fn load(text: &str) -> Loaded {
     };
     let mut loader = Loader {
         text,
-        index: SpanIndex::default(),
         diagnostics: Vec::new(),
     };
     let plan = loader.plan(&root);
     Loaded {
         plan,
-        index: loader.index,
+        index: SpanIndex::new(root),
         diagnostics: loader.diagnostics,
         parsed: true,
     }
 }
 
-fn syntax(text: &str, error: &serde_saphyr::Error) -> Diagnostic {
-    let span = error
-        .location()
-        .and_then(|l| {
-            let s = l.span();
-            Some(Span::new(usize::try_from(s.byte_offset()?).ok()?, 0))
-        })
-        .unwrap_or_default();
-    let raw = error.without_snippet().to_string();
-    // The parser's text may end with its own " at line X column Y": the label shows that.
-    let message = raw.lines().next().unwrap_or("invalid YAML").to_owned();
-    let is_tab = text
-        .get(span.offset..)
+fn syntax(text: &str, error: &node::ParseError) -> Diagnostic {
+    let span = Span::new(error.offset.min(text.len()), 0);
+    let message = error.message.trim();
+    let at_tab = text
+        .get(error.offset..)
         .is_some_and(|rest| rest.starts_with('\t'))
+        || text
+            .get(..span.offset)
+            .and_then(|t| t.rsplit('\n').next())
+            .is_some_and(|line| line.contains('\t'))
         || message.contains("tab");
-    let (code, help) = if message.contains("duplicate") {
-        (
-            "planrun::duplicate_key",
-            "remove or rename one of the repeated keys",
-        )
-    } else if message.contains("alias") || message.contains("budget") || message.contains("limit") {
+    let (code, help) = if message.contains("alias") {
         (
             "planrun::yaml_limit",
-            "the document expands too much (alias bomb?); write it out plainly",
+            "the document expands too much through aliases: write it out plainly",
         )
-    } else if is_tab {
+    } else if at_tab {
         (
             "planrun::yaml_syntax",
             "YAML indentation uses spaces, never tabs",
@@ -185,37 +218,87 @@ fn syntax(text: &str, error: &serde_saphyr::Error) -> Diagnostic {
         .help(help)
 }
 
+/// A JSON Pointer kept as a chain of borrowed tokens, rendered only when a diagnostic needs
+/// it: loading visits every node, and formatting a path for each would dominate the time.
+#[derive(Clone, Copy)]
+struct Ptr<'a> {
+    parent: Option<&'a Ptr<'a>>,
+    token: Token<'a>,
+}
+
+#[derive(Clone, Copy)]
+enum Token<'a> {
+    Root,
+    Key(&'a str),
+    Index(usize),
+}
+
+impl<'a> Ptr<'a> {
+    const ROOT: Ptr<'static> = Ptr {
+        parent: None,
+        token: Token::Root,
+    };
+
+    fn key(&'a self, key: &'a str) -> Ptr<'a> {
+        Ptr {
+            parent: Some(self),
+            token: Token::Key(key),
+        }
+    }
+
+    fn index(&'a self, index: usize) -> Ptr<'a> {
+        Ptr {
+            parent: Some(self),
+            token: Token::Index(index),
+        }
+    }
+}
+
+impl std::fmt::Display for Ptr<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(parent) = self.parent {
+            parent.fmt(f)?;
+        }
+        match self.token {
+            Token::Root => Ok(()),
+            Token::Key(key) => write!(f, "/{}", escape(key)),
+            Token::Index(i) => write!(f, "/{i}"),
+        }
+    }
+}
+
 struct Loader<'a> {
     text: &'a str,
-    index: SpanIndex,
     diagnostics: Vec<Diagnostic>,
 }
 
 impl Loader<'_> {
     fn plan(&mut self, root: &Node) -> Plan {
-        self.index.insert(String::new(), None, root.span);
         let mut plan = Plan::default();
-        let Some(fields) = self.fields(root, "", PLAN_FIELDS, "plan") else {
+        let path = Ptr::ROOT;
+        let Some(fields) = self.fields(root, &path, PLAN_FIELDS, "plan") else {
             return plan;
         };
         let (mut has_version, mut has_instances) = (false, false);
-        for (name, value, path) in fields {
+        for (name, value) in fields {
+            let path = path.key(name);
+            let path = &path;
             match name {
                 "version" => {
                     has_version = true;
-                    plan.version = self.integer(value, &path).unwrap_or(0);
+                    plan.version = self.integer(value, path).unwrap_or(0);
                 }
-                "name" => plan.name = self.string(value, &path),
-                "description" => plan.description = self.string(value, &path),
-                "rollback_time" => plan.rollback_time = self.scalar_text(value, &path),
-                "timezone" => plan.timezone = self.scalar_text(value, &path),
-                "strategy" => plan.strategy = self.strategy(value, &path),
-                "rename" => plan.rename = self.string(value, &path),
-                "region" => plan.region = self.string(value, &path),
-                "batch_size" => plan.batch_size = self.integer(value, &path),
+                "name" => plan.name = self.string(value, path),
+                "description" => plan.description = self.string(value, path),
+                "rollback_time" => plan.rollback_time = self.scalar_text(value, path),
+                "timezone" => plan.timezone = self.scalar_text(value, path),
+                "strategy" => plan.strategy = self.strategy(value, path),
+                "rename" => plan.rename = self.string(value, path),
+                "region" => plan.region = self.string(value, path),
+                "batch_size" => plan.batch_size = self.integer(value, path),
                 "instances" => {
                     has_instances = true;
-                    plan.instances = self.entries(value, &path);
+                    plan.instances = self.entries(value, path);
                 }
                 _ => {}
             }
@@ -250,103 +333,90 @@ impl Loader<'_> {
         plan
     }
 
-    fn entries(&mut self, node: &Node, path: &str) -> Vec<Entry> {
+    fn entries(&mut self, node: &Node, path: &Ptr<'_>) -> Vec<Entry> {
         let Some(items) = self.seq(node, path, "a list of instance entries") else {
             return Vec::new();
         };
         items
             .iter()
             .enumerate()
-            .map(|(i, item)| {
-                let p = format!("{path}/{i}");
-                self.index.insert(p.clone(), None, item.span);
-                self.entry(item, &p)
-            })
+            .map(|(i, item)| self.entry(item, &path.index(i)))
             .collect()
     }
 
-    fn entry(&mut self, node: &Node, path: &str) -> Entry {
+    fn entry(&mut self, node: &Node, path: &Ptr<'_>) -> Entry {
         let mut entry = Entry::default();
         let Some(fields) = self.fields(node, path, ENTRY_FIELDS, "instance entry") else {
             return entry;
         };
-        for (name, value, p) in fields {
+        for (name, value) in fields {
+            let p = path.key(name);
+            let p = &p;
             match name {
-                "id" => entry.id = self.string(value, &p),
+                "id" => entry.id = self.string(value, p),
                 "ids" => {
-                    entry.ids = self.seq(value, &p, "a list of instance ids").map(|items| {
+                    entry.ids = self.seq(value, p, "a list of instance ids").map(|items| {
                         items
                             .iter()
                             .enumerate()
-                            .filter_map(|(i, item)| {
-                                let ip = format!("{p}/{i}");
-                                self.index.insert(ip.clone(), None, item.span);
-                                self.string(item, &ip)
-                            })
+                            .filter_map(|(i, item)| self.string(item, &p.index(i)))
                             .collect()
                     });
                 }
-                "strategy" => entry.strategy = self.strategy(value, &p),
-                "rollback_time" => entry.rollback_time = self.scalar_text(value, &p),
-                "rename" => entry.rename = self.string(value, &p),
-                "region" => entry.region = self.string(value, &p),
-                "dbs" => entry.dbs = self.names(value, &p),
-                "tables" => entry.tables = self.tables(value, &p),
+                "strategy" => entry.strategy = self.strategy(value, p),
+                "rollback_time" => entry.rollback_time = self.scalar_text(value, p),
+                "rename" => entry.rename = self.string(value, p),
+                "region" => entry.region = self.string(value, p),
+                "dbs" => entry.dbs = self.names(value, p),
+                "tables" => entry.tables = self.tables(value, p),
                 _ => {}
             }
         }
         entry
     }
 
-    fn tables(&mut self, node: &Node, path: &str) -> Option<Tables> {
+    fn tables(&mut self, node: &Node, path: &Ptr<'_>) -> Option<Tables> {
         if node.value == Value::Null {
             return Some(Tables::default());
         }
         let entries = self.map(node, path, "a mapping of database → tables")?;
         let mut out = Vec::with_capacity(entries.len());
+        let mut seen: Vec<(String, Span)> = Vec::with_capacity(entries.len());
         for (key, value) in entries {
             let Some(db) = self.name(key, path) else {
                 continue;
             };
-            let p = format!("{path}/{}", escape(&db));
-            if self.index.get(&p).is_some() {
-                self.duplicate(&db, key.span, &p);
+            if self.repeated(&mut seen, &db, key.span, &path.key(&db)) {
                 continue;
             }
-            self.index.insert(p.clone(), Some(key.span), value.span);
-            if let Some(names) = self.names(value, &p) {
+            if let Some(names) = self.names(value, &path.key(&db)) {
                 out.push((db, names));
             }
         }
         Some(Tables(out))
     }
 
-    fn names(&mut self, node: &Node, path: &str) -> Option<Names> {
+    fn names(&mut self, node: &Node, path: &Ptr<'_>) -> Option<Names> {
         match &node.value {
             Value::Null => Some(Names::List(Vec::new())),
             Value::Seq(items) => Some(Names::List(
                 items
                     .iter()
                     .enumerate()
-                    .filter_map(|(i, item)| {
-                        let p = format!("{path}/{i}");
-                        self.index.insert(p.clone(), None, item.span);
-                        self.name(item, &p)
-                    })
+                    .filter_map(|(i, item)| self.name(item, &path.index(i)))
                     .collect(),
             )),
             Value::Map(entries) => {
                 let mut out = Vec::with_capacity(entries.len());
+                let mut seen: Vec<(String, Span)> = Vec::with_capacity(entries.len());
                 for (key, value) in entries {
                     let Some(source) = self.name(key, path) else {
                         continue;
                     };
-                    let p = format!("{path}/{}", escape(&source));
-                    if self.index.get(&p).is_some() {
-                        self.duplicate(&source, key.span, &p);
+                    let p = path.key(&source);
+                    if self.repeated(&mut seen, &source, key.span, &p) {
                         continue;
                     }
-                    self.index.insert(p.clone(), Some(key.span), value.span);
                     if let Some(target) = self.name(value, &p) {
                         out.push((source, target));
                     }
@@ -368,24 +438,27 @@ impl Loader<'_> {
     fn fields<'n>(
         &mut self,
         node: &'n Node,
-        path: &str,
+        path: &Ptr<'_>,
         known: &[&str],
         what: &str,
-    ) -> Option<Vec<(&'n str, &'n Node, String)>> {
-        let entries = self.map(node, path, &format!("a mapping (the {what})"))?;
-        let mut out: Vec<(&str, &Node, String)> = Vec::with_capacity(entries.len());
+    ) -> Option<Vec<(&'n str, &'n Node)>> {
+        let Value::Map(entries) = &node.value else {
+            self.wrong_type(node, path, &format!("a mapping (the {what})"));
+            return None;
+        };
+        let mut out: Vec<(&str, &Node)> = Vec::with_capacity(entries.len());
+        let mut seen: Vec<(String, Span)> = Vec::with_capacity(entries.len());
         for (key, value) in entries {
             let Value::Str(name) = &key.value else {
                 self.wrong_type(key, path, "a field name");
                 continue;
             };
-            let p = format!("{path}/{}", escape(name));
             if !known.contains(&name.as_str()) {
                 let mut d = Diagnostic::error(
                     "planrun::unknown_field",
                     format!("unknown field `{name}` in the {what}"),
                 )
-                .at(p, key.span, "unknown field");
+                .at(path.key(name).to_string(), key.span, "unknown field");
                 d = match closest(name, known) {
                     Some(near) => d.help(format!("did you mean `{near}`?")),
                     None => d.help(format!("known fields: {}", known.join(", "))),
@@ -393,30 +466,43 @@ impl Loader<'_> {
                 self.push(d);
                 continue;
             }
-            if out.iter().any(|(n, _, _)| *n == name) {
-                self.duplicate(name, key.span, &p);
+            if self.repeated(&mut seen, name, key.span, &path.key(name)) {
                 continue;
             }
-            self.index.insert(p.clone(), Some(key.span), value.span);
-            out.push((name.as_str(), value, p));
+            out.push((name.as_str(), value));
         }
         Some(out)
     }
 
-    fn duplicate(&mut self, name: &str, span: Span, path: &str) {
-        let first = self.index.get(path).and_then(|l| l.key);
-        self.push(
-            Diagnostic::error("planrun::duplicate_key", format!("`{name}` is given twice"))
-                .at(path, span, "repeated here")
-                .also(first, "first given here")
-                .help("YAML keys must be unique: remove or merge one of them"),
-        );
+    /// Reports `name` when it was already a key of this mapping; else remembers it.
+    fn repeated(
+        &mut self,
+        seen: &mut Vec<(String, Span)>,
+        name: &str,
+        span: Span,
+        path: &Ptr<'_>,
+    ) -> bool {
+        match seen.iter().find(|(n, _)| n == name) {
+            Some(&(_, first)) => {
+                self.push(
+                    Diagnostic::error("planrun::duplicate_key", format!("`{name}` is given twice"))
+                        .at(path.to_string(), span, "repeated here")
+                        .also(Some(first), "first given here")
+                        .help("YAML keys must be unique: remove or merge one of them"),
+                );
+                true
+            }
+            None => {
+                seen.push((name.to_owned(), span));
+                false
+            }
+        }
     }
 
     fn map<'n>(
         &mut self,
         node: &'n Node,
-        path: &str,
+        path: &Ptr<'_>,
         expected: &str,
     ) -> Option<&'n [(Node, Node)]> {
         match &node.value {
@@ -428,7 +514,7 @@ impl Loader<'_> {
         }
     }
 
-    fn seq<'n>(&mut self, node: &'n Node, path: &str, expected: &str) -> Option<&'n [Node]> {
+    fn seq<'n>(&mut self, node: &'n Node, path: &Ptr<'_>, expected: &str) -> Option<&'n [Node]> {
         match &node.value {
             Value::Seq(items) => Some(items),
             _ => {
@@ -438,7 +524,7 @@ impl Loader<'_> {
         }
     }
 
-    fn string(&mut self, node: &Node, path: &str) -> Option<String> {
+    fn string(&mut self, node: &Node, path: &Ptr<'_>) -> Option<String> {
         match &node.value {
             Value::Str(s) => Some(s.clone()),
             _ => {
@@ -450,7 +536,7 @@ impl Loader<'_> {
 
     /// A scalar taken as written (quoted or not): `rollback_time: 2026-11-20 03:15:00` and
     /// `timezone: +08:00` are text even where a YAML resolver would see a number.
-    fn scalar_text(&mut self, node: &Node, path: &str) -> Option<String> {
+    fn scalar_text(&mut self, node: &Node, path: &Ptr<'_>) -> Option<String> {
         match &node.value {
             Value::Str(s) => Some(s.clone()),
             Value::Int(_) | Value::Float(_) => Some(self.raw(node)),
@@ -462,7 +548,7 @@ impl Loader<'_> {
     }
 
     /// A database or table name: numbers are names too (`2024: 2024_bak`).
-    fn name(&mut self, node: &Node, path: &str) -> Option<String> {
+    fn name(&mut self, node: &Node, path: &Ptr<'_>) -> Option<String> {
         match &node.value {
             Value::Str(s) => Some(s.clone()),
             Value::Int(i) => Some(i.to_string()),
@@ -481,12 +567,13 @@ impl Loader<'_> {
             .unwrap_or_default()
     }
 
-    fn integer(&mut self, node: &Node, path: &str) -> Option<u64> {
+    fn integer(&mut self, node: &Node, path: &Ptr<'_>) -> Option<u64> {
         match &node.value {
-            Value::Int(i) => u64::try_from(*i).ok().or_else(|| {
+            Value::Int(i) if *i >= 0 => u64::try_from(*i).ok(),
+            Value::Int(_) => {
                 self.wrong_type(node, path, "a positive integer");
                 None
-            }),
+            }
             _ => {
                 self.wrong_type(node, path, "an integer");
                 None
@@ -494,7 +581,7 @@ impl Loader<'_> {
         }
     }
 
-    fn strategy(&mut self, node: &Node, path: &str) -> Option<Strategy> {
+    fn strategy(&mut self, node: &Node, path: &Ptr<'_>) -> Option<Strategy> {
         let Value::Str(s) = &node.value else {
             self.wrong_type(node, path, "one of table, db, full");
             return None;
@@ -510,21 +597,21 @@ impl Loader<'_> {
                     "planrun::invalid_strategy",
                     format!("unknown strategy `{s}`"),
                 )
-                .at(path, node.span, "not a strategy")
+                .at(path.to_string(), node.span, "not a strategy")
                 .help(help),
             );
         }
         strategy
     }
 
-    fn wrong_type(&mut self, node: &Node, path: &str, expected: &str) {
+    fn wrong_type(&mut self, node: &Node, path: &Ptr<'_>, expected: &str) {
         let found = node.value.kind();
         self.push(
             Diagnostic::error(
                 "planrun::wrong_type",
                 format!("expected {expected}, found {found}"),
             )
-            .at(path, node.span, format!("this is {found}"))
+            .at(path.to_string(), node.span, format!("this is {found}"))
             .help(format!("write {expected} here")),
         );
     }

@@ -396,7 +396,7 @@ impl Rules<'_> {
             .unwrap_or_default()
         {
             let db_path = format!("{path}/tables/{}", escape(db));
-            self.source(db, &db_path, true);
+            self.source(db, &|| db_path.clone(), true);
             if names.is_empty() {
                 self.push(
                     Diagnostic::error(
@@ -494,12 +494,10 @@ impl Rules<'_> {
 
     fn strategy_rules(&mut self, strategy: Strategy, entry: &Entry, path: &str, dbs: &[Rename]) {
         let own = format!("{path}/strategy");
-        let (strategy_span, inherited) = if entry.strategy.is_some() {
-            (self.span(&own), false)
-        } else {
-            (self.span("/strategy"), true)
-        };
+        let inherited = entry.strategy.is_none();
+        // Looked up only when a diagnostic needs it: this runs for every entry.
         if strategy == Strategy::Table && !dbs.is_empty() {
+            let strategy_span = self.strategy_span(inherited, &own);
             let dbs_path = format!("{path}/dbs");
             let origin = if inherited {
                 "plan-level `strategy: table` applies here"
@@ -524,6 +522,7 @@ impl Rules<'_> {
             );
         }
         if strategy == Strategy::Full {
+            let strategy_span = self.strategy_span(inherited, &own);
             let at = if inherited { path.to_owned() } else { own };
             let span = if inherited {
                 Span::new(self.span(path).offset, 0)
@@ -536,6 +535,15 @@ impl Rules<'_> {
                     .also(inherited.then_some(strategy_span), "inherited from here")
                     .help("prefer `db` or `table` when the damage is limited to some databases or tables"),
             );
+        }
+    }
+
+    /// Where the strategy an entry uses was written (looked up only for a diagnostic).
+    fn strategy_span(&self, inherited: bool, own: &str) -> Span {
+        if inherited {
+            self.span("/strategy")
+        } else {
+            self.span(own)
         }
     }
 
@@ -552,7 +560,7 @@ impl Rules<'_> {
             Names::Map(pairs) => pairs
                 .iter()
                 .map(|(source, target)| {
-                    let p = format!("{path}/{}", escape(source));
+                    let p = || format!("{path}/{}", escape(source));
                     self.source(source, &p, is_db);
                     self.target(target, &p, None);
                     Rename {
@@ -572,7 +580,7 @@ impl Rules<'_> {
                 list.iter()
                     .enumerate()
                     .map(|(j, source)| {
-                        let p = format!("{path}/{j}");
+                        let p = || format!("{path}/{j}");
                         self.source(source, &p, is_db);
                         let target = rename
                             .map(|r| r.replace("{name}", source))
@@ -590,8 +598,11 @@ impl Rules<'_> {
         }
     }
 
-    fn source(&mut self, name: &str, path: &str, is_db: bool) {
+    /// `path` is computed only when there is something to report.
+    fn source(&mut self, name: &str, path: &dyn Fn() -> String, is_db: bool) {
         if !is_source_name(name) {
+            let path = path();
+            let path = path.as_str();
             self.push(
                 Diagnostic::error(
                     "planrun::invalid_source_name",
@@ -600,7 +611,13 @@ impl Rules<'_> {
                 .at(path, self.key(path), "invalid name")
                 .help("source databases and tables are 1 to 64 letters, digits and `_`"),
             );
-        } else if is_db && SYSTEM_DATABASES.contains(&name.to_ascii_lowercase().as_str()) {
+        } else if is_db
+            && SYSTEM_DATABASES
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(name))
+        {
+            let path = path();
+            let path = path.as_str();
             self.push(
                 Diagnostic::error("planrun::system_database", format!("`{name}` is a system database and cannot be rolled back"))
                     .at(path, self.key(path), "system database")
@@ -609,8 +626,10 @@ impl Rules<'_> {
         }
     }
 
-    fn target(&mut self, name: &str, path: &str, template: Option<&str>) {
+    fn target(&mut self, name: &str, path: &dyn Fn() -> String, template: Option<&str>) {
         if !is_target_name(name) {
+            let path = path();
+            let path = path.as_str();
             let span = self.span(path);
             let also = template.map(|t| self.span(t));
             self.push(
@@ -672,8 +691,9 @@ impl Rules<'_> {
         pointer: &dyn Fn(&Rename) -> String,
     ) {
         let (kind, prefix) = what;
-        let list_form = renames.first().is_some_and(|r| !self.has(&pointer(r)));
+        // Only called to report a problem: finding spans walks the tree.
         let locate = |rules: &Self, i: usize, r: &Rename| {
+            let list_form = !rules.has(&pointer(r));
             let p = if list_form {
                 format!("{path}/{field}/{i}")
             } else {
@@ -691,8 +711,8 @@ impl Rules<'_> {
             if r.target.is_empty() {
                 continue;
             }
-            let (span, p) = locate(self, i, r);
             if r.target == r.source {
+                let (span, p) = locate(self, i, r);
                 self.push(
                     Diagnostic::error("planrun::target_equals_source", format!("{kind} `{prefix}{}` would be restored over itself", r.source))
                         .at(p, span, "new name equals the source")
@@ -701,6 +721,7 @@ impl Rules<'_> {
                 continue;
             }
             if let Some(&first) = targets.get(r.target.as_str()) {
+                let (span, p) = locate(self, i, r);
                 let (first_span, _) = locate(self, first, &renames[first]);
                 self.push(
                     Diagnostic::error("planrun::shared_target", format!("{kind}s `{prefix}{}` and `{prefix}{}` would both be restored as `{prefix}{}`", renames[first].source, r.source, r.target))
@@ -712,6 +733,7 @@ impl Rules<'_> {
             }
             targets.insert(&r.target, i);
             if let Some(&other) = sources.get(r.target.as_str()) {
+                let (span, p) = locate(self, i, r);
                 let (other_span, _) = locate(self, other, &renames[other]);
                 self.push(
                     Diagnostic::error("planrun::target_is_source", format!("new name `{prefix}{}` is also a {kind} being rolled back", r.target))
