@@ -1,6 +1,76 @@
 //! Argument parsing, wiring, printing and exit codes: the only module that prints.
 
+pub mod diagnostics;
+pub mod exit;
+pub mod plan;
+pub mod term;
+pub mod validate;
+
+use clap::{CommandFactory, Parser, Subcommand};
+
+/// Reviewed, declarative point-in-time rollbacks of TencentDB for MySQL (CDB) instances.
+///
+/// Write a plan (YAML), review it with `validate` and `plan`, then `apply` it.
+#[derive(Debug, Parser)]
+#[command(name = "planrun", version, about, long_about = None, propagate_version = true)]
+#[command(
+    after_help = "Exit codes: 0 ok, 1 invalid plan or failed rollback, 2 usage/IO/credentials, 3 interrupted (resumable)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check plans: every problem of every file, pointed at its line (exit 0 valid, 1 invalid, 2 unreadable).
+    Validate(validate::ValidateArgs),
+    /// Dry run: validate, then show what would be rolled back, as what, in which calls.
+    Plan(plan::PlanArgs),
+    /// Print the plan's JSON Schema (draft-07; `schemas/plan.schema.json` is this output).
+    Schema,
+    /// Print shell completions.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
 /// Runs the program with the given arguments; returns the process exit code.
-pub fn run(_args: Vec<std::ffi::OsString>) -> i32 {
-    0
+#[allow(clippy::print_stdout)]
+pub fn run(args: Vec<std::ffi::OsString>) -> i32 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
+        }
+    };
+    match cli.command {
+        Command::Validate(args) => validate::run(&args),
+        Command::Plan(args) => plan::run(&args),
+        Command::Schema => {
+            println!("{}", schema_text());
+            exit::OK
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "planrun",
+                &mut std::io::stdout(),
+            );
+            exit::OK
+        }
+    }
+}
+
+/// The schema as checked in: pretty JSON.
+pub fn schema_text() -> String {
+    serde_json::to_string_pretty(&crate::plan::model::schema()).unwrap_or_default()
 }

@@ -1,1 +1,5 @@
-//! engine: see lib.rs.
+//! The apply engine: batching, submission, reconciliation, tracking and the journal. Talks to
+//! the API through protocol-neutral requests; reports progress as events, never draws.
+
+pub mod batch;
+pub mod request;

@@ -1,2 +1,76 @@
 //! The plan language: model, loading with a span index, rules and diagnostics.
 //! Never imports `api`, `engine`, HTTP or async code.
+
+pub mod diagnostic;
+pub mod load;
+pub mod model;
+pub mod node;
+pub mod resolved;
+pub mod rules;
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+
+pub use diagnostic::{Diagnostic, Severity};
+pub use model::Strategy;
+pub use resolved::{DbTables, Instance, Rename, ResolvedPlan};
+
+/// One plan file, checked: its text (for labels), every problem, and the resolved plan when
+/// there is no error.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// The path as given by the user (shown in diagnostics).
+    pub path: String,
+    pub text: String,
+    pub diagnostics: Vec<Diagnostic>,
+    pub resolved: Option<ResolvedPlan>,
+}
+
+impl Checked {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    pub fn has_warnings(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Warning)
+    }
+}
+
+/// Checks plan text. `path` names it in messages; its stem is the default plan name.
+pub fn check_bytes(path: &str, bytes: &[u8], now: DateTime<Utc>) -> Checked {
+    let (text, loaded) = load::load_bytes(bytes);
+    let stem = Path::new(path)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("plan");
+    let (diagnostics, resolved) = rules::check(&loaded, stem, now);
+    Checked {
+        path: path.to_owned(),
+        text,
+        diagnostics,
+        resolved,
+    }
+}
+
+/// Reads and checks a plan file. Only reading can fail here; every problem of the content is
+/// a diagnostic.
+pub fn check_file(path: &Path, now: DateTime<Utc>) -> std::io::Result<Checked> {
+    let metadata = std::fs::metadata(path)?;
+    if metadata.is_dir() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::IsADirectory,
+            "is a directory",
+        ));
+    }
+    // Refuse to slurp something huge (a device, a giant log) before the size rule can see it.
+    let limit = u64::try_from(load::MAX_PLAN_BYTES).unwrap_or(u64::MAX) + 1;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(std::fs::File::open(path)?, limit),
+        &mut bytes,
+    )?;
+    Ok(check_bytes(&path.display().to_string(), &bytes, now))
+}

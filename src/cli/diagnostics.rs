@@ -1,0 +1,184 @@
+//! Rendering plan diagnostics: miette (human), JSON (DESIGN §6) and GitHub annotations.
+
+use std::fmt;
+
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode};
+use serde_json::json;
+
+use crate::plan::diagnostic::LineIndex;
+use crate::plan::{Checked, Diagnostic, Severity};
+
+/// A plan diagnostic seen through miette's eyes, borrowing the file's source once.
+struct Report<'a> {
+    d: &'a Diagnostic,
+    source: &'a NamedSource<String>,
+}
+
+impl fmt::Debug for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.d.message)
+    }
+}
+
+impl fmt::Display for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.d.message)
+    }
+}
+
+impl std::error::Error for Report<'_> {}
+
+impl miette::Diagnostic for Report<'_> {
+    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        Some(Box::new(self.d.code))
+    }
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.d.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        })
+    }
+    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        self.d
+            .help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        self.d.span.map(|_| self.source as &dyn SourceCode)
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let span = self.d.span?;
+        let primary = LabeledSpan::new_primary_with_span(Some(self.d.label.clone()), span);
+        let related = self
+            .d
+            .related
+            .iter()
+            .map(|r| LabeledSpan::new_with_span(Some(r.label.clone()), r.span));
+        Some(Box::new(std::iter::once(primary).chain(related)))
+    }
+}
+
+/// Every diagnostic of every file, rendered by miette, then a one-line count per file.
+pub fn human(files: &[Checked], colour: bool, width: usize) -> String {
+    let theme = if colour {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(width)
+        .with_links(false);
+    let mut out = String::new();
+    for file in files.iter().filter(|f| !f.diagnostics.is_empty()) {
+        let source = NamedSource::new(&file.path, file.text.clone());
+        for d in &file.diagnostics {
+            let _ = handler.render_report(&mut out, &Report { d, source: &source });
+            out.push('\n');
+        }
+    }
+    for file in files {
+        out.push_str(&count_line(file));
+        out.push('\n');
+    }
+    out
+}
+
+fn count_line(file: &Checked) -> String {
+    let errors = file.diagnostics.iter().filter(|d| d.is_error()).count();
+    let warnings = file.diagnostics.len() - errors;
+    let n =
+        |count: usize, word: &str| format!("{count} {word}{}", if count == 1 { "" } else { "s" });
+    if errors == 0 {
+        let instances = file.resolved.as_ref().map_or(0, |p| p.instances.len());
+        format!(
+            "{}: valid ({}, {})",
+            file.path,
+            n(instances, "instance"),
+            n(warnings, "warning")
+        )
+    } else {
+        format!(
+            "{}: invalid ({}, {})",
+            file.path,
+            n(errors, "error"),
+            n(warnings, "warning")
+        )
+    }
+}
+
+/// 1-based line and column of a diagnostic (1:1 when it has no location).
+fn position(file: &Checked, index: &LineIndex, d: &Diagnostic) -> (usize, usize) {
+    d.span
+        .map_or((1, 1), |s| index.position(&file.text, s.offset))
+}
+
+/// DESIGN §6: `{"files": [{"path", "valid", "diagnostics": [...]}]}`.
+pub fn json(files: &[Checked], deny_warnings: bool) -> serde_json::Value {
+    let files: Vec<_> = files
+        .iter()
+        .map(|file| {
+            let index = LineIndex::new(&file.text);
+            let diagnostics: Vec<_> = file
+                .diagnostics
+                .iter()
+                .map(|d| {
+                    let (line, column) = position(file, &index, d);
+                    json!({
+                        "severity": d.severity.as_str(), "code": d.code, "message": d.message,
+                        "help": d.help, "path": d.path, "line": line, "column": column,
+                    })
+                })
+                .collect();
+            let valid = !(file.has_errors() || (deny_warnings && file.has_warnings()));
+            json!({"path": file.path, "valid": valid, "diagnostics": diagnostics})
+        })
+        .collect();
+    json!({ "files": files })
+}
+
+/// Escapes a workflow command's message (`%`, CR, LF).
+fn escape_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a workflow command's property value (also `:` and `,`).
+fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// One `::error file=..,line=..,col=..,title=..::message` line per diagnostic.
+pub fn github(files: &[Checked]) -> String {
+    let mut out = String::new();
+    for file in files {
+        let index = LineIndex::new(&file.text);
+        for d in &file.diagnostics {
+            let (line, column) = position(file, &index, d);
+            let message = match &d.help {
+                Some(help) => format!("{}\nhelp: {help}", d.message),
+                None => d.message.clone(),
+            };
+            out.push_str(&format!(
+                "::{} file={},line={line},col={column},title={}::{}\n",
+                d.severity.as_str(),
+                escape_property(&file.path),
+                escape_property(d.code),
+                escape_data(&message)
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn github_properties_escape_percent_colon_and_comma() {
+        assert_eq!(escape_property("a%b:c,d\ne"), "a%25b%3Ac%2Cd%0Ae");
+        assert_eq!(escape_data("50%: a, b\n"), "50%25: a, b%0A");
+    }
+}

@@ -1,0 +1,87 @@
+//! `planrun validate PLAN...`: every problem of every file, pointed at its line.
+
+use std::path::PathBuf;
+
+use super::{diagnostics, exit, term};
+use crate::plan::{self, Checked, Diagnostic};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Source snippets with labels (miette); colour on a terminal only.
+    Human,
+    /// One JSON document (see README: machine-readable outputs).
+    Json,
+    /// GitHub Actions annotations (`::error file=..,line=..::...`).
+    Github,
+}
+
+/// Check plans without contacting any API.
+#[derive(Debug, clap::Args)]
+pub struct ValidateArgs {
+    /// Plan files to check (all are checked; all problems are reported).
+    #[arg(required = true, value_name = "PLAN")]
+    pub plans: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Fail (exit 1) on warnings too.
+    #[arg(long)]
+    pub deny_warnings: bool,
+}
+
+/// Reads and checks one file; a file that cannot be read becomes a `planrun::io` diagnostic.
+pub fn check(path: &std::path::Path, now: chrono::DateTime<chrono::Utc>) -> (Checked, bool) {
+    match plan::check_file(path, now) {
+        Ok(checked) => (checked, true),
+        Err(e) => {
+            let d = Diagnostic::error(
+                "planrun::io",
+                format!("cannot read {}: {e}", path.display()),
+            )
+            .help("check the path and the file's permissions");
+            let checked = Checked {
+                path: path.display().to_string(),
+                text: String::new(),
+                diagnostics: vec![d],
+                resolved: None,
+            };
+            (checked, false)
+        }
+    }
+}
+
+#[allow(clippy::print_stdout)]
+pub fn run(args: &ValidateArgs) -> i32 {
+    let now = match term::now() {
+        Ok(now) => now,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    let mut files = Vec::with_capacity(args.plans.len());
+    let mut unreadable = false;
+    for path in &args.plans {
+        let (checked, readable) = check(path, now);
+        unreadable |= !readable;
+        files.push(checked);
+    }
+    match args.format {
+        Format::Human => print!(
+            "{}",
+            diagnostics::human(&files, term::stdout_colour(), term::width())
+        ),
+        Format::Json => println!("{}", diagnostics::json(&files, args.deny_warnings)),
+        Format::Github => print!("{}", diagnostics::github(&files)),
+    }
+    let failed = files
+        .iter()
+        .any(|f| f.has_errors() || (args.deny_warnings && f.has_warnings()));
+    if unreadable {
+        exit::USAGE
+    } else if failed {
+        exit::FAILED
+    } else {
+        exit::OK
+    }
+}

@@ -1,0 +1,98 @@
+//! Batching (pure): instances become rollback calls of at most `batch_size` instances, grouped
+//! by region, in plan order (regions in order of first appearance).
+
+use crate::plan::ResolvedPlan;
+
+/// One rollback call: a region and indices into `ResolvedPlan::instances`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Batch {
+    pub region: Option<String>,
+    pub instances: Vec<usize>,
+}
+
+/// Splits the plan's instances into calls. `batch_size` 0 is treated as 1.
+pub fn batches(plan: &ResolvedPlan, batch_size: usize) -> Vec<Batch> {
+    let size = batch_size.max(1);
+    let mut regions: Vec<(Option<&str>, Vec<usize>)> = Vec::new();
+    for (i, instance) in plan.instances.iter().enumerate() {
+        let region = instance.region.as_deref();
+        match regions.iter_mut().find(|(r, _)| *r == region) {
+            Some((_, list)) => list.push(i),
+            None => regions.push((region, vec![i])),
+        }
+    }
+    regions
+        .into_iter()
+        .flat_map(|(region, list)| {
+            list.chunks(size)
+                .map(|chunk| Batch {
+                    region: region.map(str::to_owned),
+                    instances: chunk.to_vec(),
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Instance, Strategy};
+
+    fn plan(regions: &[Option<&str>]) -> ResolvedPlan {
+        ResolvedPlan {
+            name: "p".into(),
+            description: None,
+            timezone: "+08:00".into(),
+            batch_size: 10,
+            instances: regions
+                .iter()
+                .enumerate()
+                .map(|(i, r)| Instance {
+                    id: format!("cdb-{i:08}"),
+                    path: String::new(),
+                    entry: i,
+                    strategy: Strategy::Table,
+                    rollback_time: "2026-11-20 03:15:00".into(),
+                    region: r.map(str::to_owned),
+                    dbs: vec![],
+                    tables: vec![],
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn calls_hold_at_most_batch_size_instances_in_plan_order() {
+        let b = batches(&plan(&[None; 5]), 2);
+        assert_eq!(
+            b.iter().map(|b| b.instances.clone()).collect::<Vec<_>>(),
+            vec![vec![0, 1], vec![2, 3], vec![4]]
+        );
+    }
+
+    #[test]
+    fn regions_are_grouped_in_order_of_first_appearance() {
+        let b = batches(
+            &plan(&[Some("gz"), Some("sh"), Some("gz"), None, Some("sh")]),
+            10,
+        );
+        let got: Vec<(Option<&str>, Vec<usize>)> = b
+            .iter()
+            .map(|b| (b.region.as_deref(), b.instances.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (Some("gz"), vec![0, 2]),
+                (Some("sh"), vec![1, 4]),
+                (None, vec![3])
+            ]
+        );
+    }
+
+    #[test]
+    fn zero_batch_size_still_makes_progress() {
+        assert_eq!(batches(&plan(&[None; 2]), 0).len(), 2);
+    }
+}

@@ -1,0 +1,236 @@
+//! The plan's typed model (version 1), as written by its author: the source of the JSON Schema.
+//!
+//! Values here are what the YAML said, before defaults are inherited; [`super::resolve`] turns
+//! a checked plan into one concrete rollback per instance. Doc comments become the schema's
+//! descriptions, which editors show on hover.
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+/// A rollback plan: which instances to roll back to which point in time, and under which
+/// new names the restored databases and tables appear.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Plan {
+    /// Version of the plan language; only 1 exists.
+    #[schemars(range(min = 1, max = 1))]
+    pub version: u64,
+    /// Name of the plan (journal, reports); defaults to the file's stem.
+    pub name: Option<String>,
+    /// What happened and why this rollback; shown in the diff.
+    pub description: Option<String>,
+    /// Default point in time for every instance: `YYYY-MM-DD HH:MM:SS` in `timezone`.
+    #[schemars(regex(pattern = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"))]
+    pub rollback_time: Option<String>,
+    /// The instances' clock as `±HH:MM`; default `+08:00` (CDB's default).
+    #[schemars(regex(pattern = r"^[+-]\d{2}:\d{2}$"))]
+    pub timezone: Option<String>,
+    /// Default strategy for every instance.
+    pub strategy: Option<Strategy>,
+    /// Template for new names of list-form `dbs`/`tables`; must contain `{name}`.
+    #[schemars(regex(pattern = r"\{name\}"))]
+    pub rename: Option<String>,
+    /// Default region (the `Region` common parameter).
+    pub region: Option<String>,
+    /// Instances per rollback call (default 10).
+    #[schemars(range(min = 1, max = 50))]
+    pub batch_size: Option<u64>,
+    /// The instances to roll back.
+    #[schemars(length(min = 1))]
+    pub instances: Vec<Entry>,
+}
+
+/// One instance (`id`) or the same spec on many instances (`ids`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[schemars(extend("oneOf" = [{"required": ["id"]}, {"required": ["ids"]}]))]
+pub struct Entry {
+    /// Instance id: `cdb-` and 8 lowercase letters or digits.
+    #[schemars(regex(pattern = r"^cdb-[a-z0-9]{8}$"))]
+    pub id: Option<String>,
+    /// Several instances sharing this spec (sharded fleets).
+    #[schemars(length(min = 1), inner(regex(pattern = r"^cdb-[a-z0-9]{8}$")))]
+    pub ids: Option<Vec<String>>,
+    /// Strategy of this entry; overrides the plan's.
+    pub strategy: Option<Strategy>,
+    /// Point in time of this entry; overrides the plan's.
+    #[schemars(regex(pattern = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"))]
+    pub rollback_time: Option<String>,
+    /// Rename template of this entry; overrides the plan's.
+    #[schemars(regex(pattern = r"\{name\}"))]
+    pub rename: Option<String>,
+    /// Region of this entry; overrides the plan's.
+    pub region: Option<String>,
+    /// Whole databases to roll back.
+    pub dbs: Option<Names>,
+    /// Tables to roll back, by database.
+    pub tables: Option<Tables>,
+}
+
+/// How much of an instance is imported to roll back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Strategy {
+    /// Only the selected tables (fastest; `dbs` must be empty).
+    Table,
+    /// Only the selected databases.
+    Db,
+    /// The whole instance's backup and binlog (slowest).
+    Full,
+}
+
+impl Strategy {
+    pub const ALL: [&'static str; 3] = ["table", "db", "full"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Table => "table",
+            Self::Db => "db",
+            Self::Full => "full",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "table" => Some(Self::Table),
+            "db" => Some(Self::Db),
+            "full" => Some(Self::Full),
+            _ => None,
+        }
+    }
+}
+
+/// Names to roll back: a map `source: new_name`, or a list of sources renamed by `rename`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Names {
+    List(Vec<String>),
+    Map(Vec<(String, String)>),
+}
+
+impl Names {
+    pub fn len(&self) -> usize {
+        match self {
+            Self::List(v) => v.len(),
+            Self::Map(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl JsonSchema for Names {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Names".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A map `source: new_name`, or a list of sources renamed by the `rename` template.",
+            "oneOf": [
+                {"type": "array", "items": {"type": "string", "pattern": "^[A-Za-z0-9_]{1,64}$"}},
+                {"type": "object",
+                 "propertyNames": {"pattern": "^[A-Za-z0-9_]{1,64}$"},
+                 "additionalProperties": {"type": "string", "pattern": "^[A-Za-z0-9.$_-]{1,64}$"}}
+            ]
+        })
+    }
+}
+
+/// Tables by database: `db: {table: new_name}` or `db: [table, ...]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Tables(pub Vec<(String, Names)>);
+
+impl JsonSchema for Tables {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Tables".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names = generator.subschema_for::<Names>();
+        schemars::json_schema!({
+            "description": "Tables to roll back, by database.",
+            "type": "object",
+            "propertyNames": {"pattern": "^[A-Za-z0-9_]{1,64}$"},
+            "additionalProperties": names
+        })
+    }
+}
+
+/// The field names of [`Plan`] and [`Entry`], used by the loader to reject unknown fields
+/// and suggest close ones (a test keeps them equal to the schema's properties).
+pub const PLAN_FIELDS: &[&str] = &[
+    "version",
+    "name",
+    "description",
+    "rollback_time",
+    "timezone",
+    "strategy",
+    "rename",
+    "region",
+    "batch_size",
+    "instances",
+];
+pub const ENTRY_FIELDS: &[&str] = &[
+    "id",
+    "ids",
+    "strategy",
+    "rollback_time",
+    "rename",
+    "region",
+    "dbs",
+    "tables",
+];
+
+/// The plan's JSON Schema (draft-07: what yaml-language-server validates).
+pub fn schema() -> serde_json::Value {
+    let generator = schemars::generate::SchemaSettings::draft07().into_generator();
+    let mut schema = generator.into_root_schema_for::<Plan>();
+    schema.insert(
+        "$id".into(),
+        "https://planrun.dev/schemas/plan.schema.json".into(),
+    );
+    schema.insert("title".into(), "planrun plan".into());
+    schema.to_value()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn properties(schema: &serde_json::Value, pointer: &str) -> Vec<String> {
+        let mut keys: Vec<String> = schema
+            .pointer(pointer)
+            .and_then(|p| p.as_object())
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default();
+        keys.sort();
+        keys
+    }
+
+    fn sorted(fields: &[&str]) -> Vec<String> {
+        let mut v: Vec<String> = fields.iter().map(|s| (*s).to_owned()).collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn loader_field_lists_match_the_schema() {
+        let schema = schema();
+        assert_eq!(properties(&schema, "/properties"), sorted(PLAN_FIELDS));
+        assert_eq!(
+            properties(&schema, "/definitions/Entry/properties"),
+            sorted(ENTRY_FIELDS)
+        );
+    }
+
+    #[test]
+    fn schema_is_draft_07() {
+        assert_eq!(
+            schema()["$schema"],
+            "http://json-schema.org/draft-07/schema#"
+        );
+    }
+}

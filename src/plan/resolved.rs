@@ -1,0 +1,54 @@
+//! A checked plan, resolved: one concrete rollback per instance, defaults inherited, list
+//! forms renamed, `ids` expanded. This is what `diff` shows and the engine submits.
+
+use super::model::Strategy;
+
+/// One object restored under a new name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rename {
+    pub source: String,
+    pub target: String,
+}
+
+/// The tables of one database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DbTables {
+    pub db: String,
+    pub tables: Vec<Rename>,
+}
+
+/// What one instance rolls back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    pub id: String,
+    /// JSON Pointer of the node naming this instance (`/instances/3/ids/1`).
+    pub path: String,
+    /// Index of the plan entry it comes from.
+    pub entry: usize,
+    pub strategy: Strategy,
+    /// `YYYY-MM-DD HH:MM:SS` in the plan's timezone.
+    pub rollback_time: String,
+    pub region: Option<String>,
+    pub dbs: Vec<Rename>,
+    pub tables: Vec<DbTables>,
+}
+
+impl Instance {
+    pub fn table_count(&self) -> usize {
+        self.tables.iter().map(|t| t.tables.len()).sum()
+    }
+}
+
+/// The whole plan, ready to diff and to submit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedPlan {
+    pub name: String,
+    pub description: Option<String>,
+    /// `±HH:MM`.
+    pub timezone: String,
+    pub batch_size: usize,
+    pub instances: Vec<Instance>,
+}
+
+pub const DEFAULT_TIMEZONE: &str = "+08:00";
+pub const DEFAULT_BATCH_SIZE: usize = 10;
