@@ -678,7 +678,6 @@ fn sandbox_serve_prints_its_endpoint_and_stops_on_ctrl_c() {
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
 
-    #[allow(deprecated)] // cargo_bin_cmd! needs a newer assert_cmd API than the rest uses.
     let bin = assert_cmd::cargo::cargo_bin("planrun");
     let mut child = Command::new(bin)
         .args(["sandbox", "serve", "--port", "0", "--job-seconds", "1"])
