@@ -83,6 +83,7 @@ pub async fn handle(
         Method::POST => HttpMethod::Post,
         _ => return StatusCode::METHOD_NOT_ALLOWED.into_response(),
     };
+    let _in_flight = InFlight::enter(&shared);
     let params = match http {
         HttpMethod::Get => Params::decode(uri.query().unwrap_or("")),
         HttpMethod::Post => Params::decode(&String::from_utf8_lossy(&body)),
@@ -126,6 +127,22 @@ pub async fn handle(
         answer.to_string(),
     )
         .into_response()
+}
+
+/// Counts a request as in flight until dropped, even when its client goes away mid-answer.
+struct InFlight<'a>(&'a Shared);
+
+impl<'a> InFlight<'a> {
+    fn enter(shared: &'a Shared) -> Self {
+        shared.lock().counters.enter();
+        Self(shared)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.lock().counters.leave();
+    }
 }
 
 /// The JSON answer, and whether a submission was accepted.

@@ -56,16 +56,25 @@ async fn internal_fault_answers_9006_and_does_nothing() {
 }
 
 #[tokio::test]
-async fn slow_fault_delays_the_answer() {
+async fn slow_fault_delays_the_answer_and_counts_requests_in_flight() {
     let sb = start(faulty(FaultKinds {
         slow: true,
         ..FaultKinds::default()
     }))
     .await;
-    let mut c = Caller::new(&sb);
+    let mut callers: Vec<Caller> = (0..3u64)
+        .map(|i| {
+            let mut c = Caller::new(&sb);
+            c.nonce = 10_000 * (i + 1);
+            c
+        })
+        .collect();
     let started = Instant::now();
-    assert_eq!(int(&c.jobs(A, &[]).await["code"]), 0);
+    let answers = futures::future::join_all(callers.iter_mut().map(|c| c.jobs(A, &[]))).await;
     assert!(started.elapsed() >= Duration::from_millis(300));
+    assert!(answers.iter().all(|v| int(&v["code"]) == 0), "{answers:?}");
+    let s = sb.counters();
+    assert_eq!((s.max_in_flight, s.in_flight), (3, 0));
     sb.shutdown().await;
 }
 
