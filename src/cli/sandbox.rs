@@ -160,8 +160,15 @@ fn print_banner(sb: &sandbox::Sandbox, custom_key: bool) {
             println!("secret key: (the one given with --secret-key)");
         }
     }
+    let (id, key) = match config.credentials.first() {
+        Some(c) if !custom_key => (c.secret_id.as_str(), DEMO_SECRET_KEY),
+        Some(c) => (c.secret_id.as_str(), "<your --secret-key>"),
+        None => ("<id>", "<key>"),
+    };
+    println!("use it:");
+    println!("  export TENCENTCLOUD_SECRET_ID={id} TENCENTCLOUD_SECRET_KEY={key}");
     println!(
-        "try: TENCENTCLOUD_SECRET_ID=... TENCENTCLOUD_SECRET_KEY=... planrun jobs cdb-mo64xu70 --endpoint {}",
+        "  planrun jobs cdb-mo64xu70 --api v2 --endpoint {}",
         sb.endpoint_v2()
     );
     println!(
