@@ -228,3 +228,50 @@ pub fn task_duration(config: &Config, instance_id: &str) -> Duration {
         Duration::ZERO
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_vary_per_instance_within_the_range_and_follow_the_seed() {
+        let config = Config {
+            task_seconds: (10.0, 20.0),
+            time_scale: 0.5,
+            seed: 4,
+            ..Config::demo()
+        };
+        let ids = [
+            "cdb-aaaaaaaa",
+            "cdb-bbbbbbbb",
+            "cdb-cccccccc",
+            "cdb-dddddddd",
+        ];
+        let durations: Vec<Duration> = ids.iter().map(|id| task_duration(&config, id)).collect();
+        for d in &durations {
+            assert!((5.0..=10.0).contains(&d.as_secs_f64()), "{d:?}");
+        }
+        assert!(durations.windows(2).any(|w| w[0] != w[1]), "{durations:?}");
+        assert_eq!(durations[0], task_duration(&config, ids[0]));
+        let other_seed = Config {
+            seed: 5,
+            ..config.clone()
+        };
+        assert_ne!(durations[0], task_duration(&other_seed, ids[0]));
+    }
+
+    #[test]
+    fn nonsense_durations_become_zero_not_a_panic() {
+        for range in [
+            (f64::NAN, 1.0),
+            (-5.0, -1.0),
+            (f64::INFINITY, f64::INFINITY),
+        ] {
+            let config = Config {
+                task_seconds: range,
+                ..Config::demo()
+            };
+            assert_eq!(task_duration(&config, "cdb-aaaaaaaa"), Duration::ZERO);
+        }
+    }
+}
