@@ -3,6 +3,8 @@
 
 pub mod answer;
 pub mod client;
+#[cfg(test)]
+mod client_tests;
 pub mod credentials;
 pub mod error;
 pub mod limiter;
