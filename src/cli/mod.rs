@@ -3,6 +3,7 @@
 pub mod diagnostics;
 pub mod exit;
 pub mod plan;
+pub mod sandbox;
 pub mod term;
 pub mod validate;
 
@@ -27,6 +28,8 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Dry run: validate, then show what would be rolled back, as what, in which calls.
     Plan(plan::PlanArgs),
+    /// Run the local emulator of the cloud API (API 2.0; loopback only).
+    Sandbox(sandbox::SandboxArgs),
     /// Print the plan's JSON Schema (draft-07; `schemas/plan.schema.json` is this output).
     Schema,
     /// Print shell completions.
@@ -54,6 +57,7 @@ pub fn run(args: Vec<std::ffi::OsString>) -> i32 {
     match cli.command {
         Command::Validate(args) => validate::run(&args),
         Command::Plan(args) => plan::run(&args),
+        Command::Sandbox(args) => sandbox::run(args),
         Command::Schema => {
             println!("{}", schema_text());
             exit::OK
