@@ -5,6 +5,7 @@ pub mod answer;
 pub mod client;
 #[cfg(test)]
 mod client_tests;
+pub mod config;
 pub mod credentials;
 pub mod error;
 pub mod limiter;
