@@ -84,7 +84,7 @@ async fn handle(
     method: Method,
     headers: HeaderMap,
     axum::Form(params): axum::Form<Vec<(String, String)>>,
-) -> (StatusCode, String) {
+) -> axum::response::Response {
     let now = fake.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     fake.max_in_flight.fetch_max(now, Ordering::SeqCst);
     let header = |name: &str| {
@@ -135,7 +135,16 @@ async fn handle(
     };
     tokio::time::sleep(reply.delay).await;
     fake.in_flight.fetch_sub(1, Ordering::SeqCst);
-    (StatusCode::from_u16(reply.status).unwrap(), reply.body)
+    let status = StatusCode::from_u16(reply.status).unwrap();
+    let mut response = axum::response::IntoResponse::into_response((status, reply.body));
+    if status.is_redirection() {
+        // Back to the endpoint itself: a client following it would be seen twice.
+        response.headers_mut().insert(
+            axum::http::header::LOCATION,
+            axum::http::HeaderValue::from_static(PATH),
+        );
+    }
+    response
 }
 
 /// Starts a scripted server; returns its endpoint URL and handle.

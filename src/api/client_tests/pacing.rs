@@ -69,7 +69,7 @@ async fn no_more_than_rate_requests_per_second_reach_the_server_per_action() {
             // Any one-second window (less a little network jitter) holds at most 8.
             let in_window = times[i..]
                 .iter()
-                .filter(|u| **u - *t < Duration::from_millis(950))
+                .filter(|u| **u - *t < Duration::from_millis(900))
                 .count();
             assert!(
                 in_window <= 8,

@@ -158,3 +158,30 @@ async fn refused_connection_is_not_sent_and_never_outcome_unknown() {
         assert!(!text.contains(secret), "{secret} leaked: {text}");
     }
 }
+
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    let (endpoint, fake) = serve(|_, _| Reply {
+        status: 302,
+        body: String::new(),
+        delay: Duration::ZERO,
+    })
+    .await;
+    let err = client(&endpoint)
+        .rollback(&one_instance())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::HttpStatus { status: 302, .. }),
+        "{err:?}"
+    );
+    assert_eq!(fake.count(ROLLBACK), 1);
+}
+
+#[tokio::test]
+async fn an_empty_submission_is_refused_without_a_request() {
+    let (endpoint, fake) = serve(|_, _| ok(JOB_OK)).await;
+    let err = client(&endpoint).rollback(&[]).await.unwrap_err();
+    assert!(matches!(err, Error::Config { .. }), "{err:?}");
+    assert!(fake.seen().is_empty());
+}
