@@ -9,6 +9,7 @@ pub mod config;
 pub mod credentials;
 pub mod error;
 pub mod limiter;
+pub mod matching;
 pub mod request;
 pub mod rollback;
 pub mod sign;
