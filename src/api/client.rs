@@ -5,17 +5,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use backon::{BackoffBuilder, ExponentialBuilder};
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
 use crate::api::answer::{JobId, decode_envelope, decode_job_id};
-use crate::api::credentials::Credentials;
+pub use crate::api::config::{ClientConfig, RetryPolicy, Timeouts};
 use crate::api::error::{Error, ErrorClass, excerpt};
 use crate::api::limiter::Limiters;
 use crate::api::request::{Signer, fresh_nonce, host_with_port, now_timestamp};
 use crate::api::rollback::{InstanceRollback, rollback_params};
-use crate::api::sign::{HttpMethod, SignatureMethod};
+use crate::api::sign::HttpMethod;
 use crate::api::task::{JobPage, RollbackTask};
 
 /// The public API 2.0 endpoint.
@@ -26,91 +25,6 @@ pub const ROLLBACK: &str = "RollbackCdbDatabaseTables";
 pub const ROLLBACK_JOBS: &str = "GetCdbRollbackJob";
 /// GetCdbRollbackJob returns at most this many tasks per call.
 pub const MAX_PAGE: u32 = 100;
-
-/// Connect and whole-request timeouts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timeouts {
-    pub connect: Duration,
-    pub request: Duration,
-}
-
-impl Default for Timeouts {
-    fn default() -> Self {
-        Self {
-            connect: Duration::from_secs(5),
-            request: Duration::from_secs(30),
-        }
-    }
-}
-
-/// Retries of idempotent calls: exponential backoff with jitter between attempts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Attempts in all, the first included (at least 1).
-    pub max_attempts: u32,
-    pub base_delay: Duration,
-    pub max_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            max_attempts: 5,
-            base_delay: Duration::from_millis(250),
-            max_delay: Duration::from_secs(10),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// The delays before attempts 2, 3, ...: `max_attempts - 1` of them.
-    fn delays(&self) -> impl Iterator<Item = Duration> + use<> {
-        ExponentialBuilder::default()
-            .with_min_delay(self.base_delay)
-            .with_max_delay(self.max_delay)
-            .with_max_times(self.max_attempts.saturating_sub(1) as usize)
-            .with_jitter()
-            .build()
-    }
-}
-
-/// Everything the client needs; [`ClientConfig::new`] fills in the defaults.
-#[derive(Debug, Clone)]
-pub struct ClientConfig {
-    /// e.g. `https://cdb.api.qcloud.com/v2/index.php` or `http://127.0.0.1:PORT/v2/index.php`.
-    pub endpoint: String,
-    /// The `Region` common parameter (left out when empty).
-    pub region: String,
-    pub credentials: Credentials,
-    pub signature_method: SignatureMethod,
-    pub http_method: HttpMethod,
-    /// Requests per second for each action (default 15; the cloud allows 20).
-    pub rate_per_action: f64,
-    /// Requests in flight across all actions (default 4).
-    pub concurrency: usize,
-    pub timeouts: Timeouts,
-    pub retry: RetryPolicy,
-}
-
-impl ClientConfig {
-    pub fn new(
-        endpoint: impl Into<String>,
-        region: impl Into<String>,
-        credentials: Credentials,
-    ) -> Self {
-        Self {
-            endpoint: endpoint.into(),
-            region: region.into(),
-            credentials,
-            signature_method: SignatureMethod::HmacSha256,
-            http_method: HttpMethod::Post,
-            rate_per_action: 15.0,
-            concurrency: 4,
-            timeouts: Timeouts::default(),
-            retry: RetryPolicy::default(),
-        }
-    }
-}
 
 /// One shared client: clones share the HTTP connection pool, the limiters and the semaphore.
 #[derive(Debug, Clone)]
@@ -157,6 +71,8 @@ impl Client {
         // Several clients may be built; only the first install wins, which is fine.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
+            // A redirected POST would turn into an unsigned GET: treat 3xx as an answer.
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(config.timeouts.connect)
             .timeout(config.timeouts.request)
             // No hidden retries: whether a submission is resent is decided here, not below.
@@ -206,6 +122,11 @@ impl Client {
     /// Any failure that may hide an accepted job (connection lost after sending, HTTP 5xx, an
     /// unreadable answer) is returned as [`Error::OutcomeUnknown`] and never resent here.
     pub async fn rollback(&self, instances: &[InstanceRollback]) -> Result<JobId, Error> {
+        if instances.is_empty() {
+            return Err(Error::Config {
+                reason: "a submission needs at least one instance".into(),
+            });
+        }
         let params = rollback_params(instances);
         let mut delays = self.inner.config.retry.delays();
         let mut resigned = false;
@@ -364,6 +285,7 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::credentials::Credentials;
 
     fn config(endpoint: &str) -> ClientConfig {
         ClientConfig::new(
@@ -404,19 +326,5 @@ mod tests {
         assert_eq!(b.region(), "ap-shanghai");
         assert!(Arc::ptr_eq(&a.inner, &b.inner));
         assert_eq!(b.inner.host, "127.0.0.1:9");
-    }
-
-    #[test]
-    fn retry_policy_gives_max_attempts_minus_one_growing_delays() {
-        let policy = RetryPolicy {
-            max_attempts: 4,
-            base_delay: Duration::from_millis(100),
-            max_delay: Duration::from_millis(250),
-        };
-        let delays: Vec<Duration> = policy.delays().collect();
-        assert_eq!(delays.len(), 3);
-        // Jitter adds up to 100% of each delay.
-        assert!(delays[0] >= Duration::from_millis(100) && delays[0] <= Duration::from_millis(200));
-        assert!(delays[2] >= Duration::from_millis(250) && delays[2] <= Duration::from_millis(500));
     }
 }

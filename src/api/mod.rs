@@ -5,9 +5,11 @@ pub mod answer;
 pub mod client;
 #[cfg(test)]
 mod client_tests;
+pub mod config;
 pub mod credentials;
 pub mod error;
 pub mod limiter;
+pub mod matching;
 pub mod request;
 pub mod rollback;
 pub mod sign;
