@@ -1,7 +1,9 @@
 //! Argument parsing, wiring, printing and exit codes: the only module that prints.
 
+pub mod api_args;
 pub mod diagnostics;
 pub mod exit;
+pub mod jobs;
 pub mod plan;
 pub mod sandbox;
 pub mod term;
@@ -28,6 +30,8 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Dry run: validate, then show what would be rolled back, as what, in which calls.
     Plan(plan::PlanArgs),
+    /// List an instance's rollback jobs (GetCdbRollbackJob; all pages with --all).
+    Jobs(jobs::JobsArgs),
     /// Run the local emulator of the cloud API (API 2.0; loopback only).
     Sandbox(sandbox::SandboxArgs),
     /// Print the plan's JSON Schema (draft-07; `schemas/plan.schema.json` is this output).
@@ -57,6 +61,7 @@ pub fn run(args: Vec<std::ffi::OsString>) -> i32 {
     match cli.command {
         Command::Validate(args) => validate::run(&args),
         Command::Plan(args) => plan::run(&args),
+        Command::Jobs(args) => jobs::run(args),
         Command::Sandbox(args) => sandbox::run(args),
         Command::Schema => {
             println!("{}", schema_text());

@@ -3,3 +3,9 @@
 
 pub mod batch;
 pub mod request;
+pub mod protocol;
+pub mod journal;
+pub mod state;
+pub mod reconcile;
+pub mod schedule;
+pub mod run;

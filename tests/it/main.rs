@@ -1,5 +1,6 @@
 //! The one integration test binary: a module per area.
 
 mod interop;
+mod jobs;
 mod plans;
 mod sandbox;
