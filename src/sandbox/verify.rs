@@ -106,7 +106,9 @@ impl Verifier {
                 .ok_or_else(|| Rejection::bad_common_param(format!("missing parameter {key}")))
         };
         let action = required("Action")?;
-        required("Region")?;
+        if config.require_region {
+            required("Region")?;
+        }
         let timestamp = required("Timestamp")?;
         let nonce = required("Nonce")?;
         let secret_id = required("SecretId")?;
@@ -258,6 +260,30 @@ mod tests {
         let edge = signed(SignatureMethod::HmacSha1, HttpMethod::Get, "3", NOW - 300);
         assert!(check(&mut v, &edge, HttpMethod::Get).is_ok());
         assert_eq!(check(&mut v, &edge, HttpMethod::Get), Err(4500));
+    }
+
+    #[test]
+    fn region_is_required_only_when_configured() {
+        let mut p = signed(SignatureMethod::HmacSha1, HttpMethod::Get, "1", NOW);
+        p.0.retain(|(k, _)| k != "Region");
+        // Dropping Region breaks the signature too; the 4000 must come first.
+        let strict = Config {
+            require_region: true,
+            ..Config::demo()
+        };
+        let env = env(HttpMethod::Get);
+        let got = Verifier::default().authenticate(&strict, env, &p, NOW, Instant::now());
+        assert_eq!(got.map_err(|r| r.code), Err(4000));
+        let p = {
+            let mut pairs = p.0;
+            pairs.retain(|(k, _)| k != "Signature");
+            let text =
+                sign::string_to_sign(HttpMethod::Get, "127.0.0.1:9", "/v2/index.php", &pairs);
+            let sig = sign::signature(DEMO_SECRET_KEY, SignatureMethod::HmacSha1, &text);
+            pairs.push(("Signature".into(), sig));
+            Params(pairs)
+        };
+        assert!(check(&mut Verifier::default(), &p, HttpMethod::Get).is_ok());
     }
 
     #[test]
