@@ -52,6 +52,9 @@ pub struct ServeArgs {
         value_name = "KINDS"
     )]
     pub faults: String,
+    /// Inject faults only into these actions (comma-separated; default: every action).
+    #[arg(long, value_delimiter = ',', value_name = "ACTIONS")]
+    pub fault_actions: Vec<String>,
     /// Delay of a `slow` answer, in milliseconds.
     #[arg(long, default_value_t = 2000, value_name = "MS")]
     pub slow_ms: u64,
@@ -99,6 +102,7 @@ pub fn config(args: &ServeArgs) -> Result<Config, String> {
         kinds: FaultKinds::parse_list(&args.faults)?,
         seed: args.seed,
         slow_ms: args.slow_ms,
+        actions: args.fault_actions.iter().cloned().collect(),
     };
     config.missing_instances = args.missing.iter().cloned().collect();
     config.failing_instances = args.failing.iter().cloned().collect();

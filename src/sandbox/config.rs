@@ -98,6 +98,10 @@ pub struct Faults {
     pub seed: u64,
     /// Delay of a `slow` answer, in milliseconds.
     pub slow_ms: u64,
+    /// Only requests of these actions get faults (and draw from the generator); empty means
+    /// every action. E.g. only `RollbackCdbDatabaseTables`, so that lost submissions can be
+    /// looked up afterwards.
+    pub actions: BTreeSet<String>,
 }
 
 impl Default for Faults {
@@ -107,6 +111,7 @@ impl Default for Faults {
             kinds: FaultKinds::default(),
             seed: 0,
             slow_ms: 2_000,
+            actions: BTreeSet::new(),
         }
     }
 }

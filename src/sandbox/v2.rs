@@ -90,8 +90,9 @@ pub async fn handle(
     };
     let fault = {
         let mut inner = shared.lock();
-        inner.counters.request(params.get("Action").unwrap_or(""));
-        let fault = inner.faults.draw();
+        let action = params.get("Action").unwrap_or("");
+        inner.counters.request(action);
+        let fault = inner.faults.draw(action);
         if let Some(kind) = fault {
             inner.counters.fault(kind.as_str());
         }

@@ -9,6 +9,7 @@ fn faulty(kind: FaultKinds) -> Config {
             kinds: kind,
             seed: 5,
             slow_ms: 300,
+            actions: Default::default(),
         },
         ..fast()
     }
@@ -163,6 +164,7 @@ async fn faults_follow_the_seed() {
         },
         seed: 11,
         slow_ms: 0,
+        actions: Default::default(),
     };
     let mut runs = Vec::new();
     for _ in 0..2 {

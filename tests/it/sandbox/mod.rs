@@ -2,6 +2,7 @@
 //! paging, answer quirks, each fault kind and the counters. Requests are signed with
 //! `planrun::api::sign` directly; this file holds the shared caller.
 
+mod client;
 mod faults;
 mod protocol;
 mod rollback;
