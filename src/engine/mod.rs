@@ -2,10 +2,10 @@
 //! the API through protocol-neutral requests; reports progress as events, never draws.
 
 pub mod batch;
-pub mod journal;
-pub mod protocol;
-pub mod reconcile;
 pub mod request;
-pub mod run;
-pub mod schedule;
+pub mod protocol;
+pub mod journal;
 pub mod state;
+pub mod reconcile;
+pub mod schedule;
+pub mod run;
