@@ -320,6 +320,16 @@ mod tests {
     }
 
     #[test]
+    fn debug_output_never_shows_the_secret_key_or_token() {
+        let mut c = config(DEFAULT_ENDPOINT);
+        c.credentials =
+            Credentials::new("AKIDtest", "very-secret-key").with_token("very-secret-token");
+        let shown = format!("{:?}", Client::new(c).unwrap());
+        assert!(shown.contains("AKIDtest"), "{shown}");
+        assert!(!shown.contains("very-secret"), "{shown}");
+    }
+
+    #[test]
     fn with_region_shares_the_limiters() {
         let a = Client::new(config("http://127.0.0.1:9/v2/index.php")).unwrap();
         let b = a.with_region("ap-shanghai");

@@ -62,6 +62,19 @@ pub fn run(args: JobsArgs) -> i32 {
 
 fn fetch(args: &JobsArgs) -> Result<JobPage, miette::Report> {
     let credentials = Credentials::from_env()?;
+    // The API answers 4000 without a Region; say so before sending anything.
+    if args
+        .api
+        .region
+        .as_deref()
+        .is_none_or(|r| r.trim().is_empty())
+    {
+        return Err(miette::miette!(
+            code = "planrun::missing_region",
+            help = "pass --region (e.g. ap-guangzhou) or set TENCENTCLOUD_REGION",
+            "no region given"
+        ));
+    }
     let client = Client::new(args.api.client_config(credentials))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -17,24 +17,65 @@ use super::protocol::JobHandle;
 #[serde(tag = "record", rename_all = "snake_case")]
 pub enum Record {
     /// A run of the plan begins (or resumes).
-    Start { plan: String, plan_hash: String, at: DateTime<Utc> },
+    Start {
+        plan: String,
+        plan_hash: String,
+        at: DateTime<Utc>,
+    },
     /// About to send submission `batch` for these instances (written before the request).
-    Intent { batch: u64, instances: Vec<String>, at: DateTime<Utc> },
+    Intent {
+        batch: u64,
+        instances: Vec<String>,
+        at: DateTime<Utc>,
+    },
     /// The API accepted submission `batch`.
-    Accepted { batch: u64, job: JobHandle, at: DateTime<Utc> },
+    Accepted {
+        batch: u64,
+        job: JobHandle,
+        at: DateTime<Utc>,
+    },
     /// The API refused these instances for good.
-    Rejected { batch: u64, instances: Vec<String>, code: Option<String>, message: String, at: DateTime<Utc> },
+    Rejected {
+        batch: u64,
+        instances: Vec<String>,
+        code: Option<String>,
+        message: String,
+        at: DateTime<Utc>,
+    },
     /// Submission `batch` may or may not have been accepted: reconcile before resending.
-    Unknown { batch: u64, error: String, at: DateTime<Utc> },
+    Unknown {
+        batch: u64,
+        error: String,
+        at: DateTime<Utc>,
+    },
     /// Submission `batch` certainly did not create tasks (refused, or reconciled and not
     /// found): its instances are pending again unless adopted.
-    Abandoned { batch: u64, reason: String, at: DateTime<Utc> },
+    Abandoned {
+        batch: u64,
+        reason: String,
+        at: DateTime<Utc>,
+    },
     /// Reconciliation found the instance's task of an in-doubt submission.
-    Adopted { instance: String, batch: u64, job: JobHandle, at: DateTime<Utc> },
+    Adopted {
+        instance: String,
+        batch: u64,
+        job: JobHandle,
+        at: DateTime<Utc>,
+    },
     /// A task changed state.
-    Progress { instance: String, state: String, progress: Option<u8>, at: DateTime<Utc> },
+    Progress {
+        instance: String,
+        state: String,
+        progress: Option<u8>,
+        at: DateTime<Utc>,
+    },
     /// A task ended (succeeded, failed, killed, removed).
-    Finished { instance: String, status: String, message: Option<String>, at: DateTime<Utc> },
+    Finished {
+        instance: String,
+        status: String,
+        message: Option<String>,
+        at: DateTime<Utc>,
+    },
     /// The run ended with every instance in a final state.
     Complete { at: DateTime<Utc> },
 }
@@ -77,7 +118,13 @@ impl Journal {
             file.sync_all()?;
         }
         file.seek(SeekFrom::End(0))?;
-        Ok((Self { file, path: path.to_owned() }, records))
+        Ok((
+            Self {
+                file,
+                path: path.to_owned(),
+            },
+            records,
+        ))
     }
 
     /// Reads the records of a journal without opening it for writing (for `status`).
@@ -138,7 +185,10 @@ fn read_records(file: &mut File) -> io::Result<(Vec<Record>, u64)> {
                 if rest_is_empty {
                     break;
                 }
-                return Err(io::Error::new(io::ErrorKind::InvalidData, format!("journal line {} is corrupt: {e}", records.len() + 1)));
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("journal line {} is corrupt: {e}", records.len() + 1),
+                ));
             }
         }
     }
@@ -171,11 +221,17 @@ mod tests {
     use super::*;
 
     fn at() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-11-23T12:00:00Z").map(|t| t.with_timezone(&Utc)).unwrap()
+        DateTime::parse_from_rfc3339("2026-11-23T12:00:00Z")
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap()
     }
 
     fn intent(batch: u64) -> Record {
-        Record::Intent { batch, instances: vec!["cdb-aaaaaaaa".into()], at: at() }
+        Record::Intent {
+            batch,
+            instances: vec!["cdb-aaaaaaaa".into()],
+            at: at(),
+        }
     }
 
     #[test]
@@ -185,11 +241,26 @@ mod tests {
         let (mut j, records) = Journal::open(&path).unwrap();
         assert!(records.is_empty());
         j.append(&intent(1)).unwrap();
-        j.append_all(&[Record::Accepted { batch: 1, job: JobHandle("7".into()), at: at() }, intent(2)]).unwrap();
+        j.append_all(&[
+            Record::Accepted {
+                batch: 1,
+                job: JobHandle("7".into()),
+                at: at(),
+            },
+            intent(2),
+        ])
+        .unwrap();
         drop(j);
         let (_, records) = Journal::open(&path).unwrap();
         assert_eq!(records.len(), 3);
-        assert_eq!(records[1], Record::Accepted { batch: 1, job: JobHandle("7".into()), at: at() });
+        assert_eq!(
+            records[1],
+            Record::Accepted {
+                batch: 1,
+                job: JobHandle("7".into()),
+                at: at()
+            }
+        );
     }
 
     #[test]
@@ -200,7 +271,8 @@ mod tests {
         j.append(&intent(1)).unwrap();
         drop(j);
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
-        f.write_all(br#"{"record":"intent","batch":2,"inst"#).unwrap();
+        f.write_all(br#"{"record":"intent","batch":2,"inst"#)
+            .unwrap();
         drop(f);
         let (mut j, records) = Journal::open(&path).unwrap();
         assert_eq!(records, vec![intent(1)]);
@@ -212,7 +284,11 @@ mod tests {
     fn a_corrupt_line_in_the_middle_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.journal");
-        std::fs::write(&path, format!("garbage\n{}\n", serde_json::to_string(&intent(1)).unwrap())).unwrap();
+        std::fs::write(
+            &path,
+            format!("garbage\n{}\n", serde_json::to_string(&intent(1)).unwrap()),
+        )
+        .unwrap();
         assert!(Journal::open(&path).is_err());
     }
 

@@ -34,7 +34,10 @@ pub enum TaskState {
 
 impl TaskState {
     pub fn is_terminal(&self) -> bool {
-        matches!(self, Self::Succeeded | Self::Failed | Self::Killed | Self::Removed)
+        matches!(
+            self,
+            Self::Succeeded | Self::Failed | Self::Killed | Self::Removed
+        )
     }
 
     pub fn name(&self) -> &str {
@@ -142,8 +145,15 @@ fn task(t: api::RollbackTask) -> Task {
 }
 
 impl Protocol for V2 {
-    async fn submit(&self, region: Option<&str>, batch: &[InstanceRollback]) -> Result<JobHandle, Error> {
-        self.client(region).rollback(batch).await.map(|j| JobHandle(j.0))
+    async fn submit(
+        &self,
+        region: Option<&str>,
+        batch: &[InstanceRollback],
+    ) -> Result<JobHandle, Error> {
+        self.client(region)
+            .rollback(batch)
+            .await
+            .map(|j| JobHandle(j.0))
     }
 
     async fn tasks(&self, region: Option<&str>, instance: &str) -> Result<Vec<Task>, Error> {
@@ -152,7 +162,12 @@ impl Protocol for V2 {
     }
 
     /// Pages newest-first lists only until the job shows up: the common case is one call.
-    async fn task(&self, region: Option<&str>, instance: &str, job: &JobHandle) -> Result<Option<Task>, Error> {
+    async fn task(
+        &self,
+        region: Option<&str>,
+        instance: &str,
+        job: &JobHandle,
+    ) -> Result<Option<Task>, Error> {
         const PAGE: u32 = 100;
         const MAX_PAGES: u32 = 1000;
         let client = self.client(region);
@@ -160,7 +175,11 @@ impl Protocol for V2 {
         for _ in 0..MAX_PAGES {
             let page = client.rollback_jobs(instance, offset, PAGE).await?;
             let got = u32::try_from(page.tasks.len()).unwrap_or(u32::MAX);
-            if let Some(found) = page.tasks.into_iter().find(|t| t.job_id.as_ref().is_some_and(|j| j.0 == job.0)) {
+            if let Some(found) = page
+                .tasks
+                .into_iter()
+                .find(|t| t.job_id.as_ref().is_some_and(|j| j.0 == job.0))
+            {
                 return Ok(Some(task(found)));
             }
             offset = offset.saturating_add(got);

@@ -13,11 +13,18 @@ pub const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
 
 /// Same point in time, strategy, databases and tables (order does not matter).
 pub fn same_spec(a: &RollbackSpec, b: &RollbackSpec) -> bool {
-    a.rollbacktime == b.rollbacktime && a.strategy == b.strategy && dbs(a) == dbs(b) && tables(a) == tables(b)
+    a.rollbacktime == b.rollbacktime
+        && a.strategy == b.strategy
+        && dbs(a) == dbs(b)
+        && tables(a) == tables(b)
 }
 
 fn dbs(s: &RollbackSpec) -> Vec<(&str, &str)> {
-    let mut v: Vec<(&str, &str)> = s.dbs.iter().map(|d| (d.dbname.as_str(), d.newname.as_str())).collect();
+    let mut v: Vec<(&str, &str)> = s
+        .dbs
+        .iter()
+        .map(|d| (d.dbname.as_str(), d.newname.as_str()))
+        .collect();
     v.sort_unstable();
     v
 }
@@ -26,7 +33,11 @@ fn tables(s: &RollbackSpec) -> Vec<(&str, &str, &str)> {
     let mut v: Vec<(&str, &str, &str)> = s
         .tables
         .iter()
-        .flat_map(|t| t.table.iter().map(move |r| (t.db.as_str(), r.tablename.as_str(), r.newname.as_str())))
+        .flat_map(|t| {
+            t.table
+                .iter()
+                .map(move |r| (t.db.as_str(), r.tablename.as_str(), r.newname.as_str()))
+        })
         .collect();
     v.sort_unstable();
     v
@@ -34,13 +45,22 @@ fn tables(s: &RollbackSpec) -> Vec<(&str, &str, &str)> {
 
 /// The task's start as UTC, reading its `YYYY-MM-DD HH:MM:SS` in the instances' clock.
 pub fn started_utc(task: &Task, offset: FixedOffset) -> Option<DateTime<Utc>> {
-    let naive = NaiveDateTime::parse_from_str(task.started_at.as_deref()?, "%Y-%m-%d %H:%M:%S").ok()?;
-    naive.and_local_timezone(offset).single().map(|t| t.with_timezone(&Utc))
+    let naive =
+        NaiveDateTime::parse_from_str(task.started_at.as_deref()?, "%Y-%m-%d %H:%M:%S").ok()?;
+    naive
+        .and_local_timezone(offset)
+        .single()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 /// The task among `tasks` that is the submission of `spec` attempted at `attempt`, if any.
 /// A task without a start time is accepted on its spec alone; one without a spec never is.
-pub fn find<'t>(tasks: &'t [Task], spec: &RollbackSpec, attempt: DateTime<Utc>, offset: FixedOffset) -> Option<&'t Task> {
+pub fn find<'t>(
+    tasks: &'t [Task],
+    spec: &RollbackSpec,
+    attempt: DateTime<Utc>,
+    offset: FixedOffset,
+) -> Option<&'t Task> {
     tasks.iter().find(|t| {
         t.job.is_some()
             && t.spec.as_ref().is_some_and(|s| same_spec(s, spec))
@@ -51,7 +71,7 @@ pub fn find<'t>(tasks: &'t [Task], spec: &RollbackSpec, attempt: DateTime<Utc>, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::rollback::{DatabaseRename, DatabaseTables, Strategy, TableRename};
+    use crate::api::rollback::{DatabaseTables, Strategy, TableRename};
     use crate::engine::protocol::{JobHandle, TaskState};
 
     fn spec() -> RollbackSpec {
@@ -62,8 +82,14 @@ mod tests {
             tables: vec![DatabaseTables {
                 db: "orders".into(),
                 table: vec![
-                    TableRename { tablename: "payments".into(), newname: "payments_bak".into() },
-                    TableRename { tablename: "refunds".into(), newname: "refunds_bak".into() },
+                    TableRename {
+                        tablename: "payments".into(),
+                        newname: "payments_bak".into(),
+                    },
+                    TableRename {
+                        tablename: "refunds".into(),
+                        newname: "refunds_bak".into(),
+                    },
                 ],
             }],
         }
@@ -87,7 +113,9 @@ mod tests {
 
     fn attempt() -> DateTime<Utc> {
         // 2026-11-23 12:00:00 +08:00
-        DateTime::parse_from_rfc3339("2026-11-23T04:00:00Z").unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339("2026-11-23T04:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     #[test]
@@ -95,7 +123,10 @@ mod tests {
         let mut reordered = spec();
         reordered.tables[0].table.reverse();
         let tasks = [task("41", "2026-11-23 12:00:02", reordered)];
-        assert_eq!(find(&tasks, &spec(), attempt(), beijing()).and_then(|t| t.job.clone()), Some(JobHandle("41".into())));
+        assert_eq!(
+            find(&tasks, &spec(), attempt(), beijing()).and_then(|t| t.job.clone()),
+            Some(JobHandle("41".into()))
+        );
     }
 
     #[test]

@@ -51,7 +51,10 @@ impl Default for Options {
         Self {
             batch_size: 10,
             concurrency: 4,
-            cadence: Cadence { min: Duration::from_secs(2), max: Duration::from_secs(60) },
+            cadence: Cadence {
+                min: Duration::from_secs(2),
+                max: Duration::from_secs(60),
+            },
             first_poll: Duration::from_secs(5),
             settle: Duration::from_secs(5),
             busy_wait: Duration::from_secs(600),
@@ -59,7 +62,8 @@ impl Default for Options {
             missing_after: Duration::from_secs(600),
             unknown_after: Duration::from_secs(1800),
             timeout: None,
-            offset: FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| unreachable!("+08:00 is valid")),
+            offset: FixedOffset::east_opt(8 * 3600)
+                .unwrap_or_else(|| unreachable!("+08:00 is valid")),
         }
     }
 }
@@ -67,17 +71,53 @@ impl Default for Options {
 /// What the engine tells whoever draws progress.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    Submitting { batch: u64, instances: Vec<String> },
-    Accepted { batch: u64, instances: Vec<String>, job: JobHandle },
-    Split { batch: u64, reason: String },
-    Unknown { batch: u64, reason: String },
-    Adopted { instance: String, job: JobHandle },
-    Resubmitting { instances: Vec<String> },
-    Busy { instance: String, retry_in: Duration },
-    Retrying { instances: Vec<String>, reason: String, retry_in: Duration },
-    Rejected { instance: String, reason: String },
-    State { instance: String, state: String, progress: Option<u8> },
-    Finished { instance: String, status: Status, message: Option<String> },
+    Submitting {
+        batch: u64,
+        instances: Vec<String>,
+    },
+    Accepted {
+        batch: u64,
+        instances: Vec<String>,
+        job: JobHandle,
+    },
+    Split {
+        batch: u64,
+        reason: String,
+    },
+    Unknown {
+        batch: u64,
+        reason: String,
+    },
+    Adopted {
+        instance: String,
+        job: JobHandle,
+    },
+    Resubmitting {
+        instances: Vec<String>,
+    },
+    Busy {
+        instance: String,
+        retry_in: Duration,
+    },
+    Retrying {
+        instances: Vec<String>,
+        reason: String,
+        retry_in: Duration,
+    },
+    Rejected {
+        instance: String,
+        reason: String,
+    },
+    State {
+        instance: String,
+        state: String,
+        progress: Option<u8>,
+    },
+    Finished {
+        instance: String,
+        status: Status,
+        message: Option<String>,
+    },
 }
 
 /// How a run ended.
@@ -107,11 +147,34 @@ struct Pending {
 
 type Boxed = Pin<Box<dyn Future<Output = Done> + Send>>;
 
+/// One instance to look for: plan index, id, region, request, when it was attempted.
+type Lookup = (
+    usize,
+    String,
+    Option<String>,
+    InstanceRollback,
+    chrono::DateTime<Utc>,
+);
+
 enum Done {
-    Submitted { batch: u64, job: Pending, result: Result<JobHandle, Error> },
-    Reconciled { batch: u64, ids: Vec<usize>, results: Vec<(usize, Result<Option<JobHandle>, Error>)> },
-    BusyChecked { job: Pending, result: Result<Option<JobHandle>, Error> },
-    Polled { idx: usize, result: Result<Option<Task>, Error> },
+    Submitted {
+        batch: u64,
+        job: Pending,
+        result: Result<JobHandle, Error>,
+    },
+    Reconciled {
+        batch: u64,
+        ids: Vec<usize>,
+        results: Vec<(usize, Result<Option<JobHandle>, Error>)>,
+    },
+    BusyChecked {
+        job: Pending,
+        result: Result<Option<JobHandle>, Error>,
+    },
+    Polled {
+        idx: usize,
+        result: Result<Option<Task>, Error>,
+    },
 }
 
 /// Per-instance tracking memory (not journaled: rebuilt by polling).
@@ -202,7 +265,9 @@ impl<P: Protocol> Engine<P> {
     }
 
     fn ids(&self, idx: &[usize]) -> Vec<String> {
-        idx.iter().map(|&i| self.state.instances[i].id.clone()).collect()
+        idx.iter()
+            .map(|&i| self.state.instances[i].id.clone())
+            .collect()
     }
 
     /// Runs until every instance is final, or Ctrl-C (`cancel` turns true), the timeout, or a
@@ -301,7 +366,13 @@ impl<P: Protocol> Engine<P> {
             .into_iter()
             .flat_map(|(region, list)| {
                 list.chunks(size)
-                    .map(|c| Pending { ids: c.to_vec(), region: region.clone(), not_before, attempt, busy_since: None })
+                    .map(|c| Pending {
+                        ids: c.to_vec(),
+                        region: region.clone(),
+                        not_before,
+                        attempt,
+                        busy_since: None,
+                    })
                     .collect::<Vec<_>>()
             })
             .collect();
@@ -321,20 +392,33 @@ impl<P: Protocol> Engine<P> {
         } else {
             None
         };
-        [poll, submit].into_iter().flatten().min().unwrap_or(fallback)
+        [poll, submit]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(fallback)
     }
 
     fn launch_submissions(&mut self, now: Instant) -> std::io::Result<()> {
         while self.submitting < self.opts.concurrency {
-            let Some(pos) = self.queue.iter().position(|j| j.not_before <= now) else { break };
-            let Some(job) = self.queue.remove(pos) else { break };
+            let Some(pos) = self.queue.iter().position(|j| j.not_before <= now) else {
+                break;
+            };
+            let Some(job) = self.queue.remove(pos) else {
+                break;
+            };
             let batch = self.state.next_batch;
             let instances = self.ids(&job.ids);
             // Write-ahead: the intent is on disk before the request can leave.
-            self.write(Record::Intent { batch, instances: instances.clone(), at: Utc::now() })?;
+            self.write(Record::Intent {
+                batch,
+                instances: instances.clone(),
+                at: Utc::now(),
+            })?;
             self.emit(Event::Submitting { batch, instances });
             let protocol = Arc::clone(&self.protocol);
-            let requests: Vec<InstanceRollback> = job.ids.iter().map(|&i| self.requests[i].clone()).collect();
+            let requests: Vec<InstanceRollback> =
+                job.ids.iter().map(|&i| self.requests[i].clone()).collect();
             self.submitting += 1;
             self.inflight.push(Box::pin(async move {
                 let result = protocol.submit(job.region.as_deref(), &requests).await;
@@ -351,7 +435,9 @@ impl<P: Protocol> Engine<P> {
             }
             self.polls.pop();
             let s = &self.state.instances[idx];
-            let (Some(job), false) = (s.job.clone(), s.status.is_final()) else { continue };
+            let (Some(job), false) = (s.job.clone(), s.status.is_final()) else {
+                continue;
+            };
             if self.tracking[idx].polling {
                 continue;
             }
@@ -370,25 +456,34 @@ impl<P: Protocol> Engine<P> {
     fn reconcile(&mut self, batch: u64, ids: Vec<usize>, settle: Duration) {
         let protocol = Arc::clone(&self.protocol);
         let offset = self.opts.offset;
-        let work: Vec<(usize, String, Option<String>, InstanceRollback, chrono::DateTime<Utc>)> = ids
+        let work: Vec<Lookup> = ids
             .iter()
             .map(|&i| {
                 let s = &self.state.instances[i];
                 let at = s.in_doubt.map_or_else(Utc::now, |(_, at)| at);
-                (i, s.id.clone(), self.regions[i].clone(), self.requests[i].clone(), at)
+                (
+                    i,
+                    s.id.clone(),
+                    self.regions[i].clone(),
+                    self.requests[i].clone(),
+                    at,
+                )
             })
             .collect();
         self.inflight.push(Box::pin(async move {
             tokio::time::sleep(settle).await;
             let mut results = Vec::with_capacity(work.len());
             for (i, id, region, request, at) in work {
-                let found = protocol
-                    .tasks(region.as_deref(), &id)
-                    .await
-                    .map(|tasks| reconcile::find(&tasks, &request.spec, at, offset).and_then(|t| t.job.clone()));
+                let found = protocol.tasks(region.as_deref(), &id).await.map(|tasks| {
+                    reconcile::find(&tasks, &request.spec, at, offset).and_then(|t| t.job.clone())
+                });
                 results.push((i, found));
             }
-            Done::Reconciled { batch, ids, results }
+            Done::Reconciled {
+                batch,
+                ids,
+                results,
+            }
         }));
     }
 
@@ -398,12 +493,16 @@ impl<P: Protocol> Engine<P> {
         let idx = job.ids[0];
         let s = &self.state.instances[idx];
         let since = s.first_attempt.unwrap_or_else(Utc::now);
-        let (id, region, request, offset) = (s.id.clone(), self.regions[idx].clone(), self.requests[idx].clone(), self.opts.offset);
+        let (id, region, request, offset) = (
+            s.id.clone(),
+            self.regions[idx].clone(),
+            self.requests[idx].clone(),
+            self.opts.offset,
+        );
         self.inflight.push(Box::pin(async move {
-            let result = protocol
-                .tasks(region.as_deref(), &id)
-                .await
-                .map(|tasks| reconcile::find(&tasks, &request.spec, since, offset).and_then(|t| t.job.clone()));
+            let result = protocol.tasks(region.as_deref(), &id).await.map(|tasks| {
+                reconcile::find(&tasks, &request.spec, since, offset).and_then(|t| t.job.clone())
+            });
             Done::BusyChecked { job, result }
         }));
     }
@@ -414,18 +513,35 @@ impl<P: Protocol> Engine<P> {
                 self.submitting -= 1;
                 self.submitted(batch, job, result)
             }
-            Done::Reconciled { batch, ids, results } => self.reconciled(batch, ids, results),
+            Done::Reconciled {
+                batch,
+                ids,
+                results,
+            } => self.reconciled(batch, ids, results),
             Done::BusyChecked { job, result } => self.busy_checked(job, result),
             Done::Polled { idx, result } => self.polled(idx, result),
         }
     }
 
-    fn submitted(&mut self, batch: u64, job: Pending, result: Result<JobHandle, Error>) -> std::io::Result<Option<Ending>> {
+    fn submitted(
+        &mut self,
+        batch: u64,
+        job: Pending,
+        result: Result<JobHandle, Error>,
+    ) -> std::io::Result<Option<Ending>> {
         let now = Instant::now();
         let err = match result {
             Ok(handle) => {
-                self.write(Record::Accepted { batch, job: handle.clone(), at: Utc::now() })?;
-                self.emit(Event::Accepted { batch, instances: self.ids(&job.ids), job: handle });
+                self.write(Record::Accepted {
+                    batch,
+                    job: handle.clone(),
+                    at: Utc::now(),
+                })?;
+                self.emit(Event::Accepted {
+                    batch,
+                    instances: self.ids(&job.ids),
+                    job: handle,
+                });
                 for &i in &job.ids {
                     self.tracking[i].last_gap = self.opts.first_poll;
                     self.polls.push(Reverse((now + self.opts.first_poll, i)));
@@ -437,17 +553,29 @@ impl<P: Protocol> Engine<P> {
         let reason = err.to_string();
         match err.class() {
             ErrorClass::OutcomeUnknown => {
-                self.write(Record::Unknown { batch, error: reason.clone(), at: Utc::now() })?;
+                self.write(Record::Unknown {
+                    batch,
+                    error: reason.clone(),
+                    at: Utc::now(),
+                })?;
                 self.emit(Event::Unknown { batch, reason });
                 self.reconcile(batch, job.ids, self.opts.settle);
             }
             ErrorClass::StopRun => {
-                self.write(Record::Abandoned { batch, reason, at: Utc::now() })?;
+                self.write(Record::Abandoned {
+                    batch,
+                    reason,
+                    at: Utc::now(),
+                })?;
                 return Ok(Some(Ending::Stopped(err)));
             }
             ErrorClass::InstancesOnly | ErrorClass::Busy if job.ids.len() > 1 => {
                 // Which instance is refused? Split the call in halves until it is alone.
-                self.write(Record::Abandoned { batch, reason: reason.clone(), at: Utc::now() })?;
+                self.write(Record::Abandoned {
+                    batch,
+                    reason: reason.clone(),
+                    at: Utc::now(),
+                })?;
                 self.emit(Event::Split { batch, reason });
                 let (a, b) = job.ids.split_at(job.ids.len() / 2);
                 let halves = [b.to_vec(), a.to_vec()];
@@ -456,14 +584,30 @@ impl<P: Protocol> Engine<P> {
                 }
             }
             ErrorClass::Busy => {
-                self.write(Record::Abandoned { batch, reason, at: Utc::now() })?;
+                self.write(Record::Abandoned {
+                    batch,
+                    reason,
+                    at: Utc::now(),
+                })?;
                 self.check_busy(job);
             }
             ErrorClass::Retry | ErrorClass::Resign if job.attempt < self.opts.submit_retries => {
-                self.write(Record::Abandoned { batch, reason: reason.clone(), at: Utc::now() })?;
+                self.write(Record::Abandoned {
+                    batch,
+                    reason: reason.clone(),
+                    at: Utc::now(),
+                })?;
                 let delay = Duration::from_secs(2u64.saturating_pow(job.attempt + 1).min(60));
-                self.emit(Event::Retrying { instances: self.ids(&job.ids), reason, retry_in: delay });
-                self.queue.push_back(Pending { not_before: now + delay, attempt: job.attempt + 1, ..job });
+                self.emit(Event::Retrying {
+                    instances: self.ids(&job.ids),
+                    reason,
+                    retry_in: delay,
+                });
+                self.queue.push_back(Pending {
+                    not_before: now + delay,
+                    attempt: job.attempt + 1,
+                    ..job
+                });
             }
             _ => self.reject(batch, &job.ids, &err)?,
         }
@@ -477,9 +621,17 @@ impl<P: Protocol> Engine<P> {
             other => other.to_string(),
         };
         let instances = self.ids(ids);
-        self.write(Record::Rejected { batch, instances: instances.clone(), code: code.clone(), message: message.clone(), at: Utc::now() })?;
+        self.write(Record::Rejected {
+            batch,
+            instances: instances.clone(),
+            code: code.clone(),
+            message: message.clone(),
+            at: Utc::now(),
+        })?;
         for instance in instances {
-            let reason = code.as_ref().map_or_else(|| message.clone(), |c| format!("{c}: {message}"));
+            let reason = code
+                .as_ref()
+                .map_or_else(|| message.clone(), |c| format!("{c}: {message}"));
             self.emit(Event::Rejected { instance, reason });
         }
         Ok(())
@@ -496,7 +648,12 @@ impl<P: Protocol> Engine<P> {
             match result {
                 Ok(Some(job)) => {
                     let instance = self.state.instances[i].id.clone();
-                    self.write(Record::Adopted { instance: instance.clone(), batch, job: job.clone(), at: Utc::now() })?;
+                    self.write(Record::Adopted {
+                        instance: instance.clone(),
+                        batch,
+                        job: job.clone(),
+                        at: Utc::now(),
+                    })?;
                     self.emit(Event::Adopted { instance, job });
                     self.polls.push(Reverse((Instant::now(), i)));
                 }
@@ -506,28 +663,54 @@ impl<P: Protocol> Engine<P> {
                 Err(_) => unresolved = true,
             }
         }
-        let still: Vec<usize> = ids.iter().copied().filter(|&i| self.state.instances[i].in_doubt.is_some_and(|(b, _)| b == batch)).collect();
+        let still: Vec<usize> = ids
+            .iter()
+            .copied()
+            .filter(|&i| {
+                self.state.instances[i]
+                    .in_doubt
+                    .is_some_and(|(b, _)| b == batch)
+            })
+            .collect();
         if unresolved {
             self.reconcile(batch, still, self.opts.settle);
             return Ok(None);
         }
         if !still.is_empty() {
-            self.write(Record::Abandoned { batch, reason: "no task found for the submission".into(), at: Utc::now() })?;
-            self.emit(Event::Resubmitting { instances: self.ids(&still) });
+            self.write(Record::Abandoned {
+                batch,
+                reason: "no task found for the submission".into(),
+                at: Utc::now(),
+            })?;
+            self.emit(Event::Resubmitting {
+                instances: self.ids(&still),
+            });
             self.enqueue(&still, Instant::now(), 0, false);
         }
         Ok(None)
     }
 
-    fn busy_checked(&mut self, job: Pending, result: Result<Option<JobHandle>, Error>) -> std::io::Result<Option<Ending>> {
+    fn busy_checked(
+        &mut self,
+        job: Pending,
+        result: Result<Option<JobHandle>, Error>,
+    ) -> std::io::Result<Option<Ending>> {
         let idx = job.ids[0];
         let instance = self.state.instances[idx].id.clone();
         let now = Instant::now();
         match result {
             Ok(Some(handle)) => {
                 let batch = self.state.instances[idx].in_doubt.map_or(0, |(b, _)| b);
-                self.write(Record::Adopted { instance: instance.clone(), batch, job: handle.clone(), at: Utc::now() })?;
-                self.emit(Event::Adopted { instance, job: handle });
+                self.write(Record::Adopted {
+                    instance: instance.clone(),
+                    batch,
+                    job: handle.clone(),
+                    at: Utc::now(),
+                })?;
+                self.emit(Event::Adopted {
+                    instance,
+                    job: handle,
+                });
                 self.polls.push(Reverse((now, idx)));
             }
             Err(e) if e.class() == ErrorClass::StopRun => return Ok(Some(Ending::Stopped(e))),
@@ -536,20 +719,43 @@ impl<P: Protocol> Engine<P> {
                 let waited = now - since;
                 if waited >= self.opts.busy_wait {
                     let batch = self.state.next_batch.saturating_sub(1);
-                    let message = format!("another rollback task is running on the instance (9592); waited {}s", waited.as_secs());
-                    self.write(Record::Rejected { batch, instances: vec![instance.clone()], code: Some("9592".into()), message: message.clone(), at: Utc::now() })?;
-                    self.emit(Event::Rejected { instance, reason: message });
+                    let message = format!(
+                        "another rollback task is running on the instance (9592); waited {}s",
+                        waited.as_secs()
+                    );
+                    self.write(Record::Rejected {
+                        batch,
+                        instances: vec![instance.clone()],
+                        code: Some("9592".into()),
+                        message: message.clone(),
+                        at: Utc::now(),
+                    })?;
+                    self.emit(Event::Rejected {
+                        instance,
+                        reason: message,
+                    });
                 } else {
                     let delay = (waited / 2).clamp(self.opts.cadence.min, self.opts.cadence.max);
-                    self.emit(Event::Busy { instance, retry_in: delay });
-                    self.queue.push_back(Pending { not_before: now + delay, busy_since: Some(since), ..job });
+                    self.emit(Event::Busy {
+                        instance,
+                        retry_in: delay,
+                    });
+                    self.queue.push_back(Pending {
+                        not_before: now + delay,
+                        busy_since: Some(since),
+                        ..job
+                    });
                 }
             }
         }
         Ok(None)
     }
 
-    fn polled(&mut self, idx: usize, result: Result<Option<Task>, Error>) -> std::io::Result<Option<Ending>> {
+    fn polled(
+        &mut self,
+        idx: usize,
+        result: Result<Option<Task>, Error>,
+    ) -> std::io::Result<Option<Ending>> {
         let now = Instant::now();
         self.tracking[idx].polling = false;
         let instance = self.state.instances[idx].id.clone();
@@ -558,7 +764,11 @@ impl<P: Protocol> Engine<P> {
             Ok(None) => {
                 let since = *self.tracking[idx].missing_since.get_or_insert(now);
                 if now - since >= self.opts.missing_after {
-                    self.finish(idx, "failed", Some("the task of the submission is not listed by the API".into()));
+                    self.finish(
+                        idx,
+                        "failed",
+                        Some("the task of the submission is not listed by the API".into()),
+                    );
                 } else {
                     self.reschedule(idx, now, None);
                 }
@@ -573,25 +783,47 @@ impl<P: Protocol> Engine<P> {
         };
         self.tracking[idx].missing_since = None;
         let s = &self.state.instances[idx];
-        let changed = s.task_state.as_deref() != Some(task.state.name()) || (task.progress.is_some() && s.progress != task.progress);
+        let changed = s.task_state.as_deref() != Some(task.state.name())
+            || (task.progress.is_some() && s.progress != task.progress);
         if task.state.is_terminal() {
-            let status = if task.state == TaskState::Succeeded { "succeeded" } else { task.state.name() };
-            let message = (task.state != TaskState::Succeeded).then(|| task.message.clone().unwrap_or_else(|| format!("the task ended {}", task.state.name())));
+            let status = if task.state == TaskState::Succeeded {
+                "succeeded"
+            } else {
+                task.state.name()
+            };
+            let message = (task.state != TaskState::Succeeded).then(|| {
+                task.message
+                    .clone()
+                    .unwrap_or_else(|| format!("the task ended {}", task.state.name()))
+            });
             self.finish(idx, status, message);
             return Ok(None);
         }
         if let TaskState::Unknown(name) = &task.state {
             let since = *self.tracking[idx].unknown_since.get_or_insert(now);
             if now - since >= self.opts.unknown_after {
-                self.finish(idx, "failed", Some(format!("the task stayed in the undocumented state {name}")));
+                self.finish(
+                    idx,
+                    "failed",
+                    Some(format!("the task stayed in the undocumented state {name}")),
+                );
                 return Ok(None);
             }
         } else {
             self.tracking[idx].unknown_since = None;
         }
         if changed {
-            self.buffer(Record::Progress { instance: instance.clone(), state: task.state.name().to_owned(), progress: task.progress, at: Utc::now() });
-            self.emit(Event::State { instance, state: task.state.name().to_owned(), progress: task.progress });
+            self.buffer(Record::Progress {
+                instance: instance.clone(),
+                state: task.state.name().to_owned(),
+                progress: task.progress,
+                at: Utc::now(),
+            });
+            self.emit(Event::State {
+                instance,
+                state: task.state.name().to_owned(),
+                progress: task.progress,
+            });
         }
         self.reschedule(idx, now, task.progress);
         Ok(None)
@@ -599,9 +831,18 @@ impl<P: Protocol> Engine<P> {
 
     fn finish(&mut self, idx: usize, status: &str, message: Option<String>) {
         let instance = self.state.instances[idx].id.clone();
-        self.buffer(Record::Finished { instance: instance.clone(), status: status.to_owned(), message: message.clone(), at: Utc::now() });
+        self.buffer(Record::Finished {
+            instance: instance.clone(),
+            status: status.to_owned(),
+            message: message.clone(),
+            at: Utc::now(),
+        });
         let status = self.state.instances[idx].status;
-        self.emit(Event::Finished { instance, status, message });
+        self.emit(Event::Finished {
+            instance,
+            status,
+            message,
+        });
     }
 
     fn reschedule(&mut self, idx: usize, now: Instant, progress: Option<u8>) {

@@ -95,8 +95,17 @@ pub struct RunState {
 impl RunState {
     pub fn new<'a>(ids: impl IntoIterator<Item = &'a str>) -> Self {
         let instances: Vec<InstanceState> = ids.into_iter().map(InstanceState::new).collect();
-        let index = instances.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
-        Self { instances, index, next_batch: 1, ..Self::default() }
+        let index = instances
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id.clone(), i))
+            .collect();
+        Self {
+            instances,
+            index,
+            next_batch: 1,
+            ..Self::default()
+        }
     }
 
     /// The state after replaying `records` over a fresh run of these instances.
@@ -116,7 +125,11 @@ impl RunState {
         self.index.get(id).copied()
     }
 
-    fn each<'a>(&mut self, ids: impl IntoIterator<Item = &'a String>, mut f: impl FnMut(&mut InstanceState)) {
+    fn each<'a>(
+        &mut self,
+        ids: impl IntoIterator<Item = &'a String>,
+        mut f: impl FnMut(&mut InstanceState),
+    ) {
         for id in ids {
             if let Some(&i) = self.index.get(id) {
                 f(&mut self.instances[i]);
@@ -132,7 +145,11 @@ impl RunState {
                 self.plan_hash = Some(plan_hash.clone());
                 self.complete = None;
             }
-            Record::Intent { batch, instances, at } => {
+            Record::Intent {
+                batch,
+                instances,
+                at,
+            } => {
                 self.next_batch = self.next_batch.max(batch + 1);
                 self.batches.insert(*batch, instances.clone());
                 self.each(instances, |s| {
@@ -152,7 +169,13 @@ impl RunState {
                     }
                 });
             }
-            Record::Rejected { instances, code, message, at, .. } => {
+            Record::Rejected {
+                instances,
+                code,
+                message,
+                at,
+                ..
+            } => {
                 self.each(instances, |s| {
                     s.status = Status::Rejected;
                     s.in_doubt = None;
@@ -173,7 +196,9 @@ impl RunState {
                     }
                 });
             }
-            Record::Adopted { instance, job, at, .. } => {
+            Record::Adopted {
+                instance, job, at, ..
+            } => {
                 self.each(std::iter::once(instance), |s| {
                     s.job = Some(job.clone());
                     s.submitted_at.get_or_insert(*at);
@@ -181,7 +206,12 @@ impl RunState {
                     s.status = Status::Submitted;
                 });
             }
-            Record::Progress { instance, state, progress, .. } => {
+            Record::Progress {
+                instance,
+                state,
+                progress,
+                ..
+            } => {
                 self.each(std::iter::once(instance), |s| {
                     s.task_state = Some(state.clone());
                     s.progress = progress.or(s.progress);
@@ -190,15 +220,28 @@ impl RunState {
                     }
                 });
             }
-            Record::Finished { instance, status, message, at } => {
+            Record::Finished {
+                instance,
+                status,
+                message,
+                at,
+            } => {
                 self.each(std::iter::once(instance), |s| {
-                    s.status = if status == "succeeded" { Status::Succeeded } else { Status::Failed };
+                    s.status = if status == "succeeded" {
+                        Status::Succeeded
+                    } else {
+                        Status::Failed
+                    };
                     s.task_state = Some(status.clone());
                     s.finished_at = Some(*at);
                     if s.status == Status::Succeeded {
                         s.progress = Some(100);
                     } else {
-                        s.error = Some(message.clone().unwrap_or_else(|| format!("the task ended {status}")));
+                        s.error = Some(
+                            message
+                                .clone()
+                                .unwrap_or_else(|| format!("the task ended {status}")),
+                        );
                     }
                 });
             }
@@ -234,7 +277,11 @@ mod tests {
 
     #[test]
     fn an_intent_without_outcome_leaves_its_instances_in_doubt() {
-        let records = [Record::Intent { batch: 1, instances: v(&ids()[..2]), at: t(0) }];
+        let records = [Record::Intent {
+            batch: 1,
+            instances: v(&ids()[..2]),
+            at: t(0),
+        }];
         let s = RunState::replay(ids(), &records);
         assert_eq!(s.get("cdb-aaaaaaaa").unwrap().in_doubt, Some((1, t(0))));
         assert_eq!(s.get("cdb-cccccccc").unwrap().status, Status::Pending);
@@ -244,30 +291,84 @@ mod tests {
     #[test]
     fn accepted_adopted_abandoned_and_finished_fold_in_order() {
         let records = [
-            Record::Intent { batch: 1, instances: v(&ids()[..2]), at: t(0) },
-            Record::Unknown { batch: 1, error: "reset".into(), at: t(1) },
-            Record::Adopted { instance: ids()[0].into(), batch: 1, job: JobHandle("9".into()), at: t(5) },
-            Record::Abandoned { batch: 1, reason: "not found".into(), at: t(5) },
-            Record::Intent { batch: 2, instances: v(&ids()[1..]), at: t(6) },
-            Record::Accepted { batch: 2, job: JobHandle("10".into()), at: t(7) },
-            Record::Finished { instance: ids()[0].into(), status: "succeeded".into(), message: None, at: t(9) },
-            Record::Finished { instance: ids()[2].into(), status: "failed".into(), message: Some("boom".into()), at: t(9) },
+            Record::Intent {
+                batch: 1,
+                instances: v(&ids()[..2]),
+                at: t(0),
+            },
+            Record::Unknown {
+                batch: 1,
+                error: "reset".into(),
+                at: t(1),
+            },
+            Record::Adopted {
+                instance: ids()[0].into(),
+                batch: 1,
+                job: JobHandle("9".into()),
+                at: t(5),
+            },
+            Record::Abandoned {
+                batch: 1,
+                reason: "not found".into(),
+                at: t(5),
+            },
+            Record::Intent {
+                batch: 2,
+                instances: v(&ids()[1..]),
+                at: t(6),
+            },
+            Record::Accepted {
+                batch: 2,
+                job: JobHandle("10".into()),
+                at: t(7),
+            },
+            Record::Finished {
+                instance: ids()[0].into(),
+                status: "succeeded".into(),
+                message: None,
+                at: t(9),
+            },
+            Record::Finished {
+                instance: ids()[2].into(),
+                status: "failed".into(),
+                message: Some("boom".into()),
+                at: t(9),
+            },
         ];
         let s = RunState::replay(ids(), &records);
         let a = s.get(ids()[0]).unwrap();
-        assert_eq!((a.status, a.job.clone()), (Status::Succeeded, Some(JobHandle("9".into()))));
+        assert_eq!(
+            (a.status, a.job.clone()),
+            (Status::Succeeded, Some(JobHandle("9".into())))
+        );
         let b = s.get(ids()[1]).unwrap();
-        assert_eq!((b.status, b.job.clone(), b.in_doubt), (Status::Submitted, Some(JobHandle("10".into())), None));
+        assert_eq!(
+            (b.status, b.job.clone(), b.in_doubt),
+            (Status::Submitted, Some(JobHandle("10".into())), None)
+        );
         assert_eq!(b.first_attempt, Some(t(0)));
         let c = s.get(ids()[2]).unwrap();
-        assert_eq!((c.status, c.error.as_deref()), (Status::Failed, Some("boom")));
+        assert_eq!(
+            (c.status, c.error.as_deref()),
+            (Status::Failed, Some("boom"))
+        );
     }
 
     #[test]
     fn rejection_is_final_with_its_code() {
         let records = [
-            Record::Intent { batch: 1, instances: v(&ids()[..1]), at: t(0) },
-            Record::Rejected { batch: 1, instances: v(&ids()[..1]), code: Some("9003".into()), message: "bad".into(), at: t(1) },
+            Record::Intent {
+                batch: 1,
+                instances: v(&ids()[..1]),
+                at: t(0),
+            },
+            Record::Rejected {
+                batch: 1,
+                instances: v(&ids()[..1]),
+                code: Some("9003".into()),
+                message: "bad".into(),
+                at: t(1),
+            },
         ];
         let s = RunState::replay(ids(), &records);
         assert_eq!(s.get(ids()[0]).unwrap().status, Status::Rejected);

@@ -47,6 +47,9 @@ async fn answer(
     if get("SecretId") != ID || !sign::signatures_match(&expected, &get("Signature")) {
         return r#"{"code":4100,"message":"signature mismatch","codeDesc":"AuthFailure"}"#.into();
     }
+    if get("Region") != "ap-guangzhou" {
+        return r#"{"code":4000,"message":"missing parameter Region","codeDesc":"InvalidParameter"}"#.into();
+    }
     if get("cdbInstanceId") != "cdb-mo64xu70" {
         return r#"{"code":"11041","message":"no such instance","codeDesc":"InternalError.CDBNotExist"}"#.into();
     }
@@ -107,6 +110,7 @@ fn jobs(endpoint: &str) -> Command {
         .env("TENCENTCLOUD_SECRET_ID", ID)
         .env("TENCENTCLOUD_SECRET_KEY", KEY)
         .env("PLANRUN_ENDPOINT", endpoint)
+        .env("TENCENTCLOUD_REGION", "ap-guangzhou")
         .env("NO_COLOR", "1")
         .arg("jobs");
     cmd
@@ -248,6 +252,30 @@ fn api_errors_exit_2_with_the_code_and_no_secret() {
     let out = jobs(&endpoint).arg("cdb-00000000").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("11041"), "{}", stderr(&out));
+}
+
+#[test]
+fn missing_region_exits_2_before_any_request() {
+    let (endpoint, pages) = start(1);
+    let out = jobs(&endpoint)
+        .env_remove("TENCENTCLOUD_REGION")
+        .arg("cdb-mo64xu70")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("TENCENTCLOUD_REGION"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(pages.lock().unwrap().is_empty());
+
+    let out = jobs(&endpoint)
+        .env_remove("TENCENTCLOUD_REGION")
+        .args(["cdb-mo64xu70", "--region", "ap-guangzhou"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
 
 #[test]

@@ -3,4 +3,5 @@
 mod interop;
 mod jobs;
 mod plans;
+mod roundtrip;
 mod sandbox;
