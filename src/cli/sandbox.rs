@@ -61,9 +61,9 @@ pub struct ServeArgs {
     /// Seed of faults, durations and answer quirks.
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub seed: u64,
-    /// Answer 4000 to requests without the Region common parameter.
+    /// Accept requests without the Region common parameter (the cloud answers 4000).
     #[arg(long)]
-    pub require_region: bool,
+    pub optional_region: bool,
     /// An instance that does not exist (11041); repeatable.
     #[arg(long = "missing", value_name = "INSTANCE")]
     pub missing: Vec<String>,
@@ -95,7 +95,7 @@ pub fn config(args: &ServeArgs) -> Result<Config, String> {
     }
     config.task_seconds = (args.job_seconds * 0.75, args.job_seconds * 1.25);
     config.rate_per_action = args.rate;
-    config.require_region = args.require_region;
+    config.require_region = !args.optional_region;
     config.seed = args.seed;
     config.faults = sandbox::Faults {
         rate: args.fault_rate,
@@ -226,7 +226,7 @@ mod tests {
             "9",
             "--missing",
             "cdb-aaaaaaaa",
-            "--require-region",
+            "--optional-region",
             "--failing",
             "cdb-bbbbbbbb",
         ])
@@ -238,7 +238,7 @@ mod tests {
         assert!(c.faults.kinds.lost && c.faults.kinds.slow && !c.faults.kinds.http502);
         assert!(c.missing_instances.contains("cdb-aaaaaaaa"));
         assert!(c.failing_instances.contains("cdb-bbbbbbbb"));
-        assert!(c.require_region);
+        assert!(!c.require_region);
     }
 
     #[test]
@@ -261,5 +261,6 @@ mod tests {
         assert_eq!(c.credentials, Config::demo().credentials);
         assert_eq!(c.rate_per_action, 20);
         assert_eq!(c.faults.rate, 0.0);
+        assert!(c.require_region);
     }
 }

@@ -152,8 +152,8 @@ pub struct Config {
     pub failing_instances: BTreeSet<String>,
     /// `rollbacktime` check; `None` accepts any well-formed time.
     pub rollback_time_check: Option<RollbackTimeCheck>,
-    /// Answer 4000 when the `Region` common parameter is missing. Off by default: whether
-    /// API 2.0's CDB actions insisted on it is unconfirmed, and a plan's region is optional.
+    /// Answer 4000 when the `Region` common parameter is missing, as the cloud does (on by
+    /// default; switch off to try clients that leave it out).
     pub require_region: bool,
     /// Accepted clock skew of `Timestamp`, in seconds (the cloud allows 300).
     pub timestamp_window_seconds: i64,
@@ -177,7 +177,7 @@ impl Config {
             missing_instances: BTreeSet::new(),
             failing_instances: BTreeSet::new(),
             rollback_time_check: Some(RollbackTimeCheck::default()),
-            require_region: false,
+            require_region: true,
             timestamp_window_seconds: 300,
             faults: Faults::default(),
             seed: 0,
