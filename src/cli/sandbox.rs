@@ -176,7 +176,7 @@ fn print_banner(sb: &sandbox::Sandbox, custom_key: bool) {
     println!("use it:");
     println!("  export TENCENTCLOUD_SECRET_ID={id} TENCENTCLOUD_SECRET_KEY={key}");
     println!(
-        "  planrun jobs cdb-mo64xu70 --api v2 --endpoint {}",
+        "  planrun jobs cdb-mo64xu70 --api v2 --region ap-guangzhou --endpoint {}",
         sb.endpoint_v2()
     );
     println!(
