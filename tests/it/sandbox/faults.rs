@@ -131,7 +131,9 @@ async fn lost_fault_accepts_the_job_then_drops_the_connection() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let mut answer = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(5), socket.read_to_end(&mut answer)).await;
+    // The connection must end (EOF or reset), not hang open without an answer.
+    let ended = tokio::time::timeout(Duration::from_secs(5), socket.read_to_end(&mut answer)).await;
+    assert!(ended.is_ok(), "the connection stayed open");
     assert!(
         answer.is_empty(),
         "got {:?}",
