@@ -70,7 +70,7 @@ pub fn human(files: &[Checked], colour: bool, width: usize) -> String {
         .with_width(width)
         .with_links(false);
     let mut out = String::new();
-    for file in files {
+    for file in files.iter().filter(|f| !f.diagnostics.is_empty()) {
         let source = NamedSource::new(&file.path, file.text.clone());
         for d in &file.diagnostics {
             let _ = handler.render_report(&mut out, &Report { d, source: &source });

@@ -1,8 +1,15 @@
 //! Argument parsing, wiring, printing and exit codes: the only module that prints.
 
+pub mod api_args;
+pub mod apply;
 pub mod diagnostics;
 pub mod exit;
+pub mod jobs;
 pub mod plan;
+pub mod progress;
+pub mod sandbox;
+pub mod session;
+pub mod status;
 pub mod term;
 pub mod validate;
 
@@ -27,6 +34,14 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Dry run: validate, then show what would be rolled back, as what, in which calls.
     Plan(plan::PlanArgs),
+    /// Submit the plan's rollbacks and track them to the end (resumable; never submits twice).
+    Apply(apply::ApplyArgs),
+    /// What the journal of the last apply says, refreshed from the API.
+    Status(status::StatusArgs),
+    /// List an instance's rollback jobs (GetCdbRollbackJob; all pages with --all).
+    Jobs(jobs::JobsArgs),
+    /// Run the local emulator of the cloud API (API 2.0; loopback only).
+    Sandbox(sandbox::SandboxArgs),
     /// Print the plan's JSON Schema (draft-07; `schemas/plan.schema.json` is this output).
     Schema,
     /// Print shell completions.
@@ -54,6 +69,10 @@ pub fn run(args: Vec<std::ffi::OsString>) -> i32 {
     match cli.command {
         Command::Validate(args) => validate::run(&args),
         Command::Plan(args) => plan::run(&args),
+        Command::Apply(args) => apply::run(&args),
+        Command::Status(args) => status::run(&args),
+        Command::Jobs(args) => jobs::run(args),
+        Command::Sandbox(args) => sandbox::run(args),
         Command::Schema => {
             println!("{}", schema_text());
             exit::OK

@@ -2,4 +2,12 @@
 //! the API through protocol-neutral requests; reports progress as events, never draws.
 
 pub mod batch;
+pub mod journal;
+pub mod plan_hash;
+pub mod protocol;
+pub mod reconcile;
+pub mod report;
 pub mod request;
+pub mod run;
+pub mod schedule;
+pub mod state;

@@ -2,4 +2,9 @@
 
 mod bad_input;
 mod cases;
+mod interop;
+mod jobs;
+mod plans;
+mod roundtrip;
+mod sandbox;
 mod validate;

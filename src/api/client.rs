@@ -1,0 +1,340 @@
+//! The shared HTTP client of API 2.0: signing each attempt, the per-action rate limiter and
+//! the bound on requests in flight, retries for idempotent calls, and "outcome unknown" for
+//! submissions that may have reached the server.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::Semaphore;
+
+use crate::api::answer::{JobId, decode_envelope, decode_job_id};
+pub use crate::api::config::{ClientConfig, RetryPolicy, Timeouts};
+use crate::api::error::{Error, ErrorClass, excerpt};
+use crate::api::limiter::Limiters;
+use crate::api::request::{Signer, fresh_nonce, host_with_port, now_timestamp};
+use crate::api::rollback::{InstanceRollback, rollback_params};
+use crate::api::sign::HttpMethod;
+use crate::api::task::{JobPage, RollbackTask};
+
+/// The public API 2.0 endpoint.
+pub const DEFAULT_ENDPOINT: &str = "https://cdb.api.qcloud.com/v2/index.php";
+/// The submission action.
+pub const ROLLBACK: &str = "RollbackCdbDatabaseTables";
+/// The tracking action.
+pub const ROLLBACK_JOBS: &str = "GetCdbRollbackJob";
+/// GetCdbRollbackJob returns at most this many tasks per call.
+pub const MAX_PAGE: u32 = 100;
+
+/// One shared client: clones share the HTTP connection pool, the limiters and the semaphore.
+#[derive(Debug, Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+    region: Arc<str>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    http: reqwest::Client,
+    url: reqwest::Url,
+    host: String,
+    config: ClientConfig,
+    limiters: Limiters,
+    in_flight: Semaphore,
+}
+
+impl Client {
+    /// Validates the configuration and builds the HTTP client (rustls with the ring provider).
+    pub fn new(config: ClientConfig) -> Result<Self, Error> {
+        let invalid = |reason: String| Error::Config { reason };
+        let url = reqwest::Url::parse(&config.endpoint)
+            .map_err(|e| invalid(format!("endpoint {:?}: {e}", config.endpoint)))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(invalid(format!(
+                "endpoint {:?} is not http(s)",
+                config.endpoint
+            )));
+        }
+        let host = host_with_port(&url)
+            .ok_or_else(|| invalid(format!("endpoint {:?} has no host", config.endpoint)))?;
+        if !(config.rate_per_action.is_finite() && config.rate_per_action > 0.0) {
+            return Err(invalid(format!(
+                "rate must be positive, got {}",
+                config.rate_per_action
+            )));
+        }
+        if config.concurrency == 0 || config.retry.max_attempts == 0 {
+            return Err(invalid(
+                "concurrency and max attempts must be at least 1".into(),
+            ));
+        }
+        // Several clients may be built; only the first install wins, which is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            // A redirected POST would turn into an unsigned GET: treat 3xx as an answer.
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(config.timeouts.connect)
+            .timeout(config.timeouts.request)
+            // No hidden retries: whether a submission is resent is decided here, not below.
+            .retry(reqwest::retry::never())
+            .user_agent(concat!("planrun/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| invalid(format!("HTTP client: {e}")))?;
+        let region: Arc<str> = config.region.as_str().into();
+        Ok(Self {
+            inner: Arc::new(Inner {
+                http,
+                url,
+                host,
+                limiters: Limiters::new(config.rate_per_action),
+                in_flight: Semaphore::new(config.concurrency),
+                config,
+            }),
+            region,
+        })
+    }
+
+    /// The same client (limiters, pool, semaphore) sending another `Region`.
+    pub fn with_region(&self, region: &str) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+            region: region.into(),
+        }
+    }
+
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// HTTP attempts made so far for `action`, retries included.
+    pub fn attempts(&self, action: &str) -> u64 {
+        self.inner.limiters.attempts(action)
+    }
+
+    /// Requests per second currently allowed for `action` (lower after a 4400).
+    pub fn current_rate(&self, action: &str) -> f64 {
+        self.inner.limiters.action(action).limiter.current_rate()
+    }
+
+    /// Submits one RollbackCdbDatabaseTables call for these instances and returns its job id.
+    ///
+    /// Retried only after certain rejections (not sent, 4400, and one re-sign after 4500).
+    /// Any failure that may hide an accepted job (connection lost after sending, HTTP 5xx, an
+    /// unreadable answer) is returned as [`Error::OutcomeUnknown`] and never resent here.
+    pub async fn rollback(&self, instances: &[InstanceRollback]) -> Result<JobId, Error> {
+        if instances.is_empty() {
+            return Err(Error::Config {
+                reason: "a submission needs at least one instance".into(),
+            });
+        }
+        let params = rollback_params(instances);
+        let mut delays = self.inner.config.retry.delays();
+        let mut resigned = false;
+        loop {
+            let result = self
+                .attempt(ROLLBACK, &params)
+                .await
+                .and_then(|data| decode_job_id(ROLLBACK, &data));
+            let err = match result {
+                Ok(job) => return Ok(job),
+                Err(err) if err.is_ambiguous() => {
+                    return Err(Error::OutcomeUnknown {
+                        action: ROLLBACK.to_owned(),
+                        source: Box::new(err),
+                    });
+                }
+                Err(err) => err,
+            };
+            let delay = match &err {
+                Error::NotSent { .. } => delays.next(),
+                Error::Api { code: 4400, .. } => delays.next(),
+                Error::Api { code: 4500, .. } if !resigned => {
+                    resigned = true;
+                    Some(Duration::ZERO)
+                }
+                _ => None,
+            };
+            match delay {
+                Some(delay) => tokio::time::sleep(delay).await,
+                None => return Err(err),
+            }
+        }
+    }
+
+    /// One page of GetCdbRollbackJob (`limit` is capped at 100), retried with backoff for
+    /// transient errors and re-signed once after 4500.
+    pub async fn rollback_jobs(
+        &self,
+        instance_id: &str,
+        offset: u32,
+        limit: u32,
+    ) -> Result<JobPage, Error> {
+        let params = vec![
+            ("cdbInstanceId".to_owned(), instance_id.to_owned()),
+            ("offset".to_owned(), offset.to_string()),
+            ("limit".to_owned(), limit.clamp(1, MAX_PAGE).to_string()),
+        ];
+        let mut delays = self.inner.config.retry.delays();
+        let mut resigned = false;
+        loop {
+            let err = match self.attempt(ROLLBACK_JOBS, &params).await {
+                Ok(data) => return Ok(JobPage::from_data(&data)),
+                Err(err) => err,
+            };
+            let delay = match err.class() {
+                ErrorClass::Retry => delays.next(),
+                ErrorClass::Resign if !resigned => {
+                    resigned = true;
+                    Some(Duration::ZERO)
+                }
+                _ => None,
+            };
+            match delay {
+                Some(delay) => tokio::time::sleep(delay).await,
+                None => return Err(err),
+            }
+        }
+    }
+
+    /// Every task of the instance, paging by 100 until `taskCount` is reached or a page is
+    /// empty (the order of the list is unconfirmed, so callers search the whole of it).
+    pub async fn all_rollback_jobs(&self, instance_id: &str) -> Result<JobPage, Error> {
+        // A bound in case the server keeps reporting more tasks than it ever returns.
+        const MAX_PAGES: u32 = 1000;
+        let mut all = JobPage::default();
+        let mut offset = 0u32;
+        for _ in 0..MAX_PAGES {
+            let page = self.rollback_jobs(instance_id, offset, MAX_PAGE).await?;
+            let got = page.tasks.len();
+            all.task_count = page.task_count;
+            all.tasks.extend(page.tasks);
+            offset = offset.saturating_add(u32::try_from(got).unwrap_or(u32::MAX));
+            if got == 0 || u64::from(offset) >= page.task_count {
+                break;
+            }
+        }
+        all.task_count = all.task_count.max(all.tasks.len() as u64);
+        Ok(all)
+    }
+
+    /// Finds the task of `job` on the instance across all pages.
+    pub async fn find_task(
+        &self,
+        instance_id: &str,
+        job: &JobId,
+    ) -> Result<Option<RollbackTask>, Error> {
+        let all = self.all_rollback_jobs(instance_id).await?;
+        Ok(all
+            .tasks
+            .into_iter()
+            .find(|t| t.job_id.as_ref() == Some(job)))
+    }
+
+    /// One signed HTTP attempt: waits for a slot in flight and the action's limiter, sends,
+    /// and decodes the envelope. Returns `data` on `code` 0.
+    async fn attempt(&self, action: &str, params: &[(String, String)]) -> Result<Value, Error> {
+        let inner = &*self.inner;
+        let state = inner.limiters.action(action);
+        // Semaphore first, then the limiter: a request leaves as soon as its slot comes, so
+        // waiting for a free connection can never bunch requests above the rate.
+        let _permit = inner.in_flight.acquire().await.map_err(|_| Error::Config {
+            reason: "client shut down".into(),
+        })?;
+        state.limiter.acquire().await;
+        state.count_attempt();
+        let signer = Signer {
+            credentials: &inner.config.credentials,
+            signature_method: inner.config.signature_method,
+            http_method: inner.config.http_method,
+            host: &inner.host,
+            path: inner.url.path(),
+            region: &self.region,
+        };
+        let signed = signer.sign(action, params, now_timestamp(), fresh_nonce());
+        let request = match inner.config.http_method {
+            HttpMethod::Get => inner.http.get(inner.url.clone()).query(&signed),
+            HttpMethod::Post => inner.http.post(inner.url.clone()).form(&signed),
+        };
+        let response = request
+            .send()
+            .await
+            .map_err(|e| Error::transport(action, e))?;
+        let status = response.status();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| Error::transport(action, e))?;
+        let body = String::from_utf8_lossy(&body);
+        if !status.is_success() {
+            return Err(Error::HttpStatus {
+                action: action.to_owned(),
+                status: status.as_u16(),
+                excerpt: excerpt(&body, 200),
+            });
+        }
+        let result = decode_envelope(action, &body).map(|env| env.data);
+        if let Err(err) = &result
+            && err.is_rate_limited()
+        {
+            state.limiter.slow_down();
+        }
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::credentials::Credentials;
+
+    fn config(endpoint: &str) -> ClientConfig {
+        ClientConfig::new(
+            endpoint,
+            "ap-guangzhou",
+            Credentials::new("AKIDtest", "key"),
+        )
+    }
+
+    #[test]
+    fn https_client_builds_with_rustls() {
+        let client = Client::new(config(DEFAULT_ENDPOINT)).unwrap();
+        assert_eq!(client.inner.host, "cdb.api.qcloud.com");
+        assert_eq!(client.inner.url.path(), "/v2/index.php");
+        assert_eq!(client.region(), "ap-guangzhou");
+    }
+
+    #[test]
+    fn bad_configurations_are_rejected() {
+        for endpoint in ["not a url", "ftp://x/v2/index.php", "file:///tmp"] {
+            assert!(
+                matches!(Client::new(config(endpoint)), Err(Error::Config { .. })),
+                "{endpoint}"
+            );
+        }
+        let mut c = config(DEFAULT_ENDPOINT);
+        c.rate_per_action = 0.0;
+        assert!(matches!(Client::new(c), Err(Error::Config { .. })));
+        let mut c = config(DEFAULT_ENDPOINT);
+        c.concurrency = 0;
+        assert!(matches!(Client::new(c), Err(Error::Config { .. })));
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_secret_key_or_token() {
+        let mut c = config(DEFAULT_ENDPOINT);
+        c.credentials =
+            Credentials::new("AKIDtest", "very-secret-key").with_token("very-secret-token");
+        let shown = format!("{:?}", Client::new(c).unwrap());
+        assert!(shown.contains("AKIDtest"), "{shown}");
+        assert!(!shown.contains("very-secret"), "{shown}");
+    }
+
+    #[test]
+    fn with_region_shares_the_limiters() {
+        let a = Client::new(config("http://127.0.0.1:9/v2/index.php")).unwrap();
+        let b = a.with_region("ap-shanghai");
+        assert_eq!(b.region(), "ap-shanghai");
+        assert!(Arc::ptr_eq(&a.inner, &b.inner));
+        assert_eq!(b.inner.host, "127.0.0.1:9");
+    }
+}

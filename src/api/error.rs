@@ -1,0 +1,304 @@
+//! Errors of the API layer and their classification ([`ErrorClass`]): what the caller may do
+//! next (retry, re-sign, stop the run, fail only some instances, wait, give up).
+//!
+//! Messages never contain a SecretKey, a Token or a Signature: transport errors are rendered
+//! without the request URL (a GET URL carries the signed query).
+
+use miette::Diagnostic;
+use thiserror::Error as ThisError;
+
+/// What the caller should do with an error (api-facts.md "common error codes", DESIGN §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// Transient: retry with exponential backoff and jitter.
+    Retry,
+    /// 4500 (replay / clock skew): sign again with a fresh Nonce and Timestamp, retry once.
+    Resign,
+    /// Authentication or permission: nothing else will work, stop the whole run.
+    StopRun,
+    /// Concerns some instances of the batch (9003, 11041, 9570): split the batch to find them.
+    InstancesOnly,
+    /// 9592: a task is already running on the instance.
+    Busy,
+    /// A submission may or may not have been accepted: look for the job before resubmitting.
+    OutcomeUnknown,
+    /// Retrying cannot help.
+    Fatal,
+}
+
+/// An API 2.0 error code's class. Codes not listed are [`ErrorClass::Fatal`].
+pub fn classify_code(code: i64) -> ErrorClass {
+    match code {
+        4400 | 5100 | 6000 | 6200 | 9006 | 9590 => ErrorClass::Retry,
+        4500 => ErrorClass::Resign,
+        // 4105 (token wrong) would need refreshed temporary credentials, which planrun cannot
+        // obtain by itself: stop like the other authentication failures.
+        4100..=4110 | 4300 | 6100 => ErrorClass::StopRun,
+        9003 | 9570 | 11041 => ErrorClass::InstancesOnly,
+        9592 => ErrorClass::Busy,
+        _ => ErrorClass::Fatal,
+    }
+}
+
+/// Errors of API calls.
+#[derive(Debug, ThisError, Diagnostic)]
+pub enum Error {
+    /// The request certainly never reached the server (DNS, refused, connect timeout, TLS).
+    #[error("{action}: could not connect to the API: {reason}")]
+    #[diagnostic(
+        code(planrun::api::not_sent),
+        help("check --endpoint and the network; the request was not sent")
+    )]
+    NotSent { action: String, reason: String },
+
+    /// The request may have reached the server (timeout after connecting, reset, body cut).
+    #[error("{action}: the connection failed after the request was sent: {reason}")]
+    #[diagnostic(code(planrun::api::maybe_sent))]
+    MaybeSent { action: String, reason: String },
+
+    /// A non-2xx HTTP status.
+    #[error("{action}: HTTP {status}: {excerpt}")]
+    #[diagnostic(code(planrun::api::http_status))]
+    HttpStatus {
+        action: String,
+        status: u16,
+        excerpt: String,
+    },
+
+    /// The API answered with a non-zero `code`.
+    #[error("{action}: API error {code} ({code_desc}): {message}")]
+    #[diagnostic(code(planrun::api::error))]
+    Api {
+        action: String,
+        code: i64,
+        message: String,
+        code_desc: String,
+    },
+
+    /// The answer could not be understood.
+    #[error("{action}: could not decode the answer: {reason} (answer starts with: {excerpt})")]
+    #[diagnostic(code(planrun::api::decode))]
+    Decode {
+        action: String,
+        reason: String,
+        excerpt: String,
+    },
+
+    /// A submission failed in a way that does not tell whether the server accepted it.
+    #[error("{action}: outcome unknown, the submission may have been accepted")]
+    #[diagnostic(
+        code(planrun::api::outcome_unknown),
+        help("look for the job with `planrun jobs INSTANCE` before submitting again")
+    )]
+    OutcomeUnknown {
+        action: String,
+        #[source]
+        source: Box<Error>,
+    },
+
+    /// Credentials are missing from the environment.
+    #[error("missing credentials: {missing} not set")]
+    #[diagnostic(
+        code(planrun::api::missing_credentials),
+        help(
+            "set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY \
+             (and TENCENTCLOUD_SECURITY_TOKEN for temporary credentials)"
+        )
+    )]
+    MissingCredentials { missing: String },
+
+    /// The client could not be set up (bad endpoint, TLS setup).
+    #[error("invalid API client configuration: {reason}")]
+    #[diagnostic(code(planrun::api::config))]
+    Config { reason: String },
+}
+
+impl Error {
+    /// What the caller should do next.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            Self::NotSent { .. } | Self::MaybeSent { .. } => ErrorClass::Retry,
+            Self::HttpStatus { status, .. } if *status >= 500 || *status == 429 => {
+                ErrorClass::Retry
+            }
+            Self::Api { code, .. } => classify_code(*code),
+            Self::OutcomeUnknown { .. } => ErrorClass::OutcomeUnknown,
+            _ => ErrorClass::Fatal,
+        }
+    }
+
+    /// True when a submission may have been accepted although no job id came back.
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(self, Self::OutcomeUnknown { .. })
+    }
+
+    /// The API error code, when the API answered with one.
+    pub fn api_code(&self) -> Option<i64> {
+        match self {
+            Self::Api { code, .. } => Some(*code),
+            Self::OutcomeUnknown { source, .. } => source.api_code(),
+            _ => None,
+        }
+    }
+
+    /// The 4400 answer: the client slows down that action.
+    pub(crate) fn is_rate_limited(&self) -> bool {
+        self.api_code() == Some(4400)
+    }
+
+    /// For a submission: could the server have accepted it?
+    pub(crate) fn is_ambiguous(&self) -> bool {
+        match self {
+            Self::MaybeSent { .. } | Self::Decode { .. } => true,
+            Self::HttpStatus { status, .. } => *status >= 500,
+            _ => false,
+        }
+    }
+
+    /// Turns a reqwest failure into [`Error::NotSent`] or [`Error::MaybeSent`].
+    pub(crate) fn transport(action: &str, err: reqwest::Error) -> Self {
+        let not_sent = err.is_connect() || err.is_builder();
+        let reason = describe(err.without_url());
+        if not_sent {
+            Self::NotSent {
+                action: action.to_owned(),
+                reason,
+            }
+        } else {
+            Self::MaybeSent {
+                action: action.to_owned(),
+                reason,
+            }
+        }
+    }
+}
+
+/// The error and its causes on one line, e.g. `error sending request: connection closed`.
+fn describe(err: reqwest::Error) -> String {
+    let mut out = err.to_string();
+    let mut source = std::error::Error::source(&err);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = cause.source();
+    }
+    out
+}
+
+/// At most `max` characters of `text`, on one line, for error messages.
+pub(crate) fn excerpt(text: &str, max: usize) -> String {
+    let flat: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(max)
+        .collect();
+    if text.chars().count() > max {
+        format!("{flat}…")
+    } else {
+        flat
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(code: i64) -> Error {
+        Error::Api {
+            action: "A".into(),
+            code,
+            message: String::new(),
+            code_desc: String::new(),
+        }
+    }
+
+    #[test]
+    fn codes_are_classified_as_documented() {
+        use ErrorClass::*;
+        let table = [
+            (4400, Retry),
+            (5100, Retry),
+            (6000, Retry),
+            (6200, Retry),
+            (9006, Retry),
+            (9590, Retry),
+            (4500, Resign),
+            (4100, StopRun),
+            (4101, StopRun),
+            (4104, StopRun),
+            (4105, StopRun),
+            (4106, StopRun),
+            (4110, StopRun),
+            (4300, StopRun),
+            (6100, StopRun),
+            (9003, InstancesOnly),
+            (11041, InstancesOnly),
+            (9570, InstancesOnly),
+            (9592, Busy),
+            (4000, Fatal),
+            (4600, Fatal),
+            (5000, Fatal),
+            (5400, Fatal),
+            (4111, Fatal),
+            (12345, Fatal),
+        ];
+        for (code, class) in table {
+            assert_eq!(classify_code(code), class, "code {code}");
+            assert_eq!(api(code).class(), class, "code {code}");
+        }
+    }
+
+    #[test]
+    fn transport_and_http_errors_are_classified() {
+        let not_sent = Error::NotSent {
+            action: "A".into(),
+            reason: "refused".into(),
+        };
+        let maybe = Error::MaybeSent {
+            action: "A".into(),
+            reason: "reset".into(),
+        };
+        let http = |status| Error::HttpStatus {
+            action: "A".into(),
+            status,
+            excerpt: String::new(),
+        };
+        assert_eq!(not_sent.class(), ErrorClass::Retry);
+        assert_eq!(maybe.class(), ErrorClass::Retry);
+        assert_eq!(http(502).class(), ErrorClass::Retry);
+        assert_eq!(http(404).class(), ErrorClass::Fatal);
+        assert!(!not_sent.is_ambiguous());
+        assert!(maybe.is_ambiguous());
+        assert!(http(503).is_ambiguous());
+        assert!(!http(400).is_ambiguous());
+        assert!(!api(9592).is_ambiguous());
+    }
+
+    #[test]
+    fn outcome_unknown_wraps_the_cause_and_has_its_own_class() {
+        let err = Error::OutcomeUnknown {
+            action: "RollbackCdbDatabaseTables".into(),
+            source: Box::new(http_502()),
+        };
+        assert!(err.is_outcome_unknown());
+        assert_eq!(err.class(), ErrorClass::OutcomeUnknown);
+        assert!(!http_502().is_outcome_unknown());
+    }
+
+    fn http_502() -> Error {
+        Error::HttpStatus {
+            action: "A".into(),
+            status: 502,
+            excerpt: "Bad Gateway".into(),
+        }
+    }
+
+    #[test]
+    fn excerpts_are_short_and_on_one_line() {
+        assert_eq!(excerpt("a\nb", 10), "a b");
+        assert_eq!(excerpt("abcdef", 3), "abc…");
+    }
+}

@@ -1,0 +1,226 @@
+//! `planrun apply PLAN`: validate, show the diff, confirm, submit, track to the end, survive
+//! crashes (the journal), and print a summary (and a report).
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+
+use super::api_args::ApiArgs;
+use super::{exit, plan as plan_cmd, progress, session, term};
+use crate::diff;
+use crate::engine::run::{Ending, Engine};
+
+/// Apply a plan: submit its rollbacks and track them to the end.
+#[derive(Debug, clap::Args)]
+pub struct ApplyArgs {
+    /// The plan file.
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+    /// Do not ask for confirmation (required when stdin is not a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Only show what would be done (same as `planrun plan`).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Start the built-in emulator of the cloud API and apply against it (no account needed).
+    #[arg(long)]
+    pub sandbox: bool,
+    #[command(flatten)]
+    pub session: session::SessionArgs,
+    /// Stop after this long (e.g. 90s, 30m, 2h); what is left is reported timed_out and the
+    /// journal stays resumable.
+    #[arg(long, value_name = "DURATION", value_parser = session::parse_duration)]
+    pub timeout: Option<Duration>,
+    /// Write the JSON report (job ids, statuses, times, errors) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Instances per call; overrides the plan's `batch_size` (1 to 50).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=50))]
+    pub batch_size: Option<u8>,
+    /// Start over although the journal of this plan is unfinished or the plan changed (the old
+    /// journal is kept beside the new one).
+    #[arg(long)]
+    pub restart: bool,
+    #[command(flatten)]
+    pub api: ApiArgs,
+}
+
+#[allow(clippy::print_stdout)]
+pub fn run(args: &ApplyArgs) -> i32 {
+    let (_, resolved) = match plan_cmd::load_valid(&args.plan, false) {
+        Ok(ok) => ok,
+        Err(code) => return code,
+    };
+    let batch_size = args.batch_size.map_or(resolved.batch_size, usize::from);
+    let calls = plan_cmd::calls(&resolved, batch_size, false);
+    print!("{}", diff::human(&resolved, &calls, term::stdout_colour()));
+    if args.dry_run {
+        return exit::OK;
+    }
+    if !args.yes
+        && let Err(code) = confirm(&resolved.name, resolved.instances.len())
+    {
+        return code;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return exit::USAGE;
+        }
+    };
+    runtime.block_on(apply(args, resolved, batch_size))
+}
+
+/// Asks the person at the terminal to type `yes`.
+#[allow(clippy::print_stdout)]
+fn confirm(name: &str, instances: usize) -> Result<(), i32> {
+    if !std::io::stdin().is_terminal() {
+        eprintln!(
+            "error: refusing to apply without confirmation: stdin is not a terminal. Review the plan above and pass --yes to apply it."
+        );
+        return Err(exit::USAGE);
+    }
+    print!("\nApply plan {name} to {instances} instances? Only `yes` is accepted: ");
+    let _ = std::io::stdout().flush();
+    let mut answer = String::new();
+    if std::io::stdin().lock().read_line(&mut answer).is_err() || answer.trim() != "yes" {
+        println!("Apply cancelled; nothing was submitted.");
+        return Err(exit::FAILED);
+    }
+    Ok(())
+}
+
+#[allow(clippy::print_stdout)]
+async fn apply(args: &ApplyArgs, resolved: crate::plan::ResolvedPlan, batch_size: usize) -> i32 {
+    let mut session = match session::Session::open(
+        &args.plan,
+        &resolved,
+        &args.api,
+        &args.session,
+        args.sandbox,
+        batch_size,
+    )
+    .await
+    {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    if let Err(code) = session.prepare(args.restart) {
+        return code;
+    }
+    if session.already_complete() {
+        println!(
+            "\nThis plan was already applied completely (journal {}).",
+            session.journal_path().display()
+        );
+        println!(
+            "Nothing was submitted. Use `planrun status {}` to see it, or --restart to apply it again.",
+            args.plan.display()
+        );
+        let code = session.summary_exit_code();
+        print!("{}", session.summary_table());
+        return code;
+    }
+    let total = resolved.instances.len();
+    let (tx, rx) = mpsc::unbounded_channel();
+    let drawer = if std::io::stderr().is_terminal() {
+        tokio::spawn(progress::bars(rx, total))
+    } else {
+        tokio::spawn(progress::plain(rx, total))
+    };
+    let (cancel_tx, cancel_rx) = watch::channel(false);
+    let resume_hint = resume_command(&args.plan, args.sandbox);
+    let interrupt = tokio::spawn(interrupt_watch(cancel_tx, resume_hint.clone()));
+    let mut options = session.engine_options();
+    options.timeout = args.timeout;
+    let (journal, state, requests, regions) = match session.take_run() {
+        Ok(parts) => parts,
+        Err(code) => return code,
+    };
+    let mut engine = Engine::new(
+        Arc::clone(&session.protocol),
+        requests,
+        regions,
+        options,
+        journal,
+        state,
+        tx,
+    );
+    let ending = engine.run(cancel_rx).await;
+    interrupt.abort();
+    let state = engine.into_state();
+    let _ = drawer.await;
+    session.finish(state);
+    if let Some(path) = &args.report
+        && let Err(e) = session.write_report(path)
+    {
+        eprintln!("error: cannot write the report {}: {e}", path.display());
+    }
+    println!();
+    print!("{}", session.summary_table());
+    let code = match ending {
+        Ending::Complete => session.summary_exit_code(),
+        Ending::Interrupted => {
+            println!(
+                "\nInterrupted. In-flight submissions were completed and journaled; nothing is lost."
+            );
+            println!("Resume with:\n  {resume_hint}");
+            exit::UNFINISHED
+        }
+        Ending::TimedOut => {
+            println!(
+                "\n--timeout reached: unfinished instances are reported timed_out. Resume tracking with:\n  {resume_hint}"
+            );
+            exit::FAILED
+        }
+        Ending::Stopped(e) => {
+            eprintln!("{:?}", miette::Report::new(e));
+            eprintln!(
+                "The run stopped: the API refused the credentials or the permission. Nothing more was submitted."
+            );
+            exit::USAGE
+        }
+        Ending::Journal(e) => {
+            eprintln!(
+                "error: cannot write the journal {}: {e}",
+                session.journal_path().display()
+            );
+            eprintln!("Stopped at once: without the journal planrun could submit twice.");
+            exit::USAGE
+        }
+    };
+    session.shutdown().await;
+    code
+}
+
+fn resume_command(plan: &Path, sandbox: bool) -> String {
+    let mut cmd = format!("planrun apply {} --yes", plan.display());
+    if sandbox {
+        cmd.push_str(" --sandbox");
+    }
+    cmd
+}
+
+/// First Ctrl-C: stop submitting and wind down. Second: leave at once (the journal is
+/// consistent after every write, so nothing is lost).
+async fn interrupt_watch(cancel: watch::Sender<bool>, resume: String) {
+    if tokio::signal::ctrl_c().await.is_err() {
+        return;
+    }
+    eprintln!(
+        "\nInterrupt: no new submissions; finishing the ones in flight (Ctrl-C again to quit at once)…"
+    );
+    let _ = cancel.send(true);
+    if tokio::signal::ctrl_c().await.is_ok() {
+        eprintln!("\nQuit. Resume with:\n  {resume}");
+        std::process::exit(exit::UNFINISHED);
+    }
+}

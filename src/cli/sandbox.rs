@@ -1,0 +1,266 @@
+//! `planrun sandbox serve`: the local emulator of the cloud API on loopback, until Ctrl-C.
+
+#![allow(clippy::print_stdout)]
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use super::exit;
+use crate::sandbox::{self, Config, Credential, DEMO_SECRET_ID, DEMO_SECRET_KEY, FaultKinds};
+
+/// Run the local emulator of the cloud API (no account needed; loopback only).
+#[derive(Debug, clap::Args)]
+pub struct SandboxArgs {
+    #[command(subcommand)]
+    pub command: SandboxCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum SandboxCommand {
+    /// Serve API 2.0 at http://127.0.0.1:PORT/v2/index.php until Ctrl-C.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Port on 127.0.0.1 (0 picks a free one; the endpoint is printed).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// SecretId to accept instead of the demo one (needs --secret-key).
+    #[arg(long, requires = "secret_key", value_name = "ID")]
+    pub secret_id: Option<String>,
+    /// SecretKey to accept instead of the demo one (needs --secret-id).
+    #[arg(
+        long,
+        requires = "secret_id",
+        value_name = "KEY",
+        hide_default_value = true
+    )]
+    pub secret_key: Option<String>,
+    /// Mean task duration in seconds; each instance's varies ±25 % (fixed by --seed).
+    #[arg(long, default_value_t = 30.0, value_name = "S")]
+    pub job_seconds: f64,
+    /// Requests per second accepted per API action (else 4400).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..), value_name = "R")]
+    pub rate: u32,
+    /// Probability (0..1) that a request gets an injected fault.
+    #[arg(long, default_value_t = 0.0, value_name = "F")]
+    pub fault_rate: f64,
+    /// Fault kinds to inject: lost, http502, internal, slow.
+    #[arg(
+        long,
+        default_value = "lost,http502,internal,slow",
+        value_name = "KINDS"
+    )]
+    pub faults: String,
+    /// Inject faults only into these actions (comma-separated; default: every action).
+    #[arg(long, value_delimiter = ',', value_name = "ACTIONS")]
+    pub fault_actions: Vec<String>,
+    /// Delay of a `slow` answer, in milliseconds.
+    #[arg(long, default_value_t = 2000, value_name = "MS")]
+    pub slow_ms: u64,
+    /// Seed of faults, durations and answer quirks.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub seed: u64,
+    /// Accept requests without the Region common parameter (the cloud answers 4000).
+    #[arg(long)]
+    pub optional_region: bool,
+    /// An instance that does not exist (11041); repeatable.
+    #[arg(long = "missing", value_name = "INSTANCE")]
+    pub missing: Vec<String>,
+    /// An instance whose rollbacks fail; repeatable.
+    #[arg(long = "failing", value_name = "INSTANCE")]
+    pub failing: Vec<String>,
+}
+
+/// Turns the flags into a sandbox configuration.
+pub fn config(args: &ServeArgs) -> Result<Config, String> {
+    if !(args.job_seconds.is_finite() && args.job_seconds >= 0.0) {
+        return Err(format!(
+            "--job-seconds must be 0 or more, not {}",
+            args.job_seconds
+        ));
+    }
+    if !(0.0..=1.0).contains(&args.fault_rate) {
+        return Err(format!(
+            "--fault-rate must be between 0 and 1, not {}",
+            args.fault_rate
+        ));
+    }
+    let mut config = Config::demo();
+    if let (Some(id), Some(key)) = (&args.secret_id, &args.secret_key) {
+        config.credentials = vec![Credential {
+            secret_id: id.clone(),
+            secret_key: key.clone(),
+        }];
+    }
+    config.task_seconds = (args.job_seconds * 0.75, args.job_seconds * 1.25);
+    config.rate_per_action = args.rate;
+    config.require_region = !args.optional_region;
+    config.seed = args.seed;
+    config.faults = sandbox::Faults {
+        rate: args.fault_rate,
+        kinds: FaultKinds::parse_list(&args.faults)?,
+        seed: args.seed,
+        slow_ms: args.slow_ms,
+        actions: args.fault_actions.iter().cloned().collect(),
+    };
+    config.missing_instances = args.missing.iter().cloned().collect();
+    config.failing_instances = args.failing.iter().cloned().collect();
+    Ok(config)
+}
+
+/// `planrun sandbox ...`; returns the exit code.
+pub fn run(args: SandboxArgs) -> i32 {
+    match args.command {
+        SandboxCommand::Serve(serve) => run_serve(&serve),
+    }
+}
+
+fn run_serve(args: &ServeArgs) -> i32 {
+    let config = match config(args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return exit::USAGE;
+        }
+    };
+    let custom_key = args.secret_key.is_some();
+    runtime.block_on(async move {
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
+        let sb = match sandbox::start(config, addr).await {
+            Ok(sb) => sb,
+            Err(e) => {
+                eprintln!("error: cannot listen on {addr}: {e}");
+                return exit::USAGE;
+            }
+        };
+        print_banner(&sb, custom_key);
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            eprintln!("error: cannot wait for Ctrl-C: {e}");
+        }
+        println!("stopping");
+        sb.shutdown().await;
+        exit::OK
+    })
+}
+
+fn print_banner(sb: &sandbox::Sandbox, custom_key: bool) {
+    let config = sb.config();
+    println!("planrun sandbox: API 2.0 emulator (never the real cloud)");
+    println!("endpoint: {}", sb.endpoint_v2());
+    println!("counters: {}", sb.counters_url());
+    for c in &config.credentials {
+        println!("secret id: {}", c.secret_id);
+        // The demo key is public; a key given on the command line is the user's and stays unsaid.
+        if !custom_key && c.secret_id == DEMO_SECRET_ID {
+            println!("secret key: {DEMO_SECRET_KEY}");
+        } else {
+            println!("secret key: (the one given with --secret-key)");
+        }
+    }
+    let (id, key) = match config.credentials.first() {
+        Some(c) if !custom_key => (c.secret_id.as_str(), DEMO_SECRET_KEY),
+        Some(c) => (c.secret_id.as_str(), "<your --secret-key>"),
+        None => ("<id>", "<key>"),
+    };
+    println!("use it:");
+    println!("  export TENCENTCLOUD_SECRET_ID={id} TENCENTCLOUD_SECRET_KEY={key}");
+    println!(
+        "  planrun jobs cdb-mo64xu70 --api v2 --region ap-guangzhou --endpoint {}",
+        sb.endpoint_v2()
+    );
+    println!(
+        "tasks: {:.1}-{:.1} s, rate {}/s per action, faults {:.0} %, seed {}",
+        config.task_seconds.0,
+        config.task_seconds.1,
+        config.rate_per_action,
+        config.faults.rate * 100.0,
+        config.seed
+    );
+    println!("Ctrl-C stops it.");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        sandbox: SandboxArgs,
+    }
+
+    fn serve(args: &[&str]) -> Result<ServeArgs, clap::Error> {
+        let cli = Cli::try_parse_from(["planrun", "serve"].iter().chain(args))?;
+        let SandboxCommand::Serve(serve) = cli.sandbox.command;
+        Ok(serve)
+    }
+
+    #[test]
+    fn flags_become_the_configuration() {
+        let args = serve(&[
+            "--secret-id",
+            "AKIDx",
+            "--secret-key",
+            "k",
+            "--job-seconds",
+            "4",
+            "--rate",
+            "5",
+            "--fault-rate",
+            "0.25",
+            "--faults",
+            "lost,slow",
+            "--seed",
+            "9",
+            "--missing",
+            "cdb-aaaaaaaa",
+            "--optional-region",
+            "--failing",
+            "cdb-bbbbbbbb",
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let c = config(&args).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.credentials[0].secret_id, "AKIDx");
+        assert_eq!(c.task_seconds, (3.0, 5.0));
+        assert_eq!((c.rate_per_action, c.seed, c.faults.seed), (5, 9, 9));
+        assert!(c.faults.kinds.lost && c.faults.kinds.slow && !c.faults.kinds.http502);
+        assert!(c.missing_instances.contains("cdb-aaaaaaaa"));
+        assert!(c.failing_instances.contains("cdb-bbbbbbbb"));
+        assert!(!c.require_region);
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        assert!(
+            serve(&["--secret-id", "AKIDx"]).is_err(),
+            "a key is required too"
+        );
+        assert!(serve(&["--rate", "0"]).is_err());
+        let bad_rate = serve(&["--fault-rate", "1.5"]).unwrap_or_else(|e| panic!("{e}"));
+        assert!(config(&bad_rate).is_err());
+        let bad_kind = serve(&["--faults", "boom"]).unwrap_or_else(|e| panic!("{e}"));
+        assert!(config(&bad_kind).is_err());
+    }
+
+    #[test]
+    fn defaults_are_the_demo_sandbox() {
+        let c =
+            config(&serve(&[]).unwrap_or_else(|e| panic!("{e}"))).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.credentials, Config::demo().credentials);
+        assert_eq!(c.rate_per_action, 20);
+        assert_eq!(c.faults.rate, 0.0);
+        assert!(c.require_region);
+    }
+}

@@ -1,0 +1,476 @@
+//! What `apply` and `status` share: the state directory, its lock and journal, credentials,
+//! the API client (or the in-process sandbox), the summary table and the report.
+
+use std::fmt::Write as _;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+
+use super::api_args::ApiArgs;
+use super::exit;
+use crate::api::rollback::InstanceRollback;
+use crate::api::{Client, Credentials};
+use crate::engine::journal::{Journal, Lock, Record};
+use crate::engine::plan_hash::plan_hash;
+use crate::engine::protocol::V2;
+use crate::engine::report::Report;
+use crate::engine::request;
+use crate::engine::run::Options;
+use crate::engine::schedule::Cadence;
+use crate::engine::state::{RunState, Status};
+use crate::plan::ResolvedPlan;
+use crate::sandbox::{self, Sandbox};
+
+/// Flags about where state lives and how often to look.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SessionArgs {
+    /// Where the journal and lock live [default: .planrun/ beside the plan]
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Shortest time between two looks at one task (e.g. 2s, 500ms); polling adapts to each
+    /// task's progress above it [default: 5s; 500ms with --sandbox]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub poll_interval: Option<Duration>,
+}
+
+/// `90`, `90s`, `500ms`, `30m`, `2h`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let (number, unit) = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .map_or((t, "s"), |i| t.split_at(i));
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration (e.g. 90s, 30m, 2h)"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "s" | "" => value,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => {
+            return Err(format!(
+                "{text:?}: unknown unit {unit:?} (use ms, s, m or h)"
+            ));
+        }
+    };
+    if !seconds.is_finite() || seconds <= 0.0 || seconds > 30.0 * 86_400.0 {
+        return Err(format!("{text:?} is out of range"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+pub struct Session {
+    pub protocol: Arc<V2>,
+    sandbox: Option<Sandbox>,
+    _lock: Option<Lock>,
+    journal_path: PathBuf,
+    plan_name: String,
+    hash: String,
+    requests: Vec<InstanceRollback>,
+    regions: Vec<Option<String>>,
+    state: RunState,
+    journal: Option<Journal>,
+    offset: chrono::FixedOffset,
+    poll_interval: Duration,
+    sandboxed: bool,
+    batch_size: usize,
+}
+
+fn state_dir(plan: &Path, args: &SessionArgs) -> PathBuf {
+    args.state_dir
+        .clone()
+        .unwrap_or_else(|| plan.parent().unwrap_or(Path::new(".")).join(".planrun"))
+}
+
+impl Session {
+    /// Credentials and client (or a fresh in-process sandbox), and the plan's lock when
+    /// `lock` is set (apply).
+    pub async fn open(
+        plan_path: &Path,
+        plan: &ResolvedPlan,
+        api: &ApiArgs,
+        args: &SessionArgs,
+        sandboxed: bool,
+        batch_size: usize,
+    ) -> Result<Self, i32> {
+        let dir = state_dir(plan_path, args);
+        let stem = if sandboxed {
+            format!("{}.sandbox", plan.name)
+        } else {
+            plan.name.clone()
+        };
+        let lock = match Lock::try_acquire(&dir.join(format!("{stem}.lock"))) {
+            Ok(Some(lock)) => lock,
+            Ok(None) => {
+                eprintln!(
+                    "error: another `planrun apply` of plan {} is running (lock {}). Wait for it, or check it with `planrun status`.",
+                    plan.name,
+                    dir.join(format!("{stem}.lock")).display()
+                );
+                return Err(exit::USAGE);
+            }
+            Err(e) => {
+                eprintln!(
+                    "error: cannot create the state directory {}: {e}",
+                    dir.display()
+                );
+                return Err(exit::USAGE);
+            }
+        };
+        let (client, sandbox) = connect(api, sandboxed).await?;
+        let mut session = Self::new(
+            plan,
+            client,
+            dir.join(format!("{stem}.journal")),
+            sandboxed,
+            args,
+            batch_size,
+        );
+        session.sandbox = sandbox;
+        session._lock = Some(lock);
+        Ok(session)
+    }
+
+    /// For `status`: credentials and client, no lock (reading the journal is safe).
+    pub async fn observe(
+        plan_path: &Path,
+        plan: &ResolvedPlan,
+        api: &ApiArgs,
+        args: &SessionArgs,
+    ) -> Result<Self, i32> {
+        let dir = state_dir(plan_path, args);
+        let (client, _) = connect(api, false).await?;
+        Ok(Self::new(
+            plan,
+            client,
+            dir.join(format!("{}.journal", plan.name)),
+            false,
+            args,
+            plan.batch_size,
+        ))
+    }
+
+    /// For `status --offline`: the journal only; the client is never used.
+    pub fn offline(plan_path: &Path, plan: &ResolvedPlan, args: &SessionArgs) -> Result<Self, i32> {
+        let dir = state_dir(plan_path, args);
+        let config = crate::api::ClientConfig::new(
+            "http://127.0.0.1:9/v2/index.php",
+            "",
+            Credentials::new("offline", "offline"),
+        );
+        let client = Client::new(config).map_err(|e| {
+            eprintln!("{:?}", miette::Report::new(e));
+            exit::USAGE
+        })?;
+        Ok(Self::new(
+            plan,
+            client,
+            dir.join(format!("{}.journal", plan.name)),
+            false,
+            args,
+            plan.batch_size,
+        ))
+    }
+
+    fn new(
+        plan: &ResolvedPlan,
+        client: Client,
+        journal_path: PathBuf,
+        sandboxed: bool,
+        args: &SessionArgs,
+        batch_size: usize,
+    ) -> Self {
+        let requests: Vec<InstanceRollback> =
+            plan.instances.iter().map(request::rollback).collect();
+        let regions: Vec<Option<String>> =
+            plan.instances.iter().map(|i| i.region.clone()).collect();
+        let hash = plan_hash(&requests, &regions);
+        let default_poll = if sandboxed {
+            Duration::from_millis(500)
+        } else {
+            Duration::from_secs(5)
+        };
+        Self {
+            protocol: Arc::new(V2::new(client)),
+            sandbox: None,
+            _lock: None,
+            journal_path,
+            plan_name: plan.name.clone(),
+            hash,
+            state: RunState::new(plan.instances.iter().map(|i| i.id.as_str())),
+            requests,
+            regions,
+            journal: None,
+            offset: crate::plan::rules::parse_timezone(&plan.timezone).unwrap_or_else(|| {
+                chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| unreachable!())
+            }),
+            poll_interval: args.poll_interval.unwrap_or(default_poll),
+            sandboxed,
+            batch_size,
+        }
+    }
+
+    pub fn journal_path(&self) -> &Path {
+        &self.journal_path
+    }
+
+    fn ids(&self) -> Vec<String> {
+        self.state.instances.iter().map(|s| s.id.clone()).collect()
+    }
+
+    /// Opens the journal and replays it; refuses a changed plan over an unfinished journal
+    /// unless `restart`. A sandbox run always starts fresh (its sandbox is new).
+    pub fn prepare(&mut self, restart: bool) -> Result<(), i32> {
+        let existing = Journal::read(&self.journal_path)
+            .ok()
+            .filter(|r| !r.is_empty());
+        if let Some(records) = existing {
+            let ids = self.ids();
+            let state = RunState::replay(ids.iter().map(String::as_str), &records);
+            let changed = state.plan_hash.as_deref() != Some(self.hash.as_str());
+            let unfinished = state.complete.is_none();
+            if self.sandboxed || restart || (changed && !unfinished) {
+                self.archive()?;
+            } else if changed {
+                eprintln!(
+                    "error: plan {} changed since its unfinished apply (journal {}).\n  Resuming would mix two plans. Restore the plan to finish that apply, or pass --restart to start over\n  (instances already submitted are then submitted again).",
+                    self.plan_name,
+                    self.journal_path.display()
+                );
+                return Err(exit::USAGE);
+            } else {
+                self.state = state;
+            }
+        }
+        match Journal::open(&self.journal_path) {
+            Ok((journal, records)) => {
+                if !records.is_empty() {
+                    let ids = self.ids();
+                    self.state = RunState::replay(ids.iter().map(String::as_str), &records);
+                }
+                self.journal = Some(journal);
+                Ok(())
+            }
+            Err(e) => {
+                eprintln!(
+                    "error: cannot open the journal {}: {e}",
+                    self.journal_path.display()
+                );
+                Err(exit::USAGE)
+            }
+        }
+    }
+
+    fn archive(&self) -> Result<(), i32> {
+        let stamp = Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
+        let to = self.journal_path.with_extension(format!("journal.{stamp}"));
+        std::fs::rename(&self.journal_path, &to).map_err(|e| {
+            eprintln!(
+                "error: cannot set the old journal aside ({}): {e}",
+                to.display()
+            );
+            exit::USAGE
+        })
+    }
+
+    pub fn already_complete(&self) -> bool {
+        self.state.complete.is_some()
+    }
+
+    pub fn engine_options(&self) -> Options {
+        let min = self.poll_interval;
+        let mut o = Options {
+            batch_size: self.batch_size,
+            cadence: Cadence {
+                min,
+                max: (min * 12).max(Duration::from_secs(5)),
+            },
+            first_poll: min * 2,
+            settle: if self.sandboxed {
+                Duration::from_millis(500)
+            } else {
+                Duration::from_secs(5)
+            },
+            offset: self.offset,
+            ..Options::default()
+        };
+        if self.sandboxed {
+            o.busy_wait = Duration::from_secs(30);
+        }
+        o
+    }
+
+    /// Writes the run's start and hands the journal and state to the engine.
+    #[allow(clippy::type_complexity)]
+    pub fn take_run(
+        &mut self,
+    ) -> Result<
+        (
+            Journal,
+            RunState,
+            Vec<InstanceRollback>,
+            Vec<Option<String>>,
+        ),
+        i32,
+    > {
+        let Some(mut journal) = self.journal.take() else {
+            return Err(exit::USAGE);
+        };
+        let start = Record::Start {
+            plan: self.plan_name.clone(),
+            plan_hash: self.hash.clone(),
+            at: Utc::now(),
+        };
+        if let Err(e) = journal.append(&start) {
+            eprintln!(
+                "error: cannot write the journal {}: {e}",
+                self.journal_path.display()
+            );
+            return Err(exit::USAGE);
+        }
+        self.state.apply(&start);
+        Ok((
+            journal,
+            self.state.clone(),
+            self.requests.clone(),
+            self.regions.clone(),
+        ))
+    }
+
+    pub fn finish(&mut self, state: RunState) {
+        self.state = state;
+    }
+
+    pub fn report(&self) -> Report {
+        Report::new(&self.plan_name, &self.state)
+    }
+
+    /// Writes the report atomically (a temporary file renamed into place).
+    pub fn write_report(&self, path: &Path) -> std::io::Result<()> {
+        let text = serde_json::to_string_pretty(&self.report()).map_err(std::io::Error::other)?;
+        let tmp = path.with_extension("tmp-report");
+        std::fs::write(&tmp, text + "\n")?;
+        std::fs::rename(&tmp, path)
+    }
+
+    /// 0 when every instance succeeded, 1 when something failed, was refused or timed out, 3
+    /// when something is unfinished.
+    pub fn summary_exit_code(&self) -> i32 {
+        let s = &self.state;
+        if s.instances.iter().all(|i| i.status == Status::Succeeded) {
+            exit::OK
+        } else if s.instances.iter().any(|i| {
+            matches!(
+                i.status,
+                Status::Failed | Status::Rejected | Status::TimedOut
+            )
+        }) {
+            exit::FAILED
+        } else {
+            exit::UNFINISHED
+        }
+    }
+
+    /// The table printed at the end: instance, job, status, duration, error.
+    pub fn summary_table(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "{:<14} {:<10} {:<10} {:>9}  error",
+            "instance", "job", "status", "duration"
+        );
+        for s in &self.state.instances {
+            let duration = match (s.submitted_at, s.finished_at) {
+                (Some(a), Some(b)) => format!("{}s", (b - a).num_seconds().max(0)),
+                _ => "-".into(),
+            };
+            let _ = writeln!(
+                out,
+                "{:<14} {:<10} {:<10} {:>9}  {}",
+                s.id,
+                s.job.as_ref().map_or("-", |j| j.0.as_str()),
+                s.status.name(),
+                duration,
+                s.error.as_deref().unwrap_or("")
+            );
+        }
+        let r = self.report().totals;
+        let _ = writeln!(
+            out,
+            "\n{} succeeded, {} failed, {} rejected, {} timed out, {} unfinished.",
+            r.succeeded,
+            r.failed,
+            r.rejected,
+            r.timed_out,
+            r.pending + r.submitted + r.running
+        );
+        out
+    }
+
+    /// Reads the journal for `status`. `Ok(false)` when there is none.
+    pub fn load_journal(&mut self) -> std::io::Result<bool> {
+        match Journal::read(&self.journal_path) {
+            Ok(records) => {
+                let ids = self.ids();
+                self.state = RunState::replay(ids.iter().map(String::as_str), &records);
+                Ok(!records.is_empty())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub fn state_mut(&mut self) -> &mut RunState {
+        &mut self.state
+    }
+
+    pub fn regions(&self) -> &[Option<String>] {
+        &self.regions
+    }
+
+    pub async fn shutdown(self) {
+        if let Some(sb) = self.sandbox {
+            sb.shutdown().await;
+        }
+    }
+}
+
+/// The client for `--sandbox` (a fresh in-process emulator with demo credentials and short
+/// tasks) or for the configured endpoint with credentials from the environment.
+async fn connect(api: &ApiArgs, sandboxed: bool) -> Result<(Client, Option<Sandbox>), i32> {
+    let (mut config, sandbox) = if sandboxed {
+        let mut sc = sandbox::Config::demo();
+        sc.task_seconds = (2.0, 6.0);
+        let sb = sandbox::start(sc, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+            .await
+            .map_err(|e| {
+                eprintln!("error: cannot start the sandbox: {e}");
+                exit::USAGE
+            })?;
+        let credentials = Credentials::new(sandbox::DEMO_SECRET_ID, sandbox::DEMO_SECRET_KEY);
+        let mut config = api.client_config(credentials);
+        config.endpoint = sb.endpoint_v2();
+        eprintln!(
+            "sandbox: serving the emulated API at {} (demo credentials; nothing leaves this machine)",
+            sb.endpoint_v2()
+        );
+        (config, Some(sb))
+    } else {
+        let credentials = Credentials::from_env().map_err(|e| {
+            eprintln!("{:?}", miette::Report::new(e));
+            exit::USAGE
+        })?;
+        (api.client_config(credentials), None)
+    };
+    if sandboxed && config.region.is_empty() {
+        config.region = "ap-guangzhou".into();
+    }
+    let client = Client::new(config).map_err(|e| {
+        eprintln!("{:?}", miette::Report::new(e));
+        exit::USAGE
+    })?;
+    Ok((client, sandbox))
+}

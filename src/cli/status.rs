@@ -1,0 +1,136 @@
+//! `planrun status PLAN`: the journal of the last apply, refreshed from the API.
+
+use std::path::PathBuf;
+
+use chrono::Utc;
+
+use super::api_args::ApiArgs;
+use super::{exit, plan as plan_cmd, session};
+use crate::engine::protocol::{Protocol, TaskState};
+use crate::engine::state::Status;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Human,
+    /// The report of `apply --report`.
+    Json,
+}
+
+/// Show the state of the plan's last apply.
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// The plan file.
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Show the journal as it is, without asking the API (no credentials needed).
+    #[arg(long)]
+    pub offline: bool,
+    #[command(flatten)]
+    pub session: session::SessionArgs,
+    #[command(flatten)]
+    pub api: ApiArgs,
+}
+
+#[allow(clippy::print_stdout)]
+pub fn run(args: &StatusArgs) -> i32 {
+    let json = args.format == Format::Json;
+    let (_, resolved) = match plan_cmd::load_valid(&args.plan, json) {
+        Ok(ok) => ok,
+        Err(code) => return code,
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return exit::USAGE;
+        }
+    };
+    runtime.block_on(async {
+        let mut session = if args.offline {
+            match session::Session::offline(&args.plan, &resolved, &args.session) {
+                Ok(s) => s,
+                Err(code) => return code,
+            }
+        } else {
+            match session::Session::observe(&args.plan, &resolved, &args.api, &args.session).await {
+                Ok(s) => s,
+                Err(code) => return code,
+            }
+        };
+        match session.load_journal() {
+            Ok(true) => {}
+            Ok(false) => {
+                eprintln!(
+                    "No apply of plan {} is recorded (journal {}).",
+                    resolved.name,
+                    session.journal_path().display()
+                );
+                return exit::UNFINISHED;
+            }
+            Err(e) => {
+                eprintln!(
+                    "error: cannot read the journal {}: {e}",
+                    session.journal_path().display()
+                );
+                return exit::USAGE;
+            }
+        }
+        if !args.offline {
+            refresh(&mut session).await;
+        }
+        if json {
+            match serde_json::to_string_pretty(&session.report()) {
+                Ok(text) => println!("{text}"),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return exit::USAGE;
+                }
+            }
+        } else {
+            print!("{}", session.summary_table());
+        }
+        session.summary_exit_code()
+    })
+}
+
+/// Asks the API about every instance that was submitted and is not final yet (the journal
+/// is not changed: `apply` owns it).
+async fn refresh(session: &mut session::Session) {
+    let protocol = std::sync::Arc::clone(&session.protocol);
+    let regions = session.regions().to_vec();
+    let todo: Vec<(usize, String, crate::engine::protocol::JobHandle)> = session
+        .state_mut()
+        .instances
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !s.status.is_final())
+        .filter_map(|(i, s)| s.job.clone().map(|j| (i, s.id.clone(), j)))
+        .collect();
+    for (i, id, job) in todo {
+        let Ok(Some(task)) = protocol.task(regions[i].as_deref(), &id, &job).await else {
+            continue;
+        };
+        let s = &mut session.state_mut().instances[i];
+        s.progress = task.progress.or(s.progress);
+        s.status = match task.state {
+            TaskState::Succeeded => Status::Succeeded,
+            TaskState::Failed | TaskState::Killed | TaskState::Removed => {
+                s.error = task
+                    .message
+                    .clone()
+                    .or_else(|| Some(format!("the task ended {}", task.state.name())));
+                Status::Failed
+            }
+            TaskState::Running => Status::Running,
+            _ => s.status,
+        };
+        if s.status.is_final() && s.finished_at.is_none() {
+            s.finished_at = Some(Utc::now());
+        }
+    }
+}

@@ -1,0 +1,319 @@
+//! The write-ahead journal: one JSON record per line, fsynced. An intent is on disk before its
+//! request leaves; its outcome follows. Replaying the records tells a resumed `apply` what was
+//! submitted, what is in doubt and what never left. A torn last line (a crash mid-write) is
+//! dropped on opening. The directory and files are readable by their owner only.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::protocol::JobHandle;
+
+/// One line of the journal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "record", rename_all = "snake_case")]
+pub enum Record {
+    /// A run of the plan begins (or resumes).
+    Start {
+        plan: String,
+        plan_hash: String,
+        at: DateTime<Utc>,
+    },
+    /// About to send submission `batch` for these instances (written before the request).
+    Intent {
+        batch: u64,
+        instances: Vec<String>,
+        at: DateTime<Utc>,
+    },
+    /// The API accepted submission `batch`.
+    Accepted {
+        batch: u64,
+        job: JobHandle,
+        at: DateTime<Utc>,
+    },
+    /// The API refused these instances for good.
+    Rejected {
+        batch: u64,
+        instances: Vec<String>,
+        code: Option<String>,
+        message: String,
+        at: DateTime<Utc>,
+    },
+    /// Submission `batch` may or may not have been accepted: reconcile before resending.
+    Unknown {
+        batch: u64,
+        error: String,
+        at: DateTime<Utc>,
+    },
+    /// Submission `batch` certainly did not create tasks (refused, or reconciled and not
+    /// found): its instances are pending again unless adopted.
+    Abandoned {
+        batch: u64,
+        reason: String,
+        at: DateTime<Utc>,
+    },
+    /// Reconciliation found the instance's task of an in-doubt submission.
+    Adopted {
+        instance: String,
+        batch: u64,
+        job: JobHandle,
+        at: DateTime<Utc>,
+    },
+    /// A task changed state.
+    Progress {
+        instance: String,
+        state: String,
+        progress: Option<u8>,
+        at: DateTime<Utc>,
+    },
+    /// A task ended (succeeded, failed, killed, removed).
+    Finished {
+        instance: String,
+        status: String,
+        message: Option<String>,
+        at: DateTime<Utc>,
+    },
+    /// The run ended with every instance in a final state.
+    Complete { at: DateTime<Utc> },
+}
+
+/// An open journal, appended to with fsync.
+#[derive(Debug)]
+pub struct Journal {
+    file: File,
+    path: PathBuf,
+}
+
+/// Creates `dir` (mode 0700 on Unix) if needed.
+pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+fn private_options() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    options.read(true).create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+}
+
+impl Journal {
+    /// Opens (creating) the journal at `path` and returns it with its records. A torn or
+    /// unreadable last line is cut off so that the next record starts on a line of its own.
+    pub fn open(path: &Path) -> io::Result<(Self, Vec<Record>)> {
+        if let Some(dir) = path.parent() {
+            create_private_dir(dir)?;
+        }
+        let mut file = private_options().open(path)?;
+        let (records, good_len) = read_records(&mut file)?;
+        if good_len < file.metadata()?.len() {
+            file.set_len(good_len)?;
+            file.sync_all()?;
+        }
+        file.seek(SeekFrom::End(0))?;
+        Ok((
+            Self {
+                file,
+                path: path.to_owned(),
+            },
+            records,
+        ))
+    }
+
+    /// Reads the records of a journal without opening it for writing (for `status`).
+    pub fn read(path: &Path) -> io::Result<Vec<Record>> {
+        let mut file = File::open(path)?;
+        Ok(read_records(&mut file)?.0)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one record and waits until it is on disk.
+    pub fn append(&mut self, record: &Record) -> io::Result<()> {
+        self.append_all(std::slice::from_ref(record))
+    }
+
+    /// Appends several records with one write and one fsync (progress of many tasks).
+    pub fn append_all(&mut self, records: &[Record]) -> io::Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut buf = Vec::with_capacity(records.len() * 128);
+        for r in records {
+            serde_json::to_writer(&mut buf, r).map_err(io::Error::other)?;
+            buf.push(b'\n');
+        }
+        self.file.write_all(&buf)?;
+        self.file.sync_data()
+    }
+}
+
+/// The records, and the length of the file up to the end of the last good line.
+fn read_records(file: &mut File) -> io::Result<(Vec<Record>, u64)> {
+    file.seek(SeekFrom::Start(0))?;
+    let mut reader = BufReader::new(file);
+    let mut records = Vec::new();
+    let mut good_len = 0u64;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = reader.read_until(b'\n', &mut line)?;
+        if n == 0 {
+            break;
+        }
+        let complete = line.last() == Some(&b'\n');
+        match serde_json::from_slice::<Record>(&line) {
+            Ok(record) if complete => {
+                records.push(record);
+                good_len += n as u64;
+            }
+            // A torn tail: everything after the last good line is dropped.
+            _ if !complete => break,
+            Ok(_) => unreachable!("complete handled above"),
+            Err(e) => {
+                // A bad line in the middle is not a crash artefact: refuse to guess.
+                let rest_is_empty = reader.fill_buf()?.is_empty();
+                if rest_is_empty {
+                    break;
+                }
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("journal line {} is corrupt: {e}", records.len() + 1),
+                ));
+            }
+        }
+    }
+    Ok((records, good_len))
+}
+
+/// An exclusive lock on the plan's state: a second `apply` of the same plan is refused.
+#[derive(Debug)]
+pub struct Lock {
+    _file: File,
+}
+
+impl Lock {
+    /// Takes the lock at `path` without waiting; `Ok(None)` when another process holds it.
+    pub fn try_acquire(path: &Path) -> io::Result<Option<Self>> {
+        if let Some(dir) = path.parent() {
+            create_private_dir(dir)?;
+        }
+        let file = private_options().open(path)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(Self { _file: file })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-23T12:00:00Z")
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap()
+    }
+
+    fn intent(batch: u64) -> Record {
+        Record::Intent {
+            batch,
+            instances: vec!["cdb-aaaaaaaa".into()],
+            at: at(),
+        }
+    }
+
+    #[test]
+    fn records_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state/p.journal");
+        let (mut j, records) = Journal::open(&path).unwrap();
+        assert!(records.is_empty());
+        j.append(&intent(1)).unwrap();
+        j.append_all(&[
+            Record::Accepted {
+                batch: 1,
+                job: JobHandle("7".into()),
+                at: at(),
+            },
+            intent(2),
+        ])
+        .unwrap();
+        drop(j);
+        let (_, records) = Journal::open(&path).unwrap();
+        assert_eq!(records.len(), 3);
+        assert_eq!(
+            records[1],
+            Record::Accepted {
+                batch: 1,
+                job: JobHandle("7".into()),
+                at: at()
+            }
+        );
+    }
+
+    #[test]
+    fn a_torn_last_line_is_dropped_and_appending_continues_cleanly() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.journal");
+        let (mut j, _) = Journal::open(&path).unwrap();
+        j.append(&intent(1)).unwrap();
+        drop(j);
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(br#"{"record":"intent","batch":2,"inst"#)
+            .unwrap();
+        drop(f);
+        let (mut j, records) = Journal::open(&path).unwrap();
+        assert_eq!(records, vec![intent(1)]);
+        j.append(&intent(3)).unwrap();
+        assert_eq!(Journal::read(&path).unwrap(), vec![intent(1), intent(3)]);
+    }
+
+    #[test]
+    fn a_corrupt_line_in_the_middle_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.journal");
+        std::fs::write(
+            &path,
+            format!("garbage\n{}\n", serde_json::to_string(&intent(1)).unwrap()),
+        )
+        .unwrap();
+        assert!(Journal::open(&path).is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn directory_and_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        let (_j, _) = Journal::open(&state.join("p.journal")).unwrap();
+        let _lock = Lock::try_acquire(&state.join("p.lock")).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&state), 0o700);
+        assert_eq!(mode(&state.join("p.journal")), 0o600);
+        assert_eq!(mode(&state.join("p.lock")), 0o600);
+    }
+
+    #[test]
+    fn a_second_lock_is_refused_while_the_first_is_held() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.lock");
+        let first = Lock::try_acquire(&path).unwrap();
+        assert!(first.is_some());
+        assert!(Lock::try_acquire(&path).unwrap().is_none());
+        drop(first);
+        assert!(Lock::try_acquire(&path).unwrap().is_some());
+    }
+}

@@ -1,0 +1,192 @@
+//! The engine's view of a cloud API: submit a batch → a job handle; list an instance's tasks →
+//! neutral task states. API 2.0 and (later) 3.0 are adapters behind [`Protocol`].
+
+use std::future::Future;
+
+use crate::api::rollback::{InstanceRollback, RollbackSpec};
+use crate::api::{self, Client, TaskStatus};
+
+pub use crate::api::{Error, ErrorClass};
+
+/// What identifies a submission: API 2.0's jobId, API 3.0's AsyncRequestId.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct JobHandle(pub String);
+
+impl std::fmt::Display for JobHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A task's state, whatever the protocol calls it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskState {
+    Waiting,
+    Running,
+    Succeeded,
+    Failed,
+    Killed,
+    Removed,
+    /// A value outside the documented tables: not finished (tracked with a bound).
+    Unknown(String),
+}
+
+impl TaskState {
+    pub fn is_terminal(&self) -> bool {
+        matches!(
+            self,
+            Self::Succeeded | Self::Failed | Self::Killed | Self::Removed
+        )
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Waiting => "waiting",
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::Killed => "killed",
+            Self::Removed => "removed",
+            Self::Unknown(s) => s,
+        }
+    }
+}
+
+/// One rollback task of an instance, as the engine needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Task {
+    pub job: Option<JobHandle>,
+    pub state: TaskState,
+    pub progress: Option<u8>,
+    /// `YYYY-MM-DD HH:MM:SS` as the API reports it (the server's clock).
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub message: Option<String>,
+    /// What the task rolls back, when the API says (for reconciliation).
+    pub spec: Option<RollbackSpec>,
+}
+
+/// The operations the engine needs from an API generation.
+pub trait Protocol: Send + Sync + 'static {
+    /// Submits one call for these instances (all in `region`).
+    fn submit(
+        &self,
+        region: Option<&str>,
+        batch: &[InstanceRollback],
+    ) -> impl Future<Output = Result<JobHandle, Error>> + Send;
+
+    /// Every rollback task of the instance (all pages).
+    fn tasks(
+        &self,
+        region: Option<&str>,
+        instance: &str,
+    ) -> impl Future<Output = Result<Vec<Task>, Error>> + Send;
+
+    /// The instance's task of `job`, if the API lists it.
+    fn task(
+        &self,
+        region: Option<&str>,
+        instance: &str,
+        job: &JobHandle,
+    ) -> impl Future<Output = Result<Option<Task>, Error>> + Send;
+}
+
+/// API 2.0: RollbackCdbDatabaseTables and GetCdbRollbackJob.
+#[derive(Debug, Clone)]
+pub struct V2 {
+    client: Client,
+}
+
+impl V2 {
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    fn client(&self, region: Option<&str>) -> Client {
+        match region {
+            Some(r) if r != self.client.region() => self.client.with_region(r),
+            _ => self.client.clone(),
+        }
+    }
+}
+
+fn state(status: TaskStatus) -> TaskState {
+    match status {
+        TaskStatus::Waiting | TaskStatus::Pausing => TaskState::Waiting,
+        TaskStatus::Running => TaskState::Running,
+        TaskStatus::Success => TaskState::Succeeded,
+        TaskStatus::Failed => TaskState::Failed,
+        TaskStatus::Killed => TaskState::Killed,
+        TaskStatus::Removed => TaskState::Removed,
+        TaskStatus::Undefined | TaskStatus::Unknown(_) => TaskState::Unknown(status.to_string()),
+    }
+}
+
+fn task(t: api::RollbackTask) -> Task {
+    let spec = match (&t.rollback_time, t.strategy) {
+        (Some(time), Some(strategy)) => Some(RollbackSpec {
+            rollbacktime: time.clone(),
+            strategy,
+            dbs: t.dbs.clone(),
+            tables: t.tables.clone(),
+        }),
+        _ => None,
+    };
+    Task {
+        job: t.job_id.map(|j| JobHandle(j.0)),
+        state: state(t.status),
+        progress: t.progress,
+        started_at: t.start_time,
+        finished_at: t.end_time,
+        message: t.task_message.or(t.message),
+        spec,
+    }
+}
+
+impl Protocol for V2 {
+    async fn submit(
+        &self,
+        region: Option<&str>,
+        batch: &[InstanceRollback],
+    ) -> Result<JobHandle, Error> {
+        self.client(region)
+            .rollback(batch)
+            .await
+            .map(|j| JobHandle(j.0))
+    }
+
+    async fn tasks(&self, region: Option<&str>, instance: &str) -> Result<Vec<Task>, Error> {
+        let page = self.client(region).all_rollback_jobs(instance).await?;
+        Ok(page.tasks.into_iter().map(task).collect())
+    }
+
+    /// Pages newest-first lists only until the job shows up: the common case is one call.
+    async fn task(
+        &self,
+        region: Option<&str>,
+        instance: &str,
+        job: &JobHandle,
+    ) -> Result<Option<Task>, Error> {
+        const PAGE: u32 = 100;
+        const MAX_PAGES: u32 = 1000;
+        let client = self.client(region);
+        let mut offset = 0;
+        for _ in 0..MAX_PAGES {
+            let page = client.rollback_jobs(instance, offset, PAGE).await?;
+            let got = u32::try_from(page.tasks.len()).unwrap_or(u32::MAX);
+            if let Some(found) = page
+                .tasks
+                .into_iter()
+                .find(|t| t.job_id.as_ref().is_some_and(|j| j.0 == job.0))
+            {
+                return Ok(Some(task(found)));
+            }
+            offset = offset.saturating_add(got);
+            if got == 0 || u64::from(offset) >= page.task_count {
+                break;
+            }
+        }
+        Ok(None)
+    }
+}

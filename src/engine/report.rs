@@ -1,0 +1,73 @@
+//! The run report (DESIGN §6), written by `apply --report` and printed by `status --format json`.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::state::{RunState, Status};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub plan: String,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub totals: Totals,
+    pub instances: Vec<InstanceReport>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct Totals {
+    pub succeeded: usize,
+    pub failed: usize,
+    pub rejected: usize,
+    pub timed_out: usize,
+    pub pending: usize,
+    pub submitted: usize,
+    pub running: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InstanceReport {
+    pub id: String,
+    pub job_id: Option<String>,
+    pub status: Status,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub progress: Option<u8>,
+    pub error: Option<String>,
+}
+
+impl Report {
+    pub fn new(plan: &str, state: &RunState) -> Self {
+        let mut totals = Totals::default();
+        for s in &state.instances {
+            *match s.status {
+                Status::Succeeded => &mut totals.succeeded,
+                Status::Failed => &mut totals.failed,
+                Status::Rejected => &mut totals.rejected,
+                Status::TimedOut => &mut totals.timed_out,
+                Status::Pending => &mut totals.pending,
+                Status::Submitted => &mut totals.submitted,
+                Status::Running => &mut totals.running,
+            } += 1;
+        }
+        Self {
+            plan: plan.to_owned(),
+            started_at: state.started_at,
+            finished_at: state.complete,
+            totals,
+            instances: state
+                .instances
+                .iter()
+                .map(|s| InstanceReport {
+                    id: s.id.clone(),
+                    job_id: s.job.as_ref().map(|j| j.0.clone()),
+                    status: s.status,
+                    submitted_at: s.submitted_at,
+                    finished_at: s.finished_at,
+                    progress: s.progress,
+                    error: s.error.clone(),
+                })
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,377 @@
+//! The run's state, folded from journal records: what each instance's rollback is doing.
+//! Replaying the journal of a killed run gives exactly the state it had on disk.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::journal::Record;
+use super::protocol::JobHandle;
+
+/// An instance's status as reports show it (DESIGN §6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Not yet submitted.
+    Pending,
+    /// Submitted (or in doubt), not yet seen running.
+    Submitted,
+    Running,
+    Succeeded,
+    /// The task ended in failure (also killed or removed).
+    Failed,
+    /// The API refused the submission.
+    Rejected,
+    /// `--timeout` ran out before the task ended (the journal stays resumable).
+    TimedOut,
+}
+
+impl Status {
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Failed | Self::Rejected)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Submitted => "submitted",
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::Rejected => "rejected",
+            Self::TimedOut => "timed_out",
+        }
+    }
+}
+
+/// One instance of the plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstanceState {
+    pub id: String,
+    pub status: Status,
+    pub job: Option<JobHandle>,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub progress: Option<u8>,
+    /// The task's state name as last seen (waiting, running, ...).
+    pub task_state: Option<String>,
+    pub error: Option<String>,
+    /// A submission whose outcome is unknown: its batch and when it was attempted.
+    pub in_doubt: Option<(u64, DateTime<Utc>)>,
+    /// The earliest submission attempt (a running task started before it is not ours).
+    pub first_attempt: Option<DateTime<Utc>>,
+}
+
+impl InstanceState {
+    fn new(id: &str) -> Self {
+        Self {
+            id: id.to_owned(),
+            status: Status::Pending,
+            job: None,
+            submitted_at: None,
+            finished_at: None,
+            progress: None,
+            task_state: None,
+            error: None,
+            in_doubt: None,
+            first_attempt: None,
+        }
+    }
+}
+
+/// Every instance's state, in plan order, plus what the journal says of the run itself.
+#[derive(Debug, Clone, Default)]
+pub struct RunState {
+    pub instances: Vec<InstanceState>,
+    index: HashMap<String, usize>,
+    batches: HashMap<u64, Vec<String>>,
+    pub next_batch: u64,
+    pub started_at: Option<DateTime<Utc>>,
+    pub plan_hash: Option<String>,
+    pub complete: Option<DateTime<Utc>>,
+}
+
+impl RunState {
+    pub fn new<'a>(ids: impl IntoIterator<Item = &'a str>) -> Self {
+        let instances: Vec<InstanceState> = ids.into_iter().map(InstanceState::new).collect();
+        let index = instances
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id.clone(), i))
+            .collect();
+        Self {
+            instances,
+            index,
+            next_batch: 1,
+            ..Self::default()
+        }
+    }
+
+    /// The state after replaying `records` over a fresh run of these instances.
+    pub fn replay<'a>(ids: impl IntoIterator<Item = &'a str>, records: &[Record]) -> Self {
+        let mut state = Self::new(ids);
+        for r in records {
+            state.apply(r);
+        }
+        state
+    }
+
+    pub fn get(&self, id: &str) -> Option<&InstanceState> {
+        self.index.get(id).map(|&i| &self.instances[i])
+    }
+
+    pub fn position(&self, id: &str) -> Option<usize> {
+        self.index.get(id).copied()
+    }
+
+    fn each<'a>(
+        &mut self,
+        ids: impl IntoIterator<Item = &'a String>,
+        mut f: impl FnMut(&mut InstanceState),
+    ) {
+        for id in ids {
+            if let Some(&i) = self.index.get(id) {
+                f(&mut self.instances[i]);
+            }
+        }
+    }
+
+    /// Folds one record into the state.
+    pub fn apply(&mut self, record: &Record) {
+        match record {
+            Record::Start { plan_hash, at, .. } => {
+                self.started_at.get_or_insert(*at);
+                self.plan_hash = Some(plan_hash.clone());
+                self.complete = None;
+            }
+            Record::Intent {
+                batch,
+                instances,
+                at,
+            } => {
+                self.next_batch = self.next_batch.max(batch + 1);
+                self.batches.insert(*batch, instances.clone());
+                self.each(instances, |s| {
+                    s.status = Status::Submitted;
+                    s.in_doubt = Some((*batch, *at));
+                    s.first_attempt.get_or_insert(*at);
+                    s.error = None;
+                });
+            }
+            Record::Accepted { batch, job, at } => {
+                let ids = self.batches.get(batch).cloned().unwrap_or_default();
+                self.each(&ids, |s| {
+                    if s.in_doubt.is_some_and(|(b, _)| b == *batch) {
+                        s.job = Some(job.clone());
+                        s.submitted_at = Some(*at);
+                        s.in_doubt = None;
+                    }
+                });
+            }
+            Record::Rejected {
+                instances,
+                code,
+                message,
+                at,
+                ..
+            } => {
+                self.each(instances, |s| {
+                    s.status = Status::Rejected;
+                    s.in_doubt = None;
+                    s.finished_at = Some(*at);
+                    s.error = Some(match code {
+                        Some(code) => format!("{code}: {message}"),
+                        None => message.clone(),
+                    });
+                });
+            }
+            Record::Unknown { .. } => {}
+            Record::Abandoned { batch, .. } => {
+                let ids = self.batches.get(batch).cloned().unwrap_or_default();
+                self.each(&ids, |s| {
+                    if s.in_doubt.is_some_and(|(b, _)| b == *batch) {
+                        s.in_doubt = None;
+                        s.status = Status::Pending;
+                    }
+                });
+            }
+            Record::Adopted {
+                instance, job, at, ..
+            } => {
+                self.each(std::iter::once(instance), |s| {
+                    s.job = Some(job.clone());
+                    s.submitted_at.get_or_insert(*at);
+                    s.in_doubt = None;
+                    s.status = Status::Submitted;
+                });
+            }
+            Record::Progress {
+                instance,
+                state,
+                progress,
+                ..
+            } => {
+                self.each(std::iter::once(instance), |s| {
+                    s.task_state = Some(state.clone());
+                    s.progress = progress.or(s.progress);
+                    if state == "running" {
+                        s.status = Status::Running;
+                    }
+                });
+            }
+            Record::Finished {
+                instance,
+                status,
+                message,
+                at,
+            } => {
+                self.each(std::iter::once(instance), |s| {
+                    s.status = if status == "succeeded" {
+                        Status::Succeeded
+                    } else {
+                        Status::Failed
+                    };
+                    s.task_state = Some(status.clone());
+                    s.finished_at = Some(*at);
+                    if s.status == Status::Succeeded {
+                        s.progress = Some(100);
+                    } else {
+                        s.error = Some(
+                            message
+                                .clone()
+                                .unwrap_or_else(|| format!("the task ended {status}")),
+                        );
+                    }
+                });
+            }
+            Record::Complete { at } => self.complete = Some(*at),
+        }
+    }
+
+    /// Counts by status.
+    pub fn count(&self, status: Status) -> usize {
+        self.instances.iter().filter(|s| s.status == status).count()
+    }
+
+    pub fn all_final(&self) -> bool {
+        self.instances.iter().all(|s| s.status.is_final())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: u32) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_790_000_000 + i64::from(s), 0).unwrap()
+    }
+
+    fn ids() -> [&'static str; 3] {
+        ["cdb-aaaaaaaa", "cdb-bbbbbbbb", "cdb-cccccccc"]
+    }
+
+    fn v(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn an_intent_without_outcome_leaves_its_instances_in_doubt() {
+        let records = [Record::Intent {
+            batch: 1,
+            instances: v(&ids()[..2]),
+            at: t(0),
+        }];
+        let s = RunState::replay(ids(), &records);
+        assert_eq!(s.get("cdb-aaaaaaaa").unwrap().in_doubt, Some((1, t(0))));
+        assert_eq!(s.get("cdb-cccccccc").unwrap().status, Status::Pending);
+        assert_eq!(s.next_batch, 2);
+    }
+
+    #[test]
+    fn accepted_adopted_abandoned_and_finished_fold_in_order() {
+        let records = [
+            Record::Intent {
+                batch: 1,
+                instances: v(&ids()[..2]),
+                at: t(0),
+            },
+            Record::Unknown {
+                batch: 1,
+                error: "reset".into(),
+                at: t(1),
+            },
+            Record::Adopted {
+                instance: ids()[0].into(),
+                batch: 1,
+                job: JobHandle("9".into()),
+                at: t(5),
+            },
+            Record::Abandoned {
+                batch: 1,
+                reason: "not found".into(),
+                at: t(5),
+            },
+            Record::Intent {
+                batch: 2,
+                instances: v(&ids()[1..]),
+                at: t(6),
+            },
+            Record::Accepted {
+                batch: 2,
+                job: JobHandle("10".into()),
+                at: t(7),
+            },
+            Record::Finished {
+                instance: ids()[0].into(),
+                status: "succeeded".into(),
+                message: None,
+                at: t(9),
+            },
+            Record::Finished {
+                instance: ids()[2].into(),
+                status: "failed".into(),
+                message: Some("boom".into()),
+                at: t(9),
+            },
+        ];
+        let s = RunState::replay(ids(), &records);
+        let a = s.get(ids()[0]).unwrap();
+        assert_eq!(
+            (a.status, a.job.clone()),
+            (Status::Succeeded, Some(JobHandle("9".into())))
+        );
+        let b = s.get(ids()[1]).unwrap();
+        assert_eq!(
+            (b.status, b.job.clone(), b.in_doubt),
+            (Status::Submitted, Some(JobHandle("10".into())), None)
+        );
+        assert_eq!(b.first_attempt, Some(t(0)));
+        let c = s.get(ids()[2]).unwrap();
+        assert_eq!(
+            (c.status, c.error.as_deref()),
+            (Status::Failed, Some("boom"))
+        );
+    }
+
+    #[test]
+    fn rejection_is_final_with_its_code() {
+        let records = [
+            Record::Intent {
+                batch: 1,
+                instances: v(&ids()[..1]),
+                at: t(0),
+            },
+            Record::Rejected {
+                batch: 1,
+                instances: v(&ids()[..1]),
+                code: Some("9003".into()),
+                message: "bad".into(),
+                at: t(1),
+            },
+        ];
+        let s = RunState::replay(ids(), &records);
+        assert_eq!(s.get(ids()[0]).unwrap().status, Status::Rejected);
+        assert_eq!(s.get(ids()[0]).unwrap().error.as_deref(), Some("9003: bad"));
+    }
+}

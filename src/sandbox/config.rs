@@ -1,0 +1,225 @@
+//! What a sandbox emulates: accepted credentials, task timing, limits, configured instance
+//! fates and fault injection. Plain data; [`Config::demo`] is the ready-to-use default.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+/// The demo SecretId the sandbox accepts unless told otherwise. A public, fixed value: it
+/// unlocks nothing but a local emulator.
+pub const DEMO_SECRET_ID: &str = "AKIDplanrunSANDBOX0000000000000000";
+/// The demo SecretKey matching [`DEMO_SECRET_ID`]; equally public.
+pub const DEMO_SECRET_KEY: &str = "planrunSandboxDemoKey0000000000000";
+
+/// One accepted key pair. `Debug` never shows the key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credential {
+    pub secret_id: String,
+    pub secret_key: String,
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credential")
+            .field("secret_id", &self.secret_id)
+            .field("secret_key", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Which faults may be injected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FaultKinds {
+    /// The request is carried out, then the connection is closed without an answer.
+    pub lost: bool,
+    /// HTTP 502 from the "gateway"; the request is not carried out.
+    pub http502: bool,
+    /// `9006 InternalError`; the request is not carried out.
+    pub internal: bool,
+    /// The answer is delayed by [`Faults::slow_ms`].
+    pub slow: bool,
+}
+
+impl FaultKinds {
+    /// Every kind.
+    pub fn all() -> Self {
+        Self {
+            lost: true,
+            http502: true,
+            internal: true,
+            slow: true,
+        }
+    }
+
+    /// Parses a comma-separated list such as `lost,http502,internal,slow`.
+    pub fn parse_list(list: &str) -> Result<Self, String> {
+        let mut kinds = Self::default();
+        for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            match name {
+                "lost" => kinds.lost = true,
+                "http502" | "502" => kinds.http502 = true,
+                "internal" | "9006" => kinds.internal = true,
+                "slow" => kinds.slow = true,
+                other => {
+                    return Err(format!(
+                        "unknown fault kind `{other}` (expected lost, http502, internal or slow)"
+                    ));
+                }
+            }
+        }
+        Ok(kinds)
+    }
+
+    pub(crate) fn enabled(self) -> Vec<super::faults::FaultKind> {
+        use super::faults::FaultKind;
+        let mut out = Vec::new();
+        if self.lost {
+            out.push(FaultKind::Lost);
+        }
+        if self.http502 {
+            out.push(FaultKind::Http502);
+        }
+        if self.internal {
+            out.push(FaultKind::Internal);
+        }
+        if self.slow {
+            out.push(FaultKind::Slow);
+        }
+        out
+    }
+}
+
+/// Fault injection: each request draws from a generator seeded with `seed`, so a run with the
+/// same requests in the same order sees the same faults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Faults {
+    /// Probability (0..=1) that a request gets a fault.
+    pub rate: f64,
+    pub kinds: FaultKinds,
+    pub seed: u64,
+    /// Delay of a `slow` answer, in milliseconds.
+    pub slow_ms: u64,
+    /// Only requests of these actions get faults (and draw from the generator); empty means
+    /// every action. E.g. only `RollbackCdbDatabaseTables`, so that lost submissions can be
+    /// looked up afterwards.
+    pub actions: BTreeSet<String>,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Self {
+            rate: 0.0,
+            kinds: FaultKinds::default(),
+            seed: 0,
+            slow_ms: 2_000,
+            actions: BTreeSet::new(),
+        }
+    }
+}
+
+/// How `rollbacktime` is checked: it is read in the instances' clock (`utc_offset_seconds`,
+/// +08:00 by default, as CDB does), must not be in the future and, if `max_age_seconds` is
+/// set, not older than that (the binlog retention window).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RollbackTimeCheck {
+    pub utc_offset_seconds: i32,
+    pub max_age_seconds: Option<i64>,
+}
+
+impl Default for RollbackTimeCheck {
+    fn default() -> Self {
+        Self {
+            utc_offset_seconds: 8 * 3600,
+            max_age_seconds: None,
+        }
+    }
+}
+
+/// Everything that shapes one sandbox.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Key pairs the sandbox accepts; any other SecretId gets 4104.
+    pub credentials: Vec<Credential>,
+    /// A task lasts between these many seconds (before `time_scale`), chosen per instance from
+    /// the seed and the instance id.
+    pub task_seconds: (f64, f64),
+    /// Multiplies every task duration: 0.001 turns seconds into milliseconds for tests.
+    pub time_scale: f64,
+    /// Requests per second accepted per API action (sliding one-second window), else 4400.
+    pub rate_per_action: u32,
+    /// Instances that do not exist (11041).
+    pub missing_instances: BTreeSet<String>,
+    /// Instances whose tasks end in failure (status 3).
+    pub failing_instances: BTreeSet<String>,
+    /// `rollbacktime` check; `None` accepts any well-formed time.
+    pub rollback_time_check: Option<RollbackTimeCheck>,
+    /// Answer 4000 when the `Region` common parameter is missing, as the cloud does (on by
+    /// default; switch off to try clients that leave it out).
+    pub require_region: bool,
+    /// Accepted clock skew of `Timestamp`, in seconds (the cloud allows 300).
+    pub timestamp_window_seconds: i64,
+    pub faults: Faults,
+    /// Seeds per-instance durations and the string-or-number choice in answers.
+    pub seed: u64,
+}
+
+impl Config {
+    /// The demo sandbox: demo credentials, tasks of 20–40 s, 20 requests/s per action, no
+    /// missing or failing instance, no faults.
+    pub fn demo() -> Self {
+        Self {
+            credentials: vec![Credential {
+                secret_id: DEMO_SECRET_ID.to_owned(),
+                secret_key: DEMO_SECRET_KEY.to_owned(),
+            }],
+            task_seconds: (20.0, 40.0),
+            time_scale: 1.0,
+            rate_per_action: 20,
+            missing_instances: BTreeSet::new(),
+            failing_instances: BTreeSet::new(),
+            rollback_time_check: Some(RollbackTimeCheck::default()),
+            require_region: true,
+            timestamp_window_seconds: 300,
+            faults: Faults::default(),
+            seed: 0,
+        }
+    }
+
+    pub(crate) fn secret_key(&self, secret_id: &str) -> Option<&str> {
+        self.credentials
+            .iter()
+            .find(|c| c.secret_id == secret_id)
+            .map(|c| c.secret_key.as_str())
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self::demo()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fault_list_parses_known_kinds_and_rejects_others() {
+        let kinds = FaultKinds::parse_list("lost, http502,slow").unwrap_or_default();
+        assert!(kinds.lost && kinds.http502 && kinds.slow && !kinds.internal);
+        assert!(FaultKinds::parse_list("lost,boom").is_err());
+    }
+
+    #[test]
+    fn credential_debug_hides_the_key() {
+        let text = format!("{:?}", Config::demo().credentials);
+        assert!(text.contains(DEMO_SECRET_ID));
+        assert!(!text.contains(DEMO_SECRET_KEY));
+    }
+
+    #[test]
+    fn demo_accepts_only_demo_id() {
+        let config = Config::demo();
+        assert_eq!(config.secret_key(DEMO_SECRET_ID), Some(DEMO_SECRET_KEY));
+        assert_eq!(config.secret_key("AKIDother"), None);
+    }
+}

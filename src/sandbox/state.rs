@@ -1,0 +1,250 @@
+//! Instances' rollback tasks and their life, computed from the clock (submission time plus
+//! duration), never by a ticker: waiting → running with growing progress → success, or failure
+//! for instances configured to fail.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use chrono::{NaiveDateTime, TimeDelta};
+
+use crate::api::rollback::RollbackSpec;
+
+/// Share of a task's duration spent waiting (status 0) before it runs.
+const WAITING_SHARE: f64 = 0.1;
+/// A failing task fails at this share of its duration.
+const FAILURE_SHARE: f64 = 0.6;
+
+/// Where a task is at one moment; numbers are API 2.0's `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Waiting,
+    Running { progress: u8 },
+    Succeeded,
+    Failed { progress: u8 },
+}
+
+impl Phase {
+    pub fn status(self) -> i64 {
+        match self {
+            Self::Waiting => 0,
+            Self::Running { .. } => 1,
+            Self::Succeeded => 2,
+            Self::Failed { .. } => 3,
+        }
+    }
+
+    pub fn progress(self) -> u8 {
+        match self {
+            Self::Waiting => 0,
+            Self::Running { progress } | Self::Failed { progress } => progress,
+            Self::Succeeded => 100,
+        }
+    }
+
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Failed { .. })
+    }
+}
+
+/// One instance's part of a submission.
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub job_id: u64,
+    pub task_id: u64,
+    pub spec: RollbackSpec,
+    /// When it was accepted, on the monotonic clock (drives its life)...
+    pub started: Instant,
+    /// ...and on the instance's wall clock (for `startTime` / `endTime`).
+    pub started_wall: NaiveDateTime,
+    pub duration: Duration,
+    pub fails: bool,
+}
+
+impl Task {
+    /// How long until the task ends (at failure for a failing one).
+    fn lifetime(&self) -> Duration {
+        if self.fails {
+            self.duration.mul_f64(FAILURE_SHARE)
+        } else {
+            self.duration
+        }
+    }
+
+    pub fn phase(&self, now: Instant) -> Phase {
+        let elapsed = now.saturating_duration_since(self.started);
+        let total = self.duration.as_secs_f64();
+        let at = |secs: f64| -> u8 {
+            let running = total * (1.0 - WAITING_SHARE);
+            if running <= 0.0 {
+                return 99;
+            }
+            let share = ((secs - total * WAITING_SHARE) / running).clamp(0.0, 0.99);
+            (share * 100.0) as u8
+        };
+        if elapsed >= self.lifetime() {
+            return if self.fails {
+                Phase::Failed {
+                    progress: at(self.lifetime().as_secs_f64()),
+                }
+            } else {
+                Phase::Succeeded
+            };
+        }
+        let secs = elapsed.as_secs_f64();
+        if secs < total * WAITING_SHARE {
+            Phase::Waiting
+        } else {
+            Phase::Running { progress: at(secs) }
+        }
+    }
+
+    /// The wall-clock end, once terminal.
+    pub fn ended_wall(&self, now: Instant) -> Option<NaiveDateTime> {
+        self.phase(now).is_terminal().then(|| {
+            let ms = i64::try_from(self.lifetime().as_millis()).unwrap_or(i64::MAX);
+            self.started_wall + TimeDelta::milliseconds(ms)
+        })
+    }
+}
+
+/// All tasks, per instance, plus the id counters.
+#[derive(Debug)]
+pub struct Tasks {
+    by_instance: HashMap<String, Vec<Task>>,
+    next_job: u64,
+    next_task: u64,
+}
+
+impl Default for Tasks {
+    fn default() -> Self {
+        Self {
+            by_instance: HashMap::new(),
+            next_job: 1000,
+            next_task: 1,
+        }
+    }
+}
+
+/// What a new task needs beyond its spec.
+#[derive(Debug, Clone)]
+pub struct NewTask {
+    pub instance_id: String,
+    pub spec: RollbackSpec,
+    pub duration: Duration,
+    pub fails: bool,
+}
+
+impl Tasks {
+    /// Whether the instance has a task not yet finished.
+    pub fn busy(&self, instance_id: &str, now: Instant) -> bool {
+        self.by_instance
+            .get(instance_id)
+            .is_some_and(|tasks| tasks.iter().any(|t| !t.phase(now).is_terminal()))
+    }
+
+    /// Records one job: one task per instance, all under a fresh jobId.
+    pub fn submit(&mut self, tasks: Vec<NewTask>, now: Instant, wall: NaiveDateTime) -> u64 {
+        let job_id = self.next_job;
+        self.next_job += 1;
+        for new in tasks {
+            let task = Task {
+                job_id,
+                task_id: self.next_task,
+                spec: new.spec,
+                started: now,
+                started_wall: wall,
+                duration: new.duration,
+                fails: new.fails,
+            };
+            self.next_task += 1;
+            self.by_instance
+                .entry(new.instance_id)
+                .or_default()
+                .push(task);
+        }
+        job_id
+    }
+
+    /// The instance's tasks, newest first.
+    pub fn newest_first(&self, instance_id: &str) -> impl Iterator<Item = &Task> {
+        self.by_instance
+            .get(instance_id)
+            .into_iter()
+            .flat_map(|tasks| tasks.iter().rev())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::rollback::Strategy;
+
+    fn spec() -> RollbackSpec {
+        RollbackSpec {
+            rollbacktime: "2026-11-20 03:00:00".into(),
+            strategy: Strategy::Full,
+            dbs: vec![],
+            tables: vec![],
+        }
+    }
+
+    fn task(fails: bool) -> Task {
+        Task {
+            job_id: 1,
+            task_id: 1,
+            spec: spec(),
+            started: Instant::now(),
+            started_wall: NaiveDateTime::default(),
+            duration: Duration::from_secs(100),
+            fails,
+        }
+    }
+
+    #[test]
+    fn a_task_waits_then_runs_with_growing_progress_then_succeeds() {
+        let t = task(false);
+        let at = |s: u64| t.phase(t.started + Duration::from_secs(s));
+        assert_eq!(at(5), Phase::Waiting);
+        let (p1, p2) = (at(30).progress(), at(80).progress());
+        assert_eq!(at(30).status(), 1);
+        assert!(p1 > 0 && p2 > p1 && p2 < 100, "{p1} {p2}");
+        assert_eq!(at(100), Phase::Succeeded);
+        assert_eq!(at(100).progress(), 100);
+        assert!(t.ended_wall(t.started + Duration::from_secs(50)).is_none());
+        assert_eq!(
+            t.ended_wall(t.started + Duration::from_secs(100)),
+            Some(t.started_wall + TimeDelta::seconds(100))
+        );
+    }
+
+    #[test]
+    fn a_failing_task_ends_failed_with_partial_progress() {
+        let t = task(true);
+        let phase = t.phase(t.started + Duration::from_secs(70));
+        assert_eq!(phase.status(), 3);
+        assert!(phase.progress() > 0 && phase.progress() < 100);
+    }
+
+    #[test]
+    fn busy_until_the_last_task_ends_and_lists_newest_first() {
+        let mut tasks = Tasks::default();
+        let now = Instant::now();
+        let new = |d| NewTask {
+            instance_id: "cdb-aaaaaaaa".into(),
+            spec: spec(),
+            duration: Duration::from_secs(d),
+            fails: false,
+        };
+        let first = tasks.submit(vec![new(10)], now, NaiveDateTime::default());
+        let second = tasks.submit(vec![new(20)], now, NaiveDateTime::default());
+        assert!(second > first);
+        assert!(tasks.busy("cdb-aaaaaaaa", now + Duration::from_secs(15)));
+        assert!(!tasks.busy("cdb-aaaaaaaa", now + Duration::from_secs(20)));
+        assert!(!tasks.busy("cdb-bbbbbbbb", now));
+        let jobs: Vec<u64> = tasks
+            .newest_first("cdb-aaaaaaaa")
+            .map(|t| t.job_id)
+            .collect();
+        assert_eq!(jobs, [second, first]);
+    }
+}

@@ -1,0 +1,278 @@
+//! The API 2.0 endpoint `/v2/index.php` (GET query or POST form body): verification, fault
+//! injection, then RollbackCdbDatabaseTables or GetCdbRollbackJob.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{NaiveDateTime, TimeDelta, Utc};
+use serde_json::Value;
+
+use crate::api::sign::HttpMethod;
+
+use super::answer::{Quirks, Rejection};
+use super::config::Config;
+use super::conn::ConnAddr;
+use super::counters::Counters;
+use super::faults::{FaultKind, FaultPlan, stable_fraction};
+use super::jobs;
+use super::rules;
+use super::state::{NewTask, Tasks};
+use super::verify::{Envelope, Params, Verifier};
+
+/// Everything the handlers share.
+#[derive(Debug)]
+pub struct Shared {
+    pub config: Config,
+    inner: Mutex<Inner>,
+}
+
+/// The mutable part; never held across an `.await`.
+#[derive(Debug)]
+pub struct Inner {
+    pub verifier: Verifier,
+    pub tasks: Tasks,
+    pub counters: Counters,
+    pub faults: FaultPlan,
+    pub quirks: Quirks,
+}
+
+impl Shared {
+    pub fn new(config: Config) -> Self {
+        let inner = Inner {
+            verifier: Verifier::default(),
+            tasks: Tasks::default(),
+            counters: Counters::default(),
+            faults: FaultPlan::new(&config.faults),
+            quirks: Quirks::new(config.seed),
+        };
+        Self {
+            config,
+            inner: Mutex::new(inner),
+        }
+    }
+
+    /// A panic elsewhere must not wedge the sandbox: a poisoned lock is still usable.
+    pub fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The instances' wall clock (`startTime`, `endTime`).
+pub fn instance_clock(config: &Config) -> NaiveDateTime {
+    let offset = config
+        .rollback_time_check
+        .map_or(8 * 3600, |c| c.utc_offset_seconds);
+    Utc::now().naive_utc() + TimeDelta::seconds(i64::from(offset))
+}
+
+/// `GET|POST /v2/index.php`.
+pub async fn handle(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(conn): ConnectInfo<ConnAddr>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let http = match method {
+        Method::GET => HttpMethod::Get,
+        Method::POST => HttpMethod::Post,
+        _ => return StatusCode::METHOD_NOT_ALLOWED.into_response(),
+    };
+    let _in_flight = InFlight::enter(&shared);
+    let params = match http {
+        HttpMethod::Get => Params::decode(uri.query().unwrap_or("")),
+        HttpMethod::Post => Params::decode(&String::from_utf8_lossy(&body)),
+    };
+    let fault = {
+        let mut inner = shared.lock();
+        let action = params.get("Action").unwrap_or("");
+        inner.counters.request(action);
+        let fault = inner.faults.draw(action);
+        if let Some(kind) = fault {
+            inner.counters.fault(kind.as_str());
+        }
+        fault
+    };
+    match fault {
+        Some(FaultKind::Http502) => {
+            return (StatusCode::BAD_GATEWAY, "502 Bad Gateway").into_response();
+        }
+        Some(FaultKind::Slow) => {
+            tokio::time::sleep(Duration::from_millis(shared.config.faults.slow_ms)).await;
+        }
+        _ => {}
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| uri.authority().map(|a| a.as_str()))
+        .unwrap_or("");
+    let envelope = Envelope {
+        method: http,
+        host,
+        path: uri.path(),
+    };
+    let (answer, accepted) = answer(&shared, envelope, &params, fault);
+    if fault == Some(FaultKind::Lost) {
+        shared.lock().counters.lost(accepted);
+        conn.kill();
+    }
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        answer.to_string(),
+    )
+        .into_response()
+}
+
+/// Counts a request as in flight until dropped, even when its client goes away mid-answer.
+struct InFlight<'a>(&'a Shared);
+
+impl<'a> InFlight<'a> {
+    fn enter(shared: &'a Shared) -> Self {
+        shared.lock().counters.enter();
+        Self(shared)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.lock().counters.leave();
+    }
+}
+
+/// The JSON answer, and whether a submission was accepted.
+fn answer(
+    shared: &Shared,
+    envelope: Envelope<'_>,
+    params: &Params,
+    fault: Option<FaultKind>,
+) -> (Value, bool) {
+    let config = &shared.config;
+    let mut inner = shared.lock();
+    let inner = &mut *inner;
+    let now = Instant::now();
+    let outcome = inner
+        .verifier
+        .authenticate(config, envelope, params, Utc::now().timestamp(), now)
+        .and_then(|action| {
+            inner.verifier.admit(action, config.rate_per_action, now)?;
+            if fault == Some(FaultKind::Internal) {
+                return Err(Rejection::internal());
+            }
+            match action {
+                "RollbackCdbDatabaseTables" => {
+                    submit(config, inner, params, now).map(|d| (d, true))
+                }
+                "GetCdbRollbackJob" => jobs::list(config, inner, params, now).map(|d| (d, false)),
+                other => Err(Rejection::unsupported_action(other)),
+            }
+        });
+    match outcome {
+        Ok((data, accepted)) => (inner.quirks.success(data), accepted),
+        Err(rejection) => {
+            inner.counters.rejection(rejection.code);
+            (inner.quirks.error(&rejection), false)
+        }
+    }
+}
+
+/// RollbackCdbDatabaseTables: all instances pass or the whole call is refused.
+fn submit(
+    config: &Config,
+    inner: &mut Inner,
+    params: &Params,
+    now: Instant,
+) -> Result<Value, Rejection> {
+    let submissions = rules::parse_instances(params)?;
+    let now_utc = Utc::now().naive_utc();
+    for s in &submissions {
+        if config.missing_instances.contains(&s.instance_id) {
+            return Err(Rejection::missing_instance(&s.instance_id));
+        }
+        rules::check(s, config.rollback_time_check, now_utc)?;
+        if inner.tasks.busy(&s.instance_id, now) {
+            return Err(Rejection::task_running(&s.instance_id));
+        }
+    }
+    let ids: Vec<String> = submissions.iter().map(|s| s.instance_id.clone()).collect();
+    let tasks = submissions
+        .into_iter()
+        .map(|s| NewTask {
+            duration: task_duration(config, &s.instance_id),
+            fails: config.failing_instances.contains(&s.instance_id),
+            instance_id: s.instance_id,
+            spec: s.spec,
+        })
+        .collect();
+    let job_id = inner.tasks.submit(tasks, now, instance_clock(config));
+    inner.counters.accepted(&ids);
+    Ok(serde_json::json!({ "jobId": inner.quirks.number(job_id_i64(job_id)) }))
+}
+
+pub fn job_id_i64(id: u64) -> i64 {
+    i64::try_from(id).unwrap_or(i64::MAX)
+}
+
+/// Between `task_seconds.0` and `.1`, fixed per instance by the seed, times `time_scale`.
+pub fn task_duration(config: &Config, instance_id: &str) -> Duration {
+    let (lo, hi) = config.task_seconds;
+    let secs = (lo + stable_fraction(config.seed, instance_id) * (hi - lo)) * config.time_scale;
+    if secs.is_finite() && secs > 0.0 {
+        Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX)
+    } else {
+        Duration::ZERO
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_vary_per_instance_within_the_range_and_follow_the_seed() {
+        let config = Config {
+            task_seconds: (10.0, 20.0),
+            time_scale: 0.5,
+            seed: 4,
+            ..Config::demo()
+        };
+        let ids = [
+            "cdb-aaaaaaaa",
+            "cdb-bbbbbbbb",
+            "cdb-cccccccc",
+            "cdb-dddddddd",
+        ];
+        let durations: Vec<Duration> = ids.iter().map(|id| task_duration(&config, id)).collect();
+        for d in &durations {
+            assert!((5.0..=10.0).contains(&d.as_secs_f64()), "{d:?}");
+        }
+        assert!(durations.windows(2).any(|w| w[0] != w[1]), "{durations:?}");
+        assert_eq!(durations[0], task_duration(&config, ids[0]));
+        let other_seed = Config {
+            seed: 5,
+            ..config.clone()
+        };
+        assert_ne!(durations[0], task_duration(&other_seed, ids[0]));
+    }
+
+    #[test]
+    fn nonsense_durations_become_zero_not_a_panic() {
+        for range in [
+            (f64::NAN, 1.0),
+            (-5.0, -1.0),
+            (f64::INFINITY, f64::INFINITY),
+        ] {
+            let config = Config {
+                task_seconds: range,
+                ..Config::demo()
+            };
+            assert_eq!(task_duration(&config, "cdb-aaaaaaaa"), Duration::ZERO);
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! Interop with Tencent's own code: the legacy Python SDK (qcloudapi-sdk-python 2.0.15) signs
+//! requests to an in-process sandbox. Needs `.venv` from `.ci/python-env` (or `PLANRUN_PYTHON`
+//! pointing at an interpreter with the SDK); without it the test fails, it never skips.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use planrun::sandbox::{self, Config, DEMO_SECRET_ID, DEMO_SECRET_KEY};
+
+fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("PLANRUN_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    assert!(
+        venv.exists(),
+        "no Python with Tencent's SDK at {}: run `.ci/python-env` first (or set PLANRUN_PYTHON)",
+        venv.display()
+    );
+    venv
+}
+
+#[tokio::test]
+async fn tencents_python_sdk_is_accepted_with_both_methods_and_rejected_with_a_wrong_key() {
+    let python = python();
+    let sb = sandbox::start(Config::demo(), SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap_or_else(|e| panic!("sandbox: {e}"));
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/v2_sign.py");
+    let target = sb.addr().to_string();
+    let interpreter = python.clone();
+    // The script blocks on HTTP; run it off the runtime's workers so the sandbox can answer.
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(&interpreter)
+            .arg(&script)
+            .args([target.as_str(), DEMO_SECRET_ID, DEMO_SECRET_KEY])
+            .output()
+    })
+    .await
+    .unwrap_or_else(|e| panic!("join: {e}"))
+    .unwrap_or_else(|e| {
+        panic!(
+            "cannot run {}: {e}; run `.ci/python-env` first",
+            python.display()
+        )
+    });
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "SDK script failed ({}):\n{stdout}\n{stderr}",
+        output.status
+    );
+    for line in [
+        "GET HmacSHA1 GetCdbRollbackJob code=0",
+        "POST HmacSHA256 RollbackCdbDatabaseTables code=0",
+        "POST HmacSHA1 GetCdbRollbackJob code=0",
+        "GET HmacSHA256 GetCdbRollbackJob code=0",
+        "GET HmacSHA1 GetCdbRollbackJob code=4100",
+        "POST HmacSHA256 RollbackCdbDatabaseTables code=4100",
+    ] {
+        assert!(
+            stdout.lines().any(|l| l == line),
+            "missing `{line}` in:\n{stdout}"
+        );
+    }
+    // The SDK's submission created a task the later reads saw.
+    assert!(stdout.contains("tasks=1"), "{stdout}");
+    let counters = sb.counters();
+    assert_eq!(counters.accepted_submissions.get("cdb-mo64xu70"), Some(&1));
+    assert_eq!(counters.rejections_per_code.get(&4100), Some(&2));
+    assert_eq!(counters.rejections_per_code.len(), 1, "{counters:?}");
+    sb.shutdown().await;
+}
+
+/// planrun's `sign.rs` and the SDK's `Sign.make` give the same signature for the same input:
+/// the api-facts vectors plus awkward keys and values (underscores, case, `&`, `=`, `+`, spaces,
+/// non-ASCII, a host with a port).
+#[test]
+fn sign_rs_agrees_with_the_sdks_signer() {
+    use planrun::api::sign::{self, HttpMethod, SignatureMethod};
+    use std::io::Write;
+
+    const KEY: &str = "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE";
+    let common = [
+        ("Action", "RollbackCdbDatabaseTables"),
+        ("Nonce", "11886"),
+        ("Region", "gz"),
+        ("RequestClient", "SDK_PYTHON_2.0.15"),
+        ("SecretId", "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE"),
+        ("Timestamp", "1465185768"),
+        ("instances.0.cdbInstanceId", "cdb-mo64xu70"),
+        (
+            "instances.0.para",
+            r#"{"rollbacktime":"2016-10-31 12:00:00","dbs":[{"dbname":"db1","newname":"db1_bak"}]}"#,
+        ),
+    ];
+    let awkward = [
+        ("Action", "GetCdbRollbackJob"),
+        ("a_b_c", "x&y=z"),
+        ("Zeta", "plus+sign and space"),
+        ("alpha", "数据库"),
+        ("Alpha", "upper before lower"),
+        ("limit", "100"),
+    ];
+    let mut cases = Vec::new();
+    let mut expected = Vec::new();
+    for (params, host) in [
+        (&common[..], "cdb.api.qcloud.com"),
+        (&awkward[..], "127.0.0.1:8080"),
+    ] {
+        for method in [HttpMethod::Get, HttpMethod::Post] {
+            for sig in [SignatureMethod::HmacSha1, SignatureMethod::HmacSha256] {
+                let mut pairs: Vec<(String, String)> = params
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect();
+                pairs.push(("SignatureMethod".into(), sig.as_str().into()));
+                let text = sign::string_to_sign(method, host, "/v2/index.php", &pairs);
+                expected.push(sign::signature(KEY, sig, &text));
+                cases.push(serde_json::json!({
+                    "host": host, "path": "/v2/index.php", "method": method.as_str(),
+                    "sign_method": sig.as_str(), "key": KEY, "params": pairs,
+                }));
+            }
+        }
+    }
+    // The two api-facts vectors (HmacSHA256, GET and POST) are among them.
+    assert!(expected.contains(&"CBAZdqH3pt7GNbYdNaoXmzGnmBPopdjNmVRvlnMyHt0=".to_owned()));
+    assert!(expected.contains(&"TmcE13viM9G81VeBztwXVnva/TESlY0Or30BBSuuSwg=".to_owned()));
+
+    let python = python();
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/sign_vectors.py");
+    let mut child = std::process::Command::new(&python)
+        .arg(&script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run {}: {e}; run `.ci/python-env` first",
+                python.display()
+            )
+        });
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(serde_json::Value::from(cases).to_string().as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let output = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let sdk: Vec<String> = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sdk, expected);
+}

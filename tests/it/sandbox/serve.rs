@@ -1,0 +1,102 @@
+//! The counters endpoint, start/shutdown, and `planrun sandbox serve` as a process.
+
+use super::*;
+
+#[tokio::test]
+async fn counters_endpoint_serves_the_snapshot_as_json() {
+    let sb = start(fast()).await;
+    let mut c = Caller::new(&sb);
+    c.submit(&[(A, para()), (B, para())]).await;
+    c.secret_key = "wrong".into();
+    c.jobs(A, &[]).await;
+    let url = sb.counters_url();
+    assert!(url.starts_with("http://127.0.0.1:") && url.ends_with("/_sandbox/counters"));
+    let v: Value = http()
+        .get(&url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(v["accepted_submissions"], json!({A: 1, B: 1}));
+    assert_eq!(v["accepted_jobs"], 1);
+    assert_eq!(v["requests_per_action"]["RollbackCdbDatabaseTables"], 1);
+    assert_eq!(v["requests_per_action"]["GetCdbRollbackJob"], 1);
+    assert_eq!(v["rejections_per_code"]["4100"], 1);
+    assert_eq!(v, serde_json::to_value(sb.counters()).unwrap_or_default());
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_sandbox_refuses_non_loopback_addresses_and_stops_on_shutdown() {
+    let err = sandbox::start(Config::demo(), SocketAddr::from(([0, 0, 0, 0], 0))).await;
+    assert!(err.is_err());
+    let sb = start(fast()).await;
+    let addr = sb.addr();
+    assert!(sb.endpoint_v2().starts_with("http://127.0.0.1:"));
+    sb.shutdown().await;
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+}
+
+/// `planrun sandbox serve` prints where it listens and what it accepts, serves, and stops on
+/// SIGINT (the process is ours: started here, signalled by its id).
+#[test]
+fn sandbox_serve_prints_its_endpoint_and_stops_on_ctrl_c() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let bin = assert_cmd::cargo::cargo_bin("planrun");
+    let mut child = Command::new(bin)
+        .args(["sandbox", "serve", "--port", "0", "--job-seconds", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn: {e}"));
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let mut lines = BufReader::new(stdout).lines();
+    let mut banner = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap_or_default();
+        let done = line.starts_with("Ctrl-C");
+        banner.push(line);
+        if done || banner.len() > 20 {
+            break;
+        }
+    }
+    let find = |prefix: &str| {
+        banner
+            .iter()
+            .find_map(|l| l.strip_prefix(prefix))
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("no `{prefix}` in {banner:?}"))
+    };
+    let endpoint = find("endpoint: ");
+    let counters = find("counters: ");
+    assert!(endpoint.starts_with("http://127.0.0.1:") && endpoint.ends_with("/v2/index.php"));
+    assert_eq!(find("secret id: "), DEMO_SECRET_ID);
+    assert_eq!(find("secret key: "), DEMO_SECRET_KEY);
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let v: Value = runtime.block_on(async {
+        http()
+            .get(&counters)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    });
+    assert_eq!(v["accepted_jobs"], 0);
+
+    let pid = child.id().to_string();
+    let signalled = Command::new("kill").args(["-INT", &pid]).status();
+    assert!(signalled.is_ok_and(|s| s.success()));
+    let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(status.code(), Some(0));
+    assert!(lines.any(|l| l.is_ok_and(|l| l == "stopping")));
+}
