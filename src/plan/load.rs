@@ -101,14 +101,13 @@ pub fn load(text: &str) -> Loaded {
     };
     let mut loader = Loader {
         text,
-        index: SpanIndex::default(),
         diagnostics: Vec::new(),
         misspelt: HashSet::new(),
     };
     let plan = loader.plan(&root);
     Loaded {
         plan,
-        index: loader.index,
+        index: SpanIndex::new(root),
         diagnostics: loader.diagnostics,
         parsed: true,
         misspelt: loader.misspelt,
@@ -117,14 +116,12 @@ pub fn load(text: &str) -> Loaded {
 
 struct Loader<'a> {
     text: &'a str,
-    index: SpanIndex,
     diagnostics: Vec<Diagnostic>,
     misspelt: HashSet<(String, String)>,
 }
 
 impl Loader<'_> {
     fn plan(&mut self, root: &Node) -> Plan {
-        self.index.insert(String::new(), None, root);
         let mut plan = Plan::default();
         if root.value == Value::Null {
             self.push(
@@ -197,7 +194,6 @@ impl Loader<'_> {
             .enumerate()
             .map(|(i, item)| {
                 let p = format!("{path}/{i}");
-                self.index.insert(p.clone(), None, item);
                 self.entry(item, &p)
             })
             .collect()
@@ -232,7 +228,6 @@ impl Loader<'_> {
                             .enumerate()
                             .filter_map(|(i, item)| {
                                 let ip = format!("{p}/{i}");
-                                self.index.insert(ip.clone(), None, item);
                                 self.string(item, &ip)
                             })
                             .collect()
@@ -269,16 +264,15 @@ impl Loader<'_> {
         }
         let entries = self.map(node, path, "a mapping of database → tables")?;
         let mut out = Vec::with_capacity(entries.len());
+        let mut seen = Vec::with_capacity(entries.len());
         for (key, value) in entries {
             let Some(db) = self.name(key, path) else {
                 continue;
             };
             let p = format!("{path}/{}", escape(&db));
-            if self.index.get(&p).is_some() {
-                self.duplicate(&db, key.span, &p);
+            if self.repeated(&mut seen, &db, key.span, &p) {
                 continue;
             }
-            self.index.insert(p.clone(), Some(key), value);
             if let Some(names) = self.names(value, &p) {
                 out.push((db, names));
             }
@@ -295,23 +289,21 @@ impl Loader<'_> {
                     .enumerate()
                     .filter_map(|(i, item)| {
                         let p = format!("{path}/{i}");
-                        self.index.insert(p.clone(), None, item);
                         self.name(item, &p)
                     })
                     .collect(),
             )),
             Value::Map(entries) => {
                 let mut out = Vec::with_capacity(entries.len());
+                let mut seen = Vec::with_capacity(entries.len());
                 for (key, value) in entries {
                     let Some(source) = self.name(key, path) else {
                         continue;
                     };
                     let p = format!("{path}/{}", escape(&source));
-                    if self.index.get(&p).is_some() {
-                        self.duplicate(&source, key.span, &p);
+                    if self.repeated(&mut seen, &source, key.span, &p) {
                         continue;
                     }
-                    self.index.insert(p.clone(), Some(key), value);
                     if let Some(target) = self.name(value, &p) {
                         out.push((source, target));
                     }
@@ -339,6 +331,7 @@ impl Loader<'_> {
     ) -> Option<Vec<(&'n str, &'n Node, String)>> {
         let entries = self.map(node, path, &format!("a mapping (the {what})"))?;
         let mut out: Vec<(&str, &Node, String)> = Vec::with_capacity(entries.len());
+        let mut seen = Vec::with_capacity(entries.len());
         for (key, value) in entries {
             let Value::Str(name) = &key.value else {
                 // Pointed at as JSON would spell the key, so the mapping itself stays unblamed.
@@ -364,18 +357,32 @@ impl Loader<'_> {
                 self.push(d);
                 continue;
             }
-            if out.iter().any(|(n, _, _)| *n == name) {
-                self.duplicate(name, key.span, &p);
+            if self.repeated(&mut seen, name, key.span, &p) {
                 continue;
             }
-            self.index.insert(p.clone(), Some(key), value);
             out.push((name.as_str(), value, p));
         }
         Some(out)
     }
 
-    fn duplicate(&mut self, name: &str, span: Span, path: &str) {
-        let first = self.index.get(path).and_then(|l| l.key);
+    /// Reports `name` when it already was a key of this mapping; else remembers where it is.
+    fn repeated(
+        &mut self,
+        seen: &mut Vec<(String, Span)>,
+        name: &str,
+        span: Span,
+        path: &str,
+    ) -> bool {
+        if let Some(&(_, first)) = seen.iter().find(|(n, _)| n == name) {
+            self.duplicate(name, span, first, path);
+            return true;
+        }
+        seen.push((name.to_owned(), span));
+        false
+    }
+
+    fn duplicate(&mut self, name: &str, span: Span, first: Span, path: &str) {
+        let first = Some(first);
         self.push(
             Diagnostic::error("planrun::duplicate_key", format!("`{name}` is given twice"))
                 .at(path, span, "repeated here")

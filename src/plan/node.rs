@@ -1,11 +1,13 @@
 //! A generic YAML tree where every node knows its byte span: the first stage of loading.
 //!
-//! serde-saphyr parses (anchors, aliases, `<<` merges and budgets included) and hands every
-//! node to [`Node`]'s visitor wrapped in a `Spanned`, so rules can point at exact bytes.
-//! Duplicate keys are passed through and kept, so that *every* duplicate is reported.
+//! Built straight from the YAML event stream of granit-parser (the parser under serde-saphyr):
+//! anchors and aliases are resolved within a budget (an alias bomb fails fast), `<<` merge keys
+//! are applied, and duplicate keys are kept so that *every* duplicate can be reported. Going
+//! through events rather than serde keeps a 10,000-instance plan well under 100 ms.
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_saphyr::Spanned;
+use std::collections::HashMap;
+
+use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, Span as EventSpan, StructureStyle};
 
 /// A byte range of the source text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
@@ -26,12 +28,12 @@ impl From<Span> for miette::SourceSpan {
     }
 }
 
-/// One YAML node: its value and where it was used (for an alias: the alias; for a merged
-/// value: the `<<` entry), plus where it was defined when that differs.
+/// One YAML node: its value and where it is written (for an alias: the alias token).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
     pub value: Value,
     pub span: Span,
+    /// Where an aliased node was defined (its anchor), when it differs from `span`.
     pub defined: Option<Span>,
 }
 
@@ -62,175 +64,343 @@ impl Value {
     }
 }
 
-fn span_of(location: &serde_saphyr::Location) -> Option<Span> {
-    let span = location.span();
-    let offset = usize::try_from(span.byte_offset()?).ok()?;
-    let len = usize::try_from(span.byte_len()?).ok()?;
-    Some(Span::new(offset, len))
+/// Why a document could not be parsed, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    pub message: String,
+    pub offset: usize,
 }
 
-impl<'de> Deserialize<'de> for Node {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let spanned = Spanned::<Value>::deserialize(deserializer)?;
-        let span = span_of(&spanned.referenced).unwrap_or_default();
-        let defined = span_of(&spanned.defined).filter(|d| *d != span);
-        Ok(Node {
-            value: spanned.value,
-            span,
-            defined,
-        })
-    }
-}
+/// The message of the error for a file holding more than one YAML document.
+pub const SECOND_DOCUMENT: &str = "a plan is one YAML document, found a second (`---`)";
 
-impl<'de> Deserialize<'de> for Value {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(ValueVisitor)
-    }
-}
+/// Deepest nesting accepted: a plan needs five levels; a hostile file with thousands would
+/// make every later recursive walk (and dropping the tree) risk the stack.
+pub const MAX_DEPTH: usize = 64;
 
-struct ValueVisitor;
-
-impl<'de> Visitor<'de> for ValueVisitor {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("any YAML value")
-    }
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_none<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        Value::deserialize(d)
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::Int(v.into()))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::Int(v.into()))
-    }
-    fn visit_i128<E>(self, v: i128) -> Result<Value, E> {
-        Ok(Value::Int(v))
-    }
-    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Value, E> {
-        i128::try_from(v)
-            .map(Value::Int)
-            .map_err(|_| E::custom("integer too large"))
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-        Ok(Value::Float(v))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::Str(v.to_owned()))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::Str(v))
-    }
-    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Value, E> {
-        String::from_utf8(v.to_vec())
-            .map(Value::Str)
-            .map_err(|_| E::custom("binary value where text was expected"))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
-        while let Some(item) = seq.next_element::<Node>()? {
-            items.push(item);
-        }
-        Ok(Value::Seq(items))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).min(1024));
-        while let Some(key) = map.next_key::<Node>()? {
-            let value = map.next_value::<Node>()?;
-            entries.push((key, value));
-        }
-        Ok(Value::Map(entries))
-    }
-}
-
-/// Parser limits: generous for real plans (10,000 instances is about 1 MB, 130,000 nodes), tight
-/// enough that an alias bomb or a pathological file fails fast instead of eating memory.
-pub fn options() -> serde_saphyr::Options {
-    let mut options = serde_saphyr::Options::default();
-    // The parser's defaults (250,000 nodes, 1,000,000 events) reject an ordinary plan of about
-    // 2 MB; these let any ordinary plan up to the 16 MiB file limit through (~2.2M nodes).
-    let mut budget = options.budget.take().unwrap_or_default();
-    budget.max_nodes = 3_000_000;
-    budget.max_events = 8_000_000;
-    options.budget = Some(budget);
-    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::PassThrough;
-    options.alias_limits.max_total_replayed_events = 200_000;
-    options.alias_limits.max_replay_stack_depth = 32;
-    options.with_snippet = false;
-    options
-}
+/// Most nodes aliases may copy in one document. Real plans share small specs (a few dozen
+/// nodes, even for thousands of `<<: *spec` entries); a "billion laughs" hits this at once.
+pub const MAX_ALIAS_NODES: usize = 1_000_000;
 
 /// Parses one YAML document into a spanned tree.
-pub fn parse(text: &str) -> Result<Node, serde_saphyr::Error> {
-    let mut root = serde_saphyr::from_str_with_options::<Node>(text, options())?;
-    widen(&mut root, text);
-    Ok(root)
+pub fn parse(text: &str) -> Result<Node, ParseError> {
+    Builder::new(text).run()
 }
 
-/// The parser spans a flow collection by its opening bracket only; widen it to the closing one
-/// so that a label underlines `[table]`, not `[`. Both spans are widened: where the node is used
-/// and, for an alias, where it was defined. Block collections keep their spans (a label over
-/// many lines would hide the point). Depth is bounded by the parser's nesting limit.
-fn widen(node: &mut Node, text: &str) {
-    let mut end = node.span.offset + node.span.len;
-    let mut defined_end = node.defined.map_or(0, |d| d.offset + d.len);
-    let mut grow = |child: &Node| {
-        end = end.max(child.span.offset + child.span.len);
-        let d = child.defined.unwrap_or(child.span);
-        defined_end = defined_end.max(d.offset + d.len);
-    };
+enum Frame {
+    Seq {
+        start: usize,
+        flow: bool,
+        anchor: usize,
+        items: Vec<Node>,
+    },
+    Map {
+        start: usize,
+        flow: bool,
+        anchor: usize,
+        entries: Vec<(Node, Node)>,
+        key: Option<Node>,
+    },
+}
+
+struct Builder<'a> {
+    text: &'a str,
+    stack: Vec<Frame>,
+    /// Anchored nodes and their sizes (in nodes), by the parser's anchor id.
+    anchors: HashMap<usize, (Node, usize)>,
+    alias_nodes: usize,
+    root: Option<Node>,
+    documents: usize,
+}
+
+impl<'a> Builder<'a> {
+    fn new(text: &'a str) -> Self {
+        Self {
+            text,
+            stack: Vec::new(),
+            anchors: HashMap::new(),
+            alias_nodes: 0,
+            root: None,
+            documents: 0,
+        }
+    }
+
+    fn offset(&self, marker: &serde_saphyr::granit_parser::Marker) -> usize {
+        marker.byte_offset().unwrap_or_else(|| {
+            // Char index → byte offset (only when the parser did not record bytes).
+            self.text
+                .char_indices()
+                .nth(marker.index())
+                .map_or(self.text.len(), |(b, _)| b)
+        })
+    }
+
+    fn span(&self, span: &EventSpan) -> Span {
+        let start = self.offset(&span.start);
+        let end = self.offset(&span.end).max(start);
+        Span::new(start, end - start)
+    }
+
+    fn run(mut self) -> Result<Node, ParseError> {
+        let text = self.text;
+        for event in Parser::new_from_str(text) {
+            let (event, span) = event.map_err(|e| ParseError {
+                message: e.info(),
+                offset: self.offset(e.marker()),
+            })?;
+            let at = self.span(&span);
+            if matches!(event, Event::SequenceStart(..) | Event::MappingStart(..))
+                && self.stack.len() >= MAX_DEPTH
+            {
+                return Err(ParseError {
+                    message: format!("the document nests deeper than {MAX_DEPTH} levels"),
+                    offset: at.offset,
+                });
+            }
+            match event {
+                Event::DocumentStart(..) => {
+                    self.documents += 1;
+                    if self.documents > 1 {
+                        return Err(ParseError {
+                            message: SECOND_DOCUMENT.into(),
+                            offset: at.offset,
+                        });
+                    }
+                }
+                Event::Scalar(value, style, anchor, tag) => {
+                    let is_str = tag.as_ref().is_some_and(|t| t.core_suffix() == Some("str"));
+                    let value = if style == ScalarStyle::Plain && !is_str {
+                        resolve(&value)
+                    } else {
+                        Value::Str(value.into_owned())
+                    };
+                    self.finish(
+                        Node {
+                            value,
+                            span: at,
+                            defined: None,
+                        },
+                        anchor,
+                    )?;
+                }
+                Event::SequenceStart(style, anchor, _) => self.stack.push(Frame::Seq {
+                    start: at.offset,
+                    flow: style == StructureStyle::Flow,
+                    anchor,
+                    items: Vec::new(),
+                }),
+                Event::MappingStart(style, anchor, _) => {
+                    self.stack.push(Frame::Map {
+                        start: at.offset,
+                        flow: style == StructureStyle::Flow,
+                        anchor,
+                        entries: Vec::new(),
+                        key: None,
+                    });
+                }
+                Event::SequenceEnd | Event::MappingEnd => {
+                    let end = at.offset + at.len;
+                    match self.stack.pop() {
+                        Some(Frame::Seq {
+                            start,
+                            flow,
+                            anchor,
+                            items,
+                        }) => {
+                            let node = Node {
+                                value: Value::Seq(items),
+                                span: collection(start, end, flow),
+                                defined: None,
+                            };
+                            self.finish(node, anchor)?;
+                        }
+                        Some(Frame::Map {
+                            start,
+                            flow,
+                            anchor,
+                            entries,
+                            ..
+                        }) => {
+                            let entries = merge(entries);
+                            let node = Node {
+                                value: Value::Map(entries),
+                                span: collection(start, end, flow),
+                                defined: None,
+                            };
+                            self.finish(node, anchor)?;
+                        }
+                        None => {}
+                    }
+                }
+                Event::Alias(id) => {
+                    let Some((node, n)) = self.anchors.get(&id) else {
+                        return Err(ParseError {
+                            message: "alias to an unknown anchor".into(),
+                            offset: at.offset,
+                        });
+                    };
+                    self.alias_nodes += n;
+                    if self.alias_nodes > MAX_ALIAS_NODES {
+                        return Err(ParseError {
+                            message: format!(
+                                "aliases expand to more than {MAX_ALIAS_NODES} nodes (an alias bomb?)"
+                            ),
+                            offset: at.offset,
+                        });
+                    }
+                    let mut copy = node.clone();
+                    used_at(&mut copy, at);
+                    self.finish(copy, 0)?;
+                }
+                _ => {}
+            }
+        }
+        Ok(self.root.unwrap_or(Node {
+            value: Value::Null,
+            span: Span::default(),
+            defined: None,
+        }))
+    }
+
+    /// Places a completed node into its parent (or as the root), recording its anchor.
+    fn finish(&mut self, node: Node, anchor: usize) -> Result<(), ParseError> {
+        if anchor != 0 {
+            self.anchors.insert(anchor, (node.clone(), size(&node)));
+        }
+        match self.stack.last_mut() {
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map { entries, key, .. }) => match key.take() {
+                Some(k) => entries.push((k, node)),
+                None => *key = Some(node),
+            },
+            None => self.root = Some(node),
+        }
+        Ok(())
+    }
+}
+
+/// A flow collection spans to its closing bracket (a label underlines `[table]`, not `[`); a
+/// block collection is marked at its start only (a label over many lines would hide the point).
+fn collection(start: usize, end: usize, flow: bool) -> Span {
+    if flow {
+        Span::new(start, end.saturating_sub(start))
+    } else {
+        Span::new(start, 0)
+    }
+}
+
+/// Marks a copy made by an alias: every node is used at the alias and written where it was.
+fn used_at(node: &mut Node, at: Span) {
+    node.defined = Some(node.defined.unwrap_or(node.span));
+    node.span = at;
     match &mut node.value {
-        Value::Seq(items) => {
-            for item in items {
-                widen(item, text);
-                grow(item);
-            }
-        }
-        Value::Map(entries) => {
-            for (key, value) in entries {
-                widen(key, text);
-                widen(value, text);
-                grow(key);
-                grow(value);
-            }
-        }
-        _ => return,
-    }
-    close(&mut node.span, end, text);
-    if let Some(defined) = &mut node.defined {
-        close(defined, defined_end, text);
+        Value::Seq(items) => items.iter_mut().for_each(|n| used_at(n, at)),
+        Value::Map(entries) => entries.iter_mut().for_each(|(k, v)| {
+            used_at(k, at);
+            used_at(v, at);
+        }),
+        _ => {}
     }
 }
 
-/// Extends a span that starts at `[` or `{` to its closing bracket, found after `end` past
-/// blanks, a trailing comma and comments.
-fn close(span: &mut Span, end: usize, text: &str) {
-    let closer = match text.as_bytes().get(span.offset) {
-        Some(b'[') => b']',
-        Some(b'{') => b'}',
-        _ => return,
-    };
-    let mut rest = text.get(end.max(span.offset + 1)..).unwrap_or_default();
-    loop {
-        rest = rest.trim_start_matches([' ', '\t', '\r', '\n', ',']);
-        match rest.strip_prefix('#') {
-            Some(comment) => rest = comment.split_once('\n').map_or("", |(_, after)| after),
-            None => break,
+fn size(node: &Node) -> usize {
+    match &node.value {
+        Value::Seq(items) => 1 + items.iter().map(size).sum::<usize>(),
+        Value::Map(entries) => {
+            1 + entries
+                .iter()
+                .map(|(k, v)| size(k) + size(v))
+                .sum::<usize>()
+        }
+        _ => 1,
+    }
+}
+
+/// Applies `<<` merge keys: the merged mappings' entries come after the explicit ones, and
+/// never override them (nor does a later merged mapping override an earlier one).
+fn merge(entries: Vec<(Node, Node)>) -> Vec<(Node, Node)> {
+    let is_merge = |k: &Node| matches!(&k.value, Value::Str(s) if s == "<<");
+    if !entries.iter().any(|(k, _)| is_merge(k)) {
+        return entries;
+    }
+    let mut explicit = Vec::with_capacity(entries.len());
+    let mut sources = Vec::new();
+    for (k, v) in entries {
+        if is_merge(&k) {
+            match v.value {
+                Value::Map(m) => sources.push(m),
+                Value::Seq(items) => {
+                    sources.extend(items.into_iter().filter_map(|i| match i.value {
+                        Value::Map(m) => Some(m),
+                        _ => None,
+                    }))
+                }
+                // Not mergeable: keep it as an ordinary entry so the loader reports it.
+                other => explicit.push((k, Node { value: other, ..v })),
+            }
+        } else {
+            explicit.push((k, v));
         }
     }
-    if rest.as_bytes().first() == Some(&closer) {
-        span.len = text.len() - rest.len() + 1 - span.offset;
+    for source in sources {
+        for (k, v) in source {
+            if !explicit.iter().any(|(e, _)| e.value == k.value) {
+                explicit.push((k, v));
+            }
+        }
     }
+    explicit
+}
+
+/// YAML 1.2 core schema resolution of a plain scalar.
+fn resolve(text: &str) -> Value {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Value::Float(f64::INFINITY);
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
+        _ => {}
+    }
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let number = if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        text.parse::<i128>().ok().map(Value::Int)
+    } else if let Some(hex) = text.strip_prefix("0x") {
+        i128::from_str_radix(hex, 16).ok().map(Value::Int)
+    } else if let Some(oct) = text.strip_prefix("0o") {
+        i128::from_str_radix(oct, 8).ok().map(Value::Int)
+    } else if looks_like_float(digits) {
+        text.parse::<f64>().ok().map(Value::Float)
+    } else {
+        None
+    };
+    if let Some(number) = number {
+        return number;
+    }
+    Value::Str(text.to_owned())
+}
+
+/// `(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?` without the sign.
+fn looks_like_float(t: &str) -> bool {
+    let (mantissa, exponent) = match t.find(['e', 'E']) {
+        Some(i) => (&t[..i], Some(&t[i + 1..])),
+        None => (t, None),
+    };
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some((a, b)) => {
+            (!a.is_empty() || !b.is_empty())
+                && a.bytes().chain(b.bytes()).all(|c| c.is_ascii_digit())
+        }
+        None => !mantissa.is_empty() && mantissa.bytes().all(|c| c.is_ascii_digit()),
+    };
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !e.is_empty() && e.bytes().all(|c| c.is_ascii_digit())
+    });
+    mantissa_ok && exponent_ok
 }
 
 #[cfg(test)]
@@ -269,6 +439,31 @@ mod tests {
         // A block mapping keeps the parser's span: a label must not cover many lines.
         let d = &map(&root)[1].1;
         assert!(!span(d).contains('\n'), "{:?}", span(d));
+    }
+
+    #[test]
+    fn plain_scalars_resolve_like_yaml_1_2_core() {
+        for (text, want) in [
+            ("1", Value::Int(1)),
+            ("-7", Value::Int(-7)),
+            ("0x1f", Value::Int(31)),
+            ("1.5", Value::Float(1.5)),
+            ("true", Value::Bool(true)),
+            ("~", Value::Null),
+            ("yes", Value::Str("yes".into())),
+            ("+08:00", Value::Str("+08:00".into())),
+            ("2026-11-20", Value::Str("2026-11-20".into())),
+        ] {
+            assert_eq!(resolve(text), want, "{text}");
+        }
+        let root = parse("a: '1'\nb: !!str 2\n").unwrap();
+        assert_eq!(map(&root)[0].1.value, Value::Str("1".into()));
+        assert_eq!(map(&root)[1].1.value, Value::Str("2".into()));
+    }
+
+    #[test]
+    fn a_second_document_is_an_error() {
+        assert!(parse("a: 1\n---\nb: 2\n").is_err());
     }
 
     #[test]

@@ -1,9 +1,7 @@
 //! The span index: JSON Pointer → where each node of the plan sits in the text (key and
 //! value, and where an aliased or merged node was written).
 
-use std::collections::HashMap;
-
-use super::super::node::{Node, Span};
+use super::super::node::{Node, Span, Value};
 
 /// Where a node sits: the key naming it (for mapping values) and the value itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,22 +32,53 @@ impl Location {
     }
 }
 
-/// JSON Pointer → location of every node of the plan.
+/// JSON Pointer → location of every node of the plan, answered by walking the spanned tree.
+/// Nothing is precomputed: a valid 10,000-instance plan asks for no span at all, and building a
+/// map of every node's pointer would cost more than parsing.
 #[derive(Debug, Clone, Default)]
 pub struct SpanIndex {
-    map: HashMap<String, Location>,
+    root: Option<Node>,
 }
 
 impl SpanIndex {
+    pub fn new(root: Node) -> Self {
+        Self { root: Some(root) }
+    }
+
+    /// The node at `pointer` and the key naming it (the first of duplicate keys).
     pub fn get(&self, pointer: &str) -> Option<Location> {
-        self.map.get(pointer).copied()
+        let mut node = self.root.as_ref()?;
+        let mut key: Option<&Node> = None;
+        if !pointer.is_empty() {
+            for token in pointer.strip_prefix('/')?.split('/') {
+                let token = unescape(token);
+                match &node.value {
+                    Value::Map(entries) => {
+                        let (k, v) = entries.iter().find(|(k, _)| names(k, &token))?;
+                        key = Some(k);
+                        node = v;
+                    }
+                    Value::Seq(items) => {
+                        node = items.get(token.parse::<usize>().ok()?)?;
+                        key = None;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        Some(Location {
+            key: key.map(|k| k.span),
+            value: node.span,
+            key_defined: key.and_then(|k| k.defined),
+            value_defined: node.defined,
+        })
     }
 
     /// The value's span, falling back to the closest indexed ancestor (then the document start).
     pub fn value(&self, pointer: &str) -> Span {
         let mut p = pointer;
         loop {
-            if let Some(loc) = self.map.get(p) {
+            if let Some(loc) = self.get(p) {
                 return loc.value;
             }
             match p.rfind('/') {
@@ -65,15 +94,26 @@ impl SpanIndex {
             .and_then(|l| l.key)
             .unwrap_or_else(|| self.value(pointer))
     }
+}
 
-    pub(super) fn insert(&mut self, pointer: String, key: Option<&Node>, value: &Node) {
-        let location = Location {
-            key: key.map(|k| k.span),
-            value: value.span,
-            key_defined: key.and_then(|k| k.defined),
-            value_defined: value.defined,
-        };
-        self.map.insert(pointer, location);
+/// Whether a key reads as `token`: a string, or a name written as a number (`2024:`), or a
+/// key that is neither, pointed at as JSON spells it.
+fn names(key: &Node, token: &str) -> bool {
+    match &key.value {
+        Value::Str(s) => s == token,
+        Value::Int(i) => token.parse::<i128>().ok() == Some(*i),
+        Value::Bool(b) => token == if *b { "true" } else { "false" },
+        Value::Null => token == "null" || token.is_empty(),
+        Value::Float(f) => token.parse::<f64>().ok() == Some(*f),
+        _ => false,
+    }
+}
+
+fn unescape(token: &str) -> std::borrow::Cow<'_, str> {
+    if token.contains('~') {
+        token.replace("~1", "/").replace("~0", "~").into()
+    } else {
+        token.into()
     }
 }
 

@@ -1,27 +1,12 @@
-//! YAML parser errors as diagnostics: placed at the parser's line and column, with a code
-//! for syntax, limits (alias bombs, nesting, size) and several documents.
+//! Diagnostics for text that is not a YAML document planrun can read.
 
 use super::super::diagnostic::Diagnostic;
-use super::super::node::Span;
+use super::super::node::{ParseError, SECOND_DOCUMENT, Span};
 
-pub(super) fn syntax(text: &str, error: &serde_saphyr::Error) -> Diagnostic {
-    let span = error
-        .location()
-        .map(|l| Span::new(error_offset(text, &l), 0))
-        .unwrap_or_default();
-    let raw = error.without_snippet().to_string();
-    // The parser's text ends with its own " at line X, column Y" (and, for aliases, where they
-    // were defined and used): the label shows the place, so keep only the description.
-    let first = raw.lines().next().unwrap_or("invalid YAML");
-    let message = first
-        .find(" at line ")
-        .map_or(first, |i| &first[..i])
-        .to_owned();
-    let is_tab = text
-        .get(span.offset..)
-        .is_some_and(|rest| rest.starts_with('\t'))
-        || message.contains("tab");
-    if message.starts_with("multiple YAML documents") {
+pub(super) fn syntax(text: &str, error: &ParseError) -> Diagnostic {
+    let span = Span::new(error.offset.min(text.len()), 0);
+    let message = error.message.trim();
+    if message == SECOND_DOCUMENT {
         return Diagnostic::error(
             "planrun::yaml_syntax",
             "invalid YAML: the file holds several YAML documents",
@@ -29,15 +14,25 @@ pub(super) fn syntax(text: &str, error: &serde_saphyr::Error) -> Diagnostic {
         .at("", span, "a second document starts here")
         .help("a plan is one YAML document: remove the extra `---` or split the file");
     }
-    let (code, help) = if message.contains("duplicate") {
-        (
-            "planrun::duplicate_key",
-            "remove or rename one of the repeated keys",
-        )
-    } else if message.contains("alias") || message.contains("budget") || message.contains("limit") {
+    // A tab where indentation is expected: at the error, or earlier on its line.
+    let line_start = text
+        .get(..span.offset)
+        .map_or(0, |t| t.rfind('\n').map_or(0, |i| i + 1));
+    let is_tab = text.get(line_start..).is_some_and(|rest| {
+        rest.split('\n')
+            .next()
+            .is_some_and(|line| line.trim_end().starts_with([' ', '\t']) && line.contains('\t'))
+    }) || text
+        .get(span.offset..)
+        .is_some_and(|rest| rest.starts_with('\t'))
+        || message.contains("tab");
+    let (code, help) = if message.contains("alias")
+        || message.contains("nests deeper")
+        || message.contains("recursion limit")
+    {
         (
             "planrun::yaml_limit",
-            "the document is too large, or expands too much through aliases (an alias bomb?): split it, or write it out plainly",
+            "the document nests too deeply, or expands too much through aliases (an alias bomb?): write it out plainly",
         )
     } else if is_tab {
         (
@@ -53,30 +48,4 @@ pub(super) fn syntax(text: &str, error: &serde_saphyr::Error) -> Diagnostic {
     Diagnostic::error(code, format!("invalid YAML: {message}"))
         .at("", span, "here")
         .help(help)
-}
-
-/// Byte offset of a parser error. Syntax errors carry only a line, a column and a character
-/// offset (no byte offset), so count characters on the reported line.
-fn error_offset(text: &str, location: &serde_saphyr::Location) -> usize {
-    if let Some(offset) = location
-        .span()
-        .byte_offset()
-        .and_then(|o| usize::try_from(o).ok())
-    {
-        return offset.min(text.len());
-    }
-    let line = usize::try_from(location.line()).unwrap_or(1).max(1);
-    let column = usize::try_from(location.column()).unwrap_or(1).max(1);
-    let Some(start) = text
-        .match_indices('\n')
-        .nth(line.wrapping_sub(2))
-        .map(|(i, _)| i + 1)
-        .or((line == 1).then_some(0))
-    else {
-        return text.len();
-    };
-    text[start..]
-        .char_indices()
-        .nth(column - 1)
-        .map_or(text.len(), |(i, _)| start + i)
 }

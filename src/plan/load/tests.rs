@@ -248,7 +248,7 @@ fn several_documents_are_one_clear_error() {
     );
     assert_eq!(
         d.span.map(|s| s.offset),
-        Some(text.find("version: 2").unwrap_or(0))
+        Some(text.find("---").unwrap_or(0))
     );
 }
 

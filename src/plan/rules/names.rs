@@ -22,7 +22,7 @@ impl Rules<'_> {
             Names::Map(pairs) => pairs
                 .iter()
                 .map(|(source, target)| {
-                    let p = format!("{path}/{}", escape(source));
+                    let p = || format!("{path}/{}", escape(source));
                     self.source(source, &p, is_db);
                     self.target(target, &p, None);
                     Rename {
@@ -42,7 +42,7 @@ impl Rules<'_> {
                 list.iter()
                     .enumerate()
                     .map(|(j, source)| {
-                        let p = format!("{path}/{j}");
+                        let p = || format!("{path}/{j}");
                         self.source(source, &p, is_db);
                         let target = rename
                             .map(|r| r.replace("{name}", source))
@@ -60,8 +60,11 @@ impl Rules<'_> {
         }
     }
 
-    pub(super) fn source(&mut self, name: &str, path: &str, is_db: bool) {
+    /// `path` is built only when there is something to report.
+    pub(super) fn source(&mut self, name: &str, path: &dyn Fn() -> String, is_db: bool) {
         if !is_source_name(name) {
+            let path = path();
+            let path = path.as_str();
             self.push(
                 Diagnostic::error(
                     "planrun::invalid_source_name",
@@ -70,7 +73,13 @@ impl Rules<'_> {
                 .at(path, self.key(path), "invalid name")
                 .help("source databases and tables are 1 to 64 letters, digits and `_`"),
             );
-        } else if is_db && SYSTEM_DATABASES.contains(&name.to_ascii_lowercase().as_str()) {
+        } else if is_db
+            && SYSTEM_DATABASES
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(name))
+        {
+            let path = path();
+            let path = path.as_str();
             self.push(
                 Diagnostic::error("planrun::system_database", format!("`{name}` is a system database and cannot be rolled back"))
                     .at(path, self.key(path), "system database")
@@ -79,8 +88,10 @@ impl Rules<'_> {
         }
     }
 
-    fn target(&mut self, name: &str, path: &str, template: Option<&str>) {
+    fn target(&mut self, name: &str, path: &dyn Fn() -> String, template: Option<&str>) {
         if !is_target_name(name) {
+            let path = path();
+            let path = path.as_str();
             let span = self.span(path);
             let also = template.map(|t| self.span(t));
             self.push(
@@ -142,18 +153,22 @@ impl Rules<'_> {
         tables: &[DbTables],
         pointer: &dyn Fn(&Rename) -> String,
     ) {
-        let list_form = dbs.first().is_some_and(|r| !self.has(&pointer(r)));
         for (i, r) in dbs.iter().enumerate() {
-            if r.target.is_empty() {
+            let collides = tables.iter().any(|g| g.db == r.target);
+            let system = SYSTEM_DATABASES
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(&r.target));
+            if r.target.is_empty() || !(collides || system) {
                 continue;
             }
+            let list_form = dbs.first().is_some_and(|f| !self.has(&pointer(f)));
             let p = if list_form {
                 format!("{path}/dbs/{i}")
             } else {
                 pointer(r)
             };
             let span = self.span(&p);
-            if tables.iter().any(|g| g.db == r.target) {
+            if collides {
                 let group = format!("{path}/tables/{}", escape(&r.target));
                 let group_span = Some(self.key(&group));
                 self.push(
@@ -169,7 +184,7 @@ impl Rules<'_> {
                     .help("the database exists already: pick another new name"),
                 );
             }
-            if SYSTEM_DATABASES.contains(&r.target.to_ascii_lowercase().as_str()) {
+            if system {
                 self.push(
                     Diagnostic::error(
                         "planrun::system_database",
@@ -192,8 +207,9 @@ impl Rules<'_> {
         pointer: &dyn Fn(&Rename) -> String,
     ) {
         let (kind, prefix) = what;
-        let list_form = renames.first().is_some_and(|r| !self.has(&pointer(r)));
+        // Spans are looked up only to report a problem: finding one walks the tree.
         let locate = |rules: &Self, i: usize, r: &Rename| {
+            let list_form = renames.first().is_some_and(|f| !rules.has(&pointer(f)));
             let p = if list_form {
                 format!("{path}/{field}/{i}")
             } else {
@@ -214,9 +230,9 @@ impl Rules<'_> {
         let mut listed: HashMap<&str, usize> = HashMap::new();
         let mut targets: HashMap<&str, usize> = HashMap::new();
         for (i, r) in renames.iter().enumerate() {
-            let (span, p) = locate(self, i, r);
             // Only the list form can repeat a name (a repeated map key is a duplicate_key).
             if let Some(&first) = listed.get(r.source.as_str()) {
+                let (span, p) = locate(self, i, r);
                 let first_span = Some(source_span(self, first, &renames[first]));
                 self.push(
                     Diagnostic::error(
@@ -234,6 +250,7 @@ impl Rules<'_> {
                 continue;
             }
             if r.target == r.source {
+                let (span, p) = locate(self, i, r);
                 self.push(
                     Diagnostic::error("planrun::target_equals_source", format!("{kind} `{prefix}{}` would be restored over itself", r.source))
                         .at(p, span, "new name equals the source")
@@ -242,6 +259,7 @@ impl Rules<'_> {
                 continue;
             }
             if let Some(&first) = targets.get(r.target.as_str()) {
+                let (span, p) = locate(self, i, r);
                 let (first_span, _) = locate(self, first, &renames[first]);
                 self.push(
                     Diagnostic::error("planrun::shared_target", format!("{kind}s `{prefix}{}` and `{prefix}{}` would both be restored as `{prefix}{}`", renames[first].source, r.source, r.target))
@@ -253,6 +271,7 @@ impl Rules<'_> {
             }
             targets.insert(&r.target, i);
             if let Some(&other) = sources.get(r.target.as_str()) {
+                let (span, p) = locate(self, i, r);
                 let other_span = source_span(self, other, &renames[other]);
                 self.push(
                     Diagnostic::error("planrun::target_is_source", format!("new name `{prefix}{}` is also a {kind} being rolled back", r.target))
