@@ -1,5 +1,7 @@
 //! API 3.0 client and engine adapter against a scripted in-test server on 127.0.0.1 that
 //! verifies every request's TC3 signature with `planrun::api::tc3` (as the sandbox will).
+// The helpers below run only inside tests: a poisoned lock or a failed bind is a test failure.
+#![allow(clippy::unwrap_used)]
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -421,10 +423,7 @@ async fn swallowing_server() -> (String, Arc<Mutex<usize>>) {
         while let Ok((mut socket, _)) = listener.accept().await {
             let mut data = Vec::new();
             let mut buf = [0u8; 4096];
-            loop {
-                let Ok(n) = socket.read(&mut buf).await else {
-                    break;
-                };
+            while let Ok(n) = socket.read(&mut buf).await {
                 if n == 0 {
                     break;
                 }
