@@ -127,7 +127,7 @@ pub enum Error {
     },
 
     /// The API 3.0 answered with `Response.Error`.
-    #[error("{action}: API error {code}: {message} (RequestId {request_id})")]
+    #[error("{action}: API error {code}: {message}{}", request_id_suffix(.request_id))]
     #[diagnostic(code(planrun::api::error))]
     Cloud {
         action: String,
@@ -290,6 +290,15 @@ fn describe(err: reqwest::Error) -> String {
         source = cause.source();
     }
     out
+}
+
+/// ` (RequestId …)`, or nothing when the answer had none.
+fn request_id_suffix(request_id: &str) -> String {
+    if request_id.is_empty() {
+        String::new()
+    } else {
+        format!(" (RequestId {request_id})")
+    }
 }
 
 /// At most `max` characters of `text`, on one line, for error messages.
@@ -489,6 +498,14 @@ mod tests {
         assert_eq!(wrapped.code_text().as_deref(), Some("InternalError"));
         assert_eq!(wrapped.request_id(), Some("req-1"));
         assert_eq!(http_502().code_text(), None);
+        let mut no_id = cloud("InternalError");
+        if let Error::Cloud { request_id, .. } = &mut no_id {
+            request_id.clear();
+        }
+        assert_eq!(
+            no_id.to_string(),
+            "StartBatchRollback: API error InternalError: m"
+        );
         assert_eq!(http_502().api_message(), None);
     }
 

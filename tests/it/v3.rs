@@ -600,7 +600,19 @@ async fn preflight_batches_instances_and_stop_returns_its_request() {
 
     let stop = v3.stop(None, "cdb-mo64xu70").await.unwrap();
     assert_eq!(stop, JobHandle("stop-1".into()));
-    let body = &script.seen(STOP_ROLLBACK)[0].body;
+
+    // Through AnyProtocol: v3 answers, v2 says it cannot (without sending anything).
+    let any = AnyProtocol::from(v3.clone());
+    assert_eq!(any.preflight(None, &ids[..1]).await.unwrap(), Some(vec![]));
+    let v2 = AnyProtocol::V2(planrun::engine::protocol::V2::new(
+        planrun::api::Client::new(config(&endpoint)).unwrap(),
+    ));
+    assert_eq!(v2.preflight(None, &ids).await.unwrap(), None);
+    let err = v2.stop(None, "cdb-mo64xu70").await.unwrap_err();
+    assert!(err.to_string().contains("--api v3"), "{err}");
+    assert_eq!(script.seen(STOP_ROLLBACK).len(), 1);
+    assert_eq!(script.seen(DESCRIBE_ROLLBACK_RANGE_TIME).len(), 4);
+    let body = script.seen(STOP_ROLLBACK)[0].body.clone();
     assert_eq!(body.as_slice(), br#"{"InstanceId":"cdb-mo64xu70"}"#);
 }
 
