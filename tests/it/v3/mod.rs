@@ -3,6 +3,7 @@
 // The helpers below run only inside tests: a poisoned lock or a failed bind is a test failure.
 #![allow(clippy::unwrap_used)]
 
+mod apply;
 mod cli;
 mod client;
 mod engine;
