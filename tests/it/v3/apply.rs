@@ -3,7 +3,8 @@
 //! second submission, and a rejected batch is split so the good instances still go through.
 #![allow(clippy::unwrap_used)]
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -42,6 +43,8 @@ struct Cloud {
     stall_next: AtomicBool,
     /// A batch holding this instance is refused with `InvalidParameter`.
     refuse: Mutex<Option<String>>,
+    /// Polls a task needs before it succeeds (0 is read as 2).
+    polls_needed: AtomicU32,
 }
 
 fn reply(response: Value) -> String {
@@ -102,7 +105,11 @@ async fn cloud(State(cloud): State<Arc<Cloud>>, headers: HeaderMap, body: Bytes)
                 })
                 .map(|t| {
                     t.polls += 1;
-                    let done = t.polls >= 2;
+                    let needed = match cloud.polls_needed.load(Ordering::SeqCst) {
+                        0 => 2,
+                        n => n,
+                    };
+                    let done = t.polls >= needed;
                     json!({
                         "Status": if done { "SUCCESS" } else { "RUNNING" },
                         "Progress": if done { 100 } else { 50 },
@@ -152,11 +159,16 @@ fn options() -> Options {
 }
 
 async fn apply(endpoint: &str, ids: &[&str]) -> (Ending, RunState) {
+    let dir = tempfile::tempdir().unwrap();
+    run(endpoint, ids, &dir.path().join("journal.jsonl"), options()).await
+}
+
+/// One engine run on the journal at `path`, resuming whatever it records.
+async fn run(endpoint: &str, ids: &[&str], path: &Path, opts: Options) -> (Ending, RunState) {
     let mut conf = config(endpoint);
     conf.timeouts.request = Duration::from_millis(500);
     let protocol = Arc::new(AnyProtocol::V3(V3::new(Client::new(conf).unwrap())));
-    let dir = tempfile::tempdir().unwrap();
-    let (journal, _) = Journal::open(&dir.path().join("journal.jsonl")).unwrap();
+    let (journal, records) = Journal::open(path).unwrap();
     let requests = ids.iter().map(|id| db_instance(id)).collect();
     let (tx, _rx) = mpsc::unbounded_channel();
     let (_cancel_tx, cancel_rx) = watch::channel(false);
@@ -164,9 +176,9 @@ async fn apply(endpoint: &str, ids: &[&str]) -> (Ending, RunState) {
         protocol,
         requests,
         vec![None; ids.len()],
-        options(),
+        opts,
         journal,
-        RunState::new(ids.iter().copied()),
+        RunState::replay(ids.iter().copied(), &records),
         tx,
     );
     let ending = engine.run(cancel_rx).await;
@@ -223,4 +235,37 @@ async fn a_refused_batch_is_split_and_only_the_refused_instance_fails() {
     assert!(error.contains("InvalidParameter"), "{error}");
     // [1,2] refused, then [2] refused and [1] accepted, then [3] accepted.
     assert_eq!(cloud.submits.load(Ordering::SeqCst), 4);
+}
+
+/// Like kill -9 in the middle of a submission: the first run stops (its timeout) while the
+/// answer is lost in flight and tasks keep running; the second run on the same journal
+/// reconciles the doubtful batch from task details, tracks everything to the end, and submits
+/// nothing again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_stopped_mid_submission_resumes_without_submitting_twice() {
+    let (endpoint, cloud) = start_cloud().await;
+    cloud.stall_next.store(true, Ordering::SeqCst);
+    cloud.polls_needed.store(1_000, Ordering::SeqCst);
+    let ids = ["cdb-ccccccc1", "cdb-ccccccc2"];
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.jsonl");
+    let mut first = options();
+    first.timeout = Some(Duration::from_millis(300));
+    let (ending, state) = run(&endpoint, &ids, &path, first).await;
+    assert!(matches!(ending, Ending::TimedOut), "{ending:?}");
+    assert!(
+        state.instances.iter().all(|s| s.in_doubt.is_some()),
+        "{state:?}"
+    );
+    assert_eq!(cloud.submits.load(Ordering::SeqCst), 1);
+
+    cloud.polls_needed.store(2, Ordering::SeqCst);
+    let (ending, state) = run(&endpoint, &ids, &path, options()).await;
+    assert!(matches!(ending, Ending::Complete), "{ending:?}");
+    for s in &state.instances {
+        assert_eq!(s.status, Status::Succeeded, "{}: {s:?}", s.id);
+        assert!(s.job.as_ref().is_some_and(|j| j.0.starts_with("detail:")));
+    }
+    assert_eq!(cloud.submits.load(Ordering::SeqCst), 1);
+    assert_eq!(cloud.tasks.lock().unwrap().len(), 2);
 }
