@@ -19,8 +19,6 @@ pub fn classify_v3(code: &str) -> ErrorClass {
         "OperationDenied.InstanceTaskRunning" | "FailedOperation.InstanceTaskConflictError" => {
             ErrorClass::Busy
         }
-        // Like 4500: the Timestamp was too old when it arrived; a fresh signature may pass.
-        "AuthFailure.SignatureExpire" => ErrorClass::Resign,
         _ if is("RequestLimitExceeded") => ErrorClass::Retry,
         _ if is("AuthFailure") || is("UnauthorizedOperation") => ErrorClass::StopRun,
         _ if is("InternalError") || is("ServiceUnavailable") => ErrorClass::Retry,
@@ -70,7 +68,8 @@ mod tests {
             ("AuthFailure.SecretIdNotFound", StopRun),
             ("AuthFailure.UnauthorizedOperation", StopRun),
             ("AuthFailure.InvalidSecretId", StopRun),
-            ("AuthFailure.SignatureExpire", Resign),
+            // The client re-signs once by itself; if the clock is off, nothing else helps.
+            ("AuthFailure.SignatureExpire", StopRun),
             ("UnauthorizedOperation", StopRun),
             ("UnauthorizedOperation.NotEnoughPrivileges", StopRun),
             ("InternalError", Retry),

@@ -262,3 +262,31 @@ async fn nothing_listening_is_not_sent_and_retried_then_reported() {
     assert!(matches!(err, Error::NotSent { .. }), "{err:?}");
     assert_eq!(client.attempts(START_BATCH_ROLLBACK), 4);
 }
+
+#[tokio::test]
+async fn an_expired_signature_is_signed_afresh_once_then_stops_the_run() {
+    let (endpoint, script) = serve().await;
+    script.push(
+        START_BATCH_ROLLBACK,
+        error("AuthFailure.SignatureExpire", "expired"),
+    );
+    let client = Client::new(config(&endpoint)).unwrap();
+    client
+        .start_batch_rollback(&[tables_instance("cdb-mo64xu70")])
+        .await
+        .unwrap();
+    assert_eq!(client.attempts(START_BATCH_ROLLBACK), 2);
+
+    for _ in 0..2 {
+        script.push(
+            DESCRIBE_ROLLBACK_TASK_DETAIL,
+            error("AuthFailure.SignatureExpire", "expired"),
+        );
+    }
+    let err = client
+        .rollback_tasks("cdb-mo64xu70", None, 0, 10)
+        .await
+        .unwrap_err();
+    assert_eq!(err.class(), ErrorClass::StopRun);
+    assert_eq!(client.attempts(DESCRIBE_ROLLBACK_TASK_DETAIL), 2);
+}
