@@ -72,6 +72,23 @@ async fn cloud(State(cloud): State<Arc<Cloud>>, headers: HeaderMap, body: Bytes)
                     &format!("{bad} cannot be rolled back"),
                 ));
             }
+            let needed = match cloud.polls_needed.load(Ordering::SeqCst) {
+                0 => 2,
+                n => n,
+            };
+            let busy = cloud.tasks.lock().unwrap().iter().any(|t| {
+                t.polls < needed
+                    && req
+                        .instances
+                        .iter()
+                        .any(|i| i.instance_id == t.info.instance_id)
+            });
+            if busy {
+                return reply(error(
+                    "OperationDenied.InstanceTaskRunning",
+                    "a task is running",
+                ));
+            }
             let request = format!("async-{n}");
             let start = chrono::Utc::now()
                 .with_timezone(&FixedOffset::east_opt(8 * 3600).unwrap())
@@ -267,5 +284,35 @@ async fn a_run_stopped_mid_submission_resumes_without_submitting_twice() {
         assert!(s.job.as_ref().is_some_and(|j| j.0.starts_with("detail:")));
     }
     assert_eq!(cloud.submits.load(Ordering::SeqCst), 1);
+    assert_eq!(cloud.tasks.lock().unwrap().len(), 2);
+}
+
+/// Someone else's task is running on the instance: the submission is refused as busy, the
+/// engine sees from the task details that the task is not ours, waits, and submits again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_instance_is_waited_for_then_submitted_once_accepted() {
+    let (endpoint, cloud) = start_cloud().await;
+    let mut foreign = RollbackInstancesInfo::from(&db_instance("cdb-ddddddd1"));
+    foreign.rollback_time = "2026-11-19 00:00:00".into();
+    cloud.tasks.lock().unwrap().push(FakeTask {
+        request: "someone-else".into(),
+        info: foreign,
+        start: "2026-11-23 09:00:00".into(),
+        polls: 0,
+    });
+    let (ending, state) = apply(&endpoint, &["cdb-ddddddd1"]).await;
+    assert!(matches!(ending, Ending::Complete), "{ending:?}");
+    let s = state.get("cdb-ddddddd1").unwrap();
+    assert_eq!(s.status, Status::Succeeded, "{s:?}");
+    assert!(
+        s.job.as_ref().is_some_and(|j| j.0.starts_with("async-")),
+        "{s:?}"
+    );
+    let submits = cloud.submits.load(Ordering::SeqCst);
+    assert!(
+        submits >= 2,
+        "the first submission must have been refused: {submits}"
+    );
+    // Exactly one task of ours was created, whatever the number of refusals.
     assert_eq!(cloud.tasks.lock().unwrap().len(), 2);
 }
