@@ -1,7 +1,7 @@
-//! Credentials for API calls, and the [`Secret`] wrapper that keeps keys out of logs.
+//! Credentials for API calls, found the way Tencent's own tools find them, and the [`Secret`]
+//! wrapper that keeps keys out of logs.
 //!
-//! Only the environment is read here (the way Tencent's own tools do); the lookup is a closure
-//! so tests never touch the process environment.
+//! Where they are looked for is [`discover`] (submodule `discover`).
 
 use crate::api::error::Error;
 
@@ -11,6 +11,10 @@ pub const ENV_SECRET_ID: &str = "TENCENTCLOUD_SECRET_ID";
 pub const ENV_SECRET_KEY: &str = "TENCENTCLOUD_SECRET_KEY";
 /// Environment variable holding the temporary-credential token (optional).
 pub const ENV_SECURITY_TOKEN: &str = "TENCENTCLOUD_SECURITY_TOKEN";
+/// Environment variable holding the default region.
+pub const ENV_REGION: &str = "TENCENTCLOUD_REGION";
+/// Environment variable naming the tccli profile when `--profile` is not given.
+pub const ENV_TCCLI_PROFILE: &str = "TCCLI_PROFILE";
 
 /// A value that must never be printed: `Debug` and `Display` show `[redacted]`.
 #[derive(Clone, PartialEq, Eq)]
@@ -82,7 +86,9 @@ impl Credentials {
             .filter_map(|(name, absent)| absent.then_some(name))
             .collect::<Vec<_>>()
             .join(", ");
-            return Err(Error::MissingCredentials { missing });
+            return Err(Error::MissingCredentials {
+                looked: format!("environment ({missing} not set)"),
+            });
         };
         Ok(Self {
             secret_id,
@@ -91,6 +97,10 @@ impl Credentials {
         })
     }
 }
+
+mod discover;
+
+pub use discover::{Discovered, Source, discover, discover_default};
 
 #[cfg(test)]
 mod tests {
@@ -129,7 +139,8 @@ mod tests {
     fn missing_key_is_an_error_naming_the_variables() {
         let err = Credentials::from_lookup(lookup(&[(ENV_SECRET_ID, "AKIDexample")])).unwrap_err();
         assert!(
-            matches!(&err, Error::MissingCredentials { missing } if missing == ENV_SECRET_KEY),
+            matches!(&err, Error::MissingCredentials { looked }
+                if looked == "environment (TENCENTCLOUD_SECRET_KEY not set)"),
             "{err:?}"
         );
         let help = miette::Diagnostic::help(&err)

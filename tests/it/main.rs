@@ -7,4 +7,5 @@ mod jobs;
 mod plans;
 mod roundtrip;
 mod sandbox;
+mod v3;
 mod validate;
