@@ -214,6 +214,11 @@ impl Session {
         }
     }
 
+    /// The API request of each instance, in plan order.
+    pub fn requests(&self) -> &[InstanceRollback] {
+        &self.requests
+    }
+
     pub fn journal_path(&self) -> &Path {
         &self.journal_path
     }
@@ -442,7 +447,10 @@ impl Session {
 /// The protocol for `--sandbox` (a fresh in-process emulator with demo credentials and short
 /// tasks) or for the configured endpoint with credentials found the way Tencent's tools find
 /// them.
-async fn connect(api: &ApiArgs, sandboxed: bool) -> Result<(AnyProtocol, Option<Sandbox>), i32> {
+pub async fn connect(
+    api: &ApiArgs,
+    sandboxed: bool,
+) -> Result<(AnyProtocol, Option<Sandbox>), i32> {
     let (mut config, sandbox, api) = if sandboxed {
         let mut sc = sandbox::Config::demo();
         sc.task_seconds = (2.0, 6.0);
