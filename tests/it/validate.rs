@@ -403,3 +403,50 @@ fn completions_for_each_shell_mention_validate() {
     }
     assert_eq!(run(dir.path(), &["completions", "nushell-ish"]).code, 2);
 }
+
+#[test]
+fn piped_output_has_no_colour_even_without_no_color() {
+    let dir = folder(&[("bad.yaml", INVALID), ("ok.yaml", VALID)]);
+    for args in [&["validate", "bad.yaml"][..], &["plan", "ok.yaml"][..]] {
+        let out = planrun(dir.path())
+            .env_remove("NO_COLOR")
+            .args(args)
+            .output()
+            .expect("runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(!text.is_empty(), "{args:?}");
+        assert!(
+            !text.contains('\u{1b}'),
+            "{args:?} printed ANSI escapes:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn an_unreadable_planrun_now_is_a_usage_error() {
+    let dir = folder(&[("ok.yaml", VALID)]);
+    let out = planrun(dir.path())
+        .env("PLANRUN_NOW", "yesterday")
+        .args(["validate", "ok.yaml"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PLANRUN_NOW"));
+}
+
+#[test]
+fn the_rules_judge_time_against_planrun_now() {
+    // 2026-11-20 03:15 (+08:00) is 3 days before NOW: fine. Seen from 2026-11-01 it is future.
+    let dir = folder(&[("ok.yaml", VALID)]);
+    let out = planrun(dir.path())
+        .env("PLANRUN_NOW", "2026-11-01T00:00:00Z")
+        .args(["validate", "--format", "json", "ok.yaml"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let doc = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        doc["files"][0]["diagnostics"][0]["code"],
+        "planrun::future_rollback_time"
+    );
+}
