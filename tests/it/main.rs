@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod cases;
+mod commands;
 mod interop;
 mod jobs;
 mod plans;

@@ -1,5 +1,5 @@
-//! CLI tests of `validate`, `plan`, `schema` and `completions`: exit codes 0/1/2, the JSON
-//! shape of DESIGN §6, GitHub annotations, the dry-run diff and the exact request parameters.
+//! CLI tests of `validate`: exit codes 0/1/2, the JSON shape of DESIGN §6, GitHub annotations,
+//! colour, the pinned clock. Helpers here are shared by the other plan-language test modules.
 
 use std::path::Path;
 use std::time::Duration;
@@ -63,7 +63,7 @@ instances:
 "#;
 
 /// `table_with_dbs` on line 6, column 5 (the `dbs` key), inheriting the plan's strategy.
-const INVALID: &str = r#"version: 1
+pub const INVALID: &str = r#"version: 1
 rollback_time: "2026-11-20 03:15:00"
 strategy: table
 instances:
@@ -295,111 +295,48 @@ fn github_annotations_escape_properties_and_messages() {
 }
 
 #[test]
-fn plan_shows_every_rename_the_summary_and_the_calls() {
-    let dir = folder(&[("incident.yaml", VALID)]);
-    let r = run(dir.path(), &["plan", "incident.yaml"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    for line in [
-        "+ cdb-shard001 (strategy table, to 2026-11-20 03:15:00 +08:00)",
-        "+ cdb-ledger01 (strategy db, to 2026-11-20 03:15:00 +08:00)",
-        "table    orders.payments → orders.payments_bak",
-        "table    orders.refunds → orders.refunds_bak",
-        "database ledger → ledger_before",
-        "Summary: 3 instances, 1 database, 4 tables (table: 2, db: 1, full: 0), in 1 call.",
-        "1. [default region] cdb-shard001, cdb-shard002, cdb-ledger01",
-    ] {
-        assert!(r.stdout.contains(line), "missing {line:?} in\n{}", r.stdout);
+fn piped_output_has_no_colour_even_without_no_color() {
+    let dir = folder(&[("bad.yaml", INVALID), ("ok.yaml", VALID)]);
+    for args in [&["validate", "bad.yaml"][..], &["plan", "ok.yaml"][..]] {
+        let out = planrun(dir.path())
+            .env_remove("NO_COLOR")
+            .args(args)
+            .output()
+            .expect("runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(!text.is_empty(), "{args:?}");
+        assert!(
+            !text.contains('\u{1b}'),
+            "{args:?} printed ANSI escapes:\n{text}"
+        );
     }
+}
+
+#[test]
+fn an_unreadable_planrun_now_is_a_usage_error() {
+    let dir = folder(&[("ok.yaml", VALID)]);
+    let out = planrun(dir.path())
+        .env("PLANRUN_NOW", "yesterday")
+        .args(["validate", "ok.yaml"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PLANRUN_NOW"));
+}
+
+#[test]
+fn the_rules_judge_time_against_planrun_now() {
+    // 2026-11-20 03:15 (+08:00) is 3 days before NOW: fine. Seen from 2026-11-01 it is future.
+    let dir = folder(&[("ok.yaml", VALID)]);
+    let out = planrun(dir.path())
+        .env("PLANRUN_NOW", "2026-11-01T00:00:00Z")
+        .args(["validate", "--format", "json", "ok.yaml"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let doc = json(&String::from_utf8_lossy(&out.stdout));
     assert_eq!(
-        r.stdout
-            .matches("orders.payments → orders.payments_bak")
-            .count(),
-        2,
-        "once per shard"
+        doc["files"][0]["diagnostics"][0]["code"],
+        "planrun::future_rollback_time"
     );
-    assert!(
-        !r.stdout.contains("instances.0.para"),
-        "requests only on demand"
-    );
-}
-
-#[test]
-fn plan_show_requests_prints_the_seed_parameters() {
-    let dir = folder(&[("p.yaml", VALID)]);
-    let r = run(dir.path(), &["plan", "--show-requests", "p.yaml"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let param = |name: &str| {
-        r.stdout
-            .lines()
-            .find_map(|l| l.trim().strip_prefix(&format!("{name}=")))
-            .unwrap_or_else(|| panic!("no {name} in\n{}", r.stdout))
-            .to_owned()
-    };
-    assert_eq!(param("instances.0.cdbInstanceId"), "cdb-shard001");
-    assert_eq!(param("instances.2.cdbInstanceId"), "cdb-ledger01");
-    let para = json(&param("instances.0.para"));
-    assert_eq!(para["rollbacktime"], "2026-11-20 03:15:00");
-    assert_eq!(para["strategy"], "table");
-    assert_eq!(para["dbs"], serde_json::json!([]));
-    assert_eq!(
-        para["tables"],
-        serde_json::json!([{"db": "orders", "table": [
-            {"tablename": "payments", "newname": "payments_bak"},
-            {"tablename": "refunds", "newname": "refunds_bak"}]}])
-    );
-    let para = json(&param("instances.2.para"));
-    assert_eq!(para["strategy"], "db");
-    assert_eq!(
-        para["dbs"],
-        serde_json::json!([{"dbname": "ledger", "newname": "ledger_before"}])
-    );
-}
-
-#[test]
-fn plan_json_parses_and_lists_instances_and_calls() {
-    let dir = folder(&[("p.yaml", VALID)]);
-    let r = run(
-        dir.path(),
-        &["plan", "--format", "json", "--batch-size", "2", "p.yaml"],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let doc = json(&r.stdout);
-    assert_eq!(doc["plan"], "p");
-    assert_eq!(doc["summary"]["instances"], 3);
-    assert_eq!(doc["summary"]["tables"], 4);
-    assert_eq!(doc["instances"][2]["id"], "cdb-ledger01");
-    assert_eq!(doc["instances"][2]["dbs"][0]["target"], "ledger_before");
-    assert_eq!(doc["calls"].as_array().map(Vec::len), Some(2));
-}
-
-#[test]
-fn plan_of_an_invalid_plan_exits_1_with_the_diagnostics() {
-    let dir = folder(&[("bad.yaml", INVALID)]);
-    let r = run(dir.path(), &["plan", "bad.yaml"]);
-    assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("planrun::table_with_dbs"), "{}", r.stderr);
-    assert!(!r.stdout.contains("Summary:"));
-    let r = run(dir.path(), &["plan", "missing.yaml"]);
-    assert_eq!(r.code, 2);
-}
-
-#[test]
-fn schema_prints_draft_07_json() {
-    let dir = folder(&[]);
-    let r = run(dir.path(), &["schema"]);
-    assert_eq!(r.code, 0);
-    let schema = json(&r.stdout);
-    assert_eq!(schema["$schema"], "http://json-schema.org/draft-07/schema#");
-    assert!(schema["properties"]["instances"].is_object());
-}
-
-#[test]
-fn completions_for_each_shell_mention_validate() {
-    let dir = folder(&[]);
-    for shell in ["bash", "zsh", "fish"] {
-        let r = run(dir.path(), &["completions", shell]);
-        assert_eq!(r.code, 0, "{shell}");
-        assert!(r.stdout.contains("validate"), "{shell}: {}", r.stdout);
-    }
-    assert_eq!(run(dir.path(), &["completions", "nushell-ish"]).code, 2);
 }

@@ -488,3 +488,36 @@ fn a_new_database_name_must_not_be_an_existing_or_system_database() {
     assert_eq!(primary(&text, d), "MySQL");
     assert_eq!(d.message, "new name `MySQL` is a system database");
 }
+
+#[test]
+fn long_lists_find_the_same_conflicts_as_short_ones() {
+    // More than 8 names takes the hashed path; the findings must not change.
+    for filler in [0, 12] {
+        let extra: String = (0..filler).map(|i| format!(", f{i}: f{i}_bak")).collect();
+        let text = format!(
+            "{HEAD}strategy: db\ninstances:\n  - id: cdb-aaaaaaaa\n    dbs: {{a: same, b: same, c: c, d: a{extra}}}\n"
+        );
+        let (ds, _) = check(&text);
+        let found: Vec<_> = ds.iter().map(|d| (d.code, d.path.as_str())).collect();
+        assert_eq!(
+            found,
+            [
+                ("planrun::shared_target", "/instances/0/dbs/b"),
+                ("planrun::target_equals_source", "/instances/0/dbs/c"),
+                ("planrun::target_is_source", "/instances/0/dbs/d"),
+            ],
+            "with {filler} more names"
+        );
+        let list: String = (0..filler).map(|i| format!(", t{i}")).collect();
+        let text = format!(
+            "{HEAD}strategy: table\nrename: \"{{name}}_bak\"\ninstances:\n  - id: cdb-aaaaaaaa\n    tables: {{orders: [x, y, x{list}]}}\n"
+        );
+        let (ds, _) = check(&text);
+        let found: Vec<_> = ds.iter().map(|d| (d.code, d.path.as_str())).collect();
+        assert_eq!(
+            found,
+            [("planrun::duplicate_name", "/instances/0/tables/orders/2")],
+            "with {filler} more names"
+        );
+    }
+}
