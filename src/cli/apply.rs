@@ -2,7 +2,7 @@
 //! crashes (the journal), and print a summary (and a report).
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -137,7 +137,7 @@ async fn apply(args: &ApplyArgs, resolved: crate::plan::ResolvedPlan, batch_size
         tokio::spawn(progress::plain(rx, total))
     };
     let (cancel_tx, cancel_rx) = watch::channel(false);
-    let resume_hint = resume_command(&args.plan, args.sandbox);
+    let resume_hint = resume_command(args);
     let interrupt = tokio::spawn(interrupt_watch(cancel_tx, resume_hint.clone()));
     let mut options = session.engine_options();
     options.timeout = args.timeout;
@@ -201,12 +201,75 @@ async fn apply(args: &ApplyArgs, resolved: crate::plan::ResolvedPlan, batch_size
     code
 }
 
-fn resume_command(plan: &Path, sandbox: bool) -> String {
-    let mut cmd = format!("planrun apply {} --yes", plan.display());
-    if sandbox {
-        cmd.push_str(" --sandbox");
+/// The command that resumes this apply: the same plan, state directory and connection flags,
+/// with `--yes` and without `--restart` (a resume must not start over) or `--timeout` (a new
+/// run gets a new budget). Without `--state-dir` a resume would not find the journal.
+fn resume_command(args: &ApplyArgs) -> String {
+    let mut words = vec![
+        "planrun".to_owned(),
+        "apply".to_owned(),
+        quote(&args.plan.display().to_string()),
+        "--yes".to_owned(),
+    ];
+    let mut flag = |name: &str, value: String| {
+        words.push(name.to_owned());
+        words.push(quote(&value));
+    };
+    if let Some(dir) = &args.session.state_dir {
+        flag("--state-dir", dir.display().to_string());
     }
-    cmd
+    if let Some(p) = args.session.poll_interval {
+        flag("--poll-interval", format!("{}ms", p.as_millis()));
+    }
+    if let Some(p) = args.session.settle {
+        flag("--settle", format!("{}ms", p.as_millis()));
+    }
+    // Flags that may have come from the environment are repeated only when they differ from
+    // it: the environment of the resume is the same shell.
+    let from_env = |var: &str, value: &str| std::env::var(var).ok().as_deref() == Some(value);
+    if let Some(e) = &args.api.endpoint
+        && !from_env("PLANRUN_ENDPOINT", e)
+    {
+        flag("--endpoint", e.clone());
+    }
+    if let Some(r) = &args.api.region
+        && !from_env("TENCENTCLOUD_REGION", r)
+    {
+        flag("--region", r.clone());
+    }
+    let method: crate::api::sign::SignatureMethod = args.api.signature_method.into();
+    if method != crate::api::sign::SignatureMethod::HmacSha256 {
+        flag("--signature-method", method.as_str().to_owned());
+    }
+    if args.api.rate != 15.0 {
+        flag("--rate", args.api.rate.to_string());
+    }
+    if args.api.concurrency != 4 {
+        flag("--concurrency", args.api.concurrency.to_string());
+    }
+    if let Some(b) = args.batch_size {
+        flag("--batch-size", b.to_string());
+    }
+    if let Some(r) = &args.report {
+        flag("--report", r.display().to_string());
+    }
+    if args.sandbox {
+        words.push("--sandbox".to_owned());
+    }
+    words.join(" ")
+}
+
+/// A word as a POSIX shell reads it back: single-quoted unless plainly safe.
+fn quote(word: &str) -> String {
+    let safe = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-:,=+@%".contains(c));
+    if safe {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }
 
 /// First Ctrl-C: stop submitting and wind down. Second: leave at once (the journal is
@@ -222,5 +285,53 @@ async fn interrupt_watch(cancel: watch::Sender<bool>, resume: String) {
     if tokio::signal::ctrl_c().await.is_ok() {
         eprintln!("\nQuit. Resume with:\n  {resume}");
         std::process::exit(exit::UNFINISHED);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        apply: ApplyArgs,
+    }
+
+    fn parse(args: &[&str]) -> ApplyArgs {
+        Cli::try_parse_from(std::iter::once("apply").chain(args.iter().copied()))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .apply
+    }
+
+    #[test]
+    fn the_resume_command_keeps_the_state_dir_and_drops_restart_and_timeout() {
+        let cmd = resume_command(&parse(&[
+            "plans/p.yaml",
+            "--restart",
+            "--timeout",
+            "30s",
+            "--state-dir",
+            "/var/lib/planrun state",
+            "--poll-interval",
+            "2s",
+            "--report",
+            "out.json",
+        ]));
+        assert_eq!(
+            cmd,
+            "planrun apply plans/p.yaml --yes --state-dir '/var/lib/planrun state' \
+             --poll-interval 2000ms --report out.json"
+        );
+    }
+
+    #[test]
+    fn the_resume_command_of_a_plain_apply_is_short() {
+        assert_eq!(
+            resume_command(&parse(&["p.yaml", "-y"])),
+            "planrun apply p.yaml --yes"
+        );
+        assert_eq!(quote("it's"), r"'it'\''s'");
     }
 }
