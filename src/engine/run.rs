@@ -135,6 +135,17 @@ pub enum Ending {
     Journal(std::io::Error),
 }
 
+/// 11041 InternalError.CDBNotExist: the instance does not exist.
+const NOT_EXIST: i64 = 11041;
+
+/// Errors worth looking again after: transport, 5xx, rate limit, internal errors.
+fn transient(e: &Error) -> bool {
+    matches!(
+        e.class(),
+        ErrorClass::Retry | ErrorClass::Resign | ErrorClass::OutcomeUnknown
+    )
+}
+
 /// A submission waiting in the queue.
 #[derive(Debug, Clone)]
 struct Pending {
@@ -645,6 +656,12 @@ impl<P: Protocol> Engine<P> {
     ) -> std::io::Result<Option<Ending>> {
         let mut unresolved = false;
         for (i, result) in results {
+            let result = match result {
+                // An instance that does not exist has no task: the resubmission will be
+                // refused with the API's message.
+                Err(e) if e.api_code() == Some(NOT_EXIST) => Ok(None),
+                other => other,
+            };
             match result {
                 Ok(Some(job)) => {
                     let instance = self.state.instances[i].id.clone();
@@ -659,17 +676,26 @@ impl<P: Protocol> Engine<P> {
                 }
                 Ok(None) => {}
                 Err(e) if e.class() == ErrorClass::StopRun => return Ok(Some(Ending::Stopped(e))),
-                // Could not look: never resubmit blind. Look again later.
-                Err(_) => unresolved = true,
+                // Could not look, for now: never resubmit blind. Look again later.
+                Err(e) if transient(&e) => unresolved = true,
+                // Looking will never work: never resubmit blind, and do not look forever.
+                // The instance fails with the reason and the way to check by hand.
+                Err(e) => self.finish(
+                    i,
+                    "failed",
+                    Some(format!(
+                        "cannot tell whether the submission was accepted ({e}); not resubmitted: check with `planrun jobs {}`",
+                        self.state.instances[i].id
+                    )),
+                ),
             }
         }
         let still: Vec<usize> = ids
             .iter()
             .copied()
             .filter(|&i| {
-                self.state.instances[i]
-                    .in_doubt
-                    .is_some_and(|(b, _)| b == batch)
+                let s = &self.state.instances[i];
+                !s.status.is_final() && s.in_doubt.is_some_and(|(b, _)| b == batch)
             })
             .collect();
         if unresolved {
@@ -775,6 +801,20 @@ impl<P: Protocol> Engine<P> {
                 return Ok(None);
             }
             Err(e) if e.class() == ErrorClass::StopRun => return Ok(Some(Ending::Stopped(e))),
+            Err(e) if e.api_code() == Some(NOT_EXIST) => {
+                self.finish(idx, "failed", Some(format!("the instance is gone: {e}")));
+                return Ok(None);
+            }
+            Err(e) if !transient(&e) => {
+                // An answer that will not change: bounded like a task that is not listed.
+                let since = *self.tracking[idx].missing_since.get_or_insert(now);
+                if now - since >= self.opts.missing_after {
+                    self.finish(idx, "failed", Some(format!("cannot track the task: {e}")));
+                } else {
+                    self.reschedule(idx, now, None);
+                }
+                return Ok(None);
+            }
             Err(_) => {
                 // Transient errors were retried by the client already: look again later.
                 self.reschedule(idx, now, None);
@@ -856,3 +896,7 @@ impl<P: Protocol> Engine<P> {
         self.polls.push(Reverse((next, idx)));
     }
 }
+
+#[cfg(test)]
+#[path = "run_tests.rs"]
+mod tests;

@@ -1,0 +1,261 @@
+//! The apply loop against a scripted protocol: lost answers, refusals and listing errors on
+//! demand, with every submission counted.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Mutex;
+
+use super::*;
+use crate::api::rollback::{RollbackSpec, Strategy};
+use crate::engine::schedule::Cadence;
+
+/// What the fake does with the next submission.
+#[derive(Debug, Clone, Copy)]
+enum Script {
+    /// Carry it out (or refuse it) and answer.
+    Answer,
+    /// Carry it out (or refuse it), then lose the answer.
+    Lose,
+}
+
+#[derive(Default)]
+struct Fake {
+    script: Mutex<VecDeque<Script>>,
+    missing: HashSet<String>,
+    /// Instances whose task listing fails with this API code.
+    listing_fails: HashMap<String, i64>,
+    tasks: Mutex<HashMap<String, Vec<Task>>>,
+    submissions: Mutex<HashMap<String, u32>>,
+    next_job: Mutex<u64>,
+}
+
+fn api(code: i64, message: &str) -> Error {
+    Error::Api {
+        action: "Fake".into(),
+        code,
+        message: message.into(),
+        code_desc: String::new(),
+    }
+}
+
+fn spec() -> RollbackSpec {
+    RollbackSpec {
+        rollbacktime: "2026-11-20 03:15:00".into(),
+        strategy: Strategy::Db,
+        dbs: vec![crate::api::rollback::DatabaseRename {
+            dbname: "orders".into(),
+            newname: "orders_bak".into(),
+        }],
+        tables: vec![],
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Fake {
+    fn carry_out(&self, batch: &[InstanceRollback]) -> Result<JobHandle, Error> {
+        if let Some(r) = batch.iter().find(|r| self.missing.contains(&r.instance_id)) {
+            return Err(api(
+                11041,
+                &format!("instance {} does not exist", r.instance_id),
+            ));
+        }
+        let job = {
+            let mut n = lock(&self.next_job);
+            *n += 1;
+            JobHandle(n.to_string())
+        };
+        let started = (Utc::now() + chrono::Duration::hours(8))
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string();
+        for r in batch {
+            *lock(&self.submissions)
+                .entry(r.instance_id.clone())
+                .or_default() += 1;
+            lock(&self.tasks)
+                .entry(r.instance_id.clone())
+                .or_default()
+                .push(Task {
+                    job: Some(job.clone()),
+                    state: TaskState::Succeeded,
+                    progress: Some(100),
+                    started_at: Some(started.clone()),
+                    finished_at: None,
+                    message: None,
+                    spec: Some(r.spec.clone()),
+                });
+        }
+        Ok(job)
+    }
+
+    fn listing(&self, instance: &str) -> Result<Vec<Task>, Error> {
+        if let Some(code) = self.listing_fails.get(instance) {
+            return Err(api(*code, "listing refused"));
+        }
+        if self.missing.contains(instance) {
+            return Err(api(11041, "instance does not exist"));
+        }
+        Ok(lock(&self.tasks).get(instance).cloned().unwrap_or_default())
+    }
+}
+
+impl Protocol for Fake {
+    async fn submit(
+        &self,
+        _region: Option<&str>,
+        batch: &[InstanceRollback],
+    ) -> Result<JobHandle, Error> {
+        let script = lock(&self.script).pop_front().unwrap_or(Script::Answer);
+        let result = self.carry_out(batch);
+        match script {
+            Script::Answer => result,
+            Script::Lose => Err(Error::OutcomeUnknown {
+                action: "RollbackCdbDatabaseTables".into(),
+                source: Box::new(Error::MaybeSent {
+                    action: "RollbackCdbDatabaseTables".into(),
+                    reason: "connection closed".into(),
+                }),
+            }),
+        }
+    }
+
+    async fn tasks(&self, _region: Option<&str>, instance: &str) -> Result<Vec<Task>, Error> {
+        self.listing(instance)
+    }
+
+    async fn task(
+        &self,
+        _region: Option<&str>,
+        instance: &str,
+        job: &JobHandle,
+    ) -> Result<Option<Task>, Error> {
+        Ok(self
+            .listing(instance)?
+            .into_iter()
+            .find(|t| t.job.as_ref() == Some(job)))
+    }
+}
+
+fn ids(n: usize) -> Vec<String> {
+    (1..=n).map(|i| format!("cdb-fake{i:04}")).collect()
+}
+
+fn options(batch_size: usize) -> Options {
+    Options {
+        batch_size,
+        cadence: Cadence {
+            min: Duration::from_millis(10),
+            max: Duration::from_millis(100),
+        },
+        first_poll: Duration::from_millis(10),
+        settle: Duration::from_millis(10),
+        busy_wait: Duration::from_secs(1),
+        ..Options::default()
+    }
+}
+
+/// Runs the engine over `ids` with `fake`; returns how it ended and the final state.
+async fn run(fake: Arc<Fake>, ids: &[String], batch_size: usize) -> (Ending, RunState) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (journal, _) =
+        Journal::open(&dir.path().join("j.journal")).unwrap_or_else(|e| panic!("{e}"));
+    let requests = ids
+        .iter()
+        .map(|id| InstanceRollback {
+            instance_id: id.clone(),
+            spec: spec(),
+        })
+        .collect();
+    let (tx, _rx) = mpsc::unbounded_channel();
+    let (_cancel, cancelled) = watch::channel(false);
+    let mut engine = Engine::new(
+        fake,
+        requests,
+        vec![None; ids.len()],
+        options(batch_size),
+        journal,
+        RunState::new(ids.iter().map(String::as_str)),
+        tx,
+    );
+    let ending = tokio::time::timeout(Duration::from_secs(10), engine.run(cancelled))
+        .await
+        .unwrap_or_else(|_| panic!("the engine did not end"));
+    (ending, engine.into_state())
+}
+
+#[tokio::test]
+async fn a_lost_answer_for_a_batch_with_a_missing_instance_ends_with_it_rejected() {
+    let ids = ids(3);
+    let fake = Arc::new(Fake {
+        script: Mutex::new(VecDeque::from([Script::Lose])),
+        missing: HashSet::from([ids[1].clone()]),
+        ..Fake::default()
+    });
+    let (ending, state) = run(Arc::clone(&fake), &ids, 3).await;
+    assert!(matches!(ending, Ending::Complete), "{ending:?}");
+    let statuses: Vec<Status> = state.instances.iter().map(|s| s.status).collect();
+    assert_eq!(
+        statuses,
+        [Status::Succeeded, Status::Rejected, Status::Succeeded]
+    );
+    assert!(
+        state.instances[1]
+            .error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("11041")),
+        "{:?}",
+        state.instances[1].error
+    );
+    let submitted = lock(&fake.submissions).clone();
+    assert_eq!(
+        submitted,
+        HashMap::from([(ids[0].clone(), 1), (ids[2].clone(), 1)])
+    );
+}
+
+#[tokio::test]
+async fn an_in_doubt_instance_whose_tasks_cannot_be_listed_fails_without_a_resubmission() {
+    let ids = ids(2);
+    let fake = Arc::new(Fake {
+        script: Mutex::new(VecDeque::from([Script::Lose])),
+        listing_fails: HashMap::from([(ids[0].clone(), 4000)]),
+        ..Fake::default()
+    });
+    let (ending, state) = run(Arc::clone(&fake), &ids, 2).await;
+    assert!(matches!(ending, Ending::Complete), "{ending:?}");
+    assert_eq!(state.instances[0].status, Status::Failed);
+    assert!(
+        state.instances[0]
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("not resubmitted")),
+        "{:?}",
+        state.instances[0].error
+    );
+    assert_eq!(state.instances[1].status, Status::Succeeded);
+    // The lost submission was carried out once; nothing was sent again.
+    assert_eq!(
+        lock(&fake.submissions).clone(),
+        HashMap::from([(ids[0].clone(), 1), (ids[1].clone(), 1)])
+    );
+}
+
+#[tokio::test]
+async fn lost_answers_are_adopted_and_never_resubmitted() {
+    let ids = ids(5);
+    let fake = Arc::new(Fake {
+        script: Mutex::new(VecDeque::from([Script::Lose, Script::Answer, Script::Lose])),
+        ..Fake::default()
+    });
+    let (ending, state) = run(Arc::clone(&fake), &ids, 2).await;
+    assert!(matches!(ending, Ending::Complete), "{ending:?}");
+    assert!(
+        state
+            .instances
+            .iter()
+            .all(|s| s.status == Status::Succeeded)
+    );
+    assert!(lock(&fake.submissions).values().all(|n| *n == 1));
+    assert_eq!(lock(&fake.submissions).len(), 5);
+}
