@@ -83,6 +83,8 @@ pub struct Session {
     settle: Option<Duration>,
     sandboxed: bool,
     batch_size: usize,
+    /// `--concurrency`: submissions in flight at once, as the client's bound on requests.
+    concurrency: usize,
 }
 
 fn state_dir(plan: &Path, args: &SessionArgs) -> PathBuf {
@@ -137,6 +139,7 @@ impl Session {
         );
         session.sandbox = sandbox;
         session._lock = Some(lock);
+        session.concurrency = (api.concurrency as usize).max(1);
         Ok(session)
     }
 
@@ -217,6 +220,7 @@ impl Session {
             settle: args.settle,
             sandboxed,
             batch_size,
+            concurrency: Options::default().concurrency,
         }
     }
 
@@ -291,6 +295,9 @@ impl Session {
         let min = self.poll_interval;
         let mut o = Options {
             batch_size: self.batch_size,
+            // More submissions than the client lets out at once would only wait inside it,
+            // and a Ctrl-C would then still send them.
+            concurrency: self.concurrency,
             cadence: Cadence {
                 min,
                 max: (min * 12).max(Duration::from_secs(5)),
