@@ -26,6 +26,10 @@ struct Fake {
     tasks: Mutex<HashMap<String, Vec<Task>>>,
     submissions: Mutex<HashMap<String, u32>>,
     next_job: Mutex<u64>,
+    /// Listings (`tasks`) that still miss every task, as an API lagging behind would.
+    lagging_listings: Mutex<u32>,
+    /// Refuse a submission with 9592 while the instance has a task (as if still running).
+    busy_while_listed: bool,
 }
 
 fn api(code: i64, message: &str) -> Error {
@@ -60,6 +64,15 @@ impl Fake {
                 11041,
                 &format!("instance {} does not exist", r.instance_id),
             ));
+        }
+        if self.busy_while_listed {
+            let tasks = lock(&self.tasks);
+            if let Some(r) = batch.iter().find(|r| tasks.contains_key(&r.instance_id)) {
+                return Err(api(
+                    9592,
+                    &format!("a task is running on {}", r.instance_id),
+                ));
+            }
         }
         let job = {
             let mut n = lock(&self.next_job);
@@ -121,7 +134,13 @@ impl Protocol for Fake {
     }
 
     async fn tasks(&self, _region: Option<&str>, instance: &str) -> Result<Vec<Task>, Error> {
-        self.listing(instance)
+        let all = self.listing(instance)?;
+        let mut lag = lock(&self.lagging_listings);
+        if *lag > 0 {
+            *lag -= 1;
+            return Ok(Vec::new());
+        }
+        Ok(all)
     }
 
     async fn task(
@@ -258,4 +277,20 @@ async fn lost_answers_are_adopted_and_never_resubmitted() {
     );
     assert!(lock(&fake.submissions).values().all(|n| *n == 1));
     assert_eq!(lock(&fake.submissions).len(), 5);
+}
+
+#[tokio::test]
+async fn a_lost_submission_the_listing_missed_is_adopted_on_9592_not_submitted_again() {
+    let ids = ids(1);
+    let fake = Arc::new(Fake {
+        script: Mutex::new(VecDeque::from([Script::Lose])),
+        lagging_listings: Mutex::new(1),
+        busy_while_listed: true,
+        ..Fake::default()
+    });
+    let (ending, state) = run(Arc::clone(&fake), &ids, 1).await;
+    assert!(matches!(ending, Ending::Complete), "{ending:?}");
+    assert_eq!(state.instances[0].status, Status::Succeeded);
+    assert_eq!(state.instances[0].job, Some(JobHandle("1".into())));
+    assert_eq!(lock(&fake.submissions).get(&ids[0]), Some(&1));
 }

@@ -66,3 +66,29 @@ fn kill_twice_at_random_points_then_rerun_submits_each_instance_once() {
     assert_eq!(out.code, Some(0), "{}", out.all());
     served.assert_each_accepted_once(&ids);
 }
+
+#[test]
+fn a_restart_with_a_changed_plan_waits_for_the_tasks_still_running_then_submits_once() {
+    let served = Served::start(2.0, &[]);
+    let ids = ids("busy", 2);
+    let work = Work::new(&ids, 2);
+    let mut first = spawn(work.apply(&served));
+    first.wait_for("accepted: job", Duration::from_secs(30));
+    let _ = first.kill9();
+    // Another rollback of the same instances while the first one's tasks run: 9592.
+    work.write_plan(&ids, 2, "{name}_second");
+    let out = run({
+        let mut cmd = work.apply(&served);
+        cmd.arg("--restart");
+        cmd
+    });
+    assert_eq!(out.code, Some(0), "{}", out.all());
+    assert!(
+        out.stderr.contains("another task is running"),
+        "{}",
+        out.stderr
+    );
+    let twice: std::collections::BTreeMap<String, u64> =
+        ids.iter().map(|i| (i.clone(), 2)).collect();
+    assert_eq!(served.accepted(), twice, "once per plan, never more");
+}
