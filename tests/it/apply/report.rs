@@ -134,6 +134,11 @@ fn status_exits_0_when_every_instance_succeeded() {
     let status = run(work.status(&served));
     assert_eq!(status.code, Some(0), "{}", status.all());
     assert!(status.stdout.contains("2 succeeded"), "{}", status.stdout);
+    // Applying a completed plan again submits nothing.
+    let again = run(work.apply(&served));
+    assert_eq!(again.code, Some(0), "{}", again.all());
+    assert!(again.stdout.contains("already applied completely"), "{}", again.stdout);
+    served.assert_each_accepted_once(&ids);
 }
 
 #[test]
