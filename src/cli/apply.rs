@@ -173,6 +173,10 @@ async fn apply(args: &ApplyArgs, resolved: crate::plan::ResolvedPlan, batch_size
                 "\nInterrupted. In-flight submissions were completed and journaled; nothing is lost."
             );
             println!("Resume with:\n  {resume_hint}");
+            if args.sandbox {
+                // Its tasks lived in this process: there is nothing left to resume.
+                println!("(--sandbox: the emulator stopped with this run, so that starts over.)");
+            }
             exit::UNFINISHED
         }
         Ending::TimedOut => {

@@ -137,7 +137,11 @@ fn status_exits_0_when_every_instance_succeeded() {
     // Applying a completed plan again submits nothing.
     let again = run(work.apply(&served));
     assert_eq!(again.code, Some(0), "{}", again.all());
-    assert!(again.stdout.contains("already applied completely"), "{}", again.stdout);
+    assert!(
+        again.stdout.contains("already applied completely"),
+        "{}",
+        again.stdout
+    );
     served.assert_each_accepted_once(&ids);
 }
 
