@@ -112,8 +112,21 @@ async fn refresh(session: &mut session::Session) {
         .filter_map(|(i, s)| s.job.clone().map(|j| (i, s.id.clone(), j)))
         .collect();
     for (i, id, job) in todo {
-        let Ok(Some(task)) = protocol.task(regions[i].as_deref(), &id, &job).await else {
-            continue;
+        let task = match protocol.task(regions[i].as_deref(), &id, &job).await {
+            Ok(Some(task)) => task,
+            Ok(None) => continue,
+            Err(e) if e.class() == crate::api::ErrorClass::StopRun => {
+                // Every other look would be refused the same way: say so once and show the
+                // journal as it is.
+                eprintln!(
+                    "warning: cannot refresh from the API ({e}); showing the journal as recorded"
+                );
+                return;
+            }
+            Err(e) => {
+                eprintln!("warning: cannot refresh {id} from the API: {e}");
+                continue;
+            }
         };
         let s = &mut session.state_mut().instances[i];
         s.progress = task.progress.or(s.progress);

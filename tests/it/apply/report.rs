@@ -165,6 +165,15 @@ fn timeout_marks_the_rest_timed_out_and_a_later_run_finishes_without_duplicates(
     // Tasks of 3-5 s are still running: status says unfinished.
     let status = run(work.status(&served));
     assert_eq!(status.code, Some(3), "{}", status.all());
+    // With a wrong key it says it could not refresh, and still shows the journal.
+    let stale = run({
+        let mut cmd = work.status(&served);
+        cmd.env("TENCENTCLOUD_SECRET_KEY", "wrong-key");
+        cmd
+    });
+    assert!(stale.stderr.contains("cannot refresh"), "{}", stale.all());
+    assert!(stale.stdout.contains(ids[0].as_str()), "{}", stale.all());
+    assert_eq!(stale.code, Some(3), "{}", stale.all());
     let again = run({
         let mut cmd = work.apply(&served);
         cmd.arg("--report").arg(&path);
