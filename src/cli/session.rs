@@ -235,9 +235,22 @@ impl Session {
     /// Opens the journal and replays it; refuses a changed plan over an unfinished journal
     /// unless `restart`. A sandbox run always starts fresh (its sandbox is new).
     pub fn prepare(&mut self, restart: bool) -> Result<(), i32> {
-        let existing = Journal::read(&self.journal_path)
-            .ok()
-            .filter(|r| !r.is_empty());
+        let existing = match Journal::read(&self.journal_path) {
+            Ok(records) => Some(records).filter(|r| !r.is_empty()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            // Unreadable: resuming cannot be trusted, but --restart can set it aside.
+            Err(_) if self.sandboxed || restart => {
+                self.archive()?;
+                None
+            }
+            Err(e) => {
+                eprintln!(
+                    "error: cannot read the journal {}: {e}\n  Check it (what was submitted?) with `planrun jobs INSTANCE`, then pass --restart to set it aside and start over.",
+                    self.journal_path.display()
+                );
+                return Err(exit::USAGE);
+            }
+        };
         if let Some(records) = existing {
             let ids = self.ids();
             let state = RunState::replay(ids.iter().map(String::as_str), &records);

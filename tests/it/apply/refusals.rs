@@ -129,3 +129,24 @@ fn a_batch_with_one_missing_instance_is_split_and_the_others_succeed() {
     served.assert_each_accepted_once(&others);
     assert!(out.stderr.contains("splitting"), "{}", out.stderr);
 }
+
+#[test]
+fn a_corrupt_journal_is_refused_with_exit_2_and_restart_sets_it_aside() {
+    let served = Served::start(0.3, &[]);
+    let ids = ids("crpt", 2);
+    let work = Work::new(&ids, 2);
+    std::fs::create_dir_all(work.state_dir()).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(work.journal(), "not json\n{\"record\":\"complete\"}\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let refused = run(work.apply(&served));
+    assert_eq!(refused.code, Some(2), "{}", refused.all());
+    assert!(refused.stderr.contains("--restart"), "{}", refused.stderr);
+    assert!(served.accepted().is_empty());
+    let restarted = run({
+        let mut cmd = work.apply(&served);
+        cmd.arg("--restart");
+        cmd
+    });
+    assert_eq!(restarted.code, Some(0), "{}", restarted.all());
+    served.assert_each_accepted_once(&ids);
+}

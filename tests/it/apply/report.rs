@@ -147,7 +147,7 @@ fn status_exits_0_when_every_instance_succeeded() {
 
 #[test]
 fn timeout_marks_the_rest_timed_out_and_a_later_run_finishes_without_duplicates() {
-    let served = Served::start(4.0, &[]);
+    let served = Served::start(6.0, &[]);
     let ids = ids("tout", 4);
     let work = Work::new(&ids, 2);
     let path = work.dir.path().join("report.json");
@@ -162,7 +162,7 @@ fn timeout_marks_the_rest_timed_out_and_a_later_run_finishes_without_duplicates(
     assert_eq!(statuses(&report), all(&ids, "timed_out"));
     assert_eq!(report["totals"]["timed_out"], 4);
     assert_eq!(report["finished_at"], Value::Null, "the run did not finish");
-    // Tasks of 3-5 s are still running: status says unfinished.
+    // Tasks of 4.5-7.5 s are still running: status says unfinished.
     let status = run(work.status(&served));
     assert_eq!(status.code, Some(3), "{}", status.all());
     // With a wrong key it says it could not refresh, and still shows the journal.

@@ -38,7 +38,7 @@ fn sigint_exits_3_with_the_resume_command_and_the_resume_finishes_without_duplic
     let mut child = spawn({
         let mut cmd = work.apply(&served);
         // One call at a time, so that the interrupt finds calls still queued.
-        cmd.args(["--concurrency", "1", "--rate", "2"]);
+        cmd.args(["--concurrency", "1", "--rate", "1"]);
         cmd
     });
     child.wait_for("accepted: job", Duration::from_secs(30));
