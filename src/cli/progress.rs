@@ -87,8 +87,8 @@ fn describe(event: &Event, tally: &mut Tally) -> Option<String> {
             )
         }
         Event::Busy { instance, retry_in } => format!(
-            "{instance}: another task is running; retrying in {}s",
-            retry_in.as_secs()
+            "{instance}: another task is running; retrying in {:.1}s",
+            retry_in.as_secs_f64()
         ),
         Event::Retrying {
             instances,
@@ -96,9 +96,9 @@ fn describe(event: &Event, tally: &mut Tally) -> Option<String> {
             retry_in,
         } => {
             format!(
-                "{}: {reason}; retrying in {}s",
+                "{}: {reason}; retrying in {:.1}s",
                 instances.join(", "),
-                retry_in.as_secs()
+                retry_in.as_secs_f64()
             )
         }
         Event::Rejected { instance, reason } => {

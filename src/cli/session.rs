@@ -326,6 +326,7 @@ impl Session {
         };
         if self.sandboxed {
             o.busy_wait = Duration::from_secs(30);
+            o.retry_base = Duration::from_millis(500);
         }
         o
     }

@@ -37,6 +37,9 @@ pub struct Options {
     pub busy_wait: Duration,
     /// Refusals worth another try (e.g. 9006) are retried this many times.
     pub submit_retries: u32,
+    /// First delay before such a retry; it doubles with each attempt (at most a minute),
+    /// with jitter so that refused calls do not come back in step.
+    pub retry_base: Duration,
     /// A task not listed this long after its submission is failed.
     pub missing_after: Duration,
     /// A task in an undocumented state this long is failed.
@@ -59,6 +62,7 @@ impl Default for Options {
             settle: Duration::from_secs(5),
             busy_wait: Duration::from_secs(600),
             submit_retries: 5,
+            retry_base: Duration::from_secs(2),
             missing_after: Duration::from_secs(600),
             unknown_after: Duration::from_secs(1800),
             timeout: None,
@@ -144,6 +148,14 @@ fn transient(e: &Error) -> bool {
         e.class(),
         ErrorClass::Retry | ErrorClass::Resign | ErrorClass::OutcomeUnknown
     )
+}
+
+/// `base · 2^attempt`, at most a minute, times a random factor in [0.5, 1).
+fn retry_delay(base: Duration, attempt: u32) -> Duration {
+    let full = base
+        .saturating_mul(2u32.saturating_pow(attempt.min(16)))
+        .min(Duration::from_secs(60));
+    full.mul_f64(rand::random_range(0.5..1.0))
 }
 
 /// A submission waiting in the queue.
@@ -608,7 +620,7 @@ impl<P: Protocol> Engine<P> {
                     reason: reason.clone(),
                     at: Utc::now(),
                 })?;
-                let delay = Duration::from_secs(2u64.saturating_pow(job.attempt + 1).min(60));
+                let delay = retry_delay(self.opts.retry_base, job.attempt);
                 self.emit(Event::Retrying {
                     instances: self.ids(&job.ids),
                     reason,

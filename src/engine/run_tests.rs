@@ -170,6 +170,7 @@ fn options(batch_size: usize) -> Options {
         first_poll: Duration::from_millis(10),
         settle: Duration::from_millis(10),
         busy_wait: Duration::from_secs(1),
+        retry_base: Duration::from_millis(10),
         ..Options::default()
     }
 }
@@ -293,4 +294,15 @@ async fn a_lost_submission_the_listing_missed_is_adopted_on_9592_not_submitted_a
     assert_eq!(state.instances[0].status, Status::Succeeded);
     assert_eq!(state.instances[0].job, Some(JobHandle("1".into())));
     assert_eq!(lock(&fake.submissions).get(&ids[0]), Some(&1));
+}
+
+#[test]
+fn retry_delays_double_with_jitter_and_stay_under_a_minute() {
+    let base = Duration::from_secs(2);
+    for attempt in 0..4 {
+        let full = base * 2u32.pow(attempt);
+        let d = retry_delay(base, attempt);
+        assert!(d >= full / 2 && d < full, "attempt {attempt}: {d:?}");
+    }
+    assert!(retry_delay(base, 30) < Duration::from_secs(60));
 }

@@ -50,6 +50,7 @@ fn options() -> Options {
         settle: Duration::from_millis(200),
         busy_wait: Duration::from_secs(20),
         submit_retries: 8,
+        retry_base: Duration::from_millis(50),
         ..Options::default()
     }
 }
@@ -116,23 +117,23 @@ async fn apply(tag: &str, n: usize, faults: Faults) -> sandbox::CountersSnapshot
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn under_every_fault_kind_each_instance_succeeds_once_for_many_seeds() {
-    let mut lost = 0;
-    let mut faults = 0;
-    for seed in 1..=6u64 {
-        let counters = apply(
-            &format!("eng{seed}"),
-            9,
-            Faults {
-                rate: 0.3,
-                kinds: FaultKinds::all(),
-                seed,
-                slow_ms: 150,
-            },
-        )
-        .await;
-        lost += counters.lost_accepted_jobs;
-        faults += counters.faults.values().sum::<u64>();
-    }
+    // The seeds run side by side, each against its own sandbox.
+    let runs = (1..=6u64).map(|seed| async move {
+        let tag = format!("eng{seed}");
+        let faults = Faults {
+            rate: 0.3,
+            kinds: FaultKinds::all(),
+            seed,
+            slow_ms: 150,
+        };
+        apply(&tag, 9, faults).await
+    });
+    let counters = futures::future::join_all(runs).await;
+    let lost: u64 = counters.iter().map(|c| c.lost_accepted_jobs).sum();
+    let faults: u64 = counters
+        .iter()
+        .map(|c| c.faults.values().sum::<u64>())
+        .sum();
     assert!(faults >= 10, "faults were injected: {faults}");
     assert!(lost >= 1, "some accepted submission lost its answer");
 }
