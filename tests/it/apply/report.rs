@@ -250,3 +250,21 @@ fn no_secret_or_token_appears_in_the_journal_the_report_or_the_output() {
         assert!(!text.contains(super::harness::SECRET_KEY) && !text.contains(TOKEN));
     }
 }
+
+#[test]
+fn polling_adapts_to_progress_instead_of_a_fixed_beat() {
+    let served = Served::start(3.0, &[]);
+    let ids = ids("poll", 6);
+    let work = Work::new(&ids, 2);
+    let out = run(work.apply(&served));
+    assert_eq!(out.code, Some(0), "{}", out.all());
+    let polls = served.counters()["requests_per_action"]["GetCdbRollbackJob"]
+        .as_u64()
+        .unwrap_or(0);
+    // Tasks of 2.25-3.75 s polled on a 100 ms beat would cost about 30 looks each; the
+    // estimate from progress needs a handful.
+    assert!(
+        polls >= ids.len() as u64 && polls <= 8 * ids.len() as u64,
+        "{polls} polls"
+    );
+}
