@@ -167,7 +167,15 @@ async fn apply(args: &ApplyArgs, resolved: crate::plan::ResolvedPlan, batch_size
     println!();
     print!("{}", session.summary_table());
     let code = match ending {
-        Ending::Complete => session.summary_exit_code(),
+        Ending::Complete => {
+            let code = session.summary_exit_code();
+            if session.report().totals.pending > 0 {
+                println!(
+                    "\nSome instances could not be submitted in this run (see above); nothing was lost. Submit them with:\n  {resume_hint}"
+                );
+            }
+            code
+        }
         Ending::Interrupted => {
             println!(
                 "\nInterrupted. In-flight submissions were completed and journaled; nothing is lost."

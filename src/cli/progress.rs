@@ -101,6 +101,15 @@ fn describe(event: &Event, tally: &mut Tally) -> Option<String> {
                 retry_in.as_secs_f64()
             )
         }
+        Event::GaveUp { instances, reason } => {
+            for i in instances {
+                tally.set(i, "pending");
+            }
+            format!(
+                "{}: {reason}; gave up for this run (still pending: apply again to submit)",
+                instances.join(", ")
+            )
+        }
         Event::Rejected { instance, reason } => {
             tally.set(instance, "rejected");
             format!("{instance}: rejected: {reason}")
@@ -207,6 +216,7 @@ pub async fn bars(mut events: mpsc::UnboundedReceiver<Event>, total: usize) {
             | Event::Unknown { .. }
             | Event::Adopted { .. }
             | Event::Busy { .. }
+            | Event::GaveUp { .. }
             | Event::Retrying { .. } => {
                 if let Some(t) = &text {
                     let _ = multi.println(t);

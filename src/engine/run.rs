@@ -112,6 +112,11 @@ pub enum Event {
         instance: String,
         reason: String,
     },
+    /// Transient refusals outlasted the retries: left pending for the next apply.
+    GaveUp {
+        instances: Vec<String>,
+        reason: String,
+    },
     State {
         instance: String,
         state: String,
@@ -630,6 +635,20 @@ impl<P: Protocol> Engine<P> {
                     not_before: now + delay,
                     attempt: job.attempt + 1,
                     ..job
+                });
+            }
+            ErrorClass::Retry | ErrorClass::Resign => {
+                // Out of tries for this run, but the API did not refuse these instances (it
+                // was unreachable or busy): they stay pending, the run ends unfinished, and
+                // the next apply submits them. `rejected` would be final.
+                self.write(Record::Abandoned {
+                    batch,
+                    reason: format!("gave up for this run: {reason}"),
+                    at: Utc::now(),
+                })?;
+                self.emit(Event::GaveUp {
+                    instances: self.ids(&job.ids),
+                    reason,
                 });
             }
             _ => self.reject(batch, &job.ids, &err)?,

@@ -21,6 +21,8 @@ enum Script {
 struct Fake {
     script: Mutex<VecDeque<Script>>,
     missing: HashSet<String>,
+    /// Instances whose submissions are refused with this API code.
+    refuse: HashMap<String, i64>,
     /// Instances whose task listing fails with this API code.
     listing_fails: HashMap<String, i64>,
     tasks: Mutex<HashMap<String, Vec<Task>>>,
@@ -64,6 +66,12 @@ impl Fake {
                 11041,
                 &format!("instance {} does not exist", r.instance_id),
             ));
+        }
+        if let Some((id, code)) = batch
+            .iter()
+            .find_map(|r| self.refuse.get_key_value(&r.instance_id))
+        {
+            return Err(api(*code, &format!("refused {id}")));
         }
         if self.busy_while_listed {
             let tasks = lock(&self.tasks);
@@ -305,4 +313,18 @@ fn retry_delays_double_with_jitter_and_stay_under_a_minute() {
         assert!(d >= full / 2 && d < full, "attempt {attempt}: {d:?}");
     }
     assert!(retry_delay(base, 30) < Duration::from_secs(60));
+}
+
+#[tokio::test]
+async fn an_instance_refused_by_transient_errors_stays_pending_not_rejected() {
+    let ids = ids(2);
+    let fake = Arc::new(Fake {
+        refuse: HashMap::from([(ids[0].clone(), 9006)]),
+        ..Fake::default()
+    });
+    let (ending, state) = run(Arc::clone(&fake), &ids, 1).await;
+    assert!(matches!(ending, Ending::Complete), "{ending:?}");
+    assert_eq!(state.instances[0].status, Status::Pending);
+    assert_eq!(state.instances[1].status, Status::Succeeded);
+    assert!(state.complete.is_none(), "the journal stays resumable");
 }
