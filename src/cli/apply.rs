@@ -60,6 +60,9 @@ pub fn run(args: &ApplyArgs) -> i32 {
     if args.dry_run {
         return exit::OK;
     }
+    if let Err(code) = check_regions(args, &resolved) {
+        return code;
+    }
     if !args.yes
         && let Err(code) = confirm(&resolved.name, resolved.instances.len())
     {
@@ -77,6 +80,38 @@ pub fn run(args: &ApplyArgs) -> i32 {
         }
     };
     runtime.block_on(apply(args, resolved, batch_size))
+}
+
+/// The API refuses calls without a Region (4000): say so before asking or sending anything.
+/// The sandbox does not need one.
+fn check_regions(args: &ApplyArgs, plan: &crate::plan::ResolvedPlan) -> Result<(), i32> {
+    let default = args
+        .api
+        .region
+        .as_deref()
+        .is_some_and(|r| !r.trim().is_empty());
+    if args.sandbox || default {
+        return Ok(());
+    }
+    let without: Vec<&str> = plan
+        .instances
+        .iter()
+        .filter(|i| i.region.as_deref().is_none_or(|r| r.trim().is_empty()))
+        .map(|i| i.id.as_str())
+        .collect();
+    if without.is_empty() {
+        return Ok(());
+    }
+    eprintln!(
+        "{:?}",
+        miette::miette!(
+            code = "planrun::missing_region",
+            help = "set `region:` in the plan (or on the entry), or pass --region / set TENCENTCLOUD_REGION",
+            "no region for {}: the API refuses calls without one",
+            without.join(", ")
+        )
+    );
+    Err(exit::USAGE)
 }
 
 /// Asks the person at the terminal to type `yes`.

@@ -150,3 +150,33 @@ fn a_corrupt_journal_is_refused_with_exit_2_and_restart_sets_it_aside() {
     assert_eq!(restarted.code, Some(0), "{}", restarted.all());
     served.assert_each_accepted_once(&ids);
 }
+
+#[test]
+fn instances_without_a_region_are_refused_before_anything_is_sent_unless_region_is_given() {
+    let served = Served::start(0.3, &[]);
+    let ids = ids("nreg", 2);
+    let work = Work::new(&ids, 2);
+    let text = std::fs::read_to_string(&work.plan).unwrap_or_default();
+    std::fs::write(&work.plan, text.replace("region: ap-guangzhou\n", ""))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let refused = run(work.apply(&served));
+    assert_eq!(refused.code, Some(2), "{}", refused.all());
+    assert!(
+        refused
+            .stderr
+            .contains("no region for cdb-nreg0001, cdb-nreg0002"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        served.counters()["requests_per_action"],
+        serde_json::json!({})
+    );
+    let with_flag = run({
+        let mut cmd = work.apply(&served);
+        cmd.args(["--region", "ap-shanghai"]);
+        cmd
+    });
+    assert_eq!(with_flag.code, Some(0), "{}", with_flag.all());
+    served.assert_each_accepted_once(&ids);
+}
