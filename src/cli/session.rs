@@ -87,6 +87,21 @@ pub struct Session {
     concurrency: usize,
 }
 
+/// `NAME.journal`, or `NAME.sandbox.journal` for `apply --sandbox` (kept apart: its jobs
+/// lived in an emulator, not in the cloud).
+pub fn journal_name(plan: &str, sandboxed: bool) -> String {
+    if sandboxed {
+        format!("{plan}.sandbox.journal")
+    } else {
+        format!("{plan}.journal")
+    }
+}
+
+/// Where the journal of this plan lives.
+pub fn journal_path(plan_path: &Path, plan: &str, args: &SessionArgs, sandboxed: bool) -> PathBuf {
+    state_dir(plan_path, args).join(journal_name(plan, sandboxed))
+}
+
 fn state_dir(plan: &Path, args: &SessionArgs) -> PathBuf {
     args.state_dir
         .clone()
@@ -163,7 +178,14 @@ impl Session {
     }
 
     /// For `status --offline`: the journal only; the client is never used.
-    pub fn offline(plan_path: &Path, plan: &ResolvedPlan, args: &SessionArgs) -> Result<Self, i32> {
+    /// With `sandboxed`, the journal of `apply --sandbox` (its emulator is gone with it, so
+    /// the journal is all there is).
+    pub fn offline(
+        plan_path: &Path,
+        plan: &ResolvedPlan,
+        args: &SessionArgs,
+        sandboxed: bool,
+    ) -> Result<Self, i32> {
         let dir = state_dir(plan_path, args);
         let config = crate::api::ClientConfig::new(
             "http://127.0.0.1:9/v2/index.php",
@@ -177,7 +199,7 @@ impl Session {
         Ok(Self::new(
             plan,
             client,
-            dir.join(format!("{}.journal", plan.name)),
+            dir.join(journal_name(&plan.name, sandboxed)),
             false,
             args,
             plan.batch_size,

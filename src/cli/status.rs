@@ -27,6 +27,9 @@ pub struct StatusArgs {
     /// Show the journal as it is, without asking the API (no credentials needed).
     #[arg(long)]
     pub offline: bool,
+    /// Show the journal of `apply --sandbox` (offline: that emulator is gone).
+    #[arg(long)]
+    pub sandbox: bool,
     #[command(flatten)]
     pub session: session::SessionArgs,
     #[command(flatten)]
@@ -50,9 +53,21 @@ pub fn run(args: &StatusArgs) -> i32 {
             return exit::USAGE;
         }
     };
+    let cloud = session::journal_path(&args.plan, &resolved.name, &args.session, false);
+    let demo = session::journal_path(&args.plan, &resolved.name, &args.session, true);
+    if !args.sandbox && !cloud.exists() && demo.exists() {
+        eprintln!(
+            "No apply of plan {} is recorded (journal {}), but an `apply --sandbox` is: see it with\n  planrun status {} --sandbox",
+            resolved.name,
+            cloud.display(),
+            args.plan.display()
+        );
+        return exit::UNFINISHED;
+    }
     runtime.block_on(async {
-        let mut session = if args.offline {
-            match session::Session::offline(&args.plan, &resolved, &args.session) {
+        let offline = args.offline || args.sandbox;
+        let mut session = if offline {
+            match session::Session::offline(&args.plan, &resolved, &args.session, args.sandbox) {
                 Ok(s) => s,
                 Err(code) => return code,
             }
@@ -80,7 +95,7 @@ pub fn run(args: &StatusArgs) -> i32 {
                 return exit::USAGE;
             }
         }
-        if !args.offline {
+        if !offline {
             refresh(&mut session).await;
         }
         if json {

@@ -268,3 +268,39 @@ fn polling_adapts_to_progress_instead_of_a_fixed_beat() {
         "{polls} polls"
     );
 }
+
+#[test]
+fn the_sandbox_demo_applies_and_status_sandbox_shows_its_journal() {
+    let served = Served::start(0.3, &[]);
+    let ids = ids("demo", 2);
+    let work = Work::new(&ids, 2);
+    let out = run({
+        let mut cmd = work.apply(&served);
+        cmd.arg("--sandbox")
+            .env_remove("TENCENTCLOUD_SECRET_ID")
+            .env_remove("TENCENTCLOUD_SECRET_KEY")
+            .env_remove("PLANRUN_ENDPOINT");
+        cmd
+    });
+    assert_eq!(out.code, Some(0), "{}", out.all());
+    assert!(
+        served.accepted().is_empty(),
+        "the in-process emulator was used"
+    );
+    let hint = run({
+        let mut cmd = work.status(&served);
+        cmd.env_remove("TENCENTCLOUD_SECRET_KEY");
+        cmd
+    });
+    assert_eq!(hint.code, Some(3), "{}", hint.all());
+    assert!(hint.stderr.contains("--sandbox"), "{}", hint.stderr);
+    let shown = run({
+        let mut cmd = work.status(&served);
+        cmd.args(["--sandbox", "--format", "json"]);
+        cmd
+    });
+    assert_eq!(shown.code, Some(0), "{}", shown.all());
+    let report: Value =
+        serde_json::from_str(&shown.stdout).unwrap_or_else(|e| panic!("{e}\n{}", shown.stdout));
+    assert_eq!(statuses(&report), all(&ids, "succeeded"));
+}
