@@ -125,6 +125,7 @@ async fn under_every_fault_kind_each_instance_succeeds_once_for_many_seeds() {
             kinds: FaultKinds::all(),
             seed,
             slow_ms: 150,
+            ..Faults::default()
         };
         apply(&tag, 9, faults).await
     });
@@ -152,6 +153,7 @@ async fn when_every_other_answer_is_lost_nothing_is_submitted_twice() {
                 },
                 seed,
                 slow_ms: 0,
+                ..Faults::default()
             },
         )
         .await;
