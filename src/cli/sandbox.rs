@@ -52,12 +52,18 @@ pub struct ServeArgs {
         value_name = "KINDS"
     )]
     pub faults: String,
+    /// Inject faults only into these actions (comma-separated; default: every action).
+    #[arg(long, value_delimiter = ',', value_name = "ACTIONS")]
+    pub fault_actions: Vec<String>,
     /// Delay of a `slow` answer, in milliseconds.
     #[arg(long, default_value_t = 2000, value_name = "MS")]
     pub slow_ms: u64,
     /// Seed of faults, durations and answer quirks.
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub seed: u64,
+    /// Accept requests without the Region common parameter (the cloud answers 4000).
+    #[arg(long)]
+    pub optional_region: bool,
     /// An instance that does not exist (11041); repeatable.
     #[arg(long = "missing", value_name = "INSTANCE")]
     pub missing: Vec<String>,
@@ -89,12 +95,14 @@ pub fn config(args: &ServeArgs) -> Result<Config, String> {
     }
     config.task_seconds = (args.job_seconds * 0.75, args.job_seconds * 1.25);
     config.rate_per_action = args.rate;
+    config.require_region = !args.optional_region;
     config.seed = args.seed;
     config.faults = sandbox::Faults {
         rate: args.fault_rate,
         kinds: FaultKinds::parse_list(&args.faults)?,
         seed: args.seed,
         slow_ms: args.slow_ms,
+        actions: args.fault_actions.iter().cloned().collect(),
     };
     config.missing_instances = args.missing.iter().cloned().collect();
     config.failing_instances = args.failing.iter().cloned().collect();
@@ -160,8 +168,15 @@ fn print_banner(sb: &sandbox::Sandbox, custom_key: bool) {
             println!("secret key: (the one given with --secret-key)");
         }
     }
+    let (id, key) = match config.credentials.first() {
+        Some(c) if !custom_key => (c.secret_id.as_str(), DEMO_SECRET_KEY),
+        Some(c) => (c.secret_id.as_str(), "<your --secret-key>"),
+        None => ("<id>", "<key>"),
+    };
+    println!("use it:");
+    println!("  export TENCENTCLOUD_SECRET_ID={id} TENCENTCLOUD_SECRET_KEY={key}");
     println!(
-        "try: TENCENTCLOUD_SECRET_ID=... TENCENTCLOUD_SECRET_KEY=... planrun jobs cdb-mo64xu70 --endpoint {}",
+        "  planrun jobs cdb-mo64xu70 --api v2 --region ap-guangzhou --endpoint {}",
         sb.endpoint_v2()
     );
     println!(
@@ -211,6 +226,7 @@ mod tests {
             "9",
             "--missing",
             "cdb-aaaaaaaa",
+            "--optional-region",
             "--failing",
             "cdb-bbbbbbbb",
         ])
@@ -222,6 +238,7 @@ mod tests {
         assert!(c.faults.kinds.lost && c.faults.kinds.slow && !c.faults.kinds.http502);
         assert!(c.missing_instances.contains("cdb-aaaaaaaa"));
         assert!(c.failing_instances.contains("cdb-bbbbbbbb"));
+        assert!(!c.require_region);
     }
 
     #[test]
@@ -244,5 +261,6 @@ mod tests {
         assert_eq!(c.credentials, Config::demo().credentials);
         assert_eq!(c.rate_per_action, 20);
         assert_eq!(c.faults.rate, 0.0);
+        assert!(c.require_region);
     }
 }

@@ -25,6 +25,9 @@ pub struct Checked {
     pub text: String,
     pub diagnostics: Vec<Diagnostic>,
     pub resolved: Option<ResolvedPlan>,
+    /// JSON Pointer → spans of the plan's nodes (later checks, such as the rollback-window
+    /// preflight, point their diagnostics at nodes too).
+    pub index: load::SpanIndex,
 }
 
 impl Checked {
@@ -52,6 +55,7 @@ pub fn check_bytes(path: &str, bytes: &[u8], now: DateTime<Utc>) -> Checked {
         text,
         diagnostics,
         resolved,
+        index: loaded.index,
     }
 }
 
@@ -64,6 +68,15 @@ pub fn check_file(path: &Path, now: DateTime<Utc>) -> std::io::Result<Checked> {
             std::io::ErrorKind::IsADirectory,
             "is a directory",
         ));
+    }
+    if metadata.len() > u64::try_from(load::MAX_PLAN_BYTES).unwrap_or(u64::MAX) {
+        return Ok(Checked {
+            path: path.display().to_string(),
+            text: String::new(),
+            diagnostics: vec![load::too_large(metadata.len())],
+            resolved: None,
+            index: load::SpanIndex::default(),
+        });
     }
     // Refuse to slurp something huge (a device, a giant log) before the size rule can see it.
     let limit = u64::try_from(load::MAX_PLAN_BYTES).unwrap_or(u64::MAX) + 1;

@@ -98,6 +98,10 @@ pub struct Faults {
     pub seed: u64,
     /// Delay of a `slow` answer, in milliseconds.
     pub slow_ms: u64,
+    /// Only requests of these actions get faults (and draw from the generator); empty means
+    /// every action. E.g. only `RollbackCdbDatabaseTables`, so that lost submissions can be
+    /// looked up afterwards.
+    pub actions: BTreeSet<String>,
 }
 
 impl Default for Faults {
@@ -107,6 +111,7 @@ impl Default for Faults {
             kinds: FaultKinds::default(),
             seed: 0,
             slow_ms: 2_000,
+            actions: BTreeSet::new(),
         }
     }
 }
@@ -147,6 +152,9 @@ pub struct Config {
     pub failing_instances: BTreeSet<String>,
     /// `rollbacktime` check; `None` accepts any well-formed time.
     pub rollback_time_check: Option<RollbackTimeCheck>,
+    /// Answer 4000 when the `Region` common parameter is missing, as the cloud does (on by
+    /// default; switch off to try clients that leave it out).
+    pub require_region: bool,
     /// Accepted clock skew of `Timestamp`, in seconds (the cloud allows 300).
     pub timestamp_window_seconds: i64,
     pub faults: Faults,
@@ -169,6 +177,7 @@ impl Config {
             missing_instances: BTreeSet::new(),
             failing_instances: BTreeSet::new(),
             rollback_time_check: Some(RollbackTimeCheck::default()),
+            require_region: true,
             timestamp_window_seconds: 300,
             faults: Faults::default(),
             seed: 0,

@@ -22,6 +22,10 @@ pub struct CountersSnapshot {
     pub lost_responses: u64,
     /// Lost answers of accepted submissions: the job exists, the client never heard of it.
     pub lost_accepted_jobs: u64,
+    /// API requests being handled right now.
+    pub in_flight: u64,
+    /// The most API requests ever handled at once (checks a client's concurrency bound).
+    pub max_in_flight: u64,
 }
 
 /// The live counters, behind the sandbox's lock.
@@ -65,6 +69,17 @@ impl Counters {
         }
     }
 
+    /// A request starts being handled.
+    pub fn enter(&mut self) {
+        self.snapshot.in_flight += 1;
+        self.snapshot.max_in_flight = self.snapshot.max_in_flight.max(self.snapshot.in_flight);
+    }
+
+    /// A request is done (answered, dropped, or abandoned by its client).
+    pub fn leave(&mut self) {
+        self.snapshot.in_flight = self.snapshot.in_flight.saturating_sub(1);
+    }
+
     pub fn snapshot(&self) -> CountersSnapshot {
         self.snapshot.clone()
     }
@@ -83,7 +98,11 @@ mod tests {
         c.accepted(&["cdb-aaaaaaaa".into(), "cdb-bbbbbbbb".into()]);
         c.accepted(&["cdb-aaaaaaaa".into()]);
         c.lost(true);
+        c.enter();
+        c.enter();
+        c.leave();
         let s = c.snapshot();
+        assert_eq!((s.in_flight, s.max_in_flight), (1, 2));
         assert_eq!(s.requests_per_action["GetCdbRollbackJob"], 2);
         assert_eq!(s.rejections_per_code[&4100], 1);
         assert_eq!(s.accepted_submissions["cdb-aaaaaaaa"], 2);

@@ -30,6 +30,7 @@ impl FaultKind {
 #[derive(Debug)]
 pub struct FaultPlan {
     rate: f64,
+    actions: std::collections::BTreeSet<String>,
     kinds: Vec<FaultKind>,
     rng: StdRng,
 }
@@ -38,14 +39,18 @@ impl FaultPlan {
     pub fn new(faults: &Faults) -> Self {
         Self {
             rate: faults.rate.clamp(0.0, 1.0),
+            actions: faults.actions.clone(),
             kinds: faults.kinds.enabled(),
             rng: StdRng::seed_from_u64(faults.seed),
         }
     }
 
-    /// The fault for the next request, if any.
-    pub fn draw(&mut self) -> Option<FaultKind> {
+    /// The fault for the next request of `action`, if any.
+    pub fn draw(&mut self, action: &str) -> Option<FaultKind> {
         if self.kinds.is_empty() || self.rate <= 0.0 {
+            return None;
+        }
+        if !self.actions.is_empty() && !self.actions.contains(action) {
             return None;
         }
         if self.rng.random::<f64>() >= self.rate {
@@ -86,6 +91,7 @@ mod tests {
             kinds: FaultKinds::all(),
             seed,
             slow_ms: 1,
+            actions: Default::default(),
         })
     }
 
@@ -93,10 +99,10 @@ mod tests {
     fn same_seed_gives_same_faults() {
         let a: Vec<_> = {
             let mut p = plan(0.5, 7);
-            (0..50).map(|_| p.draw()).collect()
+            (0..50).map(|_| p.draw("A")).collect()
         };
         let mut p = plan(0.5, 7);
-        let b: Vec<_> = (0..50).map(|_| p.draw()).collect();
+        let b: Vec<_> = (0..50).map(|_| p.draw("A")).collect();
         assert_eq!(a, b);
         assert!(a.iter().any(Option::is_some) && a.iter().any(Option::is_none));
     }
@@ -104,9 +110,9 @@ mod tests {
     #[test]
     fn rate_zero_and_one_are_never_and_always() {
         let mut never = plan(0.0, 1);
-        assert!((0..100).all(|_| never.draw().is_none()));
+        assert!((0..100).all(|_| never.draw("A").is_none()));
         let mut always = plan(1.0, 1);
-        assert!((0..100).all(|_| always.draw().is_some()));
+        assert!((0..100).all(|_| always.draw("A").is_some()));
     }
 
     #[test]
@@ -119,8 +125,22 @@ mod tests {
             },
             seed: 3,
             slow_ms: 1,
+            actions: Default::default(),
         });
-        assert!((0..50).all(|_| p.draw() == Some(FaultKind::Http502)));
+        assert!((0..50).all(|_| p.draw("A") == Some(FaultKind::Http502)));
+    }
+
+    #[test]
+    fn faults_can_target_some_actions_only() {
+        let mut p = FaultPlan::new(&Faults {
+            rate: 1.0,
+            kinds: FaultKinds::all(),
+            seed: 3,
+            slow_ms: 1,
+            actions: ["RollbackCdbDatabaseTables".to_owned()].into(),
+        });
+        assert!(p.draw("GetCdbRollbackJob").is_none());
+        assert!(p.draw("RollbackCdbDatabaseTables").is_some());
     }
 
     #[test]

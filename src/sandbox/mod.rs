@@ -1,6 +1,13 @@
 //! The sandbox: a local emulator of the cloud API (API 2.0 at `/v2/index.php`), in-process for
 //! tests and `--sandbox`, or standalone as `planrun sandbox serve`. Server side of `api`'s
 //! protocol; it never talks to the real cloud.
+//!
+//! Use: inside a tokio runtime, `start(Config::demo(), "127.0.0.1:0".parse()?)` binds a free
+//! loopback port; send signed requests to [`Sandbox::endpoint_v2`] with [`DEMO_SECRET_ID`] /
+//! [`DEMO_SECRET_KEY`]; assert on [`Sandbox::counters`] (also served as JSON at
+//! [`Sandbox::counters_url`]); [`Sandbox::shutdown`] at the end. Tasks live by the clock:
+//! shrink them with `task_seconds` / `time_scale`. Faults draw from `faults.seed`, durations
+//! and the string-or-number choices from `seed`, so a run is repeatable.
 
 mod answer;
 mod config;

@@ -83,14 +83,16 @@ pub async fn handle(
         Method::POST => HttpMethod::Post,
         _ => return StatusCode::METHOD_NOT_ALLOWED.into_response(),
     };
+    let _in_flight = InFlight::enter(&shared);
     let params = match http {
         HttpMethod::Get => Params::decode(uri.query().unwrap_or("")),
         HttpMethod::Post => Params::decode(&String::from_utf8_lossy(&body)),
     };
     let fault = {
         let mut inner = shared.lock();
-        inner.counters.request(params.get("Action").unwrap_or(""));
-        let fault = inner.faults.draw();
+        let action = params.get("Action").unwrap_or("");
+        inner.counters.request(action);
+        let fault = inner.faults.draw(action);
         if let Some(kind) = fault {
             inner.counters.fault(kind.as_str());
         }
@@ -126,6 +128,22 @@ pub async fn handle(
         answer.to_string(),
     )
         .into_response()
+}
+
+/// Counts a request as in flight until dropped, even when its client goes away mid-answer.
+struct InFlight<'a>(&'a Shared);
+
+impl<'a> InFlight<'a> {
+    fn enter(shared: &'a Shared) -> Self {
+        shared.lock().counters.enter();
+        Self(shared)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.lock().counters.leave();
+    }
 }
 
 /// The JSON answer, and whether a submission was accepted.
@@ -209,5 +227,52 @@ pub fn task_duration(config: &Config, instance_id: &str) -> Duration {
         Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX)
     } else {
         Duration::ZERO
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_vary_per_instance_within_the_range_and_follow_the_seed() {
+        let config = Config {
+            task_seconds: (10.0, 20.0),
+            time_scale: 0.5,
+            seed: 4,
+            ..Config::demo()
+        };
+        let ids = [
+            "cdb-aaaaaaaa",
+            "cdb-bbbbbbbb",
+            "cdb-cccccccc",
+            "cdb-dddddddd",
+        ];
+        let durations: Vec<Duration> = ids.iter().map(|id| task_duration(&config, id)).collect();
+        for d in &durations {
+            assert!((5.0..=10.0).contains(&d.as_secs_f64()), "{d:?}");
+        }
+        assert!(durations.windows(2).any(|w| w[0] != w[1]), "{durations:?}");
+        assert_eq!(durations[0], task_duration(&config, ids[0]));
+        let other_seed = Config {
+            seed: 5,
+            ..config.clone()
+        };
+        assert_ne!(durations[0], task_duration(&other_seed, ids[0]));
+    }
+
+    #[test]
+    fn nonsense_durations_become_zero_not_a_panic() {
+        for range in [
+            (f64::NAN, 1.0),
+            (-5.0, -1.0),
+            (f64::INFINITY, f64::INFINITY),
+        ] {
+            let config = Config {
+                task_seconds: range,
+                ..Config::demo()
+            };
+            assert_eq!(task_duration(&config, "cdb-aaaaaaaa"), Duration::ZERO);
+        }
     }
 }

@@ -106,7 +106,9 @@ impl Verifier {
                 .ok_or_else(|| Rejection::bad_common_param(format!("missing parameter {key}")))
         };
         let action = required("Action")?;
-        required("Region")?;
+        if config.require_region {
+            required("Region")?;
+        }
         let timestamp = required("Timestamp")?;
         let nonce = required("Nonce")?;
         let secret_id = required("SecretId")?;
@@ -258,6 +260,27 @@ mod tests {
         let edge = signed(SignatureMethod::HmacSha1, HttpMethod::Get, "3", NOW - 300);
         assert!(check(&mut v, &edge, HttpMethod::Get).is_ok());
         assert_eq!(check(&mut v, &edge, HttpMethod::Get), Err(4500));
+    }
+
+    #[test]
+    fn region_is_required_unless_switched_off() {
+        let mut pairs = signed(SignatureMethod::HmacSha1, HttpMethod::Get, "1", NOW).0;
+        pairs.retain(|(k, _)| k != "Region" && k != "Signature");
+        let text = sign::string_to_sign(HttpMethod::Get, "127.0.0.1:9", "/v2/index.php", &pairs);
+        let sig = sign::signature(DEMO_SECRET_KEY, SignatureMethod::HmacSha1, &text);
+        pairs.push(("Signature".into(), sig));
+        let p = Params(pairs);
+        assert_eq!(
+            check(&mut Verifier::default(), &p, HttpMethod::Get),
+            Err(4000)
+        );
+        let lenient = Config {
+            require_region: false,
+            ..Config::demo()
+        };
+        let env = env(HttpMethod::Get);
+        let got = Verifier::default().authenticate(&lenient, env, &p, NOW, Instant::now());
+        assert!(got.is_ok(), "{got:?}");
     }
 
     #[test]

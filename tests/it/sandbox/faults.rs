@@ -9,6 +9,7 @@ fn faulty(kind: FaultKinds) -> Config {
             kinds: kind,
             seed: 5,
             slow_ms: 300,
+            actions: Default::default(),
         },
         ..fast()
     }
@@ -56,16 +57,25 @@ async fn internal_fault_answers_9006_and_does_nothing() {
 }
 
 #[tokio::test]
-async fn slow_fault_delays_the_answer() {
+async fn slow_fault_delays_the_answer_and_counts_requests_in_flight() {
     let sb = start(faulty(FaultKinds {
         slow: true,
         ..FaultKinds::default()
     }))
     .await;
-    let mut c = Caller::new(&sb);
+    let mut callers: Vec<Caller> = (0..3u64)
+        .map(|i| {
+            let mut c = Caller::new(&sb);
+            c.nonce = 10_000 * (i + 1);
+            c
+        })
+        .collect();
     let started = Instant::now();
-    assert_eq!(int(&c.jobs(A, &[]).await["code"]), 0);
+    let answers = futures::future::join_all(callers.iter_mut().map(|c| c.jobs(A, &[]))).await;
     assert!(started.elapsed() >= Duration::from_millis(300));
+    assert!(answers.iter().all(|v| int(&v["code"]) == 0), "{answers:?}");
+    let s = sb.counters();
+    assert_eq!((s.max_in_flight, s.in_flight), (3, 0));
     sb.shutdown().await;
 }
 
@@ -121,7 +131,9 @@ async fn lost_fault_accepts_the_job_then_drops_the_connection() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let mut answer = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(5), socket.read_to_end(&mut answer)).await;
+    // The connection must end (EOF or reset), not hang open without an answer.
+    let ended = tokio::time::timeout(Duration::from_secs(5), socket.read_to_end(&mut answer)).await;
+    assert!(ended.is_ok(), "the connection stayed open");
     assert!(
         answer.is_empty(),
         "got {:?}",
@@ -154,6 +166,7 @@ async fn faults_follow_the_seed() {
         },
         seed: 11,
         slow_ms: 0,
+        actions: Default::default(),
     };
     let mut runs = Vec::new();
     for _ in 0..2 {

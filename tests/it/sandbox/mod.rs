@@ -2,6 +2,7 @@
 //! paging, answer quirks, each fault kind and the counters. Requests are signed with
 //! `planrun::api::sign` directly; this file holds the shared caller.
 
+mod client;
 mod faults;
 mod protocol;
 mod rollback;
@@ -29,11 +30,11 @@ pub(crate) async fn start(config: Config) -> Sandbox {
         .unwrap_or_else(|e| panic!("sandbox start: {e}"))
 }
 
-/// Fast tasks: 100-200 ms.
+/// Fast tasks: 300-600 ms (long enough to still run when the next request comes).
 pub(crate) fn fast() -> Config {
     Config {
         task_seconds: (1.0, 2.0),
-        time_scale: 0.1,
+        time_scale: 0.3,
         ..Config::demo()
     }
 }

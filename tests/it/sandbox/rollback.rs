@@ -80,7 +80,7 @@ async fn a_running_task_blocks_the_instance_with_9592_until_it_ends() {
 async fn tasks_wait_run_with_growing_progress_and_end() {
     let mut config = Config {
         task_seconds: (1.0, 1.0),
-        time_scale: 0.6,
+        time_scale: 1.0,
         ..Config::demo()
     };
     config.failing_instances.insert(B.into());

@@ -1,0 +1,170 @@
+//! planrun's own API client against the sandbox: both actions round trip with both signature
+//! methods over GET and POST, a lost submission is "outcome unknown" (never resent) and its
+//! job can be found, injected 502/9006 on reads are retried, and the default limiter stays
+//! under the sandbox's 20 requests/s per action.
+
+use super::*;
+use planrun::api::rollback::{
+    DatabaseTables, InstanceRollback, RollbackSpec, Strategy, TableRename,
+};
+use planrun::api::{Client, ClientConfig, Credentials, RetryPolicy, TaskStatus};
+
+fn client(sb: &Sandbox, http: HttpMethod, sig: SignatureMethod) -> Client {
+    let mut config = ClientConfig::new(
+        sb.endpoint_v2(),
+        "ap-guangzhou",
+        Credentials::new(DEMO_SECRET_ID, DEMO_SECRET_KEY),
+    );
+    config.http_method = http;
+    config.signature_method = sig;
+    config.retry = RetryPolicy {
+        max_attempts: 8,
+        base_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(50),
+    };
+    Client::new(config).unwrap_or_else(|e| panic!("client: {e}"))
+}
+
+fn rollback(id: &str) -> InstanceRollback {
+    InstanceRollback {
+        instance_id: id.to_owned(),
+        spec: RollbackSpec {
+            rollbacktime: "2026-01-01 03:15:00".into(),
+            strategy: Strategy::Table,
+            dbs: vec![],
+            tables: vec![DatabaseTables {
+                db: "orders".into(),
+                table: vec![TableRename {
+                    tablename: "payments".into(),
+                    newname: "payments_bak".into(),
+                }],
+            }],
+        },
+    }
+}
+
+#[tokio::test]
+async fn client_submits_and_tracks_with_both_methods_over_get_and_post() {
+    let sb = start(Config {
+        task_seconds: (0.2, 0.3),
+        ..Config::demo()
+    })
+    .await;
+    let ids = [
+        "cdb-aaaa0001",
+        "cdb-aaaa0002",
+        "cdb-aaaa0003",
+        "cdb-aaaa0004",
+    ];
+    let mut n = 0;
+    for http in [HttpMethod::Get, HttpMethod::Post] {
+        for sig in [SignatureMethod::HmacSha1, SignatureMethod::HmacSha256] {
+            let c = client(&sb, http, sig);
+            let id = ids[n];
+            n += 1;
+            let job = c
+                .rollback(&[rollback(id)])
+                .await
+                .unwrap_or_else(|e| panic!("{http:?} {sig:?}: {e}"));
+            let deadline = Instant::now() + Duration::from_secs(5);
+            loop {
+                let task = c
+                    .find_task(id, &job)
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"))
+                    .unwrap_or_else(|| panic!("job {job} not listed"));
+                assert_eq!(task.strategy, Some(Strategy::Table));
+                assert_eq!(task.rollback_time.as_deref(), Some("2026-01-01 03:15:00"));
+                if task.status == TaskStatus::Success {
+                    assert_eq!(task.progress, Some(100));
+                    break;
+                }
+                assert!(Instant::now() < deadline, "{task:?}");
+                tokio::time::sleep(Duration::from_millis(70)).await;
+            }
+        }
+    }
+    assert_eq!(sb.counters().accepted_jobs, 4);
+    assert!(sb.counters().rejections_per_code.is_empty());
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_lost_submission_is_outcome_unknown_and_its_job_is_found() {
+    let mut config = fast();
+    config.faults = Faults {
+        rate: 1.0,
+        kinds: FaultKinds {
+            lost: true,
+            ..FaultKinds::default()
+        },
+        seed: 1,
+        slow_ms: 0,
+        actions: ["RollbackCdbDatabaseTables".to_owned()].into(),
+    };
+    let sb = start(config).await;
+    let c = client(&sb, HttpMethod::Post, SignatureMethod::HmacSha256);
+    let err = c
+        .rollback(&[rollback(A)])
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("a job id came back through a dropped connection"));
+    assert!(err.is_outcome_unknown(), "{err:?}");
+    let s = sb.counters();
+    assert_eq!(
+        s.requests_per_action["RollbackCdbDatabaseTables"], 1,
+        "never resent"
+    );
+    assert_eq!((s.accepted_submissions[A], s.lost_accepted_jobs), (1, 1));
+    let page = c
+        .all_rollback_jobs(A)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(page.tasks.len(), 1);
+    assert_eq!(page.tasks[0].tables, rollback(A).spec.tables);
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn reads_are_retried_through_injected_502_and_9006() {
+    let mut config = fast();
+    config.faults = Faults {
+        rate: 0.5,
+        kinds: FaultKinds {
+            http502: true,
+            internal: true,
+            ..FaultKinds::default()
+        },
+        seed: 21,
+        slow_ms: 0,
+        actions: ["GetCdbRollbackJob".to_owned()].into(),
+    };
+    let sb = start(config).await;
+    let c = client(&sb, HttpMethod::Get, SignatureMethod::HmacSha256);
+    for _ in 0..6 {
+        let page = c
+            .rollback_jobs(A, 0, 10)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(page.task_count, 0);
+    }
+    let s = sb.counters();
+    let faults: u64 = s.faults.values().sum();
+    assert!(faults > 0, "{s:?}");
+    assert_eq!(s.requests_per_action["GetCdbRollbackJob"], 6 + faults);
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_default_limiter_never_trips_the_sandboxs_rate_limit() {
+    let sb = start(fast()).await;
+    let c = client(&sb, HttpMethod::Post, SignatureMethod::HmacSha256);
+    let calls = (0..30).map(|_| c.rollback_jobs(A, 0, 1));
+    let results = futures::future::join_all(calls).await;
+    assert!(results.iter().all(Result::is_ok));
+    let s = sb.counters();
+    assert_eq!(s.requests_per_action["GetCdbRollbackJob"], 30);
+    assert!(s.rejections_per_code.is_empty(), "{s:?}");
+    assert!(s.max_in_flight <= 4, "{s:?}");
+    sb.shutdown().await;
+}
