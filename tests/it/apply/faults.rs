@@ -78,3 +78,31 @@ fn lost_answers_of_accepted_submissions_are_adopted_not_resubmitted() {
         "no accepted submission lost its answer: {counters:?}"
     );
 }
+
+#[test]
+fn when_no_submission_answer_ever_arrives_every_instance_is_adopted_once() {
+    let served = Served::start(
+        0.5,
+        &[
+            "--fault-rate",
+            "1",
+            "--faults",
+            "lost",
+            "--fault-actions",
+            "RollbackCdbDatabaseTables",
+        ],
+    );
+    let ids = ids("nans", 5);
+    let work = Work::new(&ids, 2);
+    let out = run(work.apply(&served));
+    assert_eq!(out.code, Some(0), "{}", out.all());
+    served.assert_each_accepted_once(&ids);
+    let counters = served.counters();
+    assert_eq!(counters["lost_accepted_jobs"], 3, "{counters}");
+    let adopted = work
+        .records()
+        .iter()
+        .filter(|r| r["record"] == "adopted")
+        .count();
+    assert_eq!(adopted, ids.len(), "{}", work.journal_text());
+}
