@@ -160,6 +160,12 @@ async fn apply(args: &ApplyArgs, resolved: crate::plan::ResolvedPlan, batch_size
             "Nothing was submitted. Use `planrun status {}` to see it, or --restart to apply it again.",
             args.plan.display()
         );
+        // A pipeline reads the report whether this run or an earlier one did the work.
+        if let Some(path) = &args.report
+            && let Err(e) = session.write_report(path)
+        {
+            eprintln!("error: cannot write the report {}: {e}", path.display());
+        }
         let code = session.summary_exit_code();
         print!("{}", session.summary_table());
         return code;

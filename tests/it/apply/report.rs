@@ -134,8 +134,14 @@ fn status_exits_0_when_every_instance_succeeded() {
     let status = run(work.status(&served));
     assert_eq!(status.code, Some(0), "{}", status.all());
     assert!(status.stdout.contains("2 succeeded"), "{}", status.stdout);
-    // Applying a completed plan again submits nothing.
-    let again = run(work.apply(&served));
+    // Applying a completed plan again submits nothing (and still writes the report).
+    let path = work.dir.path().join("again.json");
+    let again = run({
+        let mut cmd = work.apply(&served);
+        cmd.arg("--report").arg(&path);
+        cmd
+    });
+    assert_eq!(statuses(&read_json(&path)), all(&ids, "succeeded"));
     assert_eq!(again.code, Some(0), "{}", again.all());
     assert!(
         again.stdout.contains("already applied completely"),
