@@ -15,6 +15,8 @@ enum Script {
     Answer,
     /// Carry it out (or refuse it), then lose the answer.
     Lose,
+    /// Lose it before it is carried out (a gateway error): the outcome is just as unknown.
+    Drop,
 }
 
 #[derive(Default)]
@@ -128,10 +130,13 @@ impl Protocol for Fake {
         batch: &[InstanceRollback],
     ) -> Result<JobHandle, Error> {
         let script = lock(&self.script).pop_front().unwrap_or(Script::Answer);
-        let result = self.carry_out(batch);
+        let result = match script {
+            Script::Drop => Err(api(0, "dropped")),
+            _ => self.carry_out(batch),
+        };
         match script {
             Script::Answer => result,
-            Script::Lose => Err(Error::OutcomeUnknown {
+            Script::Lose | Script::Drop => Err(Error::OutcomeUnknown {
                 action: "RollbackCdbDatabaseTables".into(),
                 source: Box::new(Error::MaybeSent {
                     action: "RollbackCdbDatabaseTables".into(),
@@ -209,7 +214,15 @@ async fn run(fake: Arc<Fake>, ids: &[String], batch_size: usize) -> (Ending, Run
     let ending = tokio::time::timeout(Duration::from_secs(10), engine.run(cancelled))
         .await
         .unwrap_or_else(|_| panic!("the engine did not end"));
-    (ending, engine.into_state())
+    let state = engine.into_state();
+    // What a resumed run would see is what this run ended with.
+    let records = Journal::read(&dir.path().join("j.journal")).unwrap_or_else(|e| panic!("{e}"));
+    let replayed = RunState::replay(ids.iter().map(String::as_str), &records);
+    assert_eq!(
+        replayed.instances, state.instances,
+        "journal and state differ"
+    );
+    (ending, state)
 }
 
 #[tokio::test]
@@ -327,4 +340,24 @@ async fn an_instance_refused_by_transient_errors_stays_pending_not_rejected() {
     assert_eq!(state.instances[0].status, Status::Pending);
     assert_eq!(state.instances[1].status, Status::Succeeded);
     assert!(state.complete.is_none(), "the journal stays resumable");
+}
+
+#[tokio::test]
+async fn an_instance_that_cannot_be_reconciled_stays_failed_while_its_batch_is_resubmitted() {
+    let ids = ids(2);
+    let fake = Arc::new(Fake {
+        script: Mutex::new(VecDeque::from([Script::Drop])),
+        listing_fails: HashMap::from([(ids[0].clone(), 4000)]),
+        ..Fake::default()
+    });
+    let (ending, state) = run(Arc::clone(&fake), &ids, 2).await;
+    assert!(matches!(ending, Ending::Complete), "{ending:?}");
+    assert_eq!(state.instances[0].status, Status::Failed);
+    assert_eq!(state.instances[1].status, Status::Succeeded);
+    // Never sent again blind: only the instance found to be missing was resubmitted.
+    assert_eq!(
+        lock(&fake.submissions).clone(),
+        HashMap::from([(ids[1].clone(), 1)])
+    );
+    assert!(state.complete.is_some());
 }
