@@ -102,6 +102,13 @@ pub fn journal_path(plan_path: &Path, plan: &str, args: &SessionArgs, sandboxed:
     state_dir(plan_path, args).join(journal_name(plan, sandboxed))
 }
 
+/// The plan's timezone (+08:00 when unreadable: validation has already checked it).
+fn plan_offset(plan: &ResolvedPlan) -> chrono::FixedOffset {
+    crate::plan::rules::parse_timezone(&plan.timezone).unwrap_or_else(|| {
+        chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| unreachable!())
+    })
+}
+
 fn state_dir(plan: &Path, args: &SessionArgs) -> PathBuf {
     args.state_dir
         .clone()
@@ -143,7 +150,7 @@ impl Session {
                 return Err(exit::USAGE);
             }
         };
-        let (client, sandbox) = connect(api, sandboxed).await?;
+        let (client, sandbox) = connect(api, sandboxed.then(|| plan_offset(plan))).await?;
         let mut session = Self::new(
             plan,
             client,
@@ -166,7 +173,7 @@ impl Session {
         args: &SessionArgs,
     ) -> Result<Self, i32> {
         let dir = state_dir(plan_path, args);
-        let (client, _) = connect(api, false).await?;
+        let (client, _) = connect(api, None).await?;
         Ok(Self::new(
             plan,
             client,
@@ -235,9 +242,7 @@ impl Session {
             requests,
             regions,
             journal: None,
-            offset: crate::plan::rules::parse_timezone(&plan.timezone).unwrap_or_else(|| {
-                chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| unreachable!())
-            }),
+            offset: plan_offset(plan),
             poll_interval: args.poll_interval.unwrap_or(default_poll),
             settle: args.settle,
             sandboxed,
@@ -490,10 +495,21 @@ impl Session {
 
 /// The client for `--sandbox` (a fresh in-process emulator with demo credentials and short
 /// tasks) or for the configured endpoint with credentials from the environment.
-async fn connect(api: &ApiArgs, sandboxed: bool) -> Result<(Client, Option<Sandbox>), i32> {
-    let (mut config, sandbox) = if sandboxed {
+///
+/// `sandbox`: the instances' clock (the plan's timezone). The emulated instances run on it,
+/// so that a rollback time valid in the plan is not "in the future" for them and task start
+/// times read back the way the plan reads them.
+async fn connect(
+    api: &ApiArgs,
+    sandbox: Option<chrono::FixedOffset>,
+) -> Result<(Client, Option<Sandbox>), i32> {
+    let sandboxed = sandbox.is_some();
+    let (mut config, sandbox) = if let Some(offset) = sandbox {
         let mut sc = sandbox::Config::demo();
         sc.task_seconds = (2.0, 6.0);
+        if let Some(check) = &mut sc.rollback_time_check {
+            check.utc_offset_seconds = offset.local_minus_utc();
+        }
         let sb = sandbox::start(sc, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
             .await
             .map_err(|e| {

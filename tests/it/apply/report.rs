@@ -310,3 +310,30 @@ fn the_sandbox_demo_applies_and_status_sandbox_shows_its_journal() {
         serde_json::from_str(&shown.stdout).unwrap_or_else(|e| panic!("{e}\n{}", shown.stdout));
     assert_eq!(statuses(&report), all(&ids, "succeeded"));
 }
+
+#[test]
+fn the_sandbox_demo_runs_the_instances_on_the_plans_clock() {
+    // Line Islands time: a recent rollback time there is hours ahead of Beijing's clock.
+    let kiritimati = chrono::FixedOffset::east_opt(14 * 3600).unwrap_or_else(|| panic!("tz"));
+    let time = (chrono::Utc::now() - chrono::Duration::hours(1))
+        .with_timezone(&kiritimati)
+        .format("%Y-%m-%d %H:%M:%S");
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let plan = dir.path().join("east.yaml");
+    std::fs::write(
+        &plan,
+        format!(
+            "version: 1\nrollback_time: \"{time}\"\ntimezone: \"+14:00\"\nstrategy: table\n\
+             instances:\n  - id: cdb-east0001\n    tables:\n      crm:\n        contacts: contacts_bak\n"
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut cmd = std::process::Command::new(super::harness::bin());
+    cmd.args(["apply", "--yes", "--sandbox", "--poll-interval", "100ms"])
+        .arg(&plan)
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::null());
+    let out = run(cmd);
+    assert_eq!(out.code, Some(0), "{}", out.all());
+    assert!(out.stdout.contains("1 succeeded"), "{}", out.stdout);
+}
