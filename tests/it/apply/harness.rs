@@ -195,6 +195,8 @@ impl Work {
         cmd.env("TENCENTCLOUD_SECRET_ID", SECRET_ID)
             .env("TENCENTCLOUD_SECRET_KEY", SECRET_KEY)
             .env("NO_COLOR", "1")
+            // No credentials file of whoever runs the tests is ever read.
+            .env("HOME", self.dir.path())
             .env("PLANRUN_ENDPOINT", &served.endpoint)
             .current_dir(self.dir.path())
             .stdin(Stdio::null());

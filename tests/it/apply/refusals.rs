@@ -182,3 +182,25 @@ fn instances_without_a_region_are_refused_before_anything_is_sent_unless_region_
     assert_eq!(with_flag.code, Some(0), "{}", with_flag.all());
     served.assert_each_accepted_once(&ids);
 }
+
+#[test]
+fn missing_credentials_are_a_clear_exit_2_naming_the_variables() {
+    let served = Served::start(0.3, &[]);
+    let ids = ids("nocr", 1);
+    let work = Work::new(&ids, 1);
+    let out = run({
+        let mut cmd = work.apply(&served);
+        cmd.env_remove("TENCENTCLOUD_SECRET_KEY");
+        cmd
+    });
+    assert_eq!(out.code, Some(2), "{}", out.all());
+    assert!(
+        out.stderr.contains("TENCENTCLOUD_SECRET_KEY"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        served.counters()["requests_per_action"],
+        serde_json::json!({})
+    );
+}
