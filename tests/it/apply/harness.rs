@@ -359,6 +359,17 @@ impl Running {
     }
 }
 
+impl Drop for Running {
+    /// A test that fails half-way must not leave an apply behind (it would poll a stopped
+    /// sandbox forever): our own child, by its handle.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// Runs `cmd` to its end within [`LIMIT`].
 pub fn run(cmd: Command) -> Out {
     spawn(cmd).finish(LIMIT)
