@@ -2,7 +2,7 @@
 //! crashes (the journal), and print a summary (and a report).
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -72,6 +72,9 @@ pub fn run(args: &ApplyArgs) -> i32 {
     if args.dry_run {
         return exit::OK;
     }
+    if let Err(code) = check_regions(args, &resolved) {
+        return code;
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -84,6 +87,38 @@ pub fn run(args: &ApplyArgs) -> i32 {
         }
     };
     runtime.block_on(apply(args, &checked, resolved, batch_size))
+}
+
+/// The API refuses calls without a Region (4000): say so before asking or sending anything.
+/// The sandbox does not need one.
+fn check_regions(args: &ApplyArgs, plan: &crate::plan::ResolvedPlan) -> Result<(), i32> {
+    let default = args
+        .api
+        .region
+        .as_deref()
+        .is_some_and(|r| !r.trim().is_empty());
+    if args.sandbox || default {
+        return Ok(());
+    }
+    let without: Vec<&str> = plan
+        .instances
+        .iter()
+        .filter(|i| i.region.as_deref().is_none_or(|r| r.trim().is_empty()))
+        .map(|i| i.id.as_str())
+        .collect();
+    if without.is_empty() {
+        return Ok(());
+    }
+    eprintln!(
+        "{:?}",
+        miette::miette!(
+            code = "planrun::missing_region",
+            help = "set `region:` in the plan (or on the entry), or pass --region / set TENCENTCLOUD_REGION",
+            "no region for {}: the API refuses calls without one",
+            without.join(", ")
+        )
+    );
+    Err(exit::USAGE)
 }
 
 /// Asks the person at the terminal to type `yes`.
@@ -149,6 +184,12 @@ async fn apply(
             "Nothing was submitted. Use `planrun status {}` to see it, or --restart to apply it again.",
             args.plan.display()
         );
+        // A pipeline reads the report whether this run or an earlier one did the work.
+        if let Some(path) = &args.report
+            && let Err(e) = session.write_report(path)
+        {
+            eprintln!("error: cannot write the report {}: {e}", path.display());
+        }
         let code = session.summary_exit_code();
         print!("{}", session.summary_table());
         return code;
@@ -161,7 +202,7 @@ async fn apply(
         tokio::spawn(progress::plain(rx, total))
     };
     let (cancel_tx, cancel_rx) = watch::channel(false);
-    let resume_hint = resume_command(&args.plan, args.sandbox);
+    let resume_hint = resume_command(args);
     let interrupt = tokio::spawn(interrupt_watch(cancel_tx, resume_hint.clone()));
     let mut options = session.engine_options();
     options.timeout = args.timeout;
@@ -191,12 +232,24 @@ async fn apply(
     println!();
     print!("{}", session.summary_table());
     let code = match ending {
-        Ending::Complete => session.summary_exit_code(),
+        Ending::Complete => {
+            let code = session.summary_exit_code();
+            if session.report().totals.pending > 0 {
+                println!(
+                    "\nSome instances could not be submitted in this run (see above); nothing was lost. Submit them with:\n  {resume_hint}"
+                );
+            }
+            code
+        }
         Ending::Interrupted => {
             println!(
                 "\nInterrupted. In-flight submissions were completed and journaled; nothing is lost."
             );
             println!("Resume with:\n  {resume_hint}");
+            if args.sandbox {
+                // Its tasks lived in this process: there is nothing left to resume.
+                println!("(--sandbox: the emulator stopped with this run, so that starts over.)");
+            }
             exit::UNFINISHED
         }
         Ending::TimedOut => {
@@ -275,12 +328,75 @@ async fn preflight(
     }
 }
 
-fn resume_command(plan: &Path, sandbox: bool) -> String {
-    let mut cmd = format!("planrun apply {} --yes", plan.display());
-    if sandbox {
-        cmd.push_str(" --sandbox");
+/// The command that resumes this apply: the same plan, state directory and connection flags,
+/// with `--yes` and without `--restart` (a resume must not start over) or `--timeout` (a new
+/// run gets a new budget). Without `--state-dir` a resume would not find the journal.
+fn resume_command(args: &ApplyArgs) -> String {
+    let mut words = vec![
+        "planrun".to_owned(),
+        "apply".to_owned(),
+        quote(&args.plan.display().to_string()),
+        "--yes".to_owned(),
+    ];
+    let mut flag = |name: &str, value: String| {
+        words.push(name.to_owned());
+        words.push(quote(&value));
+    };
+    if let Some(dir) = &args.session.state_dir {
+        flag("--state-dir", dir.display().to_string());
     }
-    cmd
+    if let Some(p) = args.session.poll_interval {
+        flag("--poll-interval", format!("{}ms", p.as_millis()));
+    }
+    if let Some(p) = args.session.settle {
+        flag("--settle", format!("{}ms", p.as_millis()));
+    }
+    // Flags that may have come from the environment are repeated only when they differ from
+    // it: the environment of the resume is the same shell.
+    let from_env = |var: &str, value: &str| std::env::var(var).ok().as_deref() == Some(value);
+    if let Some(e) = &args.api.endpoint
+        && !from_env("PLANRUN_ENDPOINT", e)
+    {
+        flag("--endpoint", e.clone());
+    }
+    if let Some(r) = &args.api.region
+        && !from_env("TENCENTCLOUD_REGION", r)
+    {
+        flag("--region", r.clone());
+    }
+    let method: crate::api::sign::SignatureMethod = args.api.signature_method.into();
+    if method != crate::api::sign::SignatureMethod::HmacSha256 {
+        flag("--signature-method", method.as_str().to_owned());
+    }
+    if args.api.rate != 15.0 {
+        flag("--rate", args.api.rate.to_string());
+    }
+    if args.api.concurrency != 4 {
+        flag("--concurrency", args.api.concurrency.to_string());
+    }
+    if let Some(b) = args.batch_size {
+        flag("--batch-size", b.to_string());
+    }
+    if let Some(r) = &args.report {
+        flag("--report", r.display().to_string());
+    }
+    if args.sandbox {
+        words.push("--sandbox".to_owned());
+    }
+    words.join(" ")
+}
+
+/// A word as a POSIX shell reads it back: single-quoted unless plainly safe.
+fn quote(word: &str) -> String {
+    let safe = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-:,=+@%".contains(c));
+    if safe {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }
 
 /// First Ctrl-C: stop submitting and wind down. Second: leave at once (the journal is
@@ -296,5 +412,53 @@ async fn interrupt_watch(cancel: watch::Sender<bool>, resume: String) {
     if tokio::signal::ctrl_c().await.is_ok() {
         eprintln!("\nQuit. Resume with:\n  {resume}");
         std::process::exit(exit::UNFINISHED);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        apply: ApplyArgs,
+    }
+
+    fn parse(args: &[&str]) -> ApplyArgs {
+        Cli::try_parse_from(std::iter::once("apply").chain(args.iter().copied()))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .apply
+    }
+
+    #[test]
+    fn the_resume_command_keeps_the_state_dir_and_drops_restart_and_timeout() {
+        let cmd = resume_command(&parse(&[
+            "plans/p.yaml",
+            "--restart",
+            "--timeout",
+            "30s",
+            "--state-dir",
+            "/var/lib/planrun state",
+            "--poll-interval",
+            "2s",
+            "--report",
+            "out.json",
+        ]));
+        assert_eq!(
+            cmd,
+            "planrun apply plans/p.yaml --yes --state-dir '/var/lib/planrun state' \
+             --poll-interval 2000ms --report out.json"
+        );
+    }
+
+    #[test]
+    fn the_resume_command_of_a_plain_apply_is_short() {
+        assert_eq!(
+            resume_command(&parse(&["p.yaml", "-y"])),
+            "planrun apply p.yaml --yes"
+        );
+        assert_eq!(quote("it's"), r"'it'\''s'");
     }
 }

@@ -166,7 +166,7 @@ fn preflight(
         }
     };
     runtime.block_on(async {
-        let (protocol, _) = match super::session::connect(&args.api, false).await {
+        let (protocol, _) = match super::session::connect(&args.api, None).await {
             Ok(p) => p,
             Err(code) => return (code, None),
         };

@@ -88,8 +88,8 @@ fn describe(event: &Event, tally: &mut Tally) -> Option<String> {
             )
         }
         Event::Busy { instance, retry_in } => format!(
-            "{instance}: another task is running; retrying in {}s",
-            retry_in.as_secs()
+            "{instance}: another task is running; retrying in {:.1}s",
+            retry_in.as_secs_f64()
         ),
         Event::Retrying {
             instances,
@@ -97,9 +97,18 @@ fn describe(event: &Event, tally: &mut Tally) -> Option<String> {
             retry_in,
         } => {
             format!(
-                "{}: {reason}; retrying in {}s",
+                "{}: {reason}; retrying in {:.1}s",
                 instances.join(", "),
-                retry_in.as_secs()
+                retry_in.as_secs_f64()
+            )
+        }
+        Event::GaveUp { instances, reason } => {
+            for i in instances {
+                tally.set(i, "pending");
+            }
+            format!(
+                "{}: {reason}; gave up for this run (still pending: apply again to submit)",
+                instances.join(", ")
             )
         }
         Event::Rejected { instance, reason } => {
@@ -208,6 +217,7 @@ pub async fn bars(mut events: mpsc::UnboundedReceiver<Event>, total: usize) {
             | Event::Unknown { .. }
             | Event::Adopted { .. }
             | Event::Busy { .. }
+            | Event::GaveUp { .. }
             | Event::Retrying { .. } => {
                 if let Some(t) = &text {
                     let _ = multi.println(t);

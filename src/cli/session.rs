@@ -35,6 +35,11 @@ pub struct SessionArgs {
     /// task's progress above it [default: 5s; 500ms with --sandbox]
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub poll_interval: Option<Duration>,
+    /// How long to wait before looking for the job of a submission whose answer was lost, so
+    /// that the API lists it [default: 5s; 500ms with --sandbox]. Hidden: for tests and
+    /// emulators that list jobs at once.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, hide = true)]
+    pub settle: Option<Duration>,
 }
 
 /// `90`, `90s`, `500ms`, `30m`, `2h`.
@@ -76,8 +81,33 @@ pub struct Session {
     journal: Option<Journal>,
     offset: chrono::FixedOffset,
     poll_interval: Duration,
+    settle: Option<Duration>,
     sandboxed: bool,
     batch_size: usize,
+    /// `--concurrency`: submissions in flight at once, as the client's bound on requests.
+    concurrency: usize,
+}
+
+/// `NAME.journal`, or `NAME.sandbox.journal` for `apply --sandbox` (kept apart: its jobs
+/// lived in an emulator, not in the cloud).
+pub fn journal_name(plan: &str, sandboxed: bool) -> String {
+    if sandboxed {
+        format!("{plan}.sandbox.journal")
+    } else {
+        format!("{plan}.journal")
+    }
+}
+
+/// Where the journal of this plan lives.
+pub fn journal_path(plan_path: &Path, plan: &str, args: &SessionArgs, sandboxed: bool) -> PathBuf {
+    state_dir(plan_path, args).join(journal_name(plan, sandboxed))
+}
+
+/// The plan's timezone (+08:00 when unreadable: validation has already checked it).
+fn plan_offset(plan: &ResolvedPlan) -> chrono::FixedOffset {
+    crate::plan::rules::parse_timezone(&plan.timezone).unwrap_or_else(|| {
+        chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| unreachable!())
+    })
 }
 
 fn state_dir(plan: &Path, args: &SessionArgs) -> PathBuf {
@@ -121,7 +151,7 @@ impl Session {
                 return Err(exit::USAGE);
             }
         };
-        let (protocol, sandbox) = connect(api, sandboxed).await?;
+        let (protocol, sandbox) = connect(api, sandboxed.then(|| plan_offset(plan))).await?;
         let mut session = Self::new(
             plan,
             protocol,
@@ -132,6 +162,7 @@ impl Session {
         );
         session.sandbox = sandbox;
         session._lock = Some(lock);
+        session.concurrency = (api.concurrency as usize).max(1);
         Ok(session)
     }
 
@@ -143,7 +174,7 @@ impl Session {
         args: &SessionArgs,
     ) -> Result<Self, i32> {
         let dir = state_dir(plan_path, args);
-        let (protocol, _) = connect(api, false).await?;
+        let (protocol, _) = connect(api, None).await?;
         Ok(Self::new(
             plan,
             protocol,
@@ -155,7 +186,14 @@ impl Session {
     }
 
     /// For `status --offline`: the journal only; the client is never used.
-    pub fn offline(plan_path: &Path, plan: &ResolvedPlan, args: &SessionArgs) -> Result<Self, i32> {
+    /// With `sandboxed`, the journal of `apply --sandbox` (its emulator is gone with it, so
+    /// the journal is all there is).
+    pub fn offline(
+        plan_path: &Path,
+        plan: &ResolvedPlan,
+        args: &SessionArgs,
+        sandboxed: bool,
+    ) -> Result<Self, i32> {
         let dir = state_dir(plan_path, args);
         let config = crate::api::ClientConfig::new(
             "http://127.0.0.1:9/v2/index.php",
@@ -169,7 +207,7 @@ impl Session {
         Ok(Self::new(
             plan,
             AnyProtocol::V2(V2::new(client)),
-            dir.join(format!("{}.journal", plan.name)),
+            dir.join(journal_name(&plan.name, sandboxed)),
             false,
             args,
             plan.batch_size,
@@ -205,12 +243,12 @@ impl Session {
             requests,
             regions,
             journal: None,
-            offset: crate::plan::rules::parse_timezone(&plan.timezone).unwrap_or_else(|| {
-                chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| unreachable!())
-            }),
+            offset: plan_offset(plan),
             poll_interval: args.poll_interval.unwrap_or(default_poll),
+            settle: args.settle,
             sandboxed,
             batch_size,
+            concurrency: Options::default().concurrency,
         }
     }
 
@@ -230,9 +268,22 @@ impl Session {
     /// Opens the journal and replays it; refuses a changed plan over an unfinished journal
     /// unless `restart`. A sandbox run always starts fresh (its sandbox is new).
     pub fn prepare(&mut self, restart: bool) -> Result<(), i32> {
-        let existing = Journal::read(&self.journal_path)
-            .ok()
-            .filter(|r| !r.is_empty());
+        let existing = match Journal::read(&self.journal_path) {
+            Ok(records) => Some(records).filter(|r| !r.is_empty()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            // Unreadable: resuming cannot be trusted, but --restart can set it aside.
+            Err(_) if self.sandboxed || restart => {
+                self.archive()?;
+                None
+            }
+            Err(e) => {
+                eprintln!(
+                    "error: cannot read the journal {}: {e}\n  Check it (what was submitted?) with `planrun jobs INSTANCE`, then pass --restart to set it aside and start over.",
+                    self.journal_path.display()
+                );
+                return Err(exit::USAGE);
+            }
+        };
         if let Some(records) = existing {
             let ids = self.ids();
             let state = RunState::replay(ids.iter().map(String::as_str), &records);
@@ -290,21 +341,25 @@ impl Session {
         let min = self.poll_interval;
         let mut o = Options {
             batch_size: self.batch_size,
+            // More submissions than the client lets out at once would only wait inside it,
+            // and a Ctrl-C would then still send them.
+            concurrency: self.concurrency,
             cadence: Cadence {
                 min,
                 max: (min * 12).max(Duration::from_secs(5)),
             },
             first_poll: min * 2,
-            settle: if self.sandboxed {
+            settle: self.settle.unwrap_or(if self.sandboxed {
                 Duration::from_millis(500)
             } else {
                 Duration::from_secs(5)
-            },
+            }),
             offset: self.offset,
             ..Options::default()
         };
         if self.sandboxed {
             o.busy_wait = Duration::from_secs(30);
+            o.retry_base = Duration::from_millis(500);
         }
         o
     }
@@ -448,13 +503,21 @@ impl Session {
 /// The protocol for `--sandbox` (a fresh in-process emulator with demo credentials and short
 /// tasks) or for the configured endpoint with credentials found the way Tencent's tools find
 /// them.
+///
+/// `sandbox`: the instances' clock (the plan's timezone). The emulated instances run on it,
+/// so that a rollback time valid in the plan is not "in the future" for them and task start
+/// times read back the way the plan reads them.
 pub async fn connect(
     api: &ApiArgs,
-    sandboxed: bool,
+    sandbox: Option<chrono::FixedOffset>,
 ) -> Result<(AnyProtocol, Option<Sandbox>), i32> {
-    let (mut config, sandbox, api) = if sandboxed {
+    let sandboxed = sandbox.is_some();
+    let (mut config, sandbox, api) = if let Some(offset) = sandbox {
         let mut sc = sandbox::Config::demo();
         sc.task_seconds = (2.0, 6.0);
+        if let Some(check) = &mut sc.rollback_time_check {
+            check.utc_offset_seconds = offset.local_minus_utc();
+        }
         let sb = sandbox::start(sc, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
             .await
             .map_err(|e| {

@@ -7,6 +7,7 @@ use chrono::Utc;
 use super::api_args::ApiArgs;
 use super::{exit, plan as plan_cmd, session};
 use crate::engine::protocol::{Protocol, TaskState};
+use crate::engine::report::Totals;
 use crate::engine::state::Status;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -27,6 +28,9 @@ pub struct StatusArgs {
     /// Show the journal as it is, without asking the API (no credentials needed).
     #[arg(long)]
     pub offline: bool,
+    /// Show the journal of `apply --sandbox` (offline: that emulator is gone).
+    #[arg(long)]
+    pub sandbox: bool,
     #[command(flatten)]
     pub session: session::SessionArgs,
     #[command(flatten)]
@@ -50,9 +54,21 @@ pub fn run(args: &StatusArgs) -> i32 {
             return exit::USAGE;
         }
     };
+    let cloud = session::journal_path(&args.plan, &resolved.name, &args.session, false);
+    let demo = session::journal_path(&args.plan, &resolved.name, &args.session, true);
+    if !args.sandbox && !cloud.exists() && demo.exists() {
+        eprintln!(
+            "No apply of plan {} is recorded (journal {}), but an `apply --sandbox` is: see it with\n  planrun status {} --sandbox",
+            resolved.name,
+            cloud.display(),
+            args.plan.display()
+        );
+        return exit::UNFINISHED;
+    }
     runtime.block_on(async {
-        let mut session = if args.offline {
-            match session::Session::offline(&args.plan, &resolved, &args.session) {
+        let offline = args.offline || args.sandbox;
+        let mut session = if offline {
+            match session::Session::offline(&args.plan, &resolved, &args.session, args.sandbox) {
                 Ok(s) => s,
                 Err(code) => return code,
             }
@@ -80,7 +96,7 @@ pub fn run(args: &StatusArgs) -> i32 {
                 return exit::USAGE;
             }
         }
-        if !args.offline {
+        if !offline {
             refresh(&mut session).await;
         }
         if json {
@@ -94,8 +110,20 @@ pub fn run(args: &StatusArgs) -> i32 {
         } else {
             print!("{}", session.summary_table());
         }
-        session.summary_exit_code()
+        exit_code(&session.report().totals)
     })
+}
+
+/// 3 while anything is unfinished (a CI loop waiting for the end must not stop at the first
+/// failure), else 1 when something failed or was refused, else 0.
+fn exit_code(t: &Totals) -> i32 {
+    if t.pending + t.submitted + t.running + t.timed_out > 0 {
+        exit::UNFINISHED
+    } else if t.failed + t.rejected > 0 {
+        exit::FAILED
+    } else {
+        exit::OK
+    }
 }
 
 /// Asks the API about every instance that was submitted and is not final yet (the journal
@@ -112,8 +140,21 @@ async fn refresh(session: &mut session::Session) {
         .filter_map(|(i, s)| s.job.clone().map(|j| (i, s.id.clone(), j)))
         .collect();
     for (i, id, job) in todo {
-        let Ok(Some(task)) = protocol.task(regions[i].as_deref(), &id, &job).await else {
-            continue;
+        let task = match protocol.task(regions[i].as_deref(), &id, &job).await {
+            Ok(Some(task)) => task,
+            Ok(None) => continue,
+            Err(e) if e.class() == crate::api::ErrorClass::StopRun => {
+                // Every other look would be refused the same way: say so once and show the
+                // journal as it is.
+                eprintln!(
+                    "warning: cannot refresh from the API ({e}); showing the journal as recorded"
+                );
+                return;
+            }
+            Err(e) => {
+                eprintln!("warning: cannot refresh {id} from the API: {e}");
+                continue;
+            }
         };
         let s = &mut session.state_mut().instances[i];
         s.progress = task.progress.or(s.progress);
@@ -132,5 +173,23 @@ async fn refresh(session: &mut session::Session) {
         if s.status.is_final() && s.finished_at.is_none() {
             s.finished_at = Some(Utc::now());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unfinished_wins_over_failed_and_failed_over_succeeded() {
+        let t = |succeeded, failed, running| Totals {
+            succeeded,
+            failed,
+            running,
+            ..Totals::default()
+        };
+        assert_eq!(exit_code(&t(2, 1, 1)), exit::UNFINISHED);
+        assert_eq!(exit_code(&t(2, 1, 0)), exit::FAILED);
+        assert_eq!(exit_code(&t(3, 0, 0)), exit::OK);
     }
 }

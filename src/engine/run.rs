@@ -37,6 +37,9 @@ pub struct Options {
     pub busy_wait: Duration,
     /// Refusals worth another try (e.g. 9006) are retried this many times.
     pub submit_retries: u32,
+    /// First delay before such a retry; it doubles with each attempt (at most a minute),
+    /// with jitter so that refused calls do not come back in step.
+    pub retry_base: Duration,
     /// A task not listed this long after its submission is failed.
     pub missing_after: Duration,
     /// A task in an undocumented state this long is failed.
@@ -59,6 +62,7 @@ impl Default for Options {
             settle: Duration::from_secs(5),
             busy_wait: Duration::from_secs(600),
             submit_retries: 5,
+            retry_base: Duration::from_secs(2),
             missing_after: Duration::from_secs(600),
             unknown_after: Duration::from_secs(1800),
             timeout: None,
@@ -108,6 +112,11 @@ pub enum Event {
         instance: String,
         reason: String,
     },
+    /// Transient refusals outlasted the retries: left pending for the next apply.
+    GaveUp {
+        instances: Vec<String>,
+        reason: String,
+    },
     State {
         instance: String,
         state: String,
@@ -133,6 +142,25 @@ pub enum Ending {
     Stopped(Error),
     /// The journal could not be written: stopping is the only safe move.
     Journal(std::io::Error),
+}
+
+/// 11041 InternalError.CDBNotExist: the instance does not exist.
+const NOT_EXIST: i64 = 11041;
+
+/// Errors worth looking again after: transport, 5xx, rate limit, internal errors.
+fn transient(e: &Error) -> bool {
+    matches!(
+        e.class(),
+        ErrorClass::Retry | ErrorClass::Resign | ErrorClass::OutcomeUnknown
+    )
+}
+
+/// `base · 2^attempt`, at most a minute, times a random factor in [0.5, 1).
+fn retry_delay(base: Duration, attempt: u32) -> Duration {
+    let full = base
+        .saturating_mul(2u32.saturating_pow(attempt.min(16)))
+        .min(Duration::from_secs(60));
+    full.mul_f64(rand::random_range(0.5..1.0))
 }
 
 /// A submission waiting in the queue.
@@ -597,7 +625,7 @@ impl<P: Protocol> Engine<P> {
                     reason: reason.clone(),
                     at: Utc::now(),
                 })?;
-                let delay = Duration::from_secs(2u64.saturating_pow(job.attempt + 1).min(60));
+                let delay = retry_delay(self.opts.retry_base, job.attempt);
                 self.emit(Event::Retrying {
                     instances: self.ids(&job.ids),
                     reason,
@@ -607,6 +635,20 @@ impl<P: Protocol> Engine<P> {
                     not_before: now + delay,
                     attempt: job.attempt + 1,
                     ..job
+                });
+            }
+            ErrorClass::Retry | ErrorClass::Resign => {
+                // Out of tries for this run, but the API did not refuse these instances (it
+                // was unreachable or busy): they stay pending, the run ends unfinished, and
+                // the next apply submits them. `rejected` would be final.
+                self.write(Record::Abandoned {
+                    batch,
+                    reason: format!("gave up for this run: {reason}"),
+                    at: Utc::now(),
+                })?;
+                self.emit(Event::GaveUp {
+                    instances: self.ids(&job.ids),
+                    reason,
                 });
             }
             _ => self.reject(batch, &job.ids, &err)?,
@@ -644,6 +686,12 @@ impl<P: Protocol> Engine<P> {
     ) -> std::io::Result<Option<Ending>> {
         let mut unresolved = false;
         for (i, result) in results {
+            let result = match result {
+                // An instance that does not exist has no task: the resubmission will be
+                // refused with the API's message.
+                Err(e) if e.api_code() == Some(NOT_EXIST) => Ok(None),
+                other => other,
+            };
             match result {
                 Ok(Some(job)) => {
                     let instance = self.state.instances[i].id.clone();
@@ -658,17 +706,26 @@ impl<P: Protocol> Engine<P> {
                 }
                 Ok(None) => {}
                 Err(e) if e.class() == ErrorClass::StopRun => return Ok(Some(Ending::Stopped(e))),
-                // Could not look: never resubmit blind. Look again later.
-                Err(_) => unresolved = true,
+                // Could not look, for now: never resubmit blind. Look again later.
+                Err(e) if transient(&e) => unresolved = true,
+                // Looking will never work: never resubmit blind, and do not look forever.
+                // The instance fails with the reason and the way to check by hand.
+                Err(e) => self.finish(
+                    i,
+                    "failed",
+                    Some(format!(
+                        "cannot tell whether the submission was accepted ({e}); not resubmitted: check with `planrun jobs {}`",
+                        self.state.instances[i].id
+                    )),
+                ),
             }
         }
         let still: Vec<usize> = ids
             .iter()
             .copied()
             .filter(|&i| {
-                self.state.instances[i]
-                    .in_doubt
-                    .is_some_and(|(b, _)| b == batch)
+                let s = &self.state.instances[i];
+                !s.status.is_final() && s.in_doubt.is_some_and(|(b, _)| b == batch)
             })
             .collect();
         if unresolved {
@@ -774,6 +831,20 @@ impl<P: Protocol> Engine<P> {
                 return Ok(None);
             }
             Err(e) if e.class() == ErrorClass::StopRun => return Ok(Some(Ending::Stopped(e))),
+            Err(e) if e.api_code() == Some(NOT_EXIST) => {
+                self.finish(idx, "failed", Some(format!("the instance is gone: {e}")));
+                return Ok(None);
+            }
+            Err(e) if !transient(&e) => {
+                // An answer that will not change: bounded like a task that is not listed.
+                let since = *self.tracking[idx].missing_since.get_or_insert(now);
+                if now - since >= self.opts.missing_after {
+                    self.finish(idx, "failed", Some(format!("cannot track the task: {e}")));
+                } else {
+                    self.reschedule(idx, now, None);
+                }
+                return Ok(None);
+            }
             Err(_) => {
                 // Transient errors were retried by the client already: look again later.
                 self.reschedule(idx, now, None);
@@ -855,3 +926,7 @@ impl<P: Protocol> Engine<P> {
         self.polls.push(Reverse((next, idx)));
     }
 }
+
+#[cfg(test)]
+#[path = "run_tests.rs"]
+mod tests;

@@ -196,7 +196,8 @@ impl RunState {
             Record::Abandoned { batch, .. } => {
                 let ids = self.batches.get(batch).cloned().unwrap_or_default();
                 self.each(&ids, |s| {
-                    if s.in_doubt.is_some_and(|(b, _)| b == *batch) {
+                    // An instance already decided (failed while in doubt) stays decided.
+                    if s.in_doubt.is_some_and(|(b, _)| b == *batch) && !s.status.is_final() {
                         s.in_doubt = None;
                         s.status = Status::Pending;
                     }
@@ -244,6 +245,9 @@ impl RunState {
                         Status::Failed
                     };
                     s.finished_at = Some(*at);
+                    // Decided: nothing left to reconcile (an in-doubt instance fails when
+                    // its tasks cannot be listed at all).
+                    s.in_doubt = None;
                     if s.status == Status::Succeeded {
                         s.progress = Some(100);
                     } else {
@@ -400,6 +404,37 @@ mod tests {
         let s = RunState::replay(ids(), &records);
         assert_eq!(s.get(ids()[0]).unwrap().status, Status::Cancelled);
         assert!(s.get(ids()[0]).unwrap().status.is_final());
+    }
+
+    #[test]
+    fn an_instance_failed_while_in_doubt_is_not_made_pending_by_abandoning_its_batch() {
+        let records = [
+            Record::Intent {
+                batch: 1,
+                instances: v(&ids()[..2]),
+                at: t(0),
+            },
+            Record::Unknown {
+                batch: 1,
+                error: "reset".into(),
+                at: t(1),
+            },
+            Record::Finished {
+                instance: ids()[0].into(),
+                status: "failed".into(),
+                message: Some("cannot tell".into()),
+                at: t(2),
+            },
+            Record::Abandoned {
+                batch: 1,
+                reason: "not found".into(),
+                at: t(2),
+            },
+        ];
+        let s = RunState::replay(ids(), &records);
+        let a = s.get(ids()[0]).unwrap();
+        assert_eq!((a.status, a.in_doubt), (Status::Failed, None));
+        assert_eq!(s.get(ids()[1]).unwrap().status, Status::Pending);
     }
 
     #[test]

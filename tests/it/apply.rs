@@ -1,0 +1,12 @@
+//! `planrun apply` and `planrun status` against the sandbox: by running the binary against a
+//! `planrun sandbox serve` child process (so that its tasks outlive a killed apply), and
+//! in-process where the engine is simpler to drive directly. Every child has a time limit.
+
+mod harness;
+
+mod crash;
+mod engine;
+mod faults;
+mod refusals;
+mod report;
+mod signals;

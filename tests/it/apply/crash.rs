@@ -1,0 +1,94 @@
+//! `kill -9` of `planrun apply` at several moments, then the same command again: every
+//! instance is submitted exactly once and succeeds (the sandbox outlives the killed apply).
+
+use std::time::Duration;
+
+use super::harness::{Served, Work, all, ids, read_json, run, spawn, statuses};
+
+/// Kills the apply when a stderr line contains `moment`, re-runs it, and checks the outcome.
+fn kill_at(tag: &str, moment: &str) {
+    let served = Served::start(1.5, &[]);
+    let ids = ids(tag, 6);
+    let work = Work::new(&ids, 2);
+    let mut first = spawn(work.apply(&served));
+    first.wait_for(moment, Duration::from_secs(30));
+    let killed = first.kill9();
+    assert_eq!(killed.code, None, "killed by a signal:\n{}", killed.all());
+    let report = work.dir.path().join("report.json");
+    let out = run({
+        let mut cmd = work.apply(&served);
+        cmd.arg("--report").arg(&report);
+        cmd
+    });
+    assert_eq!(
+        out.code,
+        Some(0),
+        "after a kill at {moment:?}:\n{}",
+        out.all()
+    );
+    assert_eq!(statuses(&read_json(&report)), all(&ids, "succeeded"));
+    served.assert_each_accepted_once(&ids);
+    // The re-run resumed the journal rather than starting a new one.
+    let starts = work
+        .records()
+        .iter()
+        .filter(|r| r["record"] == "start")
+        .count();
+    assert_eq!(starts, 2, "{}", work.journal_text());
+}
+
+#[test]
+fn kill_right_after_the_first_intent_then_rerun_submits_each_instance_once() {
+    kill_at("kila", "submitting call #1");
+}
+
+#[test]
+fn kill_after_some_submissions_then_rerun_submits_each_instance_once() {
+    kill_at("kilb", "accepted: job");
+}
+
+#[test]
+fn kill_while_tracking_then_rerun_submits_each_instance_once() {
+    kill_at("kilc", "running");
+}
+
+#[test]
+fn kill_twice_at_random_points_then_rerun_submits_each_instance_once() {
+    let served = Served::start(1.0, &[]);
+    let ids = ids("kild", 8);
+    let work = Work::new(&ids, 3);
+    for pause in [150u64, 700] {
+        let child = spawn(work.apply(&served));
+        std::thread::sleep(Duration::from_millis(pause));
+        let _ = child.kill9();
+    }
+    let out = run(work.apply(&served));
+    assert_eq!(out.code, Some(0), "{}", out.all());
+    served.assert_each_accepted_once(&ids);
+}
+
+#[test]
+fn a_restart_with_a_changed_plan_waits_for_the_tasks_still_running_then_submits_once() {
+    let served = Served::start(2.0, &[]);
+    let ids = ids("busy", 2);
+    let work = Work::new(&ids, 2);
+    let mut first = spawn(work.apply(&served));
+    first.wait_for("accepted: job", Duration::from_secs(30));
+    let _ = first.kill9();
+    // Another rollback of the same instances while the first one's tasks run: 9592.
+    work.write_plan(&ids, 2, "{name}_second");
+    let out = run({
+        let mut cmd = work.apply(&served);
+        cmd.arg("--restart");
+        cmd
+    });
+    assert_eq!(out.code, Some(0), "{}", out.all());
+    assert!(
+        out.stderr.contains("another task is running"),
+        "{}",
+        out.stderr
+    );
+    let twice: std::collections::BTreeMap<String, u64> =
+        ids.iter().map(|i| (i.clone(), 2)).collect();
+    assert_eq!(served.accepted(), twice, "once per plan, never more");
+}

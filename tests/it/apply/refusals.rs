@@ -1,0 +1,206 @@
+//! What `apply` refuses or stops on: bad credentials (exit 2, fast, nothing submitted), a
+//! second concurrent apply (the lock), a changed plan over an unfinished journal, no TTY
+//! without `--yes`; and a batch with one bad instance, split so that the others go through.
+
+use std::time::{Duration, Instant};
+
+use super::harness::{Served, Work, ids, read_json, run, spawn};
+
+#[test]
+fn an_authentication_failure_stops_fast_with_exit_2_and_submits_nothing() {
+    let served = Served::start(1.0, &[]);
+    let ids = ids("auth", 6);
+    let work = Work::new(&ids, 2);
+    let started = Instant::now();
+    let out = run({
+        let mut cmd = work.apply(&served);
+        cmd.env("TENCENTCLOUD_SECRET_KEY", "not-the-right-key-at-all");
+        cmd
+    });
+    assert_eq!(out.code, Some(2), "{}", out.all());
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(out.stderr.contains("4100"), "{}", out.stderr);
+    assert!(out.stderr.contains("credentials"), "{}", out.stderr);
+    assert!(served.accepted().is_empty());
+    assert!(!out.all().contains("not-the-right-key-at-all"));
+}
+
+#[test]
+fn a_second_concurrent_apply_of_the_same_plan_is_refused_with_exit_2() {
+    let served = Served::start(3.0, &[]);
+    let ids = ids("lock", 2);
+    let work = Work::new(&ids, 2);
+    let mut first = spawn(work.apply(&served));
+    first.wait_for("accepted: job", Duration::from_secs(30));
+    let second = run(work.apply(&served));
+    assert_eq!(second.code, Some(2), "{}", second.all());
+    assert!(
+        second.stderr.contains("another `planrun apply`"),
+        "{}",
+        second.stderr
+    );
+    let first = first.finish(super::harness::LIMIT);
+    assert_eq!(first.code, Some(0), "{}", first.all());
+    served.assert_each_accepted_once(&ids);
+}
+
+#[test]
+fn a_changed_plan_over_an_unfinished_journal_is_refused_unless_restart() {
+    let served = Served::start(1.0, &[]);
+    let ids = ids("chng", 4);
+    let work = Work::new(&ids, 2);
+    let mut first = spawn(work.apply(&served));
+    first.wait_for("accepted: job", Duration::from_secs(30));
+    let _ = first.kill9();
+    // A request the killed apply had already sent is answered by now.
+    std::thread::sleep(Duration::from_millis(300));
+    let accepted = served.accepted();
+    work.write_plan(&ids, 2, "{name}_before_42");
+    let refused = run(work.apply(&served));
+    assert_eq!(refused.code, Some(2), "{}", refused.all());
+    assert!(refused.stderr.contains("changed"), "{}", refused.stderr);
+    assert_eq!(
+        served.accepted(),
+        accepted,
+        "nothing submitted when refused"
+    );
+    let restarted = run({
+        let mut cmd = work.apply(&served);
+        cmd.arg("--restart");
+        cmd
+    });
+    assert_eq!(restarted.code, Some(0), "{}", restarted.all());
+    // The old journal is kept beside the new one.
+    let kept = std::fs::read_dir(work.state_dir())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("drill.journal.")
+        })
+        .count();
+    assert_eq!(kept, 1);
+}
+
+#[test]
+fn without_a_tty_and_without_yes_apply_refuses_with_exit_2_and_submits_nothing() {
+    let served = Served::start(1.0, &[]);
+    let ids = ids("ntty", 2);
+    let work = Work::new(&ids, 2);
+    // stdin is /dev/null: not a terminal.
+    let out = run(work.apply_unconfirmed(&served));
+    assert_eq!(out.code, Some(2), "{}", out.all());
+    assert!(out.stderr.contains("--yes"), "{}", out.stderr);
+    assert_eq!(
+        served.counters()["requests_per_action"],
+        serde_json::json!({})
+    );
+    assert!(!work.journal().exists());
+}
+
+#[test]
+fn a_batch_with_one_missing_instance_is_split_and_the_others_succeed() {
+    let ids = ids("badi", 5);
+    let served = Served::start(0.5, &["--missing", &ids[2]]);
+    let work = Work::new(&ids, 5);
+    let report = work.dir.path().join("report.json");
+    let out = run({
+        let mut cmd = work.apply(&served);
+        cmd.arg("--report").arg(&report);
+        cmd
+    });
+    assert_eq!(out.code, Some(1), "{}", out.all());
+    let report = read_json(&report);
+    for inst in report["instances"].as_array().unwrap_or(&Vec::new()) {
+        if inst["id"] == ids[2].as_str() {
+            assert_eq!(inst["status"], "rejected");
+            let error = inst["error"].as_str().unwrap_or_default();
+            assert!(error.starts_with("11041"), "{error}");
+            assert!(error.contains(&ids[2]), "the API's message: {error}");
+        } else {
+            assert_eq!(inst["status"], "succeeded", "{inst}");
+        }
+    }
+    let mut others = ids.clone();
+    others.remove(2);
+    served.assert_each_accepted_once(&others);
+    assert!(out.stderr.contains("splitting"), "{}", out.stderr);
+}
+
+#[test]
+fn a_corrupt_journal_is_refused_with_exit_2_and_restart_sets_it_aside() {
+    let served = Served::start(0.3, &[]);
+    let ids = ids("crpt", 2);
+    let work = Work::new(&ids, 2);
+    std::fs::create_dir_all(work.state_dir()).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(work.journal(), "not json\n{\"record\":\"complete\"}\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let refused = run(work.apply(&served));
+    assert_eq!(refused.code, Some(2), "{}", refused.all());
+    assert!(refused.stderr.contains("--restart"), "{}", refused.stderr);
+    assert!(served.accepted().is_empty());
+    let restarted = run({
+        let mut cmd = work.apply(&served);
+        cmd.arg("--restart");
+        cmd
+    });
+    assert_eq!(restarted.code, Some(0), "{}", restarted.all());
+    served.assert_each_accepted_once(&ids);
+}
+
+#[test]
+fn instances_without_a_region_are_refused_before_anything_is_sent_unless_region_is_given() {
+    let served = Served::start(0.3, &[]);
+    let ids = ids("nreg", 2);
+    let work = Work::new(&ids, 2);
+    let text = std::fs::read_to_string(&work.plan).unwrap_or_default();
+    std::fs::write(&work.plan, text.replace("region: ap-guangzhou\n", ""))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let refused = run(work.apply(&served));
+    assert_eq!(refused.code, Some(2), "{}", refused.all());
+    assert!(
+        refused
+            .stderr
+            .contains("no region for cdb-nreg0001, cdb-nreg0002"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        served.counters()["requests_per_action"],
+        serde_json::json!({})
+    );
+    let with_flag = run({
+        let mut cmd = work.apply(&served);
+        cmd.args(["--region", "ap-shanghai"]);
+        cmd
+    });
+    assert_eq!(with_flag.code, Some(0), "{}", with_flag.all());
+    served.assert_each_accepted_once(&ids);
+}
+
+#[test]
+fn missing_credentials_are_a_clear_exit_2_naming_the_variables() {
+    let served = Served::start(0.3, &[]);
+    let ids = ids("nocr", 1);
+    let work = Work::new(&ids, 1);
+    let out = run({
+        let mut cmd = work.apply(&served);
+        cmd.env_remove("TENCENTCLOUD_SECRET_KEY");
+        cmd
+    });
+    assert_eq!(out.code, Some(2), "{}", out.all());
+    assert!(
+        out.stderr.contains("TENCENTCLOUD_SECRET_KEY"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        served.counters()["requests_per_action"],
+        serde_json::json!({})
+    );
+}

@@ -1,0 +1,339 @@
+//! `--report FILE` as DESIGN §6, `status` (human and `--format json`) and its exit codes,
+//! `--timeout`, and no secret anywhere in what planrun writes or prints.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::harness::{Served, Work, all, ids, read_json, run, statuses};
+
+fn rfc3339(v: &Value) -> bool {
+    v.as_str()
+        .is_some_and(|s| chrono::DateTime::parse_from_rfc3339(s).is_ok())
+}
+
+fn keys(v: &Value) -> BTreeSet<String> {
+    v.as_object()
+        .unwrap_or_else(|| panic!("not an object: {v}"))
+        .keys()
+        .cloned()
+        .collect()
+}
+
+fn set(list: &[&str]) -> BTreeSet<String> {
+    list.iter().map(|s| (*s).to_owned()).collect()
+}
+
+#[test]
+fn the_report_and_status_describe_the_same_run_as_design_section_6() {
+    let served = Served::start(0.5, &["--failing", "cdb-rept0002"]);
+    let ids = ids("rept", 3);
+    let work = Work::new(&ids, 2);
+    let path = work.dir.path().join("report.json");
+    let out = run({
+        let mut cmd = work.apply(&served);
+        cmd.arg("--report").arg(&path);
+        cmd
+    });
+    assert_eq!(out.code, Some(1), "a failed rollback: {}", out.all());
+    let report = read_json(&path);
+    assert!(
+        keys(&report).is_superset(&set(&[
+            "plan",
+            "started_at",
+            "finished_at",
+            "totals",
+            "instances"
+        ])),
+        "{report}"
+    );
+    assert_eq!(report["plan"], "drill");
+    assert!(rfc3339(&report["started_at"]) && rfc3339(&report["finished_at"]));
+    let totals = &report["totals"];
+    for (key, n) in [
+        ("succeeded", 2),
+        ("failed", 1),
+        ("rejected", 0),
+        ("timed_out", 0),
+        ("pending", 0),
+    ] {
+        assert_eq!(totals[key], n, "{key}: {totals}");
+    }
+    let instances = report["instances"].as_array().cloned().unwrap_or_default();
+    assert_eq!(instances.len(), 3);
+    for inst in &instances {
+        assert_eq!(
+            keys(inst),
+            set(&[
+                "id",
+                "job_id",
+                "status",
+                "submitted_at",
+                "finished_at",
+                "progress",
+                "error"
+            ])
+        );
+        assert!(
+            inst["job_id"].as_str().is_some_and(|j| !j.is_empty()),
+            "{inst}"
+        );
+        assert!(
+            rfc3339(&inst["submitted_at"]) && rfc3339(&inst["finished_at"]),
+            "{inst}"
+        );
+        if inst["id"] == "cdb-rept0002" {
+            assert_eq!(inst["status"], "failed");
+            assert!(
+                inst["error"].as_str().is_some_and(|e| !e.is_empty()),
+                "{inst}"
+            );
+        } else {
+            assert_eq!(inst["status"], "succeeded");
+            assert_eq!(inst["progress"], 100);
+            assert_eq!(inst["error"], Value::Null);
+        }
+    }
+
+    let human = run(work.status(&served));
+    assert_eq!(
+        human.code,
+        Some(1),
+        "status with a failure: {}",
+        human.all()
+    );
+    for id in &ids {
+        assert!(human.stdout.contains(id.as_str()), "{}", human.stdout);
+    }
+    let json = run({
+        let mut cmd = work.status(&served);
+        cmd.args(["--format", "json"]);
+        cmd
+    });
+    assert_eq!(json.code, Some(1), "{}", json.all());
+    let shown: Value = serde_json::from_str(&json.stdout)
+        .unwrap_or_else(|e| panic!("status json: {e}\n{}", json.stdout));
+    assert_eq!(statuses(&shown), statuses(&report));
+    assert_eq!(shown["totals"], report["totals"]);
+    let jobs = |r: &Value| -> Vec<Value> {
+        r["instances"]
+            .as_array()
+            .map(|a| a.iter().map(|i| i["job_id"].clone()).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(jobs(&shown), jobs(&report));
+}
+
+#[test]
+fn status_exits_0_when_every_instance_succeeded() {
+    let served = Served::start(0.3, &[]);
+    let ids = ids("stok", 2);
+    let work = Work::new(&ids, 2);
+    let out = run(work.apply(&served));
+    assert_eq!(out.code, Some(0), "{}", out.all());
+    let status = run(work.status(&served));
+    assert_eq!(status.code, Some(0), "{}", status.all());
+    assert!(status.stdout.contains("2 succeeded"), "{}", status.stdout);
+    // Applying a completed plan again submits nothing (and still writes the report).
+    let path = work.dir.path().join("again.json");
+    let again = run({
+        let mut cmd = work.apply(&served);
+        cmd.arg("--report").arg(&path);
+        cmd
+    });
+    assert_eq!(statuses(&read_json(&path)), all(&ids, "succeeded"));
+    assert_eq!(again.code, Some(0), "{}", again.all());
+    assert!(
+        again.stdout.contains("already applied completely"),
+        "{}",
+        again.stdout
+    );
+    served.assert_each_accepted_once(&ids);
+}
+
+#[test]
+fn timeout_marks_the_rest_timed_out_and_a_later_run_finishes_without_duplicates() {
+    let served = Served::start(6.0, &[]);
+    let ids = ids("tout", 4);
+    let work = Work::new(&ids, 2);
+    let path = work.dir.path().join("report.json");
+    let out = run({
+        let mut cmd = work.apply(&served);
+        cmd.args(["--timeout", "1s"]).arg("--report").arg(&path);
+        cmd
+    });
+    assert_eq!(out.code, Some(1), "{}", out.all());
+    assert!(out.stdout.contains("--timeout reached"), "{}", out.stdout);
+    let report = read_json(&path);
+    assert_eq!(statuses(&report), all(&ids, "timed_out"));
+    assert_eq!(report["totals"]["timed_out"], 4);
+    assert_eq!(report["finished_at"], Value::Null, "the run did not finish");
+    // Tasks of 4.5-7.5 s are still running: status says unfinished.
+    let status = run(work.status(&served));
+    assert_eq!(status.code, Some(3), "{}", status.all());
+    // With a wrong key it says it could not refresh, and still shows the journal.
+    let stale = run({
+        let mut cmd = work.status(&served);
+        cmd.env("TENCENTCLOUD_SECRET_KEY", "wrong-key");
+        cmd
+    });
+    assert!(stale.stderr.contains("cannot refresh"), "{}", stale.all());
+    assert!(stale.stdout.contains(ids[0].as_str()), "{}", stale.all());
+    assert_eq!(stale.code, Some(3), "{}", stale.all());
+    let again = run({
+        let mut cmd = work.apply(&served);
+        cmd.arg("--report").arg(&path);
+        cmd
+    });
+    assert_eq!(again.code, Some(0), "{}", again.all());
+    assert_eq!(statuses(&read_json(&path)), all(&ids, "succeeded"));
+    served.assert_each_accepted_once(&ids);
+}
+
+#[test]
+fn no_secret_or_token_appears_in_the_journal_the_report_or_the_output() {
+    const TOKEN: &str = "temporaryTokenValue-5e6f7a8b9c0d";
+    let served = Served::start(
+        0.3,
+        &[
+            "--failing",
+            "cdb-scrt0001",
+            "--missing",
+            "cdb-scrt0002",
+            "--fault-rate",
+            "0.3",
+            "--faults",
+            "lost,http502,internal",
+            "--seed",
+            "3",
+        ],
+    );
+    let ids = ids("scrt", 4);
+    let work = Work::new(&ids, 4);
+    let path = work.dir.path().join("report.json");
+    let out = run({
+        let mut cmd = work.apply(&served);
+        cmd.env("TENCENTCLOUD_SECURITY_TOKEN", TOKEN)
+            .arg("--report")
+            .arg(&path);
+        cmd
+    });
+    assert_eq!(out.code, Some(1), "{}", out.all());
+    let status = run({
+        let mut cmd = work.status(&served);
+        cmd.env("TENCENTCLOUD_SECURITY_TOKEN", TOKEN);
+        cmd
+    });
+    let bad_key = run({
+        let mut cmd = work.apply(&served);
+        cmd.env("TENCENTCLOUD_SECRET_KEY", "wrongSecretKeyValue-1a2b3c")
+            .arg("--restart");
+        cmd
+    });
+    assert_eq!(bad_key.code, Some(2), "{}", bad_key.all());
+    let written = [
+        std::fs::read_to_string(&path).unwrap_or_default(),
+        work.journal_text(),
+        out.all(),
+        status.all(),
+        bad_key.all(),
+    ]
+    .join("\n");
+    assert!(written.contains("cdb-scrt0003"), "the texts were read");
+    for secret in [
+        super::harness::SECRET_KEY,
+        TOKEN,
+        "wrongSecretKeyValue-1a2b3c",
+    ] {
+        assert!(!written.contains(secret), "{secret} leaked:\n{written}");
+    }
+    // Old journals set aside by --restart too.
+    for entry in std::fs::read_dir(work.state_dir())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .filter_map(Result::ok)
+    {
+        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        assert!(!text.contains(super::harness::SECRET_KEY) && !text.contains(TOKEN));
+    }
+}
+
+#[test]
+fn polling_adapts_to_progress_instead_of_a_fixed_beat() {
+    let served = Served::start(3.0, &[]);
+    let ids = ids("poll", 6);
+    let work = Work::new(&ids, 2);
+    let out = run(work.apply(&served));
+    assert_eq!(out.code, Some(0), "{}", out.all());
+    let polls = served.counters()["requests_per_action"]["GetCdbRollbackJob"]
+        .as_u64()
+        .unwrap_or(0);
+    // Tasks of 2.25-3.75 s polled on a 100 ms beat would cost about 30 looks each; the
+    // estimate from progress needs a handful.
+    assert!(
+        polls >= ids.len() as u64 && polls <= 8 * ids.len() as u64,
+        "{polls} polls"
+    );
+}
+
+#[test]
+fn the_sandbox_demo_applies_and_status_sandbox_shows_its_journal() {
+    let served = Served::start(0.3, &[]);
+    let ids = ids("demo", 2);
+    let work = Work::new(&ids, 2);
+    let out = run({
+        let mut cmd = work.apply(&served);
+        cmd.arg("--sandbox")
+            .env_remove("TENCENTCLOUD_SECRET_ID")
+            .env_remove("TENCENTCLOUD_SECRET_KEY")
+            .env_remove("PLANRUN_ENDPOINT");
+        cmd
+    });
+    assert_eq!(out.code, Some(0), "{}", out.all());
+    assert!(
+        served.accepted().is_empty(),
+        "the in-process emulator was used"
+    );
+    let hint = run({
+        let mut cmd = work.status(&served);
+        cmd.env_remove("TENCENTCLOUD_SECRET_KEY");
+        cmd
+    });
+    assert_eq!(hint.code, Some(3), "{}", hint.all());
+    assert!(hint.stderr.contains("--sandbox"), "{}", hint.stderr);
+    let shown = run({
+        let mut cmd = work.status(&served);
+        cmd.args(["--sandbox", "--format", "json"]);
+        cmd
+    });
+    assert_eq!(shown.code, Some(0), "{}", shown.all());
+    let report: Value =
+        serde_json::from_str(&shown.stdout).unwrap_or_else(|e| panic!("{e}\n{}", shown.stdout));
+    assert_eq!(statuses(&report), all(&ids, "succeeded"));
+}
+
+#[test]
+fn the_sandbox_demo_runs_the_instances_on_the_plans_clock() {
+    // Line Islands time: a recent rollback time there is hours ahead of Beijing's clock.
+    let kiritimati = chrono::FixedOffset::east_opt(14 * 3600).unwrap_or_else(|| panic!("tz"));
+    let time = (chrono::Utc::now() - chrono::Duration::hours(1))
+        .with_timezone(&kiritimati)
+        .format("%Y-%m-%d %H:%M:%S");
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let plan = dir.path().join("east.yaml");
+    std::fs::write(
+        &plan,
+        format!(
+            "version: 1\nrollback_time: \"{time}\"\ntimezone: \"+14:00\"\nstrategy: table\n\
+             instances:\n  - id: cdb-east0001\n    tables:\n      crm:\n        contacts: contacts_bak\n"
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut cmd = std::process::Command::new(super::harness::bin());
+    cmd.args(["apply", "--yes", "--sandbox", "--poll-interval", "100ms"])
+        .arg(&plan)
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::null());
+    let out = run(cmd);
+    assert_eq!(out.code, Some(0), "{}", out.all());
+    assert!(out.stdout.contains("1 succeeded"), "{}", out.stdout);
+}
