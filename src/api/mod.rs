@@ -14,6 +14,7 @@ pub mod request;
 pub mod rollback;
 pub mod sign;
 pub mod task;
+pub mod tc3;
 
 pub use answer::JobId;
 pub use client::{Client, ClientConfig, RetryPolicy, Timeouts};
