@@ -1,6 +1,7 @@
 //! Instances' rollback tasks and their life, computed from the clock (submission time plus
 //! duration), never by a ticker: waiting → running with growing progress → success, or failure
-//! for instances configured to fail.
+//! for instances configured to fail, or killed by StopRollback. Each job has an API 2.0 `jobId`
+//! and an API 3.0 `AsyncRequestId`, so either protocol sees the other's tasks.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -18,9 +19,17 @@ const FAILURE_SHARE: f64 = 0.6;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
     Waiting,
-    Running { progress: u8 },
+    Running {
+        progress: u8,
+    },
     Succeeded,
-    Failed { progress: u8 },
+    Failed {
+        progress: u8,
+    },
+    /// Stopped by StopRollback.
+    Killed {
+        progress: u8,
+    },
 }
 
 impl Phase {
@@ -30,19 +39,36 @@ impl Phase {
             Self::Running { .. } => 1,
             Self::Succeeded => 2,
             Self::Failed { .. } => 3,
+            Self::Killed { .. } => 4,
         }
     }
 
     pub fn progress(self) -> u8 {
         match self {
             Self::Waiting => 0,
-            Self::Running { progress } | Self::Failed { progress } => progress,
+            Self::Running { progress } | Self::Failed { progress } | Self::Killed { progress } => {
+                progress
+            }
             Self::Succeeded => 100,
         }
     }
 
     pub fn is_terminal(self) -> bool {
-        matches!(self, Self::Succeeded | Self::Failed { .. })
+        matches!(
+            self,
+            Self::Succeeded | Self::Failed { .. } | Self::Killed { .. }
+        )
+    }
+
+    /// API 3.0's `Status` string.
+    pub fn v3_status(self) -> &'static str {
+        match self {
+            Self::Waiting => "INITIAL",
+            Self::Running { .. } => "RUNNING",
+            Self::Succeeded => "SUCCESS",
+            Self::Failed { .. } => "FAILED",
+            Self::Killed { .. } => "KILLED",
+        }
     }
 }
 
@@ -58,11 +84,16 @@ pub struct Task {
     pub started_wall: NaiveDateTime,
     pub duration: Duration,
     pub fails: bool,
+    /// When StopRollback stopped it (before it would have ended by itself).
+    pub killed: Option<Instant>,
 }
 
 impl Task {
-    /// How long until the task ends (at failure for a failing one).
+    /// How long until the task ends (at failure for a failing one, at the kill for a killed one).
     fn lifetime(&self) -> Duration {
+        if let Some(killed) = self.killed {
+            return killed.saturating_duration_since(self.started);
+        }
         if self.fails {
             self.duration.mul_f64(FAILURE_SHARE)
         } else {
@@ -82,10 +113,11 @@ impl Task {
             (share * 100.0) as u8
         };
         if elapsed >= self.lifetime() {
-            return if self.fails {
-                Phase::Failed {
-                    progress: at(self.lifetime().as_secs_f64()),
-                }
+            let progress = at(self.lifetime().as_secs_f64());
+            return if self.killed.is_some() {
+                Phase::Killed { progress }
+            } else if self.fails {
+                Phase::Failed { progress }
             } else {
                 Phase::Succeeded
             };
@@ -105,6 +137,19 @@ impl Task {
             self.started_wall + TimeDelta::milliseconds(ms)
         })
     }
+}
+
+/// The API 3.0 `AsyncRequestId` of a job: four groups of 8 hex digits like the cloud's
+/// (`a6040589-3b098df5-b551d9e5-81c6bfdc`); the last group is the job id, so ids never collide.
+pub fn async_request_id(job_id: u64) -> String {
+    let h = super::faults::stable_hash(0x7c3, &job_id.to_string());
+    format!(
+        "{:08x}-{:08x}-{:08x}-{:08x}",
+        h >> 32,
+        h & 0xffff_ffff,
+        (h >> 16) & 0xffff_ffff,
+        job_id & 0xffff_ffff
+    )
 }
 
 /// All tasks, per instance, plus the id counters.
@@ -155,6 +200,7 @@ impl Tasks {
                 started_wall: wall,
                 duration: new.duration,
                 fails: new.fails,
+                killed: None,
             };
             self.next_task += 1;
             self.by_instance
@@ -163,6 +209,18 @@ impl Tasks {
                 .push(task);
         }
         job_id
+    }
+
+    /// Stops the instance's unfinished tasks at `now`; how many were stopped.
+    pub fn kill(&mut self, instance_id: &str, now: Instant) -> usize {
+        let mut stopped = 0;
+        for task in self.by_instance.get_mut(instance_id).into_iter().flatten() {
+            if !task.phase(now).is_terminal() {
+                task.killed = Some(now);
+                stopped += 1;
+            }
+        }
+        stopped
     }
 
     /// The instance's tasks, newest first.
@@ -197,6 +255,7 @@ mod tests {
             started_wall: NaiveDateTime::default(),
             duration: Duration::from_secs(100),
             fails,
+            killed: None,
         }
     }
 
@@ -223,6 +282,47 @@ mod tests {
         let phase = t.phase(t.started + Duration::from_secs(70));
         assert_eq!(phase.status(), 3);
         assert!(phase.progress() > 0 && phase.progress() < 100);
+    }
+
+    #[test]
+    fn a_killed_task_ends_killed_at_once_and_frees_the_instance() {
+        let mut tasks = Tasks::default();
+        let now = Instant::now();
+        let new = NewTask {
+            instance_id: "cdb-aaaaaaaa".into(),
+            spec: spec(),
+            duration: Duration::from_secs(100),
+            fails: false,
+        };
+        tasks.submit(vec![new], now, NaiveDateTime::default());
+        let later = now + Duration::from_secs(50);
+        assert_eq!(tasks.kill("cdb-aaaaaaaa", later), 1);
+        assert!(!tasks.busy("cdb-aaaaaaaa", later));
+        let phase = tasks
+            .newest_first("cdb-aaaaaaaa")
+            .map(|t| t.phase(later))
+            .next();
+        assert!(
+            matches!(phase, Some(Phase::Killed { progress }) if progress > 0 && progress < 100)
+        );
+        assert_eq!(
+            phase.map(|p| (p.status(), p.v3_status())),
+            Some((4, "KILLED"))
+        );
+        assert_eq!(tasks.kill("cdb-aaaaaaaa", later), 0, "nothing left to stop");
+        assert_eq!(tasks.kill("cdb-bbbbbbbb", later), 0);
+    }
+
+    #[test]
+    fn async_request_ids_look_like_the_clouds_and_differ_per_job() {
+        let a = async_request_id(1000);
+        assert_eq!(a.len(), 35);
+        assert!(
+            a.split('-')
+                .all(|g| g.len() == 8 && g.bytes().all(|b| b.is_ascii_hexdigit()))
+        );
+        assert_ne!(a, async_request_id(1001));
+        assert_eq!(a, async_request_id(1000));
     }
 
     #[test]
