@@ -1,8 +1,10 @@
 //! What a sandbox emulates: accepted credentials, task timing, limits, configured instance
 //! fates and fault injection. Plain data; [`Config::demo`] is the ready-to-use default.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+
+use chrono::NaiveDateTime;
 
 /// The demo SecretId the sandbox accepts unless told otherwise. A public, fixed value: it
 /// unlocks nothing but a local emulator.
@@ -134,6 +136,14 @@ impl Default for RollbackTimeCheck {
     }
 }
 
+/// One span of time an instance can be rolled back to, in the instance's clock (both ends
+/// included), as DescribeRollbackRangeTime reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RollbackWindow {
+    pub begin: NaiveDateTime,
+    pub end: NaiveDateTime,
+}
+
 /// Everything that shapes one sandbox.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -155,8 +165,14 @@ pub struct Config {
     /// Answer 4000 when the `Region` common parameter is missing, as the cloud does (on by
     /// default; switch off to try clients that leave it out).
     pub require_region: bool,
-    /// Accepted clock skew of `Timestamp`, in seconds (the cloud allows 300).
+    /// Accepted clock skew of `Timestamp` / `X-TC-Timestamp`, in seconds (the cloud allows 300).
     pub timestamp_window_seconds: i64,
+    /// Instances with fixed rollback windows. Both APIs refuse a rollback time outside them.
+    pub rollback_windows: BTreeMap<String, Vec<RollbackWindow>>,
+    /// Every other instance's window: the last this many seconds up to now (instance clock).
+    /// API 3.0 submissions must fall in it (unless `rollback_time_check` is `None`); API 2.0
+    /// keeps `rollback_time_check` alone, as before.
+    pub default_window_seconds: i64,
     pub faults: Faults,
     /// Seeds per-instance durations and the string-or-number choice in answers.
     pub seed: u64,
@@ -179,6 +195,8 @@ impl Config {
             rollback_time_check: Some(RollbackTimeCheck::default()),
             require_region: true,
             timestamp_window_seconds: 300,
+            rollback_windows: BTreeMap::new(),
+            default_window_seconds: 7 * 86_400,
             faults: Faults::default(),
             seed: 0,
         }
