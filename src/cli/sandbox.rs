@@ -156,8 +156,9 @@ fn run_serve(args: &ServeArgs) -> i32 {
 
 fn print_banner(sb: &sandbox::Sandbox, custom_key: bool) {
     let config = sb.config();
-    println!("planrun sandbox: API 2.0 emulator (never the real cloud)");
+    println!("planrun sandbox: API 2.0 and API 3.0 emulator (never the real cloud)");
     println!("endpoint: {}", sb.endpoint_v2());
+    println!("endpoint v3: {}", sb.endpoint_v3());
     println!("counters: {}", sb.counters_url());
     for c in &config.credentials {
         println!("secret id: {}", c.secret_id);

@@ -7,6 +7,8 @@ mod faults;
 mod protocol;
 mod rollback;
 mod serve;
+mod v3;
+mod v3_tasks;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
