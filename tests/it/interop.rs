@@ -1,6 +1,7 @@
 //! Interop with Tencent's own code: the legacy Python SDK (qcloudapi-sdk-python 2.0.15) and the
-//! official API 3.0 SDK (tencentcloud-sdk-python-cdb 3.1.192) call an in-process sandbox. Needs `.venv` from `.ci/python-env` (or `PLANRUN_PYTHON`
-//! pointing at an interpreter with the SDK); without it the test fails, it never skips.
+//! official API 3.0 SDK (tencentcloud-sdk-python-cdb 3.1.192) call an in-process sandbox.
+//! Needs `.venv` from `.ci/python-env` (or `PLANRUN_PYTHON` pointing at an interpreter with
+//! both SDKs); without it the tests fail, they never skip.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
