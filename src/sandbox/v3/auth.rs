@@ -208,6 +208,28 @@ mod tests {
     }
 
     #[test]
+    fn odd_signed_header_lists_are_refused_without_panicking() {
+        let h = signed(DEMO_SECRET_KEY, DEMO_SECRET_ID, NOW);
+        for list in [
+            "content-type;bad header;host",
+            "content-type;;host",
+            "",
+            ";",
+            "x-tc-nope",
+            "é",
+        ] {
+            let got = canonical_request(&h, list, BODY);
+            assert_eq!(
+                got.map_err(|e| e.code),
+                Err("AuthFailure.InvalidAuthorization"),
+                "{list:?}"
+            );
+        }
+        // A longer list the request does carry is verified like any other.
+        assert!(canonical_request(&h, "content-type;host;x-tc-action", BODY).is_ok());
+    }
+
+    #[test]
     fn an_unsigned_payload_hashes_the_marker_not_the_body() {
         let mut h = signed(DEMO_SECRET_KEY, DEMO_SECRET_ID, NOW);
         h.insert(
