@@ -2,8 +2,9 @@
 //!
 //! Run: `cargo run --release --example bench_validate` (builds the release binary first).
 //! It writes a generated plan to a temporary directory, runs the release `planrun validate`
-//! on it several times, and reports the wall time of each run (min/median/max) and the peak
-//! resident memory of one run (GNU time's `%M`).
+//! on it several times under GNU time, and reports wall and CPU time (min/median/max), the peak
+//! resident memory, and the machine's load average (other work on this 2-core machine inflates
+//! wall time; CPU time is the steadier figure).
 
 #![allow(clippy::print_stdout)] // a benchmark reports on stdout
 
@@ -65,55 +66,82 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let text = generate(INSTANCES);
     std::fs::write(&plan, &text)?;
 
-    let mut times = Vec::with_capacity(RUNS);
+    let mut wall = Vec::with_capacity(RUNS);
+    let mut cpu = Vec::with_capacity(RUNS);
+    let mut peak_kib = 0u64;
     for _ in 0..RUNS {
-        let started = Instant::now();
-        let out = Command::new(&binary)
-            .arg("validate")
-            .arg(&plan)
-            .env("PLANRUN_NOW", "2026-11-23T12:00:00Z")
-            .output()?;
-        times.push(started.elapsed().as_secs_f64() * 1000.0);
-        if !out.status.success() {
-            return Err(
-                format!("validate failed:\n{}", String::from_utf8_lossy(&out.stdout)).into(),
-            );
-        }
+        let run = measure(&binary, &plan)?;
+        wall.push(run.wall_ms);
+        cpu.push(run.cpu_ms);
+        peak_kib = peak_kib.max(run.peak_kib);
     }
-    times.sort_by(f64::total_cmp);
-    let peak_kib = peak_rss_kib(&binary, &plan)?;
+    wall.sort_by(f64::total_cmp);
+    cpu.sort_by(f64::total_cmp);
     println!(
         "planrun validate, {INSTANCES} instances, {} bytes, {RUNS} runs",
         text.len()
     );
     println!(
         "wall ms: min {:.1}  median {:.1}  max {:.1}",
-        times[0],
-        times[RUNS / 2],
-        times[RUNS - 1]
+        wall[0],
+        wall[RUNS / 2],
+        wall[RUNS - 1]
+    );
+    println!(
+        "cpu ms (user+sys): min {:.1}  median {:.1}  max {:.1}",
+        cpu[0],
+        cpu[RUNS / 2],
+        cpu[RUNS - 1]
     );
     println!("peak RSS: {:.1} MiB", peak_kib as f64 / 1024.0);
+    println!(
+        "load average during the runs: {}",
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
     Ok(())
 }
 
-/// Peak resident set of one run in KiB, as GNU time (`/usr/bin/time -f %M`) reports it.
-fn peak_rss_kib(
+struct Run {
+    wall_ms: f64,
+    cpu_ms: f64,
+    peak_kib: u64,
+}
+
+/// One run under GNU time (`/usr/bin/time -f "%U %S %M"`): wall measured here, CPU and peak
+/// resident memory as the kernel accounted them for the child.
+fn measure(
     binary: &std::path::Path,
     plan: &std::path::Path,
-) -> Result<u64, Box<dyn std::error::Error>> {
+) -> Result<Run, Box<dyn std::error::Error>> {
+    let started = Instant::now();
     let out = Command::new("/usr/bin/time")
-        .args(["-f", "%M"])
+        .args(["-f", "%U %S %M"])
         .arg(binary)
         .arg("validate")
         .arg(plan)
         .env("PLANRUN_NOW", "2026-11-23T12:00:00Z")
         .output()
-        .map_err(|e| {
-            format!("/usr/bin/time is needed for the memory figure (apt-get install time): {e}")
-        })?;
+        .map_err(|e| format!("/usr/bin/time is needed (apt-get install time): {e}"))?;
+    let wall_ms = started.elapsed().as_secs_f64() * 1000.0;
+    if !out.status.success() {
+        return Err(format!("validate failed:\n{}", String::from_utf8_lossy(&out.stdout)).into());
+    }
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let last = stderr.lines().last().unwrap_or_default().trim().to_owned();
-    Ok(last
-        .parse()
-        .map_err(|_| format!("unexpected output of /usr/bin/time: {stderr}"))?)
+    let fields: Vec<f64> = stderr
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    let [user, sys, kib] = fields[..] else {
+        return Err(format!("unexpected output of /usr/bin/time: {stderr}").into());
+    };
+    Ok(Run {
+        wall_ms,
+        cpu_ms: (user + sys) * 1000.0,
+        peak_kib: kib as u64,
+    })
 }

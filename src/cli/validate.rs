@@ -44,6 +44,7 @@ pub fn check(path: &std::path::Path, now: chrono::DateTime<chrono::Utc>) -> (Che
                 text: String::new(),
                 diagnostics: vec![d],
                 resolved: None,
+                index: Default::default(),
             };
             (checked, false)
         }

@@ -25,6 +25,9 @@ pub struct Checked {
     pub text: String,
     pub diagnostics: Vec<Diagnostic>,
     pub resolved: Option<ResolvedPlan>,
+    /// JSON Pointer → spans of the plan's nodes (later checks, such as the rollback-window
+    /// preflight, point their diagnostics at nodes too).
+    pub index: load::SpanIndex,
 }
 
 impl Checked {
@@ -52,6 +55,7 @@ pub fn check_bytes(path: &str, bytes: &[u8], now: DateTime<Utc>) -> Checked {
         text,
         diagnostics,
         resolved,
+        index: loaded.index,
     }
 }
 

@@ -182,18 +182,27 @@ impl Rules<'_> {
             self.plan_time = self.time(text, "/rollback_time");
         }
 
-        let mut seen: HashMap<&str, String> = HashMap::new();
+        // Where each id was first seen: entry index and position in `ids` (None for `id`).
+        let mut seen: HashMap<&str, (usize, Option<usize>)> = HashMap::new();
         let mut instances = Vec::new();
         for (i, entry) in plan.instances.iter().enumerate() {
             let path = format!("/instances/{i}");
-            let ids = self.ids(entry, &path, &mut seen);
+            let ids = self.ids(i, entry, &path, &mut seen);
             if let Some(spec) = self.entry(entry, &path) {
-                instances.extend(ids.into_iter().map(|(id, id_path)| Instance {
-                    id,
-                    path: id_path,
-                    entry: i,
-                    ..spec.clone()
-                }));
+                let last = ids.len().saturating_sub(1);
+                let mut spec = Some(spec);
+                for (n, (id, id_path)) in ids.into_iter().enumerate() {
+                    // The last id takes the spec itself: no copy for the common one-id entry.
+                    let base = if n == last { spec.take() } else { spec.clone() };
+                    if let Some(base) = base {
+                        instances.push(Instance {
+                            id,
+                            path: id_path,
+                            entry: i,
+                            ..base
+                        });
+                    }
+                }
             }
         }
         let batch_size = plan
@@ -212,11 +221,12 @@ impl Rules<'_> {
     /// The entry's instance ids with their pointers; checks id/ids, format and uniqueness.
     fn ids<'p>(
         &mut self,
+        entry_index: usize,
         entry: &'p Entry,
         path: &str,
-        seen: &mut HashMap<&'p str, String>,
+        seen: &mut HashMap<&'p str, (usize, Option<usize>)>,
     ) -> Vec<(String, String)> {
-        let mut list: Vec<(&str, String)> = Vec::new();
+        let mut list: Vec<(&str, String, Option<usize>)> = Vec::new();
         match (&entry.id, &entry.ids) {
             (Some(_), Some(_)) => self.push(
                 Diagnostic::error(
@@ -246,7 +256,7 @@ impl Rules<'_> {
             _ => {}
         }
         if let Some(id) = &entry.id {
-            list.push((id, format!("{path}/id")));
+            list.push((id, format!("{path}/id"), None));
         }
         if let Some(ids) = &entry.ids {
             if ids.is_empty() && self.has(&format!("{path}/ids")) {
@@ -263,11 +273,11 @@ impl Rules<'_> {
             list.extend(
                 ids.iter()
                     .enumerate()
-                    .map(|(j, id)| (id.as_str(), format!("{path}/ids/{j}"))),
+                    .map(|(j, id)| (id.as_str(), format!("{path}/ids/{j}"), Some(j))),
             );
         }
         let mut out = Vec::with_capacity(list.len());
-        for (id, id_path) in list {
+        for (id, id_path, position) in list {
             if !is_instance_id(id) {
                 self.push(
                     Diagnostic::error("planrun::invalid_instance_id", format!("`{id}` is not a CDB instance id"))
@@ -276,8 +286,12 @@ impl Rules<'_> {
                 );
                 continue;
             }
-            if let Some(first) = seen.get(id) {
-                let first_span = Some(self.span(first));
+            if let Some(&(first_entry, first_pos)) = seen.get(id) {
+                let first = match first_pos {
+                    Some(j) => format!("/instances/{first_entry}/ids/{j}"),
+                    None => format!("/instances/{first_entry}/id"),
+                };
+                let first_span = Some(self.span(&first));
                 self.push(
                     Diagnostic::error(
                         "planrun::duplicate_instance",
@@ -289,7 +303,7 @@ impl Rules<'_> {
                 );
                 continue;
             }
-            seen.insert(id, id_path.clone());
+            seen.insert(id, (entry_index, position));
             out.push((id.to_owned(), id_path));
         }
         out
