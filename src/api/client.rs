@@ -6,16 +6,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::sync::Semaphore;
 
 use crate::api::answer::{JobId, decode_envelope, decode_job_id};
 pub use crate::api::config::{ClientConfig, RetryPolicy, Timeouts};
-use crate::api::error::{Error, ErrorClass, excerpt};
-use crate::api::limiter::Limiters;
-use crate::api::request::{Signer, fresh_nonce, host_with_port, now_timestamp};
+use crate::api::error::{Error, ErrorClass};
+use crate::api::request::{Signer, fresh_nonce, now_timestamp};
 use crate::api::rollback::{InstanceRollback, rollback_params};
 use crate::api::sign::HttpMethod;
 use crate::api::task::{JobPage, RollbackTask};
+use crate::api::transport::Transport;
 
 /// The public API 2.0 endpoint.
 pub const DEFAULT_ENDPOINT: &str = "https://cdb.api.qcloud.com/v2/index.php";
@@ -29,67 +28,16 @@ pub const MAX_PAGE: u32 = 100;
 /// One shared client: clones share the HTTP connection pool, the limiters and the semaphore.
 #[derive(Debug, Clone)]
 pub struct Client {
-    inner: Arc<Inner>,
+    inner: Arc<Transport>,
     region: Arc<str>,
-}
-
-#[derive(Debug)]
-struct Inner {
-    http: reqwest::Client,
-    url: reqwest::Url,
-    host: String,
-    config: ClientConfig,
-    limiters: Limiters,
-    in_flight: Semaphore,
 }
 
 impl Client {
     /// Validates the configuration and builds the HTTP client (rustls with the ring provider).
     pub fn new(config: ClientConfig) -> Result<Self, Error> {
-        let invalid = |reason: String| Error::Config { reason };
-        let url = reqwest::Url::parse(&config.endpoint)
-            .map_err(|e| invalid(format!("endpoint {:?}: {e}", config.endpoint)))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(invalid(format!(
-                "endpoint {:?} is not http(s)",
-                config.endpoint
-            )));
-        }
-        let host = host_with_port(&url)
-            .ok_or_else(|| invalid(format!("endpoint {:?} has no host", config.endpoint)))?;
-        if !(config.rate_per_action.is_finite() && config.rate_per_action > 0.0) {
-            return Err(invalid(format!(
-                "rate must be positive, got {}",
-                config.rate_per_action
-            )));
-        }
-        if config.concurrency == 0 || config.retry.max_attempts == 0 {
-            return Err(invalid(
-                "concurrency and max attempts must be at least 1".into(),
-            ));
-        }
-        // Several clients may be built; only the first install wins, which is fine.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            // A redirected POST would turn into an unsigned GET: treat 3xx as an answer.
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(config.timeouts.connect)
-            .timeout(config.timeouts.request)
-            // No hidden retries: whether a submission is resent is decided here, not below.
-            .retry(reqwest::retry::never())
-            .user_agent(concat!("planrun/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| invalid(format!("HTTP client: {e}")))?;
         let region: Arc<str> = config.region.as_str().into();
         Ok(Self {
-            inner: Arc::new(Inner {
-                http,
-                url,
-                host,
-                limiters: Limiters::new(config.rate_per_action),
-                in_flight: Semaphore::new(config.concurrency),
-                config,
-            }),
+            inner: Arc::new(Transport::new(config)?),
             region,
         })
     }
@@ -234,14 +182,7 @@ impl Client {
     /// and decodes the envelope. Returns `data` on `code` 0.
     async fn attempt(&self, action: &str, params: &[(String, String)]) -> Result<Value, Error> {
         let inner = &*self.inner;
-        let state = inner.limiters.action(action);
-        // Semaphore first, then the limiter: a request leaves as soon as its slot comes, so
-        // waiting for a free connection can never bunch requests above the rate.
-        let _permit = inner.in_flight.acquire().await.map_err(|_| Error::Config {
-            reason: "client shut down".into(),
-        })?;
-        state.limiter.acquire().await;
-        state.count_attempt();
+        let (_permit, state) = inner.enter(action).await?;
         let signer = Signer {
             credentials: &inner.config.credentials,
             signature_method: inner.config.signature_method,
@@ -259,19 +200,7 @@ impl Client {
             .send()
             .await
             .map_err(|e| Error::transport(action, e))?;
-        let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| Error::transport(action, e))?;
-        let body = String::from_utf8_lossy(&body);
-        if !status.is_success() {
-            return Err(Error::HttpStatus {
-                action: action.to_owned(),
-                status: status.as_u16(),
-                excerpt: excerpt(&body, 200),
-            });
-        }
+        let body = Transport::read(action, response).await?;
         let result = decode_envelope(action, &body).map(|env| env.data);
         if let Err(err) = &result
             && err.is_rate_limited()

@@ -40,6 +40,57 @@ pub fn classify_code(code: i64) -> ErrorClass {
     }
 }
 
+/// An API 3.0 error code's class (`Response.Error.Code`, e.g. `AuthFailure.SignatureFailure`).
+///
+/// Codes are matched by prefix the way Tencent groups them (`Category.Detail`); the table is
+/// the one of issue 5. Unknown codes are [`ErrorClass::Fatal`]: never retried blindly.
+pub fn classify_v3(code: &str) -> ErrorClass {
+    let is = |prefix: &str| {
+        code == prefix
+            || code
+                .strip_prefix(prefix)
+                .is_some_and(|rest| rest.starts_with('.'))
+    };
+    match code {
+        // Like 9592: a task is running on the instance.
+        "OperationDenied.InstanceTaskRunning" | "FailedOperation.InstanceTaskConflictError" => {
+            ErrorClass::Busy
+        }
+        // Like 4500: the Timestamp was too old when it arrived; a fresh signature may pass.
+        "AuthFailure.SignatureExpire" => ErrorClass::Resign,
+        _ if is("RequestLimitExceeded") => ErrorClass::Retry,
+        _ if is("AuthFailure") || is("UnauthorizedOperation") => ErrorClass::StopRun,
+        _ if is("InternalError") || is("ServiceUnavailable") => ErrorClass::Retry,
+        _ if is("FailedOperation") && retry_later(code) => ErrorClass::Retry,
+        // About one instance of the batch (its id, its state, its names): split to find it.
+        _ if is("InvalidParameter")
+            || is("InvalidParameterValue")
+            || is("ResourceNotFound")
+            || is("ResourceUnavailable")
+            || is("OperationDenied")
+            || is("UnsupportedOperation") =>
+        {
+            ErrorClass::InstancesOnly
+        }
+        _ => ErrorClass::Fatal,
+    }
+}
+
+/// The `FailedOperation.*` codes that say "try again later" rather than "this cannot work":
+/// timeouts, busy back ends, failures to start the asynchronous flow.
+fn retry_later(code: &str) -> bool {
+    const HINTS: [&str; 6] = [
+        "Timeout",
+        "TryLater",
+        "RetryLater",
+        "Busy",
+        "StartFlowError",
+        "CreateAsyncRequestError",
+    ];
+    let detail = code.split_once('.').map_or("", |(_, d)| d);
+    HINTS.iter().any(|h| detail.contains(h))
+}
+
 /// Errors of API calls.
 #[derive(Debug, ThisError, Diagnostic)]
 pub enum Error {
@@ -75,6 +126,17 @@ pub enum Error {
         code_desc: String,
     },
 
+    /// The API 3.0 answered with `Response.Error`.
+    #[error("{action}: API error {code}: {message} (RequestId {request_id})")]
+    #[diagnostic(code(planrun::api::error))]
+    Cloud {
+        action: String,
+        code: String,
+        message: String,
+        /// Quote it to Tencent support; empty when the answer had none.
+        request_id: String,
+    },
+
     /// The answer could not be understood.
     #[error("{action}: could not decode the answer: {reason} (answer starts with: {excerpt})")]
     #[diagnostic(code(planrun::api::decode))]
@@ -96,16 +158,25 @@ pub enum Error {
         source: Box<Error>,
     },
 
-    /// Credentials are missing from the environment.
-    #[error("missing credentials: {missing} not set")]
+    /// No credentials anywhere; `looked` names every place looked at.
+    #[error("no credentials found; looked at: {looked}")]
     #[diagnostic(
         code(planrun::api::missing_credentials),
         help(
             "set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY \
-             (and TENCENTCLOUD_SECURITY_TOKEN for temporary credentials)"
+             (and TENCENTCLOUD_SECURITY_TOKEN for temporary credentials), \
+             or write ~/.tencentcloud/credentials, or a tccli profile (--profile / TCCLI_PROFILE)"
         )
     )]
-    MissingCredentials { missing: String },
+    MissingCredentials { looked: String },
+
+    /// A credential file exists but cannot be used.
+    #[error("credential file {path}: {reason}")]
+    #[diagnostic(
+        code(planrun::api::credential_file),
+        help("fix or remove the file; secrets are never shown in this message")
+    )]
+    CredentialFile { path: String, reason: String },
 
     /// The client could not be set up (bad endpoint, TLS setup).
     #[error("invalid API client configuration: {reason}")]
@@ -122,6 +193,7 @@ impl Error {
                 ErrorClass::Retry
             }
             Self::Api { code, .. } => classify_code(*code),
+            Self::Cloud { code, .. } => classify_v3(code),
             Self::OutcomeUnknown { .. } => ErrorClass::OutcomeUnknown,
             _ => ErrorClass::Fatal,
         }
@@ -141,9 +213,41 @@ impl Error {
         }
     }
 
-    /// The 4400 answer: the client slows down that action.
+    /// The error code as text, whatever the API generation: `"9592"` (API 2.0) or
+    /// `"OperationDenied.InstanceTaskRunning"` (API 3.0).
+    pub fn code_text(&self) -> Option<String> {
+        match self {
+            Self::Api { code, .. } => Some(code.to_string()),
+            Self::Cloud { code, .. } => Some(code.clone()),
+            Self::OutcomeUnknown { source, .. } => source.code_text(),
+            _ => None,
+        }
+    }
+
+    /// The API's own message, when the API answered with an error.
+    pub fn api_message(&self) -> Option<&str> {
+        match self {
+            Self::Api { message, .. } | Self::Cloud { message, .. } => Some(message),
+            Self::OutcomeUnknown { source, .. } => source.api_message(),
+            _ => None,
+        }
+    }
+
+    /// API 3.0's RequestId of the failed call, when there was one.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Self::Cloud { request_id, .. } if !request_id.is_empty() => Some(request_id),
+            Self::OutcomeUnknown { source, .. } => source.request_id(),
+            _ => None,
+        }
+    }
+
+    /// 4400 or `RequestLimitExceeded*`: the client slows down that action.
     pub(crate) fn is_rate_limited(&self) -> bool {
-        self.api_code() == Some(4400)
+        match self {
+            Self::Cloud { code, .. } => code.starts_with("RequestLimitExceeded"),
+            _ => self.api_code() == Some(4400),
+        }
     }
 
     /// For a submission: could the server have accepted it?
@@ -294,6 +398,107 @@ mod tests {
             status: 502,
             excerpt: "Bad Gateway".into(),
         }
+    }
+
+    fn cloud(code: &str) -> Error {
+        Error::Cloud {
+            action: "StartBatchRollback".into(),
+            code: code.into(),
+            message: "m".into(),
+            request_id: "req-1".into(),
+        }
+    }
+
+    #[test]
+    fn v3_codes_are_classified_as_issue_5_says() {
+        use ErrorClass::*;
+        let table = [
+            ("RequestLimitExceeded", Retry),
+            ("RequestLimitExceeded.UinLimitExceeded", Retry),
+            ("RequestLimitExceeded.GlobalRegionUinLimitExceeded", Retry),
+            ("AuthFailure.SignatureFailure", StopRun),
+            ("AuthFailure.SecretIdNotFound", StopRun),
+            ("AuthFailure.UnauthorizedOperation", StopRun),
+            ("AuthFailure.InvalidSecretId", StopRun),
+            ("AuthFailure.SignatureExpire", Resign),
+            ("UnauthorizedOperation", StopRun),
+            ("UnauthorizedOperation.NotEnoughPrivileges", StopRun),
+            ("InternalError", Retry),
+            ("InternalError.DBError", Retry),
+            ("InternalError.UndefinedError", Retry),
+            ("ServiceUnavailable", Retry),
+            ("FailedOperation.TimeoutError", Retry),
+            ("FailedOperation.StartFlowError", Retry),
+            ("FailedOperation.CreateAsyncRequestError", Retry),
+            ("FailedOperation.StatusConflict", Fatal),
+            ("FailedOperation", Fatal),
+            ("OperationDenied.InstanceTaskRunning", Busy),
+            ("FailedOperation.InstanceTaskConflictError", Busy),
+            ("InvalidParameter", InstancesOnly),
+            ("InvalidParameter.InstanceNotFound", InstancesOnly),
+            (
+                "InvalidParameterValue.InvalidParameterValueError",
+                InstancesOnly,
+            ),
+            ("ResourceNotFound", InstancesOnly),
+            ("ResourceNotFound.CdbInstanceNotFoundError", InstancesOnly),
+            ("OperationDenied.InstanceStatusError", InstancesOnly),
+            ("UnsupportedOperation", InstancesOnly),
+            ("MissingParameter", Fatal),
+            ("UnknownParameter", Fatal),
+            ("InvalidAction", Fatal),
+            // Prefixes must end at a dot: these are not the documented families.
+            ("InternalErrorish", Fatal),
+            ("AuthFailures.X", Fatal),
+            ("", Fatal),
+        ];
+        for (code, class) in table {
+            assert_eq!(classify_v3(code), class, "code {code:?}");
+            assert_eq!(cloud(code).class(), class, "code {code:?}");
+        }
+    }
+
+    #[test]
+    fn code_message_and_request_id_read_the_same_for_both_generations() {
+        let v2 = Error::Api {
+            action: "A".into(),
+            code: 9592,
+            message: "task running".into(),
+            code_desc: "OperationDenied".into(),
+        };
+        assert_eq!(v2.code_text().as_deref(), Some("9592"));
+        assert_eq!(v2.api_message(), Some("task running"));
+        assert_eq!(v2.request_id(), None);
+        let v3 = cloud("OperationDenied.InstanceTaskRunning");
+        assert_eq!(
+            v3.code_text().as_deref(),
+            Some("OperationDenied.InstanceTaskRunning")
+        );
+        assert_eq!(v3.api_message(), Some("m"));
+        assert_eq!(v3.request_id(), Some("req-1"));
+        let shown = v3.to_string();
+        assert!(shown.contains("RequestId req-1"), "{shown}");
+        assert!(
+            shown.contains("OperationDenied.InstanceTaskRunning"),
+            "{shown}"
+        );
+        let wrapped = Error::OutcomeUnknown {
+            action: "A".into(),
+            source: Box::new(cloud("InternalError")),
+        };
+        assert_eq!(wrapped.code_text().as_deref(), Some("InternalError"));
+        assert_eq!(wrapped.request_id(), Some("req-1"));
+        assert_eq!(http_502().code_text(), None);
+        assert_eq!(http_502().api_message(), None);
+    }
+
+    #[test]
+    fn rate_limit_is_recognised_in_both_generations() {
+        assert!(api(4400).is_rate_limited());
+        assert!(!api(4000).is_rate_limited());
+        assert!(cloud("RequestLimitExceeded").is_rate_limited());
+        assert!(cloud("RequestLimitExceeded.UinLimitExceeded").is_rate_limited());
+        assert!(!cloud("InternalError").is_rate_limited());
     }
 
     #[test]

@@ -15,6 +15,8 @@ pub mod rollback;
 pub mod sign;
 pub mod task;
 pub mod tc3;
+mod transport;
+pub mod v3;
 
 pub use answer::JobId;
 pub use client::{Client, ClientConfig, RetryPolicy, Timeouts};

@@ -1,15 +1,19 @@
-//! Flags shared by every command that talks to the cloud API (`jobs`, later `apply`, `status`),
-//! and their translation into an [`api::ClientConfig`](crate::api::ClientConfig).
+//! Flags shared by every command that talks to the cloud API (`jobs`, `apply`, `status`), and
+//! their translation into an [`api::ClientConfig`](crate::api::ClientConfig) and credentials.
 
 use crate::api::client::{ClientConfig, DEFAULT_ENDPOINT};
-use crate::api::credentials::Credentials;
+use crate::api::credentials::{self, Credentials, Discovered};
 use crate::api::sign::SignatureMethod;
+use crate::api::v3;
 
-/// The API generation. Only API 2.0 (the seeds') is spoken for now.
+/// The API generation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ApiVersion {
-    /// API 2.0 at https://cdb.api.qcloud.com/v2/index.php (the seeds' protocol).
+    /// API 2.0 at https://cdb.api.qcloud.com/v2/index.php (the seeds' protocol; retired by
+    /// Tencent's public cloud in 2023).
     V2,
+    /// API 3.0 at https://cdb.tencentcloudapi.com/ (TC3-HMAC-SHA256; what the cloud answers).
+    V3,
 }
 
 impl ApiVersion {
@@ -17,6 +21,7 @@ impl ApiVersion {
     pub fn default_endpoint(self) -> &'static str {
         match self {
             Self::V2 => DEFAULT_ENDPOINT,
+            Self::V3 => v3::DEFAULT_ENDPOINT,
         }
     }
 }
@@ -42,8 +47,8 @@ impl From<SignatureMethodArg> for SignatureMethod {
 /// Connection and pacing flags for API calls.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ApiArgs {
-    /// API generation to speak.
-    #[arg(long, value_enum, default_value_t = ApiVersion::V2)]
+    /// API generation to speak (v3 is what Tencent's public cloud answers).
+    #[arg(long, value_enum, default_value_t = ApiVersion::V3)]
     pub api: ApiVersion,
     /// API endpoint URL [default: the public endpoint of --api]
     #[arg(long, env = "PLANRUN_ENDPOINT", value_name = "URL")]
@@ -51,7 +56,11 @@ pub struct ApiArgs {
     /// Region common parameter (e.g. ap-guangzhou); the real cloud requires it.
     #[arg(long, env = "TENCENTCLOUD_REGION", value_name = "REGION")]
     pub region: Option<String>,
-    /// How requests are signed.
+    /// tccli profile whose ~/.tccli/<PROFILE>.credential is read when neither the environment
+    /// nor ~/.tencentcloud/credentials has credentials [default: $TCCLI_PROFILE, else default]
+    #[arg(long, value_name = "PROFILE")]
+    pub profile: Option<String>,
+    /// How API 2.0 requests are signed (API 3.0 always uses TC3-HMAC-SHA256).
     #[arg(long, value_enum, ignore_case = true, default_value_t = SignatureMethodArg::HmacSha256)]
     pub signature_method: SignatureMethodArg,
     /// Requests per second for each API action (the cloud allows 20).
@@ -70,6 +79,12 @@ impl ApiArgs {
             .as_deref()
             .filter(|e| !e.trim().is_empty())
             .unwrap_or_else(|| self.api.default_endpoint())
+    }
+
+    /// Credentials found the way Tencent's tools find them (environment, then
+    /// `~/.tencentcloud/credentials`, then the tccli profile of `--profile`/`TCCLI_PROFILE`).
+    pub fn credentials(&self) -> Result<Discovered, crate::api::Error> {
+        credentials::discover_default(self.profile.as_deref())
     }
 
     /// The client configuration these flags describe (timeouts and retries at defaults).
@@ -113,13 +128,16 @@ mod tests {
     #[test]
     fn defaults_follow_the_design() {
         let a = parse(&[]).unwrap();
-        assert_eq!(a.api, ApiVersion::V2);
+        assert_eq!(a.api, ApiVersion::V3);
+        assert_eq!(a.profile, None);
         assert_eq!(a.signature_method, SignatureMethodArg::HmacSha256);
         assert_eq!(a.rate, 15.0);
         assert_eq!(a.concurrency, 4);
         // PLANRUN_ENDPOINT may be set around the tests: only check the fallback when it is not.
         if std::env::var_os("PLANRUN_ENDPOINT").is_none() {
-            assert_eq!(a.endpoint(), DEFAULT_ENDPOINT);
+            assert_eq!(a.endpoint(), "https://cdb.tencentcloudapi.com/");
+            let v2 = parse(&["--api", "v2"]).unwrap();
+            assert_eq!(v2.endpoint(), DEFAULT_ENDPOINT);
         }
     }
 
@@ -136,8 +154,11 @@ mod tests {
             "2.5",
             "--concurrency",
             "7",
+            "--profile",
+            "prod",
         ])
         .unwrap();
+        assert_eq!(a.profile.as_deref(), Some("prod"));
         let c = a.client_config(Credentials::new("id", "key"));
         assert_eq!(c.endpoint, "http://127.0.0.1:9/v2/index.php");
         assert_eq!(c.region, "ap-shanghai");
@@ -149,7 +170,7 @@ mod tests {
     #[test]
     fn bad_values_are_usage_errors() {
         for args in [
-            &["--api", "v3"][..],
+            &["--api", "v4"][..],
             &["--signature-method", "md5"],
             &["--rate", "0"],
             &["--rate", "nan"],

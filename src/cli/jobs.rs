@@ -1,9 +1,11 @@
-//! `planrun jobs INSTANCE`: the instance's rollback tasks (GetCdbRollbackJob), one page or all.
+//! `planrun jobs INSTANCE`: the instance's rollback tasks, one page or all (API 2.0:
+//! GetCdbRollbackJob here; API 3.0: DescribeRollbackTaskDetail in `jobs_v3`).
 #![allow(clippy::print_stdout)]
 
 use serde_json::json;
 
-use super::api_args::ApiArgs;
+use super::api_args::{ApiArgs, ApiVersion};
+use super::jobs_v3;
 use crate::api::client::{Client, MAX_PAGE};
 use crate::api::credentials::Credentials;
 use crate::api::task::{JobPage, RollbackTask};
@@ -20,7 +22,8 @@ pub enum Format {
     Json,
 }
 
-/// List an instance's rollback tasks.
+/// List an instance's rollback tasks (API 3.0: DescribeRollbackTaskDetail, every request;
+/// API 2.0 with --api v2: GetCdbRollbackJob).
 #[derive(Debug, Clone, clap::Args)]
 pub struct JobsArgs {
     /// The instance id, e.g. cdb-mo64xu70.
@@ -45,6 +48,9 @@ pub struct JobsArgs {
 
 /// Runs `planrun jobs`; returns the exit code (0, or 2 with a diagnostic on stderr).
 pub fn run(args: JobsArgs) -> i32 {
+    if args.api.api == ApiVersion::V3 {
+        return run_v3(&args);
+    }
     match fetch(&args) {
         Ok(page) => {
             match args.format {
@@ -60,9 +66,32 @@ pub fn run(args: JobsArgs) -> i32 {
     }
 }
 
-fn fetch(args: &JobsArgs) -> Result<JobPage, miette::Report> {
-    let credentials = Credentials::from_env()?;
-    // The API answers 4000 without a Region; say so before sending anything.
+fn run_v3(args: &JobsArgs) -> i32 {
+    let result = connect(args).and_then(|credentials| {
+        let client = crate::api::v3::Client::new(args.api.client_config(credentials))?;
+        jobs_v3::fetch(args, &client)
+    });
+    match result {
+        Ok(listing) => {
+            match args.format {
+                Format::Human => {
+                    print!("{}", jobs_v3::human(&args.instance, &listing, args.offset))
+                }
+                Format::Json => println!("{}", jobs_v3::to_json(&listing)),
+            }
+            EXIT_OK
+        }
+        Err(report) => {
+            eprintln!("{report:?}");
+            EXIT_USAGE
+        }
+    }
+}
+
+/// Credentials (environment, credential files) and a region, or why not.
+fn connect(args: &JobsArgs) -> Result<Credentials, miette::Report> {
+    let credentials = args.api.credentials()?.credentials;
+    // The API answers an error without a Region; say so before sending anything.
     if args
         .api
         .region
@@ -75,6 +104,11 @@ fn fetch(args: &JobsArgs) -> Result<JobPage, miette::Report> {
             "no region given"
         ));
     }
+    Ok(credentials)
+}
+
+fn fetch(args: &JobsArgs) -> Result<JobPage, miette::Report> {
+    let credentials = connect(args)?;
     let client = Client::new(args.api.client_config(credentials))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -5,6 +5,7 @@ pub mod apply;
 pub mod diagnostics;
 pub mod exit;
 pub mod jobs;
+pub mod jobs_v3;
 pub mod plan;
 pub mod progress;
 pub mod sandbox;
@@ -38,7 +39,7 @@ pub enum Command {
     Apply(apply::ApplyArgs),
     /// What the journal of the last apply says, refreshed from the API.
     Status(status::StatusArgs),
-    /// List an instance's rollback jobs (GetCdbRollbackJob; all pages with --all).
+    /// List an instance's rollback jobs (v3: DescribeRollbackTaskDetail; v2: GetCdbRollbackJob; all pages with --all).
     Jobs(jobs::JobsArgs),
     /// Run the local emulator of the cloud API (API 2.0; loopback only).
     Sandbox(sandbox::SandboxArgs),

@@ -1,6 +1,7 @@
 //! The apply engine: batching, submission, reconciliation, tracking and the journal. Talks to
 //! the API through protocol-neutral requests; reports progress as events, never draws.
 
+pub mod any;
 pub mod batch;
 pub mod journal;
 pub mod plan_hash;
@@ -11,3 +12,4 @@ pub mod request;
 pub mod run;
 pub mod schedule;
 pub mod state;
+pub mod v3;

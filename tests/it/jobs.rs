@@ -112,7 +112,9 @@ fn jobs(endpoint: &str) -> Command {
         .env("PLANRUN_ENDPOINT", endpoint)
         .env("TENCENTCLOUD_REGION", "ap-guangzhou")
         .env("NO_COLOR", "1")
-        .arg("jobs");
+        .arg("jobs")
+        // These servers speak API 2.0; v3 is the default since issue 5.
+        .args(["--api", "v2"]);
     cmd
 }
 
@@ -295,7 +297,7 @@ fn unreachable_endpoint_exits_2() {
 #[test]
 fn usage_errors_exit_2() {
     for args in [
-        &["cdb-mo64xu70", "--api", "v3"][..],
+        &["cdb-mo64xu70", "--api", "v4"][..],
         &["cdb-mo64xu70", "--limit", "101"],
         &["cdb-mo64xu70", "--all", "--limit", "5"],
         &["cdb-mo64xu70", "--format", "xml"],

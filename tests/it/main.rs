@@ -5,3 +5,4 @@ mod jobs;
 mod plans;
 mod roundtrip;
 mod sandbox;
+mod v3;

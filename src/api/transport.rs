@@ -1,0 +1,107 @@
+//! What the API 2.0 and 3.0 clients share: validating the configuration, the reqwest client
+//! (no redirects, no hidden retries), the per-action rate limiters and the bound on requests
+//! in flight. Each protocol's client signs and decodes on top of it.
+
+use std::sync::Arc;
+
+use tokio::sync::{Semaphore, SemaphorePermit};
+
+use crate::api::config::ClientConfig;
+use crate::api::error::Error;
+use crate::api::limiter::{ActionState, Limiters};
+use crate::api::request::host_with_port;
+
+/// The HTTP side of a client: one per [`ClientConfig`], shared by clones and regions.
+#[derive(Debug)]
+pub(crate) struct Transport {
+    pub http: reqwest::Client,
+    pub url: reqwest::Url,
+    /// `Host` header value (with `:port` when not the scheme's default).
+    pub host: String,
+    pub config: ClientConfig,
+    pub limiters: Limiters,
+    in_flight: Semaphore,
+}
+
+impl Transport {
+    /// Validates the configuration and builds the HTTP client (rustls with the ring provider).
+    pub fn new(config: ClientConfig) -> Result<Self, Error> {
+        let invalid = |reason: String| Error::Config { reason };
+        let url = reqwest::Url::parse(&config.endpoint)
+            .map_err(|e| invalid(format!("endpoint {:?}: {e}", config.endpoint)))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(invalid(format!(
+                "endpoint {:?} is not http(s)",
+                config.endpoint
+            )));
+        }
+        let host = host_with_port(&url)
+            .ok_or_else(|| invalid(format!("endpoint {:?} has no host", config.endpoint)))?;
+        if !(config.rate_per_action.is_finite() && config.rate_per_action > 0.0) {
+            return Err(invalid(format!(
+                "rate must be positive, got {}",
+                config.rate_per_action
+            )));
+        }
+        if config.concurrency == 0 || config.retry.max_attempts == 0 {
+            return Err(invalid(
+                "concurrency and max attempts must be at least 1".into(),
+            ));
+        }
+        // Several clients may be built; only the first install wins, which is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            // A redirected POST would turn into an unsigned GET: treat 3xx as an answer.
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(config.timeouts.connect)
+            .timeout(config.timeouts.request)
+            // No hidden retries: whether a submission is resent is decided above, not below.
+            .retry(reqwest::retry::never())
+            .user_agent(concat!("planrun/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| invalid(format!("HTTP client: {e}")))?;
+        Ok(Self {
+            http,
+            url,
+            host,
+            limiters: Limiters::new(config.rate_per_action),
+            in_flight: Semaphore::new(config.concurrency),
+            config,
+        })
+    }
+
+    /// Waits for a slot in flight, then for the action's limiter, and counts the attempt.
+    ///
+    /// Semaphore first, then the limiter: a request leaves as soon as its slot comes, so
+    /// waiting for a free connection can never bunch requests above the rate.
+    pub async fn enter(
+        &self,
+        action: &str,
+    ) -> Result<(SemaphorePermit<'_>, Arc<ActionState>), Error> {
+        let state = self.limiters.action(action);
+        let permit = self.in_flight.acquire().await.map_err(|_| Error::Config {
+            reason: "client shut down".into(),
+        })?;
+        state.limiter.acquire().await;
+        state.count_attempt();
+        Ok((permit, state))
+    }
+
+    /// Reads the whole answer; a non-2xx status becomes [`Error::HttpStatus`].
+    pub async fn read(action: &str, response: reqwest::Response) -> Result<String, Error> {
+        let status = response.status();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| Error::transport(action, e))?;
+        let body = String::from_utf8_lossy(&body).into_owned();
+        if !status.is_success() {
+            return Err(Error::HttpStatus {
+                action: action.to_owned(),
+                status: status.as_u16(),
+                excerpt: crate::api::error::excerpt(&body, 200),
+            });
+        }
+        Ok(body)
+    }
+}

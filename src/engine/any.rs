@@ -1,0 +1,75 @@
+//! [`AnyProtocol`]: API 2.0 or 3.0 chosen at run time (`--api`), one type for the engine.
+
+use super::protocol::{JobHandle, Protocol, Task, V2};
+use super::v3::V3;
+use crate::api::Error;
+use crate::api::rollback::InstanceRollback;
+
+/// Either protocol, delegating every call.
+#[derive(Debug, Clone)]
+pub enum AnyProtocol {
+    V2(V2),
+    V3(V3),
+}
+
+impl AnyProtocol {
+    /// The API 3.0 adapter, for what only API 3.0 offers (preflight, stop).
+    pub fn v3(&self) -> Option<&V3> {
+        match self {
+            Self::V3(v3) => Some(v3),
+            Self::V2(_) => None,
+        }
+    }
+
+    /// `"v2"` or `"v3"`, for messages and the journal.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::V2(_) => "v2",
+            Self::V3(_) => "v3",
+        }
+    }
+}
+
+impl From<V2> for AnyProtocol {
+    fn from(p: V2) -> Self {
+        Self::V2(p)
+    }
+}
+
+impl From<V3> for AnyProtocol {
+    fn from(p: V3) -> Self {
+        Self::V3(p)
+    }
+}
+
+impl Protocol for AnyProtocol {
+    async fn submit(
+        &self,
+        region: Option<&str>,
+        batch: &[InstanceRollback],
+    ) -> Result<JobHandle, Error> {
+        match self {
+            Self::V2(p) => p.submit(region, batch).await,
+            Self::V3(p) => p.submit(region, batch).await,
+        }
+    }
+
+    async fn tasks(&self, region: Option<&str>, instance: &str) -> Result<Vec<Task>, Error> {
+        match self {
+            Self::V2(p) => p.tasks(region, instance).await,
+            Self::V3(p) => p.tasks(region, instance).await,
+        }
+    }
+
+    async fn task(
+        &self,
+        region: Option<&str>,
+        instance: &str,
+        job: &JobHandle,
+    ) -> Result<Option<Task>, Error> {
+        match self {
+            Self::V2(p) => p.task(region, instance, job).await,
+            Self::V3(p) => p.task(region, instance, job).await,
+        }
+    }
+}

@@ -1,0 +1,323 @@
+//! API 3.0 behind the engine's [`Protocol`]: StartBatchRollback and DescribeRollbackTaskDetail,
+//! plus the window preflight (DescribeRollbackRangeTime) and cancel (StopRollback).
+//!
+//! DescribeRollbackTaskDetail lists every task of an instance when no AsyncRequestId is given,
+//! but its items do not say which AsyncRequestId they belong to. A task found that way (when
+//! reconciling a submission whose outcome is unknown) gets a *derived* handle,
+//! `detail:<StartTime>|<digest of its spec>`, which [`V3::task`] resolves by listing the
+//! instance's tasks again. Handles from StartBatchRollback are real AsyncRequestIds and are
+//! tracked by asking for that request directly.
+
+use sha2::{Digest, Sha256};
+
+use super::protocol::{JobHandle, Protocol, Task, TaskState};
+use crate::api::Error;
+use crate::api::rollback::{InstanceRollback, RollbackSpec, para_json};
+use crate::api::v3::model::{InstanceRollbackRangeTime, RollbackTask, RollbackTimeRange};
+use crate::api::v3::{AsyncRequestId, Client};
+
+/// Instances per DescribeRollbackRangeTime call (the API documents no bound; stay modest).
+pub const PREFLIGHT_BATCH: usize = 20;
+/// Prefix of handles derived from a task's details rather than returned by the API.
+pub const DERIVED_HANDLE: &str = "detail:";
+
+/// API 3.0 adapter.
+#[derive(Debug, Clone)]
+pub struct V3 {
+    client: Client,
+}
+
+impl V3 {
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    /// The underlying client (for counters and rates).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    fn client_for(&self, region: Option<&str>) -> Client {
+        match region {
+            Some(r) if r != self.client.region() => self.client.with_region(r),
+            _ => self.client.clone(),
+        }
+    }
+
+    /// The rollback windows of these instances, [`PREFLIGHT_BATCH`] per call, in the order
+    /// the API answers. An instance the API does not mention is absent from the result.
+    pub async fn preflight(
+        &self,
+        region: Option<&str>,
+        instances: &[String],
+    ) -> Result<Vec<InstanceRollbackRangeTime>, Error> {
+        let client = self.client_for(region);
+        let mut out = Vec::with_capacity(instances.len());
+        for chunk in instances.chunks(PREFLIGHT_BATCH) {
+            out.extend(client.rollback_range_time(chunk).await?);
+        }
+        Ok(out)
+    }
+
+    /// StopRollback for the instance's running rollback; the handle is the stop request's
+    /// AsyncRequestId (not the rollback's).
+    pub async fn stop(&self, region: Option<&str>, instance: &str) -> Result<JobHandle, Error> {
+        self.client_for(region)
+            .stop_rollback(instance)
+            .await
+            .map(|id| JobHandle(id.0))
+    }
+}
+
+/// What preflight says about one instance and its rollback time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Window {
+    /// The time lies in an available window.
+    Inside,
+    /// The instance exists but the time is outside every window (listed, maybe none).
+    Outside(Vec<RollbackTimeRange>),
+    /// The API reported an error for the instance (e.g. it does not exist).
+    Refused { code: i64, message: String },
+    /// The API's answer does not mention the instance.
+    Unlisted,
+}
+
+/// Judges `rollback_time` (`YYYY-MM-DD HH:MM:SS`) for `instance` against preflight's answer.
+pub fn window(items: &[InstanceRollbackRangeTime], instance: &str, rollback_time: &str) -> Window {
+    let Some(item) = items.iter().find(|i| i.instance_id == instance) else {
+        return Window::Unlisted;
+    };
+    if !item.is_ok() {
+        return Window::Refused {
+            code: item.code.unwrap_or_default(),
+            message: item.message.clone().unwrap_or_default(),
+        };
+    }
+    if item.allows(rollback_time) {
+        Window::Inside
+    } else {
+        Window::Outside(item.times.clone())
+    }
+}
+
+/// API 3.0 `Status` → the engine's state. Unknown strings are not terminal.
+pub fn state(status: Option<&str>) -> TaskState {
+    let raw = status.unwrap_or_default();
+    match raw.trim().to_ascii_uppercase().as_str() {
+        "INITIAL" | "PAUSED" => TaskState::Waiting,
+        "RUNNING" => TaskState::Running,
+        "SUCCESS" => TaskState::Succeeded,
+        "FAILED" => TaskState::Failed,
+        "KILLED" => TaskState::Killed,
+        "REMOVED" => TaskState::Removed,
+        _ => TaskState::Unknown(if raw.is_empty() {
+            "UNDEFINED".to_owned()
+        } else {
+            raw.to_owned()
+        }),
+    }
+}
+
+/// The spec in a canonical order, so equal rollbacks give equal digests.
+fn canonical(spec: &RollbackSpec) -> String {
+    let mut s = spec.clone();
+    s.dbs
+        .sort_by(|a, b| (&a.dbname, &a.newname).cmp(&(&b.dbname, &b.newname)));
+    for t in &mut s.tables {
+        t.table
+            .sort_by(|a, b| (&a.tablename, &a.newname).cmp(&(&b.tablename, &b.newname)));
+    }
+    s.tables.sort_by(|a, b| a.db.cmp(&b.db));
+    para_json(&s)
+}
+
+/// `detail:<StartTime>|<16 hex digits of sha256(spec)>`; `None` when the task has neither.
+pub fn derived_handle(started_at: Option<&str>, spec: Option<&RollbackSpec>) -> Option<JobHandle> {
+    if started_at.is_none() && spec.is_none() {
+        return None;
+    }
+    let digest = spec.map_or_else(String::new, |s| {
+        hex::encode(&Sha256::digest(canonical(s).as_bytes())[..8])
+    });
+    Some(JobHandle(format!(
+        "{DERIVED_HANDLE}{}|{digest}",
+        started_at.unwrap_or_default()
+    )))
+}
+
+/// One API task as the engine sees it; `job` is given by the caller (the API does not say).
+fn task(instance: &str, t: &RollbackTask, job: Option<JobHandle>) -> Task {
+    Task {
+        job,
+        state: state(t.status.as_deref()),
+        progress: t.percent(),
+        started_at: t.start_time.clone(),
+        finished_at: t.end_time.clone(),
+        message: t.info.clone(),
+        spec: t.detail_of(instance).and_then(|d| d.spec()),
+    }
+}
+
+/// A listed task with its derived handle.
+fn listed(instance: &str, t: &RollbackTask) -> Task {
+    let mut out = task(instance, t, None);
+    out.job = derived_handle(out.started_at.as_deref(), out.spec.as_ref());
+    out
+}
+
+impl Protocol for V3 {
+    async fn submit(
+        &self,
+        region: Option<&str>,
+        batch: &[InstanceRollback],
+    ) -> Result<JobHandle, Error> {
+        self.client_for(region)
+            .start_batch_rollback(batch)
+            .await
+            .map(|id| JobHandle(id.0))
+    }
+
+    async fn tasks(&self, region: Option<&str>, instance: &str) -> Result<Vec<Task>, Error> {
+        let all = self
+            .client_for(region)
+            .all_rollback_tasks(instance, None)
+            .await?;
+        Ok(all.iter().map(|t| listed(instance, t)).collect())
+    }
+
+    async fn task(
+        &self,
+        region: Option<&str>,
+        instance: &str,
+        job: &JobHandle,
+    ) -> Result<Option<Task>, Error> {
+        let client = self.client_for(region);
+        if job.0.starts_with(DERIVED_HANDLE) {
+            let all = client.all_rollback_tasks(instance, None).await?;
+            return Ok(all
+                .iter()
+                .map(|t| listed(instance, t))
+                .find(|t| t.job.as_ref() == Some(job)));
+        }
+        let request = AsyncRequestId(job.0.clone());
+        let items = client.all_rollback_tasks(instance, Some(&request)).await?;
+        // A batch's request may list the other instances' tasks too: prefer this one's.
+        let chosen = items
+            .iter()
+            .find(|t| t.detail.iter().any(|d| d.instance_id == instance))
+            .or_else(|| items.first());
+        Ok(chosen.map(|t| task(instance, t, Some(job.clone()))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::rollback::{DatabaseRename, Strategy};
+
+    #[test]
+    fn documented_statuses_map_and_others_are_not_terminal() {
+        let table = [
+            ("INITIAL", TaskState::Waiting),
+            ("PAUSED", TaskState::Waiting),
+            ("RUNNING", TaskState::Running),
+            ("running", TaskState::Running),
+            ("SUCCESS", TaskState::Succeeded),
+            ("FAILED", TaskState::Failed),
+            ("KILLED", TaskState::Killed),
+            ("REMOVED", TaskState::Removed),
+        ];
+        for (raw, expected) in table {
+            assert_eq!(state(Some(raw)), expected, "{raw}");
+        }
+        for raw in [Some("UNDEFINED"), Some("WEIRD"), None] {
+            let s = state(raw);
+            assert!(matches!(s, TaskState::Unknown(_)), "{raw:?}");
+            assert!(!s.is_terminal());
+        }
+        assert_eq!(state(Some("WEIRD")).name(), "WEIRD");
+    }
+
+    fn spec(dbs: &[(&str, &str)]) -> RollbackSpec {
+        RollbackSpec {
+            rollbacktime: "2026-11-20 03:15:00".into(),
+            strategy: Strategy::Db,
+            dbs: dbs
+                .iter()
+                .map(|(a, b)| DatabaseRename {
+                    dbname: (*a).into(),
+                    newname: (*b).into(),
+                })
+                .collect(),
+            tables: vec![],
+        }
+    }
+
+    #[test]
+    fn derived_handles_ignore_order_but_not_content() {
+        let a = spec(&[("a", "a_bak"), ("b", "b_bak")]);
+        let b = spec(&[("b", "b_bak"), ("a", "a_bak")]);
+        let c = spec(&[("a", "a_bak"), ("b", "b_old")]);
+        let t = Some("2026-11-23 10:00:00");
+        let ha = derived_handle(t, Some(&a)).unwrap();
+        assert!(ha.0.starts_with("detail:2026-11-23 10:00:00|"), "{ha}");
+        assert_eq!(Some(ha.clone()), derived_handle(t, Some(&b)));
+        assert_ne!(Some(ha.clone()), derived_handle(t, Some(&c)));
+        assert_ne!(
+            Some(ha),
+            derived_handle(Some("2026-11-23 10:00:01"), Some(&a))
+        );
+        assert_eq!(derived_handle(None, None), None);
+    }
+
+    fn range(id: &str, code: i64, times: &[(&str, &str)]) -> InstanceRollbackRangeTime {
+        InstanceRollbackRangeTime {
+            instance_id: id.into(),
+            code: Some(code),
+            message: Some(if code == 0 { "ok" } else { "no such instance" }.into()),
+            times: times
+                .iter()
+                .map(|(b, e)| RollbackTimeRange {
+                    begin: (*b).into(),
+                    end: (*e).into(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn preflight_verdicts() {
+        let items = [
+            range(
+                "cdb-a",
+                0,
+                &[("2026-11-13 00:00:00", "2026-11-20 10:00:00")],
+            ),
+            range("cdb-b", 0, &[]),
+            range("cdb-c", 10, &[]),
+        ];
+        assert_eq!(
+            window(&items, "cdb-a", "2026-11-20 03:15:00"),
+            Window::Inside
+        );
+        assert!(matches!(
+            window(&items, "cdb-a", "2026-11-21 03:15:00"),
+            Window::Outside(w) if w.len() == 1
+        ));
+        assert_eq!(
+            window(&items, "cdb-b", "2026-11-20 03:15:00"),
+            Window::Outside(vec![])
+        );
+        assert_eq!(
+            window(&items, "cdb-c", "2026-11-20 03:15:00"),
+            Window::Refused {
+                code: 10,
+                message: "no such instance".into()
+            }
+        );
+        assert_eq!(
+            window(&items, "cdb-d", "2026-11-20 03:15:00"),
+            Window::Unlisted
+        );
+    }
+}
