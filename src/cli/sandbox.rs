@@ -211,6 +211,10 @@ fn print_banner(sb: &sandbox::Sandbox, custom_key: bool) {
         sb.endpoint_v2()
     );
     println!(
+        "  planrun jobs cdb-mo64xu70 --api v3 --region ap-guangzhou --endpoint {}",
+        sb.endpoint_v3()
+    );
+    println!(
         "tasks: {:.1}-{:.1} s, rate {}/s per action, faults {:.0} %, seed {}",
         config.task_seconds.0,
         config.task_seconds.1,
