@@ -116,3 +116,98 @@ fn answer(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::tc3::{self, SignInput};
+    use crate::sandbox::config::{Config, DEMO_SECRET_ID, DEMO_SECRET_KEY};
+    use proptest::prelude::*;
+
+    fn signed(action: &str, body: &[u8]) -> HeaderMap {
+        let input = SignInput {
+            secret_id: DEMO_SECRET_ID,
+            secret_key: DEMO_SECRET_KEY,
+            host: "127.0.0.1:9",
+            action,
+            timestamp: Utc::now().timestamp(),
+            region: "ap-guangzhou",
+            token: None,
+            body,
+        };
+        let mut map = HeaderMap::new();
+        for (name, value) in tc3::headers(&input) {
+            if let (Ok(n), Ok(v)) = (
+                axum::http::HeaderName::try_from(name),
+                axum::http::HeaderValue::try_from(value),
+            ) {
+                map.insert(n, v);
+            }
+        }
+        map
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            "[a-zA-Z0-9_ :.-]{0,12}".prop_map(Value::from),
+            Just(Value::from("cdb-aaaaaaaa")),
+            Just(Value::from("2026-11-20 03:00:00")),
+        ];
+        leaf.prop_recursive(4, 32, 6, |inner| {
+            let keys = prop_oneof![
+                Just("Instances".to_owned()),
+                Just("InstanceId".to_owned()),
+                Just("InstanceIds".to_owned()),
+                Just("Strategy".to_owned()),
+                Just("RollbackTime".to_owned()),
+                Just("Databases".to_owned()),
+                Just("Tables".to_owned()),
+                Just("Table".to_owned()),
+                Just("Limit".to_owned()),
+                Just("Offset".to_owned()),
+                Just("AsyncRequestId".to_owned()),
+                "[A-Za-z]{1,8}",
+            ];
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(keys, inner, 0..5)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Whatever the body, every action answers an envelope with a RequestId and either a
+        /// result or an `Error{Code, Message}`; nothing panics.
+        #[test]
+        fn any_body_gets_an_envelope(body in json_value(), which in 0usize..5) {
+            let action = [
+                "StartBatchRollback",
+                "DescribeRollbackTaskDetail",
+                "DescribeRollbackRangeTime",
+                "StopRollback",
+                "Nope",
+            ][which];
+            let shared = Shared::new(Config::demo());
+            let bytes = body.to_string().into_bytes();
+            let (answer, _) = answer(&shared, &Method::POST, &signed(action, &bytes), &bytes, None);
+            let r = &answer["Response"];
+            prop_assert!(r["RequestId"].is_string());
+            let error = &r["Error"];
+            prop_assert!(
+                error.is_null() || (error["Code"].is_string() && error["Message"].is_string()),
+                "{answer}"
+            );
+            prop_assert!(
+                !error.is_null() || action != "Nope",
+                "an unknown action succeeded"
+            );
+        }
+    }
+}
