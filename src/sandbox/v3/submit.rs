@@ -158,13 +158,8 @@ pub fn start(
         if config.missing_instances.contains(&s.instance_id) {
             return Err(ApiError::missing_instance(&s.instance_id));
         }
-        rules::check(s, config.rollback_time_check, now_utc).map_err(|r| {
-            let message = match r.message.strip_prefix("instances.") {
-                Some(rest) => format!("Instances.{rest}"),
-                None => r.message,
-            };
-            ApiError::invalid_value(message)
-        })?;
+        rules::check(s, config.rollback_time_check, now_utc)
+            .map_err(|r| ApiError::invalid_value(v3_words(&r.message)))?;
         if window::applies(config, &s.instance_id, true) {
             window::check(config, &s.instance_id, &s.spec.rollbacktime, now_local).map_err(
                 |e| {
@@ -183,6 +178,22 @@ pub fn start(
     Ok(json!({ "AsyncRequestId": async_request_id(job_id) }))
 }
 
+/// A plan-rule message in API 3.0's parameter names (the rules speak API 2.0's `para`).
+fn v3_words(message: &str) -> String {
+    let message = match message.strip_prefix("instances.") {
+        Some(rest) => format!("Instances.{rest}"),
+        None => message.to_owned(),
+    };
+    [
+        ("rollbacktime", "RollbackTime"),
+        ("dbs and tables", "Databases and Tables"),
+        ("requires dbs", "requires Databases"),
+        ("under dbs", "under Databases"),
+    ]
+    .iter()
+    .fold(message, |m, (from, to)| m.replace(from, to))
+}
+
 /// StopRollback: the instance's running task ends KILLED at once.
 pub fn stop(
     config: &Config,
@@ -198,4 +209,25 @@ pub fn stop(
     }
     inner.counters.stopped(stopped);
     Ok(json!({ "AsyncRequestId": inner.v3.stop_id() }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_messages_use_v3_names() {
+        assert_eq!(
+            v3_words("instances.1 (cdb-bbbbbbbb): strategy table requires dbs to be empty"),
+            "Instances.1 (cdb-bbbbbbbb): strategy table requires Databases to be empty"
+        );
+        assert_eq!(
+            v3_words("instances.0 (cdb-aaaaaaaa): rollbacktime `x` is in the future"),
+            "Instances.0 (cdb-aaaaaaaa): RollbackTime `x` is in the future"
+        );
+        assert_eq!(
+            v3_words("instances.0 (cdb-aaaaaaaa): nothing to roll back: dbs and tables are empty"),
+            "Instances.0 (cdb-aaaaaaaa): nothing to roll back: Databases and Tables are empty"
+        );
+    }
 }

@@ -47,7 +47,7 @@ async fn start_batch_rollback_refuses_the_whole_call_on_any_broken_rule() {
                 )
             ]),
             "InvalidParameterValue",
-            "Instances.1 (cdb-bbbbbbbb)",
+            "Instances.1 (cdb-bbbbbbbb): strategy table requires Databases to be empty",
         ),
         (
             json!([with(A, json!({"Strategy": "fast"}))]),
