@@ -223,6 +223,23 @@ impl Tasks {
         stopped
     }
 
+    /// Every task of one job, whatever the instance.
+    pub fn of_job(&self, job_id: u64) -> impl Iterator<Item = &Task> {
+        self.by_instance
+            .values()
+            .flatten()
+            .filter(move |t| t.job_id == job_id)
+    }
+
+    /// The job whose AsyncRequestId this is, if any.
+    pub fn job_of_async_id(&self, async_id: &str) -> Option<u64> {
+        self.by_instance
+            .values()
+            .flatten()
+            .map(|t| t.job_id)
+            .find(|job| async_request_id(*job) == async_id)
+    }
+
     /// The instance's tasks, newest first.
     pub fn newest_first(&self, instance_id: &str) -> impl Iterator<Item = &Task> {
         self.by_instance

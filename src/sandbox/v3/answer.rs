@@ -109,6 +109,8 @@ impl ApiError {
 pub struct Quirks {
     rng: StdRng,
     next_stop: u64,
+    /// AsyncRequestIds handed out by StopRollback (DescribeAsyncRequestInfo knows them).
+    stops: std::collections::HashSet<String>,
 }
 
 impl Quirks {
@@ -117,6 +119,7 @@ impl Quirks {
             rng: StdRng::seed_from_u64(seed ^ 0x5eed_0003),
             // StopRollback's AsyncRequestIds: far from the submissions' job ids.
             next_stop: 0x8000_0000,
+            stops: std::collections::HashSet::new(),
         }
     }
 
@@ -134,7 +137,14 @@ impl Quirks {
     pub fn stop_id(&mut self) -> String {
         let id = self.next_stop;
         self.next_stop += 1;
-        crate::sandbox::state::async_request_id(id)
+        let id = crate::sandbox::state::async_request_id(id);
+        self.stops.insert(id.clone());
+        id
+    }
+
+    /// Whether StopRollback handed out this AsyncRequestId.
+    pub fn is_stop(&self, id: &str) -> bool {
+        self.stops.contains(id)
     }
 
     /// A list, or `null` half the time when it is empty.
@@ -219,6 +229,8 @@ mod tests {
             a.split('-').map(str::len).collect::<Vec<_>>(),
             [8, 4, 4, 4, 12]
         );
-        assert_ne!(q.stop_id(), q.stop_id());
+        let (s1, s2) = (q.stop_id(), q.stop_id());
+        assert_ne!(s1, s2);
+        assert!(q.is_stop(&s1) && q.is_stop(&s2) && !q.is_stop(&a));
     }
 }

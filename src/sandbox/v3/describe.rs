@@ -1,6 +1,7 @@
 //! DescribeRollbackTaskDetail (an instance's tasks, newest first, optionally of one
 //! AsyncRequestId, paged with Offset / Limit ≤ 100, default 20) and DescribeRollbackRangeTime
-//! (each instance's rollback windows, a non-zero `Code` for a bad or missing instance).
+//! (each instance's rollback windows, a non-zero `Code` for a bad or missing instance), and
+//! DescribeAsyncRequestInfo (one AsyncRequestId's overall `Status`).
 
 use std::time::Instant;
 
@@ -150,4 +151,32 @@ pub fn range_time(config: &Config, inner: &mut Inner, body: &Body) -> Result<Val
         })
         .collect();
     Ok(json!({ "TotalCount": items.len(), "Items": items }))
+}
+
+/// DescribeAsyncRequestInfo: a submission's status over all its instances (running while any
+/// runs; then FAILED, KILLED or SUCCESS in that order); a StopRollback's is SUCCESS (a stop
+/// takes effect at once).
+pub fn async_info(inner: &mut Inner, body: &Body, now: Instant) -> Result<Value, ApiError> {
+    body.only(&["AsyncRequestId"])?;
+    let id = body.required_string("AsyncRequestId")?;
+    if inner.v3.is_stop(id) {
+        return Ok(json!({ "Status": "SUCCESS", "Info": "rollback stopped" }));
+    }
+    let job = inner.tasks.job_of_async_id(id).ok_or_else(|| {
+        ApiError::new("ResourceNotFound", format!("no asynchronous request {id}"))
+    })?;
+    let phases: Vec<Phase> = inner.tasks.of_job(job).map(|t| t.phase(now)).collect();
+    let (status, info) = if phases.iter().all(|p| *p == Phase::Waiting) {
+        ("INITIAL", "")
+    } else if phases.iter().any(|p| !p.is_terminal()) {
+        ("RUNNING", "")
+    } else if phases.iter().any(|p| matches!(p, Phase::Failed { .. })) {
+        ("FAILED", "rollback failed")
+    } else if phases.iter().any(|p| matches!(p, Phase::Killed { .. })) {
+        ("KILLED", "rollback stopped")
+    } else {
+        ("SUCCESS", "rollback succeeded")
+    };
+    let info = inner.v3.text(info);
+    Ok(json!({ "Status": status, "Info": info }))
 }

@@ -1,7 +1,7 @@
 //! API 3.0 at `/` (POST, JSON body, `X-TC-*` headers, TC3-HMAC-SHA256): verification, the
 //! same fault injection and rate limit as API 2.0, then StartBatchRollback,
-//! DescribeRollbackTaskDetail, DescribeRollbackRangeTime or StopRollback — on the very tasks
-//! API 2.0 sees.
+//! DescribeRollbackTaskDetail, DescribeRollbackRangeTime, StopRollback or
+//! DescribeAsyncRequestInfo — on the very tasks API 2.0 sees.
 
 mod answer;
 mod auth;
@@ -105,6 +105,9 @@ fn answer(
             "DescribeRollbackRangeTime" => {
                 describe::range_time(config, inner, &params).map(|d| (d, false))
             }
+            "DescribeAsyncRequestInfo" => {
+                describe::async_info(inner, &params, now).map(|d| (d, false))
+            }
             other => Err(ApiError::unsupported_action(other)),
         }
     })();
@@ -186,12 +189,13 @@ mod tests {
         /// Whatever the body, every action answers an envelope with a RequestId and either a
         /// result or an `Error{Code, Message}`; nothing panics.
         #[test]
-        fn any_body_gets_an_envelope(body in json_value(), which in 0usize..5) {
+        fn any_body_gets_an_envelope(body in json_value(), which in 0usize..6) {
             let action = [
                 "StartBatchRollback",
                 "DescribeRollbackTaskDetail",
                 "DescribeRollbackRangeTime",
                 "StopRollback",
+                "DescribeAsyncRequestInfo",
                 "Nope",
             ][which];
             let shared = Shared::new(Config::demo());

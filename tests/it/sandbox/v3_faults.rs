@@ -1,4 +1,4 @@
-//! API 3.0's StopRollback and the injected faults (502, InternalError, slow, lost answer).
+//! API 3.0's StopRollback (and DescribeAsyncRequestInfo of both requests) and the injected faults (502, InternalError, slow, lost answer).
 
 use super::v3::{V3, error_code, instance};
 use super::*;
@@ -17,7 +17,7 @@ async fn stop_rollback_kills_the_running_task_for_both_apis() {
         error_code(&r),
         Some("OperationDenied.InstanceTaskStatusError")
     );
-    c.start(json!([instance(A)])).await;
+    let started = c.start(json!([instance(A)])).await["AsyncRequestId"].clone();
     let r = c.call("StopRollback", json!({"InstanceId": A})).await;
     let stop_id = r["AsyncRequestId"]
         .as_str()
@@ -26,6 +26,9 @@ async fn stop_rollback_kills_the_running_task_for_both_apis() {
     assert_eq!(stop_id.split('-').count(), 4);
     let item = c.detail(A, json!({})).await["Items"][0].clone();
     assert_eq!(item["Status"], "KILLED", "{item}");
+    let info = |id: Value| c.call("DescribeAsyncRequestInfo", json!({ "AsyncRequestId": id }));
+    assert_eq!(info(json!(stop_id)).await["Status"], "SUCCESS");
+    assert_eq!(info(started).await["Status"], "KILLED");
     assert_ne!(item["EndTime"], "0000-00-00 00:00:00");
     let mut v2 = Caller::new(&sb);
     let jobs = v2.jobs(A, &[]).await;

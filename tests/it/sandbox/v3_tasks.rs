@@ -145,6 +145,12 @@ async fn a_task_started_in_v3_lives_and_is_described_with_its_detail() {
         error_code(&busy),
         Some("OperationDenied.InstanceTaskRunning")
     );
+    let info = |id: &str| c.call("DescribeAsyncRequestInfo", json!({ "AsyncRequestId": id }));
+    let running = info(&async_id).await;
+    assert!(
+        ["INITIAL", "RUNNING"].contains(&running["Status"].as_str().unwrap_or("")),
+        "{running}"
+    );
 
     let done = wait_done(&c, A).await;
     assert_eq!(
@@ -156,6 +162,13 @@ async fn a_task_started_in_v3_lives_and_is_described_with_its_detail() {
 
     // A second job: filter by AsyncRequestId, page newest first.
     wait_done(&c, B).await;
+    assert_eq!(
+        info(&async_id).await["Status"],
+        "SUCCESS",
+        "both instances of the job are done"
+    );
+    let unknown = info("00000000-00000000-00000000-00000000").await;
+    assert_eq!(error_code(&unknown), Some("ResourceNotFound"));
     let second = c.start(json!([instance(A)])).await["AsyncRequestId"].clone();
     assert_ne!(second, json!(async_id));
     let all = c.detail(A, json!({})).await;
