@@ -4,11 +4,13 @@
 //! cloud.
 //!
 //! Use: inside a tokio runtime, `start(Config::demo(), "127.0.0.1:0".parse()?)` binds a free
-//! loopback port; send signed requests to [`Sandbox::endpoint_v2`] or [`Sandbox::endpoint_v3`] with [`DEMO_SECRET_ID`] /
-//! [`DEMO_SECRET_KEY`]; assert on [`Sandbox::counters`] (also served as JSON at
-//! [`Sandbox::counters_url`]); [`Sandbox::shutdown`] at the end. Tasks live by the clock:
-//! shrink them with `task_seconds` / `time_scale`. Faults draw from `faults.seed`, durations
-//! and the string-or-number choices from `seed`, so a run is repeatable.
+//! loopback port; send signed requests to [`Sandbox::endpoint_v2`] (API 2.0 signing) or
+//! [`Sandbox::endpoint_v3`] (TC3) with [`DEMO_SECRET_ID`] / [`DEMO_SECRET_KEY`]; assert on
+//! [`Sandbox::counters`] (also served as JSON at [`Sandbox::counters_url`]);
+//! [`Sandbox::shutdown`] at the end. Tasks live by the clock: shrink them with `task_seconds` /
+//! `time_scale`. Rollback windows: `default_window_seconds`, or fixed per instance in
+//! `rollback_windows`. Faults draw from `faults.seed`, durations and answer quirks (numbers as
+//! strings in v2, `null` lists in v3) from `seed`, so a run is repeatable.
 
 mod answer;
 mod config;
