@@ -7,6 +7,10 @@
 use miette::Diagnostic;
 use thiserror::Error as ThisError;
 
+mod classify_v3;
+
+pub use classify_v3::classify_v3;
+
 /// What the caller should do with an error (api-facts.md "common error codes", DESIGN §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorClass {
@@ -38,57 +42,6 @@ pub fn classify_code(code: i64) -> ErrorClass {
         9592 => ErrorClass::Busy,
         _ => ErrorClass::Fatal,
     }
-}
-
-/// An API 3.0 error code's class (`Response.Error.Code`, e.g. `AuthFailure.SignatureFailure`).
-///
-/// Codes are matched by prefix the way Tencent groups them (`Category.Detail`); the table is
-/// the one of issue 5. Unknown codes are [`ErrorClass::Fatal`]: never retried blindly.
-pub fn classify_v3(code: &str) -> ErrorClass {
-    let is = |prefix: &str| {
-        code == prefix
-            || code
-                .strip_prefix(prefix)
-                .is_some_and(|rest| rest.starts_with('.'))
-    };
-    match code {
-        // Like 9592: a task is running on the instance.
-        "OperationDenied.InstanceTaskRunning" | "FailedOperation.InstanceTaskConflictError" => {
-            ErrorClass::Busy
-        }
-        // Like 4500: the Timestamp was too old when it arrived; a fresh signature may pass.
-        "AuthFailure.SignatureExpire" => ErrorClass::Resign,
-        _ if is("RequestLimitExceeded") => ErrorClass::Retry,
-        _ if is("AuthFailure") || is("UnauthorizedOperation") => ErrorClass::StopRun,
-        _ if is("InternalError") || is("ServiceUnavailable") => ErrorClass::Retry,
-        _ if is("FailedOperation") && retry_later(code) => ErrorClass::Retry,
-        // About one instance of the batch (its id, its state, its names): split to find it.
-        _ if is("InvalidParameter")
-            || is("InvalidParameterValue")
-            || is("ResourceNotFound")
-            || is("ResourceUnavailable")
-            || is("OperationDenied")
-            || is("UnsupportedOperation") =>
-        {
-            ErrorClass::InstancesOnly
-        }
-        _ => ErrorClass::Fatal,
-    }
-}
-
-/// The `FailedOperation.*` codes that say "try again later" rather than "this cannot work":
-/// timeouts, busy back ends, failures to start the asynchronous flow.
-fn retry_later(code: &str) -> bool {
-    const HINTS: [&str; 6] = [
-        "Timeout",
-        "TryLater",
-        "RetryLater",
-        "Busy",
-        "StartFlowError",
-        "CreateAsyncRequestError",
-    ];
-    let detail = code.split_once('.').map_or("", |(_, d)| d);
-    HINTS.iter().any(|h| detail.contains(h))
 }
 
 /// Errors of API calls.
@@ -127,7 +80,7 @@ pub enum Error {
     },
 
     /// The API 3.0 answered with `Response.Error`.
-    #[error("{action}: API error {code}: {message} (RequestId {request_id})")]
+    #[error("{action}: API error {code}: {message}{}", request_id_suffix(.request_id))]
     #[diagnostic(code(planrun::api::error))]
     Cloud {
         action: String,
@@ -292,6 +245,15 @@ fn describe(err: reqwest::Error) -> String {
     out
 }
 
+/// ` (RequestId …)`, or nothing when the answer had none.
+fn request_id_suffix(request_id: &str) -> String {
+    if request_id.is_empty() {
+        String::new()
+    } else {
+        format!(" (RequestId {request_id})")
+    }
+}
+
 /// At most `max` characters of `text`, on one line, for error messages.
 pub(crate) fn excerpt(text: &str, max: usize) -> String {
     let flat: String = text
@@ -410,55 +372,6 @@ mod tests {
     }
 
     #[test]
-    fn v3_codes_are_classified_as_issue_5_says() {
-        use ErrorClass::*;
-        let table = [
-            ("RequestLimitExceeded", Retry),
-            ("RequestLimitExceeded.UinLimitExceeded", Retry),
-            ("RequestLimitExceeded.GlobalRegionUinLimitExceeded", Retry),
-            ("AuthFailure.SignatureFailure", StopRun),
-            ("AuthFailure.SecretIdNotFound", StopRun),
-            ("AuthFailure.UnauthorizedOperation", StopRun),
-            ("AuthFailure.InvalidSecretId", StopRun),
-            ("AuthFailure.SignatureExpire", Resign),
-            ("UnauthorizedOperation", StopRun),
-            ("UnauthorizedOperation.NotEnoughPrivileges", StopRun),
-            ("InternalError", Retry),
-            ("InternalError.DBError", Retry),
-            ("InternalError.UndefinedError", Retry),
-            ("ServiceUnavailable", Retry),
-            ("FailedOperation.TimeoutError", Retry),
-            ("FailedOperation.StartFlowError", Retry),
-            ("FailedOperation.CreateAsyncRequestError", Retry),
-            ("FailedOperation.StatusConflict", Fatal),
-            ("FailedOperation", Fatal),
-            ("OperationDenied.InstanceTaskRunning", Busy),
-            ("FailedOperation.InstanceTaskConflictError", Busy),
-            ("InvalidParameter", InstancesOnly),
-            ("InvalidParameter.InstanceNotFound", InstancesOnly),
-            (
-                "InvalidParameterValue.InvalidParameterValueError",
-                InstancesOnly,
-            ),
-            ("ResourceNotFound", InstancesOnly),
-            ("ResourceNotFound.CdbInstanceNotFoundError", InstancesOnly),
-            ("OperationDenied.InstanceStatusError", InstancesOnly),
-            ("UnsupportedOperation", InstancesOnly),
-            ("MissingParameter", Fatal),
-            ("UnknownParameter", Fatal),
-            ("InvalidAction", Fatal),
-            // Prefixes must end at a dot: these are not the documented families.
-            ("InternalErrorish", Fatal),
-            ("AuthFailures.X", Fatal),
-            ("", Fatal),
-        ];
-        for (code, class) in table {
-            assert_eq!(classify_v3(code), class, "code {code:?}");
-            assert_eq!(cloud(code).class(), class, "code {code:?}");
-        }
-    }
-
-    #[test]
     fn code_message_and_request_id_read_the_same_for_both_generations() {
         let v2 = Error::Api {
             action: "A".into(),
@@ -489,6 +402,14 @@ mod tests {
         assert_eq!(wrapped.code_text().as_deref(), Some("InternalError"));
         assert_eq!(wrapped.request_id(), Some("req-1"));
         assert_eq!(http_502().code_text(), None);
+        let mut no_id = cloud("InternalError");
+        if let Error::Cloud { request_id, .. } = &mut no_id {
+            request_id.clear();
+        }
+        assert_eq!(
+            no_id.to_string(),
+            "StartBatchRollback: API error InternalError: m"
+        );
         assert_eq!(http_502().api_message(), None);
     }
 

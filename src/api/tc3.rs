@@ -69,6 +69,24 @@ pub fn signature(secret_key: &str, date: &str, string_to_sign: &str) -> String {
     hex::encode(hmac_sha256(&k_signing, string_to_sign.as_bytes()))
 }
 
+/// The signature a request with these pieces must carry: what a server compares (with
+/// [`crate::api::sign::signatures_match`]) against [`Authorization::signature`]. The date of the
+/// scope is the timestamp's; a request whose `Authorization` names another date is invalid.
+pub fn expected_signature(
+    secret_key: &str,
+    host: &str,
+    content_type: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> String {
+    let canonical = canonical_request(host, content_type, body);
+    signature(
+        secret_key,
+        &date(timestamp),
+        &string_to_sign(timestamp, &canonical),
+    )
+}
+
 /// What a signed request carries besides its body.
 #[derive(Clone, Copy)]
 pub struct SignInput<'a> {
@@ -308,6 +326,25 @@ mod tests {
         let canonical = canonical_request("cdb.tencentcloudapi.com", CONTENT_TYPE, BODY);
         let to_sign = string_to_sign(TS, &canonical);
         assert_ne!(signature("other", "2019-02-25", &to_sign), SIG);
+    }
+
+    #[test]
+    fn expected_signature_is_the_known_answer() {
+        assert_eq!(
+            expected_signature(KEY, "cdb.tencentcloudapi.com", "application/json", TS, BODY),
+            SIG
+        );
+        // Header values are compared the canonical way: case and spaces do not matter.
+        assert_eq!(
+            expected_signature(
+                KEY,
+                "CDB.tencentcloudapi.com",
+                " Application/JSON",
+                TS,
+                BODY
+            ),
+            SIG
+        );
     }
 
     #[test]

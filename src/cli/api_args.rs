@@ -5,6 +5,9 @@ use crate::api::client::{ClientConfig, DEFAULT_ENDPOINT};
 use crate::api::credentials::{self, Credentials, Discovered};
 use crate::api::sign::SignatureMethod;
 use crate::api::v3;
+use crate::engine::any::AnyProtocol;
+use crate::engine::protocol::V2;
+use crate::engine::v3::V3;
 
 /// The API generation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -79,6 +82,14 @@ impl ApiArgs {
             .as_deref()
             .filter(|e| !e.trim().is_empty())
             .unwrap_or_else(|| self.api.default_endpoint())
+    }
+
+    /// The engine's protocol for `--api`, on a client built from `config`.
+    pub fn protocol(&self, config: ClientConfig) -> Result<AnyProtocol, crate::api::Error> {
+        Ok(match self.api {
+            ApiVersion::V2 => AnyProtocol::V2(V2::new(crate::api::Client::new(config)?)),
+            ApiVersion::V3 => AnyProtocol::V3(V3::new(v3::Client::new(config)?)),
+        })
     }
 
     /// Credentials found the way Tencent's tools find them (environment, then
@@ -165,6 +176,17 @@ mod tests {
         assert_eq!(c.signature_method, SignatureMethod::HmacSha1);
         assert_eq!(c.rate_per_action, 2.5);
         assert_eq!(c.concurrency, 7);
+    }
+
+    #[test]
+    fn the_api_flag_picks_the_protocol() {
+        let config = || ClientConfig::new("http://127.0.0.1:9/", "gz", Credentials::new("i", "k"));
+        let v3 = parse(&[]).unwrap().protocol(config()).unwrap();
+        assert_eq!(v3.name(), "v3");
+        assert!(v3.v3().is_some());
+        let v2 = parse(&["--api", "v2"]).unwrap().protocol(config()).unwrap();
+        assert_eq!(v2.name(), "v2");
+        assert!(v2.v3().is_none());
     }
 
     #[test]

@@ -4,6 +4,7 @@ use super::protocol::{JobHandle, Protocol, Task, V2};
 use super::v3::V3;
 use crate::api::Error;
 use crate::api::rollback::InstanceRollback;
+use crate::api::v3::model::InstanceRollbackRangeTime;
 
 /// Either protocol, delegating every call.
 #[derive(Debug, Clone)]
@@ -18,6 +19,29 @@ impl AnyProtocol {
         match self {
             Self::V3(v3) => Some(v3),
             Self::V2(_) => None,
+        }
+    }
+
+    /// The rollback windows of these instances (API 3.0's DescribeRollbackRangeTime);
+    /// `Ok(None)` with API 2.0, which planrun does not ask for windows.
+    pub async fn preflight(
+        &self,
+        region: Option<&str>,
+        instances: &[String],
+    ) -> Result<Option<Vec<InstanceRollbackRangeTime>>, Error> {
+        match self {
+            Self::V3(v3) => v3.preflight(region, instances).await.map(Some),
+            Self::V2(_) => Ok(None),
+        }
+    }
+
+    /// StopRollback (API 3.0 only: API 2.0 has no way to cancel a rollback).
+    pub async fn stop(&self, region: Option<&str>, instance: &str) -> Result<JobHandle, Error> {
+        match self {
+            Self::V3(v3) => v3.stop(region, instance).await,
+            Self::V2(_) => Err(Error::Config {
+                reason: "API 2.0 cannot cancel a rollback; use --api v3".into(),
+            }),
         }
     }
 

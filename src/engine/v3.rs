@@ -82,6 +82,44 @@ pub enum Window {
     Unlisted,
 }
 
+impl std::fmt::Display for Window {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Inside => f.write_str("inside the available rollback window"),
+            Self::Outside(windows) if windows.is_empty() => {
+                f.write_str("no rollback window is available for the instance")
+            }
+            Self::Outside(windows) => {
+                f.write_str("outside the available rollback window (")?;
+                for (i, w) in windows.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{} to {}", w.begin, w.end)?;
+                }
+                f.write_str(")")
+            }
+            Self::Refused { code, message } => {
+                write!(f, "the API refused the instance (code {code}: {message})")
+            }
+            Self::Unlisted => f.write_str("the API did not report the instance"),
+        }
+    }
+}
+
+/// The instances of `requests` whose rollback time preflight does not allow, with why, in
+/// the order of `requests`.
+pub fn window_problems<'r>(
+    requests: &'r [InstanceRollback],
+    items: &[InstanceRollbackRangeTime],
+) -> Vec<(&'r InstanceRollback, Window)> {
+    requests
+        .iter()
+        .map(|r| (r, window(items, &r.instance_id, &r.spec.rollbacktime)))
+        .filter(|(_, w)| *w != Window::Inside)
+        .collect()
+}
+
 /// Judges `rollback_time` (`YYYY-MM-DD HH:MM:SS`) for `instance` against preflight's answer.
 pub fn window(items: &[InstanceRollbackRangeTime], instance: &str, rollback_time: &str) -> Window {
     let Some(item) = items.iter().find(|i| i.instance_id == instance) else {

@@ -31,6 +31,8 @@ pub const START_BATCH_ROLLBACK: &str = "StartBatchRollback";
 pub const DESCRIBE_ROLLBACK_TASK_DETAIL: &str = "DescribeRollbackTaskDetail";
 pub const DESCRIBE_ROLLBACK_RANGE_TIME: &str = "DescribeRollbackRangeTime";
 pub const STOP_ROLLBACK: &str = "StopRollback";
+/// The answer to a signature whose Timestamp is too far from the server's clock.
+const EXPIRED: &str = "AuthFailure.SignatureExpire";
 /// DescribeRollbackTaskDetail returns at most this many items per call.
 pub const MAX_PAGE: u32 = 100;
 
@@ -204,7 +206,10 @@ impl Client {
                 });
             }
             let delay = match err.class() {
-                ErrorClass::Resign if !resigned => {
+                // Like API 2.0's 4500: the Timestamp was too old on arrival (a slow queue, a
+                // long wait for the limiter); a fresh signature may pass. Never processed, so
+                // safe for submissions too.
+                _ if !resigned && err.code_text().as_deref() == Some(EXPIRED) => {
                     resigned = true;
                     Some(Duration::ZERO)
                 }

@@ -15,6 +15,21 @@ fn nullable<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(d: D) -> R
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
+/// A list, a single object (as if a list of one), or `null`.
+fn one_or_many<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany<T> {
+        Many(Vec<T>),
+        One(T),
+    }
+    Ok(match Option::<OneOrMany<T>>::deserialize(d)? {
+        Some(OneOrMany::Many(v)) => v,
+        Some(OneOrMany::One(t)) => vec![t],
+        None => Vec::new(),
+    })
+}
+
 /// A number, a numeric string, or `null`.
 fn int_ish<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     Ok(match Option::<serde_json::Value>::deserialize(d)? {
@@ -226,7 +241,8 @@ pub struct RollbackTask {
     pub start_time: Option<String>,
     #[serde(default, deserialize_with = "text_ish")]
     pub end_time: Option<String>,
-    #[serde(default, deserialize_with = "nullable")]
+    /// Documented as a list; a single object is accepted too.
+    #[serde(default, deserialize_with = "one_or_many")]
     pub detail: Vec<RollbackInstancesInfo>,
 }
 
@@ -384,6 +400,12 @@ mod tests {
         let only = page.items[1].detail_of("cdb-anything").unwrap();
         assert!(only.databases.is_empty() && only.tables.is_empty());
         assert_eq!(page.items[2], RollbackTask::default());
+        let single: RollbackTask = serde_json::from_value(json!({
+            "Detail": {"InstanceId": "cdb-a", "Strategy": "full", "RollbackTime": "2026-11-20 03:15:00"}
+        }))
+        .unwrap();
+        assert_eq!(single.detail.len(), 1);
+        assert_eq!(single.detail[0].instance_id, "cdb-a");
         let empty: RollbackTaskPage = serde_json::from_value(json!({"Items": null})).unwrap();
         assert!(empty.items.is_empty() && empty.total_count.is_none());
     }

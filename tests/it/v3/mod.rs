@@ -1,0 +1,254 @@
+//! API 3.0 client and engine adapter against a scripted in-test server on 127.0.0.1 that
+//! verifies every request's TC3 signature with `planrun::api::tc3` (as the sandbox will).
+// The helpers below run only inside tests: a poisoned lock or a failed bind is a test failure.
+#![allow(clippy::unwrap_used)]
+
+mod apply;
+mod cli;
+mod client;
+mod engine;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use serde_json::{Value, json};
+use tokio::io::AsyncReadExt;
+use tokio::time::Instant;
+
+use planrun::api::Credentials;
+use planrun::api::config::{ClientConfig, RetryPolicy, Timeouts};
+use planrun::api::rollback::{
+    DatabaseRename, DatabaseTables, InstanceRollback, RollbackSpec, Strategy, TableRename,
+};
+use planrun::api::tc3;
+use planrun::api::v3::client::{
+    DESCRIBE_ROLLBACK_RANGE_TIME, DESCRIBE_ROLLBACK_TASK_DETAIL, START_BATCH_ROLLBACK,
+    STOP_ROLLBACK,
+};
+
+pub(super) const ID: &str = "AKIDv3test";
+pub(super) const KEY: &str = "v3-secret-key";
+
+/// One request as the server saw it.
+#[derive(Debug, Clone)]
+pub(super) struct Seen {
+    pub(super) at: Instant,
+    pub(super) action: String,
+    pub(super) headers: HeaderMap,
+    pub(super) body: Vec<u8>,
+    pub(super) signature_ok: bool,
+}
+
+#[derive(Default)]
+pub(super) struct Script {
+    seen: Mutex<Vec<Seen>>,
+    /// Scripted `Response` bodies per action, used in order; then the default answer.
+    replies: Mutex<HashMap<String, VecDeque<Value>>>,
+}
+
+impl Script {
+    fn push(&self, action: &str, response: Value) {
+        self.replies
+            .lock()
+            .unwrap()
+            .entry(action.to_owned())
+            .or_default()
+            .push_back(response);
+    }
+
+    fn seen(&self, action: &str) -> Vec<Seen> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| s.action == action)
+            .cloned()
+            .collect()
+    }
+}
+
+pub(super) fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+/// Recomputes the signature from the received pieces, as the cloud does.
+pub(super) fn verify(headers: &HeaderMap, body: &[u8]) -> bool {
+    let Some(auth) = tc3::Authorization::parse(header(headers, "authorization")) else {
+        return false;
+    };
+    let Ok(ts) = header(headers, "x-tc-timestamp").parse::<i64>() else {
+        return false;
+    };
+    let canonical = tc3::canonical_request(
+        header(headers, "host"),
+        header(headers, "content-type"),
+        body,
+    );
+    let expected = tc3::signature(KEY, &auth.date, &tc3::string_to_sign(ts, &canonical));
+    auth.secret_id == ID
+        && auth.service == "cdb"
+        && auth.signed_headers == "content-type;host"
+        && auth.date == tc3::date(ts)
+        && expected == auth.signature
+}
+
+pub(super) async fn handle(
+    State(script): State<Arc<Script>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> String {
+    let action = header(&headers, "x-tc-action").to_owned();
+    let signature_ok = verify(&headers, &body);
+    script.seen.lock().unwrap().push(Seen {
+        at: Instant::now(),
+        action: action.clone(),
+        headers: headers.clone(),
+        body: body.to_vec(),
+        signature_ok,
+    });
+    let mut response = if signature_ok {
+        let scripted = script
+            .replies
+            .lock()
+            .unwrap()
+            .get_mut(&action)
+            .and_then(VecDeque::pop_front);
+        scripted.unwrap_or_else(|| default_answer(&action))
+    } else {
+        error("AuthFailure.SignatureFailure", "signature mismatch")
+    };
+    if let Some(obj) = response.as_object_mut() {
+        obj.insert("RequestId".into(), json!("req-0001"));
+    }
+    json!({ "Response": response }).to_string()
+}
+
+pub(super) fn default_answer(action: &str) -> Value {
+    match action {
+        START_BATCH_ROLLBACK => json!({"AsyncRequestId": "f96e4f3c-8fc96c86-2ec79ac8-cb63a7a7"}),
+        STOP_ROLLBACK => json!({"AsyncRequestId": "stop-1"}),
+        DESCRIBE_ROLLBACK_TASK_DETAIL => json!({"TotalCount": 0, "Items": null}),
+        DESCRIBE_ROLLBACK_RANGE_TIME => json!({"TotalCount": 0, "Items": []}),
+        _ => error("InvalidAction", "unknown action"),
+    }
+}
+
+pub(super) fn error(code: &str, message: &str) -> Value {
+    json!({"Error": {"Code": code, "Message": message}})
+}
+
+pub(super) async fn serve() -> (String, Arc<Script>) {
+    let script = Arc::new(Script::default());
+    let app = axum::Router::new()
+        .route("/", axum::routing::post(handle))
+        .with_state(Arc::clone(&script));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{addr}/"), script)
+}
+
+pub(super) fn config(endpoint: &str) -> ClientConfig {
+    let mut c = ClientConfig::new(endpoint, "ap-guangzhou", Credentials::new(ID, KEY));
+    c.retry = RetryPolicy {
+        max_attempts: 4,
+        base_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(40),
+    };
+    c.timeouts = Timeouts {
+        connect: Duration::from_secs(2),
+        request: Duration::from_secs(5),
+    };
+    c
+}
+
+pub(super) fn tables_instance(id: &str) -> InstanceRollback {
+    InstanceRollback {
+        instance_id: id.into(),
+        spec: RollbackSpec {
+            rollbacktime: "2026-11-20 03:15:00".into(),
+            strategy: Strategy::Table,
+            dbs: vec![],
+            tables: vec![DatabaseTables {
+                db: "orders".into(),
+                table: vec![TableRename {
+                    tablename: "payments".into(),
+                    newname: "payments_bak".into(),
+                }],
+            }],
+        },
+    }
+}
+
+pub(super) fn db_instance(id: &str) -> InstanceRollback {
+    InstanceRollback {
+        instance_id: id.into(),
+        spec: RollbackSpec {
+            rollbacktime: "2026-11-20 03:10:00".into(),
+            strategy: Strategy::Db,
+            dbs: vec![DatabaseRename {
+                dbname: "db1".into(),
+                newname: "db1_bak".into(),
+            }],
+            tables: vec![],
+        },
+    }
+}
+
+/// A server that reads one whole request, then closes the connection without answering.
+pub(super) async fn swallowing_server() -> (String, Arc<Mutex<usize>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let count = Arc::new(Mutex::new(0usize));
+    let seen = Arc::clone(&count);
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut data = Vec::new();
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = socket.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+                data.extend_from_slice(&buf[..n]);
+                if complete(&data) {
+                    *seen.lock().unwrap() += 1;
+                    break;
+                }
+            }
+            drop(socket);
+        }
+    });
+    (format!("http://{addr}/"), count)
+}
+
+/// Headers received and as many body bytes as `content-length` says.
+pub(super) fn complete(data: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(data);
+    let Some(end) = text.find("\r\n\r\n") else {
+        return false;
+    };
+    let length = text[..end]
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse::<usize>().ok())?
+        })
+        .unwrap_or(0);
+    data.len() >= end + 4 + length
+}
+
+pub(super) fn detail(id: &str, time: &str, strategy: &str) -> Value {
+    json!({"InstanceId": id, "Strategy": strategy, "RollbackTime": time,
+           "Databases": [{"DatabaseName": "db1", "NewDatabaseName": "db1_bak"}],
+           "Tables": null})
+}
