@@ -43,7 +43,7 @@ fn rollback(id: &str) -> InstanceRollback {
 
 #[tokio::test]
 async fn planruns_v3_client_round_trips_every_action() {
-    let mut config = fast();
+    let mut config = super::v3::steady();
     config.missing_instances.insert("cdb-gone0000".into());
     let sb = start(config).await;
     let c = client(&sb, DEMO_SECRET_KEY);
@@ -91,7 +91,7 @@ async fn planruns_v3_client_round_trips_every_action() {
             break;
         }
         assert!(Instant::now() < deadline, "never finished: {task:?}");
-        tokio::time::sleep(Duration::from_millis(40)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
     // B still runs (same job, its own task) until stopped.

@@ -1,11 +1,12 @@
 //! API 3.0's actions over HTTP: StartBatchRollback's rejections, a task's life through
 //! DescribeRollbackTaskDetail, one set of tasks for both APIs, and rollback windows.
 
-use super::v3::{V3, error_code, instance, recent};
+use super::v3::{V3, error_code, instance, recent, steady};
 use super::*;
 use planrun::sandbox::RollbackWindow;
 
-/// Polls until the newest task of `id` is terminal; returns that item.
+/// Polls until the newest task of `id` is terminal; returns that item. 10 polls a second
+/// leave room under the 20/s limit for the test's other requests.
 async fn wait_done(c: &V3, id: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -16,7 +17,7 @@ async fn wait_done(c: &V3, id: &str) -> Value {
             return item;
         }
         assert!(Instant::now() < deadline, "task never finished: {r}");
-        tokio::time::sleep(Duration::from_millis(40)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -113,7 +114,7 @@ async fn start_batch_rollback_refuses_the_whole_call_on_any_broken_rule() {
 
 #[tokio::test]
 async fn a_task_started_in_v3_lives_and_is_described_with_its_detail() {
-    let sb = start(fast()).await;
+    let sb = start(steady()).await;
     let c = V3::new(&sb);
     // Kept: `instance` reads the clock, a second call may name another second.
     let a = instance(A);
@@ -224,7 +225,7 @@ async fn empty_lists_come_as_null_or_empty_arrays() {
 
 #[tokio::test]
 async fn both_apis_share_one_set_of_tasks() {
-    let sb = start(fast()).await;
+    let sb = start(steady()).await;
     let v3 = V3::new(&sb);
     let mut v2 = Caller::new(&sb);
     let mut para = para();
