@@ -188,3 +188,69 @@ async fn a_lost_v3_submission_is_outcome_unknown_and_never_sent_twice() {
     assert_eq!((s.accepted_submissions[A], s.lost_accepted_jobs), (1, 1));
     sb.shutdown().await;
 }
+
+/// The engine's preflight (DescribeRollbackRangeTime in batches of 20) and the sandbox agree:
+/// what preflight calls inside the window is accepted, what it calls outside or refused is not.
+#[tokio::test]
+async fn engine_preflight_agrees_with_what_the_sandbox_accepts() {
+    use planrun::engine::v3::{PREFLIGHT_BATCH, V3 as Adapter, Window, window};
+
+    let at =
+        |t: &str| chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S").unwrap_or_default();
+    let mut config = fast();
+    config.missing_instances.insert("cdb-gone0000".into());
+    config.rollback_windows.insert(
+        B.into(),
+        vec![planrun::sandbox::RollbackWindow {
+            begin: at("2026-11-01 00:00:00"),
+            end: at("2026-11-02 00:00:00"),
+        }],
+    );
+    let sb = start(config).await;
+    let c = client(&sb, DEMO_SECRET_KEY);
+    let adapter = Adapter::new(c.clone());
+    // More instances than one preflight call takes.
+    let mut ids: Vec<String> = (0..PREFLIGHT_BATCH + 3)
+        .map(|i| format!("cdb-{i:08}"))
+        .collect();
+    ids.extend([A.to_owned(), B.to_owned(), "cdb-gone0000".to_owned()]);
+    let items = adapter
+        .preflight(None, &ids)
+        .await
+        .unwrap_or_else(|e| panic!("preflight: {e}"));
+    assert_eq!(items.len(), ids.len());
+    assert_eq!(
+        sb.counters().requests_per_action["DescribeRollbackRangeTime"],
+        2
+    );
+
+    let recent = super::v3::recent();
+    let cases = [
+        (A, recent.as_str(), "inside"),
+        (B, "2026-11-01 12:00:00", "inside"),
+        (B, recent.as_str(), "outside"),
+        ("cdb-gone0000", recent.as_str(), "refused"),
+    ];
+    for (id, time, expected) in cases {
+        let verdict = window(&items, id, time);
+        let kind = match &verdict {
+            Window::Inside => "inside",
+            Window::Outside(_) => "outside",
+            Window::Refused { code, .. } => {
+                assert_eq!(*code, 1_600_009);
+                "refused"
+            }
+            Window::Unlisted => "unlisted",
+        };
+        assert_eq!(kind, expected, "{id} at {time}: {verdict}");
+        let mut r = rollback(id);
+        r.spec.rollbacktime = time.to_owned();
+        let accepted = c.start_batch_rollback(&[r]).await;
+        assert_eq!(
+            accepted.is_ok(),
+            expected == "inside",
+            "{id} at {time}: {accepted:?}"
+        );
+    }
+    sb.shutdown().await;
+}
