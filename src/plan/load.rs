@@ -3,111 +3,20 @@
 //! Structural problems (wrong types, unknown or duplicate fields, missing fields) are collected,
 //! not thrown: loading goes on past them so that one run reports everything.
 
+use std::collections::HashSet;
+
 use super::diagnostic::{Diagnostic, closest};
 use super::model::{ENTRY_FIELDS, Entry, Names, PLAN_FIELDS, Plan, Strategy, Tables};
 use super::node::{self, Node, Span, Value};
 
+mod index;
+mod syntax;
+
+pub use index::{Location, SpanIndex, escape};
+
 /// Largest plan accepted: 10,000 instances take about 1 MB, so 16 MiB is far beyond any real plan
 /// while keeping a stray binary or log file from being parsed at length.
 pub const MAX_PLAN_BYTES: usize = 16 * 1024 * 1024;
-
-/// Where a node sits: the key naming it (for mapping values) and the value itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Location {
-    pub key: Option<Span>,
-    pub value: Span,
-}
-
-/// JSON Pointer → location of every node of the plan, answered by walking the spanned tree
-/// (built once by the parser; nothing is precomputed for nodes no diagnostic mentions).
-#[derive(Debug, Clone, Default)]
-pub struct SpanIndex {
-    root: Option<Node>,
-}
-
-impl SpanIndex {
-    pub fn new(root: Node) -> Self {
-        Self { root: Some(root) }
-    }
-
-    /// The node at `pointer` and the key naming it, if any (the first of duplicate keys).
-    pub fn get(&self, pointer: &str) -> Option<Location> {
-        let mut node = self.root.as_ref()?;
-        let mut key = None;
-        if pointer.is_empty() {
-            return Some(Location {
-                key,
-                value: node.span,
-            });
-        }
-        for token in pointer.strip_prefix('/')?.split('/') {
-            let token = unescape(token);
-            match &node.value {
-                Value::Map(entries) => {
-                    let (k, v) = entries.iter().find(|(k, _)| scalar_is(k, &token))?;
-                    key = Some(k.span);
-                    node = v;
-                }
-                Value::Seq(items) => {
-                    node = items.get(token.parse::<usize>().ok()?)?;
-                    key = None;
-                }
-                _ => return None,
-            }
-        }
-        Some(Location {
-            key,
-            value: node.span,
-        })
-    }
-
-    /// The value's span, falling back to the closest existing ancestor (then the document start).
-    pub fn value(&self, pointer: &str) -> Span {
-        let mut p = pointer;
-        loop {
-            if let Some(loc) = self.get(p) {
-                return loc.value;
-            }
-            match p.rfind('/') {
-                Some(i) => p = &p[..i],
-                None => return Span::default(),
-            }
-        }
-    }
-
-    /// The key's span when the node is a mapping value, else the value's.
-    pub fn key(&self, pointer: &str) -> Span {
-        self.get(pointer)
-            .and_then(|l| l.key)
-            .unwrap_or_else(|| self.value(pointer))
-    }
-}
-
-/// Whether a key node reads as `token` (names may be written as numbers: `2024:`).
-fn scalar_is(key: &Node, token: &str) -> bool {
-    match &key.value {
-        Value::Str(s) => s == token,
-        Value::Int(i) => token.parse::<i128>().ok() == Some(*i),
-        _ => false,
-    }
-}
-
-fn unescape(token: &str) -> std::borrow::Cow<'_, str> {
-    if token.contains('~') {
-        token.replace("~1", "/").replace("~0", "~").into()
-    } else {
-        token.into()
-    }
-}
-
-/// Escapes one reference token of a JSON Pointer (RFC 6901).
-pub fn escape(token: &str) -> std::borrow::Cow<'_, str> {
-    if token.contains(['~', '/']) {
-        token.replace('~', "~0").replace('/', "~1").into()
-    } else {
-        token.into()
-    }
-}
 
 /// The outcome of loading one file: the model (possibly partial), its index, and problems.
 #[derive(Debug, Clone, Default)]
@@ -117,24 +26,36 @@ pub struct Loaded {
     pub diagnostics: Vec<Diagnostic>,
     /// False when the YAML could not be parsed at all (there is no model to check).
     pub parsed: bool,
+    /// `(mapping pointer, field)` for each unknown field that looks like a misspelt known
+    /// one: a missing `strategy` next to `stratgy` is not reported twice.
+    pub misspelt: HashSet<(String, String)>,
+}
+
+impl Loaded {
+    /// True when the mapping at `path` has an unknown field that is probably `field`.
+    pub fn misspelt(&self, path: &str, field: &str) -> bool {
+        self.misspelt.contains(&(path.to_owned(), field.to_owned()))
+    }
+}
+
+/// The diagnostic for a file over [`MAX_PLAN_BYTES`]; `size` is the file's real length.
+pub fn too_large(size: u64) -> Diagnostic {
+    // No label: there is no text worth showing, and JSON/GitHub place it at 1:1.
+    Diagnostic::error(
+        "planrun::file_too_large",
+        format!("the file is {size} bytes; plans are limited to {MAX_PLAN_BYTES} bytes"),
+    )
+    .help("split the plan into several files, or check that this is the plan you meant")
 }
 
 /// Loads a plan from bytes: UTF-8 and size are checked before YAML parsing.
 pub fn load_bytes(bytes: &[u8]) -> (String, Loaded) {
     if bytes.len() > MAX_PLAN_BYTES {
-        let d = Diagnostic::error(
-            "planrun::file_too_large",
-            format!(
-                "the file is {} bytes; plans are limited to {MAX_PLAN_BYTES} bytes",
-                bytes.len()
-            ),
-        )
-        .at("", Span::default(), "this file")
-        .help("split the plan into several files, or check that this is the plan you meant");
+        let size = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
         return (
             String::new(),
             Loaded {
-                diagnostics: vec![d],
+                diagnostics: vec![too_large(size)],
                 ..Loaded::default()
             },
         );
@@ -143,13 +64,18 @@ pub fn load_bytes(bytes: &[u8]) -> (String, Loaded) {
         Ok(text) => (text.to_owned(), load(text)),
         Err(e) => {
             let valid = e.valid_up_to();
-            // Keep the valid prefix as the source so the label can show where it breaks.
-            let text = String::from_utf8_lossy(&bytes[..valid]).into_owned();
+            // The lossy text equals the file up to the first bad byte, which becomes U+FFFD:
+            // the label sits on that replacement character, so the snippet shows the place.
+            let text = String::from_utf8_lossy(bytes).into_owned();
             let d = Diagnostic::error(
                 "planrun::not_utf8",
                 format!("the file is not UTF-8 text: invalid byte sequence at byte {valid}"),
             )
-            .at("", Span::new(valid, 0), "invalid UTF-8 here")
+            .at(
+                "",
+                Span::new(valid, char::REPLACEMENT_CHARACTER.len_utf8()),
+                "invalid UTF-8 here",
+            )
             .help("plans are UTF-8 YAML; re-save the file as UTF-8");
             (
                 text,
@@ -168,7 +94,7 @@ pub fn load(text: &str) -> Loaded {
         Ok(root) => root,
         Err(e) => {
             return Loaded {
-                diagnostics: vec![syntax(text, &e)],
+                diagnostics: vec![syntax::syntax(text, &e)],
                 ..Loaded::default()
             };
         }
@@ -176,6 +102,7 @@ pub fn load(text: &str) -> Loaded {
     let mut loader = Loader {
         text,
         diagnostics: Vec::new(),
+        misspelt: HashSet::new(),
     };
     let plan = loader.plan(&root);
     Loaded {
@@ -183,122 +110,47 @@ pub fn load(text: &str) -> Loaded {
         index: SpanIndex::new(root),
         diagnostics: loader.diagnostics,
         parsed: true,
-    }
-}
-
-fn syntax(text: &str, error: &node::ParseError) -> Diagnostic {
-    let span = Span::new(error.offset.min(text.len()), 0);
-    let message = error.message.trim();
-    let at_tab = text
-        .get(error.offset..)
-        .is_some_and(|rest| rest.starts_with('\t'))
-        || text
-            .get(..span.offset)
-            .and_then(|t| t.rsplit('\n').next())
-            .is_some_and(|line| line.contains('\t'))
-        || message.contains("tab");
-    let (code, help) = if message.contains("alias") {
-        (
-            "planrun::yaml_limit",
-            "the document expands too much through aliases: write it out plainly",
-        )
-    } else if at_tab {
-        (
-            "planrun::yaml_syntax",
-            "YAML indentation uses spaces, never tabs",
-        )
-    } else {
-        (
-            "planrun::yaml_syntax",
-            "fix the YAML syntax at the marked place",
-        )
-    };
-    Diagnostic::error(code, format!("invalid YAML: {message}"))
-        .at("", span, "here")
-        .help(help)
-}
-
-/// A JSON Pointer kept as a chain of borrowed tokens, rendered only when a diagnostic needs
-/// it: loading visits every node, and formatting a path for each would dominate the time.
-#[derive(Clone, Copy)]
-struct Ptr<'a> {
-    parent: Option<&'a Ptr<'a>>,
-    token: Token<'a>,
-}
-
-#[derive(Clone, Copy)]
-enum Token<'a> {
-    Root,
-    Key(&'a str),
-    Index(usize),
-}
-
-impl<'a> Ptr<'a> {
-    const ROOT: Ptr<'static> = Ptr {
-        parent: None,
-        token: Token::Root,
-    };
-
-    fn key(&'a self, key: &'a str) -> Ptr<'a> {
-        Ptr {
-            parent: Some(self),
-            token: Token::Key(key),
-        }
-    }
-
-    fn index(&'a self, index: usize) -> Ptr<'a> {
-        Ptr {
-            parent: Some(self),
-            token: Token::Index(index),
-        }
-    }
-}
-
-impl std::fmt::Display for Ptr<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if let Some(parent) = self.parent {
-            parent.fmt(f)?;
-        }
-        match self.token {
-            Token::Root => Ok(()),
-            Token::Key(key) => write!(f, "/{}", escape(key)),
-            Token::Index(i) => write!(f, "/{i}"),
-        }
+        misspelt: loader.misspelt,
     }
 }
 
 struct Loader<'a> {
     text: &'a str,
     diagnostics: Vec<Diagnostic>,
+    misspelt: HashSet<(String, String)>,
 }
 
 impl Loader<'_> {
     fn plan(&mut self, root: &Node) -> Plan {
         let mut plan = Plan::default();
-        let path = Ptr::ROOT;
-        let Some(fields) = self.fields(root, &path, PLAN_FIELDS, "plan") else {
+        if root.value == Value::Null {
+            self.push(
+                Diagnostic::error("planrun::empty_plan", "the plan is empty")
+                    .help("write a plan: `version: 1`, a `rollback_time`, a `strategy` and an `instances:` list"),
+            );
+            return plan;
+        }
+        let Some(fields) = self.fields(root, "", PLAN_FIELDS, "plan") else {
             return plan;
         };
         let (mut has_version, mut has_instances) = (false, false);
-        for (name, value) in fields {
-            let path = path.key(name);
-            let path = &path;
+        for (name, value, path) in fields {
             match name {
                 "version" => {
                     has_version = true;
-                    plan.version = self.integer(value, path).unwrap_or(0);
+                    plan.version = self.integer(value, &path).unwrap_or(0);
                 }
-                "name" => plan.name = self.string(value, path),
-                "description" => plan.description = self.string(value, path),
-                "rollback_time" => plan.rollback_time = self.scalar_text(value, path),
-                "timezone" => plan.timezone = self.scalar_text(value, path),
-                "strategy" => plan.strategy = self.strategy(value, path),
-                "rename" => plan.rename = self.string(value, path),
-                "region" => plan.region = self.string(value, path),
-                "batch_size" => plan.batch_size = self.integer(value, path),
+                "name" => plan.name = self.string(value, &path),
+                "description" => plan.description = self.string(value, &path),
+                "rollback_time" => plan.rollback_time = self.scalar_text(value, &path),
+                "timezone" => plan.timezone = self.scalar_text(value, &path),
+                "strategy" => plan.strategy = self.strategy(value, &path),
+                "rename" => plan.rename = self.string(value, &path),
+                "region" => plan.region = self.string(value, &path),
+                "batch_size" => plan.batch_size = self.integer(value, &path),
                 "instances" => {
                     has_instances = true;
-                    plan.instances = self.entries(value, path);
+                    plan.instances = self.entries(value, &path);
                 }
                 _ => {}
             }
@@ -315,7 +167,7 @@ impl Loader<'_> {
                 "add an `instances:` list with at least one instance",
             ),
         ] {
-            if !present {
+            if !present && !self.misspelt.contains(&(String::new(), field.to_owned())) {
                 self.push(
                     Diagnostic::error(
                         "planrun::missing_field",
@@ -333,87 +185,122 @@ impl Loader<'_> {
         plan
     }
 
-    fn entries(&mut self, node: &Node, path: &Ptr<'_>) -> Vec<Entry> {
+    fn entries(&mut self, node: &Node, path: &str) -> Vec<Entry> {
         let Some(items) = self.seq(node, path, "a list of instance entries") else {
             return Vec::new();
         };
         items
             .iter()
             .enumerate()
-            .map(|(i, item)| self.entry(item, &path.index(i)))
+            .map(|(i, item)| {
+                let p = format!("{path}/{i}");
+                self.entry(item, &p)
+            })
             .collect()
     }
 
-    fn entry(&mut self, node: &Node, path: &Ptr<'_>) -> Entry {
+    fn entry(&mut self, node: &Node, path: &str) -> Entry {
         let mut entry = Entry::default();
+        if let Value::Str(id) = &node.value {
+            // `- cdb-xxxxxxxx`: an id where an entry belongs, a common slip.
+            self.push(
+                Diagnostic::error(
+                    "planrun::wrong_type",
+                    "expected a mapping (the instance entry), found a string",
+                )
+                .at(path, node.span, "this is a string")
+                .help(format!(
+                    "an entry is a mapping: write `- id: {id}` and what to roll back under it"
+                )),
+            );
+            return entry;
+        }
         let Some(fields) = self.fields(node, path, ENTRY_FIELDS, "instance entry") else {
             return entry;
         };
-        for (name, value) in fields {
-            let p = path.key(name);
-            let p = &p;
+        for (name, value, p) in fields {
             match name {
-                "id" => entry.id = self.string(value, p),
+                "id" => entry.id = self.string(value, &p),
                 "ids" => {
-                    entry.ids = self.seq(value, p, "a list of instance ids").map(|items| {
+                    entry.ids = self.seq(value, &p, "a list of instance ids").map(|items| {
                         items
                             .iter()
                             .enumerate()
-                            .filter_map(|(i, item)| self.string(item, &p.index(i)))
+                            .filter_map(|(i, item)| {
+                                let ip = format!("{p}/{i}");
+                                self.string(item, &ip)
+                            })
                             .collect()
                     });
                 }
-                "strategy" => entry.strategy = self.strategy(value, p),
-                "rollback_time" => entry.rollback_time = self.scalar_text(value, p),
-                "rename" => entry.rename = self.string(value, p),
-                "region" => entry.region = self.string(value, p),
-                "dbs" => entry.dbs = self.names(value, p),
-                "tables" => entry.tables = self.tables(value, p),
+                "strategy" => entry.strategy = self.strategy(value, &p),
+                "rollback_time" => entry.rollback_time = self.scalar_text(value, &p),
+                "rename" => entry.rename = self.string(value, &p),
+                "region" => entry.region = self.string(value, &p),
+                "dbs" => entry.dbs = self.names(value, &p),
+                "tables" => entry.tables = self.tables(value, &p),
                 _ => {}
             }
         }
         entry
     }
 
-    fn tables(&mut self, node: &Node, path: &Ptr<'_>) -> Option<Tables> {
+    fn tables(&mut self, node: &Node, path: &str) -> Option<Tables> {
         if node.value == Value::Null {
             return Some(Tables::default());
         }
+        if let Value::Seq(_) = node.value {
+            // `tables: [payments]`: the database level is missing.
+            self.push(
+                Diagnostic::error(
+                    "planrun::wrong_type",
+                    "`tables` should be a mapping of database → tables, found a list",
+                )
+                .at(path, node.span, "this is a list")
+                .also(node.defined, super::rules::ALIAS_LABEL)
+                .help("group tables by database: `tables: {orders: [payments, refunds]}`"),
+            );
+            return None;
+        }
         let entries = self.map(node, path, "a mapping of database → tables")?;
         let mut out = Vec::with_capacity(entries.len());
-        let mut seen: Vec<(String, Span)> = Vec::with_capacity(entries.len());
+        let mut seen = Vec::with_capacity(entries.len());
         for (key, value) in entries {
             let Some(db) = self.name(key, path) else {
                 continue;
             };
-            if self.repeated(&mut seen, &db, key.span, &path.key(&db)) {
+            let p = format!("{path}/{}", escape(&db));
+            if self.repeated(&mut seen, &db, key.span, &p) {
                 continue;
             }
-            if let Some(names) = self.names(value, &path.key(&db)) {
+            if let Some(names) = self.names(value, &p) {
                 out.push((db, names));
             }
         }
         Some(Tables(out))
     }
 
-    fn names(&mut self, node: &Node, path: &Ptr<'_>) -> Option<Names> {
+    fn names(&mut self, node: &Node, path: &str) -> Option<Names> {
         match &node.value {
             Value::Null => Some(Names::List(Vec::new())),
             Value::Seq(items) => Some(Names::List(
                 items
                     .iter()
                     .enumerate()
-                    .filter_map(|(i, item)| self.name(item, &path.index(i)))
+                    .filter_map(|(i, item)| {
+                        let p = format!("{path}/{i}");
+                        self.name(item, &p)
+                    })
                     .collect(),
             )),
             Value::Map(entries) => {
                 let mut out = Vec::with_capacity(entries.len());
-                let mut seen: Vec<(String, Span)> = Vec::with_capacity(entries.len());
+                let mut seen = Vec::with_capacity(entries.len());
                 for (key, value) in entries {
                     let Some(source) = self.name(key, path) else {
                         continue;
                     };
-                    let p = path.key(&source);
+                    let p = format!("{path}/{}", escape(&source));
                     if self.repeated(&mut seen, &source, key.span, &p) {
                         continue;
                     }
@@ -438,71 +325,76 @@ impl Loader<'_> {
     fn fields<'n>(
         &mut self,
         node: &'n Node,
-        path: &Ptr<'_>,
+        path: &str,
         known: &[&str],
         what: &str,
-    ) -> Option<Vec<(&'n str, &'n Node)>> {
-        let Value::Map(entries) = &node.value else {
-            self.wrong_type(node, path, &format!("a mapping (the {what})"));
-            return None;
-        };
-        let mut out: Vec<(&str, &Node)> = Vec::with_capacity(entries.len());
-        let mut seen: Vec<(String, Span)> = Vec::with_capacity(entries.len());
+    ) -> Option<Vec<(&'n str, &'n Node, String)>> {
+        let entries = self.map(node, path, &format!("a mapping (the {what})"))?;
+        let mut out: Vec<(&str, &Node, String)> = Vec::with_capacity(entries.len());
+        let mut seen = Vec::with_capacity(entries.len());
         for (key, value) in entries {
             let Value::Str(name) = &key.value else {
-                self.wrong_type(key, path, "a field name");
+                // Pointed at as JSON would spell the key, so the mapping itself stays unblamed.
+                let key_path = format!("{path}/{}", escape(&self.raw(key)));
+                self.wrong_type(key, &key_path, "a field name");
                 continue;
             };
+            let p = format!("{path}/{}", escape(name));
             if !known.contains(&name.as_str()) {
                 let mut d = Diagnostic::error(
                     "planrun::unknown_field",
                     format!("unknown field `{name}` in the {what}"),
                 )
-                .at(path.key(name).to_string(), key.span, "unknown field");
+                .at(p, key.span, "unknown field")
+                .also(key.defined, super::rules::ALIAS_LABEL);
                 d = match closest(name, known) {
-                    Some(near) => d.help(format!("did you mean `{near}`?")),
+                    Some(near) => {
+                        self.misspelt.insert((path.to_owned(), near.to_owned()));
+                        d.help(format!("did you mean `{near}`?"))
+                    }
                     None => d.help(format!("known fields: {}", known.join(", "))),
                 };
                 self.push(d);
                 continue;
             }
-            if self.repeated(&mut seen, name, key.span, &path.key(name)) {
+            if self.repeated(&mut seen, name, key.span, &p) {
                 continue;
             }
-            out.push((name.as_str(), value));
+            out.push((name.as_str(), value, p));
         }
         Some(out)
     }
 
-    /// Reports `name` when it was already a key of this mapping; else remembers it.
+    /// Reports `name` when it already was a key of this mapping; else remembers where it is.
     fn repeated(
         &mut self,
         seen: &mut Vec<(String, Span)>,
         name: &str,
         span: Span,
-        path: &Ptr<'_>,
+        path: &str,
     ) -> bool {
-        match seen.iter().find(|(n, _)| n == name) {
-            Some(&(_, first)) => {
-                self.push(
-                    Diagnostic::error("planrun::duplicate_key", format!("`{name}` is given twice"))
-                        .at(path.to_string(), span, "repeated here")
-                        .also(Some(first), "first given here")
-                        .help("YAML keys must be unique: remove or merge one of them"),
-                );
-                true
-            }
-            None => {
-                seen.push((name.to_owned(), span));
-                false
-            }
+        if let Some(&(_, first)) = seen.iter().find(|(n, _)| n == name) {
+            self.duplicate(name, span, first, path);
+            return true;
         }
+        seen.push((name.to_owned(), span));
+        false
+    }
+
+    fn duplicate(&mut self, name: &str, span: Span, first: Span, path: &str) {
+        let first = Some(first);
+        self.push(
+            Diagnostic::error("planrun::duplicate_key", format!("`{name}` is given twice"))
+                .at(path, span, "repeated here")
+                .also(first, "first given here")
+                .help("YAML keys must be unique: remove or merge one of them"),
+        );
     }
 
     fn map<'n>(
         &mut self,
         node: &'n Node,
-        path: &Ptr<'_>,
+        path: &str,
         expected: &str,
     ) -> Option<&'n [(Node, Node)]> {
         match &node.value {
@@ -514,7 +406,7 @@ impl Loader<'_> {
         }
     }
 
-    fn seq<'n>(&mut self, node: &'n Node, path: &Ptr<'_>, expected: &str) -> Option<&'n [Node]> {
+    fn seq<'n>(&mut self, node: &'n Node, path: &str, expected: &str) -> Option<&'n [Node]> {
         match &node.value {
             Value::Seq(items) => Some(items),
             _ => {
@@ -524,7 +416,7 @@ impl Loader<'_> {
         }
     }
 
-    fn string(&mut self, node: &Node, path: &Ptr<'_>) -> Option<String> {
+    fn string(&mut self, node: &Node, path: &str) -> Option<String> {
         match &node.value {
             Value::Str(s) => Some(s.clone()),
             _ => {
@@ -536,7 +428,7 @@ impl Loader<'_> {
 
     /// A scalar taken as written (quoted or not): `rollback_time: 2026-11-20 03:15:00` and
     /// `timezone: +08:00` are text even where a YAML resolver would see a number.
-    fn scalar_text(&mut self, node: &Node, path: &Ptr<'_>) -> Option<String> {
+    fn scalar_text(&mut self, node: &Node, path: &str) -> Option<String> {
         match &node.value {
             Value::Str(s) => Some(s.clone()),
             Value::Int(_) | Value::Float(_) => Some(self.raw(node)),
@@ -547,11 +439,11 @@ impl Loader<'_> {
         }
     }
 
-    /// A database or table name: numbers are names too (`2024: 2024_bak`).
-    fn name(&mut self, node: &Node, path: &Ptr<'_>) -> Option<String> {
+    /// A database or table name: numbers are names too, as written (`007: 2024.11`).
+    fn name(&mut self, node: &Node, path: &str) -> Option<String> {
         match &node.value {
             Value::Str(s) => Some(s.clone()),
-            Value::Int(i) => Some(i.to_string()),
+            Value::Int(_) | Value::Float(_) => Some(self.raw(node)),
             _ => {
                 self.wrong_type(node, path, "a name (string)");
                 None
@@ -559,21 +451,38 @@ impl Loader<'_> {
         }
     }
 
+    /// A scalar's text as written. Through an alias (`*a`) that is the anchored node's text,
+    /// without its `&a` anchor.
     fn raw(&self, node: &Node) -> String {
-        let end = node.span.offset + node.span.len;
-        self.text
-            .get(node.span.offset..end)
-            .map(|s| s.trim().to_owned())
+        let span = node.defined.unwrap_or(node.span);
+        let text = self
+            .text
+            .get(span.offset..span.offset + span.len)
             .unwrap_or_default()
+            .trim();
+        let text = match text.strip_prefix('&') {
+            Some(anchored) => anchored
+                .split_once(char::is_whitespace)
+                .map_or("", |(_, rest)| rest),
+            None => text,
+        };
+        text.trim().to_owned()
     }
 
-    fn integer(&mut self, node: &Node, path: &Ptr<'_>) -> Option<u64> {
+    fn integer(&mut self, node: &Node, path: &str) -> Option<u64> {
         match &node.value {
-            Value::Int(i) if *i >= 0 => u64::try_from(*i).ok(),
-            Value::Int(_) => {
-                self.wrong_type(node, path, "a positive integer");
+            Value::Int(i) => u64::try_from(*i).ok().or_else(|| {
+                let field = path.rsplit('/').next().unwrap_or_default();
+                self.push(
+                    Diagnostic::error(
+                        "planrun::wrong_type",
+                        format!("`{field}` should be a positive integer, found {i}"),
+                    )
+                    .at(path, node.span, "out of range")
+                    .help("write a positive integer here"),
+                );
                 None
-            }
+            }),
             _ => {
                 self.wrong_type(node, path, "an integer");
                 None
@@ -581,7 +490,7 @@ impl Loader<'_> {
         }
     }
 
-    fn strategy(&mut self, node: &Node, path: &Ptr<'_>) -> Option<Strategy> {
+    fn strategy(&mut self, node: &Node, path: &str) -> Option<Strategy> {
         let Value::Str(s) = &node.value else {
             self.wrong_type(node, path, "one of table, db, full");
             return None;
@@ -597,22 +506,29 @@ impl Loader<'_> {
                     "planrun::invalid_strategy",
                     format!("unknown strategy `{s}`"),
                 )
-                .at(path.to_string(), node.span, "not a strategy")
+                .at(path, node.span, "not a strategy")
+                .also(node.defined, super::rules::ALIAS_LABEL)
                 .help(help),
             );
         }
         strategy
     }
 
-    fn wrong_type(&mut self, node: &Node, path: &Ptr<'_>, expected: &str) {
+    fn wrong_type(&mut self, node: &Node, path: &str, expected: &str) {
         let found = node.value.kind();
+        // Name the field (or database) when the pointer ends in one, not in a list index.
+        let token = path.rsplit('/').next().unwrap_or_default();
+        let message = if token.is_empty() || token.bytes().all(|b| b.is_ascii_digit()) {
+            format!("expected {expected}, found {found}")
+        } else {
+            let name = token.replace("~1", "/").replace("~0", "~");
+            format!("`{name}` should be {expected}, found {found}")
+        };
         self.push(
-            Diagnostic::error(
-                "planrun::wrong_type",
-                format!("expected {expected}, found {found}"),
-            )
-            .at(path.to_string(), node.span, format!("this is {found}"))
-            .help(format!("write {expected} here")),
+            Diagnostic::error("planrun::wrong_type", message)
+                .at(path, node.span, format!("this is {found}"))
+                .also(node.defined, super::rules::ALIAS_LABEL)
+                .help(format!("write {expected} here")),
         );
     }
 
@@ -620,3 +536,6 @@ impl Loader<'_> {
         self.diagnostics.push(d);
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -69,6 +69,15 @@ pub fn check_file(path: &Path, now: DateTime<Utc>) -> std::io::Result<Checked> {
             "is a directory",
         ));
     }
+    if metadata.len() > u64::try_from(load::MAX_PLAN_BYTES).unwrap_or(u64::MAX) {
+        return Ok(Checked {
+            path: path.display().to_string(),
+            text: String::new(),
+            diagnostics: vec![load::too_large(metadata.len())],
+            resolved: None,
+            index: load::SpanIndex::default(),
+        });
+    }
     // Refuse to slurp something huge (a device, a giant log) before the size rule can see it.
     let limit = u64::try_from(load::MAX_PLAN_BYTES).unwrap_or(u64::MAX) + 1;
     let mut bytes = Vec::new();

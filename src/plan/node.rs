@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, Span as EventSpan};
+use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, Span as EventSpan, StructureStyle};
 
 /// A byte range of the source text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
@@ -71,6 +71,13 @@ pub struct ParseError {
     pub offset: usize,
 }
 
+/// The message of the error for a file holding more than one YAML document.
+pub const SECOND_DOCUMENT: &str = "a plan is one YAML document, found a second (`---`)";
+
+/// Deepest nesting accepted: a plan needs five levels; a hostile file with thousands would
+/// make every later recursive walk (and dropping the tree) risk the stack.
+pub const MAX_DEPTH: usize = 64;
+
 /// Most nodes aliases may copy in one document. Real plans share small specs (a few dozen
 /// nodes, even for thousands of `<<: *spec` entries); a "billion laughs" hits this at once.
 pub const MAX_ALIAS_NODES: usize = 1_000_000;
@@ -83,11 +90,13 @@ pub fn parse(text: &str) -> Result<Node, ParseError> {
 enum Frame {
     Seq {
         start: usize,
+        flow: bool,
         anchor: usize,
         items: Vec<Node>,
     },
     Map {
         start: usize,
+        flow: bool,
         anchor: usize,
         entries: Vec<(Node, Node)>,
         key: Option<Node>,
@@ -140,12 +149,20 @@ impl<'a> Builder<'a> {
                 offset: self.offset(e.marker()),
             })?;
             let at = self.span(&span);
+            if matches!(event, Event::SequenceStart(..) | Event::MappingStart(..))
+                && self.stack.len() >= MAX_DEPTH
+            {
+                return Err(ParseError {
+                    message: format!("the document nests deeper than {MAX_DEPTH} levels"),
+                    offset: at.offset,
+                });
+            }
             match event {
                 Event::DocumentStart(..) => {
                     self.documents += 1;
                     if self.documents > 1 {
                         return Err(ParseError {
-                            message: "a plan is one YAML document, found a second (`---`)".into(),
+                            message: SECOND_DOCUMENT.into(),
                             offset: at.offset,
                         });
                     }
@@ -166,14 +183,16 @@ impl<'a> Builder<'a> {
                         anchor,
                     )?;
                 }
-                Event::SequenceStart(_, anchor, _) => self.stack.push(Frame::Seq {
+                Event::SequenceStart(style, anchor, _) => self.stack.push(Frame::Seq {
                     start: at.offset,
+                    flow: style == StructureStyle::Flow,
                     anchor,
                     items: Vec::new(),
                 }),
-                Event::MappingStart(_, anchor, _) => {
+                Event::MappingStart(style, anchor, _) => {
                     self.stack.push(Frame::Map {
                         start: at.offset,
+                        flow: style == StructureStyle::Flow,
                         anchor,
                         entries: Vec::new(),
                         key: None,
@@ -184,18 +203,20 @@ impl<'a> Builder<'a> {
                     match self.stack.pop() {
                         Some(Frame::Seq {
                             start,
+                            flow,
                             anchor,
                             items,
                         }) => {
                             let node = Node {
                                 value: Value::Seq(items),
-                                span: Span::new(start, end.saturating_sub(start)),
+                                span: collection(start, end, flow),
                                 defined: None,
                             };
                             self.finish(node, anchor)?;
                         }
                         Some(Frame::Map {
                             start,
+                            flow,
                             anchor,
                             entries,
                             ..
@@ -203,7 +224,7 @@ impl<'a> Builder<'a> {
                             let entries = merge(entries);
                             let node = Node {
                                 value: Value::Map(entries),
-                                span: Span::new(start, end.saturating_sub(start)),
+                                span: collection(start, end, flow),
                                 defined: None,
                             };
                             self.finish(node, anchor)?;
@@ -228,8 +249,7 @@ impl<'a> Builder<'a> {
                         });
                     }
                     let mut copy = node.clone();
-                    copy.defined = Some(node.span);
-                    copy.span = at;
+                    used_at(&mut copy, at);
                     self.finish(copy, 0)?;
                 }
                 _ => {}
@@ -256,6 +276,30 @@ impl<'a> Builder<'a> {
             None => self.root = Some(node),
         }
         Ok(())
+    }
+}
+
+/// A flow collection spans to its closing bracket (a label underlines `[table]`, not `[`); a
+/// block collection is marked at its start only (a label over many lines would hide the point).
+fn collection(start: usize, end: usize, flow: bool) -> Span {
+    if flow {
+        Span::new(start, end.saturating_sub(start))
+    } else {
+        Span::new(start, 0)
+    }
+}
+
+/// Marks a copy made by an alias: every node is used at the alias and written where it was.
+fn used_at(node: &mut Node, at: Span) {
+    node.defined = Some(node.defined.unwrap_or(node.span));
+    node.span = at;
+    match &mut node.value {
+        Value::Seq(items) => items.iter_mut().for_each(|n| used_at(n, at)),
+        Value::Map(entries) => entries.iter_mut().for_each(|(k, v)| {
+            used_at(k, at);
+            used_at(v, at);
+        }),
+        _ => {}
     }
 }
 
@@ -379,6 +423,22 @@ mod tests {
         assert_eq!(entries[1].1.span, Span::new(17, 3));
         assert_eq!(&text[17..20], "abc");
         assert_eq!(entries[0].1.value, Value::Int(1));
+    }
+
+    #[test]
+    fn flow_collections_span_to_their_closing_bracket() {
+        let text = "a: [x, {b: c}, # why\n  ]\nd:\n  e: 1\n";
+        let root = parse(text).unwrap();
+        let a = &map(&root)[0].1;
+        let span = |n: &Node| &text[n.span.offset..n.span.offset + n.span.len];
+        assert_eq!(span(a), "[x, {b: c}, # why\n  ]");
+        match &a.value {
+            Value::Seq(items) => assert_eq!(span(&items[1]), "{b: c}"),
+            other => panic!("expected a list, got {other:?}"),
+        }
+        // A block mapping keeps the parser's span: a label must not cover many lines.
+        let d = &map(&root)[1].1;
+        assert!(!span(d).contains('\n'), "{:?}", span(d));
     }
 
     #[test]

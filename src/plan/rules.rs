@@ -19,7 +19,8 @@ pub const MAX_OBJECTS_PER_INSTANCE: usize = 500;
 pub const MAX_BATCH_SIZE: u64 = 50;
 /// Binlog retention commonly ends after 7 days: older points in time are likely unavailable.
 pub const OLD_AFTER_DAYS: i64 = 7;
-const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+/// The label on where a value used through an alias or a merge was written.
+pub const ALIAS_LABEL: &str = "written here (used through an alias)";
 
 /// Checks a loaded plan; returns every problem and, when there is no error, the resolved plan.
 pub fn check(
@@ -31,12 +32,19 @@ pub fn check(
     if !loaded.parsed {
         return (diagnostics, None);
     }
+    let reported: HashSet<&str> = loaded.diagnostics.iter().map(|d| d.path.as_str()).collect();
+    let reported_below = reported
+        .iter()
+        .flat_map(|p| p.match_indices('/').map(|(i, _)| &p[..i]).chain([*p]))
+        .collect();
     let mut rules = Rules {
         loaded,
         now,
         diagnostics: Vec::new(),
         offset: None,
         plan_time: None,
+        reported,
+        reported_below,
     };
     let resolved = rules.plan(default_name);
     diagnostics.append(&mut rules.diagnostics);
@@ -67,38 +75,43 @@ pub fn is_target_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'$'))
 }
 
-/// `±HH:MM` within ±14:00.
-pub fn parse_timezone(text: &str) -> Option<FixedOffset> {
-    let b = text.as_bytes();
-    if b.len() != 6 || b[3] != b':' || !matches!(b[0], b'+' | b'-') {
-        return None;
+/// `a`, `a, b` or `a, b, c and 4 more`: the sources of some renames, for messages.
+fn list_names(renames: &[Rename]) -> String {
+    let mut shown: Vec<String> = renames
+        .iter()
+        .take(3)
+        .map(|r| format!("`{}`", r.source))
+        .collect();
+    if renames.len() > 3 {
+        shown.push(format!("{} more", renames.len() - 3));
     }
-    let hours: i32 = text.get(1..3)?.parse().ok()?;
-    let minutes: i32 = text.get(4..6)?.parse().ok()?;
-    let seconds = (hours * 60 + minutes) * 60;
-    if minutes >= 60 || seconds > 14 * 3600 || !text[1..3].bytes().all(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    if b[0] == b'-' {
-        FixedOffset::west_opt(seconds)
-    } else {
-        FixedOffset::east_opt(seconds)
+    match shown.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => shown.join(""),
     }
 }
 
-/// `YYYY-MM-DD HH:MM:SS`, digits exactly where they belong, and a real calendar time.
-pub fn parse_time(text: &str) -> Option<NaiveDateTime> {
-    let shape = text.len() == 19
-        && text.bytes().enumerate().all(|(i, b)| match i {
-            4 | 7 => b == b'-',
-            10 => b == b' ',
-            13 | 16 => b == b':',
-            _ => b.is_ascii_digit(),
-        });
-    if !shape {
-        return None;
+/// How messages name an entry: its instance id(s), else its position in `instances`.
+fn culprit(entry: &Entry, path: &str) -> String {
+    let ids: Vec<&str> = entry
+        .id
+        .iter()
+        .chain(entry.ids.iter().flatten())
+        .map(String::as_str)
+        .collect();
+    match ids.as_slice() {
+        [] => {
+            let n = path
+                .rsplit('/')
+                .next()
+                .and_then(|i| i.parse::<usize>().ok())
+                .map_or(0, |i| i + 1);
+            format!("instance entry {n}")
+        }
+        [one] => format!("instance {one}"),
+        [a, b] => format!("instances {a} and {b}"),
+        [a, b, rest @ ..] => format!("instances {a}, {b} and {} more", rest.len()),
     }
-    NaiveDateTime::parse_from_str(text, TIME_FORMAT).ok()
 }
 
 struct Rules<'a> {
@@ -108,6 +121,10 @@ struct Rules<'a> {
     offset: Option<FixedOffset>,
     /// The plan-level rollback_time, when valid (checked once, not per instance).
     plan_time: Option<NaiveDateTime>,
+    /// Pointers of the loader's diagnostics, and every ancestor of them (looked up per entry,
+    /// so a set: 10,000 entries with the same typo must not make checking quadratic).
+    reported: HashSet<&'a str>,
+    reported_below: HashSet<&'a str>,
 }
 
 impl Rules<'_> {
@@ -123,13 +140,34 @@ impl Rules<'_> {
         self.loaded.index.get(path).is_some()
     }
 
-    fn push(&mut self, d: Diagnostic) {
+    /// Records a problem. When its node came through an alias or a `<<` merge, the label is at
+    /// the place of use; a second label shows where the value was written.
+    fn push(&mut self, mut d: Diagnostic) {
+        let defined = self
+            .loaded
+            .index
+            .get(&d.path)
+            .zip(d.span)
+            .and_then(|(location, span)| location.defined(span));
+        d = d.also(defined, ALIAS_LABEL);
         self.diagnostics.push(d);
+    }
+
+    /// True when loading already reported a problem with the node at `path` itself.
+    fn reported_at(&self, path: &str) -> bool {
+        self.reported.contains(path)
+    }
+
+    /// True when loading already reported a problem at or under `path` (a wrong type, a bad
+    /// name): rules then stay quiet about what merely follows from it, so that `ids: [123]` is
+    /// one error, not also "`ids` is empty".
+    fn reported_under(&self, path: &str) -> bool {
+        self.reported_below.contains(path)
     }
 
     fn plan(&mut self, default_name: &str) -> Option<ResolvedPlan> {
         let plan = &self.loaded.plan;
-        if self.has("/version") && plan.version != 1 {
+        if self.has("/version") && plan.version != 1 && !self.reported_under("/version") {
             self.push(
                 Diagnostic::error(
                     "planrun::unsupported_version",
@@ -139,7 +177,7 @@ impl Rules<'_> {
                 .help("this planrun reads version 1 plans: write `version: 1`"),
             );
         }
-        if self.has("/instances") && plan.instances.is_empty() {
+        if self.has("/instances") && plan.instances.is_empty() && !self.reported_at("/instances") {
             self.push(
                 Diagnostic::error("planrun::empty_instances", "the plan lists no instances")
                     .at("/instances", self.span("/instances"), "empty")
@@ -187,6 +225,10 @@ impl Rules<'_> {
         let mut instances = Vec::new();
         for (i, entry) in plan.instances.iter().enumerate() {
             let path = format!("/instances/{i}");
+            if self.reported_at(&path) {
+                // Not a mapping at all: the loader said so, and nothing else can be checked.
+                continue;
+            }
             let ids = self.ids(i, entry, &path, &mut seen);
             if let Some(spec) = self.entry(entry, &path) {
                 let last = ids.len().saturating_sub(1);
@@ -241,25 +283,34 @@ impl Rules<'_> {
                 .also(Some(self.key(&format!("{path}/id"))), "`id` here")
                 .help("keep `id` for one instance or `ids` for several, not both"),
             ),
-            (None, None) if self.has(path) => self.push(
-                Diagnostic::error(
-                    "planrun::missing_id",
-                    "an instance entry has neither `id` nor `ids`",
-                )
-                .at(
-                    path.to_owned(),
-                    Span::new(self.span(path).offset, 0),
-                    "which instance?",
-                )
-                .help("add `id: cdb-xxxxxxxx`, or `ids: [...]` for several instances"),
-            ),
+            (None, None)
+                if self.has(path)
+                    && !self.loaded.misspelt(path, "id")
+                    && !self.loaded.misspelt(path, "ids")
+                    && !self.reported_under(&format!("{path}/id"))
+                    && !self.reported_under(&format!("{path}/ids")) =>
+            {
+                self.push(
+                    Diagnostic::error(
+                        "planrun::missing_id",
+                        "an instance entry has neither `id` nor `ids`",
+                    )
+                    .at(
+                        path.to_owned(),
+                        Span::new(self.span(path).offset, 0),
+                        "which instance?",
+                    )
+                    .help("add `id: cdb-xxxxxxxx`, or `ids: [...]` for several instances"),
+                );
+            }
             _ => {}
         }
         if let Some(id) = &entry.id {
             list.push((id, format!("{path}/id"), None));
         }
         if let Some(ids) = &entry.ids {
-            if ids.is_empty() && self.has(&format!("{path}/ids")) {
+            let ids_path = format!("{path}/ids");
+            if ids.is_empty() && self.has(&ids_path) && !self.reported_under(&ids_path) {
                 self.push(
                     Diagnostic::error("planrun::empty_ids", "`ids` is empty")
                         .at(
@@ -322,53 +373,14 @@ impl Rules<'_> {
         }
     }
 
-    /// Format, calendar, future and age of a rollback time.
-    fn time(&mut self, text: &str, path: &str) -> Option<NaiveDateTime> {
-        let Some(time) = parse_time(text) else {
-            self.push(
-                Diagnostic::error(
-                    "planrun::invalid_rollback_time",
-                    format!("`{text}` is not a valid rollback time"),
-                )
-                .at(path, self.span(path), "expected YYYY-MM-DD HH:MM:SS")
-                .help(
-                    "write a real calendar time as \"YYYY-MM-DD HH:MM:SS\" in the plan's timezone",
-                ),
-            );
-            return None;
-        };
-        let offset = self.offset?;
-        let now = self.now.with_timezone(&offset).naive_local();
-        let tz = offset.to_string();
-        if time > now {
-            self.push(
-                Diagnostic::error(
-                    "planrun::future_rollback_time",
-                    format!("rollback time {text} ({tz}) is in the future"),
-                )
-                .at(path, self.span(path), "after now")
-                .help(format!(
-                    "it is {} in {tz}; a rollback goes back in time",
-                    now.format(TIME_FORMAT)
-                )),
-            );
-        } else if now - time > chrono::Duration::days(OLD_AFTER_DAYS) {
-            self.push(
-                Diagnostic::warning("planrun::old_rollback_time", format!("rollback time {text} is more than {OLD_AFTER_DAYS} days ago"))
-                    .at(path, self.span(path), "older than 7 days")
-                    .help("binlogs may no longer cover it; check the instance's rollback window (DescribeRollbackRangeTime)"),
-            );
-        }
-        Some(time)
-    }
-
     /// Checks one entry's spec and builds the per-instance rollback it describes.
     fn entry(&mut self, entry: &Entry, path: &str) -> Option<Instance> {
         let plan = &self.loaded.plan;
+        let who = culprit(entry, path);
         let strategy = self.inherited(
             entry.strategy,
             plan.strategy,
-            path,
+            (path, &who),
             "strategy",
             "planrun::missing_strategy",
             "add `strategy: table|db|full` to the entry or the plan",
@@ -379,9 +391,13 @@ impl Rules<'_> {
             time_ok = self.time(text, &format!("{path}/rollback_time")).is_some();
         } else if plan.rollback_time.is_some() {
             time_ok = self.plan_time.is_some();
-        } else if !self.has(&format!("{path}/rollback_time")) && !self.has("/rollback_time") {
+        } else if !self.has(&format!("{path}/rollback_time"))
+            && !self.has("/rollback_time")
+            && !self.loaded.misspelt(path, "rollback_time")
+            && !self.loaded.misspelt("", "rollback_time")
+        {
             self.missing(
-                path,
+                (path, &who),
                 "rollback_time",
                 "planrun::missing_rollback_time",
                 "add `rollback_time: \"YYYY-MM-DD HH:MM:SS\"` to the entry or the plan",
@@ -411,7 +427,7 @@ impl Rules<'_> {
         {
             let db_path = format!("{path}/tables/{}", escape(db));
             self.source(db, &|| db_path.clone(), true);
-            if names.is_empty() {
+            if names.is_empty() && !self.reported_under(&db_path) {
                 self.push(
                     Diagnostic::error(
                         "planrun::empty_tables",
@@ -429,6 +445,10 @@ impl Rules<'_> {
         }
 
         if dbs.is_empty()
+            && !self.loaded.misspelt(path, "dbs")
+            && !self.loaded.misspelt(path, "tables")
+            && !self.reported_under(&dbs_path)
+            && !self.reported_under(&format!("{path}/tables"))
             && tables.iter().all(|t| t.tables.is_empty())
             && entry.dbs.as_ref().is_none_or(Names::is_empty)
             && entry.tables.as_ref().is_none_or(|t| t.0.is_empty())
@@ -436,7 +456,7 @@ impl Rules<'_> {
             self.push(
                 Diagnostic::error(
                     "planrun::nothing_to_roll_back",
-                    "the entry rolls back nothing: no `dbs` and no `tables`",
+                    format!("{who} rolls back nothing: no `dbs` and no `tables`"),
                 )
                 .at(
                     path.to_owned(),
@@ -453,7 +473,7 @@ impl Rules<'_> {
         let total = dbs.len() + tables.iter().map(|t| t.tables.len()).sum::<usize>();
         if total > MAX_OBJECTS_PER_INSTANCE {
             self.push(
-                Diagnostic::error("planrun::too_many_objects", format!("the entry rolls back {total} databases and tables; at most {MAX_OBJECTS_PER_INSTANCE} are allowed"))
+                Diagnostic::error("planrun::too_many_objects", format!("{who} rolls back {total} databases and tables; at most {MAX_OBJECTS_PER_INSTANCE} are allowed"))
                     .at(path.to_owned(), Span::new(self.span(path).offset, 0), format!("{total} objects"))
                     .help("split the rollback: CDB takes at most 500 databases and tables per instance and task"),
             );
@@ -476,7 +496,7 @@ impl Rules<'_> {
         &mut self,
         own: Option<T>,
         plan: Option<T>,
-        path: &str,
+        (path, who): (&str, &str),
         field: &str,
         code: &'static str,
         help: &str,
@@ -485,17 +505,21 @@ impl Rules<'_> {
         if value.is_none()
             && !self.has(&format!("{path}/{field}"))
             && !self.has(&format!("/{field}"))
+            && !self.loaded.misspelt(path, field)
+            && !self.loaded.misspelt("", field)
         {
-            self.missing(path, field, code, help);
+            self.missing((path, who), field, code, help);
         }
         value
     }
 
-    fn missing(&mut self, path: &str, field: &str, code: &'static str, help: &str) {
+    /// `at` is the entry's pointer and how messages name it.
+    fn missing(&mut self, at: (&str, &str), field: &str, code: &'static str, help: &str) {
+        let (path, who) = at;
         self.push(
             Diagnostic::error(
                 code,
-                format!("no `{field}` for this entry (none in the entry, none in the plan)"),
+                format!("{who} has no `{field}` (none in the entry, none in the plan)"),
             )
             .at(
                 path.to_owned(),
@@ -509,9 +533,16 @@ impl Rules<'_> {
     fn strategy_rules(&mut self, strategy: Strategy, entry: &Entry, path: &str, dbs: &[Rename]) {
         let own = format!("{path}/strategy");
         let inherited = entry.strategy.is_none();
-        // Looked up only when a diagnostic needs it: this runs for every entry.
+        // Looked up only for a diagnostic: this runs for every entry.
+        let strategy_span = |rules: &Self| {
+            if inherited {
+                rules.span("/strategy")
+            } else {
+                rules.span(&own)
+            }
+        };
         if strategy == Strategy::Table && !dbs.is_empty() {
-            let strategy_span = self.strategy_span(inherited, &own);
+            let strategy_span = strategy_span(self);
             let dbs_path = format!("{path}/dbs");
             let origin = if inherited {
                 "plan-level `strategy: table` applies here"
@@ -522,8 +553,9 @@ impl Rules<'_> {
                 Diagnostic::error(
                     "planrun::table_with_dbs",
                     format!(
-                        "strategy `table` cannot roll back whole databases ({} listed under `dbs`)",
-                        dbs.len()
+                        "{}: strategy `table` cannot roll back whole databases ({} under `dbs`)",
+                        culprit(entry, path),
+                        list_names(dbs)
                     ),
                 )
                 .at(
@@ -536,226 +568,31 @@ impl Rules<'_> {
             );
         }
         if strategy == Strategy::Full {
-            let strategy_span = self.strategy_span(inherited, &own);
-            let at = if inherited { path.to_owned() } else { own };
+            let strategy_span = strategy_span(self);
+            let at = if inherited {
+                path.to_owned()
+            } else {
+                own.clone()
+            };
             let span = if inherited {
                 Span::new(self.span(path).offset, 0)
             } else {
                 strategy_span
             };
             self.push(
-                Diagnostic::warning("planrun::full_strategy", "strategy `full` imports the whole instance's backup and binlog: the slowest rollback")
+                Diagnostic::warning("planrun::full_strategy", format!("{} uses strategy `full`, the slowest rollback (it imports the whole instance)", culprit(entry, path)))
                     .at(at, span, "full rollback")
                     .also(inherited.then_some(strategy_span), "inherited from here")
                     .help("prefer `db` or `table` when the damage is limited to some databases or tables"),
             );
         }
     }
-
-    /// Where the strategy an entry uses was written (looked up only for a diagnostic).
-    fn strategy_span(&self, inherited: bool, own: &str) -> Span {
-        if inherited {
-            self.span("/strategy")
-        } else {
-            self.span(own)
-        }
-    }
-
-    /// Source → target pairs of a `dbs` list or map (or the tables of one database).
-    fn renames(
-        &mut self,
-        names: &Names,
-        path: &str,
-        rename: Option<&str>,
-        rename_path: &str,
-    ) -> Vec<Rename> {
-        let is_db = !path.contains("/tables/");
-        match names {
-            Names::Map(pairs) => pairs
-                .iter()
-                .map(|(source, target)| {
-                    let p = || format!("{path}/{}", escape(source));
-                    self.source(source, &p, is_db);
-                    self.target(target, &p, None);
-                    Rename {
-                        source: source.clone(),
-                        target: target.clone(),
-                    }
-                })
-                .collect(),
-            Names::List(list) => {
-                if rename.is_none() && !list.is_empty() {
-                    self.push(
-                        Diagnostic::error("planrun::missing_rename", "names are listed without new names, and no `rename` template applies")
-                            .at(path, self.key(path), "list form needs `rename`")
-                            .help("add `rename: \"{name}_bak\"` to the entry or the plan, or write a map `source: new_name`"),
-                    );
-                }
-                list.iter()
-                    .enumerate()
-                    .map(|(j, source)| {
-                        let p = || format!("{path}/{j}");
-                        self.source(source, &p, is_db);
-                        let target = rename
-                            .map(|r| r.replace("{name}", source))
-                            .unwrap_or_default();
-                        if rename.is_some() {
-                            self.target(&target, &p, Some(rename_path));
-                        }
-                        Rename {
-                            source: source.clone(),
-                            target,
-                        }
-                    })
-                    .collect()
-            }
-        }
-    }
-
-    /// `path` is computed only when there is something to report.
-    fn source(&mut self, name: &str, path: &dyn Fn() -> String, is_db: bool) {
-        if !is_source_name(name) {
-            let path = path();
-            let path = path.as_str();
-            self.push(
-                Diagnostic::error(
-                    "planrun::invalid_source_name",
-                    format!("`{name}` is not a valid source name"),
-                )
-                .at(path, self.key(path), "invalid name")
-                .help("source databases and tables are 1 to 64 letters, digits and `_`"),
-            );
-        } else if is_db
-            && SYSTEM_DATABASES
-                .iter()
-                .any(|s| s.eq_ignore_ascii_case(name))
-        {
-            let path = path();
-            let path = path.as_str();
-            self.push(
-                Diagnostic::error("planrun::system_database", format!("`{name}` is a system database and cannot be rolled back"))
-                    .at(path, self.key(path), "system database")
-                    .help("remove it: mysql, sys, information_schema and performance_schema are never rolled back"),
-            );
-        }
-    }
-
-    fn target(&mut self, name: &str, path: &dyn Fn() -> String, template: Option<&str>) {
-        if !is_target_name(name) {
-            let path = path();
-            let path = path.as_str();
-            let span = self.span(path);
-            let also = template.map(|t| self.span(t));
-            self.push(
-                Diagnostic::error(
-                    "planrun::invalid_target_name",
-                    format!("new name `{name}` is not valid"),
-                )
-                .at(
-                    path,
-                    span,
-                    if template.is_some() {
-                        "renamed by the template"
-                    } else {
-                        "invalid new name"
-                    },
-                )
-                .also(also, "template applied here")
-                .help("new names are 1 to 64 letters, digits and `. - _ $`"),
-            );
-        }
-    }
-
-    /// Targets against sources: same object, shared targets, target naming another source,
-    /// a table whose database is rolled back whole.
-    fn conflicts(&mut self, path: &str, dbs: &[Rename], tables: &[DbTables]) {
-        let db_pointer = |r: &Rename| format!("{path}/dbs/{}", escape(&r.source));
-        self.pairs(path, "dbs", dbs, ("database", ""), &db_pointer);
-        let rolled_dbs: HashSet<&str> = dbs.iter().map(|r| r.source.as_str()).collect();
-        for group in tables {
-            let group_path = format!("{path}/tables/{}", escape(&group.db));
-            let pointer = |r: &Rename| format!("{group_path}/{}", escape(&r.source));
-            let prefix = format!("{}.", group.db);
-            self.pairs(
-                path,
-                &format!("tables/{}", escape(&group.db)),
-                &group.tables,
-                ("table", &prefix),
-                &pointer,
-            );
-            if rolled_dbs.contains(group.db.as_str()) {
-                let db_span = Some(self.key(&format!("{path}/dbs")));
-                self.push(
-                    Diagnostic::error("planrun::table_in_rolled_back_db", format!("database `{}` is rolled back whole under `dbs` and its tables again under `tables`", group.db))
-                        .at(&group_path, self.key(&group_path), "covered twice")
-                        .also(db_span, "whole database listed here")
-                        .help("keep either the whole database or the tables, not both"),
-                );
-            }
-        }
-    }
-
-    /// `what` is the kind of object and the prefix that qualifies its name (`db.` for tables).
-    fn pairs(
-        &mut self,
-        path: &str,
-        field: &str,
-        renames: &[Rename],
-        what: (&str, &str),
-        pointer: &dyn Fn(&Rename) -> String,
-    ) {
-        let (kind, prefix) = what;
-        // Only called to report a problem: finding spans walks the tree.
-        let locate = |rules: &Self, i: usize, r: &Rename| {
-            let list_form = !rules.has(&pointer(r));
-            let p = if list_form {
-                format!("{path}/{field}/{i}")
-            } else {
-                pointer(r)
-            };
-            (rules.span(&p), p)
-        };
-        let sources: HashMap<&str, usize> = renames
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.source.as_str(), i))
-            .collect();
-        let mut targets: HashMap<&str, usize> = HashMap::new();
-        for (i, r) in renames.iter().enumerate() {
-            if r.target.is_empty() {
-                continue;
-            }
-            if r.target == r.source {
-                let (span, p) = locate(self, i, r);
-                self.push(
-                    Diagnostic::error("planrun::target_equals_source", format!("{kind} `{prefix}{}` would be restored over itself", r.source))
-                        .at(p, span, "new name equals the source")
-                        .help("a rollback writes new objects beside the originals: choose a different new name"),
-                );
-                continue;
-            }
-            if let Some(&first) = targets.get(r.target.as_str()) {
-                let (span, p) = locate(self, i, r);
-                let (first_span, _) = locate(self, first, &renames[first]);
-                self.push(
-                    Diagnostic::error("planrun::shared_target", format!("{kind}s `{prefix}{}` and `{prefix}{}` would both be restored as `{prefix}{}`", renames[first].source, r.source, r.target))
-                        .at(p, span, "same new name")
-                        .also(Some(first_span), "first used here")
-                        .help("give each source its own new name"),
-                );
-                continue;
-            }
-            targets.insert(&r.target, i);
-            if let Some(&other) = sources.get(r.target.as_str()) {
-                let (span, p) = locate(self, i, r);
-                let (other_span, _) = locate(self, other, &renames[other]);
-                self.push(
-                    Diagnostic::error("planrun::target_is_source", format!("new name `{prefix}{}` is also a {kind} being rolled back", r.target))
-                        .at(p, span, "collides with a source")
-                        .also(Some(other_span), "that source")
-                        .help("the rollback would overwrite an object it also restores: pick another new name"),
-                );
-            }
-        }
-    }
 }
+
+mod names;
+mod time;
+
+pub use time::{parse_time, parse_timezone};
+
+#[cfg(test)]
+mod tests;
