@@ -75,14 +75,21 @@ impl Body {
     }
 }
 
+/// InvalidParameterValue unless `id` has the `cdb-` shape.
+pub fn instance_shape(what: &str, id: &str) -> Result<(), ApiError> {
+    if valid_instance_id(id) {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_value(format!(
+            "{what}: `{id}` is not an instance id (cdb- and 8 lowercase letters or digits)"
+        )))
+    }
+}
+
 /// InvalidParameterValue for a malformed id, ResourceNotFound.InstanceNotFoundError for a
 /// missing instance.
 pub fn existing_instance(config: &Config, what: &str, id: &str) -> Result<(), ApiError> {
-    if !valid_instance_id(id) {
-        return Err(ApiError::invalid_value(format!(
-            "{what}: `{id}` is not an instance id (cdb- and 8 lowercase letters or digits)"
-        )));
-    }
+    instance_shape(what, id)?;
     if config.missing_instances.contains(id) {
         return Err(ApiError::missing_instance(id));
     }

@@ -15,7 +15,7 @@ use super::super::state::async_request_id;
 use super::super::v2::{Inner, instance_clock, record};
 use super::super::window;
 use super::answer::ApiError;
-use super::params::{Body, existing_instance};
+use super::params::{Body, instance_shape};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -60,7 +60,7 @@ struct TableIn {
 }
 
 /// Reads `Instances[]` into the submissions API 2.0 uses too.
-fn parse(config: &Config, body: &Body) -> Result<Vec<Submission>, ApiError> {
+fn parse(body: &Body) -> Result<Vec<Submission>, ApiError> {
     body.only(&["Instances"])?;
     let list = match body.0.get("Instances") {
         None | Some(Value::Null) => return Err(ApiError::missing("Instances")),
@@ -78,14 +78,8 @@ fn parse(config: &Config, body: &Body) -> Result<Vec<Submission>, ApiError> {
             .instance_id
             .filter(|s| !s.is_empty())
             .ok_or_else(|| ApiError::missing(&at("InstanceId")))?;
-        existing_instance(config, &at("InstanceId"), &id).or_else(|e| {
-            // A missing instance is reported after the shape checks of every instance.
-            if e.code == "ResourceNotFound.InstanceNotFoundError" {
-                Ok(())
-            } else {
-                Err(e)
-            }
-        })?;
+        // A missing instance is reported after the shape checks of every instance.
+        instance_shape(&at("InstanceId"), &id)?;
         if out.iter().any(|s| s.instance_id == id) {
             return Err(ApiError::invalid_value(format!(
                 "Instances.{i} ({id}): the instance appears twice in one call"
@@ -151,7 +145,7 @@ pub fn start(
     body: &Body,
     now: Instant,
 ) -> Result<Value, ApiError> {
-    let submissions = parse(config, body)?;
+    let submissions = parse(body)?;
     let now_utc = Utc::now().naive_utc();
     let now_local = instance_clock(config);
     for s in &submissions {
