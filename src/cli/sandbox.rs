@@ -70,6 +70,9 @@ pub struct ServeArgs {
     /// An instance whose rollbacks fail; repeatable.
     #[arg(long = "failing", value_name = "INSTANCE")]
     pub failing: Vec<String>,
+    /// How long a task stopped by StopRollback stays PAUSED before it is KILLED, in seconds.
+    #[arg(long, default_value_t = 0.0, value_name = "S")]
+    pub stop_seconds: f64,
     /// Rollback window of instances without --window: the last D days up to now (+08:00).
     #[arg(long, default_value_t = 7, value_name = "D")]
     pub window_days: u32,
@@ -105,6 +108,12 @@ pub fn config(args: &ServeArgs) -> Result<Config, String> {
             args.job_seconds
         ));
     }
+    if !(args.stop_seconds.is_finite() && args.stop_seconds >= 0.0) {
+        return Err(format!(
+            "--stop-seconds must be 0 or more, not {}",
+            args.stop_seconds
+        ));
+    }
     if !(0.0..=1.0).contains(&args.fault_rate) {
         return Err(format!(
             "--fault-rate must be between 0 and 1, not {}",
@@ -131,6 +140,7 @@ pub fn config(args: &ServeArgs) -> Result<Config, String> {
     };
     config.missing_instances = args.missing.iter().cloned().collect();
     config.failing_instances = args.failing.iter().cloned().collect();
+    config.stop_seconds = args.stop_seconds;
     config.default_window_seconds = i64::from(args.window_days) * 86_400;
     for text in &args.windows {
         let (id, w) = window(text)?;
@@ -271,6 +281,8 @@ mod tests {
             "cdb-bbbbbbbb",
             "--window-days",
             "3",
+            "--stop-seconds",
+            "2.5",
             "--window",
             "cdb-aaaaaaaa=2026-11-01 00:00:00..2026-11-02 00:00:00",
             "--window",
@@ -286,6 +298,7 @@ mod tests {
         assert!(c.failing_instances.contains("cdb-bbbbbbbb"));
         assert!(!c.require_region);
         assert_eq!(c.default_window_seconds, 3 * 86_400);
+        assert_eq!(c.stop_seconds, 2.5);
         let w = &c.rollback_windows["cdb-aaaaaaaa"];
         assert_eq!(w.len(), 2);
         assert_eq!(w[1].begin.to_string(), "2026-11-05 00:00:00");
@@ -310,6 +323,8 @@ mod tests {
         assert!(serve(&["--rate", "0"]).is_err());
         let bad_rate = serve(&["--fault-rate", "1.5"]).unwrap_or_else(|e| panic!("{e}"));
         assert!(config(&bad_rate).is_err());
+        let bad_stop = serve(&["--stop-seconds=-1"]).unwrap_or_else(|e| panic!("{e}"));
+        assert!(config(&bad_stop).is_err());
         let bad_kind = serve(&["--faults", "boom"]).unwrap_or_else(|e| panic!("{e}"));
         assert!(config(&bad_kind).is_err());
     }

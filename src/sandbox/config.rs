@@ -154,6 +154,9 @@ pub struct Config {
     pub task_seconds: (f64, f64),
     /// Multiplies every task duration: 0.001 turns seconds into milliseconds for tests.
     pub time_scale: f64,
+    /// How long a task stopped by StopRollback stays PAUSED (status 6) before it is KILLED
+    /// (times `time_scale`); 0 kills at once.
+    pub stop_seconds: f64,
     /// Requests per second accepted per API action (sliding one-second window), else 4400.
     pub rate_per_action: u32,
     /// Instances that do not exist (11041).
@@ -189,6 +192,7 @@ impl Config {
             }],
             task_seconds: (20.0, 40.0),
             time_scale: 1.0,
+            stop_seconds: 0.0,
             rate_per_action: 20,
             missing_instances: BTreeSet::new(),
             failing_instances: BTreeSet::new(),

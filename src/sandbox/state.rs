@@ -26,6 +26,10 @@ pub enum Phase {
     Failed {
         progress: u8,
     },
+    /// StopRollback asked; the task winds down until the stop takes effect (PAUSED).
+    Stopping {
+        progress: u8,
+    },
     /// Stopped by StopRollback.
     Killed {
         progress: u8,
@@ -40,15 +44,17 @@ impl Phase {
             Self::Succeeded => 2,
             Self::Failed { .. } => 3,
             Self::Killed { .. } => 4,
+            Self::Stopping { .. } => 6,
         }
     }
 
     pub fn progress(self) -> u8 {
         match self {
             Self::Waiting => 0,
-            Self::Running { progress } | Self::Failed { progress } | Self::Killed { progress } => {
-                progress
-            }
+            Self::Running { progress }
+            | Self::Failed { progress }
+            | Self::Killed { progress }
+            | Self::Stopping { progress } => progress,
             Self::Succeeded => 100,
         }
     }
@@ -68,6 +74,7 @@ impl Phase {
             Self::Succeeded => "SUCCESS",
             Self::Failed { .. } => "FAILED",
             Self::Killed { .. } => "KILLED",
+            Self::Stopping { .. } => "PAUSED",
         }
     }
 }
@@ -84,21 +91,32 @@ pub struct Task {
     pub started_wall: NaiveDateTime,
     pub duration: Duration,
     pub fails: bool,
-    /// When StopRollback stopped it (before it would have ended by itself).
+    /// When StopRollback asked to stop it...
+    pub stop_requested: Option<Instant>,
+    /// ...and when the stop takes effect (unless the task ends by itself first).
     pub killed: Option<Instant>,
 }
 
 impl Task {
-    /// How long until the task ends (at failure for a failing one, at the kill for a killed one).
-    fn lifetime(&self) -> Duration {
-        if let Some(killed) = self.killed {
-            return killed.saturating_duration_since(self.started);
-        }
+    /// How long the task would live if nobody stopped it (until failure for a failing one).
+    fn natural_lifetime(&self) -> Duration {
         if self.fails {
             self.duration.mul_f64(FAILURE_SHARE)
         } else {
             self.duration
         }
+    }
+
+    /// When a stop takes effect, if one was asked and comes before the natural end.
+    fn kill_after(&self) -> Option<Duration> {
+        self.killed
+            .map(|k| k.saturating_duration_since(self.started))
+            .filter(|k| *k <= self.natural_lifetime())
+    }
+
+    /// How long until the task ends, whichever way.
+    fn lifetime(&self) -> Duration {
+        self.kill_after().unwrap_or_else(|| self.natural_lifetime())
     }
 
     pub fn phase(&self, now: Instant) -> Phase {
@@ -114,7 +132,7 @@ impl Task {
         };
         if elapsed >= self.lifetime() {
             let progress = at(self.lifetime().as_secs_f64());
-            return if self.killed.is_some() {
+            return if self.kill_after().is_some() {
                 Phase::Killed { progress }
             } else if self.fails {
                 Phase::Failed { progress }
@@ -123,7 +141,9 @@ impl Task {
             };
         }
         let secs = elapsed.as_secs_f64();
-        if secs < total * WAITING_SHARE {
+        if self.stop_requested.is_some_and(|r| now >= r) {
+            Phase::Stopping { progress: at(secs) }
+        } else if secs < total * WAITING_SHARE {
             Phase::Waiting
         } else {
             Phase::Running { progress: at(secs) }
@@ -200,6 +220,7 @@ impl Tasks {
                 started_wall: wall,
                 duration: new.duration,
                 fails: new.fails,
+                stop_requested: None,
                 killed: None,
             };
             self.next_task += 1;
@@ -211,12 +232,15 @@ impl Tasks {
         job_id
     }
 
-    /// Stops the instance's unfinished tasks at `now`; how many were stopped.
-    pub fn kill(&mut self, instance_id: &str, now: Instant) -> usize {
+    /// Asks the instance's unfinished tasks not yet being stopped to stop; each is PAUSED for
+    /// `delay`, then KILLED (unless it ends by itself first). How many were asked.
+    pub fn kill(&mut self, instance_id: &str, now: Instant, delay: Duration) -> usize {
         let mut stopped = 0;
         for task in self.by_instance.get_mut(instance_id).into_iter().flatten() {
-            if !task.phase(now).is_terminal() {
-                task.killed = Some(now);
+            if !task.phase(now).is_terminal() && task.stop_requested.is_none() {
+                task.stop_requested = Some(now);
+                // Beyond the clock's range the stop never takes effect: PAUSED until the end.
+                task.killed = now.checked_add(delay);
                 stopped += 1;
             }
         }
@@ -272,6 +296,7 @@ mod tests {
             started_wall: NaiveDateTime::default(),
             duration: Duration::from_secs(100),
             fails,
+            stop_requested: None,
             killed: None,
         }
     }
@@ -313,7 +338,7 @@ mod tests {
         };
         tasks.submit(vec![new], now, NaiveDateTime::default());
         let later = now + Duration::from_secs(50);
-        assert_eq!(tasks.kill("cdb-aaaaaaaa", later), 1);
+        assert_eq!(tasks.kill("cdb-aaaaaaaa", later, Duration::ZERO), 1);
         assert!(!tasks.busy("cdb-aaaaaaaa", later));
         let phase = tasks
             .newest_first("cdb-aaaaaaaa")
@@ -326,8 +351,61 @@ mod tests {
             phase.map(|p| (p.status(), p.v3_status())),
             Some((4, "KILLED"))
         );
-        assert_eq!(tasks.kill("cdb-aaaaaaaa", later), 0, "nothing left to stop");
-        assert_eq!(tasks.kill("cdb-bbbbbbbb", later), 0);
+        assert_eq!(
+            tasks.kill("cdb-aaaaaaaa", later, Duration::ZERO),
+            0,
+            "nothing left to stop"
+        );
+        assert_eq!(tasks.kill("cdb-bbbbbbbb", later, Duration::ZERO), 0);
+    }
+
+    #[test]
+    fn a_stop_with_a_delay_is_paused_then_killed_unless_the_task_ends_first() {
+        let mut tasks = Tasks::default();
+        let now = Instant::now();
+        let new = |id: &str| NewTask {
+            instance_id: id.into(),
+            spec: spec(),
+            duration: Duration::from_secs(100),
+            fails: false,
+        };
+        tasks.submit(
+            vec![new("cdb-aaaaaaaa"), new("cdb-bbbbbbbb")],
+            now,
+            NaiveDateTime::default(),
+        );
+        let at = |tasks: &Tasks, id: &str, s: u64| {
+            tasks
+                .newest_first(id)
+                .map(|t| t.phase(now + Duration::from_secs(s)))
+                .next()
+        };
+        let t50 = now + Duration::from_secs(50);
+        assert_eq!(tasks.kill("cdb-aaaaaaaa", t50, Duration::from_secs(10)), 1);
+        assert_eq!(
+            tasks.kill("cdb-aaaaaaaa", t50, Duration::from_secs(10)),
+            0,
+            "already being stopped"
+        );
+        let paused = at(&tasks, "cdb-aaaaaaaa", 55);
+        assert!(matches!(paused, Some(Phase::Stopping { .. })), "{paused:?}");
+        assert_eq!(
+            paused.map(|p| (p.status(), p.v3_status())),
+            Some((6, "PAUSED"))
+        );
+        assert!(tasks.busy("cdb-aaaaaaaa", now + Duration::from_secs(55)));
+        assert!(matches!(
+            at(&tasks, "cdb-aaaaaaaa", 60),
+            Some(Phase::Killed { .. })
+        ));
+        // A stop that would take effect after the natural end changes nothing but the wait.
+        let t95 = now + Duration::from_secs(95);
+        assert_eq!(tasks.kill("cdb-bbbbbbbb", t95, Duration::from_secs(10)), 1);
+        assert!(matches!(
+            at(&tasks, "cdb-bbbbbbbb", 97),
+            Some(Phase::Stopping { .. })
+        ));
+        assert_eq!(at(&tasks, "cdb-bbbbbbbb", 100), Some(Phase::Succeeded));
     }
 
     #[test]

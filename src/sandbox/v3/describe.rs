@@ -56,6 +56,7 @@ fn render(quirks: &mut Quirks, instance_id: &str, task: &Task, now: Instant) -> 
     let spec = &task.spec;
     let info = match phase {
         Phase::Waiting | Phase::Running { .. } => "",
+        Phase::Stopping { .. } => "stopping",
         Phase::Succeeded => "rollback succeeded",
         Phase::Failed { .. } => "rollback failed",
         Phase::Killed { .. } => "rollback stopped",

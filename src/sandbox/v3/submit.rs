@@ -188,7 +188,7 @@ fn v3_words(message: &str) -> String {
     .fold(message, |m, (from, to)| m.replace(from, to))
 }
 
-/// StopRollback: the instance's running task ends KILLED at once.
+/// StopRollback: the instance's running task is PAUSED for `stop_seconds`, then KILLED.
 pub fn stop(
     config: &Config,
     inner: &mut Inner,
@@ -197,7 +197,13 @@ pub fn stop(
 ) -> Result<Value, ApiError> {
     body.only(&["InstanceId"])?;
     let id = body.instance(config, "InstanceId")?;
-    let stopped = inner.tasks.kill(id, now);
+    let secs = config.stop_seconds * config.time_scale;
+    let delay = if secs.is_finite() && secs > 0.0 {
+        std::time::Duration::try_from_secs_f64(secs).unwrap_or(std::time::Duration::MAX)
+    } else {
+        std::time::Duration::ZERO
+    };
+    let stopped = inner.tasks.kill(id, now, delay);
     if stopped == 0 {
         return Err(ApiError::nothing_to_stop(id));
     }

@@ -54,6 +54,63 @@ async fn stop_rollback_kills_the_running_task_for_both_apis() {
     sb.shutdown().await;
 }
 
+#[tokio::test]
+async fn a_stop_with_a_delay_shows_paused_then_killed() {
+    let sb = start(Config {
+        task_seconds: (30.0, 30.0),
+        stop_seconds: 1.0,
+        ..fast()
+    })
+    .await;
+    let c = V3::new(&sb);
+    let started = c.start(json!([instance(A)])).await["AsyncRequestId"].clone();
+    let r = c.call("StopRollback", json!({"InstanceId": A})).await;
+    assert!(r["AsyncRequestId"].is_string(), "{r}");
+    let item = c.detail(A, json!({})).await["Items"][0].clone();
+    assert_eq!(item["Status"], "PAUSED", "{item}");
+    let busy = c.start(json!([instance(A)])).await;
+    assert_eq!(
+        error_code(&busy),
+        Some("OperationDenied.InstanceTaskRunning")
+    );
+    let again = c.call("StopRollback", json!({"InstanceId": A})).await;
+    assert_eq!(
+        error_code(&again),
+        Some("OperationDenied.InstanceTaskStatusError"),
+        "already being stopped"
+    );
+    let info = c
+        .call(
+            "DescribeAsyncRequestInfo",
+            json!({ "AsyncRequestId": started }),
+        )
+        .await;
+    assert_eq!(info["Status"], "RUNNING");
+    // 1 s × time_scale 0.3.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let item = c.detail(A, json!({})).await["Items"][0].clone();
+    assert_eq!(item["Status"], "KILLED", "{item}");
+    assert_eq!(sb.counters().stopped_tasks, 1);
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_absurd_stop_delay_keeps_the_task_paused_without_panicking() {
+    let sb = start(Config {
+        task_seconds: (30.0, 30.0),
+        stop_seconds: f64::MAX,
+        ..fast()
+    })
+    .await;
+    let c = V3::new(&sb);
+    c.start(json!([instance(A)])).await;
+    let r = c.call("StopRollback", json!({"InstanceId": A})).await;
+    assert!(r["AsyncRequestId"].is_string(), "{r}");
+    let item = c.detail(A, json!({})).await["Items"][0].clone();
+    assert_eq!(item["Status"], "PAUSED", "{item}");
+    sb.shutdown().await;
+}
+
 fn faulty(kinds: FaultKinds) -> Config {
     Config {
         faults: Faults {
