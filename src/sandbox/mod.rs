@@ -18,6 +18,7 @@ mod conn;
 mod counters;
 mod faults;
 mod jobs;
+mod phase;
 mod rules;
 mod state;
 mod v2;

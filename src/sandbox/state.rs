@@ -10,74 +10,12 @@ use chrono::{NaiveDateTime, TimeDelta};
 
 use crate::api::rollback::RollbackSpec;
 
+pub use super::phase::Phase;
+
 /// Share of a task's duration spent waiting (status 0) before it runs.
 const WAITING_SHARE: f64 = 0.1;
 /// A failing task fails at this share of its duration.
 const FAILURE_SHARE: f64 = 0.6;
-
-/// Where a task is at one moment; numbers are API 2.0's `status`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
-    Waiting,
-    Running {
-        progress: u8,
-    },
-    Succeeded,
-    Failed {
-        progress: u8,
-    },
-    /// StopRollback asked; the task winds down until the stop takes effect (PAUSED).
-    Stopping {
-        progress: u8,
-    },
-    /// Stopped by StopRollback.
-    Killed {
-        progress: u8,
-    },
-}
-
-impl Phase {
-    pub fn status(self) -> i64 {
-        match self {
-            Self::Waiting => 0,
-            Self::Running { .. } => 1,
-            Self::Succeeded => 2,
-            Self::Failed { .. } => 3,
-            Self::Killed { .. } => 4,
-            Self::Stopping { .. } => 6,
-        }
-    }
-
-    pub fn progress(self) -> u8 {
-        match self {
-            Self::Waiting => 0,
-            Self::Running { progress }
-            | Self::Failed { progress }
-            | Self::Killed { progress }
-            | Self::Stopping { progress } => progress,
-            Self::Succeeded => 100,
-        }
-    }
-
-    pub fn is_terminal(self) -> bool {
-        matches!(
-            self,
-            Self::Succeeded | Self::Failed { .. } | Self::Killed { .. }
-        )
-    }
-
-    /// API 3.0's `Status` string.
-    pub fn v3_status(self) -> &'static str {
-        match self {
-            Self::Waiting => "INITIAL",
-            Self::Running { .. } => "RUNNING",
-            Self::Succeeded => "SUCCESS",
-            Self::Failed { .. } => "FAILED",
-            Self::Killed { .. } => "KILLED",
-            Self::Stopping { .. } => "PAUSED",
-        }
-    }
-}
 
 /// One instance's part of a submission.
 #[derive(Debug, Clone)]
