@@ -40,6 +40,9 @@ pub struct ApplyArgs {
     /// Instances per call; overrides the plan's `batch_size` (1 to 50).
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=50))]
     pub batch_size: Option<u8>,
+    /// Skip the rollback-window preflight (DescribeRollbackRangeTime) before submitting.
+    #[arg(long)]
+    pub no_preflight: bool,
     /// Start over although the journal of this plan is unfinished or the plan changed (the old
     /// journal is kept beside the new one).
     #[arg(long)]
@@ -50,20 +53,24 @@ pub struct ApplyArgs {
 
 #[allow(clippy::print_stdout)]
 pub fn run(args: &ApplyArgs) -> i32 {
-    let (_, resolved) = match plan_cmd::load_valid(&args.plan, false) {
+    let (checked, resolved) = match plan_cmd::load_valid(&args.plan, false) {
         Ok(ok) => ok,
         Err(code) => return code,
     };
     let batch_size = args.batch_size.map_or(resolved.batch_size, usize::from);
-    let calls = plan_cmd::calls(&resolved, batch_size, false);
+    let calls = plan_cmd::calls(
+        &resolved,
+        batch_size,
+        false,
+        if args.sandbox {
+            super::api_args::ApiVersion::V2
+        } else {
+            args.api.api
+        },
+    );
     print!("{}", diff::human(&resolved, &calls, term::stdout_colour()));
     if args.dry_run {
         return exit::OK;
-    }
-    if !args.yes
-        && let Err(code) = confirm(&resolved.name, resolved.instances.len())
-    {
-        return code;
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -76,7 +83,7 @@ pub fn run(args: &ApplyArgs) -> i32 {
             return exit::USAGE;
         }
     };
-    runtime.block_on(apply(args, resolved, batch_size))
+    runtime.block_on(apply(args, &checked, resolved, batch_size))
 }
 
 /// Asks the person at the terminal to type `yes`.
@@ -99,7 +106,12 @@ fn confirm(name: &str, instances: usize) -> Result<(), i32> {
 }
 
 #[allow(clippy::print_stdout)]
-async fn apply(args: &ApplyArgs, resolved: crate::plan::ResolvedPlan, batch_size: usize) -> i32 {
+async fn apply(
+    args: &ApplyArgs,
+    checked: &crate::plan::Checked,
+    resolved: crate::plan::ResolvedPlan,
+    batch_size: usize,
+) -> i32 {
     let mut session = match session::Session::open(
         &args.plan,
         &resolved,
@@ -113,6 +125,18 @@ async fn apply(args: &ApplyArgs, resolved: crate::plan::ResolvedPlan, batch_size
         Ok(s) => s,
         Err(code) => return code,
     };
+    if !args.no_preflight
+        && let Err(code) = preflight(&session, checked, &resolved).await
+    {
+        session.shutdown().await;
+        return code;
+    }
+    if !args.yes
+        && let Err(code) = confirm(&resolved.name, resolved.instances.len())
+    {
+        session.shutdown().await;
+        return code;
+    }
     if let Err(code) = session.prepare(args.restart) {
         return code;
     }
@@ -199,6 +223,56 @@ async fn apply(args: &ApplyArgs, resolved: crate::plan::ResolvedPlan, batch_size
     };
     session.shutdown().await;
     code
+}
+
+/// Runs the rollback-window preflight; any problem stops the apply before anything is sent
+/// (the plan is reviewed and applied as a whole).
+async fn preflight(
+    session: &session::Session,
+    checked: &crate::plan::Checked,
+    plan: &crate::plan::ResolvedPlan,
+) -> Result<(), i32> {
+    match super::preflight::check(&session.protocol, checked, plan, session.requests()).await {
+        Ok(None) => {
+            eprintln!(
+                "preflight: skipped (API 2.0 has no rollback-window query here; --api v3 checks it)"
+            );
+            Ok(())
+        }
+        Ok(Some(problems)) if problems.is_empty() => {
+            eprintln!(
+                "preflight: all {} instances can roll back to their times",
+                plan.instances.len()
+            );
+            Ok(())
+        }
+        Ok(Some(problems)) => {
+            let n = problems.len();
+            let report = crate::plan::Checked {
+                diagnostics: problems,
+                ..checked.clone()
+            };
+            eprint!(
+                "{}",
+                super::diagnostics::human(
+                    std::slice::from_ref(&report),
+                    term::stderr_colour(),
+                    term::width()
+                )
+            );
+            eprintln!(
+                "preflight: {n} instance(s) cannot be rolled back as planned; nothing was submitted."
+            );
+            Err(exit::FAILED)
+        }
+        Err(e) => {
+            eprintln!("{:?}", miette::Report::new(e));
+            eprintln!(
+                "preflight could not check the rollback windows; nothing was submitted (--no-preflight skips the check)."
+            );
+            Err(exit::USAGE)
+        }
+    }
 }
 
 fn resume_command(plan: &Path, sandbox: bool) -> String {

@@ -7,6 +7,7 @@ pub mod exit;
 pub mod jobs;
 pub mod jobs_v3;
 pub mod plan;
+pub mod preflight;
 pub mod progress;
 pub mod sandbox;
 pub mod session;

@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
+use super::api_args::ApiVersion;
 use super::{diagnostics, exit, term};
+use crate::api::v3::model::{RollbackInstancesInfo, StartBatchRollbackRequest};
 use crate::diff::{self, Call};
 use crate::engine::{batch, request};
 use crate::plan::{Checked, ResolvedPlan};
@@ -28,20 +30,47 @@ pub struct PlanArgs {
     /// Instances per call; overrides the plan's `batch_size` (1 to 50).
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=50))]
     pub batch_size: Option<u8>,
+    /// Also ask the API whether each instance exists and can roll back to its time
+    /// (DescribeRollbackRangeTime; needs credentials and --api v3).
+    #[arg(long)]
+    pub preflight: bool,
+    #[command(flatten)]
+    pub api: super::api_args::ApiArgs,
 }
 
-/// The calls a plan becomes, as the diff shows them.
-pub fn calls(plan: &ResolvedPlan, batch_size: usize, with_params: bool) -> Vec<Call> {
+/// The calls a plan becomes, as the diff shows them: API 2.0's `instances.N.*` parameters or
+/// API 3.0's JSON body.
+pub fn calls(
+    plan: &ResolvedPlan,
+    batch_size: usize,
+    with_params: bool,
+    api: ApiVersion,
+) -> Vec<Call> {
     batch::batches(plan, batch_size)
         .into_iter()
         .map(|b| {
             let instances: Vec<_> = b.instances.iter().map(|&i| &plan.instances[i]).collect();
             let params = with_params.then(|| {
                 let requests: Vec<_> = instances.iter().map(|i| request::rollback(i)).collect();
-                crate::api::rollback::rollback_params(&requests)
+                match api {
+                    ApiVersion::V2 => crate::api::rollback::rollback_params(&requests),
+                    ApiVersion::V3 => {
+                        let body = StartBatchRollbackRequest {
+                            instances: requests.iter().map(RollbackInstancesInfo::from).collect(),
+                        };
+                        vec![(
+                            "body".to_owned(),
+                            serde_json::to_string(&body).unwrap_or_default(),
+                        )]
+                    }
+                }
             });
             Call {
-                action: "RollbackCdbDatabaseTables".to_owned(),
+                action: match api {
+                    ApiVersion::V2 => "RollbackCdbDatabaseTables",
+                    ApiVersion::V3 => "StartBatchRollback",
+                }
+                .to_owned(),
                 region: b.region,
                 instances: instances.iter().map(|i| i.id.clone()).collect(),
                 params,
@@ -94,16 +123,88 @@ pub fn load_valid(path: &std::path::Path, json: bool) -> Result<(Checked, Resolv
 #[allow(clippy::print_stdout)]
 pub fn run(args: &PlanArgs) -> i32 {
     let json = args.format == Format::Json;
-    let (_, resolved) = match load_valid(&args.plan, json) {
+    let (checked, resolved) = match load_valid(&args.plan, json) {
         Ok(ok) => ok,
         Err(code) => return code,
     };
     let size = args.batch_size.map_or(resolved.batch_size, usize::from);
-    let calls = calls(&resolved, size, args.show_requests);
-    if json {
-        println!("{}", diff::json(&resolved, &calls));
-    } else {
+    let calls = calls(&resolved, size, args.show_requests, args.api.api);
+    if !json {
         print!("{}", diff::human(&resolved, &calls, term::stdout_colour()));
     }
-    exit::OK
+    let (code, preflight) = if args.preflight {
+        preflight(args, &checked, &resolved, json)
+    } else {
+        (exit::OK, None)
+    };
+    if json {
+        let mut doc = diff::json(&resolved, &calls);
+        if let Some(found) = preflight {
+            doc["preflight"] = found;
+        }
+        println!("{doc}");
+    }
+    code
+}
+
+/// `plan --preflight`: the rollback-window check, reported like `validate` (for JSON, the
+/// `{"files": [...]}` document to put under the diff's `preflight` key).
+fn preflight(
+    args: &PlanArgs,
+    checked: &Checked,
+    plan: &ResolvedPlan,
+    json: bool,
+) -> (i32, Option<serde_json::Value>) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return (exit::USAGE, None);
+        }
+    };
+    runtime.block_on(async {
+        let (protocol, _) = match super::session::connect(&args.api, false).await {
+            Ok(p) => p,
+            Err(code) => return (code, None),
+        };
+        let requests: Vec<_> = plan.instances.iter().map(request::rollback).collect();
+        match super::preflight::check(&protocol, checked, plan, &requests).await {
+            Ok(None) => {
+                eprintln!("preflight: not available with --api v2");
+                (exit::USAGE, None)
+            }
+            Ok(Some(problems)) => {
+                let failed = !problems.is_empty();
+                let report = Checked {
+                    diagnostics: problems,
+                    ..checked.clone()
+                };
+                let doc = json.then(|| diagnostics::json(std::slice::from_ref(&report), false));
+                if !json {
+                    eprint!(
+                        "{}",
+                        diagnostics::human(
+                            std::slice::from_ref(&report),
+                            term::stderr_colour(),
+                            term::width()
+                        )
+                    );
+                    if !failed {
+                        eprintln!(
+                            "preflight: all {} instances can roll back to their times",
+                            plan.instances.len()
+                        );
+                    }
+                }
+                (if failed { exit::FAILED } else { exit::OK }, doc)
+            }
+            Err(e) => {
+                eprintln!("{:?}", miette::Report::new(e));
+                (exit::USAGE, None)
+            }
+        }
+    })
 }

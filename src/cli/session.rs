@@ -9,10 +9,11 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use super::api_args::ApiArgs;
+use super::api_args::{ApiArgs, ApiVersion};
 use super::exit;
 use crate::api::rollback::InstanceRollback;
 use crate::api::{Client, Credentials};
+use crate::engine::any::AnyProtocol;
 use crate::engine::journal::{Journal, Lock, Record};
 use crate::engine::plan_hash::plan_hash;
 use crate::engine::protocol::V2;
@@ -63,7 +64,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 pub struct Session {
-    pub protocol: Arc<V2>,
+    pub protocol: Arc<AnyProtocol>,
     sandbox: Option<Sandbox>,
     _lock: Option<Lock>,
     journal_path: PathBuf,
@@ -120,10 +121,10 @@ impl Session {
                 return Err(exit::USAGE);
             }
         };
-        let (client, sandbox) = connect(api, sandboxed).await?;
+        let (protocol, sandbox) = connect(api, sandboxed).await?;
         let mut session = Self::new(
             plan,
-            client,
+            protocol,
             dir.join(format!("{stem}.journal")),
             sandboxed,
             args,
@@ -142,10 +143,10 @@ impl Session {
         args: &SessionArgs,
     ) -> Result<Self, i32> {
         let dir = state_dir(plan_path, args);
-        let (client, _) = connect(api, false).await?;
+        let (protocol, _) = connect(api, false).await?;
         Ok(Self::new(
             plan,
-            client,
+            protocol,
             dir.join(format!("{}.journal", plan.name)),
             false,
             args,
@@ -167,7 +168,7 @@ impl Session {
         })?;
         Ok(Self::new(
             plan,
-            client,
+            AnyProtocol::V2(V2::new(client)),
             dir.join(format!("{}.journal", plan.name)),
             false,
             args,
@@ -177,7 +178,7 @@ impl Session {
 
     fn new(
         plan: &ResolvedPlan,
-        client: Client,
+        protocol: AnyProtocol,
         journal_path: PathBuf,
         sandboxed: bool,
         args: &SessionArgs,
@@ -194,7 +195,7 @@ impl Session {
             Duration::from_secs(5)
         };
         Self {
-            protocol: Arc::new(V2::new(client)),
+            protocol: Arc::new(protocol),
             sandbox: None,
             _lock: None,
             journal_path,
@@ -211,6 +212,11 @@ impl Session {
             sandboxed,
             batch_size,
         }
+    }
+
+    /// The API request of each instance, in plan order.
+    pub fn requests(&self) -> &[InstanceRollback] {
+        &self.requests
     }
 
     pub fn journal_path(&self) -> &Path {
@@ -438,10 +444,14 @@ impl Session {
     }
 }
 
-/// The client for `--sandbox` (a fresh in-process emulator with demo credentials and short
-/// tasks) or for the configured endpoint with credentials from the environment.
-async fn connect(api: &ApiArgs, sandboxed: bool) -> Result<(Client, Option<Sandbox>), i32> {
-    let (mut config, sandbox) = if sandboxed {
+/// The protocol for `--sandbox` (a fresh in-process emulator with demo credentials and short
+/// tasks) or for the configured endpoint with credentials found the way Tencent's tools find
+/// them.
+pub async fn connect(
+    api: &ApiArgs,
+    sandboxed: bool,
+) -> Result<(AnyProtocol, Option<Sandbox>), i32> {
+    let (mut config, sandbox, api) = if sandboxed {
         let mut sc = sandbox::Config::demo();
         sc.task_seconds = (2.0, 6.0);
         let sb = sandbox::start(sc, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
@@ -451,26 +461,35 @@ async fn connect(api: &ApiArgs, sandboxed: bool) -> Result<(Client, Option<Sandb
                 exit::USAGE
             })?;
         let credentials = Credentials::new(sandbox::DEMO_SECRET_ID, sandbox::DEMO_SECRET_KEY);
+        // The in-process sandbox speaks API 2.0.
+        let mut api = api.clone();
+        api.api = ApiVersion::V2;
         let mut config = api.client_config(credentials);
         config.endpoint = sb.endpoint_v2();
         eprintln!(
             "sandbox: serving the emulated API at {} (demo credentials; nothing leaves this machine)",
-            sb.endpoint_v2()
+            config.endpoint
         );
-        (config, Some(sb))
+        (config, Some(sb), api)
     } else {
-        let credentials = Credentials::from_env().map_err(|e| {
+        let found = api.credentials().map_err(|e| {
             eprintln!("{:?}", miette::Report::new(e));
             exit::USAGE
         })?;
-        (api.client_config(credentials), None)
+        let mut config = api.client_config(found.credentials);
+        if config.region.is_empty()
+            && let Some(region) = found.region
+        {
+            config.region = region;
+        }
+        (config, None, api.clone())
     };
     if sandboxed && config.region.is_empty() {
         config.region = "ap-guangzhou".into();
     }
-    let client = Client::new(config).map_err(|e| {
+    let protocol = api.protocol(config).map_err(|e| {
         eprintln!("{:?}", miette::Report::new(e));
         exit::USAGE
     })?;
-    Ok((client, sandbox))
+    Ok((protocol, sandbox))
 }

@@ -615,11 +615,10 @@ impl<P: Protocol> Engine<P> {
     }
 
     fn reject(&mut self, batch: u64, ids: &[usize], err: &Error) -> std::io::Result<()> {
-        let code = err.api_code().map(|c| c.to_string());
-        let message = match err {
-            Error::Api { message, .. } => message.clone(),
-            other => other.to_string(),
-        };
+        let code = err.code_text();
+        let message = err
+            .api_message()
+            .map_or_else(|| err.to_string(), str::to_owned);
         let instances = self.ids(ids);
         self.write(Record::Rejected {
             batch,

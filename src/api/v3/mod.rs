@@ -23,6 +23,8 @@
 
 pub mod client;
 pub mod envelope;
+mod lenient;
 pub mod model;
+pub mod range;
 
 pub use client::{AsyncRequestId, Client, DEFAULT_ENDPOINT, regional_endpoint};

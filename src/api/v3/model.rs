@@ -4,51 +4,17 @@
 //! lenient the way the cloud needs it: `null` or missing lists and strings become empty,
 //! numbers may come as strings. Empty lists are left out when sending, as the SDKs do.
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
+
+use super::lenient::{int_ish, nullable, one_or_many, text_ish};
+
+pub use super::range::{
+    DescribeRollbackRangeTimeRequest, InstanceRollbackRangeTime, RangeTimeAnswer, RollbackTimeRange,
+};
 
 use crate::api::rollback::{
     DatabaseRename, DatabaseTables, InstanceRollback, RollbackSpec, Strategy, TableRename,
 };
-
-/// `null` or missing → `T::default()`.
-fn nullable<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(d: D) -> Result<T, D::Error> {
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
-
-/// A list, a single object (as if a list of one), or `null`.
-fn one_or_many<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany<T> {
-        Many(Vec<T>),
-        One(T),
-    }
-    Ok(match Option::<OneOrMany<T>>::deserialize(d)? {
-        Some(OneOrMany::Many(v)) => v,
-        Some(OneOrMany::One(t)) => vec![t],
-        None => Vec::new(),
-    })
-}
-
-/// A number, a numeric string, or `null`.
-fn int_ish<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    Ok(match Option::<serde_json::Value>::deserialize(d)? {
-        Some(serde_json::Value::Number(n)) => {
-            n.as_i64().or_else(|| n.as_f64().map(|f| f.round() as i64))
-        }
-        Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
-        _ => None,
-    })
-}
-
-/// A string, a number written as text, or `null` (→ `None`; an empty string too).
-fn text_ish<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(match Option::<serde_json::Value>::deserialize(d)? {
-        Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s),
-        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
-        _ => None,
-    })
-}
 
 /// `RollbackDBName`: a database and its new name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -201,14 +167,6 @@ pub struct DescribeRollbackTaskDetailRequest {
     pub limit: Option<i64>,
 }
 
-/// DescribeRollbackRangeTime's body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct DescribeRollbackRangeTimeRequest {
-    #[serde(default, deserialize_with = "nullable")]
-    pub instance_ids: Vec<String>,
-}
-
 /// StopRollback's body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -273,63 +231,6 @@ pub struct RollbackTaskPage {
     pub total_count: Option<i64>,
     #[serde(default, deserialize_with = "nullable")]
     pub items: Vec<RollbackTask>,
-}
-
-/// `RollbackTimeRange`: `YYYY-MM-DD HH:MM:SS` bounds in the instance's clock.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct RollbackTimeRange {
-    #[serde(default, deserialize_with = "nullable")]
-    pub begin: String,
-    #[serde(default, deserialize_with = "nullable")]
-    pub end: String,
-}
-
-impl RollbackTimeRange {
-    /// Whether `time` (same format) lies within the range, bounds included. The format sorts
-    /// lexically, so no parsing is needed; an empty bound never contains anything.
-    pub fn contains(&self, time: &str) -> bool {
-        !self.begin.is_empty()
-            && !self.end.is_empty()
-            && self.begin.as_str() <= time
-            && time <= self.end.as_str()
-    }
-}
-
-/// `InstanceRollbackRangeTime`: one instance's windows, or its error (`Code` ≠ 0).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct InstanceRollbackRangeTime {
-    #[serde(default, deserialize_with = "nullable")]
-    pub instance_id: String,
-    #[serde(default, deserialize_with = "int_ish")]
-    pub code: Option<i64>,
-    #[serde(default, deserialize_with = "text_ish")]
-    pub message: Option<String>,
-    #[serde(default, deserialize_with = "nullable")]
-    pub times: Vec<RollbackTimeRange>,
-}
-
-impl InstanceRollbackRangeTime {
-    /// True when the API reported no error for the instance.
-    pub fn is_ok(&self) -> bool {
-        self.code.unwrap_or(0) == 0
-    }
-
-    /// Whether `time` falls in one of the windows.
-    pub fn allows(&self, time: &str) -> bool {
-        self.is_ok() && self.times.iter().any(|w| w.contains(time))
-    }
-}
-
-/// The answer of DescribeRollbackRangeTime.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct RangeTimeAnswer {
-    #[serde(default, deserialize_with = "int_ish")]
-    pub total_count: Option<i64>,
-    #[serde(default, deserialize_with = "nullable")]
-    pub items: Vec<InstanceRollbackRangeTime>,
 }
 
 #[cfg(test)]
@@ -408,27 +309,6 @@ mod tests {
         assert_eq!(single.detail[0].instance_id, "cdb-a");
         let empty: RollbackTaskPage = serde_json::from_value(json!({"Items": null})).unwrap();
         assert!(empty.items.is_empty() && empty.total_count.is_none());
-    }
-
-    #[test]
-    fn range_times_decode_and_check_windows() {
-        let answer: RangeTimeAnswer = serde_json::from_value(json!({
-            "TotalCount": 2,
-            "Items": [
-                {"InstanceId": "cdb-a", "Code": 0, "Message": "ok",
-                 "Times": [{"Begin": "2026-11-13 00:00:00", "End": "2026-11-20 10:00:00"}]},
-                {"InstanceId": "cdb-b", "Code": "1", "Message": "not found", "Times": null}
-            ]
-        }))
-        .unwrap();
-        let a = &answer.items[0];
-        assert!(a.allows("2026-11-20 03:15:00"));
-        assert!(a.allows("2026-11-20 10:00:00"));
-        assert!(!a.allows("2026-11-20 10:00:01"));
-        assert!(!a.allows("2026-11-12 23:59:59"));
-        let b = &answer.items[1];
-        assert!(!b.is_ok());
-        assert!(!b.allows("2026-11-20 03:15:00"));
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod apply;
 mod cli;
 mod client;
 mod engine;
+mod preflight;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};

@@ -1,0 +1,66 @@
+//! The rollback-window preflight: before anything is submitted, ask the API
+//! (DescribeRollbackRangeTime) whether each instance exists and can roll back to its time, and
+//! report what cannot as diagnostics on the plan's nodes, like `validate`'s.
+
+use crate::api::rollback::InstanceRollback;
+use crate::engine::any::AnyProtocol;
+use crate::engine::v3::{Window, window_problems};
+use crate::plan::{Checked, Diagnostic, ResolvedPlan};
+
+/// The problems preflight found; `Ok(None)` when the protocol has no window query (API 2.0).
+pub async fn check(
+    protocol: &AnyProtocol,
+    checked: &Checked,
+    plan: &ResolvedPlan,
+    requests: &[InstanceRollback],
+) -> Result<Option<Vec<Diagnostic>>, crate::api::Error> {
+    // One query per region (each call carries one Region), instances in plan order.
+    let mut regions: Vec<(Option<&str>, Vec<String>)> = Vec::new();
+    for i in &plan.instances {
+        let region = i.region.as_deref();
+        match regions.iter_mut().find(|(r, _)| *r == region) {
+            Some((_, ids)) => ids.push(i.id.clone()),
+            None => regions.push((region, vec![i.id.clone()])),
+        }
+    }
+    let mut items = Vec::new();
+    for (region, ids) in regions {
+        match protocol.preflight(region, &ids).await? {
+            Some(found) => items.extend(found),
+            None => return Ok(None),
+        }
+    }
+    let diagnostics = window_problems(requests, &items)
+        .into_iter()
+        .filter_map(|(request, window)| {
+            let instance = plan
+                .instances
+                .iter()
+                .find(|i| i.id == request.instance_id)?;
+            Some(diagnostic(checked, instance, &window))
+        })
+        .collect();
+    Ok(Some(diagnostics))
+}
+
+fn diagnostic(checked: &Checked, instance: &crate::plan::Instance, window: &Window) -> Diagnostic {
+    let id_span = checked.index.value(&instance.path);
+    let own_time = format!("/instances/{}/rollback_time", instance.entry);
+    let time_path = if checked.index.get(&own_time).is_some() {
+        own_time
+    } else {
+        "/rollback_time".to_owned()
+    };
+    match window {
+        Window::Outside(_) => Diagnostic::error(
+            "planrun::outside_rollback_window",
+            format!("{}: rollback time {} is {window}", instance.id, instance.rollback_time),
+        )
+        .at(&instance.path, id_span, "cannot roll back to that time")
+        .also(checked.index.get(&time_path).map(|l| l.value), "this rollback time")
+        .help("choose a time inside the window (binlog and backup retention), or drop the instance from the plan"),
+        _ => Diagnostic::error("planrun::instance_unavailable", format!("{}: {window}", instance.id))
+            .at(&instance.path, id_span, "not available for rollback")
+            .help("check the instance id and its region; only primary instances can be rolled back"),
+    }
+}
