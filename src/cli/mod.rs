@@ -2,6 +2,7 @@
 
 pub mod api_args;
 pub mod apply;
+pub mod cancel;
 pub mod diagnostics;
 pub mod exit;
 pub mod jobs;
@@ -38,6 +39,8 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Submit the plan's rollbacks and track them to the end (resumable; never submits twice).
     Apply(apply::ApplyArgs),
+    /// Stop the running rollbacks of the plan's last apply (StopRollback; API 3.0).
+    Cancel(cancel::CancelArgs),
     /// What the journal of the last apply says, refreshed from the API.
     Status(status::StatusArgs),
     /// List an instance's rollback jobs (v3: DescribeRollbackTaskDetail; v2: GetCdbRollbackJob; all pages with --all).
@@ -73,6 +76,7 @@ pub fn run(args: Vec<std::ffi::OsString>) -> i32 {
         Command::Plan(args) => plan::run(&args),
         Command::Apply(args) => apply::run(&args),
         Command::Status(args) => status::run(&args),
+        Command::Cancel(args) => cancel::run(&args),
         Command::Jobs(args) => jobs::run(args),
         Command::Sandbox(args) => sandbox::run(args),
         Command::Schema => {

@@ -371,7 +371,7 @@ impl Session {
         } else if s.instances.iter().any(|i| {
             matches!(
                 i.status,
-                Status::Failed | Status::Rejected | Status::TimedOut
+                Status::Failed | Status::Rejected | Status::TimedOut | Status::Cancelled
             )
         }) {
             exit::FAILED
@@ -406,11 +406,12 @@ impl Session {
         let r = self.report().totals;
         let _ = writeln!(
             out,
-            "\n{} succeeded, {} failed, {} rejected, {} timed out, {} unfinished.",
+            "\n{} succeeded, {} failed, {} rejected, {} timed out, {} cancelled, {} unfinished.",
             r.succeeded,
             r.failed,
             r.rejected,
             r.timed_out,
+            r.cancelled,
             r.pending + r.submitted + r.running
         );
         out

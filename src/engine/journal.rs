@@ -78,6 +78,12 @@ pub enum Record {
     },
     /// The run ended with every instance in a final state.
     Complete { at: DateTime<Utc> },
+    /// `planrun cancel` asked the API to stop the instance's task (StopRollback).
+    Cancelled {
+        instance: String,
+        request: Option<String>,
+        at: DateTime<Utc>,
+    },
 }
 
 /// An open journal, appended to with fsync.

@@ -23,6 +23,7 @@ pub struct Totals {
     pub pending: usize,
     pub submitted: usize,
     pub running: usize,
+    pub cancelled: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -48,6 +49,7 @@ impl Report {
                 Status::Pending => &mut totals.pending,
                 Status::Submitted => &mut totals.submitted,
                 Status::Running => &mut totals.running,
+                Status::Cancelled => &mut totals.cancelled,
             } += 1;
         }
         Self {

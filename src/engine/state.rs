@@ -25,11 +25,16 @@ pub enum Status {
     Rejected,
     /// `--timeout` ran out before the task ended (the journal stays resumable).
     TimedOut,
+    /// Stopped by `planrun cancel`.
+    Cancelled,
 }
 
 impl Status {
     pub fn is_final(self) -> bool {
-        matches!(self, Self::Succeeded | Self::Failed | Self::Rejected)
+        matches!(
+            self,
+            Self::Succeeded | Self::Failed | Self::Rejected | Self::Cancelled
+        )
     }
 
     pub fn name(self) -> &'static str {
@@ -41,6 +46,7 @@ impl Status {
             Self::Failed => "failed",
             Self::Rejected => "rejected",
             Self::TimedOut => "timed_out",
+            Self::Cancelled => "cancelled",
         }
     }
 }
@@ -227,12 +233,16 @@ impl RunState {
                 at,
             } => {
                 self.each(std::iter::once(instance), |s| {
+                    s.task_state = Some(status.clone());
+                    // A task stopped by `planrun cancel` ends killed: it stays cancelled.
+                    if s.status == Status::Cancelled && status != "succeeded" {
+                        return;
+                    }
                     s.status = if status == "succeeded" {
                         Status::Succeeded
                     } else {
                         Status::Failed
                     };
-                    s.task_state = Some(status.clone());
                     s.finished_at = Some(*at);
                     if s.status == Status::Succeeded {
                         s.progress = Some(100);
@@ -246,6 +256,14 @@ impl RunState {
                 });
             }
             Record::Complete { at } => self.complete = Some(*at),
+            Record::Cancelled { instance, at, .. } => {
+                self.each(std::iter::once(instance), |s| {
+                    s.status = Status::Cancelled;
+                    s.finished_at = Some(*at);
+                    s.in_doubt = None;
+                    s.error = Some("cancelled with `planrun cancel`".into());
+                });
+            }
         }
     }
 
@@ -352,6 +370,36 @@ mod tests {
             (c.status, c.error.as_deref()),
             (Status::Failed, Some("boom"))
         );
+    }
+
+    #[test]
+    fn a_cancelled_task_that_ends_killed_stays_cancelled() {
+        let records = [
+            Record::Intent {
+                batch: 1,
+                instances: v(&ids()[..1]),
+                at: t(0),
+            },
+            Record::Accepted {
+                batch: 1,
+                job: JobHandle("5".into()),
+                at: t(1),
+            },
+            Record::Cancelled {
+                instance: ids()[0].into(),
+                request: Some("stop-1".into()),
+                at: t(2),
+            },
+            Record::Finished {
+                instance: ids()[0].into(),
+                status: "killed".into(),
+                message: None,
+                at: t(3),
+            },
+        ];
+        let s = RunState::replay(ids(), &records);
+        assert_eq!(s.get(ids()[0]).unwrap().status, Status::Cancelled);
+        assert!(s.get(ids()[0]).unwrap().status.is_final());
     }
 
     #[test]

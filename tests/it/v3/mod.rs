@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod apply;
+mod cancel;
 mod cli;
 mod client;
 mod engine;
