@@ -7,6 +7,7 @@ mod faults;
 mod protocol;
 mod rollback;
 mod serve;
+mod session;
 mod v3;
 mod v3_client;
 mod v3_faults;
