@@ -62,11 +62,7 @@ pub fn run(args: &ApplyArgs) -> i32 {
         &resolved,
         batch_size,
         false,
-        if args.sandbox {
-            super::api_args::ApiVersion::V2
-        } else {
-            args.api.api
-        },
+        args.api.api,
     );
     print!("{}", diff::human(&resolved, &calls, term::stdout_colour()));
     if args.dry_run {

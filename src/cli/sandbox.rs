@@ -16,7 +16,7 @@ pub struct SandboxArgs {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum SandboxCommand {
-    /// Serve API 2.0 at http://127.0.0.1:PORT/v2/index.php until Ctrl-C.
+    /// Serve API 2.0 at http://127.0.0.1:PORT/v2/index.php and API 3.0 at / until Ctrl-C.
     Serve(ServeArgs),
 }
 
@@ -70,6 +70,34 @@ pub struct ServeArgs {
     /// An instance whose rollbacks fail; repeatable.
     #[arg(long = "failing", value_name = "INSTANCE")]
     pub failing: Vec<String>,
+    /// How long a task stopped by StopRollback stays PAUSED before it is KILLED, in seconds.
+    #[arg(long, default_value_t = 0.0, value_name = "S")]
+    pub stop_seconds: f64,
+    /// Rollback window of instances without --window: the last D days up to now (+08:00).
+    #[arg(long, default_value_t = 7, value_name = "D")]
+    pub window_days: u32,
+    /// A fixed rollback window, `INSTANCE=YYYY-MM-DD HH:MM:SS..YYYY-MM-DD HH:MM:SS` in the
+    /// instance's clock; repeatable (several per instance allowed). Both APIs enforce it.
+    #[arg(long = "window", value_name = "INSTANCE=BEGIN..END")]
+    pub windows: Vec<String>,
+}
+
+/// Parses one `--window` value.
+fn window(text: &str) -> Result<(String, sandbox::RollbackWindow), String> {
+    let bad =
+        || format!("--window `{text}`: expected INSTANCE=YYYY-MM-DD HH:MM:SS..YYYY-MM-DD HH:MM:SS");
+    let (id, span) = text.split_once('=').ok_or_else(bad)?;
+    let (begin, end) = span.split_once("..").ok_or_else(bad)?;
+    let at = |t: &str| {
+        chrono::NaiveDateTime::parse_from_str(t.trim(), "%Y-%m-%d %H:%M:%S").map_err(|_| bad())
+    };
+    let (begin, end) = (at(begin)?, at(end)?);
+    if begin > end {
+        return Err(format!(
+            "--window `{text}`: the window ends before it begins"
+        ));
+    }
+    Ok((id.trim().to_owned(), sandbox::RollbackWindow { begin, end }))
 }
 
 /// Turns the flags into a sandbox configuration.
@@ -78,6 +106,12 @@ pub fn config(args: &ServeArgs) -> Result<Config, String> {
         return Err(format!(
             "--job-seconds must be 0 or more, not {}",
             args.job_seconds
+        ));
+    }
+    if !(args.stop_seconds.is_finite() && args.stop_seconds >= 0.0) {
+        return Err(format!(
+            "--stop-seconds must be 0 or more, not {}",
+            args.stop_seconds
         ));
     }
     if !(0.0..=1.0).contains(&args.fault_rate) {
@@ -106,6 +140,12 @@ pub fn config(args: &ServeArgs) -> Result<Config, String> {
     };
     config.missing_instances = args.missing.iter().cloned().collect();
     config.failing_instances = args.failing.iter().cloned().collect();
+    config.stop_seconds = args.stop_seconds;
+    config.default_window_seconds = i64::from(args.window_days) * 86_400;
+    for text in &args.windows {
+        let (id, w) = window(text)?;
+        config.rollback_windows.entry(id).or_default().push(w);
+    }
     Ok(config)
 }
 
@@ -156,8 +196,9 @@ fn run_serve(args: &ServeArgs) -> i32 {
 
 fn print_banner(sb: &sandbox::Sandbox, custom_key: bool) {
     let config = sb.config();
-    println!("planrun sandbox: API 2.0 emulator (never the real cloud)");
+    println!("planrun sandbox: API 2.0 and API 3.0 emulator (never the real cloud)");
     println!("endpoint: {}", sb.endpoint_v2());
+    println!("endpoint v3: {}", sb.endpoint_v3());
     println!("counters: {}", sb.counters_url());
     for c in &config.credentials {
         println!("secret id: {}", c.secret_id);
@@ -180,12 +221,21 @@ fn print_banner(sb: &sandbox::Sandbox, custom_key: bool) {
         sb.endpoint_v2()
     );
     println!(
+        "  planrun jobs cdb-mo64xu70 --api v3 --region ap-guangzhou --endpoint {}",
+        sb.endpoint_v3()
+    );
+    println!(
         "tasks: {:.1}-{:.1} s, rate {}/s per action, faults {:.0} %, seed {}",
         config.task_seconds.0,
         config.task_seconds.1,
         config.rate_per_action,
         config.faults.rate * 100.0,
         config.seed
+    );
+    println!(
+        "rollback window: the last {:.1} days up to now (+08:00); {} instance(s) with fixed windows",
+        config.default_window_seconds as f64 / 86_400.0,
+        config.rollback_windows.len()
     );
     println!("Ctrl-C stops it.");
 }
@@ -229,6 +279,14 @@ mod tests {
             "--optional-region",
             "--failing",
             "cdb-bbbbbbbb",
+            "--window-days",
+            "3",
+            "--stop-seconds",
+            "2.5",
+            "--window",
+            "cdb-aaaaaaaa=2026-11-01 00:00:00..2026-11-02 00:00:00",
+            "--window",
+            "cdb-aaaaaaaa=2026-11-05 00:00:00..2026-11-06 00:00:00",
         ])
         .unwrap_or_else(|e| panic!("{e}"));
         let c = config(&args).unwrap_or_else(|e| panic!("{e}"));
@@ -239,10 +297,25 @@ mod tests {
         assert!(c.missing_instances.contains("cdb-aaaaaaaa"));
         assert!(c.failing_instances.contains("cdb-bbbbbbbb"));
         assert!(!c.require_region);
+        assert_eq!(c.default_window_seconds, 3 * 86_400);
+        assert_eq!(c.stop_seconds, 2.5);
+        let w = &c.rollback_windows["cdb-aaaaaaaa"];
+        assert_eq!(w.len(), 2);
+        assert_eq!(w[1].begin.to_string(), "2026-11-05 00:00:00");
+        assert_eq!(w[1].end.to_string(), "2026-11-06 00:00:00");
     }
 
     #[test]
     fn bad_values_are_refused() {
+        for bad in [
+            "cdb-aaaaaaaa",
+            "cdb-aaaaaaaa=2026-11-01 00:00:00",
+            "cdb-aaaaaaaa=2026-11-01..2026-11-02",
+            "cdb-aaaaaaaa=2026-11-02 00:00:00..2026-11-01 00:00:00",
+        ] {
+            let args = serve(&["--window", bad]).unwrap_or_else(|e| panic!("{e}"));
+            assert!(config(&args).is_err(), "{bad}");
+        }
         assert!(
             serve(&["--secret-id", "AKIDx"]).is_err(),
             "a key is required too"
@@ -250,6 +323,8 @@ mod tests {
         assert!(serve(&["--rate", "0"]).is_err());
         let bad_rate = serve(&["--fault-rate", "1.5"]).unwrap_or_else(|e| panic!("{e}"));
         assert!(config(&bad_rate).is_err());
+        let bad_stop = serve(&["--stop-seconds=-1"]).unwrap_or_else(|e| panic!("{e}"));
+        assert!(config(&bad_stop).is_err());
         let bad_kind = serve(&["--faults", "boom"]).unwrap_or_else(|e| panic!("{e}"));
         assert!(config(&bad_kind).is_err());
     }
@@ -262,5 +337,7 @@ mod tests {
         assert_eq!(c.rate_per_action, 20);
         assert_eq!(c.faults.rate, 0.0);
         assert!(c.require_region);
+        assert_eq!(c.default_window_seconds, 7 * 86_400);
+        assert!(c.rollback_windows.is_empty());
     }
 }

@@ -518,6 +518,8 @@ pub async fn connect(
         if let Some(check) = &mut sc.rollback_time_check {
             check.utc_offset_seconds = offset.local_minus_utc();
         }
+        // Ten years of "backups": the example plans keep passing preflight as they age.
+        sc.default_window_seconds = 3650 * 86_400;
         let sb = sandbox::start(sc, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
             .await
             .map_err(|e| {
@@ -525,11 +527,13 @@ pub async fn connect(
                 exit::USAGE
             })?;
         let credentials = Credentials::new(sandbox::DEMO_SECRET_ID, sandbox::DEMO_SECRET_KEY);
-        // The in-process sandbox speaks API 2.0.
-        let mut api = api.clone();
-        api.api = ApiVersion::V2;
+        // The in-process sandbox speaks both APIs: the one of --api.
+        let api = api.clone();
         let mut config = api.client_config(credentials);
-        config.endpoint = sb.endpoint_v2();
+        config.endpoint = match api.api {
+            ApiVersion::V2 => sb.endpoint_v2(),
+            ApiVersion::V3 => sb.endpoint_v3(),
+        };
         eprintln!(
             "sandbox: serving the emulated API at {} (demo credentials; nothing leaves this machine)",
             config.endpoint

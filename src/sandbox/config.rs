@@ -1,8 +1,10 @@
 //! What a sandbox emulates: accepted credentials, task timing, limits, configured instance
 //! fates and fault injection. Plain data; [`Config::demo`] is the ready-to-use default.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+
+use chrono::NaiveDateTime;
 
 /// The demo SecretId the sandbox accepts unless told otherwise. A public, fixed value: it
 /// unlocks nothing but a local emulator.
@@ -134,6 +136,14 @@ impl Default for RollbackTimeCheck {
     }
 }
 
+/// One span of time an instance can be rolled back to, in the instance's clock (both ends
+/// included), as DescribeRollbackRangeTime reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RollbackWindow {
+    pub begin: NaiveDateTime,
+    pub end: NaiveDateTime,
+}
+
 /// Everything that shapes one sandbox.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -144,6 +154,9 @@ pub struct Config {
     pub task_seconds: (f64, f64),
     /// Multiplies every task duration: 0.001 turns seconds into milliseconds for tests.
     pub time_scale: f64,
+    /// How long a task stopped by StopRollback stays PAUSED (status 6) before it is KILLED
+    /// (times `time_scale`); 0 kills at once.
+    pub stop_seconds: f64,
     /// Requests per second accepted per API action (sliding one-second window), else 4400.
     pub rate_per_action: u32,
     /// Instances that do not exist (11041).
@@ -155,8 +168,14 @@ pub struct Config {
     /// Answer 4000 when the `Region` common parameter is missing, as the cloud does (on by
     /// default; switch off to try clients that leave it out).
     pub require_region: bool,
-    /// Accepted clock skew of `Timestamp`, in seconds (the cloud allows 300).
+    /// Accepted clock skew of `Timestamp` / `X-TC-Timestamp`, in seconds (the cloud allows 300).
     pub timestamp_window_seconds: i64,
+    /// Instances with fixed rollback windows. Both APIs refuse a rollback time outside them.
+    pub rollback_windows: BTreeMap<String, Vec<RollbackWindow>>,
+    /// Every other instance's window: the last this many seconds up to now (instance clock).
+    /// API 3.0 submissions must fall in it (unless `rollback_time_check` is `None`); API 2.0
+    /// keeps `rollback_time_check` alone, as before.
+    pub default_window_seconds: i64,
     pub faults: Faults,
     /// Seeds per-instance durations and the string-or-number choice in answers.
     pub seed: u64,
@@ -173,12 +192,15 @@ impl Config {
             }],
             task_seconds: (20.0, 40.0),
             time_scale: 1.0,
+            stop_seconds: 0.0,
             rate_per_action: 20,
             missing_instances: BTreeSet::new(),
             failing_instances: BTreeSet::new(),
             rollback_time_check: Some(RollbackTimeCheck::default()),
             require_region: true,
             timestamp_window_seconds: 300,
+            rollback_windows: BTreeMap::new(),
+            default_window_seconds: 7 * 86_400,
             faults: Faults::default(),
             seed: 0,
         }

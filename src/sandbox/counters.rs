@@ -8,13 +8,18 @@ use serde::Serialize;
 /// A copy of the counters at one moment; also served as JSON at `/_sandbox/counters`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct CountersSnapshot {
-    /// Every request that reached `/v2/index.php`, by `Action` (`""` when it had none).
+    /// Every API request, by `Action` / `X-TC-Action` (`""` when it had none).
     pub requests_per_action: BTreeMap<String, u64>,
-    /// Every answer with a non-zero `code`, by code (injected 9006 included).
+    /// Every API 2.0 answer with a non-zero `code`, by code (injected 9006 included).
     pub rejections_per_code: BTreeMap<i64, u64>,
-    /// Instances of accepted `RollbackCdbDatabaseTables` calls: how often each was submitted.
+    /// Every API 3.0 error answer, by `Error.Code` (injected `InternalError` included).
+    pub rejections_per_error: BTreeMap<String, u64>,
+    /// Tasks stopped by StopRollback.
+    pub stopped_tasks: u64,
+    /// Instances of accepted submissions (`RollbackCdbDatabaseTables` or `StartBatchRollback`):
+    /// how often each was submitted.
     pub accepted_submissions: BTreeMap<String, u64>,
-    /// Accepted `RollbackCdbDatabaseTables` calls (one jobId each).
+    /// Accepted submissions of either API (one jobId / AsyncRequestId each).
     pub accepted_jobs: u64,
     /// Injected faults by kind (`lost`, `http502`, `internal`, `slow`).
     pub faults: BTreeMap<String, u64>,
@@ -45,6 +50,18 @@ impl Counters {
 
     pub fn rejection(&mut self, code: i64) {
         *self.snapshot.rejections_per_code.entry(code).or_default() += 1;
+    }
+
+    pub fn rejection_v3(&mut self, code: &str) {
+        *self
+            .snapshot
+            .rejections_per_error
+            .entry(code.to_owned())
+            .or_default() += 1;
+    }
+
+    pub fn stopped(&mut self, tasks: usize) {
+        self.snapshot.stopped_tasks += u64::try_from(tasks).unwrap_or(u64::MAX);
     }
 
     pub fn accepted(&mut self, instances: &[String]) {
@@ -95,6 +112,8 @@ mod tests {
         c.request("GetCdbRollbackJob");
         c.request("GetCdbRollbackJob");
         c.rejection(4100);
+        c.rejection_v3("AuthFailure.SignatureFailure");
+        c.stopped(2);
         c.accepted(&["cdb-aaaaaaaa".into(), "cdb-bbbbbbbb".into()]);
         c.accepted(&["cdb-aaaaaaaa".into()]);
         c.lost(true);
@@ -105,6 +124,8 @@ mod tests {
         assert_eq!((s.in_flight, s.max_in_flight), (1, 2));
         assert_eq!(s.requests_per_action["GetCdbRollbackJob"], 2);
         assert_eq!(s.rejections_per_code[&4100], 1);
+        assert_eq!(s.rejections_per_error["AuthFailure.SignatureFailure"], 1);
+        assert_eq!(s.stopped_tasks, 2);
         assert_eq!(s.accepted_submissions["cdb-aaaaaaaa"], 2);
         assert_eq!(s.accepted_jobs, 2);
         assert_eq!((s.lost_responses, s.lost_accepted_jobs), (1, 1));

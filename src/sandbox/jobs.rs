@@ -100,6 +100,8 @@ fn render(quirks: &mut Quirks, task: &Task, now: Instant) -> Value {
         Phase::Running { .. } => ("0", "running"),
         Phase::Succeeded => ("0", "rollback succeeded"),
         Phase::Failed { .. } => ("9590", "rollback failed"),
+        Phase::Killed { .. } => ("0", "rollback stopped"),
+        Phase::Stopping { .. } => ("0", "stopping"),
     };
     let ended = task
         .ended_wall(now)

@@ -1,13 +1,16 @@
-//! The sandbox: a local emulator of the cloud API (API 2.0 at `/v2/index.php`), in-process for
-//! tests and `--sandbox`, or standalone as `planrun sandbox serve`. Server side of `api`'s
-//! protocol; it never talks to the real cloud.
+//! The sandbox: a local emulator of the cloud API (API 2.0 at `/v2/index.php`, API 3.0 at `/`,
+//! one shared set of instances and tasks), in-process for tests and `--sandbox`, or standalone
+//! as `planrun sandbox serve`. Server side of `api`'s protocols; it never talks to the real
+//! cloud.
 //!
 //! Use: inside a tokio runtime, `start(Config::demo(), "127.0.0.1:0".parse()?)` binds a free
-//! loopback port; send signed requests to [`Sandbox::endpoint_v2`] with [`DEMO_SECRET_ID`] /
-//! [`DEMO_SECRET_KEY`]; assert on [`Sandbox::counters`] (also served as JSON at
-//! [`Sandbox::counters_url`]); [`Sandbox::shutdown`] at the end. Tasks live by the clock:
-//! shrink them with `task_seconds` / `time_scale`. Faults draw from `faults.seed`, durations
-//! and the string-or-number choices from `seed`, so a run is repeatable.
+//! loopback port; send signed requests to [`Sandbox::endpoint_v2`] (API 2.0 signing) or
+//! [`Sandbox::endpoint_v3`] (TC3) with [`DEMO_SECRET_ID`] / [`DEMO_SECRET_KEY`]; assert on
+//! [`Sandbox::counters`] (also served as JSON at [`Sandbox::counters_url`]);
+//! [`Sandbox::shutdown`] at the end. Tasks live by the clock: shrink them with `task_seconds` /
+//! `time_scale`. Rollback windows: `default_window_seconds`, or fixed per instance in
+//! `rollback_windows`. Faults draw from `faults.seed`, durations and answer quirks (numbers as
+//! strings in v2, `null` lists in v3) from `seed`, so a run is repeatable.
 
 mod answer;
 mod config;
@@ -15,10 +18,13 @@ mod conn;
 mod counters;
 mod faults;
 mod jobs;
+mod phase;
 mod rules;
 mod state;
 mod v2;
+mod v3;
 mod verify;
+mod window;
 
 use std::io;
 use std::net::SocketAddr;
@@ -26,7 +32,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{any, get};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -34,6 +40,7 @@ use tokio::task::JoinHandle;
 pub use answer::Rejection;
 pub use config::{
     Config, Credential, DEMO_SECRET_ID, DEMO_SECRET_KEY, FaultKinds, Faults, RollbackTimeCheck,
+    RollbackWindow,
 };
 pub use counters::CountersSnapshot;
 pub use faults::FaultKind;
@@ -41,6 +48,8 @@ pub use rules::valid_instance_id;
 
 /// The path of API 2.0.
 pub const V2_PATH: &str = "/v2/index.php";
+/// The path of API 3.0.
+pub const V3_PATH: &str = "/";
 /// The path of the counters' JSON.
 pub const COUNTERS_PATH: &str = "/_sandbox/counters";
 
@@ -71,6 +80,7 @@ pub async fn start(config: Config, addr: SocketAddr) -> io::Result<Sandbox> {
     let shared = Arc::new(v2::Shared::new(config));
     let app = Router::new()
         .route(V2_PATH, get(v2::handle).post(v2::handle))
+        .route(V3_PATH, any(v3::handle))
         .route(COUNTERS_PATH, get(counters_json))
         .with_state(Arc::clone(&shared));
     let (stop, stopped) = oneshot::channel::<()>();
@@ -102,6 +112,11 @@ impl Sandbox {
     /// `http://127.0.0.1:PORT/v2/index.php`.
     pub fn endpoint_v2(&self) -> String {
         format!("http://{}{V2_PATH}", self.addr)
+    }
+
+    /// `http://127.0.0.1:PORT/` (API 3.0; its `Host` is `127.0.0.1:PORT`).
+    pub fn endpoint_v3(&self) -> String {
+        format!("http://{}{V3_PATH}", self.addr)
     }
 
     /// `http://127.0.0.1:PORT/_sandbox/counters`.

@@ -1,6 +1,7 @@
 //! Instances' rollback tasks and their life, computed from the clock (submission time plus
 //! duration), never by a ticker: waiting → running with growing progress → success, or failure
-//! for instances configured to fail.
+//! for instances configured to fail, or killed by StopRollback. Each job has an API 2.0 `jobId`
+//! and an API 3.0 `AsyncRequestId`, so either protocol sees the other's tasks.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -9,42 +10,12 @@ use chrono::{NaiveDateTime, TimeDelta};
 
 use crate::api::rollback::RollbackSpec;
 
+pub use super::phase::Phase;
+
 /// Share of a task's duration spent waiting (status 0) before it runs.
 const WAITING_SHARE: f64 = 0.1;
 /// A failing task fails at this share of its duration.
 const FAILURE_SHARE: f64 = 0.6;
-
-/// Where a task is at one moment; numbers are API 2.0's `status`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
-    Waiting,
-    Running { progress: u8 },
-    Succeeded,
-    Failed { progress: u8 },
-}
-
-impl Phase {
-    pub fn status(self) -> i64 {
-        match self {
-            Self::Waiting => 0,
-            Self::Running { .. } => 1,
-            Self::Succeeded => 2,
-            Self::Failed { .. } => 3,
-        }
-    }
-
-    pub fn progress(self) -> u8 {
-        match self {
-            Self::Waiting => 0,
-            Self::Running { progress } | Self::Failed { progress } => progress,
-            Self::Succeeded => 100,
-        }
-    }
-
-    pub fn is_terminal(self) -> bool {
-        matches!(self, Self::Succeeded | Self::Failed { .. })
-    }
-}
 
 /// One instance's part of a submission.
 #[derive(Debug, Clone)]
@@ -58,16 +29,32 @@ pub struct Task {
     pub started_wall: NaiveDateTime,
     pub duration: Duration,
     pub fails: bool,
+    /// When StopRollback asked to stop it...
+    pub stop_requested: Option<Instant>,
+    /// ...and when the stop takes effect (unless the task ends by itself first).
+    pub killed: Option<Instant>,
 }
 
 impl Task {
-    /// How long until the task ends (at failure for a failing one).
-    fn lifetime(&self) -> Duration {
+    /// How long the task would live if nobody stopped it (until failure for a failing one).
+    fn natural_lifetime(&self) -> Duration {
         if self.fails {
             self.duration.mul_f64(FAILURE_SHARE)
         } else {
             self.duration
         }
+    }
+
+    /// When a stop takes effect, if one was asked and comes before the natural end.
+    fn kill_after(&self) -> Option<Duration> {
+        self.killed
+            .map(|k| k.saturating_duration_since(self.started))
+            .filter(|k| *k <= self.natural_lifetime())
+    }
+
+    /// How long until the task ends, whichever way.
+    fn lifetime(&self) -> Duration {
+        self.kill_after().unwrap_or_else(|| self.natural_lifetime())
     }
 
     pub fn phase(&self, now: Instant) -> Phase {
@@ -82,16 +69,19 @@ impl Task {
             (share * 100.0) as u8
         };
         if elapsed >= self.lifetime() {
-            return if self.fails {
-                Phase::Failed {
-                    progress: at(self.lifetime().as_secs_f64()),
-                }
+            let progress = at(self.lifetime().as_secs_f64());
+            return if self.kill_after().is_some() {
+                Phase::Killed { progress }
+            } else if self.fails {
+                Phase::Failed { progress }
             } else {
                 Phase::Succeeded
             };
         }
         let secs = elapsed.as_secs_f64();
-        if secs < total * WAITING_SHARE {
+        if self.stop_requested.is_some_and(|r| now >= r) {
+            Phase::Stopping { progress: at(secs) }
+        } else if secs < total * WAITING_SHARE {
             Phase::Waiting
         } else {
             Phase::Running { progress: at(secs) }
@@ -105,6 +95,19 @@ impl Task {
             self.started_wall + TimeDelta::milliseconds(ms)
         })
     }
+}
+
+/// The API 3.0 `AsyncRequestId` of a job: four groups of 8 hex digits like the cloud's
+/// (`a6040589-3b098df5-b551d9e5-81c6bfdc`); the last group is the job id, so ids never collide.
+pub fn async_request_id(job_id: u64) -> String {
+    let h = super::faults::stable_hash(0x7c3, &job_id.to_string());
+    format!(
+        "{:08x}-{:08x}-{:08x}-{:08x}",
+        h >> 32,
+        h & 0xffff_ffff,
+        (h >> 16) & 0xffff_ffff,
+        job_id & 0xffff_ffff
+    )
 }
 
 /// All tasks, per instance, plus the id counters.
@@ -155,6 +158,8 @@ impl Tasks {
                 started_wall: wall,
                 duration: new.duration,
                 fails: new.fails,
+                stop_requested: None,
+                killed: None,
             };
             self.next_task += 1;
             self.by_instance
@@ -163,6 +168,38 @@ impl Tasks {
                 .push(task);
         }
         job_id
+    }
+
+    /// Asks the instance's unfinished tasks not yet being stopped to stop; each is PAUSED for
+    /// `delay`, then KILLED (unless it ends by itself first). How many were asked.
+    pub fn kill(&mut self, instance_id: &str, now: Instant, delay: Duration) -> usize {
+        let mut stopped = 0;
+        for task in self.by_instance.get_mut(instance_id).into_iter().flatten() {
+            if !task.phase(now).is_terminal() && task.stop_requested.is_none() {
+                task.stop_requested = Some(now);
+                // Beyond the clock's range the stop never takes effect: PAUSED until the end.
+                task.killed = now.checked_add(delay);
+                stopped += 1;
+            }
+        }
+        stopped
+    }
+
+    /// Every task of one job, whatever the instance.
+    pub fn of_job(&self, job_id: u64) -> impl Iterator<Item = &Task> {
+        self.by_instance
+            .values()
+            .flatten()
+            .filter(move |t| t.job_id == job_id)
+    }
+
+    /// The job whose AsyncRequestId this is, if any.
+    pub fn job_of_async_id(&self, async_id: &str) -> Option<u64> {
+        self.by_instance
+            .values()
+            .flatten()
+            .map(|t| t.job_id)
+            .find(|job| async_request_id(*job) == async_id)
     }
 
     /// The instance's tasks, newest first.
@@ -197,6 +234,8 @@ mod tests {
             started_wall: NaiveDateTime::default(),
             duration: Duration::from_secs(100),
             fails,
+            stop_requested: None,
+            killed: None,
         }
     }
 
@@ -223,6 +262,100 @@ mod tests {
         let phase = t.phase(t.started + Duration::from_secs(70));
         assert_eq!(phase.status(), 3);
         assert!(phase.progress() > 0 && phase.progress() < 100);
+    }
+
+    #[test]
+    fn a_killed_task_ends_killed_at_once_and_frees_the_instance() {
+        let mut tasks = Tasks::default();
+        let now = Instant::now();
+        let new = NewTask {
+            instance_id: "cdb-aaaaaaaa".into(),
+            spec: spec(),
+            duration: Duration::from_secs(100),
+            fails: false,
+        };
+        tasks.submit(vec![new], now, NaiveDateTime::default());
+        let later = now + Duration::from_secs(50);
+        assert_eq!(tasks.kill("cdb-aaaaaaaa", later, Duration::ZERO), 1);
+        assert!(!tasks.busy("cdb-aaaaaaaa", later));
+        let phase = tasks
+            .newest_first("cdb-aaaaaaaa")
+            .map(|t| t.phase(later))
+            .next();
+        assert!(
+            matches!(phase, Some(Phase::Killed { progress }) if progress > 0 && progress < 100)
+        );
+        assert_eq!(
+            phase.map(|p| (p.status(), p.v3_status())),
+            Some((4, "KILLED"))
+        );
+        assert_eq!(
+            tasks.kill("cdb-aaaaaaaa", later, Duration::ZERO),
+            0,
+            "nothing left to stop"
+        );
+        assert_eq!(tasks.kill("cdb-bbbbbbbb", later, Duration::ZERO), 0);
+    }
+
+    #[test]
+    fn a_stop_with_a_delay_is_paused_then_killed_unless_the_task_ends_first() {
+        let mut tasks = Tasks::default();
+        let now = Instant::now();
+        let new = |id: &str| NewTask {
+            instance_id: id.into(),
+            spec: spec(),
+            duration: Duration::from_secs(100),
+            fails: false,
+        };
+        tasks.submit(
+            vec![new("cdb-aaaaaaaa"), new("cdb-bbbbbbbb")],
+            now,
+            NaiveDateTime::default(),
+        );
+        let at = |tasks: &Tasks, id: &str, s: u64| {
+            tasks
+                .newest_first(id)
+                .map(|t| t.phase(now + Duration::from_secs(s)))
+                .next()
+        };
+        let t50 = now + Duration::from_secs(50);
+        assert_eq!(tasks.kill("cdb-aaaaaaaa", t50, Duration::from_secs(10)), 1);
+        assert_eq!(
+            tasks.kill("cdb-aaaaaaaa", t50, Duration::from_secs(10)),
+            0,
+            "already being stopped"
+        );
+        let paused = at(&tasks, "cdb-aaaaaaaa", 55);
+        assert!(matches!(paused, Some(Phase::Stopping { .. })), "{paused:?}");
+        assert_eq!(
+            paused.map(|p| (p.status(), p.v3_status())),
+            Some((6, "PAUSED"))
+        );
+        assert!(tasks.busy("cdb-aaaaaaaa", now + Duration::from_secs(55)));
+        assert!(matches!(
+            at(&tasks, "cdb-aaaaaaaa", 60),
+            Some(Phase::Killed { .. })
+        ));
+        // A stop that would take effect after the natural end changes nothing but the wait.
+        let t95 = now + Duration::from_secs(95);
+        assert_eq!(tasks.kill("cdb-bbbbbbbb", t95, Duration::from_secs(10)), 1);
+        assert!(matches!(
+            at(&tasks, "cdb-bbbbbbbb", 97),
+            Some(Phase::Stopping { .. })
+        ));
+        assert_eq!(at(&tasks, "cdb-bbbbbbbb", 100), Some(Phase::Succeeded));
+    }
+
+    #[test]
+    fn async_request_ids_look_like_the_clouds_and_differ_per_job() {
+        let a = async_request_id(1000);
+        assert_eq!(a.len(), 35);
+        assert!(
+            a.split('-')
+                .all(|g| g.len() == 8 && g.bytes().all(|b| b.is_ascii_hexdigit()))
+        );
+        assert_ne!(a, async_request_id(1001));
+        assert_eq!(a, async_request_id(1000));
     }
 
     #[test]

@@ -22,6 +22,7 @@ use super::jobs;
 use super::rules;
 use super::state::{NewTask, Tasks};
 use super::verify::{Envelope, Params, Verifier};
+use super::window;
 
 /// Everything the handlers share.
 #[derive(Debug)]
@@ -38,6 +39,7 @@ pub struct Inner {
     pub counters: Counters,
     pub faults: FaultPlan,
     pub quirks: Quirks,
+    pub v3: super::v3::Quirks,
 }
 
 impl Shared {
@@ -48,6 +50,7 @@ impl Shared {
             counters: Counters::default(),
             faults: FaultPlan::new(&config.faults),
             quirks: Quirks::new(config.seed),
+            v3: super::v3::Quirks::new(config.seed),
         };
         Self {
             config,
@@ -131,10 +134,10 @@ pub async fn handle(
 }
 
 /// Counts a request as in flight until dropped, even when its client goes away mid-answer.
-struct InFlight<'a>(&'a Shared);
+pub(super) struct InFlight<'a>(&'a Shared);
 
 impl<'a> InFlight<'a> {
-    fn enter(shared: &'a Shared) -> Self {
+    pub(super) fn enter(shared: &'a Shared) -> Self {
         shared.lock().counters.enter();
         Self(shared)
     }
@@ -196,10 +199,32 @@ fn submit(
             return Err(Rejection::missing_instance(&s.instance_id));
         }
         rules::check(s, config.rollback_time_check, now_utc)?;
+        if window::applies(config, &s.instance_id, false) {
+            window::check(
+                config,
+                &s.instance_id,
+                &s.spec.rollbacktime,
+                instance_clock(config),
+            )
+            .map_err(|e| {
+                Rejection::invalid(format!("instances.{} ({}): {e}", s.index, s.instance_id))
+            })?;
+        }
         if inner.tasks.busy(&s.instance_id, now) {
             return Err(Rejection::task_running(&s.instance_id));
         }
     }
+    let job_id = record(config, inner, submissions, now);
+    Ok(serde_json::json!({ "jobId": inner.quirks.number(job_id_i64(job_id)) }))
+}
+
+/// Starts one task per instance of an accepted submission (either API); returns the job id.
+pub fn record(
+    config: &Config,
+    inner: &mut Inner,
+    submissions: Vec<rules::Submission>,
+    now: Instant,
+) -> u64 {
     let ids: Vec<String> = submissions.iter().map(|s| s.instance_id.clone()).collect();
     let tasks = submissions
         .into_iter()
@@ -212,7 +237,7 @@ fn submit(
         .collect();
     let job_id = inner.tasks.submit(tasks, now, instance_clock(config));
     inner.counters.accepted(&ids);
-    Ok(serde_json::json!({ "jobId": inner.quirks.number(job_id_i64(job_id)) }))
+    job_id
 }
 
 pub fn job_id_i64(id: u64) -> i64 {

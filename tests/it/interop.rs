@@ -1,6 +1,7 @@
-//! Interop with Tencent's own code: the legacy Python SDK (qcloudapi-sdk-python 2.0.15) signs
-//! requests to an in-process sandbox. Needs `.venv` from `.ci/python-env` (or `PLANRUN_PYTHON`
-//! pointing at an interpreter with the SDK); without it the test fails, it never skips.
+//! Interop with Tencent's own code: the legacy Python SDK (qcloudapi-sdk-python 2.0.15) and the
+//! official API 3.0 SDK (tencentcloud-sdk-python-cdb 3.1.192) call an in-process sandbox.
+//! Needs `.venv` from `.ci/python-env` (or `PLANRUN_PYTHON` pointing at an interpreter with
+//! both SDKs); without it the tests fail, they never skip.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -156,4 +157,81 @@ fn sign_rs_agrees_with_the_sdks_signer() {
     );
     let sdk: Vec<String> = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(sdk, expected);
+}
+
+/// Tencent's official API 3.0 SDK (`tencentcloud-sdk-python-cdb`, from `.ci/python-env`)
+/// signs TC3 requests that the sandbox accepts for StartBatchRollback,
+/// DescribeRollbackTaskDetail and DescribeRollbackRangeTime; a wrong key gets
+/// `AuthFailure.SignatureFailure`.
+#[tokio::test]
+async fn tencents_v3_sdk_calls_the_sandbox_and_a_wrong_key_fails_its_signature() {
+    let python = python();
+    let sb = sandbox::start(Config::demo(), SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap_or_else(|e| panic!("sandbox: {e}"));
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/v3_sdk.py");
+    let target = sb.addr().to_string();
+    let interpreter = python.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(&interpreter)
+            .arg(&script)
+            .args([
+                target.as_str(),
+                DEMO_SECRET_ID,
+                DEMO_SECRET_KEY,
+                "cdb-mo64xu70",
+            ])
+            .output()
+    })
+    .await
+    .unwrap_or_else(|e| panic!("join: {e}"))
+    .unwrap_or_else(|e| {
+        panic!(
+            "cannot run {}: {e}; run `.ci/python-env` first",
+            python.display()
+        )
+    });
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "SDK script failed ({}):\n{stdout}\n{stderr}",
+        output.status
+    );
+    let line = |prefix: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no `{prefix}` in:\n{stdout}"))
+            .to_owned()
+    };
+    assert!(
+        line("DescribeRollbackRangeTime ").starts_with("DescribeRollbackRangeTime code=0 begin=")
+    );
+    let started = line("StartBatchRollback async=");
+    assert_eq!(
+        started.len(),
+        "StartBatchRollback async=".len() + 35,
+        "{started}"
+    );
+    let detail = line("DescribeRollbackTaskDetail ");
+    assert!(
+        detail.starts_with("DescribeRollbackTaskDetail total=1 status=")
+            && detail.ends_with(" strategy=table time=True table=payments_bak"),
+        "{detail}"
+    );
+    assert_eq!(
+        line("wrong key "),
+        "wrong key error=AuthFailure.SignatureFailure request_id=True"
+    );
+    let counters = sb.counters();
+    assert_eq!(counters.accepted_submissions.get("cdb-mo64xu70"), Some(&1));
+    assert_eq!(
+        counters
+            .rejections_per_error
+            .get("AuthFailure.SignatureFailure"),
+        Some(&1)
+    );
+    assert_eq!(counters.rejections_per_error.len(), 1, "{counters:?}");
+    sb.shutdown().await;
 }

@@ -7,6 +7,11 @@ mod faults;
 mod protocol;
 mod rollback;
 mod serve;
+mod session;
+mod v3;
+mod v3_client;
+mod v3_faults;
+mod v3_tasks;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

@@ -74,6 +74,12 @@ fn sandbox_serve_prints_its_endpoint_and_stops_on_ctrl_c() {
     let endpoint = find("endpoint: ");
     let counters = find("counters: ");
     assert!(endpoint.starts_with("http://127.0.0.1:") && endpoint.ends_with("/v2/index.php"));
+    let v3 = find("endpoint v3: ");
+    assert_eq!(
+        Some(v3.as_str()),
+        endpoint.strip_suffix("v2/index.php"),
+        "API 3.0 is served at / of the same address"
+    );
     assert_eq!(find("secret id: "), DEMO_SECRET_ID);
     assert_eq!(find("secret key: "), DEMO_SECRET_KEY);
 

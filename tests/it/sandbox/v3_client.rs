@@ -1,0 +1,256 @@
+//! planrun's own API 3.0 client (`planrun::api::v3::Client`) against the sandbox: every action
+//! round-trips, and the sandbox's error codes land in the client's error classes.
+
+use super::*;
+use planrun::api::config::{ClientConfig, RetryPolicy};
+use planrun::api::rollback::{
+    DatabaseTables, InstanceRollback, RollbackSpec, Strategy, TableRename,
+};
+use planrun::api::v3::Client;
+use planrun::api::{Credentials, ErrorClass};
+
+fn client(sb: &Sandbox, key: &str) -> Client {
+    let mut c = ClientConfig::new(
+        sb.endpoint_v3(),
+        "ap-guangzhou",
+        Credentials::new(DEMO_SECRET_ID, key),
+    );
+    c.retry = RetryPolicy {
+        max_attempts: 3,
+        base_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(40),
+    };
+    Client::new(c).unwrap_or_else(|e| panic!("client: {e}"))
+}
+
+fn rollback(id: &str) -> InstanceRollback {
+    InstanceRollback {
+        instance_id: id.into(),
+        spec: RollbackSpec {
+            rollbacktime: super::v3::recent(),
+            strategy: Strategy::Table,
+            dbs: vec![],
+            tables: vec![DatabaseTables {
+                db: "orders".into(),
+                table: vec![TableRename {
+                    tablename: "payments".into(),
+                    newname: "payments_bak".into(),
+                }],
+            }],
+        },
+    }
+}
+
+#[tokio::test]
+async fn planruns_v3_client_round_trips_every_action() {
+    let mut config = super::v3::steady();
+    config.missing_instances.insert("cdb-gone0000".into());
+    let sb = start(config).await;
+    let c = client(&sb, DEMO_SECRET_KEY);
+
+    let windows = c
+        .rollback_range_time(&[A.to_owned(), "cdb-gone0000".to_owned()])
+        .await
+        .unwrap_or_else(|e| panic!("range: {e}"));
+    assert_eq!(windows.len(), 2);
+    assert!(
+        windows[0].is_ok() && windows[0].times.len() == 1,
+        "{windows:?}"
+    );
+    assert_eq!(
+        (windows[1].is_ok(), windows[1].code),
+        (false, Some(1_600_009))
+    );
+
+    let id = c
+        .start_batch_rollback(&[rollback(A), rollback(B)])
+        .await
+        .unwrap_or_else(|e| panic!("start: {e}"));
+    let busy = c.start_batch_rollback(&[rollback(A)]).await;
+    let busy = busy
+        .err()
+        .unwrap_or_else(|| panic!("a second submission was accepted"));
+    assert_eq!(busy.class(), ErrorClass::Busy, "{busy}");
+    assert_eq!(
+        busy.code_text().as_deref(),
+        Some("OperationDenied.InstanceTaskRunning")
+    );
+    assert!(busy.request_id().is_some_and(|r| !r.is_empty()));
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let page = c
+            .rollback_tasks(A, Some(&id), 0, 10)
+            .await
+            .unwrap_or_else(|e| panic!("detail: {e}"));
+        assert_eq!(page.total_count, Some(1));
+        let task = &page.items[0];
+        assert_eq!(task.detail[0].instance_id, A);
+        if task.status.as_deref() == Some("SUCCESS") {
+            assert_eq!(task.percent(), Some(100));
+            break;
+        }
+        assert!(Instant::now() < deadline, "never finished: {task:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // B still runs (same job, its own task) until stopped.
+    let stopping = c.stop_rollback(B).await;
+    let all = c
+        .all_rollback_tasks(B, None)
+        .await
+        .unwrap_or_else(|e| panic!("all: {e}"));
+    assert_eq!(all.len(), 1);
+    match stopping {
+        Ok(_) => assert_eq!(all[0].status.as_deref(), Some("KILLED")),
+        // B may have finished on its own first: then there is nothing to stop.
+        Err(e) => {
+            assert_eq!(
+                e.code_text().as_deref(),
+                Some("OperationDenied.InstanceTaskStatusError")
+            );
+            assert_eq!(all[0].status.as_deref(), Some("SUCCESS"));
+        }
+    }
+    let s = sb.counters();
+    assert_eq!((s.accepted_jobs, s.accepted_submissions[A]), (1, 1));
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn sandbox_errors_fall_into_the_clients_classes() {
+    let mut config = fast();
+    config.missing_instances.insert("cdb-gone0000".into());
+    let sb = start(config).await;
+    let wrong = client(&sb, "not-the-key");
+    let e = wrong
+        .rollback_range_time(&[A.to_owned()])
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("a wrong key was accepted"));
+    assert_eq!(e.class(), ErrorClass::StopRun, "{e}");
+    assert_eq!(
+        e.code_text().as_deref(),
+        Some("AuthFailure.SignatureFailure")
+    );
+
+    let c = client(&sb, DEMO_SECRET_KEY);
+    let e = c
+        .start_batch_rollback(&[rollback("cdb-gone0000")])
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("a missing instance was accepted"));
+    assert_eq!(e.class(), ErrorClass::InstancesOnly, "{e}");
+    let mut bad = rollback(A);
+    bad.spec.rollbacktime = "2020-01-01 00:00:00".into();
+    let e = c
+        .start_batch_rollback(&[bad])
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("an out-of-window time was accepted"));
+    assert_eq!(e.class(), ErrorClass::InstancesOnly, "{e}");
+    assert_eq!(e.code_text().as_deref(), Some("InvalidParameterValue"));
+    assert_eq!(sb.counters().accepted_jobs, 0);
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_lost_v3_submission_is_outcome_unknown_and_never_sent_twice() {
+    let sb = start(Config {
+        faults: Faults {
+            rate: 1.0,
+            kinds: FaultKinds {
+                lost: true,
+                ..FaultKinds::default()
+            },
+            seed: 3,
+            slow_ms: 1,
+            actions: ["StartBatchRollback".to_owned()].into(),
+        },
+        ..fast()
+    })
+    .await;
+    let c = client(&sb, DEMO_SECRET_KEY);
+    let e = c
+        .start_batch_rollback(&[rollback(A)])
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("a lost answer cannot be a success"));
+    assert_eq!(e.class(), ErrorClass::OutcomeUnknown, "{e}");
+    // The task is there to be found, and it was submitted exactly once.
+    let tasks = c
+        .all_rollback_tasks(A, None)
+        .await
+        .unwrap_or_else(|e| panic!("detail: {e}"));
+    assert_eq!(tasks.len(), 1);
+    let s = sb.counters();
+    assert_eq!(s.requests_per_action["StartBatchRollback"], 1);
+    assert_eq!((s.accepted_submissions[A], s.lost_accepted_jobs), (1, 1));
+    sb.shutdown().await;
+}
+
+/// The engine's preflight (DescribeRollbackRangeTime in batches of 20) and the sandbox agree:
+/// what preflight calls inside the window is accepted, what it calls outside or refused is not.
+#[tokio::test]
+async fn engine_preflight_agrees_with_what_the_sandbox_accepts() {
+    use planrun::engine::v3::{PREFLIGHT_BATCH, V3 as Adapter, Window, window};
+
+    let at =
+        |t: &str| chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S").unwrap_or_default();
+    let mut config = fast();
+    config.missing_instances.insert("cdb-gone0000".into());
+    config.rollback_windows.insert(
+        B.into(),
+        vec![planrun::sandbox::RollbackWindow {
+            begin: at("2026-11-01 00:00:00"),
+            end: at("2026-11-02 00:00:00"),
+        }],
+    );
+    let sb = start(config).await;
+    let c = client(&sb, DEMO_SECRET_KEY);
+    let adapter = Adapter::new(c.clone());
+    // More instances than one preflight call takes.
+    let mut ids: Vec<String> = (0..PREFLIGHT_BATCH + 3)
+        .map(|i| format!("cdb-{i:08}"))
+        .collect();
+    ids.extend([A.to_owned(), B.to_owned(), "cdb-gone0000".to_owned()]);
+    let items = adapter
+        .preflight(None, &ids)
+        .await
+        .unwrap_or_else(|e| panic!("preflight: {e}"));
+    assert_eq!(items.len(), ids.len());
+    assert_eq!(
+        sb.counters().requests_per_action["DescribeRollbackRangeTime"],
+        2
+    );
+
+    let recent = super::v3::recent();
+    let cases = [
+        (A, recent.as_str(), "inside"),
+        (B, "2026-11-01 12:00:00", "inside"),
+        (B, recent.as_str(), "outside"),
+        ("cdb-gone0000", recent.as_str(), "refused"),
+    ];
+    for (id, time, expected) in cases {
+        let verdict = window(&items, id, time);
+        let kind = match &verdict {
+            Window::Inside => "inside",
+            Window::Outside(_) => "outside",
+            Window::Refused { code, .. } => {
+                assert_eq!(*code, 1_600_009);
+                "refused"
+            }
+            Window::Unlisted => "unlisted",
+        };
+        assert_eq!(kind, expected, "{id} at {time}: {verdict}");
+        let mut r = rollback(id);
+        r.spec.rollbacktime = time.to_owned();
+        let accepted = c.start_batch_rollback(&[r]).await;
+        assert_eq!(
+            accepted.is_ok(),
+            expected == "inside",
+            "{id} at {time}: {accepted:?}"
+        );
+    }
+    sb.shutdown().await;
+}
