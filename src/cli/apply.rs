@@ -58,12 +58,7 @@ pub fn run(args: &ApplyArgs) -> i32 {
         Err(code) => return code,
     };
     let batch_size = args.batch_size.map_or(resolved.batch_size, usize::from);
-    let calls = plan_cmd::calls(
-        &resolved,
-        batch_size,
-        false,
-        args.api.api,
-    );
+    let calls = plan_cmd::calls(&resolved, batch_size, false, args.api.api);
     print!("{}", diff::human(&resolved, &calls, term::stdout_colour()));
     if args.dry_run {
         return exit::OK;
@@ -360,6 +355,12 @@ fn resume_command(args: &ApplyArgs) -> String {
     {
         flag("--region", r.clone());
     }
+    if args.api.api != super::api_args::ApiVersion::V3 {
+        flag("--api", "v2".to_owned());
+    }
+    if let Some(profile) = &args.api.profile {
+        flag("--profile", profile.clone());
+    }
     let method: crate::api::sign::SignatureMethod = args.api.signature_method.into();
     if method != crate::api::sign::SignatureMethod::HmacSha256 {
         flag("--signature-method", method.as_str().to_owned());
@@ -375,6 +376,9 @@ fn resume_command(args: &ApplyArgs) -> String {
     }
     if let Some(r) = &args.report {
         flag("--report", r.display().to_string());
+    }
+    if args.no_preflight {
+        words.push("--no-preflight".to_owned());
     }
     if args.sandbox {
         words.push("--sandbox".to_owned());

@@ -41,7 +41,10 @@ fn plan_shows_every_rename_the_summary_and_the_calls() {
 #[test]
 fn plan_show_requests_prints_the_seed_parameters() {
     let dir = folder(&[("p.yaml", VALID)]);
-    let r = run(dir.path(), &["plan", "--show-requests", "p.yaml"]);
+    let r = run(
+        dir.path(),
+        &["plan", "--api", "v2", "--show-requests", "p.yaml"],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     let param = |name: &str| {
         r.stdout
@@ -67,6 +70,32 @@ fn plan_show_requests_prints_the_seed_parameters() {
     assert_eq!(
         para["dbs"],
         serde_json::json!([{"dbname": "ledger", "newname": "ledger_before"}])
+    );
+}
+
+#[test]
+fn plan_show_requests_prints_the_api_3_body_by_default() {
+    let dir = folder(&[("p.yaml", VALID)]);
+    let r = run(dir.path(), &["plan", "--show-requests", "p.yaml"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("StartBatchRollback"), "{}", r.stdout);
+    let body = r
+        .stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("body="))
+        .unwrap_or_else(|| panic!("no body in\n{}", r.stdout));
+    let body = json(body);
+    assert_eq!(body["Instances"][0]["InstanceId"], "cdb-shard001");
+    assert_eq!(body["Instances"][0]["RollbackTime"], "2026-11-20 03:15:00");
+    assert_eq!(body["Instances"][0]["Strategy"], "table");
+    assert_eq!(body["Instances"][0]["Tables"][0]["Database"], "orders");
+    assert_eq!(
+        body["Instances"][0]["Tables"][0]["Table"][0],
+        serde_json::json!({"TableName": "payments", "NewTableName": "payments_bak"})
+    );
+    assert_eq!(
+        body["Instances"][2]["Databases"][0],
+        serde_json::json!({"DatabaseName": "ledger", "NewDatabaseName": "ledger_before"})
     );
 }
 

@@ -217,7 +217,9 @@ impl Work {
             .arg(&self.plan)
             .arg("--state-dir")
             .arg(self.state_dir())
-            .args(["--poll-interval", "100ms", "--settle", "300ms"]);
+            .args(["--poll-interval", "100ms", "--settle", "300ms"])
+            // These tests drive the sandbox's API 2.0 (v3 has tests of its own).
+            .args(["--api", "v2"]);
         cmd
     }
 
@@ -226,7 +228,8 @@ impl Work {
         cmd.arg("status")
             .arg(&self.plan)
             .arg("--state-dir")
-            .arg(self.state_dir());
+            .arg(self.state_dir())
+            .args(["--api", "v2"]);
         cmd
     }
 }
