@@ -59,7 +59,7 @@ pub fn run(args: &ApplyArgs) -> i32 {
     };
     let batch_size = args.batch_size.map_or(resolved.batch_size, usize::from);
     let calls = plan_cmd::calls(&resolved, batch_size, false, args.api.api);
-    print!("{}", diff::human(&resolved, &calls, term::stdout_colour()));
+    out!("{}", diff::human(&resolved, &calls, term::stdout_colour()));
     if args.dry_run {
         return exit::OK;
     }
@@ -121,11 +121,11 @@ fn confirm(name: &str, instances: usize) -> Result<(), i32> {
         );
         return Err(exit::USAGE);
     }
-    print!("\nApply plan {name} to {instances} instances? Only `yes` is accepted: ");
+    out!("\nApply plan {name} to {instances} instances? Only `yes` is accepted: ");
     let _ = std::io::stdout().flush();
     let mut answer = String::new();
     if std::io::stdin().lock().read_line(&mut answer).is_err() || answer.trim() != "yes" {
-        println!("Apply cancelled; nothing was submitted.");
+        outln!("Apply cancelled; nothing was submitted.");
         return Err(exit::FAILED);
     }
     Ok(())
@@ -167,11 +167,11 @@ async fn apply(
         return code;
     }
     if session.already_complete() {
-        println!(
+        outln!(
             "\nThis plan was already applied completely (journal {}).",
             session.journal_path().display()
         );
-        println!(
+        outln!(
             "Nothing was submitted. Use `planrun status {}` to see it, or --restart to apply it again.",
             args.plan.display()
         );
@@ -182,7 +182,7 @@ async fn apply(
             eprintln!("error: cannot write the report {}: {e}", path.display());
         }
         let code = session.summary_exit_code();
-        print!("{}", session.summary_table());
+        out!("{}", session.summary_table());
         return code;
     }
     let total = resolved.instances.len();
@@ -220,31 +220,31 @@ async fn apply(
     {
         eprintln!("error: cannot write the report {}: {e}", path.display());
     }
-    println!();
-    print!("{}", session.summary_table());
+    outln!();
+    out!("{}", session.summary_table());
     let code = match ending {
         Ending::Complete => {
             let code = session.summary_exit_code();
             if session.report().totals.pending > 0 {
-                println!(
+                outln!(
                     "\nSome instances could not be submitted in this run (see above); nothing was lost. Submit them with:\n  {resume_hint}"
                 );
             }
             code
         }
         Ending::Interrupted => {
-            println!(
+            outln!(
                 "\nInterrupted. In-flight submissions were completed and journaled; nothing is lost."
             );
-            println!("Resume with:\n  {resume_hint}");
+            outln!("Resume with:\n  {resume_hint}");
             if args.sandbox {
                 // Its tasks lived in this process: there is nothing left to resume.
-                println!("(--sandbox: the emulator stopped with this run, so that starts over.)");
+                outln!("(--sandbox: the emulator stopped with this run, so that starts over.)");
             }
             exit::UNFINISHED
         }
         Ending::TimedOut => {
-            println!(
+            outln!(
                 "\n--timeout reached: unfinished instances are reported timed_out. Resume tracking with:\n  {resume_hint}"
             );
             exit::FAILED

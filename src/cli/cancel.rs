@@ -101,10 +101,10 @@ pub fn run(args: &CancelArgs) -> i32 {
             .map(|(i, s)| (i, s.id.clone()))
             .collect();
         if targets.is_empty() {
-            println!("No running rollback to cancel.");
+            outln!("No running rollback to cancel.");
             return exit::OK;
         }
-        println!(
+        outln!(
             "Will stop the rollback of: {}",
             targets
                 .iter()
@@ -141,7 +141,7 @@ pub fn run(args: &CancelArgs) -> i32 {
                         eprintln!("error: cannot write the journal: {e}");
                         return exit::USAGE;
                     }
-                    println!("{id}: cancelled (StopRollback request {request})");
+                    outln!("{id}: cancelled (StopRollback request {request})");
                 }
                 Err(e) => {
                     failed += 1;
@@ -161,13 +161,13 @@ fn confirm() -> Result<(), i32> {
         );
         return Err(exit::USAGE);
     }
-    print!("Stop these rollbacks? Only `yes` is accepted: ");
+    out!("Stop these rollbacks? Only `yes` is accepted: ");
     let _ = std::io::stdout().flush();
     let mut answer = String::new();
     if std::io::stdin().lock().read_line(&mut answer).is_ok() && answer.trim() == "yes" {
         Ok(())
     } else {
-        println!("Nothing was cancelled.");
+        outln!("Nothing was cancelled.");
         Err(exit::FAILED)
     }
 }

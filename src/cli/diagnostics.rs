@@ -2,7 +2,10 @@
 
 use std::fmt;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents,
+    SourceCode, SourceSpan, SpanContents,
+};
 use serde_json::json;
 
 use crate::plan::diagnostic::LineIndex;
@@ -11,7 +14,7 @@ use crate::plan::{Checked, Diagnostic, Severity};
 /// A plan diagnostic seen through miette's eyes, borrowing the file's source once.
 struct Report<'a> {
     d: &'a Diagnostic,
-    source: &'a NamedSource<String>,
+    source: &'a Indexed<'a>,
 }
 
 impl fmt::Debug for Report<'_> {
@@ -59,6 +62,58 @@ impl miette::Diagnostic for Report<'_> {
     }
 }
 
+/// A file's text with its line starts. miette reads a plain `str` from its start for every
+/// label, which made 10,000 diagnostics of one file quadratic (minutes); this hands miette only
+/// the lines around the span, found by binary search.
+struct Indexed<'a> {
+    name: &'a str,
+    text: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> Indexed<'a> {
+    fn new(name: &'a str, text: &'a str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        Self { name, text, starts }
+    }
+
+    /// 0-based line holding byte `offset`.
+    fn line_of(&self, offset: usize) -> usize {
+        self.starts
+            .partition_point(|&s| s <= offset)
+            .saturating_sub(1)
+    }
+}
+
+impl SourceCode for Indexed<'_> {
+    fn read_span<'b>(
+        &'b self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'b> + 'b>, MietteError> {
+        let first = self.line_of(span.offset()).saturating_sub(before);
+        let last = self.line_of(span.offset() + span.len()) + after + 1;
+        let start = self.starts[first];
+        let end = self.starts.get(last).copied().unwrap_or(self.text.len());
+        let window = &self.text[start..end];
+        let local = SourceSpan::new((span.offset() - start).into(), span.len());
+        let inner = window.read_span(&local, before, after)?;
+        let data = inner.data();
+        let offset = start + inner.span().offset();
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.to_owned(),
+            data,
+            SourceSpan::new(offset.into(), inner.span().len()),
+            first + inner.line(),
+            inner.column(),
+            // miette counts lines from the start of the source; it merges nearby snippets by it.
+            first + inner.line_count(),
+        )))
+    }
+}
+
 /// Every diagnostic of every file, rendered by miette, then a one-line count per file.
 pub fn human(files: &[Checked], colour: bool, width: usize) -> String {
     let theme = if colour {
@@ -71,7 +126,7 @@ pub fn human(files: &[Checked], colour: bool, width: usize) -> String {
         .with_links(false);
     let mut out = String::new();
     for file in files.iter().filter(|f| !f.diagnostics.is_empty()) {
-        let source = NamedSource::new(&file.path, file.text.clone());
+        let source = Indexed::new(&file.path, &file.text);
         for d in &file.diagnostics {
             let _ = handler.render_report(&mut out, &Report { d, source: &source });
             out.push('\n');

@@ -54,8 +54,8 @@ pub fn run(args: JobsArgs) -> i32 {
     match fetch(&args) {
         Ok(page) => {
             match args.format {
-                Format::Human => print!("{}", human(&args.instance, &page, args.offset)),
-                Format::Json => println!("{}", to_json(&page)),
+                Format::Human => out!("{}", human(&args.instance, &page, args.offset)),
+                Format::Json => outln!("{}", to_json(&page)),
             }
             EXIT_OK
         }
@@ -75,9 +75,9 @@ fn run_v3(args: &JobsArgs) -> i32 {
         Ok(listing) => {
             match args.format {
                 Format::Human => {
-                    print!("{}", jobs_v3::human(&args.instance, &listing, args.offset))
+                    out!("{}", jobs_v3::human(&args.instance, &listing, args.offset))
                 }
-                Format::Json => println!("{}", jobs_v3::to_json(&listing)),
+                Format::Json => outln!("{}", jobs_v3::to_json(&listing)),
             }
             EXIT_OK
         }

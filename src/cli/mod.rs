@@ -1,5 +1,23 @@
 //! Argument parsing, wiring, printing and exit codes: the only module that prints.
 
+/// Prints a line on stdout; a closed pipe (`planrun validate ... | head`) is not an error.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// Prints on stdout (flushed, for prompts); a closed pipe is not an error.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut stdout = std::io::stdout().lock();
+        let _ = write!(stdout, $($arg)*);
+        let _ = stdout.flush();
+    }};
+}
+
 pub mod api_args;
 pub mod apply;
 pub mod cancel;
@@ -80,16 +98,13 @@ pub fn run(args: Vec<std::ffi::OsString>) -> i32 {
         Command::Jobs(args) => jobs::run(args),
         Command::Sandbox(args) => sandbox::run(args),
         Command::Schema => {
-            println!("{}", schema_text());
+            outln!("{}", schema_text());
             exit::OK
         }
         Command::Completions { shell } => {
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "planrun",
-                &mut std::io::stdout(),
-            );
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "planrun", &mut script);
+            out!("{}", String::from_utf8_lossy(&script));
             exit::OK
         }
     }

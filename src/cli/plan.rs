@@ -90,7 +90,7 @@ pub fn load_valid(path: &std::path::Path, json: bool) -> Result<(Checked, Resolv
     let (checked, readable) = super::validate::check(path, now);
     if !readable || checked.has_errors() {
         if json {
-            println!(
+            outln!(
                 "{}",
                 diagnostics::json(std::slice::from_ref(&checked), false)
             );
@@ -127,10 +127,19 @@ pub fn run(args: &PlanArgs) -> i32 {
         Ok(ok) => ok,
         Err(code) => return code,
     };
-    let size = args.batch_size.map_or(resolved.batch_size, usize::from);
-    let calls = calls(&resolved, size, args.show_requests, args.api.api);
+    let mut resolved = resolved;
+    if let Some(size) = args.batch_size {
+        // The diff's header and JSON say how many instances a call holds: the flag's value.
+        resolved.batch_size = usize::from(size);
+    }
+    let calls = calls(
+        &resolved,
+        resolved.batch_size,
+        args.show_requests,
+        args.api.api,
+    );
     if !json {
-        print!("{}", diff::human(&resolved, &calls, term::stdout_colour()));
+        out!("{}", diff::human(&resolved, &calls, term::stdout_colour()));
     }
     let (code, preflight) = if args.preflight {
         preflight(args, &checked, &resolved, json)
@@ -142,7 +151,7 @@ pub fn run(args: &PlanArgs) -> i32 {
         if let Some(found) = preflight {
             doc["preflight"] = found;
         }
-        println!("{doc}");
+        outln!("{doc}");
     }
     code
 }

@@ -188,7 +188,7 @@ fn run_serve(args: &ServeArgs) -> i32 {
         if let Err(e) = tokio::signal::ctrl_c().await {
             eprintln!("error: cannot wait for Ctrl-C: {e}");
         }
-        println!("stopping");
+        outln!("stopping");
         sb.shutdown().await;
         exit::OK
     })
@@ -196,17 +196,17 @@ fn run_serve(args: &ServeArgs) -> i32 {
 
 fn print_banner(sb: &sandbox::Sandbox, custom_key: bool) {
     let config = sb.config();
-    println!("planrun sandbox: API 2.0 and API 3.0 emulator (never the real cloud)");
-    println!("endpoint: {}", sb.endpoint_v2());
-    println!("endpoint v3: {}", sb.endpoint_v3());
-    println!("counters: {}", sb.counters_url());
+    outln!("planrun sandbox: API 2.0 and API 3.0 emulator (never the real cloud)");
+    outln!("endpoint: {}", sb.endpoint_v2());
+    outln!("endpoint v3: {}", sb.endpoint_v3());
+    outln!("counters: {}", sb.counters_url());
     for c in &config.credentials {
-        println!("secret id: {}", c.secret_id);
+        outln!("secret id: {}", c.secret_id);
         // The demo key is public; a key given on the command line is the user's and stays unsaid.
         if !custom_key && c.secret_id == DEMO_SECRET_ID {
-            println!("secret key: {DEMO_SECRET_KEY}");
+            outln!("secret key: {DEMO_SECRET_KEY}");
         } else {
-            println!("secret key: (the one given with --secret-key)");
+            outln!("secret key: (the one given with --secret-key)");
         }
     }
     let (id, key) = match config.credentials.first() {
@@ -214,17 +214,17 @@ fn print_banner(sb: &sandbox::Sandbox, custom_key: bool) {
         Some(c) => (c.secret_id.as_str(), "<your --secret-key>"),
         None => ("<id>", "<key>"),
     };
-    println!("use it:");
-    println!("  export TENCENTCLOUD_SECRET_ID={id} TENCENTCLOUD_SECRET_KEY={key}");
-    println!(
+    outln!("use it:");
+    outln!("  export TENCENTCLOUD_SECRET_ID={id} TENCENTCLOUD_SECRET_KEY={key}");
+    outln!(
         "  planrun jobs cdb-mo64xu70 --api v2 --region ap-guangzhou --endpoint {}",
         sb.endpoint_v2()
     );
-    println!(
+    outln!(
         "  planrun jobs cdb-mo64xu70 --api v3 --region ap-guangzhou --endpoint {}",
         sb.endpoint_v3()
     );
-    println!(
+    outln!(
         "tasks: {:.1}-{:.1} s, rate {}/s per action, faults {:.0} %, seed {}",
         config.task_seconds.0,
         config.task_seconds.1,
@@ -232,12 +232,12 @@ fn print_banner(sb: &sandbox::Sandbox, custom_key: bool) {
         config.faults.rate * 100.0,
         config.seed
     );
-    println!(
+    outln!(
         "rollback window: the last {:.1} days up to now (+08:00); {} instance(s) with fixed windows",
         config.default_window_seconds as f64 / 86_400.0,
         config.rollback_windows.len()
     );
-    println!("Ctrl-C stops it.");
+    outln!("Ctrl-C stops it.");
 }
 
 #[cfg(test)]

@@ -91,10 +91,31 @@ pub struct Session {
 /// `NAME.journal`, or `NAME.sandbox.journal` for `apply --sandbox` (kept apart: its jobs
 /// lived in an emulator, not in the cloud).
 pub fn journal_name(plan: &str, sandboxed: bool) -> String {
+    let plan = file_stem(plan);
     if sandboxed {
         format!("{plan}.sandbox.journal")
     } else {
         format!("{plan}.journal")
+    }
+}
+
+/// The plan's name as a file name: anything but letters, digits, `.`, `-` and `_` becomes `_`
+/// (a name like `../x` must not put the journal outside the state directory).
+pub fn file_stem(name: &str) -> String {
+    let stem: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if stem.is_empty() {
+        "plan".to_owned()
+    } else {
+        stem
     }
 }
 
@@ -129,9 +150,9 @@ impl Session {
     ) -> Result<Self, i32> {
         let dir = state_dir(plan_path, args);
         let stem = if sandboxed {
-            format!("{}.sandbox", plan.name)
+            format!("{}.sandbox", file_stem(&plan.name))
         } else {
-            plan.name.clone()
+            file_stem(&plan.name)
         };
         let lock = match Lock::try_acquire(&dir.join(format!("{stem}.lock"))) {
             Ok(Some(lock)) => lock,
@@ -155,7 +176,7 @@ impl Session {
         let mut session = Self::new(
             plan,
             protocol,
-            dir.join(format!("{stem}.journal")),
+            dir.join(journal_name(&plan.name, sandboxed)),
             sandboxed,
             args,
             batch_size,
@@ -178,7 +199,7 @@ impl Session {
         Ok(Self::new(
             plan,
             protocol,
-            dir.join(format!("{}.journal", plan.name)),
+            dir.join(journal_name(&plan.name, false)),
             false,
             args,
             plan.batch_size,
@@ -560,4 +581,20 @@ pub async fn connect(
         exit::USAGE
     })?;
     Ok((protocol, sandbox))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_plan_name_cannot_lead_the_journal_out_of_the_state_directory() {
+        assert_eq!(
+            super::journal_name("../../etc/x", false),
+            "______etc_x.journal"
+        );
+        assert_eq!(
+            super::journal_name("incident-42", true),
+            "incident-42.sandbox.journal"
+        );
+        assert_eq!(super::journal_name("", false), "plan.journal");
+    }
 }

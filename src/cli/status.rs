@@ -101,14 +101,14 @@ pub fn run(args: &StatusArgs) -> i32 {
         }
         if json {
             match serde_json::to_string_pretty(&session.report()) {
-                Ok(text) => println!("{text}"),
+                Ok(text) => outln!("{text}"),
                 Err(e) => {
                     eprintln!("error: {e}");
                     return exit::USAGE;
                 }
             }
         } else {
-            print!("{}", session.summary_table());
+            out!("{}", session.summary_table());
         }
         exit_code(&session.report().totals)
     })

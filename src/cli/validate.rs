@@ -68,12 +68,12 @@ pub fn run(args: &ValidateArgs) -> i32 {
         files.push(checked);
     }
     match args.format {
-        Format::Human => print!(
+        Format::Human => out!(
             "{}",
             diagnostics::human(&files, term::stdout_colour(), term::width())
         ),
-        Format::Json => println!("{}", diagnostics::json(&files, args.deny_warnings)),
-        Format::Github => print!("{}", diagnostics::github(&files)),
+        Format::Json => outln!("{}", diagnostics::json(&files, args.deny_warnings)),
+        Format::Github => out!("{}", diagnostics::github(&files)),
     }
     let failed = files
         .iter()
