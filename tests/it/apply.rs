@@ -10,3 +10,4 @@ mod faults;
 mod refusals;
 mod report;
 mod signals;
+mod v3;

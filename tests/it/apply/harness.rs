@@ -27,12 +27,25 @@ pub fn bin() -> PathBuf {
 pub struct Served {
     child: Child,
     pub endpoint: String,
+    /// The API generation the tests speak to it (`--api`).
+    pub api: &'static str,
     addr: String,
 }
 
 impl Served {
-    /// Tasks last about `job_seconds` (±25 %); `extra` are more `sandbox serve` flags.
+    /// Tasks last about `job_seconds` (±25 %); `extra` are more `sandbox serve` flags. Spoken
+    /// to through API 2.0.
     pub fn start(job_seconds: f64, extra: &[&str]) -> Self {
+        Self::start_api("v2", job_seconds, extra)
+    }
+
+    /// The same, spoken to through `api` (`v2` or `v3`).
+    pub fn start_api(api: &'static str, job_seconds: f64, extra: &[&str]) -> Self {
+        let banner = if api == "v3" {
+            "endpoint v3: "
+        } else {
+            "endpoint: "
+        };
         let mut child = Command::new(bin())
             .args(["sandbox", "serve", "--port", "0"])
             .args(["--secret-id", SECRET_ID, "--secret-key", SECRET_KEY])
@@ -61,7 +74,7 @@ impl Served {
             let line = rx
                 .recv_timeout(left)
                 .unwrap_or_else(|e| panic!("sandbox banner: {e}"));
-            endpoint = line.strip_prefix("endpoint: ").map(str::to_owned);
+            endpoint = line.strip_prefix(banner).map(str::to_owned);
         }
         let endpoint = endpoint.unwrap_or_default();
         let addr = endpoint
@@ -74,6 +87,7 @@ impl Served {
         Self {
             child,
             endpoint,
+            api,
             addr,
         }
     }
@@ -218,8 +232,7 @@ impl Work {
             .arg("--state-dir")
             .arg(self.state_dir())
             .args(["--poll-interval", "100ms", "--settle", "300ms"])
-            // These tests drive the sandbox's API 2.0 (v3 has tests of its own).
-            .args(["--api", "v2"]);
+            .args(["--api", served.api]);
         cmd
     }
 
@@ -229,7 +242,7 @@ impl Work {
             .arg(&self.plan)
             .arg("--state-dir")
             .arg(self.state_dir())
-            .args(["--api", "v2"]);
+            .args(["--api", served.api]);
         cmd
     }
 }
