@@ -30,6 +30,12 @@ impl RollbackTask {
     }
 }
 
+/// The same database and table renames, in any order (the engine's reconciliation compares
+/// whole specs with this too).
+pub fn same_renames(a: &RollbackSpec, b: &RollbackSpec) -> bool {
+    db_set(&a.dbs) == db_set(&b.dbs) && table_set(&a.tables) == table_set(&b.tables)
+}
+
 fn db_set(dbs: &[DatabaseRename]) -> BTreeSet<(&str, &str)> {
     dbs.iter()
         .map(|d| (d.dbname.as_str(), d.newname.as_str()))

@@ -66,16 +66,9 @@ pub fn run(args: &ApplyArgs) -> i32 {
     if let Err(code) = check_regions(args, &resolved) {
         return code;
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match super::runtime(2) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return exit::USAGE;
-        }
+        Err(code) => return code,
     };
     runtime.block_on(apply(args, &checked, resolved, batch_size))
 }

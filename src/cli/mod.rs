@@ -110,6 +110,22 @@ pub fn run(args: Vec<std::ffi::OsString>) -> i32 {
     }
 }
 
+/// The async runtime of a command that talks to an API: the current thread for one-shot
+/// commands, two workers for `apply` and the sandbox. A failure is reported and becomes exit 2.
+pub fn runtime(workers: usize) -> Result<tokio::runtime::Runtime, i32> {
+    let mut builder = if workers > 1 {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(workers);
+        b
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    builder.enable_all().build().map_err(|e| {
+        eprintln!("error: cannot start the async runtime: {e}");
+        exit::USAGE
+    })
+}
+
 /// The schema as checked in: pretty JSON.
 pub fn schema_text() -> String {
     serde_json::to_string_pretty(&crate::plan::model::schema()).unwrap_or_default()

@@ -164,15 +164,9 @@ fn preflight(
     plan: &ResolvedPlan,
     json: bool,
 ) -> (i32, Option<serde_json::Value>) {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match super::runtime(1) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return (exit::USAGE, None);
-        }
+        Err(code) => return (code, None),
     };
     runtime.block_on(async {
         let (protocol, _) = match super::session::connect(&args.api, None).await {

@@ -164,15 +164,9 @@ fn run_serve(args: &ServeArgs) -> i32 {
             return exit::USAGE;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match super::runtime(2) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return exit::USAGE;
-        }
+        Err(code) => return code,
     };
     let custom_key = args.secret_key.is_some();
     runtime.block_on(async move {

@@ -44,15 +44,9 @@ pub fn run(args: &StatusArgs) -> i32 {
         Ok(ok) => ok,
         Err(code) => return code,
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match super::runtime(1) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return exit::USAGE;
-        }
+        Err(code) => return code,
     };
     let cloud = session::journal_path(&args.plan, &resolved.name, &args.session, false);
     let demo = session::journal_path(&args.plan, &resolved.name, &args.session, true);

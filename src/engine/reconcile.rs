@@ -6,6 +6,7 @@
 use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
 
 use super::protocol::Task;
+use crate::api::matching::same_renames;
 use crate::api::rollback::RollbackSpec;
 
 /// Clock difference tolerated between this machine and the API's task times.
@@ -13,34 +14,7 @@ pub const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
 
 /// Same point in time, strategy, databases and tables (order does not matter).
 pub fn same_spec(a: &RollbackSpec, b: &RollbackSpec) -> bool {
-    a.rollbacktime == b.rollbacktime
-        && a.strategy == b.strategy
-        && dbs(a) == dbs(b)
-        && tables(a) == tables(b)
-}
-
-fn dbs(s: &RollbackSpec) -> Vec<(&str, &str)> {
-    let mut v: Vec<(&str, &str)> = s
-        .dbs
-        .iter()
-        .map(|d| (d.dbname.as_str(), d.newname.as_str()))
-        .collect();
-    v.sort_unstable();
-    v
-}
-
-fn tables(s: &RollbackSpec) -> Vec<(&str, &str, &str)> {
-    let mut v: Vec<(&str, &str, &str)> = s
-        .tables
-        .iter()
-        .flat_map(|t| {
-            t.table
-                .iter()
-                .map(move |r| (t.db.as_str(), r.tablename.as_str(), r.newname.as_str()))
-        })
-        .collect();
-    v.sort_unstable();
-    v
+    a.rollbacktime == b.rollbacktime && a.strategy == b.strategy && same_renames(a, b)
 }
 
 /// The task's start as UTC, reading its `YYYY-MM-DD HH:MM:SS` in the instances' clock.
