@@ -78,6 +78,9 @@ pub fn run(args: &ValidateArgs) -> i32 {
     let failed = files
         .iter()
         .any(|f| f.has_errors() || (args.deny_warnings && f.has_warnings()));
+    // The process ends right after this: handing a large plan's hundred thousand small
+    // allocations back one by one would cost a tenth of the whole run.
+    std::mem::forget(files);
     if unreadable {
         exit::USAGE
     } else if failed {

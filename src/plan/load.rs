@@ -12,7 +12,7 @@ use super::node::{self, Node, Span, Value};
 mod index;
 mod syntax;
 
-pub use index::{Location, SpanIndex, escape};
+pub use index::{Location, SpanIndex, child, element, escape};
 
 /// Largest plan accepted: 10,000 instances take about 1 MB, so 16 MiB is far beyond any real plan
 /// while keeping a stray binary or log file from being parsed at length.
@@ -193,7 +193,7 @@ impl Loader<'_> {
             .iter()
             .enumerate()
             .map(|(i, item)| {
-                let p = format!("{path}/{i}");
+                let p = element(path, i);
                 self.entry(item, &p)
             })
             .collect()
@@ -227,7 +227,7 @@ impl Loader<'_> {
                             .iter()
                             .enumerate()
                             .filter_map(|(i, item)| {
-                                let ip = format!("{p}/{i}");
+                                let ip = element(&p, i);
                                 self.string(item, &ip)
                             })
                             .collect()
@@ -269,7 +269,7 @@ impl Loader<'_> {
             let Some(db) = self.name(key, path) else {
                 continue;
             };
-            let p = format!("{path}/{}", escape(&db));
+            let p = child(path, &db);
             if self.repeated(&mut seen, &db, key.span, &p) {
                 continue;
             }
@@ -288,7 +288,7 @@ impl Loader<'_> {
                     .iter()
                     .enumerate()
                     .filter_map(|(i, item)| {
-                        let p = format!("{path}/{i}");
+                        let p = element(path, i);
                         self.name(item, &p)
                     })
                     .collect(),
@@ -300,7 +300,7 @@ impl Loader<'_> {
                     let Some(source) = self.name(key, path) else {
                         continue;
                     };
-                    let p = format!("{path}/{}", escape(&source));
+                    let p = child(path, &source);
                     if self.repeated(&mut seen, &source, key.span, &p) {
                         continue;
                     }
@@ -339,7 +339,7 @@ impl Loader<'_> {
                 self.wrong_type(key, &key_path, "a field name");
                 continue;
             };
-            let p = format!("{path}/{}", escape(name));
+            let p = child(path, name);
             if !known.contains(&name.as_str()) {
                 let mut d = Diagnostic::error(
                     "planrun::unknown_field",

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
 
 use super::diagnostic::Diagnostic;
-use super::load::{Loaded, escape};
+use super::load::{Loaded, child, element, escape};
 use super::model::{Entry, Names, Strategy};
 use super::node::Span;
 use super::resolved::{
@@ -224,7 +224,7 @@ impl Rules<'_> {
         let mut seen: HashMap<&str, (usize, Option<usize>)> = HashMap::new();
         let mut instances = Vec::new();
         for (i, entry) in plan.instances.iter().enumerate() {
-            let path = format!("/instances/{i}");
+            let path = element("/instances", i);
             if self.reported_at(&path) {
                 // Not a mapping at all: the loader said so, and nothing else can be checked.
                 continue;
@@ -276,19 +276,19 @@ impl Rules<'_> {
                     "an instance entry has both `id` and `ids`",
                 )
                 .at(
-                    format!("{path}/ids"),
-                    self.key(&format!("{path}/ids")),
+                    child(path, "ids"),
+                    self.key(&child(path, "ids")),
                     "`ids` here",
                 )
-                .also(Some(self.key(&format!("{path}/id"))), "`id` here")
+                .also(Some(self.key(&child(path, "id"))), "`id` here")
                 .help("keep `id` for one instance or `ids` for several, not both"),
             ),
             (None, None)
                 if self.has(path)
                     && !self.loaded.misspelt(path, "id")
                     && !self.loaded.misspelt(path, "ids")
-                    && !self.reported_under(&format!("{path}/id"))
-                    && !self.reported_under(&format!("{path}/ids")) =>
+                    && !self.reported_under(&child(path, "id"))
+                    && !self.reported_under(&child(path, "ids")) =>
             {
                 self.push(
                     Diagnostic::error(
@@ -306,16 +306,16 @@ impl Rules<'_> {
             _ => {}
         }
         if let Some(id) = &entry.id {
-            list.push((id, format!("{path}/id"), None));
+            list.push((id, child(path, "id"), None));
         }
         if let Some(ids) = &entry.ids {
-            let ids_path = format!("{path}/ids");
+            let ids_path = child(path, "ids");
             if ids.is_empty() && self.has(&ids_path) && !self.reported_under(&ids_path) {
                 self.push(
                     Diagnostic::error("planrun::empty_ids", "`ids` is empty")
                         .at(
-                            format!("{path}/ids"),
-                            self.span(&format!("{path}/ids")),
+                            child(path, "ids"),
+                            self.span(&child(path, "ids")),
                             "no instance here",
                         )
                         .help("list at least one instance id, or remove the entry"),
@@ -324,7 +324,7 @@ impl Rules<'_> {
             list.extend(
                 ids.iter()
                     .enumerate()
-                    .map(|(j, id)| (id.as_str(), format!("{path}/ids/{j}"), Some(j))),
+                    .map(|(j, id)| (id.as_str(), element(&ids_path, j), Some(j))),
             );
         }
         let mut out = Vec::with_capacity(list.len());
@@ -388,10 +388,10 @@ impl Rules<'_> {
         let time_text = entry.rollback_time.as_ref().or(plan.rollback_time.as_ref());
         let mut time_ok = true;
         if let Some(text) = &entry.rollback_time {
-            time_ok = self.time(text, &format!("{path}/rollback_time")).is_some();
+            time_ok = self.time(text, &child(path, "rollback_time")).is_some();
         } else if plan.rollback_time.is_some() {
             time_ok = self.plan_time.is_some();
-        } else if !self.has(&format!("{path}/rollback_time"))
+        } else if !self.has(&child(path, "rollback_time"))
             && !self.has("/rollback_time")
             && !self.loaded.misspelt(path, "rollback_time")
             && !self.loaded.misspelt("", "rollback_time")
@@ -404,15 +404,15 @@ impl Rules<'_> {
             );
         }
         if let Some(template) = &entry.rename {
-            self.template(template, &format!("{path}/rename"));
+            self.template(template, &child(path, "rename"));
         }
         let (rename, rename_path) = match &entry.rename {
-            Some(r) => (Some(r.as_str()), format!("{path}/rename")),
+            Some(r) => (Some(r.as_str()), child(path, "rename")),
             None => (plan.rename.as_deref(), "/rename".to_owned()),
         };
         let rename = rename.filter(|r| r.contains("{name}"));
 
-        let dbs_path = format!("{path}/dbs");
+        let dbs_path = child(path, "dbs");
         let dbs = entry
             .dbs
             .as_ref()
@@ -448,7 +448,7 @@ impl Rules<'_> {
             && !self.loaded.misspelt(path, "dbs")
             && !self.loaded.misspelt(path, "tables")
             && !self.reported_under(&dbs_path)
-            && !self.reported_under(&format!("{path}/tables"))
+            && !self.reported_under(&child(path, "tables"))
             && tables.iter().all(|t| t.tables.is_empty())
             && entry.dbs.as_ref().is_none_or(Names::is_empty)
             && entry.tables.as_ref().is_none_or(|t| t.0.is_empty())
@@ -531,7 +531,7 @@ impl Rules<'_> {
     }
 
     fn strategy_rules(&mut self, strategy: Strategy, entry: &Entry, path: &str, dbs: &[Rename]) {
-        let own = format!("{path}/strategy");
+        let own = child(path, "strategy");
         let inherited = entry.strategy.is_none();
         // Looked up only for a diagnostic: this runs for every entry.
         let strategy_span = |rules: &Self| {
@@ -543,7 +543,7 @@ impl Rules<'_> {
         };
         if strategy == Strategy::Table && !dbs.is_empty() {
             let strategy_span = strategy_span(self);
-            let dbs_path = format!("{path}/dbs");
+            let dbs_path = child(path, "dbs");
             let origin = if inherited {
                 "plan-level `strategy: table` applies here"
             } else {

@@ -117,11 +117,56 @@ fn unescape(token: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// `path/token` with the token escaped: built without `format!`, as loading and checking
+/// make one for nearly every node of a large plan.
+pub fn child(path: &str, token: &str) -> String {
+    let token = escape(token);
+    let mut out = String::with_capacity(path.len() + 1 + token.len());
+    out.push_str(path);
+    out.push('/');
+    out.push_str(&token);
+    out
+}
+
+/// `path/index`.
+pub fn element(path: &str, index: usize) -> String {
+    let mut digits = [0u8; 20];
+    let mut n = index;
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let mut out = String::with_capacity(path.len() + 1 + digits.len() - at);
+    out.push_str(path);
+    out.push('/');
+    out.extend(digits[at..].iter().map(|&d| char::from(d)));
+    out
+}
+
 /// Escapes one reference token of a JSON Pointer (RFC 6901).
 pub fn escape(token: &str) -> std::borrow::Cow<'_, str> {
     if token.contains(['~', '/']) {
         token.replace('~', "~0").replace('/', "~1").into()
     } else {
         token.into()
+    }
+}
+
+#[cfg(test)]
+mod pointer_tests {
+    use super::*;
+
+    #[test]
+    fn child_and_element_build_escaped_pointers() {
+        assert_eq!(child("/instances/0/tables", "a/b~c"), "/instances/0/tables/a~1b~0c");
+        assert_eq!(child("", "version"), "/version");
+        assert_eq!(element("/instances", 0), "/instances/0");
+        assert_eq!(element("/instances", 10_507), "/instances/10507");
+        assert_eq!(element("/x", usize::MAX), format!("/x/{}", usize::MAX));
     }
 }

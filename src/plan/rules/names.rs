@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::super::load::escape;
+use super::super::load::{child, element, escape};
 use super::super::model::Names;
 use super::super::resolved::{DbTables, Rename};
 use super::{Diagnostic, Rules, SYSTEM_DATABASES, is_source_name, is_target_name};
@@ -22,7 +22,7 @@ impl Rules<'_> {
             Names::Map(pairs) => pairs
                 .iter()
                 .map(|(source, target)| {
-                    let p = || format!("{path}/{}", escape(source));
+                    let p = || child(path, source);
                     self.source(source, &p, is_db);
                     self.target(target, &p, None);
                     Rename {
@@ -42,7 +42,7 @@ impl Rules<'_> {
                 list.iter()
                     .enumerate()
                     .map(|(j, source)| {
-                        let p = || format!("{path}/{j}");
+                        let p = || element(path, j);
                         self.source(source, &p, is_db);
                         let target = rename
                             .map(|r| r.replace("{name}", source))
@@ -123,8 +123,8 @@ impl Rules<'_> {
         let rolled_dbs: HashSet<&str> = dbs.iter().map(|r| r.source.as_str()).collect();
         for group in tables {
             let group_path = format!("{path}/tables/{}", escape(&group.db));
-            let pointer = |r: &Rename| format!("{group_path}/{}", escape(&r.source));
-            let prefix = format!("{}.", group.db);
+            let pointer = |r: &Rename| child(&group_path, &r.source);
+            let prefix = [group.db.as_str(), "."].concat();
             self.pairs(
                 path,
                 &format!("tables/{}", escape(&group.db)),
@@ -133,7 +133,7 @@ impl Rules<'_> {
                 &pointer,
             );
             if rolled_dbs.contains(group.db.as_str()) {
-                let db_span = Some(self.key(&format!("{path}/dbs")));
+                let db_span = Some(self.key(&child(path, "dbs")));
                 self.push(
                     Diagnostic::error("planrun::table_in_rolled_back_db", format!("database `{}` is rolled back whole under `dbs` and its tables again under `tables`", group.db))
                         .at(&group_path, self.key(&group_path), "covered twice")
