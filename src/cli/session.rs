@@ -342,7 +342,15 @@ impl Session {
         }
     }
 
+    /// Sets the old journal aside (kept beside the new one). A sandbox run's journal is only
+    /// replaced: its tasks lived in an emulator that is gone, so it records nothing to keep.
     fn archive(&self) -> Result<(), i32> {
+        if self.sandboxed {
+            return std::fs::remove_file(&self.journal_path).map_err(|e| {
+                eprintln!("error: cannot replace the old sandbox journal: {e}");
+                exit::USAGE
+            });
+        }
         let stamp = Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
         let to = self.journal_path.with_extension(format!("journal.{stamp}"));
         std::fs::rename(&self.journal_path, &to).map_err(|e| {

@@ -163,7 +163,10 @@ mod pointer_tests {
 
     #[test]
     fn child_and_element_build_escaped_pointers() {
-        assert_eq!(child("/instances/0/tables", "a/b~c"), "/instances/0/tables/a~1b~0c");
+        assert_eq!(
+            child("/instances/0/tables", "a/b~c"),
+            "/instances/0/tables/a~1b~0c"
+        );
         assert_eq!(child("", "version"), "/version");
         assert_eq!(element("/instances", 0), "/instances/0");
         assert_eq!(element("/instances", 10_507), "/instances/10507");
