@@ -1,0 +1,243 @@
+//! Submitting: calls within the concurrency bound, each intent journaled first; what the
+//! API answered (accepted, refused, unknown, busy) and what follows from it.
+
+use super::*;
+
+impl<P: Protocol> Engine<P> {
+    pub(super) fn launch_submissions(&mut self, now: Instant) -> std::io::Result<()> {
+        while self.submitting < self.opts.concurrency {
+            let Some(pos) = self.queue.iter().position(|j| j.not_before <= now) else {
+                break;
+            };
+            let Some(job) = self.queue.remove(pos) else {
+                break;
+            };
+            let batch = self.state.next_batch;
+            let instances = self.ids(&job.ids);
+            // Write-ahead: the intent is on disk before the request can leave.
+            self.write(Record::Intent {
+                batch,
+                instances: instances.clone(),
+                at: Utc::now(),
+            })?;
+            self.emit(Event::Submitting { batch, instances });
+            let protocol = Arc::clone(&self.protocol);
+            let requests: Vec<InstanceRollback> =
+                job.ids.iter().map(|&i| self.requests[i].clone()).collect();
+            self.submitting += 1;
+            self.inflight.push(Box::pin(async move {
+                let result = protocol.submit(job.region.as_deref(), &requests).await;
+                Done::Submitted { batch, job, result }
+            }));
+        }
+        Ok(())
+    }
+
+    /// 9592 on a single instance: is the running task ours (a lost submission of this plan)?
+    pub(super) fn check_busy(&mut self, job: Pending) {
+        let protocol = Arc::clone(&self.protocol);
+        let idx = job.ids[0];
+        let s = &self.state.instances[idx];
+        let since = s.first_attempt.unwrap_or_else(Utc::now);
+        let (id, region, request, offset) = (
+            s.id.clone(),
+            self.regions[idx].clone(),
+            self.requests[idx].clone(),
+            self.opts.offset,
+        );
+        self.inflight.push(Box::pin(async move {
+            let result = protocol.tasks(region.as_deref(), &id).await.map(|tasks| {
+                reconcile::find(&tasks, &request.spec, since, offset).and_then(|t| t.job.clone())
+            });
+            Done::BusyChecked { job, result }
+        }));
+    }
+
+    pub(super) fn submitted(
+        &mut self,
+        batch: u64,
+        job: Pending,
+        result: Result<JobHandle, Error>,
+    ) -> std::io::Result<Option<Ending>> {
+        let now = Instant::now();
+        let err = match result {
+            Ok(handle) => {
+                self.write(Record::Accepted {
+                    batch,
+                    job: handle.clone(),
+                    at: Utc::now(),
+                })?;
+                self.emit(Event::Accepted {
+                    batch,
+                    instances: self.ids(&job.ids),
+                    job: handle,
+                });
+                for &i in &job.ids {
+                    self.tracking[i].last_gap = self.opts.first_poll;
+                    self.polls.push(Reverse((now + self.opts.first_poll, i)));
+                }
+                return Ok(None);
+            }
+            Err(err) => err,
+        };
+        let reason = err.to_string();
+        match err.class() {
+            ErrorClass::OutcomeUnknown => {
+                self.write(Record::Unknown {
+                    batch,
+                    error: reason.clone(),
+                    at: Utc::now(),
+                })?;
+                self.emit(Event::Unknown { batch, reason });
+                self.reconcile(batch, job.ids, self.opts.settle);
+            }
+            ErrorClass::StopRun => {
+                self.write(Record::Abandoned {
+                    batch,
+                    reason,
+                    at: Utc::now(),
+                })?;
+                return Ok(Some(Ending::Stopped(err)));
+            }
+            ErrorClass::InstancesOnly | ErrorClass::Busy if job.ids.len() > 1 => {
+                // Which instance is refused? Split the call in halves until it is alone.
+                self.write(Record::Abandoned {
+                    batch,
+                    reason: reason.clone(),
+                    at: Utc::now(),
+                })?;
+                self.emit(Event::Split { batch, reason });
+                let (a, b) = job.ids.split_at(job.ids.len() / 2);
+                let halves = [b.to_vec(), a.to_vec()];
+                for ids in halves {
+                    self.queue.push_front(Pending { ids, ..job.clone() });
+                }
+            }
+            ErrorClass::Busy => {
+                self.write(Record::Abandoned {
+                    batch,
+                    reason,
+                    at: Utc::now(),
+                })?;
+                self.check_busy(job);
+            }
+            ErrorClass::Retry | ErrorClass::Resign if job.attempt < self.opts.submit_retries => {
+                self.write(Record::Abandoned {
+                    batch,
+                    reason: reason.clone(),
+                    at: Utc::now(),
+                })?;
+                let delay = retry_delay(self.opts.retry_base, job.attempt);
+                self.emit(Event::Retrying {
+                    instances: self.ids(&job.ids),
+                    reason,
+                    retry_in: delay,
+                });
+                self.queue.push_back(Pending {
+                    not_before: now + delay,
+                    attempt: job.attempt + 1,
+                    ..job
+                });
+            }
+            ErrorClass::Retry | ErrorClass::Resign => {
+                // Out of tries for this run, but the API did not refuse these instances (it
+                // was unreachable or busy): they stay pending, the run ends unfinished, and
+                // the next apply submits them. `rejected` would be final.
+                self.write(Record::Abandoned {
+                    batch,
+                    reason: format!("gave up for this run: {reason}"),
+                    at: Utc::now(),
+                })?;
+                self.emit(Event::GaveUp {
+                    instances: self.ids(&job.ids),
+                    reason,
+                });
+            }
+            _ => self.reject(batch, &job.ids, &err)?,
+        }
+        Ok(None)
+    }
+
+    pub(super) fn reject(&mut self, batch: u64, ids: &[usize], err: &Error) -> std::io::Result<()> {
+        let code = err.code_text();
+        let message = err
+            .api_message()
+            .map_or_else(|| err.to_string(), str::to_owned);
+        let instances = self.ids(ids);
+        self.write(Record::Rejected {
+            batch,
+            instances: instances.clone(),
+            code: code.clone(),
+            message: message.clone(),
+            at: Utc::now(),
+        })?;
+        for instance in instances {
+            let reason = code
+                .as_ref()
+                .map_or_else(|| message.clone(), |c| format!("{c}: {message}"));
+            self.emit(Event::Rejected { instance, reason });
+        }
+        Ok(())
+    }
+
+    pub(super) fn busy_checked(
+        &mut self,
+        job: Pending,
+        result: Result<Option<JobHandle>, Error>,
+    ) -> std::io::Result<Option<Ending>> {
+        let idx = job.ids[0];
+        let instance = self.state.instances[idx].id.clone();
+        let now = Instant::now();
+        match result {
+            Ok(Some(handle)) => {
+                let batch = self.state.instances[idx].in_doubt.map_or(0, |(b, _)| b);
+                self.write(Record::Adopted {
+                    instance: instance.clone(),
+                    batch,
+                    job: handle.clone(),
+                    at: Utc::now(),
+                })?;
+                self.emit(Event::Adopted {
+                    instance,
+                    job: handle,
+                });
+                self.polls.push(Reverse((now, idx)));
+            }
+            Err(e) if e.class() == ErrorClass::StopRun => return Ok(Some(Ending::Stopped(e))),
+            _ => {
+                let since = job.busy_since.unwrap_or(now);
+                let waited = now - since;
+                if waited >= self.opts.busy_wait {
+                    let batch = self.state.next_batch.saturating_sub(1);
+                    let message = format!(
+                        "another rollback task is running on the instance (9592); waited {}s",
+                        waited.as_secs()
+                    );
+                    self.write(Record::Rejected {
+                        batch,
+                        instances: vec![instance.clone()],
+                        code: Some("9592".into()),
+                        message: message.clone(),
+                        at: Utc::now(),
+                    })?;
+                    self.emit(Event::Rejected {
+                        instance,
+                        reason: message,
+                    });
+                } else {
+                    let delay = (waited / 2).clamp(self.opts.cadence.min, self.opts.cadence.max);
+                    self.emit(Event::Busy {
+                        instance,
+                        retry_in: delay,
+                    });
+                    self.queue.push_back(Pending {
+                        not_before: now + delay,
+                        busy_since: Some(since),
+                        ..job
+                    });
+                }
+            }
+        }
+        Ok(None)
+    }
+}

@@ -1,0 +1,148 @@
+//! Tracking: polling each task near its expected end and recording how it ends.
+
+use super::*;
+
+impl<P: Protocol> Engine<P> {
+    pub(super) fn launch_polls(&mut self, now: Instant) {
+        while let Some(Reverse((at, idx))) = self.polls.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.polls.pop();
+            let s = &self.state.instances[idx];
+            let (Some(job), false) = (s.job.clone(), s.status.is_final()) else {
+                continue;
+            };
+            if self.tracking[idx].polling {
+                continue;
+            }
+            self.tracking[idx].polling = true;
+            let protocol = Arc::clone(&self.protocol);
+            let region = self.regions[idx].clone();
+            let id = s.id.clone();
+            self.inflight.push(Box::pin(async move {
+                let result = protocol.task(region.as_deref(), &id, &job).await;
+                Done::Polled { idx, result }
+            }));
+        }
+    }
+
+    pub(super) fn polled(
+        &mut self,
+        idx: usize,
+        result: Result<Option<Task>, Error>,
+    ) -> std::io::Result<Option<Ending>> {
+        let now = Instant::now();
+        self.tracking[idx].polling = false;
+        let instance = self.state.instances[idx].id.clone();
+        let task = match result {
+            Ok(Some(task)) => task,
+            Ok(None) => {
+                let since = *self.tracking[idx].missing_since.get_or_insert(now);
+                if now - since >= self.opts.missing_after {
+                    self.finish(
+                        idx,
+                        "failed",
+                        Some("the task of the submission is not listed by the API".into()),
+                    );
+                } else {
+                    self.reschedule(idx, now, None);
+                }
+                return Ok(None);
+            }
+            Err(e) if e.class() == ErrorClass::StopRun => return Ok(Some(Ending::Stopped(e))),
+            Err(e) if e.api_code() == Some(NOT_EXIST) => {
+                self.finish(idx, "failed", Some(format!("the instance is gone: {e}")));
+                return Ok(None);
+            }
+            Err(e) if !transient(&e) => {
+                // An answer that will not change: bounded like a task that is not listed.
+                let since = *self.tracking[idx].missing_since.get_or_insert(now);
+                if now - since >= self.opts.missing_after {
+                    self.finish(idx, "failed", Some(format!("cannot track the task: {e}")));
+                } else {
+                    self.reschedule(idx, now, None);
+                }
+                return Ok(None);
+            }
+            Err(_) => {
+                // Transient errors were retried by the client already: look again later.
+                self.reschedule(idx, now, None);
+                return Ok(None);
+            }
+        };
+        self.tracking[idx].missing_since = None;
+        let s = &self.state.instances[idx];
+        let changed = s.task_state.as_deref() != Some(task.state.name())
+            || (task.progress.is_some() && s.progress != task.progress);
+        if task.state.is_terminal() {
+            let status = if task.state == TaskState::Succeeded {
+                "succeeded"
+            } else {
+                task.state.name()
+            };
+            let message = (task.state != TaskState::Succeeded).then(|| {
+                task.message
+                    .clone()
+                    .unwrap_or_else(|| format!("the task ended {}", task.state.name()))
+            });
+            self.finish(idx, status, message);
+            return Ok(None);
+        }
+        if let TaskState::Unknown(name) = &task.state {
+            let since = *self.tracking[idx].unknown_since.get_or_insert(now);
+            if now - since >= self.opts.unknown_after {
+                self.finish(
+                    idx,
+                    "failed",
+                    Some(format!("the task stayed in the undocumented state {name}")),
+                );
+                return Ok(None);
+            }
+        } else {
+            self.tracking[idx].unknown_since = None;
+        }
+        if changed {
+            self.buffer(Record::Progress {
+                instance: instance.clone(),
+                state: task.state.name().to_owned(),
+                progress: task.progress,
+                at: Utc::now(),
+            });
+            self.emit(Event::State {
+                instance,
+                state: task.state.name().to_owned(),
+                progress: task.progress,
+            });
+        }
+        self.reschedule(idx, now, task.progress);
+        Ok(None)
+    }
+
+    pub(super) fn finish(&mut self, idx: usize, status: &str, message: Option<String>) {
+        let instance = self.state.instances[idx].id.clone();
+        self.buffer(Record::Finished {
+            instance: instance.clone(),
+            status: status.to_owned(),
+            message: message.clone(),
+            at: Utc::now(),
+        });
+        let status = self.state.instances[idx].status;
+        self.emit(Event::Finished {
+            instance,
+            status,
+            message,
+        });
+    }
+
+    pub(super) fn reschedule(&mut self, idx: usize, now: Instant, progress: Option<u8>) {
+        let t = &mut self.tracking[idx];
+        let latest = Seen { at: now, progress };
+        let next = schedule::next_poll(self.opts.cadence, t.previous, latest, t.last_gap);
+        t.last_gap = next - now;
+        if progress.is_some() || t.previous.is_none() {
+            t.previous = Some(latest);
+        }
+        self.polls.push(Reverse((next, idx)));
+    }
+}
