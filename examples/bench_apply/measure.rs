@@ -40,8 +40,17 @@ pub struct Measured {
     pub detections: Vec<f64>,
     /// Instances never seen finished.
     pub undetected: usize,
-    /// Lower bound of the last detection: see [`rate_bound`].
+    /// Detection lags (first look at or after the end, minus the end), sorted.
+    pub lags: Vec<f64>,
+    /// Status queries before an instance's end, per instance.
+    pub polls_before_end: f64,
+    /// Lower bound of the last detection given these ends: see [`rate_bound`].
     pub bound: f64,
+    /// The same bound had every batch of 50 gone out at the rate limit from the start (batch
+    /// b at b / 20 s), with the same task durations: the best any tracker could do.
+    pub ideal: f64,
+    /// When the last task was accepted.
+    pub last_submit: f64,
     pub submissions: u64,
     pub polls: u64,
     pub other_calls: u64,
@@ -75,19 +84,31 @@ impl Measured {
         }
     }
 
+    /// The lag below which this share of detections fall.
+    pub fn lag(&self, share: f64) -> f64 {
+        let i = ((self.lags.len() as f64 - 1.0) * share).round() as usize;
+        self.lags.get(i).copied().unwrap_or(0.0)
+    }
+
     pub fn line(&self) -> String {
         format!(
-            "{} {} N={}: exit {} wall {:.2}s last end {:.2}s overhead {:.2}s bound {:.2}s last detection {:.2}s undetected {} calls/inst {:.2} (submit {} poll {} other {}) extra polls after end/inst {:.2} throttled {} cpu {:.2}s rss {:.1} MiB",
+            "{} {} N={}: exit {} wall {:.2}s last submit {:.2}s last end {:.2}s overhead {:.2}s bound {:.2}s ideal {:.2}s last detection {:.2}s undetected {} lag p50/p90/max {:.2}/{:.2}/{:.2}s polls before end/inst {:.2} calls/inst {:.2} (submit {} poll {} other {}) extra polls after end/inst {:.2} throttled {} cpu {:.2}s rss {:.1} MiB",
             self.name(),
             self.api,
             self.n,
             if self.exit_ok { "ok" } else { "FAILED" },
             self.wall,
+            self.last_submit,
             self.last_end(),
             self.overhead(),
             self.bound,
+            self.ideal,
             self.last_detection(),
             self.undetected,
+            self.lag(0.5),
+            self.lag(0.9),
+            self.lag(1.0),
+            self.polls_before_end,
             self.per_instance(self.calls()),
             self.submissions,
             self.polls,
@@ -212,17 +233,47 @@ fn from_timeline(
         *e = (*e).max(t.ends);
     }
     let mut first_seen: HashMap<&str, Instant> = HashMap::new();
-    let mut after_end: u64 = 0;
+    let (mut after_end, mut before_end) = (0u64, 0u64);
     for look in &timeline.looks {
-        if let Some(end) = end_of.get(look.instance_id.as_str())
-            && look.at >= *end
-        {
-            after_end += 1;
-            first_seen
-                .entry(look.instance_id.as_str())
-                .or_insert(look.at);
+        match end_of.get(look.instance_id.as_str()) {
+            Some(end) if look.at >= *end => {
+                after_end += 1;
+                first_seen
+                    .entry(look.instance_id.as_str())
+                    .or_insert(look.at);
+            }
+            Some(_) => before_end += 1,
+            None => {}
         }
     }
+    let mut lags: Vec<f64> = first_seen
+        .iter()
+        .filter_map(|(id, seen)| {
+            end_of
+                .get(id)
+                .map(|e| seen.duration_since(*e).as_secs_f64())
+        })
+        .collect();
+    lags.sort_by(f64::total_cmp);
+    let mut durations: Vec<(&str, f64)> = timeline
+        .tasks
+        .iter()
+        .map(|t| (t.instance_id.as_str(), (t.ends - t.submitted).as_secs_f64()))
+        .collect();
+    // Ids are zero-padded, so their order is the plan's.
+    durations.sort_by(|a, b| a.0.cmp(b.0));
+    let rate = f64::from(CLOUD_RATE);
+    let mut ideal_ends: Vec<f64> = durations
+        .iter()
+        .enumerate()
+        .map(|(i, (_, d))| (i / 50) as f64 / rate + d)
+        .collect();
+    ideal_ends.sort_by(f64::total_cmp);
+    let last_submit = timeline
+        .tasks
+        .iter()
+        .map(|t| secs(t.submitted))
+        .fold(0.0, f64::max);
     let mut ends: Vec<f64> = end_of.values().map(|t| secs(*t)).collect();
     ends.sort_by(f64::total_cmp);
     let mut detections: Vec<f64> = first_seen.values().map(|t| secs(*t)).collect();
@@ -249,10 +300,14 @@ fn from_timeline(
         n: setup.n,
         exit_ok: false,
         wall: 0.0,
-        bound: rate_bound(&ends, f64::from(CLOUD_RATE)),
+        bound: rate_bound(&ends, rate),
+        ideal: rate_bound(&ideal_ends, rate),
+        last_submit,
         ends,
         detections,
         undetected: setup.n.saturating_sub(seen),
+        lags,
+        polls_before_end: before_end as f64 / setup.n.max(1) as f64,
         submissions,
         polls,
         other_calls: all - submissions - polls,
@@ -281,7 +336,7 @@ fn plan_text(ids: &[String], rollback_time: &str) -> String {
 /// The Markdown table of every run, with planrun / baseline ratios.
 pub fn table(rows: &[(Measured, Option<Measured>)]) -> String {
     let mut out = String::from(
-        "| API | N | tracker | wall s | last end s | overhead s | rate bound s | wall − bound s | calls/inst (submit + poll + other) | extra polls after end /inst | 4400 / RequestLimitExceeded | peak RSS MiB | CPU s (% of wall) | wall ratio | calls ratio |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| API | N | tracker | wall s | last submit s | last end s | overhead s | rate bound s | wall − bound s | ideal bound s | detection lag p50 / p90 / max s | calls/inst (submit + poll + other) | polls before end /inst | extra polls after end /inst | 4400 / RequestLimitExceeded | peak RSS MiB | CPU s (% of wall) | wall ratio | calls ratio |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for (ours, base) in rows {
         for m in std::iter::once(ours).chain(base.iter()) {
@@ -291,20 +346,26 @@ pub fn table(rows: &[(Measured, Option<Measured>)]) -> String {
             };
             let _ = writeln!(
                 out,
-                "| {} | {} | {}{} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2} ({:.2} + {:.2} + {:.2}) | {:.2} | {} | {:.1} | {:.2} ({:.1}%) | {} | {} |",
+                "| {} | {} | {}{} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2} / {:.2} / {:.2} | {:.2} ({:.2} + {:.2} + {:.2}) | {:.2} | {:.2} | {} | {:.1} | {:.2} ({:.1}%) | {} | {} |",
                 m.api,
                 m.n,
                 m.name(),
                 if m.exit_ok { "" } else { " (FAILED)" },
                 m.wall,
+                m.last_submit,
                 m.last_end(),
                 m.overhead(),
                 m.bound,
                 m.wall - m.bound,
+                m.ideal,
+                m.lag(0.5),
+                m.lag(0.9),
+                m.lag(1.0),
                 m.per_instance(m.calls()),
                 m.per_instance(m.submissions),
                 m.per_instance(m.polls),
                 m.per_instance(m.other_calls),
+                m.polls_before_end,
                 m.extra_polls_after_end,
                 m.throttled,
                 m.rss_mib,
