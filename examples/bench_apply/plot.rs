@@ -5,10 +5,10 @@ use std::fmt::Write as _;
 
 use super::measure::Measured;
 
-const W: f64 = 860.0;
+const W: f64 = 900.0;
 const H: f64 = 440.0;
 const LEFT: f64 = 60.0;
-const RIGHT: f64 = 180.0;
+const RIGHT: f64 = 220.0;
 const TOP: f64 = 40.0;
 const BOTTOM: f64 = 50.0;
 
