@@ -123,9 +123,9 @@ impl Measured {
 
 /// The earliest time by which every instance can have been seen finished, when each needs
 /// one status query at or after its end and queries go out at most `rate` per second:
-/// max over k of (k-th end + (ends after it) / rate), in ends' order. (A fluid bound: the
-/// sandbox's sliding window would allow a burst of `rate` at once, so this may be up to 1 s
-/// under what is reachable; it ignores the polls before the ends, so it is a lower bound.)
+/// max over k of (k-th end + (ends after it) / rate), in ends' order. (A fluid bound: it ignores
+/// the polls before the ends; the sandbox's sliding window allows a burst of `rate` at once, so
+/// the exact bound can be up to 1 s lower.)
 pub fn rate_bound(sorted_ends: &[f64], rate: f64) -> f64 {
     let n = sorted_ends.len();
     sorted_ends
