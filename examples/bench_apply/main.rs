@@ -45,6 +45,9 @@ struct Args {
     /// planrun's `--poll-interval` [default: its 5 s default times --time-scale, at least 10 ms].
     #[arg(long)]
     poll_interval_ms: Option<u64>,
+    /// Extra arguments for `planrun apply` (repeat; e.g. `--planrun-arg=--rate=20`).
+    #[arg(long, allow_hyphen_values = true)]
+    planrun_arg: Vec<String>,
     /// Skip the naive tracker.
     #[arg(long)]
     no_baseline: bool,
@@ -102,6 +105,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     config: cloud_like(&args),
                     planrun: planrun.clone(),
                     poll_ms,
+                    extra: args.planrun_arg.clone(),
                 }))
             };
             let ours = run(Who::Planrun)?;

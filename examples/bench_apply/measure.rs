@@ -24,6 +24,8 @@ pub struct Setup {
     pub config: sandbox::Config,
     pub planrun: PathBuf,
     pub poll_ms: u64,
+    /// Extra arguments for `planrun apply`.
+    pub extra: Vec<String>,
 }
 
 /// Everything reported for one run; times in seconds from the child's start.
@@ -160,7 +162,8 @@ pub async fn run(setup: &Setup) -> Result<Measured, Box<dyn std::error::Error>> 
                 .arg("--report")
                 .arg(dir.path().join("report.json"))
                 .arg("--poll-interval")
-                .arg(format!("{}ms", setup.poll_ms));
+                .arg(format!("{}ms", setup.poll_ms))
+                .args(&setup.extra);
         }
         Who::Baseline => {
             cmd.arg(std::env::current_exe()?)
