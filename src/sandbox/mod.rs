@@ -21,6 +21,7 @@ mod jobs;
 mod phase;
 mod rules;
 mod state;
+mod timeline;
 mod v2;
 mod v3;
 mod verify;
@@ -45,6 +46,7 @@ pub use config::{
 pub use counters::CountersSnapshot;
 pub use faults::FaultKind;
 pub use rules::valid_instance_id;
+pub use timeline::{Look, TaskTime, Timeline};
 
 /// The path of API 2.0.
 pub const V2_PATH: &str = "/v2/index.php";
@@ -135,6 +137,25 @@ impl Sandbox {
 
     pub fn counters(&self) -> CountersSnapshot {
         self.shared.lock().counters.snapshot()
+    }
+
+    /// Every task's acceptance and end, and every status query answered, on the monotonic
+    /// clock of this process (what `examples/bench_apply.rs` measures from).
+    pub fn timeline(&self) -> Timeline {
+        let inner = self.shared.lock();
+        Timeline {
+            tasks: inner
+                .tasks
+                .all()
+                .map(|(id, t)| TaskTime {
+                    instance_id: id.to_owned(),
+                    job_id: t.job_id,
+                    submitted: t.started,
+                    ends: t.ends_at(),
+                })
+                .collect(),
+            looks: inner.looks.all().to_vec(),
+        }
     }
 
     /// Stops accepting, lets answers in progress finish (at most 2 s), then stops.

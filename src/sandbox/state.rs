@@ -88,6 +88,11 @@ impl Task {
         }
     }
 
+    /// When the task ends on the monotonic clock, whichever way (for benchmarks).
+    pub fn ends_at(&self) -> Instant {
+        self.started + self.lifetime()
+    }
+
     /// The wall-clock end, once terminal.
     pub fn ended_wall(&self, now: Instant) -> Option<NaiveDateTime> {
         self.phase(now).is_terminal().then(|| {
@@ -200,6 +205,13 @@ impl Tasks {
             .flatten()
             .map(|t| t.job_id)
             .find(|job| async_request_id(*job) == async_id)
+    }
+
+    /// Every task of every instance, in no particular order.
+    pub fn all(&self) -> impl Iterator<Item = (&str, &Task)> {
+        self.by_instance
+            .iter()
+            .flat_map(|(id, tasks)| tasks.iter().map(move |t| (id.as_str(), t)))
     }
 
     /// The instance's tasks, newest first.

@@ -35,6 +35,7 @@ pub fn task_detail(
     let wanted = body.string("AsyncRequestId")?.filter(|s| !s.is_empty());
     let offset = body.integer("Offset", 0, 0, u64::MAX)?;
     let limit = body.integer("Limit", DEFAULT_LIMIT, 1, MAX_LIMIT)?;
+    inner.looks.record(id, now);
     let matching: Vec<&Task> = inner
         .tasks
         .newest_first(id)

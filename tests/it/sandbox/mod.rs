@@ -8,6 +8,7 @@ mod protocol;
 mod rollback;
 mod serve;
 mod session;
+mod timeline;
 mod v3;
 mod v3_client;
 mod v3_faults;

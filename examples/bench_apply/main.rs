@@ -1,0 +1,192 @@
+//! Benchmark: `planrun apply` tracking N rollbacks against the sandbox configured like the
+//! cloud (20 requests/s per action, tasks of 60–600 s times `--time-scale`), beside a naive
+//! tracker (one instance per submission, then every instance polled in turn once a second).
+//!
+//! Run: `cargo run --release --example bench_apply -- [--n 100,1000] [--api v2,v3]
+//! [--time-scale 0.01] [--plot docs/bench_apply.svg]`. It builds the release `planrun`, starts
+//! an in-process sandbox per run, runs the child under GNU time (`/usr/bin/time`), and reads
+//! the sandbox's timeline (task ends, status queries) and counters. See BENCHMARKS.md for what
+//! each column means.
+
+#![allow(clippy::print_stdout)] // a benchmark reports on stdout
+
+mod baseline;
+mod measure;
+mod plot;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use clap::Parser;
+use planrun::sandbox::Config;
+
+use measure::{Measured, Who};
+
+/// Rollback tasks last this long on the cloud, before `--time-scale`.
+const TASK_SECONDS: (f64, f64) = (60.0, 600.0);
+/// The cloud's documented rate per action.
+const CLOUD_RATE: u32 = 20;
+/// The Region common parameter written in the plan.
+const REGION: &str = "ap-guangzhou";
+
+#[derive(Debug, Parser)]
+struct Args {
+    /// Instance counts, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "100,1000")]
+    n: Vec<usize>,
+    /// API generations, comma-separated (v2, v3).
+    #[arg(long, value_delimiter = ',', default_value = "v2,v3")]
+    api: Vec<String>,
+    /// Multiplies task durations (0.01: 60–600 s become 0.6–6 s).
+    #[arg(long, default_value_t = 0.01)]
+    time_scale: f64,
+    /// planrun's `--poll-interval` [default: its 5 s default times --time-scale, at least 10 ms].
+    #[arg(long)]
+    poll_interval_ms: Option<u64>,
+    /// Extra arguments for `planrun apply` (repeat; e.g. `--planrun-arg=--rate=20`).
+    #[arg(long, allow_hyphen_values = true)]
+    planrun_arg: Vec<String>,
+    /// Skip the naive tracker.
+    #[arg(long)]
+    no_baseline: bool,
+    /// Where to write the SVG plot (of the largest N of the first API).
+    #[arg(long, default_value = "docs/bench_apply.svg")]
+    plot: PathBuf,
+    /// Seed of the sandbox (task durations).
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Internal: run as the naive tracker (child of the harness).
+    #[arg(long, hide = true)]
+    baseline_child: bool,
+    #[arg(long, hide = true)]
+    endpoint: Option<String>,
+    #[arg(long, hide = true)]
+    rollback_time: Option<String>,
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    if args.baseline_child {
+        return baseline::child(&args);
+    }
+    let status = Command::new("cargo")
+        .args(["build", "--release", "--quiet", "--bin", "planrun"])
+        .status()?;
+    if !status.success() {
+        return Err("cargo build --release failed".into());
+    }
+    let planrun = sibling_binary("planrun")?;
+    let poll_ms = args
+        .poll_interval_ms
+        .unwrap_or_else(|| ((5000.0 * args.time_scale) as u64).max(10));
+    println!(
+        "tasks {}-{} s x {} ; sandbox {} requests/s per action ; planrun --poll-interval {} ms ; load {}",
+        TASK_SECONDS.0,
+        TASK_SECONDS.1,
+        args.time_scale,
+        CLOUD_RATE,
+        poll_ms,
+        load_average()
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let mut rows: Vec<(Measured, Option<Measured>)> = Vec::new();
+    for api in &args.api {
+        for &n in &args.n {
+            let run = |who: Who| -> Result<Measured, Box<dyn std::error::Error>> {
+                runtime.block_on(measure::run(&measure::Setup {
+                    who,
+                    api: api.clone(),
+                    n,
+                    config: cloud_like(&args),
+                    planrun: planrun.clone(),
+                    poll_ms,
+                    extra: args.planrun_arg.clone(),
+                }))
+            };
+            let ours = run(Who::Planrun)?;
+            println!("{}", ours.line());
+            let base = if args.no_baseline {
+                None
+            } else {
+                let b = run(Who::Baseline)?;
+                println!("{}", b.line());
+                Some(b)
+            };
+            rows.push((ours, base));
+        }
+    }
+    println!("\n{}", measure::table(&rows));
+    let plotted = args.api.first().and_then(|api| {
+        rows.iter()
+            .filter(|(m, _)| &m.api == api)
+            .max_by_key(|(m, _)| m.n)
+    });
+    if let Some((ours, base)) = plotted {
+        if let Some(dir) = args.plot.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(&args.plot, plot::svg(ours, base.as_ref()))?;
+        println!("plot: {}", args.plot.display());
+    }
+    Ok(())
+}
+
+/// The sandbox like the cloud: 20 requests/s per action, tasks of 60–600 s (scaled), a
+/// month-wide rollback window, no faults.
+fn cloud_like(args: &Args) -> Config {
+    let mut config = Config::demo();
+    config.task_seconds = TASK_SECONDS;
+    config.time_scale = args.time_scale;
+    config.rate_per_action = CLOUD_RATE;
+    config.default_window_seconds = 30 * 86_400;
+    config.seed = args.seed;
+    config
+}
+
+/// A binary built beside this example (`target/release/examples/..` → `target/release/NAME`).
+fn sibling_binary(name: &str) -> Result<PathBuf, Box<dyn std::error::Error>> {
+    let exe = std::env::current_exe()?;
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .ok_or("cannot locate the target directory")?;
+    let path = dir.join(name);
+    if !path.exists() {
+        return Err(format!("{} not found", path.display()).into());
+    }
+    Ok(path)
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".into())
+}
+
+/// An address the sandbox binds: loopback, any free port.
+fn loopback() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+/// A rollback time an hour ago in the instances' clock (+08:00), inside the window.
+fn recent_rollback_time() -> String {
+    (chrono::Utc::now() + chrono::TimeDelta::hours(8) - chrono::TimeDelta::hours(1))
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
+/// `cdb-00000042`-style ids.
+fn instance_ids(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("cdb-{i:08}")).collect()
+}
+
+/// Waits so that a sandbox counter read after a child exits sees its last request.
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(50)).await;
+}

@@ -1,0 +1,89 @@
+//! What a benchmark needs to know of a sandbox run: when each task was accepted and when it
+//! ends by the sandbox's clock, and when each instance's tasks were looked at (one entry per
+//! GetCdbRollbackJob / DescribeRollbackTaskDetail answered). Read with
+//! [`Sandbox::timeline`](super::Sandbox::timeline); in-process only (times are `Instant`s).
+
+use std::time::Instant;
+
+/// One task's life on the sandbox's monotonic clock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskTime {
+    pub instance_id: String,
+    pub job_id: u64,
+    pub submitted: Instant,
+    /// When it ends (succeeds, fails or is killed), whether or not that is past yet.
+    pub ends: Instant,
+}
+
+/// One answered status query of an instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Look {
+    pub instance_id: String,
+    pub at: Instant,
+}
+
+/// Every task and every look so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Timeline {
+    pub tasks: Vec<TaskTime>,
+    pub looks: Vec<Look>,
+}
+
+impl Timeline {
+    /// The latest end of any task, if there is a task.
+    pub fn last_end(&self) -> Option<Instant> {
+        self.tasks.iter().map(|t| t.ends).max()
+    }
+}
+
+/// The looks recorded so far (kept beside the tasks, behind the sandbox's lock).
+#[derive(Debug, Default)]
+pub struct Looks {
+    looks: Vec<Look>,
+}
+
+impl Looks {
+    pub fn record(&mut self, instance_id: &str, at: Instant) {
+        self.looks.push(Look {
+            instance_id: instance_id.to_owned(),
+            at,
+        });
+    }
+
+    pub fn all(&self) -> &[Look] {
+        &self.looks
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn last_end_is_the_latest_of_all_tasks() {
+        let t0 = Instant::now();
+        let task = |id: &str, end: u64| TaskTime {
+            instance_id: id.into(),
+            job_id: 1,
+            submitted: t0,
+            ends: t0 + Duration::from_secs(end),
+        };
+        let timeline = Timeline {
+            tasks: vec![task("cdb-aaaaaaaa", 5), task("cdb-bbbbbbbb", 9)],
+            looks: vec![],
+        };
+        assert_eq!(timeline.last_end(), Some(t0 + Duration::from_secs(9)));
+        assert_eq!(Timeline::default().last_end(), None);
+    }
+
+    #[test]
+    fn looks_are_kept_in_order() {
+        let t0 = Instant::now();
+        let mut looks = Looks::default();
+        looks.record("cdb-aaaaaaaa", t0);
+        looks.record("cdb-bbbbbbbb", t0 + Duration::from_millis(3));
+        let ids: Vec<&str> = looks.all().iter().map(|l| l.instance_id.as_str()).collect();
+        assert_eq!(ids, ["cdb-aaaaaaaa", "cdb-bbbbbbbb"]);
+    }
+}
