@@ -36,7 +36,12 @@ impl Timeline {
     }
 }
 
-/// The looks recorded so far (kept beside the tasks, behind the sandbox's lock).
+/// Most looks kept: far beyond a benchmark (10,000 instances take about 20,000), and a bound
+/// on the memory of a `planrun sandbox serve` left running for days (about 50 bytes a look).
+pub const MAX_LOOKS: usize = 1_000_000;
+
+/// The looks recorded so far (kept beside the tasks, behind the sandbox's lock), the first
+/// [`MAX_LOOKS`] of them.
 #[derive(Debug, Default)]
 pub struct Looks {
     looks: Vec<Look>,
@@ -44,6 +49,9 @@ pub struct Looks {
 
 impl Looks {
     pub fn record(&mut self, instance_id: &str, at: Instant) {
+        if self.looks.len() >= MAX_LOOKS {
+            return;
+        }
         self.looks.push(Look {
             instance_id: instance_id.to_owned(),
             at,
@@ -75,6 +83,16 @@ mod tests {
         };
         assert_eq!(timeline.last_end(), Some(t0 + Duration::from_secs(9)));
         assert_eq!(Timeline::default().last_end(), None);
+    }
+
+    #[test]
+    fn looks_stop_being_recorded_at_the_bound() {
+        let mut looks = Looks::default();
+        let now = Instant::now();
+        for _ in 0..MAX_LOOKS + 5 {
+            looks.record("cdb-aaaaaaaa", now);
+        }
+        assert_eq!(looks.all().len(), MAX_LOOKS);
     }
 
     #[test]
