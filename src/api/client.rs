@@ -2,7 +2,6 @@
 //! the bound on requests in flight, retries for idempotent calls, and "outcome unknown" for
 //! submissions that may have reached the server.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -14,7 +13,7 @@ use crate::api::request::{Signer, fresh_nonce, now_timestamp};
 use crate::api::rollback::{InstanceRollback, rollback_params};
 use crate::api::sign::HttpMethod;
 use crate::api::task::{JobPage, RollbackTask};
-use crate::api::transport::Transport;
+use crate::api::transport::{Regional, Transport};
 
 /// The public API 2.0 endpoint.
 pub const DEFAULT_ENDPOINT: &str = "https://cdb.api.qcloud.com/v2/index.php";
@@ -28,40 +27,36 @@ pub const MAX_PAGE: u32 = 100;
 /// One shared client: clones share the HTTP connection pool, the limiters and the semaphore.
 #[derive(Debug, Clone)]
 pub struct Client {
-    inner: Arc<Transport>,
-    region: Arc<str>,
+    link: Regional,
 }
 
 impl Client {
     /// Validates the configuration and builds the HTTP client (rustls with the ring provider).
     pub fn new(config: ClientConfig) -> Result<Self, Error> {
-        let region: Arc<str> = config.region.as_str().into();
         Ok(Self {
-            inner: Arc::new(Transport::new(config)?),
-            region,
+            link: Regional::new(config)?,
         })
     }
 
     /// The same client (limiters, pool, semaphore) sending another `Region`.
     pub fn with_region(&self, region: &str) -> Self {
         Self {
-            inner: Arc::clone(&self.inner),
-            region: region.into(),
+            link: self.link.with_region(region),
         }
     }
 
     pub fn region(&self) -> &str {
-        &self.region
+        &self.link.region
     }
 
     /// HTTP attempts made so far for `action`, retries included.
     pub fn attempts(&self, action: &str) -> u64 {
-        self.inner.limiters.attempts(action)
+        self.link.attempts(action)
     }
 
     /// Requests per second currently allowed for `action` (lower after a 4400).
     pub fn current_rate(&self, action: &str) -> f64 {
-        self.inner.limiters.action(action).limiter.current_rate()
+        self.link.current_rate(action)
     }
 
     /// Submits one RollbackCdbDatabaseTables call for these instances and returns its job id.
@@ -76,7 +71,7 @@ impl Client {
             });
         }
         let params = rollback_params(instances);
-        let mut delays = self.inner.config.retry.delays();
+        let mut delays = self.link.inner.config.retry.delays();
         let mut resigned = false;
         loop {
             let result = self
@@ -122,7 +117,7 @@ impl Client {
             ("offset".to_owned(), offset.to_string()),
             ("limit".to_owned(), limit.clamp(1, MAX_PAGE).to_string()),
         ];
-        let mut delays = self.inner.config.retry.delays();
+        let mut delays = self.link.inner.config.retry.delays();
         let mut resigned = false;
         loop {
             let err = match self.attempt(ROLLBACK_JOBS, &params).await {
@@ -181,7 +176,7 @@ impl Client {
     /// One signed HTTP attempt: waits for a slot in flight and the action's limiter, sends,
     /// and decodes the envelope. Returns `data` on `code` 0.
     async fn attempt(&self, action: &str, params: &[(String, String)]) -> Result<Value, Error> {
-        let inner = &*self.inner;
+        let inner = &*self.link.inner;
         let (_permit, state) = inner.enter(action).await?;
         let signer = Signer {
             credentials: &inner.config.credentials,
@@ -189,7 +184,7 @@ impl Client {
             http_method: inner.config.http_method,
             host: &inner.host,
             path: inner.url.path(),
-            region: &self.region,
+            region: &self.link.region,
         };
         let signed = signer.sign(action, params, now_timestamp(), fresh_nonce());
         let request = match inner.config.http_method {
@@ -215,6 +210,7 @@ impl Client {
 mod tests {
     use super::*;
     use crate::api::credentials::Credentials;
+    use std::sync::Arc;
 
     fn config(endpoint: &str) -> ClientConfig {
         ClientConfig::new(
@@ -227,8 +223,8 @@ mod tests {
     #[test]
     fn https_client_builds_with_rustls() {
         let client = Client::new(config(DEFAULT_ENDPOINT)).unwrap();
-        assert_eq!(client.inner.host, "cdb.api.qcloud.com");
-        assert_eq!(client.inner.url.path(), "/v2/index.php");
+        assert_eq!(client.link.inner.host, "cdb.api.qcloud.com");
+        assert_eq!(client.link.inner.url.path(), "/v2/index.php");
         assert_eq!(client.region(), "ap-guangzhou");
     }
 
@@ -263,7 +259,7 @@ mod tests {
         let a = Client::new(config("http://127.0.0.1:9/v2/index.php")).unwrap();
         let b = a.with_region("ap-shanghai");
         assert_eq!(b.region(), "ap-shanghai");
-        assert!(Arc::ptr_eq(&a.inner, &b.inner));
-        assert_eq!(b.inner.host, "127.0.0.1:9");
+        assert!(Arc::ptr_eq(&a.link.inner, &b.link.inner));
+        assert_eq!(b.link.inner.host, "127.0.0.1:9");
     }
 }

@@ -11,6 +11,41 @@ use crate::api::error::Error;
 use crate::api::limiter::{ActionState, Limiters};
 use crate::api::request::host_with_port;
 
+/// What both API clients hold: the shared transport and the region their requests carry.
+/// Clones and [`Regional::with_region`] share the pool, the limiters and the semaphore.
+#[derive(Debug, Clone)]
+pub(crate) struct Regional {
+    pub inner: Arc<Transport>,
+    pub region: Arc<str>,
+}
+
+impl Regional {
+    pub fn new(config: ClientConfig) -> Result<Self, Error> {
+        let region: Arc<str> = config.region.as_str().into();
+        Ok(Self {
+            inner: Arc::new(Transport::new(config)?),
+            region,
+        })
+    }
+
+    pub fn with_region(&self, region: &str) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+            region: region.into(),
+        }
+    }
+
+    /// HTTP attempts made so far for `action`, retries included.
+    pub fn attempts(&self, action: &str) -> u64 {
+        self.inner.limiters.attempts(action)
+    }
+
+    /// Requests per second currently allowed for `action` (lower after a rate-limit answer).
+    pub fn current_rate(&self, action: &str) -> f64 {
+        self.inner.limiters.action(action).limiter.current_rate()
+    }
+}
+
 /// The HTTP side of a client: one per [`ClientConfig`], shared by clones and regions.
 #[derive(Debug)]
 pub(crate) struct Transport {

@@ -6,7 +6,6 @@
 //! failure that may hide an accepted request is [`Error::OutcomeUnknown`]. Queries are retried
 //! with backoff on every transient error.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -23,7 +22,7 @@ use crate::api::error::{Error, ErrorClass};
 use crate::api::request::now_timestamp;
 use crate::api::rollback::InstanceRollback;
 use crate::api::tc3::{self, SignInput};
-use crate::api::transport::Transport;
+use crate::api::transport::{Regional, Transport};
 
 /// The public API 3.0 endpoint (any region).
 pub const DEFAULT_ENDPOINT: &str = "https://cdb.tencentcloudapi.com/";
@@ -54,41 +53,37 @@ impl std::fmt::Display for AsyncRequestId {
 /// One shared client: clones share the HTTP connection pool, the limiters and the semaphore.
 #[derive(Debug, Clone)]
 pub struct Client {
-    inner: Arc<Transport>,
-    region: Arc<str>,
+    link: Regional,
 }
 
 impl Client {
     /// Validates the configuration (`signature_method` and `http_method` do not apply: API 3.0
     /// is always POST with TC3) and builds the HTTP client.
     pub fn new(config: ClientConfig) -> Result<Self, Error> {
-        let region: Arc<str> = config.region.as_str().into();
         Ok(Self {
-            inner: Arc::new(Transport::new(config)?),
-            region,
+            link: Regional::new(config)?,
         })
     }
 
     /// The same client (limiters, pool, semaphore) sending another `X-TC-Region`.
     pub fn with_region(&self, region: &str) -> Self {
         Self {
-            inner: Arc::clone(&self.inner),
-            region: region.into(),
+            link: self.link.with_region(region),
         }
     }
 
     pub fn region(&self) -> &str {
-        &self.region
+        &self.link.region
     }
 
     /// HTTP attempts made so far for `action`, retries included.
     pub fn attempts(&self, action: &str) -> u64 {
-        self.inner.limiters.attempts(action)
+        self.link.attempts(action)
     }
 
     /// Requests per second currently allowed for `action` (lower after `RequestLimitExceeded`).
     pub fn current_rate(&self, action: &str) -> f64 {
-        self.inner.limiters.action(action).limiter.current_rate()
+        self.link.current_rate(action)
     }
 
     /// One StartBatchRollback for these instances → its AsyncRequestId. Never resent when it
@@ -192,7 +187,7 @@ impl Client {
         let bytes = serde_json::to_vec(body).map_err(|e| Error::Config {
             reason: format!("{action}: cannot encode the request: {e}"),
         })?;
-        let mut delays = self.inner.config.retry.delays();
+        let mut delays = self.link.inner.config.retry.delays();
         let mut resigned = false;
         loop {
             let err = match self.attempt(action, &bytes).await.and_then(&decode) {
@@ -231,7 +226,7 @@ impl Client {
 
     /// One signed HTTP attempt → the `Response` object.
     async fn attempt(&self, action: &str, body: &[u8]) -> Result<Value, Error> {
-        let inner = &*self.inner;
+        let inner = &*self.link.inner;
         let (_permit, state) = inner.enter(action).await?;
         let credentials = &inner.config.credentials;
         let headers = tc3::headers(&SignInput {
@@ -240,7 +235,7 @@ impl Client {
             host: &inner.host,
             action,
             timestamp: now_timestamp(),
-            region: &self.region,
+            region: &self.link.region,
             token: credentials.token.as_ref().map(|t| t.expose()),
             body,
         });
@@ -299,7 +294,7 @@ mod tests {
             "https://cdb.ap-shanghai.tencentcloudapi.com/"
         );
         let c = Client::new(config(DEFAULT_ENDPOINT)).unwrap();
-        assert_eq!(c.inner.host, "cdb.tencentcloudapi.com");
+        assert_eq!(c.link.inner.host, "cdb.tencentcloudapi.com");
         assert_eq!(c.with_region("ap-beijing").region(), "ap-beijing");
     }
 
