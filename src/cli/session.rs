@@ -375,7 +375,9 @@ impl Session {
             concurrency: self.concurrency,
             cadence: Cadence {
                 min,
-                max: (min * 12).max(Duration::from_secs(5)),
+                // Scales with the interval, so a benchmark at a reduced time scale polls
+                // as the cloud would.
+                max: min * 12,
             },
             first_poll: min * 2,
             settle: self.settle.unwrap_or(if self.sandboxed {

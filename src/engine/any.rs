@@ -67,6 +67,13 @@ impl From<V3> for AnyProtocol {
 }
 
 impl Protocol for AnyProtocol {
+    fn poll_rate(&self) -> f64 {
+        match self {
+            Self::V2(p) => p.poll_rate(),
+            Self::V3(p) => p.poll_rate(),
+        }
+    }
+
     async fn submit(
         &self,
         region: Option<&str>,

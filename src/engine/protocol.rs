@@ -90,6 +90,12 @@ pub trait Protocol: Send + Sync + 'static {
         instance: &str,
         job: &JobHandle,
     ) -> impl Future<Output = Result<Option<Task>, Error>> + Send;
+
+    /// Looks ([`Protocol::task`]) per second the API allows now; the engine paces its looks
+    /// to it so they never queue in the client. Infinite: no pacing.
+    fn poll_rate(&self) -> f64 {
+        f64::INFINITY
+    }
 }
 
 /// API 2.0: RollbackCdbDatabaseTables and GetCdbRollbackJob.
@@ -145,6 +151,10 @@ fn task(t: api::RollbackTask) -> Task {
 }
 
 impl Protocol for V2 {
+    fn poll_rate(&self) -> f64 {
+        self.client.current_rate(api::client::ROLLBACK_JOBS)
+    }
+
     async fn submit(
         &self,
         region: Option<&str>,

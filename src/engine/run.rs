@@ -2,8 +2,7 @@
 //! task to its end, journal everything, and stop cleanly on Ctrl-C, `--timeout` or an
 //! authentication failure. One task owns all state; requests run as futures it polls.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -17,7 +16,7 @@ use tokio::sync::{mpsc, watch};
 use super::journal::{Journal, Record};
 use super::protocol::{Error, ErrorClass, JobHandle, Protocol, Task, TaskState};
 use super::reconcile;
-use super::schedule::{self, Cadence, Seen};
+use super::schedule::{Cadence, History, Kind, Pacer, PollQueue, Seen};
 use super::state::{RunState, Status};
 use crate::api::rollback::InstanceRollback;
 
@@ -208,8 +207,7 @@ enum Done {
 /// Per-instance tracking memory (not journaled: rebuilt by polling).
 #[derive(Debug, Clone, Default)]
 struct Tracking {
-    previous: Option<Seen>,
-    last_gap: Duration,
+    history: History,
     polling: bool,
     missing_since: Option<Instant>,
     unknown_since: Option<Instant>,
@@ -226,7 +224,11 @@ pub struct Engine<P: Protocol> {
     queue: VecDeque<Pending>,
     inflight: FuturesUnordered<Boxed>,
     submitting: usize,
-    polls: BinaryHeap<Reverse<(Instant, usize)>>,
+    polls: PollQueue,
+    /// The engine's pacing of looks, at the status action's rate.
+    pacer: Pacer,
+    /// Looks in flight.
+    looking: usize,
     tracking: Vec<Tracking>,
     buffered: Vec<Record>,
 }
@@ -254,7 +256,9 @@ impl<P: Protocol> Engine<P> {
             queue: VecDeque::new(),
             inflight: FuturesUnordered::new(),
             submitting: 0,
-            polls: BinaryHeap::new(),
+            polls: PollQueue::default(),
+            pacer: Pacer::new(),
+            looking: 0,
             tracking: vec![Tracking::default(); n],
             buffered: Vec::new(),
         }
@@ -365,7 +369,7 @@ impl<P: Protocol> Engine<P> {
                 doubt.entry(batch).or_insert((at, Vec::new())).1.push(i);
             } else if s.status.is_final() {
             } else if s.job.is_some() {
-                self.polls.push(Reverse((now, i)));
+                self.polls.push(now, i, Kind::Check);
             } else {
                 pending.push(i);
             }
@@ -414,7 +418,13 @@ impl<P: Protocol> Engine<P> {
     }
 
     fn next_wake(&self, fallback: Instant) -> Instant {
-        let poll = self.polls.peek().map(|Reverse((t, _))| *t);
+        let poll = if self.looking < self.look_slots() {
+            self.polls
+                .next_due()
+                .map(|due| self.pacer.ready_at().map_or(due, |r| r.max(due)))
+        } else {
+            None
+        };
         let submit = if self.submitting < self.opts.concurrency {
             self.queue.iter().map(|j| j.not_before).min()
         } else {

@@ -204,6 +204,11 @@ fn listed(instance: &str, t: &RollbackTask) -> Task {
 }
 
 impl Protocol for V3 {
+    fn poll_rate(&self) -> f64 {
+        self.client
+            .current_rate(crate::api::v3::client::DESCRIBE_ROLLBACK_TASK_DETAIL)
+    }
+
     async fn submit(
         &self,
         region: Option<&str>,

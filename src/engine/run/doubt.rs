@@ -62,7 +62,7 @@ impl<P: Protocol> Engine<P> {
                         at: Utc::now(),
                     })?;
                     self.emit(Event::Adopted { instance, job });
-                    self.polls.push(Reverse((Instant::now(), i)));
+                    self.polls.push(Instant::now(), i, Kind::Check);
                 }
                 Ok(None) => {}
                 Err(e) if e.class() == ErrorClass::StopRun => return Ok(Some(Ending::Stopped(e))),

@@ -73,8 +73,8 @@ impl<P: Protocol> Engine<P> {
                     job: handle,
                 });
                 for &i in &job.ids {
-                    self.tracking[i].last_gap = self.opts.first_poll;
-                    self.polls.push(Reverse((now + self.opts.first_poll, i)));
+                    self.tracking[i].history = History::accepted(now, self.opts.first_poll);
+                    self.polls.push(now + self.opts.first_poll, i, Kind::Check);
                 }
                 return Ok(None);
             }
@@ -201,7 +201,7 @@ impl<P: Protocol> Engine<P> {
                     instance,
                     job: handle,
                 });
-                self.polls.push(Reverse((now, idx)));
+                self.polls.push(now, idx, Kind::Check);
             }
             Err(e) if e.class() == ErrorClass::StopRun => return Ok(Some(Ending::Stopped(e))),
             _ => {

@@ -3,12 +3,21 @@
 use super::*;
 
 impl<P: Protocol> Engine<P> {
+    /// Looks that may be in flight at once: every connection slot but one while submissions
+    /// remain, so that a submission never waits behind looks.
+    pub(super) fn look_slots(&self) -> usize {
+        let submitting = self.submitting > 0 || !self.queue.is_empty();
+        let all = self.opts.concurrency.max(1);
+        if submitting { (all - 1).max(1) } else { all }
+    }
+
+    /// Sends the most valuable due looks, as many as the pacing and the slots allow.
     pub(super) fn launch_polls(&mut self, now: Instant) {
-        while let Some(Reverse((at, idx))) = self.polls.peek().copied() {
-            if at > now {
+        let slots = self.look_slots();
+        while self.looking < slots && self.pacer.ready_at().is_none_or(|r| r <= now) {
+            let Some(idx) = self.polls.pop_due(now) else {
                 break;
-            }
-            self.polls.pop();
+            };
             let s = &self.state.instances[idx];
             let (Some(job), false) = (s.job.clone(), s.status.is_final()) else {
                 continue;
@@ -17,6 +26,8 @@ impl<P: Protocol> Engine<P> {
                 continue;
             }
             self.tracking[idx].polling = true;
+            self.looking += 1;
+            self.pacer.take(now, self.protocol.poll_rate());
             let protocol = Arc::clone(&self.protocol);
             let region = self.regions[idx].clone();
             let id = s.id.clone();
@@ -34,6 +45,7 @@ impl<P: Protocol> Engine<P> {
     ) -> std::io::Result<Option<Ending>> {
         let now = Instant::now();
         self.tracking[idx].polling = false;
+        self.looking -= 1;
         let instance = self.state.instances[idx].id.clone();
         let task = match result {
             Ok(Some(task)) => task,
@@ -46,7 +58,7 @@ impl<P: Protocol> Engine<P> {
                         Some("the task of the submission is not listed by the API".into()),
                     );
                 } else {
-                    self.reschedule(idx, now, None);
+                    self.retry_later(idx, now);
                 }
                 return Ok(None);
             }
@@ -61,13 +73,13 @@ impl<P: Protocol> Engine<P> {
                 if now - since >= self.opts.missing_after {
                     self.finish(idx, "failed", Some(format!("cannot track the task: {e}")));
                 } else {
-                    self.reschedule(idx, now, None);
+                    self.retry_later(idx, now);
                 }
                 return Ok(None);
             }
             Err(_) => {
                 // Transient errors were retried by the client already: look again later.
-                self.reschedule(idx, now, None);
+                self.retry_later(idx, now);
                 return Ok(None);
             }
         };
@@ -135,14 +147,18 @@ impl<P: Protocol> Engine<P> {
         });
     }
 
+    /// Plans the next look from what this one saw.
     pub(super) fn reschedule(&mut self, idx: usize, now: Instant, progress: Option<u8>) {
-        let t = &mut self.tracking[idx];
         let latest = Seen { at: now, progress };
-        let next = schedule::next_poll(self.opts.cadence, t.previous, latest, t.last_gap);
-        t.last_gap = next - now;
-        if progress.is_some() || t.previous.is_none() {
-            t.previous = Some(latest);
-        }
-        self.polls.push(Reverse((next, idx)));
+        let (at, kind) = self.tracking[idx]
+            .history
+            .observed(self.opts.cadence, latest);
+        self.polls.push(at, idx, kind);
+    }
+
+    /// Plans another look after one that could not see the task.
+    pub(super) fn retry_later(&mut self, idx: usize, now: Instant) {
+        let (at, kind) = self.tracking[idx].history.retry(self.opts.cadence, now);
+        self.polls.push(at, idx, kind);
     }
 }
