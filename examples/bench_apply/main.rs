@@ -54,6 +54,10 @@ struct Args {
     /// Where to write the SVG plot (of the largest N of the first API).
     #[arg(long, default_value = "docs/bench_apply.svg")]
     plot: PathBuf,
+    /// Write each run's per-instance timeline (submission, end, every status query; seconds
+    /// from the child's start) to DIR/<api>-<n>-<tracker>.tsv, to see where time went.
+    #[arg(long)]
+    dump: Option<PathBuf>,
     /// Seed of the sandbox (task durations).
     #[arg(long, default_value_t = 7)]
     seed: u64,
@@ -106,6 +110,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     planrun: planrun.clone(),
                     poll_ms,
                     extra: args.planrun_arg.clone(),
+                    dump: args.dump.clone(),
                 }))
             };
             let ours = run(Who::Planrun)?;

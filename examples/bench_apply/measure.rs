@@ -17,6 +17,15 @@ pub enum Who {
     Baseline,
 }
 
+impl Who {
+    pub fn name(self) -> &'static str {
+        match self {
+            Who::Planrun => "planrun",
+            Who::Baseline => "baseline",
+        }
+    }
+}
+
 pub struct Setup {
     pub who: Who,
     pub api: String,
@@ -26,6 +35,8 @@ pub struct Setup {
     pub poll_ms: u64,
     /// Extra arguments for `planrun apply`.
     pub extra: Vec<String>,
+    /// Directory for the per-instance timeline (`--dump`).
+    pub dump: Option<PathBuf>,
 }
 
 /// Everything reported for one run; times in seconds from the child's start.
@@ -80,10 +91,7 @@ impl Measured {
         calls as f64 / self.n.max(1) as f64
     }
     pub fn name(&self) -> &'static str {
-        match self.who {
-            Who::Planrun => "planrun",
-            Who::Baseline => "baseline",
-        }
+        self.who.name()
     }
 
     /// The lag below which this share of detections fall.
@@ -214,12 +222,45 @@ pub async fn run(setup: &Setup) -> Result<Measured, Box<dyn std::error::Error>> 
         fields.next().unwrap_or(0.0),
         fields.next().unwrap_or(0.0),
     );
+    if let Some(dir) = &setup.dump {
+        let file = dir.join(format!(
+            "{}-{}-{}.tsv",
+            setup.api,
+            setup.n,
+            setup.who.name()
+        ));
+        std::fs::create_dir_all(dir)?;
+        std::fs::write(&file, dump(&timeline, start))?;
+    }
     let mut m = from_timeline(setup, &timeline, &counters, start);
     m.exit_ok = status.success();
     m.wall = wall;
     m.cpu = user + sys;
     m.rss_mib = rss_kib / 1024.0;
     Ok(m)
+}
+
+/// One line per task: instance, submitted, end, then every status query of the instance
+/// (seconds from `start`, tab-separated), in plan order.
+fn dump(timeline: &Timeline, start: Instant) -> String {
+    let secs = |t: Instant| format!("{:.3}", t.saturating_duration_since(start).as_secs_f64());
+    let mut looks: HashMap<&str, Vec<String>> = HashMap::new();
+    for look in &timeline.looks {
+        looks
+            .entry(look.instance_id.as_str())
+            .or_default()
+            .push(secs(look.at));
+    }
+    let mut tasks: Vec<_> = timeline.tasks.iter().collect();
+    tasks.sort_by(|a, b| a.instance_id.cmp(&b.instance_id));
+    let mut out = String::from("instance\tsubmitted\tends\tlooks...\n");
+    for t in tasks {
+        let mut fields = vec![t.instance_id.clone(), secs(t.submitted), secs(t.ends)];
+        fields.extend(looks.remove(t.instance_id.as_str()).unwrap_or_default());
+        out.push_str(&fields.join("\t"));
+        out.push('\n');
+    }
+    out
 }
 
 fn from_timeline(

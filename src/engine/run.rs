@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, watch};
 use super::journal::{Journal, Record};
 use super::protocol::{Error, ErrorClass, JobHandle, Protocol, Task, TaskState};
 use super::reconcile;
-use super::schedule::{Cadence, History, Kind, Pacer, PollQueue, Seen};
+use super::schedule::{Cadence, Fleet, History, Kind, Pacer, PollQueue, Seen};
 use super::state::{RunState, Status};
 use crate::api::rollback::InstanceRollback;
 
@@ -229,6 +229,8 @@ pub struct Engine<P: Protocol> {
     pacer: Pacer,
     /// Looks in flight.
     looking: usize,
+    /// What this run's tasks taught about how tasks progress.
+    fleet: Fleet,
     tracking: Vec<Tracking>,
     buffered: Vec<Record>,
 }
@@ -259,6 +261,7 @@ impl<P: Protocol> Engine<P> {
             polls: PollQueue::default(),
             pacer: Pacer::new(),
             looking: 0,
+            fleet: Fleet::default(),
             tracking: vec![Tracking::default(); n],
             buffered: Vec::new(),
         }

@@ -45,6 +45,14 @@ pub enum Kind {
 /// and the task goes back to checks with back-off.
 const MAX_MISSES: u32 = 3;
 
+/// An estimate whose possible error is within this share of the task's life is trusted:
+/// the next look is planned for the end, however far, with no refinement before it.
+const TOLERANCE: f64 = 0.03;
+
+/// A task teaches the fleet its waiting share once two looks saw its progress move this much
+/// (whole percent: less would be mostly rounding).
+const SAMPLE_SPAN: f64 = 10.0;
+
 /// A look this far after the estimated end (share of the remaining time) costs little delay
 /// and avoids most looks that come a hair too early.
 const MARGIN: f64 = 0.03;
@@ -64,6 +72,8 @@ pub struct History {
     /// Likely looks that found the task running since its progress last moved.
     misses: u32,
     last_progress: Option<u8>,
+    /// Whether this task already taught the fleet its waiting share.
+    sampled: bool,
 }
 
 impl History {
@@ -77,24 +87,67 @@ impl History {
         }
     }
 
-    /// Percent per second, if the looks so far allow an estimate.
-    fn rate(&self, latest: Seen) -> Option<f64> {
+    /// When the task is expected to end, from the looks so far (`None`: no idea yet).
+    ///
+    /// Progress is whole percent: a task reported at `p` has done between `p` and `p + 1`.
+    /// Two looks that saw it running bound its rate, so the estimate comes with the earliest
+    /// end the task could still reach. One look only is read with what the fleet taught: the
+    /// share of a task's life spent waiting before its progress starts ([`Fleet`]); without
+    /// that, measured from the acceptance (waiting counted as running), the estimate errs
+    /// late and has no bound.
+    fn estimate(&mut self, latest: Seen, fleet: &mut Fleet) -> Option<Estimate> {
         let p = f64::from(latest.progress?);
+        let since_origin = self
+            .origin
+            .map(|o| latest.at.saturating_duration_since(o).as_secs_f64());
         if let Some(first) = self.first_running {
             let p0 = f64::from(first.progress.unwrap_or(0));
             let secs = latest.at.saturating_duration_since(first.at).as_secs_f64();
             if p > p0 && secs > 0.0 {
-                return Some((p - p0) / secs);
+                let rate = (p - p0) / secs;
+                let fastest = (p + 1.0 - p0) / secs;
+                let slowest = (p - 1.0 - p0) / secs;
+                if let (false, Some(origin)) = (self.sampled, self.origin)
+                    && p - p0 >= SAMPLE_SPAN
+                {
+                    // Back to where progress was 0, and the life it implies.
+                    let first_secs = first.at.saturating_duration_since(origin).as_secs_f64();
+                    let waited = first_secs - (p0 + 0.5) / rate;
+                    fleet.record(waited / (waited + 100.0 / rate));
+                    self.sampled = true;
+                }
+                return Some(Estimate {
+                    remaining: seconds((99.5 - p) / rate),
+                    earliest: Some(seconds((99.0 - p) / fastest)),
+                    latest: (slowest > 0.0).then(|| seconds((100.0 - p) / slowest)),
+                });
             }
         }
-        // One look only: measured from the acceptance, the waiting before the task started
-        // counts as running, so the estimate comes late rather than early.
-        let secs = latest.at.saturating_duration_since(self.origin?).as_secs_f64();
-        (p > 0.0 && secs > 0.0).then(|| p / secs)
+        let t = since_origin.filter(|t| *t > 0.0 && p > 0.0)?;
+        // A task that waits `w` of its life `d`, then progresses evenly: at `t` it shows
+        // p = (t − w) / (d − w), so d = t / (w + (1 − w) p).
+        let life = |share: f64, p: f64| t / (share + (1.0 - share) * p / 100.0);
+        Some(match fleet.shares() {
+            Some(q) => Estimate {
+                remaining: seconds(life(q.mid, p + 0.5) - t),
+                earliest: Some(seconds(life(q.high, p + 1.0) - t)),
+                latest: Some(seconds(life(q.low, p) - t)),
+            },
+            None => Estimate {
+                remaining: seconds(life(0.0, p + 0.5) - t),
+                earliest: None,
+                latest: None,
+            },
+        })
     }
 
     /// Plans the next look after observing `latest` (a task not yet finished).
-    pub fn observed(&mut self, cadence: Cadence, latest: Seen) -> (Instant, Kind) {
+    pub fn observed(
+        &mut self,
+        fleet: &mut Fleet,
+        cadence: Cadence,
+        latest: Seen,
+    ) -> (Instant, Kind) {
         if latest.progress > self.last_progress {
             self.misses = 0;
         }
@@ -105,22 +158,38 @@ impl History {
         if self.first_running.is_none() && latest.progress.is_some_and(|p| p > 0) {
             self.first_running = Some(latest);
         }
-        let estimate = self.rate(latest).filter(|_| self.misses < MAX_MISSES);
-        let (gap, kind) = match estimate {
-            Some(rate) => {
-                let left = f64::from(100u8.saturating_sub(latest.progress.unwrap_or(0)));
-                let remaining = Duration::from_secs_f64((left / rate).min(1e7));
-                if remaining <= cadence.max {
-                    let gap = remaining.mul_f64(1.0 + MARGIN);
-                    // After a look that missed, the next one waits twice as long at least,
-                    // so that a task stuck at 99 % cannot take the whole budget.
-                    let floor = cadence.min * 2u32.pow(self.misses);
-                    (gap.max(floor).clamp(cadence.min, cadence.max), Kind::Likely)
-                } else {
-                    (remaining.mul_f64(0.5).max(cadence.max), Kind::Check)
-                }
-            }
-            None => (self.backoff(cadence), Kind::Check),
+        let estimate = self
+            .estimate(latest, fleet)
+            .filter(|_| self.misses < MAX_MISSES);
+        let Some(e) = estimate else {
+            return self.plan(latest.at, self.backoff(cadence), Kind::Check);
+        };
+        let elapsed = self
+            .origin
+            .map_or(Duration::ZERO, |o| latest.at.saturating_duration_since(o));
+        let tolerance = (elapsed + e.remaining).mul_f64(TOLERANCE).max(cadence.min);
+        let precise = match (e.earliest, e.latest) {
+            (Some(lo), Some(hi)) => hi.saturating_sub(lo) <= tolerance,
+            _ => false,
+        };
+        let (gap, kind) = if precise || e.remaining <= cadence.max {
+            // After a look that missed, the next one waits twice as long at least, so that a
+            // task stuck at 99 % cannot take the whole budget.
+            let floor = cadence.min * 2u32.pow(self.misses);
+            let gap = e
+                .remaining
+                .mul_f64(1.0 + MARGIN)
+                .max(floor)
+                .max(cadence.min);
+            let gap = if precise { gap } else { gap.min(cadence.max) };
+            (gap, Kind::Likely)
+        } else if let Some(earliest) = e.earliest {
+            // Far off and imprecise: refine halfway, never past the earliest possible end.
+            let gap = e.remaining.mul_f64(0.5).min(earliest);
+            (gap.max(cadence.min), Kind::Check)
+        } else {
+            // Far off by one look, with nothing to bound it: a check within the cadence.
+            (cadence.max, Kind::Check)
         };
         self.plan(latest.at, gap, kind)
     }
@@ -139,6 +208,78 @@ impl History {
         self.last_gap = gap;
         self.planned = Some(kind);
         (now + gap, kind)
+    }
+}
+
+/// What the looks so far say about a task's end, from the latest look.
+#[derive(Debug, Clone, Copy)]
+struct Estimate {
+    remaining: Duration,
+    /// The soonest the task can end, when the looks bound its rate.
+    earliest: Option<Duration>,
+    /// The latest it can end, likewise.
+    latest: Option<Duration>,
+}
+
+fn seconds(s: f64) -> Duration {
+    Duration::from_secs_f64(s.clamp(0.0, 1e7))
+}
+
+/// What the tasks of this run taught about tasks in general: the share of their life spent
+/// waiting before their progress starts to move. Rollbacks of one incident tend to look alike;
+/// when they do not, the spread between the low and high quantiles says so, and estimates from
+/// one look get a wide bound (so are refined before being trusted).
+#[derive(Debug, Clone, Default)]
+pub struct Fleet {
+    /// The latest samples (a ring of at most [`Fleet::KEEP`]).
+    samples: Vec<f64>,
+    next: usize,
+    cached: Option<Shares>,
+}
+
+/// Quantiles of the fleet's waiting shares.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Shares {
+    pub low: f64,
+    pub mid: f64,
+    pub high: f64,
+}
+
+impl Fleet {
+    const KEEP: usize = 256;
+    /// Fewer samples than this say nothing.
+    const ENOUGH: usize = 8;
+
+    pub fn record(&mut self, share: f64) {
+        if !share.is_finite() {
+            return;
+        }
+        let share = share.clamp(0.0, 0.95);
+        if self.samples.len() < Self::KEEP {
+            self.samples.push(share);
+        } else {
+            self.samples[self.next] = share;
+            self.next = (self.next + 1) % Self::KEEP;
+        }
+        self.cached = None;
+    }
+
+    /// The 10th, 50th and 90th percentiles, once there are enough samples.
+    pub fn shares(&mut self) -> Option<Shares> {
+        if self.samples.len() < Self::ENOUGH {
+            return None;
+        }
+        if self.cached.is_none() {
+            let mut sorted = self.samples.clone();
+            sorted.sort_by(f64::total_cmp);
+            let at = |q: f64| sorted[((sorted.len() - 1) as f64 * q).round() as usize];
+            self.cached = Some(Shares {
+                low: at(0.1),
+                mid: at(0.5),
+                high: at(0.9),
+            });
+        }
+        self.cached
     }
 }
 
@@ -245,7 +386,10 @@ mod tests {
     }
 
     fn within(got: Duration, lo: f64, hi: f64) {
-        assert!(got >= secs(lo) && got <= secs(hi), "{got:?} not in {lo}..{hi}");
+        assert!(
+            got >= secs(lo) && got <= secs(hi),
+            "{got:?} not in {lo}..{hi}"
+        );
     }
 
     #[test]
@@ -253,9 +397,9 @@ mod tests {
         let t0 = Instant::now();
         let mut h = History::accepted(t0, secs(10.0));
         // Running since 20 s: 20 % at 30 s, 40 % at 40 s → 2 %/s, 60 % left → 30 s.
-        let (_, kind) = h.observed(CADENCE, seen(t0, 30.0, 20));
+        let (_, kind) = h.observed(&mut Fleet::default(), CADENCE, seen(t0, 30.0, 20));
         assert_eq!(kind, Kind::Check, "one look says little");
-        let (at, kind) = h.observed(CADENCE, seen(t0, 40.0, 40));
+        let (at, kind) = h.observed(&mut Fleet::default(), CADENCE, seen(t0, 40.0, 40));
         assert_eq!(kind, Kind::Likely);
         within(at - (t0 + secs(40.0)), 30.0, 31.0);
     }
@@ -264,22 +408,109 @@ mod tests {
     fn a_far_end_is_refined_by_a_check_at_half_the_remaining_time() {
         let t0 = Instant::now();
         let mut h = History::accepted(t0, secs(10.0));
-        h.observed(CADENCE, seen(t0, 10.0, 1));
-        // 1 % → 5 % in 20 s: 0.2 %/s, 95 % left → 475 s: check in about 237 s.
-        let (at, kind) = h.observed(CADENCE, seen(t0, 30.0, 5));
+        h.observed(&mut Fleet::default(), CADENCE, seen(t0, 10.0, 1));
+        // 1 % → 5 % in 20 s: 0.2 %/s, 94.5 % left → 472.5 s: check in about 236 s.
+        let (at, kind) = h.observed(&mut Fleet::default(), CADENCE, seen(t0, 30.0, 5));
         assert_eq!(kind, Kind::Check);
-        within(at - (t0 + secs(30.0)), 237.0, 238.0);
+        within(at - (t0 + secs(30.0)), 236.0, 237.0);
+    }
+
+    #[test]
+    fn a_coarse_estimate_never_checks_after_the_earliest_possible_end() {
+        let t0 = Instant::now();
+        let mut h = History::accepted(t0, secs(10.0));
+        h.observed(&mut Fleet::default(), CADENCE, seen(t0, 10.0, 1));
+        // 1 % → 2 % in 10 s: anywhere from 0.1 to 0.2 %/s, so the task may end in 485 s
+        // (97 % at 0.2 %/s) although half the estimate is 487 s.
+        let (at, kind) = h.observed(&mut Fleet::default(), CADENCE, seen(t0, 20.0, 2));
+        assert_eq!(kind, Kind::Check);
+        within(at - (t0 + secs(20.0)), 484.9, 485.1);
+    }
+
+    #[test]
+    fn one_early_look_at_little_progress_plans_a_check_within_the_cadence() {
+        let t0 = Instant::now();
+        let mut h = History::accepted(t0, secs(3.0));
+        // 1 % three seconds after the acceptance: the task may have started just now and be
+        // fast, or long ago and slow. Nothing is bounded: look again within the cadence.
+        let (at, kind) = h.observed(&mut Fleet::default(), CADENCE, seen(t0, 3.0, 1));
+        assert_eq!((at - (t0 + secs(3.0)), kind), (CADENCE.max, Kind::Check));
     }
 
     #[test]
     fn a_single_look_measures_from_the_acceptance_and_errs_late() {
         let t0 = Instant::now();
         let mut h = History::accepted(t0, secs(10.0));
-        // 50 % at 40 s since acceptance → 1.25 %/s → 40 s more (the truth, if the task waited
-        // 10 s first, is 30 s): planned as a likely look, late rather than early.
-        let (at, kind) = h.observed(CADENCE, seen(t0, 40.0, 50));
+        // 50 % at 40 s since acceptance → 1.26 %/s → 39.2 s more (the truth, if the task
+        // waited 10 s first, is 30 s): planned as a likely look, late rather than early.
+        let (at, kind) = h.observed(&mut Fleet::default(), CADENCE, seen(t0, 40.0, 50));
         assert_eq!(kind, Kind::Likely);
-        within(at - (t0 + secs(40.0)), 40.0, 42.0);
+        within(at - (t0 + secs(40.0)), 39.0, 41.0);
+    }
+
+    /// What a task of `life` seconds that waits `wait` of it shows at `t` (as the sandbox).
+    fn progress_at(life: f64, wait: f64, t: f64) -> u8 {
+        (((t - wait * life) / (life - wait * life)).clamp(0.0, 0.99) * 100.0) as u8
+    }
+
+    /// Teaches `fleet` with tasks of various lives that each wait `wait` of it.
+    fn teach(fleet: &mut Fleet, wait: impl Fn(usize) -> f64) {
+        let t0 = Instant::now();
+        for i in 0..20 {
+            let life = 100.0 + 10.0 * i as f64;
+            let w = wait(i);
+            let mut h = History::accepted(t0, secs(1.0));
+            for t in [0.5 * life, 0.9 * life] {
+                h.observed(fleet, CADENCE, seen(t0, t, progress_at(life, w, t)));
+            }
+        }
+    }
+
+    #[test]
+    fn the_fleet_learns_the_waiting_share_from_two_looks_per_task() {
+        let mut fleet = Fleet::default();
+        assert_eq!(fleet.shares(), None);
+        teach(&mut fleet, |_| 0.1);
+        let q = fleet.shares().unwrap();
+        assert!(
+            (q.low - 0.1).abs() < 0.01 && (q.high - 0.1).abs() < 0.01,
+            "{q:?}"
+        );
+    }
+
+    #[test]
+    fn a_fleet_that_agrees_makes_one_look_enough_to_plan_the_end() {
+        let mut fleet = Fleet::default();
+        teach(&mut fleet, |_| 0.1);
+        // A 300 s task looked at once, at 120 s: far off (> cadence.max), but the fleet
+        // says how long it waited, so the look is planned at its end (300 s), not before.
+        let t0 = Instant::now();
+        let mut h = History::accepted(t0, secs(1.0));
+        let (at, kind) = h.observed(
+            &mut fleet,
+            CADENCE,
+            seen(t0, 120.0, progress_at(300.0, 0.1, 120.0)),
+        );
+        assert_eq!(kind, Kind::Likely);
+        within(at - t0, 300.0, 310.0);
+        // Without the fleet the same look only plans a check within the cadence.
+        let mut h = History::accepted(t0, secs(1.0));
+        let (at, kind) = h.observed(&mut Fleet::default(), CADENCE, seen(t0, 120.0, 40));
+        assert_eq!((at - t0, kind), (secs(120.0) + CADENCE.max, Kind::Check));
+    }
+
+    #[test]
+    fn a_fleet_that_disagrees_gets_refined_before_the_end() {
+        let mut fleet = Fleet::default();
+        teach(&mut fleet, |i| if i % 2 == 0 { 0.05 } else { 0.4 });
+        let t0 = Instant::now();
+        let mut h = History::accepted(t0, secs(1.0));
+        let (at, kind) = h.observed(&mut fleet, CADENCE, seen(t0, 120.0, 40));
+        assert_eq!(kind, Kind::Check, "too uncertain to plan the end");
+        // Never after the earliest end the fleet allows (a task that waited 40 %).
+        let p = 41.0 / 100.0;
+        let earliest = 120.0 / (0.4 + 0.6 * p);
+        assert!(at - t0 <= secs(earliest), "{:?} > {earliest}", at - t0);
     }
 
     #[test]
@@ -290,13 +521,16 @@ mod tests {
             at: t0 + secs(s),
             progress: None,
         };
-        let (at, kind) = h.observed(CADENCE, waiting(2.0));
+        let (at, kind) = h.observed(&mut Fleet::default(), CADENCE, waiting(2.0));
         assert_eq!((at - (t0 + secs(2.0)), kind), (secs(3.0), Kind::Check));
         let mut h = History {
             last_gap: secs(59.0),
             ..History::default()
         };
-        assert_eq!(h.observed(CADENCE, waiting(0.0)).0 - t0, secs(60.0));
+        assert_eq!(
+            h.observed(&mut Fleet::default(), CADENCE, waiting(0.0)).0 - t0,
+            secs(60.0)
+        );
         let mut h = History::default();
         assert_eq!(h.retry(CADENCE, t0).0 - t0, secs(0.2), "never below min");
     }
@@ -305,8 +539,8 @@ mod tests {
     fn likely_looks_that_keep_missing_back_off_then_become_checks() {
         let t0 = Instant::now();
         let mut h = History::accepted(t0, secs(1.0));
-        h.observed(CADENCE, seen(t0, 10.0, 50));
-        let (mut at, kind) = h.observed(CADENCE, seen(t0, 20.0, 98));
+        h.observed(&mut Fleet::default(), CADENCE, seen(t0, 10.0, 50));
+        let (mut at, kind) = h.observed(&mut Fleet::default(), CADENCE, seen(t0, 20.0, 98));
         assert_eq!(kind, Kind::Likely);
         let mut gaps = Vec::new();
         let mut kinds = Vec::new();
@@ -314,6 +548,7 @@ mod tests {
             // Stuck at 99 %.
             let now = at;
             let (next, kind) = h.observed(
+                &mut Fleet::default(),
                 CADENCE,
                 Seen {
                     at: now,
@@ -326,7 +561,11 @@ mod tests {
         }
         assert!(gaps.windows(2).all(|w| w[1] > w[0]), "growing: {gaps:?}");
         assert_eq!(kinds[..2], [Kind::Likely, Kind::Likely]);
-        assert_eq!(kinds[2], Kind::Check, "distrusted after {MAX_MISSES} misses");
+        assert_eq!(
+            kinds[2],
+            Kind::Check,
+            "distrusted after {MAX_MISSES} misses"
+        );
     }
 
     #[test]

@@ -46,17 +46,25 @@ impl V3 {
 
     /// The rollback windows of these instances, [`PREFLIGHT_BATCH`] per call, in the order
     /// the API answers. An instance the API does not mention is absent from the result.
+    ///
+    /// The calls overlap (as many as the client lets out at once, paced by its limiter), so
+    /// the preflight of a large plan takes the rate limit's time, not the sum of round trips.
     pub async fn preflight(
         &self,
         region: Option<&str>,
         instances: &[String],
     ) -> Result<Vec<InstanceRollbackRangeTime>, Error> {
+        use futures::{StreamExt, TryStreamExt};
         let client = self.client_for(region);
-        let mut out = Vec::with_capacity(instances.len());
-        for chunk in instances.chunks(PREFLIGHT_BATCH) {
-            out.extend(client.rollback_range_time(chunk).await?);
-        }
-        Ok(out)
+        let calls = instances.chunks(PREFLIGHT_BATCH).map(|chunk| {
+            let client = client.clone();
+            async move { client.rollback_range_time(chunk).await }
+        });
+        let answers: Vec<_> = futures::stream::iter(calls)
+            .buffered(client.concurrency().max(1))
+            .try_collect()
+            .await?;
+        Ok(answers.into_iter().flatten().collect())
     }
 
     /// StopRollback for the instance's running rollback; the handle is the stop request's

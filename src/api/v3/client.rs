@@ -81,6 +81,11 @@ impl Client {
         self.link.attempts(action)
     }
 
+    /// Requests it lets out at once (`--concurrency`).
+    pub fn concurrency(&self) -> usize {
+        self.link.inner.config.concurrency
+    }
+
     /// Requests per second currently allowed for `action` (lower after `RequestLimitExceeded`).
     pub fn current_rate(&self, action: &str) -> f64 {
         self.link.current_rate(action)

@@ -150,9 +150,10 @@ impl<P: Protocol> Engine<P> {
     /// Plans the next look from what this one saw.
     pub(super) fn reschedule(&mut self, idx: usize, now: Instant, progress: Option<u8>) {
         let latest = Seen { at: now, progress };
-        let (at, kind) = self.tracking[idx]
-            .history
-            .observed(self.opts.cadence, latest);
+        let (at, kind) =
+            self.tracking[idx]
+                .history
+                .observed(&mut self.fleet, self.opts.cadence, latest);
         self.polls.push(at, idx, kind);
     }
 
