@@ -464,3 +464,7 @@ mod track;
 #[cfg(test)]
 #[path = "run_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "run_pacing_tests.rs"]
+mod pacing_tests;

@@ -74,6 +74,8 @@ pub struct History {
     last_progress: Option<u8>,
     /// Whether this task already taught the fleet its waiting share.
     sampled: bool,
+    /// Whether any look saw the task yet.
+    looked: bool,
 }
 
 impl History {
@@ -113,7 +115,8 @@ impl History {
                     // Back to where progress was 0, and the life it implies.
                     let first_secs = first.at.saturating_duration_since(origin).as_secs_f64();
                     let waited = first_secs - (p0 + 0.5) / rate;
-                    fleet.record(waited / (waited + 100.0 / rate));
+                    let life = waited + 100.0 / rate;
+                    fleet.record(waited / life, life);
                     self.sampled = true;
                 }
                 return Some(Estimate {
@@ -148,6 +151,7 @@ impl History {
         cadence: Cadence,
         latest: Seen,
     ) -> (Instant, Kind) {
+        self.looked = true;
         if latest.progress > self.last_progress {
             self.misses = 0;
         }
@@ -194,6 +198,19 @@ impl History {
         self.plan(latest.at, gap, kind)
     }
 
+    /// When the first look at a task just accepted is worth making, if later than `now`:
+    /// not before the fleet's typical task has ended (at most `cap` after the acceptance).
+    /// Looking sooner only learns that the task is still running, and under a tight budget
+    /// each such look delays another that would see a task finished; looking then sees half
+    /// the tasks finished and the others far enough along for one look to plan their end.
+    pub fn first_look(&self, fleet: &mut Fleet, now: Instant, cap: Duration) -> Option<Instant> {
+        if self.looked {
+            return None;
+        }
+        let at = self.origin? + fleet.typical_life()?.min(cap);
+        (at > now).then_some(at)
+    }
+
     /// Plans a look after a failed one (an error, a task not listed yet): back off.
     pub fn retry(&mut self, cadence: Cadence, now: Instant) -> (Instant, Kind) {
         let gap = self.backoff(cadence);
@@ -226,18 +243,17 @@ fn seconds(s: f64) -> Duration {
 }
 
 /// What the tasks of this run taught about tasks in general: the share of their life spent
-/// waiting before their progress starts to move. Rollbacks of one incident tend to look alike;
-/// when they do not, the spread between the low and high quantiles says so, and estimates from
-/// one look get a wide bound (so are refined before being trusted).
+/// waiting before their progress starts to move, and how long they live. Rollbacks of one
+/// incident tend to look alike; when they do not, the spread between the low and high
+/// quantiles says so, and estimates from one look get a wide bound (so are refined before
+/// being trusted).
 #[derive(Debug, Clone, Default)]
 pub struct Fleet {
-    /// The latest samples (a ring of at most [`Fleet::KEEP`]).
-    samples: Vec<f64>,
-    next: usize,
-    cached: Option<Shares>,
+    shares: Ring,
+    lives: Ring,
 }
 
-/// Quantiles of the fleet's waiting shares.
+/// Quantiles of a sample.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Shares {
     pub low: f64,
@@ -246,26 +262,49 @@ pub struct Shares {
 }
 
 impl Fleet {
+    /// A task that waited `share` of a life of `life` seconds.
+    pub fn record(&mut self, share: f64, life: f64) {
+        if share.is_finite() && life.is_finite() && life > 0.0 {
+            self.shares.record(share.clamp(0.0, 0.95));
+            self.lives.record(life);
+        }
+    }
+
+    /// The 10th, 50th and 90th percentiles of the waiting shares, once there are enough.
+    pub fn shares(&mut self) -> Option<Shares> {
+        self.shares.quantiles()
+    }
+
+    /// The median life, once there are enough samples.
+    pub fn typical_life(&mut self) -> Option<Duration> {
+        self.lives.quantiles().map(|q| seconds(q.mid))
+    }
+}
+
+/// The latest samples of one measure (at most [`Ring::KEEP`]) and their quantiles.
+#[derive(Debug, Clone, Default)]
+struct Ring {
+    samples: Vec<f64>,
+    next: usize,
+    cached: Option<Shares>,
+}
+
+impl Ring {
     const KEEP: usize = 256;
     /// Fewer samples than this say nothing.
     const ENOUGH: usize = 8;
 
-    pub fn record(&mut self, share: f64) {
-        if !share.is_finite() {
-            return;
-        }
-        let share = share.clamp(0.0, 0.95);
+    fn record(&mut self, value: f64) {
         if self.samples.len() < Self::KEEP {
-            self.samples.push(share);
+            self.samples.push(value);
         } else {
-            self.samples[self.next] = share;
+            self.samples[self.next] = value;
             self.next = (self.next + 1) % Self::KEEP;
         }
         self.cached = None;
     }
 
-    /// The 10th, 50th and 90th percentiles, once there are enough samples.
-    pub fn shares(&mut self) -> Option<Shares> {
+    fn quantiles(&mut self) -> Option<Shares> {
         if self.samples.len() < Self::ENOUGH {
             return None;
         }
@@ -497,6 +536,29 @@ mod tests {
         let mut h = History::accepted(t0, secs(1.0));
         let (at, kind) = h.observed(&mut Fleet::default(), CADENCE, seen(t0, 120.0, 40));
         assert_eq!((at - t0, kind), (secs(120.0) + CADENCE.max, Kind::Check));
+    }
+
+    #[test]
+    fn first_looks_wait_for_the_typical_life_once_the_fleet_knows_it() {
+        let t0 = Instant::now();
+        let cap = secs(600.0);
+        let h = History::accepted(t0, secs(1.0));
+        let mut fleet = Fleet::default();
+        assert_eq!(
+            h.first_look(&mut fleet, t0 + secs(1.0), cap),
+            None,
+            "nothing known"
+        );
+        teach(&mut fleet, |_| 0.1); // lives of 100 s to 290 s: median 200 s
+        let at = h.first_look(&mut fleet, t0 + secs(1.0), cap).unwrap();
+        within(at - t0, 190.0, 210.0);
+        assert_eq!(h.first_look(&mut fleet, at, cap), None, "due now");
+        let capped = h.first_look(&mut fleet, t0, secs(60.0)).unwrap();
+        assert_eq!(capped - t0, secs(60.0));
+        // A task already looked at follows its own estimates.
+        let mut seen_once = History::accepted(t0, secs(1.0));
+        seen_once.observed(&mut fleet, CADENCE, seen(t0, 1.0, 0));
+        assert_eq!(seen_once.first_look(&mut fleet, t0 + secs(2.0), cap), None);
     }
 
     #[test]

@@ -2,6 +2,10 @@
 
 use super::*;
 
+/// A first look waits for the fleet's typical task to end, but at most this many times the
+/// cadence's longest gap after the acceptance.
+const FIRST_LOOK_CAP: u32 = 5;
+
 impl<P: Protocol> Engine<P> {
     /// Looks that may be in flight at once: every connection slot but one while submissions
     /// remain, so that a submission never waits behind looks.
@@ -23,6 +27,14 @@ impl<P: Protocol> Engine<P> {
                 continue;
             };
             if self.tracking[idx].polling {
+                continue;
+            }
+            let cap = self.opts.cadence.max * FIRST_LOOK_CAP;
+            if let Some(later) = self.tracking[idx]
+                .history
+                .first_look(&mut self.fleet, now, cap)
+            {
+                self.polls.push(later, idx, Kind::Check);
                 continue;
             }
             self.tracking[idx].polling = true;
