@@ -231,6 +231,8 @@ pub struct Engine<P: Protocol> {
     looking: usize,
     /// What this run's tasks taught about how tasks progress.
     fleet: Fleet,
+    /// Tasks looked at before the fleet knew anything.
+    explorers: usize,
     tracking: Vec<Tracking>,
     buffered: Vec<Record>,
 }
@@ -262,6 +264,7 @@ impl<P: Protocol> Engine<P> {
             pacer: Pacer::new(),
             looking: 0,
             fleet: Fleet::default(),
+            explorers: 0,
             tracking: vec![Tracking::default(); n],
             buffered: Vec::new(),
         }

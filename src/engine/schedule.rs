@@ -198,17 +198,42 @@ impl History {
         self.plan(latest.at, gap, kind)
     }
 
-    /// When the first look at a task just accepted is worth making, if later than `now`:
-    /// not before the fleet's typical task has ended (at most `cap` after the acceptance).
-    /// Looking sooner only learns that the task is still running, and under a tight budget
-    /// each such look delays another that would see a task finished; looking then sees half
-    /// the tasks finished and the others far enough along for one look to plan their end.
-    pub fn first_look(&self, fleet: &mut Fleet, now: Instant, cap: Duration) -> Option<Instant> {
+    /// The task was seen finished at `now`: the fleet learns how long it lived at most.
+    pub fn finished(&self, fleet: &mut Fleet, now: Instant) {
+        if let Some(origin) = self.origin {
+            fleet.record_finished(now.saturating_duration_since(origin));
+        }
+    }
+
+    /// Whether any look saw the task yet.
+    pub fn looked(&self) -> bool {
+        self.looked
+    }
+
+    /// When the first look at a task just accepted is worth making, if later than `now`.
+    ///
+    /// Not before the fleet's short tasks (its 10th percentile) would have ended, and at most
+    /// `cap` after the acceptance: looking sooner mostly learns that the task is waiting or
+    /// barely started, too little to plan its end, and under a tight budget each such look
+    /// delays another that would see a task finished. Until the fleet knows, only explorers
+    /// (`explore`: the engine lets a few tasks be) are looked at early; the others wait
+    /// `cap / 5` and ask again.
+    pub fn first_look(
+        &self,
+        fleet: &mut Fleet,
+        now: Instant,
+        cap: Duration,
+        explore: bool,
+    ) -> Option<Instant> {
         if self.looked {
             return None;
         }
-        let at = self.origin? + fleet.typical_life()?.min(cap);
-        (at > now).then_some(at)
+        let origin = self.origin?;
+        match fleet.short_life() {
+            Some(life) => Some(origin + life.min(cap)).filter(|at| *at > now),
+            None if explore => None,
+            None => Some(now + cap / 5).filter(|at| *at <= origin + cap),
+        }
     }
 
     /// Plans a look after a failed one (an error, a task not listed yet): back off.
@@ -275,9 +300,14 @@ impl Fleet {
         self.shares.quantiles()
     }
 
-    /// The median life, once there are enough samples.
-    pub fn typical_life(&mut self) -> Option<Duration> {
-        self.lives.quantiles().map(|q| seconds(q.mid))
+    /// A task seen finished `life` after its acceptance (it lived that long at most).
+    pub fn record_finished(&mut self, life: Duration) {
+        self.lives.record(life.as_secs_f64());
+    }
+
+    /// The 10th percentile of the lives, once there are enough samples.
+    pub fn short_life(&mut self) -> Option<Duration> {
+        self.lives.quantiles().map(|q| seconds(q.low))
     }
 }
 
@@ -539,26 +569,44 @@ mod tests {
     }
 
     #[test]
-    fn first_looks_wait_for_the_typical_life_once_the_fleet_knows_it() {
+    fn first_looks_wait_for_the_short_lives_once_the_fleet_knows_them() {
         let t0 = Instant::now();
         let cap = secs(600.0);
         let h = History::accepted(t0, secs(1.0));
         let mut fleet = Fleet::default();
+        let now = t0 + secs(1.0);
         assert_eq!(
-            h.first_look(&mut fleet, t0 + secs(1.0), cap),
+            h.first_look(&mut fleet, now, cap, true),
             None,
-            "nothing known"
+            "an explorer looks now"
         );
-        teach(&mut fleet, |_| 0.1); // lives of 100 s to 290 s: median 200 s
-        let at = h.first_look(&mut fleet, t0 + secs(1.0), cap).unwrap();
-        within(at - t0, 190.0, 210.0);
-        assert_eq!(h.first_look(&mut fleet, at, cap), None, "due now");
-        let capped = h.first_look(&mut fleet, t0, secs(60.0)).unwrap();
+        assert_eq!(
+            h.first_look(&mut fleet, now, cap, false),
+            Some(now + cap / 5),
+            "the others ask again later"
+        );
+        teach(&mut fleet, |_| 0.1); // lives of 100 s to 290 s: 10th percentile 120 s
+        let at = h.first_look(&mut fleet, now, cap, false).unwrap();
+        within(at - t0, 115.0, 125.0);
+        assert_eq!(
+            h.first_look(&mut fleet, now, cap, true),
+            Some(at),
+            "explorers too"
+        );
+        assert_eq!(h.first_look(&mut fleet, at, cap, false), None, "due now");
+        let capped = h.first_look(&mut fleet, t0, secs(60.0), false).unwrap();
         assert_eq!(capped - t0, secs(60.0));
+        // Tasks seen finished teach the fleet too (short ones may never show two looks).
+        let mut quick = Fleet::default();
+        for i in 0..8 {
+            History::accepted(t0, secs(1.0)).finished(&mut quick, t0 + secs(10.0 + f64::from(i)));
+        }
+        let at = h.first_look(&mut quick, now, cap, false).unwrap();
+        within(at - t0, 10.0, 11.0);
         // A task already looked at follows its own estimates.
         let mut seen_once = History::accepted(t0, secs(1.0));
         seen_once.observed(&mut fleet, CADENCE, seen(t0, 1.0, 0));
-        assert_eq!(seen_once.first_look(&mut fleet, t0 + secs(2.0), cap), None);
+        assert_eq!(seen_once.first_look(&mut fleet, now, cap, false), None);
     }
 
     #[test]

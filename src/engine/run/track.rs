@@ -2,9 +2,12 @@
 
 use super::*;
 
-/// A first look waits for the fleet's typical task to end, but at most this many times the
+/// A first look waits for the fleet's short tasks to end, but at most this many times the
 /// cadence's longest gap after the acceptance.
 const FIRST_LOOK_CAP: u32 = 5;
+
+/// Tasks looked at early, before the fleet knows how tasks progress, to teach it.
+const EXPLORERS: usize = 16;
 
 impl<P: Protocol> Engine<P> {
     /// Looks that may be in flight at once: every connection slot but one while submissions
@@ -30,12 +33,14 @@ impl<P: Protocol> Engine<P> {
                 continue;
             }
             let cap = self.opts.cadence.max * FIRST_LOOK_CAP;
-            if let Some(later) = self.tracking[idx]
-                .history
-                .first_look(&mut self.fleet, now, cap)
-            {
+            let explore = self.explorers < EXPLORERS;
+            let history = &self.tracking[idx].history;
+            if let Some(later) = history.first_look(&mut self.fleet, now, cap, explore) {
                 self.polls.push(later, idx, Kind::Check);
                 continue;
+            }
+            if !history.looked() && self.fleet.short_life().is_none() {
+                self.explorers += 1;
             }
             self.tracking[idx].polling = true;
             self.looking += 1;
@@ -100,6 +105,7 @@ impl<P: Protocol> Engine<P> {
         let changed = s.task_state.as_deref() != Some(task.state.name())
             || (task.progress.is_some() && s.progress != task.progress);
         if task.state.is_terminal() {
+            self.tracking[idx].history.finished(&mut self.fleet, now);
             let status = if task.state == TaskState::Succeeded {
                 "succeeded"
             } else {
