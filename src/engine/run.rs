@@ -426,7 +426,7 @@ impl<P: Protocol> Engine<P> {
     fn next_wake(&self, fallback: Instant) -> Instant {
         let poll = if self.looking < self.look_slots() {
             self.polls
-                .next_due()
+                .next_due(self.protocol.poll_rate())
                 .map(|due| self.pacer.ready_at().map_or(due, |r| r.max(due)))
         } else {
             None

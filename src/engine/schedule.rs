@@ -376,19 +376,35 @@ impl PollQueue {
         self.likely.len() + self.checks.len()
     }
 
-    /// When the earliest look falls due.
-    pub fn next_due(&self) -> Option<Instant> {
-        let top = |h: &BinaryHeap<Reverse<(Instant, usize)>>| h.peek().map(|r| r.0.0);
-        top(&self.likely).into_iter().chain(top(&self.checks)).min()
+    /// When the next look may be taken, at `rate` looks per second: the earliest likely look's
+    /// time, or the checks' ([`PollQueue::checks_due`]).
+    pub fn next_due(&self, rate: f64) -> Option<Instant> {
+        let likely = self.likely.peek().map(|r| r.0.0);
+        likely.into_iter().chain(self.checks_due(rate)).min()
     }
 
-    /// The most valuable look due at `now`: the likely look due longest, else the check due
-    /// longest.
-    pub fn pop_due(&mut self, now: Instant) -> Option<usize> {
-        for heap in [&mut self.likely, &mut self.checks] {
-            if heap.peek().is_some_and(|r| r.0.0 <= now) {
-                return heap.pop().map(|r| r.0.1);
-            }
+    /// When the earliest check may be taken: when it falls due, or sooner when the checks
+    /// waiting are more than `rate` can serve by then. A budget left idle now is lost, and
+    /// those checks would otherwise go out late, all together.
+    fn checks_due(&self, rate: f64) -> Option<Instant> {
+        let due = self.checks.peek()?.0.0;
+        let backlog = Duration::from_secs_f64(if rate.is_finite() && rate > 0.0 {
+            (self.checks.len() as f64 / rate).min(1e7)
+        } else {
+            0.0
+        });
+        Some(due.checked_sub(backlog).unwrap_or(due))
+    }
+
+    /// The most valuable look that may be taken at `now`: the likely look due longest, else the
+    /// earliest check. `early` says the check was taken before its time (a look planned for
+    /// later, pulled forward to keep the budget busy).
+    pub fn pop_due(&mut self, now: Instant, rate: f64) -> Option<(usize, bool)> {
+        if self.likely.peek().is_some_and(|r| r.0.0 <= now) {
+            return self.likely.pop().map(|r| (r.0.1, false));
+        }
+        if self.checks_due(rate).is_some_and(|at| at <= now) {
+            return self.checks.pop().map(|r| (r.0.1, r.0.0 > now));
         }
         None
     }
@@ -686,14 +702,38 @@ mod tests {
         q.push(t0 + secs(1.0), 2, Kind::Likely);
         q.push(t0 + secs(2.0), 3, Kind::Likely);
         q.push(t0 + secs(5.0), 4, Kind::Check);
-        assert_eq!(q.next_due(), Some(t0));
-        assert_eq!(q.pop_due(t0 + secs(0.5)), Some(1), "only the check is due");
+        let unpaced = f64::INFINITY;
+        assert_eq!(q.next_due(unpaced), Some(t0));
+        assert_eq!(
+            q.pop_due(t0 + secs(0.5), unpaced),
+            Some((1, false)),
+            "only the check is due"
+        );
         let later = t0 + secs(10.0);
-        assert_eq!(q.pop_due(later), Some(2));
-        assert_eq!(q.pop_due(later), Some(3));
-        assert_eq!(q.pop_due(later), Some(4));
-        assert_eq!(q.pop_due(later), None);
+        assert_eq!(q.pop_due(later, unpaced), Some((2, false)));
+        assert_eq!(q.pop_due(later, unpaced), Some((3, false)));
+        assert_eq!(q.pop_due(later, unpaced), Some((4, false)));
+        assert_eq!(q.pop_due(later, unpaced), None);
         assert!(q.is_empty());
+    }
+
+    #[test]
+    fn checks_start_early_when_more_wait_than_the_rate_serves_by_their_time() {
+        let t0 = Instant::now();
+        let mut q = PollQueue::default();
+        for i in 0..20 {
+            q.push(t0 + secs(10.0), i, Kind::Check);
+        }
+        // 20 checks at 4 a second take 5 s: they start 5 s before they fall due.
+        assert_eq!(q.next_due(4.0), Some(t0 + secs(5.0)));
+        assert_eq!(q.pop_due(t0 + secs(4.9), 4.0), None);
+        assert!(matches!(q.pop_due(t0 + secs(5.0), 4.0), Some((_, true))));
+        // A rate that serves them all at once: nothing early.
+        assert_eq!(q.next_due(1000.0).map(|t| t > t0 + secs(9.9)), Some(true));
+        // Likely looks are never taken early.
+        let mut q = PollQueue::default();
+        q.push(t0 + secs(10.0), 1, Kind::Likely);
+        assert_eq!(q.pop_due(t0 + secs(9.0), 0.001), None);
     }
 
     #[test]

@@ -21,8 +21,9 @@ impl<P: Protocol> Engine<P> {
     /// Sends the most valuable due looks, as many as the pacing and the slots allow.
     pub(super) fn launch_polls(&mut self, now: Instant) {
         let slots = self.look_slots();
+        let rate = self.protocol.poll_rate();
         while self.looking < slots && self.pacer.ready_at().is_none_or(|r| r <= now) {
-            let Some(idx) = self.polls.pop_due(now) else {
+            let Some((idx, early)) = self.polls.pop_due(now, rate) else {
                 break;
             };
             let s = &self.state.instances[idx];
@@ -35,7 +36,9 @@ impl<P: Protocol> Engine<P> {
             let cap = self.opts.cadence.max * FIRST_LOOK_CAP;
             let explore = self.explorers < EXPLORERS;
             let history = &self.tracking[idx].history;
-            if let Some(later) = history.first_look(&mut self.fleet, now, cap, explore) {
+            if let Some(later) = history.first_look(&mut self.fleet, now, cap, explore)
+                && !early
+            {
                 self.polls.push(later, idx, Kind::Check);
                 continue;
             }
@@ -44,7 +47,7 @@ impl<P: Protocol> Engine<P> {
             }
             self.tracking[idx].polling = true;
             self.looking += 1;
-            self.pacer.take(now, self.protocol.poll_rate());
+            self.pacer.take(now, rate);
             let protocol = Arc::clone(&self.protocol);
             let region = self.regions[idx].clone();
             let id = s.id.clone();
