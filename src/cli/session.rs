@@ -31,8 +31,9 @@ pub struct SessionArgs {
     /// Where the journal and lock live [default: .planrun/ beside the plan]
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
-    /// Shortest time between two looks at one task (e.g. 2s, 500ms); polling adapts to each
-    /// task's progress above it [default: 5s; 500ms with --sandbox]
+    /// Shortest time between two looks at one task (e.g. 2s, 500ms). Looks adapt to each
+    /// task's progress above it, and all together stay within --rate per second [default: 5s;
+    /// 500ms with --sandbox]
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub poll_interval: Option<Duration>,
     /// How long to wait before looking for the job of a submission whose answer was lost, so

@@ -37,8 +37,11 @@ pub struct Cadence {
 pub enum Kind {
     /// Planned just after the estimated end: served first.
     Likely,
-    /// Anything else: served with what budget the likely looks leave.
+    /// A refresh of the estimate, or a look after an error: served with what budget the
+    /// likely looks leave.
     Check,
+    /// The first look at a task just accepted: last, but started early when a backlog builds.
+    First,
 }
 
 /// Likely looks that find the task still running, in a row, before the estimate is distrusted
@@ -352,44 +355,56 @@ impl Ring {
     }
 }
 
-/// The looks waiting to go out: likely ones first (earliest due first), then checks (earliest
-/// due first). Only what is due can be taken; each entry is one planned look.
+/// The looks waiting to go out: likely ones first (earliest due first), then checks, then
+/// first looks. Only what is due can be taken, except first looks, which start early when more
+/// wait than the rate can serve by their time. Each entry is one planned look.
 #[derive(Debug, Default)]
 pub struct PollQueue {
     likely: BinaryHeap<Reverse<(Instant, usize)>>,
     checks: BinaryHeap<Reverse<(Instant, usize)>>,
+    firsts: BinaryHeap<Reverse<(Instant, usize)>>,
+}
+
+type Heap = BinaryHeap<Reverse<(Instant, usize)>>;
+
+fn top(heap: &Heap) -> Option<Instant> {
+    heap.peek().map(|r| r.0.0)
 }
 
 impl PollQueue {
     pub fn push(&mut self, at: Instant, idx: usize, kind: Kind) {
-        match kind {
-            Kind::Likely => self.likely.push(Reverse((at, idx))),
-            Kind::Check => self.checks.push(Reverse((at, idx))),
-        }
+        let heap = match kind {
+            Kind::Likely => &mut self.likely,
+            Kind::Check => &mut self.checks,
+            Kind::First => &mut self.firsts,
+        };
+        heap.push(Reverse((at, idx)));
     }
 
     pub fn is_empty(&self) -> bool {
-        self.likely.is_empty() && self.checks.is_empty()
+        self.len() == 0
     }
 
     pub fn len(&self) -> usize {
-        self.likely.len() + self.checks.len()
+        self.likely.len() + self.checks.len() + self.firsts.len()
     }
 
-    /// When the next look may be taken, at `rate` looks per second: the earliest likely look's
-    /// time, or the checks' ([`PollQueue::checks_due`]).
+    /// When the next look may be taken, at `rate` looks per second.
     pub fn next_due(&self, rate: f64) -> Option<Instant> {
-        let likely = self.likely.peek().map(|r| r.0.0);
-        likely.into_iter().chain(self.checks_due(rate)).min()
+        [top(&self.likely), top(&self.checks), self.firsts_due(rate)]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
-    /// When the earliest check may be taken: when it falls due, or sooner when the checks
-    /// waiting are more than `rate` can serve by then. A budget left idle now is lost, and
-    /// those checks would otherwise go out late, all together.
-    fn checks_due(&self, rate: f64) -> Option<Instant> {
-        let due = self.checks.peek()?.0.0;
+    /// When the earliest first look may be taken: when it falls due, or sooner when the first
+    /// looks waiting are more than `rate` can serve by then. A budget left idle now is lost,
+    /// and those looks would otherwise go out late, all together. (Only first looks start
+    /// early: another look pulled forward could come right after the task's last one.)
+    fn firsts_due(&self, rate: f64) -> Option<Instant> {
+        let due = top(&self.firsts)?;
         let backlog = Duration::from_secs_f64(if rate.is_finite() && rate > 0.0 {
-            (self.checks.len() as f64 / rate).min(1e7)
+            (self.firsts.len() as f64 / rate).min(1e7)
         } else {
             0.0
         });
@@ -397,14 +412,16 @@ impl PollQueue {
     }
 
     /// The most valuable look that may be taken at `now`: the likely look due longest, else the
-    /// earliest check. `early` says the check was taken before its time (a look planned for
-    /// later, pulled forward to keep the budget busy).
+    /// check due longest, else the earliest first look. `early` says the first look was taken
+    /// before its time, to keep the budget busy.
     pub fn pop_due(&mut self, now: Instant, rate: f64) -> Option<(usize, bool)> {
-        if self.likely.peek().is_some_and(|r| r.0.0 <= now) {
-            return self.likely.pop().map(|r| (r.0.1, false));
+        for heap in [&mut self.likely, &mut self.checks] {
+            if top(heap).is_some_and(|at| at <= now) {
+                return heap.pop().map(|r| (r.0.1, false));
+            }
         }
-        if self.checks_due(rate).is_some_and(|at| at <= now) {
-            return self.checks.pop().map(|r| (r.0.1, r.0.0 > now));
+        if self.firsts_due(rate).is_some_and(|at| at <= now) {
+            return self.firsts.pop().map(|r| (r.0.1, r.0.0 > now));
         }
         None
     }
@@ -702,6 +719,7 @@ mod tests {
         q.push(t0 + secs(1.0), 2, Kind::Likely);
         q.push(t0 + secs(2.0), 3, Kind::Likely);
         q.push(t0 + secs(5.0), 4, Kind::Check);
+        q.push(t0 + secs(4.0), 5, Kind::First);
         let unpaced = f64::INFINITY;
         assert_eq!(q.next_due(unpaced), Some(t0));
         assert_eq!(
@@ -713,16 +731,21 @@ mod tests {
         assert_eq!(q.pop_due(later, unpaced), Some((2, false)));
         assert_eq!(q.pop_due(later, unpaced), Some((3, false)));
         assert_eq!(q.pop_due(later, unpaced), Some((4, false)));
+        assert_eq!(
+            q.pop_due(later, unpaced),
+            Some((5, false)),
+            "first looks come last"
+        );
         assert_eq!(q.pop_due(later, unpaced), None);
         assert!(q.is_empty());
     }
 
     #[test]
-    fn checks_start_early_when_more_wait_than_the_rate_serves_by_their_time() {
+    fn first_looks_start_early_when_more_wait_than_the_rate_serves_by_their_time() {
         let t0 = Instant::now();
         let mut q = PollQueue::default();
         for i in 0..20 {
-            q.push(t0 + secs(10.0), i, Kind::Check);
+            q.push(t0 + secs(10.0), i, Kind::First);
         }
         // 20 checks at 4 a second take 5 s: they start 5 s before they fall due.
         assert_eq!(q.next_due(4.0), Some(t0 + secs(5.0)));
@@ -730,10 +753,13 @@ mod tests {
         assert!(matches!(q.pop_due(t0 + secs(5.0), 4.0), Some((_, true))));
         // A rate that serves them all at once: nothing early.
         assert_eq!(q.next_due(1000.0).map(|t| t > t0 + secs(9.9)), Some(true));
-        // Likely looks are never taken early.
+        // Other looks are never taken early: they may follow the task's last look closely.
         let mut q = PollQueue::default();
         q.push(t0 + secs(10.0), 1, Kind::Likely);
+        q.push(t0 + secs(10.0), 2, Kind::Check);
+        q.push(t0 + secs(10.0), 3, Kind::Check);
         assert_eq!(q.pop_due(t0 + secs(9.0), 0.001), None);
+        assert_eq!(q.next_due(0.001), Some(t0 + secs(10.0)));
     }
 
     #[test]

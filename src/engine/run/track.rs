@@ -39,7 +39,7 @@ impl<P: Protocol> Engine<P> {
             if let Some(later) = history.first_look(&mut self.fleet, now, cap, explore)
                 && !early
             {
-                self.polls.push(later, idx, Kind::Check);
+                self.polls.push(later, idx, Kind::First);
                 continue;
             }
             if !history.looked() && self.fleet.short_life().is_none() {
