@@ -14,7 +14,7 @@ struct Timed {
     started: Mutex<HashMap<String, (Instant, JobHandle)>>,
     life: fn(&str) -> Duration,
     /// When each look left, and for which instance.
-    looks: Mutex<Vec<(Instant, String)>>,
+    looks: Mutex<Vec<(Instant, Instant, String)>>,
     /// Looks in flight now, and the most seen while a submission was waiting or in flight.
     in_flight: Mutex<(usize, usize)>,
     submissions_open: Mutex<usize>,
@@ -76,16 +76,20 @@ impl Protocol for Timed {
                 f.1 = f.1.max(f.0);
             }
         }
-        lock(&self.looks).push((Instant::now(), instance.to_owned()));
+        let sent = Instant::now();
         tokio::time::sleep(self.latency).await;
         lock(&self.in_flight).0 -= 1;
+        // When it left (for the rate), and when the task's state was read (for the lag).
+        let read = Instant::now();
+        lock(&self.looks).push((sent, read, instance.to_owned()));
         let Some((start, handle)) = lock(&self.started).get(instance).cloned() else {
             return Ok(None);
         };
         if &handle != job {
             return Ok(None);
         }
-        let share = start.elapsed().as_secs_f64() / (self.life)(instance).as_secs_f64();
+        let share = read.saturating_duration_since(start).as_secs_f64()
+            / (self.life)(instance).as_secs_f64();
         let (state, progress) = if share >= 1.0 {
             (TaskState::Succeeded, 100)
         } else {
@@ -197,7 +201,7 @@ async fn looks_never_exceed_the_status_rate() {
     let timed = Arc::new(Timed::new(rate, Duration::from_millis(5), life));
     let state = run(&timed, 60, 10, 4).await;
     assert!(state.all_final());
-    let mut at: Vec<Instant> = lock(&timed.looks).iter().map(|(t, _)| *t).collect();
+    let mut at: Vec<Instant> = lock(&timed.looks).iter().map(|(t, _, _)| *t).collect();
     at.sort();
     assert!(at.len() >= 60, "every task was seen: {}", at.len());
     // Evenly paced, with at most one slot caught up after a late wake-up: any window of
@@ -240,8 +244,8 @@ async fn every_task_is_seen_soon_after_its_end() {
         let end = start + life(&id);
         let seen = looks
             .iter()
-            .filter(|(t, i)| *i == id && *t >= end)
-            .map(|(t, _)| *t)
+            .filter(|(_, read, i)| *i == id && *read >= end)
+            .map(|(_, read, _)| *read)
             .min()
             .unwrap_or_else(|| panic!("{id} never seen finished"));
         // The engine looks within `cadence.max` (240 ms) of any end, and closer when its

@@ -37,11 +37,9 @@ pub struct Cadence {
 pub enum Kind {
     /// Planned just after the estimated end: served first.
     Likely,
-    /// A refresh of the estimate, or a look after an error: served with what budget the
-    /// likely looks leave.
+    /// Anything else: served with what budget the likely looks leave, and started early
+    /// when more wait than the rate can serve by their time.
     Check,
-    /// The first look at a task just accepted: last, but started early when a backlog builds.
-    First,
 }
 
 /// Likely looks that find the task still running, in a row, before the estimate is distrusted
@@ -79,6 +77,8 @@ pub struct History {
     sampled: bool,
     /// Whether any look saw the task yet.
     looked: bool,
+    /// When the look that planned the next one happened.
+    last_at: Option<Instant>,
 }
 
 impl History {
@@ -249,7 +249,13 @@ impl History {
         self.last_gap.mul_f64(1.5).clamp(cadence.min, cadence.max)
     }
 
+    /// The soonest the task may be looked at again.
+    pub fn not_before(&self, cadence: Cadence) -> Option<Instant> {
+        self.last_at.map(|at| at + cadence.min)
+    }
+
     fn plan(&mut self, now: Instant, gap: Duration, kind: Kind) -> (Instant, Kind) {
+        self.last_at = Some(now);
         self.last_gap = gap;
         self.planned = Some(kind);
         (now + gap, kind)
@@ -355,14 +361,15 @@ impl Ring {
     }
 }
 
-/// The looks waiting to go out: likely ones first (earliest due first), then checks, then
-/// first looks. Only what is due can be taken, except first looks, which start early when more
-/// wait than the rate can serve by their time. Each entry is one planned look.
+/// The looks waiting to go out: likely ones first (earliest due first), then checks
+/// (earliest due first). Only what is due can be taken, except checks, which start early
+/// when more wait than the rate can serve by their time. Each entry is one planned look.
 #[derive(Debug, Default)]
 pub struct PollQueue {
-    likely: BinaryHeap<Reverse<(Instant, usize)>>,
-    checks: BinaryHeap<Reverse<(Instant, usize)>>,
-    firsts: BinaryHeap<Reverse<(Instant, usize)>>,
+    likely: Heap,
+    checks: Heap,
+    /// Checks taken early but too soon after their task's last look, waiting for that.
+    held: Heap,
 }
 
 type Heap = BinaryHeap<Reverse<(Instant, usize)>>;
@@ -376,7 +383,6 @@ impl PollQueue {
         let heap = match kind {
             Kind::Likely => &mut self.likely,
             Kind::Check => &mut self.checks,
-            Kind::First => &mut self.firsts,
         };
         heap.push(Reverse((at, idx)));
     }
@@ -386,44 +392,61 @@ impl PollQueue {
     }
 
     pub fn len(&self) -> usize {
-        self.likely.len() + self.checks.len() + self.firsts.len()
+        self.likely.len() + self.checks.len() + self.held.len()
     }
 
     /// When the next look may be taken, at `rate` looks per second.
     pub fn next_due(&self, rate: f64) -> Option<Instant> {
-        [top(&self.likely), top(&self.checks), self.firsts_due(rate)]
+        [top(&self.likely), top(&self.held), self.checks_due(rate)]
             .into_iter()
             .flatten()
             .min()
     }
 
-    /// When the earliest first look may be taken: when it falls due, or sooner when the first
-    /// looks waiting are more than `rate` can serve by then. A budget left idle now is lost,
-    /// and those looks would otherwise go out late, all together. (Only first looks start
-    /// early: another look pulled forward could come right after the task's last one.)
-    fn firsts_due(&self, rate: f64) -> Option<Instant> {
-        let due = top(&self.firsts)?;
+    /// When the earliest check may be taken: when it falls due, or sooner when the checks
+    /// waiting are more than `rate` can serve by then. A budget left idle now is lost, and
+    /// those checks would otherwise go out late, all together.
+    fn checks_due(&self, rate: f64) -> Option<Instant> {
+        let due = top(&self.checks)?;
         let backlog = Duration::from_secs_f64(if rate.is_finite() && rate > 0.0 {
-            (self.firsts.len() as f64 / rate).min(1e7)
+            (self.checks.len() as f64 / rate).min(1e7)
         } else {
             0.0
         });
         Some(due.checked_sub(backlog).unwrap_or(due))
     }
 
-    /// The most valuable look that may be taken at `now`: the likely look due longest, else the
-    /// check due longest, else the earliest first look. `early` says the first look was taken
-    /// before its time, to keep the budget busy.
-    pub fn pop_due(&mut self, now: Instant, rate: f64) -> Option<(usize, bool)> {
-        for heap in [&mut self.likely, &mut self.checks] {
-            if top(heap).is_some_and(|at| at <= now) {
-                return heap.pop().map(|r| (r.0.1, false));
+    /// The most valuable look that may be taken at `now`: the likely look due longest, else
+    /// the earliest check. `early` says the check was taken before its time, to keep the budget
+    /// busy; `not_before(idx)` is the soonest a task may be looked at again (its last look
+    /// plus the cadence's minimum), which an early check waits for.
+    pub fn pop_due(
+        &mut self,
+        now: Instant,
+        rate: f64,
+        not_before: impl Fn(usize) -> Option<Instant>,
+    ) -> Option<(usize, bool)> {
+        if top(&self.likely).is_some_and(|at| at <= now) {
+            return self.likely.pop().map(|r| (r.0.1, false));
+        }
+        loop {
+            let check = top(&self.checks).filter(|at| *at <= now);
+            let held = top(&self.held).filter(|at| *at <= now);
+            match (check, held) {
+                (Some(c), Some(h)) if h < c => return self.held.pop().map(|r| (r.0.1, false)),
+                (Some(_), _) => return self.checks.pop().map(|r| (r.0.1, false)),
+                (None, Some(_)) => return self.held.pop().map(|r| (r.0.1, false)),
+                (None, None) => {}
+            }
+            if self.checks_due(rate).is_none_or(|at| at > now) {
+                return None;
+            }
+            let Reverse((_, idx)) = self.checks.pop()?;
+            match not_before(idx) {
+                Some(at) if at > now => self.held.push(Reverse((at, idx))),
+                _ => return Some((idx, true)),
             }
         }
-        if self.firsts_due(rate).is_some_and(|at| at <= now) {
-            return self.firsts.pop().map(|r| (r.0.1, r.0.0 > now));
-        }
-        None
     }
 }
 
@@ -719,47 +742,66 @@ mod tests {
         q.push(t0 + secs(1.0), 2, Kind::Likely);
         q.push(t0 + secs(2.0), 3, Kind::Likely);
         q.push(t0 + secs(5.0), 4, Kind::Check);
-        q.push(t0 + secs(4.0), 5, Kind::First);
         let unpaced = f64::INFINITY;
+        let free = |_| None;
         assert_eq!(q.next_due(unpaced), Some(t0));
         assert_eq!(
-            q.pop_due(t0 + secs(0.5), unpaced),
+            q.pop_due(t0 + secs(0.5), unpaced, free),
             Some((1, false)),
             "only the check is due"
         );
         let later = t0 + secs(10.0);
-        assert_eq!(q.pop_due(later, unpaced), Some((2, false)));
-        assert_eq!(q.pop_due(later, unpaced), Some((3, false)));
-        assert_eq!(q.pop_due(later, unpaced), Some((4, false)));
-        assert_eq!(
-            q.pop_due(later, unpaced),
-            Some((5, false)),
-            "first looks come last"
-        );
-        assert_eq!(q.pop_due(later, unpaced), None);
+        assert_eq!(q.pop_due(later, unpaced, free), Some((2, false)));
+        assert_eq!(q.pop_due(later, unpaced, free), Some((3, false)));
+        assert_eq!(q.pop_due(later, unpaced, free), Some((4, false)));
+        assert_eq!(q.pop_due(later, unpaced, free), None);
         assert!(q.is_empty());
     }
 
     #[test]
-    fn first_looks_start_early_when_more_wait_than_the_rate_serves_by_their_time() {
+    fn checks_start_early_when_more_wait_than_the_rate_serves_by_their_time() {
         let t0 = Instant::now();
         let mut q = PollQueue::default();
         for i in 0..20 {
-            q.push(t0 + secs(10.0), i, Kind::First);
+            q.push(t0 + secs(10.0), i, Kind::Check);
         }
+        let free = |_| None;
         // 20 checks at 4 a second take 5 s: they start 5 s before they fall due.
         assert_eq!(q.next_due(4.0), Some(t0 + secs(5.0)));
-        assert_eq!(q.pop_due(t0 + secs(4.9), 4.0), None);
-        assert!(matches!(q.pop_due(t0 + secs(5.0), 4.0), Some((_, true))));
+        assert_eq!(q.pop_due(t0 + secs(4.9), 4.0, free), None);
+        assert!(matches!(
+            q.pop_due(t0 + secs(5.0), 4.0, free),
+            Some((_, true))
+        ));
         // A rate that serves them all at once: nothing early.
         assert_eq!(q.next_due(1000.0).map(|t| t > t0 + secs(9.9)), Some(true));
-        // Other looks are never taken early: they may follow the task's last look closely.
+        // Likely looks are never taken early.
         let mut q = PollQueue::default();
         q.push(t0 + secs(10.0), 1, Kind::Likely);
-        q.push(t0 + secs(10.0), 2, Kind::Check);
-        q.push(t0 + secs(10.0), 3, Kind::Check);
-        assert_eq!(q.pop_due(t0 + secs(9.0), 0.001), None);
-        assert_eq!(q.next_due(0.001), Some(t0 + secs(10.0)));
+        assert_eq!(q.pop_due(t0 + secs(9.0), 0.001, free), None);
+    }
+
+    #[test]
+    fn an_early_check_waits_for_the_minimum_gap_after_its_last_look() {
+        let t0 = Instant::now();
+        let mut q = PollQueue::default();
+        q.push(t0 + secs(10.0), 1, Kind::Check);
+        q.push(t0 + secs(11.0), 2, Kind::Check);
+        // Instance 1 was looked at a moment ago: not before t0 + 2 s.
+        let not_before = |i| (i == 1).then_some(t0 + secs(2.0));
+        let rate = 0.01; // a backlog: both may start early
+        assert_eq!(
+            q.pop_due(t0, rate, not_before),
+            Some((2, true)),
+            "1 is held"
+        );
+        assert_eq!(q.pop_due(t0 + secs(1.0), rate, not_before), None);
+        assert_eq!(q.next_due(rate), Some(t0 + secs(2.0)));
+        assert_eq!(
+            q.pop_due(t0 + secs(2.0), rate, not_before),
+            Some((1, false))
+        );
+        assert!(q.is_empty());
     }
 
     #[test]

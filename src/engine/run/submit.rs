@@ -74,7 +74,7 @@ impl<P: Protocol> Engine<P> {
                 });
                 for &i in &job.ids {
                     self.tracking[i].history = History::accepted(now, self.opts.first_poll);
-                    self.polls.push(now + self.opts.first_poll, i, Kind::First);
+                    self.polls.push(now + self.opts.first_poll, i, Kind::Check);
                 }
                 return Ok(None);
             }

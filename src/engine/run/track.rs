@@ -23,7 +23,9 @@ impl<P: Protocol> Engine<P> {
         let slots = self.look_slots();
         let rate = self.protocol.poll_rate();
         while self.looking < slots && self.pacer.ready_at().is_none_or(|r| r <= now) {
-            let Some((idx, early)) = self.polls.pop_due(now, rate) else {
+            let (tracking, cadence) = (&self.tracking, self.opts.cadence);
+            let not_before = |i: usize| tracking[i].history.not_before(cadence);
+            let Some((idx, early)) = self.polls.pop_due(now, rate, not_before) else {
                 break;
             };
             let s = &self.state.instances[idx];
@@ -39,7 +41,7 @@ impl<P: Protocol> Engine<P> {
             if let Some(later) = history.first_look(&mut self.fleet, now, cap, explore)
                 && !early
             {
-                self.polls.push(later, idx, Kind::First);
+                self.polls.push(later, idx, Kind::Check);
                 continue;
             }
             if !history.looked() && self.fleet.short_life().is_none() {
