@@ -3,10 +3,10 @@
 //! tracker (one instance per submission, then every instance polled in turn once a second).
 //!
 //! Run: `cargo run --release --example bench_apply -- [--n 100,1000] [--api v2,v3]
-//! [--time-scale 0.01] [--plot docs/bench_apply.svg]`. It builds the release `planrun`, starts
-//! an in-process sandbox per run, runs the child under GNU time (`/usr/bin/time`), and reads
-//! the sandbox's timeline (task ends, status queries) and counters. See BENCHMARKS.md for what
-//! each column means.
+//! [--time-scale 0.2] [--plot docs/bench_apply.svg] [--dump DIR]`. It builds the release
+//! `planrun`, starts an in-process sandbox per run, runs the child under GNU time
+//! (`/usr/bin/time`), and reads the sandbox's timeline (task ends, status queries) and
+//! counters. See BENCHMARKS.md for what each column means.
 
 #![allow(clippy::print_stdout)] // a benchmark reports on stdout
 
@@ -39,8 +39,9 @@ struct Args {
     /// API generations, comma-separated (v2, v3).
     #[arg(long, value_delimiter = ',', default_value = "v2,v3")]
     api: Vec<String>,
-    /// Multiplies task durations (0.01: 60–600 s become 0.6–6 s).
-    #[arg(long, default_value_t = 0.01)]
+    /// Multiplies task durations (0.2: 60–600 s become 12–120 s, and the ends of N = 1,000
+    /// tasks come about 9 a second, within the rate limit).
+    #[arg(long, default_value_t = 0.2)]
     time_scale: f64,
     /// planrun's `--poll-interval` [default: its 5 s default times --time-scale, at least 10 ms].
     #[arg(long)]
@@ -81,7 +82,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if !status.success() {
         return Err("cargo build --release failed".into());
     }
-    let planrun = sibling_binary("planrun")?;
+    // Private copies of both binaries: a build during a long run (another benchmark, an
+    // edit) would otherwise replace them under the children still to be started.
+    let frozen = tempfile::tempdir()?;
+    let planrun = freeze(&sibling_binary("planrun")?, frozen.path())?;
+    let harness = freeze(&std::env::current_exe()?, frozen.path())?;
     let poll_ms = args
         .poll_interval_ms
         .unwrap_or_else(|| ((5000.0 * args.time_scale) as u64).max(10));
@@ -108,6 +113,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     n,
                     config: cloud_like(&args),
                     planrun: planrun.clone(),
+                    harness: harness.clone(),
                     poll_ms,
                     extra: args.planrun_arg.clone(),
                     dump: args.dump.clone(),
@@ -151,6 +157,14 @@ fn cloud_like(args: &Args) -> Config {
     config.default_window_seconds = 30 * 86_400;
     config.seed = args.seed;
     config
+}
+
+/// Copies `binary` into `dir` (keeping its name) and returns the copy.
+fn freeze(binary: &Path, dir: &Path) -> Result<PathBuf, Box<dyn std::error::Error>> {
+    let name = binary.file_name().ok_or("a binary without a name")?;
+    let copy = dir.join(name);
+    std::fs::copy(binary, &copy)?;
+    Ok(copy)
 }
 
 /// A binary built beside this example (`target/release/examples/..` → `target/release/NAME`).

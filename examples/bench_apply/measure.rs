@@ -32,6 +32,8 @@ pub struct Setup {
     pub n: usize,
     pub config: sandbox::Config,
     pub planrun: PathBuf,
+    /// This harness (it runs the baseline as its own child).
+    pub harness: PathBuf,
     pub poll_ms: u64,
     /// Extra arguments for `planrun apply`.
     pub extra: Vec<String>,
@@ -174,7 +176,7 @@ pub async fn run(setup: &Setup) -> Result<Measured, Box<dyn std::error::Error>> 
                 .args(&setup.extra);
         }
         Who::Baseline => {
-            cmd.arg(std::env::current_exe()?)
+            cmd.arg(&setup.harness)
                 .args([
                     "--baseline-child",
                     "--api",
