@@ -132,3 +132,45 @@ async fn preflight_batches_instances_and_stop_returns_its_request() {
     let body = script.seen(STOP_ROLLBACK)[0].body.clone();
     assert_eq!(body.as_slice(), br#"{"InstanceId":"cdb-mo64xu70"}"#);
 }
+
+/// Answers DescribeRollbackRangeTime after `delay`, echoing the instances it was asked about.
+async fn slow_echo(
+    axum::extract::State(delay): axum::extract::State<Duration>,
+    body: axum::body::Bytes,
+) -> String {
+    tokio::time::sleep(delay).await;
+    let asked: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let items: Vec<Value> = asked["InstanceIds"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|id| json!({"InstanceId": id, "Code": 0, "Times": []}))
+        .collect();
+    json!({"Response": {"TotalCount": items.len(), "Items": items, "RequestId": "r"}}).to_string()
+}
+
+#[tokio::test]
+async fn preflight_calls_overlap_and_keep_the_plan_order() {
+    let delay = Duration::from_millis(400);
+    let app = axum::Router::new()
+        .route("/", axum::routing::post(slow_echo))
+        .with_state(delay);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let mut cfg = config(&format!("http://{addr}/"));
+    cfg.concurrency = 4;
+    cfg.rate_per_action = 100.0;
+    let v3 = V3::new(Client::new(cfg).unwrap());
+    let ids: Vec<String> = (0..80).map(|i| format!("cdb-{i:08}")).collect();
+    let started = std::time::Instant::now();
+    let items = v3.preflight(None, &ids).await.unwrap();
+    let took = started.elapsed();
+    // Four calls of 400 ms each: one after another they would take 1.6 s.
+    assert!(took < Duration::from_millis(1200), "took {took:?}");
+    let answered: Vec<&str> = items.iter().map(|i| i.instance_id.as_str()).collect();
+    assert_eq!(answered, ids.iter().map(String::as_str).collect::<Vec<_>>());
+}
