@@ -261,7 +261,7 @@ impl<P: Protocol> Engine<P> {
             inflight: FuturesUnordered::new(),
             submitting: 0,
             polls: PollQueue::default(),
-            pacer: Pacer::new(),
+            pacer: Pacer::default(),
             looking: 0,
             fleet: Fleet::default(),
             explorers: 0,

@@ -63,11 +63,11 @@ const MARGIN: f64 = 0.03;
 pub struct History {
     /// When the submission was accepted, if this run saw it: progress 0 at that moment gives
     /// a first, pessimistic, estimate from a single look.
-    pub origin: Option<Instant>,
+    origin: Option<Instant>,
     /// The first look that saw progress above 0 (the task running).
     first_running: Option<Seen>,
     /// The gap before the look now planned.
-    pub last_gap: Duration,
+    last_gap: Duration,
     /// What the look now planned is for.
     planned: Option<Kind>,
     /// Likely looks that found the task running since its progress last moved.
@@ -287,9 +287,9 @@ pub struct Fleet {
     lives: Ring,
 }
 
-/// Quantiles of a sample.
+/// The 10th, 50th and 90th percentiles of a sample.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Shares {
+pub struct Quantiles {
     pub low: f64,
     pub mid: f64,
     pub high: f64,
@@ -305,7 +305,7 @@ impl Fleet {
     }
 
     /// The 10th, 50th and 90th percentiles of the waiting shares, once there are enough.
-    pub fn shares(&mut self) -> Option<Shares> {
+    pub fn shares(&mut self) -> Option<Quantiles> {
         self.shares.quantiles()
     }
 
@@ -325,7 +325,7 @@ impl Fleet {
 struct Ring {
     samples: Vec<f64>,
     next: usize,
-    cached: Option<Shares>,
+    cached: Option<Quantiles>,
 }
 
 impl Ring {
@@ -343,7 +343,7 @@ impl Ring {
         self.cached = None;
     }
 
-    fn quantiles(&mut self) -> Option<Shares> {
+    fn quantiles(&mut self) -> Option<Quantiles> {
         if self.samples.len() < Self::ENOUGH {
             return None;
         }
@@ -351,7 +351,7 @@ impl Ring {
             let mut sorted = self.samples.clone();
             sorted.sort_by(f64::total_cmp);
             let at = |q: f64| sorted[((sorted.len() - 1) as f64 * q).round() as usize];
-            self.cached = Some(Shares {
+            self.cached = Some(Quantiles {
                 low: at(0.1),
                 mid: at(0.5),
                 high: at(0.9),
@@ -453,16 +453,12 @@ impl PollQueue {
 /// The engine's own share of the status action's rate: looks leave at most `rate` a second,
 /// evenly spaced, so they never queue inside the client (where they would hold a connection
 /// slot a submission needs, and go out in arrival order rather than by value).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Pacer {
     next: Option<Instant>,
 }
 
 impl Pacer {
-    pub fn new() -> Self {
-        Self { next: None }
-    }
-
     /// When the next look may leave (`None`: now).
     pub fn ready_at(&self) -> Option<Instant> {
         self.next
@@ -481,12 +477,6 @@ impl Pacer {
             None => now,
         };
         self.next = Some(slot + gap);
-    }
-}
-
-impl Default for Pacer {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
@@ -807,7 +797,7 @@ mod tests {
     #[test]
     fn the_pacer_spaces_looks_at_the_rate_without_bursts() {
         let t0 = Instant::now();
-        let mut p = Pacer::new();
+        let mut p = Pacer::default();
         assert_eq!(p.ready_at(), None);
         p.take(t0, 10.0);
         assert_eq!(p.ready_at(), Some(t0 + secs(0.1)));

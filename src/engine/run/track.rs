@@ -38,9 +38,7 @@ impl<P: Protocol> Engine<P> {
             let cap = self.opts.cadence.max * FIRST_LOOK_CAP;
             let explore = self.explorers < EXPLORERS;
             let history = &self.tracking[idx].history;
-            if let Some(later) = history.first_look(&mut self.fleet, now, cap, explore)
-                && !early
-            {
+            if !early && let Some(later) = history.first_look(&mut self.fleet, now, cap, explore) {
                 self.polls.push(later, idx, Kind::Check);
                 continue;
             }
