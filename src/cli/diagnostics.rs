@@ -9,6 +9,7 @@ use miette::{
 use serde_json::json;
 
 use crate::plan::diagnostic::LineIndex;
+use crate::plan::text::{snippet_safe, visible};
 use crate::plan::{Checked, Diagnostic, Severity};
 
 /// A plan diagnostic seen through miette's eyes, borrowing the file's source once.
@@ -19,13 +20,14 @@ struct Report<'a> {
 
 impl fmt::Debug for Report<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.d.message)
+        f.write_str(&visible(&self.d.message))
     }
 }
 
+/// Messages quote the plan (an unknown field's name): what reaches the terminal is escaped.
 impl fmt::Display for Report<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.d.message)
+        f.write_str(&visible(&self.d.message))
     }
 }
 
@@ -45,19 +47,20 @@ impl miette::Diagnostic for Report<'_> {
         self.d
             .help
             .as_ref()
-            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+            .map(|h| Box::new(visible(h)) as Box<dyn fmt::Display>)
     }
     fn source_code(&self) -> Option<&dyn SourceCode> {
         self.d.span.map(|_| self.source as &dyn SourceCode)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let span = self.d.span?;
-        let primary = LabeledSpan::new_primary_with_span(Some(self.d.label.clone()), span);
+        let primary =
+            LabeledSpan::new_primary_with_span(Some(visible(&self.d.label).into_owned()), span);
         let related = self
             .d
             .related
             .iter()
-            .map(|r| LabeledSpan::new_with_span(Some(r.label.clone()), r.span));
+            .map(|r| LabeledSpan::new_with_span(Some(visible(&r.label).into_owned()), r.span));
         Some(Box::new(std::iter::once(primary).chain(related)))
     }
 }
@@ -102,12 +105,18 @@ impl SourceCode for Indexed<'_> {
         let inner = window.read_span(&local, before, after)?;
         let data = inner.data();
         let offset = start + inner.span().offset();
+        // miette counts the column in bytes; JSON, GitHub and editors count characters.
+        let line_start = self.starts[self.line_of(span.offset())];
+        let column = self
+            .text
+            .get(line_start..span.offset())
+            .map_or(inner.column(), |s| s.chars().count());
         Ok(Box::new(MietteSpanContents::new_named(
             self.name.to_owned(),
             data,
             SourceSpan::new(offset.into(), inner.span().len()),
             first + inner.line(),
-            inner.column(),
+            column,
             // miette counts lines from the start of the source; it merges nearby snippets by it.
             first + inner.line_count(),
         )))
@@ -126,7 +135,11 @@ pub fn human(files: &[Checked], colour: bool, width: usize) -> String {
         .with_links(false);
     let mut out = String::new();
     for file in files.iter().filter(|f| !f.diagnostics.is_empty()) {
-        let source = Indexed::new(&file.path, &file.text);
+        // The snippet shows the plan's own lines: control characters in them are replaced by
+        // stand-ins of the same byte length (the spans stay valid), never written raw.
+        let path = visible(&file.path);
+        let text = snippet_safe(&file.text);
+        let source = Indexed::new(&path, &text);
         for d in &file.diagnostics {
             let _ = handler.render_report(&mut out, &Report { d, source: &source });
             out.push('\n');
@@ -148,14 +161,14 @@ fn count_line(file: &Checked) -> String {
         let instances = file.resolved.as_ref().map_or(0, |p| p.instances.len());
         format!(
             "{}: valid ({}, {})",
-            file.path,
+            visible(&file.path),
             n(instances, "instance"),
             n(warnings, "warning")
         )
     } else {
         format!(
             "{}: invalid ({}, {})",
-            file.path,
+            visible(&file.path),
             n(errors, "error"),
             n(warnings, "warning")
         )
@@ -212,13 +225,13 @@ pub fn github(files: &[Checked]) -> String {
         for d in &file.diagnostics {
             let (line, column) = position(file, &index, d);
             let message = match &d.help {
-                Some(help) => format!("{}\nhelp: {help}", d.message),
-                None => d.message.clone(),
+                Some(help) => format!("{}\nhelp: {}", visible(&d.message), visible(help)),
+                None => visible(&d.message).into_owned(),
             };
             out.push_str(&format!(
                 "::{} file={},line={line},col={column},title={}::{}\n",
                 d.severity.as_str(),
-                escape_property(&file.path),
+                escape_property(&visible(&file.path)),
                 escape_property(d.code),
                 escape_data(&message)
             ));

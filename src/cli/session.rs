@@ -115,10 +115,20 @@ pub fn file_stem(name: &str) -> String {
         .collect();
     if stem.is_empty() {
         "plan".to_owned()
+    } else if stem.len() > MAX_STEM {
+        // File names end at 255 bytes, and the journal's gets suffixes (`.sandbox`,
+        // `.journal.<time>` when set aside): a long name is cut, and a hash of the whole name
+        // keeps two long names that share their start apart.
+        use sha2::Digest as _;
+        let digest = hex::encode(sha2::Sha256::digest(name.as_bytes()));
+        format!("{}-{}", &stem[..MAX_STEM - 17], &digest[..16])
     } else {
         stem
     }
 }
+
+/// Longest stem of a state file's name (ASCII, so bytes).
+const MAX_STEM: usize = 120;
 
 /// Where the journal of this plan lives.
 pub fn journal_path(plan_path: &Path, plan: &str, args: &SessionArgs, sandboxed: bool) -> PathBuf {
@@ -607,5 +617,16 @@ mod tests {
             "incident-42.sandbox.journal"
         );
         assert_eq!(super::journal_name("", false), "plan.journal");
+    }
+
+    #[test]
+    fn a_long_plan_name_gives_a_short_journal_name_of_its_own() {
+        let long = "x".repeat(250);
+        let other = format!("{}y", "x".repeat(249));
+        let a = super::journal_name(&long, true);
+        let b = super::journal_name(&other, true);
+        assert!(a.len() <= 150, "{a}");
+        assert_ne!(a, b);
+        assert_eq!(a, super::journal_name(&long, true));
     }
 }

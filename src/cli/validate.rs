@@ -1,5 +1,6 @@
 //! `planrun validate PLAN...`: every problem of every file, pointed at its line.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use super::{diagnostics, exit, term};
@@ -30,17 +31,31 @@ pub struct ValidateArgs {
 }
 
 /// Reads and checks one file; a file that cannot be read becomes a `planrun::io` diagnostic.
+/// `-` reads standard input (not when it is a terminal: nobody would know it waits).
 pub fn check(path: &std::path::Path, now: chrono::DateTime<chrono::Utc>) -> (Checked, bool) {
-    match plan::check_file(path, now) {
+    let stdin = path.as_os_str() == "-";
+    let read = if !stdin {
+        plan::check_file(path, now)
+    } else if std::io::stdin().is_terminal() {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "standard input is a terminal; pipe the plan in (`planrun validate - < plan.yaml`)",
+        ))
+    } else {
+        plan::check_reader(std::io::stdin().lock(), now)
+    };
+    let shown = if stdin {
+        plan::STDIN.to_owned()
+    } else {
+        path.display().to_string()
+    };
+    match read {
         Ok(checked) => (checked, true),
         Err(e) => {
-            let d = Diagnostic::error(
-                "planrun::io",
-                format!("cannot read {}: {e}", path.display()),
-            )
-            .help("check the path and the file's permissions");
+            let d = Diagnostic::error("planrun::io", format!("cannot read {shown}: {e}"))
+                .help("check the path and the file's permissions");
             let checked = Checked {
-                path: path.display().to_string(),
+                path: shown,
                 text: String::new(),
                 diagnostics: vec![d],
                 resolved: None,

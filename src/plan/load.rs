@@ -9,6 +9,7 @@ use super::diagnostic::{Diagnostic, closest};
 use super::model::{ENTRY_FIELDS, Entry, Names, PLAN_FIELDS, Plan, Strategy, Tables};
 use super::node::{self, Node, Span, Value};
 
+mod controls;
 mod index;
 mod syntax;
 
@@ -93,15 +94,17 @@ pub fn load(text: &str) -> Loaded {
     let root = match node::parse(text) {
         Ok(root) => root,
         Err(e) => {
+            let mut diagnostics = controls::check(text, None);
+            diagnostics.push(syntax::syntax(text, &e));
             return Loaded {
-                diagnostics: vec![syntax::syntax(text, &e)],
+                diagnostics,
                 ..Loaded::default()
             };
         }
     };
     let mut loader = Loader {
         text,
-        diagnostics: Vec::new(),
+        diagnostics: controls::check(text, Some(&root)),
         misspelt: HashSet::new(),
     };
     let plan = loader.plan(&root);

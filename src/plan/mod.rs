@@ -7,6 +7,7 @@ pub mod model;
 pub mod node;
 pub mod resolved;
 pub mod rules;
+pub mod text;
 
 use std::path::Path;
 
@@ -45,10 +46,14 @@ impl Checked {
 /// Checks plan text. `path` names it in messages; its stem is the default plan name.
 pub fn check_bytes(path: &str, bytes: &[u8], now: DateTime<Utc>) -> Checked {
     let (text, loaded) = load::load_bytes(bytes);
-    let stem = Path::new(path)
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("plan");
+    let stem = if path == STDIN {
+        "stdin"
+    } else {
+        Path::new(path)
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("plan")
+    };
     let (diagnostics, resolved) = rules::check(&loaded, stem, now);
     Checked {
         path: path.to_owned(),
@@ -59,6 +64,19 @@ pub fn check_bytes(path: &str, bytes: &[u8], now: DateTime<Utc>) -> Checked {
     }
 }
 
+/// How a plan read from standard input (`-`) is named in messages; its default name is
+/// `stdin`.
+pub const STDIN: &str = "<stdin>";
+
+/// Reads (at most one byte past the size limit, so the size rule can speak) and checks a plan
+/// from `input`, named [`STDIN`].
+pub fn check_reader(input: impl std::io::Read, now: DateTime<Utc>) -> std::io::Result<Checked> {
+    let limit = u64::try_from(load::MAX_PLAN_BYTES).unwrap_or(u64::MAX) + 1;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut input.take(limit), &mut bytes)?;
+    Ok(check_bytes(STDIN, &bytes, now))
+}
+
 /// Reads and checks a plan file. Only reading can fail here; every problem of the content is
 /// a diagnostic.
 pub fn check_file(path: &Path, now: DateTime<Utc>) -> std::io::Result<Checked> {
@@ -67,6 +85,13 @@ pub fn check_file(path: &Path, now: DateTime<Utc>) -> std::io::Result<Checked> {
         return Err(std::io::Error::new(
             std::io::ErrorKind::IsADirectory,
             "is a directory",
+        ));
+    }
+    if !metadata.is_file() {
+        // Opening a FIFO blocks until a writer comes, and a device may never end.
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "is not a regular file (a FIFO, device or socket); to read a plan from a pipe, pass `-` and send it on standard input",
         ));
     }
     if metadata.len() > u64::try_from(load::MAX_PLAN_BYTES).unwrap_or(u64::MAX) {

@@ -165,6 +165,28 @@ impl Rules<'_> {
         self.reported_below.contains(path)
     }
 
+    /// `name` names the journal and every report: it must say something, on one line.
+    fn plan_name(&mut self, name: &str) {
+        let problem = if name.trim().is_empty() {
+            Some(("the plan's `name` is empty", "empty name"))
+        } else if name.chars().any(super::text::is_control) {
+            Some(("the plan's `name` holds a newline, tab or control character", "not one line"))
+        } else if name.chars().count() > MAX_NAME_CHARS {
+            Some(("the plan's `name` is longer than 200 characters", "too long"))
+        } else {
+            None
+        };
+        if let Some((message, label)) = problem
+            && !self.reported_at("/name")
+        {
+            self.push(
+                Diagnostic::error("planrun::invalid_plan_name", message)
+                    .at("/name", self.span("/name"), label)
+                    .help("give the plan a short one-line name, or leave `name` out to use the file's name"),
+            );
+        }
+    }
+
     fn plan(&mut self, default_name: &str) -> Option<ResolvedPlan> {
         let plan = &self.loaded.plan;
         if self.has("/version") && plan.version != 1 && !self.reported_under("/version") {
@@ -176,6 +198,9 @@ impl Rules<'_> {
                 .at("/version", self.span("/version"), "unsupported version")
                 .help("this planrun reads version 1 plans: write `version: 1`"),
             );
+        }
+        if let Some(name) = &plan.name {
+            self.plan_name(name);
         }
         if self.has("/instances") && plan.instances.is_empty() && !self.reported_at("/instances") {
             self.push(
@@ -190,12 +215,16 @@ impl Rules<'_> {
             .unwrap_or_else(|| DEFAULT_TIMEZONE.to_owned());
         self.offset = parse_timezone(&timezone);
         if self.offset.is_none() {
-            self.push(
-                Diagnostic::error(
-                    "planrun::invalid_timezone",
+            let (message, label) = match time::timezone_range_problem(&timezone) {
+                Some(why) => (format!("timezone `{timezone}`: {why}"), why),
+                None => (
                     format!("`{timezone}` is not a timezone offset"),
-                )
-                .at("/timezone", self.span("/timezone"), "expected ±HH:MM")
+                    "expected ±HH:MM",
+                ),
+            };
+            self.push(
+                Diagnostic::error("planrun::invalid_timezone", message)
+                    .at("/timezone", self.span("/timezone"), label)
                 .help("write the instances' UTC offset as ±HH:MM within ±14:00, e.g. \"+08:00\""),
             );
         }
@@ -591,6 +620,10 @@ impl Rules<'_> {
 
 mod names;
 mod time;
+
+/// Longest plan name: it heads reports and names state files (which planrun shortens with a
+/// hash when needed, so this is for people, not for the file system).
+const MAX_NAME_CHARS: usize = 200;
 
 pub use time::{parse_time, parse_timezone};
 

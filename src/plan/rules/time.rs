@@ -26,9 +26,27 @@ pub fn parse_timezone(text: &str) -> Option<FixedOffset> {
     }
 }
 
+/// Why a `±HH:MM`-shaped timezone is refused (`None` when the shape itself is wrong).
+pub fn timezone_range_problem(text: &str) -> Option<&'static str> {
+    let b = text.as_bytes();
+    let shaped = b.len() == 6
+        && matches!(b[0], b'+' | b'-')
+        && b[3] == b':'
+        && [1, 2, 4, 5].iter().all(|&i| b[i].is_ascii_digit());
+    if !shaped {
+        return None;
+    }
+    if text[4..6] >= *"60" {
+        Some("minutes must be below 60")
+    } else {
+        Some("outside ±14:00")
+    }
+}
+
 /// `YYYY-MM-DD HH:MM:SS`, digits exactly where they belong, and a real calendar time.
 pub fn parse_time(text: &str) -> Option<NaiveDateTime> {
-    if !has_time_shape(text) {
+    // chrono takes second 60 (a leap second); MySQL and the API do not, like hour 24.
+    if !has_time_shape(text) || text[17..19] >= *"60" {
         return None;
     }
     NaiveDateTime::parse_from_str(text, TIME_FORMAT).ok()
