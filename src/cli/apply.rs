@@ -9,9 +9,10 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 use super::api_args::ApiArgs;
-use super::{exit, plan as plan_cmd, progress, session, term};
+use super::{exit, plan as plan_cmd, progress, session, signals, term};
 use crate::diff;
 use crate::engine::run::{Ending, Engine};
+use crate::plan::text::visible;
 
 /// Apply a plan: submit its rollbacks and track them to the end.
 #[derive(Debug, clap::Args)]
@@ -25,6 +26,10 @@ pub struct ApplyArgs {
     /// Only show what would be done (same as `planrun plan`).
     #[arg(long)]
     pub dry_run: bool,
+    /// One block per instance in the diff (by default, instances of one `ids:` entry with the
+    /// same rollback share a block).
+    #[arg(long)]
+    pub expand: bool,
     /// Start the built-in emulator of the cloud API and apply against it (no account needed).
     #[arg(long)]
     pub sandbox: bool,
@@ -59,8 +64,11 @@ pub fn run(args: &ApplyArgs) -> i32 {
     };
     let batch_size = args.batch_size.map_or(resolved.batch_size, usize::from);
     let calls = plan_cmd::calls(&resolved, batch_size, false, args.api.api);
-    out!("{}", diff::human(&resolved, &calls, term::stdout_colour()));
     if args.dry_run {
+        out!(
+            "{}",
+            diff::human(&resolved, &calls, &plan_cmd::view(args.expand))
+        );
         return exit::OK;
     }
     if let Err(code) = check_regions(args, &resolved) {
@@ -70,7 +78,24 @@ pub fn run(args: &ApplyArgs) -> i32 {
         Ok(r) => r,
         Err(code) => return code,
     };
-    runtime.block_on(apply(args, &checked, resolved, batch_size))
+    runtime.block_on(async {
+        let mut session = match session::Session::open(
+            &args.plan,
+            &resolved,
+            &args.api,
+            &args.session,
+            args.sandbox,
+            batch_size,
+        )
+        .await
+        {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
+        let code = apply(args, &checked, &resolved, &calls, &mut session).await;
+        session.shutdown().await;
+        code
+    })
 }
 
 /// The API refuses calls without a Region (4000): say so before asking or sending anything.
@@ -93,7 +118,7 @@ fn check_regions(args: &ApplyArgs, plan: &crate::plan::ResolvedPlan) -> Result<(
     if without.is_empty() {
         return Ok(());
     }
-    eprintln!(
+    errln!(
         "{:?}",
         miette::miette!(
             code = "planrun::missing_region",
@@ -105,17 +130,17 @@ fn check_regions(args: &ApplyArgs, plan: &crate::plan::ResolvedPlan) -> Result<(
     Err(exit::USAGE)
 }
 
-/// Asks the person at the terminal to type `yes`.
+/// Asks the person at the terminal to type `yes`, right below the totals of what they approve
+/// (a long diff scrolls away; the question must not stand alone).
 #[allow(clippy::print_stdout)]
-fn confirm(name: &str, instances: usize) -> Result<(), i32> {
+fn confirm(question: &str) -> Result<(), i32> {
     if !std::io::stdin().is_terminal() {
-        eprintln!(
+        errln!(
             "error: refusing to apply without confirmation: stdin is not a terminal. Review the plan above and pass --yes to apply it."
         );
         return Err(exit::USAGE);
     }
-    out!("\nApply plan {name} to {instances} instances? Only `yes` is accepted: ");
-    let _ = std::io::stdout().flush();
+    out!("\n{question}\nOnly `yes` is accepted: ");
     let mut answer = String::new();
     if std::io::stdin().lock().read_line(&mut answer).is_err() || answer.trim() != "yes" {
         outln!("Apply cancelled; nothing was submitted.");
@@ -124,70 +149,116 @@ fn confirm(name: &str, instances: usize) -> Result<(), i32> {
     Ok(())
 }
 
+/// The question above the `yes`: the plan, its totals by strategy, its warnings, and what an
+/// earlier run already did.
+fn question(
+    plan: &crate::plan::ResolvedPlan,
+    checked: &crate::plan::Checked,
+    calls: usize,
+    done: usize,
+) -> String {
+    let s = diff::summary(plan);
+    let warnings = checked
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == crate::plan::Severity::Warning)
+        .count();
+    let mut text = format!(
+        "Apply plan {}: {} instance{} (table: {}, db: {}, full: {}) in {} call{}, {} warning{}",
+        visible(&plan.name),
+        s.instances,
+        if s.instances == 1 { "" } else { "s" },
+        s.table,
+        s.db,
+        s.full,
+        calls,
+        if calls == 1 { "" } else { "s" },
+        warnings,
+        if warnings == 1 { "" } else { "s" },
+    );
+    if done > 0 {
+        text.push_str(&format!(
+            "; resuming: {done} already finished in an earlier run"
+        ));
+    }
+    text.push('?');
+    text
+}
+
+/// Everything after the session is open: the journal's verdict first (nothing to do, or a
+/// changed plan), then the diff, the preflight, the question, and the run.
 #[allow(clippy::print_stdout)]
 async fn apply(
     args: &ApplyArgs,
     checked: &crate::plan::Checked,
-    resolved: crate::plan::ResolvedPlan,
-    batch_size: usize,
+    resolved: &crate::plan::ResolvedPlan,
+    calls: &[diff::Call],
+    session: &mut session::Session,
 ) -> i32 {
-    let mut session = match session::Session::open(
-        &args.plan,
-        &resolved,
-        &args.api,
-        &args.session,
-        args.sandbox,
-        batch_size,
-    )
-    .await
-    {
-        Ok(s) => s,
+    let found = match session.inspect(args.restart) {
+        Ok(found) => found,
         Err(code) => return code,
     };
-    if !args.no_preflight
-        && let Err(code) = preflight(&session, checked, &resolved).await
-    {
-        session.shutdown().await;
-        return code;
-    }
-    if !args.yes
-        && let Err(code) = confirm(&resolved.name, resolved.instances.len())
-    {
-        session.shutdown().await;
-        return code;
-    }
-    if let Err(code) = session.prepare(args.restart) {
-        return code;
-    }
-    if session.already_complete() {
+    if found == session::Found::Complete {
         outln!(
-            "\nThis plan was already applied completely (journal {}).",
-            session.journal_path().display()
+            "This plan was already applied completely (journal {}).",
+            visible(&session.journal_path().display().to_string())
         );
         outln!(
             "Nothing was submitted. Use `planrun status {}` to see it, or --restart to apply it again.",
-            args.plan.display()
+            visible(&args.plan.display().to_string())
         );
         // A pipeline reads the report whether this run or an earlier one did the work.
-        if let Some(path) = &args.report
-            && let Err(e) = session.write_report(path)
-        {
-            eprintln!("error: cannot write the report {}: {e}", path.display());
-        }
-        let code = session.summary_exit_code();
+        write_report(args, session);
         out!("{}", session.summary_table());
+        return session.summary_exit_code();
+    }
+    out!(
+        "{}",
+        diff::human(resolved, calls, &plan_cmd::view(args.expand))
+    );
+    let done = if found == session::Found::Unfinished {
+        session
+            .state()
+            .instances
+            .iter()
+            .filter(|s| s.status.is_final())
+            .count()
+    } else {
+        0
+    };
+    if !args.no_preflight
+        && let Err(code) = preflight(session, checked, resolved).await
+    {
+        return code;
+    }
+    if !args.yes
+        && let Err(code) = confirm(&question(resolved, checked, calls.len(), done))
+    {
+        return code;
+    }
+    // From here on a stop signal winds the run down instead of killing it.
+    let stops = match signals::Stops::install() {
+        Ok(stops) => stops,
+        Err(e) => {
+            errln!("error: cannot listen for Ctrl-C and SIGTERM: {e}; nothing was submitted");
+            return exit::USAGE;
+        }
+    };
+    if let Err(code) = session.prepare(found) {
         return code;
     }
     let total = resolved.instances.len();
+    let start = progress::Tally::of(session.state());
     let (tx, rx) = mpsc::unbounded_channel();
     let drawer = if std::io::stderr().is_terminal() {
-        tokio::spawn(progress::bars(rx, total))
+        tokio::spawn(progress::bars(rx, total, start))
     } else {
-        tokio::spawn(progress::plain(rx, total))
+        tokio::spawn(progress::plain(rx, total, start))
     };
     let (cancel_tx, cancel_rx) = watch::channel(false);
     let resume_hint = resume_command(args);
-    let interrupt = tokio::spawn(interrupt_watch(cancel_tx, resume_hint.clone()));
+    let interrupt = tokio::spawn(interrupt_watch(stops, cancel_tx, resume_hint.clone()));
     let mut options = session.engine_options();
     options.timeout = args.timeout;
     let (journal, state, requests, regions) = match session.take_run() {
@@ -204,15 +275,11 @@ async fn apply(
         tx,
     );
     let ending = engine.run(cancel_rx).await;
-    interrupt.abort();
     let state = engine.into_state();
+    // The engine is gone with its event sender: the drawer ends once it drew the last one.
     let _ = drawer.await;
     session.finish(state);
-    if let Some(path) = &args.report
-        && let Err(e) = session.write_report(path)
-    {
-        eprintln!("error: cannot write the report {}: {e}", path.display());
-    }
+    write_report(args, session);
     outln!();
     out!("{}", session.summary_table());
     let code = match ending {
@@ -226,14 +293,16 @@ async fn apply(
             code
         }
         Ending::Interrupted => {
-            outln!(
-                "\nInterrupted. In-flight submissions were completed and journaled; nothing is lost."
+            let mut text = format!(
+                "\nInterrupted. In-flight submissions were completed and journaled; nothing is lost.\nResume with:\n  {resume_hint}"
             );
-            outln!("Resume with:\n  {resume_hint}");
             if args.sandbox {
                 // Its tasks lived in this process: there is nothing left to resume.
-                outln!("(--sandbox: the emulator stopped with this run, so that starts over.)");
+                text.push_str(
+                    "\n(--sandbox: the emulator stopped with this run, so that starts over.)",
+                );
             }
+            say_anywhere(&text, false);
             exit::UNFINISHED
         }
         Ending::TimedOut => {
@@ -243,23 +312,54 @@ async fn apply(
             exit::FAILED
         }
         Ending::Stopped(e) => {
-            eprintln!("{:?}", miette::Report::new(e));
-            eprintln!(
+            super::report_error(&e);
+            errln!(
                 "The run stopped: the API refused the credentials or the permission. Nothing more was submitted."
             );
             exit::USAGE
         }
         Ending::Journal(e) => {
-            eprintln!(
+            errln!(
                 "error: cannot write the journal {}: {e}",
-                session.journal_path().display()
+                visible(&session.journal_path().display().to_string())
             );
-            eprintln!("Stopped at once: without the journal planrun could submit twice.");
+            errln!("Stopped at once: without the journal planrun could submit twice.");
             exit::USAGE
         }
     };
-    session.shutdown().await;
+    // Only now: until the summary is out, a second Ctrl-C must still be able to quit.
+    interrupt.abort();
     code
+}
+
+/// `--report FILE`, if asked for; a failure to write it is said, not fatal (the journal holds
+/// everything).
+fn write_report(args: &ApplyArgs, session: &session::Session) {
+    if let Some(path) = &args.report
+        && let Err(e) = session.write_report(path)
+    {
+        errln!(
+            "error: cannot write the report {}: {e}",
+            visible(&path.display().to_string())
+        );
+    }
+}
+
+/// Writes `text` on stdout (on stderr when `errors_first`), or on the other one when the
+/// first is gone (`| head`, a dead `tee`): the resume command must reach somebody.
+fn say_anywhere(text: &str, errors_first: bool) {
+    fn say(mut to: impl Write, text: &str) -> bool {
+        writeln!(to, "{text}").and_then(|()| to.flush()).is_ok()
+    }
+    let out = || say(std::io::stdout().lock(), text);
+    let err = || say(std::io::stderr().lock(), text);
+    // When neither stream takes it, nothing is left to tell; the exit code still says 3.
+    let order: [&dyn Fn() -> bool; 2] = if errors_first {
+        [&err, &out]
+    } else {
+        [&out, &err]
+    };
+    let _ = order.iter().any(|say| say());
 }
 
 /// Runs the rollback-window preflight; any problem stops the apply before anything is sent
@@ -271,13 +371,13 @@ async fn preflight(
 ) -> Result<(), i32> {
     match super::preflight::check(&session.protocol, checked, plan, session.requests()).await {
         Ok(None) => {
-            eprintln!(
+            errln!(
                 "preflight: skipped (API 2.0 has no rollback-window query here; --api v3 checks it)"
             );
             Ok(())
         }
         Ok(Some(problems)) if problems.is_empty() => {
-            eprintln!(
+            errln!(
                 "preflight: all {} instances can roll back to their times",
                 plan.instances.len()
             );
@@ -289,7 +389,7 @@ async fn preflight(
                 diagnostics: problems,
                 ..checked.clone()
             };
-            eprint!(
+            err!(
                 "{}",
                 super::diagnostics::human(
                     std::slice::from_ref(&report),
@@ -297,14 +397,14 @@ async fn preflight(
                     term::width()
                 )
             );
-            eprintln!(
+            errln!(
                 "preflight: {n} instance(s) cannot be rolled back as planned; nothing was submitted."
             );
             Err(exit::FAILED)
         }
         Err(e) => {
-            eprintln!("{:?}", miette::Report::new(e));
-            eprintln!(
+            super::report_error(&e);
+            errln!(
                 "preflight could not check the rollback windows; nothing was submitted (--no-preflight skips the check)."
             );
             Err(exit::USAGE)
@@ -392,20 +492,22 @@ fn quote(word: &str) -> String {
     }
 }
 
-/// First Ctrl-C: stop submitting and wind down. Second: leave at once (the journal is
-/// consistent after every write, so nothing is lost).
-async fn interrupt_watch(cancel: watch::Sender<bool>, resume: String) {
-    if tokio::signal::ctrl_c().await.is_err() {
-        return;
-    }
-    eprintln!(
-        "\nInterrupt: no new submissions; finishing the ones in flight (Ctrl-C again to quit at once)…"
-    );
+/// First stop signal (Ctrl-C, SIGTERM, SIGHUP): stop submitting and wind down. Second: leave
+/// at once (the journal is consistent after every write, so nothing is lost).
+async fn interrupt_watch(mut stops: signals::Stops, cancel: watch::Sender<bool>, resume: String) {
+    let first = stops.next().await;
+    // The engine hears it before anything is printed: printing can fail (a closed pipe) and
+    // must never be what keeps the engine submitting.
     let _ = cancel.send(true);
-    if tokio::signal::ctrl_c().await.is_ok() {
-        eprintln!("\nQuit. Resume with:\n  {resume}");
-        std::process::exit(exit::UNFINISHED);
-    }
+    errln!(
+        "\n{first}: no new submissions; finishing the ones in flight (Ctrl-C again to quit at once)…"
+    );
+    let second = stops.next().await;
+    say_anywhere(
+        &format!("\n{second} again. Quit. Resume with:\n  {resume}"),
+        true,
+    );
+    std::process::exit(exit::UNFINISHED);
 }
 
 #[cfg(test)]

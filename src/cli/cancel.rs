@@ -31,6 +31,14 @@ pub struct CancelArgs {
 
 #[allow(clippy::print_stdout)]
 pub fn run(args: &CancelArgs) -> i32 {
+    if args.api.api == super::api_args::ApiVersion::V2 {
+        // Said before anything is read or asked: "no running rollback" would be a lie for an
+        // instance whose rollback may well be running.
+        errln!(
+            "error: API 2.0 cannot cancel a rollback (it has no StopRollback). Cancel with --api v3, or in the console."
+        );
+        return exit::USAGE;
+    }
     let (_, resolved) = match plan_cmd::load_valid(&args.plan, false) {
         Ok(ok) => ok,
         Err(code) => return code,

@@ -1,10 +1,69 @@
 //! The exit-code table (DESIGN §2): the one place outcomes become numbers.
 
-/// Success: valid plan, all rollbacks succeeded, all done.
+use crate::engine::report::Totals;
+
+/// Success: valid plan, all rollbacks succeeded (or were cancelled on purpose), all done.
 pub const OK: i32 = 0;
-/// Invalid plan, or some rollback failed or timed out.
+/// Invalid plan, or some rollback failed, was rejected or timed out.
 pub const FAILED: i32 = 1;
 /// Usage, I/O or credentials problem.
 pub const USAGE: i32 = 2;
 /// Interrupted or unfinished: resumable.
 pub const UNFINISHED: i32 = 3;
+
+/// Which outcome speaks first when a run has both failures and unfinished instances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precedence {
+    /// `apply`: the run is over; a failure (or `--timeout`) is what the caller must act on.
+    FailuresFirst,
+    /// `status`: a CI loop polls until the end and must not stop at the first failure, and a
+    /// `timed_out` instance's task may still be running.
+    UnfinishedFirst,
+}
+
+/// The exit code of a run's totals. `cancelled` is an outcome somebody chose with
+/// `planrun cancel`: it counts as done, like `succeeded`, for `apply` and `status` alike.
+pub fn of_totals(t: &Totals, precedence: Precedence) -> i32 {
+    let failed = t.failed + t.rejected;
+    match precedence {
+        Precedence::FailuresFirst if failed + t.timed_out > 0 => FAILED,
+        Precedence::FailuresFirst if t.pending + t.submitted + t.running > 0 => UNFINISHED,
+        Precedence::UnfinishedFirst if t.pending + t.submitted + t.running + t.timed_out > 0 => {
+            UNFINISHED
+        }
+        Precedence::UnfinishedFirst if failed > 0 => FAILED,
+        _ => OK,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(succeeded: usize, failed: usize, running: usize, cancelled: usize) -> Totals {
+        Totals {
+            succeeded,
+            failed,
+            running,
+            cancelled,
+            ..Totals::default()
+        }
+    }
+
+    #[test]
+    fn status_waits_for_the_end_and_apply_reports_failures_first() {
+        use Precedence::*;
+        assert_eq!(of_totals(&t(2, 1, 1, 0), UnfinishedFirst), UNFINISHED);
+        assert_eq!(of_totals(&t(2, 1, 1, 0), FailuresFirst), FAILED);
+        assert_eq!(of_totals(&t(2, 1, 0, 0), UnfinishedFirst), FAILED);
+        assert_eq!(of_totals(&t(3, 0, 0, 0), FailuresFirst), OK);
+        assert_eq!(of_totals(&t(0, 0, 1, 0), FailuresFirst), UNFINISHED);
+    }
+
+    #[test]
+    fn cancelled_counts_as_done_for_both() {
+        for p in [Precedence::FailuresFirst, Precedence::UnfinishedFirst] {
+            assert_eq!(of_totals(&t(2, 0, 0, 1), p), OK);
+        }
+    }
+}

@@ -18,10 +18,30 @@ macro_rules! out {
     }};
 }
 
+/// Prints a line on stderr; a closed stderr (`2>&1 | tee apply.log` after `tee` died) is not an
+/// error: the command goes on and ends with its own exit code.
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
+/// Prints on stderr without a newline; a closed stderr is not an error.
+macro_rules! err {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut stderr = std::io::stderr().lock();
+        let _ = write!(stderr, $($arg)*);
+        let _ = stderr.flush();
+    }};
+}
+
 pub mod api_args;
 pub mod apply;
 pub mod cancel;
 pub mod diagnostics;
+pub mod escaped;
 pub mod exit;
 pub mod jobs;
 pub mod jobs_v3;
@@ -30,6 +50,7 @@ pub mod preflight;
 pub mod progress;
 pub mod sandbox;
 pub mod session;
+pub mod signals;
 pub mod status;
 pub mod term;
 pub mod validate;
@@ -52,18 +73,46 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check plans: every problem of every file, pointed at its line (exit 0 valid, 1 invalid, 2 unreadable).
+    #[command(after_help = "Examples:
+  planrun validate plans/*.yaml                       # every problem of every file
+  planrun validate --format github plans/*.yaml       # annotations in a GitHub Actions job
+  generate-plan | planrun validate -                  # a plan on standard input")]
     Validate(validate::ValidateArgs),
     /// Dry run: validate, then show what would be rolled back, as what, in which calls.
+    #[command(after_help = "Examples:
+  planrun plan plans/incident-42.yaml                  # the diff and the calls
+  planrun plan plans/incident-42.yaml --show-requests  # each call's exact parameters
+  planrun plan plans/incident-42.yaml --preflight --format json   # ask the API first, for CI")]
     Plan(plan::PlanArgs),
     /// Submit the plan's rollbacks and track them to the end (resumable; never submits twice).
+    #[command(after_help = "Examples:
+  planrun apply plans/incident-42.yaml --sandbox --yes   # the demo: no account needed
+  planrun apply plans/incident-42.yaml --report run.json # confirm at the prompt, keep a report
+  planrun apply plans/incident-42.yaml --yes             # after Ctrl-C or a crash: resumes
+
+Ctrl-C, SIGTERM or SIGHUP: no new submissions, in-flight ones finish, exit 3 with the resume
+command; a second one quits at once.")]
     Apply(apply::ApplyArgs),
     /// Stop the running rollbacks of the plan's last apply (StopRollback; API 3.0).
+    #[command(after_help = "Examples:
+  planrun cancel plans/incident-42.yaml                          # every unfinished rollback
+  planrun cancel plans/incident-42.yaml --instance cdb-ord00001 --yes")]
     Cancel(cancel::CancelArgs),
     /// What the journal of the last apply says, refreshed from the API.
+    #[command(after_help = "Examples:
+  planrun status plans/incident-42.yaml                 # refreshed from the API
+  planrun status plans/incident-42.yaml --offline       # the journal only, no credentials
+  planrun status plans/incident-42.yaml --format json   # the report document")]
     Status(status::StatusArgs),
     /// List an instance's rollback jobs (v3: DescribeRollbackTaskDetail; v2: GetCdbRollbackJob; all pages with --all).
+    #[command(after_help = "Examples:
+  planrun jobs cdb-ord00001 --region ap-guangzhou
+  planrun jobs cdb-ord00001 --region ap-guangzhou --all --format json")]
     Jobs(jobs::JobsArgs),
-    /// Run the local emulator of the cloud API (API 2.0; loopback only).
+    /// Run the local emulator of the cloud API: API 2.0 at /v2/index.php and API 3.0 at / (loopback only).
+    #[command(after_help = "Examples:
+  planrun sandbox serve --port 8080          # then: PLANRUN_ENDPOINT=http://127.0.0.1:8080/ planrun apply ...
+  planrun sandbox serve --fault-rate 0.2 --faults lost,http502 --seed 7   # a flaky cloud")]
     Sandbox(sandbox::SandboxArgs),
     /// Print the plan's JSON Schema (draft-07; `schemas/plan.schema.json` is this output).
     Schema,
@@ -121,9 +170,14 @@ pub fn runtime(workers: usize) -> Result<tokio::runtime::Runtime, i32> {
         tokio::runtime::Builder::new_current_thread()
     };
     builder.enable_all().build().map_err(|e| {
-        eprintln!("error: cannot start the async runtime: {e}");
+        errln!("error: cannot start the async runtime: {e}");
         exit::USAGE
     })
+}
+
+/// Prints a library error on stderr, rendered by miette, with any foreign text escaped.
+pub fn report_error(e: &dyn miette::Diagnostic) {
+    err!("{}", escaped::render(e));
 }
 
 /// The schema as checked in: pretty JSON.

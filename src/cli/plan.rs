@@ -27,6 +27,10 @@ pub struct PlanArgs {
     /// Also print each call's exact (unsigned) action parameters.
     #[arg(long)]
     pub show_requests: bool,
+    /// One block per instance in the diff (by default, instances of one `ids:` entry with the
+    /// same rollback share a block).
+    #[arg(long)]
+    pub expand: bool,
     /// Instances per call; overrides the plan's `batch_size` (1 to 50).
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=50))]
     pub batch_size: Option<u8>,
@@ -79,12 +83,21 @@ pub fn calls(
         .collect()
 }
 
+/// How `plan` and `apply` draw the diff on stdout.
+pub fn view(expand: bool) -> diff::View {
+    diff::View {
+        colour: term::stdout_colour(),
+        expand,
+        width: term::width(),
+    }
+}
+
 /// Loads and checks a plan for a command that needs a valid one; on failure prints the
 /// diagnostics (stderr for human, stdout for JSON) and returns the exit code.
 #[allow(clippy::print_stdout)]
 pub fn load_valid(path: &std::path::Path, json: bool) -> Result<(Checked, ResolvedPlan), i32> {
     let now = term::now().map_err(|e| {
-        eprintln!("error: {e}");
+        errln!("error: {e}");
         exit::USAGE
     })?;
     let (checked, readable) = super::validate::check(path, now);
@@ -95,7 +108,7 @@ pub fn load_valid(path: &std::path::Path, json: bool) -> Result<(Checked, Resolv
                 diagnostics::json(std::slice::from_ref(&checked), false)
             );
         } else {
-            eprint!(
+            err!(
                 "{}",
                 diagnostics::human(
                     std::slice::from_ref(&checked),
@@ -107,7 +120,7 @@ pub fn load_valid(path: &std::path::Path, json: bool) -> Result<(Checked, Resolv
         return Err(if readable { exit::FAILED } else { exit::USAGE });
     }
     if !json && checked.has_warnings() {
-        eprint!(
+        err!(
             "{}",
             diagnostics::human(
                 std::slice::from_ref(&checked),
@@ -139,7 +152,7 @@ pub fn run(args: &PlanArgs) -> i32 {
         args.api.api,
     );
     if !json {
-        out!("{}", diff::human(&resolved, &calls, term::stdout_colour()));
+        out!("{}", diff::human(&resolved, &calls, &view(args.expand)));
     }
     let (code, preflight) = if args.preflight {
         preflight(args, &checked, &resolved, json)
@@ -148,6 +161,11 @@ pub fn run(args: &PlanArgs) -> i32 {
     };
     if json {
         let mut doc = diff::json(&resolved, &calls);
+        // The warnings a human sees on stderr (a valid plan has no errors), as validate's JSON
+        // has them.
+        doc["warnings"] =
+            diagnostics::json(std::slice::from_ref(&checked), false)["files"][0]["diagnostics"]
+                .take();
         if let Some(found) = preflight {
             doc["preflight"] = found;
         }
@@ -176,7 +194,7 @@ fn preflight(
         let requests: Vec<_> = plan.instances.iter().map(request::rollback).collect();
         match super::preflight::check(&protocol, checked, plan, &requests).await {
             Ok(None) => {
-                eprintln!("preflight: not available with --api v2");
+                errln!("preflight: not available with --api v2");
                 (exit::USAGE, None)
             }
             Ok(Some(problems)) => {
@@ -187,7 +205,7 @@ fn preflight(
                 };
                 let doc = json.then(|| diagnostics::json(std::slice::from_ref(&report), false));
                 if !json {
-                    eprint!(
+                    err!(
                         "{}",
                         diagnostics::human(
                             std::slice::from_ref(&report),
@@ -196,7 +214,7 @@ fn preflight(
                         )
                     );
                     if !failed {
-                        eprintln!(
+                        errln!(
                             "preflight: all {} instances can roll back to their times",
                             plan.instances.len()
                         );
@@ -205,7 +223,7 @@ fn preflight(
                 (if failed { exit::FAILED } else { exit::OK }, doc)
             }
             Err(e) => {
-                eprintln!("{:?}", miette::Report::new(e));
+                super::report_error(&e);
                 (exit::USAGE, None)
             }
         }

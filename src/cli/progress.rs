@@ -1,7 +1,7 @@
 //! Drawing the engine's events: indicatif bars on a terminal; timestamped lines with a
 //! heartbeat every 30 s otherwise (CI logs).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write as _;
 use std::time::Duration;
 
@@ -9,46 +9,54 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::mpsc;
 
 use crate::engine::run::Event;
-use crate::engine::state::Status;
+use crate::engine::state::{RunState, Status};
+use crate::plan::text::visible;
 
 const HEARTBEAT: Duration = Duration::from_secs(30);
 
-/// Counts by phase, kept from events.
+/// Each instance's status as the events (and, for a resumed run, the journal) tell it.
 #[derive(Debug, Default)]
-struct Tally {
-    phase: HashMap<String, &'static str>,
+pub struct Tally {
+    status: HashMap<String, Status>,
 }
 
 impl Tally {
-    fn set(&mut self, instance: &str, phase: &'static str) {
-        self.phase.insert(instance.to_owned(), phase);
+    /// What an earlier run already did: a resumed run counts its finished instances as
+    /// finished from the first line on.
+    pub fn of(state: &RunState) -> Self {
+        Self {
+            status: state
+                .instances
+                .iter()
+                .filter(|s| s.status != Status::Pending)
+                .map(|s| (s.id.clone(), s.status))
+                .collect(),
+        }
     }
-    fn count(&self, phase: &str) -> usize {
-        self.phase.values().filter(|p| **p == phase).count()
+    fn set(&mut self, instance: &str, status: Status) {
+        self.status.insert(instance.to_owned(), status);
+    }
+    fn count(&self, status: Status) -> usize {
+        self.status.values().filter(|s| **s == status).count()
+    }
+    fn finished(&self) -> usize {
+        self.status.values().filter(|s| s.is_final()).count()
     }
     fn line(&self, total: usize) -> String {
-        format!(
+        let mut line = format!(
             "{} succeeded, {} failed, {} rejected, {} running, {} submitted, {} pending",
-            self.count("succeeded"),
-            self.count("failed"),
-            self.count("rejected"),
-            self.count("running"),
-            self.count("submitted"),
-            total.saturating_sub(self.phase.len()) + self.count("pending")
-        )
-    }
-}
-
-fn status_phase(status: Status) -> &'static str {
-    match status {
-        Status::Succeeded => "succeeded",
-        Status::Failed => "failed",
-        Status::Rejected => "rejected",
-        Status::Running => "running",
-        Status::Submitted => "submitted",
-        Status::Pending => "pending",
-        Status::TimedOut => "timed_out",
-        Status::Cancelled => "cancelled",
+            self.count(Status::Succeeded),
+            self.count(Status::Failed),
+            self.count(Status::Rejected),
+            self.count(Status::Running),
+            self.count(Status::Submitted),
+            total.saturating_sub(self.status.len()) + self.count(Status::Pending)
+        );
+        let cancelled = self.count(Status::Cancelled);
+        if cancelled > 0 {
+            line.push_str(&format!(", {cancelled} cancelled"));
+        }
+        line
     }
 }
 
@@ -57,7 +65,7 @@ fn describe(event: &Event, tally: &mut Tally) -> Option<String> {
     Some(match event {
         Event::Submitting { batch, instances } => {
             for i in instances {
-                tally.set(i, "submitted");
+                tally.set(i, Status::Submitted);
             }
             format!("submitting call #{batch}: {}", instances.join(", "))
         }
@@ -76,11 +84,12 @@ fn describe(event: &Event, tally: &mut Tally) -> Option<String> {
             "call #{batch}: outcome unknown ({reason}); looking for its job before anything is resent"
         ),
         Event::Adopted { instance, job } => {
+            tally.set(instance, Status::Submitted);
             format!("{instance}: found its job {job} (adopted, not resubmitted)")
         }
         Event::Resubmitting { instances } => {
             for i in instances {
-                tally.set(i, "pending");
+                tally.set(i, Status::Pending);
             }
             format!(
                 "no job found for {}: submitting again",
@@ -104,7 +113,7 @@ fn describe(event: &Event, tally: &mut Tally) -> Option<String> {
         }
         Event::GaveUp { instances, reason } => {
             for i in instances {
-                tally.set(i, "pending");
+                tally.set(i, Status::Pending);
             }
             format!(
                 "{}: {reason}; gave up for this run (still pending: apply again to submit)",
@@ -112,7 +121,7 @@ fn describe(event: &Event, tally: &mut Tally) -> Option<String> {
             )
         }
         Event::Rejected { instance, reason } => {
-            tally.set(instance, "rejected");
+            tally.set(instance, Status::Rejected);
             format!("{instance}: rejected: {reason}")
         }
         Event::State {
@@ -121,7 +130,7 @@ fn describe(event: &Event, tally: &mut Tally) -> Option<String> {
             progress,
         } => {
             if state == "running" {
-                tally.set(instance, "running");
+                tally.set(instance, Status::Running);
             }
             match progress {
                 Some(p) => format!("{instance}: {state} {p}%"),
@@ -133,7 +142,7 @@ fn describe(event: &Event, tally: &mut Tally) -> Option<String> {
             status,
             message,
         } => {
-            tally.set(instance, status_phase(*status));
+            tally.set(instance, *status);
             match message {
                 Some(m) => format!("{instance}: {} ({m})", status.name()),
                 None => format!("{instance}: {}", status.name()),
@@ -142,20 +151,22 @@ fn describe(event: &Event, tally: &mut Tally) -> Option<String> {
     })
 }
 
-/// Plain lines on stderr, one per event, and a heartbeat.
-pub async fn plain(mut events: mpsc::UnboundedReceiver<Event>, total: usize) {
-    let mut tally = Tally::default();
+/// Plain lines on stderr, one per event, and a heartbeat. A closed stderr only loses the lines.
+pub async fn plain(mut events: mpsc::UnboundedReceiver<Event>, total: usize, mut tally: Tally) {
     let mut beat = tokio::time::interval(HEARTBEAT);
     beat.tick().await;
+    if tally.finished() > 0 {
+        errln!("{} resuming: {}", stamp(), tally.line(total));
+    }
     loop {
         tokio::select! {
             event = events.recv() => {
                 let Some(event) = event else { break };
                 if let Some(line) = describe(&event, &mut tally) {
-                    eprintln!("{} {line}", stamp());
+                    errln!("{} {}", stamp(), visible(&line));
                 }
             }
-            _ = beat.tick() => eprintln!("{} still working: {}", stamp(), tally.line(total)),
+            _ = beat.tick() => errln!("{} still working: {}", stamp(), tally.line(total)),
         }
     }
 }
@@ -165,22 +176,31 @@ fn stamp() -> String {
 }
 
 /// Bars on a terminal: one overall bar with counts and ETA, a line per running instance
-/// (as many as fit on the screen).
-pub async fn bars(mut events: mpsc::UnboundedReceiver<Event>, total: usize) {
+/// (as many as fit on the screen, then a "+N more" line).
+pub async fn bars(mut events: mpsc::UnboundedReceiver<Event>, total: usize, mut tally: Tally) {
     let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
     let overall = multi.add(ProgressBar::new(total as u64));
     overall.set_style(
         ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {bar:30.green/dim} {pos}/{len} done  {msg}  ETA {eta}",
+            "{spinner} [{elapsed_precise}] {bar:30.green/dim} {pos}/{len} done  {msg}{eta_if_known}",
         )
+        .map(|style| style.with_key("eta_if_known", eta_if_known))
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
+    // A resumed run starts where the journal left it; the ETA learns from this run only.
+    overall.set_position(tally.finished() as u64);
+    overall.reset_eta();
     overall.enable_steady_tick(Duration::from_millis(200));
-    let rows = terminal_rows().saturating_sub(4).max(1);
+    let rows = terminal_rows().saturating_sub(5).max(1);
     let mut lines: HashMap<String, ProgressBar> = HashMap::new();
-    let mut tally = Tally::default();
+    // Instances with a state but no line of their own (more than fit).
+    let mut unshown: HashSet<String> = HashSet::new();
+    let more = multi.add(ProgressBar::new(0));
+    more.set_style(
+        ProgressStyle::with_template("    {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
     while let Some(event) = events.recv().await {
-        let text = describe(&event, &mut tally);
+        let text = describe(&event, &mut tally).map(|t| visible(&t).into_owned());
         match &event {
             Event::State {
                 instance,
@@ -188,27 +208,32 @@ pub async fn bars(mut events: mpsc::UnboundedReceiver<Event>, total: usize) {
                 progress,
             } => {
                 if !lines.contains_key(instance) && lines.len() < rows {
-                    let bar = multi.add(ProgressBar::new(100));
+                    unshown.remove(instance);
+                    let bar = multi.insert_before(&more, ProgressBar::new(100));
                     bar.set_style(
-                        ProgressStyle::with_template("    {msg:24} {bar:20.cyan/dim} {pos:>3}%")
+                        ProgressStyle::with_template("    {msg:40} {bar:20.cyan/dim} {pos:>3}%")
                             .unwrap_or_else(|_| ProgressStyle::default_bar()),
                     );
-                    bar.set_message(instance.clone());
                     lines.insert(instance.clone(), bar);
                 }
-                if let Some(bar) = lines.get(instance) {
-                    bar.set_position(u64::from(progress.unwrap_or(0)));
-                    if state != "running" {
-                        bar.set_message(format!("{instance} {state}"));
+                match lines.get(instance) {
+                    Some(bar) => {
+                        bar.set_position(u64::from(progress.unwrap_or(0)));
+                        // Always the latest state: "waiting" must not stay beside 30%.
+                        bar.set_message(format!("{instance} {}", visible(state)));
+                    }
+                    None => {
+                        unshown.insert(instance.clone());
                     }
                 }
             }
             Event::Finished { instance, .. } | Event::Rejected { instance, .. } => {
+                unshown.remove(instance);
                 if let Some(bar) = lines.remove(instance) {
                     bar.finish_and_clear();
                     multi.remove(&bar);
                 }
-                overall.inc(1);
+                overall.set_position(tally.finished() as u64);
                 if let Some(t) = &text {
                     let _ = multi.println(t);
                 }
@@ -225,18 +250,33 @@ pub async fn bars(mut events: mpsc::UnboundedReceiver<Event>, total: usize) {
             }
             _ => {}
         }
+        more.set_message(if unshown.is_empty() {
+            String::new()
+        } else {
+            format!("+{} more", unshown.len())
+        });
         overall.set_message(format!(
             "✓ {}  ✗ {}  ▶ {}",
-            tally.count("succeeded"),
-            tally.count("failed") + tally.count("rejected"),
-            tally.count("running")
+            tally.count(Status::Succeeded),
+            tally.count(Status::Failed) + tally.count(Status::Rejected),
+            tally.count(Status::Running)
         ));
     }
     for bar in lines.values() {
         bar.finish_and_clear();
     }
+    more.finish_and_clear();
     overall.finish_and_clear();
     let _ = std::io::stderr().flush();
+}
+
+/// `  ETA 3m 10s` once this run has finished something to estimate from; nothing before (an
+/// ETA of "0s" at 0/N would be a lie).
+fn eta_if_known(state: &indicatif::ProgressState, out: &mut dyn std::fmt::Write) {
+    let eta = state.eta();
+    if state.pos() < state.len().unwrap_or(u64::MAX) && state.per_sec() > 0.0 && !eta.is_zero() {
+        let _ = write!(out, "  ETA {}", indicatif::HumanDuration(eta));
+    }
 }
 
 fn terminal_rows() -> usize {
@@ -244,4 +284,44 @@ fn terminal_rows() -> usize {
         .ok()
         .and_then(|l| l.parse().ok())
         .unwrap_or(24)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::journal::Record;
+
+    #[test]
+    fn a_resumed_run_counts_what_earlier_runs_finished() {
+        let at = chrono::DateTime::from_timestamp(1_790_000_000, 0).unwrap_or_default();
+        let ids = ["cdb-aaaaaaaa", "cdb-bbbbbbbb", "cdb-cccccccc"];
+        let finished = |i: &str| Record::Finished {
+            instance: i.into(),
+            status: "succeeded".into(),
+            message: None,
+            at,
+        };
+        let state = RunState::replay(ids, &[finished(ids[0]), finished(ids[1])]);
+        let tally = Tally::of(&state);
+        assert_eq!(tally.finished(), 2);
+        assert_eq!(
+            tally.line(3),
+            "2 succeeded, 0 failed, 0 rejected, 0 running, 0 submitted, 1 pending"
+        );
+    }
+
+    #[test]
+    fn a_rejection_is_a_line_and_a_count() {
+        let mut tally = Tally::default();
+        let line = describe(
+            &Event::Rejected {
+                instance: "cdb-aaaaaaaa".into(),
+                reason: "InvalidParameter: \u{1b}[2Jfine".into(),
+            },
+            &mut tally,
+        )
+        .unwrap_or_default();
+        assert!(line.starts_with("cdb-aaaaaaaa: rejected: "), "{line}");
+        assert_eq!(tally.count(Status::Rejected), 1);
+    }
 }

@@ -23,6 +23,7 @@ use crate::engine::run::Options;
 use crate::engine::schedule::Cadence;
 use crate::engine::state::{RunState, Status};
 use crate::plan::ResolvedPlan;
+use crate::plan::text::visible;
 use crate::sandbox::{self, Sandbox};
 
 /// Flags about where state lives and how often to look.
@@ -67,6 +68,19 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         return Err(format!("{text:?} is out of range"));
     }
     Ok(Duration::from_secs_f64(seconds))
+}
+
+/// What the journal on disk means for `apply` ([`Session::inspect`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {
+    /// No journal: a first apply.
+    Nothing,
+    /// An unfinished apply of this same plan: resume it.
+    Unfinished,
+    /// This plan was applied completely: nothing to do without `--restart`.
+    Complete,
+    /// Start over: the old journal is set aside (kept) before anything is written.
+    SetAside,
 }
 
 pub struct Session {
@@ -168,7 +182,7 @@ impl Session {
         let lock = match Lock::try_acquire(&dir.join(format!("{stem}.lock"))) {
             Ok(Some(lock)) => lock,
             Ok(None) => {
-                eprintln!(
+                errln!(
                     "error: another `planrun apply` of plan {} is running (lock {}). Wait for it, or check it with `planrun status`.",
                     plan.name,
                     dir.join(format!("{stem}.lock")).display()
@@ -176,7 +190,7 @@ impl Session {
                 return Err(exit::USAGE);
             }
             Err(e) => {
-                eprintln!(
+                errln!(
                     "error: cannot create the state directory {}: {e}",
                     dir.display()
                 );
@@ -233,7 +247,7 @@ impl Session {
             Credentials::new("offline", "offline"),
         );
         let client = Client::new(config).map_err(|e| {
-            eprintln!("{:?}", miette::Report::new(e));
+            super::report_error(&e);
             exit::USAGE
         })?;
         Ok(Self::new(
@@ -297,42 +311,55 @@ impl Session {
         self.state.instances.iter().map(|s| s.id.clone()).collect()
     }
 
-    /// Opens the journal and replays it; refuses a changed plan over an unfinished journal
-    /// unless `restart`. A sandbox run always starts fresh (its sandbox is new).
-    pub fn prepare(&mut self, restart: bool) -> Result<(), i32> {
-        let existing = match Journal::read(&self.journal_path) {
-            Ok(records) => Some(records).filter(|r| !r.is_empty()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+    /// Reads the journal on disk and decides what `apply` will do with it, changing nothing:
+    /// every refusal comes before the diff, the preflight and the question. A changed plan over
+    /// an unfinished journal is refused unless `restart`; a sandbox run always starts fresh
+    /// (its sandbox is new).
+    pub fn inspect(&mut self, restart: bool) -> Result<Found, i32> {
+        let records = match Journal::read(&self.journal_path) {
+            Ok(records) if records.is_empty() => return Ok(Found::Nothing),
+            Ok(records) => records,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Found::Nothing),
             // Unreadable: resuming cannot be trusted, but --restart can set it aside.
-            Err(_) if self.sandboxed || restart => {
-                self.archive()?;
-                None
-            }
+            Err(_) if self.sandboxed || restart => return Ok(Found::SetAside),
             Err(e) => {
-                eprintln!(
+                errln!(
                     "error: cannot read the journal {}: {e}\n  Check it (what was submitted?) with `planrun jobs INSTANCE`, then pass --restart to set it aside and start over.",
-                    self.journal_path.display()
+                    visible(&self.journal_path.display().to_string())
                 );
                 return Err(exit::USAGE);
             }
         };
-        if let Some(records) = existing {
+        let ids = self.ids();
+        let state = RunState::replay(ids.iter().map(String::as_str), &records);
+        let changed = state.plan_hash.as_deref() != Some(self.hash.as_str());
+        let unfinished = state.complete.is_none();
+        if self.sandboxed || restart || (changed && !unfinished) {
+            return Ok(Found::SetAside);
+        }
+        if changed {
+            errln!(
+                "error: plan {} changed since its unfinished apply (journal {}).\n  Resuming would mix two plans. Restore the plan to finish that apply, or pass --restart to start over\n  (instances already submitted are then submitted again).",
+                visible(&self.plan_name),
+                visible(&self.journal_path.display().to_string())
+            );
+            return Err(exit::USAGE);
+        }
+        self.state = state;
+        Ok(if unfinished {
+            Found::Unfinished
+        } else {
+            Found::Complete
+        })
+    }
+
+    /// Carries out what [`Session::inspect`] found, once the person said yes: sets an old
+    /// journal aside when asked to, then opens the journal for appending.
+    pub fn prepare(&mut self, found: Found) -> Result<(), i32> {
+        if found == Found::SetAside {
+            self.archive()?;
             let ids = self.ids();
-            let state = RunState::replay(ids.iter().map(String::as_str), &records);
-            let changed = state.plan_hash.as_deref() != Some(self.hash.as_str());
-            let unfinished = state.complete.is_none();
-            if self.sandboxed || restart || (changed && !unfinished) {
-                self.archive()?;
-            } else if changed {
-                eprintln!(
-                    "error: plan {} changed since its unfinished apply (journal {}).\n  Resuming would mix two plans. Restore the plan to finish that apply, or pass --restart to start over\n  (instances already submitted are then submitted again).",
-                    self.plan_name,
-                    self.journal_path.display()
-                );
-                return Err(exit::USAGE);
-            } else {
-                self.state = state;
-            }
+            self.state = RunState::new(ids.iter().map(String::as_str));
         }
         match Journal::open(&self.journal_path) {
             Ok((journal, records)) => {
@@ -344,9 +371,9 @@ impl Session {
                 Ok(())
             }
             Err(e) => {
-                eprintln!(
+                errln!(
                     "error: cannot open the journal {}: {e}",
-                    self.journal_path.display()
+                    visible(&self.journal_path.display().to_string())
                 );
                 Err(exit::USAGE)
             }
@@ -358,14 +385,14 @@ impl Session {
     fn archive(&self) -> Result<(), i32> {
         if self.sandboxed {
             return std::fs::remove_file(&self.journal_path).map_err(|e| {
-                eprintln!("error: cannot replace the old sandbox journal: {e}");
+                errln!("error: cannot replace the old sandbox journal: {e}");
                 exit::USAGE
             });
         }
         let stamp = Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
         let to = self.journal_path.with_extension(format!("journal.{stamp}"));
         std::fs::rename(&self.journal_path, &to).map_err(|e| {
-            eprintln!(
+            errln!(
                 "error: cannot set the old journal aside ({}): {e}",
                 to.display()
             );
@@ -373,8 +400,9 @@ impl Session {
         })
     }
 
-    pub fn already_complete(&self) -> bool {
-        self.state.complete.is_some()
+    /// The state as the journal had it before this run (counts of a resumed run start here).
+    pub fn state(&self) -> &RunState {
+        &self.state
     }
 
     pub fn engine_options(&self) -> Options {
@@ -428,7 +456,7 @@ impl Session {
             at: Utc::now(),
         };
         if let Err(e) = journal.append(&start) {
-            eprintln!(
+            errln!(
                 "error: cannot write the journal {}: {e}",
                 self.journal_path.display()
             );
@@ -443,8 +471,24 @@ impl Session {
         ))
     }
 
+    /// Takes the engine's final state, plus what another process wrote to the journal
+    /// meanwhile: `planrun cancel` records its stops there while `apply` tracks, and a task
+    /// it stopped ends `killed`, which is `cancelled`, not `failed`.
     pub fn finish(&mut self, state: RunState) {
         self.state = state;
+        let Ok(records) = Journal::read(&self.journal_path) else {
+            return;
+        };
+        for record in &records {
+            if let Record::Cancelled { instance, .. } = record
+                && self
+                    .state
+                    .get(instance)
+                    .is_some_and(|s| s.status != Status::Succeeded)
+            {
+                self.state.apply(record);
+            }
+        }
     }
 
     pub fn report(&self) -> Report {
@@ -459,59 +503,14 @@ impl Session {
         std::fs::rename(&tmp, path)
     }
 
-    /// 0 when every instance succeeded, 1 when something failed, was refused or timed out, 3
-    /// when something is unfinished.
+    /// The exit code of `apply`'s summary (the one table: [`exit::of_totals`]).
     pub fn summary_exit_code(&self) -> i32 {
-        let s = &self.state;
-        if s.instances.iter().all(|i| i.status == Status::Succeeded) {
-            exit::OK
-        } else if s.instances.iter().any(|i| {
-            matches!(
-                i.status,
-                Status::Failed | Status::Rejected | Status::TimedOut | Status::Cancelled
-            )
-        }) {
-            exit::FAILED
-        } else {
-            exit::UNFINISHED
-        }
+        exit::of_totals(&self.report().totals, exit::Precedence::FailuresFirst)
     }
 
-    /// The table printed at the end: instance, job, status, duration, error.
+    /// The table printed at the end ([`summary_table`]).
     pub fn summary_table(&self) -> String {
-        let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "{:<14} {:<10} {:<10} {:>9}  error",
-            "instance", "job", "status", "duration"
-        );
-        for s in &self.state.instances {
-            let duration = match (s.submitted_at, s.finished_at) {
-                (Some(a), Some(b)) => format!("{}s", (b - a).num_seconds().max(0)),
-                _ => "-".into(),
-            };
-            let _ = writeln!(
-                out,
-                "{:<14} {:<10} {:<10} {:>9}  {}",
-                s.id,
-                s.job.as_ref().map_or("-", |j| j.0.as_str()),
-                s.status.name(),
-                duration,
-                s.error.as_deref().unwrap_or("")
-            );
-        }
-        let r = self.report().totals;
-        let _ = writeln!(
-            out,
-            "\n{} succeeded, {} failed, {} rejected, {} timed out, {} cancelled, {} unfinished.",
-            r.succeeded,
-            r.failed,
-            r.rejected,
-            r.timed_out,
-            r.cancelled,
-            r.pending + r.submitted + r.running
-        );
-        out
+        summary_table(&self.state, &self.report().totals)
     }
 
     /// Reads the journal for `status`. `Ok(false)` when there is none.
@@ -542,6 +541,58 @@ impl Session {
     }
 }
 
+/// The table printed at the end: instance, job, status, duration, error. Columns are as
+/// wide as their longest value (API 3.0's job ids are 35 characters).
+pub fn summary_table(state: &RunState, r: &crate::engine::report::Totals) -> String {
+    let rows: Vec<[String; 5]> = state
+        .instances
+        .iter()
+        .map(|s| {
+            let duration = match (s.submitted_at, s.finished_at) {
+                (Some(a), Some(b)) => format!("{}s", (b - a).num_seconds().max(0)),
+                _ => "-".into(),
+            };
+            [
+                s.id.clone(),
+                s.job
+                    .as_ref()
+                    .map_or("-".into(), |j| visible(&j.0).into_owned()),
+                s.status.name().to_owned(),
+                duration,
+                visible(s.error.as_deref().unwrap_or("")).into_owned(),
+            ]
+        })
+        .collect();
+    let header = ["instance", "job", "status", "duration", "error"].map(str::to_owned);
+    let width = |c: usize| {
+        std::iter::once(&header)
+            .chain(&rows)
+            .map(|r| r[c].chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let (w0, w1, w2, w3) = (width(0), width(1), width(2), width(3));
+    let mut out = String::new();
+    for r in std::iter::once(&header).chain(&rows) {
+        let line = format!(
+            "{:<w0$} {:<w1$} {:<w2$} {:>w3$}  {}",
+            r[0], r[1], r[2], r[3], r[4]
+        );
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    let _ = writeln!(
+        out,
+        "\n{} succeeded, {} failed, {} rejected, {} timed out, {} cancelled, {} unfinished.",
+        r.succeeded,
+        r.failed,
+        r.rejected,
+        r.timed_out,
+        r.cancelled,
+        r.pending + r.submitted + r.running
+    );
+    out
+}
+
 /// The protocol for `--sandbox` (a fresh in-process emulator with demo credentials and short
 /// tasks) or for the configured endpoint with credentials found the way Tencent's tools find
 /// them.
@@ -565,7 +616,7 @@ pub async fn connect(
         let sb = sandbox::start(sc, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
             .await
             .map_err(|e| {
-                eprintln!("error: cannot start the sandbox: {e}");
+                errln!("error: cannot start the sandbox: {e}");
                 exit::USAGE
             })?;
         let credentials = Credentials::new(sandbox::DEMO_SECRET_ID, sandbox::DEMO_SECRET_KEY);
@@ -576,14 +627,14 @@ pub async fn connect(
             ApiVersion::V2 => sb.endpoint_v2(),
             ApiVersion::V3 => sb.endpoint_v3(),
         };
-        eprintln!(
+        errln!(
             "sandbox: serving the emulated API at {} (demo credentials; nothing leaves this machine)",
             config.endpoint
         );
         (config, Some(sb), api)
     } else {
         let found = api.credentials().map_err(|e| {
-            eprintln!("{:?}", miette::Report::new(e));
+            super::report_error(&e);
             exit::USAGE
         })?;
         let mut config = api.client_config(found.credentials);
@@ -598,7 +649,7 @@ pub async fn connect(
         config.region = "ap-guangzhou".into();
     }
     let protocol = api.protocol(config).map_err(|e| {
-        eprintln!("{:?}", miette::Report::new(e));
+        super::report_error(&e);
         exit::USAGE
     })?;
     Ok((protocol, sandbox))
@@ -617,6 +668,38 @@ mod tests {
             "incident-42.sandbox.journal"
         );
         assert_eq!(super::journal_name("", false), "plan.journal");
+    }
+
+    #[test]
+    fn summary_columns_are_as_wide_as_api_3_job_ids() {
+        use crate::engine::journal::Record;
+        use crate::engine::protocol::JobHandle;
+        use crate::engine::state::RunState;
+        let at = chrono::DateTime::from_timestamp(1_790_000_000, 0).unwrap_or_default();
+        let ids = ["cdb-aaaaaaaa", "cdb-bbbbbbbb"];
+        let records = [
+            Record::Intent {
+                batch: 1,
+                instances: vec![ids[0].into()],
+                at,
+            },
+            Record::Accepted {
+                batch: 1,
+                job: JobHandle("03c369a7-3b135f1b-69a73b13-000003e8".into()),
+                at,
+            },
+        ];
+        let state = RunState::replay(ids, &records);
+        let report = crate::engine::report::Report::new("p", &state);
+        let table = super::summary_table(&state, &report.totals);
+        let lines: Vec<&str> = table.lines().take(3).collect();
+        let status_at = |line: &str| line.find("status").or_else(|| line.find("submitted"));
+        assert_eq!(status_at(lines[0]), lines[1].find("submitted"), "{table}");
+        assert_eq!(lines[2].find("pending"), lines[0].find("status"), "{table}");
+        assert!(
+            lines[1].contains("03c369a7-3b135f1b-69a73b13-000003e8 "),
+            "{table}"
+        );
     }
 
     #[test]

@@ -7,7 +7,6 @@ use chrono::Utc;
 use super::api_args::ApiArgs;
 use super::{exit, plan as plan_cmd, session};
 use crate::engine::protocol::{Protocol, TaskState};
-use crate::engine::report::Totals;
 use crate::engine::state::Status;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -104,20 +103,8 @@ pub fn run(args: &StatusArgs) -> i32 {
         } else {
             out!("{}", session.summary_table());
         }
-        exit_code(&session.report().totals)
+        exit::of_totals(&session.report().totals, exit::Precedence::UnfinishedFirst)
     })
-}
-
-/// 3 while anything is unfinished (a CI loop waiting for the end must not stop at the first
-/// failure), else 1 when something failed or was refused, else 0.
-fn exit_code(t: &Totals) -> i32 {
-    if t.pending + t.submitted + t.running + t.timed_out > 0 {
-        exit::UNFINISHED
-    } else if t.failed + t.rejected > 0 {
-        exit::FAILED
-    } else {
-        exit::OK
-    }
 }
 
 /// Asks the API about every instance that was submitted and is not final yet (the journal
@@ -167,23 +154,5 @@ async fn refresh(session: &mut session::Session) {
         if s.status.is_final() && s.finished_at.is_none() {
             s.finished_at = Some(Utc::now());
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unfinished_wins_over_failed_and_failed_over_succeeded() {
-        let t = |succeeded, failed, running| Totals {
-            succeeded,
-            failed,
-            running,
-            ..Totals::default()
-        };
-        assert_eq!(exit_code(&t(2, 1, 1)), exit::UNFINISHED);
-        assert_eq!(exit_code(&t(2, 1, 0)), exit::FAILED);
-        assert_eq!(exit_code(&t(3, 0, 0)), exit::OK);
     }
 }

@@ -71,7 +71,7 @@ pub fn run(args: &ValidateArgs) -> i32 {
     let now = match term::now() {
         Ok(now) => now,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return exit::USAGE;
         }
     };

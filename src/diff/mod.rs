@@ -4,7 +4,7 @@
 
 mod render;
 
-pub use render::{human, json};
+pub use render::{View, human, json};
 
 use crate::plan::{ResolvedPlan, Strategy};
 

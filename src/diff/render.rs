@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 use serde_json::json;
 
 use super::{Call, summary};
-use crate::plan::ResolvedPlan;
+use crate::plan::text::visible;
+use crate::plan::{Instance, ResolvedPlan};
 
 struct Style {
     on: bool,
@@ -37,67 +38,60 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// The diff as a person reads it; `colour` adds terraform-like ANSI colours.
-pub fn human(plan: &ResolvedPlan, calls: &[Call], colour: bool) -> String {
-    let st = Style { on: colour };
+/// How the human diff is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct View {
+    /// terraform-like ANSI colours.
+    pub colour: bool,
+    /// One block per instance, even where an `ids:` entry gives many the same rollback
+    /// (`--expand`); by default they share one block.
+    pub expand: bool,
+    /// Columns to wrap instance lists at.
+    pub width: usize,
+}
+
+/// Same entry, same rollback: instances that one block can show together.
+fn same_spec(a: &Instance, b: &Instance) -> bool {
+    a.entry == b.entry
+        && a.strategy == b.strategy
+        && a.rollback_time == b.rollback_time
+        && a.region == b.region
+        && a.dbs == b.dbs
+        && a.tables == b.tables
+}
+
+/// The diff as a person reads it. Every text from the plan goes through [`visible`]: validate
+/// refuses control characters, and this keeps that true for whatever reaches here.
+pub fn human(plan: &ResolvedPlan, calls: &[Call], view: &View) -> String {
+    let st = Style { on: view.colour };
     let mut out = String::new();
     let s = summary(plan);
-    let _ = writeln!(out, "{} {}", st.bold("Plan:"), st.bold(&plan.name));
+    let _ = writeln!(
+        out,
+        "{} {}",
+        st.bold("Plan:"),
+        st.bold(&visible(&plan.name))
+    );
     if let Some(d) = &plan.description {
-        let _ = writeln!(out, "  {}", st.dim(d));
+        // A multi-line description stays indented: it cannot pass for lines of the diff.
+        for line in d.lines() {
+            let _ = writeln!(out, "  {}", st.dim(&visible(line)));
+        }
     }
     let _ = writeln!(
         out,
         "\nplanrun will roll back the following. Every object is restored beside its original under\na new name; nothing existing is modified or dropped.\n"
     );
-    for i in &plan.instances {
-        let region = i
-            .region
-            .as_deref()
-            .map(|r| format!(", region {r}"))
-            .unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "  {} {} {}",
-            st.add("+"),
-            st.bold(&i.id),
-            st.dim(&format!(
-                "(strategy {}, to {} {}{region})",
-                i.strategy.as_str(),
-                i.rollback_time,
-                plan.timezone
-            ))
-        );
-        if i.strategy == crate::plan::Strategy::Full {
-            let _ = writeln!(
-                out,
-                "      {}",
-                st.warn("! full: imports the whole instance's backup and binlog (slowest)")
-            );
-        }
-        for r in &i.dbs {
-            let _ = writeln!(
-                out,
-                "      {} database {} → {}",
-                st.add("+"),
-                r.source,
-                st.add(&r.target)
-            );
-        }
-        for t in &i.tables {
-            for r in &t.tables {
-                let _ = writeln!(
-                    out,
-                    "      {} table    {}.{} → {}.{}",
-                    st.add("+"),
-                    t.db,
-                    r.source,
-                    t.db,
-                    st.add(&r.target)
-                );
-            }
-        }
-        let _ = writeln!(out);
+    let mut rest = plan.instances.as_slice();
+    while let Some(first) = rest.first() {
+        let n = if view.expand {
+            1
+        } else {
+            rest.iter().take_while(|i| same_spec(first, i)).count()
+        };
+        let (group, tail) = rest.split_at(n);
+        rest = tail;
+        block(&mut out, &st, plan, group, view.width);
     }
     let _ = writeln!(
         out,
@@ -118,7 +112,10 @@ pub fn human(plan: &ResolvedPlan, calls: &[Call], colour: bool) -> String {
             calls[0].action, plan.batch_size
         );
         for (n, call) in calls.iter().enumerate() {
-            let region = call.region.as_deref().unwrap_or("default region");
+            let region = call
+                .region
+                .as_deref()
+                .map_or("default region".into(), visible);
             let _ = writeln!(
                 out,
                 "  {:>3}. [{region}] {}",
@@ -131,6 +128,91 @@ pub fn human(plan: &ResolvedPlan, calls: &[Call], colour: bool) -> String {
         }
     }
     out
+}
+
+/// One instance, or a group with the same rollback: the header, then its objects once.
+fn block(out: &mut String, st: &Style, plan: &ResolvedPlan, group: &[Instance], width: usize) {
+    let i = &group[0];
+    let region = i
+        .region
+        .as_deref()
+        .map(|r| format!(", region {}", visible(r)))
+        .unwrap_or_default();
+    let spec = st.dim(&format!(
+        "(strategy {}, to {} {}{region})",
+        i.strategy.as_str(),
+        i.rollback_time,
+        plan.timezone
+    ));
+    if group.len() == 1 {
+        let _ = writeln!(out, "  {} {} {spec}", st.add("+"), st.bold(&i.id));
+    } else {
+        let _ = writeln!(
+            out,
+            "  {} {} {spec}",
+            st.add("+"),
+            st.bold(&format!("{} instances", group.len()))
+        );
+        let ids: Vec<&str> = group.iter().map(|g| g.id.as_str()).collect();
+        for line in wrap(&ids, width.saturating_sub(6).max(20)) {
+            let _ = writeln!(out, "      {line}");
+        }
+        let _ = writeln!(out, "    {}", st.dim("each rolls back:"));
+    }
+    if i.strategy == crate::plan::Strategy::Full {
+        let _ = writeln!(
+            out,
+            "      {}",
+            st.warn("! full: imports the whole instance's backup and binlog (slowest)")
+        );
+    }
+    for r in &i.dbs {
+        let _ = writeln!(
+            out,
+            "      {} database {} → {}",
+            st.add("+"),
+            r.source,
+            st.add(&r.target)
+        );
+    }
+    for t in &i.tables {
+        for r in &t.tables {
+            let _ = writeln!(
+                out,
+                "      {} table    {}.{} → {}.{}",
+                st.add("+"),
+                t.db,
+                r.source,
+                t.db,
+                st.add(&r.target)
+            );
+        }
+    }
+    let _ = writeln!(out);
+}
+
+/// `words` joined by ", " into lines of at most `width` columns.
+fn wrap(words: &[&str], width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for (n, w) in words.iter().enumerate() {
+        let piece = if n + 1 < words.len() {
+            format!("{w},")
+        } else {
+            (*w).to_owned()
+        };
+        if !line.is_empty() && line.len() + 1 + piece.len() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(&piece);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
 /// The diff as JSON (stable field names; see the README).

@@ -322,6 +322,9 @@ impl<P: Protocol> Engine<P> {
         let deadline = self.opts.timeout.map(|t| started + t);
         self.resume(started);
         let mut cancelled = *cancel.borrow();
+        // A dropped sender means nobody can interrupt any more: not a cancel, and not a
+        // branch to wake on again (`changed()` would answer at once, forever: a busy loop).
+        let mut listening = !cancelled;
         loop {
             let now = Instant::now();
             if !cancelled {
@@ -348,9 +351,12 @@ impl<P: Protocol> Engine<P> {
                     }
                 }
                 () = tokio::time::sleep_until(wake.into()) => {}
-                changed = cancel.changed(), if !cancelled => {
-                    // A dropped sender means nobody can interrupt any more: not a cancel.
-                    cancelled = changed.is_ok() && *cancel.borrow();
+                changed = cancel.changed(), if listening => {
+                    match changed {
+                        Ok(()) => cancelled = *cancel.borrow(),
+                        Err(_) => listening = false,
+                    }
+                    listening &= !cancelled;
                 }
                 () = tokio::time::sleep_until(timeout_at.into()), if deadline.is_some() => {
                     self.flush()?;

@@ -170,9 +170,15 @@ impl Rules<'_> {
         let problem = if name.trim().is_empty() {
             Some(("the plan's `name` is empty", "empty name"))
         } else if name.chars().any(super::text::is_control) {
-            Some(("the plan's `name` holds a newline, tab or control character", "not one line"))
+            Some((
+                "the plan's `name` holds a newline, tab or control character",
+                "not one line",
+            ))
         } else if name.chars().count() > MAX_NAME_CHARS {
-            Some(("the plan's `name` is longer than 200 characters", "too long"))
+            Some((
+                "the plan's `name` is longer than 200 characters",
+                "too long",
+            ))
         } else {
             None
         };
@@ -225,7 +231,9 @@ impl Rules<'_> {
             self.push(
                 Diagnostic::error("planrun::invalid_timezone", message)
                     .at("/timezone", self.span("/timezone"), label)
-                .help("write the instances' UTC offset as ±HH:MM within ±14:00, e.g. \"+08:00\""),
+                    .help(
+                        "write the instances' UTC offset as ±HH:MM within ±14:00, e.g. \"+08:00\"",
+                    ),
             );
         }
         if let Some(template) = &plan.rename {

@@ -98,7 +98,9 @@ mod tests {
             let safe = snippet_safe(text);
             assert_eq!(safe.len(), text.len(), "{text:?}");
             assert!(
-                !safe.chars().any(|c| is_control(c) && !matches!(c, '\n' | '\t' | '\r')),
+                !safe
+                    .chars()
+                    .any(|c| is_control(c) && !matches!(c, '\n' | '\t' | '\r')),
                 "{safe:?}"
             );
         }

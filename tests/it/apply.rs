@@ -2,7 +2,7 @@
 //! `planrun sandbox serve` child process (so that its tasks outlive a killed apply), and
 //! in-process where the engine is simpler to drive directly. Every child has a time limit.
 
-mod harness;
+pub mod harness;
 
 mod crash;
 mod engine;

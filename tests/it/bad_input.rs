@@ -261,11 +261,15 @@ fn binary_garbage_and_other_encodings_are_not_utf8() {
 }
 
 #[test]
-fn nul_bytes_in_utf8_text_are_a_yaml_error() {
+fn nul_bytes_in_utf8_text_are_control_characters_and_a_yaml_error() {
     let (code, ds) = diagnose(b"version: 1\n\0\0\0\n");
     assert_eq!(code, 1);
-    assert_eq!(codes(&ds), ["planrun::yaml_syntax"]);
+    assert_eq!(
+        codes(&ds),
+        ["planrun::control_character", "planrun::yaml_syntax"]
+    );
     assert_eq!(at(&ds[0]), (2, 1));
+    assert_eq!(at(&ds[1]), (2, 1));
 }
 
 #[test]

@@ -15,7 +15,8 @@ fn plan_shows_every_rename_the_summary_and_the_calls() {
     let r = run(dir.path(), &["plan", "incident.yaml"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     for line in [
-        "+ cdb-shard001 (strategy table, to 2026-11-20 03:15:00 +08:00)",
+        "+ 2 instances (strategy table, to 2026-11-20 03:15:00 +08:00)",
+        "      cdb-shard001, cdb-shard002\n",
         "+ cdb-ledger01 (strategy db, to 2026-11-20 03:15:00 +08:00)",
         "table    orders.payments → orders.payments_bak",
         "table    orders.refunds → orders.refunds_bak",
@@ -29,8 +30,19 @@ fn plan_shows_every_rename_the_summary_and_the_calls() {
         r.stdout
             .matches("orders.payments → orders.payments_bak")
             .count(),
+        1,
+        "the shards of one `ids:` entry share a block"
+    );
+    let expanded = run(dir.path(), &["plan", "incident.yaml", "--expand"]);
+    assert_eq!(expanded.code, 0, "{}", expanded.stderr);
+    assert!(expanded.stdout.contains("+ cdb-shard001 (strategy table"));
+    assert_eq!(
+        expanded
+            .stdout
+            .matches("orders.payments → orders.payments_bak")
+            .count(),
         2,
-        "once per shard"
+        "--expand: once per shard"
     );
     assert!(
         !r.stdout.contains("instances.0.para"),

@@ -9,5 +9,6 @@ mod jobs;
 mod plans;
 mod roundtrip;
 mod sandbox;
+mod terminal;
 mod v3;
 mod validate;

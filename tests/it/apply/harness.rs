@@ -236,6 +236,17 @@ impl Work {
         cmd
     }
 
+    /// `planrun cancel PLAN --yes` for every unfinished instance.
+    pub fn cancel(&self, served: &Served) -> Command {
+        let mut cmd = self.command(served);
+        cmd.arg("cancel")
+            .arg(&self.plan)
+            .arg("--state-dir")
+            .arg(self.state_dir())
+            .args(["--api", served.api, "--yes"]);
+        cmd
+    }
+
     pub fn status(&self, served: &Served) -> Command {
         let mut cmd = self.command(served);
         cmd.arg("status")
@@ -332,10 +343,15 @@ impl Running {
 
     /// SIGINT, as Ctrl-C sends it (`kill -INT` on our own child's id).
     pub fn interrupt(&self) {
+        self.signal("INT");
+    }
+
+    /// `kill -NAME` on our own child's id.
+    pub fn signal(&self, name: &str) {
         let status = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
+            .args([&format!("-{name}"), &self.child.id().to_string()])
             .status()
-            .unwrap_or_else(|e| panic!("kill -INT: {e}"));
+            .unwrap_or_else(|e| panic!("kill -{name}: {e}"));
         assert!(status.success());
     }
 

@@ -63,6 +63,13 @@ fn a_changed_plan_over_an_unfinished_journal_is_refused_unless_restart() {
     let refused = run(work.apply(&served));
     assert_eq!(refused.code, Some(2), "{}", refused.all());
     assert!(refused.stderr.contains("changed"), "{}", refused.stderr);
+    // Refused before the diff and the preflight: nothing to review in a run that cannot start.
+    assert!(
+        !refused.stdout.contains("planrun will roll back"),
+        "{}",
+        refused.stdout
+    );
+    assert!(!refused.stderr.contains("preflight"), "{}", refused.stderr);
     assert_eq!(
         served.accepted(),
         accepted,

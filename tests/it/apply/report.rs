@@ -148,6 +148,13 @@ fn status_exits_0_when_every_instance_succeeded() {
         "{}",
         again.stdout
     );
+    // Said first: no diff to review and no preflight for a run that will do nothing.
+    assert!(
+        !again.stdout.contains("planrun will roll back"),
+        "{}",
+        again.stdout
+    );
+    assert!(!again.stderr.contains("preflight"), "{}", again.stderr);
     served.assert_each_accepted_once(&ids);
 }
 
@@ -336,4 +343,50 @@ fn the_sandbox_demo_runs_the_instances_on_the_plans_clock() {
     let out = run(cmd);
     assert_eq!(out.code, Some(0), "{}", out.all());
     assert!(out.stdout.contains("1 succeeded"), "{}", out.stdout);
+}
+
+/// `planrun cancel` while `apply` tracks: the apply's summary, its report and `status` all say
+/// `cancelled`, and all exit 0 (a deliberate stop is not a failure).
+#[test]
+fn a_cancel_during_apply_is_cancelled_in_the_summary_the_report_and_status() {
+    let served = Served::start_api("v3", 30.0, &[]);
+    let ids = ids("cncl", 2);
+    let work = Work::new(&ids, 2);
+    let path = work.dir.path().join("report.json");
+    let mut apply = super::harness::spawn({
+        let mut cmd = work.apply(&served);
+        cmd.arg("--report").arg(&path);
+        cmd
+    });
+    apply.wait_for("accepted: job", std::time::Duration::from_secs(30));
+    let cancel = run(work.cancel(&served));
+    assert_eq!(cancel.code, Some(0), "{}", cancel.all());
+    let out = apply.finish(super::harness::LIMIT);
+    assert_eq!(out.code, Some(0), "{}", out.all());
+    assert!(out.stdout.contains("2 cancelled"), "{}", out.stdout);
+    assert!(!out.stdout.contains(" failed "), "{}", out.stdout);
+    assert_eq!(statuses(&read_json(&path)), all(&ids, "cancelled"));
+    let status = run({
+        let mut cmd = work.status(&served);
+        cmd.arg("--offline");
+        cmd
+    });
+    assert_eq!(status.code, Some(0), "{}", status.all());
+    assert!(status.stdout.contains("2 cancelled"), "{}", status.stdout);
+}
+
+/// With API 2.0 there is no way to stop a rollback: `cancel` says so at once, without looking
+/// at the journal (it never claims "no running rollback").
+#[test]
+fn cancel_with_api_v2_says_at_once_that_it_cannot() {
+    let served = Served::start(1.0, &[]);
+    let work = Work::new(&ids("cnv2", 1), 1);
+    let out = run(work.cancel(&served));
+    assert_eq!(out.code, Some(2), "{}", out.all());
+    assert!(
+        out.stderr.contains("API 2.0 cannot cancel a rollback"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.all().contains("No running rollback"), "{}", out.all());
 }

@@ -1,8 +1,11 @@
 //! Ctrl-C (SIGINT): no new submissions, in-flight ones finish and are journaled, the resume
 //! command is printed, exit 3; running that command completes with no duplicate.
 
-use std::process::Command;
+use std::os::unix::process::CommandExt as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::Duration;
+use std::time::Instant;
 
 use super::harness::{LIMIT, Served, Work, bin, ids, run, spawn};
 
@@ -115,4 +118,139 @@ fn a_second_sigint_quits_at_once_with_exit_3_and_the_journal_stays_resumable() {
     });
     assert_eq!(offline.code, Some(3), "unfinished: {}", offline.all());
     assert!(offline.stdout.contains("submitted"), "{}", offline.stdout);
+}
+
+/// SIGTERM (CI runners, `timeout`) and SIGHUP (a closed terminal) wind the run down like the
+/// first Ctrl-C: no new submissions, exit 3, the resume command.
+#[test]
+fn sigterm_and_sighup_stop_submitting_and_exit_3_with_the_resume_command() {
+    for signal in ["TERM", "HUP"] {
+        let served = Served::start(1.5, &[]);
+        let ids = ids(if signal == "TERM" { "sgtm" } else { "sghp" }, 8);
+        let work = Work::new(&ids, 1);
+        let mut child = spawn({
+            let mut cmd = work.apply(&served);
+            cmd.args(["--concurrency", "1", "--rate", "1"]);
+            cmd
+        });
+        child.wait_for("accepted: job", Duration::from_secs(30));
+        child.signal(signal);
+        let out = child.finish(LIMIT);
+        assert_eq!(out.code, Some(3), "SIG{signal}: {}", out.all());
+        assert!(
+            out.stderr
+                .contains(&format!("SIG{signal}: no new submissions")),
+            "{}",
+            out.stderr
+        );
+        assert!(resume_line(&out.stdout).starts_with("planrun apply "));
+        assert!(
+            served.accepted().len() < ids.len(),
+            "SIG{signal} did not stop the submissions: {}",
+            served.counters()
+        );
+        assert_intents_have_outcomes(&work.records());
+    }
+}
+
+/// Waits until the file at `path` holds `needle` (a log written by another process).
+fn wait_for_text(path: &Path, needle: &str, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    loop {
+        if std::fs::read_to_string(path).is_ok_and(|t| t.contains(needle)) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no {needle:?} in {} after {limit:?}",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `planrun apply PLAN --yes 2>&1 | tee apply.log`, then Ctrl-C: the terminal signals the
+/// whole pipeline, `tee` dies, and planrun's every write meets a broken pipe. It must still
+/// stop submitting, keep the journal consistent, never panic, and exit 3.
+#[test]
+fn ctrl_c_to_a_pipeline_whose_tee_dies_stops_submitting_and_exits_3() {
+    let served = Served::start(1.5, &[]);
+    let ids = ids("pipe", 12);
+    let work = Work::new(&ids, 1);
+    let log = work.dir.path().join("apply.log");
+    let (reader, writer) = std::io::pipe().unwrap_or_else(|e| panic!("pipe: {e}"));
+    let mut cmd = work.apply(&served);
+    cmd.args(["--concurrency", "1", "--rate", "2"])
+        .stdout(writer.try_clone().unwrap_or_else(|e| panic!("{e}")))
+        .stderr(writer)
+        // A job of its own, as a shell makes one for a pipeline.
+        .process_group(0);
+    let mut planrun = cmd.spawn().unwrap_or_else(|e| panic!("spawn planrun: {e}"));
+    drop(cmd);
+    let pgid = planrun.id();
+    let mut tee = Command::new("tee")
+        .arg(&log)
+        .stdin(reader)
+        .stdout(Stdio::null())
+        .process_group(i32::try_from(pgid).unwrap_or_else(|e| panic!("{e}")))
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn tee: {e}"));
+    wait_for_text(&log, "accepted: job", Duration::from_secs(30));
+    let status = Command::new("kill")
+        .args(["-INT", "--", &format!("-{pgid}")])
+        .status()
+        .unwrap_or_else(|e| panic!("kill: {e}"));
+    assert!(status.success());
+    let tee_status = tee.wait().unwrap_or_else(|e| panic!("{e}"));
+    assert!(!tee_status.success(), "tee should have died of the signal");
+    let deadline = Instant::now() + LIMIT;
+    let code = loop {
+        if let Some(status) = planrun.try_wait().unwrap_or_else(|e| panic!("{e}")) {
+            break status.code();
+        }
+        if Instant::now() > deadline {
+            let _ = planrun.kill();
+            panic!("planrun did not stop after Ctrl-C under a dead pipe");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(code, Some(3), "a panic would be 101");
+    assert!(
+        served.accepted().len() < ids.len(),
+        "planrun kept submitting after Ctrl-C: {}",
+        served.counters()
+    );
+    let records = work.records();
+    assert!(records.iter().all(|r| r["record"] != "complete"));
+    assert_intents_have_outcomes(&records);
+}
+
+/// `planrun plan PLAN | head -1`: the reader leaves early; planrun ends with its own exit code
+/// (0: the plan is valid), not a panic's 101.
+#[test]
+fn plan_into_a_pipe_closed_early_exits_with_its_own_code() {
+    let ids = ids("head", 300);
+    let work = Work::new(&ids, 1);
+    let (reader, writer) = std::io::pipe().unwrap_or_else(|e| panic!("pipe: {e}"));
+    // The reader is closed before planrun writes a byte: every write fails.
+    drop(reader);
+    let status = Command::new(bin())
+        .args(["plan", "--show-requests"])
+        .arg(&work.plan)
+        .env("NO_COLOR", "1")
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        status.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    assert!(
+        !String::from_utf8_lossy(&status.stderr).contains("panicked"),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
 }

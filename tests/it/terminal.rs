@@ -1,0 +1,144 @@
+//! What reaches the reviewer's terminal: no control sequence from a plan, the totals restated
+//! right above the question, and the bytes written checked as bytes.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use super::apply::harness::{Served, Work, bin, ids, run};
+
+/// Bytes that would drive a terminal: ESC, CSI (C1) and the right-to-left override.
+fn assert_no_control_bytes(what: &str, bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    for bad in ['\u{1b}', '\u{9b}', '\u{202e}', '\u{7}'] {
+        assert!(!text.contains(bad), "{what} wrote {:?} raw:\n{text}", bad);
+    }
+}
+
+fn planrun(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(bin())
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "100")
+        .env("HOME", dir)
+        .env("TENCENTCLOUD_SECRET_ID", "AKIDplanrunTEST")
+        .env("TENCENTCLOUD_SECRET_KEY", "planrun-test-key")
+        .env_remove("PLANRUN_ENDPOINT")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A plan whose description, written with YAML escapes, would clear the screen and paint a
+/// fake diff: refused by every command that reads it, and never echoed raw.
+#[test]
+fn a_plan_that_could_forge_the_screen_is_refused_and_never_echoed_raw() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let forged = format!(
+        "version: 1\nname: \"incident\\u202e24\"\ndescription: \"ok\\e[2J\\e[H+ nothing to see\\x9b31m\"\n\
+         rollback_time: \"{}\"\nstrategy: table\ninstances:\n  - id: cdb-forge001\n    tables:\n      orders: [payments]\n    rename: \"{{name}}_bak\"\n",
+        super::apply::harness::recent_time()
+    );
+    std::fs::write(dir.path().join("forged.yaml"), forged).unwrap_or_else(|e| panic!("{e}"));
+    for args in [
+        &["validate", "forged.yaml"][..],
+        &["validate", "--format", "github", "forged.yaml"],
+        &["plan", "forged.yaml"],
+        &["apply", "forged.yaml", "--sandbox", "--yes"],
+    ] {
+        let out = planrun(dir.path(), args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_no_control_bytes(&format!("{args:?} stdout"), &out.stdout);
+        assert_no_control_bytes(&format!("{args:?} stderr"), &out.stderr);
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(all.contains("control_character"), "{args:?}: {all}");
+    }
+    let json = planrun(dir.path(), &["validate", "--format", "json", "forged.yaml"]);
+    let doc: serde_json::Value =
+        serde_json::from_slice(&json.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let paths: Vec<&str> = doc["files"][0]["diagnostics"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{doc}"))
+        .iter()
+        .filter(|d| d["code"] == "planrun::control_character")
+        .filter_map(|d| d["path"].as_str())
+        .collect();
+    assert_eq!(paths, ["/name", "/description"]);
+}
+
+/// The question stands right below the totals of what is approved, on a real terminal (a
+/// pseudo-terminal made by `script`).
+#[test]
+fn the_prompt_restates_the_totals_right_above_the_question() {
+    let served = Served::start(1.0, &[]);
+    let ids = ids("prmt", 5);
+    let work = Work::new(&ids, 2);
+    let apply = work.apply_unconfirmed(&served);
+    let words: Vec<String> = std::iter::once(apply.get_program())
+        .chain(apply.get_args())
+        .map(|w| format!("'{}'", w.to_string_lossy()))
+        .collect();
+    let mut script = Command::new("script");
+    script
+        .args(["-qec", &words.join(" "), "/dev/null"])
+        .current_dir(work.dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in apply.get_envs() {
+        match v {
+            Some(v) => script.env(k, v),
+            None => script.env_remove(k),
+        };
+    }
+    let mut child = script
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn script: {e}"));
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().unwrap_or_else(|| panic!("stdin"));
+        let _ = stdin.write_all(b"no\n");
+    }
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    let question = text
+        .lines()
+        .position(|l| l.starts_with("Only `yes` is accepted"))
+        .unwrap_or_else(|| panic!("no question in:\n{text}"));
+    let above = text.lines().nth(question - 1).unwrap_or_default();
+    assert_eq!(
+        above, "Apply plan drill: 5 instances (table: 5, db: 0, full: 0) in 3 calls, 0 warnings?",
+        "{text}"
+    );
+    assert!(
+        text.contains("Apply cancelled; nothing was submitted."),
+        "{text}"
+    );
+    assert!(served.accepted().is_empty(), "{}", served.counters());
+}
+
+/// `plan --format json` carries the warnings that `plan` prints for people.
+#[test]
+fn plan_json_carries_the_warnings() {
+    let out = run({
+        let mut cmd = Command::new(bin());
+        cmd.args(["plan", "--format", "json"])
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/incident-42.yaml"))
+            .env("PLANRUN_NOW", super::cases::NOW);
+        cmd
+    });
+    assert_eq!(out.code, Some(0), "{}", out.all());
+    let doc: serde_json::Value =
+        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.stdout));
+    let codes: Vec<&str> = doc["warnings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{doc}"))
+        .iter()
+        .filter_map(|w| w["code"].as_str())
+        .collect();
+    assert!(codes.contains(&"planrun::full_strategy"), "{codes:?}");
+}
