@@ -311,6 +311,68 @@ fn a_directory_or_missing_file_exits_2() {
     );
 }
 
+const SMALL: &str = "version: 1\nrollback_time: \"2026-11-20 03:15:00\"\nstrategy: table\ninstances:\n  - id: cdb-aaaaaaaa\n    tables: {orders: {payments: p_bak}}\n";
+
+#[test]
+fn a_fifo_is_refused_at_once_instead_of_blocking_on_open() {
+    let dir = folder(&[]);
+    let status = std::process::Command::new("mkfifo")
+        .arg(dir.path().join("plan.yaml"))
+        .status()
+        .expect("mkfifo");
+    assert!(status.success());
+    // No writer ever comes: opening it would block until the 30 s limit kills planrun.
+    let r = run(dir.path(), &["validate", "plan.yaml"]);
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(r.stdout.contains("not a regular file"), "{}", r.stdout);
+}
+
+#[test]
+fn a_dash_reads_the_plan_from_standard_input() {
+    let dir = folder(&[]);
+    let out = planrun(dir.path())
+        .args(["validate", "--format", "json", "-"])
+        .write_stdin(SMALL)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(doc["files"][0]["path"], "<stdin>");
+    assert_eq!(doc["files"][0]["valid"], true);
+    let plan = planrun(dir.path())
+        .args(["plan", "-"])
+        .write_stdin(SMALL)
+        .output()
+        .expect("runs");
+    assert_eq!(plan.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&plan.stdout).contains("Plan: stdin"));
+}
+
+#[test]
+fn a_plan_named_by_a_250_character_file_applies_without_name_too_long() {
+    let name = format!("{}.yaml", "n".repeat(250));
+    let dir = folder(&[(&name, SMALL)]);
+    let r = run(
+        dir.path(),
+        &[
+            "apply",
+            &name,
+            "--sandbox",
+            "--yes",
+            "--poll-interval",
+            "100ms",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(!r.stderr.contains("too long"), "{}", r.stderr);
+    let journals: Vec<String> = std::fs::read_dir(dir.path().join(".planrun"))
+        .expect("state dir")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(journals.iter().all(|j| j.len() < 200), "{journals:?}");
+}
+
 // ---- property test over the library entry point ----
 
 fn now() -> chrono::DateTime<chrono::Utc> {
