@@ -60,7 +60,7 @@ pub fn run(args: JobsArgs) -> i32 {
             EXIT_OK
         }
         Err(report) => {
-            eprintln!("{report:?}");
+            super::report_error(report.as_ref());
             EXIT_USAGE
         }
     }
@@ -82,7 +82,7 @@ fn run_v3(args: &JobsArgs) -> i32 {
             EXIT_OK
         }
         Err(report) => {
-            eprintln!("{report:?}");
+            super::report_error(report.as_ref());
             EXIT_USAGE
         }
     }
@@ -191,11 +191,9 @@ fn row(t: &RollbackTask) -> [String; 8] {
     ]
 }
 
-/// Server text is untrusted: no control characters reach the terminal.
+/// Server text is untrusted: no control character reaches the terminal raw.
 fn clean(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+    crate::plan::text::visible(text).into_owned()
 }
 
 /// A JSON array, one object per task.

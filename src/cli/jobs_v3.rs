@@ -114,11 +114,9 @@ fn row(instance: &str, t: &RollbackTask) -> [String; 7] {
     ]
 }
 
-/// Server text is untrusted: no control characters reach the terminal.
+/// Server text is untrusted: no control character reaches the terminal raw.
 fn clean(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+    crate::plan::text::visible(text).into_owned()
 }
 
 /// A JSON array, one object per task (`detail` as the API sent it, nulls made empty).
