@@ -143,14 +143,12 @@ pub enum Ending {
     Journal(std::io::Error),
 }
 
-/// 11041 InternalError.CDBNotExist: the instance does not exist.
-const NOT_EXIST: i64 = 11041;
-
-/// Errors worth looking again after: transport, 5xx, rate limit, internal errors.
+/// Errors worth looking again after: transport, 5xx, rate limit, internal errors, and the
+/// "try later" codes of a busy back end.
 fn transient(e: &Error) -> bool {
     matches!(
         e.class(),
-        ErrorClass::Retry | ErrorClass::Resign | ErrorClass::OutcomeUnknown
+        ErrorClass::Retry | ErrorClass::Resign | ErrorClass::OutcomeUnknown | ErrorClass::Busy
     )
 }
 

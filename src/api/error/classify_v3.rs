@@ -1,55 +1,511 @@
 //! API 3.0 error codes (`Response.Error.Code`, e.g. `AuthFailure.SignatureFailure`) and what
-//! the caller should do with each, as issue 5 lists them.
+//! the caller should do with each: one table, one line of reason per code, and rules for the
+//! families Tencent's documentation defines (`Category.Detail`).
+//!
+//! The codes are those of the official SDK's `tencentcloud/cdb/v20170320/errorcodes.py`, the
+//! per-action lists of api-facts.md, and the common codes of every API 3.0 product. A test
+//! reads errorcodes.py from `.venv` and fails when one of its codes reaches the fallback.
 
 use super::ErrorClass;
+use ErrorClass::{Busy, Fatal, InstancesOnly, Retry, StopRun};
 
-/// An API 3.0 error code's class (`Response.Error.Code`, e.g. `AuthFailure.SignatureFailure`).
-///
-/// Codes are matched by prefix the way Tencent groups them (`Category.Detail`); the table is
-/// the one of issue 5. Unknown codes are [`ErrorClass::Fatal`]: never retried blindly.
-pub fn classify_v3(code: &str) -> ErrorClass {
-    let is = |prefix: &str| {
-        code == prefix
-            || code
-                .strip_prefix(prefix)
-                .is_some_and(|rest| rest.starts_with('.'))
-    };
-    match code {
-        // Like 9592: a task is running on the instance.
-        "OperationDenied.InstanceTaskRunning" | "FailedOperation.InstanceTaskConflictError" => {
-            ErrorClass::Busy
-        }
-        _ if is("RequestLimitExceeded") => ErrorClass::Retry,
-        _ if is("AuthFailure") || is("UnauthorizedOperation") => ErrorClass::StopRun,
-        _ if is("InternalError") || is("ServiceUnavailable") => ErrorClass::Retry,
-        _ if is("FailedOperation") && retry_later(code) => ErrorClass::Retry,
-        // About one instance of the batch (its id, its state, its names): split to find it.
-        _ if is("InvalidParameter")
-            || is("InvalidParameterValue")
-            || is("ResourceNotFound")
-            || is("ResourceUnavailable")
-            || is("OperationDenied")
-            || is("UnsupportedOperation") =>
-        {
-            ErrorClass::InstancesOnly
-        }
-        _ => ErrorClass::Fatal,
+/// How a code got its class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Listed in [`CODES`] by its exact name.
+    Listed,
+    /// Not listed, but of a family in [`FAMILIES`] (the prefix before the first dot).
+    Family,
+    /// Neither: an undocumented code.
+    Fallback,
+}
+
+/// A code's class, why, and where that came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    pub class: ErrorClass,
+    pub reason: &'static str,
+    pub origin: Origin,
+}
+
+/// Codes whose class differs from their family's, or that api-facts.md names (documented for
+/// StartBatchRollback, DescribeRollbackTaskDetail, DescribeRollbackRangeTime, StopRollback).
+const CODES: &[(&str, ErrorClass, &str)] = &[
+    // Throttling: the request was refused before it was processed.
+    (
+        "RequestLimitExceeded",
+        Retry,
+        "rate limited before processing; slow down and resend",
+    ),
+    (
+        "RequestLimitExceeded.UinLimitExceeded",
+        Retry,
+        "account rate limit; slow down and resend",
+    ),
+    (
+        "RequestLimitExceeded.GlobalRegionUinLimitExceeded",
+        Retry,
+        "account rate limit in all regions; slow down",
+    ),
+    (
+        "RequestLimitExceeded.IPLimitExceeded",
+        Retry,
+        "IP rate limit; slow down and resend",
+    ),
+    // Signing: the client re-signs once by itself; after that the clock or key is wrong.
+    (
+        "AuthFailure.SignatureExpire",
+        StopRun,
+        "the signature's timestamp is off; fix the clock",
+    ),
+    (
+        "AuthFailure.SignatureFailure",
+        StopRun,
+        "the signature does not match: wrong SecretKey",
+    ),
+    (
+        "AuthFailure.SecretIdNotFound",
+        StopRun,
+        "the SecretId is unknown or disabled",
+    ),
+    (
+        "AuthFailure.TokenFailure",
+        StopRun,
+        "the temporary credentials' token is wrong or expired",
+    ),
+    (
+        "AuthFailure.InvalidSecretId",
+        StopRun,
+        "the SecretId is malformed",
+    ),
+    (
+        "AuthFailure.InvalidAuthorization",
+        StopRun,
+        "the Authorization header is malformed",
+    ),
+    (
+        "AuthFailure.MFAFailure",
+        StopRun,
+        "multi-factor authentication is required",
+    ),
+    (
+        "AuthFailure.SubAccountDenied",
+        StopRun,
+        "the sub-account has no permission",
+    ),
+    (
+        "AuthFailure.UnauthorizedOperation",
+        StopRun,
+        "CAM denies the action",
+    ),
+    // Permissions: no other instance of the plan will fare better.
+    ("UnauthorizedOperation", StopRun, "CAM denies the action"),
+    (
+        "UnauthorizedOperation.NotEnoughPrivileges",
+        StopRun,
+        "CAM denies the action",
+    ),
+    (
+        "OperationDenied.UserHasNoStrategy",
+        StopRun,
+        "the user has no CAM policy for the action",
+    ),
+    (
+        "OperationDenied.SubAccountOperationDenied",
+        StopRun,
+        "the sub-account lacks the permission",
+    ),
+    (
+        "OperationDenied.AccountOperationDenied",
+        StopRun,
+        "the account lacks the permission",
+    ),
+    (
+        "IpNotInWhitelist",
+        StopRun,
+        "this machine's IP is not in the account's allow list",
+    ),
+    (
+        "IpInBlacklist",
+        StopRun,
+        "this machine's IP is blocked for the account",
+    ),
+    (
+        "InternalError.AuthError",
+        StopRun,
+        "authentication failed inside the service",
+    ),
+    (
+        "InternalError.CauthError",
+        StopRun,
+        "CAM authentication failed inside the service",
+    ),
+    // Busy: a task or lock holds the instance, or the quota of running tasks is used up.
+    // The engine first looks whether the task is its own, then waits with a bound.
+    (
+        "FailedOperation.StatusConflict",
+        Busy,
+        "a task conflicts (documented for StartBatchRollback)",
+    ),
+    (
+        "OperationDenied.WrongStatus",
+        Busy,
+        "the back-end task is in a state that forbids it now",
+    ),
+    (
+        "OperationDenied.InstanceTaskRunning",
+        Busy,
+        "another task is running on the instance",
+    ),
+    (
+        "OperationDenied.InstanceTaskStatusError",
+        Busy,
+        "the instance's task state forbids it now",
+    ),
+    (
+        "FailedOperation.OperationInConflictError",
+        Busy,
+        "the instance runs another operation; try later",
+    ),
+    (
+        "FailedOperation.TaskConflictError",
+        Busy,
+        "conflicting task",
+    ),
+    (
+        "FailedOperation.InstanceTaskConflictError",
+        Busy,
+        "conflicting task on the instance",
+    ),
+    (
+        "FailedOperation.CdbInstanceLockFailError",
+        Busy,
+        "the instance lock is held; try later",
+    ),
+    (
+        "FailedOperation.SubmitAsyncTaskError",
+        Busy,
+        "the task could not be queued; try later",
+    ),
+    (
+        "FailedOperation.StartFlowError",
+        Busy,
+        "the flow could not start; try later",
+    ),
+    (
+        "FailedOperation.AsyncTaskStatusError",
+        Busy,
+        "an asynchronous task is in the way",
+    ),
+    (
+        "OperationDenied.ActionInProcess",
+        Busy,
+        "the instance runs another task",
+    ),
+    (
+        "OperationDenied.FlowConflict",
+        Busy,
+        "conflicting flow; try later",
+    ),
+    (
+        "OperationDenied.InstanceLockerConflict",
+        Busy,
+        "the instance lock is held; try later",
+    ),
+    (
+        "OperationDenied.OtherOderInProcess",
+        Busy,
+        "another order is in progress; try later",
+    ),
+    (
+        "OperationDenied.ConflictStatus",
+        Busy,
+        "a configuration change is in progress",
+    ),
+    (
+        "OperationDenied.InstanceLogStatusError",
+        Busy,
+        "the instance's log state is changing; try later",
+    ),
+    ("ResourceInUse", Busy, "the resource is in use"),
+    (
+        "OverQuota",
+        Busy,
+        "a quota is used up (running rollback tasks): wait for tasks to end",
+    ),
+    (
+        "OperationDenied.OverQuota",
+        Busy,
+        "a quota is used up: wait for tasks to end",
+    ),
+    (
+        "LimitExceeded",
+        Busy,
+        "a quota is used up: wait for tasks to end",
+    ),
+    (
+        "ResourceInsufficient",
+        Busy,
+        "the service is short of resources; try later",
+    ),
+    // Transient: a query asks again; a submission answered so is in doubt.
+    (
+        "FailedOperation.TimeoutError",
+        Retry,
+        "the back end timed out; a submission may have started",
+    ),
+    (
+        "FailedOperation.ServiceAccessError",
+        Retry,
+        "the back end could not be reached; try later",
+    ),
+    (
+        "FailedOperation.ResponseValueError",
+        Retry,
+        "the back end answered badly; try later",
+    ),
+    (
+        "FailedOperation.CdbError",
+        Retry,
+        "back-end failure; a submission may have started",
+    ),
+    (
+        "ServiceUnavailable",
+        Retry,
+        "the service is temporarily unavailable",
+    ),
+    (
+        "InternalError.DatabaseAccessError",
+        Retry,
+        "the back end's database failed (documented)",
+    ),
+    (
+        "InternalError.UnknownError",
+        Retry,
+        "unknown internal error (documented); may have started",
+    ),
+    (
+        "InternalError.AsyncRequestError",
+        Retry,
+        "the asynchronous request service failed",
+    ),
+    (
+        "InternalError.CdbError",
+        Retry,
+        "internal CDB error (documented for task details)",
+    ),
+    (
+        "InternalError.DesError",
+        Retry,
+        "internal error (documented for StopRollback)",
+    ),
+    (
+        "CdbError",
+        Retry,
+        "back-end or flow error (documented for StopRollback); may have started",
+    ),
+    (
+        "CdbError.TaskError",
+        Retry,
+        "back-end task error: the task may exist; look before resending",
+    ),
+    (
+        "CdbError.DatabaseError",
+        Retry,
+        "back-end database error; try later",
+    ),
+    // Refusals of one instance of the batch: the engine splits the batch to find it.
+    (
+        "InvalidParameter",
+        InstancesOnly,
+        "a parameter of some instance is refused (documented)",
+    ),
+    (
+        "InvalidParameter.InstanceNotFound",
+        InstancesOnly,
+        "the instance does not exist (documented)",
+    ),
+    (
+        "InvalidParameter.ResourceNotExists",
+        InstancesOnly,
+        "the instance or task does not exist",
+    ),
+    (
+        "OperationDenied",
+        InstancesOnly,
+        "the instance cannot do it (type, state, version)",
+    ),
+    (
+        "CdbError.BackupError",
+        InstancesOnly,
+        "the instance's backups cannot serve the rollback",
+    ),
+    (
+        "CdbError.ImportError",
+        InstancesOnly,
+        "the instance's import failed",
+    ),
+    (
+        "ResourceUnavailable",
+        InstancesOnly,
+        "the instance is unavailable (isolated, locked)",
+    ),
+    // Refusals of the request itself: nothing will help, nothing started.
+    (
+        "InvalidParameter.InvalidAsyncRequestId",
+        Fatal,
+        "no such asynchronous request",
+    ),
+    (
+        "InvalidParameter.JsonUnmarshalError",
+        Fatal,
+        "the request body is not what the API reads",
+    ),
+    (
+        "InvalidParameter.ControllerNotFoundError",
+        Fatal,
+        "the API does not know the action",
+    ),
+    ("InvalidAction", Fatal, "the API does not know the action"),
+    (
+        "UnsupportedProtocol",
+        Fatal,
+        "the API wants another HTTP method or protocol",
+    ),
+    (
+        "UnsupportedRegion",
+        Fatal,
+        "the action is not offered in that region",
+    ),
+    ("InvalidRequest", Fatal, "the request is malformed"),
+    ("NoSuchVersion", Fatal, "the API version is unknown"),
+    (
+        "UnknownParameter",
+        Fatal,
+        "planrun sent a parameter the API does not know",
+    ),
+    (
+        "MissingParameter",
+        Fatal,
+        "planrun left out a required parameter",
+    ),
+    (
+        "UnsupportedOperation",
+        Fatal,
+        "the operation is not supported",
+    ),
+];
+
+/// The families of Tencent's common error codes, for a code not listed above: its class when
+/// the detail after the dot is one the table does not know.
+const FAMILIES: &[(&str, ErrorClass, &str)] = &[
+    (
+        "RequestLimitExceeded",
+        Retry,
+        "rate limited before processing",
+    ),
+    ("AuthFailure", StopRun, "authentication failed"),
+    ("UnauthorizedOperation", StopRun, "not authorised"),
+    (
+        "InternalError",
+        Retry,
+        "internal error: transient; a submission is in doubt",
+    ),
+    (
+        "CdbError",
+        Retry,
+        "back-end error: transient; a submission is in doubt",
+    ),
+    (
+        "FailedOperation",
+        InstancesOnly,
+        "the operation failed for its instances",
+    ),
+    (
+        "OperationDenied",
+        InstancesOnly,
+        "the instance's type or state forbids it",
+    ),
+    (
+        "InvalidParameter",
+        InstancesOnly,
+        "a parameter of some instance is refused",
+    ),
+    (
+        "InvalidParameterValue",
+        InstancesOnly,
+        "a value of some instance is refused",
+    ),
+    (
+        "ResourceNotFound",
+        InstancesOnly,
+        "the instance does not exist",
+    ),
+    (
+        "ResourceUnavailable",
+        InstancesOnly,
+        "the instance is unavailable",
+    ),
+    ("ResourceInUse", Busy, "the resource is in use"),
+    ("ResourceInsufficient", Busy, "short of resources"),
+    ("LimitExceeded", Busy, "a quota is used up"),
+    ("OverQuota", Busy, "a quota is used up"),
+    ("MissingParameter", Fatal, "a required parameter is missing"),
+    ("UnknownParameter", Fatal, "an unknown parameter"),
+    ("UnsupportedOperation", Fatal, "not supported"),
+];
+
+/// Why an undocumented code is never retried blindly (a submission answered so is in doubt).
+const UNDOCUMENTED: &str = "undocumented code: not retried; a submission answered so is in doubt";
+
+/// The rule for one API 3.0 code.
+pub fn rule_v3(code: &str) -> Rule {
+    if let Some((_, class, reason)) = CODES.iter().find(|(c, ..)| *c == code) {
+        return Rule {
+            class: *class,
+            reason,
+            origin: Origin::Listed,
+        };
+    }
+    let family = code.split('.').next().unwrap_or_default();
+    match FAMILIES.iter().find(|(f, ..)| *f == family) {
+        Some((_, class, reason)) => Rule {
+            class: *class,
+            reason,
+            origin: Origin::Family,
+        },
+        None => Rule {
+            class: Fatal,
+            reason: UNDOCUMENTED,
+            origin: Origin::Fallback,
+        },
     }
 }
 
-/// The `FailedOperation.*` codes that say "try again later" rather than "this cannot work":
-/// timeouts, busy back ends, failures to start the asynchronous flow.
-fn retry_later(code: &str) -> bool {
-    const HINTS: [&str; 6] = [
-        "Timeout",
-        "TryLater",
-        "RetryLater",
-        "Busy",
-        "StartFlowError",
-        "CreateAsyncRequestError",
-    ];
-    let detail = code.split_once('.').map_or("", |(_, d)| d);
-    HINTS.iter().any(|h| detail.contains(h))
+/// An API 3.0 error code's class (see [`rule_v3`]).
+pub fn classify_v3(code: &str) -> ErrorClass {
+    rule_v3(code).class
+}
+
+/// Whether a submission answered with `code` certainly started nothing: a refusal (of the
+/// credentials, the parameters, the instances), a conflict (the engine looks before it waits)
+/// or throttling. Transient failures (`InternalError*`, `CdbError*`, ...) and undocumented
+/// codes do not prove it: the submission is in doubt.
+pub fn refusal_v3(code: &str) -> bool {
+    let rule = rule_v3(code);
+    match rule.class {
+        _ if rule.origin == Origin::Fallback => false,
+        Retry => is_family(code, "RequestLimitExceeded"),
+        _ => true,
+    }
+}
+
+/// `code` is `family` or `family.<detail>`.
+pub(crate) fn is_family(code: &str, family: &str) -> bool {
+    code == family
+        || code
+            .strip_prefix(family)
+            .is_some_and(|rest| rest.starts_with('.'))
 }
 
 #[cfg(test)]
@@ -58,62 +514,104 @@ mod tests {
     use crate::api::error::Error;
 
     #[test]
-    fn v3_codes_are_classified_as_issue_5_says() {
-        use ErrorClass::*;
+    fn v3_codes_are_classified_by_what_they_mean() {
         let table = [
             ("RequestLimitExceeded", Retry),
             ("RequestLimitExceeded.UinLimitExceeded", Retry),
-            ("RequestLimitExceeded.GlobalRegionUinLimitExceeded", Retry),
+            ("RequestLimitExceeded.SomethingNew", Retry),
             ("AuthFailure.SignatureFailure", StopRun),
             ("AuthFailure.SecretIdNotFound", StopRun),
-            ("AuthFailure.UnauthorizedOperation", StopRun),
-            ("AuthFailure.InvalidSecretId", StopRun),
-            // The client re-signs once by itself; if the clock is off, nothing else helps.
             ("AuthFailure.SignatureExpire", StopRun),
-            ("UnauthorizedOperation", StopRun),
+            ("AuthFailure", StopRun),
             ("UnauthorizedOperation.NotEnoughPrivileges", StopRun),
+            ("OperationDenied.UserHasNoStrategy", StopRun),
+            ("OperationDenied.SubAccountOperationDenied", StopRun),
+            ("IpNotInWhitelist", StopRun),
             ("InternalError", Retry),
             ("InternalError.DBError", Retry),
-            ("InternalError.UndefinedError", Retry),
-            ("ServiceUnavailable", Retry),
+            ("InternalError.UnknownError", Retry),
+            ("CdbError", Retry),
+            ("CdbError.TaskError", Retry),
+            ("CdbError.BackupError", InstancesOnly),
             ("FailedOperation.TimeoutError", Retry),
-            ("FailedOperation.StartFlowError", Retry),
-            ("FailedOperation.CreateAsyncRequestError", Retry),
-            ("FailedOperation.StatusConflict", Fatal),
-            ("FailedOperation", Fatal),
+            ("FailedOperation.StatusConflict", Busy),
+            ("FailedOperation.StartFlowError", Busy),
+            ("OperationDenied.WrongStatus", Busy),
             ("OperationDenied.InstanceTaskRunning", Busy),
-            ("FailedOperation.InstanceTaskConflictError", Busy),
+            ("OverQuota", Busy),
+            ("ResourceInUse", Busy),
             ("InvalidParameter", InstancesOnly),
             ("InvalidParameter.InstanceNotFound", InstancesOnly),
             (
                 "InvalidParameterValue.InvalidParameterValueError",
                 InstancesOnly,
             ),
-            ("ResourceNotFound", InstancesOnly),
             ("ResourceNotFound.CdbInstanceNotFoundError", InstancesOnly),
+            ("OperationDenied", InstancesOnly),
             ("OperationDenied.InstanceStatusError", InstancesOnly),
-            ("UnsupportedOperation", InstancesOnly),
+            ("FailedOperation", InstancesOnly),
+            ("InvalidParameter.InvalidAsyncRequestId", Fatal),
             ("MissingParameter", Fatal),
             ("UnknownParameter", Fatal),
             ("InvalidAction", Fatal),
-            // Prefixes must end at a dot: these are not the documented families.
+            ("UnsupportedOperation", Fatal),
+            // Families end at a dot: these are not documented families.
             ("InternalErrorish", Fatal),
             ("AuthFailures.X", Fatal),
             ("", Fatal),
         ];
         for (code, class) in table {
             assert_eq!(classify_v3(code), class, "code {code:?}");
-            assert_eq!(
-                Error::Cloud {
-                    action: "A".into(),
-                    code: code.into(),
-                    message: String::new(),
-                    request_id: String::new(),
-                }
-                .class(),
-                class,
-                "code {code:?}"
+            let err = Error::Cloud {
+                action: "A".into(),
+                code: code.into(),
+                message: String::new(),
+                request_id: String::new(),
+            };
+            assert_eq!(err.class(), class, "code {code:?}");
+        }
+    }
+
+    #[test]
+    fn every_listed_code_is_listed_once_and_has_a_reason() {
+        for (i, (code, _, reason)) in CODES.iter().enumerate() {
+            assert!(!reason.is_empty(), "{code}");
+            assert!(
+                CODES[i + 1..].iter().all(|(c, ..)| c != code),
+                "{code} is listed twice"
             );
+        }
+        assert_eq!(rule_v3("CdbError.TaskError").origin, Origin::Listed);
+        assert_eq!(rule_v3("InternalError.TagError").origin, Origin::Family);
+        assert_eq!(rule_v3("Brand.New").origin, Origin::Fallback);
+    }
+
+    #[test]
+    fn only_refusals_conflicts_and_throttling_prove_a_submission_started_nothing() {
+        for code in [
+            "InvalidParameter.InstanceNotFound",
+            "InvalidParameterValue",
+            "AuthFailure.SignatureFailure",
+            "OperationDenied.UserHasNoStrategy",
+            "FailedOperation.StatusConflict",
+            "OverQuota",
+            "RequestLimitExceeded",
+            "MissingParameter",
+        ] {
+            assert!(refusal_v3(code), "{code}");
+        }
+        for code in [
+            "InternalError",
+            "InternalError.UnknownError",
+            "InternalError.DatabaseAccessError",
+            "CdbError",
+            "CdbError.TaskError",
+            "FailedOperation.TimeoutError",
+            "ServiceUnavailable",
+            "SomethingUndocumented",
+            "Brand.New",
+        ] {
+            assert!(!refusal_v3(code), "{code}");
         }
     }
 }

@@ -49,7 +49,7 @@ impl<P: Protocol> Engine<P> {
             let result = match result {
                 // An instance that does not exist has no task: the resubmission will be
                 // refused with the API's message.
-                Err(e) if e.api_code() == Some(NOT_EXIST) => Ok(None),
+                Err(e) if e.is_instance_missing() => Ok(None),
                 other => other,
             };
             match result {

@@ -83,7 +83,7 @@ impl<P: Protocol> Engine<P> {
                 return Ok(None);
             }
             Err(e) if e.class() == ErrorClass::StopRun => return Ok(Some(Ending::Stopped(e))),
-            Err(e) if e.api_code() == Some(NOT_EXIST) => {
+            Err(e) if e.is_instance_missing() => {
                 self.finish(idx, "failed", Some(format!("the instance is gone: {e}")));
                 return Ok(None);
             }
