@@ -48,6 +48,7 @@ fn status_phase(status: Status) -> &'static str {
         Status::Submitted => "submitted",
         Status::Pending => "pending",
         Status::TimedOut => "timed_out",
+        Status::Stopping => "stopping",
         Status::Cancelled => "cancelled",
     }
 }

@@ -25,9 +25,15 @@ pub enum Status {
     Rejected,
     /// `--timeout` ran out before the task ended (the journal stays resumable).
     TimedOut,
-    /// Stopped by `planrun cancel`.
+    /// `planrun cancel` asked StopRollback; the task is not KILLED yet.
+    Stopping,
+    /// Stopped by `planrun cancel`: the task ended KILLED.
     Cancelled,
 }
+
+/// How a report marks an instance whose task was adopted without proof that it is the
+/// submission's (`engine::reconcile`).
+pub const ADOPTED_UNVERIFIED: &str = "adopted (unverified)";
 
 impl Status {
     pub fn is_final(self) -> bool {
@@ -46,6 +52,7 @@ impl Status {
             Self::Failed => "failed",
             Self::Rejected => "rejected",
             Self::TimedOut => "timed_out",
+            Self::Stopping => "stopping",
             Self::Cancelled => "cancelled",
         }
     }
@@ -67,6 +74,8 @@ pub struct InstanceState {
     pub in_doubt: Option<(u64, DateTime<Utc>)>,
     /// The earliest submission attempt (a running task started before it is not ours).
     pub first_attempt: Option<DateTime<Utc>>,
+    /// Why its task was adopted although nothing tied it to the submission.
+    pub unverified: Option<String>,
 }
 
 impl InstanceState {
@@ -82,6 +91,7 @@ impl InstanceState {
             error: None,
             in_doubt: None,
             first_attempt: None,
+            unverified: None,
         }
     }
 }
@@ -204,9 +214,14 @@ impl RunState {
                 });
             }
             Record::Adopted {
-                instance, job, at, ..
+                instance,
+                job,
+                unverified,
+                at,
+                ..
             } => {
                 self.each(std::iter::once(instance), |s| {
+                    s.unverified.clone_from(unverified);
                     s.job = Some(job.clone());
                     s.submitted_at.get_or_insert(*at);
                     s.in_doubt = None;
@@ -235,9 +250,20 @@ impl RunState {
             } => {
                 self.each(std::iter::once(instance), |s| {
                     s.task_state = Some(status.clone());
-                    // A task stopped by `planrun cancel` ends killed: it stays cancelled.
-                    if s.status == Status::Cancelled && status != "succeeded" {
-                        return;
+                    // A task stopped by `planrun cancel` ends killed: it is cancelled.
+                    if matches!(s.status, Status::Cancelled | Status::Stopping)
+                        && status != "succeeded"
+                    {
+                        if s.status == Status::Stopping && status == "killed" {
+                            s.status = Status::Cancelled;
+                            s.finished_at = Some(*at);
+                            s.in_doubt = None;
+                            s.error = Some("cancelled with `planrun cancel`".into());
+                            return;
+                        }
+                        if s.status == Status::Cancelled {
+                            return;
+                        }
                     }
                     s.status = if status == "succeeded" {
                         Status::Succeeded
@@ -260,6 +286,13 @@ impl RunState {
                 });
             }
             Record::Complete { at } => self.complete = Some(*at),
+            Record::Stopping { instance, .. } => {
+                self.each(std::iter::once(instance), |s| {
+                    if !s.status.is_final() {
+                        s.status = Status::Stopping;
+                    }
+                });
+            }
             Record::Cancelled { instance, at, .. } => {
                 self.each(std::iter::once(instance), |s| {
                     s.status = Status::Cancelled;
@@ -327,6 +360,7 @@ mod tests {
                 instance: ids()[0].into(),
                 batch: 1,
                 job: JobHandle("9".into()),
+                unverified: None,
                 at: t(5),
             },
             Record::Abandoned {

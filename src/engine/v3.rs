@@ -10,6 +10,8 @@
 
 use sha2::{Digest, Sha256};
 
+mod tied;
+
 use super::protocol::{JobHandle, Protocol, Task, TaskState};
 use crate::api::Error;
 use crate::api::rollback::{InstanceRollback, RollbackSpec, para_json};
@@ -18,6 +20,8 @@ use crate::api::v3::{AsyncRequestId, Client};
 
 /// Instances per DescribeRollbackRangeTime call (the API documents no bound; stay modest).
 pub const PREFLIGHT_BATCH: usize = 20;
+/// How API 3.0 writes times (`StartTime`, `StartTimeBegin`), in the instance's clock.
+pub(crate) const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 /// Prefix of handles derived from a task's details rather than returned by the API.
 pub const DERIVED_HANDLE: &str = "detail:";
 
@@ -146,13 +150,16 @@ pub fn window(items: &[InstanceRollbackRangeTime], instance: &str, rollback_time
     }
 }
 
-/// API 3.0 `Status` → the engine's state. Unknown strings are not terminal.
+/// API 3.0 `Status` (DescribeRollbackTaskDetail) or `TaskStatus` (DescribeTasks) → the
+/// engine's state. `PAUSED` is being stopped; DescribeTasks spells success `SUCCEED` and has
+/// `WAITING`. Unknown strings (and `UNDEFINED`) are not terminal and are shown raw.
 pub fn state(status: Option<&str>) -> TaskState {
     let raw = status.unwrap_or_default();
     match raw.trim().to_ascii_uppercase().as_str() {
-        "INITIAL" | "PAUSED" => TaskState::Waiting,
+        "INITIAL" | "WAITING" => TaskState::Waiting,
+        "PAUSED" => TaskState::Stopping,
         "RUNNING" => TaskState::Running,
-        "SUCCESS" => TaskState::Succeeded,
+        "SUCCESS" | "SUCCEED" => TaskState::Succeeded,
         "FAILED" => TaskState::Failed,
         "KILLED" => TaskState::Killed,
         "REMOVED" => TaskState::Removed,
@@ -162,6 +169,23 @@ pub fn state(status: Option<&str>) -> TaskState {
             raw.to_owned()
         }),
     }
+}
+
+/// DescribeAsyncRequestInfo's `Status`: as [`state`], except that `UNDEFINED` there means
+/// created and waiting for the maintenance window.
+pub fn async_state(status: Option<&str>) -> TaskState {
+    match status.map(|s| s.trim().to_ascii_uppercase()).as_deref() {
+        Some("UNDEFINED") => TaskState::MaintenanceWindow,
+        _ => state(status),
+    }
+}
+
+/// `EndTime` (and `StartTime`) as the engine keeps them: `0000-00-00 00:00:00`, empty or
+/// null mean "not ended" (not started).
+fn end_time(raw: Option<&str>) -> Option<String> {
+    raw.map(str::trim)
+        .filter(|t| !t.is_empty() && !t.starts_with("0000-00-00"))
+        .map(str::to_owned)
 }
 
 /// The spec in a canonical order, so equal rollbacks give equal digests.
@@ -197,8 +221,8 @@ fn task(instance: &str, t: &RollbackTask, job: Option<JobHandle>) -> Task {
         job,
         state: state(t.status.as_deref()),
         progress: t.percent(),
-        started_at: t.start_time.clone(),
-        finished_at: t.end_time.clone(),
+        started_at: end_time(t.start_time.as_deref()),
+        finished_at: end_time(t.end_time.as_deref()),
         message: t.info.clone(),
         spec: t.detail_of(instance).and_then(|d| d.spec()),
     }
@@ -215,6 +239,15 @@ impl Protocol for V3 {
     fn poll_rate(&self) -> f64 {
         self.client
             .current_rate(crate::api::v3::client::DESCRIBE_ROLLBACK_TASK_DETAIL)
+    }
+
+    async fn find_submission(
+        &self,
+        region: Option<&str>,
+        instance: &str,
+        sent: crate::engine::reconcile::Sent,
+    ) -> Result<crate::engine::reconcile::Found, Error> {
+        self.find_tied(region, instance, sent).await
     }
 
     async fn submit(
@@ -270,10 +303,12 @@ mod tests {
     fn documented_statuses_map_and_others_are_not_terminal() {
         let table = [
             ("INITIAL", TaskState::Waiting),
-            ("PAUSED", TaskState::Waiting),
+            ("WAITING", TaskState::Waiting),
+            ("PAUSED", TaskState::Stopping),
             ("RUNNING", TaskState::Running),
             ("running", TaskState::Running),
             ("SUCCESS", TaskState::Succeeded),
+            ("SUCCEED", TaskState::Succeeded),
             ("FAILED", TaskState::Failed),
             ("KILLED", TaskState::Killed),
             ("REMOVED", TaskState::Removed),
@@ -287,6 +322,21 @@ mod tests {
             assert!(!s.is_terminal());
         }
         assert_eq!(state(Some("WEIRD")).name(), "WEIRD");
+        assert_eq!(state(Some("PAUSED")).name(), "stopping");
+        assert_eq!(async_state(Some("UNDEFINED")), TaskState::MaintenanceWindow);
+        assert_eq!(
+            async_state(Some("UNDEFINED")).name(),
+            "waiting for maintenance window"
+        );
+        assert_eq!(async_state(Some("KILLED")), TaskState::Killed);
+        assert!(!async_state(Some("UNDEFINED")).is_terminal());
+        assert_eq!(end_time(Some("0000-00-00 00:00:00")), None);
+        assert_eq!(end_time(Some("")), None);
+        assert_eq!(end_time(None), None);
+        assert_eq!(
+            end_time(Some("2026-11-23 12:00:00")).as_deref(),
+            Some("2026-11-23 12:00:00")
+        );
     }
 
     fn spec(dbs: &[(&str, &str)]) -> RollbackSpec {

@@ -169,7 +169,6 @@ fn options() -> Options {
         busy_wait: Duration::from_secs(2),
         submit_retries: 2,
         missing_after: Duration::from_secs(5),
-        unknown_after: Duration::from_secs(5),
         timeout: Some(Duration::from_secs(30)),
         ..Options::default()
     }
