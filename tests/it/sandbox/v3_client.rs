@@ -73,7 +73,7 @@ async fn planruns_v3_client_round_trips_every_action() {
     assert_eq!(busy.class(), ErrorClass::Busy, "{busy}");
     assert_eq!(
         busy.code_text().as_deref(),
-        Some("OperationDenied.InstanceTaskRunning")
+        Some("FailedOperation.StatusConflict")
     );
     assert!(busy.request_id().is_some_and(|r| !r.is_empty()));
 
