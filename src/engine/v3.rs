@@ -20,6 +20,15 @@ use crate::api::v3::{AsyncRequestId, Client};
 
 /// Instances per DescribeRollbackRangeTime call (the API documents no bound; stay modest).
 pub const PREFLIGHT_BATCH: usize = 20;
+/// DescribeRollbackRangeTime's per-instance codes that say "try again": 1600001 (internal
+/// error) and 1624001 (database access error).
+pub const TRANSIENT_RANGE_CODES: [i64; 2] = [1_600_001, 1_624_001];
+
+/// Whether an instance's answer is a transient per-instance code.
+fn transient_range(item: &InstanceRollbackRangeTime) -> bool {
+    item.code
+        .is_some_and(|c| TRANSIENT_RANGE_CODES.contains(&c))
+}
 /// How API 3.0 writes times (`StartTime`, `StartTimeBegin`), in the instance's clock.
 pub(crate) const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 /// Prefix of handles derived from a task's details rather than returned by the API.
@@ -53,7 +62,38 @@ impl V3 {
     ///
     /// The calls overlap (as many as the client lets out at once, paced by its limiter), so
     /// the preflight of a large plan takes the rate limit's time, not the sum of round trips.
+    ///
+    /// Instances answered with a transient code ([`TRANSIENT_RANGE_CODES`]) are asked again
+    /// with the client's backoff, a bounded number of times; whatever they answer last stays.
     pub async fn preflight(
+        &self,
+        region: Option<&str>,
+        instances: &[String],
+    ) -> Result<Vec<InstanceRollbackRangeTime>, Error> {
+        let mut items = self.ask_windows(region, instances).await?;
+        let mut delays = self.client.retry_delays();
+        loop {
+            let again: Vec<String> = items
+                .iter()
+                .filter(|i| transient_range(i))
+                .map(|i| i.instance_id.clone())
+                .collect();
+            let Some(delay) = (!again.is_empty()).then(|| delays.next()).flatten() else {
+                return Ok(items);
+            };
+            tokio::time::sleep(delay).await;
+            let fresh = self.ask_windows(region, &again).await?;
+            for item in fresh {
+                match items.iter_mut().find(|i| i.instance_id == item.instance_id) {
+                    Some(old) => *old = item,
+                    None => items.push(item),
+                }
+            }
+        }
+    }
+
+    /// One round of DescribeRollbackRangeTime calls for these instances.
+    async fn ask_windows(
         &self,
         region: Option<&str>,
         instances: &[String],
@@ -90,6 +130,8 @@ pub enum Window {
     Outside(Vec<RollbackTimeRange>),
     /// The API reported an error for the instance (e.g. it does not exist).
     Refused { code: i64, message: String },
+    /// The API kept answering a transient code for the instance: it could not tell.
+    Inconclusive { code: i64, message: String },
     /// The API's answer does not mention the instance.
     Unlisted,
 }
@@ -114,6 +156,10 @@ impl std::fmt::Display for Window {
             Self::Refused { code, message } => {
                 write!(f, "the API refused the instance (code {code}: {message})")
             }
+            Self::Inconclusive { code, message } => write!(
+                f,
+                "the API could not tell whether the instance can roll back (code {code}: {message}), even when asked again"
+            ),
             Self::Unlisted => f.write_str("the API did not report the instance"),
         }
     }
@@ -137,6 +183,12 @@ pub fn window(items: &[InstanceRollbackRangeTime], instance: &str, rollback_time
     let Some(item) = items.iter().find(|i| i.instance_id == instance) else {
         return Window::Unlisted;
     };
+    if transient_range(item) {
+        return Window::Inconclusive {
+            code: item.code.unwrap_or_default(),
+            message: item.message.clone().unwrap_or_default(),
+        };
+    }
     if !item.is_ok() {
         return Window::Refused {
             code: item.code.unwrap_or_default(),

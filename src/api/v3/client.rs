@@ -87,6 +87,12 @@ impl Client {
         self.link.attempts(action)
     }
 
+    /// The retry policy's delays (backoff with jitter), for callers that ask again on an
+    /// answer that is itself fine but says "try later" (a transient per-instance code).
+    pub fn retry_delays(&self) -> impl Iterator<Item = Duration> + use<> {
+        self.link.inner.config.retry.delays()
+    }
+
     /// Requests it lets out at once (`--concurrency`).
     pub fn concurrency(&self) -> usize {
         self.link.inner.config.concurrency
