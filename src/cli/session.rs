@@ -521,6 +521,11 @@ impl Session {
         &mut self.state
     }
 
+    /// `--poll-interval` (or its default): the shortest time between two looks at a task.
+    pub fn poll_interval(&self) -> Duration {
+        self.poll_interval
+    }
+
     pub fn regions(&self) -> &[Option<String>] {
         &self.regions
     }

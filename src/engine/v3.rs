@@ -111,6 +111,20 @@ impl V3 {
         Ok(answers.into_iter().flatten().collect())
     }
 
+    /// DescribeAsyncRequestInfo of a request (a StopRollback's, to confirm it): its state
+    /// ([`async_state`]) and `Info`.
+    pub async fn request_state(
+        &self,
+        region: Option<&str>,
+        request: &JobHandle,
+    ) -> Result<(TaskState, Option<String>), Error> {
+        let info = self
+            .client_for(region)
+            .async_request_info(&AsyncRequestId(request.0.clone()))
+            .await?;
+        Ok((async_state(info.status.as_deref()), info.info))
+    }
+
     /// StopRollback for the instance's running rollback; the handle is the stop request's
     /// AsyncRequestId (not the rollback's).
     pub async fn stop(&self, region: Option<&str>, instance: &str) -> Result<JobHandle, Error> {
