@@ -161,8 +161,9 @@ fn sign_rs_agrees_with_the_sdks_signer() {
 
 /// Tencent's official API 3.0 SDK (`tencentcloud-sdk-python-cdb`, from `.ci/python-env`)
 /// signs TC3 requests that the sandbox accepts for StartBatchRollback,
-/// DescribeRollbackTaskDetail and DescribeRollbackRangeTime; a wrong key gets
-/// `AuthFailure.SignatureFailure`.
+/// DescribeRollbackTaskDetail, DescribeRollbackRangeTime, DescribeTasks and
+/// DescribeAsyncRequestInfo, whose answers load into the SDK's models without unknown fields;
+/// a wrong key gets `AuthFailure.SignatureFailure`.
 #[tokio::test]
 async fn tencents_v3_sdk_calls_the_sandbox_and_a_wrong_key_fails_its_signature() {
     let python = python();
@@ -224,6 +225,21 @@ async fn tencents_v3_sdk_calls_the_sandbox_and_a_wrong_key_fails_its_signature()
         line("wrong key "),
         "wrong key error=AuthFailure.SignatureFailure request_id=True"
     );
+    let tasks = line("DescribeTasks ");
+    assert!(
+        tasks.starts_with("DescribeTasks total=1 type=BATCH ROLLBACK status=")
+            && tasks.ends_with(" instances=cdb-mo64xu70"),
+        "{tasks}"
+    );
+    assert!(
+        line("DescribeAsyncRequestInfo status=").len() > "DescribeAsyncRequestInfo status=".len()
+    );
+    assert_eq!(
+        line("unknown request "),
+        "unknown request error=InvalidParameter.InvalidAsyncRequestId"
+    );
+    // Every answer loaded into the SDK's models without a field the SDK does not know.
+    assert_eq!(line("unknown-field warnings="), "unknown-field warnings=0 ");
     let counters = sb.counters();
     assert_eq!(counters.accepted_submissions.get("cdb-mo64xu70"), Some(&1));
     assert_eq!(
@@ -232,7 +248,13 @@ async fn tencents_v3_sdk_calls_the_sandbox_and_a_wrong_key_fails_its_signature()
             .get("AuthFailure.SignatureFailure"),
         Some(&1)
     );
-    assert_eq!(counters.rejections_per_error.len(), 1, "{counters:?}");
+    assert_eq!(
+        counters
+            .rejections_per_error
+            .get("InvalidParameter.InvalidAsyncRequestId"),
+        Some(&1)
+    );
+    assert_eq!(counters.rejections_per_error.len(), 2, "{counters:?}");
     sb.shutdown().await;
 }
 
