@@ -135,6 +135,18 @@ pub fn run(args: &CancelArgs) -> i32 {
         let mut failed = 0;
         let mut stopping: Vec<Stopping> = Vec::new();
         for (i, id) in targets {
+            // Stopped by an earlier cancel and not confirmed yet: confirm, do not stop again.
+            if let Some(request) = state.instances[i].stop_request.clone() {
+                let request = JobHandle(request);
+                outln!("{id}: already stopping (StopRollback request {request})");
+                stopping.push(Stopping {
+                    region: regions[i].clone(),
+                    job: state.instances[i].job.clone(),
+                    id,
+                    request,
+                });
+                continue;
+            }
             match session.protocol.stop(regions[i].as_deref(), &id).await {
                 Ok(request) => {
                     let record = Record::Stopping {

@@ -76,6 +76,8 @@ pub struct InstanceState {
     pub first_attempt: Option<DateTime<Utc>>,
     /// Why its task was adopted although nothing tied it to the submission.
     pub unverified: Option<String>,
+    /// The AsyncRequestId of `planrun cancel`'s accepted StopRollback, while `stopping`.
+    pub stop_request: Option<String>,
 }
 
 impl InstanceState {
@@ -92,6 +94,7 @@ impl InstanceState {
             in_doubt: None,
             first_attempt: None,
             unverified: None,
+            stop_request: None,
         }
     }
 }
@@ -286,10 +289,13 @@ impl RunState {
                 });
             }
             Record::Complete { at } => self.complete = Some(*at),
-            Record::Stopping { instance, .. } => {
+            Record::Stopping {
+                instance, request, ..
+            } => {
                 self.each(std::iter::once(instance), |s| {
                     if !s.status.is_final() {
                         s.status = Status::Stopping;
+                        s.stop_request.clone_from(request);
                     }
                 });
             }

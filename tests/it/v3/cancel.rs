@@ -153,16 +153,55 @@ async fn an_unconfirmed_stop_stays_stopping() {
         s("--wait"),
         s("300ms"),
     ]);
-    cancel.extend(common);
+    cancel.extend(common.clone());
     let out = planrun(cancel, dir.path().to_owned()).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(3), "{stdout}");
     assert!(stdout.contains("cdb-aaaaaaaa: still stopping"), "{stdout}");
     assert!(!stdout.contains("cancelled"), "{stdout}");
-    let status = vec![s("status"), plan, s("--offline"), s("--format"), s("json")];
+    let status = vec![
+        s("status"),
+        plan.clone(),
+        s("--offline"),
+        s("--format"),
+        s("json"),
+    ];
     let out = planrun(status, dir.path().to_owned()).await;
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["instances"][0]["status"], "stopping");
     assert_eq!(report["totals"]["stopping"], 1);
     assert_eq!(report["totals"]["cancelled"], 0);
+
+    // Cancelling again confirms the first stop instead of sending another StopRollback (the
+    // PAUSED answers left are seen first, then KILLED).
+    script.push(
+        DESCRIBE_ROLLBACK_TASK_DETAIL,
+        json!({"TotalCount": 1, "Items": [{"Status": "KILLED", "Progress": 40}]}),
+    );
+    let stops = script.seen(STOP_ROLLBACK).len();
+    let mut again = vec![
+        s("cancel"),
+        plan,
+        s("--instance"),
+        s("cdb-aaaaaaaa"),
+        s("--yes"),
+    ];
+    again.extend([s("--poll-interval"), s("50ms"), s("--wait"), s("20s")]);
+    again.extend([s("--endpoint"), endpoint.clone()]);
+    let out = planrun(again, dir.path().to_owned()).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("cdb-aaaaaaaa: already stopping (StopRollback request stop-1)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("cdb-aaaaaaaa: cancelled (the task is KILLED)"),
+        "{stdout}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert_eq!(
+        script.seen(STOP_ROLLBACK).len(),
+        stops,
+        "no second StopRollback"
+    );
 }
