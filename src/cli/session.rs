@@ -89,6 +89,15 @@ pub struct Session {
     concurrency: usize,
 }
 
+/// The summary's last column: the error, else why an adopted task is unverified.
+fn note(s: &crate::engine::state::InstanceState) -> String {
+    match (&s.error, &s.unverified) {
+        (Some(error), _) => error.clone(),
+        (None, Some(why)) => format!("{}: {why}", crate::engine::state::ADOPTED_UNVERIFIED),
+        (None, None) => String::new(),
+    }
+}
+
 /// `NAME.journal`, or `NAME.sandbox.journal` for `apply --sandbox` (kept apart: its jobs
 /// lived in an emulator, not in the cloud).
 pub fn journal_name(plan: &str, sandboxed: bool) -> String {
@@ -487,7 +496,7 @@ impl Session {
                 s.job.as_ref().map_or("-", |j| j.0.as_str()),
                 s.status.name(),
                 duration,
-                s.error.as_deref().unwrap_or("")
+                note(s)
             );
         }
         let r = self.report().totals;
@@ -499,7 +508,7 @@ impl Session {
             r.rejected,
             r.timed_out,
             r.cancelled,
-            r.pending + r.submitted + r.running
+            r.pending + r.submitted + r.running + r.stopping
         );
         out
     }
