@@ -144,6 +144,7 @@ pub fn run(args: &CancelArgs) -> i32 {
                     job: state.instances[i].job.clone(),
                     id,
                     request,
+                    seen: None,
                 });
                 continue;
             }
@@ -165,6 +166,7 @@ pub fn run(args: &CancelArgs) -> i32 {
                         id,
                         job,
                         request,
+                        seen: None,
                     });
                 }
                 Err(e) => {
@@ -200,6 +202,8 @@ struct Stopping {
     id: String,
     job: Option<JobHandle>,
     request: JobHandle,
+    /// What DescribeAsyncRequestInfo last said of the stop request.
+    seen: Option<TaskState>,
 }
 
 /// How the confirmations came out: tasks that ended otherwise than KILLED, and stops not yet
@@ -222,7 +226,7 @@ async fn confirm_stops(
     let mut ended = 0;
     loop {
         let mut next = Vec::new();
-        for s in pending {
+        for mut s in pending {
             // The stop request's own status: its FAILED is worth saying; the task decides.
             let request = match protocol.v3() {
                 Some(v3) => v3.request_state(s.region.as_deref(), &s.request).await.ok(),
@@ -276,7 +280,10 @@ async fn confirm_stops(
                         s.request
                     );
                 }
-                _ => next.push(s),
+                _ => {
+                    s.seen = request.map(|(state, _)| state).or(s.seen);
+                    next.push(s);
+                }
             }
         }
         if next.is_empty() {
@@ -284,8 +291,10 @@ async fn confirm_stops(
         }
         if Instant::now() + every > until {
             for s in &next {
+                // e.g. `waiting for maintenance window` (the request's UNDEFINED).
+                let seen = s.seen.as_ref().map_or("no answer", |st| st.name());
                 outln!(
-                    "{}: still stopping (StopRollback request {}); `planrun status` follows it",
+                    "{}: still stopping (StopRollback request {}: {seen}); `planrun status` follows it",
                     s.id,
                     s.request
                 );

@@ -140,6 +140,13 @@ async fn an_unconfirmed_stop_stays_stopping() {
             json!({"TotalCount": 1, "Items": [{"Status": "PAUSED", "Progress": 40}]}),
         );
     }
+    // The stop request waits for the maintenance window (DescribeAsyncRequestInfo's UNDEFINED).
+    for _ in 0..20 {
+        script.push(
+            DESCRIBE_ASYNC_REQUEST_INFO,
+            json!({"Status": "UNDEFINED", "Info": null}),
+        );
+    }
     let mut cancel = vec![
         s("cancel"),
         plan.clone(),
@@ -157,7 +164,12 @@ async fn an_unconfirmed_stop_stays_stopping() {
     let out = planrun(cancel, dir.path().to_owned()).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(3), "{stdout}");
-    assert!(stdout.contains("cdb-aaaaaaaa: still stopping"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "cdb-aaaaaaaa: still stopping (StopRollback request stop-1: waiting for maintenance window)"
+        ),
+        "{stdout}"
+    );
     assert!(!stdout.contains("cancelled"), "{stdout}");
     let status = vec![
         s("status"),
