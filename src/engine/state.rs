@@ -447,6 +447,90 @@ mod tests {
     }
 
     #[test]
+    fn a_stopping_instance_is_cancelled_only_when_its_task_ends_killed() {
+        let stop = |instance: &str| Record::Stopping {
+            instance: instance.into(),
+            request: Some("stop-1".into()),
+            at: t(2),
+        };
+        let end = |instance: &str, status: &str| Record::Finished {
+            instance: instance.into(),
+            status: status.into(),
+            message: None,
+            at: t(3),
+        };
+        let records = [
+            Record::Intent {
+                batch: 1,
+                instances: v(&ids()),
+                at: t(0),
+            },
+            Record::Accepted {
+                batch: 1,
+                job: JobHandle("5".into()),
+                at: t(1),
+            },
+            stop(ids()[0]),
+            stop(ids()[1]),
+            stop(ids()[2]),
+        ];
+        let s = RunState::replay(ids(), &records);
+        let a = s.get(ids()[0]).unwrap();
+        assert_eq!(a.status, Status::Stopping);
+        assert!(!a.status.is_final());
+        assert_eq!(a.stop_request.as_deref(), Some("stop-1"));
+        assert_eq!(Status::Stopping.name(), "stopping");
+        let mut all = records.to_vec();
+        all.extend([
+            end(ids()[0], "killed"),
+            end(ids()[1], "succeeded"),
+            end(ids()[2], "failed"),
+        ]);
+        let s = RunState::replay(ids(), &all);
+        let statuses: Vec<Status> = s.instances.iter().map(|i| i.status).collect();
+        assert_eq!(
+            statuses,
+            [Status::Cancelled, Status::Succeeded, Status::Failed],
+            "killed → cancelled; a task that ended otherwise is what it ended as"
+        );
+    }
+
+    #[test]
+    fn an_unverified_adoption_keeps_why() {
+        let records = [
+            Record::Intent {
+                batch: 1,
+                instances: v(&ids()[..1]),
+                at: t(0),
+            },
+            Record::Adopted {
+                instance: ids()[0].into(),
+                batch: 1,
+                job: JobHandle("detail:x|".into()),
+                unverified: Some("no echo".into()),
+                at: t(1),
+            },
+        ];
+        let s = RunState::replay(ids(), &records);
+        assert_eq!(
+            s.get(ids()[0]).unwrap().unverified.as_deref(),
+            Some("no echo")
+        );
+        // Journals written before the field existed still read.
+        let old: Record = serde_json::from_str(
+            r#"{"record":"adopted","instance":"cdb-aaaaaaaa","batch":1,"job":"9","at":"2026-11-23T04:00:00Z"}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            old,
+            Record::Adopted {
+                unverified: None,
+                ..
+            }
+        ));
+    }
+
+    #[test]
     fn an_instance_failed_while_in_doubt_is_not_made_pending_by_abandoning_its_batch() {
         let records = [
             Record::Intent {
