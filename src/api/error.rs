@@ -8,6 +8,7 @@ use miette::Diagnostic;
 use thiserror::Error as ThisError;
 
 mod classify_v3;
+mod v3_codes;
 
 pub use classify_v3::{Origin, Rule, classify_v3, refusal_v3, rule_v3};
 
