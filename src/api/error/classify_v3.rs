@@ -1,6 +1,7 @@
 //! API 3.0 error codes (`Response.Error.Code`, e.g. `AuthFailure.SignatureFailure`) and what
-//! the caller should do with each: one table, one line of reason per code, and rules for the
-//! families Tencent's documentation defines (`Category.Detail`).
+//! the caller should do with each: the table of `v3_codes` (one line of reason per code, then
+//! the families Tencent's documentation defines, `Category.Detail`), and what a submission's
+//! answer proves.
 //!
 //! The codes are those of the official SDK's `tencentcloud/cdb/v20170320/errorcodes.py`, the
 //! per-action lists of api-facts.md, and the common codes of every API 3.0 product. A test
