@@ -8,8 +8,9 @@ use miette::Diagnostic;
 use thiserror::Error as ThisError;
 
 mod classify_v3;
+mod v3_codes;
 
-pub use classify_v3::classify_v3;
+pub use classify_v3::{Origin, Rule, classify_v3, refusal_v3, rule_v3};
 
 /// What the caller should do with an error (api-facts.md "common error codes", DESIGN §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,12 +204,28 @@ impl Error {
         }
     }
 
-    /// For a submission: could the server have accepted it?
+    /// For a submission: could the server have accepted it? An API 3.0 answer proves
+    /// nothing started only when it is a refusal, a conflict or throttling
+    /// ([`refusal_v3`]); `InternalError*`, `CdbError*` and undocumented codes do not.
     pub(crate) fn is_ambiguous(&self) -> bool {
         match self {
             Self::MaybeSent { .. } | Self::Decode { .. } => true,
             Self::HttpStatus { status, .. } => *status >= 500,
+            Self::Cloud { code, .. } => !refusal_v3(code),
             _ => false,
+        }
+    }
+
+    /// The API says the instance does not exist (API 2.0's 11041, API 3.0's documented
+    /// `InvalidParameter.InstanceNotFound` and the `ResourceNotFound` family).
+    pub fn is_instance_missing(&self) -> bool {
+        match self {
+            Self::Cloud { code, .. } => {
+                code == "InvalidParameter.InstanceNotFound"
+                    || classify_v3::is_family(code, "ResourceNotFound")
+            }
+            Self::OutcomeUnknown { source, .. } => source.is_instance_missing(),
+            _ => self.api_code() == Some(11041),
         }
     }
 

@@ -1,14 +1,20 @@
 //! `planrun cancel PLAN [--instance ID]`: stop the plan's running rollbacks (StopRollback, API
-//! 3.0) and record it in the journal, so `status` and the report show `cancelled`.
+//! 3.0), then confirm each stop: the StopRollback request's DescribeAsyncRequestInfo and the
+//! task's own state. An instance is `stopping` (journalled) once the stop is accepted, and
+//! `cancelled` only once its task is KILLED, so `status` and the report never claim more.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
+
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 
 use super::api_args::ApiArgs;
 use super::{exit, plan as plan_cmd, session};
+use crate::engine::any::AnyProtocol;
 use crate::engine::journal::{Journal, Record};
+use crate::engine::protocol::{JobHandle, Protocol, TaskState};
 use crate::engine::state::RunState;
 
 /// Stop the running rollbacks of a plan's last apply.
@@ -23,6 +29,10 @@ pub struct CancelArgs {
     /// Do not ask for confirmation (required when stdin is not a terminal).
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// How long to wait for the stopped tasks to end KILLED (e.g. 90s, 10m); those still
+    /// being stopped then stay `stopping`, and `planrun status` follows them.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = session::parse_duration)]
+    pub wait: Duration,
     #[command(flatten)]
     pub session: session::SessionArgs,
     #[command(flatten)]
@@ -131,10 +141,24 @@ pub fn run(args: &CancelArgs) -> i32 {
         };
         let regions = session.regions().to_vec();
         let mut failed = 0;
+        let mut stopping: Vec<Stopping> = Vec::new();
         for (i, id) in targets {
+            // Stopped by an earlier cancel and not confirmed yet: confirm, do not stop again.
+            if let Some(request) = state.instances[i].stop_request.clone() {
+                let request = JobHandle(request);
+                outln!("{id}: already stopping (StopRollback request {request})");
+                stopping.push(Stopping {
+                    region: regions[i].clone(),
+                    job: state.instances[i].job.clone(),
+                    id,
+                    request,
+                    seen: None,
+                });
+                continue;
+            }
             match session.protocol.stop(regions[i].as_deref(), &id).await {
                 Ok(request) => {
-                    let record = Record::Cancelled {
+                    let record = Record::Stopping {
                         instance: id.clone(),
                         request: Some(request.0.clone()),
                         at: Utc::now(),
@@ -143,7 +167,15 @@ pub fn run(args: &CancelArgs) -> i32 {
                         eprintln!("error: cannot write the journal: {e}");
                         return exit::USAGE;
                     }
-                    outln!("{id}: cancelled (StopRollback request {request})");
+                    outln!("{id}: stopping (StopRollback request {request})");
+                    let job = state.instances[i].job.clone();
+                    stopping.push(Stopping {
+                        region: regions[i].clone(),
+                        id,
+                        job,
+                        request,
+                        seen: None,
+                    });
                 }
                 Err(e) => {
                     failed += 1;
@@ -151,8 +183,138 @@ pub fn run(args: &CancelArgs) -> i32 {
                 }
             }
         }
-        if failed > 0 { exit::FAILED } else { exit::OK }
+        let until = Instant::now() + args.wait;
+        let outcome = confirm_stops(
+            &session.protocol,
+            &mut journal,
+            stopping,
+            until,
+            session.poll_interval(),
+        )
+        .await;
+        match outcome {
+            Err(e) => {
+                eprintln!("error: cannot write the journal: {e}");
+                exit::USAGE
+            }
+            Ok(c) if failed + c.ended > 0 => exit::FAILED,
+            Ok(c) if c.still > 0 => exit::UNFINISHED,
+            Ok(_) => exit::OK,
+        }
     })
+}
+
+/// A stop asked for and accepted: the instance, its rollback's handle, the stop's request.
+struct Stopping {
+    region: Option<String>,
+    id: String,
+    job: Option<JobHandle>,
+    request: JobHandle,
+    /// What DescribeAsyncRequestInfo last said of the stop request.
+    seen: Option<TaskState>,
+}
+
+/// How the confirmations came out: tasks that ended otherwise than KILLED, and stops not yet
+/// confirmed by the deadline.
+struct Confirmed {
+    ended: usize,
+    still: usize,
+}
+
+/// Follows each stop until its task is KILLED (→ `cancelled`), ends otherwise (journalled as
+/// it ended), or `until` passes (it stays `stopping`).
+#[allow(clippy::print_stdout)]
+async fn confirm_stops(
+    protocol: &AnyProtocol,
+    journal: &mut Journal,
+    mut pending: Vec<Stopping>,
+    until: Instant,
+    every: Duration,
+) -> std::io::Result<Confirmed> {
+    let mut ended = 0;
+    loop {
+        let mut next = Vec::new();
+        for mut s in pending {
+            // The stop request's own status: its FAILED is worth saying; the task decides.
+            let request = match protocol.v3() {
+                Some(v3) => v3.request_state(s.region.as_deref(), &s.request).await.ok(),
+                None => None,
+            };
+            let task = match &s.job {
+                Some(job) => protocol
+                    .task(s.region.as_deref(), &s.id, job)
+                    .await
+                    .ok()
+                    .flatten(),
+                None => None,
+            };
+            match task.as_ref().map(|t| &t.state) {
+                Some(TaskState::Killed) => {
+                    journal.append(&Record::Cancelled {
+                        instance: s.id.clone(),
+                        request: Some(s.request.0.clone()),
+                        at: Utc::now(),
+                    })?;
+                    outln!("{}: cancelled (the task is KILLED)", s.id);
+                }
+                Some(state) if state.is_terminal() => {
+                    ended += 1;
+                    let status = if *state == TaskState::Succeeded {
+                        "succeeded"
+                    } else {
+                        state.name()
+                    };
+                    journal.append(&Record::Finished {
+                        instance: s.id.clone(),
+                        status: status.to_owned(),
+                        message: Some(format!(
+                            "the task ended {} before the stop took effect",
+                            state.name()
+                        )),
+                        at: Utc::now(),
+                    })?;
+                    outln!(
+                        "{}: not cancelled: the task ended {} before the stop took effect",
+                        s.id,
+                        state.name()
+                    );
+                }
+                _ if matches!(request, Some((TaskState::Failed, _))) => {
+                    ended += 1;
+                    let info = request.and_then(|(_, info)| info).unwrap_or_default();
+                    outln!(
+                        "{}: not cancelled: the StopRollback request {} failed ({info}); the task goes on",
+                        s.id,
+                        s.request
+                    );
+                }
+                _ => {
+                    s.seen = request.map(|(state, _)| state).or(s.seen);
+                    next.push(s);
+                }
+            }
+        }
+        if next.is_empty() {
+            return Ok(Confirmed { ended, still: 0 });
+        }
+        if Instant::now() + every > until {
+            for s in &next {
+                // e.g. `waiting for maintenance window` (the request's UNDEFINED).
+                let seen = s.seen.as_ref().map_or("no answer", |st| st.name());
+                outln!(
+                    "{}: still stopping (StopRollback request {}: {seen}); `planrun status` follows it",
+                    s.id,
+                    s.request
+                );
+            }
+            return Ok(Confirmed {
+                ended,
+                still: next.len(),
+            });
+        }
+        tokio::time::sleep(every).await;
+        pending = next;
+    }
 }
 
 #[allow(clippy::print_stdout)]

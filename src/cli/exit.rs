@@ -27,8 +27,12 @@ pub fn of_totals(t: &Totals, precedence: Precedence) -> i32 {
     let failed = t.failed + t.rejected;
     match precedence {
         Precedence::FailuresFirst if failed + t.timed_out > 0 => FAILED,
-        Precedence::FailuresFirst if t.pending + t.submitted + t.running > 0 => UNFINISHED,
-        Precedence::UnfinishedFirst if t.pending + t.submitted + t.running + t.timed_out > 0 => {
+        Precedence::FailuresFirst if t.pending + t.submitted + t.running + t.stopping > 0 => {
+            UNFINISHED
+        }
+        Precedence::UnfinishedFirst
+            if t.pending + t.submitted + t.running + t.stopping + t.timed_out > 0 =>
+        {
             UNFINISHED
         }
         Precedence::UnfinishedFirst if failed > 0 => FAILED,
@@ -58,6 +62,18 @@ mod tests {
         assert_eq!(of_totals(&t(2, 1, 0, 0), UnfinishedFirst), FAILED);
         assert_eq!(of_totals(&t(3, 0, 0, 0), FailuresFirst), OK);
         assert_eq!(of_totals(&t(0, 0, 1, 0), FailuresFirst), UNFINISHED);
+    }
+
+    #[test]
+    fn stopping_is_unfinished_for_both() {
+        let stopping = Totals {
+            succeeded: 1,
+            stopping: 1,
+            ..Totals::default()
+        };
+        for p in [Precedence::FailuresFirst, Precedence::UnfinishedFirst] {
+            assert_eq!(of_totals(&stopping, p), UNFINISHED);
+        }
     }
 
     #[test]

@@ -52,13 +52,29 @@ fn diagnostic(checked: &Checked, instance: &crate::plan::Instance, window: &Wind
         "/rollback_time".to_owned()
     };
     match window {
-        Window::Outside(_) => Diagnostic::error(
+        Window::Outside(ranges) => Diagnostic::error(
             "planrun::outside_rollback_window",
             format!("{}: rollback time {} is {window}", instance.id, instance.rollback_time),
         )
         .at(&instance.path, id_span, "cannot roll back to that time")
         .also(checked.index.get(&time_path).map(|l| l.value), "this rollback time")
-        .help("choose a time inside the window (binlog and backup retention), or drop the instance from the plan"),
+        .help(match ranges.as_slice() {
+            [] => "the API reports no rollback window for this instance (backup retention); drop it from the plan".to_owned(),
+            _ => format!(
+                "the instance can roll back to {} (as the API returned it); choose a time inside, or drop the instance from the plan",
+                ranges
+                    .iter()
+                    .map(|r| format!("{} .. {}", r.begin, r.end))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            ),
+        }),
+        Window::Inconclusive { .. } => Diagnostic::error(
+            "planrun::preflight_inconclusive",
+            format!("{}: {window}", instance.id),
+        )
+        .at(&instance.path, id_span, "availability unknown")
+        .help("a transient answer: run again in a moment, or pass --no-preflight to submit without the check"),
         _ => Diagnostic::error("planrun::instance_unavailable", format!("{}: {window}", instance.id))
             .at(&instance.path, id_span, "not available for rollback")
             .help("check the instance id and its region; only primary instances can be rolled back"),

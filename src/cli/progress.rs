@@ -52,9 +52,11 @@ impl Tally {
             self.count(Status::Submitted),
             total.saturating_sub(self.status.len()) + self.count(Status::Pending)
         );
-        let cancelled = self.count(Status::Cancelled);
-        if cancelled > 0 {
-            line.push_str(&format!(", {cancelled} cancelled"));
+        for status in [Status::Stopping, Status::Cancelled] {
+            let n = self.count(status);
+            if n > 0 {
+                line.push_str(&format!(", {n} {}", status.name()));
+            }
         }
         line
     }

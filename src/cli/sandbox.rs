@@ -80,6 +80,20 @@ pub struct ServeArgs {
     /// instance's clock; repeatable (several per instance allowed). Both APIs enforce it.
     #[arg(long = "window", value_name = "INSTANCE=BEGIN..END")]
     pub windows: Vec<String>,
+    /// API 3.0's code for a submission on an instance with a running task (undocumented;
+    /// one of the documented candidates).
+    #[arg(long, default_value = sandbox::TASK_RUNNING_CODES[0], value_name = "CODE")]
+    pub task_running_code: String,
+    /// DescribeRollbackTaskDetail answers an empty `Detail` (no echo of what was sent).
+    #[arg(long)]
+    pub empty_detail: bool,
+    /// DescribeRollbackRangeTime answers each instance's first N queries with a transient
+    /// per-instance code (1600001, 1624001).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub transient_range: u32,
+    /// New tasks stay INITIAL this many seconds before they start.
+    #[arg(long, default_value_t = 0.0, value_name = "S")]
+    pub hold_initial: f64,
 }
 
 /// Parses one `--window` value.
@@ -141,6 +155,11 @@ pub fn config(args: &ServeArgs) -> Result<Config, String> {
     config.missing_instances = args.missing.iter().cloned().collect();
     config.failing_instances = args.failing.iter().cloned().collect();
     config.stop_seconds = args.stop_seconds;
+    config.task_running_code = sandbox::task_running_code(&args.task_running_code)
+        .map_err(|e| format!("--task-running-code {e}"))?;
+    config.empty_detail = args.empty_detail;
+    config.transient_range_answers = args.transient_range;
+    config.initial_hold_seconds = args.hold_initial;
     config.default_window_seconds = i64::from(args.window_days) * 86_400;
     for text in &args.windows {
         let (id, w) = window(text)?;

@@ -103,6 +103,15 @@ pub struct Session {
     concurrency: usize,
 }
 
+/// The summary's last column: the error, else why an adopted task is unverified.
+fn note(s: &crate::engine::state::InstanceState) -> String {
+    match (&s.error, &s.unverified) {
+        (Some(error), _) => error.clone(),
+        (None, Some(why)) => format!("{}: {why}", crate::engine::state::ADOPTED_UNVERIFIED),
+        (None, None) => String::new(),
+    }
+}
+
 /// `NAME.journal`, or `NAME.sandbox.journal` for `apply --sandbox` (kept apart: its jobs
 /// lived in an emulator, not in the cloud).
 pub fn journal_name(plan: &str, sandboxed: bool) -> String {
@@ -473,20 +482,18 @@ impl Session {
 
     /// Takes the engine's final state, plus what another process wrote to the journal
     /// meanwhile: `planrun cancel` records its stops there while `apply` tracks, and a task
-    /// it stopped ends `killed`, which is `cancelled`, not `failed`.
+    /// it stopped ends `killed`, which is `cancelled` (or still `stopping`), not `failed`.
     pub fn finish(&mut self, state: RunState) {
         self.state = state;
         let Ok(records) = Journal::read(&self.journal_path) else {
             return;
         };
-        for record in &records {
-            if let Record::Cancelled { instance, .. } = record
-                && self
-                    .state
-                    .get(instance)
-                    .is_some_and(|s| s.status != Status::Succeeded)
-            {
-                self.state.apply(record);
+        let ids = self.ids();
+        let disk = RunState::replay(ids.iter().map(String::as_str), &records);
+        for (mine, theirs) in self.state.instances.iter_mut().zip(&disk.instances) {
+            let stopped = matches!(theirs.status, Status::Cancelled | Status::Stopping);
+            if stopped && mine.status != Status::Succeeded {
+                *mine = theirs.clone();
             }
         }
     }
@@ -530,6 +537,11 @@ impl Session {
         &mut self.state
     }
 
+    /// `--poll-interval` (or its default): the shortest time between two looks at a task.
+    pub fn poll_interval(&self) -> Duration {
+        self.poll_interval
+    }
+
     pub fn regions(&self) -> &[Option<String>] {
         &self.regions
     }
@@ -559,7 +571,7 @@ pub fn summary_table(state: &RunState, r: &crate::engine::report::Totals) -> Str
                     .map_or("-".into(), |j| visible(&j.0).into_owned()),
                 s.status.name().to_owned(),
                 duration,
-                visible(s.error.as_deref().unwrap_or("")).into_owned(),
+                visible(&note(s)).into_owned(),
             ]
         })
         .collect();
@@ -588,7 +600,7 @@ pub fn summary_table(state: &RunState, r: &crate::engine::report::Totals) -> Str
         r.rejected,
         r.timed_out,
         r.cancelled,
-        r.pending + r.submitted + r.running
+        r.pending + r.submitted + r.running + r.stopping
     );
     out
 }

@@ -1,6 +1,7 @@
 //! [`AnyProtocol`]: API 2.0 or 3.0 chosen at run time (`--api`), one type for the engine.
 
 use super::protocol::{JobHandle, Protocol, Task, V2};
+use super::reconcile::{Found, Sent};
 use super::v3::V3;
 use crate::api::Error;
 use crate::api::rollback::InstanceRollback;
@@ -89,6 +90,18 @@ impl Protocol for AnyProtocol {
         match self {
             Self::V2(p) => p.tasks(region, instance).await,
             Self::V3(p) => p.tasks(region, instance).await,
+        }
+    }
+
+    async fn find_submission(
+        &self,
+        region: Option<&str>,
+        instance: &str,
+        sent: Sent,
+    ) -> Result<Found, Error> {
+        match self {
+            Self::V2(p) => p.find_submission(region, instance, sent).await,
+            Self::V3(p) => p.find_submission(region, instance, sent).await,
         }
     }
 

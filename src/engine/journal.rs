@@ -60,6 +60,10 @@ pub enum Record {
         instance: String,
         batch: u64,
         job: JobHandle,
+        /// Set when nothing ties the task to the submission (see `engine::reconcile`): why
+        /// it was adopted anyway. Absent in journals written before it existed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        unverified: Option<String>,
         at: DateTime<Utc>,
     },
     /// A task changed state.
@@ -78,7 +82,13 @@ pub enum Record {
     },
     /// The run ended with every instance in a final state.
     Complete { at: DateTime<Utc> },
-    /// `planrun cancel` asked the API to stop the instance's task (StopRollback).
+    /// `planrun cancel`'s StopRollback was accepted; the task is not KILLED yet.
+    Stopping {
+        instance: String,
+        request: Option<String>,
+        at: DateTime<Utc>,
+    },
+    /// `planrun cancel` saw the instance's task KILLED after its StopRollback.
     Cancelled {
         instance: String,
         request: Option<String>,

@@ -3,6 +3,7 @@
 
 use std::future::Future;
 
+use super::reconcile::{self, Found, Sent};
 use crate::api::rollback::{InstanceRollback, RollbackSpec};
 use crate::api::{self, Client, TaskStatus};
 
@@ -23,12 +24,18 @@ impl std::fmt::Display for JobHandle {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TaskState {
     Waiting,
+    /// Created, not started: waiting for the instance's maintenance window
+    /// (DescribeAsyncRequestInfo's `UNDEFINED`).
+    MaintenanceWindow,
     Running,
+    /// StopRollback was asked and the task is winding down (`PAUSED`, API 2.0's 6).
+    Stopping,
     Succeeded,
     Failed,
     Killed,
     Removed,
-    /// A value outside the documented tables: not finished (tracked with a bound).
+    /// A value outside the documented tables, shown raw: not finished, and never failed by a
+    /// timer (only the run's `--timeout` bounds it).
     Unknown(String),
 }
 
@@ -43,7 +50,9 @@ impl TaskState {
     pub fn name(&self) -> &str {
         match self {
             Self::Waiting => "waiting",
+            Self::MaintenanceWindow => "waiting for maintenance window",
             Self::Running => "running",
+            Self::Stopping => "stopping",
             Self::Succeeded => "succeeded",
             Self::Failed => "failed",
             Self::Killed => "killed",
@@ -91,6 +100,21 @@ pub trait Protocol: Send + Sync + 'static {
         job: &JobHandle,
     ) -> impl Future<Output = Result<Option<Task>, Error>> + Send;
 
+    /// Looks for the instance's task of an in-doubt submission. By default from the echo of
+    /// the instance's listed tasks ([`reconcile::decide`]); an API that can tie a task to
+    /// its submission does better.
+    fn find_submission(
+        &self,
+        region: Option<&str>,
+        instance: &str,
+        sent: Sent,
+    ) -> impl Future<Output = Result<Found, Error>> + Send {
+        async move {
+            let tasks = self.tasks(region, instance).await?;
+            Ok(reconcile::decide(&tasks, &sent, true))
+        }
+    }
+
     /// Looks ([`Protocol::task`]) per second the API allows now; the engine paces its looks
     /// to it so they never queue in the client. Infinite: no pacing.
     fn poll_rate(&self) -> f64 {
@@ -119,7 +143,8 @@ impl V2 {
 
 fn state(status: TaskStatus) -> TaskState {
     match status {
-        TaskStatus::Waiting | TaskStatus::Pausing => TaskState::Waiting,
+        TaskStatus::Waiting => TaskState::Waiting,
+        TaskStatus::Pausing => TaskState::Stopping,
         TaskStatus::Running => TaskState::Running,
         TaskStatus::Success => TaskState::Succeeded,
         TaskStatus::Failed => TaskState::Failed,

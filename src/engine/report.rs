@@ -23,6 +23,7 @@ pub struct Totals {
     pub pending: usize,
     pub submitted: usize,
     pub running: usize,
+    pub stopping: usize,
     pub cancelled: usize,
 }
 
@@ -35,6 +36,10 @@ pub struct InstanceReport {
     pub finished_at: Option<DateTime<Utc>>,
     pub progress: Option<u8>,
     pub error: Option<String>,
+    /// `adopted (unverified): <why>` when the task was adopted without proof that it is the
+    /// submission's; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adopted: Option<String>,
 }
 
 impl Report {
@@ -49,6 +54,7 @@ impl Report {
                 Status::Pending => &mut totals.pending,
                 Status::Submitted => &mut totals.submitted,
                 Status::Running => &mut totals.running,
+                Status::Stopping => &mut totals.stopping,
                 Status::Cancelled => &mut totals.cancelled,
             } += 1;
         }
@@ -68,6 +74,10 @@ impl Report {
                     finished_at: s.finished_at,
                     progress: s.progress,
                     error: s.error.clone(),
+                    adopted: s
+                        .unverified
+                        .as_ref()
+                        .map(|why| format!("{}: {why}", super::state::ADOPTED_UNVERIFIED)),
                 })
                 .collect(),
         }

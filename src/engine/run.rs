@@ -41,8 +41,6 @@ pub struct Options {
     pub retry_base: Duration,
     /// A task not listed this long after its submission is failed.
     pub missing_after: Duration,
-    /// A task in an undocumented state this long is failed.
-    pub unknown_after: Duration,
     pub timeout: Option<Duration>,
     /// The instances' clock, to read task start times.
     pub offset: FixedOffset,
@@ -63,7 +61,6 @@ impl Default for Options {
             submit_retries: 5,
             retry_base: Duration::from_secs(2),
             missing_after: Duration::from_secs(600),
-            unknown_after: Duration::from_secs(1800),
             timeout: None,
             offset: FixedOffset::east_opt(8 * 3600)
                 .unwrap_or_else(|| unreachable!("+08:00 is valid")),
@@ -143,14 +140,12 @@ pub enum Ending {
     Journal(std::io::Error),
 }
 
-/// 11041 InternalError.CDBNotExist: the instance does not exist.
-const NOT_EXIST: i64 = 11041;
-
-/// Errors worth looking again after: transport, 5xx, rate limit, internal errors.
+/// Errors worth looking again after: transport, 5xx, rate limit, internal errors, and the
+/// "try later" codes of a busy back end.
 fn transient(e: &Error) -> bool {
     matches!(
         e.class(),
-        ErrorClass::Retry | ErrorClass::Resign | ErrorClass::OutcomeUnknown
+        ErrorClass::Retry | ErrorClass::Resign | ErrorClass::OutcomeUnknown | ErrorClass::Busy
     )
 }
 
@@ -174,15 +169,6 @@ struct Pending {
 
 type Boxed = Pin<Box<dyn Future<Output = Done> + Send>>;
 
-/// One instance to look for: plan index, id, region, request, when it was attempted.
-type Lookup = (
-    usize,
-    String,
-    Option<String>,
-    InstanceRollback,
-    chrono::DateTime<Utc>,
-);
-
 enum Done {
     Submitted {
         batch: u64,
@@ -192,11 +178,13 @@ enum Done {
     Reconciled {
         batch: u64,
         ids: Vec<usize>,
-        results: Vec<(usize, Result<Option<JobHandle>, Error>)>,
+        /// In-doubt rounds so far (bounds resubmissions that keep ending in doubt).
+        round: u32,
+        results: Vec<(usize, Result<reconcile::Found, Error>)>,
     },
     BusyChecked {
         job: Pending,
-        result: Result<Option<JobHandle>, Error>,
+        result: Result<reconcile::Found, Error>,
     },
     Polled {
         idx: usize,
@@ -210,7 +198,6 @@ struct Tracking {
     history: History,
     polling: bool,
     missing_since: Option<Instant>,
-    unknown_since: Option<Instant>,
 }
 
 pub struct Engine<P: Protocol> {
@@ -390,7 +377,7 @@ impl<P: Protocol> Engine<P> {
         batches.sort_by_key(|(b, _)| *b);
         for (batch, (at, ids)) in batches {
             let elapsed = (Utc::now() - at).to_std().unwrap_or_default();
-            self.reconcile(batch, ids, self.opts.settle.saturating_sub(elapsed));
+            self.reconcile(batch, ids, self.opts.settle.saturating_sub(elapsed), 0);
         }
         self.enqueue(&pending, now, 0, true);
     }
@@ -458,8 +445,9 @@ impl<P: Protocol> Engine<P> {
             Done::Reconciled {
                 batch,
                 ids,
+                round,
                 results,
-            } => self.reconciled(batch, ids, results),
+            } => self.reconciled(batch, ids, round, results),
             Done::BusyChecked { job, result } => self.busy_checked(job, result),
             Done::Polled { idx, result } => self.polled(idx, result),
         }

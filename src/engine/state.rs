@@ -25,9 +25,15 @@ pub enum Status {
     Rejected,
     /// `--timeout` ran out before the task ended (the journal stays resumable).
     TimedOut,
-    /// Stopped by `planrun cancel`.
+    /// `planrun cancel` asked StopRollback; the task is not KILLED yet.
+    Stopping,
+    /// Stopped by `planrun cancel`: the task ended KILLED.
     Cancelled,
 }
+
+/// How a report marks an instance whose task was adopted without proof that it is the
+/// submission's (`engine::reconcile`).
+pub const ADOPTED_UNVERIFIED: &str = "adopted (unverified)";
 
 impl Status {
     pub fn is_final(self) -> bool {
@@ -46,6 +52,7 @@ impl Status {
             Self::Failed => "failed",
             Self::Rejected => "rejected",
             Self::TimedOut => "timed_out",
+            Self::Stopping => "stopping",
             Self::Cancelled => "cancelled",
         }
     }
@@ -67,6 +74,10 @@ pub struct InstanceState {
     pub in_doubt: Option<(u64, DateTime<Utc>)>,
     /// The earliest submission attempt (a running task started before it is not ours).
     pub first_attempt: Option<DateTime<Utc>>,
+    /// Why its task was adopted although nothing tied it to the submission.
+    pub unverified: Option<String>,
+    /// The AsyncRequestId of `planrun cancel`'s accepted StopRollback, while `stopping`.
+    pub stop_request: Option<String>,
 }
 
 impl InstanceState {
@@ -82,6 +93,8 @@ impl InstanceState {
             error: None,
             in_doubt: None,
             first_attempt: None,
+            unverified: None,
+            stop_request: None,
         }
     }
 }
@@ -204,9 +217,14 @@ impl RunState {
                 });
             }
             Record::Adopted {
-                instance, job, at, ..
+                instance,
+                job,
+                unverified,
+                at,
+                ..
             } => {
                 self.each(std::iter::once(instance), |s| {
+                    s.unverified.clone_from(unverified);
                     s.job = Some(job.clone());
                     s.submitted_at.get_or_insert(*at);
                     s.in_doubt = None;
@@ -235,9 +253,20 @@ impl RunState {
             } => {
                 self.each(std::iter::once(instance), |s| {
                     s.task_state = Some(status.clone());
-                    // A task stopped by `planrun cancel` ends killed: it stays cancelled.
-                    if s.status == Status::Cancelled && status != "succeeded" {
-                        return;
+                    // A task stopped by `planrun cancel` ends killed: it is cancelled.
+                    if matches!(s.status, Status::Cancelled | Status::Stopping)
+                        && status != "succeeded"
+                    {
+                        if s.status == Status::Stopping && status == "killed" {
+                            s.status = Status::Cancelled;
+                            s.finished_at = Some(*at);
+                            s.in_doubt = None;
+                            s.error = Some("cancelled with `planrun cancel`".into());
+                            return;
+                        }
+                        if s.status == Status::Cancelled {
+                            return;
+                        }
                     }
                     s.status = if status == "succeeded" {
                         Status::Succeeded
@@ -260,6 +289,16 @@ impl RunState {
                 });
             }
             Record::Complete { at } => self.complete = Some(*at),
+            Record::Stopping {
+                instance, request, ..
+            } => {
+                self.each(std::iter::once(instance), |s| {
+                    if !s.status.is_final() {
+                        s.status = Status::Stopping;
+                        s.stop_request.clone_from(request);
+                    }
+                });
+            }
             Record::Cancelled { instance, at, .. } => {
                 self.each(std::iter::once(instance), |s| {
                     s.status = Status::Cancelled;
@@ -327,6 +366,7 @@ mod tests {
                 instance: ids()[0].into(),
                 batch: 1,
                 job: JobHandle("9".into()),
+                unverified: None,
                 at: t(5),
             },
             Record::Abandoned {
@@ -404,6 +444,90 @@ mod tests {
         let s = RunState::replay(ids(), &records);
         assert_eq!(s.get(ids()[0]).unwrap().status, Status::Cancelled);
         assert!(s.get(ids()[0]).unwrap().status.is_final());
+    }
+
+    #[test]
+    fn a_stopping_instance_is_cancelled_only_when_its_task_ends_killed() {
+        let stop = |instance: &str| Record::Stopping {
+            instance: instance.into(),
+            request: Some("stop-1".into()),
+            at: t(2),
+        };
+        let end = |instance: &str, status: &str| Record::Finished {
+            instance: instance.into(),
+            status: status.into(),
+            message: None,
+            at: t(3),
+        };
+        let records = [
+            Record::Intent {
+                batch: 1,
+                instances: v(&ids()),
+                at: t(0),
+            },
+            Record::Accepted {
+                batch: 1,
+                job: JobHandle("5".into()),
+                at: t(1),
+            },
+            stop(ids()[0]),
+            stop(ids()[1]),
+            stop(ids()[2]),
+        ];
+        let s = RunState::replay(ids(), &records);
+        let a = s.get(ids()[0]).unwrap();
+        assert_eq!(a.status, Status::Stopping);
+        assert!(!a.status.is_final());
+        assert_eq!(a.stop_request.as_deref(), Some("stop-1"));
+        assert_eq!(Status::Stopping.name(), "stopping");
+        let mut all = records.to_vec();
+        all.extend([
+            end(ids()[0], "killed"),
+            end(ids()[1], "succeeded"),
+            end(ids()[2], "failed"),
+        ]);
+        let s = RunState::replay(ids(), &all);
+        let statuses: Vec<Status> = s.instances.iter().map(|i| i.status).collect();
+        assert_eq!(
+            statuses,
+            [Status::Cancelled, Status::Succeeded, Status::Failed],
+            "killed → cancelled; a task that ended otherwise is what it ended as"
+        );
+    }
+
+    #[test]
+    fn an_unverified_adoption_keeps_why() {
+        let records = [
+            Record::Intent {
+                batch: 1,
+                instances: v(&ids()[..1]),
+                at: t(0),
+            },
+            Record::Adopted {
+                instance: ids()[0].into(),
+                batch: 1,
+                job: JobHandle("detail:x|".into()),
+                unverified: Some("no echo".into()),
+                at: t(1),
+            },
+        ];
+        let s = RunState::replay(ids(), &records);
+        assert_eq!(
+            s.get(ids()[0]).unwrap().unverified.as_deref(),
+            Some("no echo")
+        );
+        // Journals written before the field existed still read.
+        let old: Record = serde_json::from_str(
+            r#"{"record":"adopted","instance":"cdb-aaaaaaaa","batch":1,"job":"9","at":"2026-11-23T04:00:00Z"}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            old,
+            Record::Adopted {
+                unverified: None,
+                ..
+            }
+        ));
     }
 
     #[test]

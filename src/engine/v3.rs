@@ -10,6 +10,8 @@
 
 use sha2::{Digest, Sha256};
 
+mod tied;
+
 use super::protocol::{JobHandle, Protocol, Task, TaskState};
 use crate::api::Error;
 use crate::api::rollback::{InstanceRollback, RollbackSpec, para_json};
@@ -18,6 +20,17 @@ use crate::api::v3::{AsyncRequestId, Client};
 
 /// Instances per DescribeRollbackRangeTime call (the API documents no bound; stay modest).
 pub const PREFLIGHT_BATCH: usize = 20;
+/// DescribeRollbackRangeTime's per-instance codes that say "try again": 1600001 (internal
+/// error) and 1624001 (database access error).
+pub const TRANSIENT_RANGE_CODES: [i64; 2] = [1_600_001, 1_624_001];
+
+/// Whether an instance's answer is a transient per-instance code.
+fn transient_range(item: &InstanceRollbackRangeTime) -> bool {
+    item.code
+        .is_some_and(|c| TRANSIENT_RANGE_CODES.contains(&c))
+}
+/// How API 3.0 writes times (`StartTime`, `StartTimeBegin`), in the instance's clock.
+pub(crate) const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 /// Prefix of handles derived from a task's details rather than returned by the API.
 pub const DERIVED_HANDLE: &str = "detail:";
 
@@ -49,7 +62,38 @@ impl V3 {
     ///
     /// The calls overlap (as many as the client lets out at once, paced by its limiter), so
     /// the preflight of a large plan takes the rate limit's time, not the sum of round trips.
+    ///
+    /// Instances answered with a transient code ([`TRANSIENT_RANGE_CODES`]) are asked again
+    /// with the client's backoff, a bounded number of times; whatever they answer last stays.
     pub async fn preflight(
+        &self,
+        region: Option<&str>,
+        instances: &[String],
+    ) -> Result<Vec<InstanceRollbackRangeTime>, Error> {
+        let mut items = self.ask_windows(region, instances).await?;
+        let mut delays = self.client.retry_delays();
+        loop {
+            let again: Vec<String> = items
+                .iter()
+                .filter(|i| transient_range(i))
+                .map(|i| i.instance_id.clone())
+                .collect();
+            let Some(delay) = (!again.is_empty()).then(|| delays.next()).flatten() else {
+                return Ok(items);
+            };
+            tokio::time::sleep(delay).await;
+            let fresh = self.ask_windows(region, &again).await?;
+            for item in fresh {
+                match items.iter_mut().find(|i| i.instance_id == item.instance_id) {
+                    Some(old) => *old = item,
+                    None => items.push(item),
+                }
+            }
+        }
+    }
+
+    /// One round of DescribeRollbackRangeTime calls for these instances.
+    async fn ask_windows(
         &self,
         region: Option<&str>,
         instances: &[String],
@@ -65,6 +109,20 @@ impl V3 {
             .try_collect()
             .await?;
         Ok(answers.into_iter().flatten().collect())
+    }
+
+    /// DescribeAsyncRequestInfo of a request (a StopRollback's, to confirm it): its state
+    /// ([`async_state`]) and `Info`.
+    pub async fn request_state(
+        &self,
+        region: Option<&str>,
+        request: &JobHandle,
+    ) -> Result<(TaskState, Option<String>), Error> {
+        let info = self
+            .client_for(region)
+            .async_request_info(&AsyncRequestId(request.0.clone()))
+            .await?;
+        Ok((async_state(info.status.as_deref()), info.info))
     }
 
     /// StopRollback for the instance's running rollback; the handle is the stop request's
@@ -86,6 +144,8 @@ pub enum Window {
     Outside(Vec<RollbackTimeRange>),
     /// The API reported an error for the instance (e.g. it does not exist).
     Refused { code: i64, message: String },
+    /// The API kept answering a transient code for the instance: it could not tell.
+    Inconclusive { code: i64, message: String },
     /// The API's answer does not mention the instance.
     Unlisted,
 }
@@ -110,6 +170,10 @@ impl std::fmt::Display for Window {
             Self::Refused { code, message } => {
                 write!(f, "the API refused the instance (code {code}: {message})")
             }
+            Self::Inconclusive { code, message } => write!(
+                f,
+                "the API could not tell whether the instance can roll back (code {code}: {message}), even when asked again"
+            ),
             Self::Unlisted => f.write_str("the API did not report the instance"),
         }
     }
@@ -133,6 +197,12 @@ pub fn window(items: &[InstanceRollbackRangeTime], instance: &str, rollback_time
     let Some(item) = items.iter().find(|i| i.instance_id == instance) else {
         return Window::Unlisted;
     };
+    if transient_range(item) {
+        return Window::Inconclusive {
+            code: item.code.unwrap_or_default(),
+            message: item.message.clone().unwrap_or_default(),
+        };
+    }
     if !item.is_ok() {
         return Window::Refused {
             code: item.code.unwrap_or_default(),
@@ -146,13 +216,16 @@ pub fn window(items: &[InstanceRollbackRangeTime], instance: &str, rollback_time
     }
 }
 
-/// API 3.0 `Status` → the engine's state. Unknown strings are not terminal.
+/// API 3.0 `Status` (DescribeRollbackTaskDetail) or `TaskStatus` (DescribeTasks) → the
+/// engine's state. `PAUSED` is being stopped; DescribeTasks spells success `SUCCEED` and has
+/// `WAITING`. Unknown strings (and `UNDEFINED`) are not terminal and are shown raw.
 pub fn state(status: Option<&str>) -> TaskState {
     let raw = status.unwrap_or_default();
     match raw.trim().to_ascii_uppercase().as_str() {
-        "INITIAL" | "PAUSED" => TaskState::Waiting,
+        "INITIAL" | "WAITING" => TaskState::Waiting,
+        "PAUSED" => TaskState::Stopping,
         "RUNNING" => TaskState::Running,
-        "SUCCESS" => TaskState::Succeeded,
+        "SUCCESS" | "SUCCEED" => TaskState::Succeeded,
         "FAILED" => TaskState::Failed,
         "KILLED" => TaskState::Killed,
         "REMOVED" => TaskState::Removed,
@@ -162,6 +235,23 @@ pub fn state(status: Option<&str>) -> TaskState {
             raw.to_owned()
         }),
     }
+}
+
+/// DescribeAsyncRequestInfo's `Status`: as [`state`], except that `UNDEFINED` there means
+/// created and waiting for the maintenance window.
+pub fn async_state(status: Option<&str>) -> TaskState {
+    match status.map(|s| s.trim().to_ascii_uppercase()).as_deref() {
+        Some("UNDEFINED") => TaskState::MaintenanceWindow,
+        _ => state(status),
+    }
+}
+
+/// `EndTime` (and `StartTime`) as the engine keeps them: `0000-00-00 00:00:00`, empty or
+/// null mean "not ended" (not started).
+fn end_time(raw: Option<&str>) -> Option<String> {
+    raw.map(str::trim)
+        .filter(|t| !t.is_empty() && !t.starts_with("0000-00-00"))
+        .map(str::to_owned)
 }
 
 /// The spec in a canonical order, so equal rollbacks give equal digests.
@@ -197,8 +287,8 @@ fn task(instance: &str, t: &RollbackTask, job: Option<JobHandle>) -> Task {
         job,
         state: state(t.status.as_deref()),
         progress: t.percent(),
-        started_at: t.start_time.clone(),
-        finished_at: t.end_time.clone(),
+        started_at: end_time(t.start_time.as_deref()),
+        finished_at: end_time(t.end_time.as_deref()),
         message: t.info.clone(),
         spec: t.detail_of(instance).and_then(|d| d.spec()),
     }
@@ -215,6 +305,15 @@ impl Protocol for V3 {
     fn poll_rate(&self) -> f64 {
         self.client
             .current_rate(crate::api::v3::client::DESCRIBE_ROLLBACK_TASK_DETAIL)
+    }
+
+    async fn find_submission(
+        &self,
+        region: Option<&str>,
+        instance: &str,
+        sent: crate::engine::reconcile::Sent,
+    ) -> Result<crate::engine::reconcile::Found, Error> {
+        self.find_tied(region, instance, sent).await
     }
 
     async fn submit(
@@ -270,10 +369,12 @@ mod tests {
     fn documented_statuses_map_and_others_are_not_terminal() {
         let table = [
             ("INITIAL", TaskState::Waiting),
-            ("PAUSED", TaskState::Waiting),
+            ("WAITING", TaskState::Waiting),
+            ("PAUSED", TaskState::Stopping),
             ("RUNNING", TaskState::Running),
             ("running", TaskState::Running),
             ("SUCCESS", TaskState::Succeeded),
+            ("SUCCEED", TaskState::Succeeded),
             ("FAILED", TaskState::Failed),
             ("KILLED", TaskState::Killed),
             ("REMOVED", TaskState::Removed),
@@ -287,6 +388,21 @@ mod tests {
             assert!(!s.is_terminal());
         }
         assert_eq!(state(Some("WEIRD")).name(), "WEIRD");
+        assert_eq!(state(Some("PAUSED")).name(), "stopping");
+        assert_eq!(async_state(Some("UNDEFINED")), TaskState::MaintenanceWindow);
+        assert_eq!(
+            async_state(Some("UNDEFINED")).name(),
+            "waiting for maintenance window"
+        );
+        assert_eq!(async_state(Some("KILLED")), TaskState::Killed);
+        assert!(!async_state(Some("UNDEFINED")).is_terminal());
+        assert_eq!(end_time(Some("0000-00-00 00:00:00")), None);
+        assert_eq!(end_time(Some("")), None);
+        assert_eq!(end_time(None), None);
+        assert_eq!(
+            end_time(Some("2026-11-23 12:00:00")).as_deref(),
+            Some("2026-11-23 12:00:00")
+        );
     }
 
     fn spec(dbs: &[(&str, &str)]) -> RollbackSpec {

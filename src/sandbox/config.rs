@@ -12,6 +12,24 @@ pub const DEMO_SECRET_ID: &str = "AKIDplanrunSANDBOX0000000000000000";
 /// The demo SecretKey matching [`DEMO_SECRET_ID`]; equally public.
 pub const DEMO_SECRET_KEY: &str = "planrunSandboxDemoKey0000000000000";
 
+/// The documented candidates for "a rollback task is already running on this instance"
+/// (api-facts.md): the first is the default.
+pub const TASK_RUNNING_CODES: [&str; 4] = [
+    "FailedOperation.StatusConflict",
+    "OperationDenied.WrongStatus",
+    "OperationDenied.InstanceTaskRunning",
+    "FailedOperation.InstanceTaskConflictError",
+];
+
+/// One of [`TASK_RUNNING_CODES`], by name.
+pub fn task_running_code(name: &str) -> Result<&'static str, String> {
+    TASK_RUNNING_CODES
+        .iter()
+        .find(|c| **c == name)
+        .copied()
+        .ok_or_else(|| format!("`{name}` is not one of {}", TASK_RUNNING_CODES.join(", ")))
+}
+
 /// One accepted key pair. `Debug` never shows the key.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credential {
@@ -39,6 +57,9 @@ pub struct FaultKinds {
     pub internal: bool,
     /// The answer is delayed by [`Faults::slow_ms`].
     pub slow: bool,
+    /// API 3.0 only: StartBatchRollback is carried out (its tasks are created), then the
+    /// answer is `InternalError`, as if the back end failed after starting them.
+    pub accepted_internal: bool,
 }
 
 impl FaultKinds {
@@ -49,6 +70,7 @@ impl FaultKinds {
             http502: true,
             internal: true,
             slow: true,
+            accepted_internal: true,
         }
     }
 
@@ -61,9 +83,10 @@ impl FaultKinds {
                 "http502" | "502" => kinds.http502 = true,
                 "internal" | "9006" => kinds.internal = true,
                 "slow" => kinds.slow = true,
+                "accepted-internal" => kinds.accepted_internal = true,
                 other => {
                     return Err(format!(
-                        "unknown fault kind `{other}` (expected lost, http502, internal or slow)"
+                        "unknown fault kind `{other}` (expected lost, http502, internal, slow or accepted-internal)"
                     ));
                 }
             }
@@ -85,6 +108,9 @@ impl FaultKinds {
         }
         if self.slow {
             out.push(FaultKind::Slow);
+        }
+        if self.accepted_internal {
+            out.push(FaultKind::AcceptedInternal);
         }
         out
     }
@@ -177,6 +203,17 @@ pub struct Config {
     /// keeps `rollback_time_check` alone, as before.
     pub default_window_seconds: i64,
     pub faults: Faults,
+    /// API 3.0's answer to a submission on an instance with a running task. Which code the
+    /// cloud uses is not documented; one of [`TASK_RUNNING_CODES`].
+    pub task_running_code: &'static str,
+    /// DescribeRollbackTaskDetail answers an empty `Detail` (the SDK documents it may be
+    /// `null`): a client cannot match tasks by the echo of what was sent.
+    pub empty_detail: bool,
+    /// DescribeRollbackRangeTime answers each instance's first N queries with a transient
+    /// per-instance `Code` (1600001, then 1624001, alternately).
+    pub transient_range_answers: u32,
+    /// A new task stays INITIAL this many seconds (times `time_scale`) before its life begins.
+    pub initial_hold_seconds: f64,
     /// Seeds per-instance durations and the string-or-number choice in answers.
     pub seed: u64,
 }
@@ -202,6 +239,10 @@ impl Config {
             rollback_windows: BTreeMap::new(),
             default_window_seconds: 7 * 86_400,
             faults: Faults::default(),
+            task_running_code: TASK_RUNNING_CODES[0],
+            empty_detail: false,
+            transient_range_answers: 0,
+            initial_hold_seconds: 0.0,
             seed: 0,
         }
     }

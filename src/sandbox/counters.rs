@@ -27,6 +27,9 @@ pub struct CountersSnapshot {
     pub lost_responses: u64,
     /// Lost answers of accepted submissions: the job exists, the client never heard of it.
     pub lost_accepted_jobs: u64,
+    /// Submissions carried out and then answered `InternalError` (the `accepted-internal`
+    /// fault): the tasks exist, the client was told the back end failed.
+    pub accepted_then_failed: u64,
     /// API requests being handled right now.
     pub in_flight: u64,
     /// The most API requests ever handled at once (checks a client's concurrency bound).
@@ -84,6 +87,10 @@ impl Counters {
         if accepted_job {
             self.snapshot.lost_accepted_jobs += 1;
         }
+    }
+
+    pub fn accepted_then_failed(&mut self) {
+        self.snapshot.accepted_then_failed += 1;
     }
 
     /// A request starts being handled.

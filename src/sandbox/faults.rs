@@ -13,6 +13,8 @@ pub enum FaultKind {
     Http502,
     Internal,
     Slow,
+    /// API 3.0: carry out the submission, then answer `InternalError`.
+    AcceptedInternal,
 }
 
 impl FaultKind {
@@ -22,6 +24,7 @@ impl FaultKind {
             Self::Http502 => "http502",
             Self::Internal => "internal",
             Self::Slow => "slow",
+            Self::AcceptedInternal => "accepted-internal",
         }
     }
 }

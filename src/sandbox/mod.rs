@@ -41,7 +41,7 @@ use tokio::task::JoinHandle;
 pub use answer::Rejection;
 pub use config::{
     Config, Credential, DEMO_SECRET_ID, DEMO_SECRET_KEY, FaultKinds, Faults, RollbackTimeCheck,
-    RollbackWindow,
+    RollbackWindow, TASK_RUNNING_CODES, task_running_code,
 };
 pub use counters::CountersSnapshot;
 pub use faults::FaultKind;

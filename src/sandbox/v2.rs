@@ -237,7 +237,11 @@ pub fn record(
             spec: s.spec,
         })
         .collect();
-    let job_id = inner.tasks.submit(tasks, now, instance_clock(config));
+    // A held task's life (INITIAL, then running) begins after the hold.
+    let hold = config.initial_hold_seconds * config.time_scale;
+    let hold = Duration::try_from_secs_f64(hold.max(0.0)).unwrap_or(Duration::ZERO);
+    let begins = now.checked_add(hold).unwrap_or(now);
+    let job_id = inner.tasks.submit(tasks, begins, instance_clock(config));
     inner.counters.accepted(&ids);
     job_id
 }

@@ -5,14 +5,19 @@ Usage: v3_sdk.py HOST:PORT SECRET_ID SECRET_KEY INSTANCE_ID
 The SDK is used as any user would: a CdbClient whose HttpProfile points at the sandbox
 (plain HTTP on loopback, endpoint HOST:PORT, which the SDK also signs as the Host). It calls
 DescribeRollbackRangeTime, StartBatchRollback (one table, one hour ago in +08:00) and
-DescribeRollbackTaskDetail for the returned AsyncRequestId, then DescribeRollbackRangeTime
-with a wrong key. Prints one line per call and exits non-zero on the first unexpected answer.
+DescribeRollbackTaskDetail for the returned AsyncRequestId, DescribeTasks and
+DescribeAsyncRequestInfo for it, then DescribeRollbackRangeTime with a wrong key. Prints one
+line per call and exits non-zero on the first unexpected answer. Every answer must load into
+the SDK's models without unknown fields: the SDK's own warnings ("... fileds are useless") are
+recorded and counted, and the top-level fields of DescribeTasks and DescribeAsyncRequestInfo
+are compared with their response models.
 """
 
 import datetime
 import json
 import os
 import sys
+import warnings
 
 from tencentcloud.cdb.v20170320 import cdb_client, models
 from tencentcloud.common import credential
@@ -40,6 +45,15 @@ def request(model, params):
     req = model()
     req.from_json_string(json.dumps(params))
     return req
+
+
+def unknown_top(cdb, action, params, model):
+    """Fails when the raw answer has a top-level field the response model does not know."""
+    raw = json.loads(cdb.call(action, params))["Response"]
+    known = {name[1:] for name in vars(model())}
+    extra = sorted(set(raw) - known)
+    if extra:
+        fail("%s answers fields its model lacks: %s" % (action, extra))
 
 
 def fail(message):
@@ -90,6 +104,7 @@ def main():
     if not rsp.AsyncRequestId or not rsp.RequestId:
         fail("start: " + rsp.to_json_string())
     print("StartBatchRollback async=%s" % rsp.AsyncRequestId)
+    started_id = rsp.AsyncRequestId
 
     rsp = cdb.DescribeRollbackTaskDetail(
         request(
@@ -112,6 +127,32 @@ def main():
         )
     )
 
+    async_id = started_id
+    params = {"InstanceId": instance, "TaskTypes": [1, 10], "Limit": 20}
+    rsp = cdb.DescribeTasks(request(models.DescribeTasksRequest, params))
+    tied = [t for t in rsp.Items or [] if t.AsyncRequestId == async_id]
+    if rsp.TotalCount != 1 or not tied or tied[0].InstanceIds != [instance]:
+        fail("tasks: " + rsp.to_json_string())
+    print(
+        "DescribeTasks total=%d type=%s status=%s instances=%s"
+        % (rsp.TotalCount, tied[0].TaskType, tied[0].TaskStatus, ",".join(tied[0].InstanceIds))
+    )
+    unknown_top(cdb, "DescribeTasks", params, models.DescribeTasksResponse)
+
+    params = {"AsyncRequestId": async_id}
+    rsp = cdb.DescribeAsyncRequestInfo(request(models.DescribeAsyncRequestInfoRequest, params))
+    if rsp.Status not in ("INITIAL", "RUNNING", "SUCCESS"):
+        fail("async info: " + rsp.to_json_string())
+    print("DescribeAsyncRequestInfo status=%s" % rsp.Status)
+    unknown_top(cdb, "DescribeAsyncRequestInfo", params, models.DescribeAsyncRequestInfoResponse)
+    try:
+        cdb.DescribeAsyncRequestInfo(
+            request(models.DescribeAsyncRequestInfoRequest, {"AsyncRequestId": "no-such-id"})
+        )
+        fail("an unknown AsyncRequestId was found")
+    except TencentCloudSDKException as e:
+        print("unknown request error=%s" % e.get_code())
+
     wrong = client(target, secret_id, "not-the-key")
     try:
         wrong.DescribeRollbackRangeTime(
@@ -123,4 +164,8 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        main()
+    useless = [str(w.message) for w in seen if "useless" in str(w.message)]
+    print("unknown-field warnings=%d %s" % (len(useless), "; ".join(useless)))

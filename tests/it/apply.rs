@@ -11,3 +11,4 @@ mod refusals;
 mod report;
 mod signals;
 mod v3;
+mod v3_doubt;

@@ -1,119 +1,193 @@
 //! API 3.0 error codes (`Response.Error.Code`, e.g. `AuthFailure.SignatureFailure`) and what
-//! the caller should do with each, as issue 5 lists them.
+//! the caller should do with each: the table of `v3_codes` (one line of reason per code, then
+//! the families Tencent's documentation defines, `Category.Detail`), and what a submission's
+//! answer proves.
+//!
+//! The codes are those of the official SDK's `tencentcloud/cdb/v20170320/errorcodes.py`, the
+//! per-action lists of api-facts.md, and the common codes of every API 3.0 product. A test
+//! reads errorcodes.py from `.venv` and fails when one of its codes reaches the fallback.
 
 use super::ErrorClass;
+use super::v3_codes::{CODES, FAMILIES};
+use ErrorClass::{Fatal, Retry};
 
-/// An API 3.0 error code's class (`Response.Error.Code`, e.g. `AuthFailure.SignatureFailure`).
-///
-/// Codes are matched by prefix the way Tencent groups them (`Category.Detail`); the table is
-/// the one of issue 5. Unknown codes are [`ErrorClass::Fatal`]: never retried blindly.
-pub fn classify_v3(code: &str) -> ErrorClass {
-    let is = |prefix: &str| {
-        code == prefix
-            || code
-                .strip_prefix(prefix)
-                .is_some_and(|rest| rest.starts_with('.'))
-    };
-    match code {
-        // Like 9592: a task is running on the instance.
-        "OperationDenied.InstanceTaskRunning" | "FailedOperation.InstanceTaskConflictError" => {
-            ErrorClass::Busy
-        }
-        _ if is("RequestLimitExceeded") => ErrorClass::Retry,
-        _ if is("AuthFailure") || is("UnauthorizedOperation") => ErrorClass::StopRun,
-        _ if is("InternalError") || is("ServiceUnavailable") => ErrorClass::Retry,
-        _ if is("FailedOperation") && retry_later(code) => ErrorClass::Retry,
-        // About one instance of the batch (its id, its state, its names): split to find it.
-        _ if is("InvalidParameter")
-            || is("InvalidParameterValue")
-            || is("ResourceNotFound")
-            || is("ResourceUnavailable")
-            || is("OperationDenied")
-            || is("UnsupportedOperation") =>
-        {
-            ErrorClass::InstancesOnly
-        }
-        _ => ErrorClass::Fatal,
+/// How a code got its class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Listed in [`CODES`] by its exact name.
+    Listed,
+    /// Not listed, but of a family in [`FAMILIES`] (the prefix before the first dot).
+    Family,
+    /// Neither: an undocumented code.
+    Fallback,
+}
+
+/// A code's class, why, and where that came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    pub class: ErrorClass,
+    pub reason: &'static str,
+    pub origin: Origin,
+}
+
+/// Why an undocumented code is never retried blindly (a submission answered so is in doubt).
+const UNDOCUMENTED: &str = "undocumented code: not retried; a submission answered so is in doubt";
+
+/// The rule for one API 3.0 code.
+pub fn rule_v3(code: &str) -> Rule {
+    if let Some((_, class, reason)) = CODES.iter().find(|(c, ..)| *c == code) {
+        return Rule {
+            class: *class,
+            reason,
+            origin: Origin::Listed,
+        };
+    }
+    let family = code.split('.').next().unwrap_or_default();
+    match FAMILIES.iter().find(|(f, ..)| *f == family) {
+        Some((_, class, reason)) => Rule {
+            class: *class,
+            reason,
+            origin: Origin::Family,
+        },
+        None => Rule {
+            class: Fatal,
+            reason: UNDOCUMENTED,
+            origin: Origin::Fallback,
+        },
     }
 }
 
-/// The `FailedOperation.*` codes that say "try again later" rather than "this cannot work":
-/// timeouts, busy back ends, failures to start the asynchronous flow.
-fn retry_later(code: &str) -> bool {
-    const HINTS: [&str; 6] = [
-        "Timeout",
-        "TryLater",
-        "RetryLater",
-        "Busy",
-        "StartFlowError",
-        "CreateAsyncRequestError",
-    ];
-    let detail = code.split_once('.').map_or("", |(_, d)| d);
-    HINTS.iter().any(|h| detail.contains(h))
+/// An API 3.0 error code's class (see [`rule_v3`]).
+pub fn classify_v3(code: &str) -> ErrorClass {
+    rule_v3(code).class
+}
+
+/// Whether a submission answered with `code` certainly started nothing: a refusal (of the
+/// credentials, the parameters, the instances), a conflict (the engine looks before it waits)
+/// or throttling. Transient failures (`InternalError*`, `CdbError*`, ...) and undocumented
+/// codes do not prove it: the submission is in doubt.
+pub fn refusal_v3(code: &str) -> bool {
+    let rule = rule_v3(code);
+    match rule.class {
+        _ if rule.origin == Origin::Fallback => false,
+        Retry => is_family(code, "RequestLimitExceeded"),
+        _ => true,
+    }
+}
+
+/// `code` is `family` or `family.<detail>`.
+pub(crate) fn is_family(code: &str, family: &str) -> bool {
+    code == family
+        || code
+            .strip_prefix(family)
+            .is_some_and(|rest| rest.starts_with('.'))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::api::error::Error;
+    use ErrorClass::{Busy, InstancesOnly, StopRun};
 
     #[test]
-    fn v3_codes_are_classified_as_issue_5_says() {
-        use ErrorClass::*;
+    fn v3_codes_are_classified_by_what_they_mean() {
         let table = [
             ("RequestLimitExceeded", Retry),
             ("RequestLimitExceeded.UinLimitExceeded", Retry),
-            ("RequestLimitExceeded.GlobalRegionUinLimitExceeded", Retry),
+            ("RequestLimitExceeded.SomethingNew", Retry),
             ("AuthFailure.SignatureFailure", StopRun),
             ("AuthFailure.SecretIdNotFound", StopRun),
-            ("AuthFailure.UnauthorizedOperation", StopRun),
-            ("AuthFailure.InvalidSecretId", StopRun),
-            // The client re-signs once by itself; if the clock is off, nothing else helps.
             ("AuthFailure.SignatureExpire", StopRun),
-            ("UnauthorizedOperation", StopRun),
+            ("AuthFailure", StopRun),
             ("UnauthorizedOperation.NotEnoughPrivileges", StopRun),
+            ("OperationDenied.UserHasNoStrategy", StopRun),
+            ("OperationDenied.SubAccountOperationDenied", StopRun),
+            ("IpNotInWhitelist", StopRun),
             ("InternalError", Retry),
             ("InternalError.DBError", Retry),
-            ("InternalError.UndefinedError", Retry),
-            ("ServiceUnavailable", Retry),
+            ("InternalError.UnknownError", Retry),
+            ("CdbError", Retry),
+            ("CdbError.TaskError", Retry),
+            ("CdbError.BackupError", InstancesOnly),
             ("FailedOperation.TimeoutError", Retry),
-            ("FailedOperation.StartFlowError", Retry),
-            ("FailedOperation.CreateAsyncRequestError", Retry),
-            ("FailedOperation.StatusConflict", Fatal),
-            ("FailedOperation", Fatal),
+            ("FailedOperation.StatusConflict", Busy),
+            ("FailedOperation.StartFlowError", Busy),
+            ("OperationDenied.WrongStatus", Busy),
             ("OperationDenied.InstanceTaskRunning", Busy),
-            ("FailedOperation.InstanceTaskConflictError", Busy),
+            ("OverQuota", Busy),
+            ("ResourceInUse", Busy),
             ("InvalidParameter", InstancesOnly),
             ("InvalidParameter.InstanceNotFound", InstancesOnly),
             (
                 "InvalidParameterValue.InvalidParameterValueError",
                 InstancesOnly,
             ),
-            ("ResourceNotFound", InstancesOnly),
             ("ResourceNotFound.CdbInstanceNotFoundError", InstancesOnly),
+            ("OperationDenied", InstancesOnly),
             ("OperationDenied.InstanceStatusError", InstancesOnly),
-            ("UnsupportedOperation", InstancesOnly),
+            ("FailedOperation", InstancesOnly),
+            ("InvalidParameter.InvalidAsyncRequestId", Fatal),
             ("MissingParameter", Fatal),
             ("UnknownParameter", Fatal),
             ("InvalidAction", Fatal),
-            // Prefixes must end at a dot: these are not the documented families.
+            ("UnsupportedOperation", Fatal),
+            // Families end at a dot: these are not documented families.
             ("InternalErrorish", Fatal),
             ("AuthFailures.X", Fatal),
             ("", Fatal),
         ];
         for (code, class) in table {
             assert_eq!(classify_v3(code), class, "code {code:?}");
-            assert_eq!(
-                Error::Cloud {
-                    action: "A".into(),
-                    code: code.into(),
-                    message: String::new(),
-                    request_id: String::new(),
-                }
-                .class(),
-                class,
-                "code {code:?}"
+            let err = Error::Cloud {
+                action: "A".into(),
+                code: code.into(),
+                message: String::new(),
+                request_id: String::new(),
+            };
+            assert_eq!(err.class(), class, "code {code:?}");
+        }
+    }
+
+    #[test]
+    fn every_listed_code_is_listed_once_and_has_a_reason() {
+        for (i, (code, _, reason)) in CODES.iter().enumerate() {
+            assert!(!reason.is_empty(), "{code}");
+            assert!(
+                CODES[i + 1..].iter().all(|(c, ..)| c != code),
+                "{code} is listed twice"
             );
+        }
+        assert_eq!(rule_v3("CdbError.TaskError").origin, Origin::Listed);
+        assert_eq!(rule_v3("InternalError.TagError").origin, Origin::Family);
+        assert_eq!(rule_v3("Brand.New").origin, Origin::Fallback);
+    }
+
+    #[test]
+    fn only_refusals_conflicts_and_throttling_prove_a_submission_started_nothing() {
+        for code in [
+            "InvalidParameter.InstanceNotFound",
+            "InvalidParameterValue",
+            "AuthFailure.SignatureFailure",
+            "OperationDenied.UserHasNoStrategy",
+            "FailedOperation.StatusConflict",
+            "OverQuota",
+            "RequestLimitExceeded",
+            "MissingParameter",
+        ] {
+            assert!(refusal_v3(code), "{code}");
+        }
+        for code in [
+            "InternalError",
+            "InternalError.UnknownError",
+            "InternalError.DatabaseAccessError",
+            "CdbError",
+            "CdbError.TaskError",
+            "FailedOperation.TimeoutError",
+            "ServiceUnavailable",
+            "SomethingUndocumented",
+            "Brand.New",
+        ] {
+            assert!(!refusal_v3(code), "{code}");
         }
     }
 }

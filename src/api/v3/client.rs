@@ -17,6 +17,10 @@ use super::model::{
     InstanceRollbackRangeTime, RangeTimeAnswer, RollbackInstancesInfo, RollbackTask,
     RollbackTaskPage, StartBatchRollbackRequest, StopRollbackRequest,
 };
+use super::tasks::{
+    AsyncRequestInfo, DescribeAsyncRequestInfoRequest, DescribeTasksRequest, MAX_TASKS_PAGE,
+    TaskDetail, TaskPage,
+};
 use crate::api::config::ClientConfig;
 use crate::api::error::{Error, ErrorClass};
 use crate::api::request::now_timestamp;
@@ -30,6 +34,8 @@ pub const START_BATCH_ROLLBACK: &str = "StartBatchRollback";
 pub const DESCRIBE_ROLLBACK_TASK_DETAIL: &str = "DescribeRollbackTaskDetail";
 pub const DESCRIBE_ROLLBACK_RANGE_TIME: &str = "DescribeRollbackRangeTime";
 pub const STOP_ROLLBACK: &str = "StopRollback";
+pub const DESCRIBE_TASKS: &str = "DescribeTasks";
+pub const DESCRIBE_ASYNC_REQUEST_INFO: &str = "DescribeAsyncRequestInfo";
 /// The answer to a signature whose Timestamp is too far from the server's clock.
 const EXPIRED: &str = "AuthFailure.SignatureExpire";
 /// DescribeRollbackTaskDetail returns at most this many items per call.
@@ -79,6 +85,12 @@ impl Client {
     /// HTTP attempts made so far for `action`, retries included.
     pub fn attempts(&self, action: &str) -> u64 {
         self.link.attempts(action)
+    }
+
+    /// The retry policy's delays (backoff with jitter), for callers that ask again on an
+    /// answer that is itself fine but says "try later" (a transient per-instance code).
+    pub fn retry_delays(&self) -> impl Iterator<Item = Duration> + use<> {
+        self.link.inner.config.retry.delays()
     }
 
     /// Requests it lets out at once (`--concurrency`).
@@ -178,6 +190,42 @@ impl Client {
             })
             .await?;
         Ok(answer.items)
+    }
+
+    /// Every page of DescribeTasks for this filter (`Offset` and `Limit` are set here).
+    pub async fn all_tasks(&self, filter: &DescribeTasksRequest) -> Result<Vec<TaskDetail>, Error> {
+        const MAX_PAGES: u32 = 1000;
+        let mut all = Vec::new();
+        let mut offset = 0u32;
+        for _ in 0..MAX_PAGES {
+            let body = DescribeTasksRequest {
+                offset: Some(i64::from(offset)),
+                limit: Some(i64::from(MAX_TASKS_PAGE)),
+                ..filter.clone()
+            };
+            let page: TaskPage = self
+                .call(DESCRIBE_TASKS, &body, true, |v| typed(DESCRIBE_TASKS, v))
+                .await?;
+            let got = page.items.len();
+            all.extend(page.items);
+            offset = offset.saturating_add(u32::try_from(got).unwrap_or(u32::MAX));
+            if got == 0 || i64::from(offset) >= page.total_count.unwrap_or(0) {
+                break;
+            }
+        }
+        Ok(all)
+    }
+
+    /// DescribeAsyncRequestInfo: the status of one asynchronous request (a StartBatchRollback
+    /// or a StopRollback); it has its own budget of 40 requests per second.
+    pub async fn async_request_info(&self, id: &AsyncRequestId) -> Result<AsyncRequestInfo, Error> {
+        let body = DescribeAsyncRequestInfoRequest {
+            async_request_id: id.0.clone(),
+        };
+        self.call(DESCRIBE_ASYNC_REQUEST_INFO, &body, true, |v| {
+            typed(DESCRIBE_ASYNC_REQUEST_INFO, v)
+        })
+        .await
     }
 
     /// Sends `body` until it succeeds or the retry policy gives up; `idempotent` chooses the

@@ -19,12 +19,14 @@
 //!   (integer, 0 = ok), Message, Times[]{Begin, End}}`. No documented bound on the number of
 //!   ids per call: callers batch.
 //! - StopRollback `InstanceId` → `AsyncRequestId`.
-//! - Every action: 20 requests/s; errors `Response.Error{Code, Message}` with `RequestId`.
+//! - DescribeTasks, DescribeAsyncRequestInfo: see [`tasks`].
+//! - Every action: 20 requests/s (DescribeAsyncRequestInfo: 40); errors `Response.Error{Code, Message}` with `RequestId`.
 
 pub mod client;
 pub mod envelope;
 mod lenient;
 pub mod model;
 pub mod range;
+pub mod tasks;
 
 pub use client::{AsyncRequestId, Client, DEFAULT_ENDPOINT, regional_endpoint};

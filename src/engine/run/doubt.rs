@@ -1,13 +1,24 @@
 //! Submissions whose outcome is unknown: look for their tasks before anything is resent.
 
 use super::*;
+use crate::engine::reconcile::{Found, Sent};
 
 impl<P: Protocol> Engine<P> {
-    /// Looks for the tasks of an in-doubt submission after `settle`.
-    pub(super) fn reconcile(&mut self, batch: u64, ids: Vec<usize>, settle: Duration) {
+    /// What reconciliation needs to know of instance `i`'s submission among `batch`.
+    pub(super) fn sent(&self, i: usize, batch: &[usize], at: chrono::DateTime<Utc>) -> Sent {
+        Sent {
+            batch: self.ids(batch),
+            spec: self.requests[i].spec.clone(),
+            attempt: at,
+            offset: self.opts.offset,
+        }
+    }
+
+    /// Looks for the tasks of an in-doubt submission after `settle`; `round` counts the
+    /// submissions of these instances that ended in doubt in this run.
+    pub(super) fn reconcile(&mut self, batch: u64, ids: Vec<usize>, settle: Duration, round: u32) {
         let protocol = Arc::clone(&self.protocol);
-        let offset = self.opts.offset;
-        let work: Vec<Lookup> = ids
+        let work: Vec<(usize, String, Option<String>, Sent)> = ids
             .iter()
             .map(|&i| {
                 let s = &self.state.instances[i];
@@ -16,55 +27,68 @@ impl<P: Protocol> Engine<P> {
                     i,
                     s.id.clone(),
                     self.regions[i].clone(),
-                    self.requests[i].clone(),
-                    at,
+                    self.sent(i, &ids, at),
                 )
             })
             .collect();
         self.inflight.push(Box::pin(async move {
             tokio::time::sleep(settle).await;
             let mut results = Vec::with_capacity(work.len());
-            for (i, id, region, request, at) in work {
-                let found = protocol.tasks(region.as_deref(), &id).await.map(|tasks| {
-                    reconcile::find(&tasks, &request.spec, at, offset).and_then(|t| t.job.clone())
-                });
-                results.push((i, found));
+            for (i, id, region, sent) in work {
+                results.push((
+                    i,
+                    protocol.find_submission(region.as_deref(), &id, sent).await,
+                ));
             }
             Done::Reconciled {
                 batch,
                 ids,
+                round,
                 results,
             }
         }));
+    }
+
+    /// Journals an adoption (verified or not) and starts tracking the task.
+    pub(super) fn adopt(
+        &mut self,
+        i: usize,
+        batch: u64,
+        job: JobHandle,
+        unverified: Option<String>,
+    ) -> std::io::Result<()> {
+        let instance = self.state.instances[i].id.clone();
+        self.write(Record::Adopted {
+            instance: instance.clone(),
+            batch,
+            job: job.clone(),
+            unverified,
+            at: Utc::now(),
+        })?;
+        self.emit(Event::Adopted { instance, job });
+        self.polls.push(Instant::now(), i, Kind::Check);
+        Ok(())
     }
 
     pub(super) fn reconciled(
         &mut self,
         batch: u64,
         ids: Vec<usize>,
-        results: Vec<(usize, Result<Option<JobHandle>, Error>)>,
+        round: u32,
+        results: Vec<(usize, Result<Found, Error>)>,
     ) -> std::io::Result<Option<Ending>> {
         let mut unresolved = false;
         for (i, result) in results {
             let result = match result {
                 // An instance that does not exist has no task: the resubmission will be
                 // refused with the API's message.
-                Err(e) if e.api_code() == Some(NOT_EXIST) => Ok(None),
+                Err(e) if e.is_instance_missing() => Ok(Found::Nothing),
                 other => other,
             };
             match result {
-                Ok(Some(job)) => {
-                    let instance = self.state.instances[i].id.clone();
-                    self.write(Record::Adopted {
-                        instance: instance.clone(),
-                        batch,
-                        job: job.clone(),
-                        at: Utc::now(),
-                    })?;
-                    self.emit(Event::Adopted { instance, job });
-                    self.polls.push(Instant::now(), i, Kind::Check);
-                }
-                Ok(None) => {}
+                Ok(Found::Verified(job)) => self.adopt(i, batch, job, None)?,
+                Ok(Found::Unverified { job, why }) => self.adopt(i, batch, job, Some(why))?,
+                Ok(Found::Nothing) => {}
                 Err(e) if e.class() == ErrorClass::StopRun => return Ok(Some(Ending::Stopped(e))),
                 // Could not look, for now: never resubmit blind. Look again later.
                 Err(e) if transient(&e) => unresolved = true,
@@ -89,20 +113,36 @@ impl<P: Protocol> Engine<P> {
             })
             .collect();
         if unresolved {
-            self.reconcile(batch, still, self.opts.settle);
+            self.reconcile(batch, still, self.opts.settle, round);
             return Ok(None);
         }
-        if !still.is_empty() {
+        if still.is_empty() {
+            return Ok(None);
+        }
+        if round >= self.opts.submit_retries {
+            // Every submission ended in doubt and none left a task: stop trying for this
+            // run, like a refusal worth another try that outlasted its retries.
+            let reason = "every submission ended in doubt and left no task".to_owned();
             self.write(Record::Abandoned {
                 batch,
-                reason: "no task found for the submission".into(),
+                reason: format!("gave up for this run: {reason}"),
                 at: Utc::now(),
             })?;
-            self.emit(Event::Resubmitting {
+            self.emit(Event::GaveUp {
                 instances: self.ids(&still),
+                reason,
             });
-            self.enqueue(&still, Instant::now(), 0, false);
+            return Ok(None);
         }
+        self.write(Record::Abandoned {
+            batch,
+            reason: "no task found for the submission".into(),
+            at: Utc::now(),
+        })?;
+        self.emit(Event::Resubmitting {
+            instances: self.ids(&still),
+        });
+        self.enqueue(&still, Instant::now(), round + 1, false);
         Ok(None)
     }
 }

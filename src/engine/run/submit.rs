@@ -2,6 +2,7 @@
 //! API answered (accepted, refused, unknown, busy) and what follows from it.
 
 use super::*;
+use crate::engine::reconcile::Found;
 
 impl<P: Protocol> Engine<P> {
     pub(super) fn launch_submissions(&mut self, now: Instant) -> std::io::Result<()> {
@@ -33,22 +34,21 @@ impl<P: Protocol> Engine<P> {
         Ok(())
     }
 
-    /// 9592 on a single instance: is the running task ours (a lost submission of this plan)?
+    /// A busy answer on a single instance: is the running task ours (a lost submission of
+    /// this plan)? Any rollback task of the plan's instances started since the first attempt.
     pub(super) fn check_busy(&mut self, job: Pending) {
         let protocol = Arc::clone(&self.protocol);
         let idx = job.ids[0];
         let s = &self.state.instances[idx];
         let since = s.first_attempt.unwrap_or_else(Utc::now);
-        let (id, region, request, offset) = (
+        let all: Vec<usize> = (0..self.state.instances.len()).collect();
+        let (id, region, sent) = (
             s.id.clone(),
             self.regions[idx].clone(),
-            self.requests[idx].clone(),
-            self.opts.offset,
+            self.sent(idx, &all, since),
         );
         self.inflight.push(Box::pin(async move {
-            let result = protocol.tasks(region.as_deref(), &id).await.map(|tasks| {
-                reconcile::find(&tasks, &request.spec, since, offset).and_then(|t| t.job.clone())
-            });
+            let result = protocol.find_submission(region.as_deref(), &id, sent).await;
             Done::BusyChecked { job, result }
         }));
     }
@@ -89,7 +89,7 @@ impl<P: Protocol> Engine<P> {
                     at: Utc::now(),
                 })?;
                 self.emit(Event::Unknown { batch, reason });
-                self.reconcile(batch, job.ids, self.opts.settle);
+                self.reconcile(batch, job.ids, self.opts.settle, job.attempt);
             }
             ErrorClass::StopRun => {
                 self.write(Record::Abandoned {
@@ -183,25 +183,19 @@ impl<P: Protocol> Engine<P> {
     pub(super) fn busy_checked(
         &mut self,
         job: Pending,
-        result: Result<Option<JobHandle>, Error>,
+        result: Result<Found, Error>,
     ) -> std::io::Result<Option<Ending>> {
         let idx = job.ids[0];
         let instance = self.state.instances[idx].id.clone();
         let now = Instant::now();
         match result {
-            Ok(Some(handle)) => {
+            Ok(Found::Verified(handle)) => {
                 let batch = self.state.instances[idx].in_doubt.map_or(0, |(b, _)| b);
-                self.write(Record::Adopted {
-                    instance: instance.clone(),
-                    batch,
-                    job: handle.clone(),
-                    at: Utc::now(),
-                })?;
-                self.emit(Event::Adopted {
-                    instance,
-                    job: handle,
-                });
-                self.polls.push(now, idx, Kind::Check);
+                self.adopt(idx, batch, handle, None)?;
+            }
+            Ok(Found::Unverified { job: handle, why }) => {
+                let batch = self.state.instances[idx].in_doubt.map_or(0, |(b, _)| b);
+                self.adopt(idx, batch, handle, Some(why))?;
             }
             Err(e) if e.class() == ErrorClass::StopRun => return Ok(Some(Ending::Stopped(e))),
             _ => {

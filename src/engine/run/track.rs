@@ -83,7 +83,7 @@ impl<P: Protocol> Engine<P> {
                 return Ok(None);
             }
             Err(e) if e.class() == ErrorClass::StopRun => return Ok(Some(Ending::Stopped(e))),
-            Err(e) if e.api_code() == Some(NOT_EXIST) => {
+            Err(e) if e.is_instance_missing() => {
                 self.finish(idx, "failed", Some(format!("the instance is gone: {e}")));
                 return Ok(None);
             }
@@ -122,19 +122,8 @@ impl<P: Protocol> Engine<P> {
             self.finish(idx, status, message);
             return Ok(None);
         }
-        if let TaskState::Unknown(name) = &task.state {
-            let since = *self.tracking[idx].unknown_since.get_or_insert(now);
-            if now - since >= self.opts.unknown_after {
-                self.finish(
-                    idx,
-                    "failed",
-                    Some(format!("the task stayed in the undocumented state {name}")),
-                );
-                return Ok(None);
-            }
-        } else {
-            self.tracking[idx].unknown_since = None;
-        }
+        // An undocumented state stays unfinished, shown raw, until the task leaves it or the
+        // run's `--timeout`: a timer never turns "unknown" into "failed".
         if changed {
             self.buffer(Record::Progress {
                 instance: instance.clone(),

@@ -84,15 +84,20 @@ impl ApiError {
 
     pub fn missing_instance(instance: &str) -> Self {
         Self::new(
-            "ResourceNotFound.InstanceNotFoundError",
+            "InvalidParameter.InstanceNotFound",
             format!("instance {instance} does not exist"),
         )
     }
 
-    pub fn task_running(instance: &str) -> Self {
+    /// `code` is the configured one of the documented candidates.
+    pub fn task_running(code: &'static str, instance: &str) -> Self {
+        Self::new(code, format!("a task is running on instance {instance}"))
+    }
+
+    pub fn unknown_async_request(id: &str) -> Self {
         Self::new(
-            "OperationDenied.InstanceTaskRunning",
-            format!("a task is running on instance {instance}"),
+            "InvalidParameter.InvalidAsyncRequestId",
+            format!("no asynchronous request {id}"),
         )
     }
 
@@ -109,8 +114,11 @@ impl ApiError {
 pub struct Quirks {
     rng: StdRng,
     next_stop: u64,
-    /// AsyncRequestIds handed out by StopRollback (DescribeAsyncRequestInfo knows them).
-    stops: std::collections::HashSet<String>,
+    /// AsyncRequestIds handed out by StopRollback, with their instance
+    /// (DescribeAsyncRequestInfo knows them).
+    stops: std::collections::HashMap<String, String>,
+    /// DescribeRollbackRangeTime queries so far, per instance (for transient answers).
+    range_asks: std::collections::HashMap<String, u32>,
 }
 
 impl Quirks {
@@ -119,7 +127,8 @@ impl Quirks {
             rng: StdRng::seed_from_u64(seed ^ 0x5eed_0003),
             // StopRollback's AsyncRequestIds: far from the submissions' job ids.
             next_stop: 0x8000_0000,
-            stops: std::collections::HashSet::new(),
+            stops: std::collections::HashMap::new(),
+            range_asks: std::collections::HashMap::new(),
         }
     }
 
@@ -133,18 +142,31 @@ impl Quirks {
         format!("{a:08X}-{b:04X}-{c:04X}-{d:04X}-{e:012X}")
     }
 
-    /// The AsyncRequestId of the next StopRollback.
-    pub fn stop_id(&mut self) -> String {
+    /// The AsyncRequestId of the next StopRollback, of `instance`.
+    pub fn stop_id(&mut self, instance: &str) -> String {
         let id = self.next_stop;
         self.next_stop += 1;
         let id = crate::sandbox::state::async_request_id(id);
-        self.stops.insert(id.clone());
+        self.stops.insert(id.clone(), instance.to_owned());
         id
     }
 
-    /// Whether StopRollback handed out this AsyncRequestId.
-    pub fn is_stop(&self, id: &str) -> bool {
-        self.stops.contains(id)
+    /// The instance of the StopRollback that handed out this AsyncRequestId.
+    pub fn stopped_instance(&self, id: &str) -> Option<&str> {
+        self.stops.get(id).map(String::as_str)
+    }
+
+    /// Whether this DescribeRollbackRangeTime query of `instance` is among its first `n`,
+    /// which get a transient per-instance code: 1600001 (internal error) and 1624001
+    /// (database access error) in turn.
+    pub fn transient_range(&mut self, instance: &str, n: u32) -> Option<i64> {
+        let asked = self.range_asks.entry(instance.to_owned()).or_default();
+        *asked += 1;
+        (*asked <= n).then_some(if *asked % 2 == 1 {
+            1_600_001
+        } else {
+            1_624_001
+        })
     }
 
     /// A list, or `null` half the time when it is empty.
@@ -195,10 +217,13 @@ mod tests {
             ok,
             json!({"Response": {"AsyncRequestId": "x", "RequestId": "RID"}})
         );
-        let err = error(&ApiError::task_running("cdb-aaaaaaaa"), "RID");
+        let err = error(
+            &ApiError::task_running("FailedOperation.StatusConflict", "cdb-aaaaaaaa"),
+            "RID",
+        );
         assert_eq!(
             err["Response"]["Error"]["Code"],
-            "OperationDenied.InstanceTaskRunning"
+            "FailedOperation.StatusConflict"
         );
         assert_eq!(err["Response"]["RequestId"], "RID");
         assert!(
@@ -229,8 +254,11 @@ mod tests {
             a.split('-').map(str::len).collect::<Vec<_>>(),
             [8, 4, 4, 4, 12]
         );
-        let (s1, s2) = (q.stop_id(), q.stop_id());
+        let (s1, s2) = (q.stop_id("cdb-a"), q.stop_id("cdb-b"));
         assert_ne!(s1, s2);
-        assert!(q.is_stop(&s1) && q.is_stop(&s2) && !q.is_stop(&a));
+        assert_eq!(q.stopped_instance(&s2), Some("cdb-b"));
+        assert_eq!(q.stopped_instance(&a), None);
+        let codes: Vec<_> = (0..3).map(|_| q.transient_range("cdb-a", 2)).collect();
+        assert_eq!(codes, [Some(1_600_001), Some(1_624_001), None]);
     }
 }

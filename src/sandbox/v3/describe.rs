@@ -1,7 +1,7 @@
 //! DescribeRollbackTaskDetail (an instance's tasks, newest first, optionally of one
 //! AsyncRequestId, paged with Offset / Limit ≤ 100, default 20) and DescribeRollbackRangeTime
-//! (each instance's rollback windows, a non-zero `Code` for a bad or missing instance), and
-//! DescribeAsyncRequestInfo (one AsyncRequestId's overall `Status`).
+//! (each instance's rollback windows, a non-zero `Code` for a bad or missing instance, or a
+//! transient one when configured).
 
 use std::time::Instant;
 
@@ -18,7 +18,7 @@ use super::params::Body;
 const DEFAULT_LIMIT: u64 = 20;
 const MAX_LIMIT: u64 = 100;
 /// What an end time looks like before it happened, as the cloud writes it.
-const NO_TIME: &str = "0000-00-00 00:00:00";
+pub(super) const NO_TIME: &str = "0000-00-00 00:00:00";
 /// DescribeRollbackRangeTime's per-instance codes (from the API's documentation).
 const CODE_BAD_INPUT: i64 = 1_600_003;
 const CODE_NO_INSTANCE: i64 = 1_600_009;
@@ -48,11 +48,21 @@ pub fn task_detail(
         .take(usize::try_from(limit).unwrap_or(usize::MAX))
         .collect();
     let quirks = &mut inner.v3;
-    let items: Vec<Value> = page.iter().map(|t| render(quirks, id, t, now)).collect();
+    let empty = config.empty_detail;
+    let items: Vec<Value> = page
+        .iter()
+        .map(|t| render(quirks, id, t, now, empty))
+        .collect();
     Ok(json!({ "TotalCount": total, "Items": quirks.list(items) }))
 }
 
-fn render(quirks: &mut Quirks, instance_id: &str, task: &Task, now: Instant) -> Value {
+fn render(
+    quirks: &mut Quirks,
+    instance_id: &str,
+    task: &Task,
+    now: Instant,
+    empty_detail: bool,
+) -> Value {
     let phase = task.phase(now);
     let spec = &task.spec;
     let info = match phase {
@@ -82,19 +92,24 @@ fn render(quirks: &mut Quirks, instance_id: &str, task: &Task, now: Instant) -> 
     let ended = task
         .ended_wall(now)
         .map_or_else(|| NO_TIME.to_owned(), |t| t.format(TIME_FORMAT).to_string());
+    let detail = if empty_detail {
+        quirks.list(vec![])
+    } else {
+        json!([{
+            "InstanceId": instance_id,
+            "Strategy": spec.strategy.as_str(),
+            "RollbackTime": spec.rollbacktime,
+            "Databases": quirks.list(databases),
+            "Tables": quirks.list(tables),
+        }])
+    };
     json!({
         "Info": quirks.text(info),
         "Status": phase.v3_status(),
         "Progress": phase.progress(),
         "StartTime": task.started_wall.format(TIME_FORMAT).to_string(),
         "EndTime": ended,
-        "Detail": [{
-            "InstanceId": instance_id,
-            "Strategy": spec.strategy.as_str(),
-            "RollbackTime": spec.rollbacktime,
-            "Databases": quirks.list(databases),
-            "Tables": quirks.list(tables),
-        }],
+        "Detail": detail,
     })
 }
 
@@ -120,7 +135,14 @@ pub fn range_time(config: &Config, inner: &mut Inner, body: &Body) -> Result<Val
     let items: Vec<Value> = ids
         .iter()
         .map(|id| {
-            let (code, message, times) = if !valid_instance_id(id) {
+            let transient = quirks.transient_range(id, config.transient_range_answers);
+            let (code, message, times) = if let Some(code) = transient {
+                (
+                    code,
+                    format!("transient error {code} for {id}; try again"),
+                    vec![],
+                )
+            } else if !valid_instance_id(id) {
                 (
                     CODE_BAD_INPUT,
                     format!("`{id}` is not an instance id"),
@@ -153,32 +175,4 @@ pub fn range_time(config: &Config, inner: &mut Inner, body: &Body) -> Result<Val
         })
         .collect();
     Ok(json!({ "TotalCount": items.len(), "Items": items }))
-}
-
-/// DescribeAsyncRequestInfo: a submission's status over all its instances (running while any
-/// runs; then FAILED, KILLED or SUCCESS in that order); a StopRollback's is SUCCESS (a stop
-/// takes effect at once).
-pub fn async_info(inner: &mut Inner, body: &Body, now: Instant) -> Result<Value, ApiError> {
-    body.only(&["AsyncRequestId"])?;
-    let id = body.required_string("AsyncRequestId")?;
-    if inner.v3.is_stop(id) {
-        return Ok(json!({ "Status": "SUCCESS", "Info": "rollback stopped" }));
-    }
-    let job = inner.tasks.job_of_async_id(id).ok_or_else(|| {
-        ApiError::new("ResourceNotFound", format!("no asynchronous request {id}"))
-    })?;
-    let phases: Vec<Phase> = inner.tasks.of_job(job).map(|t| t.phase(now)).collect();
-    let (status, info) = if phases.iter().all(|p| *p == Phase::Waiting) {
-        ("INITIAL", "")
-    } else if phases.iter().any(|p| !p.is_terminal()) {
-        ("RUNNING", "")
-    } else if phases.iter().any(|p| matches!(p, Phase::Failed { .. })) {
-        ("FAILED", "rollback failed")
-    } else if phases.iter().any(|p| matches!(p, Phase::Killed { .. })) {
-        ("KILLED", "rollback stopped")
-    } else {
-        ("SUCCESS", "rollback succeeded")
-    };
-    let info = inner.v3.text(info);
-    Ok(json!({ "Status": status, "Info": info }))
 }

@@ -86,8 +86,8 @@ pub fn instance_shape(what: &str, id: &str) -> Result<(), ApiError> {
     }
 }
 
-/// InvalidParameterValue for a malformed id, ResourceNotFound.InstanceNotFoundError for a
-/// missing instance.
+/// InvalidParameterValue for a malformed id, the documented InvalidParameter.InstanceNotFound
+/// for a missing instance.
 pub fn existing_instance(config: &Config, what: &str, id: &str) -> Result<(), ApiError> {
     instance_shape(what, id)?;
     if config.missing_instances.contains(id) {
@@ -164,7 +164,7 @@ mod tests {
         );
         assert_eq!(
             code(r#"{"InstanceId": "cdb-gone0000"}"#),
-            Err("ResourceNotFound.InstanceNotFoundError")
+            Err("InvalidParameter.InstanceNotFound")
         );
         assert_eq!(code("{}"), Err("MissingParameter"));
     }

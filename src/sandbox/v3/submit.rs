@@ -165,7 +165,10 @@ pub fn start(
             )?;
         }
         if inner.tasks.busy(&s.instance_id, now) {
-            return Err(ApiError::task_running(&s.instance_id));
+            return Err(ApiError::task_running(
+                config.task_running_code,
+                &s.instance_id,
+            ));
         }
     }
     let job_id = record(config, inner, submissions, now);
@@ -208,7 +211,7 @@ pub fn stop(
         return Err(ApiError::nothing_to_stop(id));
     }
     inner.counters.stopped(stopped);
-    Ok(json!({ "AsyncRequestId": inner.v3.stop_id() }))
+    Ok(json!({ "AsyncRequestId": inner.v3.stop_id(id) }))
 }
 
 #[cfg(test)]

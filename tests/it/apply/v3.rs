@@ -88,7 +88,10 @@ fn v3_a_batch_with_one_missing_instance_is_split_and_the_others_succeed() {
         if inst["id"] == ids[2].as_str() {
             assert_eq!(inst["status"], "rejected");
             let error = inst["error"].as_str().unwrap_or_default();
-            assert!(error.starts_with("ResourceNotFound"), "{error}");
+            assert!(
+                error.starts_with("InvalidParameter.InstanceNotFound"),
+                "{error}"
+            );
         } else {
             assert_eq!(inst["status"], "succeeded", "{inst}");
         }

@@ -11,6 +11,7 @@ mod session;
 mod timeline;
 mod v3;
 mod v3_client;
+mod v3_documented;
 mod v3_faults;
 mod v3_tasks;
 

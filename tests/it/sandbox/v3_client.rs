@@ -73,7 +73,7 @@ async fn planruns_v3_client_round_trips_every_action() {
     assert_eq!(busy.class(), ErrorClass::Busy, "{busy}");
     assert_eq!(
         busy.code_text().as_deref(),
-        Some("OperationDenied.InstanceTaskRunning")
+        Some("FailedOperation.StatusConflict")
     );
     assert!(busy.request_id().is_some_and(|r| !r.is_empty()));
 
@@ -241,6 +241,7 @@ async fn engine_preflight_agrees_with_what_the_sandbox_accepts() {
                 "refused"
             }
             Window::Unlisted => "unlisted",
+            Window::Inconclusive { .. } => "inconclusive",
         };
         assert_eq!(kind, expected, "{id} at {time}: {verdict}");
         let mut r = rollback(id);
@@ -252,5 +253,63 @@ async fn engine_preflight_agrees_with_what_the_sandbox_accepts() {
             "{id} at {time}: {accepted:?}"
         );
     }
+    sb.shutdown().await;
+}
+
+/// DescribeRollbackRangeTime's transient per-instance codes (1600001, 1624001) are asked
+/// again with backoff; only when they persist past the bound is the verdict "inconclusive",
+/// never "refused", and it carries the API's code and message.
+#[tokio::test]
+async fn preflight_asks_again_on_transient_instance_codes_within_a_bound() {
+    use planrun::engine::v3::{V3 as Adapter, Window, window};
+    let recent = super::v3::recent();
+    let ids = [A.to_owned(), B.to_owned()];
+
+    let sb = start(Config {
+        transient_range_answers: 2,
+        ..fast()
+    })
+    .await;
+    let adapter = Adapter::new(client(&sb, DEMO_SECRET_KEY));
+    let items = adapter
+        .preflight(None, &ids)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    for id in &ids {
+        assert_eq!(
+            window(&items, id, &recent),
+            Window::Inside,
+            "{id}: {items:?}"
+        );
+    }
+    // Two transient answers, then the real one; both instances asked together each time.
+    assert_eq!(
+        sb.counters().requests_per_action["DescribeRollbackRangeTime"],
+        3
+    );
+    sb.shutdown().await;
+
+    let sb = start(Config {
+        transient_range_answers: 100,
+        ..fast()
+    })
+    .await;
+    let adapter = Adapter::new(client(&sb, DEMO_SECRET_KEY));
+    let items = adapter
+        .preflight(None, &ids)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let verdict = window(&items, A, &recent);
+    assert!(
+        matches!(&verdict, Window::Inconclusive { code, message }
+            if [1_600_001, 1_624_001].contains(code) && message.contains("try again")),
+        "{verdict:?}"
+    );
+    assert!(verdict.to_string().contains("code 16"), "{verdict}");
+    // The client's policy allows 3 attempts in all.
+    assert_eq!(
+        sb.counters().requests_per_action["DescribeRollbackRangeTime"],
+        3
+    );
     sb.shutdown().await;
 }

@@ -46,10 +46,7 @@ async fn stop_rollback_kills_the_running_task_for_both_apis() {
     let r = c
         .call("StopRollback", json!({"InstanceId": "cdb-gone0000"}))
         .await;
-    assert_eq!(
-        error_code(&r),
-        Some("ResourceNotFound.InstanceNotFoundError")
-    );
+    assert_eq!(error_code(&r), Some("InvalidParameter.InstanceNotFound"));
     assert_eq!(sb.counters().stopped_tasks, 1);
     sb.shutdown().await;
 }
@@ -69,10 +66,7 @@ async fn a_stop_with_a_delay_shows_paused_then_killed() {
     let item = c.detail(A, json!({})).await["Items"][0].clone();
     assert_eq!(item["Status"], "PAUSED", "{item}");
     let busy = c.start(json!([instance(A)])).await;
-    assert_eq!(
-        error_code(&busy),
-        Some("OperationDenied.InstanceTaskRunning")
-    );
+    assert_eq!(error_code(&busy), Some("FailedOperation.StatusConflict"));
     let again = c.call("StopRollback", json!({"InstanceId": A})).await;
     assert_eq!(
         error_code(&again),

@@ -77,7 +77,7 @@ async fn start_batch_rollback_refuses_the_whole_call_on_any_broken_rule() {
         ),
         (
             json!([instance(A), instance("cdb-gone0000")]),
-            "ResourceNotFound.InstanceNotFoundError",
+            "InvalidParameter.InstanceNotFound",
             "cdb-gone0000",
         ),
         (
@@ -141,10 +141,7 @@ async fn a_task_started_in_v3_lives_and_is_described_with_its_detail() {
         json!([{"Database": "orders", "Table": [{"TableName": "payments", "NewTableName": "payments_bak"}]}])
     );
     let busy = c.start(json!([instance(A)])).await;
-    assert_eq!(
-        error_code(&busy),
-        Some("OperationDenied.InstanceTaskRunning")
-    );
+    assert_eq!(error_code(&busy), Some("FailedOperation.StatusConflict"));
     let info = |id: &str| c.call("DescribeAsyncRequestInfo", json!({ "AsyncRequestId": id }));
     let running = info(&async_id).await;
     assert!(
@@ -168,7 +165,10 @@ async fn a_task_started_in_v3_lives_and_is_described_with_its_detail() {
         "both instances of the job are done"
     );
     let unknown = info("00000000-00000000-00000000-00000000").await;
-    assert_eq!(error_code(&unknown), Some("ResourceNotFound"));
+    assert_eq!(
+        error_code(&unknown),
+        Some("InvalidParameter.InvalidAsyncRequestId")
+    );
     let second = c.start(json!([instance(A)])).await["AsyncRequestId"].clone();
     assert_ne!(second, json!(async_id));
     let all = c.detail(A, json!({})).await;
@@ -235,10 +235,7 @@ async fn both_apis_share_one_set_of_tasks() {
     let r = v2.submit(&[(A, para.clone())]).await;
     assert_eq!(int(&r["code"]), 0, "{r}");
     let busy = v3.start(json!([instance(A)])).await;
-    assert_eq!(
-        error_code(&busy),
-        Some("OperationDenied.InstanceTaskRunning")
-    );
+    assert_eq!(error_code(&busy), Some("FailedOperation.StatusConflict"));
     let seen = v3.detail(A, json!({})).await;
     assert_eq!(seen["TotalCount"], 1);
     assert_eq!(

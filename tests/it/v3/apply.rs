@@ -45,6 +45,10 @@ struct Cloud {
     refuse: Mutex<Option<String>>,
     /// Polls a task needs before it succeeds (0 is read as 2).
     polls_needed: AtomicU32,
+    /// Answer an empty `Detail` (no echo of what was submitted).
+    empty_detail: AtomicBool,
+    /// Every task's `Status`, whatever its polls (an undocumented state).
+    status: Mutex<Option<String>>,
 }
 
 fn reply(response: Value) -> String {
@@ -127,13 +131,20 @@ async fn cloud(State(cloud): State<Arc<Cloud>>, headers: HeaderMap, body: Bytes)
                         n => n,
                     };
                     let done = t.polls >= needed;
+                    let status = cloud.status.lock().unwrap().clone();
+                    let status = status
+                        .unwrap_or_else(|| if done { "SUCCESS" } else { "RUNNING" }.to_owned());
                     json!({
-                        "Status": if done { "SUCCESS" } else { "RUNNING" },
+                        "Status": status,
                         "Progress": if done { 100 } else { 50 },
                         "StartTime": t.start,
                         "EndTime": null,
                         "Info": null,
-                        "Detail": [t.info],
+                        "Detail": if cloud.empty_detail.load(Ordering::SeqCst) {
+                            json!([])
+                        } else {
+                            json!([t.info])
+                        },
                     })
                 })
                 .collect();
@@ -169,7 +180,6 @@ fn options() -> Options {
         busy_wait: Duration::from_secs(2),
         submit_retries: 2,
         missing_after: Duration::from_secs(5),
-        unknown_after: Duration::from_secs(5),
         timeout: Some(Duration::from_secs(30)),
         ..Options::default()
     }
@@ -230,6 +240,65 @@ async fn a_lost_answer_is_reconciled_from_task_details_and_never_submitted_twice
         state.get("cdb-aaaaaaa3").unwrap().job.as_ref().unwrap().0,
         "async-2"
     );
+}
+
+/// Without DescribeTasks (this fake does not know it) and without an echo in `Detail`,
+/// nothing ties the task to the lost submission; a rollback task started after the attempt
+/// is adopted all the same, marked `adopted (unverified)` with why, and never resubmitted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_describe_tasks_or_an_echo_a_later_task_is_adopted_unverified() {
+    let (endpoint, cloud) = start_cloud().await;
+    cloud.stall_next.store(true, Ordering::SeqCst);
+    cloud.empty_detail.store(true, Ordering::SeqCst);
+    let ids = ["cdb-uuuuuuu1", "cdb-uuuuuuu2", "cdb-uuuuuuu3"];
+    let (ending, state) = apply(&endpoint, &ids).await;
+    assert!(matches!(ending, Ending::Complete), "{ending:?}");
+    assert_eq!(
+        cloud.submits.load(Ordering::SeqCst),
+        2,
+        "never submitted twice"
+    );
+    for s in &state.instances {
+        assert_eq!(s.status, Status::Succeeded, "{}: {s:?}", s.id);
+    }
+    for id in &ids[..2] {
+        let why = state
+            .get(id)
+            .unwrap()
+            .unverified
+            .clone()
+            .unwrap_or_default();
+        assert!(
+            why.contains("says neither what it rolls back"),
+            "{id}: {why}"
+        );
+    }
+    assert_eq!(state.get(ids[2]).unwrap().unverified, None);
+    let report = planrun::engine::report::Report::new("p", &state);
+    let json = serde_json::to_value(&report).unwrap();
+    let adopted = json["instances"][0]["adopted"].as_str().unwrap_or_default();
+    assert!(adopted.starts_with("adopted (unverified): "), "{json}");
+    assert!(json["instances"][2].get("adopted").is_none(), "{json}");
+}
+
+/// An undocumented state is shown raw and the instance stays unfinished until the run's
+/// `--timeout` (then `timed_out`, resumable): no timer turns it into `failed`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_state_stays_unfinished_until_the_timeout() {
+    let (endpoint, cloud) = start_cloud().await;
+    *cloud.status.lock().unwrap() = Some("BRAND_NEW".into());
+    let dir = tempfile::tempdir().unwrap();
+    let opts = Options {
+        timeout: Some(Duration::from_millis(1500)),
+        ..options()
+    };
+    let ids = ["cdb-kkkkkkk1"];
+    let (ending, state) = run(&endpoint, &ids, &dir.path().join("j.jsonl"), opts).await;
+    assert!(matches!(ending, Ending::TimedOut), "{ending:?}");
+    let s = state.get(ids[0]).unwrap();
+    assert_eq!(s.status, Status::TimedOut, "{s:?}");
+    assert_eq!(s.task_state.as_deref(), Some("BRAND_NEW"));
+    assert_eq!(s.error, None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -146,12 +146,19 @@ async fn queries_retry_internal_errors_but_submissions_do_not() {
         window(&items, "cdb-mo64xu70", "2026-11-20 03:15:00"),
         Window::Inside
     );
-    let err = client
-        .start_batch_rollback(&[tables_instance("cdb-mo64xu70")])
-        .await
-        .unwrap_err();
-    assert_eq!(err.class(), ErrorClass::Retry);
-    assert_eq!(script.seen(START_BATCH_ROLLBACK).len(), 1);
+    // An error answer to a submission is no proof that nothing started: in doubt, not
+    // retried, whatever the code that is not a refusal.
+    script.push(START_BATCH_ROLLBACK, error("CdbError.TaskError", "flow"));
+    script.push(START_BATCH_ROLLBACK, error("Brand.NewCode", "?"));
+    for code in ["InternalError", "CdbError.TaskError", "Brand.NewCode"] {
+        let err = client
+            .start_batch_rollback(&[tables_instance("cdb-mo64xu70")])
+            .await
+            .unwrap_err();
+        assert_eq!(err.class(), ErrorClass::OutcomeUnknown, "{code}");
+        assert_eq!(err.code_text().as_deref(), Some(code));
+    }
+    assert_eq!(script.seen(START_BATCH_ROLLBACK).len(), 3);
 }
 
 #[tokio::test]

@@ -62,6 +62,11 @@ async fn apply_submits_nothing_when_preflight_finds_a_problem() {
         stderr.contains("cdb-tooold01: rollback time 2026-11-10 03:15:00 is outside"),
         "{stderr}"
     );
+    // The refusal states the instance's window as the API returned it.
+    assert!(
+        stderr.contains("can roll back to 2026-11-16 00:00:00 .. 2026-11-23 12:00:00"),
+        "{stderr}"
+    );
     assert!(stderr.contains("planrun::instance_unavailable"), "{stderr}");
     assert!(stderr.contains("nothing was submitted"), "{stderr}");
     assert!(

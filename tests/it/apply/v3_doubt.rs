@@ -1,0 +1,108 @@
+//! The binary against a sandbox that answers as Tencent documents API 3.0: submissions in
+//! doubt (a lost answer, an `InternalError` after the tasks were created), an empty `Detail`,
+//! tasks held in INITIAL, the documented task-running code. The sandbox's counters prove that
+//! no instance is ever submitted twice.
+
+use super::harness::{Served, Work, all, ids, read_json, run, statuses};
+
+/// Applies `n` instances in calls of 2 and checks every one succeeded, submitted once.
+fn applies_each_once(served: &Served, tag: &str, n: usize) -> serde_json::Value {
+    let ids = ids(tag, n);
+    let work = Work::new(&ids, 2);
+    let report = work.dir.path().join("report.json");
+    let out = run({
+        let mut cmd = work.apply(served);
+        cmd.arg("--report").arg(&report);
+        cmd
+    });
+    assert_eq!(out.code, Some(0), "{tag}:\n{}", out.all());
+    let report = read_json(&report);
+    assert_eq!(statuses(&report), all(&ids, "succeeded"), "{tag}");
+    served.assert_each_accepted_once(&ids);
+    report
+}
+
+fn count(counters: &serde_json::Value, key: &str) -> u64 {
+    counters[key].as_u64().unwrap_or(0)
+}
+
+#[test]
+fn lost_answers_with_an_empty_detail_are_reconciled_by_describe_tasks() {
+    let served = Served::start_api(
+        "v3",
+        0.5,
+        &[
+            "--empty-detail",
+            "--fault-rate",
+            "0.6",
+            "--faults",
+            "lost",
+            "--fault-actions",
+            "StartBatchRollback",
+            "--seed",
+            "7",
+        ],
+    );
+    let report = applies_each_once(&served, "vedl", 8);
+    let counters = served.counters();
+    assert!(count(&counters, "lost_accepted_jobs") >= 1, "{counters}");
+    assert!(
+        counters["requests_per_action"]["DescribeTasks"].as_u64() >= Some(1),
+        "{counters}"
+    );
+    // Tied by DescribeTasks: verified, so no instance is marked unverified.
+    let instances = report["instances"].as_array().cloned().unwrap_or_default();
+    assert!(
+        instances.iter().all(|i| i.get("adopted").is_none()),
+        "{report}"
+    );
+}
+
+#[test]
+fn an_internal_error_after_the_tasks_were_created_is_in_doubt_not_retried() {
+    for (tag, extra) in [("vaia", None), ("vaib", Some("--empty-detail"))] {
+        let mut flags = vec![
+            "--fault-rate",
+            "1",
+            "--faults",
+            "accepted-internal",
+            "--fault-actions",
+            "StartBatchRollback",
+        ];
+        flags.extend(extra);
+        let served = Served::start_api("v3", 0.5, &flags);
+        applies_each_once(&served, tag, 6);
+        let counters = served.counters();
+        // Every submission created its tasks and was answered InternalError.
+        assert_eq!(count(&counters, "accepted_then_failed"), 3, "{counters}");
+        assert_eq!(
+            counters["rejections_per_error"]["InternalError"].as_u64(),
+            Some(3),
+            "{counters}"
+        );
+    }
+}
+
+#[test]
+fn tasks_held_in_initial_are_tracked_to_their_end_on_both_apis() {
+    for (api, tag) in [("v3", "vhld"), ("v2", "whld")] {
+        let served = Served::start_api(api, 0.3, &["--hold-initial", "1"]);
+        applies_each_once(&served, tag, 4);
+    }
+}
+
+#[test]
+fn sandbox_serve_takes_only_a_documented_task_running_code() {
+    let bad = run({
+        let mut cmd = std::process::Command::new(super::harness::bin());
+        cmd.args(["sandbox", "serve", "--task-running-code", "Nope.Nope"]);
+        cmd
+    });
+    assert_eq!(bad.code, Some(2), "{}", bad.all());
+    assert!(bad.all().contains("--task-running-code"), "{}", bad.all());
+    assert!(
+        bad.all().contains("FailedOperation.StatusConflict"),
+        "{}",
+        bad.all()
+    );
+}

@@ -1,0 +1,162 @@
+//! The sandbox's API 3.0 answers as the official SDK documents them: DescribeTasks (the
+//! AsyncRequestId and InstanceIds of each submission, `SUCCEED`), DescribeAsyncRequestInfo
+//! (a stop RUNNING until its task is KILLED), the configurable task-running code, an empty
+//! `Detail`, tasks held in INITIAL, and the fault that creates tasks then answers InternalError.
+
+use super::v3::{V3, error_code, instance};
+use super::*;
+
+#[tokio::test]
+async fn describe_tasks_ties_each_task_to_its_request_and_instances() {
+    let sb = start(Config {
+        task_seconds: (30.0, 30.0),
+        ..fast()
+    })
+    .await;
+    let c = V3::new(&sb);
+    let first = c.start(json!([instance(A), instance(B)])).await["AsyncRequestId"].clone();
+    let tasks = |body: Value| c.call("DescribeTasks", body);
+    let page = tasks(json!({"InstanceId": A, "TaskTypes": [1, 10]})).await;
+    assert_eq!(page["TotalCount"], 1, "{page}");
+    let item = &page["Items"][0];
+    assert_eq!(item["AsyncRequestId"], first);
+    assert_eq!(item["InstanceIds"], json!([A, B]));
+    assert_eq!(item["TaskType"], "BATCH ROLLBACK");
+    assert_eq!(item["EndTime"], "0000-00-00 00:00:00");
+    assert!(item["JobId"].is_u64(), "{item}");
+    // Filters: another type, a later start, another instance.
+    let none = tasks(json!({"InstanceId": A, "TaskTypes": [2]})).await;
+    assert_eq!(none["TotalCount"], 0);
+    let later = tasks(json!({"InstanceId": A, "StartTimeBegin": "2999-01-01 00:00:00"})).await;
+    assert_eq!(later["TotalCount"], 0);
+    let other = tasks(json!({"InstanceId": "cdb-cccccccc"})).await;
+    assert_eq!(other["TotalCount"], 0);
+    let by_request = tasks(json!({"AsyncRequestId": first})).await;
+    assert_eq!(by_request["TotalCount"], 1);
+    let bad = tasks(json!({"TaskTypes": "10"})).await;
+    assert_eq!(error_code(&bad), Some("InvalidParameter"));
+    let unknown = c
+        .call(
+            "DescribeAsyncRequestInfo",
+            json!({"AsyncRequestId": "nope"}),
+        )
+        .await;
+    assert_eq!(
+        error_code(&unknown),
+        Some("InvalidParameter.InvalidAsyncRequestId")
+    );
+    sb.shutdown().await;
+
+    // Done: SUCCEED in DescribeTasks' spelling, SUCCESS in the others'.
+    let sb = start(fast()).await;
+    let c = V3::new(&sb);
+    c.start(json!([instance(A)])).await;
+    let done = loop {
+        let item = c.call("DescribeTasks", json!({"InstanceId": A})).await["Items"][0].clone();
+        if item["TaskStatus"] != "INITIAL" && item["TaskStatus"] != "RUNNING" {
+            break item;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(done["TaskStatus"], "SUCCEED", "{done}");
+    assert_ne!(done["EndTime"], "0000-00-00 00:00:00");
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_stop_is_running_until_its_task_is_killed() {
+    let sb = start(Config {
+        task_seconds: (30.0, 30.0),
+        stop_seconds: 1.0,
+        ..fast()
+    })
+    .await;
+    let c = V3::new(&sb);
+    c.start(json!([instance(A)])).await;
+    let stop = c.call("StopRollback", json!({"InstanceId": A})).await["AsyncRequestId"].clone();
+    let info = || c.call("DescribeAsyncRequestInfo", json!({"AsyncRequestId": stop}));
+    assert_eq!(info().await["Status"], "RUNNING");
+    let killed = loop {
+        let item = c.detail(A, json!({})).await["Items"][0].clone();
+        if item["Status"] != "PAUSED" {
+            break item;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(killed["Status"], "KILLED");
+    assert_eq!(info().await["Status"], "SUCCESS");
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_task_running_code_is_configurable_and_defaults_to_a_documented_one() {
+    for (code, expected) in [
+        (None, "FailedOperation.StatusConflict"),
+        (
+            Some("OperationDenied.WrongStatus"),
+            "OperationDenied.WrongStatus",
+        ),
+    ] {
+        let mut config = Config {
+            task_seconds: (30.0, 30.0),
+            ..fast()
+        };
+        if let Some(code) = code {
+            config.task_running_code =
+                planrun::sandbox::task_running_code(code).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let sb = start(config).await;
+        let c = V3::new(&sb);
+        c.start(json!([instance(A)])).await;
+        let busy = c.start(json!([instance(A)])).await;
+        assert_eq!(error_code(&busy), Some(expected));
+        assert_eq!(
+            planrun::api::error::classify_v3(expected),
+            planrun::api::ErrorClass::Busy
+        );
+        sb.shutdown().await;
+    }
+    assert!(planrun::sandbox::task_running_code("Nope").is_err());
+}
+
+#[tokio::test]
+async fn empty_detail_held_initial_and_internal_after_creating_the_tasks() {
+    let sb = start(Config {
+        task_seconds: (30.0, 30.0),
+        empty_detail: true,
+        initial_hold_seconds: 100.0,
+        faults: Faults {
+            rate: 1.0,
+            kinds: FaultKinds {
+                accepted_internal: true,
+                ..FaultKinds::default()
+            },
+            seed: 1,
+            slow_ms: 1,
+            actions: ["StartBatchRollback".to_owned()].into(),
+        },
+        ..fast()
+    })
+    .await;
+    let c = V3::new(&sb);
+    let answer = c.start(json!([instance(A)])).await;
+    assert_eq!(error_code(&answer), Some("InternalError"), "{answer}");
+    let counters = sb.counters();
+    assert_eq!(
+        counters.accepted_submissions.get(A),
+        Some(&1),
+        "the task exists"
+    );
+    assert_eq!(counters.accepted_then_failed, 1);
+    let item = c.detail(A, json!({})).await["Items"][0].clone();
+    assert_eq!(item["Status"], "INITIAL", "held: {item}");
+    assert!(
+        item["Detail"].is_null() || item["Detail"] == json!([]),
+        "no echo: {item}"
+    );
+    // DescribeTasks still ties it to a request and its instance.
+    let tasks = c.call("DescribeTasks", json!({"InstanceId": A})).await;
+    assert_eq!(tasks["Items"][0]["InstanceIds"], json!([A]));
+    assert_eq!(tasks["Items"][0]["TaskStatus"], "INITIAL");
+    sb.shutdown().await;
+}
