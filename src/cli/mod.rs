@@ -25,9 +25,11 @@ pub mod diagnostics;
 pub mod exit;
 pub mod jobs;
 pub mod jobs_v3;
+pub mod operator;
 pub mod plan;
 pub mod preflight;
 pub mod progress;
+pub mod report;
 pub mod sandbox;
 pub mod session;
 pub mod status;
@@ -61,6 +63,8 @@ pub enum Command {
     Cancel(cancel::CancelArgs),
     /// What the journal of the last apply says, refreshed from the API.
     Status(status::StatusArgs),
+    /// The record of the last apply, from its journal: an HTML page, Markdown for a ticket, or JSON.
+    Report(report::ReportArgs),
     /// List an instance's rollback jobs (v3: DescribeRollbackTaskDetail; v2: GetCdbRollbackJob; all pages with --all).
     Jobs(jobs::JobsArgs),
     /// Run the local emulator of the cloud API (API 2.0; loopback only).
@@ -94,6 +98,7 @@ pub fn run(args: Vec<std::ffi::OsString>) -> i32 {
         Command::Plan(args) => plan::run(&args),
         Command::Apply(args) => apply::run(&args),
         Command::Status(args) => status::run(&args),
+        Command::Report(args) => report::run(&args),
         Command::Cancel(args) => cancel::run(&args),
         Command::Jobs(args) => jobs::run(args),
         Command::Sandbox(args) => sandbox::run(args),

@@ -110,7 +110,7 @@ pub fn run(args: &StatusArgs) -> i32 {
 
 /// 3 while anything is unfinished (a CI loop waiting for the end must not stop at the first
 /// failure), else 1 when something failed or was refused, else 0.
-fn exit_code(t: &Totals) -> i32 {
+pub(super) fn exit_code(t: &Totals) -> i32 {
     if t.pending + t.submitted + t.running + t.timed_out > 0 {
         exit::UNFINISHED
     } else if t.failed + t.rejected > 0 {
