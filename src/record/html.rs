@@ -2,7 +2,7 @@
 //! anything (a Content-Security-Policy allowing only the page's own style and its one-line
 //! print script makes sure of it), every value escaped. Large fleets are grouped into
 //! collapsed sections so that 10,000 instances stay readable and the file small; printing
-//! opens them all.
+//! prints what is open, and every instance not restored.
 
 use std::fmt::Write as _;
 
@@ -14,13 +14,16 @@ mod instances;
 use super::text::{self, html as esc};
 use super::timeline::{self, Scale};
 use super::{Batch, BatchEvent, Incident, InstanceRecord, Mapping, Problem};
+use crate::engine::state::Status;
 
 /// Rows of a list shown before the rest is collapsed.
 const SHOWN: usize = 50;
 
 const STYLE: &str = include_str!("record.css");
-/// Printing shows everything: collapsed sections open first.
-const SCRIPT: &str = r#"addEventListener("beforeprint",()=>{for(const d of document.querySelectorAll("details"))d.open=true})"#;
+/// Printing prints what is open on screen, and every instance not restored: the rest of that
+/// list opens first. (Opening all 100 groups of a 10,000-instance record would print
+/// hundreds of pages nobody asked for.)
+const SCRIPT: &str = r#"addEventListener("beforeprint",()=>{for(const d of document.querySelectorAll("details.print"))d.open=true})"#;
 
 /// The page.
 pub fn html(incident: &Incident) -> String {
@@ -31,7 +34,7 @@ pub fn html(incident: &Incident) -> String {
     let scale = Scale::of(incident);
     let grouped = incident.instances.len() > instances::GROUP;
     out.push_str(r#"<section id="timeline"><h2>Timeline</h2>"#);
-    legend(&mut out, incident);
+    legend(&mut out, incident, grouped);
     match &scale {
         None => out.push_str("<p>Nothing was sent.</p>"),
         Some(scale) if grouped => {
@@ -147,13 +150,14 @@ fn header(out: &mut String, incident: &Incident) {
     let _ = write!(
         out,
         "<li><b>{}</b> instances</li>",
-        incident.instances.len()
+        text::count(incident.instances.len())
     );
     for (status, n) in incident.totals() {
         let _ = write!(
             out,
-            r#"<li class="st {}"><b>{n}</b> {}</li>"#,
+            r#"<li class="st {}"><b>{}</b> {}</li>"#,
             text::status_class(status),
+            text::count(n),
             esc(&text::status_label(status))
         );
     }
@@ -203,9 +207,19 @@ pub(super) fn mapping_note(mapping: Mapping) -> Option<&'static str> {
     }
 }
 
-fn legend(out: &mut String, incident: &Incident) {
+/// The colours on the charts: every status of the run and, on the overview, the phases of
+/// instances still under way.
+fn legend(out: &mut String, incident: &Incident, grouped: bool) {
     out.push_str(r#"<p class="legend">"#);
-    for (status, _) in incident.totals() {
+    let mut shown: Vec<Status> = incident.totals().into_iter().map(|(s, _)| s).collect();
+    if grouped {
+        for phase in [Status::Running, Status::Submitted, Status::Pending] {
+            if !shown.contains(&phase) {
+                shown.push(phase);
+            }
+        }
+    }
+    for status in shown {
         let _ = write!(
             out,
             r#"<span class="st {}"><i></i>{}</span> "#,
@@ -255,17 +269,19 @@ fn problems(out: &mut String, incident: &Incident) {
             id = esc(&i.id),
         );
     };
-    collapsed_table(out, HEAD, &list, row, "more");
+    collapsed_table(out, HEAD, &list, row, "more", true);
     out.push_str("</section>");
 }
 
-/// A table of `items`, the first [`SHOWN`] open and the rest in a collapsed second table.
+/// A table of `items`, the first [`SHOWN`] open and the rest in a collapsed second table
+/// (opened for printing when `print`).
 fn collapsed_table<T>(
     out: &mut String,
     head: &str,
     items: &[T],
     mut row: impl FnMut(&mut String, &T),
     rest: &str,
+    print: bool,
 ) {
     out.push_str(head);
     for item in items.iter().take(SHOWN) {
@@ -275,7 +291,8 @@ fn collapsed_table<T>(
     if items.len() > SHOWN {
         let _ = write!(
             out,
-            "<details><summary>{} {rest}</summary>{head}",
+            "<details{}><summary>{} {rest}</summary>{head}",
+            if print { r#" class="print""# } else { "" },
             items.len() - SHOWN
         );
         for item in &items[SHOWN..] {
@@ -308,7 +325,7 @@ fn batches(out: &mut String, incident: &Incident) {
             outcome(b),
         );
     };
-    collapsed_table(out, HEAD, &incident.batches, row, "more calls");
+    collapsed_table(out, HEAD, &incident.batches, row, "more calls", false);
     out.push_str("</section>");
 }
 

@@ -72,12 +72,12 @@ pub fn markdown(incident: &Incident) -> String {
     let totals: Vec<String> = incident
         .totals()
         .iter()
-        .map(|(s, n)| format!("{n} {}", esc(&text::status_label(*s))))
+        .map(|(s, n)| format!("{} {}", text::count(*n), esc(&text::status_label(*s))))
         .collect();
     let _ = writeln!(
         out,
         "\n**{} instances:** {}",
-        incident.instances.len(),
+        text::count(incident.instances.len()),
         totals.join(" · ")
     );
     problems(&mut out, incident);

@@ -89,6 +89,19 @@ pub fn status_label(status: Status) -> String {
     status.name().replace('_', " ")
 }
 
+/// `10,000`: counts of a large fleet read at a glance.
+pub fn count(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// `2026-11-20 03:20:01` on the plan's clock.
 pub fn local(t: DateTime<Utc>, offset: FixedOffset) -> String {
     t.with_timezone(&offset)
@@ -173,6 +186,14 @@ mod tests {
             markdown("a|b <script>\n*x* _y_ payments_bak"),
             r"a\|b \<script\> \*x\* \_y\_ payments_bak"
         );
+    }
+
+    #[test]
+    fn counts_are_grouped_by_thousands() {
+        assert_eq!(count(0), "0");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(10_000), "10,000");
+        assert_eq!(count(1_234_567), "1,234,567");
     }
 
     #[test]

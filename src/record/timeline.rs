@@ -244,7 +244,7 @@ pub fn overview(out: &mut String, incident: &Incident, scale: &Scale) {
         r#"<g class="axis"><text x="{:.0}" y="{:.0}">{} instances</text></g>"#,
         PLOT_X - 4.0,
         AXIS + OVERVIEW_HEIGHT / 2.0,
-        incident.instances.len()
+        text::count(incident.instances.len())
     );
     let span = (scale.t1 - scale.t0) as f64;
     let column = (PLOT_END - PLOT_X) / BUCKETS as f64;

@@ -74,7 +74,11 @@ pub(super) fn section(out: &mut String, incident: &Incident, scale: Option<&Scal
             time: common_time(incident).is_none(),
         },
     };
-    let _ = write!(out, r#"<section id="instances"><h2>Instances ({n})</h2>"#);
+    let _ = write!(
+        out,
+        r#"<section id="instances"><h2>Instances ({})</h2>"#,
+        text::count(n)
+    );
     if !grouped {
         table(out, incident, 0, &incident.instances, &restored);
     }
@@ -116,12 +120,13 @@ fn rollbacks(out: &mut String, specs: &[(&RollbackSpec, usize)]) {
     for (k, (spec, count)) in specs.iter().enumerate() {
         let _ = write!(
             out,
-            r#"<tr id="r{}"><td>R{}</td><td>{}</td><td>{}</td><td>{}</td><td>{count}</td></tr>"#,
+            r#"<tr id="r{}"><td>R{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
             k + 1,
             k + 1,
             esc(spec.strategy.as_str()),
             esc(&spec.rollbacktime),
-            lines(spec)
+            lines(spec),
+            text::count(*count)
         );
     }
     out.push_str("</tbody></table></section>");
@@ -148,7 +153,7 @@ fn counts(group: &[InstanceRecord]) -> String {
     totals.sort_by_key(|(s, _)| text::status_rank(*s));
     totals
         .iter()
-        .map(|(s, n)| format!("{n} {}", text::status_label(*s)))
+        .map(|(s, n)| format!("{} {}", text::count(*n), text::status_label(*s)))
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -74,6 +74,23 @@ fn report_writes_whole_files_chooses_the_format_by_extension_and_exits_as_status
         "only the two records, no temporary file: {left:?}"
     );
 
+    // While the run goes on (no `complete` yet, the last instance still running): a
+    // snapshot, exit 3 as `status`.
+    let text = std::fs::read_to_string(repo().join("tests/record/incident-42.journal"))
+        .unwrap_or_default();
+    let cut: Vec<&str> = text.lines().collect();
+    let running = dir.path().join("running.journal");
+    std::fs::write(&running, cut[..cut.len() - 2].join("\n") + "\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let snapshot = report(&[&running.to_string_lossy(), "--format", "html"]);
+    assert_eq!(snapshot.code, Some(3), "{}", snapshot.all());
+    assert!(
+        snapshot.stdout.contains("a snapshot as of"),
+        "{}",
+        snapshot.stdout
+    );
+    std::fs::remove_file(&running).unwrap_or_else(|e| panic!("{e}"));
+
     // A plan that was never applied: nothing recorded yet, as `status` says (3).
     let plan = dir.path().join("p.yaml");
     std::fs::write(&plan, plan_text(&ids("nrec", 1), "never applied"))
