@@ -42,7 +42,7 @@ pub struct ReportArgs {
     /// (`.planrun/NAME.journal`, also one set aside by --restart).
     #[arg(value_name = "PLAN|STATE")]
     pub target: PathBuf,
-    /// [default: from --out's extension, else markdown]
+    /// What to write [default: from --out's extension, else markdown]
     #[arg(long, value_enum)]
     pub format: Option<Format>,
     /// Write the record to FILE (complete or not at all) instead of stdout.
