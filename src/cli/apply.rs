@@ -457,6 +457,20 @@ mod tests {
     }
 
     #[test]
+    fn the_resume_command_keeps_the_reports_format() {
+        assert_eq!(
+            resume_command(&parse(&[
+                "p.yaml",
+                "--report",
+                "incident.txt",
+                "--report-format",
+                "markdown"
+            ])),
+            "planrun apply p.yaml --yes --report incident.txt --report-format markdown"
+        );
+    }
+
+    #[test]
     fn the_resume_command_of_a_plain_apply_is_short() {
         assert_eq!(
             resume_command(&parse(&["p.yaml", "-y"])),

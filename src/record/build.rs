@@ -100,6 +100,9 @@ impl Incident {
             _ => None,
         });
         let (info, mapping) = match (journal_plan, plan) {
+            (Some(info), Some(p)) if p.plan_hash != info.plan_hash => {
+                (Some(info), Mapping::JournalPlanChanged)
+            }
             (Some(info), _) => (Some(info), Mapping::Journal),
             (None, Some(p)) if applied_hash.as_deref() == Some(p.plan_hash.as_str()) => {
                 (Some(p.clone()), Mapping::Plan)

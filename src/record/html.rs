@@ -196,6 +196,10 @@ pub(super) fn runners(incident: &Incident) -> String {
 pub(super) fn mapping_note(mapping: Mapping) -> Option<&'static str> {
     match mapping {
         Mapping::Journal | Mapping::Plan => None,
+        Mapping::JournalPlanChanged => Some(
+            "The plan file has changed since this apply: the record shows the plan as it was \
+             applied (the journal keeps a copy).",
+        ),
         Mapping::ChangedPlan => Some(
             "The plan file has changed since this apply: what is shown as restored comes from \
              the plan as it is now, not as it was applied.",
@@ -253,7 +257,7 @@ fn problems(out: &mut String, incident: &Incident) {
     let _ = write!(
         out,
         r#"<section id="not-restored"><h2>Not restored ({})</h2>"#,
-        list.len()
+        text::count(list.len())
     );
     const HEAD: &str = "<table><thead><tr><th>instance</th><th>status</th><th>job</th>\
                         <th>what the API said</th><th>call</th></tr></thead><tbody>";

@@ -90,7 +90,7 @@ fn problems(out: &mut String, incident: &Incident) {
     if list.is_empty() {
         return;
     }
-    let _ = writeln!(out, "\n#### Not restored ({})\n", list.len());
+    let _ = writeln!(out, "\n#### Not restored ({})\n", text::count(list.len()));
     let head =
         "| instance | status | job | code | message | RequestId |\n|---|---|---|---|---|---|\n";
     let row = |out: &mut String, i: &&InstanceRecord| {
@@ -106,17 +106,26 @@ fn problems(out: &mut String, incident: &Incident) {
             esc(p.and_then(|p| p.request_id.as_deref()).unwrap_or("")),
         );
     };
-    collapsed(out, head, &list, row, "more not restored");
+    let listed = &list[..list.len().min(LISTED)];
+    collapsed(out, head, listed, row, "more not restored");
+    if list.len() > listed.len() {
+        let _ = writeln!(
+            out,
+            "\nAnd {} more: the HTML record lists every one.",
+            text::count(list.len() - listed.len())
+        );
+    }
 }
 
 fn instances(out: &mut String, incident: &Incident) {
     let n = incident.instances.len();
-    let _ = writeln!(out, "\n#### Instances ({n})\n");
+    let _ = writeln!(out, "\n#### Instances ({})\n", text::count(n));
     if n > LISTED {
         let _ = writeln!(
             out,
-            "{n} instances are too many to list here: the HTML record lists every one \
-             (`planrun report PLAN --format html`)."
+            "{} instances are too many to list here: the HTML record lists every one \
+             (`planrun report PLAN --format html`).",
+            text::count(n)
         );
         return;
     }
@@ -178,5 +187,51 @@ fn collapsed<T>(
             row(out, item);
         }
         out.push_str("\n</details>\n");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::fixture::journal;
+
+    fn text(n: usize) -> String {
+        markdown(&Incident::build(&journal(n, 10, false), None, None))
+    }
+
+    #[test]
+    fn a_short_run_lists_its_instances_in_the_open() {
+        let t = text(20);
+        assert!(t.contains("#### Instances (20)\n\n| instance |"), "{t}");
+        assert!(!t.contains("<details>"), "{t}");
+    }
+
+    #[test]
+    fn beyond_fifty_rows_lists_are_collapsed_and_beyond_five_hundred_only_counted() {
+        let t = text(400);
+        assert!(
+            t.contains("<details><summary>All 400 instances</summary>"),
+            "{t}"
+        );
+        // 10 refused and every 7th of the rest failed: 66 not restored, 16 of them collapsed.
+        assert!(t.contains("#### Not restored (66)"), "{t}");
+        assert!(
+            t.contains("<details><summary>16 more not restored</summary>"),
+            "{t}"
+        );
+        let big = text(600);
+        assert!(
+            big.contains("600 instances are too many to list here"),
+            "{big}"
+        );
+        assert!(
+            big.len() < 60_000,
+            "short enough to paste: {} bytes",
+            big.len()
+        );
+        let fleet = text(10_000);
+        assert!(fleet.contains("#### Not restored (1,438)"), "{fleet}");
+        assert!(fleet.contains("And 938 more: the HTML record lists every one."));
+        assert!(fleet.len() < 120_000, "{} bytes", fleet.len());
     }
 }

@@ -50,6 +50,8 @@ pub struct Incident {
 pub enum Mapping {
     /// The journal's own copy of the plan: exactly what was applied.
     Journal,
+    /// The journal's copy, and the plan file given now differs from it.
+    JournalPlanChanged,
     /// The plan file given now, which is the one applied (same hash).
     Plan,
     /// The plan file given now, which differs from the one applied.

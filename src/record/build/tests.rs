@@ -104,3 +104,19 @@ fn a_given_state_wins_over_the_replay() {
     let r = Incident::build(&records, None, Some(&state));
     assert_eq!(r.instances[3].status, Status::TimedOut);
 }
+
+#[test]
+fn a_plan_file_changed_since_the_apply_is_said_but_the_journals_copy_is_shown() {
+    let records = journal(3, 3, false);
+    let mut info = PlanInfo::from_record(&fixture::planned(3, "d")).unwrap_or_else(|| panic!());
+    info.plan_hash = "edited".into();
+    info.instances[0].spec.rollbacktime = "2030-01-01 00:00:00".into();
+    let r = Incident::build(&records, Some(&info), None);
+    assert_eq!(r.mapping, Mapping::JournalPlanChanged);
+    let spec = r.instances[0]
+        .spec
+        .as_ref()
+        .map(|s| s.rollbacktime.as_str());
+    assert_eq!(spec, Some("2026-11-20 03:15:00"));
+    assert_eq!(r.description.as_deref(), Some("drill of orders"));
+}
