@@ -1,3 +1,6 @@
+//! Folding journals into the record: statuses as the engine replays them, refusals with their
+//! code and RequestId, the calls with their outcomes, snapshots, and where the mapping comes from.
+
 use super::*;
 use crate::record::fixture::{self, HASH, id, journal, t};
 
