@@ -119,15 +119,16 @@ class Browser:
             if "method" in message:
                 self.events.append(message)
 
-    def wait_event(self, method):
+    def wait_event(self, method, matches):
+        """The first event `method` whose params satisfy `matches`, seen or still to come."""
         for event in self.events:
-            if event["method"] == method:
+            if event["method"] == method and matches(event["params"]):
                 return event
         while True:
             message = self.receive()
             if "method" in message:
                 self.events.append(message)
-                if message["method"] == method:
+                if message["method"] == method and matches(message["params"]):
                     return message
 
     def close(self):
@@ -224,6 +225,8 @@ def main():
         ]
         for domain in ("Page", "Runtime", "Log", "Network"):
             browser.call(f"{domain}.enable", session=session)
+        # The load of this navigation, told apart from about:blank's by its loader.
+        browser.call("Page.setLifecycleEventsEnabled", {"enabled": True}, session=session)
         browser.call(
             "Emulation.setDeviceMetricsOverride",
             {"width": 1280, "height": 1000, "deviceScaleFactor": 1, "mobile": False},
@@ -233,7 +236,10 @@ def main():
         navigated = browser.call("Page.navigate", {"url": url}, session=session)
         if navigated.get("errorText"):
             fail(f"cannot open {url}: {navigated['errorText']}")
-        browser.wait_event("Page.loadEventFired")
+        loader = navigated.get("loaderId")
+        browser.wait_event(
+            "Page.lifecycleEvent", lambda p: p["name"] == "load" and p["loaderId"] == loader
+        )
         facts = browser.call(
             "Runtime.evaluate", {"expression": DOM_FACTS, "returnByValue": True}, session=session
         )
