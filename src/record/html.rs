@@ -233,7 +233,7 @@ fn legend(out: &mut String, incident: &Incident, grouped: bool) {
     }
     out.push_str(
         "<span class=\"lighter\">light: sent, waiting to run · solid: running to its end · \
-         dashed: unfinished</span></p>",
+         dashed: unfinished · violet line: the run resumed</span></p>",
     );
 }
 

@@ -109,6 +109,7 @@ pub fn rows(
         rows.len()
     );
     axis(out, scale, height);
+    resumes(out, incident, scale, height);
     let day = incident.started_at;
     for (n, i) in rows.iter().enumerate() {
         let y = AXIS + ROW * n as f64;
@@ -219,6 +220,28 @@ fn axis(out: &mut String, scale: &Scale, height: f64) {
     out.push_str("</g>");
 }
 
+/// A dashed line where the run was started again (after a crash, Ctrl-C or `--timeout`).
+fn resumes(out: &mut String, incident: &Incident, scale: &Scale, height: f64) {
+    for start in incident.starts.iter().skip(1) {
+        let x = scale.x(start.at);
+        let who = start.by.as_ref().map_or_else(String::new, |c| {
+            format!(
+                " by {}@{}",
+                c.user.as_deref().unwrap_or("?"),
+                c.host.as_deref().unwrap_or("?")
+            )
+        });
+        let _ = write!(
+            out,
+            r#"<line class="resume" x1="{x:.1}" x2="{x:.1}" y1="{:.0}" y2="{:.0}"><title>resumed at {}{}</title></line>"#,
+            AXIS - 3.0,
+            height - AXIS + 3.0,
+            text::clock(start.at, scale.offset, incident.started_at),
+            html(&who)
+        );
+    }
+}
+
 /// What one instance was doing at a moment.
 fn phase(i: &InstanceRecord, t: DateTime<Utc>) -> Status {
     match (i.sent_at, i.running_at, i.ended_at) {
@@ -239,6 +262,7 @@ pub fn overview(out: &mut String, incident: &Incident, scale: &Scale) {
         r#"<svg class="timeline overview" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" aria-label="instances by state over time">"#
     );
     axis(out, scale, height);
+    resumes(out, incident, scale, height);
     let _ = write!(
         out,
         r#"<g class="axis"><text x="{:.0}" y="{:.0}">{} instances</text></g>"#,

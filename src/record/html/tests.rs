@@ -70,3 +70,15 @@ fn a_snapshot_says_it_is_not_finished_and_draws_open_bars() {
     assert!(text.contains("<strong>not yet</strong>: a snapshot as of"));
     assert!(text.contains("<g class=\"st st-running open\">"));
 }
+
+#[test]
+fn a_resumed_run_is_marked_on_the_timeline() {
+    let mut records = journal(4, 2, false);
+    records.insert(5, fixture::start(fixture::t(30)));
+    let text = page(&records);
+    assert_eq!(text.matches("<line class=\"resume\"").count(), 1);
+    assert!(
+        text.contains("<title>resumed at 03:20:30 by alice@ops-1</title>"),
+        "{text}"
+    );
+}
