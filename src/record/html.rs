@@ -231,10 +231,14 @@ fn legend(out: &mut String, incident: &Incident, grouped: bool) {
             esc(&text::status_label(status))
         );
     }
-    out.push_str(
-        "<span class=\"lighter\">light: sent, waiting to run · solid: running to its end · \
-         dashed: unfinished · violet line: the run resumed</span></p>",
-    );
+    out.push_str("<span class=\"lighter\">light: sent, waiting to run · solid: running to its end");
+    if incident.instances.iter().any(|i| !i.status.is_final()) {
+        out.push_str(" · dashed: unfinished");
+    }
+    if incident.starts.len() > 1 {
+        out.push_str(" · violet line: the run resumed");
+    }
+    out.push_str("</span></p>");
 }
 
 fn problem_text(p: &Problem) -> String {
