@@ -1,11 +1,13 @@
 //! planrun: reviewed, declarative point-in-time rollbacks of TencentDB for MySQL instances.
 //!
 //! Layers (imports only flow this way): `diff` → `plan`; `engine` → `plan`, `diff`, `api`;
-//! `sandbox` → `api`; `cli` → everything.
+//! `sandbox` → `api`; `record` → `engine`, `plan`, `api` (their data types: it renders the
+//! journal); `cli` → everything.
 
 pub mod api;
 pub mod cli;
 pub mod diff;
 pub mod engine;
 pub mod plan;
+pub mod record;
 pub mod sandbox;

@@ -39,9 +39,13 @@ pub struct ApplyArgs {
     /// journal stays resumable.
     #[arg(long, value_name = "DURATION", value_parser = session::parse_duration)]
     pub timeout: Option<Duration>,
-    /// Write the JSON report (job ids, statuses, times, errors) to FILE.
+    /// Write the report to FILE at the end: the incident record for `.html` or `.md`, else the
+    /// JSON report (job ids, statuses, times, errors).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// The format of --report, whatever its extension.
+    #[arg(long, value_enum, value_name = "FORMAT", requires = "report")]
+    pub report_format: Option<super::report::Format>,
     /// Instances per call; overrides the plan's `batch_size` (1 to 50).
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=50))]
     pub batch_size: Option<u8>,
@@ -336,7 +340,7 @@ async fn apply(
 /// everything).
 fn write_report(args: &ApplyArgs, session: &session::Session) {
     if let Some(path) = &args.report
-        && let Err(e) = session.write_report(path)
+        && let Err(e) = super::report::write_for_apply(session, path, args.report_format)
     {
         errln!(
             "error: cannot write the report {}: {e}",
@@ -470,6 +474,12 @@ fn resume_command(args: &ApplyArgs) -> String {
     if let Some(r) = &args.report {
         flag("--report", r.display().to_string());
     }
+    if let Some(f) = args.report_format {
+        use clap::ValueEnum as _;
+        if let Some(v) = f.to_possible_value() {
+            flag("--report-format", v.get_name().to_owned());
+        }
+    }
     if args.no_preflight {
         words.push("--no-preflight".to_owned());
     }
@@ -545,6 +555,20 @@ mod tests {
             cmd,
             "planrun apply plans/p.yaml --yes --state-dir '/var/lib/planrun state' \
              --poll-interval 2000ms --report out.json"
+        );
+    }
+
+    #[test]
+    fn the_resume_command_keeps_the_reports_format() {
+        assert_eq!(
+            resume_command(&parse(&[
+                "p.yaml",
+                "--report",
+                "incident.txt",
+                "--report-format",
+                "markdown"
+            ])),
+            "planrun apply p.yaml --yes --report incident.txt --report-format markdown"
         );
     }
 

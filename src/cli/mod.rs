@@ -45,9 +45,11 @@ pub mod escaped;
 pub mod exit;
 pub mod jobs;
 pub mod jobs_v3;
+pub mod operator;
 pub mod plan;
 pub mod preflight;
 pub mod progress;
+pub mod report;
 pub mod sandbox;
 pub mod session;
 pub mod signals;
@@ -104,6 +106,8 @@ command; a second one quits at once.")]
   planrun status plans/incident-42.yaml --offline       # the journal only, no credentials
   planrun status plans/incident-42.yaml --format json   # the report document")]
     Status(status::StatusArgs),
+    /// The record of the last apply, from its journal: an HTML page, Markdown for a ticket, or JSON.
+    Report(report::ReportArgs),
     /// List an instance's rollback jobs (v3: DescribeRollbackTaskDetail; v2: GetCdbRollbackJob; all pages with --all).
     #[command(after_help = "Examples:
   planrun jobs cdb-ord00001 --region ap-guangzhou
@@ -143,6 +147,7 @@ pub fn run(args: Vec<std::ffi::OsString>) -> i32 {
         Command::Plan(args) => plan::run(&args),
         Command::Apply(args) => apply::run(&args),
         Command::Status(args) => status::run(&args),
+        Command::Report(args) => report::run(&args),
         Command::Cancel(args) => cancel::run(&args),
         Command::Jobs(args) => jobs::run(args),
         Command::Sandbox(args) => sandbox::run(args),

@@ -24,6 +24,7 @@ use crate::engine::schedule::Cadence;
 use crate::engine::state::{RunState, Status};
 use crate::plan::ResolvedPlan;
 use crate::plan::text::visible;
+use crate::record::PlanInfo;
 use crate::sandbox::{self, Sandbox};
 
 /// Flags about where state lives and how often to look.
@@ -101,6 +102,10 @@ pub struct Session {
     batch_size: usize,
     /// `--concurrency`: submissions in flight at once, as the client's bound on requests.
     concurrency: usize,
+    /// Who applies, with what (`open` only): recorded by the run's start.
+    context: Option<crate::engine::journal::RunContext>,
+    /// What the plan asks for, as the journal's [`Record::Planned`] keeps it.
+    planned: PlanInfo,
 }
 
 /// The summary's last column: the error, else why an adopted task is unverified.
@@ -218,6 +223,15 @@ impl Session {
         session.sandbox = sandbox;
         session._lock = Some(lock);
         session.concurrency = (api.concurrency as usize).max(1);
+        let action = match api.api {
+            ApiVersion::V2 => crate::api::client::ROLLBACK,
+            ApiVersion::V3 => crate::api::v3::client::START_BATCH_ROLLBACK,
+        };
+        let version = match api.api {
+            ApiVersion::V2 => "v2",
+            ApiVersion::V3 => "v3",
+        };
+        session.context = Some(super::operator::context(version, action, sandboxed));
         Ok(session)
     }
 
@@ -304,6 +318,8 @@ impl Session {
             sandboxed,
             batch_size,
             concurrency: Options::default().concurrency,
+            context: None,
+            planned: PlanInfo::of(plan),
         }
     }
 
@@ -409,7 +425,8 @@ impl Session {
         })
     }
 
-    /// The state as the journal had it before this run (counts of a resumed run start here).
+    /// The run's state: as the journal had it before this run (a resumed run counts from it),
+    /// then, after [`Session::finish`], as the run left it.
     pub fn state(&self) -> &RunState {
         &self.state
     }
@@ -463,8 +480,15 @@ impl Session {
             plan: self.plan_name.clone(),
             plan_hash: self.hash.clone(),
             at: Utc::now(),
+            by: self.context.clone(),
         };
-        if let Err(e) = journal.append(&start) {
+        // A journal holds one plan (a changed plan starts a new one): its first start says
+        // what that plan asks for.
+        let mut records = vec![start.clone()];
+        if self.state.started_at.is_none() {
+            records.push(self.planned.to_record());
+        }
+        if let Err(e) = journal.append_all(&records) {
             errln!(
                 "error: cannot write the journal {}: {e}",
                 self.journal_path.display()
@@ -478,6 +502,12 @@ impl Session {
             self.requests.clone(),
             self.regions.clone(),
         ))
+    }
+
+    /// What the plan asks of each instance (the incident record's fallback for journals
+    /// written before they kept it).
+    pub fn plan_info(&self) -> &PlanInfo {
+        &self.planned
     }
 
     /// Takes the engine's final state, plus what another process wrote to the journal

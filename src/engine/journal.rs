@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::protocol::JobHandle;
+use crate::api::rollback::RollbackSpec;
 
 /// One line of the journal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -21,6 +22,19 @@ pub enum Record {
         plan: String,
         plan_hash: String,
         at: DateTime<Utc>,
+        /// Who ran it and with what (for the incident record; absent in older journals).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<RunContext>,
+    },
+    /// What the plan asks of each instance, written once when a journal begins: the incident
+    /// record shows what was restored as what even when the plan file has changed since.
+    Planned {
+        plan_hash: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        description: Option<String>,
+        /// The plan's `timezone` (`±HH:MM`).
+        timezone: String,
+        instances: Vec<PlannedInstance>,
     },
     /// About to send submission `batch` for these instances (written before the request).
     Intent {
@@ -40,6 +54,9 @@ pub enum Record {
         instances: Vec<String>,
         code: Option<String>,
         message: String,
+        /// API 3.0's RequestId of the refusing answer.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_id: Option<String>,
         at: DateTime<Utc>,
     },
     /// Submission `batch` may or may not have been accepted: reconcile before resending.
@@ -94,6 +111,34 @@ pub enum Record {
         request: Option<String>,
         at: DateTime<Utc>,
     },
+}
+
+/// Who started a run, where, and with which planrun and API. Never a credential.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunContext {
+    /// The login name, when the environment tells it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// planrun's version.
+    pub version: String,
+    /// `v2` or `v3`.
+    pub api: String,
+    /// The action that submits rollbacks (`StartBatchRollback`, `RollbackCdbDatabaseTables`).
+    pub action: String,
+    /// Applied against the in-process sandbox (`--sandbox`), not a cloud.
+    #[serde(default)]
+    pub sandbox: bool,
+}
+
+/// One instance of a [`Record::Planned`]: its region and the rollback it asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedInstance {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    pub spec: RollbackSpec,
 }
 
 /// An open journal, appended to with fsync.

@@ -205,7 +205,7 @@ impl RunState {
                     });
                 });
             }
-            Record::Unknown { .. } => {}
+            Record::Unknown { .. } | Record::Planned { .. } => {}
             Record::Abandoned { batch, .. } => {
                 let ids = self.batches.get(batch).cloned().unwrap_or_default();
                 self.each(&ids, |s| {
@@ -574,6 +574,7 @@ mod tests {
                 instances: v(&ids()[..1]),
                 code: Some("9003".into()),
                 message: "bad".into(),
+                request_id: None,
                 at: t(1),
             },
         ];

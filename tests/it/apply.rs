@@ -7,6 +7,7 @@ pub mod harness;
 mod crash;
 mod engine;
 mod faults;
+mod record;
 mod refusals;
 mod report;
 mod signals;

@@ -169,6 +169,7 @@ impl<P: Protocol> Engine<P> {
             instances: instances.clone(),
             code: code.clone(),
             message: message.clone(),
+            request_id: err.request_id().map(str::to_owned),
             at: Utc::now(),
         })?;
         for instance in instances {
@@ -212,6 +213,7 @@ impl<P: Protocol> Engine<P> {
                         instances: vec![instance.clone()],
                         code: Some("9592".into()),
                         message: message.clone(),
+                        request_id: None,
                         at: Utc::now(),
                     })?;
                     self.emit(Event::Rejected {

@@ -1,0 +1,375 @@
+//! Folding the journal into an [`Incident`]: statuses come from the engine's own replay (one
+//! truth for what each instance's state is); the timeline, the calls and the API's answers
+//! come from the records themselves.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, FixedOffset, Utc};
+
+use super::{Batch, BatchEvent, Incident, InstanceRecord, Mapping, Problem, Start};
+use crate::api::rollback::InstanceRollback;
+use crate::engine::journal::{PlannedInstance, Record};
+use crate::engine::plan_hash::plan_hash;
+use crate::engine::request;
+use crate::engine::state::{RunState, Status};
+use crate::plan::ResolvedPlan;
+use crate::plan::resolved::DEFAULT_TIMEZONE;
+use crate::plan::rules::parse_timezone;
+
+/// What a plan asks for: the journal's [`Record::Planned`], or the same made from a plan file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanInfo {
+    pub plan_hash: String,
+    pub description: Option<String>,
+    /// `±HH:MM`.
+    pub timezone: String,
+    pub instances: Vec<PlannedInstance>,
+}
+
+impl PlanInfo {
+    /// What `plan` asks for, hashed as the journal's start hashes it.
+    pub fn of(plan: &ResolvedPlan) -> Self {
+        let requests: Vec<InstanceRollback> =
+            plan.instances.iter().map(request::rollback).collect();
+        let regions: Vec<Option<String>> =
+            plan.instances.iter().map(|i| i.region.clone()).collect();
+        Self {
+            plan_hash: plan_hash(&requests, &regions),
+            description: plan.description.clone(),
+            timezone: plan.timezone.clone(),
+            instances: requests
+                .into_iter()
+                .zip(regions)
+                .map(|(r, region)| PlannedInstance {
+                    id: r.instance_id,
+                    region,
+                    spec: r.spec,
+                })
+                .collect(),
+        }
+    }
+
+    /// As the journal keeps it.
+    pub fn to_record(&self) -> Record {
+        Record::Planned {
+            plan_hash: self.plan_hash.clone(),
+            description: self.description.clone(),
+            timezone: self.timezone.clone(),
+            instances: self.instances.clone(),
+        }
+    }
+
+    /// The plan of a [`Record::Planned`]; `None` for any other record.
+    pub fn from_record(record: &Record) -> Option<Self> {
+        match record {
+            Record::Planned {
+                plan_hash,
+                description,
+                timezone,
+                instances,
+            } => Some(Self {
+                plan_hash: plan_hash.clone(),
+                description: description.clone(),
+                timezone: timezone.clone(),
+                instances: instances.clone(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// What the records say of one instance beyond its state.
+#[derive(Debug, Default, Clone)]
+struct Seen {
+    sent_at: Option<DateTime<Utc>>,
+    running_at: Option<DateTime<Utc>>,
+    batch: Option<u64>,
+    rejection: Option<Problem>,
+}
+
+impl Incident {
+    /// The record of the run that `records` (a journal) tell.
+    ///
+    /// `plan`: the plan file given now; it only fills in what a journal written before the
+    /// record existed lacks. `state`: the run's state as the engine left it (`apply` passes it,
+    /// because `timed_out` is never journaled); without it the journal is replayed.
+    pub fn build(records: &[Record], plan: Option<&PlanInfo>, state: Option<&RunState>) -> Self {
+        let journal_plan = records.iter().rev().find_map(PlanInfo::from_record);
+        let applied_hash = records.iter().rev().find_map(|r| match r {
+            Record::Start { plan_hash, .. } => Some(plan_hash.clone()),
+            _ => None,
+        });
+        let (info, mapping) = match (journal_plan, plan) {
+            (Some(info), Some(p)) if p.plan_hash != info.plan_hash => {
+                (Some(info), Mapping::JournalPlanChanged)
+            }
+            (Some(info), _) => (Some(info), Mapping::Journal),
+            (None, Some(p)) if applied_hash.as_deref() == Some(p.plan_hash.as_str()) => {
+                (Some(p.clone()), Mapping::Plan)
+            }
+            (None, Some(p)) => (Some(p.clone()), Mapping::ChangedPlan),
+            (None, None) => (None, Mapping::Unknown),
+        };
+        let planned: &[PlannedInstance] = info.as_ref().map_or(&[], |i| &i.instances);
+        let ids = instance_ids(planned, records);
+        let replayed;
+        let state = match state {
+            Some(s) => s,
+            None => {
+                replayed = RunState::replay(ids.iter().map(String::as_str), records);
+                &replayed
+            }
+        };
+        let index: HashMap<&str, usize> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.as_str(), i))
+            .collect();
+        let planned_by_id: HashMap<&str, &PlannedInstance> =
+            planned.iter().map(|p| (p.id.as_str(), p)).collect();
+        let mut seen = vec![Seen::default(); ids.len()];
+        let batches = fold(records, &index, &planned_by_id, &mut seen);
+        let instances = ids
+            .iter()
+            .zip(seen)
+            .map(|(id, seen)| instance(id, planned_by_id.get(id.as_str()), state, seen))
+            .collect();
+        let offset = info
+            .as_ref()
+            .and_then(|i| parse_timezone(&i.timezone))
+            .or_else(|| parse_timezone(DEFAULT_TIMEZONE))
+            .unwrap_or_else(|| FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()));
+        Self {
+            plan: records
+                .iter()
+                .rev()
+                .find_map(|r| match r {
+                    Record::Start { plan, .. } => Some(plan.clone()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| "plan".to_owned()),
+            description: info.as_ref().and_then(|i| i.description.clone()),
+            plan_hash: applied_hash,
+            mapping,
+            offset,
+            starts: records
+                .iter()
+                .filter_map(|r| match r {
+                    Record::Start { at, by, .. } => Some(Start {
+                        at: *at,
+                        by: by.clone(),
+                    }),
+                    _ => None,
+                })
+                .collect(),
+            started_at: state.started_at,
+            finished_at: state.complete,
+            as_of: records.iter().filter_map(record_time).max(),
+            instances,
+            batches,
+        }
+    }
+}
+
+/// The plan's instances in order, then any the journal names that the plan does not (a plan
+/// changed since, or no plan at all).
+fn instance_ids(planned: &[PlannedInstance], records: &[Record]) -> Vec<String> {
+    let mut ids: Vec<String> = planned.iter().map(|p| p.id.clone()).collect();
+    let mut known: std::collections::HashSet<String> = ids.iter().cloned().collect();
+    let mut add = |id: &String| {
+        if known.insert(id.clone()) {
+            ids.push(id.clone());
+        }
+    };
+    for r in records {
+        match r {
+            Record::Intent { instances, .. } | Record::Rejected { instances, .. } => {
+                instances.iter().for_each(&mut add);
+            }
+            Record::Adopted { instance, .. }
+            | Record::Progress { instance, .. }
+            | Record::Finished { instance, .. }
+            | Record::Cancelled { instance, .. } => add(instance),
+            _ => {}
+        }
+    }
+    ids
+}
+
+/// The calls as sent, and what each instance's records add to its state.
+fn fold(
+    records: &[Record],
+    index: &HashMap<&str, usize>,
+    planned: &HashMap<&str, &PlannedInstance>,
+    seen: &mut [Seen],
+) -> Vec<Batch> {
+    let mut batches: Vec<Batch> = Vec::new();
+    let mut by_id: HashMap<u64, usize> = HashMap::new();
+    for r in records {
+        match r {
+            Record::Intent {
+                batch,
+                instances,
+                at,
+            } => {
+                for id in instances {
+                    if let Some(s) = index.get(id.as_str()).map(|&i| &mut seen[i]) {
+                        s.sent_at.get_or_insert(*at);
+                        s.batch = Some(*batch);
+                    }
+                }
+                by_id.insert(*batch, batches.len());
+                batches.push(Batch {
+                    id: *batch,
+                    at: *at,
+                    region: instances
+                        .first()
+                        .and_then(|id| planned.get(id.as_str()))
+                        .and_then(|p| p.region.clone()),
+                    instances: instances.clone(),
+                    outcome: Vec::new(),
+                });
+            }
+            Record::Accepted { batch, job, .. } => {
+                push(
+                    &mut batches,
+                    &by_id,
+                    *batch,
+                    BatchEvent::Accepted { job: job.0.clone() },
+                );
+            }
+            Record::Rejected {
+                batch,
+                instances,
+                code,
+                message,
+                request_id,
+                ..
+            } => {
+                let problem = Problem {
+                    code: code.clone(),
+                    message: message.clone(),
+                    request_id: request_id.clone(),
+                };
+                for id in instances {
+                    if let Some(&i) = index.get(id.as_str()) {
+                        seen[i].rejection = Some(problem.clone());
+                    }
+                }
+                // A refusal after waiting on a busy instance names the latest call, which
+                // may not be the instance's: it belongs to a call only if that call carried it.
+                let carried = by_id
+                    .get(batch)
+                    .is_some_and(|&b| instances.iter().any(|i| batches[b].instances.contains(i)));
+                if carried {
+                    push(
+                        &mut batches,
+                        &by_id,
+                        *batch,
+                        BatchEvent::Rejected {
+                            instances: instances.len(),
+                            problem,
+                        },
+                    );
+                }
+            }
+            Record::Unknown { batch, error, .. } => {
+                let event = BatchEvent::Unknown {
+                    error: error.clone(),
+                };
+                push(&mut batches, &by_id, *batch, event);
+            }
+            Record::Abandoned { batch, reason, .. } => {
+                let event = BatchEvent::NotAccepted {
+                    reason: reason.clone(),
+                };
+                push(&mut batches, &by_id, *batch, event);
+            }
+            Record::Adopted {
+                instance,
+                batch,
+                job,
+                ..
+            } => {
+                let event = BatchEvent::Adopted {
+                    instance: instance.clone(),
+                    job: job.0.clone(),
+                };
+                push(&mut batches, &by_id, *batch, event);
+            }
+            Record::Progress {
+                instance,
+                state,
+                at,
+                ..
+            } if state == "running" => {
+                if let Some(&i) = index.get(instance.as_str()) {
+                    seen[i].running_at.get_or_insert(*at);
+                }
+            }
+            _ => {}
+        }
+    }
+    batches
+}
+
+fn push(batches: &mut [Batch], by_id: &HashMap<u64, usize>, batch: u64, event: BatchEvent) {
+    if let Some(&b) = by_id.get(&batch) {
+        batches[b].outcome.push(event);
+    }
+}
+
+fn instance(
+    id: &str,
+    planned: Option<&&PlannedInstance>,
+    state: &RunState,
+    seen: Seen,
+) -> InstanceRecord {
+    let s = state.get(id);
+    let status = s.map_or(Status::Pending, |s| s.status);
+    let error = s.and_then(|s| s.error.clone());
+    // A refusal keeps the API's code and RequestId apart; anything else is the state's error.
+    let problem = match (status, seen.rejection) {
+        (Status::Rejected, Some(p)) => Some(p),
+        _ => error.map(|message| Problem {
+            code: None,
+            message,
+            request_id: None,
+        }),
+    };
+    InstanceRecord {
+        id: id.to_owned(),
+        region: planned.and_then(|p| p.region.clone()),
+        spec: planned.map(|p| p.spec.clone()),
+        status,
+        job: s.and_then(|s| s.job.as_ref()).map(|j| j.0.clone()),
+        batch: seen.batch,
+        sent_at: seen.sent_at,
+        accepted_at: s.and_then(|s| s.submitted_at),
+        running_at: seen.running_at,
+        ended_at: s.and_then(|s| s.finished_at),
+        progress: s.and_then(|s| s.progress),
+        problem,
+    }
+}
+
+fn record_time(r: &Record) -> Option<DateTime<Utc>> {
+    match r {
+        Record::Start { at, .. }
+        | Record::Intent { at, .. }
+        | Record::Accepted { at, .. }
+        | Record::Rejected { at, .. }
+        | Record::Unknown { at, .. }
+        | Record::Abandoned { at, .. }
+        | Record::Adopted { at, .. }
+        | Record::Progress { at, .. }
+        | Record::Finished { at, .. }
+        | Record::Complete { at }
+        | Record::Cancelled { at, .. } => Some(*at),
+        // The plan's copy has no time of its own; a record added later may not either.
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests;
