@@ -177,6 +177,9 @@ pub struct Config {
     /// keeps `rollback_time_check` alone, as before.
     pub default_window_seconds: i64,
     pub faults: Faults,
+    /// The fleet (DescribeDBInstances) and what each instance holds (DescribeDatabases,
+    /// DescribeTables).
+    pub catalog: super::catalog::Catalog,
     /// Seeds per-instance durations and the string-or-number choice in answers.
     pub seed: u64,
 }
@@ -202,6 +205,7 @@ impl Config {
             rollback_windows: BTreeMap::new(),
             default_window_seconds: 7 * 86_400,
             faults: Faults::default(),
+            catalog: super::catalog::Catalog::demo(),
             seed: 0,
         }
     }

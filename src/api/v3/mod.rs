@@ -19,12 +19,16 @@
 //!   (integer, 0 = ok), Message, Times[]{Begin, End}}`. No documented bound on the number of
 //!   ids per call: callers batch.
 //! - StopRollback `InstanceId` → `AsyncRequestId`.
+//! - DescribeDBInstances, DescribeDatabases, DescribeTables: [`fleet`] and [`catalog`].
 //! - Every action: 20 requests/s; errors `Response.Error{Code, Message}` with `RequestId`.
 
+pub mod catalog;
 pub mod client;
 pub mod envelope;
+pub mod fleet;
 mod lenient;
 pub mod model;
+mod pages;
 pub mod range;
 
 pub use client::{AsyncRequestId, Client, DEFAULT_ENDPOINT, regional_endpoint};

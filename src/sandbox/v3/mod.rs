@@ -1,11 +1,13 @@
 //! API 3.0 at `/` (POST, JSON body, `X-TC-*` headers, TC3-HMAC-SHA256): verification, the
 //! same fault injection and rate limit as API 2.0, then StartBatchRollback,
 //! DescribeRollbackTaskDetail, DescribeRollbackRangeTime, StopRollback or
-//! DescribeAsyncRequestInfo — on the very tasks API 2.0 sees.
+//! DescribeAsyncRequestInfo — on the very tasks API 2.0 sees — and the catalog's
+//! DescribeDBInstances, DescribeDatabases and DescribeTables.
 
 mod answer;
 mod auth;
 mod describe;
+mod fleet;
 mod params;
 mod submit;
 
@@ -108,6 +110,14 @@ fn answer(
             "DescribeAsyncRequestInfo" => {
                 describe::async_info(inner, &params, now).map(|d| (d, false))
             }
+            "DescribeDBInstances" => {
+                let region = auth::header(headers, "x-tc-region").unwrap_or("");
+                fleet::db_instances(config, &params, region).map(|d| (d, false))
+            }
+            "DescribeDatabases" => {
+                fleet::databases(config, inner, &params, now).map(|d| (d, false))
+            }
+            "DescribeTables" => fleet::tables(config, inner, &params, now).map(|d| (d, false)),
             other => Err(ApiError::unsupported_action(other)),
         }
     })();
