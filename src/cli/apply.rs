@@ -40,7 +40,8 @@ pub struct ApplyArgs {
     /// Instances per call; overrides the plan's `batch_size` (1 to 50).
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=50))]
     pub batch_size: Option<u8>,
-    /// Skip the rollback-window preflight (DescribeRollbackRangeTime) before submitting.
+    /// Skip the preflight before submitting: rollback windows (DescribeRollbackRangeTime) and
+    /// objects (DescribeDatabases, DescribeTables: sources exist, targets do not).
     #[arg(long)]
     pub no_preflight: bool,
     /// Start over although the journal of this plan is unfinished or the plan changed (the old
@@ -145,7 +146,7 @@ async fn apply(
         Err(code) => return code,
     };
     if !args.no_preflight
-        && let Err(code) = preflight(&session, checked, &resolved).await
+        && let Err(code) = preflight(&session, checked, &resolved, args.restart).await
     {
         session.shutdown().await;
         return code;
@@ -268,18 +269,32 @@ async fn preflight(
     session: &session::Session,
     checked: &crate::plan::Checked,
     plan: &crate::plan::ResolvedPlan,
+    restart: bool,
 ) -> Result<(), i32> {
-    match super::preflight::check(&session.protocol, checked, plan, session.requests()).await {
+    // A resumed apply checks only what it has not submitted yet.
+    let submitted = session.submitted_before(restart);
+    let requests: Vec<_> = session
+        .requests()
+        .iter()
+        .filter(|r| !submitted.contains(&r.instance_id))
+        .cloned()
+        .collect();
+    if requests.is_empty() {
+        eprintln!("preflight: nothing to check (the journal records every instance as submitted)");
+        return Ok(());
+    }
+    match super::preflight::check(&session.protocol, checked, plan, &requests).await {
         Ok(None) => {
             eprintln!(
-                "preflight: skipped (API 2.0 has no rollback-window query here; --api v3 checks it)"
+                "preflight: skipped (API 2.0 has no rollback-window or object queries here; --api v3 checks them)"
             );
             Ok(())
         }
         Ok(Some(problems)) if problems.is_empty() => {
             eprintln!(
-                "preflight: all {} instances can roll back to their times",
-                plan.instances.len()
+                "preflight: all {} instances can roll back to their times; {}",
+                requests.len(),
+                super::preflight_objects::ALL_GOOD
             );
             Ok(())
         }
@@ -297,15 +312,13 @@ async fn preflight(
                     term::width()
                 )
             );
-            eprintln!(
-                "preflight: {n} instance(s) cannot be rolled back as planned; nothing was submitted."
-            );
+            eprintln!("preflight found {n} problem(s) with the plan; nothing was submitted.");
             Err(exit::FAILED)
         }
         Err(e) => {
             eprintln!("{:?}", miette::Report::new(e));
             eprintln!(
-                "preflight could not check the rollback windows; nothing was submitted (--no-preflight skips the check)."
+                "preflight could not check the rollback windows and objects; nothing was submitted (--no-preflight skips the check)."
             );
             Err(exit::USAGE)
         }

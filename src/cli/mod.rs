@@ -27,6 +27,7 @@ pub mod jobs;
 pub mod jobs_v3;
 pub mod plan;
 pub mod preflight;
+pub mod preflight_objects;
 pub mod progress;
 pub mod sandbox;
 pub mod session;

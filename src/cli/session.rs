@@ -363,6 +363,28 @@ impl Session {
         })
     }
 
+    /// The instances the journal of this very plan records as submitted, read before
+    /// [`Session::prepare`] (empty when the run starts over: `restart`, a sandbox, a changed
+    /// plan, no journal). A resumed apply does not preflight them again: their own rollback
+    /// may have created the targets by now.
+    pub fn submitted_before(&self, restart: bool) -> std::collections::BTreeSet<String> {
+        let records = match Journal::read(&self.journal_path) {
+            Ok(records) if !(self.sandboxed || restart) => records,
+            _ => return std::collections::BTreeSet::new(),
+        };
+        let ids = self.ids();
+        let state = RunState::replay(ids.iter().map(String::as_str), &records);
+        if state.plan_hash.as_deref() != Some(self.hash.as_str()) {
+            return std::collections::BTreeSet::new();
+        }
+        state
+            .instances
+            .iter()
+            .filter(|i| i.status != Status::Pending)
+            .map(|i| i.id.clone())
+            .collect()
+    }
+
     pub fn already_complete(&self) -> bool {
         self.state.complete.is_some()
     }
