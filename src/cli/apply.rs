@@ -393,7 +393,7 @@ fn resume_command(args: &ApplyArgs) -> String {
 }
 
 /// A word as a POSIX shell reads it back: single-quoted unless plainly safe.
-fn quote(word: &str) -> String {
+pub(super) fn quote(word: &str) -> String {
     let safe = !word.is_empty()
         && word
             .chars()

@@ -25,6 +25,7 @@ pub mod diagnostics;
 pub mod exit;
 pub mod jobs;
 pub mod jobs_v3;
+pub mod new;
 pub mod plan;
 pub mod preflight;
 pub mod preflight_objects;
@@ -52,6 +53,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Write a plan from a query of the fleet (API 3.0 DescribeDBInstances: tags, names, ids, regions).
+    New(new::NewArgs),
     /// Check plans: every problem of every file, pointed at its line (exit 0 valid, 1 invalid, 2 unreadable).
     Validate(validate::ValidateArgs),
     /// Dry run: validate, then show what would be rolled back, as what, in which calls.
@@ -91,6 +94,7 @@ pub fn run(args: Vec<std::ffi::OsString>) -> i32 {
         }
     };
     match cli.command {
+        Command::New(args) => new::run(&args),
         Command::Validate(args) => validate::run(&args),
         Command::Plan(args) => plan::run(&args),
         Command::Apply(args) => apply::run(&args),

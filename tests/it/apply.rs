@@ -7,6 +7,7 @@ mod harness;
 mod crash;
 mod engine;
 mod faults;
+mod new;
 mod objects;
 mod refusals;
 mod report;
