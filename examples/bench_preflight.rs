@@ -16,7 +16,9 @@ use std::time::Instant;
 use clap::Parser;
 use planrun::api::Credentials;
 use planrun::api::config::ClientConfig;
-use planrun::api::rollback::{DatabaseTables, InstanceRollback, RollbackSpec, Strategy, TableRename};
+use planrun::api::rollback::{
+    DatabaseTables, InstanceRollback, RollbackSpec, Strategy, TableRename,
+};
 use planrun::engine::any::AnyProtocol;
 use planrun::engine::objects;
 use planrun::engine::v3::V3;

@@ -183,6 +183,10 @@ mod tests {
                 Just("Limit".to_owned()),
                 Just("Offset".to_owned()),
                 Just("AsyncRequestId".to_owned()),
+                Just("Tags".to_owned()),
+                Just("Key".to_owned()),
+                Just("Database".to_owned()),
+                Just("InstanceNames".to_owned()),
                 "[A-Za-z]{1,8}",
             ];
             prop_oneof![
@@ -199,13 +203,16 @@ mod tests {
         /// Whatever the body, every action answers an envelope with a RequestId and either a
         /// result or an `Error{Code, Message}`; nothing panics.
         #[test]
-        fn any_body_gets_an_envelope(body in json_value(), which in 0usize..6) {
+        fn any_body_gets_an_envelope(body in json_value(), which in 0usize..9) {
             let action = [
                 "StartBatchRollback",
                 "DescribeRollbackTaskDetail",
                 "DescribeRollbackRangeTime",
                 "StopRollback",
                 "DescribeAsyncRequestInfo",
+                "DescribeDBInstances",
+                "DescribeDatabases",
+                "DescribeTables",
                 "Nope",
             ][which];
             let shared = Shared::new(Config::demo());
