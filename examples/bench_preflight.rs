@@ -62,7 +62,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let sb = sandbox::start(Config::demo(), SocketAddr::from(([127, 0, 0, 1], 0))).await?;
     let mut config = ClientConfig::new(
-        &sb.endpoint_v3(),
+        sb.endpoint_v3(),
         "ap-guangzhou",
         Credentials::new(DEMO_SECRET_ID, DEMO_SECRET_KEY),
     );

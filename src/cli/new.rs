@@ -96,7 +96,7 @@ pub struct NewArgs {
     #[arg(long, value_name = "PROFILE")]
     pub profile: Option<String>,
     /// Requests per second for each API action.
-    #[arg(long, value_name = "R", default_value_t = 15.0)]
+    #[arg(long, value_name = "R", default_value_t = 15.0, value_parser = super::api_args::parse_rate)]
     pub rate: f64,
     /// Requests in flight at most.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
