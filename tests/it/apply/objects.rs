@@ -5,7 +5,9 @@
 
 use serde_json::Value;
 
-use super::harness::{Served, Work, ids, recent_time, run};
+use std::time::{Duration, Instant};
+
+use super::harness::{Served, Work, ids, recent_time, run, spawn};
 
 /// Instance A holds `orders` {payments, refunds, payments_bak}; B holds `ledger` {entries}.
 const CATALOG: &str = r#"{"default": {}, "instances": [
@@ -160,6 +162,43 @@ fn a_plan_applied_once_is_caught_by_the_preflight_when_applied_again() {
         )),
         "{}",
         again.stderr
+    );
+    served.assert_each_accepted_once(&ids);
+}
+
+#[test]
+fn a_resumed_apply_does_not_flag_the_targets_its_own_rollbacks_created() {
+    let ids = ids("rsum", 3);
+    // One call for all three, so that once it is accepted nothing is left to submit.
+    let work = Work::new(&ids, 3);
+    let served = Served::start_api("v3", 0.5, &[]);
+    let mut first = spawn(work.apply(&served));
+    first.wait_for("accepted: job", Duration::from_secs(30));
+    let _ = first.kill9();
+    // Ask until every task has ended (and so created its targets).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = run(work.status(&served));
+        if status.code == Some(0) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{}", status.all());
+    }
+    // The targets exist now: a fresh look at the plan says so...
+    let fresh = run(work.plan_preflight_json(&served));
+    assert_eq!(fresh.code, Some(1), "{}", fresh.all());
+    assert!(
+        fresh.stdout.contains("planrun::target_exists"),
+        "{}",
+        fresh.stdout
+    );
+    // ...but resuming the apply that created them does not stop at them.
+    let resumed = run(work.apply(&served));
+    assert_eq!(resumed.code, Some(0), "{}", resumed.all());
+    assert!(
+        resumed.stderr.contains("preflight: nothing to check"),
+        "{}",
+        resumed.stderr
     );
     served.assert_each_accepted_once(&ids);
 }
