@@ -3,17 +3,16 @@
 //! instances go in, the others are listed in a comment with why. The plan is validated
 //! before it is written, and written whole or not at all.
 
+mod fleet;
+mod output;
 mod render;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::api_args::{ApiArgs, ApiVersion, SignatureMethodArg};
-use super::{diagnostics, exit, term};
-use crate::api::v3::fleet::{
-    DISASTER_RECOVERY, DbInstance, DescribeDbInstancesRequest, PRIMARY, READ_ONLY, RUNNING, Tag,
-};
-use render::{LeftOut, Member, Origin, Spec};
+use super::{exit, term};
+use render::{Origin, Spec};
 
 /// `--strategy` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -269,12 +268,12 @@ pub fn run(args: &NewArgs) -> i32 {
         Ok(r) => r,
         Err(code) => return code,
     };
-    let found = runtime.block_on(query(args, &regions));
+    let found = runtime.block_on(fleet::query(args, &regions));
     let found = match found {
         Ok(f) => f,
         Err(code) => return code,
     };
-    let (members, left_out) = sort_out(found);
+    let (members, left_out) = fleet::sort_out(found);
     let missing: Vec<&String> = args
         .instances
         .iter()
@@ -302,13 +301,13 @@ pub fn run(args: &NewArgs) -> i32 {
         return exit::FAILED;
     }
     let origin = Origin {
-        schema: schema_path(args.out.as_deref()),
+        schema: output::schema_path(args.out.as_deref()),
         command: args.command(&spec),
         at: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         regions,
     };
     let text = render::plan(&origin, &members, &left_out, &spec);
-    write(args, &text, members.len(), now)
+    output::write(args, &text, members.len(), now)
 }
 
 fn usage(message: &str) -> i32 {
@@ -321,161 +320,6 @@ fn dedup(items: impl Iterator<Item = String>) -> Vec<String> {
     items
         .filter(|i| !i.is_empty() && seen.insert(i.clone()))
         .collect()
-}
-
-/// Every instance the filters match, per region, in the order of `regions`.
-async fn query(args: &NewArgs, regions: &[String]) -> Result<Vec<(String, DbInstance)>, i32> {
-    let api = args.api_args();
-    let offset = crate::plan::rules::parse_timezone(&args.timezone);
-    let (protocol, sandbox) =
-        super::session::connect(&api, args.sandbox.then_some(offset).flatten()).await?;
-    let Some(client) = protocol.v3().map(|v| v.client().clone()) else {
-        return Err(exit::USAGE);
-    };
-    let filter = DescribeDbInstancesRequest {
-        instance_ids: args.instances.clone(),
-        instance_names: args.names.clone(),
-        tags: args
-            .tags
-            .iter()
-            .map(|(k, v)| Tag {
-                key: k.clone(),
-                value: v.clone(),
-            })
-            .collect(),
-        offset: None,
-        limit: None,
-    };
-    let mut found = Vec::new();
-    let mut result = Ok(());
-    for region in regions {
-        match client.with_region(region).db_instances(&filter).await {
-            Ok(items) => found.extend(
-                items
-                    .into_iter()
-                    .filter(|i| wanted(args, i))
-                    .map(|i| (region.clone(), i)),
-            ),
-            Err(e) => {
-                eprintln!("{:?}", miette::Report::new(e));
-                eprintln!("error: cannot list the instances of {region}; nothing was written");
-                result = Err(exit::USAGE);
-                break;
-            }
-        }
-    }
-    if let Some(sb) = sandbox {
-        sb.shutdown().await;
-    }
-    result.map(|()| found)
-}
-
-/// The filters again, on the answer: how the API combines several tags or names is not
-/// documented, so what it returns is held to "every tag, any name, any id".
-fn wanted(args: &NewArgs, i: &DbInstance) -> bool {
-    let name = i.instance_name.to_lowercase();
-    args.tags.iter().all(|(k, v)| i.has_tag(k, v))
-        && (args.names.is_empty() || args.names.iter().any(|n| name.contains(&n.to_lowercase())))
-        && (args.instances.is_empty() || args.instances.contains(&i.instance_id))
-}
-
-/// Running primary instances go in; the others are left out with why. Each id once.
-fn sort_out(found: Vec<(String, DbInstance)>) -> (Vec<Member>, Vec<LeftOut>) {
-    let mut seen = BTreeSet::new();
-    let mut members = Vec::new();
-    let mut left = Vec::new();
-    for (region, i) in found {
-        if !seen.insert(i.instance_id.clone()) {
-            continue;
-        }
-        let member = Member {
-            id: i.instance_id.clone(),
-            name: i.instance_name.clone(),
-            region: if i.region.is_empty() {
-                region
-            } else {
-                i.region.clone()
-            },
-        };
-        let why = match (i.instance_type, i.status) {
-            (Some(READ_ONLY), _) => Some("read-only instance: roll back its primary"),
-            (Some(DISASTER_RECOVERY), _) => {
-                Some("disaster-recovery instance: roll back its primary")
-            }
-            (Some(t), _) if t != PRIMARY => Some("not a primary instance"),
-            (_, Some(s)) if s != RUNNING => Some("not running (creating or isolated)"),
-            _ => None,
-        };
-        match why {
-            Some(why) => left.push(LeftOut { member, why }),
-            None => members.push(member),
-        }
-    }
-    (members, left)
-}
-
-/// The schema as seen from the plan's directory: the nearest `schemas/plan.schema.json` up
-/// the tree, else where it is from `plans/` of a checkout.
-fn schema_path(out: Option<&Path>) -> String {
-    const FALLBACK: &str = "../schemas/plan.schema.json";
-    let dir = out.and_then(|o| o.parent()).map(|p| {
-        if p.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            p
-        }
-    });
-    let Some(dir) = dir.and_then(|d| d.canonicalize().ok()) else {
-        return FALLBACK.to_owned();
-    };
-    for (up, ancestor) in dir.ancestors().enumerate() {
-        if ancestor.join("schemas/plan.schema.json").is_file() {
-            return format!("{}schemas/plan.schema.json", "../".repeat(up));
-        }
-    }
-    FALLBACK.to_owned()
-}
-
-/// Validates the text as `validate` would, then writes it (a temporary file renamed into
-/// place) or prints it.
-#[allow(clippy::print_stdout)]
-fn write(args: &NewArgs, text: &str, count: usize, now: chrono::DateTime<chrono::Utc>) -> i32 {
-    let shown = args
-        .out
-        .as_ref()
-        .map_or_else(|| "new-plan.yaml".to_owned(), |p| p.display().to_string());
-    let checked = crate::plan::check_bytes(&shown, text.as_bytes(), now);
-    if !checked.diagnostics.is_empty() {
-        eprint!(
-            "{}",
-            diagnostics::human(
-                std::slice::from_ref(&checked),
-                term::stderr_colour(),
-                term::width()
-            )
-        );
-    }
-    if checked.has_errors() {
-        eprintln!("error: the plan these flags make is invalid (see above); nothing was written");
-        return exit::FAILED;
-    }
-    let Some(path) = &args.out else {
-        out!("{text}");
-        return exit::OK;
-    };
-    let tmp = path.with_extension("tmp-new");
-    let written = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path));
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        eprintln!("error: cannot write {}: {e}", path.display());
-        return exit::USAGE;
-    }
-    eprintln!(
-        "wrote {} ({count} instance(s)); review it, then `planrun plan {} --preflight`",
-        path.display(),
-        path.display()
-    );
-    exit::OK
 }
 
 #[cfg(test)]
@@ -550,34 +394,6 @@ mod tests {
         assert_eq!(
             parse_tag("team = orders").unwrap(),
             ("team".into(), "orders".into())
-        );
-    }
-
-    #[test]
-    fn only_running_primaries_go_in_and_each_other_says_why() {
-        let item = |id: &str, t: i64, s: i64| DbInstance {
-            instance_id: id.into(),
-            instance_type: Some(t),
-            status: Some(s),
-            ..Default::default()
-        };
-        let (members, left) = sort_out(vec![
-            ("gz".into(), item("cdb-aaaaaaaa", 1, 1)),
-            ("gz".into(), item("cdb-rrrrrrrr", 3, 1)),
-            ("gz".into(), item("cdb-dddddddd", 2, 1)),
-            ("gz".into(), item("cdb-iiiiiiii", 1, 5)),
-            ("gz".into(), item("cdb-aaaaaaaa", 1, 1)),
-        ]);
-        assert_eq!(members.len(), 1);
-        assert_eq!(members[0].region, "gz");
-        let why: Vec<&str> = left.iter().map(|l| l.why).collect();
-        assert_eq!(
-            why,
-            [
-                "read-only instance: roll back its primary",
-                "disaster-recovery instance: roll back its primary",
-                "not running (creating or isolated)"
-            ]
         );
     }
 
