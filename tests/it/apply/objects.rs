@@ -202,3 +202,24 @@ fn a_resumed_apply_does_not_flag_the_targets_its_own_rollbacks_created() {
     );
     served.assert_each_accepted_once(&ids);
 }
+
+#[test]
+fn an_instance_the_window_check_finds_missing_is_reported_once_and_not_asked_what_it_holds() {
+    let ids = ids("gone", 3);
+    let served = Served::start_api("v3", 0.3, &["--missing", &ids[1]]);
+    let work = Work::new(&ids, 3);
+    let out = run(work.plan_preflight_json(&served));
+    assert_eq!(out.code, Some(1), "{}", out.all());
+    let doc: Value =
+        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.stdout));
+    let codes: Vec<&str> = doc["preflight"]["files"][0]["diagnostics"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|d| d["code"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(codes, ["planrun::instance_unavailable"], "{doc}");
+    let counters = served.counters();
+    assert_eq!(
+        counters["requests_per_action"]["DescribeDatabases"], 2,
+        "{counters}"
+    );
+}
