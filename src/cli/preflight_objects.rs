@@ -202,3 +202,63 @@ fn diagnostic(checked: &Checked, instance: &Instance, problem: &Problem) -> Diag
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn checked(text: &str) -> Checked {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-23T04:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let c = crate::plan::check_bytes("p.yaml", text.as_bytes(), now);
+        assert!(!c.has_errors(), "{:?}", c.diagnostics);
+        c
+    }
+
+    fn at(text: &str, needle: &str) -> Span {
+        Span::new(text.find(needle).unwrap(), needle.len())
+    }
+
+    #[test]
+    fn a_taken_list_form_target_points_at_its_item_the_template_and_the_instance() {
+        let text = "version: 1\nrollback_time: \"2026-11-20 03:15:00\"\nstrategy: table\n\
+                    rename: \"{name}_bak\"\ninstances:\n  - ids: [cdb-aaaaaaaa, cdb-bbbbbbbb]\n\
+                    \x20   tables:\n      orders: [payments, refunds]\n";
+        let c = checked(text);
+        let plan = c.resolved.clone().unwrap();
+        let problem = Problem::TableExists {
+            db: "orders".into(),
+            source: "refunds".into(),
+            target: "refunds_bak".into(),
+        };
+        let d = diagnostic(&c, &plan.instances[1], &problem);
+        assert_eq!(d.code, "planrun::target_exists");
+        assert_eq!(d.path, "/instances/0/tables/orders/1");
+        assert_eq!(d.span, Some(at(text, "refunds")));
+        assert_eq!(d.label, "`orders.refunds_bak` exists on cdb-bbbbbbbb");
+        let related: Vec<Span> = d.related.iter().map(|r| r.span).collect();
+        assert_eq!(
+            related,
+            [at(text, "\"{name}_bak\""), at(text, "cdb-bbbbbbbb")]
+        );
+    }
+
+    #[test]
+    fn a_missing_list_form_database_points_at_its_item_with_the_suggestion() {
+        let text = "version: 1\nrollback_time: \"2026-11-20 03:15:00\"\nrename: \"{name}_bak\"\n\
+                    instances:\n  - id: cdb-aaaaaaaa\n    strategy: db\n    dbs: [ledger, ledgr]\n";
+        let c = checked(text);
+        let plan = c.resolved.clone().unwrap();
+        let problem = Problem::MissingDatabase {
+            db: "ledgr".into(),
+            suggestion: Some("ledger".into()),
+        };
+        let d = diagnostic(&c, &plan.instances[0], &problem);
+        assert_eq!(d.code, "planrun::source_missing");
+        assert_eq!(d.message, "cdb-aaaaaaaa: database `ledgr` does not exist");
+        assert_eq!(d.path, "/instances/0/dbs/1");
+        assert_eq!(d.span, Some(at(text, "ledgr")));
+        assert!(d.help.unwrap().starts_with("did you mean `ledger`?"));
+    }
+}
