@@ -112,7 +112,7 @@ impl ApiArgs {
     }
 }
 
-fn parse_rate(text: &str) -> Result<f64, String> {
+pub(super) fn parse_rate(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(r) if r.is_finite() && r > 0.0 && r <= 1000.0 => Ok(r),
         _ => Err(format!(

@@ -49,7 +49,8 @@ pub struct ApplyArgs {
     /// Instances per call; overrides the plan's `batch_size` (1 to 50).
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=50))]
     pub batch_size: Option<u8>,
-    /// Skip the rollback-window preflight (DescribeRollbackRangeTime) before submitting.
+    /// Skip the preflight before submitting: rollback windows (DescribeRollbackRangeTime) and
+    /// objects (DescribeDatabases, DescribeTables: sources exist, targets do not).
     #[arg(long)]
     pub no_preflight: bool,
     /// Start over although the journal of this plan is unfinished or the plan changed (the old
@@ -366,24 +367,43 @@ fn say_anywhere(text: &str, errors_first: bool) {
     let _ = order.iter().any(|say| say());
 }
 
-/// Runs the rollback-window preflight; any problem stops the apply before anything is sent
-/// (the plan is reviewed and applied as a whole).
+/// Runs the preflight (rollback windows, then the objects); any problem stops the apply before
+/// anything is sent (the plan is reviewed and applied as a whole). A resumed apply checks only
+/// what its journal has not submitted yet: its own rollbacks may have created the targets.
 async fn preflight(
     session: &session::Session,
     checked: &crate::plan::Checked,
     plan: &crate::plan::ResolvedPlan,
 ) -> Result<(), i32> {
-    match super::preflight::check(&session.protocol, checked, plan, session.requests()).await {
+    let submitted: std::collections::HashSet<&str> = session
+        .state()
+        .instances
+        .iter()
+        .filter(|i| i.status != crate::engine::state::Status::Pending)
+        .map(|i| i.id.as_str())
+        .collect();
+    let requests: Vec<_> = session
+        .requests()
+        .iter()
+        .filter(|r| !submitted.contains(r.instance_id.as_str()))
+        .cloned()
+        .collect();
+    if requests.is_empty() {
+        errln!("preflight: nothing to check (the journal records every instance as submitted)");
+        return Ok(());
+    }
+    match super::preflight::check(&session.protocol, checked, plan, &requests).await {
         Ok(None) => {
             errln!(
-                "preflight: skipped (API 2.0 has no rollback-window query here; --api v3 checks it)"
+                "preflight: skipped (API 2.0 has no rollback-window or object queries here; --api v3 checks them)"
             );
             Ok(())
         }
         Ok(Some(problems)) if problems.is_empty() => {
             errln!(
-                "preflight: all {} instances can roll back to their times",
-                plan.instances.len()
+                "preflight: all {} instances can roll back to their times; {}",
+                requests.len(),
+                super::preflight_objects::ALL_GOOD
             );
             Ok(())
         }
@@ -401,15 +421,13 @@ async fn preflight(
                     term::width()
                 )
             );
-            errln!(
-                "preflight: {n} instance(s) cannot be rolled back as planned; nothing was submitted."
-            );
+            errln!("preflight found {n} problem(s) with the plan; nothing was submitted.");
             Err(exit::FAILED)
         }
         Err(e) => {
             super::report_error(&e);
             errln!(
-                "preflight could not check the rollback windows; nothing was submitted (--no-preflight skips the check)."
+                "preflight could not check the rollback windows and objects; nothing was submitted (--no-preflight skips the check)."
             );
             Err(exit::USAGE)
         }
@@ -490,7 +508,7 @@ fn resume_command(args: &ApplyArgs) -> String {
 }
 
 /// A word as a POSIX shell reads it back: single-quoted unless plainly safe.
-fn quote(word: &str) -> String {
+pub(super) fn quote(word: &str) -> String {
     let safe = !word.is_empty()
         && word
             .chars()

@@ -45,9 +45,11 @@ pub mod escaped;
 pub mod exit;
 pub mod jobs;
 pub mod jobs_v3;
+pub mod new;
 pub mod operator;
 pub mod plan;
 pub mod preflight;
+pub mod preflight_objects;
 pub mod progress;
 pub mod report;
 pub mod sandbox;
@@ -74,6 +76,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Write a plan from a query of the fleet (API 3.0 DescribeDBInstances: tags, names, ids, regions).
+    New(new::NewArgs),
     /// Check plans: every problem of every file, pointed at its line (exit 0 valid, 1 invalid, 2 unreadable).
     #[command(after_help = "Examples:
   planrun validate plans/*.yaml                       # every problem of every file
@@ -143,6 +147,7 @@ pub fn run(args: Vec<std::ffi::OsString>) -> i32 {
         }
     };
     match cli.command {
+        Command::New(args) => new::run(&args),
         Command::Validate(args) => validate::run(&args),
         Command::Plan(args) => plan::run(&args),
         Command::Apply(args) => apply::run(&args),

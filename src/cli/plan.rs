@@ -35,7 +35,8 @@ pub struct PlanArgs {
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=50))]
     pub batch_size: Option<u8>,
     /// Also ask the API whether each instance exists and can roll back to its time
-    /// (DescribeRollbackRangeTime; needs credentials and --api v3).
+    /// (DescribeRollbackRangeTime), and whether every source exists and no target does
+    /// (DescribeDatabases, DescribeTables); needs credentials and --api v3.
     #[arg(long)]
     pub preflight: bool,
     #[command(flatten)]
@@ -215,8 +216,9 @@ fn preflight(
                     );
                     if !failed {
                         errln!(
-                            "preflight: all {} instances can roll back to their times",
-                            plan.instances.len()
+                            "preflight: all {} instances can roll back to their times; {}",
+                            plan.instances.len(),
+                            super::preflight_objects::ALL_GOOD
                         );
                     }
                 }

@@ -1,6 +1,7 @@
 //! The rollback-window preflight: before anything is submitted, ask the API
 //! (DescribeRollbackRangeTime) whether each instance exists and can roll back to its time, and
-//! report what cannot as diagnostics on the plan's nodes, like `validate`'s.
+//! report what cannot as diagnostics on the plan's nodes, like `validate`'s. Then the object
+//! preflight ([`super::preflight_objects`]): every source exists, no target does.
 
 use crate::api::rollback::InstanceRollback;
 use crate::engine::any::AnyProtocol;
@@ -30,7 +31,14 @@ pub async fn check(
             None => return Ok(None),
         }
     }
-    let diagnostics = window_problems(requests, &items)
+    let problems = window_problems(requests, &items);
+    // What the window check found unavailable is not asked what it holds.
+    let unavailable = problems
+        .iter()
+        .filter(|(_, w)| !matches!(w, Window::Outside(_)))
+        .map(|(r, _)| r.instance_id.clone())
+        .collect();
+    let mut diagnostics: Vec<Diagnostic> = problems
         .into_iter()
         .filter_map(|(request, window)| {
             let instance = plan
@@ -40,6 +48,9 @@ pub async fn check(
             Some(diagnostic(checked, instance, &window))
         })
         .collect();
+    let objects =
+        super::preflight_objects::check(protocol, checked, plan, requests, &unavailable).await?;
+    diagnostics.extend(objects.into_iter().flatten());
     Ok(Some(diagnostics))
 }
 

@@ -94,6 +94,11 @@ pub struct ServeArgs {
     /// New tasks stay INITIAL this many seconds before they start.
     #[arg(long, default_value_t = 0.0, value_name = "S")]
     pub hold_initial: f64,
+    /// The fleet (DescribeDBInstances) and each instance's databases and tables, YAML or JSON
+    /// (`default:` objects of unlisted instances, `instances:` with id, name, region, type,
+    /// tags, databases) [default: the demo fleet and its house schema]
+    #[arg(long, value_name = "FILE")]
+    pub catalog: Option<std::path::PathBuf>,
 }
 
 /// Parses one `--window` value.
@@ -164,6 +169,12 @@ pub fn config(args: &ServeArgs) -> Result<Config, String> {
     for text in &args.windows {
         let (id, w) = window(text)?;
         config.rollback_windows.entry(id).or_default().push(w);
+    }
+    if let Some(path) = &args.catalog {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("--catalog {}: {e}", path.display()))?;
+        config.catalog = sandbox::Catalog::parse(&text)
+            .map_err(|e| format!("--catalog {}: {e}", path.display()))?;
     }
     Ok(config)
 }
@@ -249,6 +260,11 @@ fn print_banner(sb: &sandbox::Sandbox, custom_key: bool) {
         "rollback window: the last {:.1} days up to now (+08:00); {} instance(s) with fixed windows",
         config.default_window_seconds as f64 / 86_400.0,
         config.rollback_windows.len()
+    );
+    outln!(
+        "fleet: {} instance(s) for DescribeDBInstances; {} database(s) on instances not described",
+        config.catalog.instances.len(),
+        config.catalog.default.len()
     );
     outln!("Ctrl-C stops it.");
 }
@@ -352,5 +368,31 @@ mod tests {
         assert!(c.require_region);
         assert_eq!(c.default_window_seconds, 7 * 86_400);
         assert!(c.rollback_windows.is_empty());
+        assert_eq!(c.catalog, sandbox::Catalog::demo());
+    }
+
+    #[test]
+    fn a_catalog_file_replaces_the_demo_fleet_and_a_bad_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let good = dir.path().join("fleet.yaml");
+        std::fs::write(
+            &good,
+            "instances:\n  - {id: cdb-aaaaaaaa, region: ap-guangzhou, databases: {shop: [orders]}}\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let args =
+            serve(&["--catalog", &good.display().to_string()]).unwrap_or_else(|e| panic!("{e}"));
+        let c = config(&args).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.catalog.instances.len(), 1);
+        assert!(c.catalog.base("cdb-aaaaaaaa")["shop"].contains("orders"));
+        let bad = dir.path().join("bad.yaml");
+        std::fs::write(&bad, "instances: [{id: nope, region: x}]\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        for path in [bad, dir.path().join("absent.yaml")] {
+            let args = serve(&["--catalog", &path.display().to_string()])
+                .unwrap_or_else(|e| panic!("{e}"));
+            let err = config(&args).err().unwrap_or_default();
+            assert!(err.starts_with("--catalog "), "{err}");
+        }
     }
 }

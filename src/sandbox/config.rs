@@ -214,6 +214,9 @@ pub struct Config {
     pub transient_range_answers: u32,
     /// A new task stays INITIAL this many seconds (times `time_scale`) before its life begins.
     pub initial_hold_seconds: f64,
+    /// The fleet (DescribeDBInstances) and what each instance holds (DescribeDatabases,
+    /// DescribeTables).
+    pub catalog: super::catalog::Catalog,
     /// Seeds per-instance durations and the string-or-number choice in answers.
     pub seed: u64,
 }
@@ -243,6 +246,7 @@ impl Config {
             empty_detail: false,
             transient_range_answers: 0,
             initial_hold_seconds: 0.0,
+            catalog: super::catalog::Catalog::demo(),
             seed: 0,
         }
     }

@@ -10,9 +10,12 @@
 //! [`Sandbox::shutdown`] at the end. Tasks live by the clock: shrink them with `task_seconds` /
 //! `time_scale`. Rollback windows: `default_window_seconds`, or fixed per instance in
 //! `rollback_windows`. Faults draw from `faults.seed`, durations and answer quirks (numbers as
-//! strings in v2, `null` lists in v3) from `seed`, so a run is repeatable.
+//! strings in v2, `null` lists in v3) from `seed`, so a run is repeatable. The fleet and what
+//! each instance holds (databases, tables, the targets of its successful rollbacks):
+//! `catalog`.
 
 mod answer;
+mod catalog;
 mod config;
 mod conn;
 mod counters;
@@ -39,6 +42,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use answer::Rejection;
+pub use catalog::{Catalog, FleetInstance, Kind, Objects};
 pub use config::{
     Config, Credential, DEMO_SECRET_ID, DEMO_SECRET_KEY, FaultKinds, Faults, RollbackTimeCheck,
     RollbackWindow, TASK_RUNNING_CODES, task_running_code,

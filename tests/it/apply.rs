@@ -7,6 +7,8 @@ pub mod harness;
 mod crash;
 mod engine;
 mod faults;
+mod new;
+mod objects;
 mod record;
 mod refusals;
 mod report;

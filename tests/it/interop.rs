@@ -312,3 +312,53 @@ fn every_code_of_the_sdks_errorcodes_py_is_classified_on_purpose() {
         assert_eq!(rule_v3(code).origin, Origin::Listed, "{code}");
     }
 }
+
+/// The official API 3.0 SDK reads the sandbox's catalog: DescribeDBInstances with its `Tags`
+/// filter (`Tag{Key, Value}`) and `TagList` answer (`{TagKey, TagValue}`), DescribeDatabases
+/// (`Items` and `DatabaseList`) and DescribeTables.
+#[tokio::test]
+async fn tencents_v3_sdk_lists_the_fleet_databases_and_tables() {
+    let python = python();
+    let sb = sandbox::start(Config::demo(), SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap_or_else(|e| panic!("sandbox: {e}"));
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/v3_catalog.py");
+    let target = sb.addr().to_string();
+    let interpreter = python.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(&interpreter)
+            .arg(&script)
+            .args([target.as_str(), DEMO_SECRET_ID, DEMO_SECRET_KEY])
+            .output()
+    })
+    .await
+    .unwrap_or_else(|e| panic!("join: {e}"))
+    .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "SDK script failed ({}):\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // The orders fleet of ap-guangzhou: six primaries and the read-only replica (type 3).
+    let ids = (1..=6)
+        .map(|n| format!("cdb-ord0000{n}"))
+        .chain(std::iter::once("cdb-ordro001".to_owned()))
+        .collect::<Vec<_>>()
+        .join(",");
+    let expected = [
+        format!("DescribeDBInstances total=7 ids={ids} types=1,1,1,1,1,1,3"),
+        "DescribeDatabases total=10 orders=True".to_owned(),
+        "DescribeTables total=4 items=invoices,order_items,payments,refunds".to_owned(),
+    ];
+    for line in &expected {
+        assert!(
+            stdout.lines().any(|l| l == line),
+            "missing `{line}` in:\n{stdout}"
+        );
+    }
+    let counters = sb.counters();
+    assert!(counters.rejections_per_error.is_empty(), "{counters:?}");
+    sb.shutdown().await;
+}

@@ -230,7 +230,7 @@ impl Client {
 
     /// Sends `body` until it succeeds or the retry policy gives up; `idempotent` chooses the
     /// policy. `decode` runs inside the loop so an unreadable success counts as ambiguous.
-    async fn call<B: Serialize, T>(
+    pub(super) async fn call<B: Serialize, T>(
         &self,
         action: &str,
         body: &B,

@@ -20,12 +20,16 @@
 //!   ids per call: callers batch.
 //! - StopRollback `InstanceId` → `AsyncRequestId`.
 //! - DescribeTasks, DescribeAsyncRequestInfo: see [`tasks`].
+//! - DescribeDBInstances, DescribeDatabases, DescribeTables: [`fleet`] and [`catalog`].
 //! - Every action: 20 requests/s (DescribeAsyncRequestInfo: 40); errors `Response.Error{Code, Message}` with `RequestId`.
 
+pub mod catalog;
 pub mod client;
 pub mod envelope;
+pub mod fleet;
 mod lenient;
 pub mod model;
+mod pages;
 pub mod range;
 pub mod tasks;
 

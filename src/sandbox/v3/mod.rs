@@ -1,11 +1,13 @@
 //! API 3.0 at `/` (POST, JSON body, `X-TC-*` headers, TC3-HMAC-SHA256): verification, the
 //! same fault injection and rate limit as API 2.0, then StartBatchRollback,
 //! DescribeRollbackTaskDetail, DescribeRollbackRangeTime, StopRollback or
-//! DescribeAsyncRequestInfo — on the very tasks API 2.0 sees.
+//! DescribeAsyncRequestInfo — on the very tasks API 2.0 sees — and the catalog's
+//! DescribeDBInstances, DescribeDatabases and DescribeTables.
 
 mod answer;
 mod auth;
 mod describe;
+mod fleet;
 mod params;
 mod submit;
 mod tasks;
@@ -110,6 +112,14 @@ fn answer(
                 tasks::async_info(inner, &params, now).map(|d| (d, false))
             }
             "DescribeTasks" => tasks::describe(inner, &params, now).map(|d| (d, false)),
+            "DescribeDBInstances" => {
+                let region = auth::header(headers, "x-tc-region").unwrap_or("");
+                fleet::db_instances(config, &params, region).map(|d| (d, false))
+            }
+            "DescribeDatabases" => {
+                fleet::databases(config, inner, &params, now).map(|d| (d, false))
+            }
+            "DescribeTables" => fleet::tables(config, inner, &params, now).map(|d| (d, false)),
             other => Err(ApiError::unsupported_action(other)),
         }
     })();
@@ -183,6 +193,10 @@ mod tests {
                 Just("Limit".to_owned()),
                 Just("Offset".to_owned()),
                 Just("AsyncRequestId".to_owned()),
+                Just("Tags".to_owned()),
+                Just("Key".to_owned()),
+                Just("Database".to_owned()),
+                Just("InstanceNames".to_owned()),
                 "[A-Za-z]{1,8}",
             ];
             prop_oneof![
@@ -199,7 +213,7 @@ mod tests {
         /// Whatever the body, every action answers an envelope with a RequestId and either a
         /// result or an `Error{Code, Message}`; nothing panics.
         #[test]
-        fn any_body_gets_an_envelope(body in json_value(), which in 0usize..7) {
+        fn any_body_gets_an_envelope(body in json_value(), which in 0usize..10) {
             let action = [
                 "StartBatchRollback",
                 "DescribeRollbackTaskDetail",
@@ -207,6 +221,9 @@ mod tests {
                 "StopRollback",
                 "DescribeAsyncRequestInfo",
                 "DescribeTasks",
+                "DescribeDBInstances",
+                "DescribeDatabases",
+                "DescribeTables",
                 "Nope",
             ][which];
             let shared = Shared::new(Config::demo());

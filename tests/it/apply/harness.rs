@@ -247,6 +247,19 @@ impl Work {
         cmd
     }
 
+    /// `planrun plan PLAN --preflight --format json` (no state is written).
+    pub fn plan_preflight_json(&self, served: &Served) -> Command {
+        let mut cmd = self.command(served);
+        cmd.arg("plan").arg(&self.plan).args([
+            "--preflight",
+            "--format",
+            "json",
+            "--api",
+            served.api,
+        ]);
+        cmd
+    }
+
     pub fn status(&self, served: &Served) -> Command {
         let mut cmd = self.command(served);
         cmd.arg("status")

@@ -138,6 +138,9 @@ pub(super) fn default_answer(action: &str) -> Value {
         STOP_ROLLBACK => json!({"AsyncRequestId": "stop-1"}),
         DESCRIBE_ROLLBACK_TASK_DETAIL => json!({"TotalCount": 0, "Items": null}),
         DESCRIBE_ROLLBACK_RANGE_TIME => json!({"TotalCount": 0, "Items": []}),
+        // Every instance holds what these tests' plans name (the object preflight asks).
+        "DescribeDatabases" => json!({"TotalCount": 3, "Items": ["db1", "orders", "shop"]}),
+        "DescribeTables" => json!({"TotalCount": 3, "Items": ["orders", "payments", "refunds"]}),
         _ => error("InvalidAction", "unknown action"),
     }
 }

@@ -1,0 +1,312 @@
+//! The object preflight: before anything is submitted, ask each instance what it holds
+//! (API 3.0 DescribeDatabases, then DescribeTables for each database whose tables the plan
+//! names) and find every source that does not exist and every target that already does.
+//!
+//! Cost: one DescribeDatabases per instance and one DescribeTables per database named under
+//! `tables` (each lists up to 5,000 names per page). The calls of many instances overlap on
+//! the client, which keeps them within `--concurrency` and each action's `--rate`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::any::AnyProtocol;
+use crate::api::Error;
+use crate::api::rollback::InstanceRollback;
+use crate::api::v3::Client;
+use crate::plan::diagnostic::closest;
+
+/// What one instance holds, as far as its rollback needs to know.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Holdings {
+    pub databases: BTreeSet<String>,
+    /// The tables of each database the plan names under `tables` (and that exists).
+    pub tables: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// One thing wrong with one instance's objects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// A database under `dbs` does not exist.
+    MissingDatabase {
+        db: String,
+        suggestion: Option<String>,
+    },
+    /// A database under `tables` does not exist.
+    MissingTablesDatabase {
+        db: String,
+        suggestion: Option<String>,
+    },
+    /// A table does not exist in its (existing) database.
+    MissingTable {
+        db: String,
+        table: String,
+        suggestion: Option<String>,
+    },
+    /// A new database name is taken.
+    DatabaseExists { source: String, target: String },
+    /// A new table name is taken in its database.
+    TableExists {
+        db: String,
+        source: String,
+        target: String,
+    },
+    /// The API says the instance does not exist (and the window check did not say so).
+    Unavailable { message: String },
+}
+
+/// The problems of one instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub instance_id: String,
+    pub problems: Vec<Problem>,
+}
+
+/// Checks every request in `requests` (each with its region), skipping the instances in
+/// `skip` (already reported unavailable). `Ok(None)` with API 2.0, which has no such query.
+/// Findings come in the order of `requests`; instances without problems are left out.
+pub async fn check(
+    protocol: &AnyProtocol,
+    requests: &[(Option<&str>, &InstanceRollback)],
+    skip: &BTreeSet<String>,
+) -> Result<Option<Vec<Finding>>, Error> {
+    use futures::{StreamExt, TryStreamExt};
+    let Some(v3) = protocol.v3() else {
+        return Ok(None);
+    };
+    let base = v3.client();
+    // Twice the client's bound, so that while some calls wait for one action's rate slot,
+    // calls of the other action are queued to use the other's.
+    let width = base.concurrency().max(1) * 2;
+    let checks = requests
+        .iter()
+        .filter(|(_, r)| !skip.contains(&r.instance_id))
+        .map(|(region, request)| {
+            let client = match region {
+                Some(r) if *r != base.region() => base.with_region(r),
+                _ => base.clone(),
+            };
+            async move { instance(&client, request).await }
+        });
+    let findings: Vec<Finding> = futures::stream::iter(checks)
+        .buffered(width)
+        .try_filter_map(|f| async move { Ok((!f.problems.is_empty()).then_some(f)) })
+        .try_collect()
+        .await?;
+    Ok(Some(findings))
+}
+
+async fn instance(client: &Client, request: &InstanceRollback) -> Result<Finding, Error> {
+    let finding = |problems| Finding {
+        instance_id: request.instance_id.clone(),
+        problems,
+    };
+    match holdings(client, request).await {
+        Ok(h) => Ok(finding(problems(request, &h))),
+        Err(e) if is_missing_instance(&e) => Ok(finding(vec![Problem::Unavailable {
+            message: e.to_string(),
+        }])),
+        Err(e) => Err(e),
+    }
+}
+
+/// Asks the API what the instance holds: its databases, then the tables of each database
+/// the request names under `tables` that exists.
+pub async fn holdings(client: &Client, request: &InstanceRollback) -> Result<Holdings, Error> {
+    let id = &request.instance_id;
+    let databases: BTreeSet<String> = client.databases(id).await?.into_iter().collect();
+    let mut tables = BTreeMap::new();
+    for group in &request.spec.tables {
+        if databases.contains(&group.db) && !tables.contains_key(&group.db) {
+            let names: BTreeSet<String> = client.tables(id, &group.db).await?.into_iter().collect();
+            tables.insert(group.db.clone(), names);
+        }
+    }
+    Ok(Holdings { databases, tables })
+}
+
+/// Whether an answer says the instance itself does not exist (codes of the CDB family).
+fn is_missing_instance(e: &Error) -> bool {
+    e.code_text().is_some_and(|code| {
+        code.starts_with("ResourceNotFound")
+            || code == "InvalidParameter.InstanceNotFound"
+            || code == "InvalidParameter.ResourceNotFound"
+            || code == "InvalidParameter.ResourceNotExists"
+    })
+}
+
+/// Every source of `request` missing from `held`, and every target present in it, in the
+/// request's order (databases first, then tables).
+pub fn problems(request: &InstanceRollback, held: &Holdings) -> Vec<Problem> {
+    let suggest = |word: &str, names: &BTreeSet<String>| {
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        closest(word, &names).map(str::to_owned)
+    };
+    let mut out = Vec::new();
+    for d in &request.spec.dbs {
+        if !held.databases.contains(&d.dbname) {
+            out.push(Problem::MissingDatabase {
+                db: d.dbname.clone(),
+                suggestion: suggest(&d.dbname, &held.databases),
+            });
+        }
+        if held.databases.contains(&d.newname) {
+            out.push(Problem::DatabaseExists {
+                source: d.dbname.clone(),
+                target: d.newname.clone(),
+            });
+        }
+    }
+    for group in &request.spec.tables {
+        let Some(tables) = held.tables.get(&group.db) else {
+            out.push(Problem::MissingTablesDatabase {
+                db: group.db.clone(),
+                suggestion: suggest(&group.db, &held.databases),
+            });
+            continue;
+        };
+        for t in &group.table {
+            if !tables.contains(&t.tablename) {
+                out.push(Problem::MissingTable {
+                    db: group.db.clone(),
+                    table: t.tablename.clone(),
+                    suggestion: suggest(&t.tablename, tables),
+                });
+            }
+            if tables.contains(&t.newname) {
+                out.push(Problem::TableExists {
+                    db: group.db.clone(),
+                    source: t.tablename.clone(),
+                    target: t.newname.clone(),
+                });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::rollback::{
+        DatabaseRename, DatabaseTables, RollbackSpec, Strategy, TableRename,
+    };
+
+    fn set(names: &[&str]) -> BTreeSet<String> {
+        names.iter().map(|n| (*n).to_owned()).collect()
+    }
+
+    fn request() -> InstanceRollback {
+        InstanceRollback {
+            instance_id: "cdb-aaaaaaaa".into(),
+            spec: RollbackSpec {
+                rollbacktime: "2026-11-20 03:15:00".into(),
+                strategy: Strategy::Db,
+                dbs: vec![
+                    DatabaseRename {
+                        dbname: "ledger".into(),
+                        newname: "ledger_bak".into(),
+                    },
+                    DatabaseRename {
+                        dbname: "ledgr_archive".into(),
+                        newname: "archive_bak".into(),
+                    },
+                ],
+                tables: vec![
+                    DatabaseTables {
+                        db: "orders".into(),
+                        table: vec![
+                            TableRename {
+                                tablename: "paymnts".into(),
+                                newname: "payments_bak".into(),
+                            },
+                            TableRename {
+                                tablename: "refunds".into(),
+                                newname: "refunds_old".into(),
+                            },
+                        ],
+                    },
+                    DatabaseTables {
+                        db: "nowhere".into(),
+                        table: vec![TableRename {
+                            tablename: "x".into(),
+                            newname: "x_bak".into(),
+                        }],
+                    },
+                ],
+            },
+        }
+    }
+
+    #[test]
+    fn missing_sources_and_taken_targets_are_found_with_suggestions() {
+        let held = Holdings {
+            databases: set(&["ledger", "ledger_archive", "ledger_bak", "orders"]),
+            tables: [(
+                "orders".to_owned(),
+                set(&["payments", "refunds", "refunds_old"]),
+            )]
+            .into_iter()
+            .collect(),
+        };
+        assert_eq!(
+            problems(&request(), &held),
+            [
+                Problem::DatabaseExists {
+                    source: "ledger".into(),
+                    target: "ledger_bak".into()
+                },
+                Problem::MissingDatabase {
+                    db: "ledgr_archive".into(),
+                    suggestion: Some("ledger_archive".into())
+                },
+                Problem::MissingTable {
+                    db: "orders".into(),
+                    table: "paymnts".into(),
+                    suggestion: Some("payments".into())
+                },
+                Problem::TableExists {
+                    db: "orders".into(),
+                    source: "refunds".into(),
+                    target: "refunds_old".into()
+                },
+                Problem::MissingTablesDatabase {
+                    db: "nowhere".into(),
+                    suggestion: None
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn an_instance_holding_everything_has_no_problem() {
+        let held = Holdings {
+            databases: set(&["ledger", "ledgr_archive", "orders", "nowhere"]),
+            tables: [
+                ("orders".to_owned(), set(&["paymnts", "refunds"])),
+                ("nowhere".to_owned(), set(&["x"])),
+            ]
+            .into_iter()
+            .collect(),
+        };
+        assert!(problems(&request(), &held).is_empty());
+    }
+
+    #[test]
+    fn only_not_found_codes_mean_a_missing_instance() {
+        let cloud = |code: &str| Error::Cloud {
+            action: "DescribeDatabases".into(),
+            code: code.into(),
+            message: String::new(),
+            request_id: String::new(),
+        };
+        assert!(is_missing_instance(&cloud(
+            "ResourceNotFound.InstanceNotFoundError"
+        )));
+        assert!(is_missing_instance(&cloud(
+            "InvalidParameter.InstanceNotFound"
+        )));
+        assert!(!is_missing_instance(&cloud(
+            "InternalError.DatabaseAccessError"
+        )));
+        assert!(!is_missing_instance(&cloud("AuthFailure.SignatureFailure")));
+    }
+}

@@ -1,0 +1,225 @@
+//! The object preflight through the binary, against `planrun sandbox serve --catalog FILE`
+//! over API 3.0: a missing table, a missing database and an existing target are each flagged
+//! at their line (and nothing is submitted); a plan applied once is caught when applied
+//! again, because its successful rollbacks created the targets.
+
+use serde_json::Value;
+
+use std::time::{Duration, Instant};
+
+use super::harness::{Served, Work, ids, recent_time, run, spawn};
+
+/// Instance A holds `orders` {payments, refunds, payments_bak}; B holds `ledger` {entries}.
+const CATALOG: &str = r#"{"default": {}, "instances": [
+  {"id": "cdb-objs0001", "region": "ap-guangzhou",
+   "databases": {"orders": ["payments", "refunds", "payments_bak"]}},
+  {"id": "cdb-objs0002", "region": "ap-guangzhou", "databases": {"ledger": ["entries"]}}
+]}"#;
+
+/// Line 11: a taken target; line 12: a misspelt table; line 13: a database A lacks; line 17:
+/// a misspelt database of B.
+fn plan() -> String {
+    format!(
+        "version: 1\nname: objects\nrollback_time: \"{}\"\nstrategy: table\nrename: \"{{name}}_bak\"\n\
+         region: ap-guangzhou\ninstances:\n  - id: cdb-objs0001\n    tables:\n      orders:\n\
+         \x20       payments: payments_bak\n        refnds: refunds_bak\n      shop: [orders]\n\
+         \x20 - id: cdb-objs0002\n    strategy: db\n    dbs:\n      ledgr: ledger_restored\n",
+        recent_time()
+    )
+}
+
+fn served_with_catalog(dir: &std::path::Path) -> Served {
+    let catalog = dir.join("catalog.json");
+    std::fs::write(&catalog, CATALOG).unwrap_or_else(|e| panic!("{e}"));
+    Served::start_api("v3", 0.3, &["--catalog", &catalog.display().to_string()])
+}
+
+#[test]
+fn each_missing_source_and_taken_target_is_flagged_at_its_line_in_plan_preflight_json() {
+    let work = Work::new(&ids("objs", 2), 2);
+    std::fs::write(&work.plan, plan()).unwrap_or_else(|e| panic!("{e}"));
+    let served = served_with_catalog(work.dir.path());
+    let out = run(work.plan_preflight_json(&served));
+    assert_eq!(out.code, Some(1), "{}", out.all());
+    let doc: Value =
+        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.stdout));
+    let found: Vec<(String, String, u64, u64)> = doc["preflight"]["files"][0]["diagnostics"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no preflight in {doc}"))
+        .iter()
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap_or_default().to_owned(),
+                d["path"].as_str().unwrap_or_default().to_owned(),
+                d["line"].as_u64().unwrap_or(0),
+                d["column"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    let expect = |code: &str, path: &str, line: u64, column: u64| {
+        (code.to_owned(), path.to_owned(), line, column)
+    };
+    assert_eq!(
+        found,
+        [
+            // `payments: payments_bak`: the new name, which exists.
+            expect(
+                "planrun::target_exists",
+                "/instances/0/tables/orders/payments",
+                11,
+                19
+            ),
+            // `refnds: refunds_bak`: the source, which does not.
+            expect(
+                "planrun::source_missing",
+                "/instances/0/tables/orders/refnds",
+                12,
+                9
+            ),
+            // `shop: [orders]`: the database.
+            expect("planrun::source_missing", "/instances/0/tables/shop", 13, 7),
+            // `ledgr: ledger_restored`.
+            expect("planrun::source_missing", "/instances/1/dbs/ledgr", 17, 7),
+        ],
+        "{doc}"
+    );
+    let messages: Vec<&str> = doc["preflight"]["files"][0]["diagnostics"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|d| d["help"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(
+        messages[1].starts_with("did you mean `refunds`?"),
+        "{messages:?}"
+    );
+    assert!(
+        messages[3].starts_with("did you mean `ledger`?"),
+        "{messages:?}"
+    );
+    assert!(served.accepted().is_empty());
+}
+
+#[test]
+fn apply_shows_the_problems_on_the_plan_and_submits_nothing() {
+    let work = Work::new(&ids("objs", 2), 2);
+    std::fs::write(&work.plan, plan()).unwrap_or_else(|e| panic!("{e}"));
+    let served = served_with_catalog(work.dir.path());
+    let out = run(work.apply(&served));
+    assert_eq!(out.code, Some(1), "{}", out.all());
+    for needle in [
+        "planrun::target_exists",
+        "cdb-objs0001: new table `orders.payments_bak` already exists",
+        "cdb-objs0001: table `orders.refnds` does not exist",
+        "help: did you mean `refunds`?",
+        "cdb-objs0002: database `ledgr` does not exist",
+        "drill.yaml:17:7",
+        "nothing was submitted",
+    ] {
+        assert!(
+            out.stderr.contains(needle),
+            "no {needle:?} in\n{}",
+            out.stderr
+        );
+    }
+    assert!(served.accepted().is_empty(), "{}", served.counters());
+    let counters = served.counters();
+    // One DescribeDatabases per instance, one DescribeTables per existing database named
+    // under `tables` (orders on A; B names none).
+    assert_eq!(
+        counters["requests_per_action"]["DescribeDatabases"], 2,
+        "{counters}"
+    );
+    assert_eq!(
+        counters["requests_per_action"]["DescribeTables"], 1,
+        "{counters}"
+    );
+}
+
+#[test]
+fn a_plan_applied_once_is_caught_by_the_preflight_when_applied_again() {
+    let ids = ids("twce", 2);
+    let work = Work::new(&ids, 2);
+    // The demo catalog: every instance holds the house schema (orders.payments, refunds).
+    let served = Served::start_api("v3", 0.3, &[]);
+    let first = run(work.apply(&served));
+    assert_eq!(first.code, Some(0), "{}", first.all());
+    assert!(
+        first
+            .stderr
+            .contains("every source exists and no target does"),
+        "{}",
+        first.stderr
+    );
+    let again = run({
+        let mut cmd = work.apply(&served);
+        cmd.arg("--restart");
+        cmd
+    });
+    assert_eq!(again.code, Some(1), "{}", again.all());
+    assert!(
+        again.stderr.contains(&format!(
+            "{}: new table `orders.payments_bak` already exists",
+            ids[0]
+        )),
+        "{}",
+        again.stderr
+    );
+    served.assert_each_accepted_once(&ids);
+}
+
+#[test]
+fn a_resumed_apply_does_not_flag_the_targets_its_own_rollbacks_created() {
+    let ids = ids("rsum", 3);
+    // One call for all three, so that once it is accepted nothing is left to submit.
+    let work = Work::new(&ids, 3);
+    let served = Served::start_api("v3", 0.5, &[]);
+    let mut first = spawn(work.apply(&served));
+    first.wait_for("accepted: job", Duration::from_secs(30));
+    let _ = first.kill9();
+    // Ask until every task has ended (and so created its targets).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = run(work.status(&served));
+        if status.code == Some(0) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{}", status.all());
+    }
+    // The targets exist now: a fresh look at the plan says so...
+    let fresh = run(work.plan_preflight_json(&served));
+    assert_eq!(fresh.code, Some(1), "{}", fresh.all());
+    assert!(
+        fresh.stdout.contains("planrun::target_exists"),
+        "{}",
+        fresh.stdout
+    );
+    // ...but resuming the apply that created them does not stop at them.
+    let resumed = run(work.apply(&served));
+    assert_eq!(resumed.code, Some(0), "{}", resumed.all());
+    assert!(
+        resumed.stderr.contains("preflight: nothing to check"),
+        "{}",
+        resumed.stderr
+    );
+    served.assert_each_accepted_once(&ids);
+}
+
+#[test]
+fn an_instance_the_window_check_finds_missing_is_reported_once_and_not_asked_what_it_holds() {
+    let ids = ids("gone", 3);
+    let served = Served::start_api("v3", 0.3, &["--missing", &ids[1]]);
+    let work = Work::new(&ids, 3);
+    let out = run(work.plan_preflight_json(&served));
+    assert_eq!(out.code, Some(1), "{}", out.all());
+    let doc: Value =
+        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.stdout));
+    let codes: Vec<&str> = doc["preflight"]["files"][0]["diagnostics"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|d| d["code"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(codes, ["planrun::instance_unavailable"], "{doc}");
+    let counters = served.counters();
+    assert_eq!(
+        counters["requests_per_action"]["DescribeDatabases"], 2,
+        "{counters}"
+    );
+}
