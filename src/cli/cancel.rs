@@ -72,14 +72,14 @@ pub fn run(args: &CancelArgs) -> i32 {
         match session.load_journal() {
             Ok(true) => {}
             Ok(false) => {
-                eprintln!(
+                errln!(
                     "No apply of plan {} is recorded: nothing to cancel.",
                     resolved.name
                 );
                 return exit::USAGE;
             }
             Err(e) => {
-                eprintln!(
+                errln!(
                     "error: cannot read the journal {}: {e}",
                     session.journal_path().display()
                 );
@@ -93,7 +93,7 @@ pub fn run(args: &CancelArgs) -> i32 {
             .filter(|id| state.get(id).is_none())
             .collect();
         if !unknown.is_empty() {
-            eprintln!(
+            errln!(
                 "error: not in plan {}: {}",
                 resolved.name,
                 unknown
@@ -132,7 +132,7 @@ pub fn run(args: &CancelArgs) -> i32 {
         let (mut journal, _) = match Journal::open(session.journal_path()) {
             Ok(j) => j,
             Err(e) => {
-                eprintln!(
+                errln!(
                     "error: cannot open the journal {}: {e}",
                     session.journal_path().display()
                 );
@@ -164,7 +164,7 @@ pub fn run(args: &CancelArgs) -> i32 {
                         at: Utc::now(),
                     };
                     if let Err(e) = journal.append(&record) {
-                        eprintln!("error: cannot write the journal: {e}");
+                        errln!("error: cannot write the journal: {e}");
                         return exit::USAGE;
                     }
                     outln!("{id}: stopping (StopRollback request {request})");
@@ -179,7 +179,8 @@ pub fn run(args: &CancelArgs) -> i32 {
                 }
                 Err(e) => {
                     failed += 1;
-                    eprintln!("{id}: {:?}", miette::Report::new(e));
+                    errln!("{id}:");
+                    super::report_error(&e);
                 }
             }
         }
@@ -194,7 +195,7 @@ pub fn run(args: &CancelArgs) -> i32 {
         .await;
         match outcome {
             Err(e) => {
-                eprintln!("error: cannot write the journal: {e}");
+                errln!("error: cannot write the journal: {e}");
                 exit::USAGE
             }
             Ok(c) if failed + c.ended > 0 => exit::FAILED,
@@ -320,7 +321,7 @@ async fn confirm_stops(
 #[allow(clippy::print_stdout)]
 fn confirm() -> Result<(), i32> {
     if !std::io::stdin().is_terminal() {
-        eprintln!(
+        errln!(
             "error: refusing to cancel without confirmation: stdin is not a terminal. Pass --yes."
         );
         return Err(exit::USAGE);

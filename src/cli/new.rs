@@ -282,11 +282,11 @@ pub fn run(args: &NewArgs) -> i32 {
         })
         .collect();
     for l in &left_out {
-        eprintln!("left out: {} ({}): {}", l.member.id, l.member.region, l.why);
+        errln!("left out: {} ({}): {}", l.member.id, l.member.region, l.why);
     }
     if !missing.is_empty() {
         let list: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
-        eprintln!(
+        errln!(
             "error: --instance {} not found in {}; nothing was written",
             list.join(", "),
             regions.join(", ")
@@ -294,7 +294,7 @@ pub fn run(args: &NewArgs) -> i32 {
         return exit::FAILED;
     }
     if members.is_empty() {
-        eprintln!(
+        errln!(
             "error: no running primary instance matches in {}; nothing was written",
             regions.join(", ")
         );
@@ -311,7 +311,7 @@ pub fn run(args: &NewArgs) -> i32 {
 }
 
 fn usage(message: &str) -> i32 {
-    eprintln!("error: {message}");
+    errln!("error: {message}");
     exit::USAGE
 }
 

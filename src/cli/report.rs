@@ -65,7 +65,7 @@ pub fn run(args: &ReportArgs) -> i32 {
         (None, Some(out)) => match Format::of_path(out) {
             Some(f) => f,
             None => {
-                eprintln!(
+                errln!(
                     "error: cannot tell the format from {} (use .html, .md or .json, or pass --format)",
                     out.display()
                 );
@@ -83,17 +83,17 @@ pub fn run(args: &ReportArgs) -> i32 {
     let text = match render(format, &incident, &report) {
         Ok(text) => text,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return exit::USAGE;
         }
     };
     match &args.out {
         Some(path) => {
             if let Err(e) = write_atomically(path, text.as_bytes()) {
-                eprintln!("error: cannot write {}: {e}", path.display());
+                errln!("error: cannot write {}: {e}", path.display());
                 return exit::USAGE;
             }
-            eprintln!(
+            errln!(
                 "wrote the record of plan {} to {}",
                 incident.plan,
                 path.display()
@@ -127,7 +127,7 @@ fn sources(args: &ReportArgs) -> Result<(Vec<Record>, Option<PlanInfo>), i32> {
         let path = session::journal_path(target, &resolved.name, &dirs, args.sandbox);
         let demo = session::journal_path(target, &resolved.name, &dirs, true);
         if !args.sandbox && !path.exists() && demo.exists() {
-            eprintln!(
+            errln!(
                 "No apply of plan {} is recorded (journal {}), but an `apply --sandbox` is: see it with\n  planrun report {} --sandbox",
                 resolved.name,
                 path.display(),
@@ -142,7 +142,7 @@ fn sources(args: &ReportArgs) -> Result<(Vec<Record>, Option<PlanInfo>), i32> {
         Ok(records) => Ok((records, plan)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(nothing_recorded(&journal)),
         Err(e) => {
-            eprintln!("error: cannot read the journal {}: {e}", journal.display());
+            errln!("error: cannot read the journal {}: {e}", journal.display());
             Err(exit::USAGE)
         }
     }
@@ -152,7 +152,7 @@ fn sources(args: &ReportArgs) -> Result<(Vec<Record>, Option<PlanInfo>), i32> {
 /// an old rollback time is old by now).
 fn load_quietly(path: &Path) -> Result<crate::plan::ResolvedPlan, i32> {
     let now = super::term::now().map_err(|e| {
-        eprintln!("error: {e}");
+        errln!("error: {e}");
         exit::USAGE
     })?;
     let (checked, readable) = super::validate::check(path, now);
@@ -164,14 +164,14 @@ fn load_quietly(path: &Path) -> Result<crate::plan::ResolvedPlan, i32> {
                 super::term::stderr_colour(),
                 super::term::width(),
             );
-            eprint!("{shown}");
+            err!("{shown}");
             Err(if readable { exit::FAILED } else { exit::USAGE })
         }
     }
 }
 
 fn nothing_recorded(journal: &Path) -> i32 {
-    eprintln!("No apply is recorded (journal {}).", journal.display());
+    errln!("No apply is recorded (journal {}).", journal.display());
     exit::UNFINISHED
 }
 
@@ -179,7 +179,7 @@ fn nothing_recorded(journal: &Path) -> i32 {
 fn is_journal(path: &Path) -> Result<bool, i32> {
     use std::io::Read as _;
     let file = std::fs::File::open(path).map_err(|e| {
-        eprintln!("error: cannot read {}: {e}", path.display());
+        errln!("error: cannot read {}: {e}", path.display());
         exit::USAGE
     })?;
     // A record's line is short; a plan's first line may be long, or not text at all.

@@ -190,7 +190,7 @@ fn run_serve(args: &ServeArgs) -> i32 {
     let config = match config(args) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return exit::USAGE;
         }
     };
@@ -204,13 +204,13 @@ fn run_serve(args: &ServeArgs) -> i32 {
         let sb = match sandbox::start(config, addr).await {
             Ok(sb) => sb,
             Err(e) => {
-                eprintln!("error: cannot listen on {addr}: {e}");
+                errln!("error: cannot listen on {addr}: {e}");
                 return exit::USAGE;
             }
         };
         print_banner(&sb, custom_key);
         if let Err(e) = tokio::signal::ctrl_c().await {
-            eprintln!("error: cannot wait for Ctrl-C: {e}");
+            errln!("error: cannot wait for Ctrl-C: {e}");
         }
         outln!("stopping");
         sb.shutdown().await;

@@ -50,7 +50,7 @@ pub fn run(args: &StatusArgs) -> i32 {
     let cloud = session::journal_path(&args.plan, &resolved.name, &args.session, false);
     let demo = session::journal_path(&args.plan, &resolved.name, &args.session, true);
     if !args.sandbox && !cloud.exists() && demo.exists() {
-        eprintln!(
+        errln!(
             "No apply of plan {} is recorded (journal {}), but an `apply --sandbox` is: see it with\n  planrun status {} --sandbox",
             resolved.name,
             cloud.display(),
@@ -74,7 +74,7 @@ pub fn run(args: &StatusArgs) -> i32 {
         match session.load_journal() {
             Ok(true) => {}
             Ok(false) => {
-                eprintln!(
+                errln!(
                     "No apply of plan {} is recorded (journal {}).",
                     resolved.name,
                     session.journal_path().display()
@@ -82,7 +82,7 @@ pub fn run(args: &StatusArgs) -> i32 {
                 return exit::UNFINISHED;
             }
             Err(e) => {
-                eprintln!(
+                errln!(
                     "error: cannot read the journal {}: {e}",
                     session.journal_path().display()
                 );
@@ -96,7 +96,7 @@ pub fn run(args: &StatusArgs) -> i32 {
             match serde_json::to_string_pretty(&session.report()) {
                 Ok(text) => outln!("{text}"),
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    errln!("error: {e}");
                     return exit::USAGE;
                 }
             }
@@ -127,13 +127,13 @@ async fn refresh(session: &mut session::Session) {
             Err(e) if e.class() == crate::api::ErrorClass::StopRun => {
                 // Every other look would be refused the same way: say so once and show the
                 // journal as it is.
-                eprintln!(
+                errln!(
                     "warning: cannot refresh from the API ({e}); showing the journal as recorded"
                 );
                 return;
             }
             Err(e) => {
-                eprintln!("warning: cannot refresh {id} from the API: {e}");
+                errln!("warning: cannot refresh {id} from the API: {e}");
                 continue;
             }
         };

@@ -47,8 +47,8 @@ pub(super) async fn query(
                     .map(|i| (region.clone(), i)),
             ),
             Err(e) => {
-                eprintln!("{:?}", miette::Report::new(e));
-                eprintln!("error: cannot list the instances of {region}; nothing was written");
+                crate::cli::report_error(&e);
+                errln!("error: cannot list the instances of {region}; nothing was written");
                 result = Err(exit::USAGE);
                 break;
             }

@@ -43,7 +43,7 @@ pub(super) fn write(
         .map_or_else(|| "new-plan.yaml".to_owned(), |p| p.display().to_string());
     let checked = crate::plan::check_bytes(&shown, text.as_bytes(), now);
     if !checked.diagnostics.is_empty() {
-        eprint!(
+        err!(
             "{}",
             diagnostics::human(
                 std::slice::from_ref(&checked),
@@ -53,7 +53,7 @@ pub(super) fn write(
         );
     }
     if checked.has_errors() {
-        eprintln!("error: the plan these flags make is invalid (see above); nothing was written");
+        errln!("error: the plan these flags make is invalid (see above); nothing was written");
         return exit::FAILED;
     }
     let Some(path) = &args.out else {
@@ -64,10 +64,10 @@ pub(super) fn write(
     let written = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path));
     if let Err(e) = written {
         let _ = std::fs::remove_file(&tmp);
-        eprintln!("error: cannot write {}: {e}", path.display());
+        errln!("error: cannot write {}: {e}", path.display());
         return exit::USAGE;
     }
-    eprintln!(
+    errln!(
         "wrote {} ({count} instance(s)); review it, then `planrun plan {} --preflight`",
         path.display(),
         path.display()
