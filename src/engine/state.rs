@@ -226,7 +226,10 @@ impl RunState {
                 self.each(std::iter::once(instance), |s| {
                     s.unverified.clone_from(unverified);
                     s.job = Some(job.clone());
-                    s.submitted_at.get_or_insert(*at);
+                    // Submitted when planrun sent it (the attempt whose answer was in doubt),
+                    // not when the task was found.
+                    let sent = s.in_doubt.map_or(*at, |(_, attempt)| attempt);
+                    s.submitted_at.get_or_insert(sent);
                     s.in_doubt = None;
                     s.status = Status::Submitted;
                 });
@@ -403,6 +406,8 @@ mod tests {
             (a.status, a.job.clone()),
             (Status::Succeeded, Some(JobHandle("9".into())))
         );
+        // An adopted task was submitted when planrun sent it, not when it was found.
+        assert_eq!(a.submitted_at, Some(t(0)));
         let b = s.get(ids()[1]).unwrap();
         assert_eq!(
             (b.status, b.job.clone(), b.in_doubt),
