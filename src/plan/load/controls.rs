@@ -51,6 +51,16 @@ enum Step<'a> {
     Index(usize),
 }
 
+impl<'a> Step<'a> {
+    /// The step into a mapping's value under key node `k` (a non-string key: empty).
+    fn key(k: &'a Node) -> Self {
+        match &k.value {
+            Value::Str(s) => Step::Key(s),
+            _ => Step::Key(""),
+        }
+    }
+}
+
 fn join(steps: &[Step<'_>]) -> String {
     steps.iter().fold(String::new(), |p, s| match s {
         Step::Key(k) => child(&p, k),
@@ -93,12 +103,8 @@ fn escaped<'a>(text: &str, node: &'a Node, path: &mut Vec<Step<'a>>, found: &mut
         }
         Value::Map(entries) => {
             for (k, v) in entries {
-                let key = match &k.value {
-                    Value::Str(s) => s.as_str(),
-                    _ => "",
-                };
                 escaped(text, k, path, found);
-                path.push(Step::Key(key));
+                path.push(Step::key(k));
                 escaped(text, v, path, found);
                 path.pop();
             }
@@ -125,11 +131,7 @@ fn pointer_at(root: &Node, at: usize) -> Option<String> {
             }
             Value::Map(entries) => {
                 for (k, v) in entries {
-                    let key = match &k.value {
-                        Value::Str(s) => s.as_str(),
-                        _ => "",
-                    };
-                    path.push(Step::Key(key));
+                    path.push(Step::key(k));
                     if inside(k.span, at) || walk(v, at, path) {
                         return true;
                     }
