@@ -179,8 +179,20 @@ fn stamp() -> String {
 
 /// Bars on a terminal: one overall bar with counts and ETA, a line per running instance
 /// (as many as fit on the screen, then a "+N more" line).
-pub async fn bars(mut events: mpsc::UnboundedReceiver<Event>, total: usize, mut tally: Tally) {
-    let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+pub async fn bars(events: mpsc::UnboundedReceiver<Event>, total: usize, tally: Tally) {
+    let rows = terminal_rows().saturating_sub(5).max(1);
+    draw(ProgressDrawTarget::stderr(), rows, events, total, tally).await;
+}
+
+/// [`bars`] on any target, with room for `rows` instance lines (tests draw on a recorder).
+async fn draw(
+    target: ProgressDrawTarget,
+    rows: usize,
+    mut events: mpsc::UnboundedReceiver<Event>,
+    total: usize,
+    mut tally: Tally,
+) {
+    let multi = MultiProgress::with_draw_target(target);
     let overall = multi.add(ProgressBar::new(total as u64));
     overall.set_style(
         ProgressStyle::with_template(
@@ -193,7 +205,6 @@ pub async fn bars(mut events: mpsc::UnboundedReceiver<Event>, total: usize, mut 
     overall.set_position(tally.finished() as u64);
     overall.reset_eta();
     overall.enable_steady_tick(Duration::from_millis(200));
-    let rows = terminal_rows().saturating_sub(5).max(1);
     let mut lines: HashMap<String, ProgressBar> = HashMap::new();
     // Instances with a state but no line of their own (more than fit).
     let mut unshown: HashSet<String> = HashSet::new();
@@ -325,5 +336,110 @@ mod tests {
         .unwrap_or_default();
         assert!(line.starts_with("cdb-aaaaaaaa: rejected: "), "{line}");
         assert_eq!(tally.count(Status::Rejected), 1);
+    }
+
+    /// A terminal that keeps everything drawn on it, one entry per write.
+    #[derive(Debug, Default, Clone)]
+    struct Recorder(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+    impl Recorder {
+        fn writes(&self) -> Vec<String> {
+            self.0.lock().map(|w| w.clone()).unwrap_or_default()
+        }
+        fn push(&self, s: &str) -> std::io::Result<()> {
+            if let Ok(mut w) = self.0.lock() {
+                w.push(s.to_owned());
+            }
+            Ok(())
+        }
+    }
+
+    impl indicatif::TermLike for Recorder {
+        fn width(&self) -> u16 {
+            120
+        }
+        fn move_cursor_up(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_down(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_right(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_left(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn write_line(&self, s: &str) -> std::io::Result<()> {
+            self.push(s)
+        }
+        fn write_str(&self, s: &str) -> std::io::Result<()> {
+            self.push(s)
+        }
+        fn clear_line(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn flush(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn state(instance: &str, state: &str, progress: u8) -> Event {
+        Event::State {
+            instance: instance.into(),
+            state: state.into(),
+            progress: Some(progress),
+        }
+    }
+
+    /// Draws `events` with room for `rows` instance lines; everything written, in order.
+    async fn drawn(rows: usize, events: Vec<Event>) -> Vec<String> {
+        let term = Recorder::default();
+        let target = ProgressDrawTarget::term_like(Box::new(term.clone()));
+        let (tx, rx) = mpsc::unbounded_channel();
+        for e in events {
+            let _ = tx.send(e);
+        }
+        drop(tx);
+        draw(target, rows, rx, 3, Tally::default()).await;
+        term.writes()
+    }
+
+    #[tokio::test]
+    async fn an_instance_line_shows_its_latest_state_and_no_eta_before_anything_ended() {
+        let writes = drawn(
+            4,
+            vec![
+                state("cdb-aaaaaaaa", "waiting", 0),
+                state("cdb-aaaaaaaa", "running", 30),
+            ],
+        )
+        .await;
+        let last = writes
+            .iter()
+            .rev()
+            .find(|w| w.contains("cdb-aaaaaaaa"))
+            .unwrap_or_else(|| panic!("never drawn: {writes:?}"));
+        assert!(last.contains("cdb-aaaaaaaa running"), "{last:?}");
+        assert!(last.contains(" 30%"), "{last:?}");
+        assert!(!writes.iter().any(|w| w.contains("ETA")), "{writes:?}");
+    }
+
+    #[tokio::test]
+    async fn instances_beyond_the_screen_are_counted_as_more() {
+        let writes = drawn(
+            1,
+            vec![
+                state("cdb-aaaaaaaa", "running", 10),
+                state("cdb-bbbbbbbb", "running", 20),
+                state("cdb-cccccccc", "running", 30),
+            ],
+        )
+        .await;
+        assert!(writes.iter().any(|w| w.contains("+2 more")), "{writes:?}");
+        assert!(
+            !writes.iter().any(|w| w.contains("cdb-cccccccc")),
+            "{writes:?}"
+        );
     }
 }
