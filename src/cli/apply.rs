@@ -71,6 +71,14 @@ pub fn run(args: &ApplyArgs) -> i32 {
         );
         return exit::OK;
     }
+    if let Some(i) = resolved.instances.iter().find(|i| i.selfhosted.is_some()) {
+        // The restore itself lives in `crate::mysql`; the engine does not drive it yet.
+        errln!(
+            "error: {} is self-hosted (provider: mysql); `apply` does not roll back self-hosted servers yet. Nothing was done.",
+            visible(&i.id)
+        );
+        return exit::USAGE;
+    }
     if let Err(code) = check_regions(args, &resolved) {
         return code;
     }

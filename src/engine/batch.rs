@@ -1,5 +1,6 @@
 //! Batching (pure): instances become rollback calls of at most `batch_size` instances, grouped
-//! by region, in plan order (regions in order of first appearance).
+//! by region, in plan order (regions in order of first appearance); self-hosted instances
+//! (`provider: mysql`) are in no call.
 
 use crate::plan::ResolvedPlan;
 
@@ -14,7 +15,11 @@ pub struct Batch {
 pub fn batches(plan: &ResolvedPlan, batch_size: usize) -> Vec<Batch> {
     let size = batch_size.max(1);
     let mut regions: Vec<(Option<&str>, Vec<usize>)> = Vec::new();
+    // Self-hosted instances are restored on their own servers, not through a cloud call.
     for (i, instance) in plan.instances.iter().enumerate() {
+        if instance.selfhosted.is_some() {
+            continue;
+        }
         let region = instance.region.as_deref();
         match regions.iter_mut().find(|(r, _)| *r == region) {
             Some((_, list)) => list.push(i),
@@ -57,6 +62,7 @@ mod tests {
                     region: r.map(str::to_owned),
                     dbs: vec![],
                     tables: vec![],
+                    selfhosted: None,
                 })
                 .collect(),
         }
