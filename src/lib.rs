@@ -7,5 +7,6 @@ pub mod api;
 pub mod cli;
 pub mod diff;
 pub mod engine;
+pub mod mysql;
 pub mod plan;
 pub mod sandbox;

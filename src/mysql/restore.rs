@@ -1,0 +1,430 @@
+//! One server's restore: checks first (reachable, binary log on and reaching back to the dump,
+//! sources in the dump, targets free), then scratch databases loaded from the dump, the binary
+//! log replayed into them up to the time, `RENAME TABLE` to the new names, scratch dropped.
+//! On any failure the scratch databases (and any empty target database made) are dropped.
+//! Scratch names derive from the plan's id of the server, so a re-run after a crash finds
+//! and drops what an interrupted run left, then starts over.
+
+use std::path::PathBuf;
+
+use chrono::FixedOffset;
+use mysql_async::prelude::Queryable;
+use sha2::Digest;
+
+use super::credentials::{Credentials, TempDefaults};
+use super::dump::{self, Dump};
+use super::{Error, Objects, Request, SCRATCH_PREFIX, quote, replay, tools};
+
+/// Where a restore is, for progress drawing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Checking,
+    Loading,
+    Replaying,
+    Renaming,
+    Done,
+}
+
+impl Phase {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Checking => "checking",
+            Self::Loading => "loading dump",
+            Self::Replaying => "replaying binlog",
+            Self::Renaming => "renaming",
+            Self::Done => "done",
+        }
+    }
+}
+
+/// A step of a restore: its phase and the bytes of SQL handed to the server so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub phase: Phase,
+    pub bytes: u64,
+}
+
+/// What the checks found: the dump and the log span a restore would use (`plan` shows it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Span {
+    pub dump: Dump,
+    /// The binary logs from the dump's file to the newest.
+    pub logs: Vec<String>,
+}
+
+/// The scratch database of the `n`th source database of server `id`.
+pub fn scratch_name(id: &str, n: usize) -> String {
+    format!("{}{n}", scratch_stem(id))
+}
+
+fn scratch_stem(id: &str) -> String {
+    let digest = sha2::Sha256::digest(id.as_bytes());
+    format!("{SCRATCH_PREFIX}{}_", &hex::encode(digest)[..8])
+}
+
+async fn connect(req: &Request, creds: &Credentials) -> Result<mysql_async::Conn, Error> {
+    let opts = mysql_async::OptsBuilder::default()
+        .ip_or_hostname(req.host.clone())
+        .tcp_port(req.port)
+        .user(creds.user.clone())
+        .pass(creds.password.clone())
+        .prefer_socket(false);
+    mysql_async::Conn::new(opts)
+        .await
+        .map_err(|e| Error::Unreachable {
+            server: format!("{}:{}", req.host, req.port),
+            reason: e.to_string(),
+        })
+}
+
+/// Checks everything a restore needs without changing anything.
+pub async fn check(req: &Request, creds: &Credentials) -> Result<Span, Error> {
+    let mut conn = connect(req, creds).await?;
+    let span = check_on(&mut conn, req).await;
+    let _ = conn.disconnect().await;
+    span
+}
+
+async fn check_on(conn: &mut mysql_async::Conn, req: &Request) -> Result<Span, Error> {
+    let server = format!("{}:{}", req.host, req.port);
+    let log_bin: Option<i64> = conn.query_first("SELECT @@log_bin").await?;
+    if log_bin != Some(1) {
+        return Err(Error::NoBinlog(server));
+    }
+    let dump = dump::newest_before(&req.backups, req.time)?;
+    let rows: Vec<mysql_async::Row> = conn.query("SHOW BINARY LOGS").await?;
+    let listed: Vec<String> = rows
+        .into_iter()
+        .filter_map(|r| r.get::<String, _>(0))
+        .collect();
+    let logs = log_span(&listed, &dump.log_file)?;
+    let contents = dump::contents(&dump.path)?;
+    let in_dump = |db: &str, table: Option<&str>| {
+        contents
+            .iter()
+            .any(|(d, tables)| d == db && table.is_none_or(|t| tables.iter().any(|x| x == t)))
+    };
+    match &req.objects {
+        Objects::Dbs(dbs) => {
+            for (source, target) in dbs {
+                if !in_dump(source, None) {
+                    return Err(Error::MissingSource(format!("database `{source}`")));
+                }
+                let n: Option<i64> = conn
+                    .exec_first(
+                        "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
+                        (target,),
+                    )
+                    .await?;
+                if n.unwrap_or(0) > 0 {
+                    return Err(Error::TargetExists(format!("database `{target}`")));
+                }
+            }
+        }
+        Objects::Tables(tables) => {
+            for (db, source, target) in tables {
+                if !in_dump(db, Some(source)) {
+                    return Err(Error::MissingSource(format!("table `{db}`.`{source}`")));
+                }
+                let n: Option<i64> = conn
+                    .exec_first(
+                        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+                        (db, target),
+                    )
+                    .await?;
+                if n.unwrap_or(0) > 0 {
+                    return Err(Error::TargetExists(format!("table `{db}`.`{target}`")));
+                }
+            }
+        }
+    }
+    Ok(Span { dump, logs })
+}
+
+/// The logs from `first` to the newest, which must all be there and numbered without a hole.
+fn log_span(listed: &[String], first: &str) -> Result<Vec<String>, Error> {
+    let Some(at) = listed.iter().position(|l| l == first) else {
+        return Err(Error::LogTooShort {
+            file: first.to_owned(),
+            oldest: listed.first().cloned().unwrap_or_else(|| "none".into()),
+        });
+    };
+    let span = listed[at..].to_vec();
+    let number = |name: &str| name.rsplit('.').next().and_then(|n| n.parse::<u64>().ok());
+    for pair in span.windows(2) {
+        if let (Some(a), Some(b)) = (number(&pair[0]), number(&pair[1]))
+            && b != a + 1
+        {
+            let stem = pair[0].rsplit_once('.').map_or("", |(s, _)| s);
+            return Err(Error::LogGap {
+                missing: format!("{stem}.{:06}", a + 1),
+                from: pair[0].clone(),
+                to: pair[1].clone(),
+            });
+        }
+    }
+    Ok(span)
+}
+
+/// Restores `req`; progress goes to `progress`. Returns what the checks found.
+pub async fn restore(
+    req: &Request,
+    creds: &Credentials,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<Span, Error> {
+    progress(Progress {
+        phase: Phase::Checking,
+        bytes: 0,
+    });
+    let mut conn = connect(req, creds).await?;
+    // An interrupted earlier run of this server's restore left these: start clean.
+    drop_scratch(&mut conn, &req.id).await?;
+    let span = check_on(&mut conn, req).await?;
+    let work = Work::new(req)?;
+    let defaults = creds.temp_file()?;
+    let mut made_targets = Vec::new();
+    let result = run(
+        &mut conn,
+        req,
+        &span,
+        &work,
+        &defaults,
+        &mut made_targets,
+        progress,
+    )
+    .await;
+    if result.is_err() {
+        // Leave nothing half-made: the scratch databases, and target databases made empty.
+        for db in &made_targets {
+            let _ = drop_if_empty(&mut conn, db).await;
+        }
+    }
+    let cleaned = drop_scratch(&mut conn, &req.id).await;
+    let _ = conn.disconnect().await;
+    result?;
+    cleaned?;
+    progress(Progress {
+        phase: Phase::Done,
+        bytes: work.bytes(),
+    });
+    Ok(span)
+}
+
+/// Files of one restore (dump part and decoded log), in a private temp directory.
+struct Work {
+    dir: PathBuf,
+    bytes: std::sync::atomic::AtomicU64,
+}
+
+impl Work {
+    fn new(req: &Request) -> Result<Self, Error> {
+        use std::os::unix::fs::DirBuilderExt;
+        let dir = std::env::temp_dir().join(format!(
+            "planrun-restore-{}-{:016x}",
+            req.id,
+            rand::random::<u64>()
+        ));
+        std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
+        Ok(Self {
+            dir,
+            bytes: Default::default(),
+        })
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    fn add(&self, n: u64) -> u64 {
+        use std::sync::atomic::Ordering;
+        self.bytes.fetch_add(n, Ordering::Relaxed) + n
+    }
+
+    fn bytes(&self) -> u64 {
+        self.bytes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl Drop for Work {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+async fn run(
+    conn: &mut mysql_async::Conn,
+    req: &Request,
+    span: &Span,
+    work: &Work,
+    defaults: &TempDefaults,
+    made_targets: &mut Vec<String>,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<(), Error> {
+    let client = tools::client()?;
+    let binlog = tools::binlog()?;
+    let connection = tools::connection(defaults.path(), &req.host, req.port);
+    let sources = req.objects.source_dbs();
+    let scratch: Vec<String> = (0..sources.len())
+        .map(|n| scratch_name(&req.id, n))
+        .collect();
+    for (source, scratch) in sources.iter().zip(&scratch) {
+        conn.query_drop(format!("CREATE DATABASE {}", quote(scratch)))
+            .await?;
+        let part = work.file(&format!("{scratch}.sql"));
+        let bytes = {
+            let mut out = std::io::BufWriter::new(std::fs::File::create(&part)?);
+            let n = dump::extract(&span.dump.path, source, &mut out)?;
+            std::io::Write::flush(&mut out)?;
+            n
+        };
+        let mut args = connection.clone();
+        args.push(scratch.clone());
+        tools::load(&client, &args, &part).await?;
+        progress(Progress {
+            phase: Phase::Loading,
+            bytes: work.add(bytes),
+        });
+    }
+    for (source, scratch) in sources.iter().zip(&scratch) {
+        let log = work.file(&format!("{scratch}.binlog.sql"));
+        let mut args = connection.clone();
+        args.extend([
+            "--read-from-remote-server".to_owned(),
+            "--to-last-log".to_owned(),
+            format!("--start-position={}", span.dump.log_pos),
+            format!("--stop-datetime={}", req.time.format("%Y-%m-%d %H:%M:%S")),
+            format!("--database={source}"),
+            format!("--rewrite-db={source}->{scratch}"),
+            span.dump.log_file.clone(),
+        ]);
+        tools::capture(&binlog, &args, &log, &posix_tz(req.offset)).await?;
+        replay::check(&log, std::slice::from_ref(scratch))?;
+        tools::load(&client, &connection, &log).await?;
+        let bytes = std::fs::metadata(&log)?.len();
+        progress(Progress {
+            phase: Phase::Replaying,
+            bytes: work.add(bytes),
+        });
+    }
+    progress(Progress {
+        phase: Phase::Renaming,
+        bytes: work.bytes(),
+    });
+    let mut moves = Vec::new();
+    match &req.objects {
+        Objects::Dbs(dbs) => {
+            for (source, target) in dbs {
+                let n = sources.iter().position(|s| s == source).unwrap_or(0);
+                let tables: Vec<String> = conn
+                    .exec(
+                        "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
+                        (&scratch[n],),
+                    )
+                    .await?;
+                conn.query_drop(format!("CREATE DATABASE {}", quote(target)))
+                    .await?;
+                made_targets.push(target.clone());
+                for t in tables {
+                    moves.push(format!(
+                        "{}.{} TO {}.{}",
+                        quote(&scratch[n]),
+                        quote(&t),
+                        quote(target),
+                        quote(&t)
+                    ));
+                }
+            }
+        }
+        Objects::Tables(tables) => {
+            for (db, source, target) in tables {
+                let n = sources.iter().position(|s| s == db).unwrap_or(0);
+                moves.push(format!(
+                    "{}.{} TO {}.{}",
+                    quote(&scratch[n]),
+                    quote(source),
+                    quote(db),
+                    quote(target)
+                ));
+            }
+        }
+    }
+    if !moves.is_empty() {
+        // One statement: every table moves, or none does.
+        conn.query_drop(format!("RENAME TABLE {}", moves.join(", ")))
+            .await?;
+    }
+    Ok(())
+}
+
+/// Drops every scratch database of server `id` (left by this run or an interrupted one).
+async fn drop_scratch(conn: &mut mysql_async::Conn, id: &str) -> Result<(), Error> {
+    let stem = scratch_stem(id);
+    let all: Vec<String> = conn
+        .query("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA")
+        .await?;
+    for db in all.into_iter().filter(|d| d.starts_with(&stem)) {
+        conn.query_drop(format!("DROP DATABASE IF EXISTS {}", quote(&db)))
+            .await?;
+    }
+    Ok(())
+}
+
+async fn drop_if_empty(conn: &mut mysql_async::Conn, db: &str) -> Result<(), Error> {
+    let n: Option<i64> = conn
+        .exec_first(
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?",
+            (db,),
+        )
+        .await?;
+    if n == Some(0) {
+        conn.query_drop(format!("DROP DATABASE {}", quote(db)))
+            .await?;
+    }
+    Ok(())
+}
+
+/// `+08:00` → `UTC-08:00` (POSIX TZ signs are reversed): the binlog tool reads
+/// `--stop-datetime` in its local time zone, which must be the plan's.
+fn posix_tz(offset: FixedOffset) -> String {
+    let secs = offset.local_minus_utc();
+    let sign = if secs >= 0 { '-' } else { '+' };
+    let secs = secs.abs();
+    format!("UTC{sign}{:02}:{:02}", secs / 3600, secs % 3600 / 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_span_needs_the_dump_file_and_no_hole() {
+        let l = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            log_span(&l(&["b.000001", "b.000002", "b.000003"]), "b.000002").expect("ok"),
+            l(&["b.000002", "b.000003"])
+        );
+        assert!(matches!(
+            log_span(&l(&["b.000003"]), "b.000002"),
+            Err(Error::LogTooShort { .. })
+        ));
+        assert!(matches!(
+            log_span(&l(&["b.000001", "b.000003"]), "b.000001"),
+            Err(Error::LogGap { missing, .. }) if missing == "b.000002"
+        ));
+    }
+
+    #[test]
+    fn posix_zones_have_reversed_signs() {
+        let east = FixedOffset::east_opt(8 * 3600).expect("valid");
+        assert_eq!(posix_tz(east), "UTC-08:00");
+        let west = FixedOffset::west_opt(5 * 3600 + 1800).expect("valid");
+        assert_eq!(posix_tz(west), "UTC+05:30");
+    }
+
+    #[test]
+    fn scratch_names_carry_the_prefix_and_fit() {
+        let name = scratch_name(&"x".repeat(64), 499);
+        assert!(name.starts_with(SCRATCH_PREFIX));
+        assert!(name.len() <= 64);
+    }
+}
