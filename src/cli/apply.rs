@@ -71,14 +71,6 @@ pub fn run(args: &ApplyArgs) -> i32 {
         );
         return exit::OK;
     }
-    if let Some(i) = resolved.instances.iter().find(|i| i.selfhosted.is_some()) {
-        // The restore itself lives in `crate::mysql`; the engine does not drive it yet.
-        errln!(
-            "error: {} is self-hosted (provider: mysql); `apply` does not roll back self-hosted servers yet. Nothing was done.",
-            visible(&i.id)
-        );
-        return exit::USAGE;
-    }
     if let Err(code) = check_regions(args, &resolved) {
         return code;
     }
@@ -120,6 +112,7 @@ fn check_regions(args: &ApplyArgs, plan: &crate::plan::ResolvedPlan) -> Result<(
     let without: Vec<&str> = plan
         .instances
         .iter()
+        .filter(|i| i.selfhosted.is_none())
         .filter(|i| i.region.as_deref().is_none_or(|r| r.trim().is_empty()))
         .map(|i| i.id.as_str())
         .collect();
@@ -236,7 +229,14 @@ async fn apply(
         0
     };
     if !args.no_preflight
+        && !super::selfhosted::only(resolved)
         && let Err(code) = preflight(session, checked, resolved).await
+    {
+        return code;
+    }
+    if !args.no_preflight
+        && super::selfhosted::any(resolved)
+        && let Err(code) = selfhosted_preflight(args, resolved, session).await
     {
         return code;
     }
@@ -368,6 +368,23 @@ fn say_anywhere(text: &str, errors_first: bool) {
         [&out, &err]
     };
     let _ = order.iter().any(|say| say());
+}
+
+/// Checks the self-hosted instances still to do (a resumed run has made some targets itself).
+async fn selfhosted_preflight(
+    args: &ApplyArgs,
+    resolved: &crate::plan::ResolvedPlan,
+    session: &session::Session,
+) -> Result<(), i32> {
+    let creds = super::selfhosted::credentials(args.session.defaults_file.as_deref())?;
+    let pending: Vec<&str> = session
+        .state()
+        .instances
+        .iter()
+        .filter(|s| s.status == crate::engine::state::Status::Pending)
+        .map(|s| s.id.as_str())
+        .collect();
+    super::selfhosted::preflight(&args.plan, resolved, &creds, &pending).await
 }
 
 /// Runs the rollback-window preflight; any problem stops the apply before anything is sent

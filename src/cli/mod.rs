@@ -49,6 +49,7 @@ pub mod plan;
 pub mod preflight;
 pub mod progress;
 pub mod sandbox;
+pub mod selfhosted;
 pub mod session;
 pub mod signals;
 pub mod status;

@@ -37,23 +37,24 @@ pub struct Request {
     pub objects: Objects,
 }
 
-/// What comes back, as `(source, target)` pairs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Objects {
-    /// Whole databases.
-    Dbs(Vec<(String, String)>),
-    /// Tables: `(db, source table, target table)`; the target lives in the same database.
-    Tables(Vec<(String, String, String)>),
+/// What comes back, as `(source, target)` pairs: whole databases and single tables (the plan's
+/// rules keep a table out of `tables` when its database is under `dbs`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Objects {
+    pub dbs: Vec<(String, String)>,
+    /// `(db, source table, target table)`; the target lives in the same database.
+    pub tables: Vec<(String, String, String)>,
 }
 
 impl Objects {
     /// The source databases involved, each once, in order.
     pub fn source_dbs(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
-        let names: Vec<&String> = match self {
-            Self::Dbs(v) => v.iter().map(|(s, _)| s).collect(),
-            Self::Tables(v) => v.iter().map(|(db, _, _)| db).collect(),
-        };
+        let names = self
+            .dbs
+            .iter()
+            .map(|(s, _)| s)
+            .chain(self.tables.iter().map(|(db, _, _)| db));
         for n in names {
             if !out.contains(n) {
                 out.push(n.clone());

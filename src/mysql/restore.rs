@@ -13,7 +13,7 @@ use sha2::Digest;
 
 use super::credentials::{Credentials, TempDefaults};
 use super::dump::{self, Dump};
-use super::{Error, Objects, Request, SCRATCH_PREFIX, quote, replay, tools};
+use super::{Error, Request, SCRATCH_PREFIX, quote, replay, tools};
 
 /// Where a restore is, for progress drawing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,38 +104,32 @@ async fn check_on(conn: &mut mysql_async::Conn, req: &Request) -> Result<Span, E
             .iter()
             .any(|(d, tables)| d == db && table.is_none_or(|t| tables.iter().any(|x| x == t)))
     };
-    match &req.objects {
-        Objects::Dbs(dbs) => {
-            for (source, target) in dbs {
-                if !in_dump(source, None) {
-                    return Err(Error::MissingSource(format!("database `{source}`")));
-                }
-                let n: Option<i64> = conn
-                    .exec_first(
-                        "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
-                        (target,),
-                    )
-                    .await?;
-                if n.unwrap_or(0) > 0 {
-                    return Err(Error::TargetExists(format!("database `{target}`")));
-                }
-            }
+    for (source, target) in &req.objects.dbs {
+        if !in_dump(source, None) {
+            return Err(Error::MissingSource(format!("database `{source}`")));
         }
-        Objects::Tables(tables) => {
-            for (db, source, target) in tables {
-                if !in_dump(db, Some(source)) {
-                    return Err(Error::MissingSource(format!("table `{db}`.`{source}`")));
-                }
-                let n: Option<i64> = conn
-                    .exec_first(
-                        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
-                        (db, target),
-                    )
-                    .await?;
-                if n.unwrap_or(0) > 0 {
-                    return Err(Error::TargetExists(format!("table `{db}`.`{target}`")));
-                }
-            }
+        let n: Option<i64> = conn
+            .exec_first(
+                "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
+                (target,),
+            )
+            .await?;
+        if n.unwrap_or(0) > 0 {
+            return Err(Error::TargetExists(format!("database `{target}`")));
+        }
+    }
+    for (db, source, target) in &req.objects.tables {
+        if !in_dump(db, Some(source)) {
+            return Err(Error::MissingSource(format!("table `{db}`.`{source}`")));
+        }
+        let n: Option<i64> = conn
+            .exec_first(
+                "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+                (db, target),
+            )
+            .await?;
+        if n.unwrap_or(0) > 0 {
+            return Err(Error::TargetExists(format!("table `{db}`.`{target}`")));
         }
     }
     Ok(Span { dump, logs })
@@ -311,42 +305,39 @@ async fn run(
         bytes: work.bytes(),
     });
     let mut moves = Vec::new();
-    match &req.objects {
-        Objects::Dbs(dbs) => {
-            for (source, target) in dbs {
-                let n = sources.iter().position(|s| s == source).unwrap_or(0);
-                let tables: Vec<String> = conn
-                    .exec(
-                        "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
-                        (&scratch[n],),
-                    )
-                    .await?;
-                conn.query_drop(format!("CREATE DATABASE {}", quote(target)))
-                    .await?;
-                made_targets.push(target.clone());
-                for t in tables {
-                    moves.push(format!(
-                        "{}.{} TO {}.{}",
-                        quote(&scratch[n]),
-                        quote(&t),
-                        quote(target),
-                        quote(&t)
-                    ));
-                }
-            }
+    let scratch_of = |db: &str| {
+        let n = sources.iter().position(|s| s == db).unwrap_or(0);
+        scratch[n].clone()
+    };
+    for (source, target) in &req.objects.dbs {
+        let from = scratch_of(source);
+        let tables: Vec<String> = conn
+            .exec(
+                "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
+                (&from,),
+            )
+            .await?;
+        conn.query_drop(format!("CREATE DATABASE {}", quote(target)))
+            .await?;
+        made_targets.push(target.clone());
+        for t in tables {
+            moves.push(format!(
+                "{}.{} TO {}.{}",
+                quote(&from),
+                quote(&t),
+                quote(target),
+                quote(&t)
+            ));
         }
-        Objects::Tables(tables) => {
-            for (db, source, target) in tables {
-                let n = sources.iter().position(|s| s == db).unwrap_or(0);
-                moves.push(format!(
-                    "{}.{} TO {}.{}",
-                    quote(&scratch[n]),
-                    quote(source),
-                    quote(db),
-                    quote(target)
-                ));
-            }
-        }
+    }
+    for (db, source, target) in &req.objects.tables {
+        moves.push(format!(
+            "{}.{} TO {}.{}",
+            quote(&scratch_of(db)),
+            quote(source),
+            quote(db),
+            quote(target)
+        ));
     }
     if !moves.is_empty() {
         // One statement: every table moves, or none does.

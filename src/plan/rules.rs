@@ -648,6 +648,7 @@ mod time;
 /// hash when needed, so this is for people, not for the file system).
 const MAX_NAME_CHARS: usize = 200;
 
+pub use provider::{is_selfhosted_id, parse_server};
 pub use time::{parse_time, parse_timezone};
 
 #[cfg(test)]

@@ -3,5 +3,6 @@
 //! originals as they were at that time, row for row. `.ci/test` installs MariaDB; nothing
 //! here skips without it.
 
+mod apply;
 mod restore;
 mod server;

@@ -8,7 +8,7 @@ use planrun::mysql::{self, Credentials, Objects, Request, SCRATCH_PREFIX};
 
 use super::server::{PASSWORD, Server, USER};
 
-fn creds() -> Credentials {
+pub fn creds() -> Credentials {
     Credentials {
         user: Some(USER.into()),
         password: Some(PASSWORD.into()),
@@ -34,9 +34,9 @@ fn request(port: u16, backups: &Path, time: NaiveDateTime, objects: Objects) -> 
 }
 
 /// `CHECKSUM TABLE` and the sorted rows of a table.
-type Snapshot = (Option<i64>, Vec<String>);
+pub type Snapshot = (Option<i64>, Vec<String>);
 /// Each table of the story as it was at the time.
-type Expected = Vec<(String, Snapshot)>;
+pub type Expected = Vec<(String, Snapshot)>;
 
 const SCHEMA: &str = "CREATE DATABASE shop; \
     CREATE TABLE shop.orders (id INT PRIMARY KEY, amount INT NOT NULL, note VARCHAR(40)); \
@@ -50,7 +50,7 @@ const SCHEMA: &str = "CREATE DATABASE shop; \
 /// Builds the story on a fresh server: schema and rows, a dump (`dump_name`), then changes
 /// stamped `t0`, the time `t0 + 50`, an incident stamped `t0 + 100`. Returns the time and the
 /// tables as they were at it.
-async fn story(server: &Server, backups: &Path, dump_name: &str) -> (NaiveDateTime, Expected) {
+pub async fn story(server: &Server, backups: &Path, dump_name: &str) -> (NaiveDateTime, Expected) {
     server.admin(SCHEMA).await;
     server.dump(&["shop", "audit"], &backups.join(dump_name));
     // Binary-log events carry the statement's timestamp: stamping them in the future puts
@@ -82,7 +82,7 @@ async fn story(server: &Server, backups: &Path, dump_name: &str) -> (NaiveDateTi
     (at(t0 + 50), expected)
 }
 
-fn expected_of<'a>(expected: &'a [(String, Snapshot)], table: &str) -> &'a Snapshot {
+pub fn expected_of<'a>(expected: &'a [(String, Snapshot)], table: &str) -> &'a Snapshot {
     &expected
         .iter()
         .find(|(t, _)| t == table)
@@ -105,10 +105,13 @@ async fn restored_tables_and_databases_equal_the_originals_at_the_time() {
         server.port,
         backups.path(),
         time,
-        Objects::Tables(vec![
-            ("shop".into(), "orders".into(), "orders_bak".into()),
-            ("shop".into(), "refunds".into(), "refunds_bak".into()),
-        ]),
+        Objects {
+            dbs: vec![],
+            tables: vec![
+                ("shop".into(), "orders".into(), "orders_bak".into()),
+                ("shop".into(), "refunds".into(), "refunds_bak".into()),
+            ],
+        },
     );
     let phases = std::sync::Mutex::new(Vec::new());
     let span = mysql::restore(&tables, &creds(), &|p| {
@@ -139,7 +142,10 @@ async fn restored_tables_and_databases_equal_the_originals_at_the_time() {
         server.port,
         backups.path(),
         time,
-        Objects::Dbs(vec![("audit".into(), "audit_bak".into())]),
+        Objects {
+            dbs: vec![("audit".into(), "audit_bak".into())],
+            tables: vec![],
+        },
     );
     mysql::restore(&dbs, &creds(), &|_| {})
         .await
@@ -165,8 +171,10 @@ async fn refusals_name_the_problem_and_leave_nothing_behind() {
     let server = Server::start().await;
     let backups = tempfile::tempdir().expect("backups dir");
     let (time, _) = story(&server, backups.path(), "shop.sql").await;
-    let orders =
-        |target: &str| Objects::Tables(vec![("shop".into(), "orders".into(), target.into())]);
+    let orders = |target: &str| Objects {
+        dbs: vec![],
+        tables: vec![("shop".into(), "orders".into(), target.into())],
+    };
 
     // A target that exists.
     server.admin("CREATE TABLE shop.taken (id INT)").await;
@@ -180,7 +188,10 @@ async fn refusals_name_the_problem_and_leave_nothing_behind() {
     assert!(matches!(err, mysql::Error::TargetExists(_)), "{err}");
 
     // A source the dump does not hold.
-    let missing = Objects::Tables(vec![("shop".into(), "nope".into(), "nope_bak".into())]);
+    let missing = Objects {
+        dbs: vec![],
+        tables: vec![("shop".into(), "nope".into(), "nope_bak".into())],
+    };
     let err = mysql::restore(
         &request(server.port, backups.path(), time, missing),
         &creds(),

@@ -60,6 +60,11 @@ impl Server {
         if root {
             install.arg("--user=root");
         }
+        // Its temporary tables are named by thread and pid: two installs at once in one /tmp
+        // collide. Each server gets its own.
+        let tmp = dir.path().join("tmp");
+        std::fs::create_dir(&tmp).expect("tmp dir");
+        install.env("TMPDIR", &tmp);
         let out = install.output().expect("mariadb-install-db runs");
         assert!(
             out.status.success(),
@@ -82,6 +87,7 @@ impl Server {
             "--innodb-buffer-pool-size=16M".to_owned(),
             "--innodb-log-file-size=8M".to_owned(),
             "--skip-name-resolve".to_owned(),
+            format!("--tmpdir={}", tmp.display()),
         ]);
         if root {
             server.arg("--user=root");
