@@ -151,8 +151,10 @@ pub fn run(args: &PlanArgs) -> i32 {
         args.show_requests,
         args.api.api,
     );
+    let sources = super::selfhosted::sources(&args.plan, &resolved);
     if !json {
         out!("{}", diff::human(&resolved, &calls, &view(args.expand)));
+        out!("{}", super::selfhosted::human(&sources));
     }
     let (code, preflight) = if args.preflight {
         preflight(args, &checked, &resolved, json)
@@ -168,6 +170,9 @@ pub fn run(args: &PlanArgs) -> i32 {
                 .take();
         if let Some(found) = preflight {
             doc["preflight"] = found;
+        }
+        if !sources.is_empty() {
+            doc["selfhosted"] = super::selfhosted::json(&sources);
         }
         outln!("{doc}");
     }

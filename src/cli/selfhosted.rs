@@ -65,6 +65,71 @@ pub fn requests(plan_path: &Path, plan: &ResolvedPlan) -> Vec<mysql::Request> {
         .collect()
 }
 
+/// Which dump each self-hosted restore would start from (read from its `backups` directory;
+/// the server is not contacted: `apply`'s preflight checks that the binary log reaches back).
+pub fn sources(
+    plan_path: &Path,
+    plan: &ResolvedPlan,
+) -> Vec<(mysql::Request, Result<mysql::dump::Dump, mysql::Error>)> {
+    requests(plan_path, plan)
+        .into_iter()
+        .map(|r| {
+            let dump = mysql::dump::newest_before(&r.backups, r.time);
+            (r, dump)
+        })
+        .collect()
+}
+
+/// The dump and binary-log span of each self-hosted restore, for `plan`'s human output.
+pub fn human(sources: &[(mysql::Request, Result<mysql::dump::Dump, mysql::Error>)]) -> String {
+    if sources.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "\nSelf-hosted restores (the newest dump before the time, then the binary log up to it):\n",
+    );
+    for (req, dump) in sources {
+        let line = match dump {
+            Ok(d) => format!(
+                "  {}: dump {} (completed {}), binary log from {}:{} to {}\n",
+                visible(&req.id),
+                visible(&d.path.display().to_string()),
+                d.finished,
+                visible(&d.log_file),
+                d.log_pos,
+                req.time
+            ),
+            Err(e) => format!(
+                "  {}: {} (apply will refuse this instance)\n",
+                visible(&req.id),
+                visible(&e.to_string())
+            ),
+        };
+        out.push_str(&line);
+    }
+    out
+}
+
+/// The same as JSON: per instance its dump and log coordinates, or the problem.
+pub fn json(
+    sources: &[(mysql::Request, Result<mysql::dump::Dump, mysql::Error>)],
+) -> serde_json::Value {
+    sources
+        .iter()
+        .map(|(req, dump)| match dump {
+            Ok(d) => serde_json::json!({
+                "id": req.id,
+                "dump": d.path.display().to_string(),
+                "dump_completed": d.finished.to_string(),
+                "binlog_file": d.log_file,
+                "binlog_position": d.log_pos,
+                "stop_time": req.time.to_string(),
+            }),
+            Err(e) => serde_json::json!({"id": req.id, "error": e.to_string()}),
+        })
+        .collect()
+}
+
 /// Credentials the way MySQL's tools find them; a clear error when `--defaults-file` is unreadable.
 pub fn credentials(defaults_file: Option<&Path>) -> Result<Credentials, i32> {
     let home = std::env::var_os("HOME").map(PathBuf::from);

@@ -89,6 +89,19 @@ async fn one_plan_restores_two_servers_and_status_reads_it_back() {
         ),
         time,
     );
+    let shown = Command::new(planrun())
+        .arg("plan")
+        .arg(&plan)
+        .env("NO_COLOR", "1")
+        .env("PLANRUN_NOW", now_after(time))
+        .timeout(Duration::from_secs(30))
+        .output()
+        .expect("plan runs");
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(shown.contains("mysql at 127.0.0.1:"), "{shown}");
+    assert!(shown.contains("full.sql.gz (completed"), "{shown}");
+    assert!(shown.contains("binary log from bin.000001:"), "{shown}");
+
     let out = apply(&plan, dir.path(), time).output().expect("apply runs");
     let text = format!(
         "{}{}",
