@@ -128,13 +128,18 @@ fn describe(event: &Event, tally: &mut Tally) -> Option<String> {
             instance,
             state,
             progress,
+            detail,
         } => {
             if state == "running" {
                 tally.set(instance, Status::Running);
             }
+            let detail = detail
+                .as_deref()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default();
             match progress {
-                Some(p) => format!("{instance}: {state} {p}%"),
-                None => format!("{instance}: {state}"),
+                Some(p) => format!("{instance}: {state} {p}%{detail}"),
+                None => format!("{instance}: {state}{detail}"),
             }
         }
         Event::Finished {
@@ -206,6 +211,7 @@ pub async fn bars(mut events: mpsc::UnboundedReceiver<Event>, total: usize, mut 
                 instance,
                 state,
                 progress,
+                detail,
             } => {
                 if !lines.contains_key(instance) && lines.len() < rows {
                     unshown.remove(instance);
@@ -220,7 +226,8 @@ pub async fn bars(mut events: mpsc::UnboundedReceiver<Event>, total: usize, mut 
                     Some(bar) => {
                         bar.set_position(u64::from(progress.unwrap_or(0)));
                         // Always the latest state: "waiting" must not stay beside 30%.
-                        bar.set_message(format!("{instance} {}", visible(state)));
+                        let shown = detail.as_deref().unwrap_or(state);
+                        bar.set_message(format!("{instance} {}", visible(shown)));
                     }
                     None => {
                         unshown.insert(instance.clone());
@@ -307,6 +314,24 @@ mod tests {
         assert_eq!(
             tally.line(3),
             "2 succeeded, 0 failed, 0 rejected, 0 running, 0 submitted, 1 pending"
+        );
+    }
+
+    #[test]
+    fn a_self_hosted_restore_shows_its_phase_and_bytes() {
+        let mut tally = Tally::default();
+        let line = describe(
+            &Event::State {
+                instance: "shop-1".into(),
+                state: "running".into(),
+                progress: Some(80),
+                detail: Some("replaying binlog, 2048 bytes".into()),
+            },
+            &mut tally,
+        );
+        assert_eq!(
+            line.as_deref(),
+            Some("shop-1: running 80% (replaying binlog, 2048 bytes)")
         );
     }
 

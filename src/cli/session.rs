@@ -286,7 +286,8 @@ impl Session {
             })
             .collect();
         let hash = plan_hash(&requests, &regions);
-        let default_poll = if sandboxed {
+        // Local restores cost no API calls to look at: look often.
+        let default_poll = if sandboxed || super::selfhosted::only(plan) {
             Duration::from_millis(500)
         } else {
             Duration::from_secs(5)
