@@ -69,6 +69,18 @@ mod tests {
     }
 
     #[test]
+    fn self_hosted_instances_are_in_no_call() {
+        let mut p = plan(&[None, None, Some("ap-guangzhou")]);
+        p.instances[1].selfhosted = Some(crate::plan::SelfHosted {
+            server: "db1:3306".into(),
+            backups: "dumps".into(),
+        });
+        let calls = batches(&p, 10);
+        let ids: Vec<Vec<usize>> = calls.into_iter().map(|b| b.instances).collect();
+        assert_eq!(ids, vec![vec![0], vec![2]]);
+    }
+
+    #[test]
     fn calls_hold_at_most_batch_size_instances_in_plan_order() {
         let b = batches(&plan(&[None; 5]), 2);
         assert_eq!(

@@ -279,14 +279,19 @@ async fn run(
             bytes: work.add(bytes),
         });
     }
+    // First the whole span, unfiltered: a statement on a source database stops the restore
+    // before anything is replayed.
+    let whole = work.file("span.sql");
+    let mut args = connection.clone();
+    args.extend(span_args(req, span));
+    args.push(span.dump.log_file.clone());
+    tools::capture(&binlog, &args, &whole, &posix_tz(req.offset)).await?;
+    replay::check_statements(&whole, &sources)?;
     for (source, scratch) in sources.iter().zip(&scratch) {
         let log = work.file(&format!("{scratch}.binlog.sql"));
         let mut args = connection.clone();
+        args.extend(span_args(req, span));
         args.extend([
-            "--read-from-remote-server".to_owned(),
-            "--to-last-log".to_owned(),
-            format!("--start-position={}", span.dump.log_pos),
-            format!("--stop-datetime={}", req.time.format("%Y-%m-%d %H:%M:%S")),
             format!("--database={source}"),
             format!("--rewrite-db={source}->{scratch}"),
             span.dump.log_file.clone(),
@@ -345,6 +350,16 @@ async fn run(
             .await?;
     }
     Ok(())
+}
+
+/// The binary log from the dump's coordinates to the time, read from the server.
+fn span_args(req: &Request, span: &Span) -> [String; 4] {
+    [
+        "--read-from-remote-server".to_owned(),
+        "--to-last-log".to_owned(),
+        format!("--start-position={}", span.dump.log_pos),
+        format!("--stop-datetime={}", req.time.format("%Y-%m-%d %H:%M:%S")),
+    ]
 }
 
 /// Drops every scratch database of server `id` (left by this run or an interrupted one).

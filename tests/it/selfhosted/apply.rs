@@ -74,8 +74,8 @@ async fn one_plan_restores_two_servers_and_status_reads_it_back() {
     }
     let (dir_a, dir_b) = (dir.path().join("a"), dir.path().join("b"));
     let ((time, expected_a), (time_b, expected_b)) = tokio::join!(
-        story(&a, &dir_a, "full.sql.gz"),
-        story(&b, &dir_b, "full.sql"),
+        story(&a, &dir_a, "full.sql.gz", ""),
+        story(&b, &dir_b, "full.sql", ""),
     );
     // Both stories stamp "now + 1000 s": the same second unless a tick fell between them.
     let time = time.min(time_b);
@@ -102,7 +102,11 @@ async fn one_plan_restores_two_servers_and_status_reads_it_back() {
     assert!(shown.contains("full.sql.gz (completed"), "{shown}");
     assert!(shown.contains("binary log from bin.000001:"), "{shown}");
 
-    let out = apply(&plan, dir.path(), time).output().expect("apply runs");
+    let out = apply(&plan, dir.path(), time)
+        .arg("--report")
+        .arg(dir.path().join("report.json"))
+        .output()
+        .expect("apply runs");
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -131,6 +135,11 @@ async fn one_plan_restores_two_servers_and_status_reads_it_back() {
     for s in [&a, &b] {
         assert!(s.databases_like(SCRATCH_PREFIX).await.is_empty());
     }
+    let report = std::fs::read_to_string(dir.path().join("report.json")).expect("report");
+    let report: serde_json::Value = serde_json::from_str(&report).expect("report is JSON");
+    assert_eq!(report["totals"]["succeeded"], 2, "{report}");
+    assert_eq!(report["instances"][0]["id"], "shop-a", "{report}");
+    assert!(!report.to_string().contains(PASSWORD));
     for entry in std::fs::read_dir(dir.path().join(".planrun")).expect("state dir") {
         let file = std::fs::read(entry.expect("entry").path()).unwrap_or_default();
         assert!(
@@ -171,7 +180,7 @@ async fn a_restore_killed_midway_is_cleaned_up_and_redone() {
         .admin("CREATE DATABASE big; CREATE TABLE big.rows (id INT PRIMARY KEY, amount INT NOT NULL, note VARCHAR(40)); \
                 INSERT INTO big.rows SELECT seq, seq % 97, REPEAT('x', 30) FROM big.seq_1_to_200000")
         .await;
-    let (time, _) = story(&server, &backups, "full.sql").await;
+    let (time, _) = story(&server, &backups, "full.sql", "").await;
     server.dump(&["big"], &backups.join("big.sql"));
     let before = server.snapshot("big.rows").await;
     let _ = defaults_file(dir.path());

@@ -50,7 +50,12 @@ const SCHEMA: &str = "CREATE DATABASE shop; \
 /// Builds the story on a fresh server: schema and rows, a dump (`dump_name`), then changes
 /// stamped `t0`, the time `t0 + 50`, an incident stamped `t0 + 100`. Returns the time and the
 /// tables as they were at it.
-pub async fn story(server: &Server, backups: &Path, dump_name: &str) -> (NaiveDateTime, Expected) {
+pub async fn story(
+    server: &Server,
+    backups: &Path,
+    dump_name: &str,
+    between: &str,
+) -> (NaiveDateTime, Expected) {
     server.admin(SCHEMA).await;
     server.dump(&["shop", "audit"], &backups.join(dump_name));
     // Binary-log events carry the statement's timestamp: stamping them in the future puts
@@ -66,6 +71,11 @@ pub async fn story(server: &Server, backups: &Path, dump_name: &str) -> (NaiveDa
              UPDATE audit.events SET note = 'changed' WHERE id = 1"
         ))
         .await;
+    if !between.is_empty() {
+        server
+            .admin(&format!("SET TIMESTAMP = {}; {between}", t0 + 10))
+            .await;
+    }
     let mut expected = Vec::new();
     for t in ["shop.orders", "shop.refunds", "audit.events"] {
         expected.push((t.to_owned(), server.snapshot(t).await));
@@ -94,7 +104,7 @@ pub fn expected_of<'a>(expected: &'a [(String, Snapshot)], table: &str) -> &'a S
 async fn restored_tables_and_databases_equal_the_originals_at_the_time() {
     let server = Server::start().await;
     let backups = tempfile::tempdir().expect("backups dir");
-    let (time, expected) = story(&server, backups.path(), "shop-full.sql.gz").await;
+    let (time, expected) = story(&server, backups.path(), "shop-full.sql.gz", "").await;
     assert_ne!(
         expected_of(&expected, "shop.orders"),
         &server.snapshot("shop.orders").await,
@@ -170,7 +180,14 @@ async fn restored_tables_and_databases_equal_the_originals_at_the_time() {
 async fn refusals_name_the_problem_and_leave_nothing_behind() {
     let server = Server::start().await;
     let backups = tempfile::tempdir().expect("backups dir");
-    let (time, _) = story(&server, backups.path(), "shop.sql").await;
+    let (time, _) = story(
+        &server,
+        backups.path(),
+        "shop.sql",
+        // A schema change between the dump and the time (checked last below).
+        "ALTER TABLE shop.refunds ADD COLUMN extra INT",
+    )
+    .await;
     let orders = |target: &str| Objects {
         dbs: vec![],
         tables: vec![("shop".into(), "orders".into(), target.into())],
@@ -230,6 +247,22 @@ async fn refusals_name_the_problem_and_leave_nothing_behind() {
     .expect_err("wrong password");
     assert!(matches!(err, mysql::Error::Unreachable { .. }), "{err}");
     assert!(!err.to_string().contains(PASSWORD));
+
+    // The schema change between the dump and the time: replaying it could reach an original
+    // (a statement names its databases itself), so the instance stops, and nothing is left.
+    let before = server.snapshot("shop.orders").await;
+    let err = mysql::restore(
+        &request(server.port, backups.path(), time, orders("o_bak")),
+        &creds(),
+        &|_| {},
+    )
+    .await
+    .expect_err("DDL in the span");
+    assert!(
+        matches!(&err, mysql::Error::Statement(s) if s.contains("ALTER TABLE shop.refunds")),
+        "{err}"
+    );
+    assert_eq!(server.snapshot("shop.orders").await, before);
 
     // A log that no longer reaches back to the dump.
     server.admin("FLUSH BINARY LOGS").await;
