@@ -55,6 +55,7 @@ pub fn request(plan_path: &Path, plan: &ResolvedPlan, i: &Instance) -> Option<my
                 })
                 .collect(),
         },
+        again: false,
     })
 }
 

@@ -104,12 +104,14 @@ impl Local {
     }
 
     /// Starts (or, after a crash, starts again) the restore of `instance` as `job`.
-    fn start(&self, instance: &str, job: JobHandle) -> Result<(), Error> {
-        let Some(request) = self.inner.requests.get(instance).cloned() else {
+    /// `again`: the job was started by a process that is gone.
+    fn start(&self, instance: &str, job: JobHandle, again: bool) -> Result<(), Error> {
+        let Some(mut request) = self.inner.requests.get(instance).cloned() else {
             return Err(Error::Config {
                 reason: format!("{instance} is not a self-hosted instance of this plan"),
             });
         };
+        request.again = again;
         if let Ok(mut tasks) = self.inner.tasks.lock() {
             tasks.insert(
                 instance.to_owned(),
@@ -214,7 +216,7 @@ impl Protocol for Local {
             .unwrap_or_default();
         let job = JobHandle(format!("local-{first}-{millis}"));
         for one in batch {
-            self.start(&one.instance_id, job.clone())?;
+            self.start(&one.instance_id, job.clone(), false)?;
         }
         Ok(job)
     }
@@ -250,7 +252,7 @@ impl Protocol for Local {
             return Ok(None);
         }
         // Started by a process that is gone: clean up and do it again, under the same job.
-        self.start(instance, job.clone())?;
+        self.start(instance, job.clone(), true)?;
         Ok(self.tracked(instance))
     }
 }

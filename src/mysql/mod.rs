@@ -35,6 +35,10 @@ pub struct Request {
     pub time: NaiveDateTime,
     pub offset: FixedOffset,
     pub objects: Objects,
+    /// This restore was started before and interrupted (planrun was killed): an empty target
+    /// database is then its own, made just before the final `RENAME TABLE`, and is dropped
+    /// before the checks instead of being refused as taken.
+    pub again: bool,
 }
 
 /// What comes back, as `(source, target)` pairs: whole databases and single tables (the plan's

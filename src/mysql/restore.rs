@@ -173,6 +173,11 @@ pub async fn restore(
     let mut conn = connect(req, creds).await?;
     // An interrupted earlier run of this server's restore left these: start clean.
     drop_scratch(&mut conn, &req.id).await?;
+    if req.again {
+        for (_, target) in &req.objects.dbs {
+            drop_if_empty(&mut conn, target).await?;
+        }
+    }
     let span = check_on(&mut conn, req).await?;
     let work = Work::new(req)?;
     let defaults = creds.temp_file()?;

@@ -30,6 +30,7 @@ fn request(port: u16, backups: &Path, time: NaiveDateTime, objects: Objects) -> 
         time,
         offset: FixedOffset::east_opt(0).expect("UTC"),
         objects,
+        again: false,
     }
 }
 
@@ -164,6 +165,35 @@ async fn restored_tables_and_databases_equal_the_originals_at_the_time() {
         &server.snapshot("audit_bak.events").await,
         expected_of(&expected, "audit.events")
     );
+
+    // A restore started again after a crash takes back the empty target database it made
+    // just before its final RENAME; a first run refuses it, and neither touches a full one.
+    server.admin("CREATE DATABASE audit_again").await;
+    let mut again = request(
+        server.port,
+        backups.path(),
+        time,
+        Objects {
+            dbs: vec![("audit".into(), "audit_again".into())],
+            tables: vec![],
+        },
+    );
+    let err = mysql::restore(&again, &creds(), &|_| {})
+        .await
+        .expect_err("a first run refuses an existing target");
+    assert!(matches!(err, mysql::Error::TargetExists(_)), "{err}");
+    again.again = true;
+    mysql::restore(&again, &creds(), &|_| {})
+        .await
+        .unwrap_or_else(|e| panic!("restore again: {e}"));
+    assert_eq!(
+        &server.snapshot("audit_again.events").await,
+        expected_of(&expected, "audit.events")
+    );
+    let err = mysql::restore(&again, &creds(), &|_| {})
+        .await
+        .expect_err("a full target is never dropped");
+    assert!(matches!(err, mysql::Error::TargetExists(_)), "{err}");
 
     assert!(
         server.databases_like(SCRATCH_PREFIX).await.is_empty(),
