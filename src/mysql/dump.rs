@@ -1,7 +1,7 @@
 //! The dumps of a `backups` directory: which one to start from (the newest finished before the
 //! time), its binary-log coordinates, and the part of it a restore loads.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDateTime;
@@ -185,20 +185,6 @@ pub fn extract(path: &Path, db: &str, to: &mut impl Write) -> std::io::Result<u6
         }
     }
     Ok(written)
-}
-
-/// Reads a whole file through (so that a caller can count bytes of a gzip dump).
-pub fn size(path: &Path) -> std::io::Result<u64> {
-    let mut reader = open(path)?;
-    let mut buf = [0u8; 64 * 1024];
-    let mut n = 0u64;
-    loop {
-        let got = reader.read(&mut buf)?;
-        if got == 0 {
-            return Ok(n);
-        }
-        n += got as u64;
-    }
 }
 
 #[cfg(test)]

@@ -388,7 +388,8 @@ async fn drop_if_empty(conn: &mut mysql_async::Conn, db: &str) -> Result<(), Err
         )
         .await?;
     if n == Some(0) {
-        conn.query_drop(format!("DROP DATABASE {}", quote(db)))
+        // No tables may also mean no database (not made yet): nothing to drop then.
+        conn.query_drop(format!("DROP DATABASE IF EXISTS {}", quote(db)))
             .await?;
     }
     Ok(())

@@ -194,6 +194,11 @@ async fn restored_tables_and_databases_equal_the_originals_at_the_time() {
         .await
         .expect_err("a full target is never dropped");
     assert!(matches!(err, mysql::Error::TargetExists(_)), "{err}");
+    // Killed before it made its target database: nothing to take back, and it goes on.
+    again.objects.dbs = vec![("audit".into(), "audit_fresh".into())];
+    mysql::restore(&again, &creds(), &|_| {})
+        .await
+        .unwrap_or_else(|e| panic!("restore again without a target made: {e}"));
 
     assert!(
         server.databases_like(SCRATCH_PREFIX).await.is_empty(),
