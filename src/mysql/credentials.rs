@@ -103,6 +103,7 @@ pub struct TempDefaults {
 impl TempDefaults {
     fn write(creds: &Credentials) -> Result<Self, Error> {
         use std::os::unix::fs::OpenOptionsExt;
+        sweep_stale(&std::env::temp_dir());
         let path = std::env::temp_dir().join(format!(
             "planrun-client-{}-{:016x}.cnf",
             std::process::id(),
@@ -131,6 +132,28 @@ impl TempDefaults {
     }
 }
 
+/// Removes the files of planrun processes that are gone (killed before their drop ran), so a
+/// kill -9 leaves a password on disk only until the next restore starts.
+fn sweep_stale(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("planrun-client-"))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Option files unescape `\\` and `\"` inside double quotes.
 fn escape(value: &str) -> String {
     value.replace('\\', "\\\\").replace('"', "\\\"")
@@ -153,6 +176,23 @@ mod tests {
         );
         assert_eq!(c.user.as_deref(), Some("ops"));
         assert_eq!(c.password.as_deref(), Some("p#s s"));
+    }
+
+    #[test]
+    fn files_of_processes_that_are_gone_are_swept() {
+        let dir = std::env::temp_dir().join(format!("planrun-sweep-{}", rand::random::<u64>()));
+        std::fs::create_dir(&dir).expect("dir");
+        // Above the kernel's largest pid: no such process can exist.
+        let gone = dir.join("planrun-client-4294967294-00.cnf");
+        let mine = dir.join(format!("planrun-client-{}-00.cnf", std::process::id()));
+        let other = dir.join("unrelated.cnf");
+        for f in [&gone, &mine, &other] {
+            std::fs::write(f, "[client]\n").expect("write");
+        }
+        sweep_stale(&dir);
+        assert!(!gone.exists());
+        assert!(mine.exists() && other.exists());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
