@@ -173,7 +173,7 @@ pub async fn preflight(
         .into_iter()
         .filter(|r| pending.contains(&r.id.as_str()))
     {
-        match mysql::restore::check(&req, creds).await {
+        match mysql::check::check(&req, creds).await {
             Ok(span) => errln!(
                 "preflight: {}: dump {} (completed {}), binary log {}:{} to the end of {}",
                 visible(&req.id),

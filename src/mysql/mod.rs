@@ -7,6 +7,7 @@
 //! `RENAME TABLE`, clean-up. Nothing here prints; callers get [`Error`]s and [`Progress`].
 //! Depends on nothing else of planrun: the CLI turns a plan entry into a [`Request`].
 
+pub mod check;
 pub mod credentials;
 pub mod dump;
 pub mod replay;

@@ -1,6 +1,6 @@
-//! One server's restore: checks first (reachable, binary log on and reaching back to the dump,
-//! sources in the dump, targets free), then scratch databases loaded from the dump, the binary
-//! log replayed into them up to the time, `RENAME TABLE` to the new names, scratch dropped.
+//! One server's restore: the checks first ([`super::check`]), then scratch databases loaded
+//! from the dump, the binary log replayed into them up to the time, `RENAME TABLE` to the new
+//! names, scratch dropped.
 //! On any failure the scratch databases (and any empty target database made) are dropped.
 //! Scratch names derive from the plan's id of the server, so a re-run after a crash finds
 //! and drops what an interrupted run left, then starts over.
@@ -11,8 +11,9 @@ use chrono::FixedOffset;
 use mysql_async::prelude::Queryable;
 use sha2::Digest;
 
+use super::check::{Span, check_on, connect};
 use super::credentials::{Credentials, TempDefaults};
-use super::dump::{self, Dump};
+use super::dump;
 use super::{Error, Request, SCRATCH_PREFIX, quote, replay, tools};
 
 /// Where a restore is, for progress drawing.
@@ -44,14 +45,6 @@ pub struct Progress {
     pub bytes: u64,
 }
 
-/// What the checks found: the dump and the log span a restore would use (`plan` shows it).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Span {
-    pub dump: Dump,
-    /// The binary logs from the dump's file to the newest.
-    pub logs: Vec<String>,
-}
-
 /// The scratch database of the `n`th source database of server `id`.
 pub fn scratch_name(id: &str, n: usize) -> String {
     format!("{}{n}", scratch_stem(id))
@@ -60,104 +53,6 @@ pub fn scratch_name(id: &str, n: usize) -> String {
 fn scratch_stem(id: &str) -> String {
     let digest = sha2::Sha256::digest(id.as_bytes());
     format!("{SCRATCH_PREFIX}{}_", &hex::encode(digest)[..8])
-}
-
-async fn connect(req: &Request, creds: &Credentials) -> Result<mysql_async::Conn, Error> {
-    let opts = mysql_async::OptsBuilder::default()
-        .ip_or_hostname(req.host.clone())
-        .tcp_port(req.port)
-        .user(creds.user.clone())
-        .pass(creds.password.clone())
-        .prefer_socket(false);
-    mysql_async::Conn::new(opts)
-        .await
-        .map_err(|e| Error::Unreachable {
-            server: format!("{}:{}", req.host, req.port),
-            reason: e.to_string(),
-        })
-}
-
-/// Checks everything a restore needs without changing anything.
-pub async fn check(req: &Request, creds: &Credentials) -> Result<Span, Error> {
-    let mut conn = connect(req, creds).await?;
-    let span = check_on(&mut conn, req).await;
-    let _ = conn.disconnect().await;
-    span
-}
-
-async fn check_on(conn: &mut mysql_async::Conn, req: &Request) -> Result<Span, Error> {
-    let server = format!("{}:{}", req.host, req.port);
-    let log_bin: Option<i64> = conn.query_first("SELECT @@log_bin").await?;
-    if log_bin != Some(1) {
-        return Err(Error::NoBinlog(server));
-    }
-    let dump = dump::newest_before(&req.backups, req.time)?;
-    let rows: Vec<mysql_async::Row> = conn.query("SHOW BINARY LOGS").await?;
-    let listed: Vec<String> = rows
-        .into_iter()
-        .filter_map(|r| r.get::<String, _>(0))
-        .collect();
-    let logs = log_span(&listed, &dump.log_file)?;
-    let contents = dump::contents(&dump.path)?;
-    let in_dump = |db: &str, table: Option<&str>| {
-        contents
-            .iter()
-            .any(|(d, tables)| d == db && table.is_none_or(|t| tables.iter().any(|x| x == t)))
-    };
-    for (source, target) in &req.objects.dbs {
-        if !in_dump(source, None) {
-            return Err(Error::MissingSource(format!("database `{source}`")));
-        }
-        let n: Option<i64> = conn
-            .exec_first(
-                "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
-                (target,),
-            )
-            .await?;
-        if n.unwrap_or(0) > 0 {
-            return Err(Error::TargetExists(format!("database `{target}`")));
-        }
-    }
-    for (db, source, target) in &req.objects.tables {
-        if !in_dump(db, Some(source)) {
-            return Err(Error::MissingSource(format!("table `{db}`.`{source}`")));
-        }
-        let n: Option<i64> = conn
-            .exec_first(
-                "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
-                (db, target),
-            )
-            .await?;
-        if n.unwrap_or(0) > 0 {
-            return Err(Error::TargetExists(format!("table `{db}`.`{target}`")));
-        }
-    }
-    Ok(Span { dump, logs })
-}
-
-/// The logs from `first` to the newest, which must all be there and numbered without a hole.
-fn log_span(listed: &[String], first: &str) -> Result<Vec<String>, Error> {
-    let Some(at) = listed.iter().position(|l| l == first) else {
-        return Err(Error::LogTooShort {
-            file: first.to_owned(),
-            oldest: listed.first().cloned().unwrap_or_else(|| "none".into()),
-        });
-    };
-    let span = listed[at..].to_vec();
-    let number = |name: &str| name.rsplit('.').next().and_then(|n| n.parse::<u64>().ok());
-    for pair in span.windows(2) {
-        if let (Some(a), Some(b)) = (number(&pair[0]), number(&pair[1]))
-            && b != a + 1
-        {
-            let stem = pair[0].rsplit_once('.').map_or("", |(s, _)| s);
-            return Err(Error::LogGap {
-                missing: format!("{stem}.{:06}", a + 1),
-                from: pair[0].clone(),
-                to: pair[1].clone(),
-            });
-        }
-    }
-    Ok(span)
 }
 
 /// Restores `req`; progress goes to `progress`. Returns what the checks found.
@@ -407,23 +302,6 @@ fn posix_tz(offset: FixedOffset) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_log_span_needs_the_dump_file_and_no_hole() {
-        let l = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-        assert_eq!(
-            log_span(&l(&["b.000001", "b.000002", "b.000003"]), "b.000002").expect("ok"),
-            l(&["b.000002", "b.000003"])
-        );
-        assert!(matches!(
-            log_span(&l(&["b.000003"]), "b.000002"),
-            Err(Error::LogTooShort { .. })
-        ));
-        assert!(matches!(
-            log_span(&l(&["b.000001", "b.000003"]), "b.000001"),
-            Err(Error::LogGap { missing, .. }) if missing == "b.000002"
-        ));
-    }
 
     #[test]
     fn posix_zones_have_reversed_signs() {
