@@ -103,7 +103,7 @@ pub fn human(plan: &ResolvedPlan, calls: &[Call], view: &View) -> String {
         s.table,
         s.db,
         s.full,
-        plural(calls.len(), "call", "calls"),
+        carried_by(plan, calls.len()),
     );
     if !calls.is_empty() {
         let _ = writeln!(
@@ -128,6 +128,25 @@ pub fn human(plan: &ResolvedPlan, calls: &[Call], view: &View) -> String {
         }
     }
     out
+}
+
+/// `3 calls`, or with self-hosted instances `1 call and 2 self-hosted restores` (those go to
+/// their own servers, in no call).
+fn carried_by(plan: &ResolvedPlan, calls: usize) -> String {
+    let local = plan
+        .instances
+        .iter()
+        .filter(|i| i.selfhosted.is_some())
+        .count();
+    match (local, calls) {
+        (0, _) => plural(calls, "call", "calls"),
+        (_, 0) => plural(local, "self-hosted restore", "self-hosted restores"),
+        _ => format!(
+            "{} and {}",
+            plural(calls, "call", "calls"),
+            plural(local, "self-hosted restore", "self-hosted restores")
+        ),
+    }
 }
 
 /// One instance, or a group with the same rollback: the header, then its objects once.

@@ -99,6 +99,7 @@ async fn one_plan_restores_two_servers_and_status_reads_it_back() {
         .expect("plan runs");
     let shown = String::from_utf8_lossy(&shown.stdout);
     assert!(shown.contains("mysql at 127.0.0.1:"), "{shown}");
+    assert!(shown.contains("in 2 self-hosted restores."), "{shown}");
     assert!(shown.contains("full.sql.gz (completed"), "{shown}");
     assert!(shown.contains("binary log from bin.000001:"), "{shown}");
 
