@@ -8,6 +8,7 @@ pub mod api;
 pub mod cli;
 pub mod diff;
 pub mod engine;
+pub mod mysql;
 pub mod plan;
 pub mod record;
 pub mod sandbox;

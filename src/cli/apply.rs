@@ -117,6 +117,7 @@ fn check_regions(args: &ApplyArgs, plan: &crate::plan::ResolvedPlan) -> Result<(
     let without: Vec<&str> = plan
         .instances
         .iter()
+        .filter(|i| i.selfhosted.is_none())
         .filter(|i| i.region.as_deref().is_none_or(|r| r.trim().is_empty()))
         .map(|i| i.id.as_str())
         .collect();
@@ -233,7 +234,14 @@ async fn apply(
         0
     };
     if !args.no_preflight
+        && !super::selfhosted::only(resolved)
         && let Err(code) = preflight(session, checked, resolved).await
+    {
+        return code;
+    }
+    if !args.no_preflight
+        && super::selfhosted::any(resolved)
+        && let Err(code) = selfhosted_preflight(args, resolved, session).await
     {
         return code;
     }
@@ -367,6 +375,23 @@ fn say_anywhere(text: &str, errors_first: bool) {
     let _ = order.iter().any(|say| say());
 }
 
+/// Checks the self-hosted instances still to do (a resumed run has made some targets itself).
+async fn selfhosted_preflight(
+    args: &ApplyArgs,
+    resolved: &crate::plan::ResolvedPlan,
+    session: &session::Session,
+) -> Result<(), i32> {
+    let creds = super::selfhosted::credentials(args.session.defaults_file.as_deref())?;
+    let pending: Vec<&str> = session
+        .state()
+        .instances
+        .iter()
+        .filter(|s| s.status == crate::engine::state::Status::Pending)
+        .map(|s| s.id.as_str())
+        .collect();
+    super::selfhosted::preflight(&args.plan, resolved, &creds, &pending).await
+}
+
 /// Runs the preflight (rollback windows, then the objects); any problem stops the apply before
 /// anything is sent (the plan is reviewed and applied as a whole). A resumed apply checks only
 /// what its journal has not submitted yet: its own rollbacks may have created the targets.
@@ -382,9 +407,17 @@ async fn preflight(
         .filter(|i| i.status != crate::engine::state::Status::Pending)
         .map(|i| i.id.as_str())
         .collect();
+    // Self-hosted instances have a preflight of their own.
+    let cloud: std::collections::HashSet<&str> = plan
+        .instances
+        .iter()
+        .filter(|i| i.selfhosted.is_none())
+        .map(|i| i.id.as_str())
+        .collect();
     let requests: Vec<_> = session
         .requests()
         .iter()
+        .filter(|r| cloud.contains(r.instance_id.as_str()))
         .filter(|r| !submitted.contains(r.instance_id.as_str()))
         .cloned()
         .collect();

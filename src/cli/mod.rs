@@ -53,6 +53,7 @@ pub mod preflight_objects;
 pub mod progress;
 pub mod report;
 pub mod sandbox;
+pub mod selfhosted;
 pub mod session;
 pub mod signals;
 pub mod status;

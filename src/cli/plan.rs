@@ -152,8 +152,10 @@ pub fn run(args: &PlanArgs) -> i32 {
         args.show_requests,
         args.api.api,
     );
+    let sources = super::selfhosted::sources(&args.plan, &resolved);
     if !json {
         out!("{}", diff::human(&resolved, &calls, &view(args.expand)));
+        out!("{}", super::selfhosted::human(&sources));
     }
     let (code, preflight) = if args.preflight {
         preflight(args, &checked, &resolved, json)
@@ -169,6 +171,9 @@ pub fn run(args: &PlanArgs) -> i32 {
                 .take();
         if let Some(found) = preflight {
             doc["preflight"] = found;
+        }
+        if !sources.is_empty() {
+            doc["selfhosted"] = super::selfhosted::json(&sources);
         }
         outln!("{doc}");
     }
@@ -192,7 +197,13 @@ fn preflight(
             Ok(p) => p,
             Err(code) => return (code, None),
         };
-        let requests: Vec<_> = plan.instances.iter().map(request::rollback).collect();
+        // Self-hosted instances are checked by their own preflight (`apply`), not the API.
+        let requests: Vec<_> = plan
+            .instances
+            .iter()
+            .filter(|i| i.selfhosted.is_none())
+            .map(request::rollback)
+            .collect();
         match super::preflight::check(&protocol, checked, plan, &requests).await {
             Ok(None) => {
                 errln!("preflight: not available with --api v2");

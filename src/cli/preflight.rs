@@ -16,8 +16,16 @@ pub async fn check(
     requests: &[InstanceRollback],
 ) -> Result<Option<Vec<Diagnostic>>, crate::api::Error> {
     // One query per region (each call carries one Region), instances in plan order.
+    // Only the instances asked about (not self-hosted ones, nor those a resumed apply has
+    // already submitted).
+    let asked: std::collections::HashSet<&str> =
+        requests.iter().map(|r| r.instance_id.as_str()).collect();
     let mut regions: Vec<(Option<&str>, Vec<String>)> = Vec::new();
-    for i in &plan.instances {
+    for i in plan
+        .instances
+        .iter()
+        .filter(|i| asked.contains(i.id.as_str()))
+    {
         let region = i.region.as_deref();
         match regions.iter_mut().find(|(r, _)| *r == region) {
             Some((_, ids)) => ids.push(i.id.clone()),

@@ -130,13 +130,18 @@ fn describe(event: &Event, tally: &mut Tally) -> Option<String> {
             instance,
             state,
             progress,
+            detail,
         } => {
             if state == "running" {
                 tally.set(instance, Status::Running);
             }
+            let detail = detail
+                .as_deref()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default();
             match progress {
-                Some(p) => format!("{instance}: {state} {p}%"),
-                None => format!("{instance}: {state}"),
+                Some(p) => format!("{instance}: {state} {p}%{detail}"),
+                None => format!("{instance}: {state}{detail}"),
             }
         }
         Event::Finished {
@@ -219,6 +224,7 @@ async fn draw(
                 instance,
                 state,
                 progress,
+                detail,
             } => {
                 if !lines.contains_key(instance) && lines.len() < rows {
                     unshown.remove(instance);
@@ -233,7 +239,8 @@ async fn draw(
                     Some(bar) => {
                         bar.set_position(u64::from(progress.unwrap_or(0)));
                         // Always the latest state: "waiting" must not stay beside 30%.
-                        bar.set_message(format!("{instance} {}", visible(state)));
+                        let shown = detail.as_deref().unwrap_or(state);
+                        bar.set_message(format!("{instance} {}", visible(shown)));
                     }
                     None => {
                         unshown.insert(instance.clone());
@@ -324,6 +331,24 @@ mod tests {
     }
 
     #[test]
+    fn a_self_hosted_restore_shows_its_phase_and_bytes() {
+        let mut tally = Tally::default();
+        let line = describe(
+            &Event::State {
+                instance: "shop-1".into(),
+                state: "running".into(),
+                progress: Some(80),
+                detail: Some("replaying binlog, 2048 bytes".into()),
+            },
+            &mut tally,
+        );
+        assert_eq!(
+            line.as_deref(),
+            Some("shop-1: running 80% (replaying binlog, 2048 bytes)")
+        );
+    }
+
+    #[test]
     fn a_rejection_is_a_line_and_a_count() {
         let mut tally = Tally::default();
         let line = describe(
@@ -389,6 +414,7 @@ mod tests {
             instance: instance.into(),
             state: state.into(),
             progress: Some(progress),
+            detail: None,
         }
     }
 

@@ -123,6 +123,7 @@ fn sources(args: &ReportArgs) -> Result<(Vec<Record>, Option<PlanInfo>), i32> {
             state_dir: args.state_dir.clone(),
             poll_interval: None,
             settle: None,
+            defaults_file: None,
         };
         let path = session::journal_path(target, &resolved.name, &dirs, args.sandbox);
         let demo = session::journal_path(target, &resolved.name, &dirs, true);

@@ -43,6 +43,10 @@ pub struct SessionArgs {
     /// emulators that list jobs at once.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, hide = true)]
     pub settle: Option<Duration>,
+    /// Option file with the `[client]` user and password of self-hosted servers
+    /// (`provider: mysql`), as MySQL's tools read it [default: ~/.my.cnf when it exists]
+    #[arg(long, value_name = "FILE")]
+    pub defaults_file: Option<PathBuf>,
 }
 
 /// `90`, `90s`, `500ms`, `30m`, `2h`.
@@ -211,7 +215,13 @@ impl Session {
                 return Err(exit::USAGE);
             }
         };
-        let (protocol, sandbox) = connect(api, sandboxed.then(|| plan_offset(plan))).await?;
+        let (protocol, sandbox) = if super::selfhosted::only(plan) {
+            // Nothing goes to the cloud: no credentials to look for, no sandbox to start.
+            (offline_protocol()?, None)
+        } else {
+            connect(api, sandboxed.then(|| plan_offset(plan))).await?
+        };
+        let protocol = with_local(protocol, plan_path, plan, args, &dir, api, true)?;
         let mut session = Self::new(
             plan,
             protocol,
@@ -243,7 +253,12 @@ impl Session {
         args: &SessionArgs,
     ) -> Result<Self, i32> {
         let dir = state_dir(plan_path, args);
-        let (protocol, _) = connect(api, None).await?;
+        let protocol = if super::selfhosted::only(plan) {
+            offline_protocol()?
+        } else {
+            connect(api, None).await?.0
+        };
+        let protocol = with_local(protocol, plan_path, plan, args, &dir, api, false)?;
         Ok(Self::new(
             plan,
             protocol,
@@ -264,18 +279,9 @@ impl Session {
         sandboxed: bool,
     ) -> Result<Self, i32> {
         let dir = state_dir(plan_path, args);
-        let config = crate::api::ClientConfig::new(
-            "http://127.0.0.1:9/v2/index.php",
-            "",
-            Credentials::new("offline", "offline"),
-        );
-        let client = Client::new(config).map_err(|e| {
-            super::report_error(&e);
-            exit::USAGE
-        })?;
         Ok(Self::new(
             plan,
-            AnyProtocol::V2(V2::new(client)),
+            offline_protocol()?,
             dir.join(journal_name(&plan.name, sandboxed)),
             false,
             args,
@@ -293,10 +299,18 @@ impl Session {
     ) -> Self {
         let requests: Vec<InstanceRollback> =
             plan.instances.iter().map(request::rollback).collect();
-        let regions: Vec<Option<String>> =
-            plan.instances.iter().map(|i| i.region.clone()).collect();
+        // A self-hosted instance's pseudo-region routes its calls to the local restores.
+        let regions: Vec<Option<String>> = plan
+            .instances
+            .iter()
+            .map(|i| match i.selfhosted {
+                Some(_) => Some(crate::engine::local::region_of(&i.id)),
+                None => i.region.clone(),
+            })
+            .collect();
         let hash = plan_hash(&requests, &regions);
-        let default_poll = if sandboxed {
+        // Local restores cost no API calls to look at: look often.
+        let default_poll = if sandboxed || super::selfhosted::only(plan) {
             Duration::from_millis(500)
         } else {
             Duration::from_secs(5)
@@ -633,6 +647,46 @@ pub fn summary_table(state: &RunState, r: &crate::engine::report::Totals) -> Str
         r.pending + r.submitted + r.running + r.stopping
     );
     out
+}
+
+/// A client that is never used (the journal is all there is, or no instance is in the
+/// cloud): it points at the discard port of this machine.
+fn offline_protocol() -> Result<AnyProtocol, i32> {
+    let config = crate::api::ClientConfig::new(
+        "http://127.0.0.1:9/v2/index.php",
+        "",
+        Credentials::new("offline", "offline"),
+    );
+    let client = Client::new(config).map_err(|e| {
+        super::report_error(&e);
+        exit::USAGE
+    })?;
+    Ok(AnyProtocol::V2(V2::new(client)))
+}
+
+/// Adds the restores of the plan's self-hosted instances, when it has any.
+fn with_local(
+    protocol: AnyProtocol,
+    plan_path: &Path,
+    plan: &ResolvedPlan,
+    args: &SessionArgs,
+    dir: &Path,
+    api: &ApiArgs,
+    resume: bool,
+) -> Result<AnyProtocol, i32> {
+    if !super::selfhosted::any(plan) {
+        return Ok(protocol);
+    }
+    let creds = super::selfhosted::credentials(args.defaults_file.as_deref())?;
+    let concurrency = (api.concurrency as usize).max(1);
+    Ok(protocol.with_local(super::selfhosted::local(
+        plan_path,
+        plan,
+        creds,
+        concurrency,
+        dir,
+        resume,
+    )))
 }
 
 /// The protocol for `--sandbox` (a fresh in-process emulator with demo credentials and short

@@ -103,7 +103,7 @@ pub fn human(plan: &ResolvedPlan, calls: &[Call], view: &View) -> String {
         s.table,
         s.db,
         s.full,
-        plural(calls.len(), "call", "calls"),
+        carried_by(plan, calls.len()),
     );
     if !calls.is_empty() {
         let _ = writeln!(
@@ -130,14 +130,36 @@ pub fn human(plan: &ResolvedPlan, calls: &[Call], view: &View) -> String {
     out
 }
 
+/// `3 calls`, or with self-hosted instances `1 call and 2 self-hosted restores` (those go to
+/// their own servers, in no call).
+fn carried_by(plan: &ResolvedPlan, calls: usize) -> String {
+    let local = plan
+        .instances
+        .iter()
+        .filter(|i| i.selfhosted.is_some())
+        .count();
+    match (local, calls) {
+        (0, _) => plural(calls, "call", "calls"),
+        (_, 0) => plural(local, "self-hosted restore", "self-hosted restores"),
+        _ => format!(
+            "{} and {}",
+            plural(calls, "call", "calls"),
+            plural(local, "self-hosted restore", "self-hosted restores")
+        ),
+    }
+}
+
 /// One instance, or a group with the same rollback: the header, then its objects once.
 fn block(out: &mut String, st: &Style, plan: &ResolvedPlan, group: &[Instance], width: usize) {
     let i = &group[0];
-    let region = i
-        .region
-        .as_deref()
-        .map(|r| format!(", region {}", visible(r)))
-        .unwrap_or_default();
+    let region = match &i.selfhosted {
+        Some(at) => format!(", mysql at {}", visible(&at.server)),
+        None => i
+            .region
+            .as_deref()
+            .map(|r| format!(", region {}", visible(r)))
+            .unwrap_or_default(),
+    };
     let spec = st.dim(&format!(
         "(strategy {}, to {} {}{region})",
         i.strategy.as_str(),
@@ -227,6 +249,9 @@ pub fn json(plan: &ResolvedPlan, calls: &[Call]) -> serde_json::Value {
                 "rollback_time": i.rollback_time,
                 "timezone": plan.timezone,
                 "region": i.region,
+                "provider": i.provider().as_str(),
+                "server": i.selfhosted.as_ref().map(|at| at.server.as_str()),
+                "backups": i.selfhosted.as_ref().map(|at| at.backups.as_str()),
                 "dbs": i.dbs.iter().map(|r| json!({"source": r.source, "target": r.target})).collect::<Vec<_>>(),
                 "tables": i.tables.iter().flat_map(|t| t.tables.iter().map(|r| json!({"db": t.db, "source": r.source, "target": r.target}))).collect::<Vec<_>>(),
             })

@@ -1,5 +1,8 @@
-//! [`AnyProtocol`]: API 2.0 or 3.0 chosen at run time (`--api`), one type for the engine.
+//! [`AnyProtocol`]: API 2.0 or 3.0 chosen at run time (`--api`), one type for the engine;
+//! with self-hosted instances in the plan, calls for their pseudo-regions go to
+//! [`super::local::Local`] instead.
 
+use super::local::{self, Local};
 use super::protocol::{JobHandle, Protocol, Task, V2};
 use super::reconcile::{Found, Sent};
 use super::v3::V3;
@@ -12,14 +15,36 @@ use crate::api::v3::model::InstanceRollbackRangeTime;
 pub enum AnyProtocol {
     V2(V2),
     V3(V3),
+    /// The cloud's protocol for cloud instances, [`Local`] for self-hosted ones.
+    WithLocal {
+        cloud: Box<AnyProtocol>,
+        local: Local,
+    },
 }
 
 impl AnyProtocol {
+    /// Adds self-hosted restores beside this protocol (replacing any added before).
+    pub fn with_local(self, local: Local) -> Self {
+        let cloud = match self {
+            Self::WithLocal { cloud, .. } => cloud,
+            other => Box::new(other),
+        };
+        Self::WithLocal { cloud, local }
+    }
+
+    /// The cloud's protocol (itself, unless self-hosted restores were added).
+    fn cloud(&self) -> &Self {
+        match self {
+            Self::WithLocal { cloud, .. } => cloud,
+            other => other,
+        }
+    }
+
     /// The API 3.0 adapter, for what only API 3.0 offers (preflight, stop).
     pub fn v3(&self) -> Option<&V3> {
-        match self {
+        match self.cloud() {
             Self::V3(v3) => Some(v3),
-            Self::V2(_) => None,
+            _ => None,
         }
     }
 
@@ -30,17 +55,22 @@ impl AnyProtocol {
         region: Option<&str>,
         instances: &[String],
     ) -> Result<Option<Vec<InstanceRollbackRangeTime>>, Error> {
-        match self {
+        match self.cloud() {
             Self::V3(v3) => v3.preflight(region, instances).await.map(Some),
-            Self::V2(_) => Ok(None),
+            _ => Ok(None),
         }
     }
 
     /// StopRollback (API 3.0 only: API 2.0 has no way to cancel a rollback).
     pub async fn stop(&self, region: Option<&str>, instance: &str) -> Result<JobHandle, Error> {
-        match self {
+        if local::is_local(region) {
+            return Err(Error::Config {
+                reason: "a self-hosted restore cannot be cancelled from another process; stop its `apply` (Ctrl-C)".into(),
+            });
+        }
+        match self.cloud() {
             Self::V3(v3) => v3.stop(region, instance).await,
-            Self::V2(_) => Err(Error::Config {
+            _ => Err(Error::Config {
                 reason: "API 2.0 cannot cancel a rollback; use --api v3".into(),
             }),
         }
@@ -48,10 +78,16 @@ impl AnyProtocol {
 
     /// `"v2"` or `"v3"`, for messages and the journal.
     pub fn name(&self) -> &'static str {
-        match self {
-            Self::V2(_) => "v2",
+        match self.cloud() {
             Self::V3(_) => "v3",
+            _ => "v2",
         }
+    }
+}
+
+fn nested() -> Error {
+    Error::Config {
+        reason: "self-hosted restores were added twice".into(),
     }
 }
 
@@ -72,6 +108,11 @@ impl Protocol for AnyProtocol {
         match self {
             Self::V2(p) => p.poll_rate(),
             Self::V3(p) => p.poll_rate(),
+            Self::WithLocal { cloud, .. } => match cloud.as_ref() {
+                Self::V2(p) => p.poll_rate(),
+                Self::V3(p) => p.poll_rate(),
+                Self::WithLocal { .. } => f64::INFINITY,
+            },
         }
     }
 
@@ -83,6 +124,15 @@ impl Protocol for AnyProtocol {
         match self {
             Self::V2(p) => p.submit(region, batch).await,
             Self::V3(p) => p.submit(region, batch).await,
+            Self::WithLocal { local, .. } if local::is_local(region) => {
+                local.submit(region, batch).await
+            }
+            // Never nested ([`AnyProtocol::with_local`] keeps it flat): no recursion.
+            Self::WithLocal { cloud, .. } => match cloud.as_ref() {
+                Self::V2(p) => p.submit(region, batch).await,
+                Self::V3(p) => p.submit(region, batch).await,
+                Self::WithLocal { .. } => Err(nested()),
+            },
         }
     }
 
@@ -90,6 +140,15 @@ impl Protocol for AnyProtocol {
         match self {
             Self::V2(p) => p.tasks(region, instance).await,
             Self::V3(p) => p.tasks(region, instance).await,
+            Self::WithLocal { local, .. } if local::is_local(region) => {
+                local.tasks(region, instance).await
+            }
+            // Never nested ([`AnyProtocol::with_local`] keeps it flat): no recursion.
+            Self::WithLocal { cloud, .. } => match cloud.as_ref() {
+                Self::V2(p) => p.tasks(region, instance).await,
+                Self::V3(p) => p.tasks(region, instance).await,
+                Self::WithLocal { .. } => Err(nested()),
+            },
         }
     }
 
@@ -102,6 +161,15 @@ impl Protocol for AnyProtocol {
         match self {
             Self::V2(p) => p.find_submission(region, instance, sent).await,
             Self::V3(p) => p.find_submission(region, instance, sent).await,
+            Self::WithLocal { local, .. } if local::is_local(region) => {
+                local.find_submission(region, instance, sent).await
+            }
+            // Never nested ([`AnyProtocol::with_local`] keeps it flat): no recursion.
+            Self::WithLocal { cloud, .. } => match cloud.as_ref() {
+                Self::V2(p) => p.find_submission(region, instance, sent).await,
+                Self::V3(p) => p.find_submission(region, instance, sent).await,
+                Self::WithLocal { .. } => Err(nested()),
+            },
         }
     }
 
@@ -114,6 +182,15 @@ impl Protocol for AnyProtocol {
         match self {
             Self::V2(p) => p.task(region, instance, job).await,
             Self::V3(p) => p.task(region, instance, job).await,
+            Self::WithLocal { local, .. } if local::is_local(region) => {
+                local.task(region, instance, job).await
+            }
+            // Never nested ([`AnyProtocol::with_local`] keeps it flat): no recursion.
+            Self::WithLocal { cloud, .. } => match cloud.as_ref() {
+                Self::V2(p) => p.task(region, instance, job).await,
+                Self::V3(p) => p.task(region, instance, job).await,
+                Self::WithLocal { .. } => Err(nested()),
+            },
         }
     }
 }

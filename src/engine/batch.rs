@@ -1,5 +1,6 @@
 //! Batching (pure): instances become rollback calls of at most `batch_size` instances, grouped
-//! by region, in plan order (regions in order of first appearance).
+//! by region, in plan order (regions in order of first appearance); self-hosted instances
+//! (`provider: mysql`) are in no call.
 
 use crate::plan::ResolvedPlan;
 
@@ -14,7 +15,11 @@ pub struct Batch {
 pub fn batches(plan: &ResolvedPlan, batch_size: usize) -> Vec<Batch> {
     let size = batch_size.max(1);
     let mut regions: Vec<(Option<&str>, Vec<usize>)> = Vec::new();
+    // Self-hosted instances are restored on their own servers, not through a cloud call.
     for (i, instance) in plan.instances.iter().enumerate() {
+        if instance.selfhosted.is_some() {
+            continue;
+        }
         let region = instance.region.as_deref();
         match regions.iter_mut().find(|(r, _)| *r == region) {
             Some((_, list)) => list.push(i),
@@ -57,9 +62,22 @@ mod tests {
                     region: r.map(str::to_owned),
                     dbs: vec![],
                     tables: vec![],
+                    selfhosted: None,
                 })
                 .collect(),
         }
+    }
+
+    #[test]
+    fn self_hosted_instances_are_in_no_call() {
+        let mut p = plan(&[None, None, Some("ap-guangzhou")]);
+        p.instances[1].selfhosted = Some(crate::plan::SelfHosted {
+            server: "db1:3306".into(),
+            backups: "dumps".into(),
+        });
+        let calls = batches(&p, 10);
+        let ids: Vec<Vec<usize>> = calls.into_iter().map(|b| b.instances).collect();
+        assert_eq!(ids, vec![vec![0], vec![2]]);
     }
 
     #[test]

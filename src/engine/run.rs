@@ -117,6 +117,8 @@ pub enum Event {
         instance: String,
         state: String,
         progress: Option<u8>,
+        /// What a self-hosted restore is doing (phase and bytes); `None` for cloud tasks.
+        detail: Option<String>,
     },
     Finished {
         instance: String,

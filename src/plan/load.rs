@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use super::diagnostic::{Diagnostic, closest};
-use super::model::{ENTRY_FIELDS, Entry, Names, PLAN_FIELDS, Plan, Strategy, Tables};
+use super::model::{ENTRY_FIELDS, Entry, Names, PLAN_FIELDS, Plan, Provider, Strategy, Tables};
 use super::node::{self, Node, Span, Value};
 
 mod controls;
@@ -148,6 +148,7 @@ impl Loader<'_> {
                 "rollback_time" => plan.rollback_time = self.scalar_text(value, &path),
                 "timezone" => plan.timezone = self.scalar_text(value, &path),
                 "strategy" => plan.strategy = self.strategy(value, &path),
+                "provider" => plan.provider = self.provider(value, &path),
                 "rename" => plan.rename = self.string(value, &path),
                 "region" => plan.region = self.string(value, &path),
                 "batch_size" => plan.batch_size = self.integer(value, &path),
@@ -237,6 +238,9 @@ impl Loader<'_> {
                     });
                 }
                 "strategy" => entry.strategy = self.strategy(value, &p),
+                "provider" => entry.provider = self.provider(value, &p),
+                "server" => entry.server = self.scalar_text(value, &p),
+                "backups" => entry.backups = self.string(value, &p),
                 "rollback_time" => entry.rollback_time = self.scalar_text(value, &p),
                 "rename" => entry.rename = self.string(value, &p),
                 "region" => entry.region = self.string(value, &p),
@@ -515,6 +519,31 @@ impl Loader<'_> {
             );
         }
         strategy
+    }
+
+    fn provider(&mut self, node: &Node, path: &str) -> Option<Provider> {
+        let Value::Str(s) = &node.value else {
+            self.wrong_type(node, path, "one of tencentcloud, mysql");
+            return None;
+        };
+        let provider = Provider::parse(s);
+        if provider.is_none() {
+            let help = match closest(s, &Provider::ALL) {
+                Some(near) => format!("did you mean `{near}`? (tencentcloud or mysql)"),
+                None => "use tencentcloud (CDB) or mysql (a self-hosted MySQL/MariaDB server)"
+                    .to_owned(),
+            };
+            self.push(
+                Diagnostic::error(
+                    "planrun::invalid_provider",
+                    format!("unknown provider `{s}`"),
+                )
+                .at(path, node.span, "not a provider")
+                .also(node.defined, super::rules::ALIAS_LABEL)
+                .help(help),
+            );
+        }
+        provider
     }
 
     fn wrong_type(&mut self, node: &Node, path: &str, expected: &str) {

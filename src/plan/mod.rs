@@ -14,8 +14,8 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 
 pub use diagnostic::{Diagnostic, Severity};
-pub use model::Strategy;
-pub use resolved::{DbTables, Instance, Rename, ResolvedPlan};
+pub use model::{Provider, Strategy};
+pub use resolved::{DbTables, Instance, Rename, ResolvedPlan, SelfHosted};
 
 /// One plan file, checked: its text (for labels), every problem, and the resolved plan when
 /// there is no error.

@@ -27,6 +27,9 @@ pub struct Plan {
     pub timezone: Option<String>,
     /// Default strategy for every instance.
     pub strategy: Option<Strategy>,
+    /// Default provider of every entry: `tencentcloud` (CDB, the default) or `mysql`
+    /// (a self-hosted MySQL or MariaDB server).
+    pub provider: Option<Provider>,
     /// Template for new names of list-form `dbs`/`tables`; must contain `{name}`.
     #[schemars(regex(pattern = r"\{name\}"))]
     pub rename: Option<String>,
@@ -44,13 +47,35 @@ pub struct Plan {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 #[schemars(extend("oneOf" = [{"required": ["id"]}, {"required": ["ids"]}]))]
+// A self-hosted entry always names its `server`: that tells the two id forms apart without
+// looking up the plan-level `provider`, which a sub-schema cannot see.
+#[schemars(extend(
+    "if" = {"anyOf": [
+        {"required": ["server"]},
+        {"required": ["backups"]},
+        {"required": ["provider"], "properties": {"provider": {"const": "mysql"}}}
+    ]},
+    "then" = {
+        "properties": {"id": {"pattern": "^[A-Za-z0-9_.-]{1,64}$"}},
+        "not": {"anyOf": [{"required": ["ids"]}, {"required": ["region"]}]}
+    },
+    "else" = {"properties": {"id": {"pattern": "^cdb-[a-z0-9]{8}$"}}}
+))]
 pub struct Entry {
-    /// Instance id: `cdb-` and 8 lowercase letters or digits.
-    #[schemars(regex(pattern = r"^cdb-[a-z0-9]{8}$"))]
+    /// Instance id: for `tencentcloud`, `cdb-` and 8 lowercase letters or digits; for `mysql`,
+    /// a name of your choice of 1 to 64 letters, digits, `_`, `.` or `-`.
     pub id: Option<String>,
-    /// Several instances sharing this spec (sharded fleets).
+    /// Several instances sharing this spec (sharded fleets; `tencentcloud` only).
     #[schemars(length(min = 1), inner(regex(pattern = r"^cdb-[a-z0-9]{8}$")))]
     pub ids: Option<Vec<String>>,
+    /// Provider of this entry; overrides the plan's.
+    pub provider: Option<Provider>,
+    /// `mysql` only: the server as `HOST:PORT` (IPv6 as `[::1]:3306`).
+    #[schemars(regex(pattern = r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):[0-9]{1,5}$"))]
+    pub server: Option<String>,
+    /// `mysql` only: the directory of the server's logical dumps (`mysqldump`/`mariadb-dump
+    /// --single-transaction --master-data=2`, plain or gzip); relative to the plan's directory.
+    pub backups: Option<String>,
     /// Strategy of this entry; overrides the plan's.
     pub strategy: Option<Strategy>,
     /// Point in time of this entry; overrides the plan's.
@@ -95,6 +120,36 @@ impl Strategy {
             "table" => Some(Self::Table),
             "db" => Some(Self::Db),
             "full" => Some(Self::Full),
+            _ => None,
+        }
+    }
+}
+
+/// Who runs the database: the cloud, or you.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    /// TencentDB for MySQL (CDB), rolled back through the cloud API.
+    #[default]
+    Tencentcloud,
+    /// A self-hosted MySQL or MariaDB server, rolled back from a dump and its binary log.
+    Mysql,
+}
+
+impl Provider {
+    pub const ALL: [&'static str; 2] = ["tencentcloud", "mysql"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Tencentcloud => "tencentcloud",
+            Self::Mysql => "mysql",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "tencentcloud" => Some(Self::Tencentcloud),
+            "mysql" => Some(Self::Mysql),
             _ => None,
         }
     }
@@ -168,6 +223,7 @@ pub const PLAN_FIELDS: &[&str] = &[
     "rollback_time",
     "timezone",
     "strategy",
+    "provider",
     "rename",
     "region",
     "batch_size",
@@ -176,6 +232,9 @@ pub const PLAN_FIELDS: &[&str] = &[
 pub const ENTRY_FIELDS: &[&str] = &[
     "id",
     "ids",
+    "provider",
+    "server",
+    "backups",
     "strategy",
     "rollback_time",
     "rename",

@@ -1,7 +1,16 @@
 //! A checked plan, resolved: one concrete rollback per instance, defaults inherited, list
 //! forms renamed, `ids` expanded. This is what `diff` shows and the engine submits.
 
-use super::model::Strategy;
+use super::model::{Provider, Strategy};
+
+/// Where a `provider: mysql` instance lives: its server and its dumps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SelfHosted {
+    /// `HOST:PORT` as written.
+    pub server: String,
+    /// The dump directory as written (relative paths are relative to the plan's directory).
+    pub backups: String,
+}
 
 /// One object restored under a new name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,9 +40,19 @@ pub struct Instance {
     pub region: Option<String>,
     pub dbs: Vec<Rename>,
     pub tables: Vec<DbTables>,
+    /// `Some` for `provider: mysql`, `None` for TencentDB.
+    pub selfhosted: Option<SelfHosted>,
 }
 
 impl Instance {
+    pub fn provider(&self) -> Provider {
+        if self.selfhosted.is_some() {
+            Provider::Mysql
+        } else {
+            Provider::Tencentcloud
+        }
+    }
+
     pub fn table_count(&self) -> usize {
         self.tables.iter().map(|t| t.tables.len()).sum()
     }

@@ -7,7 +7,7 @@ use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
 
 use super::diagnostic::Diagnostic;
 use super::load::{Loaded, child, element, escape};
-use super::model::{Entry, Names, Strategy};
+use super::model::{Entry, Names, Provider, Strategy};
 use super::node::Span;
 use super::resolved::{
     DEFAULT_BATCH_SIZE, DEFAULT_TIMEZONE, DbTables, Instance, Rename, ResolvedPlan,
@@ -256,6 +256,7 @@ impl Rules<'_> {
         if let Some(text) = &plan.rollback_time {
             self.plan_time = self.time(text, "/rollback_time");
         }
+        self.plan_provider();
 
         // Where each id was first seen: entry index and position in `ids` (None for `id`).
         let mut seen: HashMap<&str, (usize, Option<usize>)> = HashMap::new();
@@ -365,8 +366,18 @@ impl Rules<'_> {
             );
         }
         let mut out = Vec::with_capacity(list.len());
+        let mysql = self.provider_of(entry) == Provider::Mysql;
+        let unknown = self.provider_unknown(path);
         for (id, id_path, position) in list {
-            if !is_instance_id(id) {
+            if unknown {
+                continue;
+            }
+            if mysql {
+                if !provider::is_selfhosted_id(id) {
+                    self.invalid_selfhosted_id(id, &id_path);
+                    continue;
+                }
+            } else if !is_instance_id(id) {
                 self.push(
                     Diagnostic::error("planrun::invalid_instance_id", format!("`{id}` is not a CDB instance id"))
                         .at(&id_path, self.span(&id_path), "not an instance id")
@@ -515,7 +526,9 @@ impl Rules<'_> {
                     .help("split the rollback: CDB takes at most 500 databases and tables per instance and task"),
             );
         }
+        let selfhosted = self.provider_fields(entry, path, &who);
         let region = entry.region.clone().or_else(|| plan.region.clone());
+        let region = region.filter(|_| !matches!(selfhosted, Some(Some(_))));
         Some(Instance {
             id: String::new(),
             path: String::new(),
@@ -525,6 +538,7 @@ impl Rules<'_> {
             region,
             dbs,
             tables,
+            selfhosted: selfhosted?,
         })
     }
 
@@ -627,12 +641,14 @@ impl Rules<'_> {
 }
 
 mod names;
+mod provider;
 mod time;
 
 /// Longest plan name: it heads reports and names state files (which planrun shortens with a
 /// hash when needed, so this is for people, not for the file system).
 const MAX_NAME_CHARS: usize = 200;
 
+pub use provider::{is_selfhosted_id, parse_server};
 pub use time::{parse_time, parse_timezone};
 
 #[cfg(test)]

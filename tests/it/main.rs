@@ -9,6 +9,7 @@ mod jobs;
 mod plans;
 mod roundtrip;
 mod sandbox;
+mod selfhosted;
 mod terminal;
 mod v3;
 mod validate;

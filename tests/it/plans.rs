@@ -103,6 +103,14 @@ fn the_schema_rejects_what_validate_rejects() {
             "version: 1\ninstances: [{id: CDB-1, tables: {a: {b: c}}}]\n",
         ),
         (
+            "a self-hosted id with spaces",
+            "version: 1\ninstances: [{id: a b, server: \"h:1\", backups: d, tables: {a: {b: c}}}]\n",
+        ),
+        (
+            "a TencentDB region on a self-hosted entry",
+            "version: 1\ninstances: [{id: db1, server: \"h:1\", backups: d, region: r, tables: {a: {b: c}}}]\n",
+        ),
+        (
             "both id and ids",
             "version: 1\ninstances: [{id: cdb-aaaaaaaa, ids: [cdb-bbbbbbbb], tables: {a: {b: c}}}]\n",
         ),
@@ -131,4 +139,6 @@ fn the_schema_rejects_what_validate_rejects() {
     }
     let ok = "version: 1\ninstances: [{id: cdb-aaaaaaaa, tables: {a: {b: c}}}]\n";
     assert!(validator.is_valid(&yaml_to_json(ok)));
+    let selfhosted = "version: 1\nprovider: mysql\ninstances: [{id: orders-db.1, server: \"h:1\", backups: d, tables: {a: {b: c}}}]\n";
+    assert!(validator.is_valid(&yaml_to_json(selfhosted)));
 }

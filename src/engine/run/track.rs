@@ -131,10 +131,15 @@ impl<P: Protocol> Engine<P> {
                 progress: task.progress,
                 at: Utc::now(),
             });
+            // Self-hosted restores say which phase they are in and how many bytes went in.
+            let detail = crate::engine::local::is_local(self.regions[idx].as_deref())
+                .then(|| task.message.clone())
+                .flatten();
             self.emit(Event::State {
                 instance,
                 state: task.state.name().to_owned(),
                 progress: task.progress,
+                detail,
             });
         }
         self.reschedule(idx, now, task.progress);

@@ -1,0 +1,247 @@
+//! `planrun apply` of a self-hosted plan end to end: two servers in one plan, credentials
+//! from `--defaults-file`, the journal, `status`, and a kill -9 in the middle of a restore.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use chrono::{NaiveDateTime, TimeZone, Utc};
+use planrun::mysql::SCRATCH_PREFIX;
+
+use super::restore::{expected_of, story};
+use super::server::{PASSWORD, Server, USER};
+
+fn planrun() -> std::path::PathBuf {
+    assert_cmd::cargo::cargo_bin("planrun")
+}
+
+/// A 0600 option file as MySQL's tools read it.
+fn defaults_file(dir: &Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("client.cnf");
+    std::fs::write(
+        &path,
+        format!(
+            "[client]\nuser={USER}\npassword=\"{}\"\n",
+            PASSWORD.replace('"', "\\\"")
+        ),
+    )
+    .expect("defaults file");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    path
+}
+
+/// "Now" for the plan's rules: just after the stories' (future-stamped) point in time.
+fn now_after(time: NaiveDateTime) -> String {
+    Utc.from_utc_datetime(&(time + chrono::Duration::seconds(30)))
+        .to_rfc3339()
+}
+
+fn write_plan(dir: &Path, entries: &str, time: NaiveDateTime) -> std::path::PathBuf {
+    let path = dir.join("plan.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "version: 1\nname: shops\nprovider: mysql\ntimezone: \"+00:00\"\nrollback_time: \"{}\"\nrename: \"{{name}}_bak\"\ninstances:\n{entries}",
+            time.format("%Y-%m-%d %H:%M:%S")
+        ),
+    )
+    .expect("plan");
+    path
+}
+
+fn apply(plan: &Path, dir: &Path, time: NaiveDateTime) -> Command {
+    let mut cmd = Command::new(planrun());
+    cmd.arg("apply")
+        .arg(plan)
+        .arg("--yes")
+        .arg("--defaults-file")
+        .arg(dir.join("client.cnf"))
+        .env("NO_COLOR", "1")
+        .env("PLANRUN_NOW", now_after(time))
+        .env("HOME", dir)
+        .timeout(Duration::from_secs(120));
+    cmd
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_plan_restores_two_servers_and_status_reads_it_back() {
+    let (a, b) = tokio::join!(Server::start(), Server::start());
+    let dir = tempfile::tempdir().expect("dir");
+    for name in ["a", "b"] {
+        std::fs::create_dir(dir.path().join(name)).expect("backups dir");
+    }
+    let (dir_a, dir_b) = (dir.path().join("a"), dir.path().join("b"));
+    let ((time, expected_a), (time_b, expected_b)) = tokio::join!(
+        story(&a, &dir_a, "full.sql.gz", ""),
+        story(&b, &dir_b, "full.sql", ""),
+    );
+    // Both stories stamp "now + 1000 s": the same second unless a tick fell between them.
+    let time = time.min(time_b);
+    let _ = defaults_file(dir.path());
+    let plan = write_plan(
+        dir.path(),
+        &format!(
+            "  - id: shop-a\n    server: 127.0.0.1:{}\n    backups: a\n    strategy: table\n    tables:\n      shop: [orders, refunds]\n\
+             \x20 - id: shop-b\n    server: 127.0.0.1:{}\n    backups: b\n    strategy: db\n    dbs: [audit]\n    tables:\n      shop: [orders]\n",
+            a.port, b.port
+        ),
+        time,
+    );
+    let shown = Command::new(planrun())
+        .arg("plan")
+        .arg(&plan)
+        .env("NO_COLOR", "1")
+        .env("PLANRUN_NOW", now_after(time))
+        .timeout(Duration::from_secs(30))
+        .output()
+        .expect("plan runs");
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(shown.contains("mysql at 127.0.0.1:"), "{shown}");
+    assert!(shown.contains("in 2 self-hosted restores."), "{shown}");
+    assert!(shown.contains("full.sql.gz (completed"), "{shown}");
+    assert!(shown.contains("binary log from bin.000001:"), "{shown}");
+
+    let out = apply(&plan, dir.path(), time)
+        .arg("--report")
+        .arg(dir.path().join("report.json"))
+        .output()
+        .expect("apply runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("preflight: shop-a: dump"), "{text}");
+    assert!(!text.contains(PASSWORD), "the password was printed");
+
+    assert_eq!(
+        &a.snapshot("shop.orders_bak").await,
+        expected_of(&expected_a, "shop.orders")
+    );
+    assert_eq!(
+        &a.snapshot("shop.refunds_bak").await,
+        expected_of(&expected_a, "shop.refunds")
+    );
+    assert_eq!(
+        &b.snapshot("audit_bak.events").await,
+        expected_of(&expected_b, "audit.events")
+    );
+    assert_eq!(
+        &b.snapshot("shop.orders_bak").await,
+        expected_of(&expected_b, "shop.orders")
+    );
+    for s in [&a, &b] {
+        assert!(s.databases_like(SCRATCH_PREFIX).await.is_empty());
+    }
+    let report = std::fs::read_to_string(dir.path().join("report.json")).expect("report");
+    let report: serde_json::Value = serde_json::from_str(&report).expect("report is JSON");
+    assert_eq!(report["totals"]["succeeded"], 2, "{report}");
+    assert_eq!(report["instances"][0]["id"], "shop-a", "{report}");
+    assert!(!report.to_string().contains(PASSWORD));
+    for entry in std::fs::read_dir(dir.path().join(".planrun")).expect("state dir") {
+        let file = std::fs::read(entry.expect("entry").path()).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&file).contains(PASSWORD),
+            "the password reached a state file"
+        );
+    }
+
+    let status = Command::new(planrun())
+        .args(["status", "--format", "json"])
+        .arg(&plan)
+        .arg("--defaults-file")
+        .arg(dir.path().join("client.cnf"))
+        .env("PLANRUN_NOW", now_after(time))
+        .env("HOME", dir.path())
+        .timeout(Duration::from_secs(60))
+        .output()
+        .expect("status runs");
+    let report: serde_json::Value = serde_json::from_slice(&status.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&status.stderr)));
+    assert_eq!(status.status.code(), Some(0), "{report}");
+    assert_eq!(report["totals"]["succeeded"], 2, "{report}");
+
+    // Applied again, the plan is complete: nothing is redone, targets stay.
+    let again = apply(&plan, dir.path(), time).output().expect("apply runs");
+    assert_eq!(again.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&again.stdout).contains("already applied completely"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_killed_midway_is_cleaned_up_and_redone() {
+    let server = Server::start().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let backups = dir.path().join("dumps");
+    std::fs::create_dir(&backups).expect("backups dir");
+    // Enough rows that loading takes a while: the kill lands in the middle.
+    server
+        .admin("CREATE DATABASE big; CREATE TABLE big.rows (id INT PRIMARY KEY, amount INT NOT NULL, note VARCHAR(40)); \
+                INSERT INTO big.rows SELECT seq, seq % 97, REPEAT('x', 30) FROM big.seq_1_to_200000")
+        .await;
+    let (time, _) = story(&server, &backups, "full.sql", "").await;
+    server.dump(&["big"], &backups.join("big.sql"));
+    let before = server.snapshot("big.rows").await;
+    let _ = defaults_file(dir.path());
+    let plan = write_plan(
+        dir.path(),
+        &format!(
+            "  - id: shop\n    server: 127.0.0.1:{}\n    backups: dumps\n    strategy: db\n    dbs: [big]\n",
+            server.port
+        ),
+        time,
+    );
+    let mut child = std::process::Command::new(planrun())
+        .arg("apply")
+        .arg(&plan)
+        .arg("--yes")
+        .arg("--defaults-file")
+        .arg(dir.path().join("client.cnf"))
+        .env("NO_COLOR", "1")
+        .env("PLANRUN_NOW", now_after(time))
+        .env("HOME", dir.path())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("first.log")).expect("log"))
+        .spawn()
+        .expect("apply starts");
+    // Wait for the restore to be under way (a scratch database exists), then hold every write
+    // so that it cannot finish before the kill.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while server.databases_like(SCRATCH_PREFIX).await.is_empty() {
+        assert!(Instant::now() < deadline, "the restore never started");
+        assert!(
+            child.try_wait().expect("wait").is_none(),
+            "apply ended before restoring: {}",
+            std::fs::read_to_string(dir.path().join("first.log")).unwrap_or_default()
+        );
+    }
+    let mut hold = server.conn().await;
+    mysql_async::prelude::Queryable::query_drop(&mut hold, "FLUSH TABLES WITH READ LOCK")
+        .await
+        .expect("read lock");
+    assert!(
+        !server.databases_like(SCRATCH_PREFIX).await.is_empty(),
+        "interrupted mid-restore"
+    );
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+    drop(hold);
+
+    let out = apply(&plan, dir.path(), time)
+        .output()
+        .expect("apply runs again");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    // The restore equals the table it was made from (nothing changed `big` after its dump).
+    assert_eq!(server.snapshot("big_bak.rows").await, before);
+    assert!(
+        server.databases_like(SCRATCH_PREFIX).await.is_empty(),
+        "scratch dropped"
+    );
+}
