@@ -68,7 +68,9 @@ pub fn run(args: &ApplyArgs) -> i32 {
         Err(code) => return code,
     };
     let batch_size = args.batch_size.map_or(resolved.batch_size, usize::from);
-    let calls = plan_cmd::calls(&resolved, batch_size, false, args.api.api);
+    let prepared =
+        crate::engine::prepare::prepare(&resolved, args.api.api.generation(), batch_size);
+    let calls = plan_cmd::calls(&prepared, false);
     if args.dry_run {
         out!(
             "{}",
@@ -383,16 +385,24 @@ async fn preflight(
         .map(|i| i.id.as_str())
         .collect();
     let requests: Vec<_> = session
+        .prepared()
         .requests()
-        .iter()
+        .into_iter()
         .filter(|r| !submitted.contains(r.instance_id.as_str()))
-        .cloned()
         .collect();
     if requests.is_empty() {
         errln!("preflight: nothing to check (the journal records every instance as submitted)");
         return Ok(());
     }
-    match super::preflight::check(&session.protocol, checked, plan, &requests).await {
+    match super::preflight::check(
+        &session.protocol,
+        checked,
+        plan,
+        session.prepared(),
+        &requests,
+    )
+    .await
+    {
         Ok(None) => {
             errln!(
                 "preflight: skipped (API 2.0 has no rollback-window or object queries here; --api v3 checks them)"

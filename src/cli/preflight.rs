@@ -5,6 +5,7 @@
 
 use crate::api::rollback::InstanceRollback;
 use crate::engine::any::AnyProtocol;
+use crate::engine::prepare::Prepared;
 use crate::engine::v3::{Window, window_problems};
 use crate::plan::{Checked, Diagnostic, ResolvedPlan};
 
@@ -13,20 +14,12 @@ pub async fn check(
     protocol: &AnyProtocol,
     checked: &Checked,
     plan: &ResolvedPlan,
+    prepared: &Prepared,
     requests: &[InstanceRollback],
 ) -> Result<Option<Vec<Diagnostic>>, crate::api::Error> {
-    // One query per region (each call carries one Region), instances in plan order.
-    let mut regions: Vec<(Option<&str>, Vec<String>)> = Vec::new();
-    for i in &plan.instances {
-        let region = i.region.as_deref();
-        match regions.iter_mut().find(|(r, _)| *r == region) {
-            Some((_, ids)) => ids.push(i.id.clone()),
-            None => regions.push((region, vec![i.id.clone()])),
-        }
-    }
     let mut items = Vec::new();
-    for (region, ids) in regions {
-        match protocol.preflight(region, &ids).await? {
+    for (region, ids) in prepared.by_region() {
+        match protocol.preflight(region.as_deref(), &ids).await? {
             Some(found) => items.extend(found),
             None => return Ok(None),
         }

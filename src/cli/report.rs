@@ -135,7 +135,13 @@ fn sources(args: &ReportArgs) -> Result<(Vec<Record>, Option<PlanInfo>), i32> {
             );
             return Err(exit::UNFINISHED);
         }
-        (path, Some(PlanInfo::of(&resolved)))
+        // The hash and requests do not depend on the generation or the batch size.
+        let prepared = crate::engine::prepare::prepare(
+            &resolved,
+            crate::engine::prepare::Generation::V3,
+            resolved.batch_size,
+        );
+        (path, Some(PlanInfo::of(&resolved, &prepared)))
     };
     match Journal::read(&journal) {
         Ok(records) if records.is_empty() => Err(nothing_recorded(&journal)),

@@ -15,10 +15,9 @@ use crate::api::rollback::InstanceRollback;
 use crate::api::{Client, Credentials};
 use crate::engine::any::AnyProtocol;
 use crate::engine::journal::{Journal, Lock, Record};
-use crate::engine::plan_hash::plan_hash;
+use crate::engine::prepare::{Prepared, prepare};
 use crate::engine::protocol::V2;
 use crate::engine::report::Report;
-use crate::engine::request;
 use crate::engine::run::Options;
 use crate::engine::schedule::Cadence;
 use crate::engine::state::{RunState, Status};
@@ -90,9 +89,8 @@ pub struct Session {
     _lock: Option<Lock>,
     journal_path: PathBuf,
     plan_name: String,
-    hash: String,
-    requests: Vec<InstanceRollback>,
-    regions: Vec<Option<String>>,
+    /// What the apply sends, computed once ([`prepare`]).
+    prepared: Prepared,
     state: RunState,
     journal: Option<Journal>,
     offset: chrono::FixedOffset,
@@ -291,11 +289,8 @@ impl Session {
         args: &SessionArgs,
         batch_size: usize,
     ) -> Self {
-        let requests: Vec<InstanceRollback> =
-            plan.instances.iter().map(request::rollback).collect();
-        let regions: Vec<Option<String>> =
-            plan.instances.iter().map(|i| i.region.clone()).collect();
-        let hash = plan_hash(&requests, &regions);
+        let prepared = prepare(plan, protocol.generation(), batch_size);
+        let planned = PlanInfo::of(plan, &prepared);
         let default_poll = if sandboxed {
             Duration::from_millis(500)
         } else {
@@ -307,10 +302,8 @@ impl Session {
             _lock: None,
             journal_path,
             plan_name: plan.name.clone(),
-            hash,
+            prepared,
             state: RunState::new(plan.instances.iter().map(|i| i.id.as_str())),
-            requests,
-            regions,
             journal: None,
             offset: plan_offset(plan),
             poll_interval: args.poll_interval.unwrap_or(default_poll),
@@ -319,13 +312,13 @@ impl Session {
             batch_size,
             concurrency: Options::default().concurrency,
             context: None,
-            planned: PlanInfo::of(plan),
+            planned,
         }
     }
 
-    /// The API request of each instance, in plan order.
-    pub fn requests(&self) -> &[InstanceRollback] {
-        &self.requests
+    /// What the apply sends: every instance's request and region, the calls, the hash.
+    pub fn prepared(&self) -> &Prepared {
+        &self.prepared
     }
 
     pub fn journal_path(&self) -> &Path {
@@ -357,7 +350,7 @@ impl Session {
         };
         let ids = self.ids();
         let state = RunState::replay(ids.iter().map(String::as_str), &records);
-        let changed = state.plan_hash.as_deref() != Some(self.hash.as_str());
+        let changed = state.plan_hash.as_deref() != Some(self.prepared.hash.as_str());
         let unfinished = state.complete.is_none();
         if self.sandboxed || restart || (changed && !unfinished) {
             return Ok(Found::SetAside);
@@ -478,7 +471,7 @@ impl Session {
         };
         let start = Record::Start {
             plan: self.plan_name.clone(),
-            plan_hash: self.hash.clone(),
+            plan_hash: self.prepared.hash.clone(),
             at: Utc::now(),
             by: self.context.clone(),
         };
@@ -499,8 +492,8 @@ impl Session {
         Ok((
             journal,
             self.state.clone(),
-            self.requests.clone(),
-            self.regions.clone(),
+            self.prepared.requests(),
+            self.prepared.regions(),
         ))
     }
 
@@ -572,8 +565,8 @@ impl Session {
         self.poll_interval
     }
 
-    pub fn regions(&self) -> &[Option<String>] {
-        &self.regions
+    pub fn regions(&self) -> Vec<Option<String>> {
+        self.prepared.regions()
     }
 
     pub async fn shutdown(self) {

@@ -46,6 +46,14 @@ impl AnyProtocol {
         }
     }
 
+    /// The API generation its calls are written for.
+    pub fn generation(&self) -> super::prepare::Generation {
+        match self {
+            Self::V2(_) => super::prepare::Generation::V2,
+            Self::V3(_) => super::prepare::Generation::V3,
+        }
+    }
+
     /// `"v2"` or `"v3"`, for messages and the journal.
     pub fn name(&self) -> &'static str {
         match self {

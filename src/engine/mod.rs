@@ -6,6 +6,7 @@ pub mod batch;
 pub mod journal;
 pub mod objects;
 pub mod plan_hash;
+pub mod prepare;
 pub mod protocol;
 pub mod reconcile;
 pub mod report;

@@ -22,6 +22,7 @@ mod counters;
 mod faults;
 mod jobs;
 mod phase;
+mod received;
 mod rules;
 mod state;
 mod timeline;
@@ -49,6 +50,7 @@ pub use config::{
 };
 pub use counters::CountersSnapshot;
 pub use faults::FaultKind;
+pub use received::Received;
 pub use rules::valid_instance_id;
 pub use timeline::{Look, TaskTime, Timeline};
 
@@ -58,6 +60,8 @@ pub const V2_PATH: &str = "/v2/index.php";
 pub const V3_PATH: &str = "/";
 /// The path of the counters' JSON.
 pub const COUNTERS_PATH: &str = "/_sandbox/counters";
+/// The path of the accepted submissions' JSON, as received ([`Received`]).
+pub const SUBMISSIONS_PATH: &str = "/_sandbox/submissions";
 
 /// A running sandbox. Dropping it without [`Sandbox::shutdown`] stops it too (the server
 /// task is aborted).
@@ -88,6 +92,7 @@ pub async fn start(config: Config, addr: SocketAddr) -> io::Result<Sandbox> {
         .route(V2_PATH, get(v2::handle).post(v2::handle))
         .route(V3_PATH, any(v3::handle))
         .route(COUNTERS_PATH, get(counters_json))
+        .route(SUBMISSIONS_PATH, get(submissions_json))
         .with_state(Arc::clone(&shared));
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
@@ -112,6 +117,12 @@ async fn counters_json(
     axum::extract::State(shared): axum::extract::State<Arc<v2::Shared>>,
 ) -> axum::Json<CountersSnapshot> {
     axum::Json(shared.lock().counters.snapshot())
+}
+
+async fn submissions_json(
+    axum::extract::State(shared): axum::extract::State<Arc<v2::Shared>>,
+) -> axum::Json<Vec<Received>> {
+    axum::Json(shared.lock().received.all().to_vec())
 }
 
 impl Sandbox {
@@ -141,6 +152,11 @@ impl Sandbox {
 
     pub fn counters(&self) -> CountersSnapshot {
         self.shared.lock().counters.snapshot()
+    }
+
+    /// Every accepted submission as it arrived, in order.
+    pub fn submissions(&self) -> Vec<Received> {
+        self.shared.lock().received.all().to_vec()
     }
 
     /// Every task's acceptance and end, and every status query answered, on the monotonic

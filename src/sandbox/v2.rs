@@ -41,6 +41,7 @@ pub struct Inner {
     pub faults: FaultPlan,
     pub quirks: Quirks,
     pub v3: super::v3::Quirks,
+    pub received: super::received::Log,
 }
 
 impl Shared {
@@ -53,6 +54,7 @@ impl Shared {
             faults: FaultPlan::new(&config.faults),
             quirks: Quirks::new(config.seed),
             v3: super::v3::Quirks::new(config.seed),
+            received: super::received::Log::default(),
         };
         Self {
             config,
@@ -123,6 +125,18 @@ pub async fn handle(
         path: uri.path(),
     };
     let (answer, accepted) = answer(&shared, envelope, &params, fault);
+    if accepted {
+        shared.lock().received.push(super::received::Received {
+            action: params.get("Action").unwrap_or("").to_owned(),
+            region: params.get("Region").map(str::to_owned),
+            params: params
+                .0
+                .iter()
+                .filter(|(k, _)| k.starts_with("instances."))
+                .cloned()
+                .collect(),
+        });
+    }
     if fault == Some(FaultKind::Lost) {
         shared.lock().counters.lost(accepted);
         conn.kill();

@@ -7,6 +7,7 @@ mod commands;
 mod interop;
 mod jobs;
 mod plans;
+mod prepared;
 mod roundtrip;
 mod sandbox;
 mod terminal;

@@ -58,6 +58,16 @@ pub async fn handle(
         _ => {}
     }
     let (answer, accepted) = answer(&shared, &method, &headers, &body, fault);
+    if accepted {
+        shared.lock().received.push(super::received::Received {
+            action: action.to_owned(),
+            region: auth::header(&headers, "x-tc-region").map(str::to_owned),
+            params: vec![(
+                "body".to_owned(),
+                String::from_utf8_lossy(&body).into_owned(),
+            )],
+        });
+    }
     if fault == Some(FaultKind::Lost) {
         shared.lock().counters.lost(accepted);
         conn.kill();
