@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use super::{diagnostics, exit, term};
 use crate::diff::{self, Call};
 use crate::engine::prepare::{Prepared, prepare};
+use crate::plan::text::visible;
 use crate::plan::{Checked, ResolvedPlan};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -37,6 +38,14 @@ pub struct PlanArgs {
     /// (DescribeDatabases, DescribeTables); needs credentials and --api v3.
     #[arg(long)]
     pub preflight: bool,
+    /// Also save the prepared plan to FILE (every call, exactly as it will be sent), for
+    /// review and `planrun apply FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Where `apply` keeps the plan's journal (recorded in the saved plan; with --out)
+    /// [default: .planrun beside the plan]
+    #[arg(long, value_name = "DIR", requires = "out")]
+    pub state_dir: Option<PathBuf>,
     #[command(flatten)]
     pub api: super::api_args::ApiArgs,
 }
@@ -132,6 +141,30 @@ pub fn run(args: &PlanArgs) -> i32 {
     } else {
         (exit::OK, None)
     };
+    if let Some(out) = &args.out
+        && code != exit::OK
+    {
+        errln!(
+            "The plan was not saved to {}: the preflight found problems.",
+            visible(&out.display().to_string())
+        );
+    } else if let Some(out) = &args.out {
+        if let Err(code) = super::saved::write(
+            out,
+            &args.plan,
+            &checked,
+            &resolved,
+            &prepared,
+            args.state_dir.clone(),
+        ) {
+            return code;
+        }
+        errln!(
+            "Saved the plan to {}; apply exactly this with `planrun apply {}`.",
+            visible(&out.display().to_string()),
+            visible(&out.display().to_string())
+        );
+    }
     if json {
         let mut doc = diff::json(&resolved, &calls);
         // The warnings a human sees on stderr (a valid plan has no errors), as validate's JSON

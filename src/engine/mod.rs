@@ -12,6 +12,7 @@ pub mod reconcile;
 pub mod report;
 pub mod request;
 pub mod run;
+pub mod saved;
 pub mod schedule;
 pub mod state;
 pub mod v3;

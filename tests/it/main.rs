@@ -10,6 +10,8 @@ mod plans;
 mod prepared;
 mod roundtrip;
 mod sandbox;
+mod saved;
+mod support;
 mod terminal;
 mod v3;
 mod validate;

@@ -7,30 +7,18 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::apply::harness::{self, SECRET_ID, SECRET_KEY, Served};
+use crate::support::planrun;
 
 /// The Region a call without one in the plan is sent with (`--region`).
 const DEFAULT_REGION: &str = "ap-guangzhou";
 
 /// One call, in a form both sides can be put in: action, region, its parameters by name.
-type Call = (String, String, BTreeMap<String, String>);
-
-/// `planrun` with nothing inherited but what the test sets.
-fn planrun(home: &Path) -> Command {
-    let mut cmd = Command::new(harness::bin());
-    cmd.env_clear()
-        .env("HOME", home)
-        .env("NO_COLOR", "1")
-        .env("COLUMNS", "100")
-        .current_dir(home)
-        .stdin(Stdio::null());
-    cmd
-}
+pub type Call = (String, String, BTreeMap<String, String>);
 
 fn shown(plan: &Path, api: &str, home: &Path) -> Vec<Call> {
     let out = planrun(home)
@@ -46,6 +34,11 @@ fn shown(plan: &Path, api: &str, home: &Path) -> Vec<Call> {
         String::from_utf8_lossy(&out.stderr)
     );
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    calls_in(&doc)
+}
+
+/// The calls of a `plan --show-requests --format json` document (or `show`'s).
+pub fn calls_in(doc: &Value) -> Vec<Call> {
     doc["calls"]
         .as_array()
         .unwrap_or_else(|| panic!("no calls in {doc}"))
@@ -68,7 +61,7 @@ fn shown(plan: &Path, api: &str, home: &Path) -> Vec<Call> {
 }
 
 /// `/_sandbox/submissions`, read with a bare HTTP/1.0 request.
-fn received(served: &Served) -> Vec<Call> {
+pub fn received(served: &Served) -> Vec<Call> {
     let addr = served
         .endpoint
         .trim_start_matches("http://")
@@ -127,7 +120,7 @@ fn applied(plan: &Path, api: &'static str, home: &Path) -> Vec<Call> {
     received(&served)
 }
 
-fn sorted(mut calls: Vec<Call>) -> Vec<Call> {
+pub fn sorted(mut calls: Vec<Call>) -> Vec<Call> {
     // Submissions run concurrently: they may arrive in any order.
     calls.sort();
     calls
