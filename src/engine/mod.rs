@@ -15,4 +15,5 @@ pub mod run;
 pub mod saved;
 pub mod schedule;
 pub mod state;
+pub mod store;
 pub mod v3;
