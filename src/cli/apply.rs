@@ -341,15 +341,13 @@ async fn apply(
     write_report(args, session);
     outln!();
     out!("{}", session.summary_table());
-    let code = match ending {
+    match &ending {
         Ending::Complete => {
-            let code = session.summary_exit_code();
             if session.report().totals.pending > 0 {
                 outln!(
                     "\nSome instances could not be submitted in this run (see above); nothing was lost. Submit them with:\n  {resume_hint}"
                 );
             }
-            code
         }
         Ending::Interrupted => {
             let mut text = format!(
@@ -362,20 +360,17 @@ async fn apply(
                 );
             }
             say_anywhere(&text, false);
-            exit::UNFINISHED
         }
         Ending::TimedOut => {
             outln!(
                 "\n--timeout reached: unfinished instances are reported timed_out. Resume tracking with:\n  {resume_hint}"
             );
-            exit::FAILED
         }
         Ending::Stopped(e) => {
-            super::report_error(&e);
+            super::report_error(e);
             errln!(
                 "The run stopped: the API refused the credentials or the permission. Nothing more was submitted."
             );
-            exit::USAGE
         }
         Ending::Journal(e) => {
             errln!(
@@ -383,9 +378,9 @@ async fn apply(
                 visible(&session.journal_path().display().to_string())
             );
             errln!("Stopped at once: without the journal planrun could submit twice.");
-            exit::USAGE
         }
-    };
+    }
+    let code = exit::of_ending(&ending, &session.report().totals);
     // Only now: until the summary is out, a second Ctrl-C must still be able to quit.
     interrupt.abort();
     code
