@@ -112,6 +112,28 @@ impl Served {
         serde_json::from_str(body).unwrap_or_else(|e| panic!("counters {body:?}: {e}"))
     }
 
+    /// Waits until the counters satisfy `ready` (the sandbox is another process: what it saw
+    /// is only known by asking); panics after `limit`.
+    pub fn wait_until(&self, what: &str, limit: Duration, ready: impl Fn(&Value) -> bool) {
+        let deadline = Instant::now() + limit;
+        loop {
+            let counters = self.counters();
+            if ready(&counters) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the sandbox never saw {what} within {limit:?}: {counters}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Requests being answered right now.
+    pub fn in_flight(counters: &Value) -> u64 {
+        counters["in_flight"].as_u64().unwrap_or_default()
+    }
+
     /// Accepted submissions per instance.
     pub fn accepted(&self) -> BTreeMap<String, u64> {
         serde_json::from_value(self.counters()["accepted_submissions"].clone())
