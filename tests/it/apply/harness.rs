@@ -217,25 +217,12 @@ impl Work {
             .collect()
     }
 
-    /// A command with credentials and no other planrun or Tencent Cloud setting inherited.
+    /// A command with credentials and nothing else inherited ([`crate::support::planrun`]).
     fn command(&self, served: &Served) -> Command {
-        let mut cmd = Command::new(bin());
-        for var in [
-            "PLANRUN_ENDPOINT",
-            "TENCENTCLOUD_REGION",
-            "TENCENTCLOUD_SECURITY_TOKEN",
-            "TCCLI_PROFILE",
-        ] {
-            cmd.env_remove(var);
-        }
+        let mut cmd = crate::support::planrun(self.dir.path());
         cmd.env("TENCENTCLOUD_SECRET_ID", SECRET_ID)
             .env("TENCENTCLOUD_SECRET_KEY", SECRET_KEY)
-            .env("NO_COLOR", "1")
-            // No credentials file of whoever runs the tests is ever read.
-            .env("HOME", self.dir.path())
-            .env("PLANRUN_ENDPOINT", &served.endpoint)
-            .current_dir(self.dir.path())
-            .stdin(Stdio::null());
+            .env("PLANRUN_ENDPOINT", &served.endpoint);
         cmd
     }
 
