@@ -23,29 +23,6 @@ impl AnyProtocol {
         }
     }
 
-    /// The rollback windows of these instances (API 3.0's DescribeRollbackRangeTime);
-    /// `Ok(None)` with API 2.0, which planrun does not ask for windows.
-    pub async fn preflight(
-        &self,
-        region: Option<&str>,
-        instances: &[String],
-    ) -> Result<Option<Vec<InstanceRollbackRangeTime>>, Error> {
-        match self {
-            Self::V3(v3) => v3.preflight(region, instances).await.map(Some),
-            Self::V2(_) => Ok(None),
-        }
-    }
-
-    /// StopRollback (API 3.0 only: API 2.0 has no way to cancel a rollback).
-    pub async fn stop(&self, region: Option<&str>, instance: &str) -> Result<JobHandle, Error> {
-        match self {
-            Self::V3(v3) => v3.stop(region, instance).await,
-            Self::V2(_) => Err(Error::Config {
-                reason: "API 2.0 cannot cancel a rollback; use --api v3".into(),
-            }),
-        }
-    }
-
     /// The API generation its calls are written for.
     pub fn generation(&self) -> super::prepare::Generation {
         match self {
@@ -80,6 +57,31 @@ impl Protocol for AnyProtocol {
         match self {
             Self::V2(p) => p.poll_rate(),
             Self::V3(p) => p.poll_rate(),
+        }
+    }
+
+    async fn preflight(
+        &self,
+        region: Option<&str>,
+        instances: &[String],
+    ) -> Result<Option<Vec<InstanceRollbackRangeTime>>, Error> {
+        match self {
+            Self::V2(p) => p.preflight(region, instances).await,
+            Self::V3(p) => Protocol::preflight(p, region, instances).await,
+        }
+    }
+
+    async fn stop(&self, region: Option<&str>, instance: &str) -> Result<JobHandle, Error> {
+        match self {
+            Self::V2(p) => p.stop(region, instance).await,
+            Self::V3(p) => Protocol::stop(p, region, instance).await,
+        }
+    }
+
+    fn preview(&self, batch: &[InstanceRollback]) -> Option<Vec<(String, String)>> {
+        match self {
+            Self::V2(p) => p.preview(batch),
+            Self::V3(p) => p.preview(batch),
         }
     }
 
