@@ -24,6 +24,7 @@ mod jobs;
 mod phase;
 mod received;
 mod rules;
+mod shared;
 mod state;
 mod timeline;
 mod v2;
@@ -68,7 +69,7 @@ pub const SUBMISSIONS_PATH: &str = "/_sandbox/submissions";
 #[derive(Debug)]
 pub struct Sandbox {
     addr: SocketAddr,
-    shared: Arc<v2::Shared>,
+    shared: Arc<shared::Shared>,
     stop: Option<oneshot::Sender<()>>,
     server: JoinHandle<()>,
 }
@@ -87,7 +88,7 @@ pub async fn start(config: Config, addr: SocketAddr) -> io::Result<Sandbox> {
     }
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
-    let shared = Arc::new(v2::Shared::new(config));
+    let shared = Arc::new(shared::Shared::new(config));
     let app = Router::new()
         .route(V2_PATH, get(v2::handle).post(v2::handle))
         .route(V3_PATH, any(v3::handle))
@@ -114,13 +115,13 @@ pub async fn start(config: Config, addr: SocketAddr) -> io::Result<Sandbox> {
 }
 
 async fn counters_json(
-    axum::extract::State(shared): axum::extract::State<Arc<v2::Shared>>,
+    axum::extract::State(shared): axum::extract::State<Arc<shared::Shared>>,
 ) -> axum::Json<CountersSnapshot> {
     axum::Json(shared.lock().counters.snapshot())
 }
 
 async fn submissions_json(
-    axum::extract::State(shared): axum::extract::State<Arc<v2::Shared>>,
+    axum::extract::State(shared): axum::extract::State<Arc<shared::Shared>>,
 ) -> axum::Json<Vec<Received>> {
     axum::Json(shared.lock().received.all().to_vec())
 }
