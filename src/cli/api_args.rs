@@ -20,6 +20,14 @@ pub enum ApiVersion {
 }
 
 impl ApiVersion {
+    /// The generation the engine prepares calls for.
+    pub fn generation(self) -> crate::engine::prepare::Generation {
+        match self {
+            Self::V2 => crate::engine::prepare::Generation::V2,
+            Self::V3 => crate::engine::prepare::Generation::V3,
+        }
+    }
+
     /// The public endpoint of this generation.
     pub fn default_endpoint(self) -> &'static str {
         match self {

@@ -15,10 +15,10 @@ use crate::engine::run::{Ending, Engine};
 use crate::plan::text::visible;
 
 /// Apply a plan: submit its rollbacks and track them to the end.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct ApplyArgs {
-    /// The plan file.
-    #[arg(value_name = "PLAN")]
+    /// The plan file, or a saved plan (`planrun plan PLAN --out FILE`): exactly its calls.
+    #[arg(value_name = "PLAN|SAVED")]
     pub plan: PathBuf,
     /// Do not ask for confirmation (required when stdin is not a terminal).
     #[arg(long, short = 'y')]
@@ -63,20 +63,65 @@ pub struct ApplyArgs {
 
 #[allow(clippy::print_stdout)]
 pub fn run(args: &ApplyArgs) -> i32 {
+    if super::saved::is_saved(&args.plan) {
+        return run_saved(args);
+    }
     let (checked, resolved) = match plan_cmd::load_valid(&args.plan, false) {
         Ok(ok) => ok,
         Err(code) => return code,
     };
+    run_checked(args, &checked, &resolved, None)
+}
+
+/// `apply SAVED`: the saved plan's own plan, generation and batch size, after its checks.
+fn run_saved(args: &ApplyArgs) -> i32 {
+    let loaded = match super::saved::load(&args.plan) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    if args
+        .batch_size
+        .is_some_and(|b| usize::from(b) != loaded.saved.batch_size)
+    {
+        errln!(
+            "error: --batch-size cannot change a saved plan (it holds calls of {}); nothing was submitted.",
+            loaded.saved.batch_size
+        );
+        return exit::USAGE;
+    }
+    let mut args = args.clone();
+    args.plan = PathBuf::from(&loaded.saved.path);
+    args.batch_size = None;
+    args.api.api = match loaded.saved.api {
+        crate::engine::prepare::Generation::V2 => super::api_args::ApiVersion::V2,
+        crate::engine::prepare::Generation::V3 => super::api_args::ApiVersion::V3,
+    };
+    run_checked(
+        &args,
+        &loaded.checked,
+        &loaded.resolved,
+        Some(&loaded.saved),
+    )
+}
+
+#[allow(clippy::print_stdout)]
+fn run_checked(
+    args: &ApplyArgs,
+    checked: &crate::plan::Checked,
+    resolved: &crate::plan::ResolvedPlan,
+    saved: Option<&crate::engine::saved::SavedPlan>,
+) -> i32 {
     let batch_size = args.batch_size.map_or(resolved.batch_size, usize::from);
-    let calls = plan_cmd::calls(&resolved, batch_size, false, args.api.api);
+    let prepared = crate::engine::prepare::prepare(resolved, args.api.api.generation(), batch_size);
+    let calls = plan_cmd::calls(&prepared, false);
     if args.dry_run {
         out!(
             "{}",
-            diff::human(&resolved, &calls, &plan_cmd::view(args.expand))
+            diff::human(resolved, &calls, &plan_cmd::view(args.expand))
         );
         return exit::OK;
     }
-    if let Err(code) = check_regions(args, &resolved) {
+    if let Err(code) = check_regions(args, resolved) {
         return code;
     }
     let runtime = match super::runtime(2) {
@@ -86,7 +131,7 @@ pub fn run(args: &ApplyArgs) -> i32 {
     runtime.block_on(async {
         let mut session = match session::Session::open(
             &args.plan,
-            &resolved,
+            resolved,
             &args.api,
             &args.session,
             args.sandbox,
@@ -97,7 +142,16 @@ pub fn run(args: &ApplyArgs) -> i32 {
             Ok(s) => s,
             Err(code) => return code,
         };
-        let code = apply(args, &checked, &resolved, &calls, &mut session).await;
+        // A saved plan was approved over the journal as it stood then (a sandbox starts
+        // fresh: its journal is its own).
+        if let Some(saved) = saved
+            && !args.sandbox
+            && let Err(code) = super::saved::check_journal(saved, session.journal_path())
+        {
+            session.shutdown().await;
+            return code;
+        }
+        let code = apply(args, checked, resolved, &calls, &mut session).await;
         session.shutdown().await;
         code
     })
@@ -295,15 +349,13 @@ async fn apply(
     write_report(args, session);
     outln!();
     out!("{}", session.summary_table());
-    let code = match ending {
+    match &ending {
         Ending::Complete => {
-            let code = session.summary_exit_code();
             if session.report().totals.pending > 0 {
                 outln!(
                     "\nSome instances could not be submitted in this run (see above); nothing was lost. Submit them with:\n  {resume_hint}"
                 );
             }
-            code
         }
         Ending::Interrupted => {
             let mut text = format!(
@@ -316,20 +368,17 @@ async fn apply(
                 );
             }
             say_anywhere(&text, false);
-            exit::UNFINISHED
         }
         Ending::TimedOut => {
             outln!(
                 "\n--timeout reached: unfinished instances are reported timed_out. Resume tracking with:\n  {resume_hint}"
             );
-            exit::FAILED
         }
         Ending::Stopped(e) => {
-            super::report_error(&e);
+            super::report_error(e);
             errln!(
                 "The run stopped: the API refused the credentials or the permission. Nothing more was submitted."
             );
-            exit::USAGE
         }
         Ending::Journal(e) => {
             errln!(
@@ -337,9 +386,9 @@ async fn apply(
                 visible(&session.journal_path().display().to_string())
             );
             errln!("Stopped at once: without the journal planrun could submit twice.");
-            exit::USAGE
         }
-    };
+    }
+    let code = exit::of_ending(&ending, &session.report().totals);
     // Only now: until the summary is out, a second Ctrl-C must still be able to quit.
     interrupt.abort();
     code
@@ -415,17 +464,25 @@ async fn preflight(
         .map(|i| i.id.as_str())
         .collect();
     let requests: Vec<_> = session
+        .prepared()
         .requests()
-        .iter()
+        .into_iter()
         .filter(|r| cloud.contains(r.instance_id.as_str()))
         .filter(|r| !submitted.contains(r.instance_id.as_str()))
-        .cloned()
         .collect();
     if requests.is_empty() {
         errln!("preflight: nothing to check (the journal records every instance as submitted)");
         return Ok(());
     }
-    match super::preflight::check(&session.protocol, checked, plan, &requests).await {
+    match super::preflight::check(
+        &session.protocol,
+        checked,
+        plan,
+        session.prepared(),
+        &requests,
+    )
+    .await
+    {
         Ok(None) => {
             errln!(
                 "preflight: skipped (API 2.0 has no rollback-window or object queries here; --api v3 checks them)"

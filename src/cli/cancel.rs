@@ -139,7 +139,7 @@ pub fn run(args: &CancelArgs) -> i32 {
                 return exit::USAGE;
             }
         };
-        let regions = session.regions().to_vec();
+        let regions = session.regions();
         let mut failed = 0;
         let mut stopping: Vec<Stopping> = Vec::new();
         for (i, id) in targets {

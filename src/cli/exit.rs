@@ -1,6 +1,7 @@
 //! The exit-code table (DESIGN §2): the one place outcomes become numbers.
 
 use crate::engine::report::Totals;
+use crate::engine::run::Ending;
 
 /// Success: valid plan, all rollbacks succeeded (or were cancelled on purpose), all done.
 pub const OK: i32 = 0;
@@ -19,6 +20,19 @@ pub enum Precedence {
     /// `status`: a CI loop polls until the end and must not stop at the first failure, and a
     /// `timed_out` instance's task may still be running.
     UnfinishedFirst,
+}
+
+/// The exit code of how an apply's run ended, with its totals (a complete run: its outcomes).
+pub fn of_ending(ending: &Ending, totals: &Totals) -> i32 {
+    match ending {
+        Ending::Complete => of_totals(totals, Precedence::FailuresFirst),
+        // Resumable.
+        Ending::Interrupted => UNFINISHED,
+        // What is left is reported timed_out: a failure the caller must act on.
+        Ending::TimedOut => FAILED,
+        // Credentials or permission refused, or the journal could not be written.
+        Ending::Stopped(_) | Ending::Journal(_) => USAGE,
+    }
 }
 
 /// The exit code of a run's totals. `cancelled` is an outcome somebody chose with
@@ -43,6 +57,17 @@ pub fn of_totals(t: &Totals, precedence: Precedence) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_interrupted_run_is_resumable_and_a_timed_out_one_failed_whatever_the_totals() {
+        let all_good = t(3, 0, 0, 0);
+        assert_eq!(of_ending(&Ending::Complete, &all_good), OK);
+        assert_eq!(of_ending(&Ending::Interrupted, &all_good), UNFINISHED);
+        assert_eq!(of_ending(&Ending::TimedOut, &all_good), FAILED);
+        let io = std::io::Error::other("disk full");
+        assert_eq!(of_ending(&Ending::Journal(io), &all_good), USAGE);
+        assert_eq!(of_ending(&Ending::Complete, &t(2, 1, 0, 0)), FAILED);
+    }
 
     fn t(succeeded: usize, failed: usize, running: usize, cancelled: usize) -> Totals {
         Totals {

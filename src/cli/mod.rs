@@ -53,8 +53,10 @@ pub mod preflight_objects;
 pub mod progress;
 pub mod report;
 pub mod sandbox;
+pub mod saved;
 pub mod selfhosted;
 pub mod session;
+pub mod show;
 pub mod signals;
 pub mod status;
 pub mod term;
@@ -100,6 +102,12 @@ pub enum Command {
 Ctrl-C, SIGTERM or SIGHUP: no new submissions, in-flight ones finish, exit 3 with the resume
 command; a second one quits at once.")]
     Apply(apply::ApplyArgs),
+    /// Show a saved plan (`plan PLAN --out FILE`) like `plan` shows a plan, after checking it.
+    #[command(after_help = "Examples:
+  planrun plan plans/incident-42.yaml --out incident-42.planrun   # in CI: save what is reviewed
+  planrun show incident-42.planrun --show-requests                # review exactly that
+  planrun apply incident-42.planrun                               # apply exactly that")]
+    Show(show::ShowArgs),
     /// Stop the running rollbacks of the plan's last apply (StopRollback; API 3.0).
     #[command(after_help = "Examples:
   planrun cancel plans/incident-42.yaml                          # every unfinished rollback
@@ -151,6 +159,7 @@ pub fn run(args: Vec<std::ffi::OsString>) -> i32 {
         Command::New(args) => new::run(&args),
         Command::Validate(args) => validate::run(&args),
         Command::Plan(args) => plan::run(&args),
+        Command::Show(args) => show::run(&args),
         Command::Apply(args) => apply::run(&args),
         Command::Status(args) => status::run(&args),
         Command::Report(args) => report::run(&args),

@@ -2,11 +2,10 @@
 
 use std::path::PathBuf;
 
-use super::api_args::ApiVersion;
 use super::{diagnostics, exit, term};
-use crate::api::v3::model::{RollbackInstancesInfo, StartBatchRollbackRequest};
 use crate::diff::{self, Call};
-use crate::engine::{batch, request};
+use crate::engine::prepare::{Prepared, prepare};
+use crate::plan::text::visible;
 use crate::plan::{Checked, ResolvedPlan};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -39,47 +38,33 @@ pub struct PlanArgs {
     /// (DescribeDatabases, DescribeTables); needs credentials and --api v3.
     #[arg(long)]
     pub preflight: bool,
+    /// Also save the prepared plan to FILE (every call, exactly as it will be sent), for
+    /// review and `planrun apply FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Where `apply` keeps the plan's journal (recorded in the saved plan; with --out)
+    /// [default: .planrun beside the plan]
+    #[arg(long, value_name = "DIR", requires = "out")]
+    pub state_dir: Option<PathBuf>,
     #[command(flatten)]
     pub api: super::api_args::ApiArgs,
 }
 
-/// The calls a plan becomes, as the diff shows them: API 2.0's `instances.N.*` parameters or
-/// API 3.0's JSON body.
-pub fn calls(
-    plan: &ResolvedPlan,
-    batch_size: usize,
-    with_params: bool,
-    api: ApiVersion,
-) -> Vec<Call> {
-    batch::batches(plan, batch_size)
-        .into_iter()
-        .map(|b| {
-            let instances: Vec<_> = b.instances.iter().map(|&i| &plan.instances[i]).collect();
-            let params = with_params.then(|| {
-                let requests: Vec<_> = instances.iter().map(|i| request::rollback(i)).collect();
-                match api {
-                    ApiVersion::V2 => crate::api::rollback::rollback_params(&requests),
-                    ApiVersion::V3 => {
-                        let body = StartBatchRollbackRequest {
-                            instances: requests.iter().map(RollbackInstancesInfo::from).collect(),
-                        };
-                        vec![(
-                            "body".to_owned(),
-                            serde_json::to_string(&body).unwrap_or_default(),
-                        )]
-                    }
-                }
-            });
-            Call {
-                action: match api {
-                    ApiVersion::V2 => "RollbackCdbDatabaseTables",
-                    ApiVersion::V3 => "StartBatchRollback",
-                }
-                .to_owned(),
-                region: b.region,
-                instances: instances.iter().map(|i| i.id.clone()).collect(),
-                params,
-            }
+/// The calls of a prepared plan, as the diff shows them: with `with_params`, API 2.0's
+/// `instances.N.*` parameters or API 3.0's JSON body, exactly as they will be sent.
+pub fn calls(prepared: &Prepared, with_params: bool) -> Vec<Call> {
+    prepared
+        .calls
+        .iter()
+        .map(|c| Call {
+            action: c.action.to_owned(),
+            region: c.region.clone(),
+            instances: c
+                .instances
+                .iter()
+                .map(|&i| prepared.slots[i].request.instance_id.clone())
+                .collect(),
+            params: with_params.then(|| c.params.clone()),
         })
         .collect()
 }
@@ -146,22 +131,42 @@ pub fn run(args: &PlanArgs) -> i32 {
         // The diff's header and JSON say how many instances a call holds: the flag's value.
         resolved.batch_size = usize::from(size);
     }
-    let calls = calls(
-        &resolved,
-        resolved.batch_size,
-        args.show_requests,
-        args.api.api,
-    );
+    let prepared = prepare(&resolved, args.api.api.generation(), resolved.batch_size);
+    let calls = calls(&prepared, args.show_requests);
     let sources = super::selfhosted::sources(&args.plan, &resolved);
     if !json {
         out!("{}", diff::human(&resolved, &calls, &view(args.expand)));
         out!("{}", super::selfhosted::human(&sources));
     }
     let (code, preflight) = if args.preflight {
-        preflight(args, &checked, &resolved, json)
+        preflight(args, &checked, &resolved, &prepared, json)
     } else {
         (exit::OK, None)
     };
+    if let Some(out) = &args.out
+        && code != exit::OK
+    {
+        errln!(
+            "The plan was not saved to {}: the preflight found problems.",
+            visible(&out.display().to_string())
+        );
+    } else if let Some(out) = &args.out {
+        if let Err(code) = super::saved::write(
+            out,
+            &args.plan,
+            &checked,
+            &resolved,
+            &prepared,
+            args.state_dir.clone(),
+        ) {
+            return code;
+        }
+        errln!(
+            "Saved the plan to {}; apply exactly this with `planrun apply {}`.",
+            visible(&out.display().to_string()),
+            visible(&out.display().to_string())
+        );
+    }
     if json {
         let mut doc = diff::json(&resolved, &calls);
         // The warnings a human sees on stderr (a valid plan has no errors), as validate's JSON
@@ -186,6 +191,7 @@ fn preflight(
     args: &PlanArgs,
     checked: &Checked,
     plan: &ResolvedPlan,
+    prepared: &Prepared,
     json: bool,
 ) -> (i32, Option<serde_json::Value>) {
     let runtime = match super::runtime(1) {
@@ -198,13 +204,14 @@ fn preflight(
             Err(code) => return (code, None),
         };
         // Self-hosted instances are checked by their own preflight (`apply`), not the API.
-        let requests: Vec<_> = plan
-            .instances
-            .iter()
-            .filter(|i| i.selfhosted.is_none())
-            .map(request::rollback)
+        let requests: Vec<_> = prepared
+            .requests()
+            .into_iter()
+            .zip(&plan.instances)
+            .filter(|(_, i)| i.selfhosted.is_none())
+            .map(|(r, _)| r)
             .collect();
-        match super::preflight::check(&protocol, checked, plan, &requests).await {
+        match super::preflight::check(&protocol, checked, plan, prepared, &requests).await {
             Ok(None) => {
                 errln!("preflight: not available with --api v2");
                 (exit::USAGE, None)

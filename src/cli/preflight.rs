@@ -5,6 +5,8 @@
 
 use crate::api::rollback::InstanceRollback;
 use crate::engine::any::AnyProtocol;
+use crate::engine::prepare::Prepared;
+use crate::engine::protocol::Protocol as _;
 use crate::engine::v3::{Window, window_problems};
 use crate::plan::{Checked, Diagnostic, ResolvedPlan};
 
@@ -13,28 +15,23 @@ pub async fn check(
     protocol: &AnyProtocol,
     checked: &Checked,
     plan: &ResolvedPlan,
+    prepared: &Prepared,
     requests: &[InstanceRollback],
 ) -> Result<Option<Vec<Diagnostic>>, crate::api::Error> {
-    // One query per region (each call carries one Region), instances in plan order.
-    // Only the instances asked about (not self-hosted ones, nor those a resumed apply has
-    // already submitted).
+    // Only the instances asked about (a resumed apply asks none it already submitted), one
+    // query per region as the calls are grouped.
     let asked: std::collections::HashSet<&str> =
         requests.iter().map(|r| r.instance_id.as_str()).collect();
-    let mut regions: Vec<(Option<&str>, Vec<String>)> = Vec::new();
-    for i in plan
-        .instances
-        .iter()
-        .filter(|i| asked.contains(i.id.as_str()))
-    {
-        let region = i.region.as_deref();
-        match regions.iter_mut().find(|(r, _)| *r == region) {
-            Some((_, ids)) => ids.push(i.id.clone()),
-            None => regions.push((region, vec![i.id.clone()])),
-        }
-    }
     let mut items = Vec::new();
-    for (region, ids) in regions {
-        match protocol.preflight(region, &ids).await? {
+    for (region, ids) in prepared.by_region() {
+        let ids: Vec<String> = ids
+            .into_iter()
+            .filter(|id| asked.contains(id.as_str()))
+            .collect();
+        if ids.is_empty() {
+            continue;
+        }
+        match protocol.preflight(region.as_deref(), &ids).await? {
             Some(found) => items.extend(found),
             None => return Ok(None),
         }

@@ -1,4 +1,4 @@
-//! `planrun report PLAN|STATE`: the record of the last apply, read from its journal (during
+//! `planrun report PLAN|STATE|SAVED`: the record of the last apply, read from its journal (during
 //! the run: a snapshot), as an HTML page, Markdown for a ticket, or the JSON report; and the
 //! writer behind `apply --report FILE`, whose format follows the file's extension.
 
@@ -39,8 +39,9 @@ impl Format {
 #[derive(Debug, clap::Args)]
 pub struct ReportArgs {
     /// The plan file (its journal is found as `status` finds it), or a journal file
-    /// (`.planrun/NAME.journal`, also one set aside by --restart).
-    #[arg(value_name = "PLAN|STATE")]
+    /// (`.planrun/NAME.journal`, also one set aside by --restart), or a saved plan (`plan
+    /// PLAN --out FILE`: its plan's journal).
+    #[arg(value_name = "PLAN|STATE|SAVED")]
     pub target: PathBuf,
     /// What to write [default: from --out's extension, else markdown]
     #[arg(long, value_enum)]
@@ -118,7 +119,25 @@ fn sources(args: &ReportArgs) -> Result<(Vec<Record>, Option<PlanInfo>), i32> {
     let (journal, plan) = if is_journal(target)? {
         (target.clone(), None)
     } else {
-        let resolved = load_quietly(target)?;
+        // A saved plan's record is its plan's: the plan it holds, its journal.
+        let (target, resolved, prepared) = if super::saved::is_saved(target) {
+            let loaded = super::saved::load(target)?;
+            (
+                PathBuf::from(&loaded.saved.path),
+                loaded.resolved,
+                loaded.prepared,
+            )
+        } else {
+            let resolved = load_quietly(target)?;
+            // The hash and requests do not depend on the generation or the batch size.
+            let prepared = crate::engine::prepare::prepare(
+                &resolved,
+                crate::engine::prepare::Generation::V3,
+                resolved.batch_size,
+            );
+            (target.clone(), resolved, prepared)
+        };
+        let target = &target;
         let dirs = session::SessionArgs {
             state_dir: args.state_dir.clone(),
             poll_interval: None,
@@ -136,7 +155,7 @@ fn sources(args: &ReportArgs) -> Result<(Vec<Record>, Option<PlanInfo>), i32> {
             );
             return Err(exit::UNFINISHED);
         }
-        (path, Some(PlanInfo::of(&resolved)))
+        (path, Some(PlanInfo::of(&resolved, &prepared)))
     };
     match Journal::read(&journal) {
         Ok(records) if records.is_empty() => Err(nothing_recorded(&journal)),

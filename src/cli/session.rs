@@ -15,13 +15,13 @@ use crate::api::rollback::InstanceRollback;
 use crate::api::{Client, Credentials};
 use crate::engine::any::AnyProtocol;
 use crate::engine::journal::{Journal, Lock, Record};
-use crate::engine::plan_hash::plan_hash;
+use crate::engine::prepare::{Prepared, prepare};
 use crate::engine::protocol::V2;
 use crate::engine::report::Report;
-use crate::engine::request;
 use crate::engine::run::Options;
 use crate::engine::schedule::Cadence;
-use crate::engine::state::{RunState, Status};
+use crate::engine::state::RunState;
+use crate::engine::store;
 use crate::plan::ResolvedPlan;
 use crate::plan::text::visible;
 use crate::record::PlanInfo;
@@ -75,28 +75,17 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(seconds))
 }
 
-/// What the journal on disk means for `apply` ([`Session::inspect`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Found {
-    /// No journal: a first apply.
-    Nothing,
-    /// An unfinished apply of this same plan: resume it.
-    Unfinished,
-    /// This plan was applied completely: nothing to do without `--restart`.
-    Complete,
-    /// Start over: the old journal is set aside (kept) before anything is written.
-    SetAside,
-}
+pub use crate::engine::store::Found;
 
 pub struct Session {
     pub protocol: Arc<AnyProtocol>,
     sandbox: Option<Sandbox>,
     _lock: Option<Lock>,
-    journal_path: PathBuf,
+    /// The journal on disk and what it means ([`store::Store`]).
+    store: store::Store,
     plan_name: String,
-    hash: String,
-    requests: Vec<InstanceRollback>,
-    regions: Vec<Option<String>>,
+    /// What the apply sends, computed once ([`prepare`]).
+    prepared: Prepared,
     state: RunState,
     journal: Option<Journal>,
     offset: chrono::FixedOffset,
@@ -121,50 +110,9 @@ fn note(s: &crate::engine::state::InstanceState) -> String {
     }
 }
 
-/// `NAME.journal`, or `NAME.sandbox.journal` for `apply --sandbox` (kept apart: its jobs
-/// lived in an emulator, not in the cloud).
-pub fn journal_name(plan: &str, sandboxed: bool) -> String {
-    let plan = file_stem(plan);
-    if sandboxed {
-        format!("{plan}.sandbox.journal")
-    } else {
-        format!("{plan}.journal")
-    }
-}
-
-/// The plan's name as a file name: anything but letters, digits, `.`, `-` and `_` becomes `_`
-/// (a name like `../x` must not put the journal outside the state directory).
-pub fn file_stem(name: &str) -> String {
-    let stem: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if stem.is_empty() {
-        "plan".to_owned()
-    } else if stem.len() > MAX_STEM {
-        // File names end at 255 bytes, and the journal's gets suffixes (`.sandbox`,
-        // `.journal.<time>` when set aside): a long name is cut, and a hash of the whole name
-        // keeps two long names that share their start apart.
-        use sha2::Digest as _;
-        let digest = hex::encode(sha2::Sha256::digest(name.as_bytes()));
-        format!("{}-{}", &stem[..MAX_STEM - 17], &digest[..16])
-    } else {
-        stem
-    }
-}
-
-/// Longest stem of a state file's name (ASCII, so bytes).
-const MAX_STEM: usize = 120;
-
 /// Where the journal of this plan lives.
 pub fn journal_path(plan_path: &Path, plan: &str, args: &SessionArgs, sandboxed: bool) -> PathBuf {
-    state_dir(plan_path, args).join(journal_name(plan, sandboxed))
+    state_dir(plan_path, args).join(store::journal_name(plan, sandboxed))
 }
 
 /// The plan's timezone (+08:00 when unreadable: validation has already checked it).
@@ -175,9 +123,7 @@ fn plan_offset(plan: &ResolvedPlan) -> chrono::FixedOffset {
 }
 
 fn state_dir(plan: &Path, args: &SessionArgs) -> PathBuf {
-    args.state_dir
-        .clone()
-        .unwrap_or_else(|| plan.parent().unwrap_or(Path::new(".")).join(".planrun"))
+    store::state_dir(plan, args.state_dir.as_deref())
 }
 
 impl Session {
@@ -192,29 +138,16 @@ impl Session {
         batch_size: usize,
     ) -> Result<Self, i32> {
         let dir = state_dir(plan_path, args);
-        let stem = if sandboxed {
-            format!("{}.sandbox", file_stem(&plan.name))
-        } else {
-            file_stem(&plan.name)
-        };
-        let lock = match Lock::try_acquire(&dir.join(format!("{stem}.lock"))) {
-            Ok(Some(lock)) => lock,
-            Ok(None) => {
-                errln!(
-                    "error: another `planrun apply` of plan {} is running (lock {}). Wait for it, or check it with `planrun status`.",
-                    plan.name,
-                    dir.join(format!("{stem}.lock")).display()
-                );
-                return Err(exit::USAGE);
+        let lock = store::lock(&dir, &plan.name, sandboxed).map_err(|e| {
+            match &e {
+                store::Error::Locked { .. } => errln!(
+                    "error: {}. Wait for it, or check it with `planrun status`.",
+                    visible(&e.to_string())
+                ),
+                _ => errln!("error: {}", visible(&e.to_string())),
             }
-            Err(e) => {
-                errln!(
-                    "error: cannot create the state directory {}: {e}",
-                    dir.display()
-                );
-                return Err(exit::USAGE);
-            }
-        };
+            exit::USAGE
+        })?;
         let (protocol, sandbox) = if super::selfhosted::only(plan) {
             // Nothing goes to the cloud: no credentials to look for, no sandbox to start.
             (offline_protocol()?, None)
@@ -225,7 +158,7 @@ impl Session {
         let mut session = Self::new(
             plan,
             protocol,
-            dir.join(journal_name(&plan.name, sandboxed)),
+            dir.join(store::journal_name(&plan.name, sandboxed)),
             sandboxed,
             args,
             batch_size,
@@ -262,7 +195,7 @@ impl Session {
         Ok(Self::new(
             plan,
             protocol,
-            dir.join(journal_name(&plan.name, false)),
+            dir.join(store::journal_name(&plan.name, false)),
             false,
             args,
             plan.batch_size,
@@ -282,7 +215,7 @@ impl Session {
         Ok(Self::new(
             plan,
             offline_protocol()?,
-            dir.join(journal_name(&plan.name, sandboxed)),
+            dir.join(store::journal_name(&plan.name, sandboxed)),
             false,
             args,
             plan.batch_size,
@@ -297,18 +230,8 @@ impl Session {
         args: &SessionArgs,
         batch_size: usize,
     ) -> Self {
-        let requests: Vec<InstanceRollback> =
-            plan.instances.iter().map(request::rollback).collect();
-        // A self-hosted instance's pseudo-region routes its calls to the local restores.
-        let regions: Vec<Option<String>> = plan
-            .instances
-            .iter()
-            .map(|i| match i.selfhosted {
-                Some(_) => Some(crate::engine::local::region_of(&i.id)),
-                None => i.region.clone(),
-            })
-            .collect();
-        let hash = plan_hash(&requests, &regions);
+        let prepared = prepare(plan, protocol.generation(), batch_size);
+        let planned = PlanInfo::of(plan, &prepared);
         // Local restores cost no API calls to look at: look often.
         let default_poll = if sandboxed || super::selfhosted::only(plan) {
             Duration::from_millis(500)
@@ -319,12 +242,16 @@ impl Session {
             protocol: Arc::new(protocol),
             sandbox: None,
             _lock: None,
-            journal_path,
+            store: store::Store::new(
+                journal_path,
+                &plan.name,
+                plan.instances.iter().map(|i| i.id.clone()).collect(),
+                prepared.hash.clone(),
+                sandboxed,
+            ),
             plan_name: plan.name.clone(),
-            hash,
+            prepared,
             state: RunState::new(plan.instances.iter().map(|i| i.id.as_str())),
-            requests,
-            regions,
             journal: None,
             offset: plan_offset(plan),
             poll_interval: args.poll_interval.unwrap_or(default_poll),
@@ -333,110 +260,69 @@ impl Session {
             batch_size,
             concurrency: Options::default().concurrency,
             context: None,
-            planned: PlanInfo::of(plan),
+            planned,
         }
     }
 
-    /// The API request of each instance, in plan order.
-    pub fn requests(&self) -> &[InstanceRollback] {
-        &self.requests
+    /// What the apply sends: every instance's request and region, the calls, the hash.
+    pub fn prepared(&self) -> &Prepared {
+        &self.prepared
     }
 
     pub fn journal_path(&self) -> &Path {
-        &self.journal_path
-    }
-
-    fn ids(&self) -> Vec<String> {
-        self.state.instances.iter().map(|s| s.id.clone()).collect()
+        &self.store.journal_path
     }
 
     /// Reads the journal on disk and decides what `apply` will do with it, changing nothing:
-    /// every refusal comes before the diff, the preflight and the question. A changed plan over
-    /// an unfinished journal is refused unless `restart`; a sandbox run always starts fresh
-    /// (its sandbox is new).
+    /// every refusal comes before the diff, the preflight and the question ([`store::Store::inspect`]).
     pub fn inspect(&mut self, restart: bool) -> Result<Found, i32> {
-        let records = match Journal::read(&self.journal_path) {
-            Ok(records) if records.is_empty() => return Ok(Found::Nothing),
-            Ok(records) => records,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Found::Nothing),
-            // Unreadable: resuming cannot be trusted, but --restart can set it aside.
-            Err(_) if self.sandboxed || restart => return Ok(Found::SetAside),
-            Err(e) => {
-                errln!(
-                    "error: cannot read the journal {}: {e}\n  Check it (what was submitted?) with `planrun jobs INSTANCE`, then pass --restart to set it aside and start over.",
-                    visible(&self.journal_path.display().to_string())
-                );
-                return Err(exit::USAGE);
-            }
-        };
-        let ids = self.ids();
-        let state = RunState::replay(ids.iter().map(String::as_str), &records);
-        let changed = state.plan_hash.as_deref() != Some(self.hash.as_str());
-        let unfinished = state.complete.is_none();
-        if self.sandboxed || restart || (changed && !unfinished) {
-            return Ok(Found::SetAside);
-        }
-        if changed {
-            errln!(
-                "error: plan {} changed since its unfinished apply (journal {}).\n  Resuming would mix two plans. Restore the plan to finish that apply, or pass --restart to start over\n  (instances already submitted are then submitted again).",
-                visible(&self.plan_name),
-                visible(&self.journal_path.display().to_string())
-            );
-            return Err(exit::USAGE);
-        }
-        self.state = state;
-        Ok(if unfinished {
-            Found::Unfinished
-        } else {
-            Found::Complete
-        })
-    }
-
-    /// Carries out what [`Session::inspect`] found, once the person said yes: sets an old
-    /// journal aside when asked to, then opens the journal for appending.
-    pub fn prepare(&mut self, found: Found) -> Result<(), i32> {
-        if found == Found::SetAside {
-            self.archive()?;
-            let ids = self.ids();
-            self.state = RunState::new(ids.iter().map(String::as_str));
-        }
-        match Journal::open(&self.journal_path) {
-            Ok((journal, records)) => {
-                if !records.is_empty() {
-                    let ids = self.ids();
-                    self.state = RunState::replay(ids.iter().map(String::as_str), &records);
+        let path = self.store.journal_path.display().to_string();
+        let path = visible(&path);
+        match self.store.inspect(restart) {
+            Ok((found, state)) => {
+                if let Some(state) = state {
+                    self.state = state;
                 }
-                self.journal = Some(journal);
-                Ok(())
+                Ok(found)
+            }
+            Err(store::Error::PlanChanged { .. }) => {
+                errln!(
+                    "error: plan {} changed since its unfinished apply (journal {path}).\n  Resuming would mix two plans. Restore the plan to finish that apply, or pass --restart to start over\n  (instances already submitted are then submitted again).",
+                    visible(&self.plan_name),
+                );
+                Err(exit::USAGE)
+            }
+            Err(store::Error::Unreadable { source, .. }) => {
+                errln!(
+                    "error: cannot read the journal {path}: {source}\n  Check it (what was submitted?) with `planrun jobs INSTANCE`, then pass --restart to set it aside and start over."
+                );
+                Err(exit::USAGE)
             }
             Err(e) => {
-                errln!(
-                    "error: cannot open the journal {}: {e}",
-                    visible(&self.journal_path.display().to_string())
-                );
+                errln!("error: {}", visible(&e.to_string()));
                 Err(exit::USAGE)
             }
         }
     }
 
-    /// Sets the old journal aside (kept beside the new one). A sandbox run's journal is only
-    /// replaced: its tasks lived in an emulator that is gone, so it records nothing to keep.
-    fn archive(&self) -> Result<(), i32> {
-        if self.sandboxed {
-            return std::fs::remove_file(&self.journal_path).map_err(|e| {
-                errln!("error: cannot replace the old sandbox journal: {e}");
-                exit::USAGE
-            });
+    /// Carries out what [`Session::inspect`] found, once the person said yes: sets an old
+    /// journal aside when asked to, then opens the journal for appending.
+    pub fn prepare(&mut self, found: Found) -> Result<(), i32> {
+        match self.store.open(found) {
+            Ok((journal, state)) => {
+                self.state = state;
+                self.journal = Some(journal);
+                Ok(())
+            }
+            Err(store::Error::Archive { source, .. }) if self.sandboxed => {
+                errln!("error: cannot replace the old sandbox journal: {source}");
+                Err(exit::USAGE)
+            }
+            Err(e) => {
+                errln!("error: {}", visible(&e.to_string()));
+                Err(exit::USAGE)
+            }
         }
-        let stamp = Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
-        let to = self.journal_path.with_extension(format!("journal.{stamp}"));
-        std::fs::rename(&self.journal_path, &to).map_err(|e| {
-            errln!(
-                "error: cannot set the old journal aside ({}): {e}",
-                to.display()
-            );
-            exit::USAGE
-        })
     }
 
     /// The run's state: as the journal had it before this run (a resumed run counts from it),
@@ -492,7 +378,7 @@ impl Session {
         };
         let start = Record::Start {
             plan: self.plan_name.clone(),
-            plan_hash: self.hash.clone(),
+            plan_hash: self.prepared.hash.clone(),
             at: Utc::now(),
             by: self.context.clone(),
         };
@@ -505,7 +391,7 @@ impl Session {
         if let Err(e) = journal.append_all(&records) {
             errln!(
                 "error: cannot write the journal {}: {e}",
-                self.journal_path.display()
+                self.store.journal_path.display()
             );
             return Err(exit::USAGE);
         }
@@ -513,8 +399,8 @@ impl Session {
         Ok((
             journal,
             self.state.clone(),
-            self.requests.clone(),
-            self.regions.clone(),
+            self.prepared.requests(),
+            self.prepared.regions(),
         ))
     }
 
@@ -528,18 +414,7 @@ impl Session {
     /// meanwhile: `planrun cancel` records its stops there while `apply` tracks, and a task
     /// it stopped ends `killed`, which is `cancelled` (or still `stopping`), not `failed`.
     pub fn finish(&mut self, state: RunState) {
-        self.state = state;
-        let Ok(records) = Journal::read(&self.journal_path) else {
-            return;
-        };
-        let ids = self.ids();
-        let disk = RunState::replay(ids.iter().map(String::as_str), &records);
-        for (mine, theirs) in self.state.instances.iter_mut().zip(&disk.instances) {
-            let stopped = matches!(theirs.status, Status::Cancelled | Status::Stopping);
-            if stopped && mine.status != Status::Succeeded {
-                *mine = theirs.clone();
-            }
-        }
+        self.state = self.store.fold_in_others(state);
     }
 
     pub fn report(&self) -> Report {
@@ -566,14 +441,12 @@ impl Session {
 
     /// Reads the journal for `status`. `Ok(false)` when there is none.
     pub fn load_journal(&mut self) -> std::io::Result<bool> {
-        match Journal::read(&self.journal_path) {
-            Ok(records) => {
-                let ids = self.ids();
-                self.state = RunState::replay(ids.iter().map(String::as_str), &records);
-                Ok(!records.is_empty())
+        match self.store.load()? {
+            Some(state) => {
+                self.state = state;
+                Ok(true)
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(e),
+            None => Ok(false),
         }
     }
 
@@ -586,8 +459,8 @@ impl Session {
         self.poll_interval
     }
 
-    pub fn regions(&self) -> &[Option<String>] {
-        &self.regions
+    pub fn regions(&self) -> Vec<Option<String>> {
+        self.prepared.regions()
     }
 
     pub async fn shutdown(self) {
@@ -754,19 +627,6 @@ pub async fn connect(
 #[cfg(test)]
 mod tests {
     #[test]
-    fn a_plan_name_cannot_lead_the_journal_out_of_the_state_directory() {
-        assert_eq!(
-            super::journal_name("../../etc/x", false),
-            "______etc_x.journal"
-        );
-        assert_eq!(
-            super::journal_name("incident-42", true),
-            "incident-42.sandbox.journal"
-        );
-        assert_eq!(super::journal_name("", false), "plan.journal");
-    }
-
-    #[test]
     fn summary_columns_are_as_wide_as_api_3_job_ids() {
         use crate::engine::journal::Record;
         use crate::engine::protocol::JobHandle;
@@ -796,16 +656,5 @@ mod tests {
             lines[1].contains("03c369a7-3b135f1b-69a73b13-000003e8 "),
             "{table}"
         );
-    }
-
-    #[test]
-    fn a_long_plan_name_gives_a_short_journal_name_of_its_own() {
-        let long = "x".repeat(250);
-        let other = format!("{}y", "x".repeat(249));
-        let a = super::journal_name(&long, true);
-        let b = super::journal_name(&other, true);
-        assert!(a.len() <= 150, "{a}");
-        assert_ne!(a, b);
-        assert_eq!(a, super::journal_name(&long, true));
     }
 }

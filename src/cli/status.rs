@@ -111,7 +111,7 @@ pub fn run(args: &StatusArgs) -> i32 {
 /// is not changed: `apply` owns it).
 async fn refresh(session: &mut session::Session) {
     let protocol = std::sync::Arc::clone(&session.protocol);
-    let regions = session.regions().to_vec();
+    let regions = session.regions();
     let todo: Vec<(usize, String, crate::engine::protocol::JobHandle)> = session
         .state_mut()
         .instances

@@ -48,31 +48,11 @@ impl AnyProtocol {
         }
     }
 
-    /// The rollback windows of these instances (API 3.0's DescribeRollbackRangeTime);
-    /// `Ok(None)` with API 2.0, which planrun does not ask for windows.
-    pub async fn preflight(
-        &self,
-        region: Option<&str>,
-        instances: &[String],
-    ) -> Result<Option<Vec<InstanceRollbackRangeTime>>, Error> {
+    /// The API generation its calls are written for.
+    pub fn generation(&self) -> super::prepare::Generation {
         match self.cloud() {
-            Self::V3(v3) => v3.preflight(region, instances).await.map(Some),
-            _ => Ok(None),
-        }
-    }
-
-    /// StopRollback (API 3.0 only: API 2.0 has no way to cancel a rollback).
-    pub async fn stop(&self, region: Option<&str>, instance: &str) -> Result<JobHandle, Error> {
-        if local::is_local(region) {
-            return Err(Error::Config {
-                reason: "a self-hosted restore cannot be cancelled from another process; stop its `apply` (Ctrl-C)".into(),
-            });
-        }
-        match self.cloud() {
-            Self::V3(v3) => v3.stop(region, instance).await,
-            _ => Err(Error::Config {
-                reason: "API 2.0 cannot cancel a rollback; use --api v3".into(),
-            }),
+            Self::V3(_) => super::prepare::Generation::V3,
+            _ => super::prepare::Generation::V2,
         }
     }
 
@@ -113,6 +93,41 @@ impl Protocol for AnyProtocol {
                 Self::V3(p) => p.poll_rate(),
                 Self::WithLocal { .. } => f64::INFINITY,
             },
+        }
+    }
+
+    async fn preflight(
+        &self,
+        region: Option<&str>,
+        instances: &[String],
+    ) -> Result<Option<Vec<InstanceRollbackRangeTime>>, Error> {
+        match self.cloud() {
+            Self::V2(p) => p.preflight(region, instances).await,
+            Self::V3(p) => Protocol::preflight(p, region, instances).await,
+            // Self-hosted instances have a preflight of their own; the cloud's is never asked
+            // about them ([`super::prepare::Prepared::by_region`]).
+            Self::WithLocal { .. } => Err(nested()),
+        }
+    }
+
+    async fn stop(&self, region: Option<&str>, instance: &str) -> Result<JobHandle, Error> {
+        if local::is_local(region) {
+            return Err(Error::Config {
+                reason: "a self-hosted restore cannot be cancelled from another process; stop its `apply` (Ctrl-C)".into(),
+            });
+        }
+        match self.cloud() {
+            Self::V2(p) => p.stop(region, instance).await,
+            Self::V3(p) => Protocol::stop(p, region, instance).await,
+            Self::WithLocal { .. } => Err(nested()),
+        }
+    }
+
+    fn preview(&self, batch: &[InstanceRollback]) -> Option<Vec<(String, String)>> {
+        match self.cloud() {
+            Self::V2(p) => p.preview(batch),
+            Self::V3(p) => p.preview(batch),
+            Self::WithLocal { .. } => None,
         }
     }
 

@@ -13,14 +13,28 @@ pub struct Batch {
 
 /// Splits the plan's instances into calls. `batch_size` 0 is treated as 1.
 pub fn batches(plan: &ResolvedPlan, batch_size: usize) -> Vec<Batch> {
-    let size = batch_size.max(1);
-    let mut regions: Vec<(Option<&str>, Vec<usize>)> = Vec::new();
     // Self-hosted instances are restored on their own servers, not through a cloud call.
-    for (i, instance) in plan.instances.iter().enumerate() {
-        if instance.selfhosted.is_some() {
-            continue;
-        }
-        let region = instance.region.as_deref();
+    group(
+        plan.instances
+            .iter()
+            .enumerate()
+            .filter(|(_, instance)| instance.selfhosted.is_none())
+            .map(|(i, instance)| (i, instance.region.as_deref())),
+        batch_size,
+    )
+}
+
+/// The one batching rule, for every caller (the plan's calls, the engine's queue of what is
+/// left, the preflight's queries per region): items grouped by region in order of first
+/// appearance, each group in the order given, cut into calls of at most `size` (0 counts as
+/// 1; `usize::MAX` keeps a region in one call).
+pub fn group<'a>(
+    items: impl IntoIterator<Item = (usize, Option<&'a str>)>,
+    size: usize,
+) -> Vec<Batch> {
+    let size = size.max(1);
+    let mut regions: Vec<(Option<&str>, Vec<usize>)> = Vec::new();
+    for (i, region) in items {
         match regions.iter_mut().find(|(r, _)| *r == region) {
             Some((_, list)) => list.push(i),
             None => regions.push((region, vec![i])),
@@ -112,5 +126,15 @@ mod tests {
     #[test]
     fn zero_batch_size_still_makes_progress() {
         assert_eq!(batches(&plan(&[None; 2]), 0).len(), 2);
+    }
+
+    #[test]
+    fn a_subset_keeps_the_order_it_is_given_and_an_unbounded_size_one_call_per_region() {
+        let b = group([(4, Some("sh")), (1, None), (2, Some("sh"))], usize::MAX);
+        let got: Vec<(Option<&str>, Vec<usize>)> = b
+            .iter()
+            .map(|b| (b.region.as_deref(), b.instances.clone()))
+            .collect();
+        assert_eq!(got, vec![(Some("sh"), vec![4, 2]), (None, vec![1])]);
     }
 }

@@ -5,6 +5,7 @@ use std::future::Future;
 
 use super::reconcile::{self, Found, Sent};
 use crate::api::rollback::{InstanceRollback, RollbackSpec};
+use crate::api::v3::model::InstanceRollbackRangeTime;
 use crate::api::{self, Client, TaskStatus};
 
 pub use crate::api::{Error, ErrorClass};
@@ -115,6 +116,36 @@ pub trait Protocol: Send + Sync + 'static {
         }
     }
 
+    /// The instances' rollback windows (API 3.0's DescribeRollbackRangeTime), for the
+    /// preflight; `Ok(None)` from an API that has no such query (API 2.0 here).
+    fn preflight(
+        &self,
+        _region: Option<&str>,
+        _instances: &[String],
+    ) -> impl Future<Output = Result<Option<Vec<InstanceRollbackRangeTime>>, Error>> + Send {
+        async { Ok(None) }
+    }
+
+    /// Stops the instance's running rollback (API 3.0's StopRollback); an API without a way
+    /// to cancel says so.
+    fn stop(
+        &self,
+        _region: Option<&str>,
+        _instance: &str,
+    ) -> impl Future<Output = Result<JobHandle, Error>> + Send {
+        async {
+            Err(Error::Config {
+                reason: "API 2.0 cannot cancel a rollback; use --api v3".into(),
+            })
+        }
+    }
+
+    /// The exact (unsigned) action parameters a submission of `batch` sends, as `plan
+    /// --show-requests` shows them; `None` from a protocol that cannot say.
+    fn preview(&self, _batch: &[InstanceRollback]) -> Option<Vec<(String, String)>> {
+        None
+    }
+
     /// Looks ([`Protocol::task`]) per second the API allows now; the engine paces its looks
     /// to it so they never queue in the client. Infinite: no pacing.
     fn poll_rate(&self) -> f64 {
@@ -178,6 +209,10 @@ fn task(t: api::RollbackTask) -> Task {
 impl Protocol for V2 {
     fn poll_rate(&self) -> f64 {
         self.client.current_rate(api::client::ROLLBACK_JOBS)
+    }
+
+    fn preview(&self, batch: &[InstanceRollback]) -> Option<Vec<(String, String)>> {
+        Some(super::prepare::Generation::V2.params(batch))
     }
 
     async fn submit(

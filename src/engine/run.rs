@@ -384,29 +384,18 @@ impl<P: Protocol> Engine<P> {
         self.enqueue(&pending, now, 0, true);
     }
 
-    /// Queues instances as calls of at most `batch_size`, grouped by region in plan order.
+    /// Queues instances as calls of at most `batch_size`, grouped by region in plan order
+    /// (the same rule as the plan's calls: [`super::batch::group`]).
     fn enqueue(&mut self, idx: &[usize], not_before: Instant, attempt: u32, back: bool) {
-        let mut groups: Vec<(Option<String>, Vec<usize>)> = Vec::new();
-        for &i in idx {
-            let region = self.regions[i].clone();
-            match groups.iter_mut().find(|(r, _)| *r == region) {
-                Some((_, list)) => list.push(i),
-                None => groups.push((region, vec![i])),
-            }
-        }
-        let size = self.opts.batch_size.max(1);
-        let mut jobs: Vec<Pending> = groups
+        let items = idx.iter().map(|&i| (i, self.regions[i].as_deref()));
+        let mut jobs: Vec<Pending> = super::batch::group(items, self.opts.batch_size)
             .into_iter()
-            .flat_map(|(region, list)| {
-                list.chunks(size)
-                    .map(|c| Pending {
-                        ids: c.to_vec(),
-                        region: region.clone(),
-                        not_before,
-                        attempt,
-                        busy_since: None,
-                    })
-                    .collect::<Vec<_>>()
+            .map(|b| Pending {
+                ids: b.instances,
+                region: b.region,
+                not_before,
+                attempt,
+                busy_since: None,
             })
             .collect();
         if back {

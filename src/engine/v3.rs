@@ -100,9 +100,15 @@ impl V3 {
     ) -> Result<Vec<InstanceRollbackRangeTime>, Error> {
         use futures::{StreamExt, TryStreamExt};
         let client = self.client_for(region);
-        let calls = instances.chunks(PREFLIGHT_BATCH).map(|chunk| {
+        // Owned chunks: the future must be Send for any caller's lifetimes (the protocol
+        // trait's preflight is `impl Future + Send`).
+        let chunks: Vec<Vec<String>> = instances
+            .chunks(PREFLIGHT_BATCH)
+            .map(<[String]>::to_vec)
+            .collect();
+        let calls = chunks.into_iter().map(|chunk| {
             let client = client.clone();
-            async move { client.rollback_range_time(chunk).await }
+            async move { client.rollback_range_time(&chunk).await }
         });
         let answers: Vec<_> = futures::stream::iter(calls)
             .buffered(client.concurrency().max(1))
@@ -305,6 +311,22 @@ impl Protocol for V3 {
     fn poll_rate(&self) -> f64 {
         self.client
             .current_rate(crate::api::v3::client::DESCRIBE_ROLLBACK_TASK_DETAIL)
+    }
+
+    async fn preflight(
+        &self,
+        region: Option<&str>,
+        instances: &[String],
+    ) -> Result<Option<Vec<InstanceRollbackRangeTime>>, Error> {
+        V3::preflight(self, region, instances).await.map(Some)
+    }
+
+    async fn stop(&self, region: Option<&str>, instance: &str) -> Result<JobHandle, Error> {
+        V3::stop(self, region, instance).await
+    }
+
+    fn preview(&self, batch: &[InstanceRollback]) -> Option<Vec<(String, String)>> {
+        Some(super::prepare::Generation::V3.params(batch))
     }
 
     async fn find_submission(

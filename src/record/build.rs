@@ -7,10 +7,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, FixedOffset, Utc};
 
 use super::{Batch, BatchEvent, Incident, InstanceRecord, Mapping, Problem, Start};
-use crate::api::rollback::InstanceRollback;
 use crate::engine::journal::{PlannedInstance, Record};
-use crate::engine::plan_hash::plan_hash;
-use crate::engine::request;
+use crate::engine::prepare::Prepared;
 use crate::engine::state::{RunState, Status};
 use crate::plan::ResolvedPlan;
 use crate::plan::resolved::DEFAULT_TIMEZONE;
@@ -27,23 +25,19 @@ pub struct PlanInfo {
 }
 
 impl PlanInfo {
-    /// What `plan` asks for, hashed as the journal's start hashes it.
-    pub fn of(plan: &ResolvedPlan) -> Self {
-        let requests: Vec<InstanceRollback> =
-            plan.instances.iter().map(request::rollback).collect();
-        let regions: Vec<Option<String>> =
-            plan.instances.iter().map(|i| i.region.clone()).collect();
+    /// What `plan` asks for, as it was prepared (hashed as the journal's start hashes it).
+    pub fn of(plan: &ResolvedPlan, prepared: &Prepared) -> Self {
         Self {
-            plan_hash: plan_hash(&requests, &regions),
+            plan_hash: prepared.hash.clone(),
             description: plan.description.clone(),
             timezone: plan.timezone.clone(),
-            instances: requests
-                .into_iter()
-                .zip(regions)
-                .map(|(r, region)| PlannedInstance {
-                    id: r.instance_id,
-                    region,
-                    spec: r.spec,
+            instances: prepared
+                .slots
+                .iter()
+                .map(|s| PlannedInstance {
+                    id: s.request.instance_id.clone(),
+                    region: s.region.clone(),
+                    spec: s.request.spec.clone(),
                 })
                 .collect(),
         }

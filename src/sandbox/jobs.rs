@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 use super::answer::{Quirks, Rejection};
 use super::config::Config;
 use super::rules::valid_instance_id;
+use super::shared::{Inner, job_id_i64};
 use super::state::{Phase, Task};
-use super::v2::{Inner, job_id_i64};
 
 const DEFAULT_LIMIT: usize = 50;
 const MAX_LIMIT: usize = 100;

@@ -22,7 +22,9 @@ mod counters;
 mod faults;
 mod jobs;
 mod phase;
+mod received;
 mod rules;
+mod shared;
 mod state;
 mod timeline;
 mod v2;
@@ -49,6 +51,7 @@ pub use config::{
 };
 pub use counters::CountersSnapshot;
 pub use faults::FaultKind;
+pub use received::Received;
 pub use rules::valid_instance_id;
 pub use timeline::{Look, TaskTime, Timeline};
 
@@ -58,13 +61,15 @@ pub const V2_PATH: &str = "/v2/index.php";
 pub const V3_PATH: &str = "/";
 /// The path of the counters' JSON.
 pub const COUNTERS_PATH: &str = "/_sandbox/counters";
+/// The path of the accepted submissions' JSON, as received ([`Received`]).
+pub const SUBMISSIONS_PATH: &str = "/_sandbox/submissions";
 
 /// A running sandbox. Dropping it without [`Sandbox::shutdown`] stops it too (the server
 /// task is aborted).
 #[derive(Debug)]
 pub struct Sandbox {
     addr: SocketAddr,
-    shared: Arc<v2::Shared>,
+    shared: Arc<shared::Shared>,
     stop: Option<oneshot::Sender<()>>,
     server: JoinHandle<()>,
 }
@@ -83,11 +88,12 @@ pub async fn start(config: Config, addr: SocketAddr) -> io::Result<Sandbox> {
     }
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
-    let shared = Arc::new(v2::Shared::new(config));
+    let shared = Arc::new(shared::Shared::new(config));
     let app = Router::new()
         .route(V2_PATH, get(v2::handle).post(v2::handle))
         .route(V3_PATH, any(v3::handle))
         .route(COUNTERS_PATH, get(counters_json))
+        .route(SUBMISSIONS_PATH, get(submissions_json))
         .with_state(Arc::clone(&shared));
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
@@ -109,9 +115,15 @@ pub async fn start(config: Config, addr: SocketAddr) -> io::Result<Sandbox> {
 }
 
 async fn counters_json(
-    axum::extract::State(shared): axum::extract::State<Arc<v2::Shared>>,
+    axum::extract::State(shared): axum::extract::State<Arc<shared::Shared>>,
 ) -> axum::Json<CountersSnapshot> {
     axum::Json(shared.lock().counters.snapshot())
+}
+
+async fn submissions_json(
+    axum::extract::State(shared): axum::extract::State<Arc<shared::Shared>>,
+) -> axum::Json<Vec<Received>> {
+    axum::Json(shared.lock().received.all().to_vec())
 }
 
 impl Sandbox {
@@ -141,6 +153,11 @@ impl Sandbox {
 
     pub fn counters(&self) -> CountersSnapshot {
         self.shared.lock().counters.snapshot()
+    }
+
+    /// Every accepted submission as it arrived, in order.
+    pub fn submissions(&self) -> Vec<Received> {
+        self.shared.lock().received.all().to_vec()
     }
 
     /// Every task's acceptance and end, and every status query answered, on the monotonic

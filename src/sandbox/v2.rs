@@ -1,78 +1,28 @@
-//! The API 2.0 endpoint `/v2/index.php` (GET query or POST form body): verification, fault
-//! injection, then RollbackCdbDatabaseTables or GetCdbRollbackJob.
+//! The API 2.0 dialect at `/v2/index.php` (GET query or POST form body) over the shared
+//! server ([`super::shared`]): its verification, then RollbackCdbDatabaseTables or
+//! GetCdbRollbackJob.
 
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{NaiveDateTime, TimeDelta, Utc};
+use chrono::Utc;
 use serde_json::Value;
 
 use crate::api::sign::HttpMethod;
 
-use super::answer::{Quirks, Rejection};
+use super::answer::Rejection;
 use super::config::Config;
 use super::conn::ConnAddr;
-use super::counters::Counters;
-use super::faults::{FaultKind, FaultPlan, stable_fraction};
+use super::faults::FaultKind;
 use super::jobs;
 use super::rules;
-use super::state::{NewTask, Tasks};
-use super::verify::{Envelope, Params, Verifier};
+use super::shared::{InFlight, Inner, Shared, instance_clock, job_id_i64, prelude, record};
+use super::verify::{Envelope, Params};
 use super::window;
-
-/// Everything the handlers share.
-#[derive(Debug)]
-pub struct Shared {
-    pub config: Config,
-    inner: Mutex<Inner>,
-}
-
-/// The mutable part; never held across an `.await`.
-#[derive(Debug)]
-pub struct Inner {
-    pub verifier: Verifier,
-    pub tasks: Tasks,
-    pub counters: Counters,
-    pub looks: super::timeline::Looks,
-    pub faults: FaultPlan,
-    pub quirks: Quirks,
-    pub v3: super::v3::Quirks,
-}
-
-impl Shared {
-    pub fn new(config: Config) -> Self {
-        let inner = Inner {
-            verifier: Verifier::default(),
-            tasks: Tasks::default(),
-            counters: Counters::default(),
-            looks: super::timeline::Looks::default(),
-            faults: FaultPlan::new(&config.faults),
-            quirks: Quirks::new(config.seed),
-            v3: super::v3::Quirks::new(config.seed),
-        };
-        Self {
-            config,
-            inner: Mutex::new(inner),
-        }
-    }
-
-    /// A panic elsewhere must not wedge the sandbox: a poisoned lock is still usable.
-    pub fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-/// The instances' wall clock (`startTime`, `endTime`).
-pub fn instance_clock(config: &Config) -> NaiveDateTime {
-    let offset = config
-        .rollback_time_check
-        .map_or(8 * 3600, |c| c.utc_offset_seconds);
-    Utc::now().naive_utc() + TimeDelta::seconds(i64::from(offset))
-}
 
 /// `GET|POST /v2/index.php`.
 pub async fn handle(
@@ -93,25 +43,10 @@ pub async fn handle(
         HttpMethod::Get => Params::decode(uri.query().unwrap_or("")),
         HttpMethod::Post => Params::decode(&String::from_utf8_lossy(&body)),
     };
-    let fault = {
-        let mut inner = shared.lock();
-        let action = params.get("Action").unwrap_or("");
-        inner.counters.request(action);
-        let fault = inner.faults.draw(action);
-        if let Some(kind) = fault {
-            inner.counters.fault(kind.as_str());
-        }
-        fault
+    let fault = match prelude(&shared, params.get("Action").unwrap_or("")).await {
+        Ok(fault) => fault,
+        Err(response) => return response,
     };
-    match fault {
-        Some(FaultKind::Http502) => {
-            return (StatusCode::BAD_GATEWAY, "502 Bad Gateway").into_response();
-        }
-        Some(FaultKind::Slow) => {
-            tokio::time::sleep(Duration::from_millis(shared.config.faults.slow_ms)).await;
-        }
-        _ => {}
-    }
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -123,6 +58,18 @@ pub async fn handle(
         path: uri.path(),
     };
     let (answer, accepted) = answer(&shared, envelope, &params, fault);
+    if accepted {
+        shared.lock().received.push(super::received::Received {
+            action: params.get("Action").unwrap_or("").to_owned(),
+            region: params.get("Region").map(str::to_owned),
+            params: params
+                .0
+                .iter()
+                .filter(|(k, _)| k.starts_with("instances."))
+                .cloned()
+                .collect(),
+        });
+    }
     if fault == Some(FaultKind::Lost) {
         shared.lock().counters.lost(accepted);
         conn.kill();
@@ -133,22 +80,6 @@ pub async fn handle(
         answer.to_string(),
     )
         .into_response()
-}
-
-/// Counts a request as in flight until dropped, even when its client goes away mid-answer.
-pub(super) struct InFlight<'a>(&'a Shared);
-
-impl<'a> InFlight<'a> {
-    pub(super) fn enter(shared: &'a Shared) -> Self {
-        shared.lock().counters.enter();
-        Self(shared)
-    }
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.lock().counters.leave();
-    }
 }
 
 /// The JSON answer, and whether a submission was accepted.
@@ -218,92 +149,4 @@ fn submit(
     }
     let job_id = record(config, inner, submissions, now);
     Ok(serde_json::json!({ "jobId": inner.quirks.number(job_id_i64(job_id)) }))
-}
-
-/// Starts one task per instance of an accepted submission (either API); returns the job id.
-pub fn record(
-    config: &Config,
-    inner: &mut Inner,
-    submissions: Vec<rules::Submission>,
-    now: Instant,
-) -> u64 {
-    let ids: Vec<String> = submissions.iter().map(|s| s.instance_id.clone()).collect();
-    let tasks = submissions
-        .into_iter()
-        .map(|s| NewTask {
-            duration: task_duration(config, &s.instance_id),
-            fails: config.failing_instances.contains(&s.instance_id),
-            instance_id: s.instance_id,
-            spec: s.spec,
-        })
-        .collect();
-    // A held task's life (INITIAL, then running) begins after the hold.
-    let hold = config.initial_hold_seconds * config.time_scale;
-    let hold = Duration::try_from_secs_f64(hold.max(0.0)).unwrap_or(Duration::ZERO);
-    let begins = now.checked_add(hold).unwrap_or(now);
-    let job_id = inner.tasks.submit(tasks, begins, instance_clock(config));
-    inner.counters.accepted(&ids);
-    job_id
-}
-
-pub fn job_id_i64(id: u64) -> i64 {
-    i64::try_from(id).unwrap_or(i64::MAX)
-}
-
-/// Between `task_seconds.0` and `.1`, fixed per instance by the seed, times `time_scale`.
-pub fn task_duration(config: &Config, instance_id: &str) -> Duration {
-    let (lo, hi) = config.task_seconds;
-    let secs = (lo + stable_fraction(config.seed, instance_id) * (hi - lo)) * config.time_scale;
-    if secs.is_finite() && secs > 0.0 {
-        Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX)
-    } else {
-        Duration::ZERO
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_vary_per_instance_within_the_range_and_follow_the_seed() {
-        let config = Config {
-            task_seconds: (10.0, 20.0),
-            time_scale: 0.5,
-            seed: 4,
-            ..Config::demo()
-        };
-        let ids = [
-            "cdb-aaaaaaaa",
-            "cdb-bbbbbbbb",
-            "cdb-cccccccc",
-            "cdb-dddddddd",
-        ];
-        let durations: Vec<Duration> = ids.iter().map(|id| task_duration(&config, id)).collect();
-        for d in &durations {
-            assert!((5.0..=10.0).contains(&d.as_secs_f64()), "{d:?}");
-        }
-        assert!(durations.windows(2).any(|w| w[0] != w[1]), "{durations:?}");
-        assert_eq!(durations[0], task_duration(&config, ids[0]));
-        let other_seed = Config {
-            seed: 5,
-            ..config.clone()
-        };
-        assert_ne!(durations[0], task_duration(&other_seed, ids[0]));
-    }
-
-    #[test]
-    fn nonsense_durations_become_zero_not_a_panic() {
-        for range in [
-            (f64::NAN, 1.0),
-            (-5.0, -1.0),
-            (f64::INFINITY, f64::INFINITY),
-        ] {
-            let config = Config {
-                task_seconds: range,
-                ..Config::demo()
-            };
-            assert_eq!(task_duration(&config, "cdb-aaaaaaaa"), Duration::ZERO);
-        }
-    }
 }

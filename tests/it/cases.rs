@@ -10,10 +10,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use assert_cmd::Command;
-
 /// The "now" every golden is rendered against (see `PLANRUN_NOW`).
-pub const NOW: &str = "2026-11-23T12:00:00Z";
+pub use crate::support::NOW;
 
 fn cases_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases")
@@ -62,14 +60,10 @@ fn run_case(dir: &Path) -> (String, String) {
         );
         (dir.to_path_buf(), None)
     };
-    let out = Command::cargo_bin("planrun")
-        .expect("binary built")
-        .current_dir(&workdir)
+    let out = crate::support::Test::in_dir(&workdir)
         .args(["validate", "plan.yaml"])
-        .env("NO_COLOR", "1")
-        .env("COLUMNS", "100")
-        .env("PLANRUN_NOW", NOW)
         .timeout(Duration::from_secs(20))
+        .command()
         .output()
         .expect("planrun runs");
     let code = out

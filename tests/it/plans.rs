@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
+use crate::support::Test;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -31,14 +31,11 @@ fn yaml_to_json(text: &str) -> serde_json::Value {
 
 #[test]
 fn schema_file_is_what_planrun_schema_prints() {
-    let out = Command::cargo_bin("planrun")
-        .unwrap()
-        .arg("schema")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = Test::in_dir(dir.path()).arg("schema").run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
     let printed: serde_json::Value =
-        serde_json::from_slice(&out.stdout).expect("schema output is JSON");
+        serde_json::from_str(&out.stdout).expect("schema output is JSON");
     assert_eq!(
         printed,
         schema(),
@@ -56,18 +53,19 @@ fn there_is_a_realistic_incident_plan_and_examples() {
 #[test]
 fn every_example_plan_passes_validate() {
     for plan in example_plans() {
-        let out = Command::cargo_bin("planrun")
-            .unwrap()
+        let dir = tempfile::tempdir().expect("temp dir");
+        // The real clock: an example plan must stay valid as time passes, warnings aside.
+        let out = Test::in_dir(dir.path())
+            .real_clock()
             .arg("validate")
             .arg(&plan)
-            .output()
-            .unwrap();
+            .run();
         assert_eq!(
-            out.status.code(),
-            Some(0),
+            out.code,
+            0,
             "{} is not valid:\n{}",
             plan.display(),
-            String::from_utf8_lossy(&out.stdout)
+            out.stdout
         );
     }
 }

@@ -2,22 +2,16 @@
 //! colour, the pinned clock. Helpers here are shared by the other plan-language test modules.
 
 use std::path::Path;
-use std::time::Duration;
 
 use assert_cmd::Command;
 use serde_json::Value;
 
-use crate::cases::NOW;
+use crate::support::Test;
 
-/// `planrun` with deterministic output: no colour, 100 columns, a pinned "now", a time limit.
+/// `planrun` in `dir` with deterministic output ([`Test`]: a cleared environment, no colour,
+/// 100 columns, a pinned "now", a time limit).
 pub fn planrun(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("planrun").expect("binary built");
-    cmd.current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env("COLUMNS", "100")
-        .env("PLANRUN_NOW", NOW)
-        .timeout(Duration::from_secs(30));
-    cmd
+    Test::in_dir(dir).command()
 }
 
 /// A temporary folder holding the given files.
@@ -29,19 +23,10 @@ pub fn folder(files: &[(&str, &str)]) -> tempfile::TempDir {
     dir
 }
 
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
+pub use crate::support::Output as Run;
 
 pub fn run(dir: &Path, args: &[&str]) -> Run {
-    let out = planrun(dir).args(args).output().expect("planrun runs");
-    Run {
-        code: out.status.code().expect("exited, not killed (timeout?)"),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Test::in_dir(dir).args(args).run()
 }
 
 fn json(text: &str) -> Value {

@@ -14,8 +14,8 @@ use serde_json::Value;
 use super::envelope::{decode_response, typed};
 use super::model::{
     AsyncRequestAnswer, DescribeRollbackRangeTimeRequest, DescribeRollbackTaskDetailRequest,
-    InstanceRollbackRangeTime, RangeTimeAnswer, RollbackInstancesInfo, RollbackTask,
-    RollbackTaskPage, StartBatchRollbackRequest, StopRollbackRequest,
+    InstanceRollbackRangeTime, RangeTimeAnswer, RollbackTask, RollbackTaskPage,
+    StartBatchRollbackRequest, StopRollbackRequest,
 };
 use super::tasks::{
     AsyncRequestInfo, DescribeAsyncRequestInfoRequest, DescribeTasksRequest, MAX_TASKS_PAGE,
@@ -114,11 +114,14 @@ impl Client {
                 reason: "a submission needs at least one instance".into(),
             });
         }
-        let body = StartBatchRollbackRequest {
-            instances: instances.iter().map(RollbackInstancesInfo::from).collect(),
-        };
-        self.call(START_BATCH_ROLLBACK, &body, false, async_request_id)
-            .await
+        let body = StartBatchRollbackRequest::body(instances);
+        self.send(
+            START_BATCH_ROLLBACK,
+            body.into_bytes(),
+            false,
+            async_request_id,
+        )
+        .await
     }
 
     /// One StopRollback for the instance's running rollback → its AsyncRequestId.
@@ -240,6 +243,17 @@ impl Client {
         let bytes = serde_json::to_vec(body).map_err(|e| Error::Config {
             reason: format!("{action}: cannot encode the request: {e}"),
         })?;
+        self.send(action, bytes, idempotent, decode).await
+    }
+
+    /// [`Self::call`] with the body already encoded.
+    async fn send<T>(
+        &self,
+        action: &str,
+        bytes: Vec<u8>,
+        idempotent: bool,
+        decode: impl Fn(Value) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let mut delays = self.link.inner.config.retry.delays();
         let mut resigned = false;
         loop {

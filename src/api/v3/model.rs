@@ -152,6 +152,18 @@ pub struct StartBatchRollbackRequest {
     pub instances: Vec<RollbackInstancesInfo>,
 }
 
+impl StartBatchRollbackRequest {
+    /// The exact body bytes sent for these instances: what `plan --show-requests` shows and
+    /// what the client signs and sends are this one value.
+    pub fn body(instances: &[InstanceRollback]) -> String {
+        let request = Self {
+            instances: instances.iter().map(RollbackInstancesInfo::from).collect(),
+        };
+        // A struct of strings and lists always serialises.
+        serde_json::to_string(&request).unwrap_or_default()
+    }
+}
+
 /// DescribeRollbackTaskDetail's body. Without `AsyncRequestId` every rollback task of the
 /// instance is listed (the parameter is optional in the API reference).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 
 use super::super::config::Config;
 use super::super::rules::valid_instance_id;
+use super::super::shared::{Inner, instance_clock};
 use super::super::state::{Phase, Task, async_request_id};
-use super::super::v2::{Inner, instance_clock};
 use super::super::window::{self, TIME_FORMAT};
 use super::answer::{ApiError, Quirks};
 use super::params::Body;

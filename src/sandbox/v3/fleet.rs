@@ -11,7 +11,7 @@ use std::time::Instant;
 use serde_json::{Value, json};
 
 use super::super::config::Config;
-use super::super::v2::Inner;
+use super::super::shared::Inner;
 use super::answer::ApiError;
 use super::params::Body;
 use crate::api::v3::fleet::Tag;
@@ -205,7 +205,7 @@ fn integers(body: &Body, name: &str) -> Result<Vec<i64>, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sandbox::v2::Shared;
+    use crate::sandbox::shared::Shared;
 
     fn body(text: &str) -> Body {
         Body::parse(text.as_bytes()).unwrap_or_else(|e| panic!("{e:?}"))

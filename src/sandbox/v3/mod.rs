@@ -13,7 +13,7 @@ mod submit;
 mod tasks;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
@@ -26,7 +26,7 @@ pub use answer::{ApiError, Quirks};
 
 use super::conn::ConnAddr;
 use super::faults::FaultKind;
-use super::v2::{InFlight, Shared};
+use super::shared::{InFlight, Shared};
 use params::Body;
 
 /// `POST /`.
@@ -39,25 +39,21 @@ pub async fn handle(
 ) -> Response {
     let _in_flight = InFlight::enter(&shared);
     let action = auth::header(&headers, "x-tc-action").unwrap_or("");
-    let fault = {
-        let mut inner = shared.lock();
-        inner.counters.request(action);
-        let fault = inner.faults.draw(action);
-        if let Some(kind) = fault {
-            inner.counters.fault(kind.as_str());
-        }
-        fault
+    let fault = match super::shared::prelude(&shared, action).await {
+        Ok(fault) => fault,
+        Err(response) => return response,
     };
-    match fault {
-        Some(FaultKind::Http502) => {
-            return (StatusCode::BAD_GATEWAY, "502 Bad Gateway").into_response();
-        }
-        Some(FaultKind::Slow) => {
-            tokio::time::sleep(Duration::from_millis(shared.config.faults.slow_ms)).await;
-        }
-        _ => {}
-    }
     let (answer, accepted) = answer(&shared, &method, &headers, &body, fault);
+    if accepted {
+        shared.lock().received.push(super::received::Received {
+            action: action.to_owned(),
+            region: auth::header(&headers, "x-tc-region").map(str::to_owned),
+            params: vec![(
+                "body".to_owned(),
+                String::from_utf8_lossy(&body).into_owned(),
+            )],
+        });
+    }
     if fault == Some(FaultKind::Lost) {
         shared.lock().counters.lost(accepted);
         conn.kill();

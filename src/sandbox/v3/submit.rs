@@ -11,8 +11,8 @@ use crate::api::rollback::{DatabaseRename, DatabaseTables, RollbackSpec, Strateg
 
 use super::super::config::Config;
 use super::super::rules::{self, Submission};
+use super::super::shared::{Inner, instance_clock, record};
 use super::super::state::async_request_id;
-use super::super::v2::{Inner, instance_clock, record};
 use super::super::window;
 use super::answer::ApiError;
 use super::params::{Body, instance_shape};

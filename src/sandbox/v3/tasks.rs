@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
+use super::super::shared::Inner;
 use super::super::state::{Phase, Task, async_request_id};
-use super::super::v2::Inner;
 use super::super::window::TIME_FORMAT;
 use super::answer::ApiError;
 use super::describe::NO_TIME;

@@ -57,9 +57,10 @@ fn kill_twice_at_random_points_then_rerun_submits_each_instance_once() {
     let served = Served::start(1.0, &[]);
     let ids = ids("kild", 8);
     let work = Work::new(&ids, 3);
-    for pause in [150u64, 700] {
-        let child = spawn(work.apply(&served));
-        std::thread::sleep(Duration::from_millis(pause));
+    // Killed once while submitting, once while tracking: at events, not after guessed pauses.
+    for at in ["submitting call #", "accepted: job"] {
+        let mut child = spawn(work.apply(&served));
+        child.wait_for(at, Duration::from_secs(30));
         let _ = child.kill9();
     }
     let out = run(work.apply(&served));

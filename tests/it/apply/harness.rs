@@ -112,6 +112,28 @@ impl Served {
         serde_json::from_str(body).unwrap_or_else(|e| panic!("counters {body:?}: {e}"))
     }
 
+    /// Waits until the counters satisfy `ready` (the sandbox is another process: what it saw
+    /// is only known by asking); panics after `limit`.
+    pub fn wait_until(&self, what: &str, limit: Duration, ready: impl Fn(&Value) -> bool) {
+        let deadline = Instant::now() + limit;
+        loop {
+            let counters = self.counters();
+            if ready(&counters) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the sandbox never saw {what} within {limit:?}: {counters}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Requests being answered right now.
+    pub fn in_flight(counters: &Value) -> u64 {
+        counters["in_flight"].as_u64().unwrap_or_default()
+    }
+
     /// Accepted submissions per instance.
     pub fn accepted(&self) -> BTreeMap<String, u64> {
         serde_json::from_value(self.counters()["accepted_submissions"].clone())
@@ -195,25 +217,12 @@ impl Work {
             .collect()
     }
 
-    /// A command with credentials and no other planrun or Tencent Cloud setting inherited.
+    /// A command with credentials and nothing else inherited ([`crate::support::planrun`]).
     fn command(&self, served: &Served) -> Command {
-        let mut cmd = Command::new(bin());
-        for var in [
-            "PLANRUN_ENDPOINT",
-            "TENCENTCLOUD_REGION",
-            "TENCENTCLOUD_SECURITY_TOKEN",
-            "TCCLI_PROFILE",
-        ] {
-            cmd.env_remove(var);
-        }
+        let mut cmd = crate::support::planrun(self.dir.path());
         cmd.env("TENCENTCLOUD_SECRET_ID", SECRET_ID)
             .env("TENCENTCLOUD_SECRET_KEY", SECRET_KEY)
-            .env("NO_COLOR", "1")
-            // No credentials file of whoever runs the tests is ever read.
-            .env("HOME", self.dir.path())
-            .env("PLANRUN_ENDPOINT", &served.endpoint)
-            .current_dir(self.dir.path())
-            .stdin(Stdio::null());
+            .env("PLANRUN_ENDPOINT", &served.endpoint);
         cmd
     }
 

@@ -56,8 +56,10 @@ fn a_changed_plan_over_an_unfinished_journal_is_refused_unless_restart() {
     let mut first = spawn(work.apply(&served));
     first.wait_for("accepted: job", Duration::from_secs(30));
     let _ = first.kill9();
-    // A request the killed apply had already sent is answered by now.
-    std::thread::sleep(Duration::from_millis(300));
+    // A request the killed apply had already sent is answered before we count.
+    served.wait_until("every request answered", Duration::from_secs(10), |c| {
+        Served::in_flight(c) == 0
+    });
     let accepted = served.accepted();
     work.write_plan(&ids, 2, "{name}_before_42");
     let refused = run(work.apply(&served));

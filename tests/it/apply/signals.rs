@@ -94,7 +94,10 @@ fn a_second_sigint_quits_at_once_with_exit_3_and_the_journal_stays_resumable() {
     let work = Work::new(&ids, 2);
     let mut child = spawn(work.apply(&served));
     child.wait_for("submitting call #1", Duration::from_secs(30));
-    std::thread::sleep(Duration::from_millis(300));
+    // The submission is on the wire (its answer is 8 s away) before the first Ctrl-C.
+    served.wait_until("a request in flight", Duration::from_secs(10), |c| {
+        Served::in_flight(c) >= 1
+    });
     child.interrupt();
     child.wait_for("Interrupt", Duration::from_secs(10));
     let second = std::time::Instant::now();

@@ -13,15 +13,12 @@ const PLAN: &str = "version: 1\nrollback_time: \"2026-11-20 03:15:00\"\nstrategy
 
 async fn planrun(args: Vec<String>, home: std::path::PathBuf) -> std::process::Output {
     tokio::task::spawn_blocking(move || {
-        assert_cmd::Command::cargo_bin("planrun")
-            .unwrap()
-            .env_clear()
-            .env("HOME", &home)
-            .env("NO_COLOR", "1")
+        crate::support::Test::in_dir(&home)
             .env("PLANRUN_NOW", "2026-11-23T04:00:00Z")
             .env("TENCENTCLOUD_SECRET_ID", ID)
             .env("TENCENTCLOUD_SECRET_KEY", KEY)
             .args(&args)
+            .command()
             .output()
             .unwrap()
     })

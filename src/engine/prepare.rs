@@ -1,0 +1,235 @@
+//! What an apply will do, computed once from a resolved plan: every instance's request and
+//! region, the calls they make (their batches and the exact parameters on the wire), and the
+//! plan's hash. `plan` renders this value, `apply` executes it, the preflight asks per its
+//! regions: nothing recomputes a call elsewhere.
+
+use super::batch::{self, Batch};
+use super::plan_hash::plan_hash;
+use super::request;
+use crate::api::rollback::{InstanceRollback, rollback_params};
+use crate::api::v3::model::StartBatchRollbackRequest;
+use crate::plan::ResolvedPlan;
+
+/// The API generation the calls are written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Generation {
+    V2,
+    V3,
+}
+
+impl Generation {
+    /// The submission's action name.
+    pub fn action(self) -> &'static str {
+        match self {
+            Self::V2 => "RollbackCdbDatabaseTables",
+            Self::V3 => "StartBatchRollback",
+        }
+    }
+
+    /// The exact action parameters of one submission of `requests` (unsigned, without common
+    /// parameters): API 2.0's `instances.N.*`, API 3.0's one `body` of JSON bytes. The clients
+    /// send these very values ([`rollback_params`], [`StartBatchRollbackRequest::body`]).
+    pub fn params(self, requests: &[InstanceRollback]) -> Vec<(String, String)> {
+        match self {
+            Self::V2 => rollback_params(requests),
+            Self::V3 => vec![("body".to_owned(), StartBatchRollbackRequest::body(requests))],
+        }
+    }
+
+    /// `"v2"` or `"v3"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::V2 => "v2",
+            Self::V3 => "v3",
+        }
+    }
+}
+
+/// One instance of the plan as it will be sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slot {
+    pub request: InstanceRollback,
+    pub region: Option<String>,
+}
+
+/// One submission: its batch (indices into [`Prepared::slots`]) and its exact parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    pub action: &'static str,
+    pub region: Option<String>,
+    pub instances: Vec<usize>,
+    pub params: Vec<(String, String)>,
+}
+
+/// Everything an apply of a plan will do, in plan order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prepared {
+    pub generation: Generation,
+    pub batch_size: usize,
+    pub slots: Vec<Slot>,
+    pub calls: Vec<Call>,
+    /// [`plan_hash`] of the slots: what a journal is tied to.
+    pub hash: String,
+}
+
+/// Prepares `plan` for `generation`, `batch_size` instances a call at most.
+pub fn prepare(plan: &ResolvedPlan, generation: Generation, batch_size: usize) -> Prepared {
+    let slots: Vec<Slot> = plan
+        .instances
+        .iter()
+        .map(|i| Slot {
+            request: request::rollback(i),
+            // A self-hosted instance's pseudo-region routes its calls to the local restores
+            // (and its own batch): part of what the hash ties a journal to.
+            region: match i.selfhosted {
+                Some(_) => Some(super::local::region_of(&i.id)),
+                None => i.region.clone(),
+            },
+        })
+        .collect();
+    let requests: Vec<InstanceRollback> = slots.iter().map(|s| s.request.clone()).collect();
+    let regions: Vec<Option<String>> = slots.iter().map(|s| s.region.clone()).collect();
+    let hash = plan_hash(&requests, &regions);
+    let calls = batch::batches(plan, batch_size)
+        .into_iter()
+        .map(|b| call(generation, &slots, b))
+        .collect();
+    Prepared {
+        generation,
+        batch_size,
+        slots,
+        calls,
+        hash,
+    }
+}
+
+fn call(generation: Generation, slots: &[Slot], batch: Batch) -> Call {
+    let requests: Vec<InstanceRollback> = batch
+        .instances
+        .iter()
+        .map(|&i| slots[i].request.clone())
+        .collect();
+    Call {
+        action: generation.action(),
+        region: batch.region,
+        params: generation.params(&requests),
+        instances: batch.instances,
+    }
+}
+
+impl Prepared {
+    /// Every instance's request, in plan order.
+    pub fn requests(&self) -> Vec<InstanceRollback> {
+        self.slots.iter().map(|s| s.request.clone()).collect()
+    }
+
+    /// Every instance's region, in plan order.
+    pub fn regions(&self) -> Vec<Option<String>> {
+        self.slots.iter().map(|s| s.region.clone()).collect()
+    }
+
+    /// The instances grouped one query per region (a query carries one Region), plan order:
+    /// the preflight's calls, by the same rule as the submissions'.
+    pub fn by_region(&self) -> Vec<(Option<String>, Vec<String>)> {
+        // Self-hosted instances have a preflight of their own.
+        let items = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !super::local::is_local(s.region.as_deref()))
+            .map(|(i, s)| (i, s.region.as_deref()));
+        batch::group(items, usize::MAX)
+            .into_iter()
+            .map(|b| {
+                let ids = b
+                    .instances
+                    .iter()
+                    .map(|&i| self.slots[i].request.instance_id.clone())
+                    .collect();
+                (b.region, ids)
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{DbTables, Instance, Strategy};
+
+    fn plan(regions: &[Option<&str>]) -> ResolvedPlan {
+        ResolvedPlan {
+            name: "p".into(),
+            description: None,
+            timezone: "+08:00".into(),
+            batch_size: 10,
+            instances: regions
+                .iter()
+                .enumerate()
+                .map(|(i, r)| Instance {
+                    id: format!("cdb-{i:08}"),
+                    path: String::new(),
+                    entry: i,
+                    strategy: Strategy::Table,
+                    rollback_time: "2026-11-20 03:15:00".into(),
+                    region: r.map(str::to_owned),
+                    selfhosted: None,
+                    dbs: vec![],
+                    tables: vec![DbTables {
+                        db: "orders".into(),
+                        tables: vec![crate::plan::Rename {
+                            source: "payments".into(),
+                            target: "payments_bak".into(),
+                        }],
+                    }],
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_v2_call_numbers_its_instances_from_zero() {
+        let p = prepare(&plan(&[None, None, None]), Generation::V2, 2);
+        assert_eq!(p.calls.len(), 2);
+        let keys: Vec<&str> = p.calls[1].params.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["instances.0.cdbInstanceId", "instances.0.para"]);
+        assert_eq!(p.calls[1].params[0].1, "cdb-00000002");
+    }
+
+    #[test]
+    fn a_v3_call_is_one_body_of_its_instances() {
+        let p = prepare(&plan(&[Some("gz"), Some("sh")]), Generation::V3, 10);
+        assert_eq!(p.calls.len(), 2);
+        assert_eq!(p.calls[0].action, "StartBatchRollback");
+        assert_eq!(p.calls[0].params.len(), 1);
+        assert!(
+            p.calls[0].params[0]
+                .1
+                .contains("\"InstanceId\":\"cdb-00000000\"")
+        );
+        assert!(!p.calls[0].params[0].1.contains("cdb-00000001"));
+    }
+
+    #[test]
+    fn the_hash_does_not_depend_on_the_generation_or_batch_size() {
+        let a = prepare(&plan(&[None, None]), Generation::V2, 1);
+        let b = prepare(&plan(&[None, None]), Generation::V3, 10);
+        assert_eq!(a.hash, b.hash);
+    }
+
+    #[test]
+    fn the_preflight_asks_once_per_region_in_plan_order() {
+        let p = prepare(&plan(&[Some("sh"), None, Some("sh")]), Generation::V3, 1);
+        assert_eq!(
+            p.by_region(),
+            vec![
+                (
+                    Some("sh".to_owned()),
+                    vec!["cdb-00000000".to_owned(), "cdb-00000002".to_owned()]
+                ),
+                (None, vec!["cdb-00000001".to_owned()])
+            ]
+        );
+    }
+}

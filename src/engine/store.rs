@@ -1,0 +1,336 @@
+//! The state of one plan on disk: where its journal and lock live and what they are called,
+//! what an existing journal means for the next apply (resume, done, set aside, or refuse),
+//! setting an old journal aside, and the one replay of a journal into a [`RunState`]. The CLI
+//! says the errors; nothing here prints.
+
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+
+use super::journal::{Journal, Lock, Record};
+use super::state::{RunState, Status};
+
+/// What the journal on disk means for `apply` ([`Store::inspect`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {
+    /// No journal: a first apply.
+    Nothing,
+    /// An unfinished apply of this same plan: resume it.
+    Unfinished,
+    /// This plan was applied completely: nothing to do without `--restart`.
+    Complete,
+    /// Start over: the old journal is set aside (kept) before anything is written.
+    SetAside,
+}
+
+/// Why the state cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Resuming from an unreadable journal cannot be trusted (`--restart` sets it aside).
+    #[error("cannot read the journal {path}: {source}")]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// An unfinished journal of another version of the plan: resuming would mix two plans.
+    #[error("plan {plan} changed since its unfinished apply (journal {path})")]
+    PlanChanged { plan: String, path: PathBuf },
+    #[error("another `planrun apply` of plan {plan} is running (lock {path})")]
+    Locked { plan: String, path: PathBuf },
+    #[error("cannot create the state directory {path}: {source}")]
+    Directory {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open the journal {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot set the old journal aside ({path}): {source}")]
+    Archive {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// One plan's journal (its instances in plan order, the hash it must carry).
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub journal_path: PathBuf,
+    plan: String,
+    ids: Vec<String>,
+    plan_hash: String,
+    /// `apply --sandbox`: its journal is its own, always started fresh (the emulator is new).
+    sandboxed: bool,
+}
+
+/// `.planrun/` beside the plan, unless `state_dir` says where.
+pub fn state_dir(plan_path: &Path, state_dir: Option<&Path>) -> PathBuf {
+    state_dir.map_or_else(
+        || {
+            plan_path
+                .parent()
+                .unwrap_or(Path::new("."))
+                .join(".planrun")
+        },
+        Path::to_path_buf,
+    )
+}
+
+/// `NAME.journal`, or `NAME.sandbox.journal` for `apply --sandbox` (kept apart: its jobs
+/// lived in an emulator, not in the cloud).
+pub fn journal_name(plan: &str, sandboxed: bool) -> String {
+    format!("{}.journal", stem(plan, sandboxed))
+}
+
+/// `NAME.lock`, or `NAME.sandbox.lock`.
+pub fn lock_name(plan: &str, sandboxed: bool) -> String {
+    format!("{}.lock", stem(plan, sandboxed))
+}
+
+fn stem(plan: &str, sandboxed: bool) -> String {
+    let plan = file_stem(plan);
+    if sandboxed {
+        format!("{plan}.sandbox")
+    } else {
+        plan
+    }
+}
+
+/// The plan's name as a file name: anything but letters, digits, `-` and `_` becomes `_`
+/// (a name like `../x` must not put the journal outside the state directory).
+pub fn file_stem(name: &str) -> String {
+    let stem: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if stem.is_empty() {
+        "plan".to_owned()
+    } else if stem.len() > MAX_STEM {
+        // File names end at 255 bytes, and the journal's gets suffixes (`.sandbox`,
+        // `.journal.<time>` when set aside): a long name is cut, and a hash of the whole name
+        // keeps two long names that share their start apart.
+        use sha2::Digest as _;
+        let digest = hex::encode(sha2::Sha256::digest(name.as_bytes()));
+        format!("{}-{}", &stem[..MAX_STEM - 17], &digest[..16])
+    } else {
+        stem
+    }
+}
+
+/// Longest stem of a state file's name (ASCII, so bytes).
+const MAX_STEM: usize = 120;
+
+/// Takes the plan's lock in `dir` without waiting (creating `dir`).
+pub fn lock(dir: &Path, plan: &str, sandboxed: bool) -> Result<Lock, Error> {
+    let path = dir.join(lock_name(plan, sandboxed));
+    match Lock::try_acquire(&path) {
+        Ok(Some(lock)) => Ok(lock),
+        Ok(None) => Err(Error::Locked {
+            plan: plan.to_owned(),
+            path,
+        }),
+        Err(source) => Err(Error::Directory {
+            path: dir.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+impl Store {
+    pub fn new(
+        journal_path: PathBuf,
+        plan: &str,
+        ids: Vec<String>,
+        plan_hash: String,
+        sandboxed: bool,
+    ) -> Self {
+        Self {
+            journal_path,
+            plan: plan.to_owned(),
+            ids,
+            plan_hash,
+            sandboxed,
+        }
+    }
+
+    /// A state where nothing has happened yet.
+    pub fn fresh(&self) -> RunState {
+        RunState::new(self.ids.iter().map(String::as_str))
+    }
+
+    /// The one replay: the journal's records folded into the state of this plan's instances.
+    pub fn replay(&self, records: &[Record]) -> RunState {
+        RunState::replay(self.ids.iter().map(String::as_str), records)
+    }
+
+    /// Reads the journal and decides what `apply` will do with it, changing nothing; with
+    /// what it holds when it is resumed or complete. A changed plan over an unfinished journal
+    /// is refused unless `restart`; a sandbox run always starts fresh.
+    pub fn inspect(&self, restart: bool) -> Result<(Found, Option<RunState>), Error> {
+        let records = match Journal::read(&self.journal_path) {
+            Ok(records) if records.is_empty() => return Ok((Found::Nothing, None)),
+            Ok(records) => records,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok((Found::Nothing, None));
+            }
+            // Unreadable: resuming cannot be trusted, but --restart can set it aside.
+            Err(_) if self.sandboxed || restart => return Ok((Found::SetAside, None)),
+            Err(source) => {
+                return Err(Error::Unreadable {
+                    path: self.journal_path.clone(),
+                    source,
+                });
+            }
+        };
+        let state = self.replay(&records);
+        let changed = state.plan_hash.as_deref() != Some(self.plan_hash.as_str());
+        let unfinished = state.complete.is_none();
+        if self.sandboxed || restart || (changed && !unfinished) {
+            return Ok((Found::SetAside, None));
+        }
+        if changed {
+            return Err(Error::PlanChanged {
+                plan: self.plan.clone(),
+                path: self.journal_path.clone(),
+            });
+        }
+        let found = if unfinished {
+            Found::Unfinished
+        } else {
+            Found::Complete
+        };
+        Ok((found, Some(state)))
+    }
+
+    /// Carries out what [`Store::inspect`] found, once the person said yes: sets an old
+    /// journal aside when asked to, then opens the journal for appending, with its state.
+    pub fn open(&self, found: Found) -> Result<(Journal, RunState), Error> {
+        if found == Found::SetAside {
+            self.archive()?;
+        }
+        let (journal, records) =
+            Journal::open(&self.journal_path).map_err(|source| Error::Open {
+                path: self.journal_path.clone(),
+                source,
+            })?;
+        let state = if records.is_empty() {
+            self.fresh()
+        } else {
+            self.replay(&records)
+        };
+        Ok((journal, state))
+    }
+
+    /// Sets the old journal aside (kept beside the new one). A sandbox run's journal is only
+    /// replaced: its tasks lived in an emulator that is gone, so it records nothing to keep.
+    fn archive(&self) -> Result<(), Error> {
+        if self.sandboxed {
+            return std::fs::remove_file(&self.journal_path).map_err(|source| Error::Archive {
+                path: self.journal_path.clone(),
+                source,
+            });
+        }
+        let stamp = Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
+        let to = self.journal_path.with_extension(format!("journal.{stamp}"));
+        std::fs::rename(&self.journal_path, &to)
+            .map_err(|source| Error::Archive { path: to, source })
+    }
+
+    /// The journal as it is now, for `status`: `Ok(None)` when there is none.
+    pub fn load(&self) -> std::io::Result<Option<RunState>> {
+        match Journal::read(&self.journal_path) {
+            Ok(records) if records.is_empty() => Ok(None),
+            Ok(records) => Ok(Some(self.replay(&records))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The engine's final state, plus what another process wrote to the journal meanwhile:
+    /// `planrun cancel` records its stops there while `apply` tracks, and a task it stopped
+    /// ends `killed`, which is `cancelled` (or still `stopping`), not `failed`.
+    pub fn fold_in_others(&self, mut state: RunState) -> RunState {
+        let Ok(records) = Journal::read(&self.journal_path) else {
+            return state;
+        };
+        let disk = self.replay(&records);
+        for (mine, theirs) in state.instances.iter_mut().zip(&disk.instances) {
+            let stopped = matches!(theirs.status, Status::Cancelled | Status::Stopping);
+            if stopped && mine.status != Status::Succeeded {
+                *mine = theirs.clone();
+            }
+        }
+        state
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plan_name_cannot_lead_the_journal_out_of_the_state_directory() {
+        assert_eq!(journal_name("../../etc/x", false), "______etc_x.journal");
+        assert_eq!(
+            journal_name("incident-42", true),
+            "incident-42.sandbox.journal"
+        );
+        assert_eq!(journal_name("", false), "plan.journal");
+        assert_eq!(lock_name("incident-42", true), "incident-42.sandbox.lock");
+    }
+
+    #[test]
+    fn a_long_plan_name_gives_a_short_journal_name_of_its_own() {
+        let long = "x".repeat(250);
+        let other = format!("{}y", "x".repeat(249));
+        let a = journal_name(&long, true);
+        let b = journal_name(&other, true);
+        assert!(a.len() <= 150, "{a}");
+        assert_ne!(a, b);
+        assert_eq!(a, journal_name(&long, true));
+    }
+
+    #[test]
+    fn the_state_lives_beside_the_plan_unless_told() {
+        assert_eq!(
+            state_dir(Path::new("plans/p.yaml"), None),
+            Path::new("plans/.planrun")
+        );
+        assert_eq!(
+            state_dir(Path::new("p.yaml"), Some(Path::new("/s"))),
+            Path::new("/s")
+        );
+    }
+
+    #[test]
+    fn an_unfinished_journal_of_another_plan_is_refused_and_restart_sets_it_aside() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("p.journal");
+        let ids = vec!["cdb-aaaaaaaa".to_owned()];
+        let old = Store::new(path.clone(), "p", ids.clone(), "old".into(), false);
+        let (mut journal, _) = old.open(Found::Nothing).unwrap_or_else(|e| panic!("{e}"));
+        journal
+            .append(&Record::Start {
+                plan: "p".into(),
+                plan_hash: "old".into(),
+                at: Utc::now(),
+                by: None,
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(
+            old.inspect(false),
+            Ok((Found::Unfinished, Some(_)))
+        ));
+        let new = Store::new(path, "p", ids, "new".into(), false);
+        assert!(matches!(new.inspect(false), Err(Error::PlanChanged { .. })));
+        assert!(matches!(new.inspect(true), Ok((Found::SetAside, None))));
+    }
+}

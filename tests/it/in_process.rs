@@ -1,0 +1,31 @@
+//! `planrun::cli::run` is the whole program and keeps no global state: called twice in one
+//! process, a sandboxed apply succeeds both times (as casey/just's tests prove of theirs).
+
+use std::ffi::OsString;
+
+#[test]
+fn cli_run_applies_twice_in_one_process() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let plan = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/minimal.yaml");
+    let args = |state: &str| -> Vec<OsString> {
+        vec![
+            "planrun".into(),
+            "apply".into(),
+            plan.clone().into(),
+            "--sandbox".into(),
+            "--yes".into(),
+            "--poll-interval".into(),
+            "100ms".into(),
+            "--state-dir".into(),
+            dir.path().join(state).into(),
+        ]
+    };
+    assert_eq!(planrun::cli::run(args("a")), 0);
+    assert_eq!(
+        planrun::cli::run(args("a")),
+        0,
+        "the second run over the same state"
+    );
+    assert_eq!(planrun::cli::run(args("b")), 0);
+    assert!(dir.path().join("a/minimal.sandbox.journal").exists());
+}
