@@ -94,6 +94,10 @@ pub struct ServeArgs {
     /// New tasks stay INITIAL this many seconds before they start.
     #[arg(long, default_value_t = 0.0, value_name = "S")]
     pub hold_initial: f64,
+    /// DescribeTasks lists one item per instance's task, rather than one per submission
+    /// listing all its instances (the documentation allows both).
+    #[arg(long)]
+    pub tasks_per_instance: bool,
 }
 
 /// Parses one `--window` value.
@@ -160,6 +164,7 @@ pub fn config(args: &ServeArgs) -> Result<Config, String> {
     config.empty_detail = args.empty_detail;
     config.transient_range_answers = args.transient_range;
     config.initial_hold_seconds = args.hold_initial;
+    config.tasks_per_instance = args.tasks_per_instance;
     config.default_window_seconds = i64::from(args.window_days) * 86_400;
     for text in &args.windows {
         let (id, w) = window(text)?;

@@ -214,6 +214,9 @@ pub struct Config {
     pub transient_range_answers: u32,
     /// A new task stays INITIAL this many seconds (times `time_scale`) before its life begins.
     pub initial_hold_seconds: f64,
+    /// DescribeTasks lists one item per instance's task (`InstanceIds` of one), rather than
+    /// one per submission listing all its instances: the API's documentation allows both.
+    pub tasks_per_instance: bool,
     /// Seeds per-instance durations and the string-or-number choice in answers.
     pub seed: u64,
 }
@@ -243,6 +246,7 @@ impl Config {
             empty_detail: false,
             transient_range_answers: 0,
             initial_hold_seconds: 0.0,
+            tasks_per_instance: false,
             seed: 0,
         }
     }

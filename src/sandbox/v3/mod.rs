@@ -92,7 +92,9 @@ fn answer(
         inner
             .verifier
             .admit(action, config.rate_per_action, now)
-            .map_err(|_| ApiError::rate_limited(action, config.rate_per_action))?;
+            .map_err(|_| {
+                ApiError::rate_limited(action, super::verify::action_limit(action, config.rate_per_action))
+            })?;
         if fault == Some(FaultKind::Internal) {
             return Err(ApiError::internal());
         }
@@ -109,7 +111,8 @@ fn answer(
             "DescribeAsyncRequestInfo" => {
                 tasks::async_info(inner, &params, now).map(|d| (d, false))
             }
-            "DescribeTasks" => tasks::describe(inner, &params, now).map(|d| (d, false)),
+            "DescribeTasks" => tasks::describe(inner, config.tasks_per_instance, &params, now)
+                .map(|d| (d, false)),
             other => Err(ApiError::unsupported_action(other)),
         }
     })();
