@@ -45,7 +45,7 @@ struct Args {
     time_scale: f64,
     /// Shortest and longest task, seconds before --time-scale (e.g. 12.5,37.5 for the
     /// 2.5–7.5 s tasks of the N = 200 target at 0.2).
-    #[arg(long, value_delimiter = ',', num_args = 2, default_value = TASK_SECONDS)]
+    #[arg(long, value_delimiter = ',', default_value = TASK_SECONDS)]
     task_seconds: Vec<f64>,
     /// Serve DescribeTasks one item per instance (else one per submission, listing all its
     /// instances).
@@ -83,6 +83,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     if args.baseline_child {
         return baseline::child(&args);
+    }
+    if args.task_seconds.len() != 2 {
+        return Err("--task-seconds takes two values: SHORTEST,LONGEST".into());
     }
     let status = Command::new("cargo")
         .args(["build", "--release", "--quiet", "--bin", "planrun"])

@@ -1,6 +1,6 @@
 //! [`AnyProtocol`]: API 2.0 or 3.0 chosen at run time (`--api`), one type for the engine.
 
-use super::protocol::{JobHandle, Protocol, Task, V2};
+use super::protocol::{JobHandle, Protocol, Surveyed, Task, V2};
 use super::reconcile::{Found, Sent};
 use super::v3::V3;
 use crate::api::Error;
@@ -72,6 +72,31 @@ impl Protocol for AnyProtocol {
         match self {
             Self::V2(p) => p.poll_rate(),
             Self::V3(p) => p.poll_rate(),
+        }
+    }
+
+    fn survey_rate(&self) -> f64 {
+        match self {
+            Self::V2(p) => p.survey_rate(),
+            Self::V3(p) => p.survey_rate(),
+        }
+    }
+
+    fn surveys(&self) -> bool {
+        match self {
+            Self::V2(p) => p.surveys(),
+            Self::V3(p) => p.surveys(),
+        }
+    }
+
+    async fn survey(
+        &self,
+        region: Option<&str>,
+        since: chrono::DateTime<chrono::FixedOffset>,
+    ) -> Result<Vec<Surveyed>, Error> {
+        match self {
+            Self::V2(p) => p.survey(region, since).await,
+            Self::V3(p) => p.survey(region, since).await,
         }
     }
 
