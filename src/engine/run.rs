@@ -478,3 +478,7 @@ mod tests;
 #[cfg(test)]
 #[path = "run_pacing_tests.rs"]
 mod pacing_tests;
+
+#[cfg(test)]
+#[path = "run_survey_tests.rs"]
+mod survey_tests;
