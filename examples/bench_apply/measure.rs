@@ -492,7 +492,11 @@ pub fn targets(rows: &[(Measured, Option<Measured>)]) -> String {
             }
             _ => {}
         }
-        row("zero throttling answers", m.throttled.to_string(), m.throttled == 0);
+        row(
+            "zero throttling answers",
+            m.throttled.to_string(),
+            m.throttled == 0,
+        );
     }
     out
 }

@@ -226,10 +226,12 @@ mod tests {
     fn pass_all(limiter: &RateLimiter, t0: Instant, n: usize) -> Vec<Instant> {
         let mut at = t0;
         (0..n)
-            .map(|_| loop {
-                match limiter.try_pass(at) {
-                    Ok(()) => break at,
-                    Err(free) => at = free,
+            .map(|_| {
+                loop {
+                    match limiter.try_pass(at) {
+                        Ok(()) => break at,
+                        Err(free) => at = free,
+                    }
                 }
             })
             .collect()
@@ -239,7 +241,12 @@ mod tests {
     fn busiest_second(times: &[Instant]) -> usize {
         times
             .iter()
-            .map(|t| times.iter().filter(|u| **u >= *t && **u - *t < ms(1000)).count())
+            .map(|t| {
+                times
+                    .iter()
+                    .filter(|u| **u >= *t && **u - *t < ms(1000))
+                    .count()
+            })
             .max()
             .unwrap_or(0)
     }
@@ -291,7 +298,11 @@ mod tests {
         for _ in 0..6 {
             limiter.acquire().await;
         }
-        assert!(start.elapsed() >= ms(1000) + MARGIN, "{:?}", start.elapsed());
+        assert!(
+            start.elapsed() >= ms(1000) + MARGIN,
+            "{:?}",
+            start.elapsed()
+        );
     }
 
     #[test]
@@ -323,7 +334,11 @@ mod tests {
         limiter.slow_down_at(t0); // 5 a second
         let times = pass_all(&limiter, t0, 10);
         assert_eq!(busiest_second(&times), 5);
-        assert_eq!(times[5], t0 + ms(1000) + MARGIN + MARGIN_STEP, "a wider margin too");
+        assert_eq!(
+            times[5],
+            t0 + ms(1000) + MARGIN + MARGIN_STEP,
+            "a wider margin too"
+        );
     }
 
     #[test]
@@ -350,7 +365,10 @@ mod tests {
         let all = Limiters::new(CLOUD_RATE);
         let info = all.action("DescribeAsyncRequestInfo");
         assert_eq!(info.limiter.rate_at(Instant::now()), 40.0);
-        assert_eq!(all.action("DescribeTasks").limiter.rate_at(Instant::now()), 20.0);
+        assert_eq!(
+            all.action("DescribeTasks").limiter.rate_at(Instant::now()),
+            20.0
+        );
         let shared = Limiters::new(10.0);
         let info = shared.action("DescribeAsyncRequestInfo");
         assert_eq!(info.limiter.rate_at(Instant::now()), 20.0);

@@ -60,8 +60,8 @@ impl Fake {
     /// Whole percent of the task's life gone by.
     fn progress(&self, instance: &str, now: Instant) -> u8 {
         lock(&self.started).get(instance).map_or(0, |(start, _)| {
-            let share = now.saturating_duration_since(*start).as_secs_f64()
-                / life(instance).as_secs_f64();
+            let share =
+                now.saturating_duration_since(*start).as_secs_f64() / life(instance).as_secs_f64();
             (share * 100.0).min(100.0) as u8
         })
     }
@@ -212,7 +212,10 @@ async fn run(fake: &Arc<Fake>, n: usize) -> RunState {
     let state = engine.into_state();
     assert!(state.all_final());
     assert!(
-        state.instances.iter().all(|s| s.status == Status::Succeeded),
+        state
+            .instances
+            .iter()
+            .all(|s| s.status == Status::Succeeded),
         "every task succeeded"
     );
     state
@@ -290,7 +293,10 @@ async fn one_item_per_submission_hands_each_instance_to_looks_of_its_own() {
             .unwrap_or_else(|| panic!("{id} never seen ended"));
         early_seen += usize::from(seen < batch_end);
     }
-    assert!(early_seen > 0, "no instance was seen before its batch ended");
+    assert!(
+        early_seen > 0,
+        "no instance was seen before its batch ended"
+    );
 }
 
 #[tokio::test]

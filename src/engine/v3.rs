@@ -13,10 +13,10 @@ use sha2::{Digest, Sha256};
 mod tied;
 
 use super::protocol::{JobHandle, Protocol, Surveyed, Task, TaskState};
-use crate::api::v3::tasks::{DescribeTasksRequest, ROLLBACK_TASK_TYPES, TaskDetail};
 use crate::api::Error;
 use crate::api::rollback::{InstanceRollback, RollbackSpec, para_json};
 use crate::api::v3::model::{InstanceRollbackRangeTime, RollbackTask, RollbackTimeRange};
+use crate::api::v3::tasks::{DescribeTasksRequest, ROLLBACK_TASK_TYPES, TaskDetail};
 use crate::api::v3::{AsyncRequestId, Client};
 
 /// Instances per DescribeRollbackRangeTime call (the API documents no bound; stay modest).

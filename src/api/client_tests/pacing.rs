@@ -9,7 +9,10 @@ async fn rate_limit_answer_is_retried_and_slows_the_action_down() {
     let page = client.rollback_jobs("cdb-mo64xu70", 0, 50).await.unwrap();
     assert_eq!(page.task_count, 1);
     assert_eq!(fake.count(ROLLBACK_JOBS), 2);
-    let (slowed, other) = (client.current_rate(ROLLBACK_JOBS), client.current_rate(ROLLBACK));
+    let (slowed, other) = (
+        client.current_rate(ROLLBACK_JOBS),
+        client.current_rate(ROLLBACK),
+    );
     assert!(slowed <= other / 2.0, "{slowed} against {other}");
     assert!(other > 900.0, "other actions keep their rate: {other}");
 }

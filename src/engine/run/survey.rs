@@ -59,7 +59,9 @@ impl Surveys {
     /// find ends that could not be confirmed sooner anyway. It starts when they are about to
     /// run out, early enough for its answer (`calls` at `rate`) to come in time.
     pub(super) fn wake(&self, now: Instant, look_rate: f64, list_rate: f64) -> Option<Instant> {
-        let next = self.next.filter(|_| self.watched > 0 && self.in_flight == 0)?;
+        let next = self
+            .next
+            .filter(|_| self.watched > 0 && self.in_flight == 0)?;
         let drain = seconds(self.confirming as f64, look_rate);
         let answer = seconds(self.calls.max(1) as f64, list_rate);
         Some(next.max(now + drain.saturating_sub(answer)))
@@ -71,7 +73,10 @@ impl Surveys {
             return;
         };
         self.calls = calls;
-        let span = now.saturating_duration_since(started).as_secs_f64().max(1e-3);
+        let span = now
+            .saturating_duration_since(started)
+            .as_secs_f64()
+            .max(1e-3);
         let sample = found as f64 / span;
         self.found_rate = match self.found_rate {
             None if found == 0 => None,
@@ -119,9 +124,7 @@ impl<P: Protocol> Engine<P> {
         self.surveys
             .since
             .get_or_insert_with(|| (Utc::now() - reconcile::CLOCK_SKEW).with_timezone(&offset));
-        self.surveys
-            .next
-            .get_or_insert(now + self.opts.first_poll);
+        self.surveys.next.get_or_insert(now + self.opts.first_poll);
         for &i in ids {
             if !self.tracking[i].surveyed {
                 self.tracking[i].surveyed = true;

@@ -93,7 +93,10 @@ fn answer(
             .verifier
             .admit(action, config.rate_per_action, now)
             .map_err(|_| {
-                ApiError::rate_limited(action, super::verify::action_limit(action, config.rate_per_action))
+                ApiError::rate_limited(
+                    action,
+                    super::verify::action_limit(action, config.rate_per_action),
+                )
             })?;
         if fault == Some(FaultKind::Internal) {
             return Err(ApiError::internal());
@@ -111,8 +114,9 @@ fn answer(
             "DescribeAsyncRequestInfo" => {
                 tasks::async_info(inner, &params, now).map(|d| (d, false))
             }
-            "DescribeTasks" => tasks::describe(inner, config.tasks_per_instance, &params, now)
-                .map(|d| (d, false)),
+            "DescribeTasks" => {
+                tasks::describe(inner, config.tasks_per_instance, &params, now).map(|d| (d, false))
+            }
             other => Err(ApiError::unsupported_action(other)),
         }
     })();
