@@ -29,8 +29,10 @@ pub(super) struct Surveys {
     in_flight: usize,
     /// When the next survey may start (`None`: no survey planned yet).
     next: Option<Instant>,
-    /// When the survey in flight (or the last one) started.
+    /// When the survey in flight (or the last one) started, and the one before it: the
+    /// ends a survey finds came in between.
     started: Option<Instant>,
+    previous: Option<Instant>,
     /// Ends found per second by recent surveys (`None` until one found any).
     found_rate: Option<f64>,
     /// Calls the last survey cost.
@@ -68,13 +70,16 @@ impl Surveys {
     }
 
     /// Plans the next survey after one that found `found` ends and cost `calls` calls.
-    fn plan(&mut self, now: Instant, found: usize, calls: usize, cadence: Cadence) {
+    fn plan(&mut self, found: usize, calls: usize, cadence: Cadence) {
         let Some(started) = self.started else {
             return;
         };
         self.calls = calls;
-        let span = now
-            .saturating_duration_since(started)
+        let since = self
+            .previous
+            .unwrap_or_else(|| started.checked_sub(cadence.min).unwrap_or(started));
+        let span = started
+            .saturating_duration_since(since)
             .as_secs_f64()
             .max(1e-3);
         let sample = found as f64 / span;
@@ -146,7 +151,7 @@ impl<P: Protocol> Engine<P> {
                 regions.push(self.regions[i].clone());
             }
         }
-        self.surveys.started = Some(now);
+        self.surveys.previous = self.surveys.started.replace(now);
         for region in regions {
             self.surveys.in_flight += 1;
             let protocol = Arc::clone(&self.protocol);
@@ -223,7 +228,7 @@ impl<P: Protocol> Engine<P> {
         }
         let found = self.surveys.confirming - confirming;
         let calls = items.len().div_ceil(ITEMS_PER_CALL);
-        self.surveys.plan(now, found, calls, self.opts.cadence);
+        self.surveys.plan(found, calls, self.opts.cadence);
         None
     }
 
