@@ -9,9 +9,10 @@
 
 use super::*;
 
-/// Ends a survey should find per call it costs: the listing then costs at most about 0.4
-/// calls per instance, whatever the run's size. The gap between surveys follows from it and
-/// the rate at which recent surveys found ends.
+/// Ends a survey should find per call it costs: the listing then costs roughly 1 / 2.5 = 0.4
+/// calls per instance whatever the run's size (0.52 measured at N = 1,000, where ends come
+/// unevenly: BENCHMARKS.md). The gap between surveys follows from it and the rate at which
+/// recent surveys found ends.
 const ENDS_PER_CALL: f64 = 2.5;
 
 /// Items per answer of the listing (its `Limit`), to count what a survey costs.
