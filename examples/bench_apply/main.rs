@@ -24,8 +24,8 @@ use planrun::sandbox::Config;
 
 use measure::{Measured, Who};
 
-/// Rollback tasks last this long on the cloud, before `--time-scale`.
-const TASK_SECONDS: (f64, f64) = (60.0, 600.0);
+/// Rollback tasks last this long on the cloud, before `--time-scale` (`--task-seconds`).
+const TASK_SECONDS: &str = "60,600";
 /// The cloud's documented rate per action.
 const CLOUD_RATE: u32 = 20;
 /// The Region common parameter written in the plan.
@@ -43,6 +43,14 @@ struct Args {
     /// tasks come about 9 a second, within the rate limit).
     #[arg(long, default_value_t = 0.2)]
     time_scale: f64,
+    /// Shortest and longest task, seconds before --time-scale (e.g. 12.5,37.5 for the
+    /// 2.5–7.5 s tasks of the N = 200 target at 0.2).
+    #[arg(long, value_delimiter = ',', default_value = TASK_SECONDS)]
+    task_seconds: Vec<f64>,
+    /// Serve DescribeTasks one item per instance (else one per submission, listing all its
+    /// instances).
+    #[arg(long)]
+    tasks_per_instance: bool,
     /// planrun's `--poll-interval` [default: its 5 s default times --time-scale, at least 10 ms].
     #[arg(long)]
     poll_interval_ms: Option<u64>,
@@ -76,6 +84,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if args.baseline_child {
         return baseline::child(&args);
     }
+    if args.task_seconds.len() != 2 {
+        return Err("--task-seconds takes two values: SHORTEST,LONGEST".into());
+    }
     let status = Command::new("cargo")
         .args(["build", "--release", "--quiet", "--bin", "planrun"])
         .status()?;
@@ -92,8 +103,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| ((5000.0 * args.time_scale) as u64).max(10));
     println!(
         "tasks {}-{} s x {} ; sandbox {} requests/s per action ; planrun --poll-interval {} ms ; load {}",
-        TASK_SECONDS.0,
-        TASK_SECONDS.1,
+        args.task_seconds[0],
+        args.task_seconds[1],
         args.time_scale,
         CLOUD_RATE,
         poll_ms,
@@ -132,6 +143,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     println!("\n{}", measure::table(&rows));
+    println!("{}", measure::targets(&rows));
     let plotted = args.api.first().and_then(|api| {
         rows.iter()
             .filter(|(m, _)| &m.api == api)
@@ -151,11 +163,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// month-wide rollback window, no faults.
 fn cloud_like(args: &Args) -> Config {
     let mut config = Config::demo();
-    config.task_seconds = TASK_SECONDS;
+    config.task_seconds = (args.task_seconds[0], args.task_seconds[1]);
     config.time_scale = args.time_scale;
     config.rate_per_action = CLOUD_RATE;
     config.default_window_seconds = 30 * 86_400;
     config.seed = args.seed;
+    config.tasks_per_instance = args.tasks_per_instance;
     config
 }
 
@@ -181,7 +194,7 @@ fn sibling_binary(name: &str) -> Result<PathBuf, Box<dyn std::error::Error>> {
     Ok(path)
 }
 
-fn load_average() -> String {
+pub fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .ok()
         .and_then(|s| s.split_whitespace().next().map(str::to_owned))

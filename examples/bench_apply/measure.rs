@@ -74,6 +74,8 @@ pub struct Measured {
     pub throttled: u64,
     pub cpu: f64,
     pub rss_mib: f64,
+    /// The 1-minute load average when the child started and when it ended.
+    pub load: (String, String),
 }
 
 impl Measured {
@@ -102,14 +104,22 @@ impl Measured {
         self.lags.get(i).copied().unwrap_or(0.0)
     }
 
+    /// Wall time over the rate bound.
+    pub fn bound_ratio(&self) -> f64 {
+        self.wall / self.bound.max(1e-9)
+    }
+
     pub fn line(&self) -> String {
         format!(
-            "{} {} N={}: exit {} wall {:.2}s last submit {:.2}s last end {:.2}s overhead {:.2}s bound {:.2}s ideal {:.2}s last detection {:.2}s undetected {} lag p50/p90/max {:.2}/{:.2}/{:.2}s polls before end/inst {:.2} calls/inst {:.2} (submit {} poll {} other {}) extra polls after end/inst {:.2} throttled {} cpu {:.2}s rss {:.1} MiB",
+            "{} {} N={}: load {}→{} exit {} wall {:.2}s (x{:.3} the bound) last submit {:.2}s last end {:.2}s overhead {:.2}s bound {:.2}s ideal {:.2}s last detection {:.2}s undetected {} lag p50/p90/max {:.2}/{:.2}/{:.2}s polls before end/inst {:.2} calls/inst {:.2} (submit {} poll {} other {}) extra polls after end/inst {:.2} throttled {} cpu {:.2}s rss {:.1} MiB",
             self.name(),
             self.api,
             self.n,
+            self.load.0,
+            self.load.1,
             if self.exit_ok { "ok" } else { "FAILED" },
             self.wall,
+            self.bound_ratio(),
             self.last_submit,
             self.last_end(),
             self.overhead(),
@@ -200,9 +210,11 @@ pub async fn run(setup: &Setup) -> Result<Measured, Box<dyn std::error::Error>> 
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(dir.path().join("stderr.txt"))?);
+    let load_before = super::load_average();
     let start = Instant::now();
     let status = tokio::task::spawn_blocking(move || cmd.status()).await??;
     let wall = start.elapsed().as_secs_f64();
+    let load_after = super::load_average();
     super::settle().await;
     let timeline = sb.timeline();
     let counters = sb.counters();
@@ -239,6 +251,7 @@ pub async fn run(setup: &Setup) -> Result<Measured, Box<dyn std::error::Error>> 
     m.wall = wall;
     m.cpu = user + sys;
     m.rss_mib = rss_kib / 1024.0;
+    m.load = (load_before, load_after);
     Ok(m)
 }
 
@@ -361,6 +374,7 @@ fn from_timeline(
         throttled,
         cpu: 0.0,
         rss_mib: 0.0,
+        load: Default::default(),
     }
 }
 
@@ -421,6 +435,68 @@ pub fn table(rows: &[(Measured, Option<Measured>)]) -> String {
                 ratio(|x| x.calls() as f64),
             );
         }
+    }
+    out
+}
+
+/// Issue 13's targets beside what each planrun run measured (MB are 10^6 bytes).
+pub fn targets(rows: &[(Measured, Option<Measured>)]) -> String {
+    let mut out = String::from("| API | N | target | measured | met |\n|---|---|---|---|---|\n");
+    for (m, _) in rows {
+        let mut row = |target: &str, measured: String, met: bool| {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {target} | {measured} (load {}→{}) | {} |",
+                m.api,
+                m.n,
+                m.load.0,
+                m.load.1,
+                if met { "yes" } else { "**no**" }
+            );
+        };
+        let ratio = m.bound_ratio();
+        let share = |x: f64| 100.0 * x / m.wall.max(1e-9);
+        match m.n {
+            200 => row(
+                "wall ≤ 1.10 × rate bound",
+                format!("{:.1} s / {:.1} s = {ratio:.3}", m.wall, m.bound),
+                ratio <= 1.10,
+            ),
+            1000 => {
+                row(
+                    "overhead ≤ 2% of wall",
+                    format!("{:.1} s = {:.1}%", m.overhead(), share(m.overhead())),
+                    share(m.overhead()) <= 2.0,
+                );
+                row(
+                    "detection lag p90 ≤ 5 s",
+                    format!("{:.2} s", m.lag(0.9)),
+                    m.lag(0.9) <= 5.0,
+                );
+                let calls = m.per_instance(m.calls());
+                row("calls/inst ≤ 1.5", format!("{calls:.2}"), calls <= 1.5);
+            }
+            10_000 => {
+                row(
+                    "wall ≤ 1.05 × rate bound",
+                    format!("{:.1} s / {:.1} s = {ratio:.3}", m.wall, m.bound),
+                    ratio <= 1.05,
+                );
+                let mb = m.rss_mib * 1.048_576;
+                row("peak RSS ≤ 60 MB", format!("{mb:.1} MB"), mb <= 60.0);
+                row(
+                    "CPU ≤ 2% of wall",
+                    format!("{:.2} s = {:.2}%", m.cpu, share(m.cpu)),
+                    share(m.cpu) <= 2.0,
+                );
+            }
+            _ => {}
+        }
+        row(
+            "zero throttling answers",
+            m.throttled.to_string(),
+            m.throttled == 0,
+        );
     }
     out
 }

@@ -64,7 +64,8 @@ pub struct ClientConfig {
     pub credentials: Credentials,
     pub signature_method: SignatureMethod,
     pub http_method: HttpMethod,
-    /// Requests per second for each action (default 15; the cloud allows 20).
+    /// Requests per second for each action (default: the cloud's documented 20; actions
+    /// documented higher get theirs in proportion, see [`super::limiter::documented_share`]).
     pub rate_per_action: f64,
     /// Requests in flight across all actions (default 4).
     pub concurrency: usize,
@@ -84,7 +85,7 @@ impl ClientConfig {
             credentials,
             signature_method: SignatureMethod::HmacSha256,
             http_method: HttpMethod::Post,
-            rate_per_action: 15.0,
+            rate_per_action: super::limiter::CLOUD_RATE,
             concurrency: 4,
             timeouts: Timeouts::default(),
             retry: RetryPolicy::default(),
@@ -117,7 +118,7 @@ mod tests {
             "gz",
             Credentials::new("a", "b"),
         );
-        assert_eq!(c.rate_per_action, 15.0);
+        assert_eq!(c.rate_per_action, super::super::limiter::CLOUD_RATE);
         assert_eq!(c.concurrency, 4);
         assert_eq!(c.http_method, HttpMethod::Post);
         assert_eq!(c.signature_method, SignatureMethod::HmacSha256);

@@ -74,8 +74,10 @@ pub struct ApiArgs {
     /// How API 2.0 requests are signed (API 3.0 always uses TC3-HMAC-SHA256).
     #[arg(long, value_enum, ignore_case = true, default_value_t = SignatureMethodArg::HmacSha256)]
     pub signature_method: SignatureMethodArg,
-    /// Requests per second for each API action (the cloud allows 20).
-    #[arg(long, value_name = "R", default_value_t = 15.0, value_parser = parse_rate)]
+    /// Requests per second for each API action: the cloud's documented limit by default
+    /// (DescribeAsyncRequestInfo gets twice this, as documented); lower it when other tools
+    /// share the account's budget.
+    #[arg(long, value_name = "R", default_value_t = crate::api::limiter::CLOUD_RATE, value_parser = parse_rate)]
     pub rate: f64,
     /// Requests in flight at most.
     #[arg(long, value_name = "N", default_value_t = 4,
@@ -150,7 +152,7 @@ mod tests {
         assert_eq!(a.api, ApiVersion::V3);
         assert_eq!(a.profile, None);
         assert_eq!(a.signature_method, SignatureMethodArg::HmacSha256);
-        assert_eq!(a.rate, 15.0);
+        assert_eq!(a.rate, crate::api::limiter::CLOUD_RATE);
         assert_eq!(a.concurrency, 4);
         // PLANRUN_ENDPOINT may be set around the tests: only check the fallback when it is not.
         if std::env::var_os("PLANRUN_ENDPOINT").is_none() {

@@ -570,7 +570,7 @@ fn resume_command(args: &ApplyArgs) -> String {
     if method != crate::api::sign::SignatureMethod::HmacSha256 {
         flag("--signature-method", method.as_str().to_owned());
     }
-    if args.api.rate != 15.0 {
+    if args.api.rate != crate::api::limiter::CLOUD_RATE {
         flag("--rate", args.api.rate.to_string());
     }
     if args.api.concurrency != 4 {

@@ -99,6 +99,10 @@ pub struct ServeArgs {
     /// tags, databases) [default: the demo fleet and its house schema]
     #[arg(long, value_name = "FILE")]
     pub catalog: Option<std::path::PathBuf>,
+    /// DescribeTasks lists one item per instance's task, rather than one per submission
+    /// listing all its instances (the documentation allows both).
+    #[arg(long)]
+    pub tasks_per_instance: bool,
 }
 
 /// Parses one `--window` value.
@@ -165,6 +169,7 @@ pub fn config(args: &ServeArgs) -> Result<Config, String> {
     config.empty_detail = args.empty_detail;
     config.transient_range_answers = args.transient_range;
     config.initial_hold_seconds = args.hold_initial;
+    config.tasks_per_instance = args.tasks_per_instance;
     config.default_window_seconds = i64::from(args.window_days) * 86_400;
     for text in &args.windows {
         let (id, w) = window(text)?;

@@ -3,7 +3,7 @@
 //! [`super::local::Local`] instead.
 
 use super::local::{self, Local};
-use super::protocol::{JobHandle, Protocol, Task, V2};
+use super::protocol::{JobHandle, Protocol, Surveyed, Task, V2};
 use super::reconcile::{Found, Sent};
 use super::v3::V3;
 use crate::api::Error;
@@ -128,6 +128,35 @@ impl Protocol for AnyProtocol {
             Self::V2(p) => p.preview(batch),
             Self::V3(p) => p.preview(batch),
             Self::WithLocal { .. } => None,
+        }
+    }
+
+    fn survey_rate(&self) -> f64 {
+        match self.cloud() {
+            Self::V2(p) => p.survey_rate(),
+            Self::V3(p) => p.survey_rate(),
+            Self::WithLocal { .. } => f64::INFINITY,
+        }
+    }
+
+    fn surveys(&self) -> bool {
+        match self.cloud() {
+            Self::V2(p) => p.surveys(),
+            Self::V3(p) => p.surveys(),
+            Self::WithLocal { .. } => false,
+        }
+    }
+
+    async fn survey(
+        &self,
+        region: Option<&str>,
+        since: chrono::DateTime<chrono::FixedOffset>,
+    ) -> Result<Vec<Surveyed>, Error> {
+        // Self-hosted instances are never surveyed (`Engine::watch`): the cloud lists its own.
+        match self.cloud() {
+            Self::V2(p) => p.survey(region, since).await,
+            Self::V3(p) => p.survey(region, since).await,
+            Self::WithLocal { .. } => Err(nested()),
         }
     }
 

@@ -77,6 +77,19 @@ pub struct Task {
     pub spec: Option<RollbackSpec>,
 }
 
+/// One item of a [survey](Protocol::survey): a task (or a submission's tasks together) and the
+/// instances it names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Surveyed {
+    /// The submission the item belongs to.
+    pub job: Option<JobHandle>,
+    /// One instance when the API lists each instance's task; every instance of the
+    /// submission when it lists one item per submission.
+    pub instances: Vec<String>,
+    pub state: TaskState,
+    pub progress: Option<u8>,
+}
+
 /// The operations the engine needs from an API generation.
 pub trait Protocol: Send + Sync + 'static {
     /// Submits one call for these instances (all in `region`).
@@ -150,6 +163,28 @@ pub trait Protocol: Send + Sync + 'static {
     /// to it so they never queue in the client. Infinite: no pacing.
     fn poll_rate(&self) -> f64 {
         f64::INFINITY
+    }
+
+    /// Listing calls ([`Protocol::survey`]) per second the API allows now.
+    fn survey_rate(&self) -> f64 {
+        f64::INFINITY
+    }
+
+    /// Whether [`Protocol::survey`] answers: one listing that tells how many instances' tasks
+    /// stand. Without it (API 2.0) each instance is looked at on its own.
+    fn surveys(&self) -> bool {
+        false
+    }
+
+    /// Every rollback task started in `region` since `since` (all pages, on the listing's own
+    /// budget), newest first as the API lists them. What it says is a hint: each instance's
+    /// outcome is still confirmed with [`Protocol::task`].
+    fn survey(
+        &self,
+        _region: Option<&str>,
+        _since: chrono::DateTime<chrono::FixedOffset>,
+    ) -> impl Future<Output = Result<Vec<Surveyed>, Error>> + Send {
+        async { Ok(Vec::new()) }
     }
 }
 

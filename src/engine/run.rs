@@ -14,7 +14,7 @@ use futures::stream::FuturesUnordered;
 use tokio::sync::{mpsc, watch};
 
 use super::journal::{Journal, Record};
-use super::protocol::{Error, ErrorClass, JobHandle, Protocol, Task, TaskState};
+use super::protocol::{Error, ErrorClass, JobHandle, Protocol, Surveyed, Task, TaskState};
 use super::reconcile;
 use super::schedule::{Cadence, Fleet, History, Kind, Pacer, PollQueue, Seen};
 use super::state::{RunState, Status};
@@ -192,6 +192,10 @@ enum Done {
         idx: usize,
         result: Result<Option<Task>, Error>,
     },
+    Surveyed {
+        region: Option<String>,
+        result: Result<Vec<Surveyed>, Error>,
+    },
 }
 
 /// Per-instance tracking memory (not journaled: rebuilt by polling).
@@ -200,6 +204,13 @@ struct Tracking {
     history: History,
     polling: bool,
     missing_since: Option<Instant>,
+    /// A survey speaks for this instance: it has no looks of its own meanwhile.
+    surveyed: bool,
+    /// Surveys in a row that did not list it.
+    unlisted: u8,
+    /// Its next look confirms what a survey said: it goes at once, not deferred as a first
+    /// look would be.
+    confirm: bool,
 }
 
 pub struct Engine<P: Protocol> {
@@ -223,6 +234,8 @@ pub struct Engine<P: Protocol> {
     /// Tasks looked at before the fleet knew anything.
     explorers: usize,
     tracking: Vec<Tracking>,
+    /// Listings that speak for many instances at once (API 3.0).
+    surveys: survey::Surveys,
     buffered: Vec<Record>,
 }
 
@@ -238,6 +251,7 @@ impl<P: Protocol> Engine<P> {
         events: mpsc::UnboundedSender<Event>,
     ) -> Self {
         let n = requests.len();
+        let surveys = survey::Surveys::new(state.instances.iter().map(|s| s.id.as_str()));
         Self {
             protocol,
             requests,
@@ -255,6 +269,7 @@ impl<P: Protocol> Engine<P> {
             fleet: Fleet::default(),
             explorers: 0,
             tracking: vec![Tracking::default(); n],
+            surveys,
             buffered: Vec::new(),
         }
     }
@@ -320,11 +335,13 @@ impl<P: Protocol> Engine<P> {
                 self.launch_submissions(now)?;
             }
             self.launch_polls(now);
+            self.launch_surveys(now);
             self.flush()?;
             if cancelled && self.submitting == 0 {
                 return Ok(Ending::Interrupted);
             }
-            if self.queue.is_empty() && self.inflight.is_empty() && self.polls.is_empty() {
+            let idle = self.polls.is_empty() && self.surveys.watched == 0;
+            if self.queue.is_empty() && self.inflight.is_empty() && idle {
                 if self.state.all_final() {
                     self.write(Record::Complete { at: Utc::now() })?;
                 }
@@ -420,7 +437,7 @@ impl<P: Protocol> Engine<P> {
         } else {
             None
         };
-        [poll, submit]
+        [poll, submit, self.survey_wake(Instant::now())]
             .into_iter()
             .flatten()
             .min()
@@ -441,12 +458,14 @@ impl<P: Protocol> Engine<P> {
             } => self.reconciled(batch, ids, round, results),
             Done::BusyChecked { job, result } => self.busy_checked(job, result),
             Done::Polled { idx, result } => self.polled(idx, result),
+            Done::Surveyed { region, result } => Ok(self.surveyed(region, result)),
         }
     }
 }
 
 mod doubt;
 mod submit;
+mod survey;
 mod track;
 
 #[cfg(test)]
@@ -456,3 +475,7 @@ mod tests;
 #[cfg(test)]
 #[path = "run_pacing_tests.rs"]
 mod pacing_tests;
+
+#[cfg(test)]
+#[path = "run_survey_tests.rs"]
+mod survey_tests;

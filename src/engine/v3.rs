@@ -12,10 +12,11 @@ use sha2::{Digest, Sha256};
 
 mod tied;
 
-use super::protocol::{JobHandle, Protocol, Task, TaskState};
+use super::protocol::{JobHandle, Protocol, Surveyed, Task, TaskState};
 use crate::api::Error;
 use crate::api::rollback::{InstanceRollback, RollbackSpec, para_json};
 use crate::api::v3::model::{InstanceRollbackRangeTime, RollbackTask, RollbackTimeRange};
+use crate::api::v3::tasks::{DescribeTasksRequest, ROLLBACK_TASK_TYPES, TaskDetail};
 use crate::api::v3::{AsyncRequestId, Client};
 
 /// Instances per DescribeRollbackRangeTime call (the API documents no bound; stay modest).
@@ -327,6 +328,41 @@ impl Protocol for V3 {
 
     fn preview(&self, batch: &[InstanceRollback]) -> Option<Vec<(String, String)>> {
         Some(super::prepare::Generation::V3.params(batch))
+    }
+
+    fn survey_rate(&self) -> f64 {
+        self.client
+            .current_rate(crate::api::v3::client::DESCRIBE_TASKS)
+    }
+
+    fn surveys(&self) -> bool {
+        true
+    }
+
+    /// DescribeTasks without an instance: every rollback task started since `since`, 100 an
+    /// answer, each with its AsyncRequestId and instances. The cost is a call per hundred
+    /// tasks of the run, on DescribeTasks' own budget, whatever the submissions' sizes.
+    async fn survey(
+        &self,
+        region: Option<&str>,
+        since: chrono::DateTime<chrono::FixedOffset>,
+    ) -> Result<Vec<Surveyed>, Error> {
+        let filter = DescribeTasksRequest {
+            task_types: ROLLBACK_TASK_TYPES.to_vec(),
+            start_time_begin: Some(since.format(TIME_FORMAT).to_string()),
+            ..DescribeTasksRequest::default()
+        };
+        let items = self.client_for(region).all_tasks(&filter).await?;
+        Ok(items
+            .into_iter()
+            .filter(TaskDetail::is_rollback)
+            .map(|t| Surveyed {
+                job: t.async_request_id.map(JobHandle),
+                instances: t.instance_ids,
+                state: state(t.task_status.as_deref()),
+                progress: t.progress.and_then(|p| u8::try_from(p.clamp(0, 100)).ok()),
+            })
+            .collect())
     }
 
     async fn find_submission(

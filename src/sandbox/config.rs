@@ -217,6 +217,9 @@ pub struct Config {
     /// The fleet (DescribeDBInstances) and what each instance holds (DescribeDatabases,
     /// DescribeTables).
     pub catalog: super::catalog::Catalog,
+    /// DescribeTasks lists one item per instance's task (`InstanceIds` of one), rather than
+    /// one per submission listing all its instances: the API's documentation allows both.
+    pub tasks_per_instance: bool,
     /// Seeds per-instance durations and the string-or-number choice in answers.
     pub seed: u64,
 }
@@ -247,6 +250,7 @@ impl Config {
             transient_range_answers: 0,
             initial_hold_seconds: 0.0,
             catalog: super::catalog::Catalog::demo(),
+            tasks_per_instance: false,
             seed: 0,
         }
     }

@@ -150,6 +150,7 @@ impl Verifier {
 
     /// The per-action limit: at most `rate` admitted requests in any sliding second.
     pub fn admit(&mut self, action: &str, rate: u32, now: Instant) -> Result<(), Rejection> {
+        let rate = action_limit(action, rate);
         let window = self.windows.entry(action.to_owned()).or_default();
         while window
             .front()
@@ -163,6 +164,12 @@ impl Verifier {
         window.push_back(now);
         Ok(())
     }
+}
+
+/// The requests per second the sandbox accepts for `action` at `rate` per action: the
+/// cloud's documented proportion (DescribeAsyncRequestInfo twice the others).
+pub fn action_limit(action: &str, rate: u32) -> u32 {
+    (f64::from(rate) * crate::api::limiter::documented_share(action)).round() as u32
 }
 
 #[cfg(test)]

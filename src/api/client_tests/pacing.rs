@@ -9,16 +9,12 @@ async fn rate_limit_answer_is_retried_and_slows_the_action_down() {
     let page = client.rollback_jobs("cdb-mo64xu70", 0, 50).await.unwrap();
     assert_eq!(page.task_count, 1);
     assert_eq!(fake.count(ROLLBACK_JOBS), 2);
-    assert!(
-        client.current_rate(ROLLBACK_JOBS) < 1000.0,
-        "{}",
-        client.current_rate(ROLLBACK_JOBS)
-    );
-    assert_eq!(
+    let (slowed, other) = (
+        client.current_rate(ROLLBACK_JOBS),
         client.current_rate(ROLLBACK),
-        1000.0,
-        "other actions keep their rate"
     );
+    assert!(slowed <= other / 2.0, "{slowed} against {other}");
+    assert!(other > 900.0, "other actions keep their rate: {other}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -51,8 +47,9 @@ async fn no_more_than_rate_requests_per_second_reach_the_server_per_action() {
         call.await.unwrap().unwrap();
     }
     let elapsed = start.elapsed();
-    // 12 evenly spaced requests at 8/s take at least 11/8 s; both actions run side by side.
-    assert!(elapsed >= Duration::from_millis(1350), "{elapsed:?}");
+    // 12 requests at 8/s: 8 in the first second, the other 4 once the first leave the
+    // window; both actions run side by side.
+    assert!(elapsed >= Duration::from_millis(1000), "{elapsed:?}");
     assert!(
         elapsed < Duration::from_millis(2600),
         "actions must not share one limiter: {elapsed:?}"

@@ -74,8 +74,8 @@ impl<P: Protocol> Engine<P> {
                 });
                 for &i in &job.ids {
                     self.tracking[i].history = History::accepted(now, self.opts.first_poll);
-                    self.polls.push(now + self.opts.first_poll, i, Kind::Check);
                 }
+                self.watch(&job.ids, now);
                 return Ok(None);
             }
             Err(err) => err,

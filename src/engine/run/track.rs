@@ -37,8 +37,13 @@ impl<P: Protocol> Engine<P> {
             }
             let cap = self.opts.cadence.max * FIRST_LOOK_CAP;
             let explore = self.explorers < EXPLORERS;
+            let confirm = std::mem::take(&mut self.tracking[idx].confirm);
+            self.surveys.confirming -= usize::from(confirm);
             let history = &self.tracking[idx].history;
-            if !early && let Some(later) = history.first_look(&mut self.fleet, now, cap, explore) {
+            if !early
+                && !confirm
+                && let Some(later) = history.first_look(&mut self.fleet, now, cap, explore)
+            {
                 self.polls.push(later, idx, Kind::Check);
                 continue;
             }
@@ -66,7 +71,6 @@ impl<P: Protocol> Engine<P> {
         let now = Instant::now();
         self.tracking[idx].polling = false;
         self.looking -= 1;
-        let instance = self.state.instances[idx].id.clone();
         let task = match result {
             Ok(Some(task)) => task,
             Ok(None) => {
@@ -104,9 +108,6 @@ impl<P: Protocol> Engine<P> {
             }
         };
         self.tracking[idx].missing_since = None;
-        let s = &self.state.instances[idx];
-        let changed = s.task_state.as_deref() != Some(task.state.name())
-            || (task.progress.is_some() && s.progress != task.progress);
         if task.state.is_terminal() {
             self.tracking[idx].history.finished(&mut self.fleet, now);
             let status = if task.state == TaskState::Succeeded {
@@ -124,29 +125,49 @@ impl<P: Protocol> Engine<P> {
         }
         // An undocumented state stays unfinished, shown raw, until the task leaves it or the
         // run's `--timeout`: a timer never turns "unknown" into "failed".
-        if changed {
-            self.buffer(Record::Progress {
-                instance: instance.clone(),
-                state: task.state.name().to_owned(),
-                progress: task.progress,
-                at: Utc::now(),
-            });
-            // Self-hosted restores say which phase they are in and how many bytes went in.
-            let detail = crate::engine::local::is_local(self.regions[idx].as_deref())
-                .then(|| task.message.clone())
-                .flatten();
-            self.emit(Event::State {
-                instance,
-                state: task.state.name().to_owned(),
-                progress: task.progress,
-                detail,
-            });
-        }
+        let detail = crate::engine::local::is_local(self.regions[idx].as_deref())
+            .then(|| task.message.clone())
+            .flatten();
+        self.note_state(idx, &task.state, task.progress, detail);
         self.reschedule(idx, now, task.progress);
         Ok(None)
     }
 
+    /// Journals and reports a running task's state and progress when they changed.
+    /// Journals and tells a task's new state; `detail` is a self-hosted restore's phase and
+    /// bytes.
+    pub(super) fn note_state(
+        &mut self,
+        idx: usize,
+        state: &TaskState,
+        progress: Option<u8>,
+        detail: Option<String>,
+    ) {
+        let s = &self.state.instances[idx];
+        let changed = s.task_state.as_deref() != Some(state.name())
+            || (progress.is_some() && s.progress != progress);
+        if !changed {
+            return;
+        }
+        let instance = s.id.clone();
+        self.buffer(Record::Progress {
+            instance: instance.clone(),
+            state: state.name().to_owned(),
+            progress,
+            at: Utc::now(),
+        });
+        self.emit(Event::State {
+            instance,
+            state: state.name().to_owned(),
+            progress,
+            detail,
+        });
+    }
+
     pub(super) fn finish(&mut self, idx: usize, status: &str, message: Option<String>) {
+        if std::mem::take(&mut self.tracking[idx].confirm) {
+            self.surveys.confirming -= 1;
+        }
         let instance = self.state.instances[idx].id.clone();
         self.buffer(Record::Finished {
             instance: instance.clone(),

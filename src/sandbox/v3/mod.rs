@@ -90,7 +90,12 @@ fn answer(
         inner
             .verifier
             .admit(action, config.rate_per_action, now)
-            .map_err(|_| ApiError::rate_limited(action, config.rate_per_action))?;
+            .map_err(|_| {
+                ApiError::rate_limited(
+                    action,
+                    super::verify::action_limit(action, config.rate_per_action),
+                )
+            })?;
         if fault == Some(FaultKind::Internal) {
             return Err(ApiError::internal());
         }
@@ -107,7 +112,9 @@ fn answer(
             "DescribeAsyncRequestInfo" => {
                 tasks::async_info(inner, &params, now).map(|d| (d, false))
             }
-            "DescribeTasks" => tasks::describe(inner, &params, now).map(|d| (d, false)),
+            "DescribeTasks" => {
+                tasks::describe(inner, config.tasks_per_instance, &params, now).map(|d| (d, false))
+            }
             "DescribeDBInstances" => {
                 let region = auth::header(headers, "x-tc-region").unwrap_or("");
                 fleet::db_instances(config, &params, region).map(|d| (d, false))

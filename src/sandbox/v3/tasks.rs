@@ -1,5 +1,5 @@
 //! DescribeTasks (one item per submission: its AsyncRequestId, the instances sent together,
-//! `TaskStatus` in that action's spelling) and DescribeAsyncRequestInfo (one request's
+//! `TaskStatus` in that action's spelling; or, configured so, one item per instance's task) and DescribeAsyncRequestInfo (one request's
 //! status: a submission's over its instances, a StopRollback's until its task is KILLED).
 
 use std::collections::BTreeMap;
@@ -43,7 +43,13 @@ fn integers(body: &Body, name: &str) -> Result<Vec<i64>, ApiError> {
 }
 
 /// DescribeTasks.
-pub fn describe(inner: &mut Inner, body: &Body, now: Instant) -> Result<Value, ApiError> {
+/// `per_instance`: one item per instance's task rather than one per submission.
+pub fn describe(
+    inner: &mut Inner,
+    per_instance: bool,
+    body: &Body,
+    now: Instant,
+) -> Result<Value, ApiError> {
     body.only(&[
         "InstanceId",
         "AsyncRequestId",
@@ -65,7 +71,7 @@ pub fn describe(inner: &mut Inner, body: &Body, now: Instant) -> Result<Value, A
     if !types.is_empty() && !types.contains(&BATCH_ROLLBACK) {
         return Ok(json!({ "TotalCount": 0, "Items": [] }));
     }
-    // One item per job, newest first.
+    // One item per job, newest first; or, as the configuration asks, one per task of it.
     let mut jobs: BTreeMap<u64, Vec<(&str, &Task)>> = BTreeMap::new();
     for (id, task) in inner.tasks.all() {
         jobs.entry(task.job_id).or_default().push((id, task));
@@ -77,38 +83,54 @@ pub fn describe(inner: &mut Inner, body: &Body, now: Instant) -> Result<Value, A
         if request.is_some_and(|r| r != async_id) {
             continue;
         }
-        // The instance asked about, else the job's first.
-        let Some(&(_, task)) = tasks
-            .iter()
-            .find(|(id, _)| instance.is_none_or(|i| i == *id))
-        else {
-            continue;
+        let listed: Vec<(&str, &Task)> = if per_instance {
+            tasks
+                .iter()
+                .filter(|(id, _)| instance.is_none_or(|i| i == *id))
+                .copied()
+                .collect()
+        } else {
+            // The instance asked about, else the job's first, stands for the job.
+            tasks
+                .iter()
+                .find(|(id, _)| instance.is_none_or(|i| i == *id))
+                .copied()
+                .into_iter()
+                .collect()
         };
-        let phase = task.phase(now);
-        let started = task.started_wall.format(TIME_FORMAT).to_string();
-        if begin.is_some_and(|b| started.as_str() < b) || end.is_some_and(|e| started.as_str() > e)
-        {
-            continue;
+        for (id, task) in listed {
+            let phase = task.phase(now);
+            let started = task.started_wall.format(TIME_FORMAT).to_string();
+            if begin.is_some_and(|b| started.as_str() < b)
+                || end.is_some_and(|e| started.as_str() > e)
+            {
+                continue;
+            }
+            if !statuses.is_empty() && !statuses.contains(&phase.status()) {
+                continue;
+            }
+            let ended = task
+                .ended_wall(now)
+                .map_or_else(|| NO_TIME.to_owned(), |t| t.format(TIME_FORMAT).to_string());
+            let instances: Vec<&str> = if per_instance {
+                vec![id]
+            } else {
+                tasks.iter().map(|(id, _)| *id).collect()
+            };
+            items.push(json!({
+                "Code": 0,
+                "Message": "",
+                "JobId": job,
+                "Progress": phase.progress(),
+                "TaskStatus": task_status(phase),
+                "TaskType": "BATCH ROLLBACK",
+                "StartTime": started,
+                "EndTime": ended,
+                "InstanceIds": instances,
+                "AsyncRequestId": async_id,
+                "TaskAttachInfo": [],
+            }));
         }
-        if !statuses.is_empty() && !statuses.contains(&phase.status()) {
-            continue;
-        }
-        let ended = task
-            .ended_wall(now)
-            .map_or_else(|| NO_TIME.to_owned(), |t| t.format(TIME_FORMAT).to_string());
-        items.push(json!({
-            "Code": 0,
-            "Message": "",
-            "JobId": job,
-            "Progress": phase.progress(),
-            "TaskStatus": task_status(phase),
-            "TaskType": "BATCH ROLLBACK",
-            "StartTime": started,
-            "EndTime": ended,
-            "InstanceIds": tasks.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
-            "AsyncRequestId": async_id,
-            "TaskAttachInfo": [],
-        }));
     }
     let total = items.len();
     let page: Vec<Value> = items
