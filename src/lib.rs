@@ -1,8 +1,9 @@
 //! planrun: reviewed, declarative point-in-time rollbacks of TencentDB for MySQL instances.
 //!
-//! Layers (imports only flow this way): `diff` → `plan`; `engine` → `plan`, `diff`, `api`;
-//! `sandbox` → `api`; `record` → `engine`, `plan`, `api` (their data types: it renders the
-//! journal); `cli` → everything.
+//! Layers (imports only flow this way): `diff` → `plan`; `engine` → `plan`, `diff`, `api`,
+//! `mysql`; `sandbox` → `api`; `record` → `engine`, `plan`, `api` (their data types: it
+//! renders the journal); `mysql` (self-hosted restores with the server's own tools) → nothing
+//! of planrun's; `cli` → everything.
 
 pub mod api;
 pub mod cli;
