@@ -54,11 +54,12 @@ pub fn group<'a>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use crate::plan::{Instance, Strategy};
+    use crate::plan::{DbTables, Instance, Rename, Strategy};
 
-    fn plan(regions: &[Option<&str>]) -> ResolvedPlan {
+    /// A plan of one instance per region given, each rolling back `orders.payments`.
+    pub(crate) fn plan(regions: &[Option<&str>]) -> ResolvedPlan {
         ResolvedPlan {
             name: "p".into(),
             description: None,
@@ -75,7 +76,13 @@ mod tests {
                     rollback_time: "2026-11-20 03:15:00".into(),
                     region: r.map(str::to_owned),
                     dbs: vec![],
-                    tables: vec![],
+                    tables: vec![DbTables {
+                        db: "orders".into(),
+                        tables: vec![Rename {
+                            source: "payments".into(),
+                            target: "payments_bak".into(),
+                        }],
+                    }],
                     selfhosted: None,
                 })
                 .collect(),

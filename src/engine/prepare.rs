@@ -156,37 +156,8 @@ impl Prepared {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{DbTables, Instance, Strategy};
 
-    fn plan(regions: &[Option<&str>]) -> ResolvedPlan {
-        ResolvedPlan {
-            name: "p".into(),
-            description: None,
-            timezone: "+08:00".into(),
-            batch_size: 10,
-            instances: regions
-                .iter()
-                .enumerate()
-                .map(|(i, r)| Instance {
-                    id: format!("cdb-{i:08}"),
-                    path: String::new(),
-                    entry: i,
-                    strategy: Strategy::Table,
-                    rollback_time: "2026-11-20 03:15:00".into(),
-                    region: r.map(str::to_owned),
-                    selfhosted: None,
-                    dbs: vec![],
-                    tables: vec![DbTables {
-                        db: "orders".into(),
-                        tables: vec![crate::plan::Rename {
-                            source: "payments".into(),
-                            target: "payments_bak".into(),
-                        }],
-                    }],
-                })
-                .collect(),
-        }
-    }
+    use crate::engine::batch::tests::plan;
 
     #[test]
     fn a_v2_call_numbers_its_instances_from_zero() {
