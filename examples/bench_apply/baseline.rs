@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use planrun::api::rollback::{
     DatabaseTables, InstanceRollback, RollbackSpec, Strategy, TableRename,
 };
-use planrun::api::{Client, ClientConfig, Credentials, JobId, v3};
+use planrun::api::v2::{Client, JobId};
+use planrun::api::{ClientConfig, Credentials, v3};
 
 use super::{Args, REGION};
 

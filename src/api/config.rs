@@ -5,7 +5,7 @@ use std::time::Duration;
 use backon::{BackoffBuilder, ExponentialBuilder};
 
 use crate::api::credentials::Credentials;
-use crate::api::sign::{HttpMethod, SignatureMethod};
+use crate::api::v2::sign::{HttpMethod, SignatureMethod};
 
 /// Connect and whole-request timeouts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,7 +1,7 @@
-//! Protocol-neutral rollback requests and their API 2.0 form (`instances.N.*` parameters).
-//!
-//! The engine builds [`InstanceRollback`]s; each protocol adapter turns them into its own
-//! wire format. API 2.0 sends each instance's spec as a JSON string in `instances.N.para`.
+//! Protocol-neutral rollback requests: what the engine builds ([`InstanceRollback`]) and each
+//! protocol adapter turns into its own wire format ([`crate::api::v2::model`],
+//! [`crate::api::v3::model`]). [`para_json`] is the spec's canonical JSON (API 2.0 sends it as
+//! `instances.N.para`; the plan hash and API 3.0's matching read it too).
 
 use serde::{Deserialize, Serialize};
 
@@ -84,20 +84,6 @@ pub fn para_json(spec: &RollbackSpec) -> String {
     serde_json::to_string(spec).unwrap_or_default()
 }
 
-/// The action parameters of `RollbackCdbDatabaseTables` (without common parameters):
-/// `instances.N.cdbInstanceId` and `instances.N.para`, N from 0.
-pub fn rollback_params(instances: &[InstanceRollback]) -> Vec<(String, String)> {
-    let mut out = Vec::with_capacity(instances.len() * 2);
-    for (n, instance) in instances.iter().enumerate() {
-        out.push((
-            format!("instances.{n}.cdbInstanceId"),
-            instance.instance_id.clone(),
-        ));
-        out.push((format!("instances.{n}.para"), para_json(&instance.spec)));
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,32 +112,6 @@ mod tests {
             para_json(&spec()),
             r#"{"rollbacktime":"2016-10-31 12:00:00","strategy":"full","dbs":[{"dbname":"db1","newname":"db1_bak"}],"tables":[{"db":"db2","table":[{"tablename":"table1","newname":"table1_bak"}]}]}"#
         );
-    }
-
-    #[test]
-    fn params_are_numbered_from_zero() {
-        let two = [
-            InstanceRollback {
-                instance_id: "cdb-aaaaaaaa".into(),
-                spec: spec(),
-            },
-            InstanceRollback {
-                instance_id: "cdb-bbbbbbbb".into(),
-                spec: spec(),
-            },
-        ];
-        let params = rollback_params(&two);
-        let keys: Vec<&str> = params.iter().map(|(k, _)| k.as_str()).collect();
-        assert_eq!(
-            keys,
-            [
-                "instances.0.cdbInstanceId",
-                "instances.0.para",
-                "instances.1.cdbInstanceId",
-                "instances.1.para"
-            ]
-        );
-        assert_eq!(params[2].1, "cdb-bbbbbbbb");
     }
 
     #[test]

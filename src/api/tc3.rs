@@ -7,7 +7,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::api::sign::hmac_sha256;
+use crate::api::mac::hmac_sha256;
 
 /// The algorithm name, first word of `Authorization` and first line of the string to sign.
 pub const ALGORITHM: &str = "TC3-HMAC-SHA256";
@@ -70,7 +70,7 @@ pub fn signature(secret_key: &str, date: &str, string_to_sign: &str) -> String {
 }
 
 /// The signature a request with these pieces must carry: what a server compares (with
-/// [`crate::api::sign::signatures_match`]) against [`Authorization::signature`]. The date of the
+/// [`crate::api::mac::signatures_match`]) against [`Authorization::signature`]. The date of the
 /// scope is the timestamp's; a request whose `Authorization` names another date is invalid.
 pub fn expected_signature(
     secret_key: &str,

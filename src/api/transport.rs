@@ -9,7 +9,6 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 use crate::api::config::ClientConfig;
 use crate::api::error::Error;
 use crate::api::limiter::{ActionState, Limiters};
-use crate::api::request::host_with_port;
 
 /// What both API clients hold: the shared transport and the region their requests carry.
 /// Clones and [`Regional::with_region`] share the pool, the limiters and the semaphore.
@@ -138,5 +137,41 @@ impl Transport {
             });
         }
         Ok(body)
+    }
+}
+
+/// The `Host` header value of a URL: the host, plus `:port` when it is not the scheme's default.
+pub fn host_with_port(url: &reqwest::Url) -> Option<String> {
+    let host = url.host_str()?;
+    Some(match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    })
+}
+
+/// Seconds since the Unix epoch, for `Timestamp`.
+pub fn now_timestamp() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_includes_only_non_default_ports() {
+        let url = |s: &str| reqwest::Url::parse(s).unwrap();
+        assert_eq!(
+            host_with_port(&url("https://cdb.api.qcloud.com/v2/index.php")).as_deref(),
+            Some("cdb.api.qcloud.com")
+        );
+        assert_eq!(
+            host_with_port(&url("https://cdb.api.qcloud.com:443/v2/index.php")).as_deref(),
+            Some("cdb.api.qcloud.com")
+        );
+        assert_eq!(
+            host_with_port(&url("http://127.0.0.1:8080/v2/index.php")).as_deref(),
+            Some("127.0.0.1:8080")
+        );
     }
 }

@@ -1,9 +1,9 @@
 //! Flags shared by every command that talks to the cloud API (`jobs`, `apply`, `status`), and
 //! their translation into an [`api::ClientConfig`](crate::api::ClientConfig) and credentials.
 
-use crate::api::client::{ClientConfig, DEFAULT_ENDPOINT};
 use crate::api::credentials::{self, Credentials, Discovered};
-use crate::api::sign::SignatureMethod;
+use crate::api::v2::client::{ClientConfig, DEFAULT_ENDPOINT};
+use crate::api::v2::sign::SignatureMethod;
 use crate::api::v3;
 use crate::engine::any::AnyProtocol;
 use crate::engine::protocol::V2;
@@ -97,7 +97,7 @@ impl ApiArgs {
     /// The engine's protocol for `--api`, on a client built from `config`.
     pub fn protocol(&self, config: ClientConfig) -> Result<AnyProtocol, crate::api::Error> {
         Ok(match self.api {
-            ApiVersion::V2 => AnyProtocol::V2(V2::new(crate::api::Client::new(config)?)),
+            ApiVersion::V2 => AnyProtocol::V2(V2::new(crate::api::v2::Client::new(config)?)),
             ApiVersion::V3 => AnyProtocol::V3(V3::new(v3::Client::new(config)?)),
         })
     }

@@ -566,8 +566,8 @@ fn resume_command(args: &ApplyArgs) -> String {
     if let Some(profile) = &args.api.profile {
         flag("--profile", profile.clone());
     }
-    let method: crate::api::sign::SignatureMethod = args.api.signature_method.into();
-    if method != crate::api::sign::SignatureMethod::HmacSha256 {
+    let method: crate::api::v2::sign::SignatureMethod = args.api.signature_method.into();
+    if method != crate::api::v2::sign::SignatureMethod::HmacSha256 {
         flag("--signature-method", method.as_str().to_owned());
     }
     if args.api.rate != crate::api::limiter::CLOUD_RATE {

@@ -6,9 +6,9 @@ use serde_json::json;
 
 use super::api_args::{ApiArgs, ApiVersion};
 use super::jobs_v3;
-use crate::api::client::{Client, MAX_PAGE};
 use crate::api::credentials::Credentials;
-use crate::api::task::{JobPage, RollbackTask};
+use crate::api::v2::client::{Client, MAX_PAGE};
+use crate::api::v2::tasks::{JobPage, RollbackTask};
 
 /// Exit codes of this command (DESIGN §2: `jobs` exits 0 or 2).
 const EXIT_OK: i32 = 0;
@@ -229,7 +229,7 @@ pub fn to_json(page: &JobPage) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::task::TaskStatus;
+    use crate::api::v2::tasks::TaskStatus;
 
     fn page() -> JobPage {
         let data = serde_json::json!({"taskCount": "3", "taskList": [

@@ -11,8 +11,9 @@ use chrono::Utc;
 
 use super::api_args::{ApiArgs, ApiVersion};
 use super::exit;
+use crate::api::Credentials;
 use crate::api::rollback::InstanceRollback;
-use crate::api::{Client, Credentials};
+use crate::api::v2::Client;
 use crate::engine::any::AnyProtocol;
 use crate::engine::journal::{Journal, Lock, Record};
 use crate::engine::prepare::{Prepared, prepare};
@@ -167,7 +168,7 @@ impl Session {
         session._lock = Some(lock);
         session.concurrency = (api.concurrency as usize).max(1);
         let action = match api.api {
-            ApiVersion::V2 => crate::api::client::ROLLBACK,
+            ApiVersion::V2 => crate::api::v2::client::ROLLBACK,
             ApiVersion::V3 => crate::api::v3::client::START_BATCH_ROLLBACK,
         };
         let version = match api.api {

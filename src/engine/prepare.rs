@@ -6,7 +6,8 @@
 use super::batch::{self, Batch};
 use super::plan_hash::plan_hash;
 use super::request;
-use crate::api::rollback::{InstanceRollback, rollback_params};
+use crate::api::rollback::InstanceRollback;
+use crate::api::v2::model::rollback_params;
 use crate::api::v3::model::StartBatchRollbackRequest;
 use crate::plan::ResolvedPlan;
 

@@ -4,9 +4,10 @@
 use std::future::Future;
 
 use super::reconcile::{self, Found, Sent};
+use crate::api;
 use crate::api::rollback::{InstanceRollback, RollbackSpec};
+use crate::api::v2::{Client, TaskStatus};
 use crate::api::v3::model::InstanceRollbackRangeTime;
-use crate::api::{self, Client, TaskStatus};
 
 pub use crate::api::{Error, ErrorClass};
 
@@ -220,7 +221,7 @@ fn state(status: TaskStatus) -> TaskState {
     }
 }
 
-fn task(t: api::RollbackTask) -> Task {
+fn task(t: api::v2::RollbackTask) -> Task {
     let spec = match (&t.rollback_time, t.strategy) {
         (Some(time), Some(strategy)) => Some(RollbackSpec {
             rollbacktime: time.clone(),
@@ -243,7 +244,7 @@ fn task(t: api::RollbackTask) -> Task {
 
 impl Protocol for V2 {
     fn poll_rate(&self) -> f64 {
-        self.client.current_rate(api::client::ROLLBACK_JOBS)
+        self.client.current_rate(api::v2::client::ROLLBACK_JOBS)
     }
 
     fn preview(&self, batch: &[InstanceRollback]) -> Option<Vec<(String, String)>> {

@@ -12,8 +12,8 @@
 use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
 
 use super::protocol::{JobHandle, Task};
-use crate::api::matching::same_renames;
 use crate::api::rollback::RollbackSpec;
+use crate::api::v2::matching::same_renames;
 
 /// Clock difference tolerated between this machine and the API's task times.
 pub const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde_json::Value;
 
-use crate::api::sign::HttpMethod;
+use crate::api::v2::sign::HttpMethod;
 
 use super::answer::Rejection;
 use super::config::Config;

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use crate::api::sign::{self, HttpMethod, SignatureMethod};
+use crate::api::v2::sign::{self, HttpMethod, SignatureMethod};
 
 use super::answer::Rejection;
 use super::config::Config;
@@ -128,7 +128,7 @@ impl Verifier {
             .ok_or_else(Rejection::unknown_secret_id)?;
         let text = sign::string_to_sign(envelope.method, envelope.host, envelope.path, &params.0);
         let expected = sign::signature(key, method, &text);
-        if !sign::signatures_match(&expected, signature) {
+        if !crate::api::mac::signatures_match(&expected, signature) {
             return Err(Rejection::signature("signature verification failed"));
         }
 

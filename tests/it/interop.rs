@@ -79,7 +79,7 @@ async fn tencents_python_sdk_is_accepted_with_both_methods_and_rejected_with_a_w
 /// non-ASCII, a host with a port).
 #[test]
 fn sign_rs_agrees_with_the_sdks_signer() {
-    use planrun::api::sign::{self, HttpMethod, SignatureMethod};
+    use planrun::api::v2::sign::{self, HttpMethod, SignatureMethod};
     use std::io::Write;
 
     const KEY: &str = "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE";

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use assert_cmd::Command;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use planrun::api::sign::{self, HttpMethod, SignatureMethod};
+use planrun::api::v2::sign::{self, HttpMethod, SignatureMethod};
 
 const ID: &str = "AKIDjobstest";
 const KEY: &str = "jobs-test-secret-key";
@@ -44,7 +44,7 @@ async fn answer(
         method,
         &sign::string_to_sign(HttpMethod::Post, host, PATH, &params),
     );
-    if get("SecretId") != ID || !sign::signatures_match(&expected, &get("Signature")) {
+    if get("SecretId") != ID || !planrun::api::mac::signatures_match(&expected, &get("Signature")) {
         return r#"{"code":4100,"message":"signature mismatch","codeDesc":"AuthFailure"}"#.into();
     }
     if get("Region") != "ap-guangzhou" {

@@ -2,10 +2,11 @@
 
 use std::time::Duration;
 
-use planrun::api::client::{Client, ClientConfig, ROLLBACK, ROLLBACK_JOBS};
 use planrun::api::rollback::{DatabaseRename, InstanceRollback, RollbackSpec, Strategy};
-use planrun::api::sign::{HttpMethod, SignatureMethod};
-use planrun::api::{Credentials, ErrorClass, TaskStatus};
+use planrun::api::v2::TaskStatus;
+use planrun::api::v2::client::{Client, ClientConfig, ROLLBACK, ROLLBACK_JOBS};
+use planrun::api::v2::sign::{HttpMethod, SignatureMethod};
+use planrun::api::{Credentials, ErrorClass};
 use planrun::sandbox::{self, Config, DEMO_SECRET_ID, DEMO_SECRET_KEY};
 
 fn inst(id: &str) -> InstanceRollback {

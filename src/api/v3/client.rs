@@ -23,9 +23,9 @@ use super::tasks::{
 };
 use crate::api::config::ClientConfig;
 use crate::api::error::{Error, ErrorClass};
-use crate::api::request::now_timestamp;
 use crate::api::rollback::InstanceRollback;
 use crate::api::tc3::{self, SignInput};
+use crate::api::transport::now_timestamp;
 use crate::api::transport::{Regional, Transport};
 
 /// The public API 3.0 endpoint (any region).

@@ -6,7 +6,7 @@
 
 use axum::http::HeaderMap;
 
-use crate::api::sign::signatures_match;
+use crate::api::mac::signatures_match;
 use crate::api::tc3::{self, Authorization};
 
 use super::super::config::Config;

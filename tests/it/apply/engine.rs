@@ -9,7 +9,8 @@ use std::time::Duration;
 use planrun::api::rollback::{
     DatabaseTables, InstanceRollback, RollbackSpec, Strategy, TableRename,
 };
-use planrun::api::{Client, ClientConfig, Credentials};
+use planrun::api::v2::Client;
+use planrun::api::{ClientConfig, Credentials};
 use planrun::engine::journal::Journal;
 use planrun::engine::protocol::V2;
 use planrun::engine::run::{Ending, Engine, Options};

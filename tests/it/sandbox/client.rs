@@ -7,7 +7,8 @@ use super::*;
 use planrun::api::rollback::{
     DatabaseTables, InstanceRollback, RollbackSpec, Strategy, TableRename,
 };
-use planrun::api::{Client, ClientConfig, Credentials, RetryPolicy, TaskStatus};
+use planrun::api::v2::{Client, TaskStatus};
+use planrun::api::{ClientConfig, Credentials, RetryPolicy};
 
 fn client(sb: &Sandbox, http: HttpMethod, sig: SignatureMethod) -> Client {
     let mut config = ClientConfig::new(

@@ -1,6 +1,6 @@
 //! The sandbox over HTTP: every rejection, both signature methods over GET and POST, task life,
 //! paging, answer quirks, each fault kind and the counters. Requests are signed with
-//! `planrun::api::sign` directly; this file holds the shared caller.
+//! `planrun::api::v2::sign` directly; this file holds the shared caller.
 
 mod client;
 mod faults;
@@ -18,7 +18,7 @@ mod v3_tasks;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use planrun::api::sign::{self, HttpMethod, SignatureMethod};
+use planrun::api::v2::sign::{self, HttpMethod, SignatureMethod};
 use planrun::sandbox::{
     self, Config, DEMO_SECRET_ID, DEMO_SECRET_KEY, FaultKinds, Faults, Sandbox,
 };

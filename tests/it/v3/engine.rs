@@ -122,7 +122,7 @@ async fn preflight_batches_instances_and_stop_returns_its_request() {
     let any = AnyProtocol::from(v3.clone());
     assert_eq!(any.preflight(None, &ids[..1]).await.unwrap(), Some(vec![]));
     let v2 = AnyProtocol::V2(planrun::engine::protocol::V2::new(
-        planrun::api::Client::new(config(&endpoint)).unwrap(),
+        planrun::api::v2::Client::new(config(&endpoint)).unwrap(),
     ));
     assert_eq!(v2.preflight(None, &ids).await.unwrap(), None);
     let err = v2.stop(None, "cdb-mo64xu70").await.unwrap_err();

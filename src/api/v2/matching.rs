@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 
 use crate::api::rollback::{DatabaseRename, DatabaseTables, RollbackSpec};
-use crate::api::task::RollbackTask;
+use crate::api::v2::tasks::RollbackTask;
 
 impl RollbackTask {
     /// `Some(true)` when the task's context matches `spec` (same rollback time and strategy,

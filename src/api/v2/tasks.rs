@@ -3,8 +3,8 @@
 
 use serde_json::Value;
 
-use crate::api::answer::{JobId, dbs, int, strategy, tables, text};
 use crate::api::rollback::{DatabaseRename, DatabaseTables, Strategy};
+use crate::api::v2::envelope::{JobId, dbs, int, strategy, tables, text};
 
 /// A task's state (api-facts.md "Task states").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -228,7 +228,7 @@ mod tests {
         {"dbname":"test_bak","newname":"test_bak_bak"}]}}}]}}"#;
 
     fn page(body: &str) -> JobPage {
-        let env = crate::api::answer::decode_envelope("GetCdbRollbackJob", body).unwrap();
+        let env = crate::api::v2::envelope::decode_envelope("GetCdbRollbackJob", body).unwrap();
         JobPage::from_data(&env.data)
     }
 

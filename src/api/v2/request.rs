@@ -4,7 +4,7 @@
 //! Pure: the clock and the nonce are inputs, so tests pin them and the sandbox can reuse it.
 
 use crate::api::credentials::Credentials;
-use crate::api::sign::{self, HttpMethod, SignatureMethod};
+use crate::api::v2::sign::{self, HttpMethod, SignatureMethod};
 
 /// Everything a signature depends on apart from the action, the clock and the nonce.
 #[derive(Debug, Clone, Copy)]
@@ -56,23 +56,9 @@ impl Signer<'_> {
     }
 }
 
-/// The `Host` header value of a URL: the host, plus `:port` when it is not the scheme's default.
-pub fn host_with_port(url: &reqwest::Url) -> Option<String> {
-    let host = url.host_str()?;
-    Some(match url.port() {
-        Some(port) => format!("{host}:{port}"),
-        None => host.to_owned(),
-    })
-}
-
 /// A fresh random positive Nonce (kept within 31 bits so any server-side integer parses it).
 pub fn fresh_nonce() -> u64 {
     rand::random_range(1..=i32::MAX as u64)
-}
-
-/// Seconds since the Unix epoch, for `Timestamp`.
-pub fn now_timestamp() -> i64 {
-    chrono::Utc::now().timestamp()
 }
 
 #[cfg(test)]
@@ -162,23 +148,6 @@ mod tests {
         );
         assert_eq!(value(&params, "Signature"), Some(expected.as_str()));
         assert_ne!(expected, "CBAZdqH3pt7GNbYdNaoXmzGnmBPopdjNmVRvlnMyHt0=");
-    }
-
-    #[test]
-    fn host_includes_only_non_default_ports() {
-        let url = |s: &str| reqwest::Url::parse(s).unwrap();
-        assert_eq!(
-            host_with_port(&url("https://cdb.api.qcloud.com/v2/index.php")).as_deref(),
-            Some("cdb.api.qcloud.com")
-        );
-        assert_eq!(
-            host_with_port(&url("https://cdb.api.qcloud.com:443/v2/index.php")).as_deref(),
-            Some("cdb.api.qcloud.com")
-        );
-        assert_eq!(
-            host_with_port(&url("http://127.0.0.1:8080/v2/index.php")).as_deref(),
-            Some("127.0.0.1:8080")
-        );
     }
 
     #[test]

@@ -6,14 +6,16 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::api::answer::{JobId, decode_envelope, decode_job_id};
 pub use crate::api::config::{ClientConfig, RetryPolicy, Timeouts};
 use crate::api::error::{Error, ErrorClass};
-use crate::api::request::{Signer, fresh_nonce, now_timestamp};
-use crate::api::rollback::{InstanceRollback, rollback_params};
-use crate::api::sign::HttpMethod;
-use crate::api::task::{JobPage, RollbackTask};
+use crate::api::rollback::InstanceRollback;
+use crate::api::transport::now_timestamp;
 use crate::api::transport::{Regional, Transport};
+use crate::api::v2::envelope::{JobId, decode_envelope, decode_job_id};
+use crate::api::v2::model::rollback_params;
+use crate::api::v2::request::{Signer, fresh_nonce};
+use crate::api::v2::sign::HttpMethod;
+use crate::api::v2::tasks::{JobPage, RollbackTask};
 
 /// The public API 2.0 endpoint.
 pub const DEFAULT_ENDPOINT: &str = "https://cdb.api.qcloud.com/v2/index.php";

@@ -15,13 +15,15 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
-use crate::api::JobId;
-use crate::api::client::{Client, ClientConfig, ROLLBACK, ROLLBACK_JOBS, RetryPolicy, Timeouts};
 use crate::api::credentials::Credentials;
 use crate::api::error::{Error, ErrorClass};
 use crate::api::rollback::{DatabaseRename, InstanceRollback, RollbackSpec, Strategy};
-use crate::api::sign::{self, HttpMethod, SignatureMethod};
-use crate::api::task::TaskStatus;
+use crate::api::v2::JobId;
+use crate::api::v2::client::{
+    Client, ClientConfig, ROLLBACK, ROLLBACK_JOBS, RetryPolicy, Timeouts,
+};
+use crate::api::v2::sign::{self, HttpMethod, SignatureMethod};
+use crate::api::v2::tasks::TaskStatus;
 
 const KEY: &str = "fake-secret-key";
 const PATH: &str = "/v2/index.php";
@@ -113,7 +115,7 @@ async fn handle(
         sig_method,
         &sign::string_to_sign(http_method, &header("host"), PATH, &params),
     );
-    let signature_ok = sign::signatures_match(&expected, &get("Signature"));
+    let signature_ok = crate::api::mac::signatures_match(&expected, &get("Signature"));
     let action = get("Action");
     let index = {
         let mut seen = fake.seen.lock().unwrap();

@@ -6,6 +6,8 @@
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 
+use crate::api::mac::hmac_sha256;
+
 /// How a request is signed (`SignatureMethod` common parameter).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SignatureMethod {
@@ -112,23 +114,6 @@ pub fn hmac_sha1(key: &[u8], message: &[u8]) -> Vec<u8> {
     mac.finalize().into_bytes().to_vec()
 }
 
-/// Raw HMAC-SHA256 of `message` under `key`.
-pub fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
-    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key)
-        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
-    mac.update(message);
-    mac.finalize().into_bytes().to_vec()
-}
-
-/// Compares two signatures in constant time (the sandbox must not leak timing).
-pub fn signatures_match(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,12 +203,5 @@ mod tests {
             string_to_sign(HttpMethod::Get, "h:8080", "/p", &params),
             "GETh:8080/p?a=2&b.c=1"
         );
-    }
-
-    #[test]
-    fn signature_comparison_is_exact() {
-        assert!(signatures_match("abc=", "abc="));
-        assert!(!signatures_match("abc=", "abd="));
-        assert!(!signatures_match("abc", "abc="));
     }
 }
