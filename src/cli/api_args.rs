@@ -6,7 +6,7 @@ use crate::api::v2::client::{ClientConfig, DEFAULT_ENDPOINT};
 use crate::api::v2::sign::SignatureMethod;
 use crate::api::v3;
 use crate::engine::any::AnyProtocol;
-use crate::engine::protocol::V2;
+use crate::engine::v2::V2;
 use crate::engine::v3::V3;
 
 /// The API generation.

@@ -3,8 +3,9 @@
 //! [`super::local::Local`] instead.
 
 use super::local::{self, Local};
-use super::protocol::{JobHandle, Protocol, Surveyed, Task, V2};
+use super::protocol::{JobHandle, Protocol, Surveyed, Task};
 use super::reconcile::{Found, Sent};
+use super::v2::V2;
 use super::v3::V3;
 use crate::api::Error;
 use crate::api::rollback::InstanceRollback;

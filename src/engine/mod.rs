@@ -17,4 +17,5 @@ pub mod saved;
 pub mod schedule;
 pub mod state;
 pub mod store;
+pub mod v2;
 pub mod v3;

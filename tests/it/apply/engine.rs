@@ -12,10 +12,10 @@ use planrun::api::rollback::{
 use planrun::api::v2::Client;
 use planrun::api::{ClientConfig, Credentials};
 use planrun::engine::journal::Journal;
-use planrun::engine::protocol::V2;
 use planrun::engine::run::{Ending, Engine, Options};
 use planrun::engine::schedule::Cadence;
 use planrun::engine::state::{RunState, Status};
+use planrun::engine::v2::V2;
 use planrun::sandbox::{self, Config, DEMO_SECRET_ID, DEMO_SECRET_KEY, FaultKinds, Faults};
 use tokio::sync::{mpsc, watch};
 

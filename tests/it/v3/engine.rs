@@ -121,7 +121,7 @@ async fn preflight_batches_instances_and_stop_returns_its_request() {
     // Through AnyProtocol: v3 answers, v2 says it cannot (without sending anything).
     let any = AnyProtocol::from(v3.clone());
     assert_eq!(any.preflight(None, &ids[..1]).await.unwrap(), Some(vec![]));
-    let v2 = AnyProtocol::V2(planrun::engine::protocol::V2::new(
+    let v2 = AnyProtocol::V2(planrun::engine::v2::V2::new(
         planrun::api::v2::Client::new(config(&endpoint)).unwrap(),
     ));
     assert_eq!(v2.preflight(None, &ids).await.unwrap(), None);

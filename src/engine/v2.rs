@@ -1,0 +1,114 @@
+//! The API 2.0 adapter: RollbackCdbDatabaseTables and GetCdbRollbackJob behind [`Protocol`].
+
+use super::protocol::{Error, JobHandle, Protocol, Task, TaskState};
+use crate::api;
+use crate::api::rollback::{InstanceRollback, RollbackSpec};
+use crate::api::v2::{Client, TaskStatus};
+
+/// API 2.0: RollbackCdbDatabaseTables and GetCdbRollbackJob.
+#[derive(Debug, Clone)]
+pub struct V2 {
+    client: Client,
+}
+
+impl V2 {
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    fn client(&self, region: Option<&str>) -> Client {
+        match region {
+            Some(r) if r != self.client.region() => self.client.with_region(r),
+            _ => self.client.clone(),
+        }
+    }
+}
+
+fn state(status: TaskStatus) -> TaskState {
+    match status {
+        TaskStatus::Waiting => TaskState::Waiting,
+        TaskStatus::Pausing => TaskState::Stopping,
+        TaskStatus::Running => TaskState::Running,
+        TaskStatus::Success => TaskState::Succeeded,
+        TaskStatus::Failed => TaskState::Failed,
+        TaskStatus::Killed => TaskState::Killed,
+        TaskStatus::Removed => TaskState::Removed,
+        TaskStatus::Undefined | TaskStatus::Unknown(_) => TaskState::Unknown(status.to_string()),
+    }
+}
+
+fn task(t: api::v2::RollbackTask) -> Task {
+    let spec = match (&t.rollback_time, t.strategy) {
+        (Some(time), Some(strategy)) => Some(RollbackSpec {
+            rollbacktime: time.clone(),
+            strategy,
+            dbs: t.dbs.clone(),
+            tables: t.tables.clone(),
+        }),
+        _ => None,
+    };
+    Task {
+        job: t.job_id.map(|j| JobHandle(j.0)),
+        state: state(t.status),
+        progress: t.progress,
+        started_at: t.start_time,
+        finished_at: t.end_time,
+        message: t.task_message.or(t.message),
+        spec,
+    }
+}
+
+impl Protocol for V2 {
+    fn poll_rate(&self) -> f64 {
+        self.client.current_rate(api::v2::client::ROLLBACK_JOBS)
+    }
+
+    fn preview(&self, batch: &[InstanceRollback]) -> Option<Vec<(String, String)>> {
+        Some(super::prepare::Generation::V2.params(batch))
+    }
+
+    async fn submit(
+        &self,
+        region: Option<&str>,
+        batch: &[InstanceRollback],
+    ) -> Result<JobHandle, Error> {
+        self.client(region)
+            .rollback(batch)
+            .await
+            .map(|j| JobHandle(j.0))
+    }
+
+    async fn tasks(&self, region: Option<&str>, instance: &str) -> Result<Vec<Task>, Error> {
+        let page = self.client(region).all_rollback_jobs(instance).await?;
+        Ok(page.tasks.into_iter().map(task).collect())
+    }
+
+    /// Pages newest-first lists only until the job shows up: the common case is one call.
+    async fn task(
+        &self,
+        region: Option<&str>,
+        instance: &str,
+        job: &JobHandle,
+    ) -> Result<Option<Task>, Error> {
+        const PAGE: u32 = 100;
+        const MAX_PAGES: u32 = 1000;
+        let client = self.client(region);
+        let mut offset = 0;
+        for _ in 0..MAX_PAGES {
+            let page = client.rollback_jobs(instance, offset, PAGE).await?;
+            let got = u32::try_from(page.tasks.len()).unwrap_or(u32::MAX);
+            if let Some(found) = page
+                .tasks
+                .into_iter()
+                .find(|t| t.job_id.as_ref().is_some_and(|j| j.0 == job.0))
+            {
+                return Ok(Some(task(found)));
+            }
+            offset = offset.saturating_add(got);
+            if got == 0 || u64::from(offset) >= page.task_count {
+                break;
+            }
+        }
+        Ok(None)
+    }
+}
