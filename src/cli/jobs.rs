@@ -1,14 +1,13 @@
-//! `planrun jobs INSTANCE`: the instance's rollback tasks, one page or all (API 2.0:
-//! GetCdbRollbackJob here; API 3.0: DescribeRollbackTaskDetail in `jobs_v3`).
+//! `planrun jobs INSTANCE`: the instance's rollback tasks, one page or all, through the
+//! engine's protocol ([`Protocol::jobs`]: GetCdbRollbackJob on API 2.0,
+//! DescribeRollbackTaskDetail on API 3.0) and rendered the same way for both.
 #![allow(clippy::print_stdout)]
 
-use serde_json::json;
-
-use super::api_args::{ApiArgs, ApiVersion};
-use super::jobs_v3;
+use super::api_args::ApiArgs;
 use crate::api::credentials::Credentials;
-use crate::api::v2::client::{Client, MAX_PAGE};
-use crate::api::v2::tasks::{JobPage, RollbackTask};
+use crate::api::v2::MAX_PAGE;
+use crate::engine::listing::{JobsQuery, Listing};
+use crate::engine::protocol::Protocol;
 
 /// Exit codes of this command (DESIGN §2: `jobs` exits 0 or 2).
 const EXIT_OK: i32 = 0;
@@ -48,36 +47,11 @@ pub struct JobsArgs {
 
 /// Runs `planrun jobs`; returns the exit code (0, or 2 with a diagnostic on stderr).
 pub fn run(args: JobsArgs) -> i32 {
-    if args.api.api == ApiVersion::V3 {
-        return run_v3(&args);
-    }
     match fetch(&args) {
-        Ok(page) => {
-            match args.format {
-                Format::Human => out!("{}", human(&args.instance, &page, args.offset)),
-                Format::Json => outln!("{}", to_json(&page)),
-            }
-            EXIT_OK
-        }
-        Err(report) => {
-            super::report_error(report.as_ref());
-            EXIT_USAGE
-        }
-    }
-}
-
-fn run_v3(args: &JobsArgs) -> i32 {
-    let result = connect(args).and_then(|credentials| {
-        let client = crate::api::v3::Client::new(args.api.client_config(credentials))?;
-        jobs_v3::fetch(args, &client)
-    });
-    match result {
         Ok(listing) => {
             match args.format {
-                Format::Human => {
-                    out!("{}", jobs_v3::human(&args.instance, &listing, args.offset))
-                }
-                Format::Json => outln!("{}", jobs_v3::to_json(&listing)),
+                Format::Human => out!("{}", human(&args.instance, &listing, args.offset)),
+                Format::Json => outln!("{}", to_json(&listing)),
             }
             EXIT_OK
         }
@@ -107,9 +81,17 @@ fn connect(args: &JobsArgs) -> Result<Credentials, miette::Report> {
     Ok(credentials)
 }
 
-fn fetch(args: &JobsArgs) -> Result<JobPage, miette::Report> {
+fn fetch(args: &JobsArgs) -> Result<Listing, miette::Report> {
     let credentials = connect(args)?;
-    let client = Client::new(args.api.client_config(credentials))?;
+    let protocol = args.api.protocol(args.api.client_config(credentials))?;
+    let query = if args.all {
+        JobsQuery::All
+    } else {
+        JobsQuery::Page {
+            offset: args.offset,
+            limit: args.limit,
+        }
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -119,32 +101,36 @@ fn fetch(args: &JobsArgs) -> Result<JobPage, miette::Report> {
                 "cannot start the async runtime: {e}"
             )
         })?;
-    let page = runtime.block_on(async {
-        if args.all {
-            client.all_rollback_jobs(&args.instance).await
-        } else {
-            client
-                .rollback_jobs(&args.instance, args.offset, args.limit)
-                .await
-        }
-    })?;
-    Ok(page)
+    Ok(runtime.block_on(protocol.jobs(None, &args.instance, query))?)
 }
 
-/// The table, then a line saying how many of how many tasks were shown.
-pub fn human(instance: &str, page: &JobPage, offset: u32) -> String {
-    if page.tasks.is_empty() {
+/// The table of the columns the API fills, then a line saying how many of how many tasks
+/// were shown.
+pub fn human(instance: &str, listing: &Listing, offset: u32) -> String {
+    let instance = clean(instance);
+    if listing.tasks.is_empty() {
         return format!(
-            "no rollback tasks for {} (offset {offset}, {} in all)\n",
-            clean(instance),
-            page.task_count
+            "no rollback tasks for {instance} (offset {offset}, {} in all)\n",
+            listing.total
         );
     }
-    let header = [
-        "JOB", "TASK", "STATUS", "PROGRESS", "START", "END", "NAME", "NEW NAME",
-    ];
-    let rows: Vec<[String; 8]> = page.tasks.iter().map(row).collect();
-    let mut widths = header.map(str::len);
+    let header: Vec<String> = listing
+        .columns
+        .iter()
+        .map(|c| c.header().to_owned())
+        .collect();
+    let rows: Vec<Vec<String>> = listing
+        .tasks
+        .iter()
+        .map(|t| {
+            listing
+                .columns
+                .iter()
+                .map(|c| t.text(*c).map_or_else(|| "-".to_owned(), |s| clean(&s)))
+                .collect()
+        })
+        .collect();
+    let mut widths: Vec<usize> = header.iter().map(String::len).collect();
     for r in &rows {
         for (w, cell) in widths.iter_mut().zip(r) {
             *w = (*w).max(cell.chars().count());
@@ -154,41 +140,23 @@ pub fn human(instance: &str, page: &JobPage, offset: u32) -> String {
     let mut line = |cells: &[String]| {
         let text: Vec<String> = cells
             .iter()
-            .zip(widths)
+            .zip(&widths)
             .map(|(c, w)| format!("{c:<w$}"))
             .collect();
         out.push_str(text.join("  ").trim_end());
         out.push('\n');
     };
-    line(&header.map(String::from));
+    line(&header);
     for r in &rows {
         line(r);
     }
     let first = u64::from(offset) + 1;
-    let last = u64::from(offset) + page.tasks.len() as u64;
+    let last = u64::from(offset) + listing.tasks.len() as u64;
     out.push_str(&format!(
-        "tasks {first}-{last} of {} for {}\n",
-        page.task_count.max(last),
-        clean(instance)
+        "tasks {first}-{last} of {} for {instance}\n",
+        listing.total.max(last)
     ));
     out
-}
-
-fn row(t: &RollbackTask) -> [String; 8] {
-    let opt = |v: &Option<String>| v.as_deref().map_or_else(|| "-".to_owned(), clean);
-    [
-        t.job_id
-            .as_ref()
-            .map_or_else(|| "-".to_owned(), |j| clean(j.as_str())),
-        opt(&t.task_id),
-        t.status.to_string(),
-        t.progress
-            .map_or_else(|| "-".to_owned(), |p| format!("{p}%")),
-        opt(&t.start_time),
-        opt(&t.end_time),
-        opt(&t.name),
-        opt(&t.new_name),
-    ]
 }
 
 /// Server text is untrusted: no control character reaches the terminal raw.
@@ -196,54 +164,60 @@ fn clean(text: &str) -> String {
     crate::plan::text::visible(text).into_owned()
 }
 
-/// A JSON array, one object per task.
-pub fn to_json(page: &JobPage) -> String {
-    let tasks: Vec<serde_json::Value> = page
-        .tasks
-        .iter()
-        .map(|t| {
-            json!({
-                "job_id": t.job_id,
-                "task_id": t.task_id,
-                "status": t.status.name(),
-                "status_code": t.status.code(),
-                "terminal": t.status.is_terminal(),
-                "progress": t.progress,
-                "start_time": t.start_time,
-                "end_time": t.end_time,
-                "name": t.name,
-                "new_name": t.new_name,
-                "message": t.message,
-                "task_message": t.task_message,
-                "type": t.kind,
-                "rollback_time": t.rollback_time,
-                "strategy": t.strategy,
-                "dbs": t.dbs,
-                "tables": t.tables,
-            })
-        })
-        .collect();
+/// A JSON array, one object per task, with the fields its API reported.
+pub fn to_json(listing: &Listing) -> String {
+    let tasks: Vec<&serde_json::Value> = listing.tasks.iter().map(|t| &t.record).collect();
     serde_json::to_string_pretty(&tasks).unwrap_or_else(|_| "[]".to_owned())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::v2::tasks::TaskStatus;
+    use crate::api::v2::{JobPage, TaskStatus};
+    use crate::engine::listing::{self, V2_COLUMNS, V3_COLUMNS};
 
-    fn page() -> JobPage {
+    fn v2() -> Listing {
         let data = serde_json::json!({"taskCount": "3", "taskList": [
             {"jobId": "1343", "taskId": "429", "status": "2", "progress": "100",
              "startTime": "2016-01-25 17:32:59", "endTime": "2016-01-25 17:35:02",
              "name": "test", "newName": "test_bak\u{1b}[31m"},
             {"jobId": 1344, "status": 1, "progress": 40},
         ]});
-        JobPage::from_data(&data)
+        let page = JobPage::from_data(&data);
+        Listing {
+            columns: V2_COLUMNS,
+            tasks: page.tasks.iter().map(listing::from_v2).collect(),
+            total: page.task_count,
+        }
+    }
+
+    fn v3() -> Listing {
+        let page: crate::api::v3::model::RollbackTaskPage =
+            serde_json::from_value(serde_json::json!({"TotalCount": 3, "Items": [
+                {"Status": "SUCCESS", "Progress": 100, "StartTime": "2026-11-23 10:00:00",
+                 "EndTime": "2026-11-23 10:05:00", "Info": "done\u{1b}[31m",
+                 "Detail": [{"InstanceId": "cdb-mo64xu70", "Strategy": "table",
+                             "RollbackTime": "2026-11-20 03:15:00"}]},
+                {"Status": "RUNNING", "Progress": 40, "Detail": null},
+            ]}))
+            .unwrap();
+        Listing {
+            columns: V3_COLUMNS,
+            tasks: page
+                .items
+                .iter()
+                .map(|t| {
+                    let state = crate::engine::v3::state(t.status.as_deref());
+                    listing::from_v3("cdb-mo64xu70", t, state)
+                })
+                .collect(),
+            total: 3,
+        }
     }
 
     #[test]
-    fn human_table_has_status_names_and_counts() {
-        let text = human("cdb-mo64xu70", &page(), 0);
+    fn v2_table_has_status_names_and_counts() {
+        let text = human("cdb-mo64xu70", &v2(), 0);
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].starts_with("JOB "), "{text}");
         assert!(
@@ -260,17 +234,35 @@ mod tests {
     }
 
     #[test]
-    fn empty_page_says_so() {
-        let text = human("cdb-mo64xu70", &JobPage::default(), 100);
-        assert_eq!(
-            text,
-            "no rollback tasks for cdb-mo64xu70 (offset 100, 0 in all)\n"
-        );
+    fn v3_table_shows_states_times_and_counts() {
+        let text = human("cdb-mo64xu70", &v3(), 0);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("STATUS "), "{text}");
+        assert!(lines[1].starts_with("succeeded") && lines[1].contains("100%"));
+        assert!(lines[1].contains("2026-11-20 03:15:00") && lines[1].contains("table"));
+        assert!(lines[2].starts_with("running") && lines[2].contains("40%"));
+        assert!(!text.contains('\u{1b}'), "control characters are stripped");
+        assert_eq!(lines[3], "tasks 1-2 of 3 for cdb-mo64xu70");
     }
 
     #[test]
-    fn json_is_an_array_of_task_objects() {
-        let v: serde_json::Value = serde_json::from_str(&to_json(&page())).unwrap();
+    fn empty_page_says_so() {
+        for columns in [V2_COLUMNS, V3_COLUMNS] {
+            let empty = Listing {
+                columns,
+                tasks: vec![],
+                total: 0,
+            };
+            assert_eq!(
+                human("cdb-mo64xu70", &empty, 100),
+                "no rollback tasks for cdb-mo64xu70 (offset 100, 0 in all)\n"
+            );
+        }
+    }
+
+    #[test]
+    fn v2_json_is_an_array_of_task_objects() {
+        let v: serde_json::Value = serde_json::from_str(&to_json(&v2())).unwrap();
         let arr = v.as_array().unwrap();
         assert_eq!(arr.len(), 2);
         assert_eq!(arr[0]["job_id"], "1343");
@@ -280,5 +272,24 @@ mod tests {
         assert_eq!(arr[1]["status"], TaskStatus::Running.name());
         assert_eq!(arr[1]["progress"], 40);
         assert!(arr[1]["start_time"].is_null());
+    }
+
+    #[test]
+    fn v3_json_lists_raw_status_and_neutral_state() {
+        let v: serde_json::Value = serde_json::from_str(&to_json(&v3())).unwrap();
+        let arr = v.as_array().unwrap();
+        assert_eq!(arr[0]["status"], "SUCCESS");
+        assert_eq!(arr[0]["state"], "succeeded");
+        assert_eq!(arr[0]["terminal"], true);
+        assert_eq!(arr[0]["detail"][0]["RollbackTime"], "2026-11-20 03:15:00");
+        assert_eq!(arr[1]["terminal"], false);
+        assert_eq!(arr[1]["detail"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn a_status_the_server_invents_is_shown_visibly() {
+        let mut listing = v3();
+        listing.tasks[0].status = "odd\u{1b}[2J".into();
+        assert!(!human("cdb-mo64xu70", &listing, 0).contains('\u{1b}'));
     }
 }

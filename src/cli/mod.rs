@@ -44,7 +44,6 @@ pub mod diagnostics;
 pub mod escaped;
 pub mod exit;
 pub mod jobs;
-pub mod jobs_v3;
 pub mod new;
 pub mod operator;
 pub mod plan;

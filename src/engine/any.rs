@@ -2,6 +2,7 @@
 //! with self-hosted instances in the plan, calls for their pseudo-regions go to
 //! [`super::local::Local`] instead.
 
+use super::listing::{JobsQuery, Listing};
 use super::local::{self, Local};
 use super::protocol::{JobHandle, Protocol, Surveyed, Task};
 use super::reconcile::{Found, Sent};
@@ -41,6 +42,24 @@ impl AnyProtocol {
         }
     }
 
+    /// The cloud's adapter, for calls only the cloud answers.
+    fn to_cloud(&self) -> Target<'_> {
+        match self.cloud() {
+            Self::V2(p) => Target::V2(p),
+            Self::V3(p) => Target::V3(p),
+            // Never nested ([`AnyProtocol::with_local`] keeps it flat): no recursion.
+            Self::WithLocal { .. } => Target::Nested,
+        }
+    }
+
+    /// The adapter that answers for `region`: [`Local`] for a self-hosted pseudo-region.
+    fn to(&self, region: Option<&str>) -> Target<'_> {
+        match self {
+            Self::WithLocal { local, .. } if local::is_local(region) => Target::Local(local),
+            _ => self.to_cloud(),
+        }
+    }
+
     /// The API 3.0 adapter, for what only API 3.0 offers (preflight, stop).
     pub fn v3(&self) -> Option<&V3> {
         match self.cloud() {
@@ -66,6 +85,26 @@ impl AnyProtocol {
     }
 }
 
+/// Where a call goes.
+enum Target<'a> {
+    V2(&'a V2),
+    V3(&'a V3),
+    Local(&'a Local),
+    Nested,
+}
+
+/// Makes `$call` on the adapter `$target` names (`$p` bound to it); `$nested` if none.
+macro_rules! delegate {
+    ($target:expr, $p:ident => $call:expr, else $nested:expr) => {
+        match $target {
+            Target::V2($p) => $call,
+            Target::V3($p) => $call,
+            Target::Local($p) => $call,
+            Target::Nested => $nested,
+        }
+    };
+}
+
 fn nested() -> Error {
     Error::Config {
         reason: "self-hosted restores were added twice".into(),
@@ -84,17 +123,25 @@ impl From<V3> for AnyProtocol {
     }
 }
 
+/// Calls about cloud instances (preflight, preview, pacing, survey, jobs) go to the cloud's
+/// adapter: self-hosted instances have a preflight of their own and are never surveyed
+/// ([`super::prepare::Prepared::by_region`], `Engine::watch`). Calls about one instance's
+/// rollback go where its region says.
 impl Protocol for AnyProtocol {
     fn poll_rate(&self) -> f64 {
-        match self {
-            Self::V2(p) => p.poll_rate(),
-            Self::V3(p) => p.poll_rate(),
-            Self::WithLocal { cloud, .. } => match cloud.as_ref() {
-                Self::V2(p) => p.poll_rate(),
-                Self::V3(p) => p.poll_rate(),
-                Self::WithLocal { .. } => f64::INFINITY,
-            },
-        }
+        delegate!(self.to_cloud(), p => p.poll_rate(), else f64::INFINITY)
+    }
+
+    fn survey_rate(&self) -> f64 {
+        delegate!(self.to_cloud(), p => p.survey_rate(), else f64::INFINITY)
+    }
+
+    fn surveys(&self) -> bool {
+        delegate!(self.to_cloud(), p => p.surveys(), else false)
+    }
+
+    fn preview(&self, batch: &[InstanceRollback]) -> Option<Vec<(String, String)>> {
+        delegate!(self.to_cloud(), p => p.preview(batch), else None)
     }
 
     async fn preflight(
@@ -102,13 +149,24 @@ impl Protocol for AnyProtocol {
         region: Option<&str>,
         instances: &[String],
     ) -> Result<Option<Vec<InstanceRollbackRangeTime>>, Error> {
-        match self.cloud() {
-            Self::V2(p) => p.preflight(region, instances).await,
-            Self::V3(p) => Protocol::preflight(p, region, instances).await,
-            // Self-hosted instances have a preflight of their own; the cloud's is never asked
-            // about them ([`super::prepare::Prepared::by_region`]).
-            Self::WithLocal { .. } => Err(nested()),
-        }
+        delegate!(self.to_cloud(), p => Protocol::preflight(p, region, instances).await, else Err(nested()))
+    }
+
+    async fn survey(
+        &self,
+        region: Option<&str>,
+        since: chrono::DateTime<chrono::FixedOffset>,
+    ) -> Result<Vec<Surveyed>, Error> {
+        delegate!(self.to_cloud(), p => p.survey(region, since).await, else Err(nested()))
+    }
+
+    async fn jobs(
+        &self,
+        region: Option<&str>,
+        instance: &str,
+        query: JobsQuery,
+    ) -> Result<Listing, Error> {
+        delegate!(self.to_cloud(), p => p.jobs(region, instance, query).await, else Err(nested()))
     }
 
     async fn stop(&self, region: Option<&str>, instance: &str) -> Result<JobHandle, Error> {
@@ -117,48 +175,7 @@ impl Protocol for AnyProtocol {
                 reason: "a self-hosted restore cannot be cancelled from another process; stop its `apply` (Ctrl-C)".into(),
             });
         }
-        match self.cloud() {
-            Self::V2(p) => p.stop(region, instance).await,
-            Self::V3(p) => Protocol::stop(p, region, instance).await,
-            Self::WithLocal { .. } => Err(nested()),
-        }
-    }
-
-    fn preview(&self, batch: &[InstanceRollback]) -> Option<Vec<(String, String)>> {
-        match self.cloud() {
-            Self::V2(p) => p.preview(batch),
-            Self::V3(p) => p.preview(batch),
-            Self::WithLocal { .. } => None,
-        }
-    }
-
-    fn survey_rate(&self) -> f64 {
-        match self.cloud() {
-            Self::V2(p) => p.survey_rate(),
-            Self::V3(p) => p.survey_rate(),
-            Self::WithLocal { .. } => f64::INFINITY,
-        }
-    }
-
-    fn surveys(&self) -> bool {
-        match self.cloud() {
-            Self::V2(p) => p.surveys(),
-            Self::V3(p) => p.surveys(),
-            Self::WithLocal { .. } => false,
-        }
-    }
-
-    async fn survey(
-        &self,
-        region: Option<&str>,
-        since: chrono::DateTime<chrono::FixedOffset>,
-    ) -> Result<Vec<Surveyed>, Error> {
-        // Self-hosted instances are never surveyed (`Engine::watch`): the cloud lists its own.
-        match self.cloud() {
-            Self::V2(p) => p.survey(region, since).await,
-            Self::V3(p) => p.survey(region, since).await,
-            Self::WithLocal { .. } => Err(nested()),
-        }
+        delegate!(self.to_cloud(), p => Protocol::stop(p, region, instance).await, else Err(nested()))
     }
 
     async fn submit(
@@ -166,35 +183,11 @@ impl Protocol for AnyProtocol {
         region: Option<&str>,
         batch: &[InstanceRollback],
     ) -> Result<JobHandle, Error> {
-        match self {
-            Self::V2(p) => p.submit(region, batch).await,
-            Self::V3(p) => p.submit(region, batch).await,
-            Self::WithLocal { local, .. } if local::is_local(region) => {
-                local.submit(region, batch).await
-            }
-            // Never nested ([`AnyProtocol::with_local`] keeps it flat): no recursion.
-            Self::WithLocal { cloud, .. } => match cloud.as_ref() {
-                Self::V2(p) => p.submit(region, batch).await,
-                Self::V3(p) => p.submit(region, batch).await,
-                Self::WithLocal { .. } => Err(nested()),
-            },
-        }
+        delegate!(self.to(region), p => p.submit(region, batch).await, else Err(nested()))
     }
 
     async fn tasks(&self, region: Option<&str>, instance: &str) -> Result<Vec<Task>, Error> {
-        match self {
-            Self::V2(p) => p.tasks(region, instance).await,
-            Self::V3(p) => p.tasks(region, instance).await,
-            Self::WithLocal { local, .. } if local::is_local(region) => {
-                local.tasks(region, instance).await
-            }
-            // Never nested ([`AnyProtocol::with_local`] keeps it flat): no recursion.
-            Self::WithLocal { cloud, .. } => match cloud.as_ref() {
-                Self::V2(p) => p.tasks(region, instance).await,
-                Self::V3(p) => p.tasks(region, instance).await,
-                Self::WithLocal { .. } => Err(nested()),
-            },
-        }
+        delegate!(self.to(region), p => p.tasks(region, instance).await, else Err(nested()))
     }
 
     async fn find_submission(
@@ -203,19 +196,7 @@ impl Protocol for AnyProtocol {
         instance: &str,
         sent: Sent,
     ) -> Result<Found, Error> {
-        match self {
-            Self::V2(p) => p.find_submission(region, instance, sent).await,
-            Self::V3(p) => p.find_submission(region, instance, sent).await,
-            Self::WithLocal { local, .. } if local::is_local(region) => {
-                local.find_submission(region, instance, sent).await
-            }
-            // Never nested ([`AnyProtocol::with_local`] keeps it flat): no recursion.
-            Self::WithLocal { cloud, .. } => match cloud.as_ref() {
-                Self::V2(p) => p.find_submission(region, instance, sent).await,
-                Self::V3(p) => p.find_submission(region, instance, sent).await,
-                Self::WithLocal { .. } => Err(nested()),
-            },
-        }
+        delegate!(self.to(region), p => p.find_submission(region, instance, sent).await, else Err(nested()))
     }
 
     async fn task(
@@ -224,18 +205,6 @@ impl Protocol for AnyProtocol {
         instance: &str,
         job: &JobHandle,
     ) -> Result<Option<Task>, Error> {
-        match self {
-            Self::V2(p) => p.task(region, instance, job).await,
-            Self::V3(p) => p.task(region, instance, job).await,
-            Self::WithLocal { local, .. } if local::is_local(region) => {
-                local.task(region, instance, job).await
-            }
-            // Never nested ([`AnyProtocol::with_local`] keeps it flat): no recursion.
-            Self::WithLocal { cloud, .. } => match cloud.as_ref() {
-                Self::V2(p) => p.task(region, instance, job).await,
-                Self::V3(p) => p.task(region, instance, job).await,
-                Self::WithLocal { .. } => Err(nested()),
-            },
-        }
+        delegate!(self.to(region), p => p.task(region, instance, job).await, else Err(nested()))
     }
 }

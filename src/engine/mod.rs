@@ -4,6 +4,7 @@
 pub mod any;
 pub mod batch;
 pub mod journal;
+pub mod listing;
 pub mod local;
 pub mod objects;
 pub mod plan_hash;

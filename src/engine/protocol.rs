@@ -4,6 +4,7 @@
 
 use std::future::Future;
 
+use super::listing::{JobsQuery, Listing};
 use super::reconcile::{self, Found, Sent};
 use crate::api::rollback::{InstanceRollback, RollbackSpec};
 use crate::api::v3::model::InstanceRollbackRangeTime;
@@ -149,6 +150,22 @@ pub trait Protocol: Send + Sync + 'static {
         async {
             Err(Error::Config {
                 reason: "API 2.0 cannot cancel a rollback; use --api v3".into(),
+            })
+        }
+    }
+
+    /// The instance's rollback tasks as `planrun jobs` lists them (API 2.0: GetCdbRollbackJob;
+    /// API 3.0: DescribeRollbackTaskDetail, every request's).
+    fn jobs(
+        &self,
+        _region: Option<&str>,
+        _instance: &str,
+        _query: JobsQuery,
+    ) -> impl Future<Output = Result<Listing, Error>> + Send {
+        async {
+            Err(Error::Config {
+                reason: "self-hosted restores are not listed by `jobs`; see `planrun status`"
+                    .into(),
             })
         }
     }

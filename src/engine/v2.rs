@@ -1,5 +1,6 @@
 //! The API 2.0 adapter: RollbackCdbDatabaseTables and GetCdbRollbackJob behind [`Protocol`].
 
+use super::listing::{self, JobsQuery, Listing};
 use super::protocol::{Error, JobHandle, Protocol, Task, TaskState};
 use crate::api;
 use crate::api::rollback::{InstanceRollback, RollbackSpec};
@@ -76,6 +77,26 @@ impl Protocol for V2 {
             .rollback(batch)
             .await
             .map(|j| JobHandle(j.0))
+    }
+
+    async fn jobs(
+        &self,
+        region: Option<&str>,
+        instance: &str,
+        query: JobsQuery,
+    ) -> Result<Listing, Error> {
+        let client = self.client(region);
+        let page = match query {
+            JobsQuery::All => client.all_rollback_jobs(instance).await?,
+            JobsQuery::Page { offset, limit } => {
+                client.rollback_jobs(instance, offset, limit).await?
+            }
+        };
+        Ok(Listing {
+            columns: listing::V2_COLUMNS,
+            tasks: page.tasks.iter().map(listing::from_v2).collect(),
+            total: page.task_count,
+        })
     }
 
     async fn tasks(&self, region: Option<&str>, instance: &str) -> Result<Vec<Task>, Error> {

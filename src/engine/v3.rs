@@ -12,9 +12,11 @@ use sha2::{Digest, Sha256};
 
 mod tied;
 
+use super::listing::{self, JobsQuery, Listing};
 use super::protocol::{JobHandle, Protocol, Surveyed, Task, TaskState};
 use crate::api::Error;
 use crate::api::rollback::{InstanceRollback, RollbackSpec, para_json};
+use crate::api::v3::client::MAX_PAGE;
 use crate::api::v3::model::{InstanceRollbackRangeTime, RollbackTask, RollbackTimeRange};
 use crate::api::v3::tasks::{DescribeTasksRequest, ROLLBACK_TASK_TYPES, TaskDetail};
 use crate::api::v3::{AsyncRequestId, Client};
@@ -383,6 +385,39 @@ impl Protocol for V3 {
             .start_batch_rollback(batch)
             .await
             .map(|id| JobHandle(id.0))
+    }
+
+    /// Every request's tasks (no AsyncRequestId). The total is at least what was shown.
+    async fn jobs(
+        &self,
+        region: Option<&str>,
+        instance: &str,
+        query: JobsQuery,
+    ) -> Result<Listing, Error> {
+        let client = self.client_for(region);
+        let (items, total) = match query {
+            JobsQuery::All => {
+                let items = client.all_rollback_tasks(instance, None).await?;
+                let total = items.len() as u64;
+                (items, total)
+            }
+            JobsQuery::Page { offset, limit } => {
+                let page = client
+                    .rollback_tasks(instance, None, offset, limit.min(MAX_PAGE))
+                    .await?;
+                let shown = page.items.len() as u64;
+                let total = u64::try_from(page.total_count.unwrap_or(0)).unwrap_or(0);
+                (page.items, total.max(u64::from(offset) + shown))
+            }
+        };
+        Ok(Listing {
+            columns: listing::V3_COLUMNS,
+            tasks: items
+                .iter()
+                .map(|t| listing::from_v3(instance, t, state(t.status.as_deref())))
+                .collect(),
+            total,
+        })
     }
 
     async fn tasks(&self, region: Option<&str>, instance: &str) -> Result<Vec<Task>, Error> {
