@@ -3,10 +3,12 @@
 
 use std::sync::{Arc, Mutex};
 
-use assert_cmd::Command;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use planrun::api::v2::sign::{self, HttpMethod, SignatureMethod};
+use tempfile::TempDir;
+
+use crate::support::Test;
 
 const ID: &str = "AKIDjobstest";
 const KEY: &str = "jobs-test-secret-key";
@@ -104,34 +106,32 @@ fn start(tasks: usize) -> (String, PageLog) {
     (format!("http://{addr}{PATH}"), pages)
 }
 
-fn jobs(endpoint: &str) -> Command {
-    let mut cmd = Command::cargo_bin("planrun").expect("binary");
-    cmd.env_clear()
+/// `planrun jobs --api v2` in a fresh home, with credentials and `endpoint` but no region.
+fn unplaced(home: &TempDir, endpoint: &str) -> Test {
+    Test::in_dir(home.path())
         .env("TENCENTCLOUD_SECRET_ID", ID)
         .env("TENCENTCLOUD_SECRET_KEY", KEY)
         .env("PLANRUN_ENDPOINT", endpoint)
-        .env("TENCENTCLOUD_REGION", "ap-guangzhou")
-        .env("NO_COLOR", "1")
         .arg("jobs")
         // These servers speak API 2.0; v3 is the default since issue 5.
-        .args(["--api", "v2"]);
-    cmd
+        .args(["--api", "v2"])
 }
 
-fn stdout(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
+/// As [`unplaced`], in the region the server serves.
+fn jobs(home: &TempDir, endpoint: &str) -> Test {
+    unplaced(home, endpoint).env("TENCENTCLOUD_REGION", "ap-guangzhou")
 }
 
-fn stderr(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
+fn home() -> TempDir {
+    tempfile::tempdir().expect("temp dir")
 }
 
 #[test]
 fn jobs_lists_one_page_as_a_table_with_status_names() {
     let (endpoint, pages) = start(3);
-    let out = jobs(&endpoint).arg("cdb-mo64xu70").output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let text = stdout(&out);
+    let out = jobs(&home(), &endpoint).arg("cdb-mo64xu70").run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let text = out.stdout;
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].starts_with("JOB"), "{text}");
     assert!(
@@ -151,7 +151,7 @@ fn jobs_lists_one_page_as_a_table_with_status_names() {
 #[test]
 fn jobs_json_honours_offset_and_limit() {
     let (endpoint, pages) = start(10);
-    let out = jobs(&endpoint)
+    let out = jobs(&home(), &endpoint)
         .args([
             "cdb-mo64xu70",
             "--offset",
@@ -161,10 +161,9 @@ fn jobs_json_honours_offset_and_limit() {
             "--format",
             "json",
         ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let ids: Vec<&str> = v
         .as_array()
         .unwrap()
@@ -183,7 +182,7 @@ fn jobs_json_honours_offset_and_limit() {
 #[test]
 fn jobs_all_pages_through_every_task_100_at_a_time() {
     let (endpoint, pages) = start(230);
-    let out = jobs(&endpoint)
+    let out = jobs(&home(), &endpoint)
         .args([
             "cdb-mo64xu70",
             "--all",
@@ -192,10 +191,9 @@ fn jobs_all_pages_through_every_task_100_at_a_time() {
             "--signature-method",
             "HmacSHA1",
         ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let ids: Vec<&str> = v
         .as_array()
         .unwrap()
@@ -210,20 +208,17 @@ fn jobs_all_pages_through_every_task_100_at_a_time() {
 
 #[test]
 fn missing_credentials_exit_2_naming_the_variables() {
-    let out = Command::cargo_bin("planrun")
-        .unwrap()
-        .env_clear()
-        .env("NO_COLOR", "1")
+    let home = home();
+    let out = Test::in_dir(home.path())
         .args([
             "jobs",
             "cdb-mo64xu70",
             "--endpoint",
             "http://127.0.0.1:9/v2/index.php",
         ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = stderr(&out);
+        .run();
+    assert_eq!(out.code, 2);
+    let err = out.stderr;
     for var in [
         "TENCENTCLOUD_SECRET_ID",
         "TENCENTCLOUD_SECRET_KEY",
@@ -231,67 +226,67 @@ fn missing_credentials_exit_2_naming_the_variables() {
     ] {
         assert!(err.contains(var), "{var} missing from: {err}");
     }
-    assert!(stdout(&out).is_empty());
+    assert!(out.stdout.is_empty());
 }
 
 #[test]
 fn api_errors_exit_2_with_the_code_and_no_secret() {
     let (endpoint, _) = start(1);
-    let out = jobs(&endpoint)
+    let out = jobs(&home(), &endpoint)
         .env("TENCENTCLOUD_SECRET_KEY", "wrong-key-value")
         .env("TENCENTCLOUD_SECURITY_TOKEN", "token-value")
         .arg("cdb-mo64xu70")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = stderr(&out);
+        .run();
+    assert_eq!(out.code, 2);
+    let err = out.stderr;
     assert!(err.contains("4100"), "{err}");
     assert!(err.contains("planrun::api::error"), "{err}");
     for secret in ["wrong-key-value", "token-value", "Signature"] {
         assert!(!err.contains(secret), "{secret} leaked: {err}");
     }
 
-    let out = jobs(&endpoint).arg("cdb-00000000").output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("11041"), "{}", stderr(&out));
+    let out = jobs(&home(), &endpoint).arg("cdb-00000000").run();
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("11041"), "{}", out.stderr);
 }
 
 #[test]
 fn missing_region_exits_2_before_any_request() {
     let (endpoint, pages) = start(1);
-    let out = jobs(&endpoint)
-        .env_remove("TENCENTCLOUD_REGION")
-        .arg("cdb-mo64xu70")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("TENCENTCLOUD_REGION"),
-        "{}",
-        stderr(&out)
-    );
+    let out = unplaced(&home(), &endpoint).arg("cdb-mo64xu70").run();
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("TENCENTCLOUD_REGION"), "{}", out.stderr);
     assert!(pages.lock().unwrap().is_empty());
 
-    let out = jobs(&endpoint)
-        .env_remove("TENCENTCLOUD_REGION")
+    let out = unplaced(&home(), &endpoint)
         .args(["cdb-mo64xu70", "--region", "ap-guangzhou"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+}
+
+/// A port no one can connect to while the socket lives: bound (so nothing else is given the
+/// port — no `SO_REUSEADDR`) but never listening, so a connection is refused at once.
+fn refusing_port() -> tokio::net::TcpSocket {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_reuseaddr(false).expect("no address reuse");
+    socket
+        .bind("127.0.0.1:0".parse().expect("address"))
+        .expect("bind");
+    socket
 }
 
 #[test]
 fn unreachable_endpoint_exits_2() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let endpoint = format!("http://{}{PATH}", listener.local_addr().unwrap());
-    drop(listener);
-    let out = jobs(&endpoint).arg("cdb-mo64xu70").output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    let socket = refusing_port();
+    let endpoint = format!("http://{}{PATH}", socket.local_addr().expect("addr"));
+    let out = jobs(&home(), &endpoint).arg("cdb-mo64xu70").run();
+    assert_eq!(out.code, 2);
     assert!(
-        stderr(&out).contains("planrun::api::not_sent"),
+        out.stderr.contains("planrun::api::not_sent"),
         "{}",
-        stderr(&out)
+        out.stderr
     );
+    drop(socket);
 }
 
 #[test]
@@ -303,10 +298,9 @@ fn usage_errors_exit_2() {
         &["cdb-mo64xu70", "--format", "xml"],
         &[],
     ] {
-        let out = jobs("http://127.0.0.1:9/v2/index.php")
+        let out = jobs(&home(), "http://127.0.0.1:9/v2/index.php")
             .args(args)
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
+            .run();
+        assert_eq!(out.code, 2, "{args:?}");
     }
 }
