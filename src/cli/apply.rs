@@ -3,7 +3,6 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
@@ -11,7 +10,8 @@ use tokio::sync::{mpsc, watch};
 use super::api_args::ApiArgs;
 use super::{exit, plan as plan_cmd, progress, session, signals, term};
 use crate::diff;
-use crate::engine::run::{Ending, Engine};
+use crate::engine::apply::Outcome;
+use crate::engine::run::Ending;
 use crate::plan::text::visible;
 
 /// Apply a plan: submit its rollbacks and track them to the end.
@@ -271,7 +271,7 @@ async fn apply(
         // A pipeline reads the report whether this run or an earlier one did the work.
         write_report(args, session);
         out!("{}", session.summary_table());
-        return session.summary_exit_code();
+        return exit::of_outcome(&session.apply().already_applied());
     }
     out!(
         "{}",
@@ -326,69 +326,62 @@ async fn apply(
     let (cancel_tx, cancel_rx) = watch::channel(false);
     let resume_hint = resume_command(args);
     let interrupt = tokio::spawn(interrupt_watch(stops, cancel_tx, resume_hint.clone()));
-    let mut options = session.engine_options();
-    options.timeout = args.timeout;
-    let (journal, state, requests, regions) = match session.take_run() {
-        Ok(parts) => parts,
-        Err(code) => return code,
+    let planned = session.planned();
+    let run = session.apply().run(planned, args.timeout, cancel_rx, tx);
+    let outcome = match run.await {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            errln!("error: {e}");
+            return exit::USAGE;
+        }
     };
-    let mut engine = Engine::new(
-        Arc::clone(&session.protocol),
-        requests,
-        regions,
-        options,
-        journal,
-        state,
-        tx,
-    );
-    let ending = engine.run(cancel_rx).await;
-    let state = engine.into_state();
     // The engine is gone with its event sender: the drawer ends once it drew the last one.
     let _ = drawer.await;
-    session.finish(state);
     write_report(args, session);
     outln!();
     out!("{}", session.summary_table());
-    match &ending {
-        Ending::Complete => {
-            if session.report().totals.pending > 0 {
+    if let Outcome::Ran { ending, totals } = &outcome {
+        match ending {
+            Ending::Complete => {
+                if totals.pending > 0 {
+                    outln!(
+                        "\nSome instances could not be submitted in this run (see above); nothing was lost. Submit them with:\n  {resume_hint}"
+                    );
+                }
+            }
+            Ending::Interrupted => {
+                let mut text = format!(
+                    "\nInterrupted. In-flight submissions were completed and journaled; nothing is lost.\nResume with:\n  {resume_hint}"
+                );
+                if args.sandbox {
+                    // Its tasks lived in this process: there is nothing left to resume.
+                    text.push_str(
+                        "\n(--sandbox: the emulator stopped with this run, so that starts over.)",
+                    );
+                }
+                say_anywhere(&text, false);
+            }
+            Ending::TimedOut => {
                 outln!(
-                    "\nSome instances could not be submitted in this run (see above); nothing was lost. Submit them with:\n  {resume_hint}"
+                    "\n--timeout reached: unfinished instances are reported timed_out. Resume tracking with:\n  {resume_hint}"
                 );
             }
-        }
-        Ending::Interrupted => {
-            let mut text = format!(
-                "\nInterrupted. In-flight submissions were completed and journaled; nothing is lost.\nResume with:\n  {resume_hint}"
-            );
-            if args.sandbox {
-                // Its tasks lived in this process: there is nothing left to resume.
-                text.push_str(
-                    "\n(--sandbox: the emulator stopped with this run, so that starts over.)",
+            Ending::Stopped(e) => {
+                super::report_error(e);
+                errln!(
+                    "The run stopped: the API refused the credentials or the permission. Nothing more was submitted."
                 );
             }
-            say_anywhere(&text, false);
-        }
-        Ending::TimedOut => {
-            outln!(
-                "\n--timeout reached: unfinished instances are reported timed_out. Resume tracking with:\n  {resume_hint}"
-            );
-        }
-        Ending::Stopped(e) => {
-            super::report_error(e);
-            errln!(
-                "The run stopped: the API refused the credentials or the permission. Nothing more was submitted."
-            );
-        }
-        Ending::Journal(e) => {
-            errln!(
-                "error: cannot write the journal {}: {e}",
-                visible(&session.journal_path().display().to_string())
-            );
-            errln!("Stopped at once: without the journal planrun could submit twice.");
+            Ending::Journal(e) => {
+                errln!(
+                    "error: cannot write the journal {}: {e}",
+                    visible(&session.journal_path().display().to_string())
+                );
+                errln!("Stopped at once: without the journal planrun could submit twice.");
+            }
         }
     }
-    let code = exit::of_ending(&ending, &session.report().totals);
+    let code = exit::of_outcome(&outcome);
     // Only now: until the summary is out, a second Ctrl-C must still be able to quit.
     interrupt.abort();
     code

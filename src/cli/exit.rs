@@ -1,5 +1,6 @@
 //! The exit-code table (DESIGN §2): the one place outcomes become numbers.
 
+use crate::engine::apply::Outcome;
 use crate::engine::report::Totals;
 use crate::engine::run::Ending;
 
@@ -20,6 +21,15 @@ pub enum Precedence {
     /// `status`: a CI loop polls until the end and must not stop at the first failure, and a
     /// `timed_out` instance's task may still be running.
     UnfinishedFirst,
+}
+
+/// The exit code of an apply: of what an earlier run left (nothing was submitted), or of how
+/// this run ended.
+pub fn of_outcome(outcome: &Outcome) -> i32 {
+    match outcome {
+        Outcome::AlreadyApplied(totals) => of_totals(totals, Precedence::FailuresFirst),
+        Outcome::Ran { ending, totals } => of_ending(ending, totals),
+    }
 }
 
 /// The exit code of how an apply's run ended, with its totals (a complete run: its outcomes).
@@ -67,6 +77,17 @@ mod tests {
         let io = std::io::Error::other("disk full");
         assert_eq!(of_ending(&Ending::Journal(io), &all_good), USAGE);
         assert_eq!(of_ending(&Ending::Complete, &t(2, 1, 0, 0)), FAILED);
+    }
+
+    #[test]
+    fn an_apply_over_a_complete_journal_exits_as_its_totals_say() {
+        assert_eq!(of_outcome(&Outcome::AlreadyApplied(t(3, 0, 0, 0))), OK);
+        assert_eq!(of_outcome(&Outcome::AlreadyApplied(t(2, 1, 0, 0))), FAILED);
+        let interrupted = Outcome::Ran {
+            ending: Ending::Interrupted,
+            totals: t(3, 0, 0, 0),
+        };
+        assert_eq!(of_outcome(&interrupted), UNFINISHED);
     }
 
     fn t(succeeded: usize, failed: usize, running: usize, cancelled: usize) -> Totals {

@@ -1,5 +1,6 @@
-//! What `apply` and `status` share: the state directory, its lock and journal, credentials,
-//! the API client (or the in-process sandbox), the summary table and the report.
+//! What `apply`, `status` and `cancel` share on the CLI's side of the engine's
+//! [`Apply`]: the flags, credentials and the API client (or the in-process sandbox), the
+//! plan's lock, saying why a journal is refused, the summary table and the report.
 
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -7,19 +8,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
-
 use super::api_args::{ApiArgs, ApiVersion};
 use super::exit;
 use crate::api::Credentials;
-use crate::api::rollback::InstanceRollback;
 use crate::api::v2::Client;
 use crate::engine::any::AnyProtocol;
-use crate::engine::journal::{Journal, Lock, Record};
-use crate::engine::prepare::{Prepared, prepare};
+use crate::engine::apply::{Apply, Settings, plan_offset};
+use crate::engine::journal::{Lock, Record};
+use crate::engine::prepare::Prepared;
 use crate::engine::report::Report;
-use crate::engine::run::Options;
-use crate::engine::schedule::Cadence;
 use crate::engine::state::RunState;
 use crate::engine::store;
 use crate::engine::v2::V2;
@@ -78,26 +75,14 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 
 pub use crate::engine::store::Found;
 
+/// An apply (or `status`'s, `cancel`'s view of one) as the CLI holds it: the engine's
+/// [`Apply`], plus what only the CLI has — the sandbox it started, the plan's lock, and what
+/// the plan asks for as the incident record keeps it.
 pub struct Session {
     pub protocol: Arc<AnyProtocol>,
     sandbox: Option<Sandbox>,
     _lock: Option<Lock>,
-    /// The journal on disk and what it means ([`store::Store`]).
-    store: store::Store,
-    plan_name: String,
-    /// What the apply sends, computed once ([`prepare`]).
-    prepared: Prepared,
-    state: RunState,
-    journal: Option<Journal>,
-    offset: chrono::FixedOffset,
-    poll_interval: Duration,
-    settle: Option<Duration>,
-    sandboxed: bool,
-    batch_size: usize,
-    /// `--concurrency`: submissions in flight at once, as the client's bound on requests.
-    concurrency: usize,
-    /// Who applies, with what (`open` only): recorded by the run's start.
-    context: Option<crate::engine::journal::RunContext>,
+    apply: Apply,
     /// What the plan asks for, as the journal's [`Record::Planned`] keeps it.
     planned: PlanInfo,
 }
@@ -116,20 +101,23 @@ pub fn journal_path(plan_path: &Path, plan: &str, args: &SessionArgs, sandboxed:
     state_dir(plan_path, args).join(store::journal_name(plan, sandboxed))
 }
 
-/// The plan's timezone (+08:00 when unreadable: validation has already checked it).
-fn plan_offset(plan: &ResolvedPlan) -> chrono::FixedOffset {
-    crate::plan::rules::parse_timezone(&plan.timezone).unwrap_or_else(|| {
-        chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| unreachable!())
-    })
-}
-
 fn state_dir(plan: &Path, args: &SessionArgs) -> PathBuf {
     store::state_dir(plan, args.state_dir.as_deref())
 }
 
+/// The engine's settings from the flags.
+fn settings(args: &SessionArgs, sandboxed: bool, batch_size: usize) -> Settings {
+    Settings {
+        poll_interval: args.poll_interval,
+        settle: args.settle,
+        sandboxed,
+        batch_size,
+        ..Settings::default()
+    }
+}
+
 impl Session {
-    /// Credentials and client (or a fresh in-process sandbox), and the plan's lock when
-    /// `lock` is set (apply).
+    /// Credentials and client (or a fresh in-process sandbox), and the plan's lock (apply).
     pub async fn open(
         plan_path: &Path,
         plan: &ResolvedPlan,
@@ -156,17 +144,6 @@ impl Session {
             connect(api, sandboxed.then(|| plan_offset(plan))).await?
         };
         let protocol = with_local(protocol, plan_path, plan, args, &dir, api, true)?;
-        let mut session = Self::new(
-            plan,
-            protocol,
-            dir.join(store::journal_name(&plan.name, sandboxed)),
-            sandboxed,
-            args,
-            batch_size,
-        );
-        session.sandbox = sandbox;
-        session._lock = Some(lock);
-        session.concurrency = (api.concurrency as usize).max(1);
         let action = match api.api {
             ApiVersion::V2 => crate::api::v2::client::ROLLBACK,
             ApiVersion::V3 => crate::api::v3::client::START_BATCH_ROLLBACK,
@@ -175,7 +152,15 @@ impl Session {
             ApiVersion::V2 => "v2",
             ApiVersion::V3 => "v3",
         };
-        session.context = Some(super::operator::context(version, action, sandboxed));
+        let settings = Settings {
+            concurrency: Some((api.concurrency as usize).max(1)),
+            context: Some(super::operator::context(version, action, sandboxed)),
+            ..settings(args, sandboxed, batch_size)
+        };
+        let journal = dir.join(store::journal_name(&plan.name, sandboxed));
+        let mut session = Self::new(plan, Apply::new(plan, protocol, journal, settings));
+        session.sandbox = sandbox;
+        session._lock = Some(lock);
         Ok(session)
     }
 
@@ -193,13 +178,11 @@ impl Session {
             connect(api, None).await?.0
         };
         let protocol = with_local(protocol, plan_path, plan, args, &dir, api, false)?;
+        let journal = dir.join(store::journal_name(&plan.name, false));
+        let settings = settings(args, false, plan.batch_size);
         Ok(Self::new(
             plan,
-            protocol,
-            dir.join(store::journal_name(&plan.name, false)),
-            false,
-            args,
-            plan.batch_size,
+            Apply::new(plan, protocol, journal, settings),
         ))
     }
 
@@ -213,83 +196,45 @@ impl Session {
         sandboxed: bool,
     ) -> Result<Self, i32> {
         let dir = state_dir(plan_path, args);
+        let journal = dir.join(store::journal_name(&plan.name, sandboxed));
+        let settings = settings(args, false, plan.batch_size);
         Ok(Self::new(
             plan,
-            offline_protocol()?,
-            dir.join(store::journal_name(&plan.name, sandboxed)),
-            false,
-            args,
-            plan.batch_size,
+            Apply::new(plan, offline_protocol()?, journal, settings),
         ))
     }
 
-    fn new(
-        plan: &ResolvedPlan,
-        protocol: AnyProtocol,
-        journal_path: PathBuf,
-        sandboxed: bool,
-        args: &SessionArgs,
-        batch_size: usize,
-    ) -> Self {
-        let prepared = prepare(plan, protocol.generation(), batch_size);
-        let planned = PlanInfo::of(plan, &prepared);
-        // Local restores cost no API calls to look at: look often.
-        let default_poll = if sandboxed || super::selfhosted::only(plan) {
-            Duration::from_millis(500)
-        } else {
-            Duration::from_secs(5)
-        };
+    fn new(plan: &ResolvedPlan, apply: Apply) -> Self {
+        let planned = PlanInfo::of(plan, apply.prepared());
         Self {
-            protocol: Arc::new(protocol),
+            protocol: Arc::clone(&apply.protocol),
             sandbox: None,
             _lock: None,
-            store: store::Store::new(
-                journal_path,
-                &plan.name,
-                plan.instances.iter().map(|i| i.id.clone()).collect(),
-                prepared.hash.clone(),
-                sandboxed,
-            ),
-            plan_name: plan.name.clone(),
-            prepared,
-            state: RunState::new(plan.instances.iter().map(|i| i.id.as_str())),
-            journal: None,
-            offset: plan_offset(plan),
-            poll_interval: args.poll_interval.unwrap_or(default_poll),
-            settle: args.settle,
-            sandboxed,
-            batch_size,
-            concurrency: Options::default().concurrency,
-            context: None,
+            apply,
             planned,
         }
     }
 
     /// What the apply sends: every instance's request and region, the calls, the hash.
     pub fn prepared(&self) -> &Prepared {
-        &self.prepared
+        self.apply.prepared()
     }
 
     pub fn journal_path(&self) -> &Path {
-        &self.store.journal_path
+        self.apply.journal_path()
     }
 
-    /// Reads the journal on disk and decides what `apply` will do with it, changing nothing:
-    /// every refusal comes before the diff, the preflight and the question ([`store::Store::inspect`]).
+    /// What the journal on disk means for this apply ([`Apply::inspect`]); a refusal is said
+    /// here.
     pub fn inspect(&mut self, restart: bool) -> Result<Found, i32> {
-        let path = self.store.journal_path.display().to_string();
-        let path = visible(&path);
-        match self.store.inspect(restart) {
-            Ok((found, state)) => {
-                if let Some(state) = state {
-                    self.state = state;
-                }
-                Ok(found)
-            }
+        let path = self.journal_path().display().to_string();
+        let path = visible(&path).into_owned();
+        match self.apply.inspect(restart) {
+            Ok(found) => Ok(found),
             Err(store::Error::PlanChanged { .. }) => {
                 errln!(
                     "error: plan {} changed since its unfinished apply (journal {path}).\n  Resuming would mix two plans. Restore the plan to finish that apply, or pass --restart to start over\n  (instances already submitted are then submitted again).",
-                    visible(&self.plan_name),
+                    visible(self.apply.plan_name()),
                 );
                 Err(exit::USAGE)
             }
@@ -306,16 +251,11 @@ impl Session {
         }
     }
 
-    /// Carries out what [`Session::inspect`] found, once the person said yes: sets an old
-    /// journal aside when asked to, then opens the journal for appending.
+    /// Opens the journal once the person said yes ([`Apply::open`]); a failure is said here.
     pub fn prepare(&mut self, found: Found) -> Result<(), i32> {
-        match self.store.open(found) {
-            Ok((journal, state)) => {
-                self.state = state;
-                self.journal = Some(journal);
-                Ok(())
-            }
-            Err(store::Error::Archive { source, .. }) if self.sandboxed => {
+        match self.apply.open(found) {
+            Ok(()) => Ok(()),
+            Err(store::Error::Archive { source, .. }) if self.apply.sandboxed() => {
                 errln!("error: cannot replace the old sandbox journal: {source}");
                 Err(exit::USAGE)
             }
@@ -326,83 +266,19 @@ impl Session {
         }
     }
 
-    /// The run's state: as the journal had it before this run (a resumed run counts from it),
-    /// then, after [`Session::finish`], as the run left it.
+    /// The engine's apply, to run it ([`Apply::run`]) or say what the journal holds.
+    pub fn apply(&mut self) -> &mut Apply {
+        &mut self.apply
+    }
+
+    /// What the journal's first run records of the plan.
+    pub fn planned(&self) -> Record {
+        self.planned.to_record()
+    }
+
+    /// The run's state ([`Apply::state`]).
     pub fn state(&self) -> &RunState {
-        &self.state
-    }
-
-    pub fn engine_options(&self) -> Options {
-        let min = self.poll_interval;
-        let mut o = Options {
-            batch_size: self.batch_size,
-            // More submissions than the client lets out at once would only wait inside it,
-            // and a Ctrl-C would then still send them.
-            concurrency: self.concurrency,
-            cadence: Cadence {
-                min,
-                // Scales with the interval, so a benchmark at a reduced time scale polls
-                // as the cloud would.
-                max: min * 12,
-            },
-            first_poll: min * 2,
-            settle: self.settle.unwrap_or(if self.sandboxed {
-                Duration::from_millis(500)
-            } else {
-                Duration::from_secs(5)
-            }),
-            offset: self.offset,
-            ..Options::default()
-        };
-        if self.sandboxed {
-            o.busy_wait = Duration::from_secs(30);
-            o.retry_base = Duration::from_millis(500);
-        }
-        o
-    }
-
-    /// Writes the run's start and hands the journal and state to the engine.
-    #[allow(clippy::type_complexity)]
-    pub fn take_run(
-        &mut self,
-    ) -> Result<
-        (
-            Journal,
-            RunState,
-            Vec<InstanceRollback>,
-            Vec<Option<String>>,
-        ),
-        i32,
-    > {
-        let Some(mut journal) = self.journal.take() else {
-            return Err(exit::USAGE);
-        };
-        let start = Record::Start {
-            plan: self.plan_name.clone(),
-            plan_hash: self.prepared.hash.clone(),
-            at: Utc::now(),
-            by: self.context.clone(),
-        };
-        // A journal holds one plan (a changed plan starts a new one): its first start says
-        // what that plan asks for.
-        let mut records = vec![start.clone()];
-        if self.state.started_at.is_none() {
-            records.push(self.planned.to_record());
-        }
-        if let Err(e) = journal.append_all(&records) {
-            errln!(
-                "error: cannot write the journal {}: {e}",
-                self.store.journal_path.display()
-            );
-            return Err(exit::USAGE);
-        }
-        self.state.apply(&start);
-        Ok((
-            journal,
-            self.state.clone(),
-            self.prepared.requests(),
-            self.prepared.regions(),
-        ))
+        self.apply.state()
     }
 
     /// What the plan asks of each instance (the incident record's fallback for journals
@@ -411,15 +287,8 @@ impl Session {
         &self.planned
     }
 
-    /// Takes the engine's final state, plus what another process wrote to the journal
-    /// meanwhile: `planrun cancel` records its stops there while `apply` tracks, and a task
-    /// it stopped ends `killed`, which is `cancelled` (or still `stopping`), not `failed`.
-    pub fn finish(&mut self, state: RunState) {
-        self.state = self.store.fold_in_others(state);
-    }
-
     pub fn report(&self) -> Report {
-        Report::new(&self.plan_name, &self.state)
+        self.apply.report()
     }
 
     /// Writes the report atomically (a temporary file renamed into place).
@@ -430,38 +299,27 @@ impl Session {
         std::fs::rename(&tmp, path)
     }
 
-    /// The exit code of `apply`'s summary (the one table: [`exit::of_totals`]).
-    pub fn summary_exit_code(&self) -> i32 {
-        exit::of_totals(&self.report().totals, exit::Precedence::FailuresFirst)
-    }
-
     /// The table printed at the end ([`summary_table`]).
     pub fn summary_table(&self) -> String {
-        summary_table(&self.state, &self.report().totals)
+        summary_table(self.state(), &self.report().totals)
     }
 
     /// Reads the journal for `status`. `Ok(false)` when there is none.
     pub fn load_journal(&mut self) -> std::io::Result<bool> {
-        match self.store.load()? {
-            Some(state) => {
-                self.state = state;
-                Ok(true)
-            }
-            None => Ok(false),
-        }
+        self.apply.load()
     }
 
     pub fn state_mut(&mut self) -> &mut RunState {
-        &mut self.state
+        self.apply.state_mut()
     }
 
     /// `--poll-interval` (or its default): the shortest time between two looks at a task.
     pub fn poll_interval(&self) -> Duration {
-        self.poll_interval
+        self.apply.poll_interval()
     }
 
     pub fn regions(&self) -> Vec<Option<String>> {
-        self.prepared.regions()
+        self.apply.regions()
     }
 
     pub async fn shutdown(self) {

@@ -2,6 +2,7 @@
 //! the API through protocol-neutral requests; reports progress as events, never draws.
 
 pub mod any;
+pub mod apply;
 pub mod batch;
 pub mod journal;
 pub mod listing;

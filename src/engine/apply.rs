@@ -1,0 +1,276 @@
+//! One apply of a plan as the engine carries it out: what the journal on disk means for it
+//! ([`Apply::inspect`]), opening the journal ([`Apply::open`]), the run's start records, the
+//! run itself, and what other processes journaled meanwhile — ending in one [`Outcome`].
+//! The CLI confirms, draws the events and maps the outcome to an exit code.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::{mpsc, watch};
+
+use super::any::AnyProtocol;
+use super::journal::{Journal, Record, RunContext};
+use super::prepare::{Prepared, prepare};
+use super::report::{Report, Totals};
+use super::run::{Ending, Engine, Event, Options};
+use super::schedule::Cadence;
+use super::state::RunState;
+use super::store::{self, Found, Store};
+use crate::plan::ResolvedPlan;
+
+/// How an apply ended: the one value the CLI turns into an exit code.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The journal says the plan was applied completely before: nothing was submitted.
+    AlreadyApplied(Totals),
+    /// The run ended so, with these totals (other processes' records folded in).
+    Ran { ending: Ending, totals: Totals },
+}
+
+/// Why a run could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// [`Apply::run`] before [`Apply::open`].
+    #[error("the journal {} is not open", path.display())]
+    NotOpen { path: PathBuf },
+    /// The run's start could not be journaled: nothing was submitted.
+    #[error("cannot write the journal {}: {source}", path.display())]
+    Journal {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// What the flags say about how this apply looks and where its journal is.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// The shortest time between two looks at a task [default: 5s; 500ms in the sandbox or
+    /// when every instance is self-hosted].
+    pub poll_interval: Option<Duration>,
+    /// How long to wait before looking for the job of a submission whose answer was lost.
+    pub settle: Option<Duration>,
+    pub sandboxed: bool,
+    pub batch_size: usize,
+    /// Submissions in flight at once [default: the engine's].
+    pub concurrency: Option<usize>,
+    /// Who applies, with what: recorded by the run's start.
+    pub context: Option<RunContext>,
+}
+
+/// One plan's apply (or, for `status` and `cancel`, its journal and protocol).
+pub struct Apply {
+    pub protocol: Arc<AnyProtocol>,
+    /// The journal on disk and what it means.
+    store: Store,
+    plan_name: String,
+    /// What the apply sends, computed once ([`prepare`]).
+    prepared: Prepared,
+    state: RunState,
+    journal: Option<Journal>,
+    offset: chrono::FixedOffset,
+    poll_interval: Duration,
+    settings: Settings,
+}
+
+/// The plan's timezone (+08:00 when unreadable: validation has already checked it).
+pub fn plan_offset(plan: &ResolvedPlan) -> chrono::FixedOffset {
+    crate::plan::rules::parse_timezone(&plan.timezone).unwrap_or_else(|| {
+        chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| unreachable!())
+    })
+}
+
+impl Apply {
+    pub fn new(
+        plan: &ResolvedPlan,
+        protocol: AnyProtocol,
+        journal_path: PathBuf,
+        settings: Settings,
+    ) -> Self {
+        let prepared = prepare(plan, protocol.generation(), settings.batch_size);
+        // Local restores cost no API calls to look at: look often.
+        let local_only = plan.instances.iter().all(|i| i.selfhosted.is_some());
+        let default_poll = if settings.sandboxed || local_only {
+            Duration::from_millis(500)
+        } else {
+            Duration::from_secs(5)
+        };
+        Self {
+            protocol: Arc::new(protocol),
+            store: Store::new(
+                journal_path,
+                &plan.name,
+                plan.instances.iter().map(|i| i.id.clone()).collect(),
+                prepared.hash.clone(),
+                settings.sandboxed,
+            ),
+            plan_name: plan.name.clone(),
+            prepared,
+            state: RunState::new(plan.instances.iter().map(|i| i.id.as_str())),
+            journal: None,
+            offset: plan_offset(plan),
+            poll_interval: settings.poll_interval.unwrap_or(default_poll),
+            settings,
+        }
+    }
+
+    /// What the apply sends: every instance's request and region, the calls, the hash.
+    pub fn prepared(&self) -> &Prepared {
+        &self.prepared
+    }
+
+    pub fn plan_name(&self) -> &str {
+        &self.plan_name
+    }
+
+    pub fn journal_path(&self) -> &Path {
+        &self.store.journal_path
+    }
+
+    pub fn sandboxed(&self) -> bool {
+        self.settings.sandboxed
+    }
+
+    /// The run's state: as the journal had it before this run (a resumed run counts from it),
+    /// then, after [`Apply::run`], as the run left it.
+    pub fn state(&self) -> &RunState {
+        &self.state
+    }
+
+    pub fn state_mut(&mut self) -> &mut RunState {
+        &mut self.state
+    }
+
+    pub fn regions(&self) -> Vec<Option<String>> {
+        self.prepared.regions()
+    }
+
+    /// `--poll-interval` (or its default): the shortest time between two looks at a task.
+    pub fn poll_interval(&self) -> Duration {
+        self.poll_interval
+    }
+
+    pub fn report(&self) -> Report {
+        Report::new(&self.plan_name, &self.state)
+    }
+
+    /// Reads the journal on disk and decides what the apply will do with it, changing nothing
+    /// ([`Store::inspect`]): every refusal comes before the diff, the preflight and the question.
+    pub fn inspect(&mut self, restart: bool) -> Result<Found, store::Error> {
+        let (found, state) = self.store.inspect(restart)?;
+        if let Some(state) = state {
+            self.state = state;
+        }
+        Ok(found)
+    }
+
+    /// The outcome of a plan the journal records as applied completely.
+    pub fn already_applied(&self) -> Outcome {
+        Outcome::AlreadyApplied(self.report().totals)
+    }
+
+    /// Carries out what [`Apply::inspect`] found, once the person said yes: sets an old
+    /// journal aside when asked to, then opens the journal for appending.
+    pub fn open(&mut self, found: Found) -> Result<(), store::Error> {
+        let (journal, state) = self.store.open(found)?;
+        self.state = state;
+        self.journal = Some(journal);
+        Ok(())
+    }
+
+    /// Reads the journal for `status`. `Ok(false)` when there is none.
+    pub fn load(&mut self) -> std::io::Result<bool> {
+        match self.store.load()? {
+            Some(state) => {
+                self.state = state;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// How the engine runs this apply, `timeout` aside.
+    pub fn options(&self) -> Options {
+        let min = self.poll_interval;
+        let sandboxed = self.settings.sandboxed;
+        let mut o = Options {
+            batch_size: self.settings.batch_size,
+            // More submissions than the client lets out at once would only wait inside it,
+            // and a Ctrl-C would then still send them.
+            concurrency: self
+                .settings
+                .concurrency
+                .unwrap_or(Options::default().concurrency),
+            cadence: Cadence {
+                min,
+                // Scales with the interval, so a benchmark at a reduced time scale polls
+                // as the cloud would.
+                max: min * 12,
+            },
+            first_poll: min * 2,
+            settle: self.settings.settle.unwrap_or(if sandboxed {
+                Duration::from_millis(500)
+            } else {
+                Duration::from_secs(5)
+            }),
+            offset: self.offset,
+            ..Options::default()
+        };
+        if sandboxed {
+            o.busy_wait = Duration::from_secs(30);
+            o.retry_base = Duration::from_millis(500);
+        }
+        o
+    }
+
+    /// Journals the run's start (and, in a journal's first run, `planned`: what the plan asks
+    /// for), runs the engine to its end, and takes in what another process wrote to the journal
+    /// meanwhile: `planrun cancel` records its stops there while `apply` tracks, and a task it
+    /// stopped ends `killed`, which is `cancelled` (or still `stopping`), not `failed`.
+    pub async fn run(
+        &mut self,
+        planned: Record,
+        timeout: Option<Duration>,
+        cancel: watch::Receiver<bool>,
+        events: mpsc::UnboundedSender<Event>,
+    ) -> Result<Outcome, Error> {
+        let path = self.store.journal_path.clone();
+        let Some(mut journal) = self.journal.take() else {
+            return Err(Error::NotOpen { path });
+        };
+        let start = Record::Start {
+            plan: self.plan_name.clone(),
+            plan_hash: self.prepared.hash.clone(),
+            at: Utc::now(),
+            by: self.settings.context.clone(),
+        };
+        // A journal holds one plan (a changed plan starts a new one): its first start says
+        // what that plan asks for.
+        let mut records = vec![start.clone()];
+        if self.state.started_at.is_none() {
+            records.push(planned);
+        }
+        journal
+            .append_all(&records)
+            .map_err(|source| Error::Journal { path, source })?;
+        self.state.apply(&start);
+        let mut options = self.options();
+        options.timeout = timeout;
+        let mut engine = Engine::new(
+            Arc::clone(&self.protocol),
+            self.prepared.requests(),
+            self.prepared.regions(),
+            options,
+            journal,
+            self.state.clone(),
+            events,
+        );
+        let ending = engine.run(cancel).await;
+        self.state = self.store.fold_in_others(engine.into_state());
+        Ok(Outcome::Ran {
+            ending,
+            totals: self.report().totals,
+        })
+    }
+}
