@@ -278,12 +278,7 @@ async fn apply(
         diff::human(resolved, calls, &plan_cmd::view(args.expand))
     );
     let done = if found == session::Found::Unfinished {
-        session
-            .state()
-            .instances
-            .iter()
-            .filter(|s| s.status.is_final())
-            .count()
+        session.apply().finished()
     } else {
         0
     };
@@ -327,7 +322,9 @@ async fn apply(
     let resume_hint = resume_command(args);
     let interrupt = tokio::spawn(interrupt_watch(stops, cancel_tx, resume_hint.clone()));
     let planned = session.planned();
-    let run = session.apply().run(planned, args.timeout, cancel_rx, tx);
+    let run = session
+        .apply_mut()
+        .run(planned, args.timeout, cancel_rx, tx);
     let outcome = match run.await {
         Ok(outcome) => outcome,
         Err(e) => {
@@ -424,13 +421,7 @@ async fn selfhosted_preflight(
     session: &session::Session,
 ) -> Result<(), i32> {
     let creds = super::selfhosted::credentials(args.session.defaults_file.as_deref())?;
-    let pending: Vec<&str> = session
-        .state()
-        .instances
-        .iter()
-        .filter(|s| s.status == crate::engine::state::Status::Pending)
-        .map(|s| s.id.as_str())
-        .collect();
+    let pending = session.apply().pending();
     super::selfhosted::preflight(&args.plan, resolved, &creds, &pending).await
 }
 
@@ -442,27 +433,7 @@ async fn preflight(
     checked: &crate::plan::Checked,
     plan: &crate::plan::ResolvedPlan,
 ) -> Result<(), i32> {
-    let submitted: std::collections::HashSet<&str> = session
-        .state()
-        .instances
-        .iter()
-        .filter(|i| i.status != crate::engine::state::Status::Pending)
-        .map(|i| i.id.as_str())
-        .collect();
-    // Self-hosted instances have a preflight of their own.
-    let cloud: std::collections::HashSet<&str> = plan
-        .instances
-        .iter()
-        .filter(|i| i.selfhosted.is_none())
-        .map(|i| i.id.as_str())
-        .collect();
-    let requests: Vec<_> = session
-        .prepared()
-        .requests()
-        .into_iter()
-        .filter(|r| cloud.contains(r.instance_id.as_str()))
-        .filter(|r| !submitted.contains(r.instance_id.as_str()))
-        .collect();
+    let requests = session.apply().cloud_to_check(plan);
     if requests.is_empty() {
         errln!("preflight: nothing to check (the journal records every instance as submitted)");
         return Ok(());

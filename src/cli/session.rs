@@ -11,7 +11,6 @@ use std::time::Duration;
 use super::api_args::{ApiArgs, ApiVersion};
 use super::exit;
 use crate::api::Credentials;
-use crate::api::v2::Client;
 use crate::engine::any::AnyProtocol;
 use crate::engine::apply::{Apply, Settings, plan_offset};
 use crate::engine::journal::{Lock, Record};
@@ -19,7 +18,6 @@ use crate::engine::prepare::Prepared;
 use crate::engine::report::Report;
 use crate::engine::state::RunState;
 use crate::engine::store;
-use crate::engine::v2::V2;
 use crate::plan::ResolvedPlan;
 use crate::plan::text::visible;
 use crate::record::PlanInfo;
@@ -266,8 +264,13 @@ impl Session {
         }
     }
 
-    /// The engine's apply, to run it ([`Apply::run`]) or say what the journal holds.
-    pub fn apply(&mut self) -> &mut Apply {
+    /// The engine's apply: what the journal holds, what is still to do.
+    pub fn apply(&self) -> &Apply {
+        &self.apply
+    }
+
+    /// The engine's apply, to run it ([`Apply::run`]).
+    pub fn apply_mut(&mut self) -> &mut Apply {
         &mut self.apply
     }
 
@@ -381,19 +384,12 @@ pub fn summary_table(state: &RunState, r: &crate::engine::report::Totals) -> Str
     out
 }
 
-/// A client that is never used (the journal is all there is, or no instance is in the
-/// cloud): it points at the discard port of this machine.
+/// [`AnyProtocol::offline`], or why not (said here).
 fn offline_protocol() -> Result<AnyProtocol, i32> {
-    let config = crate::api::ClientConfig::new(
-        "http://127.0.0.1:9/v2/index.php",
-        "",
-        Credentials::new("offline", "offline"),
-    );
-    let client = Client::new(config).map_err(|e| {
+    AnyProtocol::offline().map_err(|e| {
         super::report_error(&e);
         exit::USAGE
-    })?;
-    Ok(AnyProtocol::V2(V2::new(client)))
+    })
 }
 
 /// Adds the restores of the plan's self-hosted instances, when it has any.

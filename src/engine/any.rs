@@ -34,6 +34,17 @@ impl AnyProtocol {
         Self::WithLocal { cloud, local }
     }
 
+    /// A protocol that is never called (the journal is all there is, or no instance is in
+    /// the cloud): its client points at the discard port of this machine.
+    pub fn offline() -> Result<Self, Error> {
+        let config = crate::api::ClientConfig::new(
+            "http://127.0.0.1:9/v2/index.php",
+            "",
+            crate::api::Credentials::new("offline", "offline"),
+        );
+        Ok(Self::V2(V2::new(crate::api::v2::Client::new(config)?)))
+    }
+
     /// The cloud's protocol (itself, unless self-hosted restores were added).
     fn cloud(&self) -> &Self {
         match self {

@@ -3,6 +3,7 @@
 //! run itself, and what other processes journaled meanwhile — ending in one [`Outcome`].
 //! The CLI confirms, draws the events and maps the outcome to an exit code.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,8 +17,9 @@ use super::prepare::{Prepared, prepare};
 use super::report::{Report, Totals};
 use super::run::{Ending, Engine, Event, Options};
 use super::schedule::Cadence;
-use super::state::RunState;
+use super::state::{RunState, Status};
 use super::store::{self, Found, Store};
+use crate::api::rollback::InstanceRollback;
 use crate::plan::ResolvedPlan;
 
 /// How an apply ended: the one value the CLI turns into an exit code.
@@ -155,6 +157,44 @@ impl Apply {
         Report::new(&self.plan_name, &self.state)
     }
 
+    /// How many instances an earlier run already finished (what a resumed apply says).
+    pub fn finished(&self) -> usize {
+        self.state
+            .instances
+            .iter()
+            .filter(|s| s.status.is_final())
+            .count()
+    }
+
+    /// The instances the journal has not submitted yet: what a (resumed) apply still checks.
+    pub fn pending(&self) -> Vec<&str> {
+        self.state
+            .instances
+            .iter()
+            .filter(|s| s.status == Status::Pending)
+            .map(|s| s.id.as_str())
+            .collect()
+    }
+
+    /// The requests of the cloud's instances the journal has not submitted yet: the cloud
+    /// preflight checks only these, since a resumed apply's own rollbacks may have created
+    /// the targets (self-hosted instances have a preflight of their own).
+    pub fn cloud_to_check(&self, plan: &ResolvedPlan) -> Vec<InstanceRollback> {
+        let pending: HashSet<&str> = self.pending().into_iter().collect();
+        let cloud: HashSet<&str> = plan
+            .instances
+            .iter()
+            .filter(|i| i.selfhosted.is_none())
+            .map(|i| i.id.as_str())
+            .collect();
+        self.prepared
+            .requests()
+            .into_iter()
+            .filter(|r| cloud.contains(r.instance_id.as_str()))
+            .filter(|r| pending.contains(r.instance_id.as_str()))
+            .collect()
+    }
+
     /// Reads the journal on disk and decides what the apply will do with it, changing nothing
     /// ([`Store::inspect`]): every refusal comes before the diff, the preflight and the question.
     pub fn inspect(&mut self, restart: bool) -> Result<Found, store::Error> {
@@ -272,5 +312,101 @@ impl Apply {
             ending,
             totals: self.report().totals,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::batch::tests::plan;
+
+    fn apply(plan: &ResolvedPlan, dir: &Path) -> Apply {
+        let protocol = AnyProtocol::offline().unwrap_or_else(|e| panic!("{e}"));
+        let settings = Settings {
+            batch_size: 10,
+            ..Settings::default()
+        };
+        Apply::new(plan, protocol, dir.join("p.journal"), settings)
+    }
+
+    #[test]
+    fn a_resumed_apply_checks_only_the_clouds_unsubmitted_instances() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let mut p = plan(&[None, None, None]);
+        p.instances[2].selfhosted = Some(crate::plan::SelfHosted {
+            server: "db1:3306".into(),
+            backups: "dumps".into(),
+        });
+        let mut a = apply(&p, dir.path());
+        a.state_mut().apply(&Record::Intent {
+            batch: 1,
+            instances: vec!["cdb-00000000".into()],
+            at: Utc::now(),
+        });
+        let ids: Vec<String> = a
+            .cloud_to_check(&p)
+            .into_iter()
+            .map(|r| r.instance_id)
+            .collect();
+        assert_eq!(ids, ["cdb-00000001"]);
+        assert_eq!(a.pending(), ["cdb-00000001", "cdb-00000002"]);
+        assert_eq!(a.finished(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_run_before_the_journal_is_open_submits_nothing() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let p = plan(&[None]);
+        let mut a = apply(&p, dir.path());
+        let (_cancel, cancel) = watch::channel(false);
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let planned = Record::Start {
+            plan: "p".into(),
+            plan_hash: String::new(),
+            at: Utc::now(),
+            by: None,
+        };
+        let run = a.run(planned, None, cancel, tx).await;
+        assert!(matches!(run, Err(Error::NotOpen { .. })), "{run:?}");
+        assert!(!dir.path().join("p.journal").exists());
+    }
+
+    #[tokio::test]
+    async fn a_fresh_journal_starts_with_the_start_and_what_the_plan_asks() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        // No instance: the run ends at once, without a call.
+        let p = plan(&[]);
+        let mut a = apply(&p, dir.path());
+        let found = a.inspect(false).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(found, Found::Nothing);
+        a.open(found).unwrap_or_else(|e| panic!("{e}"));
+        let (_cancel, cancel) = watch::channel(false);
+        let (tx, _rx) = mpsc::unbounded_channel();
+        // Any record stands for the plan's: the engine journals it after the start.
+        let planned = Record::Cancelled {
+            instance: "marker".into(),
+            request: None,
+            at: Utc::now(),
+        };
+        let outcome = a
+            .run(planned, None, cancel, tx)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            matches!(
+                outcome,
+                Outcome::Ran {
+                    ending: Ending::Complete,
+                    ..
+                }
+            ),
+            "{outcome:?}"
+        );
+        let records = Journal::read(a.journal_path()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(records[0], Record::Start { .. }), "{records:?}");
+        assert!(
+            matches!(&records[1], Record::Cancelled { instance, .. } if instance == "marker"),
+            "{records:?}"
+        );
     }
 }
