@@ -1,18 +1,25 @@
 //! `planrun apply PLAN`: validate, show the diff, confirm, submit, track to the end, survive
 //! crashes (the journal), and print a summary (and a report).
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
 use super::api_args::ApiArgs;
-use super::{exit, plan as plan_cmd, progress, session, signals, term};
+use super::{exit, plan as plan_cmd, progress, session, signals};
 use crate::diff;
 use crate::engine::apply::Outcome;
 use crate::engine::run::Ending;
 use crate::plan::text::visible;
+
+mod checks;
+mod resume;
+
+use checks::{check_regions, preflight, selfhosted_preflight};
+pub(super) use resume::quote;
+use resume::{interrupt_watch, resume_command, say_anywhere};
 
 /// Apply a plan: submit its rollbacks and track them to the end.
 #[derive(Debug, Clone, clap::Args)]
@@ -155,39 +162,6 @@ fn run_checked(
         session.shutdown().await;
         code
     })
-}
-
-/// The API refuses calls without a Region (4000): say so before asking or sending anything.
-/// The sandbox does not need one.
-fn check_regions(args: &ApplyArgs, plan: &crate::plan::ResolvedPlan) -> Result<(), i32> {
-    let default = args
-        .api
-        .region
-        .as_deref()
-        .is_some_and(|r| !r.trim().is_empty());
-    if args.sandbox || default {
-        return Ok(());
-    }
-    let without: Vec<&str> = plan
-        .instances
-        .iter()
-        .filter(|i| i.selfhosted.is_none())
-        .filter(|i| i.region.as_deref().is_none_or(|r| r.trim().is_empty()))
-        .map(|i| i.id.as_str())
-        .collect();
-    if without.is_empty() {
-        return Ok(());
-    }
-    errln!(
-        "{:?}",
-        miette::miette!(
-            code = "planrun::missing_region",
-            help = "set `region:` in the plan (or on the entry), or pass --region / set TENCENTCLOUD_REGION",
-            "no region for {}: the API refuses calls without one",
-            without.join(", ")
-        )
-    );
-    Err(exit::USAGE)
 }
 
 /// Asks the person at the terminal to type `yes`, right below the totals of what they approve
@@ -394,262 +368,5 @@ fn write_report(args: &ApplyArgs, session: &session::Session) {
             "error: cannot write the report {}: {e}",
             visible(&path.display().to_string())
         );
-    }
-}
-
-/// Writes `text` on stdout (on stderr when `errors_first`), or on the other one when the
-/// first is gone (`| head`, a dead `tee`): the resume command must reach somebody.
-fn say_anywhere(text: &str, errors_first: bool) {
-    fn say(mut to: impl Write, text: &str) -> bool {
-        writeln!(to, "{text}").and_then(|()| to.flush()).is_ok()
-    }
-    let out = || say(std::io::stdout().lock(), text);
-    let err = || say(std::io::stderr().lock(), text);
-    // When neither stream takes it, nothing is left to tell; the exit code still says 3.
-    let order: [&dyn Fn() -> bool; 2] = if errors_first {
-        [&err, &out]
-    } else {
-        [&out, &err]
-    };
-    let _ = order.iter().any(|say| say());
-}
-
-/// Checks the self-hosted instances still to do (a resumed run has made some targets itself).
-async fn selfhosted_preflight(
-    args: &ApplyArgs,
-    resolved: &crate::plan::ResolvedPlan,
-    session: &session::Session,
-) -> Result<(), i32> {
-    let creds = super::selfhosted::credentials(args.session.defaults_file.as_deref())?;
-    let pending = session.apply().pending();
-    super::selfhosted::preflight(&args.plan, resolved, &creds, &pending).await
-}
-
-/// Runs the preflight (rollback windows, then the objects); any problem stops the apply before
-/// anything is sent (the plan is reviewed and applied as a whole). A resumed apply checks only
-/// what its journal has not submitted yet: its own rollbacks may have created the targets.
-async fn preflight(
-    session: &session::Session,
-    checked: &crate::plan::Checked,
-    plan: &crate::plan::ResolvedPlan,
-) -> Result<(), i32> {
-    let requests = session.apply().cloud_to_check(plan);
-    if requests.is_empty() {
-        errln!("preflight: nothing to check (the journal records every instance as submitted)");
-        return Ok(());
-    }
-    match super::preflight::check(
-        &session.protocol,
-        checked,
-        plan,
-        session.prepared(),
-        &requests,
-    )
-    .await
-    {
-        Ok(None) => {
-            errln!(
-                "preflight: skipped (API 2.0 has no rollback-window or object queries here; --api v3 checks them)"
-            );
-            Ok(())
-        }
-        Ok(Some(problems)) if problems.is_empty() => {
-            errln!(
-                "preflight: all {} instances can roll back to their times; {}",
-                requests.len(),
-                super::preflight_objects::ALL_GOOD
-            );
-            Ok(())
-        }
-        Ok(Some(problems)) => {
-            let n = problems.len();
-            let report = crate::plan::Checked {
-                diagnostics: problems,
-                ..checked.clone()
-            };
-            err!(
-                "{}",
-                super::diagnostics::human(
-                    std::slice::from_ref(&report),
-                    term::stderr_colour(),
-                    term::width()
-                )
-            );
-            errln!("preflight found {n} problem(s) with the plan; nothing was submitted.");
-            Err(exit::FAILED)
-        }
-        Err(e) => {
-            super::report_error(&e);
-            errln!(
-                "preflight could not check the rollback windows and objects; nothing was submitted (--no-preflight skips the check)."
-            );
-            Err(exit::USAGE)
-        }
-    }
-}
-
-/// The command that resumes this apply: the same plan, state directory and connection flags,
-/// with `--yes` and without `--restart` (a resume must not start over) or `--timeout` (a new
-/// run gets a new budget). Without `--state-dir` a resume would not find the journal.
-fn resume_command(args: &ApplyArgs) -> String {
-    let mut words = vec![
-        "planrun".to_owned(),
-        "apply".to_owned(),
-        quote(&args.plan.display().to_string()),
-        "--yes".to_owned(),
-    ];
-    let mut flag = |name: &str, value: String| {
-        words.push(name.to_owned());
-        words.push(quote(&value));
-    };
-    if let Some(dir) = &args.session.state_dir {
-        flag("--state-dir", dir.display().to_string());
-    }
-    if let Some(p) = args.session.poll_interval {
-        flag("--poll-interval", format!("{}ms", p.as_millis()));
-    }
-    if let Some(p) = args.session.settle {
-        flag("--settle", format!("{}ms", p.as_millis()));
-    }
-    // Flags that may have come from the environment are repeated only when they differ from
-    // it: the environment of the resume is the same shell.
-    let from_env = |var: &str, value: &str| std::env::var(var).ok().as_deref() == Some(value);
-    if let Some(e) = &args.api.endpoint
-        && !from_env("PLANRUN_ENDPOINT", e)
-    {
-        flag("--endpoint", e.clone());
-    }
-    if let Some(r) = &args.api.region
-        && !from_env("TENCENTCLOUD_REGION", r)
-    {
-        flag("--region", r.clone());
-    }
-    if args.api.api != super::api_args::ApiVersion::V3 {
-        flag("--api", "v2".to_owned());
-    }
-    if let Some(profile) = &args.api.profile {
-        flag("--profile", profile.clone());
-    }
-    let method: crate::api::v2::sign::SignatureMethod = args.api.signature_method.into();
-    if method != crate::api::v2::sign::SignatureMethod::HmacSha256 {
-        flag("--signature-method", method.as_str().to_owned());
-    }
-    if args.api.rate != crate::api::limiter::CLOUD_RATE {
-        flag("--rate", args.api.rate.to_string());
-    }
-    if args.api.concurrency != 4 {
-        flag("--concurrency", args.api.concurrency.to_string());
-    }
-    if let Some(b) = args.batch_size {
-        flag("--batch-size", b.to_string());
-    }
-    if let Some(r) = &args.report {
-        flag("--report", r.display().to_string());
-    }
-    if let Some(f) = args.report_format {
-        use clap::ValueEnum as _;
-        if let Some(v) = f.to_possible_value() {
-            flag("--report-format", v.get_name().to_owned());
-        }
-    }
-    if args.no_preflight {
-        words.push("--no-preflight".to_owned());
-    }
-    if args.sandbox {
-        words.push("--sandbox".to_owned());
-    }
-    words.join(" ")
-}
-
-/// A word as a POSIX shell reads it back: single-quoted unless plainly safe.
-pub(super) fn quote(word: &str) -> String {
-    let safe = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._-:,=+@%".contains(c));
-    if safe {
-        word.to_owned()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
-}
-
-/// First stop signal (Ctrl-C, SIGTERM, SIGHUP): stop submitting and wind down. Second: leave
-/// at once (the journal is consistent after every write, so nothing is lost).
-async fn interrupt_watch(mut stops: signals::Stops, cancel: watch::Sender<bool>, resume: String) {
-    let first = stops.next().await;
-    // The engine hears it before anything is printed: printing can fail (a closed pipe) and
-    // must never be what keeps the engine submitting.
-    let _ = cancel.send(true);
-    errln!(
-        "\n{first}: no new submissions; finishing the ones in flight (Ctrl-C again to quit at once)…"
-    );
-    let second = stops.next().await;
-    say_anywhere(
-        &format!("\n{second} again. Quit. Resume with:\n  {resume}"),
-        true,
-    );
-    std::process::exit(exit::UNFINISHED);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::Parser;
-
-    #[derive(Debug, Parser)]
-    struct Cli {
-        #[command(flatten)]
-        apply: ApplyArgs,
-    }
-
-    fn parse(args: &[&str]) -> ApplyArgs {
-        Cli::try_parse_from(std::iter::once("apply").chain(args.iter().copied()))
-            .unwrap_or_else(|e| panic!("{e}"))
-            .apply
-    }
-
-    #[test]
-    fn the_resume_command_keeps_the_state_dir_and_drops_restart_and_timeout() {
-        let cmd = resume_command(&parse(&[
-            "plans/p.yaml",
-            "--restart",
-            "--timeout",
-            "30s",
-            "--state-dir",
-            "/var/lib/planrun state",
-            "--poll-interval",
-            "2s",
-            "--report",
-            "out.json",
-        ]));
-        assert_eq!(
-            cmd,
-            "planrun apply plans/p.yaml --yes --state-dir '/var/lib/planrun state' \
-             --poll-interval 2000ms --report out.json"
-        );
-    }
-
-    #[test]
-    fn the_resume_command_keeps_the_reports_format() {
-        assert_eq!(
-            resume_command(&parse(&[
-                "p.yaml",
-                "--report",
-                "incident.txt",
-                "--report-format",
-                "markdown"
-            ])),
-            "planrun apply p.yaml --yes --report incident.txt --report-format markdown"
-        );
-    }
-
-    #[test]
-    fn the_resume_command_of_a_plain_apply_is_short() {
-        assert_eq!(
-            resume_command(&parse(&["p.yaml", "-y"])),
-            "planrun apply p.yaml --yes"
-        );
-        assert_eq!(quote("it's"), r"'it'\''s'");
     }
 }
