@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::protocol::JobHandle;
+use super::protocol::{JobHandle, TaskState};
 use crate::api::rollback::RollbackSpec;
 
 /// One line of the journal.
@@ -86,14 +86,14 @@ pub enum Record {
     /// A task changed state.
     Progress {
         instance: String,
-        state: String,
+        state: TaskState,
         progress: Option<u8>,
         at: DateTime<Utc>,
     },
-    /// A task ended (succeeded, failed, killed, removed).
+    /// A task ended (succeeded, failed, killed, removed): `status` is its last state.
     Finished {
         instance: String,
-        status: String,
+        status: TaskState,
         message: Option<String>,
         at: DateTime<Utc>,
     },
@@ -292,6 +292,43 @@ mod tests {
             batch,
             instances: vec!["cdb-aaaaaaaa".into()],
             at: at(),
+        }
+    }
+
+    #[test]
+    fn task_states_read_and_write_in_the_words_of_older_journals() {
+        // Lines as planrun has always written them: read into the enum, written back the same.
+        let lines = [
+            r#"{"record":"progress","instance":"cdb-aaaaaaaa","state":"running","progress":40,"at":"2026-11-23T12:00:00Z"}"#,
+            r#"{"record":"progress","instance":"cdb-aaaaaaaa","state":"waiting for maintenance window","progress":null,"at":"2026-11-23T12:00:00Z"}"#,
+            r#"{"record":"progress","instance":"cdb-aaaaaaaa","state":"BRAND_NEW","progress":null,"at":"2026-11-23T12:00:00Z"}"#,
+            r#"{"record":"finished","instance":"cdb-aaaaaaaa","status":"killed","message":null,"at":"2026-11-23T12:00:00Z"}"#,
+            r#"{"record":"finished","instance":"cdb-aaaaaaaa","status":"succeeded","message":null,"at":"2026-11-23T12:00:00Z"}"#,
+        ];
+        let read: Vec<Record> = lines
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let states: Vec<TaskState> = read
+            .iter()
+            .map(|r| match r {
+                Record::Progress { state, .. } => state.clone(),
+                Record::Finished { status, .. } => status.clone(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            states,
+            [
+                TaskState::Running,
+                TaskState::MaintenanceWindow,
+                TaskState::Unknown("BRAND_NEW".into()),
+                TaskState::Killed,
+                TaskState::Succeeded,
+            ]
+        );
+        for (record, line) in read.iter().zip(lines) {
+            assert_eq!(serde_json::to_string(record).unwrap(), line);
         }
     }
 

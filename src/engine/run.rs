@@ -115,7 +115,7 @@ pub enum Event {
     },
     State {
         instance: String,
-        state: String,
+        state: TaskState,
         progress: Option<u8>,
         /// What a self-hosted restore is doing (phase and bytes); `None` for cloud tasks.
         detail: Option<String>,

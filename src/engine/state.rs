@@ -4,13 +4,14 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::journal::Record;
-use super::protocol::JobHandle;
+use super::protocol::{JobHandle, TaskState};
 
-/// An instance's status as reports show it (DESIGN §6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+/// An instance's status as reports show it (DESIGN §6): the one vocabulary of the engine,
+/// `status`, the reports and the incident record, spelt as [`Status::name`] everywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Not yet submitted.
@@ -36,6 +37,19 @@ pub enum Status {
 pub const ADOPTED_UNVERIFIED: &str = "adopted (unverified)";
 
 impl Status {
+    /// Every status, in declaration order.
+    pub const ALL: [Status; 9] = [
+        Self::Pending,
+        Self::Submitted,
+        Self::Running,
+        Self::Succeeded,
+        Self::Failed,
+        Self::Rejected,
+        Self::TimedOut,
+        Self::Stopping,
+        Self::Cancelled,
+    ];
+
     pub fn is_final(self) -> bool {
         matches!(
             self,
@@ -58,6 +72,12 @@ impl Status {
     }
 }
 
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// One instance of the plan.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InstanceState {
@@ -67,8 +87,8 @@ pub struct InstanceState {
     pub submitted_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     pub progress: Option<u8>,
-    /// The task's state name as last seen (waiting, running, ...).
-    pub task_state: Option<String>,
+    /// The task's state as last seen (waiting, running, ...).
+    pub task_state: Option<TaskState>,
     pub error: Option<String>,
     /// A submission whose outcome is unknown: its batch and when it was attempted.
     pub in_doubt: Option<(u64, DateTime<Utc>)>,
@@ -243,7 +263,7 @@ impl RunState {
                 self.each(std::iter::once(instance), |s| {
                     s.task_state = Some(state.clone());
                     s.progress = progress.or(s.progress);
-                    if state == "running" {
+                    if *state == TaskState::Running {
                         s.status = Status::Running;
                     }
                 });
@@ -256,11 +276,10 @@ impl RunState {
             } => {
                 self.each(std::iter::once(instance), |s| {
                     s.task_state = Some(status.clone());
+                    let succeeded = *status == TaskState::Succeeded;
                     // A task stopped by `planrun cancel` ends killed: it is cancelled.
-                    if matches!(s.status, Status::Cancelled | Status::Stopping)
-                        && status != "succeeded"
-                    {
-                        if s.status == Status::Stopping && status == "killed" {
+                    if matches!(s.status, Status::Cancelled | Status::Stopping) && !succeeded {
+                        if s.status == Status::Stopping && *status == TaskState::Killed {
                             s.status = Status::Cancelled;
                             s.finished_at = Some(*at);
                             s.in_doubt = None;
@@ -271,7 +290,7 @@ impl RunState {
                             return;
                         }
                     }
-                    s.status = if status == "succeeded" {
+                    s.status = if succeeded {
                         Status::Succeeded
                     } else {
                         Status::Failed
@@ -340,6 +359,16 @@ mod tests {
     }
 
     #[test]
+    fn a_status_is_written_and_read_as_its_name() {
+        for status in Status::ALL {
+            let text = serde_json::to_string(&status).unwrap();
+            assert_eq!(text, format!("\"{}\"", status.name()));
+            assert_eq!(serde_json::from_str::<Status>(&text).unwrap(), status);
+        }
+        assert_eq!(Status::TimedOut.to_string(), "timed_out");
+    }
+
+    #[test]
     fn an_intent_without_outcome_leaves_its_instances_in_doubt() {
         let records = [Record::Intent {
             batch: 1,
@@ -389,13 +418,13 @@ mod tests {
             },
             Record::Finished {
                 instance: ids()[0].into(),
-                status: "succeeded".into(),
+                status: TaskState::Succeeded,
                 message: None,
                 at: t(9),
             },
             Record::Finished {
                 instance: ids()[2].into(),
-                status: "failed".into(),
+                status: TaskState::Failed,
                 message: Some("boom".into()),
                 at: t(9),
             },
@@ -441,7 +470,7 @@ mod tests {
             },
             Record::Finished {
                 instance: ids()[0].into(),
-                status: "killed".into(),
+                status: TaskState::Killed,
                 message: None,
                 at: t(3),
             },
@@ -458,9 +487,9 @@ mod tests {
             request: Some("stop-1".into()),
             at: t(2),
         };
-        let end = |instance: &str, status: &str| Record::Finished {
+        let end = |instance: &str, status: TaskState| Record::Finished {
             instance: instance.into(),
-            status: status.into(),
+            status,
             message: None,
             at: t(3),
         };
@@ -487,9 +516,9 @@ mod tests {
         assert_eq!(Status::Stopping.name(), "stopping");
         let mut all = records.to_vec();
         all.extend([
-            end(ids()[0], "killed"),
-            end(ids()[1], "succeeded"),
-            end(ids()[2], "failed"),
+            end(ids()[0], TaskState::Killed),
+            end(ids()[1], TaskState::Succeeded),
+            end(ids()[2], TaskState::Failed),
         ]);
         let s = RunState::replay(ids(), &all);
         let statuses: Vec<Status> = s.instances.iter().map(|i| i.status).collect();
@@ -550,7 +579,7 @@ mod tests {
             },
             Record::Finished {
                 instance: ids()[0].into(),
-                status: "failed".into(),
+                status: TaskState::Failed,
                 message: Some("cannot tell".into()),
                 at: t(2),
             },

@@ -9,6 +9,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use super::{Batch, BatchEvent, Incident, InstanceRecord, Mapping, Problem, Start};
 use crate::engine::journal::{PlannedInstance, Record};
 use crate::engine::prepare::Prepared;
+use crate::engine::protocol::TaskState;
 use crate::engine::state::{RunState, Status};
 use crate::plan::ResolvedPlan;
 use crate::plan::resolved::DEFAULT_TIMEZONE;
@@ -296,7 +297,7 @@ fn fold(
                 state,
                 at,
                 ..
-            } if state == "running" => {
+            } if *state == TaskState::Running => {
                 if let Some(&i) = index.get(instance.as_str()) {
                     seen[i].running_at.get_or_insert(*at);
                 }

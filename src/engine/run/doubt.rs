@@ -96,7 +96,7 @@ impl<P: Protocol> Engine<P> {
                 // The instance fails with the reason and the way to check by hand.
                 Err(e) => self.finish(
                     i,
-                    "failed",
+                    TaskState::Failed,
                     Some(format!(
                         "cannot tell whether the submission was accepted ({e}); not resubmitted: check with `planrun jobs {}`",
                         self.state.instances[i].id

@@ -78,7 +78,7 @@ impl<P: Protocol> Engine<P> {
                 if now - since >= self.opts.missing_after {
                     self.finish(
                         idx,
-                        "failed",
+                        TaskState::Failed,
                         Some("the task of the submission is not listed by the API".into()),
                     );
                 } else {
@@ -88,14 +88,22 @@ impl<P: Protocol> Engine<P> {
             }
             Err(e) if e.class() == ErrorClass::StopRun => return Ok(Some(Ending::Stopped(e))),
             Err(e) if e.is_instance_missing() => {
-                self.finish(idx, "failed", Some(format!("the instance is gone: {e}")));
+                self.finish(
+                    idx,
+                    TaskState::Failed,
+                    Some(format!("the instance is gone: {e}")),
+                );
                 return Ok(None);
             }
             Err(e) if !transient(&e) => {
                 // An answer that will not change: bounded like a task that is not listed.
                 let since = *self.slots[idx].tracking.missing_since.get_or_insert(now);
                 if now - since >= self.opts.missing_after {
-                    self.finish(idx, "failed", Some(format!("cannot track the task: {e}")));
+                    self.finish(
+                        idx,
+                        TaskState::Failed,
+                        Some(format!("cannot track the task: {e}")),
+                    );
                 } else {
                     self.retry_later(idx, now);
                 }
@@ -113,17 +121,12 @@ impl<P: Protocol> Engine<P> {
                 .tracking
                 .history
                 .finished(&mut self.fleet, now);
-            let status = if task.state == TaskState::Succeeded {
-                "succeeded"
-            } else {
-                task.state.name()
-            };
             let message = (task.state != TaskState::Succeeded).then(|| {
                 task.message
                     .clone()
-                    .unwrap_or_else(|| format!("the task ended {}", task.state.name()))
+                    .unwrap_or_else(|| format!("the task ended {}", task.state))
             });
-            self.finish(idx, status, message);
+            self.finish(idx, task.state, message);
             return Ok(None);
         }
         // An undocumented state stays unfinished, shown raw, until the task leaves it or the
@@ -147,34 +150,36 @@ impl<P: Protocol> Engine<P> {
         detail: Option<String>,
     ) {
         let s = &self.state.instances[idx];
-        let changed = s.task_state.as_deref() != Some(state.name())
-            || (progress.is_some() && s.progress != progress);
+        let changed =
+            s.task_state.as_ref() != Some(state) || (progress.is_some() && s.progress != progress);
         if !changed {
             return;
         }
         let instance = s.id.clone();
         self.buffer(Record::Progress {
             instance: instance.clone(),
-            state: state.name().to_owned(),
+            state: state.clone(),
             progress,
             at: Utc::now(),
         });
         self.emit(Event::State {
             instance,
-            state: state.name().to_owned(),
+            state: state.clone(),
             progress,
             detail,
         });
     }
 
-    pub(super) fn finish(&mut self, idx: usize, status: &str, message: Option<String>) {
+    /// Journals and tells how a task ended: `status` is its last state (`Failed` when
+    /// planrun gives up on it).
+    pub(super) fn finish(&mut self, idx: usize, status: TaskState, message: Option<String>) {
         if std::mem::take(&mut self.slots[idx].tracking.confirm) {
             self.surveys.confirming -= 1;
         }
         let instance = self.state.instances[idx].id.clone();
         self.buffer(Record::Finished {
             instance: instance.clone(),
-            status: status.to_owned(),
+            status,
             message: message.clone(),
             at: Utc::now(),
         });
