@@ -99,6 +99,12 @@ pub enum Record {
     },
     /// The run ended with every instance in a final state.
     Complete { at: DateTime<Utc> },
+    /// The run's `--timeout` ran out while these instances were unfinished: they are
+    /// `timed_out` until the next run of the plan starts (its [`Record::Start`]).
+    TimedOut {
+        instances: Vec<String>,
+        at: DateTime<Utc>,
+    },
     /// `planrun cancel`'s StopRollback was accepted; the task is not KILLED yet.
     Stopping {
         instance: String,

@@ -385,11 +385,17 @@ impl<P: Protocol> Engine<P> {
                     listening &= !cancelled;
                 }
                 () = tokio::time::sleep_until(timeout_at.into()), if deadline.is_some() => {
-                    self.flush()?;
-                    for s in &mut self.state.instances {
-                        if !s.status.is_final() {
-                            s.status = Status::TimedOut;
-                        }
+                    let instances: Vec<String> = self
+                        .state
+                        .instances
+                        .iter()
+                        .filter(|s| !s.status.is_final())
+                        .map(|s| s.id.clone())
+                        .collect();
+                    if instances.is_empty() {
+                        self.flush()?;
+                    } else {
+                        self.write(Record::TimedOut { instances, at: Utc::now() })?;
                     }
                     return Ok(Ending::TimedOut);
                 }

@@ -98,6 +98,9 @@ pub struct InstanceState {
     pub unverified: Option<String>,
     /// The AsyncRequestId of `planrun cancel`'s accepted StopRollback, while `stopping`.
     pub stop_request: Option<String>,
+    /// What it was when the run's `--timeout` ran out: the next run's start gives it back
+    /// (`timed_out` says how a run ended, not where the rollback is).
+    pub before_timeout: Option<Status>,
 }
 
 impl InstanceState {
@@ -115,6 +118,7 @@ impl InstanceState {
             first_attempt: None,
             unverified: None,
             stop_request: None,
+            before_timeout: None,
         }
     }
 }
@@ -183,6 +187,13 @@ impl RunState {
                 self.started_at.get_or_insert(*at);
                 self.plan_hash = Some(plan_hash.clone());
                 self.complete = None;
+                for s in &mut self.instances {
+                    if let Some(before) = s.before_timeout.take()
+                        && s.status == Status::TimedOut
+                    {
+                        s.status = before;
+                    }
+                }
             }
             Record::Intent {
                 batch,
@@ -311,6 +322,14 @@ impl RunState {
                 });
             }
             Record::Complete { at } => self.complete = Some(*at),
+            Record::TimedOut { instances, .. } => {
+                self.each(instances, |s| {
+                    if !s.status.is_final() && s.status != Status::TimedOut {
+                        s.before_timeout = Some(s.status);
+                        s.status = Status::TimedOut;
+                    }
+                });
+            }
             Record::Stopping {
                 instance, request, ..
             } => {
@@ -593,6 +612,63 @@ mod tests {
         let a = s.get(ids()[0]).unwrap();
         assert_eq!((a.status, a.in_doubt), (Status::Failed, None));
         assert_eq!(s.get(ids()[1]).unwrap().status, Status::Pending);
+    }
+
+    #[test]
+    fn timed_out_lasts_until_the_next_run_starts() {
+        let start = Record::Start {
+            plan: "p".into(),
+            plan_hash: "h".into(),
+            at: t(0),
+            by: None,
+        };
+        let records = [
+            start.clone(),
+            Record::Intent {
+                batch: 1,
+                instances: v(&ids()[..2]),
+                at: t(0),
+            },
+            Record::Accepted {
+                batch: 1,
+                job: JobHandle("5".into()),
+                at: t(1),
+            },
+            Record::Progress {
+                instance: ids()[0].into(),
+                state: TaskState::Running,
+                progress: Some(10),
+                at: t(2),
+            },
+            Record::Finished {
+                instance: ids()[1].into(),
+                status: TaskState::Succeeded,
+                message: None,
+                at: t(3),
+            },
+            Record::TimedOut {
+                instances: v(&ids()),
+                at: t(4),
+            },
+        ];
+        let statuses = |s: &RunState| s.instances.iter().map(|i| i.status).collect::<Vec<_>>();
+        let s = RunState::replay(ids(), &records);
+        assert_eq!(
+            statuses(&s),
+            [Status::TimedOut, Status::Succeeded, Status::TimedOut]
+        );
+        assert!(s.complete.is_none());
+        let mut resumed = records.to_vec();
+        resumed.push(start);
+        let s = RunState::replay(ids(), &resumed);
+        assert_eq!(
+            statuses(&s),
+            [Status::Running, Status::Succeeded, Status::Pending],
+            "a resumed run starts from where the rollbacks were"
+        );
+        // Journals name the record as its variant.
+        let line = serde_json::to_string(&records[5]).unwrap();
+        assert!(line.starts_with(r#"{"record":"timed_out","#), "{line}");
     }
 
     #[test]

@@ -86,8 +86,8 @@ impl Incident {
     /// The record of the run that `records` (a journal) tell.
     ///
     /// `plan`: the plan file given now; it only fills in what a journal written before the
-    /// record existed lacks. `state`: the run's state as the engine left it (`apply` passes it,
-    /// because `timed_out` is never journaled); without it the journal is replayed.
+    /// record existed lacks. `state`: the run's state as the engine left it (`apply` passes
+    /// it; the journal's replay gives the same); without it the journal is replayed.
     pub fn build(records: &[Record], plan: Option<&PlanInfo>, state: Option<&RunState>) -> Self {
         let journal_plan = records.iter().rev().find_map(PlanInfo::from_record);
         let applied_hash = records.iter().rev().find_map(|r| match r {
