@@ -194,6 +194,29 @@ impl Journal {
         ))
     }
 
+    /// Opens an existing journal for appending without changing what it holds (`status`
+    /// records what it learned): refused when its last line is torn, which only a resumed
+    /// `apply` cuts off, and when there is no journal.
+    pub fn reopen(path: &Path) -> io::Result<Self> {
+        let mut file = OpenOptions::new().read(true).append(true).open(path)?;
+        let len = file.metadata()?.len();
+        if len > 0 {
+            let mut last = [0u8];
+            file.seek(SeekFrom::Start(len - 1))?;
+            io::Read::read_exact(&mut file, &mut last)?;
+            if last[0] != b'\n' {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "the journal's last line is torn (an apply of the plan resumes it)",
+                ));
+            }
+        }
+        Ok(Self {
+            file,
+            path: path.to_owned(),
+        })
+    }
+
     /// Reads the records of a journal without opening it for writing (for `status`).
     pub fn read(path: &Path) -> io::Result<Vec<Record>> {
         let mut file = File::open(path)?;

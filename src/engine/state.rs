@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::journal::Record;
-use super::protocol::{JobHandle, TaskState};
+use super::protocol::{JobHandle, Task, TaskState};
 
 /// An instance's status as reports show it (DESIGN §6): the one vocabulary of the engine,
 /// `status`, the reports and the incident record, spelt as [`Status::name`] everywhere.
@@ -120,6 +120,34 @@ impl InstanceState {
             stop_request: None,
             before_timeout: None,
         }
+    }
+}
+
+impl InstanceState {
+    /// The record that tells what a look at its task saw, when the look changes anything:
+    /// how the task ended, or its new state or progress (as `apply` journals them).
+    pub fn observed(&self, task: &Task, at: DateTime<Utc>) -> Option<Record> {
+        if task.state.is_terminal() {
+            let message = (task.state != TaskState::Succeeded).then(|| {
+                task.message
+                    .clone()
+                    .unwrap_or_else(|| format!("the task ended {}", task.state))
+            });
+            return Some(Record::Finished {
+                instance: self.id.clone(),
+                status: task.state.clone(),
+                message,
+                at,
+            });
+        }
+        let changed = self.task_state.as_ref() != Some(&task.state)
+            || (task.progress.is_some() && self.progress != task.progress);
+        changed.then(|| Record::Progress {
+            instance: self.id.clone(),
+            state: task.state.clone(),
+            progress: task.progress,
+            at,
+        })
     }
 }
 

@@ -144,6 +144,26 @@ pub fn lock(dir: &Path, plan: &str, sandboxed: bool) -> Result<Lock, Error> {
     }
 }
 
+/// Records in the journal at `journal_path` what `status` learned from the API, and folds it
+/// into `state`, so that the state stays a fold of the journal. Under the plan's lock
+/// (`_lock`, from [`lock`]): a running apply journals its tasks itself, and one that starts
+/// later replays these records.
+pub fn record(
+    _lock: &Lock,
+    journal_path: &Path,
+    state: &mut RunState,
+    records: &[Record],
+) -> std::io::Result<()> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    Journal::reopen(journal_path)?.append_all(records)?;
+    for r in records {
+        state.apply(r);
+    }
+    Ok(())
+}
+
 impl Store {
     pub fn new(
         journal_path: PathBuf,
