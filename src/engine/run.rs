@@ -185,6 +185,8 @@ enum Done {
         results: Vec<(usize, Result<reconcile::Found, Error>)>,
     },
     BusyChecked {
+        /// The submission refused busy (its instance's latest).
+        batch: u64,
         job: Pending,
         result: Result<reconcile::Found, Error>,
     },
@@ -482,7 +484,7 @@ impl<P: Protocol> Engine<P> {
                 round,
                 results,
             } => self.reconciled(batch, ids, round, results),
-            Done::BusyChecked { job, result } => self.busy_checked(job, result),
+            Done::BusyChecked { batch, job, result } => self.busy_checked(batch, job, result),
             Done::Polled { idx, result } => self.polled(idx, result),
             Done::Surveyed { region, result } => Ok(self.surveyed(region, result)),
         }

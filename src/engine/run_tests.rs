@@ -201,6 +201,16 @@ async fn run(fake: Arc<Fake>, ids: &[String], batch_size: usize) -> (Ending, Run
 
 /// [`run`] with these options.
 async fn run_with(fake: Arc<Fake>, ids: &[String], opts: Options) -> (Ending, RunState) {
+    let (ending, state, _) = run_journaled(fake, ids, opts).await;
+    (ending, state)
+}
+
+/// [`run_with`], with the journal the run wrote.
+async fn run_journaled(
+    fake: Arc<Fake>,
+    ids: &[String],
+    opts: Options,
+) -> (Ending, RunState, Vec<Record>) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let (journal, _) =
         Journal::open(&dir.path().join("j.journal")).unwrap_or_else(|e| panic!("{e}"));
@@ -233,7 +243,7 @@ async fn run_with(fake: Arc<Fake>, ids: &[String], opts: Options) -> (Ending, Ru
         replayed.instances, state.instances,
         "journal and state differ"
     );
-    (ending, state)
+    (ending, state, records)
 }
 
 #[tokio::test]
@@ -396,4 +406,45 @@ async fn a_run_that_times_out_journals_it_and_its_replay_ends_timed_out() {
         "a final instance is not timed out"
     );
     assert!(state.complete.is_none(), "the journal stays resumable");
+}
+
+#[tokio::test]
+async fn a_busy_refusal_that_outlasts_the_wait_is_journaled_under_the_instances_own_call() {
+    let ids = ids(3);
+    let fake = Arc::new(Fake {
+        refuse: HashMap::from([(ids[0].clone(), 9592)]),
+        ..Fake::default()
+    });
+    let opts = Options {
+        // Refused at the first busy answer: by then the other instances' calls were sent
+        // too (one call each, all sent before any answer is read), so the run's latest
+        // call is not the busy instance's.
+        busy_wait: Duration::ZERO,
+        ..options(1)
+    };
+    let (ending, state, records) = run_journaled(Arc::clone(&fake), &ids, opts).await;
+    assert!(matches!(ending, Ending::Complete), "{ending:?}");
+    assert_eq!(state.instances[0].status, Status::Rejected);
+    let sent: Vec<u64> = records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Intent {
+                batch, instances, ..
+            } if instances == &ids[..1] => Some(*batch),
+            _ => None,
+        })
+        .collect();
+    let refused: Vec<(u64, Option<String>)> = records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Rejected { batch, code, .. } => Some((*batch, code.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sent.len(), 1, "{records:?}");
+    assert_eq!(refused, [(sent[0], Some("9592".to_owned()))], "{records:?}");
+    assert!(
+        state.next_batch > sent[0] + 1,
+        "other calls came later: {records:?}"
+    );
 }

@@ -251,8 +251,9 @@ fn fold(
                         seen[i].rejection = Some(problem.clone());
                     }
                 }
-                // A refusal after waiting on a busy instance names the latest call, which
-                // may not be the instance's: it belongs to a call only if that call carried it.
+                // A refusal after waiting on a busy instance names the instance's own call;
+                // older journals named the run's latest call instead,
+                // which may not carry it: it belongs to a call only if that call carried it.
                 let carried = by_id
                     .get(batch)
                     .is_some_and(|&b| instances.iter().any(|i| batches[b].instances.contains(i)));
