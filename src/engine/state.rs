@@ -215,13 +215,7 @@ impl RunState {
                 self.started_at.get_or_insert(*at);
                 self.plan_hash = Some(plan_hash.clone());
                 self.complete = None;
-                for s in &mut self.instances {
-                    if let Some(before) = s.before_timeout.take()
-                        && s.status == Status::TimedOut
-                    {
-                        s.status = before;
-                    }
-                }
+                self.resume();
             }
             Record::Intent {
                 batch,
@@ -375,6 +369,19 @@ impl RunState {
                     s.in_doubt = None;
                     s.error = Some("cancelled with `planrun cancel`".into());
                 });
+            }
+        }
+    }
+
+    /// Makes this the state a new run of the plan starts from, as its [`Record::Start`]
+    /// does: an instance that timed out is back where its rollback was (`apply` decides
+    /// what to check and send from that).
+    pub fn resume(&mut self) {
+        for s in &mut self.instances {
+            if let Some(before) = s.before_timeout.take()
+                && s.status == Status::TimedOut
+            {
+                s.status = before;
             }
         }
     }
