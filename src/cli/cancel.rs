@@ -260,14 +260,9 @@ async fn confirm_stops(
                 }
                 Some(state) if state.is_terminal() => {
                     ended += 1;
-                    let status = if *state == TaskState::Succeeded {
-                        "succeeded"
-                    } else {
-                        state.name()
-                    };
                     journal.append(&Record::Finished {
                         instance: s.id.clone(),
-                        status: status.to_owned(),
+                        status: state.clone(),
                         message: Some(format!(
                             "the task ended {} before the stop took effect",
                             state.name()

@@ -8,6 +8,7 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::mpsc;
 
+use crate::engine::protocol::TaskState;
 use crate::engine::run::Event;
 use crate::engine::state::{RunState, Status};
 use crate::plan::text::visible;
@@ -132,7 +133,7 @@ fn describe(event: &Event, tally: &mut Tally) -> Option<String> {
             progress,
             detail,
         } => {
-            if state == "running" {
+            if *state == TaskState::Running {
                 tally.set(instance, Status::Running);
             }
             let detail = detail
@@ -239,7 +240,7 @@ async fn draw(
                     Some(bar) => {
                         bar.set_position(u64::from(progress.unwrap_or(0)));
                         // Always the latest state: "waiting" must not stay beside 30%.
-                        let shown = detail.as_deref().unwrap_or(state);
+                        let shown = detail.as_deref().unwrap_or(state.name());
                         bar.set_message(format!("{instance} {}", visible(shown)));
                     }
                     None => {
@@ -317,7 +318,7 @@ mod tests {
         let ids = ["cdb-aaaaaaaa", "cdb-bbbbbbbb", "cdb-cccccccc"];
         let finished = |i: &str| Record::Finished {
             instance: i.into(),
-            status: "succeeded".into(),
+            status: TaskState::Succeeded,
             message: None,
             at,
         };
@@ -336,7 +337,7 @@ mod tests {
         let line = describe(
             &Event::State {
                 instance: "shop-1".into(),
-                state: "running".into(),
+                state: TaskState::Running,
                 progress: Some(80),
                 detail: Some("replaying binlog, 2048 bytes".into()),
             },
@@ -409,10 +410,10 @@ mod tests {
         }
     }
 
-    fn state(instance: &str, state: &str, progress: u8) -> Event {
+    fn state(instance: &str, state: TaskState, progress: u8) -> Event {
         Event::State {
             instance: instance.into(),
-            state: state.into(),
+            state,
             progress: Some(progress),
             detail: None,
         }
@@ -436,8 +437,8 @@ mod tests {
         let writes = drawn(
             4,
             vec![
-                state("cdb-aaaaaaaa", "waiting", 0),
-                state("cdb-aaaaaaaa", "running", 30),
+                state("cdb-aaaaaaaa", TaskState::Waiting, 0),
+                state("cdb-aaaaaaaa", TaskState::Running, 30),
             ],
         )
         .await;
@@ -456,9 +457,9 @@ mod tests {
         let writes = drawn(
             1,
             vec![
-                state("cdb-aaaaaaaa", "running", 10),
-                state("cdb-bbbbbbbb", "running", 20),
-                state("cdb-cccccccc", "running", 30),
+                state("cdb-aaaaaaaa", TaskState::Running, 10),
+                state("cdb-bbbbbbbb", TaskState::Running, 20),
+                state("cdb-cccccccc", TaskState::Running, 30),
             ],
         )
         .await;

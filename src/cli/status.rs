@@ -1,13 +1,16 @@
-//! `planrun status PLAN`: the journal of the last apply, refreshed from the API.
+//! `planrun status PLAN`: the journal of the last apply, refreshed from the API (and what
+//! the API said recorded in it).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 
 use super::api_args::ApiArgs;
 use super::{exit, plan as plan_cmd, session};
-use crate::engine::protocol::{Protocol, TaskState};
-use crate::engine::state::Status;
+use crate::engine::protocol::Protocol;
+use crate::engine::state::RunState;
+use crate::engine::store;
+use crate::plan::text::visible;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -90,7 +93,7 @@ pub fn run(args: &StatusArgs) -> i32 {
             }
         }
         if !offline {
-            refresh(&mut session).await;
+            refresh(&mut session, &resolved.name).await;
         }
         if json {
             match serde_json::to_string_pretty(&session.report()) {
@@ -107,52 +110,225 @@ pub fn run(args: &StatusArgs) -> i32 {
     })
 }
 
-/// Asks the API about every instance that was submitted and is not final yet (the journal
-/// is not changed: `apply` owns it).
-async fn refresh(session: &mut session::Session) {
+/// Asks the API about every instance that was submitted and is not final yet, and records
+/// what it learned in the journal ([`learn`]): what `status` shows is always the journal's fold.
+async fn refresh(session: &mut session::Session, plan: &str) {
     let protocol = std::sync::Arc::clone(&session.protocol);
     let regions = session.regions();
-    let todo: Vec<(usize, String, crate::engine::protocol::JobHandle)> = session
-        .state_mut()
-        .instances
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| !s.status.is_final())
-        .filter_map(|(i, s)| s.job.clone().map(|j| (i, s.id.clone(), j)))
-        .collect();
-    for (i, id, job) in todo {
-        let task = match protocol.task(regions[i].as_deref(), &id, &job).await {
+    let path = session.journal_path().to_owned();
+    learn(
+        protocol.as_ref(),
+        &path,
+        plan,
+        &regions,
+        session.state_mut(),
+    )
+    .await;
+}
+
+/// [`refresh`] over `state`, the fold of the journal at `path` (`regions[i]` is the region
+/// of `state.instances[i]`). Under the plan's lock: while an apply runs, it journals what
+/// its tasks do itself, so the journal is shown as it records it.
+async fn learn<P: Protocol>(
+    protocol: &P,
+    path: &Path,
+    plan: &str,
+    regions: &[Option<String>],
+    state: &mut RunState,
+) {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let lock = match store::lock(dir, plan, false) {
+        Ok(lock) => lock,
+        Err(store::Error::Locked { .. }) => {
+            errln!(
+                "note: an apply of plan {} is running and journals what its tasks do: showing its journal as recorded",
+                visible(plan)
+            );
+            return;
+        }
+        Err(e) => {
+            errln!(
+                "warning: cannot refresh from the API ({}); showing the journal as recorded",
+                visible(&e.to_string())
+            );
+            return;
+        }
+    };
+    let mut records = Vec::new();
+    for (i, s) in state.instances.iter().enumerate() {
+        let Some(job) = s.job.as_ref().filter(|_| !s.status.is_final()) else {
+            continue;
+        };
+        let region = regions.get(i).and_then(Option::as_deref);
+        let task = match protocol.task(region, &s.id, job).await {
             Ok(Some(task)) => task,
             Ok(None) => continue,
             Err(e) if e.class() == crate::api::ErrorClass::StopRun => {
-                // Every other look would be refused the same way: say so once and show the
-                // journal as it is.
+                // Every other look would be refused the same way: say so once and record
+                // what was learned so far.
                 errln!(
-                    "warning: cannot refresh from the API ({e}); showing the journal as recorded"
+                    "warning: cannot refresh from the API ({}); showing the journal as recorded",
+                    visible(&e.to_string())
                 );
-                return;
+                break;
             }
             Err(e) => {
-                errln!("warning: cannot refresh {id} from the API: {e}");
+                errln!(
+                    "warning: cannot refresh {} from the API: {}",
+                    visible(&s.id),
+                    visible(&e.to_string())
+                );
                 continue;
             }
         };
-        let s = &mut session.state_mut().instances[i];
-        s.progress = task.progress.or(s.progress);
-        s.status = match task.state {
-            TaskState::Succeeded => Status::Succeeded,
-            TaskState::Failed | TaskState::Killed | TaskState::Removed => {
-                s.error = task
-                    .message
-                    .clone()
-                    .or_else(|| Some(format!("the task ended {}", task.state.name())));
-                Status::Failed
-            }
-            TaskState::Running => Status::Running,
-            _ => s.status,
+        records.extend(s.observed(&task, Utc::now()));
+    }
+    if let Err(e) = store::record(&lock, path, state, &records) {
+        errln!(
+            "warning: cannot record what the API said in the journal {} ({e}); showing the journal as recorded",
+            visible(&path.display().to_string())
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::api::rollback::{InstanceRollback, RollbackSpec, Strategy};
+    use crate::api::v2::Client;
+    use crate::api::{ClientConfig, Credentials};
+    use crate::engine::journal::{Journal, Record};
+    use crate::engine::protocol::TaskState;
+    use crate::engine::state::Status;
+    use crate::engine::v2::V2;
+    use crate::sandbox::{self, DEMO_SECRET_ID, DEMO_SECRET_KEY};
+
+    const ID: &str = "cdb-stat0001";
+
+    fn replayed(path: &Path) -> RunState {
+        RunState::replay([ID], &Journal::read(path).unwrap_or_else(|e| panic!("{e}")))
+    }
+
+    /// A sandbox with one submitted rollback of [`ID`], and a journal that says so.
+    async fn submitted(dir: &Path) -> (sandbox::Sandbox, V2, PathBuf) {
+        let config = sandbox::Config {
+            task_seconds: (0.2, 0.4),
+            rollback_time_check: None,
+            ..sandbox::Config::demo()
         };
-        if s.status.is_final() && s.finished_at.is_none() {
-            s.finished_at = Some(Utc::now());
-        }
+        let sb = sandbox::start(config, SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let client = Client::new(ClientConfig::new(
+            sb.endpoint_v2(),
+            "ap-guangzhou",
+            Credentials::new(DEMO_SECRET_ID, DEMO_SECRET_KEY),
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let protocol = V2::new(client);
+        let request = InstanceRollback {
+            instance_id: ID.into(),
+            spec: RollbackSpec {
+                rollbacktime: "2026-11-20 03:15:00".into(),
+                strategy: Strategy::Db,
+                dbs: vec![crate::api::rollback::DatabaseRename {
+                    dbname: "orders".into(),
+                    newname: "orders_bak".into(),
+                }],
+                tables: vec![],
+            },
+        };
+        let job = protocol
+            .submit(None, &[request])
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.join("p.journal");
+        let (mut journal, _) = Journal::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let at = Utc::now();
+        journal
+            .append_all(&[
+                Record::Start {
+                    plan: "p".into(),
+                    plan_hash: "h".into(),
+                    at,
+                    by: None,
+                },
+                Record::Intent {
+                    batch: 1,
+                    instances: vec![ID.into()],
+                    at,
+                },
+                Record::Accepted { batch: 1, job, at },
+            ])
+            .unwrap_or_else(|e| panic!("{e}"));
+        (sb, protocol, path)
+    }
+
+    #[tokio::test]
+    async fn what_status_learns_is_journaled_so_the_replay_is_what_it_shows() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let (sb, protocol, path) = submitted(dir.path()).await;
+        let mut state = replayed(&path);
+        assert_eq!(state.instances[0].status, Status::Submitted);
+        let job = state.instances[0]
+            .job
+            .clone()
+            .unwrap_or_else(|| panic!("no job"));
+        // Whatever the task is doing now (waiting, running or ended), it is news.
+        learn(&protocol, &path, "p", &[None], &mut state).await;
+        assert_ne!(state.instances[0].task_state, None);
+        assert_eq!(replayed(&path).instances, state.instances);
+        // Wait for the task to end, then learn that.
+        tokio::time::timeout(Duration::from_secs(20), async {
+            loop {
+                let task = protocol.task(None, ID, &job).await;
+                if task.is_ok_and(|t| t.is_some_and(|t| t.state.is_terminal())) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("the sandbox's task never ended"));
+        learn(&protocol, &path, "p", &[None], &mut state).await;
+        assert_eq!(state.instances[0].status, Status::Succeeded);
+        assert_eq!(replayed(&path).instances, state.instances);
+        let records = Journal::read(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            matches!(
+                records.last(),
+                Some(Record::Finished {
+                    status: TaskState::Succeeded,
+                    ..
+                })
+            ),
+            "{records:?}"
+        );
+        // Nothing new: nothing written.
+        learn(&protocol, &path, "p", &[None], &mut state).await;
+        let again = Journal::read(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(again.len(), records.len());
+        sb.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn while_an_apply_holds_the_lock_status_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let (sb, protocol, path) = submitted(dir.path()).await;
+        let before = Journal::read(&path).unwrap_or_else(|e| panic!("{e}"));
+        let mut state = replayed(&path);
+        let apply = store::lock(dir.path(), "p", false).unwrap_or_else(|e| panic!("{e}"));
+        learn(&protocol, &path, "p", &[None], &mut state).await;
+        drop(apply);
+        assert_eq!(state.instances, replayed(&path).instances);
+        assert_eq!(state.instances[0].task_state, None, "nothing learned");
+        assert_eq!(
+            Journal::read(&path).unwrap_or_else(|e| panic!("{e}")),
+            before
+        );
+        sb.shutdown().await;
     }
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::protocol::JobHandle;
+use super::protocol::{JobHandle, TaskState};
 use crate::api::rollback::RollbackSpec;
 
 /// One line of the journal.
@@ -86,19 +86,25 @@ pub enum Record {
     /// A task changed state.
     Progress {
         instance: String,
-        state: String,
+        state: TaskState,
         progress: Option<u8>,
         at: DateTime<Utc>,
     },
-    /// A task ended (succeeded, failed, killed, removed).
+    /// A task ended (succeeded, failed, killed, removed): `status` is its last state.
     Finished {
         instance: String,
-        status: String,
+        status: TaskState,
         message: Option<String>,
         at: DateTime<Utc>,
     },
     /// The run ended with every instance in a final state.
     Complete { at: DateTime<Utc> },
+    /// The run's `--timeout` ran out while these instances were unfinished: they are
+    /// `timed_out` until the next run of the plan starts (its [`Record::Start`]).
+    TimedOut {
+        instances: Vec<String>,
+        at: DateTime<Utc>,
+    },
     /// `planrun cancel`'s StopRollback was accepted; the task is not KILLED yet.
     Stopping {
         instance: String,
@@ -186,6 +192,29 @@ impl Journal {
             },
             records,
         ))
+    }
+
+    /// Opens an existing journal for appending without changing what it holds (`status`
+    /// records what it learned): refused when its last line is torn, which only a resumed
+    /// `apply` cuts off, and when there is no journal.
+    pub fn reopen(path: &Path) -> io::Result<Self> {
+        let mut file = OpenOptions::new().read(true).append(true).open(path)?;
+        let len = file.metadata()?.len();
+        if len > 0 {
+            let mut last = [0u8];
+            file.seek(SeekFrom::Start(len - 1))?;
+            io::Read::read_exact(&mut file, &mut last)?;
+            if last[0] != b'\n' {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "the journal's last line is torn (an apply of the plan resumes it)",
+                ));
+            }
+        }
+        Ok(Self {
+            file,
+            path: path.to_owned(),
+        })
     }
 
     /// Reads the records of a journal without opening it for writing (for `status`).
@@ -292,6 +321,43 @@ mod tests {
             batch,
             instances: vec!["cdb-aaaaaaaa".into()],
             at: at(),
+        }
+    }
+
+    #[test]
+    fn task_states_read_and_write_in_the_words_of_older_journals() {
+        // Lines as planrun has always written them: read into the enum, written back the same.
+        let lines = [
+            r#"{"record":"progress","instance":"cdb-aaaaaaaa","state":"running","progress":40,"at":"2026-11-23T12:00:00Z"}"#,
+            r#"{"record":"progress","instance":"cdb-aaaaaaaa","state":"waiting for maintenance window","progress":null,"at":"2026-11-23T12:00:00Z"}"#,
+            r#"{"record":"progress","instance":"cdb-aaaaaaaa","state":"BRAND_NEW","progress":null,"at":"2026-11-23T12:00:00Z"}"#,
+            r#"{"record":"finished","instance":"cdb-aaaaaaaa","status":"killed","message":null,"at":"2026-11-23T12:00:00Z"}"#,
+            r#"{"record":"finished","instance":"cdb-aaaaaaaa","status":"succeeded","message":null,"at":"2026-11-23T12:00:00Z"}"#,
+        ];
+        let read: Vec<Record> = lines
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let states: Vec<TaskState> = read
+            .iter()
+            .map(|r| match r {
+                Record::Progress { state, .. } => state.clone(),
+                Record::Finished { status, .. } => status.clone(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            states,
+            [
+                TaskState::Running,
+                TaskState::MaintenanceWindow,
+                TaskState::Unknown("BRAND_NEW".into()),
+                TaskState::Killed,
+                TaskState::Succeeded,
+            ]
+        );
+        for (record, line) in read.iter().zip(lines) {
+            assert_eq!(serde_json::to_string(record).unwrap(), line);
         }
     }
 

@@ -62,6 +62,45 @@ impl TaskState {
             Self::Unknown(s) => s,
         }
     }
+
+    /// The state [`name`](Self::name) names; any other text is an undocumented state, kept
+    /// raw. (The adapters never keep a documented name as unknown, so names round-trip.)
+    pub fn from_name(name: &str) -> Self {
+        const NAMED: [TaskState; 8] = [
+            TaskState::Waiting,
+            TaskState::MaintenanceWindow,
+            TaskState::Running,
+            TaskState::Stopping,
+            TaskState::Succeeded,
+            TaskState::Failed,
+            TaskState::Killed,
+            TaskState::Removed,
+        ];
+        NAMED
+            .into_iter()
+            .find(|s| s.name() == name)
+            .unwrap_or_else(|| Self::Unknown(name.to_owned()))
+    }
+}
+
+impl std::fmt::Display for TaskState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The journal spells a state by its name, as it always has.
+impl serde::Serialize for TaskState {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for TaskState {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = std::borrow::Cow::<str>::deserialize(d)?;
+        Ok(Self::from_name(&name))
+    }
 }
 
 /// One rollback task of an instance, as the engine needs it.

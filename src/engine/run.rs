@@ -115,7 +115,7 @@ pub enum Event {
     },
     State {
         instance: String,
-        state: String,
+        state: TaskState,
         progress: Option<u8>,
         /// What a self-hosted restore is doing (phase and bytes); `None` for cloud tasks.
         detail: Option<String>,
@@ -185,6 +185,8 @@ enum Done {
         results: Vec<(usize, Result<reconcile::Found, Error>)>,
     },
     BusyChecked {
+        /// The submission refused busy (its instance's latest).
+        batch: u64,
         job: Pending,
         result: Result<reconcile::Found, Error>,
     },
@@ -196,6 +198,15 @@ enum Done {
         region: Option<String>,
         result: Result<Vec<Surveyed>, Error>,
     },
+}
+
+/// One instance of the run, at its plan position (that of `state.instances`, which the
+/// journal's fold owns): what is sent for it, where, and how it is being tracked.
+#[derive(Debug, Clone)]
+struct Slot {
+    request: InstanceRollback,
+    region: Option<String>,
+    tracking: Tracking,
 }
 
 /// Per-instance tracking memory (not journaled: rebuilt by polling).
@@ -215,8 +226,8 @@ struct Tracking {
 
 pub struct Engine<P: Protocol> {
     protocol: Arc<P>,
-    requests: Vec<InstanceRollback>,
-    regions: Vec<Option<String>>,
+    /// `slots[i]` is `state.instances[i]`'s.
+    slots: Vec<Slot>,
     opts: Options,
     journal: Journal,
     state: RunState,
@@ -233,14 +244,14 @@ pub struct Engine<P: Protocol> {
     fleet: Fleet,
     /// Tasks looked at before the fleet knew anything.
     explorers: usize,
-    tracking: Vec<Tracking>,
     /// Listings that speak for many instances at once (API 3.0).
     surveys: survey::Surveys,
     buffered: Vec<Record>,
 }
 
 impl<P: Protocol> Engine<P> {
-    /// `requests[i]` and `regions[i]` describe `state.instances[i]` (plan order).
+    /// `requests[i]` and `regions[i]` describe `state.instances[i]` (plan order); they are
+    /// taken apart into one slot per instance here, once.
     pub fn new(
         protocol: Arc<P>,
         requests: Vec<InstanceRollback>,
@@ -250,12 +261,24 @@ impl<P: Protocol> Engine<P> {
         state: RunState,
         events: mpsc::UnboundedSender<Event>,
     ) -> Self {
-        let n = requests.len();
+        assert_eq!(
+            (requests.len(), regions.len()),
+            (state.instances.len(), state.instances.len()),
+            "one request and one region per instance of the run"
+        );
+        let slots = requests
+            .into_iter()
+            .zip(regions)
+            .map(|(request, region)| Slot {
+                request,
+                region,
+                tracking: Tracking::default(),
+            })
+            .collect();
         let surveys = survey::Surveys::new(state.instances.iter().map(|s| s.id.as_str()));
         Self {
             protocol,
-            requests,
-            regions,
+            slots,
             opts,
             journal,
             state,
@@ -268,7 +291,6 @@ impl<P: Protocol> Engine<P> {
             looking: 0,
             fleet: Fleet::default(),
             explorers: 0,
-            tracking: vec![Tracking::default(); n],
             surveys,
             buffered: Vec::new(),
         }
@@ -365,11 +387,17 @@ impl<P: Protocol> Engine<P> {
                     listening &= !cancelled;
                 }
                 () = tokio::time::sleep_until(timeout_at.into()), if deadline.is_some() => {
-                    self.flush()?;
-                    for s in &mut self.state.instances {
-                        if !s.status.is_final() {
-                            s.status = Status::TimedOut;
-                        }
+                    let instances: Vec<String> = self
+                        .state
+                        .instances
+                        .iter()
+                        .filter(|s| !s.status.is_final())
+                        .map(|s| s.id.clone())
+                        .collect();
+                    if instances.is_empty() {
+                        self.flush()?;
+                    } else {
+                        self.write(Record::TimedOut { instances, at: Utc::now() })?;
                     }
                     return Ok(Ending::TimedOut);
                 }
@@ -404,7 +432,7 @@ impl<P: Protocol> Engine<P> {
     /// Queues instances as calls of at most `batch_size`, grouped by region in plan order
     /// (the same rule as the plan's calls: [`super::batch::group`]).
     fn enqueue(&mut self, idx: &[usize], not_before: Instant, attempt: u32, back: bool) {
-        let items = idx.iter().map(|&i| (i, self.regions[i].as_deref()));
+        let items = idx.iter().map(|&i| (i, self.slots[i].region.as_deref()));
         let mut jobs: Vec<Pending> = super::batch::group(items, self.opts.batch_size)
             .into_iter()
             .map(|b| Pending {
@@ -456,7 +484,7 @@ impl<P: Protocol> Engine<P> {
                 round,
                 results,
             } => self.reconciled(batch, ids, round, results),
-            Done::BusyChecked { job, result } => self.busy_checked(job, result),
+            Done::BusyChecked { batch, job, result } => self.busy_checked(batch, job, result),
             Done::Polled { idx, result } => self.polled(idx, result),
             Done::Surveyed { region, result } => Ok(self.surveyed(region, result)),
         }

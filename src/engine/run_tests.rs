@@ -34,6 +34,8 @@ struct Fake {
     lagging_listings: Mutex<u32>,
     /// Refuse a submission with 9592 while the instance has a task (as if still running).
     busy_while_listed: bool,
+    /// Tasks run for ever (halfway through), so that only `--timeout` ends the run.
+    never_end: bool,
 }
 
 fn api(code: i64, message: &str) -> Error {
@@ -101,8 +103,12 @@ impl Fake {
                 .or_default()
                 .push(Task {
                     job: Some(job.clone()),
-                    state: TaskState::Succeeded,
-                    progress: Some(100),
+                    state: if self.never_end {
+                        TaskState::Running
+                    } else {
+                        TaskState::Succeeded
+                    },
+                    progress: Some(if self.never_end { 50 } else { 100 }),
                     started_at: Some(started.clone()),
                     finished_at: None,
                     message: None,
@@ -190,6 +196,21 @@ fn options(batch_size: usize) -> Options {
 
 /// Runs the engine over `ids` with `fake`; returns how it ended and the final state.
 async fn run(fake: Arc<Fake>, ids: &[String], batch_size: usize) -> (Ending, RunState) {
+    run_with(fake, ids, options(batch_size)).await
+}
+
+/// [`run`] with these options.
+async fn run_with(fake: Arc<Fake>, ids: &[String], opts: Options) -> (Ending, RunState) {
+    let (ending, state, _) = run_journaled(fake, ids, opts).await;
+    (ending, state)
+}
+
+/// [`run_with`], with the journal the run wrote.
+async fn run_journaled(
+    fake: Arc<Fake>,
+    ids: &[String],
+    opts: Options,
+) -> (Ending, RunState, Vec<Record>) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let (journal, _) =
         Journal::open(&dir.path().join("j.journal")).unwrap_or_else(|e| panic!("{e}"));
@@ -206,7 +227,7 @@ async fn run(fake: Arc<Fake>, ids: &[String], batch_size: usize) -> (Ending, Run
         fake,
         requests,
         vec![None; ids.len()],
-        options(batch_size),
+        opts,
         journal,
         RunState::new(ids.iter().map(String::as_str)),
         tx,
@@ -222,7 +243,7 @@ async fn run(fake: Arc<Fake>, ids: &[String], batch_size: usize) -> (Ending, Run
         replayed.instances, state.instances,
         "journal and state differ"
     );
-    (ending, state)
+    (ending, state, records)
 }
 
 #[tokio::test]
@@ -360,4 +381,70 @@ async fn an_instance_that_cannot_be_reconciled_stays_failed_while_its_batch_is_r
         HashMap::from([(ids[1].clone(), 1)])
     );
     assert!(state.complete.is_some());
+}
+
+#[tokio::test]
+async fn a_run_that_times_out_journals_it_and_its_replay_ends_timed_out() {
+    let ids = ids(3);
+    let fake = Arc::new(Fake {
+        refuse: HashMap::from([(ids[2].clone(), 9003)]),
+        never_end: true,
+        ..Fake::default()
+    });
+    let opts = Options {
+        // Tasks never end: only the timeout ends the run (the refusal comes long before).
+        timeout: Some(Duration::from_secs(1)),
+        ..options(1)
+    };
+    // `run_with` asserts that the journal's replay equals the state the run ended with.
+    let (ending, state) = run_with(Arc::clone(&fake), &ids, opts).await;
+    assert!(matches!(ending, Ending::TimedOut), "{ending:?}");
+    let statuses: Vec<Status> = state.instances.iter().map(|s| s.status).collect();
+    assert_eq!(
+        statuses,
+        [Status::TimedOut, Status::TimedOut, Status::Rejected],
+        "a final instance is not timed out"
+    );
+    assert!(state.complete.is_none(), "the journal stays resumable");
+}
+
+#[tokio::test]
+async fn a_busy_refusal_that_outlasts_the_wait_is_journaled_under_the_instances_own_call() {
+    let ids = ids(3);
+    let fake = Arc::new(Fake {
+        refuse: HashMap::from([(ids[0].clone(), 9592)]),
+        ..Fake::default()
+    });
+    let opts = Options {
+        // Refused at the first busy answer: by then the other instances' calls were sent
+        // too (one call each, all sent before any answer is read), so the run's latest
+        // call is not the busy instance's.
+        busy_wait: Duration::ZERO,
+        ..options(1)
+    };
+    let (ending, state, records) = run_journaled(Arc::clone(&fake), &ids, opts).await;
+    assert!(matches!(ending, Ending::Complete), "{ending:?}");
+    assert_eq!(state.instances[0].status, Status::Rejected);
+    let sent: Vec<u64> = records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Intent {
+                batch, instances, ..
+            } if instances == &ids[..1] => Some(*batch),
+            _ => None,
+        })
+        .collect();
+    let refused: Vec<(u64, Option<String>)> = records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Rejected { batch, code, .. } => Some((*batch, code.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sent.len(), 1, "{records:?}");
+    assert_eq!(refused, [(sent[0], Some("9592".to_owned()))], "{records:?}");
+    assert!(
+        state.next_batch > sent[0] + 1,
+        "other calls came later: {records:?}"
+    );
 }

@@ -4,13 +4,14 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::journal::Record;
-use super::protocol::JobHandle;
+use super::protocol::{JobHandle, Task, TaskState};
 
-/// An instance's status as reports show it (DESIGN §6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+/// An instance's status as reports show it (DESIGN §6): the one vocabulary of the engine,
+/// `status`, the reports and the incident record, spelt as [`Status::name`] everywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Not yet submitted.
@@ -36,6 +37,19 @@ pub enum Status {
 pub const ADOPTED_UNVERIFIED: &str = "adopted (unverified)";
 
 impl Status {
+    /// Every status, in declaration order.
+    pub const ALL: [Status; 9] = [
+        Self::Pending,
+        Self::Submitted,
+        Self::Running,
+        Self::Succeeded,
+        Self::Failed,
+        Self::Rejected,
+        Self::TimedOut,
+        Self::Stopping,
+        Self::Cancelled,
+    ];
+
     pub fn is_final(self) -> bool {
         matches!(
             self,
@@ -58,6 +72,12 @@ impl Status {
     }
 }
 
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// One instance of the plan.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InstanceState {
@@ -67,8 +87,8 @@ pub struct InstanceState {
     pub submitted_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     pub progress: Option<u8>,
-    /// The task's state name as last seen (waiting, running, ...).
-    pub task_state: Option<String>,
+    /// The task's state as last seen (waiting, running, ...).
+    pub task_state: Option<TaskState>,
     pub error: Option<String>,
     /// A submission whose outcome is unknown: its batch and when it was attempted.
     pub in_doubt: Option<(u64, DateTime<Utc>)>,
@@ -78,6 +98,9 @@ pub struct InstanceState {
     pub unverified: Option<String>,
     /// The AsyncRequestId of `planrun cancel`'s accepted StopRollback, while `stopping`.
     pub stop_request: Option<String>,
+    /// What it was when the run's `--timeout` ran out: the next run's start gives it back
+    /// (`timed_out` says how a run ended, not where the rollback is).
+    pub before_timeout: Option<Status>,
 }
 
 impl InstanceState {
@@ -95,7 +118,36 @@ impl InstanceState {
             first_attempt: None,
             unverified: None,
             stop_request: None,
+            before_timeout: None,
         }
+    }
+}
+
+impl InstanceState {
+    /// The record that tells what a look at its task saw, when the look changes anything:
+    /// how the task ended, or its new state or progress (as `apply` journals them).
+    pub fn observed(&self, task: &Task, at: DateTime<Utc>) -> Option<Record> {
+        if task.state.is_terminal() {
+            let message = (task.state != TaskState::Succeeded).then(|| {
+                task.message
+                    .clone()
+                    .unwrap_or_else(|| format!("the task ended {}", task.state))
+            });
+            return Some(Record::Finished {
+                instance: self.id.clone(),
+                status: task.state.clone(),
+                message,
+                at,
+            });
+        }
+        let changed = self.task_state.as_ref() != Some(&task.state)
+            || (task.progress.is_some() && self.progress != task.progress);
+        changed.then(|| Record::Progress {
+            instance: self.id.clone(),
+            state: task.state.clone(),
+            progress: task.progress,
+            at,
+        })
     }
 }
 
@@ -163,6 +215,7 @@ impl RunState {
                 self.started_at.get_or_insert(*at);
                 self.plan_hash = Some(plan_hash.clone());
                 self.complete = None;
+                self.resume();
             }
             Record::Intent {
                 batch,
@@ -243,7 +296,7 @@ impl RunState {
                 self.each(std::iter::once(instance), |s| {
                     s.task_state = Some(state.clone());
                     s.progress = progress.or(s.progress);
-                    if state == "running" {
+                    if *state == TaskState::Running {
                         s.status = Status::Running;
                     }
                 });
@@ -256,11 +309,10 @@ impl RunState {
             } => {
                 self.each(std::iter::once(instance), |s| {
                     s.task_state = Some(status.clone());
+                    let succeeded = *status == TaskState::Succeeded;
                     // A task stopped by `planrun cancel` ends killed: it is cancelled.
-                    if matches!(s.status, Status::Cancelled | Status::Stopping)
-                        && status != "succeeded"
-                    {
-                        if s.status == Status::Stopping && status == "killed" {
+                    if matches!(s.status, Status::Cancelled | Status::Stopping) && !succeeded {
+                        if s.status == Status::Stopping && *status == TaskState::Killed {
                             s.status = Status::Cancelled;
                             s.finished_at = Some(*at);
                             s.in_doubt = None;
@@ -271,7 +323,7 @@ impl RunState {
                             return;
                         }
                     }
-                    s.status = if status == "succeeded" {
+                    s.status = if succeeded {
                         Status::Succeeded
                     } else {
                         Status::Failed
@@ -292,6 +344,14 @@ impl RunState {
                 });
             }
             Record::Complete { at } => self.complete = Some(*at),
+            Record::TimedOut { instances, .. } => {
+                self.each(instances, |s| {
+                    if !s.status.is_final() && s.status != Status::TimedOut {
+                        s.before_timeout = Some(s.status);
+                        s.status = Status::TimedOut;
+                    }
+                });
+            }
             Record::Stopping {
                 instance, request, ..
             } => {
@@ -309,6 +369,19 @@ impl RunState {
                     s.in_doubt = None;
                     s.error = Some("cancelled with `planrun cancel`".into());
                 });
+            }
+        }
+    }
+
+    /// Makes this the state a new run of the plan starts from, as its [`Record::Start`]
+    /// does: an instance that timed out is back where its rollback was (`apply` decides
+    /// what to check and send from that).
+    pub fn resume(&mut self) {
+        for s in &mut self.instances {
+            if let Some(before) = s.before_timeout.take()
+                && s.status == Status::TimedOut
+            {
+                s.status = before;
             }
         }
     }
@@ -337,6 +410,16 @@ mod tests {
 
     fn v(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn a_status_is_written_and_read_as_its_name() {
+        for status in Status::ALL {
+            let text = serde_json::to_string(&status).unwrap();
+            assert_eq!(text, format!("\"{}\"", status.name()));
+            assert_eq!(serde_json::from_str::<Status>(&text).unwrap(), status);
+        }
+        assert_eq!(Status::TimedOut.to_string(), "timed_out");
     }
 
     #[test]
@@ -389,13 +472,13 @@ mod tests {
             },
             Record::Finished {
                 instance: ids()[0].into(),
-                status: "succeeded".into(),
+                status: TaskState::Succeeded,
                 message: None,
                 at: t(9),
             },
             Record::Finished {
                 instance: ids()[2].into(),
-                status: "failed".into(),
+                status: TaskState::Failed,
                 message: Some("boom".into()),
                 at: t(9),
             },
@@ -441,7 +524,7 @@ mod tests {
             },
             Record::Finished {
                 instance: ids()[0].into(),
-                status: "killed".into(),
+                status: TaskState::Killed,
                 message: None,
                 at: t(3),
             },
@@ -458,9 +541,9 @@ mod tests {
             request: Some("stop-1".into()),
             at: t(2),
         };
-        let end = |instance: &str, status: &str| Record::Finished {
+        let end = |instance: &str, status: TaskState| Record::Finished {
             instance: instance.into(),
-            status: status.into(),
+            status,
             message: None,
             at: t(3),
         };
@@ -487,9 +570,9 @@ mod tests {
         assert_eq!(Status::Stopping.name(), "stopping");
         let mut all = records.to_vec();
         all.extend([
-            end(ids()[0], "killed"),
-            end(ids()[1], "succeeded"),
-            end(ids()[2], "failed"),
+            end(ids()[0], TaskState::Killed),
+            end(ids()[1], TaskState::Succeeded),
+            end(ids()[2], TaskState::Failed),
         ]);
         let s = RunState::replay(ids(), &all);
         let statuses: Vec<Status> = s.instances.iter().map(|i| i.status).collect();
@@ -550,7 +633,7 @@ mod tests {
             },
             Record::Finished {
                 instance: ids()[0].into(),
-                status: "failed".into(),
+                status: TaskState::Failed,
                 message: Some("cannot tell".into()),
                 at: t(2),
             },
@@ -564,6 +647,63 @@ mod tests {
         let a = s.get(ids()[0]).unwrap();
         assert_eq!((a.status, a.in_doubt), (Status::Failed, None));
         assert_eq!(s.get(ids()[1]).unwrap().status, Status::Pending);
+    }
+
+    #[test]
+    fn timed_out_lasts_until_the_next_run_starts() {
+        let start = Record::Start {
+            plan: "p".into(),
+            plan_hash: "h".into(),
+            at: t(0),
+            by: None,
+        };
+        let records = [
+            start.clone(),
+            Record::Intent {
+                batch: 1,
+                instances: v(&ids()[..2]),
+                at: t(0),
+            },
+            Record::Accepted {
+                batch: 1,
+                job: JobHandle("5".into()),
+                at: t(1),
+            },
+            Record::Progress {
+                instance: ids()[0].into(),
+                state: TaskState::Running,
+                progress: Some(10),
+                at: t(2),
+            },
+            Record::Finished {
+                instance: ids()[1].into(),
+                status: TaskState::Succeeded,
+                message: None,
+                at: t(3),
+            },
+            Record::TimedOut {
+                instances: v(&ids()),
+                at: t(4),
+            },
+        ];
+        let statuses = |s: &RunState| s.instances.iter().map(|i| i.status).collect::<Vec<_>>();
+        let s = RunState::replay(ids(), &records);
+        assert_eq!(
+            statuses(&s),
+            [Status::TimedOut, Status::Succeeded, Status::TimedOut]
+        );
+        assert!(s.complete.is_none());
+        let mut resumed = records.to_vec();
+        resumed.push(start);
+        let s = RunState::replay(ids(), &resumed);
+        assert_eq!(
+            statuses(&s),
+            [Status::Running, Status::Succeeded, Status::Pending],
+            "a resumed run starts from where the rollbacks were"
+        );
+        // Journals name the record as its variant.
+        let line = serde_json::to_string(&records[5]).unwrap();
+        assert!(line.starts_with(r#"{"record":"timed_out","#), "{line}");
     }
 
     #[test]

@@ -144,6 +144,26 @@ pub fn lock(dir: &Path, plan: &str, sandboxed: bool) -> Result<Lock, Error> {
     }
 }
 
+/// Records in the journal at `journal_path` what `status` learned from the API, and folds it
+/// into `state`, so that the state stays a fold of the journal. Under the plan's lock
+/// (`_lock`, from [`lock`]): a running apply journals its tasks itself, and one that starts
+/// later replays these records.
+pub fn record(
+    _lock: &Lock,
+    journal_path: &Path,
+    state: &mut RunState,
+    records: &[Record],
+) -> std::io::Result<()> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    Journal::reopen(journal_path)?.append_all(records)?;
+    for r in records {
+        state.apply(r);
+    }
+    Ok(())
+}
+
 impl Store {
     pub fn new(
         journal_path: PathBuf,
@@ -190,7 +210,9 @@ impl Store {
                 });
             }
         };
-        let state = self.replay(&records);
+        let mut state = self.replay(&records);
+        // What the apply would start from: it checks and sends by it.
+        state.resume();
         let changed = state.plan_hash.as_deref() != Some(self.plan_hash.as_str());
         let unfinished = state.complete.is_none();
         if self.sandboxed || restart || (changed && !unfinished) {
@@ -221,11 +243,13 @@ impl Store {
                 path: self.journal_path.clone(),
                 source,
             })?;
-        let state = if records.is_empty() {
+        let mut state = if records.is_empty() {
             self.fresh()
         } else {
             self.replay(&records)
         };
+        // The run that opens it starts here (its start record does the same).
+        state.resume();
         Ok((journal, state))
     }
 
@@ -308,6 +332,53 @@ mod tests {
             state_dir(Path::new("p.yaml"), Some(Path::new("/s"))),
             Path::new("/s")
         );
+    }
+
+    #[test]
+    fn status_sees_a_timed_out_run_as_it_ended_and_apply_resumes_where_the_rollbacks_were() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let ids = vec!["cdb-aaaaaaaa".to_owned(), "cdb-bbbbbbbb".to_owned()];
+        let store = Store::new(
+            dir.path().join("p.journal"),
+            "p",
+            ids.clone(),
+            "h".into(),
+            false,
+        );
+        let (mut journal, _) = store.open(Found::Nothing).unwrap_or_else(|e| panic!("{e}"));
+        let at = Utc::now();
+        journal
+            .append_all(&[
+                Record::Start {
+                    plan: "p".into(),
+                    plan_hash: "h".into(),
+                    at,
+                    by: None,
+                },
+                Record::Intent {
+                    batch: 1,
+                    instances: ids[..1].to_vec(),
+                    at,
+                },
+                Record::TimedOut {
+                    instances: ids.clone(),
+                    at,
+                },
+            ])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let statuses = |s: &RunState| s.instances.iter().map(|i| i.status).collect::<Vec<_>>();
+        let shown = store.load().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            shown.as_ref().map(statuses),
+            Some(vec![Status::TimedOut, Status::TimedOut])
+        );
+        // The apply checks and sends from where the rollbacks were: the second was never sent.
+        let expected = vec![Status::Submitted, Status::Pending];
+        let (found, inspected) = store.inspect(false).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(found, Found::Unfinished);
+        assert_eq!(inspected.as_ref().map(statuses), Some(expected.clone()));
+        let (_, opened) = store.open(found).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(statuses(&opened), expected);
     }
 
     #[test]

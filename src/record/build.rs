@@ -9,6 +9,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use super::{Batch, BatchEvent, Incident, InstanceRecord, Mapping, Problem, Start};
 use crate::engine::journal::{PlannedInstance, Record};
 use crate::engine::prepare::Prepared;
+use crate::engine::protocol::TaskState;
 use crate::engine::state::{RunState, Status};
 use crate::plan::ResolvedPlan;
 use crate::plan::resolved::DEFAULT_TIMEZONE;
@@ -85,8 +86,8 @@ impl Incident {
     /// The record of the run that `records` (a journal) tell.
     ///
     /// `plan`: the plan file given now; it only fills in what a journal written before the
-    /// record existed lacks. `state`: the run's state as the engine left it (`apply` passes it,
-    /// because `timed_out` is never journaled); without it the journal is replayed.
+    /// record existed lacks. `state`: the run's state as the engine left it (`apply` passes
+    /// it; the journal's replay gives the same); without it the journal is replayed.
     pub fn build(records: &[Record], plan: Option<&PlanInfo>, state: Option<&RunState>) -> Self {
         let journal_plan = records.iter().rev().find_map(PlanInfo::from_record);
         let applied_hash = records.iter().rev().find_map(|r| match r {
@@ -250,8 +251,9 @@ fn fold(
                         seen[i].rejection = Some(problem.clone());
                     }
                 }
-                // A refusal after waiting on a busy instance names the latest call, which
-                // may not be the instance's: it belongs to a call only if that call carried it.
+                // A refusal after waiting on a busy instance names the instance's own call;
+                // older journals named the run's latest call instead,
+                // which may not carry it: it belongs to a call only if that call carried it.
                 let carried = by_id
                     .get(batch)
                     .is_some_and(|&b| instances.iter().any(|i| batches[b].instances.contains(i)));
@@ -296,7 +298,7 @@ fn fold(
                 state,
                 at,
                 ..
-            } if state == "running" => {
+            } if *state == TaskState::Running => {
                 if let Some(&i) = index.get(instance.as_str()) {
                     seen[i].running_at.get_or_insert(*at);
                 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::api::rollback::{DatabaseTables, RollbackSpec, Strategy, TableRename};
 use crate::engine::journal::{PlannedInstance, Record, RunContext};
-use crate::engine::protocol::JobHandle;
+use crate::engine::protocol::{JobHandle, TaskState};
 
 pub const HASH: &str = "5d41402abc4b2a76b9719d911017c592";
 
@@ -101,7 +101,7 @@ pub fn journal(n: usize, batch: usize, unfinished: bool) -> Vec<Record> {
             let i = k * batch + j;
             records.push(Record::Progress {
                 instance: instance.clone(),
-                state: "running".into(),
+                state: TaskState::Running,
                 progress: Some(10),
                 at: t(k as i64 + 5),
             });
@@ -110,15 +110,15 @@ pub fn journal(n: usize, batch: usize, unfinished: bool) -> Vec<Record> {
             }
             let (status, message) = if i % 7 == 3 {
                 (
-                    "failed",
+                    TaskState::Failed,
                     Some(format!("task of {instance} failed: disk full")),
                 )
             } else {
-                ("succeeded", None)
+                (TaskState::Succeeded, None)
             };
             records.push(Record::Finished {
                 instance: instance.clone(),
-                status: status.into(),
+                status,
                 message,
                 at: t(k as i64 + 60 + (i % 30) as i64),
             });

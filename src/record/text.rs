@@ -57,17 +57,17 @@ pub fn markdown(text: &str) -> String {
 /// The order totals are shown in: outcomes first (the good one leading), then what is still
 /// under way, then any status the vocabulary gains later, final ones before the others.
 pub fn status_rank(status: Status) -> u8 {
-    const ORDER: [&str; 8] = [
-        "succeeded",
-        "failed",
-        "rejected",
-        "cancelled",
-        "timed_out",
-        "running",
-        "submitted",
-        "pending",
+    const ORDER: [Status; 8] = [
+        Status::Succeeded,
+        Status::Failed,
+        Status::Rejected,
+        Status::Cancelled,
+        Status::TimedOut,
+        Status::Running,
+        Status::Submitted,
+        Status::Pending,
     ];
-    match ORDER.iter().position(|n| *n == status.name()) {
+    match ORDER.iter().position(|s| *s == status) {
         Some(i) => u8::try_from(i).unwrap_or(u8::MAX),
         None if status.is_final() => 50,
         None => 100,

@@ -8,7 +8,7 @@ impl<P: Protocol> Engine<P> {
     pub(super) fn sent(&self, i: usize, batch: &[usize], at: chrono::DateTime<Utc>) -> Sent {
         Sent {
             batch: self.ids(batch),
-            spec: self.requests[i].spec.clone(),
+            spec: self.slots[i].request.spec.clone(),
             attempt: at,
             offset: self.opts.offset,
         }
@@ -26,7 +26,7 @@ impl<P: Protocol> Engine<P> {
                 (
                     i,
                     s.id.clone(),
-                    self.regions[i].clone(),
+                    self.slots[i].region.clone(),
                     self.sent(i, &ids, at),
                 )
             })
@@ -96,7 +96,7 @@ impl<P: Protocol> Engine<P> {
                 // The instance fails with the reason and the way to check by hand.
                 Err(e) => self.finish(
                     i,
-                    "failed",
+                    TaskState::Failed,
                     Some(format!(
                         "cannot tell whether the submission was accepted ({e}); not resubmitted: check with `planrun jobs {}`",
                         self.state.instances[i].id

@@ -23,8 +23,11 @@ impl<P: Protocol> Engine<P> {
             })?;
             self.emit(Event::Submitting { batch, instances });
             let protocol = Arc::clone(&self.protocol);
-            let requests: Vec<InstanceRollback> =
-                job.ids.iter().map(|&i| self.requests[i].clone()).collect();
+            let requests: Vec<InstanceRollback> = job
+                .ids
+                .iter()
+                .map(|&i| self.slots[i].request.clone())
+                .collect();
             self.submitting += 1;
             self.inflight.push(Box::pin(async move {
                 let result = protocol.submit(job.region.as_deref(), &requests).await;
@@ -34,9 +37,10 @@ impl<P: Protocol> Engine<P> {
         Ok(())
     }
 
-    /// A busy answer on a single instance: is the running task ours (a lost submission of
-    /// this plan)? Any rollback task of the plan's instances started since the first attempt.
-    pub(super) fn check_busy(&mut self, job: Pending) {
+    /// A busy answer to submission `batch` of a single instance: is the running task ours (a
+    /// lost submission of this plan)? Any rollback task of the plan's instances started since
+    /// the first attempt.
+    pub(super) fn check_busy(&mut self, batch: u64, job: Pending) {
         let protocol = Arc::clone(&self.protocol);
         let idx = job.ids[0];
         let s = &self.state.instances[idx];
@@ -44,12 +48,12 @@ impl<P: Protocol> Engine<P> {
         let all: Vec<usize> = (0..self.state.instances.len()).collect();
         let (id, region, sent) = (
             s.id.clone(),
-            self.regions[idx].clone(),
+            self.slots[idx].region.clone(),
             self.sent(idx, &all, since),
         );
         self.inflight.push(Box::pin(async move {
             let result = protocol.find_submission(region.as_deref(), &id, sent).await;
-            Done::BusyChecked { job, result }
+            Done::BusyChecked { batch, job, result }
         }));
     }
 
@@ -73,7 +77,7 @@ impl<P: Protocol> Engine<P> {
                     job: handle,
                 });
                 for &i in &job.ids {
-                    self.tracking[i].history = History::accepted(now, self.opts.first_poll);
+                    self.slots[i].tracking.history = History::accepted(now, self.opts.first_poll);
                 }
                 self.watch(&job.ids, now);
                 return Ok(None);
@@ -119,7 +123,7 @@ impl<P: Protocol> Engine<P> {
                     reason,
                     at: Utc::now(),
                 })?;
-                self.check_busy(job);
+                self.check_busy(batch, job);
             }
             ErrorClass::Retry | ErrorClass::Resign if job.attempt < self.opts.submit_retries => {
                 self.write(Record::Abandoned {
@@ -183,6 +187,7 @@ impl<P: Protocol> Engine<P> {
 
     pub(super) fn busy_checked(
         &mut self,
+        refused: u64,
         job: Pending,
         result: Result<Found, Error>,
     ) -> std::io::Result<Option<Ending>> {
@@ -203,7 +208,9 @@ impl<P: Protocol> Engine<P> {
                 let since = job.busy_since.unwrap_or(now);
                 let waited = now - since;
                 if waited >= self.opts.busy_wait {
-                    let batch = self.state.next_batch.saturating_sub(1);
+                    // The refusal belongs to the instance's own latest call, not to the
+                    // latest call of the run (others may have been sent since).
+                    let batch = refused;
                     let message = format!(
                         "another rollback task is running on the instance (9592); waited {}s",
                         waited.as_secs()
