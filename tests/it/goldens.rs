@@ -78,7 +78,7 @@ fn plan_prints_every_example_plan_as_its_golden() {
                 .arg(&plan)
                 .args(["--show-requests", "--api", api])
                 .run();
-            assert_eq!(out.code, 0, "{}: {}", plan.display(), out.stderr);
+            assert_eq!(out.code, Some(0), "{}: {}", plan.display(), out.stderr);
             golden(&format!("plan/{stem}.{api}.txt"), &out.stdout);
         }
     }
@@ -94,7 +94,7 @@ fn apply_sandbox_prints_its_golden() {
         .arg("--state-dir")
         .arg(dir.path().join("state"))
         .run();
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
     golden("apply/minimal.sandbox.txt", &mask(&out.stdout));
 }
 
