@@ -16,10 +16,15 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `planrun report ARGS` (every path in ARGS absolute) from an empty directory.
+/// `planrun report ARGS` (every path in ARGS absolute) from an empty directory, on the real
+/// clock (the plans' times are an hour ago).
 fn report(args: &[&str]) -> Output {
     let home = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    Test::in_dir(home.path()).arg("report").args(args).run()
+    Test::in_dir(home.path())
+        .real_clock()
+        .arg("report")
+        .args(args)
+        .run()
 }
 
 #[test]

@@ -4,9 +4,7 @@
 //! under the sandbox's 20 requests/s per action.
 
 use super::*;
-use planrun::api::rollback::{
-    DatabaseTables, InstanceRollback, RollbackSpec, Strategy, TableRename,
-};
+use planrun::api::rollback::{InstanceRollback, Strategy};
 use planrun::api::{Client, ClientConfig, Credentials, RetryPolicy, TaskStatus};
 
 fn client(sb: &Sandbox, http: HttpMethod, sig: SignatureMethod) -> Client {
@@ -26,21 +24,7 @@ fn client(sb: &Sandbox, http: HttpMethod, sig: SignatureMethod) -> Client {
 }
 
 fn rollback(id: &str) -> InstanceRollback {
-    InstanceRollback {
-        instance_id: id.to_owned(),
-        spec: RollbackSpec {
-            rollbacktime: "2026-01-01 03:15:00".into(),
-            strategy: Strategy::Table,
-            dbs: vec![],
-            tables: vec![DatabaseTables {
-                db: "orders".into(),
-                table: vec![TableRename {
-                    tablename: "payments".into(),
-                    newname: "payments_bak".into(),
-                }],
-            }],
-        },
-    }
+    crate::support::rollback::payments(id, "2026-01-01 03:15:00")
 }
 
 #[tokio::test]

@@ -3,9 +3,7 @@
 
 use super::*;
 use planrun::api::config::{ClientConfig, RetryPolicy};
-use planrun::api::rollback::{
-    DatabaseTables, InstanceRollback, RollbackSpec, Strategy, TableRename,
-};
+use planrun::api::rollback::InstanceRollback;
 use planrun::api::v3::Client;
 use planrun::api::{Credentials, ErrorClass};
 
@@ -24,21 +22,7 @@ fn client(sb: &Sandbox, key: &str) -> Client {
 }
 
 fn rollback(id: &str) -> InstanceRollback {
-    InstanceRollback {
-        instance_id: id.into(),
-        spec: RollbackSpec {
-            rollbacktime: super::v3::recent(),
-            strategy: Strategy::Table,
-            dbs: vec![],
-            tables: vec![DatabaseTables {
-                db: "orders".into(),
-                table: vec![TableRename {
-                    tablename: "payments".into(),
-                    newname: "payments_bak".into(),
-                }],
-            }],
-        },
-    }
+    crate::support::rollback::payments(id, &super::v3::recent())
 }
 
 #[tokio::test]

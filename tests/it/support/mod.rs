@@ -4,6 +4,7 @@
 //! adds what it means to set. Every run has a time limit: [`Test::run`] to the end,
 //! [`Test::spawn`] for a child the test watches ([`Running`]).
 
+pub mod rollback;
 mod running;
 
 use std::ffi::OsStr;

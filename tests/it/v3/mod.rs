@@ -22,12 +22,10 @@ use serde_json::{Value, json};
 use tokio::io::AsyncReadExt;
 use tokio::time::Instant;
 
-use crate::support::{Output, Test};
+use crate::support::{Output, Test, rollback};
 use planrun::api::Credentials;
 use planrun::api::config::{ClientConfig, RetryPolicy, Timeouts};
-use planrun::api::rollback::{
-    DatabaseRename, DatabaseTables, InstanceRollback, RollbackSpec, Strategy, TableRename,
-};
+use planrun::api::rollback::InstanceRollback;
 use planrun::api::tc3;
 use planrun::api::v3::client::{
     DESCRIBE_ROLLBACK_RANGE_TIME, DESCRIBE_ROLLBACK_TASK_DETAIL, START_BATCH_ROLLBACK,
@@ -203,36 +201,11 @@ pub(super) fn config(endpoint: &str) -> ClientConfig {
 }
 
 pub(super) fn tables_instance(id: &str) -> InstanceRollback {
-    InstanceRollback {
-        instance_id: id.into(),
-        spec: RollbackSpec {
-            rollbacktime: "2026-11-20 03:15:00".into(),
-            strategy: Strategy::Table,
-            dbs: vec![],
-            tables: vec![DatabaseTables {
-                db: "orders".into(),
-                table: vec![TableRename {
-                    tablename: "payments".into(),
-                    newname: "payments_bak".into(),
-                }],
-            }],
-        },
-    }
+    rollback::payments(id, "2026-11-20 03:15:00")
 }
 
 pub(super) fn db_instance(id: &str) -> InstanceRollback {
-    InstanceRollback {
-        instance_id: id.into(),
-        spec: RollbackSpec {
-            rollbacktime: "2026-11-20 03:10:00".into(),
-            strategy: Strategy::Db,
-            dbs: vec![DatabaseRename {
-                dbname: "db1".into(),
-                newname: "db1_bak".into(),
-            }],
-            tables: vec![],
-        },
-    }
+    rollback::db1(id, "2026-11-20 03:10:00")
 }
 
 /// A server that reads one whole request, then closes the connection without answering.
