@@ -4,6 +4,7 @@
 
 mod client;
 mod faults;
+mod limits;
 mod protocol;
 mod rollback;
 mod serve;

@@ -51,6 +51,8 @@ async fn stop_rollback_kills_the_running_task_for_both_apis() {
     sb.shutdown().await;
 }
 
+/// A stop with a delay: the task PAUSED and the stop request RUNNING until the task is
+/// KILLED, then the request SUCCESS; meanwhile the instance is busy and a second stop refused.
 #[tokio::test]
 async fn a_stop_with_a_delay_shows_paused_then_killed() {
     let sb = start(Config {
@@ -62,7 +64,14 @@ async fn a_stop_with_a_delay_shows_paused_then_killed() {
     let c = V3::new(&sb);
     let started = c.start(json!([instance(A)])).await["AsyncRequestId"].clone();
     let r = c.call("StopRollback", json!({"InstanceId": A})).await;
-    assert!(r["AsyncRequestId"].is_string(), "{r}");
+    let stop = r["AsyncRequestId"].clone();
+    assert!(stop.is_string(), "{r}");
+    let info = |id: &Value| {
+        c.call(
+            "DescribeAsyncRequestInfo",
+            json!({ "AsyncRequestId": id.clone() }),
+        )
+    };
     let item = c.detail(A, json!({})).await["Items"][0].clone();
     assert_eq!(item["Status"], "PAUSED", "{item}");
     let busy = c.start(json!([instance(A)])).await;
@@ -73,17 +82,20 @@ async fn a_stop_with_a_delay_shows_paused_then_killed() {
         Some("OperationDenied.InstanceTaskStatusError"),
         "already being stopped"
     );
-    let info = c
-        .call(
-            "DescribeAsyncRequestInfo",
-            json!({ "AsyncRequestId": started }),
-        )
-        .await;
-    assert_eq!(info["Status"], "RUNNING");
-    // 1 s × time_scale 0.3.
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    let item = c.detail(A, json!({})).await["Items"][0].clone();
-    assert_eq!(item["Status"], "KILLED", "{item}");
+    assert_eq!(info(&started).await["Status"], "RUNNING");
+    assert_eq!(info(&stop).await["Status"], "RUNNING");
+    // Until the stop is through (1 s × time_scale): the next answer that is not PAUSED.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let killed = loop {
+        let item = c.detail(A, json!({})).await["Items"][0].clone();
+        if item["Status"] != "PAUSED" {
+            break item;
+        }
+        assert!(Instant::now() < deadline, "never stopped: {item}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(killed["Status"], "KILLED", "{killed}");
+    assert_eq!(info(&stop).await["Status"], "SUCCESS");
     assert_eq!(sb.counters().stopped_tasks, 1);
     sb.shutdown().await;
 }

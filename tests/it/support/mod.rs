@@ -164,7 +164,8 @@ pub fn bin() -> PathBuf {
 }
 
 /// One test body run for each API generation: `both_apis! { fn name(api) { … } }` makes a
-/// module `name` with the `#[test]`s `v2` and `v3`, so that a failure names the API.
+/// module `name` with the `#[test]`s `v2` and `v3`, so that a failure names the API;
+/// `async fn` makes `#[tokio::test]`s.
 macro_rules! both_apis {
     ($(#[doc = $doc:expr])* fn $name:ident($api:ident) $body:block) => {
         $(#[doc = $doc])*
@@ -182,6 +183,25 @@ macro_rules! both_apis {
             #[test]
             fn v3() {
                 body("v3");
+            }
+        }
+    };
+    ($(#[doc = $doc:expr])* async fn $name:ident($api:ident) $body:block) => {
+        $(#[doc = $doc])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn body($api: &'static str) $body
+
+            #[tokio::test]
+            async fn v2() {
+                body("v2").await;
+            }
+
+            #[tokio::test]
+            async fn v3() {
+                body("v3").await;
             }
         }
     };
