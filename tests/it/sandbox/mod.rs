@@ -9,6 +9,7 @@ mod protocol;
 mod rollback;
 mod serve;
 mod session;
+mod speaker;
 mod timeline;
 mod v3;
 mod v3_client;

@@ -1,4 +1,5 @@
-//! API 3.0's StopRollback (and DescribeAsyncRequestInfo of both requests) and the injected faults (502, InternalError, slow, lost answer).
+//! API 3.0's StopRollback and DescribeAsyncRequestInfo of both requests (the injected faults of
+//! both APIs are in `faults`).
 
 use super::v3::{V3, error_code, instance};
 use super::*;
@@ -114,107 +115,5 @@ async fn an_absurd_stop_delay_keeps_the_task_paused_without_panicking() {
     assert!(r["AsyncRequestId"].is_string(), "{r}");
     let item = c.detail(A, json!({})).await["Items"][0].clone();
     assert_eq!(item["Status"], "PAUSED", "{item}");
-    sb.shutdown().await;
-}
-
-fn faulty(kinds: FaultKinds) -> Config {
-    Config {
-        faults: Faults {
-            rate: 1.0,
-            kinds,
-            seed: 9,
-            slow_ms: 300,
-            actions: ["StartBatchRollback".to_owned()].into(),
-        },
-        ..fast()
-    }
-}
-
-#[tokio::test]
-async fn a_lost_answer_after_acceptance_leaves_a_task_to_find() {
-    let sb = start(faulty(FaultKinds {
-        lost: true,
-        ..FaultKinds::default()
-    }))
-    .await;
-    let c = V3::new(&sb);
-    let sent = c
-        .send("StartBatchRollback", &json!({"Instances": [instance(A)]}))
-        .await;
-    let answered = match sent {
-        Ok(resp) => resp.bytes().await.is_ok(),
-        Err(_) => false,
-    };
-    assert!(!answered, "the answer must be lost");
-    let found = c.detail(A, json!({})).await;
-    assert_eq!(
-        found["TotalCount"], 1,
-        "the submission was carried out: {found}"
-    );
-    let s = sb.counters();
-    assert_eq!(
-        (
-            s.lost_responses,
-            s.lost_accepted_jobs,
-            s.accepted_submissions[A]
-        ),
-        (1, 1, 1)
-    );
-    sb.shutdown().await;
-}
-
-#[tokio::test]
-async fn http502_internal_and_slow_faults_hit_v3_too() {
-    let sb = start(faulty(FaultKinds {
-        http502: true,
-        ..FaultKinds::default()
-    }))
-    .await;
-    let c = V3::new(&sb);
-    let resp = c
-        .send("StartBatchRollback", &json!({"Instances": [instance(A)]}))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(resp.status(), 502);
-    assert_eq!(
-        (sb.counters().faults["http502"], sb.counters().accepted_jobs),
-        (1, 0)
-    );
-    sb.shutdown().await;
-
-    let sb = start(faulty(FaultKinds {
-        internal: true,
-        ..FaultKinds::default()
-    }))
-    .await;
-    let c = V3::new(&sb);
-    let r = c.start(json!([instance(A)])).await;
-    assert_eq!(error_code(&r), Some("InternalError"));
-    let r = c.detail(A, json!({})).await;
-    assert_eq!(
-        r["TotalCount"], 0,
-        "faults target StartBatchRollback only: {r}"
-    );
-    let s = sb.counters();
-    assert_eq!(
-        (s.rejections_per_error["InternalError"], s.accepted_jobs),
-        (1, 0)
-    );
-    sb.shutdown().await;
-
-    let sb = start(faulty(FaultKinds {
-        slow: true,
-        ..FaultKinds::default()
-    }))
-    .await;
-    let c = V3::new(&sb);
-    let t0 = Instant::now();
-    let r = c.start(json!([instance(A)])).await;
-    assert!(t0.elapsed() >= Duration::from_millis(300));
-    assert!(
-        r["AsyncRequestId"].is_string(),
-        "a slow answer still answers: {r}"
-    );
-    assert_eq!(sb.counters().faults["slow"], 1);
     sb.shutdown().await;
 }
