@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::apply::harness::{SECRET_ID, SECRET_KEY, Served, Test};
+use crate::support::both_apis;
 
 /// The Region a call without one in the plan is sent with (`--region`).
 const DEFAULT_REGION: &str = "ap-guangzhou";
@@ -150,12 +151,8 @@ fn each_plan_sends_what_plan_shows(api: &'static str) {
     }
 }
 
-#[test]
-fn every_example_plan_sends_over_api_2_exactly_the_calls_plan_shows() {
-    each_plan_sends_what_plan_shows("v2");
-}
-
-#[test]
-fn every_example_plan_sends_over_api_3_exactly_the_calls_plan_shows() {
-    each_plan_sends_what_plan_shows("v3");
+both_apis! {
+    fn every_example_plan_sends_exactly_the_calls_plan_shows(api) {
+        each_plan_sends_what_plan_shows(api);
+    }
 }

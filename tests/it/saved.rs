@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::apply::harness::{self, Output, SECRET_ID, SECRET_KEY, Served, Work};
 use crate::prepared::{calls_in, received, sorted};
+use crate::support::both_apis;
 
 fn saved_path(work: &Work) -> PathBuf {
     work.dir.path().join("drill.planrun")
@@ -65,9 +66,8 @@ fn reseal(saved: &Path, edit: impl Fn(&str) -> String) {
     std::fs::write(saved, format!("{body}\nsha256 {digest}\n")).unwrap_or_else(|e| panic!("{e}"));
 }
 
-#[test]
-fn a_saved_plan_is_applied_exactly_even_after_its_yaml_changed() {
-    for api in ["v2", "v3"] {
+both_apis! {
+    fn a_saved_plan_is_applied_exactly_even_after_its_yaml_changed(api) {
         let ids = harness::ids("svpl", 3);
         let work = Work::new(&ids, 2);
         let saved = save(&work, api);
@@ -76,8 +76,8 @@ fn a_saved_plan_is_applied_exactly_even_after_its_yaml_changed() {
         work.write_plan(&harness::ids("svpx", 5), 1, "{name}_new");
         let served = Served::start_api(api, 0.2, &[]);
         let out = apply(&work, &saved, &served);
-        assert_eq!(out.code, Some(0), "{}", out.all());
-        assert!(out.stderr.contains("has changed since"), "{}", out.stderr);
+        assert_eq!(out.code, Some(0), "API {api}: {}", out.all());
+        assert!(out.stderr.contains("has changed since"), "API {api}: {}", out.stderr);
         assert_eq!(sorted(received(&served)), sorted(approved), "API {api}");
         served.assert_each_accepted_once(&ids);
     }

@@ -4,6 +4,7 @@
 //! no instance is ever submitted twice.
 
 use super::harness::{Served, Test, Work, all, ids, read_json, statuses};
+use crate::support::both_apis;
 
 /// Applies `n` instances in calls of 2 and checks every one succeeded, submitted once.
 fn applies_each_once(served: &Served, tag: &str, n: usize) -> serde_json::Value {
@@ -11,7 +12,13 @@ fn applies_each_once(served: &Served, tag: &str, n: usize) -> serde_json::Value 
     let work = Work::new(&ids, 2);
     let report = work.dir.path().join("report.json");
     let out = work.apply(served).arg("--report").arg(&report).run();
-    assert_eq!(out.code, Some(0), "{tag}:\n{}", out.all());
+    assert_eq!(
+        out.code,
+        Some(0),
+        "API {}, {tag}:\n{}",
+        served.api,
+        out.all()
+    );
     let report = read_json(&report);
     assert_eq!(statuses(&report), all(&ids, "succeeded"), "{tag}");
     served.assert_each_accepted_once(&ids);
@@ -79,11 +86,10 @@ fn an_internal_error_after_the_tasks_were_created_is_in_doubt_not_retried() {
     }
 }
 
-#[test]
-fn tasks_held_in_initial_are_tracked_to_their_end_on_both_apis() {
-    for (api, tag) in [("v3", "vhld"), ("v2", "whld")] {
+both_apis! {
+    fn tasks_held_in_initial_are_tracked_to_their_end(api) {
         let served = Served::start_api(api, 0.3, &["--hold-initial", "1"]);
-        applies_each_once(&served, tag, 4);
+        applies_each_once(&served, "vhld", 4);
     }
 }
 
