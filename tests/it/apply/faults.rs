@@ -35,7 +35,13 @@ fn apply_under_faults(api: &'static str, tag: &str, seed: u64, faults: &str, rat
     let ids = ids(tag, 7);
     let work = Work::new(&ids, 2);
     let report = work.dir.path().join("report.json");
-    let out = work.apply(&served).arg("--report").arg(&report).run();
+    // Faults on every action would also hit API 3.0's preflight reads, which refuses to go on
+    // when it cannot check (its own tests are in `objects`); what is tested here is the run.
+    let out = work
+        .apply(&served)
+        .args(["--no-preflight", "--report"])
+        .arg(&report)
+        .run();
     assert_eq!(out.code, Some(0), "API {api}, seed {seed}:\n{}", out.all());
     assert_eq!(
         statuses(&read_json(&report)),
