@@ -2,7 +2,6 @@
 //! right above the question, and the bytes written checked as bytes.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use super::apply::harness::{Served, Work, ids};
 use crate::support::{Output, Test};
@@ -68,36 +67,12 @@ fn the_prompt_restates_the_totals_right_above_the_question() {
     let served = Served::start(1.0, &[]);
     let ids = ids("prmt", 5);
     let work = Work::new(&ids, 2);
-    let apply = work.apply_unconfirmed(&served).command();
-    let words: Vec<String> = std::iter::once(apply.get_program())
-        .chain(apply.get_args())
-        .map(|w| format!("'{}'", w.to_string_lossy()))
-        .collect();
-    // The pinned environment, given to `script` (which hands it on) instead of the test's.
-    let mut script = Command::new("script");
-    script
-        .env_clear()
-        .args(["-qec", &words.join(" "), "/dev/null"])
-        .current_dir(work.dir.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in apply.get_envs() {
-        match v {
-            Some(v) => script.env(k, v),
-            None => script.env_remove(k),
-        };
-    }
-    let mut child = script
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn script: {e}"));
-    {
-        use std::io::Write as _;
-        let mut stdin = child.stdin.take().unwrap_or_else(|| panic!("stdin"));
-        let _ = stdin.write_all(b"no\n");
-    }
-    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
-    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    let out = work
+        .apply_unconfirmed(&served)
+        .on_terminal()
+        .stdin("no\n")
+        .run();
+    let text = out.stdout.replace('\r', "");
     let question = text
         .lines()
         .position(|l| l.starts_with("Only `yes` is accepted"))

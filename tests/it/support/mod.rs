@@ -1,8 +1,9 @@
 //! How tests run the binary: [`Test`], a fluent builder (as casey/just's) that always starts
 //! from a cleared environment — nothing of whoever runs the tests leaks in (credentials,
 //! endpoint, colour, width) — and pins `NO_COLOR`, `COLUMNS` and `PLANRUN_NOW`; the test
-//! adds what it means to set. Every run has a time limit: [`Test::run`] to the end,
-//! [`Test::spawn`] for a child the test watches ([`Running`]).
+//! adds what it means to set. [`Test::run`] runs to the end within a time limit,
+//! [`Test::spawn`] starts a child the test watches ([`Running`], whose `finish` has one too).
+//! `both_apis!` writes a test once and runs it for API 2.0 and 3.0.
 
 pub mod rollback;
 mod running;
@@ -28,6 +29,7 @@ pub struct Test {
     stdin: Option<Vec<u8>>,
     stdout: Option<Stdio>,
     stderr: Option<Stdio>,
+    terminal: bool,
     limit: Duration,
 }
 
@@ -61,6 +63,7 @@ impl Test {
             stdin: None,
             stdout: None,
             stderr: None,
+            terminal: false,
             limit: LIMIT,
         }
     }
@@ -115,6 +118,13 @@ impl Test {
         self
     }
 
+    /// Runs on a pseudo-terminal (made by `script`): stdin, stdout and stderr are a TTY, and
+    /// what the child writes arrives on stdout (with `\r\n` line ends).
+    pub fn on_terminal(mut self) -> Self {
+        self.terminal = true;
+        self
+    }
+
     pub fn timeout(mut self, limit: Duration) -> Self {
         self.limit = limit;
         self
@@ -129,6 +139,9 @@ impl Test {
     /// Starts the child and returns at once; stdout and stderr are collected as they come.
     pub fn spawn(mut self) -> Running {
         let captured = (self.stdout.is_none(), self.stderr.is_none());
+        if self.terminal {
+            self.cmd = Self::in_script(&self.cmd);
+        }
         self.cmd
             .stdin(if self.stdin.is_some() {
                 Stdio::piped()
@@ -150,11 +163,26 @@ impl Test {
         Running::watch(child, captured)
     }
 
-    /// The command itself, environment pinned, for plumbing the builder does not do (a
-    /// pseudo-terminal, a pipeline's process group); the test owns its time limit.
-    pub fn command(mut self) -> Command {
-        self.cmd.stdin(Stdio::null());
-        self.cmd
+    /// `script -qec 'planrun …' /dev/null` with the same environment and directory.
+    fn in_script(cmd: &Command) -> Command {
+        let quote = |w: &OsStr| format!("'{}'", w.to_string_lossy().replace('\'', r"'\''"));
+        let words: Vec<String> = std::iter::once(cmd.get_program())
+            .chain(cmd.get_args())
+            .map(quote)
+            .collect();
+        let mut script = Command::new("script");
+        script
+            .env_clear()
+            .args(["-qec", &words.join(" "), "/dev/null"]);
+        for (key, value) in cmd.get_envs() {
+            if let Some(value) = value {
+                script.env(key, value);
+            }
+        }
+        if let Some(dir) = cmd.get_current_dir() {
+            script.current_dir(dir);
+        }
+        script
     }
 }
 
