@@ -24,7 +24,10 @@ fn diagnose(bytes: &[u8]) -> (i32, Vec<Value>) {
         .as_array()
         .expect("diagnostics")
         .clone();
-    (r.code, diagnostics)
+    let code = r
+        .code
+        .unwrap_or_else(|| panic!("planrun was killed:\n{}", r.stderr));
+    (code, diagnostics)
 }
 
 fn codes(diagnostics: &[Value]) -> Vec<&str> {
@@ -174,7 +177,7 @@ fn a_20_mb_file_is_too_large_and_says_its_real_size() {
     let big = vec![b'#'; 20 * 1024 * 1024];
     std::fs::write(dir.path().join("big.yaml"), &big).expect("write");
     let r = run(dir.path(), &["validate", "--format", "json", "big.yaml"]);
-    assert_eq!(r.code, 1);
+    assert_eq!(r.code, Some(1));
     let doc: Value = serde_json::from_str(&r.stdout).expect("JSON");
     let d = &doc["files"][0]["diagnostics"][0];
     assert_eq!(d["code"], "planrun::file_too_large");
@@ -208,7 +211,7 @@ fn a_legal_5_mb_plan_validates_in_reasonable_time() {
     let started = Instant::now();
     let r = run(dir.path(), &["validate", "big.yaml"]);
     let took = started.elapsed();
-    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert_eq!(r.code, Some(0), "{}", r.stdout);
     assert_eq!(
         r.stdout,
         format!("big.yaml: valid ({n} instances, 0 warnings)\n")
@@ -295,15 +298,14 @@ fn a_directory_or_missing_file_exits_2() {
     for name in ["plans.yaml", "missing.yaml"] {
         let out = planrun(dir.path())
             .args(["validate", "--format", "json", name])
-            .output()
-            .expect("runs");
-        assert_eq!(out.status.code(), Some(2), "{name}");
-        let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+            .run();
+        assert_eq!(out.code, Some(2), "{name}");
+        let doc: Value = serde_json::from_str(&out.stdout).expect("JSON");
         assert_eq!(doc["files"][0]["path"], name);
         assert_eq!(doc["files"][0]["diagnostics"][0]["code"], "planrun::io");
     }
     let r = run(dir.path(), &["validate", "missing.yaml"]);
-    assert_eq!(r.code, 2);
+    assert_eq!(r.code, Some(2));
     assert!(
         r.stdout.contains("cannot read missing.yaml"),
         "{}",
@@ -323,7 +325,7 @@ fn a_fifo_is_refused_at_once_instead_of_blocking_on_open() {
     assert!(status.success());
     // No writer ever comes: opening it would block until the 30 s limit kills planrun.
     let r = run(dir.path(), &["validate", "plan.yaml"]);
-    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert_eq!(r.code, Some(2), "{}", r.stdout);
     assert!(r.stdout.contains("not a regular file"), "{}", r.stdout);
 }
 
@@ -332,20 +334,15 @@ fn a_dash_reads_the_plan_from_standard_input() {
     let dir = folder(&[]);
     let out = planrun(dir.path())
         .args(["validate", "--format", "json", "-"])
-        .write_stdin(SMALL)
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(0));
-    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        .stdin(SMALL)
+        .run();
+    assert_eq!(out.code, Some(0));
+    let doc: Value = serde_json::from_str(&out.stdout).expect("JSON");
     assert_eq!(doc["files"][0]["path"], "<stdin>");
     assert_eq!(doc["files"][0]["valid"], true);
-    let plan = planrun(dir.path())
-        .args(["plan", "-"])
-        .write_stdin(SMALL)
-        .output()
-        .expect("runs");
-    assert_eq!(plan.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&plan.stdout).contains("Plan: stdin"));
+    let plan = planrun(dir.path()).args(["plan", "-"]).stdin(SMALL).run();
+    assert_eq!(plan.code, Some(0));
+    assert!(plan.stdout.contains("Plan: stdin"));
 }
 
 #[test]
@@ -363,7 +360,7 @@ fn a_plan_named_by_a_250_character_file_applies_without_name_too_long() {
             "100ms",
         ],
     );
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
     assert!(!r.stderr.contains("too long"), "{}", r.stderr);
     let journals: Vec<String> = std::fs::read_dir(dir.path().join(".planrun"))
         .expect("state dir")
