@@ -80,30 +80,32 @@ fn sigint_exits_3_with_the_resume_command_and_the_resume_finishes_without_duplic
 
 #[test]
 fn a_second_sigint_quits_at_once_with_exit_3_and_the_journal_stays_resumable() {
-    // Every answer takes 8 s: the first Ctrl-C has a submission in flight to wait for.
+    // Every answer takes ten minutes: the first Ctrl-C has a submission in flight to wait for,
+    // and a run that waited for it could not finish within `finish`'s limit.
     let served = Served::start(
         1.0,
-        &["--fault-rate", "1", "--faults", "slow", "--slow-ms", "8000"],
+        &[
+            "--fault-rate",
+            "1",
+            "--faults",
+            "slow",
+            "--slow-ms",
+            "600000",
+        ],
     );
     let ids = ids("sigj", 2);
     let work = Work::new(&ids, 2);
     let mut child = work.apply(&served).spawn();
     child.wait_for("submitting call #1", Duration::from_secs(30));
-    // The submission is on the wire (its answer is 8 s away) before the first Ctrl-C.
+    // The submission is on the wire (its answer is minutes away) before the first Ctrl-C.
     served.wait_until("a request in flight", Duration::from_secs(10), |c| {
         Served::in_flight(c) >= 1
     });
     child.interrupt();
     child.wait_for("Interrupt", Duration::from_secs(10));
-    let second = std::time::Instant::now();
     child.interrupt();
     let out = child.finish(Duration::from_secs(20));
     assert_eq!(out.code, Some(3), "{}", out.all());
-    assert!(
-        second.elapsed() < Duration::from_secs(4),
-        "did not quit at once: {:?}",
-        second.elapsed()
-    );
     assert!(out.stderr.contains("Quit. Resume with"), "{}", out.stderr);
     // The submission is in doubt in the journal: a resume will look for it first.
     let records = work.records();
