@@ -13,5 +13,4 @@ mod record;
 mod refusals;
 mod report;
 mod signals;
-mod v3;
 mod v3_doubt;

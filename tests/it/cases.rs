@@ -63,18 +63,11 @@ fn run_case(dir: &Path) -> (String, String) {
     let out = crate::support::Test::in_dir(&workdir)
         .args(["validate", "plan.yaml"])
         .timeout(Duration::from_secs(20))
-        .command()
-        .output()
-        .expect("planrun runs");
+        .run();
     let code = out
-        .status
-        .code()
+        .code
         .map_or_else(|| "killed".to_owned(), |c| c.to_string());
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    (
-        format!("exit: {code}\n{stdout}"),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    (format!("exit: {code}\n{}", out.stdout), out.stderr)
 }
 
 #[test]

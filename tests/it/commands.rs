@@ -13,7 +13,7 @@ fn json(text: &str) -> Value {
 fn plan_shows_every_rename_the_summary_and_the_calls() {
     let dir = folder(&[("incident.yaml", VALID)]);
     let r = run(dir.path(), &["plan", "incident.yaml"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
     for line in [
         "+ 2 instances (strategy table, to 2026-11-20 03:15:00 +08:00)",
         "      cdb-shard001, cdb-shard002\n",
@@ -34,7 +34,7 @@ fn plan_shows_every_rename_the_summary_and_the_calls() {
         "the shards of one `ids:` entry share a block"
     );
     let expanded = run(dir.path(), &["plan", "incident.yaml", "--expand"]);
-    assert_eq!(expanded.code, 0, "{}", expanded.stderr);
+    assert_eq!(expanded.code, Some(0), "{}", expanded.stderr);
     assert!(expanded.stdout.contains("+ cdb-shard001 (strategy table"));
     assert_eq!(
         expanded
@@ -57,7 +57,7 @@ fn plan_show_requests_prints_the_seed_parameters() {
         dir.path(),
         &["plan", "--api", "v2", "--show-requests", "p.yaml"],
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
     let param = |name: &str| {
         r.stdout
             .lines()
@@ -89,7 +89,7 @@ fn plan_show_requests_prints_the_seed_parameters() {
 fn plan_show_requests_prints_the_api_3_body_by_default() {
     let dir = folder(&[("p.yaml", VALID)]);
     let r = run(dir.path(), &["plan", "--show-requests", "p.yaml"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
     assert!(r.stdout.contains("StartBatchRollback"), "{}", r.stdout);
     let body = r
         .stdout
@@ -118,7 +118,7 @@ fn plan_json_parses_and_lists_instances_and_calls() {
         dir.path(),
         &["plan", "--format", "json", "--batch-size", "2", "p.yaml"],
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
     let doc = json(&r.stdout);
     assert_eq!(doc["plan"], "p");
     assert_eq!(doc["summary"]["instances"], 3);
@@ -132,18 +132,18 @@ fn plan_json_parses_and_lists_instances_and_calls() {
 fn plan_of_an_invalid_plan_exits_1_with_the_diagnostics() {
     let dir = folder(&[("bad.yaml", INVALID)]);
     let r = run(dir.path(), &["plan", "bad.yaml"]);
-    assert_eq!(r.code, 1);
+    assert_eq!(r.code, Some(1));
     assert!(r.stderr.contains("planrun::table_with_dbs"), "{}", r.stderr);
     assert!(!r.stdout.contains("Summary:"));
     let r = run(dir.path(), &["plan", "missing.yaml"]);
-    assert_eq!(r.code, 2);
+    assert_eq!(r.code, Some(2));
 }
 
 #[test]
 fn schema_prints_draft_07_json() {
     let dir = folder(&[]);
     let r = run(dir.path(), &["schema"]);
-    assert_eq!(r.code, 0);
+    assert_eq!(r.code, Some(0));
     let schema = json(&r.stdout);
     assert_eq!(schema["$schema"], "http://json-schema.org/draft-07/schema#");
     assert!(schema["properties"]["instances"].is_object());
@@ -154,8 +154,11 @@ fn completions_for_each_shell_mention_validate() {
     let dir = folder(&[]);
     for shell in ["bash", "zsh", "fish"] {
         let r = run(dir.path(), &["completions", shell]);
-        assert_eq!(r.code, 0, "{shell}");
+        assert_eq!(r.code, Some(0), "{shell}");
         assert!(r.stdout.contains("validate"), "{shell}: {}", r.stdout);
     }
-    assert_eq!(run(dir.path(), &["completions", "nushell-ish"]).code, 2);
+    assert_eq!(
+        run(dir.path(), &["completions", "nushell-ish"]).code,
+        Some(2)
+    );
 }

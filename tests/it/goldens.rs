@@ -1,11 +1,11 @@
-//! Goldens: what `plan --show-requests` prints for every example plan (both APIs), and what
-//! `apply --sandbox` prints on stdout, byte for byte with volatile values masked
+//! Goldens: what `plan --show-requests` prints for every example plan, and what
+//! `apply --sandbox` prints on stdout, on both APIs, byte for byte with volatile values masked
 //! (`[DURATION]`). `PLANRUN_BLESS=1 cargo test goldens` rewrites them after a deliberate
 //! change; review the diff like code.
 
 use std::path::{Path, PathBuf};
 
-use crate::support::Test;
+use crate::support::{Test, both_apis};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -78,24 +78,25 @@ fn plan_prints_every_example_plan_as_its_golden() {
                 .arg(&plan)
                 .args(["--show-requests", "--api", api])
                 .run();
-            assert_eq!(out.code, 0, "{}: {}", plan.display(), out.stderr);
+            assert_eq!(out.code, Some(0), "{}: {}", plan.display(), out.stderr);
             golden(&format!("plan/{stem}.{api}.txt"), &out.stdout);
         }
     }
 }
 
-#[test]
-fn apply_sandbox_prints_its_golden() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let out = Test::in_dir(dir.path())
-        .arg("apply")
-        .arg(root().join("plans/minimal.yaml"))
-        .args(["--sandbox", "--yes", "--poll-interval", "100ms"])
-        .arg("--state-dir")
-        .arg(dir.path().join("state"))
-        .run();
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    golden("apply/minimal.sandbox.txt", &mask(&out.stdout));
+both_apis! {
+    fn apply_sandbox_prints_its_golden(api) {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let out = Test::in_dir(dir.path())
+            .arg("apply")
+            .arg(root().join("plans/minimal.yaml"))
+            .args(["--sandbox", "--yes", "--poll-interval", "100ms", "--api", api])
+            .arg("--state-dir")
+            .arg(dir.path().join("state"))
+            .run();
+        assert_eq!(out.code, Some(0), "API {api}: {}", out.stderr);
+        golden(&format!("apply/minimal.sandbox.{api}.txt"), &mask(&out.stdout));
+    }
 }
 
 #[test]

@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use planrun::sandbox::{self, Config, DEMO_SECRET_ID, DEMO_SECRET_KEY};
+use planrun::sandbox::{self, Config, DEMO_SECRET_ID, DEMO_SECRET_KEY, Sandbox};
 
 fn python() -> PathBuf {
     if let Some(p) = std::env::var_os("PLANRUN_PYTHON") {
@@ -21,37 +21,70 @@ fn python() -> PathBuf {
     venv
 }
 
-#[tokio::test]
-async fn tencents_python_sdk_is_accepted_with_both_methods_and_rejected_with_a_wrong_key() {
+/// Runs the SDKs' Python with `args` (and `stdin`), asserts it succeeded, returns its stdout.
+fn python_run(args: &[String], stdin: Option<Vec<u8>>) -> String {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
     let python = python();
-    let sb = sandbox::start(Config::demo(), SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .unwrap_or_else(|e| panic!("sandbox: {e}"));
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/v2_sign.py");
-    let target = sb.addr().to_string();
-    let interpreter = python.clone();
-    // The script blocks on HTTP; run it off the runtime's workers so the sandbox can answer.
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(&interpreter)
-            .arg(&script)
-            .args([target.as_str(), DEMO_SECRET_ID, DEMO_SECRET_KEY])
-            .output()
-    })
-    .await
-    .unwrap_or_else(|e| panic!("join: {e}"))
-    .unwrap_or_else(|e| {
-        panic!(
-            "cannot run {}: {e}; run `.ci/python-env` first",
-            python.display()
-        )
-    });
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let mut child = Command::new(&python)
+        .args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run {}: {e}; run `.ci/python-env` first",
+                python.display()
+            )
+        });
+    if let (Some(bytes), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        pipe.write_all(&bytes).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let output = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         output.status.success(),
-        "SDK script failed ({}):\n{stdout}\n{stderr}",
-        output.status
+        "{args:?} failed ({}):\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
     );
+    stdout
+}
+
+/// `tests/interop/SCRIPT` against the demo sandbox `sb` (its address and demo credentials,
+/// then `extra`), run off the runtime's workers so that the sandbox can answer; its stdout.
+async fn sdk_script(sb: &Sandbox, script: &str, extra: &[&str]) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/interop")
+        .join(script);
+    let mut args = vec![path.display().to_string(), sb.addr().to_string()];
+    args.extend(
+        [DEMO_SECRET_ID, DEMO_SECRET_KEY]
+            .iter()
+            .map(|s| (*s).to_owned()),
+    );
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    tokio::task::spawn_blocking(move || python_run(&args, None))
+        .await
+        .unwrap_or_else(|e| panic!("join: {e}"))
+}
+
+/// The demo sandbox on a free loopback port.
+async fn demo_sandbox() -> Sandbox {
+    sandbox::start(Config::demo(), SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap_or_else(|e| panic!("sandbox: {e}"))
+}
+
+#[tokio::test]
+async fn tencents_python_sdk_is_accepted_with_both_methods_and_rejected_with_a_wrong_key() {
+    let sb = demo_sandbox().await;
+    let stdout = sdk_script(&sb, "v2_sign.py", &[]).await;
     for line in [
         "GET HmacSHA1 GetCdbRollbackJob code=0",
         "POST HmacSHA256 RollbackCdbDatabaseTables code=0",
@@ -80,7 +113,6 @@ async fn tencents_python_sdk_is_accepted_with_both_methods_and_rejected_with_a_w
 #[test]
 fn sign_rs_agrees_with_the_sdks_signer() {
     use planrun::api::v2::sign::{self, HttpMethod, SignatureMethod};
-    use std::io::Write;
 
     const KEY: &str = "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE";
     let common = [
@@ -130,32 +162,10 @@ fn sign_rs_agrees_with_the_sdks_signer() {
     assert!(expected.contains(&"CBAZdqH3pt7GNbYdNaoXmzGnmBPopdjNmVRvlnMyHt0=".to_owned()));
     assert!(expected.contains(&"TmcE13viM9G81VeBztwXVnva/TESlY0Or30BBSuuSwg=".to_owned()));
 
-    let python = python();
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/sign_vectors.py");
-    let mut child = std::process::Command::new(&python)
-        .arg(&script)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run {}: {e}; run `.ci/python-env` first",
-                python.display()
-            )
-        });
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(serde_json::Value::from(cases).to_string().as_bytes())
-            .unwrap_or_else(|e| panic!("{e}"));
-    }
-    let output = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let sdk: Vec<String> = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let stdin = serde_json::Value::from(cases).to_string().into_bytes();
+    let stdout = python_run(&[script.display().to_string()], Some(stdin));
+    let sdk: Vec<String> = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(sdk, expected);
 }
 
@@ -166,39 +176,8 @@ fn sign_rs_agrees_with_the_sdks_signer() {
 /// a wrong key gets `AuthFailure.SignatureFailure`.
 #[tokio::test]
 async fn tencents_v3_sdk_calls_the_sandbox_and_a_wrong_key_fails_its_signature() {
-    let python = python();
-    let sb = sandbox::start(Config::demo(), SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .unwrap_or_else(|e| panic!("sandbox: {e}"));
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/v3_sdk.py");
-    let target = sb.addr().to_string();
-    let interpreter = python.clone();
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(&interpreter)
-            .arg(&script)
-            .args([
-                target.as_str(),
-                DEMO_SECRET_ID,
-                DEMO_SECRET_KEY,
-                "cdb-mo64xu70",
-            ])
-            .output()
-    })
-    .await
-    .unwrap_or_else(|e| panic!("join: {e}"))
-    .unwrap_or_else(|e| {
-        panic!(
-            "cannot run {}: {e}; run `.ci/python-env` first",
-            python.display()
-        )
-    });
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "SDK script failed ({}):\n{stdout}\n{stderr}",
-        output.status
-    );
+    let sb = demo_sandbox().await;
+    let stdout = sdk_script(&sb, "v3_sdk.py", &["cdb-mo64xu70"]).await;
     let line = |prefix: &str| {
         stdout
             .lines()
@@ -264,16 +243,14 @@ async fn tencents_v3_sdk_calls_the_sandbox_and_a_wrong_key_fails_its_signature()
 #[test]
 fn every_code_of_the_sdks_errorcodes_py_is_classified_on_purpose() {
     use planrun::api::error::{Origin, rule_v3};
-    let python = python();
-    let output = std::process::Command::new(&python)
-        .args([
-            "-c",
-            "import tencentcloud.cdb.v20170320.errorcodes as m; print(m.__file__)",
-        ])
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
-    assert!(output.status.success(), "{output:?}");
-    let path = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    let printed = python_run(
+        &[
+            "-c".to_owned(),
+            "import tencentcloud.cdb.v20170320.errorcodes as m; print(m.__file__)".to_owned(),
+        ],
+        None,
+    );
+    let path = printed.trim().to_owned();
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     // Lines like `INTERNALERROR_UNKNOWNERROR = 'InternalError.UnknownError'`.
     let codes: Vec<&str> = text
@@ -318,29 +295,8 @@ fn every_code_of_the_sdks_errorcodes_py_is_classified_on_purpose() {
 /// (`Items` and `DatabaseList`) and DescribeTables.
 #[tokio::test]
 async fn tencents_v3_sdk_lists_the_fleet_databases_and_tables() {
-    let python = python();
-    let sb = sandbox::start(Config::demo(), SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .unwrap_or_else(|e| panic!("sandbox: {e}"));
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/v3_catalog.py");
-    let target = sb.addr().to_string();
-    let interpreter = python.clone();
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(&interpreter)
-            .arg(&script)
-            .args([target.as_str(), DEMO_SECRET_ID, DEMO_SECRET_KEY])
-            .output()
-    })
-    .await
-    .unwrap_or_else(|e| panic!("join: {e}"))
-    .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "SDK script failed ({}):\n{stdout}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let sb = demo_sandbox().await;
+    let stdout = sdk_script(&sb, "v3_catalog.py", &[]).await;
     // The orders fleet of ap-guangzhou: six primaries and the read-only replica (type 3).
     let ids = (1..=6)
         .map(|n| format!("cdb-ord0000{n}"))

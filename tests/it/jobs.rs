@@ -130,7 +130,7 @@ fn home() -> TempDir {
 fn jobs_lists_one_page_as_a_table_with_status_names() {
     let (endpoint, pages) = start(3);
     let out = jobs(&home(), &endpoint).arg("cdb-mo64xu70").run();
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
     let text = out.stdout;
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].starts_with("JOB"), "{text}");
@@ -162,7 +162,7 @@ fn jobs_json_honours_offset_and_limit() {
             "json",
         ])
         .run();
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let ids: Vec<&str> = v
         .as_array()
@@ -192,7 +192,7 @@ fn jobs_all_pages_through_every_task_100_at_a_time() {
             "HmacSHA1",
         ])
         .run();
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let ids: Vec<&str> = v
         .as_array()
@@ -217,7 +217,7 @@ fn missing_credentials_exit_2_naming_the_variables() {
             "http://127.0.0.1:9/v2/index.php",
         ])
         .run();
-    assert_eq!(out.code, 2);
+    assert_eq!(out.code, Some(2));
     let err = out.stderr;
     for var in [
         "TENCENTCLOUD_SECRET_ID",
@@ -237,7 +237,7 @@ fn api_errors_exit_2_with_the_code_and_no_secret() {
         .env("TENCENTCLOUD_SECURITY_TOKEN", "token-value")
         .arg("cdb-mo64xu70")
         .run();
-    assert_eq!(out.code, 2);
+    assert_eq!(out.code, Some(2));
     let err = out.stderr;
     assert!(err.contains("4100"), "{err}");
     assert!(err.contains("planrun::api::error"), "{err}");
@@ -246,7 +246,7 @@ fn api_errors_exit_2_with_the_code_and_no_secret() {
     }
 
     let out = jobs(&home(), &endpoint).arg("cdb-00000000").run();
-    assert_eq!(out.code, 2);
+    assert_eq!(out.code, Some(2));
     assert!(out.stderr.contains("11041"), "{}", out.stderr);
 }
 
@@ -254,14 +254,14 @@ fn api_errors_exit_2_with_the_code_and_no_secret() {
 fn missing_region_exits_2_before_any_request() {
     let (endpoint, pages) = start(1);
     let out = unplaced(&home(), &endpoint).arg("cdb-mo64xu70").run();
-    assert_eq!(out.code, 2);
+    assert_eq!(out.code, Some(2));
     assert!(out.stderr.contains("TENCENTCLOUD_REGION"), "{}", out.stderr);
     assert!(pages.lock().unwrap().is_empty());
 
     let out = unplaced(&home(), &endpoint)
         .args(["cdb-mo64xu70", "--region", "ap-guangzhou"])
         .run();
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
 }
 
 /// A port no one can connect to while the socket lives: bound (so nothing else is given the
@@ -280,7 +280,7 @@ fn unreachable_endpoint_exits_2() {
     let socket = refusing_port();
     let endpoint = format!("http://{}{PATH}", socket.local_addr().expect("addr"));
     let out = jobs(&home(), &endpoint).arg("cdb-mo64xu70").run();
-    assert_eq!(out.code, 2);
+    assert_eq!(out.code, Some(2));
     assert!(
         out.stderr.contains("planrun::api::not_sent"),
         "{}",
@@ -301,6 +301,6 @@ fn usage_errors_exit_2() {
         let out = jobs(&home(), "http://127.0.0.1:9/v2/index.php")
             .args(args)
             .run();
-        assert_eq!(out.code, 2, "{args:?}");
+        assert_eq!(out.code, Some(2), "{args:?}");
     }
 }

@@ -33,7 +33,7 @@ fn yaml_to_json(text: &str) -> serde_json::Value {
 fn schema_file_is_what_planrun_schema_prints() {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = Test::in_dir(dir.path()).arg("schema").run();
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
     let printed: serde_json::Value =
         serde_json::from_str(&out.stdout).expect("schema output is JSON");
     assert_eq!(
@@ -62,7 +62,7 @@ fn every_example_plan_passes_validate() {
             .run();
         assert_eq!(
             out.code,
-            0,
+            Some(0),
             "{} is not valid:\n{}",
             plan.display(),
             out.stdout

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::apply::harness::{self, SECRET_ID, SECRET_KEY, Served};
-use crate::support::planrun;
+use crate::apply::harness::{SECRET_ID, SECRET_KEY, Served, Test};
+use crate::support::both_apis;
 
 /// The Region a call without one in the plan is sent with (`--region`).
 const DEFAULT_REGION: &str = "ap-guangzhou";
@@ -21,19 +21,14 @@ const DEFAULT_REGION: &str = "ap-guangzhou";
 pub type Call = (String, String, BTreeMap<String, String>);
 
 fn shown(plan: &Path, api: &str, home: &Path) -> Vec<Call> {
-    let out = planrun(home)
+    let out = Test::in_dir(home)
+        .real_clock()
         .arg("plan")
         .arg(plan)
         .args(["--show-requests", "--format", "json", "--api", api])
-        .output()
-        .unwrap_or_else(|e| panic!("plan: {e}"));
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+        .run();
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let doc: Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
     calls_in(&doc)
 }
 
@@ -105,8 +100,9 @@ pub fn received(served: &Served) -> Vec<Call> {
 fn applied(plan: &Path, api: &'static str, home: &Path) -> Vec<Call> {
     // The example plans roll back to 2026-11-20: a window of ten years holds them.
     let served = Served::start_api(api, 0.2, &["--window-days", "3650"]);
-    let mut cmd = planrun(home);
-    cmd.arg("apply")
+    let out = Test::in_dir(home)
+        .real_clock()
+        .arg("apply")
         .arg(plan)
         .args(["--yes", "--no-preflight", "--api", api])
         .args(["--endpoint", &served.endpoint, "--region", DEFAULT_REGION])
@@ -114,8 +110,8 @@ fn applied(plan: &Path, api: &'static str, home: &Path) -> Vec<Call> {
         .arg(home.join("state"))
         .args(["--poll-interval", "100ms", "--settle", "300ms"])
         .env("TENCENTCLOUD_SECRET_ID", SECRET_ID)
-        .env("TENCENTCLOUD_SECRET_KEY", SECRET_KEY);
-    let out = harness::run(cmd);
+        .env("TENCENTCLOUD_SECRET_KEY", SECRET_KEY)
+        .run();
     assert_eq!(out.code, Some(0), "{}", out.all());
     received(&served)
 }
@@ -155,12 +151,8 @@ fn each_plan_sends_what_plan_shows(api: &'static str) {
     }
 }
 
-#[test]
-fn every_example_plan_sends_over_api_2_exactly_the_calls_plan_shows() {
-    each_plan_sends_what_plan_shows("v2");
-}
-
-#[test]
-fn every_example_plan_sends_over_api_3_exactly_the_calls_plan_shows() {
-    each_plan_sends_what_plan_shows("v3");
+both_apis! {
+    fn every_example_plan_sends_exactly_the_calls_plan_shows(api) {
+        each_plan_sends_what_plan_shows(api);
+    }
 }

@@ -1,4 +1,4 @@
-//! SCRATCH: client <-> sandbox round trips (not for merge; the lead owns these).
+//! The API 2.0 client against the in-process sandbox: both signature and HTTP methods, tracking, the busy/missing/auth classes, no 4400 at the default rate, and faults never accepted twice.
 
 use std::time::Duration;
 

@@ -4,65 +4,58 @@
 //! nothing. `show FILE` renders it like `plan`; `report FILE` finds its plan's journal.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::apply::harness::{self, SECRET_ID, SECRET_KEY, Served, Work};
+use crate::apply::harness::{self, Output, SECRET_ID, SECRET_KEY, Served, Work};
 use crate::prepared::{calls_in, received, sorted};
-use crate::support::planrun;
+use crate::support::both_apis;
 
 fn saved_path(work: &Work) -> PathBuf {
     work.dir.path().join("drill.planrun")
 }
 
-fn output(mut cmd: Command) -> Output {
-    cmd.output().unwrap_or_else(|e| panic!("planrun: {e}"))
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 /// `plan PLAN --out FILE` for `api`, with the state directory apply will use.
 fn save(work: &Work, api: &str) -> PathBuf {
     let out = saved_path(work);
-    let mut cmd = planrun(work.dir.path());
-    cmd.arg("plan")
+    let done = work
+        .planrun()
+        .arg("plan")
         .arg(&work.plan)
         .arg("--out")
         .arg(&out)
         .arg("--state-dir")
         .arg(work.state_dir())
-        .args(["--api", api]);
-    let done = output(cmd);
-    assert_eq!(done.status.code(), Some(0), "{}", text(&done.stderr));
-    assert!(text(&done.stderr).contains("Saved the plan to"));
+        .args(["--api", api])
+        .run();
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    assert!(done.stderr.contains("Saved the plan to"));
     out
 }
 
-fn apply(work: &Work, saved: &Path, served: &Served) -> harness::Out {
-    let mut cmd = planrun(work.dir.path());
-    cmd.arg("apply")
+fn apply(work: &Work, saved: &Path, served: &Served) -> Output {
+    work.planrun()
+        .arg("apply")
         .arg(saved)
         .args(["--yes", "--no-preflight", "--endpoint", &served.endpoint])
         .arg("--state-dir")
         .arg(work.state_dir())
         .args(["--poll-interval", "100ms", "--settle", "300ms"])
         .env("TENCENTCLOUD_SECRET_ID", SECRET_ID)
-        .env("TENCENTCLOUD_SECRET_KEY", SECRET_KEY);
-    harness::run(cmd)
+        .env("TENCENTCLOUD_SECRET_KEY", SECRET_KEY)
+        .run()
 }
 
 fn show_json(work: &Work, saved: &Path) -> Value {
-    let mut cmd = planrun(work.dir.path());
-    cmd.arg("show")
+    let done = work
+        .planrun()
+        .arg("show")
         .arg(saved)
-        .args(["--show-requests", "--format", "json"]);
-    let done = output(cmd);
-    assert_eq!(done.status.code(), Some(0), "{}", text(&done.stderr));
-    serde_json::from_slice(&done.stdout).unwrap_or_else(|e| panic!("{e}"))
+        .args(["--show-requests", "--format", "json"])
+        .run();
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    serde_json::from_str(&done.stdout).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Rewrites the saved plan's JSON line with `edit` and a digest that matches again.
@@ -73,9 +66,8 @@ fn reseal(saved: &Path, edit: impl Fn(&str) -> String) {
     std::fs::write(saved, format!("{body}\nsha256 {digest}\n")).unwrap_or_else(|e| panic!("{e}"));
 }
 
-#[test]
-fn a_saved_plan_is_applied_exactly_even_after_its_yaml_changed() {
-    for api in ["v2", "v3"] {
+both_apis! {
+    fn a_saved_plan_is_applied_exactly_even_after_its_yaml_changed(api) {
         let ids = harness::ids("svpl", 3);
         let work = Work::new(&ids, 2);
         let saved = save(&work, api);
@@ -84,8 +76,8 @@ fn a_saved_plan_is_applied_exactly_even_after_its_yaml_changed() {
         work.write_plan(&harness::ids("svpx", 5), 1, "{name}_new");
         let served = Served::start_api(api, 0.2, &[]);
         let out = apply(&work, &saved, &served);
-        assert_eq!(out.code, Some(0), "{}", out.all());
-        assert!(out.stderr.contains("has changed since"), "{}", out.stderr);
+        assert_eq!(out.code, Some(0), "API {api}: {}", out.all());
+        assert!(out.stderr.contains("has changed since"), "API {api}: {}", out.stderr);
         assert_eq!(sorted(received(&served)), sorted(approved), "API {api}");
         served.assert_each_accepted_once(&ids);
     }
@@ -98,7 +90,7 @@ fn an_edited_or_truncated_saved_plan_submits_nothing_and_exits_2() {
     let saved = save(&work, "v3");
     let good = std::fs::read(&saved).unwrap_or_else(|e| panic!("{e}"));
     let served = Served::start_api("v3", 0.2, &[]);
-    let edited = text(&good)
+    let edited = String::from_utf8_lossy(&good)
         .replacen("payments_bak", "payments_bax", 1)
         .into_bytes();
     for (what, bytes) in [
@@ -157,18 +149,23 @@ fn a_saved_plan_whose_journal_moved_on_is_refused() {
 fn show_renders_a_saved_plan_as_plan_renders_its_plan() {
     let work = Work::new(&harness::ids("svsh", 3), 2);
     let saved = save(&work, "v3");
-    let mut plan = planrun(work.dir.path());
-    plan.arg("plan").arg(&work.plan).arg("--show-requests");
-    let planned = output(plan);
-    let mut show = planrun(work.dir.path());
-    show.arg("show").arg(&saved).arg("--show-requests");
-    let shown = output(show);
-    assert_eq!(shown.status.code(), Some(0), "{}", text(&shown.stderr));
-    let shown = text(&shown.stdout);
-    let (header, rest) = shown.split_once('\n').unwrap_or_default();
+    let planned = work
+        .planrun()
+        .arg("plan")
+        .arg(&work.plan)
+        .arg("--show-requests")
+        .run();
+    let shown = work
+        .planrun()
+        .arg("show")
+        .arg(&saved)
+        .arg("--show-requests")
+        .run();
+    assert_eq!(shown.code, Some(0), "{}", shown.stderr);
+    let (header, rest) = shown.stdout.split_once('\n').unwrap_or_default();
     assert!(header.starts_with("Saved plan "), "{header}");
     assert!(header.contains("for API 3"), "{header}");
-    assert_eq!(rest, text(&planned.stdout));
+    assert_eq!(rest, planned.stdout);
 }
 
 #[test]
@@ -178,28 +175,31 @@ fn report_of_a_saved_plan_reads_its_plans_journal() {
     let saved = save(&work, "v3");
     let served = Served::start_api("v3", 0.2, &[]);
     assert_eq!(apply(&work, &saved, &served).code, Some(0));
-    let mut cmd = planrun(work.dir.path());
-    cmd.arg("report")
+    let done = work
+        .planrun()
+        .arg("report")
         .arg(&saved)
         .args(["--format", "json", "--state-dir"])
-        .arg(work.state_dir());
-    let done = output(cmd);
-    assert_eq!(done.status.code(), Some(0), "{}", text(&done.stderr));
-    let report: Value = serde_json::from_slice(&done.stdout).unwrap_or_else(|e| panic!("{e}"));
+        .arg(work.state_dir())
+        .run();
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    let report: Value = serde_json::from_str(&done.stdout).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(harness::statuses(&report), harness::all(&ids, "succeeded"));
 }
 
 #[test]
 fn a_saved_plan_holds_no_secret() {
     let work = Work::new(&harness::ids("svsc", 1), 10);
-    let mut cmd = planrun(work.dir.path());
-    cmd.arg("plan")
+    let done = work
+        .planrun()
+        .arg("plan")
         .arg(&work.plan)
         .arg("--out")
         .arg(saved_path(&work))
         .env("TENCENTCLOUD_SECRET_ID", SECRET_ID)
-        .env("TENCENTCLOUD_SECRET_KEY", SECRET_KEY);
-    assert_eq!(output(cmd).status.code(), Some(0));
+        .env("TENCENTCLOUD_SECRET_KEY", SECRET_KEY)
+        .run();
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
     let all = std::fs::read_to_string(saved_path(&work)).unwrap_or_default();
     assert!(!all.contains(SECRET_KEY) && !all.contains(SECRET_ID));
 }

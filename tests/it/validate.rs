@@ -3,15 +3,14 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::Value;
 
 use crate::support::Test;
 
 /// `planrun` in `dir` with deterministic output ([`Test`]: a cleared environment, no colour,
 /// 100 columns, a pinned "now", a time limit).
-pub fn planrun(dir: &Path) -> Command {
-    Test::in_dir(dir).command()
+pub fn planrun(dir: &Path) -> Test {
+    Test::in_dir(dir)
 }
 
 /// A temporary folder holding the given files.
@@ -70,7 +69,7 @@ instances:
 fn validate_exits_0_for_a_valid_plan_and_says_so() {
     let dir = folder(&[("ok.yaml", VALID)]);
     let r = run(dir.path(), &["validate", "ok.yaml"]);
-    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert_eq!(r.code, Some(0), "{}", r.stdout);
     assert_eq!(r.stdout, "ok.yaml: valid (3 instances, 0 warnings)\n");
 }
 
@@ -78,7 +77,7 @@ fn validate_exits_0_for_a_valid_plan_and_says_so() {
 fn validate_exits_1_for_an_invalid_plan() {
     let dir = folder(&[("bad.yaml", INVALID)]);
     let r = run(dir.path(), &["validate", "bad.yaml"]);
-    assert_eq!(r.code, 1);
+    assert_eq!(r.code, Some(1));
     assert!(r.stdout.contains("planrun::table_with_dbs"), "{}", r.stdout);
     assert!(r.stdout.contains("bad.yaml: invalid (1 error, 0 warnings)"));
 }
@@ -87,7 +86,7 @@ fn validate_exits_1_for_an_invalid_plan() {
 fn warnings_pass_unless_denied() {
     let dir = folder(&[("warn.yaml", WARNS)]);
     let r = run(dir.path(), &["validate", "warn.yaml"]);
-    assert_eq!(r.code, 0);
+    assert_eq!(r.code, Some(0));
     assert!(r.stdout.contains("planrun::full_strategy"));
     assert!(
         r.stdout
@@ -95,7 +94,7 @@ fn warnings_pass_unless_denied() {
     );
 
     let r = run(dir.path(), &["validate", "--deny-warnings", "warn.yaml"]);
-    assert_eq!(r.code, 1);
+    assert_eq!(r.code, Some(1));
     let r = run(
         dir.path(),
         &[
@@ -106,7 +105,7 @@ fn warnings_pass_unless_denied() {
             "warn.yaml",
         ],
     );
-    assert_eq!(r.code, 1);
+    assert_eq!(r.code, Some(1));
     assert_eq!(json(&r.stdout)["files"][0]["valid"], false);
 }
 
@@ -117,7 +116,7 @@ fn a_missing_file_exits_2_and_still_gets_a_json_entry() {
         dir.path(),
         &["validate", "--format", "json", "ok.yaml", "nope.yaml"],
     );
-    assert_eq!(r.code, 2);
+    assert_eq!(r.code, Some(2));
     let doc = json(&r.stdout);
     let files = doc["files"].as_array().expect("files");
     assert_eq!(files.len(), 2);
@@ -143,7 +142,7 @@ fn several_files_in_one_run_report_every_problem() {
         ("c.yaml", VALID),
     ]);
     let r = run(dir.path(), &["validate", "a.yaml", "b.yaml", "c.yaml"]);
-    assert_eq!(r.code, 1);
+    assert_eq!(r.code, Some(1));
     assert!(r.stdout.contains("planrun::invalid_instance_id"));
     assert_eq!(r.stdout.matches("planrun::table_with_dbs").count(), 2);
     assert!(r.stdout.contains("a.yaml: invalid (1 error, 0 warnings)"));
@@ -168,7 +167,7 @@ fn several_files_in_one_run_report_every_problem() {
 fn json_output_has_the_design_shape_with_one_based_positions() {
     let dir = folder(&[("bad.yaml", INVALID)]);
     let r = run(dir.path(), &["validate", "--format", "json", "bad.yaml"]);
-    assert_eq!(r.code, 1);
+    assert_eq!(r.code, Some(1));
     let doc = json(&r.stdout);
     let obj = doc.as_object().expect("an object");
     assert_eq!(obj.keys().collect::<Vec<_>>(), ["files"]);
@@ -253,7 +252,7 @@ fn github_annotations_escape_properties_and_messages() {
             "warn.yaml",
         ],
     );
-    assert_eq!(r.code, 1);
+    assert_eq!(r.code, Some(1));
     let lines: Vec<&str> = r.stdout.lines().collect();
     assert_eq!(lines.len(), 2, "{}", r.stdout);
     let (props, message) = lines[0]
@@ -283,12 +282,8 @@ fn github_annotations_escape_properties_and_messages() {
 fn piped_output_has_no_colour_even_without_no_color() {
     let dir = folder(&[("bad.yaml", INVALID), ("ok.yaml", VALID)]);
     for args in [&["validate", "bad.yaml"][..], &["plan", "ok.yaml"][..]] {
-        let out = planrun(dir.path())
-            .env_remove("NO_COLOR")
-            .args(args)
-            .output()
-            .expect("runs");
-        let text = String::from_utf8_lossy(&out.stdout);
+        let out = planrun(dir.path()).env_remove("NO_COLOR").args(args).run();
+        let text = &out.stdout;
         assert!(!text.is_empty(), "{args:?}");
         assert!(
             !text.contains('\u{1b}'),
@@ -303,10 +298,9 @@ fn an_unreadable_planrun_now_is_a_usage_error() {
     let out = planrun(dir.path())
         .env("PLANRUN_NOW", "yesterday")
         .args(["validate", "ok.yaml"])
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("PLANRUN_NOW"));
+        .run();
+    assert_eq!(out.code, Some(2));
+    assert!(out.stderr.contains("PLANRUN_NOW"));
 }
 
 #[test]
@@ -316,10 +310,9 @@ fn the_rules_judge_time_against_planrun_now() {
     let out = planrun(dir.path())
         .env("PLANRUN_NOW", "2026-11-01T00:00:00Z")
         .args(["validate", "--format", "json", "ok.yaml"])
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(1));
-    let doc = json(&String::from_utf8_lossy(&out.stdout));
+        .run();
+    assert_eq!(out.code, Some(1));
+    let doc = json(&out.stdout);
     assert_eq!(
         doc["files"][0]["diagnostics"][0]["code"],
         "planrun::future_rollback_time"

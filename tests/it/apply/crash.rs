@@ -1,32 +1,35 @@
 //! `kill -9` of `planrun apply` at several moments, then the same command again: every
-//! instance is submitted exactly once and succeeds (the sandbox outlives the killed apply).
+//! instance is submitted exactly once and succeeds (the sandbox outlives the killed apply);
+//! after some submissions, over both APIs.
 
 use std::time::Duration;
 
-use super::harness::{Served, Work, all, ids, read_json, run, spawn, statuses};
+use super::harness::{Served, Work, all, ids, read_json, statuses};
+use crate::support::both_apis;
 
-/// Kills the apply when a stderr line contains `moment`, re-runs it, and checks the outcome.
-fn kill_at(tag: &str, moment: &str) {
-    let served = Served::start(1.5, &[]);
+/// Kills the apply (over `api`) when a stderr line contains `moment`, re-runs it, and checks
+/// the outcome.
+fn kill_at(api: &'static str, tag: &str, moment: &str) {
+    let served = Served::start_api(api, 1.5, &[]);
     let ids = ids(tag, 6);
     let work = Work::new(&ids, 2);
-    let mut first = spawn(work.apply(&served));
+    let mut first = work.apply(&served).spawn();
     first.wait_for(moment, Duration::from_secs(30));
     let killed = first.kill9();
     assert_eq!(killed.code, None, "killed by a signal:\n{}", killed.all());
     let report = work.dir.path().join("report.json");
-    let out = run({
-        let mut cmd = work.apply(&served);
-        cmd.arg("--report").arg(&report);
-        cmd
-    });
+    let out = work.apply(&served).arg("--report").arg(&report).run();
     assert_eq!(
         out.code,
         Some(0),
-        "after a kill at {moment:?}:\n{}",
+        "API {api}, after a kill at {moment:?}:\n{}",
         out.all()
     );
-    assert_eq!(statuses(&read_json(&report)), all(&ids, "succeeded"));
+    assert_eq!(
+        statuses(&read_json(&report)),
+        all(&ids, "succeeded"),
+        "API {api}"
+    );
     served.assert_each_accepted_once(&ids);
     // The re-run resumed the journal rather than starting a new one.
     let starts = work
@@ -34,22 +37,23 @@ fn kill_at(tag: &str, moment: &str) {
         .iter()
         .filter(|r| r["record"] == "start")
         .count();
-    assert_eq!(starts, 2, "{}", work.journal_text());
+    assert_eq!(starts, 2, "API {api}: {}", work.journal_text());
 }
 
 #[test]
 fn kill_right_after_the_first_intent_then_rerun_submits_each_instance_once() {
-    kill_at("kila", "submitting call #1");
+    kill_at("v2", "kila", "submitting call #1");
 }
 
-#[test]
-fn kill_after_some_submissions_then_rerun_submits_each_instance_once() {
-    kill_at("kilb", "accepted: job");
+both_apis! {
+    fn kill_after_some_submissions_then_rerun_submits_each_instance_once(api) {
+        kill_at(api, "kilb", "accepted: job");
+    }
 }
 
 #[test]
 fn kill_while_tracking_then_rerun_submits_each_instance_once() {
-    kill_at("kilc", "running");
+    kill_at("v2", "kilc", "running");
 }
 
 #[test]
@@ -59,11 +63,11 @@ fn kill_twice_at_random_points_then_rerun_submits_each_instance_once() {
     let work = Work::new(&ids, 3);
     // Killed once while submitting, once while tracking: at events, not after guessed pauses.
     for at in ["submitting call #", "accepted: job"] {
-        let mut child = spawn(work.apply(&served));
+        let mut child = work.apply(&served).spawn();
         child.wait_for(at, Duration::from_secs(30));
         let _ = child.kill9();
     }
-    let out = run(work.apply(&served));
+    let out = work.apply(&served).run();
     assert_eq!(out.code, Some(0), "{}", out.all());
     served.assert_each_accepted_once(&ids);
 }
@@ -73,16 +77,12 @@ fn a_restart_with_a_changed_plan_waits_for_the_tasks_still_running_then_submits_
     let served = Served::start(2.0, &[]);
     let ids = ids("busy", 2);
     let work = Work::new(&ids, 2);
-    let mut first = spawn(work.apply(&served));
+    let mut first = work.apply(&served).spawn();
     first.wait_for("accepted: job", Duration::from_secs(30));
     let _ = first.kill9();
     // Another rollback of the same instances while the first one's tasks run: 9592.
     work.write_plan(&ids, 2, "{name}_second");
-    let out = run({
-        let mut cmd = work.apply(&served);
-        cmd.arg("--restart");
-        cmd
-    });
+    let out = work.apply(&served).arg("--restart").run();
     assert_eq!(out.code, Some(0), "{}", out.all());
     assert!(
         out.stderr.contains("another task is running"),

@@ -6,9 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use planrun::api::rollback::{
-    DatabaseTables, InstanceRollback, RollbackSpec, Strategy, TableRename,
-};
+use planrun::api::rollback::InstanceRollback;
 use planrun::api::v2::Client;
 use planrun::api::{ClientConfig, Credentials};
 use planrun::engine::journal::Journal;
@@ -20,23 +18,10 @@ use planrun::sandbox::{self, Config, DEMO_SECRET_ID, DEMO_SECRET_KEY, FaultKinds
 use tokio::sync::{mpsc, watch};
 
 use super::harness::{ids, recent_time};
+use crate::support::rollback;
 
 fn request(id: &str, time: &str) -> InstanceRollback {
-    InstanceRollback {
-        instance_id: id.to_owned(),
-        spec: RollbackSpec {
-            rollbacktime: time.to_owned(),
-            strategy: Strategy::Table,
-            dbs: vec![],
-            tables: vec![DatabaseTables {
-                db: "orders".into(),
-                table: vec![TableRename {
-                    tablename: "payments".into(),
-                    newname: "payments_bak".into(),
-                }],
-            }],
-        },
-    }
+    rollback::payments(id, time)
 }
 
 fn options() -> Options {

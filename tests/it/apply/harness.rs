@@ -1,31 +1,25 @@
 //! What the apply tests share: a `planrun sandbox serve` child with known credentials and its
-//! counters, a temporary plan with its state directory, and children run with a time limit.
+//! counters, and a temporary plan with its state directory whose commands are [`Test`]s.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{self, Receiver};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+pub use crate::support::{LIMIT, Output, Running, Test};
 
 /// Credentials the served sandbox accepts (given to it with --secret-id/--secret-key).
 pub const SECRET_ID: &str = "AKIDapplyTESTS00000000000000000000";
 pub const SECRET_KEY: &str = "applyTestsSecretKey-9f8e7d6c5b4a";
 
-/// Time limit of one `planrun apply` or `status` child.
-pub const LIMIT: Duration = Duration::from_secs(60);
-
-pub fn bin() -> PathBuf {
-    assert_cmd::cargo::cargo_bin("planrun")
-}
-
 /// `planrun sandbox serve` as a child process on a free loopback port.
 pub struct Served {
-    child: Child,
+    // Dropped first: the child is killed before its home goes.
+    _child: Running,
+    _home: tempfile::TempDir,
     pub endpoint: String,
     /// The API generation the tests speak to it (`--api`).
     pub api: &'static str,
@@ -46,37 +40,19 @@ impl Served {
         } else {
             "endpoint: "
         };
-        let mut child = Command::new(bin())
+        let home = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let mut child = Test::in_dir(home.path())
+            .real_clock()
             .args(["sandbox", "serve", "--port", "0"])
             .args(["--secret-id", SECRET_ID, "--secret-key", SECRET_KEY])
             .args(["--job-seconds", &job_seconds.to_string()])
             .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn sandbox: {e}"));
-        let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    // Nobody listens any more: keep draining so the child never blocks.
-                    continue;
-                }
-            }
-        });
-        let mut endpoint = None;
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while endpoint.is_none() {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = rx
-                .recv_timeout(left)
-                .unwrap_or_else(|e| panic!("sandbox banner: {e}"));
-            endpoint = line.strip_prefix(banner).map(str::to_owned);
-        }
-        let endpoint = endpoint.unwrap_or_default();
+            .spawn();
+        let line = child.wait_for_stdout(banner, Duration::from_secs(20));
+        let endpoint = line
+            .strip_prefix(banner)
+            .unwrap_or_else(|| panic!("banner line {line:?}"))
+            .to_owned();
         let addr = endpoint
             .trim_start_matches("http://")
             .split('/')
@@ -85,7 +61,8 @@ impl Served {
             .to_owned();
         assert!(addr.starts_with("127.0.0.1:"), "{endpoint}");
         Self {
-            child,
+            _child: child,
+            _home: home,
             endpoint,
             api,
             addr,
@@ -144,14 +121,6 @@ impl Served {
     pub fn assert_each_accepted_once(&self, ids: &[String]) {
         let expected: BTreeMap<String, u64> = ids.iter().map(|i| (i.clone(), 1)).collect();
         assert_eq!(self.accepted(), expected, "counters: {}", self.counters());
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        // Our own child, by its handle.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -217,216 +186,64 @@ impl Work {
             .collect()
     }
 
-    /// A command with credentials and nothing else inherited ([`crate::support::planrun`]).
-    fn command(&self, served: &Served) -> Command {
-        let mut cmd = crate::support::planrun(self.dir.path());
-        cmd.env("TENCENTCLOUD_SECRET_ID", SECRET_ID)
+    /// `planrun` in the plan's directory on the real clock (the plan's time is an hour ago).
+    pub fn planrun(&self) -> Test {
+        Test::in_dir(self.dir.path()).real_clock()
+    }
+
+    /// The same with the served sandbox's credentials and endpoint.
+    fn command(&self, served: &Served) -> Test {
+        self.planrun()
+            .env("TENCENTCLOUD_SECRET_ID", SECRET_ID)
             .env("TENCENTCLOUD_SECRET_KEY", SECRET_KEY)
-            .env("PLANRUN_ENDPOINT", &served.endpoint);
-        cmd
+            .env("PLANRUN_ENDPOINT", &served.endpoint)
     }
 
     /// `planrun apply PLAN --yes` with fast polling and its own state directory.
-    pub fn apply(&self, served: &Served) -> Command {
-        let mut cmd = self.apply_unconfirmed(served);
-        cmd.arg("--yes");
-        cmd
+    pub fn apply(&self, served: &Served) -> Test {
+        self.apply_unconfirmed(served).arg("--yes")
     }
 
     /// The same without `--yes`.
-    pub fn apply_unconfirmed(&self, served: &Served) -> Command {
-        let mut cmd = self.command(served);
-        cmd.arg("apply")
+    pub fn apply_unconfirmed(&self, served: &Served) -> Test {
+        self.command(served)
+            .arg("apply")
             .arg(&self.plan)
             .arg("--state-dir")
             .arg(self.state_dir())
             .args(["--poll-interval", "100ms", "--settle", "300ms"])
-            .args(["--api", served.api]);
-        cmd
+            .args(["--api", served.api])
     }
 
     /// `planrun cancel PLAN --yes` for every unfinished instance.
-    pub fn cancel(&self, served: &Served) -> Command {
-        let mut cmd = self.command(served);
-        cmd.arg("cancel")
+    pub fn cancel(&self, served: &Served) -> Test {
+        self.command(served)
+            .arg("cancel")
             .arg(&self.plan)
             .arg("--state-dir")
             .arg(self.state_dir())
-            .args(["--api", served.api, "--yes"]);
-        cmd
+            .args(["--api", served.api, "--yes"])
     }
 
     /// `planrun plan PLAN --preflight --format json` (no state is written).
-    pub fn plan_preflight_json(&self, served: &Served) -> Command {
-        let mut cmd = self.command(served);
-        cmd.arg("plan").arg(&self.plan).args([
+    pub fn plan_preflight_json(&self, served: &Served) -> Test {
+        self.command(served).arg("plan").arg(&self.plan).args([
             "--preflight",
             "--format",
             "json",
             "--api",
             served.api,
-        ]);
-        cmd
+        ])
     }
 
-    pub fn status(&self, served: &Served) -> Command {
-        let mut cmd = self.command(served);
-        cmd.arg("status")
+    pub fn status(&self, served: &Served) -> Test {
+        self.command(served)
+            .arg("status")
             .arg(&self.plan)
             .arg("--state-dir")
             .arg(self.state_dir())
-            .args(["--api", served.api]);
-        cmd
+            .args(["--api", served.api])
     }
-}
-
-/// What a finished child said.
-#[derive(Debug)]
-pub struct Out {
-    pub code: Option<i32>,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Out {
-    pub fn all(&self) -> String {
-        format!("{}\n{}", self.stdout, self.stderr)
-    }
-}
-
-/// A running child whose stderr lines arrive on a channel (stdout is collected whole).
-pub struct Running {
-    pub child: Child,
-    lines: Receiver<String>,
-    seen: Vec<String>,
-    stdout: Option<JoinHandle<String>>,
-    stderr: Option<JoinHandle<()>>,
-}
-
-pub fn spawn(mut cmd: Command) -> Running {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn: {e}"));
-    let mut out = child.stdout.take().unwrap_or_else(|| panic!("stdout"));
-    let err = child.stderr.take().unwrap_or_else(|| panic!("stderr"));
-    let stdout = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = out.read_to_string(&mut text);
-        text
-    });
-    let (tx, rx) = mpsc::channel();
-    let stderr = std::thread::spawn(move || {
-        for line in BufReader::new(err).lines() {
-            let Ok(line) = line else { break };
-            let _ = tx.send(line);
-        }
-    });
-    Running {
-        child,
-        lines: rx,
-        seen: Vec::new(),
-        stdout: Some(stdout),
-        stderr: Some(stderr),
-    }
-}
-
-impl Running {
-    /// Waits for a stderr line containing `needle`; panics (killing the child) after `limit`.
-    pub fn wait_for(&mut self, needle: &str, limit: Duration) {
-        let deadline = Instant::now() + limit;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    let hit = line.contains(needle);
-                    self.seen.push(line);
-                    if hit {
-                        return;
-                    }
-                }
-                Err(e) => {
-                    let _ = self.child.kill();
-                    panic!(
-                        "no line with {needle:?} ({e}); stderr so far:\n{}",
-                        self.seen.join("\n")
-                    );
-                }
-            }
-        }
-    }
-
-    /// SIGKILL: no chance to clean up.
-    pub fn kill9(mut self) -> Out {
-        let _ = self.child.kill();
-        self.finish(LIMIT)
-    }
-
-    /// SIGINT, as Ctrl-C sends it (`kill -INT` on our own child's id).
-    pub fn interrupt(&self) {
-        self.signal("INT");
-    }
-
-    /// `kill -NAME` on our own child's id.
-    pub fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .args([&format!("-{name}"), &self.child.id().to_string()])
-            .status()
-            .unwrap_or_else(|e| panic!("kill -{name}: {e}"));
-        assert!(status.success());
-    }
-
-    /// Waits for the exit (killing the child and panicking after `limit`).
-    pub fn finish(mut self, limit: Duration) -> Out {
-        let deadline = Instant::now() + limit;
-        let status = loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => break status,
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                _ => {
-                    let _ = self.child.kill();
-                    let _ = self.child.wait();
-                    panic!(
-                        "child ran longer than {limit:?}; stderr:\n{}",
-                        self.seen.join("\n")
-                    );
-                }
-            }
-        };
-        let stdout = self
-            .stdout
-            .take()
-            .and_then(|h| h.join().ok())
-            .unwrap_or_default();
-        if let Some(h) = self.stderr.take() {
-            let _ = h.join();
-        }
-        self.seen.extend(self.lines.try_iter());
-        Out {
-            code: status.code(),
-            stdout,
-            stderr: self.seen.join("\n"),
-        }
-    }
-}
-
-impl Drop for Running {
-    /// A test that fails half-way must not leave an apply behind (it would poll a stopped
-    /// sandbox forever): our own child, by its handle.
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// Runs `cmd` to its end within [`LIMIT`].
-pub fn run(cmd: Command) -> Out {
-    spawn(cmd).finish(LIMIT)
 }
 
 /// The `status` of each instance in a report (or `status --format json`), by id.

@@ -2,12 +2,10 @@
 //! regions), the example plans against the sandbox's default catalog, and the README's
 //! walkthrough, which starts from `planrun new`.
 
-use std::collections::BTreeSet;
-use std::process::Command;
-
 use serde_json::Value;
+use std::collections::BTreeSet;
 
-use super::harness::{SECRET_ID, SECRET_KEY, Served, Work, bin, ids, run};
+use super::harness::{SECRET_ID, SECRET_KEY, Served, Test, Work, ids};
 
 /// Two regions; `team=pay, env=prod` matches five instances, of which three are running
 /// primaries.
@@ -28,22 +26,18 @@ fn fleet(work: &Work) -> Served {
     Served::start_api("v3", 0.3, &["--catalog", &path.display().to_string()])
 }
 
-/// `planrun new` with credentials for the served sandbox and nothing inherited.
-fn new(work: &Work, served: &Served, args: &[&str]) -> Command {
-    let mut cmd = Command::new(bin());
-    for var in ["PLANRUN_ENDPOINT", "TENCENTCLOUD_REGION", "TCCLI_PROFILE"] {
-        cmd.env_remove(var);
-    }
-    cmd.env("TENCENTCLOUD_SECRET_ID", SECRET_ID)
+/// The clock of these tests: the fleet's plans roll back to 2026-11-20 03:15.
+const NOW: &str = "2026-11-23T04:00:00Z";
+
+/// `planrun new` with credentials for the served sandbox.
+fn new(work: &Work, served: &Served, args: &[&str]) -> Test {
+    Test::in_dir(work.dir.path())
+        .env("TENCENTCLOUD_SECRET_ID", SECRET_ID)
         .env("TENCENTCLOUD_SECRET_KEY", SECRET_KEY)
-        .env("HOME", work.dir.path())
-        .env("NO_COLOR", "1")
-        .env("PLANRUN_NOW", "2026-11-23T04:00:00Z")
-        .current_dir(work.dir.path())
+        .env("PLANRUN_NOW", NOW)
         .arg("new")
         .args(["--endpoint", &served.endpoint])
-        .args(args);
-    cmd
+        .args(args)
 }
 
 #[test]
@@ -51,7 +45,7 @@ fn a_plan_built_from_the_fleet_holds_exactly_the_matching_primaries_per_region()
     let work = Work::new(&ids("newa", 1), 1);
     let served = fleet(&work);
     let out_file = work.dir.path().join("pay.yaml");
-    let out = run(new(
+    let out = new(
         &work,
         &served,
         &[
@@ -68,7 +62,8 @@ fn a_plan_built_from_the_fleet_holds_exactly_the_matching_primaries_per_region()
             "--out",
             &out_file.display().to_string(),
         ],
-    ));
+    )
+    .run();
     assert_eq!(out.code, Some(0), "{}", out.all());
     let text = std::fs::read_to_string(&out_file).unwrap_or_else(|e| panic!("{e}"));
     assert!(
@@ -88,22 +83,18 @@ fn a_plan_built_from_the_fleet_holds_exactly_the_matching_primaries_per_region()
         "{text}"
     );
     // It passes `validate`, and its JSON diff holds exactly the expected instances and regions.
-    let validate = run({
-        let mut cmd = Command::new(bin());
-        cmd.arg("validate")
-            .arg(&out_file)
-            .env("PLANRUN_NOW", "2026-11-23T04:00:00Z");
-        cmd
-    });
+    let validate = Test::in_dir(work.dir.path())
+        .env("PLANRUN_NOW", NOW)
+        .arg("validate")
+        .arg(&out_file)
+        .run();
     assert_eq!(validate.code, Some(0), "{}", validate.all());
-    let diff = run({
-        let mut cmd = Command::new(bin());
-        cmd.arg("plan")
-            .arg(&out_file)
-            .args(["--format", "json"])
-            .env("PLANRUN_NOW", "2026-11-23T04:00:00Z");
-        cmd
-    });
+    let diff = Test::in_dir(work.dir.path())
+        .env("PLANRUN_NOW", NOW)
+        .arg("plan")
+        .arg(&out_file)
+        .args(["--format", "json"])
+        .run();
     assert_eq!(diff.code, Some(0), "{}", diff.all());
     let doc: Value = serde_json::from_str(&diff.stdout).unwrap_or_else(|e| panic!("{e}"));
     let got: BTreeSet<(String, String, String)> = doc["instances"]
@@ -138,7 +129,7 @@ fn a_plan_built_from_the_fleet_holds_exactly_the_matching_primaries_per_region()
 fn names_any_ids_all_and_a_missing_instance_writes_nothing() {
     let work = Work::new(&ids("newb", 1), 1);
     let served = fleet(&work);
-    let by_name = run(new(
+    let by_name = new(
         &work,
         &served,
         &[
@@ -153,7 +144,8 @@ fn names_any_ids_all_and_a_missing_instance_writes_nothing() {
             "--rollback-time",
             "2026-11-20 03:15:00",
         ],
-    ));
+    )
+    .run();
     assert_eq!(by_name.code, Some(0), "{}", by_name.all());
     assert!(
         by_name.stdout.contains("cdb-crm00001"),
@@ -177,7 +169,7 @@ fn names_any_ids_all_and_a_missing_instance_writes_nothing() {
     );
 
     let out_file = work.dir.path().join("x.yaml");
-    let missing = run(new(
+    let missing = new(
         &work,
         &served,
         &[
@@ -194,7 +186,8 @@ fn names_any_ids_all_and_a_missing_instance_writes_nothing() {
             "--out",
             &out_file.display().to_string(),
         ],
-    ));
+    )
+    .run();
     assert_eq!(missing.code, Some(1), "{}", missing.all());
     assert!(
         missing.stderr.contains("cdb-nowhere1 not found"),
@@ -202,7 +195,7 @@ fn names_any_ids_all_and_a_missing_instance_writes_nothing() {
         missing.stderr
     );
     assert!(!out_file.exists());
-    let v2 = run(new(
+    let v2 = new(
         &work,
         &served,
         &[
@@ -215,7 +208,8 @@ fn names_any_ids_all_and_a_missing_instance_writes_nothing() {
             "--rollback-time",
             "2026-11-20 03:15:00",
         ],
-    ));
+    )
+    .run();
     assert_eq!(v2.code, Some(2), "{}", v2.all());
     assert!(v2.stderr.contains("API 3.0"), "{}", v2.stderr);
 }
@@ -232,11 +226,10 @@ fn every_example_plan_passes_the_preflight_against_the_default_catalog() {
         }
         let work = Work::new(&ids("expl", 1), 1);
         std::fs::copy(&path, &work.plan).unwrap_or_else(|e| panic!("{e}"));
-        let out = run({
-            let mut cmd = work.plan_preflight_json(&served);
-            cmd.args(["--region", "ap-guangzhou"]);
-            cmd
-        });
+        let out = work
+            .plan_preflight_json(&served)
+            .args(["--region", "ap-guangzhou"])
+            .run();
         assert_eq!(out.code, Some(0), "{}: {}", path.display(), out.all());
         checked += 1;
     }
@@ -300,17 +293,10 @@ fn the_readme_walkthrough_starts_from_planrun_new_and_runs_clean_on_the_sandbox(
     for line in &lines {
         let words = words(line);
         assert_eq!(words[0], "planrun", "{line}");
-        let out = run({
-            let mut cmd = Command::new(bin());
-            for var in ["PLANRUN_ENDPOINT", "TENCENTCLOUD_REGION", "PLANRUN_NOW"] {
-                cmd.env_remove(var);
-            }
-            cmd.env("HOME", work.dir.path())
-                .env("NO_COLOR", "1")
-                .current_dir(work.dir.path())
-                .args(&words[1..]);
-            cmd
-        });
+        let out = Test::in_dir(work.dir.path())
+            .real_clock()
+            .args(&words[1..])
+            .run();
         assert_eq!(out.code, Some(0), "{line}:\n{}", out.all());
         if words[1] == "apply" {
             assert!(

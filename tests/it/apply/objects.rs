@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use std::time::{Duration, Instant};
 
-use super::harness::{Served, Work, ids, recent_time, run, spawn};
+use super::harness::{Served, Work, ids, recent_time};
 
 /// Instance A holds `orders` {payments, refunds, payments_bak}; B holds `ledger` {entries}.
 const CATALOG: &str = r#"{"default": {}, "instances": [
@@ -39,7 +39,7 @@ fn each_missing_source_and_taken_target_is_flagged_at_its_line_in_plan_preflight
     let work = Work::new(&ids("objs", 2), 2);
     std::fs::write(&work.plan, plan()).unwrap_or_else(|e| panic!("{e}"));
     let served = served_with_catalog(work.dir.path());
-    let out = run(work.plan_preflight_json(&served));
+    let out = work.plan_preflight_json(&served).run();
     assert_eq!(out.code, Some(1), "{}", out.all());
     let doc: Value =
         serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.stdout));
@@ -103,7 +103,7 @@ fn apply_shows_the_problems_on_the_plan_and_submits_nothing() {
     let work = Work::new(&ids("objs", 2), 2);
     std::fs::write(&work.plan, plan()).unwrap_or_else(|e| panic!("{e}"));
     let served = served_with_catalog(work.dir.path());
-    let out = run(work.apply(&served));
+    let out = work.apply(&served).run();
     assert_eq!(out.code, Some(1), "{}", out.all());
     for needle in [
         "planrun::target_exists",
@@ -140,7 +140,7 @@ fn a_plan_applied_once_is_caught_by_the_preflight_when_applied_again() {
     let work = Work::new(&ids, 2);
     // The demo catalog: every instance holds the house schema (orders.payments, refunds).
     let served = Served::start_api("v3", 0.3, &[]);
-    let first = run(work.apply(&served));
+    let first = work.apply(&served).run();
     assert_eq!(first.code, Some(0), "{}", first.all());
     assert!(
         first
@@ -149,11 +149,7 @@ fn a_plan_applied_once_is_caught_by_the_preflight_when_applied_again() {
         "{}",
         first.stderr
     );
-    let again = run({
-        let mut cmd = work.apply(&served);
-        cmd.arg("--restart");
-        cmd
-    });
+    let again = work.apply(&served).arg("--restart").run();
     assert_eq!(again.code, Some(1), "{}", again.all());
     assert!(
         again.stderr.contains(&format!(
@@ -172,20 +168,20 @@ fn a_resumed_apply_does_not_flag_the_targets_its_own_rollbacks_created() {
     // One call for all three, so that once it is accepted nothing is left to submit.
     let work = Work::new(&ids, 3);
     let served = Served::start_api("v3", 0.5, &[]);
-    let mut first = spawn(work.apply(&served));
+    let mut first = work.apply(&served).spawn();
     first.wait_for("accepted: job", Duration::from_secs(30));
     let _ = first.kill9();
     // Ask until every task has ended (and so created its targets).
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let status = run(work.status(&served));
+        let status = work.status(&served).run();
         if status.code == Some(0) {
             break;
         }
         assert!(Instant::now() < deadline, "{}", status.all());
     }
     // The targets exist now: a fresh look at the plan says so...
-    let fresh = run(work.plan_preflight_json(&served));
+    let fresh = work.plan_preflight_json(&served).run();
     assert_eq!(fresh.code, Some(1), "{}", fresh.all());
     assert!(
         fresh.stdout.contains("planrun::target_exists"),
@@ -193,7 +189,7 @@ fn a_resumed_apply_does_not_flag_the_targets_its_own_rollbacks_created() {
         fresh.stdout
     );
     // ...but resuming the apply that created them does not stop at them.
-    let resumed = run(work.apply(&served));
+    let resumed = work.apply(&served).run();
     assert_eq!(resumed.code, Some(0), "{}", resumed.all());
     assert!(
         resumed.stderr.contains("preflight: nothing to check"),
@@ -208,7 +204,7 @@ fn an_instance_the_window_check_finds_missing_is_reported_once_and_not_asked_wha
     let ids = ids("gone", 3);
     let served = Served::start_api("v3", 0.3, &["--missing", &ids[1]]);
     let work = Work::new(&ids, 3);
-    let out = run(work.plan_preflight_json(&served));
+    let out = work.plan_preflight_json(&served).run();
     assert_eq!(out.code, Some(1), "{}", out.all());
     let doc: Value =
         serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.stdout));

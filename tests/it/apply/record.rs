@@ -10,16 +10,21 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use super::harness::{Served, bin, ids, read_json, recent_time, run};
+use super::harness::{Output, Served, Test, ids, read_json, recent_time};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn report(args: &[&str]) -> super::harness::Out {
-    let mut cmd = Command::new(bin());
-    cmd.arg("report").args(args).env("NO_COLOR", "1");
-    run(cmd)
+/// `planrun report ARGS` (every path in ARGS absolute) from an empty directory, on the real
+/// clock (the plans' times are an hour ago).
+fn report(args: &[&str]) -> Output {
+    let home = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    Test::in_dir(home.path())
+        .real_clock()
+        .arg("report")
+        .args(args)
+        .run()
 }
 
 #[test]
@@ -118,12 +123,13 @@ fn applied(ids: &[String], description: &str, report_file: &Path) -> (Served, te
     let served = Served::start_api("v3", 2.0, &["--failing", &ids[2], "--missing", &ids[4]]);
     let work = super::harness::Work::new(ids, 4);
     std::fs::write(&work.plan, plan_text(ids, description)).unwrap_or_else(|e| panic!("{e}"));
-    let out = run({
-        let mut cmd = work.apply(&served);
-        // The refused instance must reach the submission, not stop at the preflight.
-        cmd.arg("--no-preflight").arg("--report").arg(report_file);
-        cmd
-    });
+    // The refused instance must reach the submission, not stop at the preflight.
+    let out = work
+        .apply(&served)
+        .arg("--no-preflight")
+        .arg("--report")
+        .arg(report_file)
+        .run();
     assert_eq!(out.code, Some(1), "{}", out.all());
     (served, work.dir)
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::harness::{Served, Work, all, ids, read_json, run, statuses};
+use super::harness::{Served, Test, Work, all, ids, read_json, statuses};
 
 fn rfc3339(v: &Value) -> bool {
     v.as_str()
@@ -30,11 +30,7 @@ fn the_report_and_status_describe_the_same_run_as_design_section_6() {
     let ids = ids("rept", 3);
     let work = Work::new(&ids, 2);
     let path = work.dir.path().join("report.json");
-    let out = run({
-        let mut cmd = work.apply(&served);
-        cmd.arg("--report").arg(&path);
-        cmd
-    });
+    let out = work.apply(&served).arg("--report").arg(&path).run();
     assert_eq!(out.code, Some(1), "a failed rollback: {}", out.all());
     let report = read_json(&path);
     assert!(
@@ -95,7 +91,7 @@ fn the_report_and_status_describe_the_same_run_as_design_section_6() {
         }
     }
 
-    let human = run(work.status(&served));
+    let human = work.status(&served).run();
     assert_eq!(
         human.code,
         Some(1),
@@ -105,11 +101,7 @@ fn the_report_and_status_describe_the_same_run_as_design_section_6() {
     for id in &ids {
         assert!(human.stdout.contains(id.as_str()), "{}", human.stdout);
     }
-    let json = run({
-        let mut cmd = work.status(&served);
-        cmd.args(["--format", "json"]);
-        cmd
-    });
+    let json = work.status(&served).args(["--format", "json"]).run();
     assert_eq!(json.code, Some(1), "{}", json.all());
     let shown: Value = serde_json::from_str(&json.stdout)
         .unwrap_or_else(|e| panic!("status json: {e}\n{}", json.stdout));
@@ -129,18 +121,14 @@ fn status_exits_0_when_every_instance_succeeded() {
     let served = Served::start(0.3, &[]);
     let ids = ids("stok", 2);
     let work = Work::new(&ids, 2);
-    let out = run(work.apply(&served));
+    let out = work.apply(&served).run();
     assert_eq!(out.code, Some(0), "{}", out.all());
-    let status = run(work.status(&served));
+    let status = work.status(&served).run();
     assert_eq!(status.code, Some(0), "{}", status.all());
     assert!(status.stdout.contains("2 succeeded"), "{}", status.stdout);
     // Applying a completed plan again submits nothing (and still writes the report).
     let path = work.dir.path().join("again.json");
-    let again = run({
-        let mut cmd = work.apply(&served);
-        cmd.arg("--report").arg(&path);
-        cmd
-    });
+    let again = work.apply(&served).arg("--report").arg(&path).run();
     assert_eq!(statuses(&read_json(&path)), all(&ids, "succeeded"));
     assert_eq!(again.code, Some(0), "{}", again.all());
     assert!(
@@ -164,11 +152,12 @@ fn timeout_marks_the_rest_timed_out_and_a_later_run_finishes_without_duplicates(
     let ids = ids("tout", 4);
     let work = Work::new(&ids, 2);
     let path = work.dir.path().join("report.json");
-    let out = run({
-        let mut cmd = work.apply(&served);
-        cmd.args(["--timeout", "1s"]).arg("--report").arg(&path);
-        cmd
-    });
+    let out = work
+        .apply(&served)
+        .args(["--timeout", "1s"])
+        .arg("--report")
+        .arg(&path)
+        .run();
     assert_eq!(out.code, Some(1), "{}", out.all());
     assert!(out.stdout.contains("--timeout reached"), "{}", out.stdout);
     let report = read_json(&path);
@@ -176,22 +165,17 @@ fn timeout_marks_the_rest_timed_out_and_a_later_run_finishes_without_duplicates(
     assert_eq!(report["totals"]["timed_out"], 4);
     assert_eq!(report["finished_at"], Value::Null, "the run did not finish");
     // Tasks of 4.5-7.5 s are still running: status says unfinished.
-    let status = run(work.status(&served));
+    let status = work.status(&served).run();
     assert_eq!(status.code, Some(3), "{}", status.all());
     // With a wrong key it says it could not refresh, and still shows the journal.
-    let stale = run({
-        let mut cmd = work.status(&served);
-        cmd.env("TENCENTCLOUD_SECRET_KEY", "wrong-key");
-        cmd
-    });
+    let stale = work
+        .status(&served)
+        .env("TENCENTCLOUD_SECRET_KEY", "wrong-key")
+        .run();
     assert!(stale.stderr.contains("cannot refresh"), "{}", stale.all());
     assert!(stale.stdout.contains(ids[0].as_str()), "{}", stale.all());
     assert_eq!(stale.code, Some(3), "{}", stale.all());
-    let again = run({
-        let mut cmd = work.apply(&served);
-        cmd.arg("--report").arg(&path);
-        cmd
-    });
+    let again = work.apply(&served).arg("--report").arg(&path).run();
     assert_eq!(again.code, Some(0), "{}", again.all());
     assert_eq!(statuses(&read_json(&path)), all(&ids, "succeeded"));
     served.assert_each_accepted_once(&ids);
@@ -218,25 +202,22 @@ fn no_secret_or_token_appears_in_the_journal_the_report_or_the_output() {
     let ids = ids("scrt", 4);
     let work = Work::new(&ids, 4);
     let path = work.dir.path().join("report.json");
-    let out = run({
-        let mut cmd = work.apply(&served);
-        cmd.env("TENCENTCLOUD_SECURITY_TOKEN", TOKEN)
-            .arg("--report")
-            .arg(&path);
-        cmd
-    });
+    let out = work
+        .apply(&served)
+        .env("TENCENTCLOUD_SECURITY_TOKEN", TOKEN)
+        .arg("--report")
+        .arg(&path)
+        .run();
     assert_eq!(out.code, Some(1), "{}", out.all());
-    let status = run({
-        let mut cmd = work.status(&served);
-        cmd.env("TENCENTCLOUD_SECURITY_TOKEN", TOKEN);
-        cmd
-    });
-    let bad_key = run({
-        let mut cmd = work.apply(&served);
-        cmd.env("TENCENTCLOUD_SECRET_KEY", "wrongSecretKeyValue-1a2b3c")
-            .arg("--restart");
-        cmd
-    });
+    let status = work
+        .status(&served)
+        .env("TENCENTCLOUD_SECURITY_TOKEN", TOKEN)
+        .run();
+    let bad_key = work
+        .apply(&served)
+        .env("TENCENTCLOUD_SECRET_KEY", "wrongSecretKeyValue-1a2b3c")
+        .arg("--restart")
+        .run();
     assert_eq!(bad_key.code, Some(2), "{}", bad_key.all());
     let written = [
         std::fs::read_to_string(&path).unwrap_or_default(),
@@ -269,7 +250,7 @@ fn polling_adapts_to_progress_instead_of_a_fixed_beat() {
     let served = Served::start(3.0, &[]);
     let ids = ids("poll", 6);
     let work = Work::new(&ids, 2);
-    let out = run(work.apply(&served));
+    let out = work.apply(&served).run();
     assert_eq!(out.code, Some(0), "{}", out.all());
     let polls = served.counters()["requests_per_action"]["GetCdbRollbackJob"]
         .as_u64()
@@ -287,31 +268,28 @@ fn the_sandbox_demo_applies_and_status_sandbox_shows_its_journal() {
     let served = Served::start(0.3, &[]);
     let ids = ids("demo", 2);
     let work = Work::new(&ids, 2);
-    let out = run({
-        let mut cmd = work.apply(&served);
-        cmd.arg("--sandbox")
-            .env_remove("TENCENTCLOUD_SECRET_ID")
-            .env_remove("TENCENTCLOUD_SECRET_KEY")
-            .env_remove("PLANRUN_ENDPOINT");
-        cmd
-    });
+    let out = work
+        .apply(&served)
+        .arg("--sandbox")
+        .env_remove("TENCENTCLOUD_SECRET_ID")
+        .env_remove("TENCENTCLOUD_SECRET_KEY")
+        .env_remove("PLANRUN_ENDPOINT")
+        .run();
     assert_eq!(out.code, Some(0), "{}", out.all());
     assert!(
         served.accepted().is_empty(),
         "the in-process emulator was used"
     );
-    let hint = run({
-        let mut cmd = work.status(&served);
-        cmd.env_remove("TENCENTCLOUD_SECRET_KEY");
-        cmd
-    });
+    let hint = work
+        .status(&served)
+        .env_remove("TENCENTCLOUD_SECRET_KEY")
+        .run();
     assert_eq!(hint.code, Some(3), "{}", hint.all());
     assert!(hint.stderr.contains("--sandbox"), "{}", hint.stderr);
-    let shown = run({
-        let mut cmd = work.status(&served);
-        cmd.args(["--sandbox", "--format", "json"]);
-        cmd
-    });
+    let shown = work
+        .status(&served)
+        .args(["--sandbox", "--format", "json"])
+        .run();
     assert_eq!(shown.code, Some(0), "{}", shown.all());
     let report: Value =
         serde_json::from_str(&shown.stdout).unwrap_or_else(|e| panic!("{e}\n{}", shown.stdout));
@@ -335,12 +313,11 @@ fn the_sandbox_demo_runs_the_instances_on_the_plans_clock() {
         ),
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let mut cmd = std::process::Command::new(super::harness::bin());
-    cmd.args(["apply", "--yes", "--sandbox", "--poll-interval", "100ms"])
+    let out = Test::in_dir(dir.path())
+        .real_clock()
+        .args(["apply", "--yes", "--sandbox", "--poll-interval", "100ms"])
         .arg(&plan)
-        .current_dir(dir.path())
-        .stdin(std::process::Stdio::null());
-    let out = run(cmd);
+        .run();
     assert_eq!(out.code, Some(0), "{}", out.all());
     assert!(out.stdout.contains("1 succeeded"), "{}", out.stdout);
 }
@@ -353,24 +330,16 @@ fn a_cancel_during_apply_is_cancelled_in_the_summary_the_report_and_status() {
     let ids = ids("cncl", 2);
     let work = Work::new(&ids, 2);
     let path = work.dir.path().join("report.json");
-    let mut apply = super::harness::spawn({
-        let mut cmd = work.apply(&served);
-        cmd.arg("--report").arg(&path);
-        cmd
-    });
+    let mut apply = work.apply(&served).arg("--report").arg(&path).spawn();
     apply.wait_for("accepted: job", std::time::Duration::from_secs(30));
-    let cancel = run(work.cancel(&served));
+    let cancel = work.cancel(&served).run();
     assert_eq!(cancel.code, Some(0), "{}", cancel.all());
     let out = apply.finish(super::harness::LIMIT);
     assert_eq!(out.code, Some(0), "{}", out.all());
     assert!(out.stdout.contains("2 cancelled"), "{}", out.stdout);
     assert!(!out.stdout.contains(" failed "), "{}", out.stdout);
     assert_eq!(statuses(&read_json(&path)), all(&ids, "cancelled"));
-    let status = run({
-        let mut cmd = work.status(&served);
-        cmd.arg("--offline");
-        cmd
-    });
+    let status = work.status(&served).arg("--offline").run();
     assert_eq!(status.code, Some(0), "{}", status.all());
     assert!(status.stdout.contains("2 cancelled"), "{}", status.stdout);
 }
@@ -381,7 +350,7 @@ fn a_cancel_during_apply_is_cancelled_in_the_summary_the_report_and_status() {
 fn cancel_with_api_v2_says_at_once_that_it_cannot() {
     let served = Served::start(1.0, &[]);
     let work = Work::new(&ids("cnv2", 1), 1);
-    let out = run(work.cancel(&served));
+    let out = work.cancel(&served).run();
     assert_eq!(out.code, Some(2), "{}", out.all());
     assert!(
         out.stderr.contains("API 2.0 cannot cancel a rollback"),

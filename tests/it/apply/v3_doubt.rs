@@ -3,19 +3,22 @@
 //! tasks held in INITIAL, the documented task-running code. The sandbox's counters prove that
 //! no instance is ever submitted twice.
 
-use super::harness::{Served, Work, all, ids, read_json, run, statuses};
+use super::harness::{Served, Test, Work, all, ids, read_json, statuses};
+use crate::support::both_apis;
 
 /// Applies `n` instances in calls of 2 and checks every one succeeded, submitted once.
 fn applies_each_once(served: &Served, tag: &str, n: usize) -> serde_json::Value {
     let ids = ids(tag, n);
     let work = Work::new(&ids, 2);
     let report = work.dir.path().join("report.json");
-    let out = run({
-        let mut cmd = work.apply(served);
-        cmd.arg("--report").arg(&report);
-        cmd
-    });
-    assert_eq!(out.code, Some(0), "{tag}:\n{}", out.all());
+    let out = work.apply(served).arg("--report").arg(&report).run();
+    assert_eq!(
+        out.code,
+        Some(0),
+        "API {}, {tag}:\n{}",
+        served.api,
+        out.all()
+    );
     let report = read_json(&report);
     assert_eq!(statuses(&report), all(&ids, "succeeded"), "{tag}");
     served.assert_each_accepted_once(&ids);
@@ -83,21 +86,19 @@ fn an_internal_error_after_the_tasks_were_created_is_in_doubt_not_retried() {
     }
 }
 
-#[test]
-fn tasks_held_in_initial_are_tracked_to_their_end_on_both_apis() {
-    for (api, tag) in [("v3", "vhld"), ("v2", "whld")] {
+both_apis! {
+    fn tasks_held_in_initial_are_tracked_to_their_end(api) {
         let served = Served::start_api(api, 0.3, &["--hold-initial", "1"]);
-        applies_each_once(&served, tag, 4);
+        applies_each_once(&served, "vhld", 4);
     }
 }
 
 #[test]
 fn sandbox_serve_takes_only_a_documented_task_running_code() {
-    let bad = run({
-        let mut cmd = std::process::Command::new(super::harness::bin());
-        cmd.args(["sandbox", "serve", "--task-running-code", "Nope.Nope"]);
-        cmd
-    });
+    let home = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let bad = Test::in_dir(home.path())
+        .args(["sandbox", "serve", "--task-running-code", "Nope.Nope"])
+        .run();
     assert_eq!(bad.code, Some(2), "{}", bad.all());
     assert!(bad.all().contains("--task-running-code"), "{}", bad.all());
     assert!(

@@ -1,14 +1,13 @@
 //! planrun's own API client against the sandbox: both actions round trip with both signature
 //! methods over GET and POST, a lost submission is "outcome unknown" (never resent) and its
-//! job can be found, injected 502/9006 on reads are retried, and the default limiter stays
+//! job can be found (API 3.0's client too), injected 502/9006 on reads are retried, and the default limiter stays
 //! under the sandbox's 20 requests/s per action.
 
 use super::*;
-use planrun::api::rollback::{
-    DatabaseTables, InstanceRollback, RollbackSpec, Strategy, TableRename,
-};
+use crate::support::both_apis;
+use planrun::api::rollback::{InstanceRollback, Strategy};
 use planrun::api::v2::{Client, TaskStatus};
-use planrun::api::{ClientConfig, Credentials, RetryPolicy};
+use planrun::api::{ClientConfig, Credentials, ErrorClass, RetryPolicy};
 
 fn client(sb: &Sandbox, http: HttpMethod, sig: SignatureMethod) -> Client {
     let mut config = ClientConfig::new(
@@ -27,21 +26,7 @@ fn client(sb: &Sandbox, http: HttpMethod, sig: SignatureMethod) -> Client {
 }
 
 fn rollback(id: &str) -> InstanceRollback {
-    InstanceRollback {
-        instance_id: id.to_owned(),
-        spec: RollbackSpec {
-            rollbacktime: "2026-01-01 03:15:00".into(),
-            strategy: Strategy::Table,
-            dbs: vec![],
-            tables: vec![DatabaseTables {
-                db: "orders".into(),
-                table: vec![TableRename {
-                    tablename: "payments".into(),
-                    newname: "payments_bak".into(),
-                }],
-            }],
-        },
-    }
+    crate::support::rollback::payments(id, "2026-01-01 03:15:00")
 }
 
 #[tokio::test]
@@ -90,40 +75,60 @@ async fn client_submits_and_tracks_with_both_methods_over_get_and_post() {
     sb.shutdown().await;
 }
 
-#[tokio::test]
-async fn a_lost_submission_is_outcome_unknown_and_its_job_is_found() {
-    let mut config = fast();
-    config.faults = Faults {
-        rate: 1.0,
-        kinds: FaultKinds {
-            lost: true,
-            ..FaultKinds::default()
-        },
-        seed: 1,
-        slow_ms: 0,
-        actions: ["RollbackCdbDatabaseTables".to_owned()].into(),
-    };
-    let sb = start(config).await;
-    let c = client(&sb, HttpMethod::Post, SignatureMethod::HmacSha256);
-    let err = c
-        .rollback(&[rollback(A)])
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("a job id came back through a dropped connection"));
-    assert!(err.is_outcome_unknown(), "{err:?}");
-    let s = sb.counters();
-    assert_eq!(
-        s.requests_per_action["RollbackCdbDatabaseTables"], 1,
-        "never resent"
-    );
-    assert_eq!((s.accepted_submissions[A], s.lost_accepted_jobs), (1, 1));
-    let page = c
-        .all_rollback_jobs(A)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(page.tasks.len(), 1);
-    assert_eq!(page.tasks[0].tables, rollback(A).spec.tables);
-    sb.shutdown().await;
+both_apis! {
+    async fn a_lost_submission_is_outcome_unknown_never_resent_and_its_task_is_found(api) {
+        let submit = if api == "v3" {
+            "StartBatchRollback"
+        } else {
+            "RollbackCdbDatabaseTables"
+        };
+        let mut config = fast();
+        config.faults = Faults {
+            rate: 1.0,
+            kinds: FaultKinds {
+                lost: true,
+                ..FaultKinds::default()
+            },
+            seed: 1,
+            slow_ms: 0,
+            actions: [submit.to_owned()].into(),
+        };
+        let sb = start(config).await;
+        let (err, found) = if api == "v3" {
+            let c = super::v3_client::client(&sb, DEMO_SECRET_KEY);
+            let err = c
+                .start_batch_rollback(&[super::v3_client::rollback(A)])
+                .await
+                .err();
+            let tasks = c
+                .all_rollback_tasks(A, None)
+                .await
+                .unwrap_or_else(|e| panic!("detail: {e}"));
+            (err, tasks.len())
+        } else {
+            let c = client(&sb, HttpMethod::Post, SignatureMethod::HmacSha256);
+            let err = c.rollback(&[rollback(A)]).await.err();
+            let page = c
+                .all_rollback_jobs(A)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            let tables: Vec<_> = page.tasks.iter().map(|t| &t.tables).collect();
+            assert_eq!(tables, [&rollback(A).spec.tables]);
+            (err, page.tasks.len())
+        };
+        let err = err.unwrap_or_else(|| panic!("API {api}: an answer came through a dropped connection"));
+        assert!(err.is_outcome_unknown(), "API {api}: {err:?}");
+        assert_eq!(err.class(), ErrorClass::OutcomeUnknown, "API {api}: {err}");
+        assert_eq!(found, 1, "API {api}: the task is there to be found");
+        let s = sb.counters();
+        assert_eq!(s.requests_per_action[submit], 1, "API {api}: never resent");
+        assert_eq!(
+            (s.accepted_submissions[A], s.lost_accepted_jobs),
+            (1, 1),
+            "API {api}"
+        );
+        sb.shutdown().await;
+    }
 }
 
 #[tokio::test]

@@ -4,10 +4,12 @@
 
 mod client;
 mod faults;
+mod limits;
 mod protocol;
 mod rollback;
 mod serve;
 mod session;
+mod speaker;
 mod timeline;
 mod v3;
 mod v3_client;

@@ -1,6 +1,7 @@
 //! The counters endpoint, start/shutdown, and `planrun sandbox serve` as a process.
 
 use super::*;
+use crate::support::{LIMIT, Test};
 
 #[tokio::test]
 async fn counters_endpoint_serves_the_snapshot_as_json() {
@@ -43,27 +44,12 @@ async fn the_sandbox_refuses_non_loopback_addresses_and_stops_on_shutdown() {
 /// SIGINT (the process is ours: started here, signalled by its id).
 #[test]
 fn sandbox_serve_prints_its_endpoint_and_stops_on_ctrl_c() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-
-    let bin = assert_cmd::cargo::cargo_bin("planrun");
-    let mut child = Command::new(bin)
+    let home = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut child = Test::in_dir(home.path())
         .args(["sandbox", "serve", "--port", "0", "--job-seconds", "1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn: {e}"));
-    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
-    let mut lines = BufReader::new(stdout).lines();
-    let mut banner = Vec::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap_or_default();
-        let done = line.starts_with("Ctrl-C");
-        banner.push(line);
-        if done || banner.len() > 20 {
-            break;
-        }
-    }
+        .spawn();
+    child.wait_for_stdout("Ctrl-C", std::time::Duration::from_secs(20));
+    let banner = child.stdout_lines().to_vec();
     let find = |prefix: &str| {
         banner
             .iter()
@@ -99,10 +85,12 @@ fn sandbox_serve_prints_its_endpoint_and_stops_on_ctrl_c() {
     });
     assert_eq!(v["accepted_jobs"], 0);
 
-    let pid = child.id().to_string();
-    let signalled = Command::new("kill").args(["-INT", &pid]).status();
-    assert!(signalled.is_ok_and(|s| s.success()));
-    let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(status.code(), Some(0));
-    assert!(lines.any(|l| l.is_ok_and(|l| l == "stopping")));
+    child.interrupt();
+    let out = child.finish(LIMIT);
+    assert_eq!(out.code, Some(0), "{}", out.all());
+    assert!(
+        out.stdout.lines().any(|l| l == "stopping"),
+        "{}",
+        out.stdout
+    );
 }

@@ -2,26 +2,20 @@
 //! over API 3.0 (the default) and over API 2.0, as a user's first command does.
 
 use std::path::Path;
-use std::process::Command;
 
-fn apply(dir: &Path, extra: &[&str]) -> (i32, String, String) {
+use crate::support::{Output, Test};
+
+/// `planrun apply incident-42.yaml --sandbox --yes EXTRA` in `dir`, with no credentials.
+fn apply(dir: &Path, extra: &[&str]) -> Output {
     let plan = Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/incident-42.yaml");
     let copy = dir.join("incident-42.yaml");
     std::fs::copy(&plan, &copy).unwrap_or_else(|e| panic!("copy: {e}"));
-    let out = Command::new(assert_cmd::cargo::cargo_bin("planrun"))
+    Test::in_dir(dir)
         .arg("apply")
         .arg(&copy)
         .args(["--sandbox", "--yes"])
         .args(extra)
-        .env_remove("TENCENTCLOUD_SECRET_ID")
-        .env_remove("TENCENTCLOUD_SECRET_KEY")
-        .output()
-        .unwrap_or_else(|e| panic!("run: {e}"));
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+        .run()
 }
 
 #[test]
@@ -31,8 +25,12 @@ fn the_example_plan_applies_in_the_sandbox_over_v3_by_default_and_over_v2() {
         (&["--api", "v2"][..], "/v2/index.php (", false),
     ] {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let (code, stdout, stderr) = apply(dir.path(), extra);
-        assert_eq!(code, 0, "{extra:?}\n{stdout}\n{stderr}");
+        let Output {
+            code,
+            stdout,
+            stderr,
+        } = apply(dir.path(), extra);
+        assert_eq!(code, Some(0), "{extra:?}\n{stdout}\n{stderr}");
         assert!(
             stdout.contains("11 succeeded, 0 failed"),
             "{extra:?}\n{stdout}"

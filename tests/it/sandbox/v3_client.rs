@@ -3,13 +3,11 @@
 
 use super::*;
 use planrun::api::config::{ClientConfig, RetryPolicy};
-use planrun::api::rollback::{
-    DatabaseTables, InstanceRollback, RollbackSpec, Strategy, TableRename,
-};
+use planrun::api::rollback::InstanceRollback;
 use planrun::api::v3::Client;
 use planrun::api::{Credentials, ErrorClass};
 
-fn client(sb: &Sandbox, key: &str) -> Client {
+pub(crate) fn client(sb: &Sandbox, key: &str) -> Client {
     let mut c = ClientConfig::new(
         sb.endpoint_v3(),
         "ap-guangzhou",
@@ -23,22 +21,8 @@ fn client(sb: &Sandbox, key: &str) -> Client {
     Client::new(c).unwrap_or_else(|e| panic!("client: {e}"))
 }
 
-fn rollback(id: &str) -> InstanceRollback {
-    InstanceRollback {
-        instance_id: id.into(),
-        spec: RollbackSpec {
-            rollbacktime: super::v3::recent(),
-            strategy: Strategy::Table,
-            dbs: vec![],
-            tables: vec![DatabaseTables {
-                db: "orders".into(),
-                table: vec![TableRename {
-                    tablename: "payments".into(),
-                    newname: "payments_bak".into(),
-                }],
-            }],
-        },
-    }
+pub(crate) fn rollback(id: &str) -> InstanceRollback {
+    crate::support::rollback::payments(id, &super::v3::recent())
 }
 
 #[tokio::test]
@@ -151,41 +135,6 @@ async fn sandbox_errors_fall_into_the_clients_classes() {
     assert_eq!(e.class(), ErrorClass::InstancesOnly, "{e}");
     assert_eq!(e.code_text().as_deref(), Some("InvalidParameterValue"));
     assert_eq!(sb.counters().accepted_jobs, 0);
-    sb.shutdown().await;
-}
-
-#[tokio::test]
-async fn a_lost_v3_submission_is_outcome_unknown_and_never_sent_twice() {
-    let sb = start(Config {
-        faults: Faults {
-            rate: 1.0,
-            kinds: FaultKinds {
-                lost: true,
-                ..FaultKinds::default()
-            },
-            seed: 3,
-            slow_ms: 1,
-            actions: ["StartBatchRollback".to_owned()].into(),
-        },
-        ..fast()
-    })
-    .await;
-    let c = client(&sb, DEMO_SECRET_KEY);
-    let e = c
-        .start_batch_rollback(&[rollback(A)])
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("a lost answer cannot be a success"));
-    assert_eq!(e.class(), ErrorClass::OutcomeUnknown, "{e}");
-    // The task is there to be found, and it was submitted exactly once.
-    let tasks = c
-        .all_rollback_tasks(A, None)
-        .await
-        .unwrap_or_else(|e| panic!("detail: {e}"));
-    assert_eq!(tasks.len(), 1);
-    let s = sb.counters();
-    assert_eq!(s.requests_per_action["StartBatchRollback"], 1);
-    assert_eq!((s.accepted_submissions[A], s.lost_accepted_jobs), (1, 1));
     sb.shutdown().await;
 }
 

@@ -1,7 +1,7 @@
 //! The sandbox's API 3.0 answers as the official SDK documents them: DescribeTasks (the
 //! AsyncRequestId and InstanceIds of each submission, `SUCCEED`), DescribeAsyncRequestInfo
-//! (a stop RUNNING until its task is KILLED), the configurable task-running code, an empty
-//! `Detail`, tasks held in INITIAL, and the fault that creates tasks then answers InternalError.
+//! (a stop's: in `v3_faults`), the configurable task-running code, an empty `Detail`, tasks
+//! held in INITIAL, and the fault that creates tasks then answers InternalError.
 
 use super::v3::{V3, error_code, instance};
 use super::*;
@@ -60,31 +60,6 @@ async fn describe_tasks_ties_each_task_to_its_request_and_instances() {
     };
     assert_eq!(done["TaskStatus"], "SUCCEED", "{done}");
     assert_ne!(done["EndTime"], "0000-00-00 00:00:00");
-    sb.shutdown().await;
-}
-
-#[tokio::test]
-async fn a_stop_is_running_until_its_task_is_killed() {
-    let sb = start(Config {
-        task_seconds: (30.0, 30.0),
-        stop_seconds: 1.0,
-        ..fast()
-    })
-    .await;
-    let c = V3::new(&sb);
-    c.start(json!([instance(A)])).await;
-    let stop = c.call("StopRollback", json!({"InstanceId": A})).await["AsyncRequestId"].clone();
-    let info = || c.call("DescribeAsyncRequestInfo", json!({"AsyncRequestId": stop}));
-    assert_eq!(info().await["Status"], "RUNNING");
-    let killed = loop {
-        let item = c.detail(A, json!({})).await["Items"][0].clone();
-        if item["Status"] != "PAUSED" {
-            break item;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    assert_eq!(killed["Status"], "KILLED");
-    assert_eq!(info().await["Status"], "SUCCESS");
     sb.shutdown().await;
 }
 

@@ -1,5 +1,6 @@
 //! `planrun cancel` through the binary: StopRollback for the plan's unfinished instances,
-//! confirmed with DescribeAsyncRequestInfo and the task's state: `stopping`, then `cancelled` once KILLED.
+//! confirmed with DescribeAsyncRequestInfo and the task's state: `stopping`, then `cancelled`
+//! once KILLED.
 #![allow(clippy::unwrap_used)]
 
 use serde_json::json;
@@ -11,47 +12,52 @@ use planrun::api::v3::client::{
 
 const PLAN: &str = "version: 1\nrollback_time: \"2026-11-20 03:15:00\"\nstrategy: table\nregion: ap-guangzhou\ninstances:\n  - ids: [cdb-aaaaaaaa, cdb-bbbbbbbb]\n    tables: {shop: {orders: orders_bak}}\n";
 
-async fn planrun(args: Vec<String>, home: std::path::PathBuf) -> std::process::Output {
-    tokio::task::spawn_blocking(move || {
-        crate::support::Test::in_dir(&home)
-            .env("PLANRUN_NOW", "2026-11-23T04:00:00Z")
-            .env("TENCENTCLOUD_SECRET_ID", ID)
-            .env("TENCENTCLOUD_SECRET_KEY", KEY)
-            .args(&args)
-            .command()
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap()
+/// [`PLAN`] applied against `endpoint`: submitted, then no longer tracked at `--timeout` (the
+/// fake cloud never lists tasks), exit 1. Returns the plan's directory and path.
+async fn submitted(endpoint: &str) -> (tempfile::TempDir, String) {
+    let (dir, plan) = plan_in_temp_dir(PLAN);
+    let apply = [
+        "apply",
+        &plan,
+        "--yes",
+        "--no-preflight",
+        "--timeout",
+        "2s",
+        "--endpoint",
+        endpoint,
+    ];
+    let out = planrun(dir.path(), &apply).await;
+    assert_eq!(out.code, Some(1), "{}", out.all());
+    (dir, plan)
+}
+
+/// `status PLAN --offline --format json`: what the journal says.
+async fn offline_status(dir: &Path, plan: &str) -> Value {
+    let args = ["status", plan, "--offline", "--format", "json"];
+    let out = planrun(dir, &args).await;
+    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.all()))
+}
+
+/// `cancel PLAN --instance ID --yes` polling every 50 ms, with `extra` flags.
+async fn cancel(dir: &Path, plan: &str, id: &str, endpoint: &str, extra: &[&str]) -> Output {
+    let args = [
+        "cancel",
+        plan,
+        "--instance",
+        id,
+        "--yes",
+        "--poll-interval",
+        "50ms",
+        "--endpoint",
+        endpoint,
+    ];
+    planrun(dir, &[&args[..], extra].concat()).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_stops_unfinished_rollbacks_and_status_shows_cancelled() {
     let (endpoint, script) = serve().await;
-    let dir = tempfile::tempdir().unwrap();
-    let plan = dir.path().join("p.yaml");
-    std::fs::write(&plan, PLAN).unwrap();
-    let plan = plan.display().to_string();
-    let s = |v: &str| v.to_owned();
-    // An apply that submits, then stops tracking at --timeout (the fake cloud never lists tasks).
-    let apply = vec![
-        s("apply"),
-        plan.clone(),
-        s("--yes"),
-        s("--no-preflight"),
-        s("--timeout"),
-        s("2s"),
-        s("--endpoint"),
-        endpoint.clone(),
-    ];
-    let out = planrun(apply, dir.path().to_owned()).await;
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (dir, plan) = submitted(&endpoint).await;
     assert_eq!(script.seen(START_BATCH_ROLLBACK).len(), 1);
 
     script.push(STOP_ROLLBACK, json!({"AsyncRequestId": "stop-a"}));
@@ -71,25 +77,9 @@ async fn cancel_stops_unfinished_rollbacks_and_status_shows_cancelled() {
     };
     script.push(DESCRIBE_ROLLBACK_TASK_DETAIL, task("PAUSED"));
     script.push(DESCRIBE_ROLLBACK_TASK_DETAIL, task("KILLED"));
-    let cancel = vec![
-        s("cancel"),
-        plan.clone(),
-        s("--instance"),
-        s("cdb-bbbbbbbb"),
-        s("--yes"),
-        s("--poll-interval"),
-        s("50ms"),
-        s("--endpoint"),
-        endpoint.clone(),
-    ];
-    let out = planrun(cancel, dir.path().to_owned()).await;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = cancel(dir.path(), &plan, "cdb-bbbbbbbb", &endpoint, &[]).await;
+    let stdout = &out.stdout;
+    assert_eq!(out.code, Some(0), "{}", out.all());
     assert!(
         stdout.contains("cdb-bbbbbbbb: stopping (StopRollback request stop-a)"),
         "{stdout}"
@@ -107,9 +97,7 @@ async fn cancel_stops_unfinished_rollbacks_and_status_shows_cancelled() {
     let body: Value = serde_json::from_slice(&stops[0].body).unwrap();
     assert_eq!(body["InstanceId"], "cdb-bbbbbbbb");
 
-    let status = vec![s("status"), plan, s("--offline"), s("--format"), s("json")];
-    let out = planrun(status, dir.path().to_owned()).await;
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = offline_status(dir.path(), &plan).await;
     assert_eq!(report["instances"][1]["id"], "cdb-bbbbbbbb");
     assert_eq!(report["instances"][1]["status"], "cancelled");
     // The apply ended at its --timeout, which the journal records.
@@ -122,16 +110,7 @@ async fn cancel_stops_unfinished_rollbacks_and_status_shows_cancelled() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unconfirmed_stop_stays_stopping() {
     let (endpoint, script) = serve().await;
-    let dir = tempfile::tempdir().unwrap();
-    let plan = dir.path().join("p.yaml");
-    std::fs::write(&plan, PLAN).unwrap();
-    let plan = plan.display().to_string();
-    let s = |v: &str| v.to_owned();
-    let common = [s("--endpoint"), endpoint.clone()];
-    let mut apply = vec![s("apply"), plan.clone(), s("--yes"), s("--no-preflight")];
-    apply.extend([s("--timeout"), s("2s")]);
-    apply.extend(common.clone());
-    planrun(apply, dir.path().to_owned()).await;
+    let (dir, plan) = submitted(&endpoint).await;
     for _ in 0..20 {
         script.push(
             DESCRIBE_ROLLBACK_TASK_DETAIL,
@@ -145,23 +124,16 @@ async fn an_unconfirmed_stop_stays_stopping() {
             json!({"Status": "UNDEFINED", "Info": null}),
         );
     }
-    let mut cancel = vec![
-        s("cancel"),
-        plan.clone(),
-        s("--instance"),
-        s("cdb-aaaaaaaa"),
-    ];
-    cancel.extend([
-        s("--yes"),
-        s("--poll-interval"),
-        s("50ms"),
-        s("--wait"),
-        s("300ms"),
-    ]);
-    cancel.extend(common.clone());
-    let out = planrun(cancel, dir.path().to_owned()).await;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    let out = cancel(
+        dir.path(),
+        &plan,
+        "cdb-aaaaaaaa",
+        &endpoint,
+        &["--wait", "300ms"],
+    )
+    .await;
+    let stdout = &out.stdout;
+    assert_eq!(out.code, Some(3), "{stdout}");
     assert!(
         stdout.contains(
             "cdb-aaaaaaaa: still stopping (StopRollback request stop-1: waiting for maintenance window)"
@@ -169,15 +141,7 @@ async fn an_unconfirmed_stop_stays_stopping() {
         "{stdout}"
     );
     assert!(!stdout.contains("cancelled"), "{stdout}");
-    let status = vec![
-        s("status"),
-        plan.clone(),
-        s("--offline"),
-        s("--format"),
-        s("json"),
-    ];
-    let out = planrun(status, dir.path().to_owned()).await;
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = offline_status(dir.path(), &plan).await;
     assert_eq!(report["instances"][0]["status"], "stopping");
     assert_eq!(report["totals"]["stopping"], 1);
     assert_eq!(report["totals"]["cancelled"], 0);
@@ -189,17 +153,15 @@ async fn an_unconfirmed_stop_stays_stopping() {
         json!({"TotalCount": 1, "Items": [{"Status": "KILLED", "Progress": 40}]}),
     );
     let stops = script.seen(STOP_ROLLBACK).len();
-    let mut again = vec![
-        s("cancel"),
-        plan,
-        s("--instance"),
-        s("cdb-aaaaaaaa"),
-        s("--yes"),
-    ];
-    again.extend([s("--poll-interval"), s("50ms"), s("--wait"), s("20s")]);
-    again.extend([s("--endpoint"), endpoint.clone()]);
-    let out = planrun(again, dir.path().to_owned()).await;
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let out = cancel(
+        dir.path(),
+        &plan,
+        "cdb-aaaaaaaa",
+        &endpoint,
+        &["--wait", "20s"],
+    )
+    .await;
+    let stdout = &out.stdout;
     assert!(
         stdout.contains("cdb-aaaaaaaa: already stopping (StopRollback request stop-1)"),
         "{stdout}"
@@ -208,7 +170,7 @@ async fn an_unconfirmed_stop_stays_stopping() {
         stdout.contains("cdb-aaaaaaaa: cancelled (the task is KILLED)"),
         "{stdout}"
     );
-    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert_eq!(out.code, Some(0), "{stdout}");
     assert_eq!(
         script.seen(STOP_ROLLBACK).len(),
         stops,

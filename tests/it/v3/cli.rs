@@ -4,6 +4,7 @@
 use serde_json::json;
 
 use super::*;
+use crate::support::Test;
 use planrun::api::v3::client::DESCRIBE_ROLLBACK_TASK_DETAIL;
 
 /// `planrun jobs` with the default API (v3) and credentials from a tccli profile in a
@@ -25,23 +26,18 @@ async fn jobs_command_lists_v3_tasks_with_tccli_profile_credentials() {
     )
     .unwrap();
     let home_dir = home.path().to_owned();
+    // The child is waited for off the runtime's workers, so that the server can answer.
     let out = tokio::task::spawn_blocking(move || {
-        assert_cmd::Command::cargo_bin("planrun")
-            .unwrap()
-            .env_clear()
-            .env("HOME", &home_dir)
-            .env("NO_COLOR", "1")
+        Test::in_dir(&home_dir)
             .env("TCCLI_PROFILE", "ci")
             .args(["jobs", "cdb-mo64xu70", "--region", "ap-guangzhou"])
             .args(["--endpoint", &endpoint])
-            .output()
-            .unwrap()
+            .run()
     })
     .await
     .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let (stdout, stderr) = (&out.stdout, &out.stderr);
+    assert_eq!(out.code, Some(0), "{stderr}");
     assert!(stdout.starts_with("STATUS"), "{stdout}");
     assert!(
         stdout.contains("running") && stdout.contains("55%"),
@@ -59,11 +55,7 @@ async fn jobs_command_lists_v3_tasks_with_tccli_profile_credentials() {
 #[test]
 fn missing_credentials_name_every_place_looked_at() {
     let home = tempfile::tempdir().unwrap();
-    let out = assert_cmd::Command::cargo_bin("planrun")
-        .unwrap()
-        .env_clear()
-        .env("HOME", home.path())
-        .env("NO_COLOR", "1")
+    let out = Test::in_dir(home.path())
         .args([
             "jobs",
             "cdb-mo64xu70",
@@ -73,10 +65,9 @@ fn missing_credentials_name_every_place_looked_at() {
             "ap-guangzhou",
         ])
         .args(["--endpoint", "http://127.0.0.1:9/"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+        .run();
+    assert_eq!(out.code, Some(2));
+    let err = &out.stderr;
     // miette wraps long lines (even inside paths): compare without whitespace and gutters.
     let flat: String = err
         .chars()

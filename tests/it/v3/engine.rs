@@ -133,12 +133,20 @@ async fn preflight_batches_instances_and_stop_returns_its_request() {
     assert_eq!(body.as_slice(), br#"{"InstanceId":"cdb-mo64xu70"}"#);
 }
 
-/// Answers DescribeRollbackRangeTime after `delay`, echoing the instances it was asked about.
-async fn slow_echo(
-    axum::extract::State(delay): axum::extract::State<Duration>,
+/// Answers DescribeRollbackRangeTime once `gate`'s other callers are in too, echoing the
+/// instances it was asked about; a call left alone for 2 s (a bound, not a measure of speed;
+/// under the client's 5 s request timeout, so that no retry joins it) is refused.
+async fn gated_echo(
+    axum::extract::State(gate): axum::extract::State<Arc<tokio::sync::Barrier>>,
     body: axum::body::Bytes,
 ) -> String {
-    tokio::time::sleep(delay).await;
+    if tokio::time::timeout(Duration::from_secs(2), gate.wait())
+        .await
+        .is_err()
+    {
+        let refusal = error("InvalidParameter", "the calls did not overlap");
+        return json!({"Response": refusal}).to_string();
+    }
     let asked: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let items: Vec<Value> = asked["InstanceIds"]
         .as_array()
@@ -152,10 +160,11 @@ async fn slow_echo(
 
 #[tokio::test]
 async fn preflight_calls_overlap_and_keep_the_plan_order() {
-    let delay = Duration::from_millis(400);
+    // 80 instances are four calls of 20: each is answered when all four are in flight.
+    let gate = Arc::new(tokio::sync::Barrier::new(4));
     let app = axum::Router::new()
-        .route("/", axum::routing::post(slow_echo))
-        .with_state(delay);
+        .route("/", axum::routing::post(gated_echo))
+        .with_state(gate);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -166,11 +175,10 @@ async fn preflight_calls_overlap_and_keep_the_plan_order() {
     cfg.rate_per_action = 100.0;
     let v3 = V3::new(Client::new(cfg).unwrap());
     let ids: Vec<String> = (0..80).map(|i| format!("cdb-{i:08}")).collect();
-    let started = std::time::Instant::now();
-    let items = v3.preflight(None, &ids).await.unwrap();
-    let took = started.elapsed();
-    // Four calls of 400 ms each: one after another they would take 1.6 s.
-    assert!(took < Duration::from_millis(1200), "took {took:?}");
+    let items = v3
+        .preflight(None, &ids)
+        .await
+        .unwrap_or_else(|e| panic!("the four calls did not overlap: {e}"));
     let answered: Vec<&str> = items.iter().map(|i| i.instance_id.as_str()).collect();
     assert_eq!(answered, ids.iter().map(String::as_str).collect::<Vec<_>>());
 }

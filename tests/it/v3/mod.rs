@@ -11,6 +11,7 @@ mod engine;
 mod preflight;
 
 use std::collections::{HashMap, VecDeque};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -21,11 +22,10 @@ use serde_json::{Value, json};
 use tokio::io::AsyncReadExt;
 use tokio::time::Instant;
 
+use crate::support::{Output, Test, rollback};
 use planrun::api::Credentials;
 use planrun::api::config::{ClientConfig, RetryPolicy, Timeouts};
-use planrun::api::rollback::{
-    DatabaseRename, DatabaseTables, InstanceRollback, RollbackSpec, Strategy, TableRename,
-};
+use planrun::api::rollback::InstanceRollback;
 use planrun::api::tc3;
 use planrun::api::v3::client::{
     DESCRIBE_ROLLBACK_RANGE_TIME, DESCRIBE_ROLLBACK_TASK_DETAIL, START_BATCH_ROLLBACK,
@@ -34,6 +34,30 @@ use planrun::api::v3::client::{
 
 pub(super) const ID: &str = "AKIDv3test";
 pub(super) const KEY: &str = "v3-secret-key";
+
+/// The clock of the binary runs here: the plans roll back to 2026-11-20 03:15.
+const NOW: &str = "2026-11-23T04:00:00Z";
+
+/// `planrun ARGS` in `home` with the scripted server's credentials, waited for off the
+/// runtime's workers so that the in-test server can answer it.
+pub(super) async fn planrun(home: &Path, args: &[&str]) -> Output {
+    let test = Test::in_dir(home)
+        .env("PLANRUN_NOW", NOW)
+        .env("TENCENTCLOUD_SECRET_ID", ID)
+        .env("TENCENTCLOUD_SECRET_KEY", KEY)
+        .args(args);
+    tokio::task::spawn_blocking(move || test.run())
+        .await
+        .unwrap()
+}
+
+/// `PLAN` written to `p.yaml` in a new temporary directory; returns both.
+pub(super) fn plan_in_temp_dir(plan: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.yaml");
+    std::fs::write(&path, plan).unwrap();
+    (dir, path.display().to_string())
+}
 
 /// One request as the server saw it.
 #[derive(Debug, Clone)]
@@ -177,36 +201,11 @@ pub(super) fn config(endpoint: &str) -> ClientConfig {
 }
 
 pub(super) fn tables_instance(id: &str) -> InstanceRollback {
-    InstanceRollback {
-        instance_id: id.into(),
-        spec: RollbackSpec {
-            rollbacktime: "2026-11-20 03:15:00".into(),
-            strategy: Strategy::Table,
-            dbs: vec![],
-            tables: vec![DatabaseTables {
-                db: "orders".into(),
-                table: vec![TableRename {
-                    tablename: "payments".into(),
-                    newname: "payments_bak".into(),
-                }],
-            }],
-        },
-    }
+    rollback::payments(id, "2026-11-20 03:15:00")
 }
 
 pub(super) fn db_instance(id: &str) -> InstanceRollback {
-    InstanceRollback {
-        instance_id: id.into(),
-        spec: RollbackSpec {
-            rollbacktime: "2026-11-20 03:10:00".into(),
-            strategy: Strategy::Db,
-            dbs: vec![DatabaseRename {
-                dbname: "db1".into(),
-                newname: "db1_bak".into(),
-            }],
-            tables: vec![],
-        },
-    }
+    rollback::db1(id, "2026-11-20 03:10:00")
 }
 
 /// A server that reads one whole request, then closes the connection without answering.

@@ -18,42 +18,18 @@ fn window_answer() -> Value {
     ]})
 }
 
-async fn run(args: Vec<String>, plan_dir: std::path::PathBuf) -> std::process::Output {
-    tokio::task::spawn_blocking(move || {
-        assert_cmd::Command::cargo_bin("planrun")
-            .unwrap()
-            .env_clear()
-            .env("HOME", &plan_dir)
-            .env("NO_COLOR", "1")
-            .env("COLUMNS", "100")
-            .env("PLANRUN_NOW", "2026-11-23T04:00:00Z")
-            .env("TENCENTCLOUD_SECRET_ID", ID)
-            .env("TENCENTCLOUD_SECRET_KEY", KEY)
-            .args(&args)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_submits_nothing_when_preflight_finds_a_problem() {
     let (endpoint, script) = serve().await;
     script.push(DESCRIBE_ROLLBACK_RANGE_TIME, window_answer());
-    let dir = tempfile::tempdir().unwrap();
-    let plan = dir.path().join("p.yaml");
-    std::fs::write(&plan, PLAN).unwrap();
-    let args = vec![
-        "apply".into(),
-        plan.display().to_string(),
-        "--yes".into(),
-        "--endpoint".into(),
-        endpoint,
-    ];
-    let out = run(args, dir.path().to_owned()).await;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let (dir, plan) = plan_in_temp_dir(PLAN);
+    let out = planrun(
+        dir.path(),
+        &["apply", &plan, "--yes", "--endpoint", &endpoint],
+    )
+    .await;
+    let stderr = &out.stderr;
+    assert_eq!(out.code, Some(1), "{stderr}");
     assert!(
         stderr.contains("planrun::outside_rollback_window"),
         "{stderr}"
@@ -90,26 +66,19 @@ async fn apply_submits_nothing_when_preflight_finds_a_problem() {
 async fn plan_preflight_points_at_the_nodes_in_json() {
     let (endpoint, script) = serve().await;
     script.push(DESCRIBE_ROLLBACK_RANGE_TIME, window_answer());
-    let dir = tempfile::tempdir().unwrap();
-    let plan = dir.path().join("p.yaml");
-    std::fs::write(&plan, PLAN).unwrap();
-    let args = vec![
-        "plan".into(),
-        plan.display().to_string(),
-        "--preflight".into(),
-        "--format".into(),
-        "json".into(),
-        "--endpoint".into(),
-        endpoint,
+    let (dir, plan) = plan_in_temp_dir(PLAN);
+    let args = [
+        "plan",
+        &plan,
+        "--preflight",
+        "--format",
+        "json",
+        "--endpoint",
+        &endpoint,
     ];
-    let out = run(args, dir.path().to_owned()).await;
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = planrun(dir.path(), &args).await;
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    let doc: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(doc["plan"], "p");
     let diags = doc["preflight"]["files"][0]["diagnostics"]
         .as_array()
@@ -149,19 +118,14 @@ async fn plan_preflight_passes_when_every_time_is_inside() {
             {"InstanceId": "cdb-missing1", "Code": 0, "Times": window}
         ]}),
     );
-    let dir = tempfile::tempdir().unwrap();
-    let plan = dir.path().join("p.yaml");
-    std::fs::write(&plan, PLAN).unwrap();
-    let args = vec![
-        "plan".into(),
-        plan.display().to_string(),
-        "--preflight".into(),
-        "--endpoint".into(),
-        endpoint,
-    ];
-    let out = run(args, dir.path().to_owned()).await;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let (dir, plan) = plan_in_temp_dir(PLAN);
+    let out = planrun(
+        dir.path(),
+        &["plan", &plan, "--preflight", "--endpoint", &endpoint],
+    )
+    .await;
+    let stderr = &out.stderr;
+    assert_eq!(out.code, Some(0), "{stderr}");
     assert!(
         stderr.contains("preflight: all 3 instances can roll back to their times"),
         "{stderr}"
