@@ -55,7 +55,8 @@ pub fn request(plan_path: &Path, plan: &ResolvedPlan, i: &Instance) -> Option<my
                 })
                 .collect(),
         },
-        again: false,
+        // Named by its job when the engine starts it.
+        run: String::new(),
     })
 }
 
@@ -140,7 +141,8 @@ pub fn credentials(defaults_file: Option<&Path>) -> Result<Credentials, i32> {
     })
 }
 
-/// The engine's side of self-hosted restores. `resume`: a job of an earlier process is
+/// The engine's side of self-hosted restores; `journal` is where `planrun cancel` journals
+/// its stop requests. `resume`: a job of an earlier process is
 /// restored again (apply); without it such a job is only looked up (status).
 pub fn local(
     plan_path: &Path,
@@ -148,6 +150,7 @@ pub fn local(
     creds: Credentials,
     concurrency: usize,
     state_dir: &Path,
+    journal: &Path,
     resume: bool,
 ) -> Local {
     Local::new(
@@ -155,6 +158,7 @@ pub fn local(
         creds,
         concurrency,
         state_dir.to_path_buf(),
+        Some(journal.to_path_buf()),
         resume,
     )
 }
