@@ -41,6 +41,11 @@ pub fn is_local(region: Option<&str>) -> bool {
     region.is_some_and(|r| r.starts_with(REGION_PREFIX))
 }
 
+/// The file a finished restore of `job` leaves in the state directory `dir`.
+pub fn marker(dir: &std::path::Path, job: &JobHandle) -> PathBuf {
+    dir.join(format!("{}.done", job.0))
+}
+
 /// Runs the restores of self-hosted instances; cheap to clone.
 #[derive(Clone)]
 pub struct Local {
@@ -97,7 +102,7 @@ impl Local {
     }
 
     fn marker(&self, job: &JobHandle) -> PathBuf {
-        self.inner.markers.join(format!("{}.done", job.0))
+        marker(&self.inner.markers, job)
     }
 
     fn tracked(&self, instance: &str) -> Option<Task> {

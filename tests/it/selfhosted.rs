@@ -4,5 +4,7 @@
 //! here skips without it.
 
 mod apply;
+mod crash;
 mod restore;
+mod run;
 mod server;
