@@ -4,6 +4,7 @@
 //! here skips without it.
 
 mod apply;
+mod cancel;
 mod crash;
 mod restore;
 mod run;
