@@ -5,6 +5,7 @@
 
 mod apply;
 mod cancel;
+mod concurrency;
 mod crash;
 mod restore;
 mod run;

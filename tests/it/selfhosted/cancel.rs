@@ -39,7 +39,12 @@ fn children(pid: u32, name: &str) -> Vec<u32> {
         let comm = head.split_once(" (").map_or("", |(_, c)| c);
         let ppid = rest.split_whitespace().nth(1).and_then(|p| p.parse().ok());
         if comm == name && ppid == Some(pid) {
-            out.extend(entry.file_name().to_str().and_then(|p| p.parse::<u32>().ok()));
+            out.extend(
+                entry
+                    .file_name()
+                    .to_str()
+                    .and_then(|p| p.parse::<u32>().ok()),
+            );
         }
     }
     out
