@@ -2,7 +2,8 @@
 //! waiting for its slot never starts; the running one's child process is killed, its scratch
 //! dropped, no target made; the journal, `status` and apply's summary say `cancelled`.
 //! The restore is held deterministically: its dump holds a `GET_LOCK` of a lock the test
-//! owns, so its loader blocks until the test lets go.
+//! owns, so its loader blocks until the test lets go (after its first database, so that its
+//! progress shows a phase and bytes).
 
 use std::time::Duration;
 
@@ -101,8 +102,8 @@ async fn cancel_stops_the_running_restore_and_the_waiting_one_never_starts() {
     let plan = write_plan(
         dir.path(),
         &format!(
-            "  - id: shop-a\n    server: 127.0.0.1:{p}\n    backups: dumps\n    strategy: table\n    tables:\n      shop: [orders]\n\
-             \x20 - id: shop-b\n    server: 127.0.0.1:{p}\n    backups: dumps\n    strategy: table\n    tables:\n      shop: [refunds]\n",
+            "  - id: shop-a\n    server: 127.0.0.1:{p}\n    backups: dumps\n    strategy: db\n    dbs: [audit]\n    tables:\n      shop: [orders]\n\
+             \x20 - id: shop-b\n    server: 127.0.0.1:{p}\n    backups: dumps\n    strategy: db\n    rename: \"{{name}}_b\"\n    dbs: [audit]\n    tables:\n      shop: [orders]\n",
             p = server.port
         ),
         time,
@@ -150,6 +151,20 @@ async fn cancel_stops_the_running_restore_and_the_waiting_one_never_starts() {
     } else {
         ("shop-b", "shop-a")
     };
+    // Its progress is drawn like a cloud task's, with its phase and bytes: it loaded `audit`
+    // (its first database) and is loading `shop`.
+    let drawn = format!("{running}: running 40% (loading dump, ");
+    wait_for("the phase and bytes drawn", Duration::from_secs(60), async || {
+        log().contains(&drawn)
+    })
+    .await;
+    let bytes: u64 = log()
+        .split(&drawn)
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_default();
+    assert!(bytes > 0, "{}", log());
     let loaders = children(apply.id(), "mariadb");
     assert_eq!(loaders.len(), 1, "one loader runs: {loaders:?}\n{}", log());
 
@@ -184,11 +199,12 @@ async fn cancel_stops_the_running_restore_and_the_waiting_one_never_starts() {
     assert!(server.databases_like(RECEIPTS_DB).await.is_empty());
     assert_eq!(
         server
-            .count("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_NAME LIKE '%\\_bak'")
+            .count("SELECT COUNT(*) FROM information_schema.TABLES WHERE (TABLE_NAME LIKE '%\\_bak' OR TABLE_NAME LIKE '%\\_b')")
             .await,
         0,
         "no target was made"
     );
+    assert!(server.databases_like("audit_").await.is_empty(), "no target database");
     drop(hold);
 
     let status = tokio::task::spawn_blocking(move || apply.wait())
