@@ -132,6 +132,25 @@ pub fn json(
         .collect()
 }
 
+/// What the incident record shows of each self-hosted instance: its server, and the dump and
+/// binary-log span its restore uses (read from its `backups` directory, as `plan` shows it).
+pub fn record(plan_path: &Path, plan: &ResolvedPlan) -> Vec<crate::record::SelfHosted> {
+    sources(plan_path, plan)
+        .into_iter()
+        .map(|(req, dump)| crate::record::SelfHosted {
+            id: req.id.clone(),
+            server: format!("{}:{}", req.host, req.port),
+            binlog: dump
+                .as_ref()
+                .ok()
+                .map(|d| format!("from {}:{} to {}", d.log_file, d.log_pos, req.time)),
+            dump: dump
+                .map(|d| format!("{} (completed {})", d.path.display(), d.finished))
+                .map_err(|e| e.to_string()),
+        })
+        .collect()
+}
+
 /// Credentials the way MySQL's tools find them; a clear error when `--defaults-file` is unreadable.
 pub fn credentials(defaults_file: Option<&Path>) -> Result<Credentials, i32> {
     let home = std::env::var_os("HOME").map(PathBuf::from);

@@ -7,6 +7,7 @@ mod apply;
 mod cancel;
 mod concurrency;
 mod crash;
+mod record;
 mod restore;
 mod run;
 mod server;

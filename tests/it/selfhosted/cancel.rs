@@ -154,9 +154,11 @@ async fn cancel_stops_the_running_restore_and_the_waiting_one_never_starts() {
     // Its progress is drawn like a cloud task's, with its phase and bytes: it loaded `audit`
     // (its first database) and is loading `shop`.
     let drawn = format!("{running}: running 40% (loading dump, ");
-    wait_for("the phase and bytes drawn", Duration::from_secs(60), async || {
-        log().contains(&drawn)
-    })
+    wait_for(
+        "the phase and bytes drawn",
+        Duration::from_secs(60),
+        async || log().contains(&drawn),
+    )
     .await;
     let bytes: u64 = log()
         .split(&drawn)
@@ -204,7 +206,10 @@ async fn cancel_stops_the_running_restore_and_the_waiting_one_never_starts() {
         0,
         "no target was made"
     );
-    assert!(server.databases_like("audit_").await.is_empty(), "no target database");
+    assert!(
+        server.databases_like("audit_").await.is_empty(),
+        "no target database"
+    );
     drop(hold);
 
     let status = tokio::task::spawn_blocking(move || apply.wait())
