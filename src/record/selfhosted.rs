@@ -132,3 +132,42 @@ pub(super) fn html(out: &mut String, incident: &Incident) {
     }
     out.push_str("</tbody></table></section>");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture;
+    use super::*;
+
+    /// A mixed plan: the cloud's call stays, the self-hosted pseudo-call goes; the API line
+    /// stays; the self-hosted part lists its instance.
+    #[test]
+    fn a_mixed_record_keeps_the_clouds_calls_and_adds_the_selfhosted_part() {
+        let records = fixture::journal(2, 1, false);
+        let mut incident = Incident::build(&records, None, None);
+        assert_eq!(incident.batches.len(), 2);
+        incident.batches[1].region = Some(local::region_of(&fixture::id(1)));
+        let incident = incident.with_selfhosted(vec![SelfHosted {
+            id: fixture::id(1),
+            server: "db1.internal:3306".into(),
+            dump: Ok("/backups/full.sql (completed 2026-11-20 01:00:00)".into()),
+            binlog: Some("from bin.000042:1368 to 2026-11-20 03:15:00".into()),
+        }]);
+        assert_eq!(incident.batches.len(), 1);
+        assert!(!incident.only_selfhosted());
+        let md = super::super::markdown(&incident);
+        assert!(
+            md.contains("| API | API 3.0 (StartBatchRollback) |"),
+            "{md}"
+        );
+        assert!(md.contains("| calls | 1 × StartBatchRollback |"), "{md}");
+        assert!(md.contains("#### Self-hosted restores (1)"), "{md}");
+        assert!(
+            md.contains("| db1.internal:3306 | /backups/full.sql (completed 2026-11-20 01:00:00) | from bin.000042:1368 to 2026-11-20 03:15:00 |"),
+            "{md}"
+        );
+        let page = super::super::html(&incident);
+        assert!(page.contains(r#"<section id="selfhosted">"#));
+        assert!(page.contains(r#"<section id="calls"><h2>Calls as sent (1 × "#));
+        assert!(!page.contains("selfhosted:"), "no pseudo-region shown");
+    }
+}
