@@ -166,9 +166,9 @@ impl Local {
         });
     }
 
-    /// Starts (or, after a crash, starts again) the restore of `instance` as `job`; the job
-    /// names the restore, so that a second start finds what the first made.
-    fn start(&self, instance: &str, job: JobHandle) -> Result<(), Error> {
+    /// Starts (or, after a crash, starts again: `again`) the restore of `instance` as `job`;
+    /// the job names the restore, so that a second start finds what the first made.
+    fn start(&self, instance: &str, job: JobHandle, again: bool) -> Result<(), Error> {
         let Some(mut request) = self.inner.requests.get(instance).cloned() else {
             return Err(Error::Config {
                 reason: format!("{instance} is not a self-hosted instance of this plan"),
@@ -204,6 +204,22 @@ impl Local {
                     Err(_) => return,
                 },
             };
+            if slot.is_none() && again {
+                // Stopped before it could start again: what the interrupted run left is still
+                // to drop (or, had it made the targets, it is done). The restore does either,
+                // and makes nothing new once stopped.
+                let outcome = mysql::restore(&request, &this.inner.creds, &|_| {}, &stop).await;
+                let (state, message) = match outcome {
+                    Ok(restored) => this.record_done(&request, &job, &restored).await,
+                    Err(mysql::Error::Cancelled) => (
+                        TaskState::Killed,
+                        "cancelled with `planrun cancel`: what its interrupted run left was dropped; no target was made".into(),
+                    ),
+                    Err(e) => (TaskState::Failed, e.to_string()),
+                };
+                this.end(&id, &request, state, message);
+                return;
+            }
             let Some(_slot) = slot else {
                 this.end(
                     &id,
@@ -339,7 +355,7 @@ impl Protocol for Local {
             .unwrap_or_default();
         let job = JobHandle(format!("local-{first}-{millis}"));
         for one in batch {
-            self.start(&one.instance_id, job.clone())?;
+            self.start(&one.instance_id, job.clone(), false)?;
         }
         Ok(job)
     }
@@ -375,7 +391,7 @@ impl Protocol for Local {
             return Ok(None);
         }
         // Started by a process that is gone: clean up and do it again, under the same job.
-        self.start(instance, job.clone())?;
+        self.start(instance, job.clone(), true)?;
         Ok(self.tracked(instance))
     }
 }

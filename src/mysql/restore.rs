@@ -84,9 +84,6 @@ pub async fn restore(
         phase: Phase::Checking,
         bytes: 0,
     });
-    if stop.requested() {
-        return Err(Error::Cancelled);
-    }
     let mut conn = connect(req, creds).await?;
     let receipt = Receipt::of(req);
     if receipt.exists(&mut conn).await? {
@@ -109,6 +106,10 @@ pub async fn restore(
     }
     // An interrupted earlier run of this restore left these: start clean.
     take_back(&mut conn, req, &receipt).await?;
+    if stop.requested() {
+        let _ = conn.disconnect().await;
+        return Err(Error::Cancelled);
+    }
     let work = Work::new(req)?;
     let prepared = tokio::select! {
         r = async {

@@ -260,3 +260,123 @@ async fn cancel_stops_the_running_restore_and_the_waiting_one_never_starts() {
         again.stdout
     );
 }
+
+/// With no apply running (killed -9 mid-restore), cancel cleans up itself; a stop journalled
+/// for an apply that died before acting on it is carried out by the next apply, which drops
+/// what the interrupted restore left instead of restoring.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_after_a_kill_drops_what_the_interrupted_restores_left() {
+    let server = Server::start().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let backups = dir.path().join("dumps");
+    std::fs::create_dir(&backups).expect("backups dir");
+    let (time, _) = story(&server, &backups, "full.sql", "").await;
+    let dump = backups.join("full.sql");
+    let text = std::fs::read_to_string(&dump).expect("dump");
+    std::fs::write(
+        &dump,
+        text.replacen(
+            "-- Current Database: `shop`\n",
+            &format!("-- Current Database: `shop`\n{HOLD}\n"),
+            1,
+        ),
+    )
+    .expect("dump");
+    let mut hold = server.conn().await;
+    hold.query_drop(HOLD)
+        .await
+        .expect("the test holds the lock");
+    let _ = defaults_file(dir.path());
+    let plan = write_plan(
+        dir.path(),
+        &format!(
+            "  - id: shop-a\n    server: 127.0.0.1:{p}\n    backups: dumps\n    strategy: db\n    dbs: [audit]\n    tables:\n      shop: [orders]\n\
+             \x20 - id: shop-b\n    server: 127.0.0.1:{p}\n    backups: dumps\n    strategy: table\n    tables:\n      shop: [refunds]\n",
+            p = server.port
+        ),
+        time,
+    );
+    let mut apply = spawn_apply(
+        &plan,
+        dir.path(),
+        time,
+        &["--concurrency", "2", "--poll-interval", "100ms"],
+        "apply.log",
+    );
+    let both = async || {
+        server
+            .count("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'DO GET_LOCK%' AND USER = 'planrun_test'")
+            .await
+            == 2
+    };
+    wait_for(
+        "both loaders blocked on the lock",
+        Duration::from_secs(60),
+        both,
+    )
+    .await;
+    apply.kill().expect("kill -9");
+    let _ = apply.wait();
+    assert!(
+        !server.databases_like(SCRATCH_PREFIX).await.is_empty(),
+        "the interrupted restores left scratch"
+    );
+
+    // shop-b: a stop that the killed apply journalled too late to act on.
+    let mut journal_file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.path().join(".planrun/shops.journal"))
+        .expect("journal");
+    std::io::Write::write_all(
+        &mut journal_file,
+        format!(
+            "{}\n",
+            serde_json::json!({"record": "stopping", "instance": "shop-b", "request": null, "at": chrono::Utc::now()})
+        )
+        .as_bytes(),
+    )
+    .expect("append");
+    drop(journal_file);
+
+    // shop-a: no apply runs, so cancel cleans up itself.
+    let out = cancel(dir.path(), time, &plan, &["shop-a"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("shop-a: cancelled (no apply was running it"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !server
+            .databases_like(SCRATCH_PREFIX)
+            .await
+            .iter()
+            .any(|d| d
+                .starts_with(&scratch_name("shop-a", 0)[..scratch_name("shop-a", 0).len() - 1])),
+        "shop-a's scratch dropped"
+    );
+    assert!(
+        server.databases_like("audit_bak").await.is_empty(),
+        "no target database"
+    );
+
+    // The next apply carries out shop-b's stop: it cleans up instead of restoring.
+    let again = super::run::apply(&plan, dir.path(), time).run();
+    let text = format!("{}{}", again.stdout, again.stderr);
+    assert_eq!(again.code, 0, "{text}");
+    assert!(text.contains("2 cancelled"), "{text}");
+    assert!(
+        server.databases_like(SCRATCH_PREFIX).await.is_empty(),
+        "{text}"
+    );
+    assert!(server.databases_like(RECEIPTS_DB).await.is_empty());
+    assert_eq!(
+        server
+            .count("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_NAME LIKE '%\\_bak'")
+            .await,
+        0,
+        "no target was made"
+    );
+    drop(hold);
+}
