@@ -154,7 +154,8 @@ impl Session {
         } else {
             connect(api, sandboxed.then(|| plan_offset(plan))).await?
         };
-        let protocol = with_local(protocol, plan_path, plan, args, &dir, api, true)?;
+        let journal = dir.join(store::journal_name(&plan.name, sandboxed));
+        let protocol = with_local(protocol, plan_path, plan, args, &journal, api, true)?;
         let mut session = Self::new(
             plan,
             protocol,
@@ -191,7 +192,8 @@ impl Session {
         } else {
             connect(api, None).await?.0
         };
-        let protocol = with_local(protocol, plan_path, plan, args, &dir, api, false)?;
+        let journal = dir.join(store::journal_name(&plan.name, false));
+        let protocol = with_local(protocol, plan_path, plan, args, &journal, api, false)?;
         Ok(Self::new(
             plan,
             protocol,
@@ -543,7 +545,7 @@ fn with_local(
     plan_path: &Path,
     plan: &ResolvedPlan,
     args: &SessionArgs,
-    dir: &Path,
+    journal: &Path,
     api: &ApiArgs,
     resume: bool,
 ) -> Result<AnyProtocol, i32> {
@@ -557,7 +559,8 @@ fn with_local(
         plan,
         creds,
         concurrency,
-        dir,
+        journal.parent().unwrap_or(Path::new(".")),
+        journal,
         resume,
     )))
 }
