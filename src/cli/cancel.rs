@@ -2,6 +2,7 @@
 //! 3.0), then confirm each stop: the StopRollback request's DescribeAsyncRequestInfo and the
 //! task's own state. An instance is `stopping` (journalled) once the stop is accepted, and
 //! `cancelled` only once its task is KILLED, so `status` and the report never claim more.
+//! Self-hosted instances are stopped through their apply instead ([`super::cancel_selfhosted`]).
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ use crate::engine::any::AnyProtocol;
 use crate::engine::journal::{Journal, Record};
 use crate::engine::protocol::{JobHandle, Protocol, TaskState};
 use crate::engine::state::RunState;
+use crate::plan;
 
 /// Stop the running rollbacks of a plan's last apply.
 #[derive(Debug, clap::Args)]
@@ -41,18 +43,24 @@ pub struct CancelArgs {
 
 #[allow(clippy::print_stdout)]
 pub fn run(args: &CancelArgs) -> i32 {
-    if args.api.api == super::api_args::ApiVersion::V2 {
-        // Said before anything is read or asked: "no running rollback" would be a lie for an
+    let (_, resolved) = match plan_cmd::load_valid(&args.plan, false) {
+        Ok(ok) => ok,
+        Err(code) => return code,
+    };
+    // Self-hosted restores are stopped without any API.
+    let cloud_in_scope = resolved
+        .instances
+        .iter()
+        .filter(|i| args.instance.is_empty() || args.instance.contains(&i.id))
+        .any(|i| i.selfhosted.is_none());
+    if args.api.api == super::api_args::ApiVersion::V2 && cloud_in_scope {
+        // Said before anything is asked: "no running rollback" would be a lie for an
         // instance whose rollback may well be running.
         errln!(
             "error: API 2.0 cannot cancel a rollback (it has no StopRollback). Cancel with --api v3, or in the console."
         );
         return exit::USAGE;
     }
-    let (_, resolved) = match plan_cmd::load_valid(&args.plan, false) {
-        Ok(ok) => ok,
-        Err(code) => return code,
-    };
     let runtime = match super::runtime(1) {
         Ok(r) => r,
         Err(code) => return code,
@@ -104,15 +112,35 @@ pub fn run(args: &CancelArgs) -> i32 {
             );
             return exit::USAGE;
         }
-        let targets: Vec<(usize, String)> = state
+        let regions = session.regions();
+        let selfhosted = |i: usize| crate::engine::local::is_local(regions[i].as_deref());
+        let asked: Vec<(usize, &crate::engine::state::InstanceState)> = state
             .instances
             .iter()
             .enumerate()
             .filter(|(_, s)| args.instance.is_empty() || args.instance.contains(&s.id))
-            .filter(|(_, s)| s.job.is_some() && !s.status.is_final())
-            .map(|(i, s)| (i, s.id.clone()))
             .collect();
-        if targets.is_empty() {
+        let targets: Vec<(usize, String)> = asked
+            .iter()
+            .filter(|(i, s)| !selfhosted(*i) && s.job.is_some() && !s.status.is_final())
+            .map(|(i, s)| (*i, s.id.clone()))
+            .collect();
+        // A self-hosted instance not started yet is cancelled too: it never starts.
+        let local_targets: Vec<(usize, String)> = asked
+            .iter()
+            .filter(|(i, s)| selfhosted(*i) && !s.status.is_final())
+            .map(|(i, s)| (*i, s.id.clone()))
+            .collect();
+        for (i, s) in &asked {
+            if selfhosted(*i) && s.status.is_final() {
+                outln!(
+                    "{}: already {}; nothing to cancel",
+                    plan::text::visible(&s.id),
+                    s.status.name()
+                );
+            }
+        }
+        if targets.is_empty() && local_targets.is_empty() {
             outln!("No running rollback to cancel.");
             return exit::OK;
         }
@@ -120,7 +148,8 @@ pub fn run(args: &CancelArgs) -> i32 {
             "Will stop the rollback of: {}",
             targets
                 .iter()
-                .map(|(_, id)| id.as_str())
+                .chain(&local_targets)
+                .map(|(_, id)| plan::text::visible(id))
                 .collect::<Vec<_>>()
                 .join(", ")
         );
@@ -139,8 +168,25 @@ pub fn run(args: &CancelArgs) -> i32 {
                 return exit::USAGE;
             }
         };
-        let regions = session.regions();
-        let mut failed = 0;
+        let local = if local_targets.is_empty() {
+            super::cancel_selfhosted::Outcome::default()
+        } else {
+            match super::cancel_selfhosted::cancel(
+                &args.plan,
+                &resolved,
+                &mut session,
+                &mut journal,
+                local_targets,
+                args.session.defaults_file.as_deref(),
+                args.wait,
+            )
+            .await
+            {
+                Ok(outcome) => outcome,
+                Err(code) => return code,
+            }
+        };
+        let mut failed = local.failed;
         let mut stopping: Vec<Stopping> = Vec::new();
         for (i, id) in targets {
             // Stopped by an earlier cancel and not confirmed yet: confirm, do not stop again.
@@ -199,7 +245,7 @@ pub fn run(args: &CancelArgs) -> i32 {
                 exit::USAGE
             }
             Ok(c) if failed + c.ended > 0 => exit::FAILED,
-            Ok(c) if c.still > 0 => exit::UNFINISHED,
+            Ok(c) if c.still + local.still > 0 => exit::UNFINISHED,
             Ok(_) => exit::OK,
         }
     })

@@ -40,6 +40,7 @@ macro_rules! err {
 pub mod api_args;
 pub mod apply;
 pub mod cancel;
+pub mod cancel_selfhosted;
 pub mod diagnostics;
 pub mod escaped;
 pub mod exit;

@@ -74,11 +74,14 @@ pub fn run(args: &ReportArgs) -> i32 {
             }
         },
     };
-    let (records, plan) = match sources(args) {
+    let (records, plan, resolved) = match sources(args) {
         Ok(found) => found,
         Err(code) => return code,
     };
-    let incident = Incident::build(&records, plan.as_ref(), None);
+    let mut incident = Incident::build(&records, plan.as_ref(), None);
+    if let Some((path, resolved)) = &resolved {
+        incident = incident.with_selfhosted(super::selfhosted::record(path, resolved));
+    }
     let ids: Vec<&str> = incident.instances.iter().map(|i| i.id.as_str()).collect();
     let report = Report::new(&incident.plan, &RunState::replay(ids, &records));
     let text = match render(format, &incident, &report) {
@@ -113,11 +116,18 @@ fn render(format: Format, incident: &Incident, report: &Report) -> serde_json::R
     })
 }
 
-/// The journal's records and, when a plan was given, what it asks for.
-fn sources(args: &ReportArgs) -> Result<(Vec<Record>, Option<PlanInfo>), i32> {
+/// The journal's records and, when a plan was given, what it asks for (and the plan itself,
+/// with its path).
+type Sources = (
+    Vec<Record>,
+    Option<PlanInfo>,
+    Option<(PathBuf, crate::plan::ResolvedPlan)>,
+);
+
+fn sources(args: &ReportArgs) -> Result<Sources, i32> {
     let target = &args.target;
-    let (journal, plan) = if is_journal(target)? {
-        (target.clone(), None)
+    let (journal, plan, resolved_plan) = if is_journal(target)? {
+        (target.clone(), None, None)
     } else {
         // A saved plan's record is its plan's: the plan it holds, its journal.
         let (target, resolved, prepared) = if super::saved::is_saved(target) {
@@ -155,11 +165,12 @@ fn sources(args: &ReportArgs) -> Result<(Vec<Record>, Option<PlanInfo>), i32> {
             );
             return Err(exit::UNFINISHED);
         }
-        (path, Some(PlanInfo::of(&resolved, &prepared)))
+        let info = PlanInfo::of(&resolved, &prepared);
+        (path, Some(info), Some((target.clone(), resolved)))
     };
     match Journal::read(&journal) {
         Ok(records) if records.is_empty() => Err(nothing_recorded(&journal)),
-        Ok(records) => Ok((records, plan)),
+        Ok(records) => Ok((records, plan, resolved_plan)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(nothing_recorded(&journal)),
         Err(e) => {
             errln!("error: cannot read the journal {}: {e}", journal.display());
@@ -229,6 +240,7 @@ pub fn write_for_apply(
     session: &session::Session,
     path: &Path,
     format: Option<Format>,
+    plan: (&Path, &crate::plan::ResolvedPlan),
 ) -> std::io::Result<()> {
     let format = format
         .or_else(|| Format::of_path(path))
@@ -237,7 +249,8 @@ pub fn write_for_apply(
         return session.write_report(path);
     }
     let records = Journal::read(session.journal_path())?;
-    let incident = Incident::build(&records, Some(session.plan_info()), Some(session.state()));
+    let incident = Incident::build(&records, Some(session.plan_info()), Some(session.state()))
+        .with_selfhosted(super::selfhosted::record(plan.0, plan.1));
     let text = render(format, &incident, &session.report()).map_err(std::io::Error::other)?;
     write_atomically(path, text.as_bytes())
 }

@@ -55,7 +55,8 @@ pub fn request(plan_path: &Path, plan: &ResolvedPlan, i: &Instance) -> Option<my
                 })
                 .collect(),
         },
-        again: false,
+        // Named by its job when the engine starts it.
+        run: String::new(),
     })
 }
 
@@ -131,6 +132,25 @@ pub fn json(
         .collect()
 }
 
+/// What the incident record shows of each self-hosted instance: its server, and the dump and
+/// binary-log span its restore uses (read from its `backups` directory, as `plan` shows it).
+pub fn record(plan_path: &Path, plan: &ResolvedPlan) -> Vec<crate::record::SelfHosted> {
+    sources(plan_path, plan)
+        .into_iter()
+        .map(|(req, dump)| crate::record::SelfHosted {
+            id: req.id.clone(),
+            server: format!("{}:{}", req.host, req.port),
+            binlog: dump
+                .as_ref()
+                .ok()
+                .map(|d| format!("from {}:{} to {}", d.log_file, d.log_pos, req.time)),
+            dump: dump
+                .map(|d| format!("{} (completed {})", d.path.display(), d.finished))
+                .map_err(|e| e.to_string()),
+        })
+        .collect()
+}
+
 /// Credentials the way MySQL's tools find them; a clear error when `--defaults-file` is unreadable.
 pub fn credentials(defaults_file: Option<&Path>) -> Result<Credentials, i32> {
     let home = std::env::var_os("HOME").map(PathBuf::from);
@@ -140,7 +160,8 @@ pub fn credentials(defaults_file: Option<&Path>) -> Result<Credentials, i32> {
     })
 }
 
-/// The engine's side of self-hosted restores. `resume`: a job of an earlier process is
+/// The engine's side of self-hosted restores; `journal` is where `planrun cancel` journals
+/// its stop requests. `resume`: a job of an earlier process is
 /// restored again (apply); without it such a job is only looked up (status).
 pub fn local(
     plan_path: &Path,
@@ -148,6 +169,7 @@ pub fn local(
     creds: Credentials,
     concurrency: usize,
     state_dir: &Path,
+    journal: &Path,
     resume: bool,
 ) -> Local {
     Local::new(
@@ -155,6 +177,7 @@ pub fn local(
         creds,
         concurrency,
         state_dir.to_path_buf(),
+        Some(journal.to_path_buf()),
         resume,
     )
 }

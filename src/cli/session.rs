@@ -141,7 +141,8 @@ impl Session {
         } else {
             connect(api, sandboxed.then(|| plan_offset(plan))).await?
         };
-        let protocol = with_local(protocol, plan_path, plan, args, &dir, api, true)?;
+        let journal = dir.join(store::journal_name(&plan.name, sandboxed));
+        let protocol = with_local(protocol, plan_path, plan, args, &journal, api, true)?;
         let action = match api.api {
             ApiVersion::V2 => crate::api::v2::client::ROLLBACK,
             ApiVersion::V3 => crate::api::v3::client::START_BATCH_ROLLBACK,
@@ -155,7 +156,6 @@ impl Session {
             context: Some(super::operator::context(version, action, sandboxed)),
             ..settings(args, sandboxed, batch_size)
         };
-        let journal = dir.join(store::journal_name(&plan.name, sandboxed));
         let mut session = Self::new(plan, Apply::new(plan, protocol, journal, settings));
         session.sandbox = sandbox;
         session._lock = Some(lock);
@@ -175,8 +175,8 @@ impl Session {
         } else {
             connect(api, None).await?.0
         };
-        let protocol = with_local(protocol, plan_path, plan, args, &dir, api, false)?;
         let journal = dir.join(store::journal_name(&plan.name, false));
+        let protocol = with_local(protocol, plan_path, plan, args, &journal, api, false)?;
         let settings = settings(args, false, plan.batch_size);
         Ok(Self::new(
             plan,
@@ -398,7 +398,7 @@ fn with_local(
     plan_path: &Path,
     plan: &ResolvedPlan,
     args: &SessionArgs,
-    dir: &Path,
+    journal: &Path,
     api: &ApiArgs,
     resume: bool,
 ) -> Result<AnyProtocol, i32> {
@@ -412,7 +412,8 @@ fn with_local(
         plan,
         creds,
         concurrency,
-        dir,
+        journal.parent().unwrap_or(Path::new(".")),
+        journal,
         resume,
     )))
 }

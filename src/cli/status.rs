@@ -127,8 +127,9 @@ async fn refresh(session: &mut session::Session, plan: &str) {
 }
 
 /// [`refresh`] over `state`, the fold of the journal at `path` (`regions[i]` is the region
-/// of `state.instances[i]`). Under the plan's lock: while an apply runs, it journals what
-/// its tasks do itself, so the journal is shown as it records it.
+/// of `state.instances[i]`). What it learned is written under the plan's lock, and only if
+/// nobody wrote to the journal meanwhile: while an apply runs, it journals what its tasks do
+/// itself, so the journal is shown as it records it.
 async fn learn<P: Protocol>(
     protocol: &P,
     path: &Path,
@@ -136,23 +137,10 @@ async fn learn<P: Protocol>(
     regions: &[Option<String>],
     state: &mut RunState,
 ) {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let lock = match store::lock(dir, plan, false) {
-        Ok(lock) => lock,
-        Err(store::Error::Locked { .. }) => {
-            errln!(
-                "note: an apply of plan {} is running and journals what its tasks do: showing its journal as recorded",
-                visible(plan)
-            );
-            return;
-        }
-        Err(e) => {
-            errln!(
-                "warning: cannot refresh from the API ({}); showing the journal as recorded",
-                visible(&e.to_string())
-            );
-            return;
-        }
+    // The looks take as long as the API's rate makes them; the lock is taken only to write
+    // what they learned, so that an apply (or a cancel) started meanwhile is not refused.
+    let Ok(seen) = store::journal_len(path) else {
+        return;
     };
     let mut records = Vec::new();
     for (i, s) in state.instances.iter().enumerate() {
@@ -183,11 +171,36 @@ async fn learn<P: Protocol>(
         };
         records.extend(s.observed(&task, Utc::now()));
     }
-    if let Err(e) = store::record(&lock, path, state, &records) {
-        errln!(
+    if records.is_empty() {
+        return;
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let lock = match store::lock(dir, plan, false) {
+        Ok(lock) => lock,
+        Err(store::Error::Locked { .. }) => {
+            errln!(
+                "note: an apply of plan {} is running and journals what its tasks do: showing its journal as recorded",
+                visible(plan)
+            );
+            return;
+        }
+        Err(e) => {
+            errln!(
+                "warning: cannot record what the API said ({}); showing the journal as recorded",
+                visible(&e.to_string())
+            );
+            return;
+        }
+    };
+    match store::record(&lock, path, seen, state, &records) {
+        Ok(true) => {}
+        Ok(false) => errln!(
+            "note: another run wrote to the journal while status looked; showing the journal as it was read"
+        ),
+        Err(e) => errln!(
             "warning: cannot record what the API said in the journal {} ({e}); showing the journal as recorded",
             visible(&path.display().to_string())
-        );
+        ),
     }
 }
 

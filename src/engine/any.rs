@@ -183,7 +183,7 @@ impl Protocol for AnyProtocol {
     async fn stop(&self, region: Option<&str>, instance: &str) -> Result<JobHandle, Error> {
         if local::is_local(region) {
             return Err(Error::Config {
-                reason: "a self-hosted restore cannot be cancelled from another process; stop its `apply` (Ctrl-C)".into(),
+                reason: "a self-hosted restore is stopped through its apply's journal (`planrun cancel` does it), not by an API".into(),
             });
         }
         delegate!(self.to_cloud(), p => Protocol::stop(p, region, instance).await, else Err(nested()))

@@ -7,12 +7,17 @@
 //! holds unchanged. Routing needs no new engine state: each self-hosted instance gets its own
 //! pseudo-region ([`region_of`]), so it is a batch of one, and [`super::any::AnyProtocol`]
 //! sends calls for such regions here. A job a previous process started (resume after kill -9)
-//! is unknown here: its restore is started again, which first drops what the interrupted one
-//! left; a restore that had finished left a marker file beside the journal and is not redone.
-//! This is the only place the engine uses `crate::mysql`.
+//! is unknown here: its restore is started again under the same name, which either finds that
+//! the interrupted one had made the targets (its receipt, [`crate::mysql::restore`]) or drops
+//! what it left and starts over; a restore that had finished left a marker file beside the
+//! journal and is not redone. `planrun cancel` from another process reaches these restores
+//! through the journal ([`stops`]). This is the only place the engine uses `crate::mysql`.
+
+mod stops;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::Semaphore;
@@ -34,6 +39,11 @@ pub fn region_of(id: &str) -> String {
 /// True when calls for `region` belong to [`Local`].
 pub fn is_local(region: Option<&str>) -> bool {
     region.is_some_and(|r| r.starts_with(REGION_PREFIX))
+}
+
+/// The file a finished restore of `job` leaves in the state directory `dir`.
+pub fn marker(dir: &std::path::Path, job: &JobHandle) -> PathBuf {
+    dir.join(format!("{}.done", job.0))
 }
 
 /// Runs the restores of self-hosted instances; cheap to clone.
@@ -61,6 +71,10 @@ struct Inner {
     /// (status must never start anything).
     resume: bool,
     tasks: Mutex<HashMap<String, Task>>,
+    /// Stop requests `planrun cancel` journals, per instance.
+    stops: stops::Stops,
+    /// A task follows the journal for them while restores run.
+    watching: AtomicBool,
 }
 
 impl Local {
@@ -69,8 +83,10 @@ impl Local {
         creds: Credentials,
         concurrency: usize,
         markers: PathBuf,
+        journal: Option<PathBuf>,
         resume: bool,
     ) -> Self {
+        let stops = stops::Stops::new(journal, requests.iter().map(|r| r.id.as_str()));
         Self {
             inner: Arc::new(Inner {
                 requests: requests.into_iter().map(|r| (r.id.clone(), r)).collect(),
@@ -79,12 +95,14 @@ impl Local {
                 markers,
                 resume,
                 tasks: Mutex::new(HashMap::new()),
+                stops,
+                watching: AtomicBool::new(false),
             }),
         }
     }
 
     fn marker(&self, job: &JobHandle) -> PathBuf {
-        self.inner.markers.join(format!("{}.done", job.0))
+        marker(&self.inner.markers, job)
     }
 
     fn tracked(&self, instance: &str) -> Option<Task> {
@@ -103,15 +121,60 @@ impl Local {
         }
     }
 
-    /// Starts (or, after a crash, starts again) the restore of `instance` as `job`.
-    /// `again`: the job was started by a process that is gone.
+    /// True while a restore waits for its slot or runs.
+    fn active(&self) -> bool {
+        self.inner.tasks.lock().is_ok_and(|tasks| {
+            tasks.values().any(|t| {
+                matches!(
+                    t.state,
+                    TaskState::Waiting | TaskState::Running | TaskState::Stopping
+                )
+            })
+        })
+    }
+
+    /// Takes in the stop requests journalled since the last look.
+    fn scan(&self) {
+        for id in self.inner.stops.scan() {
+            self.set(&id, |t| {
+                if !t.state.is_terminal() {
+                    t.state = TaskState::Stopping;
+                }
+            });
+        }
+    }
+
+    /// Follows the journal for stop requests while any restore is unfinished.
+    fn watch_stops(&self) {
+        if self.inner.watching.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let this = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(stops::SCAN_EVERY).await;
+                this.scan();
+                if this.active() {
+                    continue;
+                }
+                this.inner.watching.store(false, Ordering::SeqCst);
+                // A restore started meanwhile found the flag still set: watch for it.
+                if !this.active() || this.inner.watching.swap(true, Ordering::SeqCst) {
+                    return;
+                }
+            }
+        });
+    }
+
+    /// Starts (or, after a crash, starts again: `again`) the restore of `instance` as `job`;
+    /// the job names the restore, so that a second start finds what the first made.
     fn start(&self, instance: &str, job: JobHandle, again: bool) -> Result<(), Error> {
         let Some(mut request) = self.inner.requests.get(instance).cloned() else {
             return Err(Error::Config {
                 reason: format!("{instance} is not a self-hosted instance of this plan"),
             });
         };
-        request.again = again;
+        request.run = job.0.clone();
         if let Ok(mut tasks) = self.inner.tasks.lock() {
             tasks.insert(
                 instance.to_owned(),
@@ -126,52 +189,128 @@ impl Local {
                 },
             );
         }
+        // A stop journalled before this start means it never starts.
+        self.scan();
+        self.watch_stops();
         let this = self.clone();
         let id = instance.to_owned();
         tokio::spawn(async move {
-            let Ok(_slot) = this.inner.slots.acquire().await else {
+            let stop = this.inner.stops.of(&id);
+            let slot = tokio::select! {
+                biased;
+                () = stop.wait() => None,
+                slot = this.inner.slots.acquire() => match slot {
+                    Ok(slot) => Some(slot),
+                    Err(_) => return,
+                },
+            };
+            if slot.is_none() && again {
+                // Stopped before it could start again: what the interrupted run left is still
+                // to drop (or, had it made the targets, it is done). The restore does either,
+                // and makes nothing new once stopped.
+                let outcome = mysql::restore(&request, &this.inner.creds, &|_| {}, &stop).await;
+                let (state, message) = match outcome {
+                    Ok(restored) => this.record_done(&request, &job, &restored).await,
+                    Err(mysql::Error::Cancelled) => (
+                        TaskState::Killed,
+                        "cancelled with `planrun cancel`: what its interrupted run left was dropped; no target was made".into(),
+                    ),
+                    Err(e) => (TaskState::Failed, e.to_string()),
+                };
+                this.end(&id, &request, state, message);
+                return;
+            }
+            let Some(_slot) = slot else {
+                this.end(
+                    &id,
+                    &request,
+                    TaskState::Killed,
+                    "cancelled with `planrun cancel` before it started: nothing was made".into(),
+                );
                 return;
             };
-            this.set(&id, |t| t.state = TaskState::Running);
+            this.set(&id, |t| {
+                if t.state == TaskState::Waiting {
+                    t.state = TaskState::Running;
+                }
+            });
+            let phase = Mutex::new(Phase::Checking);
             let report = |p: mysql::Progress| {
+                if let Ok(mut at) = phase.lock() {
+                    *at = p.phase;
+                }
                 this.set(&id, |t| {
                     t.progress = Some(percent(p.phase));
                     t.message = Some(format!("{}, {} bytes", p.phase.name(), p.bytes));
                 });
             };
-            let outcome = mysql::restore(&request, &this.inner.creds, &report).await;
-            let marked = match &outcome {
-                Ok(_) => write_marker(&this.marker(&job)),
-                Err(_) => Ok(()),
-            };
-            let finished = Some(now(&request));
-            this.set(&id, |t| {
-                t.finished_at = finished;
-                match (outcome, marked) {
-                    (Ok(span), Ok(())) => {
-                        t.state = TaskState::Succeeded;
-                        t.progress = Some(100);
-                        t.message = Some(format!(
-                            "restored from {} and the binary log from {}:{}",
-                            span.dump.path.display(),
-                            span.dump.log_file,
-                            span.dump.log_pos
-                        ));
-                    }
-                    (Ok(_), Err(e)) => {
-                        t.state = TaskState::Failed;
-                        t.message = Some(format!(
-                            "restored, but its marker could not be written: {e}"
-                        ));
-                    }
-                    (Err(e), _) => {
-                        t.state = TaskState::Failed;
-                        t.message = Some(e.to_string());
-                    }
+            let outcome = mysql::restore(&request, &this.inner.creds, &report, &stop).await;
+            let (state, message) = match outcome {
+                Ok(restored) => this.record_done(&request, &job, &restored).await,
+                Err(mysql::Error::Cancelled) => {
+                    let at = phase.lock().map_or(Phase::Checking, |p| *p);
+                    (
+                        TaskState::Killed,
+                        format!(
+                            "cancelled with `planrun cancel` while {}: its child processes were stopped and its scratch databases dropped; no target was made",
+                            at.name()
+                        ),
+                    )
                 }
-            });
+                Err(e) => (TaskState::Failed, e.to_string()),
+            };
+            this.end(&id, &request, state, message);
         });
         Ok(())
+    }
+
+    /// A restore that made its targets: the marker says so to later runs, then its receipt on
+    /// the server can go.
+    async fn record_done(
+        &self,
+        request: &mysql::Request,
+        job: &JobHandle,
+        restored: &mysql::Restored,
+    ) -> (TaskState, String) {
+        if let Err(e) = write_marker(&self.marker(job)) {
+            return (
+                TaskState::Failed,
+                format!("restored, but its marker could not be written: {e}"),
+            );
+        }
+        let dump = &restored.span.dump;
+        let mut message = if restored.earlier {
+            format!(
+                "restored (by the run that was interrupted after making the targets) from {}",
+                dump.path.display()
+            )
+        } else {
+            format!(
+                "restored from {} and the binary log from {}:{}",
+                dump.path.display(),
+                dump.log_file,
+                dump.log_pos
+            )
+        };
+        if let Err(e) = mysql::restore::forget(request, &self.inner.creds).await {
+            message.push_str(&format!(
+                "; its receipt in `{}` could not be dropped: {e}",
+                mysql::RECEIPTS_DB
+            ));
+        }
+        (TaskState::Succeeded, message)
+    }
+
+    fn end(&self, instance: &str, request: &mysql::Request, state: TaskState, message: String) {
+        let finished = Some(now(request));
+        self.set(instance, |t| {
+            if state == TaskState::Succeeded {
+                t.progress = Some(100);
+            }
+            t.state = state;
+            t.message = Some(message);
+            t.finished_at = finished;
+        });
     }
 }
 

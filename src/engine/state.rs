@@ -296,7 +296,8 @@ impl RunState {
                 self.each(std::iter::once(instance), |s| {
                     s.task_state = Some(state.clone());
                     s.progress = progress.or(s.progress);
-                    if *state == TaskState::Running {
+                    // A stop asked by `planrun cancel` stays asked while the task still runs.
+                    if *state == TaskState::Running && s.status != Status::Stopping {
                         s.status = Status::Running;
                     }
                 });

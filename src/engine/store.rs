@@ -147,21 +147,32 @@ pub fn lock(dir: &Path, plan: &str, sandboxed: bool) -> Result<Lock, Error> {
 /// Records in the journal at `journal_path` what `status` learned from the API, and folds it
 /// into `state`, so that the state stays a fold of the journal. Under the plan's lock
 /// (`_lock`, from [`lock`]): a running apply journals its tasks itself, and one that starts
-/// later replays these records.
+/// later replays these records. `seen` is the journal's length when `state` was read: if
+/// another run wrote to it since, what `status` learned may be older than what it says, so
+/// nothing is written and the answer is `Ok(false)`.
 pub fn record(
     _lock: &Lock,
     journal_path: &Path,
+    seen: u64,
     state: &mut RunState,
     records: &[Record],
-) -> std::io::Result<()> {
+) -> std::io::Result<bool> {
     if records.is_empty() {
-        return Ok(());
+        return Ok(true);
+    }
+    if journal_len(journal_path)? != seen {
+        return Ok(false);
     }
     Journal::reopen(journal_path)?.append_all(records)?;
     for r in records {
         state.apply(r);
     }
-    Ok(())
+    Ok(true)
+}
+
+/// The journal's length in bytes (what [`record`] compares).
+pub fn journal_len(journal_path: &Path) -> std::io::Result<u64> {
+    Ok(std::fs::metadata(journal_path)?.len())
 }
 
 impl Store {
@@ -379,6 +390,50 @@ mod tests {
         assert_eq!(inspected.as_ref().map(statuses), Some(expected.clone()));
         let (_, opened) = store.open(found).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(statuses(&opened), expected);
+    }
+
+    #[test]
+    fn what_status_learned_is_not_written_over_a_journal_that_moved_on() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("p.journal");
+        let ids = ["cdb-aaaaaaaa"];
+        let at = Utc::now();
+        let (mut journal, _) = Journal::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        journal
+            .append(&Record::Intent {
+                batch: 1,
+                instances: vec![ids[0].into()],
+                at,
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        let seen = journal_len(&path).unwrap_or_else(|e| panic!("{e}"));
+        let mut state =
+            RunState::replay(ids, &Journal::read(&path).unwrap_or_else(|e| panic!("{e}")));
+        // An apply writes while status looks at the API.
+        let newer = Record::TimedOut {
+            instances: vec![ids[0].into()],
+            at,
+        };
+        journal.append(&newer).unwrap_or_else(|e| panic!("{e}"));
+        let lock = lock(dir.path(), "p", false).unwrap_or_else(|e| panic!("{e}"));
+        let learned = [Record::Stopping {
+            instance: ids[0].into(),
+            request: None,
+            at,
+        }];
+        let written = record(&lock, &path, seen, &mut state, &learned);
+        assert!(matches!(written, Ok(false)), "{written:?}");
+        let records = Journal::read(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(records.len(), 2, "nothing appended: {records:?}");
+        // Over the journal as it is now, it is written and folded in.
+        let seen = journal_len(&path).unwrap_or_else(|e| panic!("{e}"));
+        let written = record(&lock, &path, seen, &mut state, &learned);
+        assert!(matches!(written, Ok(true)), "{written:?}");
+        assert_eq!(
+            Journal::read(&path).unwrap_or_else(|e| panic!("{e}")).len(),
+            3
+        );
+        assert_eq!(state.instances[0].status, Status::Stopping);
     }
 
     #[test]

@@ -10,8 +10,10 @@
 pub mod check;
 pub mod credentials;
 pub mod dump;
+mod receipt;
 pub mod replay;
 pub mod restore;
+mod stop;
 pub mod tools;
 
 use std::path::PathBuf;
@@ -19,7 +21,9 @@ use std::path::PathBuf;
 use chrono::{FixedOffset, NaiveDateTime};
 
 pub use credentials::Credentials;
-pub use restore::{Progress, restore};
+pub use receipt::RECEIPTS_DB;
+pub use restore::{Progress, Restored, restore};
+pub use stop::Stop;
 
 /// Every scratch database planrun makes starts with this: easy to spot, never a user's name.
 pub const SCRATCH_PREFIX: &str = "_planrun_scratch_";
@@ -36,10 +40,10 @@ pub struct Request {
     pub time: NaiveDateTime,
     pub offset: FixedOffset,
     pub objects: Objects,
-    /// This restore was started before and interrupted (planrun was killed): an empty target
-    /// database is then its own, made just before the final `RENAME TABLE`, and is dropped
-    /// before the checks instead of being refused as taken.
-    pub again: bool,
+    /// This restore's own name (the journal's job handle): a re-run of the same restore after
+    /// a crash finds by it what the interrupted run made ([`restore::RECEIPTS_DB`]), and
+    /// nothing else is ever taken for its own.
+    pub run: String,
 }
 
 /// What comes back, as `(source, target)` pairs: whole databases and single tables (the plan's
@@ -108,6 +112,9 @@ pub enum Error {
     NoTool { tool: String },
     #[error("{tool} failed: {reason}")]
     Tool { tool: String, reason: String },
+    /// Stopped on request (`planrun cancel`): what it had made is dropped.
+    #[error("cancelled")]
+    Cancelled,
     #[error("{0}")]
     Sql(String),
     #[error("{0}")]

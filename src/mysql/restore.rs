@@ -1,9 +1,10 @@
 //! One server's restore: the checks first ([`super::check`]), then scratch databases loaded
 //! from the dump, the binary log replayed into them up to the time, `RENAME TABLE` to the new
 //! names, scratch dropped.
-//! On any failure the scratch databases (and any empty target database made) are dropped.
-//! Scratch names derive from the plan's id of the server, so a re-run after a crash finds
-//! and drops what an interrupted run left, then starts over.
+//! On any failure, and on a stop, the scratch databases (and any empty target database made)
+//! are dropped. Scratch names derive from the plan's id of the server, so a re-run after a
+//! crash finds and drops what an interrupted run left, then starts over; a receipt tells a
+//! re-run whether the interrupted run had already made the targets ([`restore`]).
 
 use std::path::PathBuf;
 
@@ -14,6 +15,7 @@ use sha2::Digest;
 use super::check::{Span, check_on, connect};
 use super::credentials::Credentials;
 use super::dump;
+use super::receipt::{RECEIPTS_DB, Receipt, table_exists};
 use super::{Error, Request, SCRATCH_PREFIX, quote, replay, tools};
 
 /// Where a restore is, for progress drawing.
@@ -55,52 +57,170 @@ fn scratch_stem(id: &str) -> String {
     format!("{SCRATCH_PREFIX}{}_", &hex::encode(digest)[..8])
 }
 
-/// Restores `req`; progress goes to `progress`. Returns what the checks found.
+/// What a restore did: the dump and log span it used, and whether an earlier, interrupted
+/// run of the same restore had already made the targets (it was killed after its `RENAME
+/// TABLE`, before its caller recorded it done).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Restored {
+    pub span: Span,
+    pub earlier: bool,
+}
+
+/// Restores `req`; progress goes to `progress`; `stop` stops it (its child processes are
+/// killed, what it made dropped: [`Error::Cancelled`]) unless it has reached its `RENAME`.
+///
+/// A restore leaves a receipt ([`Receipt`]), moved into place by the same `RENAME TABLE`
+/// that makes the targets: one statement, so the receipt exists exactly when the targets
+/// were made by this restore. A re-run of the same `req.run` that finds it is done; one that
+/// does not cleans up what the interrupted run made and starts over. Once the caller has
+/// recorded the restore done, it drops the receipt with [`forget`].
 pub async fn restore(
     req: &Request,
     creds: &Credentials,
     progress: &(dyn Fn(Progress) + Send + Sync),
-) -> Result<Span, Error> {
+    stop: &super::Stop,
+) -> Result<Restored, Error> {
     progress(Progress {
         phase: Phase::Checking,
         bytes: 0,
     });
     let mut conn = connect(req, creds).await?;
-    // An interrupted earlier run of this server's restore left these: start clean.
-    drop_scratch(&mut conn, &req.id).await?;
-    if req.again {
-        for (_, target) in &req.objects.dbs {
-            drop_if_empty(&mut conn, target).await?;
-        }
+    let receipt = Receipt::of(req);
+    if receipt.exists(&mut conn).await? {
+        // Killed after its RENAME: the targets are this restore's own. Only its scratch may
+        // be left (the RENAME emptied it).
+        drop_scratch(&mut conn, &req.id).await?;
+        let _ = conn.disconnect().await;
+        let dump = dump::newest_before(&req.backups, req.time)?;
+        progress(Progress {
+            phase: Phase::Done,
+            bytes: 0,
+        });
+        return Ok(Restored {
+            span: Span {
+                dump,
+                logs: Vec::new(),
+            },
+            earlier: true,
+        });
     }
-    let span = check_on(&mut conn, req).await?;
+    // An interrupted earlier run of this restore left these: start clean.
+    take_back(&mut conn, req, &receipt).await?;
+    if stop.requested() {
+        let _ = conn.disconnect().await;
+        return Err(Error::Cancelled);
+    }
     let work = Work::new(req)?;
-    let mut made_targets = Vec::new();
-    let result = run(
-        &mut conn,
-        req,
-        &span,
-        &work,
-        creds,
-        &mut made_targets,
-        progress,
-    )
-    .await;
+    let prepared = tokio::select! {
+        r = async {
+            let span = check_on(&mut conn, req).await?;
+            prepare(&mut conn, req, &span, &work, creds, progress).await?;
+            Ok(span)
+        } => r,
+        () = stop.wait() => Err(Error::Cancelled),
+    };
+    let stopped = matches!(prepared, Err(Error::Cancelled)) || stop.requested();
+    if stopped {
+        // The driver connection may have been stopped mid-statement: clean up on a new one.
+        let _ = conn.disconnect().await;
+        conn = connect(req, creds).await?;
+    }
+    let result = match prepared {
+        Ok(_) if stopped => Err(Error::Cancelled),
+        // From here on, no stop: the targets appear in one statement, or not at all.
+        Ok(span) => finish(&mut conn, req, &receipt, &work, progress)
+            .await
+            .map(|()| span),
+        Err(e) => Err(e),
+    };
     if result.is_err() {
-        // Leave nothing half-made: the scratch databases, and target databases made empty.
-        for db in &made_targets {
-            let _ = drop_if_empty(&mut conn, db).await;
-        }
+        // Leave nothing half-made: target databases it made (empty: the RENAME failed).
+        let _ = take_back(&mut conn, req, &receipt).await;
     }
     let cleaned = drop_scratch(&mut conn, &req.id).await;
     let _ = conn.disconnect().await;
-    result?;
+    let span = result?;
     cleaned?;
     progress(Progress {
         phase: Phase::Done,
         bytes: work.bytes(),
     });
-    Ok(span)
+    Ok(Restored {
+        span,
+        earlier: false,
+    })
+}
+
+/// Drops the receipt of a finished restore (its caller has recorded it done), and the
+/// receipts database once it holds no other.
+pub async fn forget(req: &Request, creds: &Credentials) -> Result<(), Error> {
+    let mut conn = connect(req, creds).await?;
+    let receipt = Receipt::of(req);
+    let result = receipt.drop_all(&mut conn).await;
+    let _ = conn.disconnect().await;
+    result
+}
+
+/// Cleans up after a restore that will not run again (`planrun cancel` with no apply
+/// running): its scratch databases and the empty target databases it made are dropped.
+/// `Ok(true)`: it had finished (its receipt is there): nothing is dropped.
+pub async fn abandon(req: &Request, creds: &Credentials) -> Result<bool, Error> {
+    let mut conn = connect(req, creds).await?;
+    let receipt = Receipt::of(req);
+    let result = async {
+        if receipt.exists(&mut conn).await? {
+            drop_scratch(&mut conn, &req.id).await?;
+            return Ok(true);
+        }
+        take_back(&mut conn, req, &receipt).await?;
+        receipt.drop_all(&mut conn).await?;
+        Ok(false)
+    }
+    .await;
+    let _ = conn.disconnect().await;
+    result
+}
+
+/// What an interrupted (or failed) run of this restore made, dropped: its scratch databases,
+/// and the target databases its list names, if still empty (the `RENAME` never came).
+async fn take_back(
+    conn: &mut mysql_async::Conn,
+    req: &Request,
+    receipt: &Receipt,
+) -> Result<(), Error> {
+    drop_scratch(conn, &req.id).await?;
+    if !table_exists(conn, RECEIPTS_DB, &receipt.made).await? {
+        return Ok(());
+    }
+    let made: Vec<String> = conn
+        .query(format!(
+            "SELECT db FROM {}.{}",
+            quote(RECEIPTS_DB),
+            quote(&receipt.made)
+        ))
+        .await?;
+    for db in &made {
+        drop_if_empty(conn, db).await?;
+    }
+    receipt.drop_all(conn).await
+}
+
+/// Where the test-only crash hook of [`crash_point`] fires.
+const AFTER_RENAME: &str = "after-rename";
+
+/// A test-only crash: the process kills itself at `point` when `PLANRUN_TEST_CRASH_AT`
+/// names it, so that a test can stop a restore at exactly that moment (as kill -9 would).
+/// It cannot fire by accident in production: it is compiled into debug builds only (release
+/// builds, which users run, do not contain it), and even there only a variable nobody sets
+/// outside planrun's tests, holding this exact point's name, arms it.
+fn crash_point(point: &str) {
+    #[cfg(debug_assertions)]
+    if std::env::var("PLANRUN_TEST_CRASH_AT").is_ok_and(|v| v == point) {
+        // `abort`: no destructor, no clean-up, no marker written: as abrupt as kill -9.
+        std::process::abort();
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = point;
 }
 
 /// Files of one restore (dump part and decoded log), in a private temp directory.
@@ -144,13 +264,14 @@ impl Drop for Work {
     }
 }
 
-async fn run(
+/// Scratch databases loaded from the dump and brought to the time with the binary log. May be
+/// stopped at any point: it makes nothing but scratch.
+async fn prepare(
     conn: &mut mysql_async::Conn,
     req: &Request,
     span: &Span,
     work: &Work,
     creds: &Credentials,
-    made_targets: &mut Vec<String>,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<(), Error> {
     let client = tools::client()?;
@@ -204,11 +325,44 @@ async fn run(
             bytes: work.add(bytes),
         });
     }
+    Ok(())
+}
+
+/// The targets, with one `RENAME TABLE` from the scratch databases (and the receipt with them).
+async fn finish(
+    conn: &mut mysql_async::Conn,
+    req: &Request,
+    receipt: &Receipt,
+    work: &Work,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<(), Error> {
+    let sources = req.objects.source_dbs();
+    let scratch: Vec<String> = (0..sources.len())
+        .map(|n| scratch_name(&req.id, n))
+        .collect();
     progress(Progress {
         phase: Phase::Renaming,
         bytes: work.bytes(),
     });
-    let mut moves = Vec::new();
+    conn.query_drop(format!(
+        "CREATE DATABASE IF NOT EXISTS {}",
+        quote(RECEIPTS_DB)
+    ))
+    .await?;
+    // The receipt waits in a scratch database of its own (dropped with the others) and moves
+    // in with the targets.
+    let holder = format!("{}r", scratch_stem(&req.id));
+    conn.query_drop(format!(
+        "CREATE DATABASE {h}; CREATE TABLE {h}.`receipt` (made DATETIME NOT NULL); INSERT INTO {h}.`receipt` VALUES (NOW())",
+        h = quote(&holder)
+    ))
+    .await?;
+    let mut moves = vec![format!(
+        "{}.`receipt` TO {}.{}",
+        quote(&holder),
+        quote(RECEIPTS_DB),
+        quote(&receipt.table)
+    )];
     let scratch_of = |db: &str| {
         let n = sources.iter().position(|s| s == db).unwrap_or(0);
         scratch[n].clone()
@@ -221,9 +375,15 @@ async fn run(
                 (&from,),
             )
             .await?;
-        conn.query_drop(format!("CREATE DATABASE {}", quote(target)))
-            .await?;
-        made_targets.push(target.clone());
+        receipt.note_made(conn, target).await?;
+        if let Err(e) = conn
+            .query_drop(format!("CREATE DATABASE {}", quote(target)))
+            .await
+        {
+            // Not made by this restore (someone made it since the checks): never taken back.
+            receipt.unnote_made(conn, target).await?;
+            return Err(e.into());
+        }
         for t in tables {
             moves.push(format!(
                 "{}.{} TO {}.{}",
@@ -243,11 +403,10 @@ async fn run(
             quote(target)
         ));
     }
-    if !moves.is_empty() {
-        // One statement: every table moves, or none does.
-        conn.query_drop(format!("RENAME TABLE {}", moves.join(", ")))
-            .await?;
-    }
+    // One statement: every table moves, the receipt with them, or none does.
+    conn.query_drop(format!("RENAME TABLE {}", moves.join(", ")))
+        .await?;
+    crash_point(AFTER_RENAME);
     Ok(())
 }
 

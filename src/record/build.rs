@@ -162,6 +162,7 @@ impl Incident {
             as_of: records.iter().filter_map(record_time).max(),
             instances,
             batches,
+            selfhosted: Vec::new(),
         }
     }
 }

@@ -48,7 +48,10 @@ pub fn html(incident: &Incident) -> String {
     }
     out.push_str("</section>");
     instances::section(&mut out, incident, scale.as_ref());
-    batches(&mut out, incident);
+    super::selfhosted::html(&mut out, incident);
+    if !incident.only_selfhosted() {
+        batches(&mut out, incident);
+    }
     let _ = writeln!(
         out,
         "<footer>Made by planrun {} from the journal of the run.</footer><script>{SCRIPT}</script></body></html>",
@@ -100,18 +103,22 @@ fn header(out: &mut String, incident: &Incident) {
     if let Some(h) = &incident.plan_hash {
         item("plan hash", &format!("<code>{}</code>", esc(h)));
     }
-    let api = incident.by().map_or_else(
-        || "not recorded (journal written before planrun recorded it)".to_owned(),
-        |c| {
-            let generation = if c.api == "v2" { "API 2.0" } else { "API 3.0" };
-            let place = if c.sandbox {
-                ", in-process sandbox"
-            } else {
-                ""
-            };
-            esc(&format!("{generation} ({}){place}", c.action)).into_owned()
-        },
-    );
+    let api = if incident.only_selfhosted() {
+        "none: self-hosted restores only".to_owned()
+    } else {
+        incident.by().map_or_else(
+            || "not recorded (journal written before planrun recorded it)".to_owned(),
+            |c| {
+                let generation = if c.api == "v2" { "API 2.0" } else { "API 3.0" };
+                let place = if c.sandbox {
+                    ", in-process sandbox"
+                } else {
+                    ""
+                };
+                esc(&format!("{generation} ({}){place}", c.action)).into_owned()
+            },
+        )
+    };
     item("API", &api);
     item("run by", &esc(&runners(incident)));
     if let Some(t) = incident.started_at {

@@ -36,7 +36,9 @@ pub fn markdown(incident: &Incident) -> String {
     if let Some(h) = &incident.plan_hash {
         row("plan hash", esc(h));
     }
-    if let Some(c) = incident.by() {
+    if incident.only_selfhosted() {
+        row("API", "none: self-hosted restores only".to_owned());
+    } else if let Some(c) = incident.by() {
         let generation = if c.api == "v2" { "API 2.0" } else { "API 3.0" };
         let place = if c.sandbox {
             ", in-process sandbox"
@@ -62,10 +64,12 @@ pub fn markdown(incident: &Incident) -> String {
         row("took", took);
     }
     let calls = incident.action().unwrap_or("calls");
-    row(
-        "calls",
-        format!("{} × {}", incident.batches.len(), esc(calls)),
-    );
+    if !incident.only_selfhosted() {
+        row(
+            "calls",
+            format!("{} × {}", incident.batches.len(), esc(calls)),
+        );
+    }
     if let Some(note) = mapping_note(incident.mapping) {
         let _ = writeln!(out, "\n> {}", esc(note));
     }
@@ -82,6 +86,7 @@ pub fn markdown(incident: &Incident) -> String {
     );
     problems(&mut out, incident);
     instances(&mut out, incident);
+    super::selfhosted::markdown(&mut out, incident);
     out
 }
 

@@ -9,12 +9,14 @@ mod build;
 mod fixture;
 mod html;
 mod markdown;
+mod selfhosted;
 mod text;
 mod timeline;
 
 pub use build::PlanInfo;
 pub use html::html;
 pub use markdown::markdown;
+pub use selfhosted::SelfHosted;
 
 use chrono::{DateTime, FixedOffset, Utc};
 
@@ -42,7 +44,10 @@ pub struct Incident {
     /// of then.
     pub as_of: Option<DateTime<Utc>>,
     pub instances: Vec<InstanceRecord>,
+    /// The API calls (self-hosted restores make none: [`Incident::with_selfhosted`]).
     pub batches: Vec<Batch>,
+    /// The self-hosted instances' restores, in plan order.
+    pub selfhosted: Vec<SelfHosted>,
 }
 
 /// Where the restored-as mapping of the record comes from.

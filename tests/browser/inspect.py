@@ -37,6 +37,8 @@ DOM_FACTS = r"""(() => {
     timeline_rows: document.querySelectorAll('svg.timeline g.st').length,
     not_restored: text('#not-restored') || '',
     calls: text('#calls') || '',
+    selfhosted: text('#selfhosted') || '',
+    api: [...document.querySelectorAll('dt')].filter((d) => d.textContent === 'API').map((d) => d.nextElementSibling ? d.nextElementSibling.textContent : '').join(''),
     injected: typeof window.__planrun_injected !== 'undefined',
   };
 })()"""

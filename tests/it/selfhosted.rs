@@ -4,5 +4,10 @@
 //! here skips without it.
 
 mod apply;
+mod cancel;
+mod concurrency;
+mod crash;
+mod record;
 mod restore;
+mod run;
 mod server;

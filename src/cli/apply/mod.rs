@@ -243,7 +243,7 @@ async fn apply(
             visible(&args.plan.display().to_string())
         );
         // A pipeline reads the report whether this run or an earlier one did the work.
-        write_report(args, session);
+        write_report(args, resolved, session);
         out!("{}", session.summary_table());
         return exit::of_outcome(&session.apply().already_applied());
     }
@@ -308,7 +308,7 @@ async fn apply(
     };
     // The engine is gone with its event sender: the drawer ends once it drew the last one.
     let _ = drawer.await;
-    write_report(args, session);
+    write_report(args, resolved, session);
     outln!();
     out!("{}", session.summary_table());
     if let Outcome::Ran { ending, totals } = &outcome {
@@ -360,9 +360,18 @@ async fn apply(
 
 /// `--report FILE`, if asked for; a failure to write it is said, not fatal (the journal holds
 /// everything).
-fn write_report(args: &ApplyArgs, session: &session::Session) {
+fn write_report(
+    args: &ApplyArgs,
+    resolved: &crate::plan::ResolvedPlan,
+    session: &session::Session,
+) {
     if let Some(path) = &args.report
-        && let Err(e) = super::report::write_for_apply(session, path, args.report_format)
+        && let Err(e) = super::report::write_for_apply(
+            session,
+            path,
+            args.report_format,
+            (&args.plan, resolved),
+        )
     {
         errln!(
             "error: cannot write the report {}: {e}",

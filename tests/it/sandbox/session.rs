@@ -29,6 +29,7 @@ fn the_example_plan_applies_in_the_sandbox_over_v3_by_default_and_over_v2() {
             code,
             stdout,
             stderr,
+            ..
         } = apply(dir.path(), extra);
         assert_eq!(code, Some(0), "{extra:?}\n{stdout}\n{stderr}");
         assert!(

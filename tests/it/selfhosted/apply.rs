@@ -1,69 +1,13 @@
 //! `planrun apply` of a self-hosted plan end to end: two servers in one plan, credentials
 //! from `--defaults-file`, the journal, `status`, and a kill -9 in the middle of a restore.
 
-use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
-use chrono::{NaiveDateTime, TimeZone, Utc};
 use planrun::mysql::SCRATCH_PREFIX;
 
 use super::restore::{expected_of, story};
-use super::server::{PASSWORD, Server, USER};
-
-fn planrun() -> std::path::PathBuf {
-    assert_cmd::cargo::cargo_bin("planrun")
-}
-
-/// A 0600 option file as MySQL's tools read it.
-fn defaults_file(dir: &Path) -> std::path::PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let path = dir.join("client.cnf");
-    std::fs::write(
-        &path,
-        format!(
-            "[client]\nuser={USER}\npassword=\"{}\"\n",
-            PASSWORD.replace('"', "\\\"")
-        ),
-    )
-    .expect("defaults file");
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
-    path
-}
-
-/// "Now" for the plan's rules: just after the stories' (future-stamped) point in time.
-fn now_after(time: NaiveDateTime) -> String {
-    Utc.from_utc_datetime(&(time + chrono::Duration::seconds(30)))
-        .to_rfc3339()
-}
-
-fn write_plan(dir: &Path, entries: &str, time: NaiveDateTime) -> std::path::PathBuf {
-    let path = dir.join("plan.yaml");
-    std::fs::write(
-        &path,
-        format!(
-            "version: 1\nname: shops\nprovider: mysql\ntimezone: \"+00:00\"\nrollback_time: \"{}\"\nrename: \"{{name}}_bak\"\ninstances:\n{entries}",
-            time.format("%Y-%m-%d %H:%M:%S")
-        ),
-    )
-    .expect("plan");
-    path
-}
-
-fn apply(plan: &Path, dir: &Path, time: NaiveDateTime) -> Command {
-    let mut cmd = Command::new(planrun());
-    cmd.arg("apply")
-        .arg(plan)
-        .arg("--yes")
-        .arg("--defaults-file")
-        .arg(dir.join("client.cnf"))
-        .env("NO_COLOR", "1")
-        .env("PLANRUN_NOW", now_after(time))
-        .env("HOME", dir)
-        .timeout(Duration::from_secs(120));
-    cmd
-}
+use super::run::{apply, defaults_file, planrun, spawn_apply, write_plan};
+use super::server::{PASSWORD, Server};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_plan_restores_two_servers_and_status_reads_it_back() {
@@ -89,15 +33,8 @@ async fn one_plan_restores_two_servers_and_status_reads_it_back() {
         ),
         time,
     );
-    let shown = Command::new(planrun())
-        .arg("plan")
-        .arg(&plan)
-        .env("NO_COLOR", "1")
-        .env("PLANRUN_NOW", now_after(time))
-        .timeout(Duration::from_secs(30))
-        .output()
-        .expect("plan runs");
-    let shown = String::from_utf8_lossy(&shown.stdout);
+    let shown = planrun(dir.path(), time).arg("plan").arg(&plan).run();
+    let shown = shown.stdout;
     assert!(shown.contains("mysql at 127.0.0.1:"), "{shown}");
     assert!(shown.contains("in 2 self-hosted restores."), "{shown}");
     assert!(shown.contains("full.sql.gz (completed"), "{shown}");
@@ -106,14 +43,9 @@ async fn one_plan_restores_two_servers_and_status_reads_it_back() {
     let out = apply(&plan, dir.path(), time)
         .arg("--report")
         .arg(dir.path().join("report.json"))
-        .output()
-        .expect("apply runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(out.status.code(), Some(0), "{text}");
+        .run();
+    let text = format!("{}{}", out.stdout, out.stderr);
+    assert_eq!(out.code, Some(0), "{text}");
     assert!(text.contains("preflight: shop-a: dump"), "{text}");
     assert!(!text.contains(PASSWORD), "the password was printed");
 
@@ -149,25 +81,21 @@ async fn one_plan_restores_two_servers_and_status_reads_it_back() {
         );
     }
 
-    let status = Command::new(planrun())
+    let status = planrun(dir.path(), time)
         .args(["status", "--format", "json"])
         .arg(&plan)
         .arg("--defaults-file")
         .arg(dir.path().join("client.cnf"))
-        .env("PLANRUN_NOW", now_after(time))
-        .env("HOME", dir.path())
-        .timeout(Duration::from_secs(60))
-        .output()
-        .expect("status runs");
-    let report: serde_json::Value = serde_json::from_slice(&status.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&status.stderr)));
-    assert_eq!(status.status.code(), Some(0), "{report}");
+        .run();
+    let report: serde_json::Value =
+        serde_json::from_str(&status.stdout).unwrap_or_else(|e| panic!("{e}: {}", status.stderr));
+    assert_eq!(status.code, Some(0), "{report}");
     assert_eq!(report["totals"]["succeeded"], 2, "{report}");
 
     // Applied again, the plan is complete: nothing is redone, targets stay.
-    let again = apply(&plan, dir.path(), time).output().expect("apply runs");
-    assert_eq!(again.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&again.stdout).contains("already applied completely"));
+    let again = apply(&plan, dir.path(), time).run();
+    assert_eq!(again.code, Some(0));
+    assert!(again.stdout.contains("already applied completely"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -193,26 +121,14 @@ async fn a_restore_killed_midway_is_cleaned_up_and_redone() {
         ),
         time,
     );
-    let mut child = std::process::Command::new(planrun())
-        .arg("apply")
-        .arg(&plan)
-        .arg("--yes")
-        .arg("--defaults-file")
-        .arg(dir.path().join("client.cnf"))
-        .env("NO_COLOR", "1")
-        .env("PLANRUN_NOW", now_after(time))
-        .env("HOME", dir.path())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.path().join("first.log")).expect("log"))
-        .spawn()
-        .expect("apply starts");
+    let mut child = spawn_apply(&plan, dir.path(), time, &[], "first.log");
     // Wait for the restore to be under way (a scratch database exists), then hold every write
     // so that it cannot finish before the kill.
     let deadline = Instant::now() + Duration::from_secs(60);
     while server.databases_like(SCRATCH_PREFIX).await.is_empty() {
         assert!(Instant::now() < deadline, "the restore never started");
         assert!(
-            child.try_wait().expect("wait").is_none(),
+            !child.exited(),
             "apply ended before restoring: {}",
             std::fs::read_to_string(dir.path().join("first.log")).unwrap_or_default()
         );
@@ -225,19 +141,12 @@ async fn a_restore_killed_midway_is_cleaned_up_and_redone() {
         !server.databases_like(SCRATCH_PREFIX).await.is_empty(),
         "interrupted mid-restore"
     );
-    child.kill().expect("kill -9");
-    let _ = child.wait();
+    child.kill9();
     drop(hold);
 
-    let out = apply(&plan, dir.path(), time)
-        .output()
-        .expect("apply runs again");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(out.status.code(), Some(0), "{text}");
+    let out = apply(&plan, dir.path(), time).run();
+    let text = format!("{}{}", out.stdout, out.stderr);
+    assert_eq!(out.code, Some(0), "{text}");
     // The restore equals the table it was made from (nothing changed `big` after its dump).
     assert_eq!(server.snapshot("big_bak.rows").await, before);
     assert!(

@@ -34,6 +34,8 @@ fn at(unix: i64) -> NaiveDateTime {
         .naive_utc()
 }
 
+static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 fn request(port: u16, backups: &Path, time: NaiveDateTime, objects: Objects) -> Request {
     Request {
         id: "shop-1".into(),
@@ -43,7 +45,11 @@ fn request(port: u16, backups: &Path, time: NaiveDateTime, objects: Objects) -> 
         time,
         offset: FixedOffset::east_opt(0).expect("UTC"),
         objects,
-        again: false,
+        // Each request a restore of its own, as each job of the engine is.
+        run: format!(
+            "local-shop-1-{}",
+            RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ),
     }
 }
 
@@ -106,6 +112,17 @@ pub async fn story(
     (at(t0 + 50), expected)
 }
 
+/// A restore that nobody stops, recorded done as the engine does (its receipt dropped).
+async fn run(
+    req: &Request,
+    creds: &Credentials,
+    progress: &(dyn Fn(mysql::Progress) + Send + Sync),
+) -> Result<mysql::Restored, mysql::Error> {
+    let restored = mysql::restore(req, creds, progress, &mysql::Stop::never()).await?;
+    mysql::restore::forget(req, creds).await?;
+    Ok(restored)
+}
+
 pub fn expected_of<'a>(expected: &'a [(String, Snapshot)], table: &str) -> &'a Snapshot {
     &expected
         .iter()
@@ -138,12 +155,13 @@ async fn restored_tables_and_databases_equal_the_originals_at_the_time() {
         },
     );
     let phases = std::sync::Mutex::new(Vec::new());
-    let span = mysql::restore(&tables, &creds(), &|p| {
+    let span = run(&tables, &creds(), &|p| {
         phases.lock().expect("lock").push(p);
     })
     .await
     .unwrap_or_else(|e| panic!("table restore: {e}"));
-    assert!(span.dump.path.ends_with("shop-full.sql.gz"));
+    assert!(span.span.dump.path.ends_with("shop-full.sql.gz"));
+    assert!(!span.earlier);
     assert_eq!(
         &server.snapshot("shop.orders_bak").await,
         expected_of(&expected, "shop.orders")
@@ -171,7 +189,7 @@ async fn restored_tables_and_databases_equal_the_originals_at_the_time() {
             tables: vec![],
         },
     );
-    mysql::restore(&dbs, &creds(), &|_| {})
+    run(&dbs, &creds(), &|_| {})
         .await
         .unwrap_or_else(|e| panic!("db restore: {e}"));
     assert_eq!(
@@ -179,10 +197,10 @@ async fn restored_tables_and_databases_equal_the_originals_at_the_time() {
         expected_of(&expected, "audit.events")
     );
 
-    // A restore started again after a crash takes back the empty target database it made
-    // just before its final RENAME; a first run refuses it, and neither touches a full one.
+    // A target database that was there before (empty) is never taken, not even by a re-run
+    // of the same restore: only databases its receipt lists as made by it are.
     server.admin("CREATE DATABASE audit_again").await;
-    let mut again = request(
+    let again = request(
         server.port,
         backups.path(),
         time,
@@ -191,27 +209,39 @@ async fn restored_tables_and_databases_equal_the_originals_at_the_time() {
             tables: vec![],
         },
     );
-    let err = mysql::restore(&again, &creds(), &|_| {})
+    for _ in 0..2 {
+        let err = run(&again, &creds(), &|_| {})
+            .await
+            .expect_err("an existing target is refused");
+        assert!(matches!(err, mysql::Error::TargetExists(_)), "{err}");
+    }
+    assert_eq!(server.databases_like("audit_again").await, ["audit_again"]);
+
+    // Run again before its caller recorded it done (killed after the RENAME), the same
+    // restore knows the targets for its own by its receipt; once forgotten, they are taken.
+    let mut fresh = again.clone();
+    fresh.objects.dbs = vec![("audit".into(), "audit_fresh".into())];
+    let never = mysql::Stop::never();
+    mysql::restore(&fresh, &creds(), &|_| {}, &never)
         .await
-        .expect_err("a first run refuses an existing target");
-    assert!(matches!(err, mysql::Error::TargetExists(_)), "{err}");
-    again.again = true;
-    mysql::restore(&again, &creds(), &|_| {})
+        .unwrap_or_else(|e| panic!("restore: {e}"));
+    assert_eq!(server.databases_like(mysql::RECEIPTS_DB).await.len(), 1);
+    let redone = mysql::restore(&fresh, &creds(), &|_| {}, &never)
         .await
-        .unwrap_or_else(|e| panic!("restore again: {e}"));
+        .unwrap_or_else(|e| panic!("a re-run of the same restore: {e}"));
+    assert!(redone.earlier, "{redone:?}");
     assert_eq!(
-        &server.snapshot("audit_again.events").await,
+        &server.snapshot("audit_fresh.events").await,
         expected_of(&expected, "audit.events")
     );
-    let err = mysql::restore(&again, &creds(), &|_| {})
+    mysql::restore::forget(&fresh, &creds())
         .await
-        .expect_err("a full target is never dropped");
+        .unwrap_or_else(|e| panic!("forget: {e}"));
+    assert!(server.databases_like(mysql::RECEIPTS_DB).await.is_empty());
+    let err = run(&fresh, &creds(), &|_| {})
+        .await
+        .expect_err("forgotten: the target is taken");
     assert!(matches!(err, mysql::Error::TargetExists(_)), "{err}");
-    // Killed before it made its target database: nothing to take back, and it goes on.
-    again.objects.dbs = vec![("audit".into(), "audit_fresh".into())];
-    mysql::restore(&again, &creds(), &|_| {})
-        .await
-        .unwrap_or_else(|e| panic!("restore again without a target made: {e}"));
 
     assert!(
         server.databases_like(SCRATCH_PREFIX).await.is_empty(),
@@ -243,7 +273,7 @@ async fn refusals_name_the_problem_and_leave_nothing_behind() {
 
     // A target that exists.
     server.admin("CREATE TABLE shop.taken (id INT)").await;
-    let err = mysql::restore(
+    let err = run(
         &request(server.port, backups.path(), time, orders("taken")),
         &creds(),
         &|_| {},
@@ -257,7 +287,7 @@ async fn refusals_name_the_problem_and_leave_nothing_behind() {
         dbs: vec![],
         tables: vec![("shop".into(), "nope".into(), "nope_bak".into())],
     };
-    let err = mysql::restore(
+    let err = run(
         &request(server.port, backups.path(), time, missing),
         &creds(),
         &|_| {},
@@ -267,7 +297,7 @@ async fn refusals_name_the_problem_and_leave_nothing_behind() {
     assert!(matches!(err, mysql::Error::MissingSource(_)), "{err}");
 
     // A time before every dump.
-    let err = mysql::restore(
+    let err = run(
         &request(
             server.port,
             backups.path(),
@@ -283,7 +313,7 @@ async fn refusals_name_the_problem_and_leave_nothing_behind() {
 
     // Wrong password: the error must not carry it.
     let wrong = creds_with("not-it");
-    let err = mysql::restore(
+    let err = run(
         &request(server.port, backups.path(), time, orders("o_bak")),
         &wrong,
         &|_| {},
@@ -296,7 +326,7 @@ async fn refusals_name_the_problem_and_leave_nothing_behind() {
     // The schema change between the dump and the time: replaying it could reach an original
     // (a statement names its databases itself), so the instance stops, and nothing is left.
     let before = server.snapshot("shop.orders").await;
-    let err = mysql::restore(
+    let err = run(
         &request(server.port, backups.path(), time, orders("o_bak")),
         &creds(),
         &|_| {},
@@ -317,10 +347,25 @@ async fn refusals_name_the_problem_and_leave_nothing_behind() {
         let rows: Vec<mysql_async::Row> = c.query("SHOW BINARY LOGS").await.expect("logs");
         rows.last().and_then(|r| r.get(0)).expect("a log")
     };
-    server
-        .admin(&format!("PURGE BINARY LOGS TO '{newest}'"))
-        .await;
-    let err = mysql::restore(
+    // The server keeps a log a binlog reader of the restores above still holds (it notices
+    // the reader gone a little later): purge until the old logs are gone.
+    super::run::wait_for("the old logs purged", std::time::Duration::from_secs(60), async || {
+        server
+            .admin(&format!("PURGE BINARY LOGS TO '{newest}'"))
+            .await;
+        server
+            .count("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'")
+            .await
+            == 0
+            && {
+                use mysql_async::prelude::Queryable;
+                let mut c = server.conn().await;
+                let rows: Vec<mysql_async::Row> = c.query("SHOW BINARY LOGS").await.expect("logs");
+                rows.len() == 1
+            }
+    })
+    .await;
+    let err = run(
         &request(server.port, backups.path(), time, orders("o_bak")),
         &creds(),
         &|_| {},
@@ -344,7 +389,7 @@ async fn refusals_name_the_problem_and_leave_nothing_behind() {
 
     // A server that is not there (the one above, stopped).
     let gone = request(port, backups.path(), time, orders("o_bak"));
-    let err = mysql::restore(&gone, &creds(), &|_| {})
+    let err = run(&gone, &creds(), &|_| {})
         .await
         .expect_err("nobody listens");
     assert!(matches!(err, mysql::Error::Unreachable { .. }), "{err}");

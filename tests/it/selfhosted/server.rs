@@ -207,6 +207,29 @@ impl Server {
         n.unwrap_or(-1)
     }
 
+    /// Every statement event of the server's binary log, in the order the server wrote them
+    /// (its own view of what ran when).
+    pub async fn binlog_statements(&self) -> Vec<String> {
+        let mut c = self.conn().await;
+        let logs: Vec<mysql_async::Row> = c.query("SHOW BINARY LOGS").await.expect("logs");
+        let mut out = Vec::new();
+        for log in logs {
+            let name: String = log.get(0).expect("log name");
+            let events: Vec<mysql_async::Row> = c
+                .query(format!("SHOW BINLOG EVENTS IN '{name}'"))
+                .await
+                .expect("binlog events");
+            for e in events {
+                let kind: String = e.get("Event_type").expect("type");
+                if kind == "Query" {
+                    out.push(e.get::<String, _>("Info").unwrap_or_default());
+                }
+            }
+        }
+        let _ = c.disconnect().await;
+        out
+    }
+
     /// `CHECKSUM TABLE` and the rows sorted by primary key, as text.
     pub async fn snapshot(&self, table: &str) -> (Option<i64>, Vec<String>) {
         let mut c = self.conn().await;

@@ -33,10 +33,11 @@ pub struct Test {
     limit: Duration,
 }
 
-/// What a finished run said. `code` is `None` when a signal ended it.
+/// What a finished run said. `code` is `None` when a signal ended it; `signal` names it.
 #[derive(Debug)]
 pub struct Output {
     pub code: Option<i32>,
+    pub signal: Option<i32>,
     pub stdout: String,
     pub stderr: String,
 }

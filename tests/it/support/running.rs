@@ -152,6 +152,11 @@ impl Running {
         self.signal("INT");
     }
 
+    /// Whether the child has exited already (without waiting).
+    pub fn exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
     /// SIGKILL: no chance to clean up.
     pub fn kill9(mut self) -> Output {
         let _ = self.child.kill();
@@ -194,6 +199,7 @@ impl Running {
         };
         Output {
             code: status.code(),
+            signal: std::os::unix::process::ExitStatusExt::signal(&status),
             stdout: String::from_utf8_lossy(&self.stdout.bytes).into_owned(),
             stderr: String::from_utf8_lossy(&self.stderr.bytes).into_owned(),
         }

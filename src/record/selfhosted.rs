@@ -1,0 +1,173 @@
+//! Self-hosted instances in the record: per instance its server, the dump and binary-log span
+//! it restores from (the journal does not keep them: the CLI reads them from the plan's
+//! `backups` directories, as `plan` shows them), its phase and its outcome. Their restores are
+//! no API calls: the calls part and the API line only speak of cloud instances.
+
+use std::fmt::Write as _;
+
+use super::text::{self, markdown as md};
+use super::{Incident, InstanceRecord};
+use crate::engine::local;
+
+/// What the record shows of one self-hosted restore.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SelfHosted {
+    pub id: String,
+    /// `HOST:PORT`.
+    pub server: String,
+    /// The dump it restores from, as "path (completed ...)", or why there is none.
+    pub dump: Result<String, String>,
+    /// The binary log it replays: "from FILE:POS to TIME".
+    pub binlog: Option<String>,
+}
+
+impl Incident {
+    /// Adds what the record shows of the self-hosted instances, and leaves their pseudo-calls
+    /// out of the calls (there was no API call).
+    pub fn with_selfhosted(mut self, restores: Vec<SelfHosted>) -> Self {
+        self.batches
+            .retain(|b| !local::is_local(b.region.as_deref()));
+        self.selfhosted = restores;
+        self
+    }
+
+    /// Every instance is self-hosted: no API was used.
+    pub fn only_selfhosted(&self) -> bool {
+        !self.selfhosted.is_empty() && self.selfhosted.len() >= self.instances.len()
+    }
+}
+
+/// Where the restore is or how it ended, in words.
+fn phase(i: Option<&InstanceRecord>) -> String {
+    let Some(i) = i else {
+        return String::new();
+    };
+    if i.status.is_final() {
+        return text::status_label(i.status);
+    }
+    let phase = match i.progress {
+        Some(p) if p >= 95 => "renaming",
+        Some(p) if p >= 80 => "replaying binlog",
+        Some(p) if p >= 40 => "loading dump",
+        Some(p) if p > 0 => "checking",
+        _ => return text::status_label(i.status),
+    };
+    format!("{} ({phase})", text::status_label(i.status))
+}
+
+fn outcome(i: Option<&InstanceRecord>) -> String {
+    match i {
+        Some(i) if i.status == crate::engine::state::Status::Succeeded => {
+            "restored under the new names".to_owned()
+        }
+        Some(i) => i
+            .problem
+            .as_ref()
+            .map(|p| p.message.clone())
+            .unwrap_or_default(),
+        None => String::new(),
+    }
+}
+
+fn of<'a>(incident: &'a Incident, id: &str) -> Option<&'a InstanceRecord> {
+    incident.instances.iter().find(|i| i.id == id)
+}
+
+pub(super) fn markdown(out: &mut String, incident: &Incident) {
+    if incident.selfhosted.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\n#### Self-hosted restores ({})\n\n| instance | server | dump | binary log | phase | outcome |\n|---|---|---|---|---|---|",
+        text::count(incident.selfhosted.len())
+    );
+    for s in &incident.selfhosted {
+        let i = of(incident, &s.id);
+        let dump = match &s.dump {
+            Ok(d) => md(d),
+            Err(e) => format!("none: {}", md(e)),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {dump} | {} | {} | {} |",
+            md(&s.id),
+            md(&s.server),
+            md(s.binlog.as_deref().unwrap_or("")),
+            md(&phase(i)),
+            md(&outcome(i)),
+        );
+    }
+}
+
+pub(super) fn html(out: &mut String, incident: &Incident) {
+    if incident.selfhosted.is_empty() {
+        return;
+    }
+    let esc = text::html;
+    let _ = write!(
+        out,
+        "<section id=\"selfhosted\"><h2>Self-hosted restores ({})</h2><p class=\"note\">From the \
+         newest dump before the time, then the server's binary log up to it; no API call.</p>\
+         <table><thead><tr><th>instance</th><th>server</th><th>dump</th><th>binary log</th>\
+         <th>phase</th><th>outcome</th></tr></thead><tbody>",
+        text::count(incident.selfhosted.len())
+    );
+    for s in &incident.selfhosted {
+        let i = of(incident, &s.id);
+        let dump = match &s.dump {
+            Ok(d) => esc(d).into_owned(),
+            Err(e) => format!("none: {}", esc(e)),
+        };
+        let class = i.map_or_else(String::new, |i| text::status_class(i.status));
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{dump}</td><td>{}</td><td class=\"{class}\">{}</td><td class=\"msg\">{}</td></tr>",
+            esc(&s.id),
+            esc(&s.server),
+            esc(s.binlog.as_deref().unwrap_or("")),
+            esc(&phase(i)),
+            esc(&outcome(i)),
+        );
+    }
+    out.push_str("</tbody></table></section>");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture;
+    use super::*;
+
+    /// A mixed plan: the cloud's call stays, the self-hosted pseudo-call goes; the API line
+    /// stays; the self-hosted part lists its instance.
+    #[test]
+    fn a_mixed_record_keeps_the_clouds_calls_and_adds_the_selfhosted_part() {
+        let records = fixture::journal(2, 1, false);
+        let mut incident = Incident::build(&records, None, None);
+        assert_eq!(incident.batches.len(), 2);
+        incident.batches[1].region = Some(local::region_of(&fixture::id(1)));
+        let incident = incident.with_selfhosted(vec![SelfHosted {
+            id: fixture::id(1),
+            server: "db1.internal:3306".into(),
+            dump: Ok("/backups/full.sql (completed 2026-11-20 01:00:00)".into()),
+            binlog: Some("from bin.000042:1368 to 2026-11-20 03:15:00".into()),
+        }]);
+        assert_eq!(incident.batches.len(), 1);
+        assert!(!incident.only_selfhosted());
+        let md = super::super::markdown(&incident);
+        assert!(
+            md.contains("| API | API 3.0 (StartBatchRollback) |"),
+            "{md}"
+        );
+        assert!(md.contains("| calls | 1 × StartBatchRollback |"), "{md}");
+        assert!(md.contains("#### Self-hosted restores (1)"), "{md}");
+        assert!(
+            md.contains("| db1.internal:3306 | /backups/full.sql (completed 2026-11-20 01:00:00) | from bin.000042:1368 to 2026-11-20 03:15:00 |"),
+            "{md}"
+        );
+        let page = super::super::html(&incident);
+        assert!(page.contains(r#"<section id="selfhosted">"#));
+        assert!(page.contains(r#"<section id="calls"><h2>Calls as sent (1 × "#));
+        assert!(!page.contains("selfhosted:"), "no pseudo-region shown");
+    }
+}
