@@ -10,6 +10,38 @@ use super::{Error, Request, quote};
 /// their runs are recorded done. Never a user's name (the scratch prefix's sibling).
 pub const RECEIPTS_DB: &str = "_planrun_receipts";
 
+/// The server-wide named lock (`GET_LOCK`) under which a restore makes [`RECEIPTS_DB`] and
+/// moves its receipt in, and under which a finished one drops the database once empty:
+/// without it, two restores on one server race — one drops the empty database just before
+/// the other's `RENAME TABLE` moves its receipt into it, and that rename fails. The server
+/// releases it when the connection goes, so a killed run never leaves it held.
+const RECEIPTS_LOCK: &str = "planrun_receipts";
+
+/// How long a restore waits for [`RECEIPTS_LOCK`]; it is held for a few statements.
+const RECEIPTS_LOCK_WAIT_S: u32 = 120;
+
+/// Takes [`RECEIPTS_LOCK`] on this connection.
+pub(super) async fn lock(conn: &mut mysql_async::Conn) -> Result<(), Error> {
+    let got: Option<Option<i64>> = conn
+        .query_first(format!(
+            "SELECT GET_LOCK('{RECEIPTS_LOCK}', {RECEIPTS_LOCK_WAIT_S})"
+        ))
+        .await?;
+    match got {
+        Some(Some(1)) => Ok(()),
+        _ => Err(Error::Sql(format!(
+            "the server's lock {RECEIPTS_LOCK} stayed held by another restore for {RECEIPTS_LOCK_WAIT_S} s"
+        ))),
+    }
+}
+
+/// Gives [`RECEIPTS_LOCK`] back (it also goes with the connection).
+pub(super) async fn unlock(conn: &mut mysql_async::Conn) -> Result<(), Error> {
+    conn.query_drop(format!("DO RELEASE_LOCK('{RECEIPTS_LOCK}')"))
+        .await?;
+    Ok(())
+}
+
 /// One restore's entries in [`RECEIPTS_DB`]: `r_<hash of the run>` (the receipt the final
 /// `RENAME TABLE` moves in) and `r_<hash>_made` (each target database it is about to make,
 /// written before the `CREATE DATABASE`, so that only databases it made are ever taken back).
@@ -73,7 +105,16 @@ impl Receipt {
         Ok(())
     }
 
+    /// Drops this restore's entries, and [`RECEIPTS_DB`] once it holds no other's — under
+    /// [`RECEIPTS_LOCK`], so that no other restore is moving its receipt in meanwhile.
     pub(super) async fn drop_all(&self, conn: &mut mysql_async::Conn) -> Result<(), Error> {
+        lock(conn).await?;
+        let dropped = self.drop_all_locked(conn).await;
+        let released = unlock(conn).await;
+        dropped.and(released)
+    }
+
+    async fn drop_all_locked(&self, conn: &mut mysql_async::Conn) -> Result<(), Error> {
         conn.query_drop(format!(
             "DROP TABLE IF EXISTS {db}.{}, {db}.{}",
             quote(&self.table),

@@ -128,7 +128,7 @@ pub async fn restore(
     let result = match prepared {
         Ok(_) if stopped => Err(Error::Cancelled),
         // From here on, no stop: the targets appear in one statement, or not at all.
-        Ok(span) => finish(&mut conn, req, &receipt, &work, progress)
+        Ok(span) => finish_locked(&mut conn, req, &receipt, &work, progress)
             .await
             .map(|()| span),
         Err(e) => Err(e),
@@ -326,6 +326,21 @@ async fn prepare(
         });
     }
     Ok(())
+}
+
+/// [`finish`] under the receipts database's lock ([`receipt::lock`]): another restore on the
+/// same server must not drop that database between its creation here and the rename.
+async fn finish_locked(
+    conn: &mut mysql_async::Conn,
+    req: &Request,
+    receipt: &Receipt,
+    work: &Work,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<(), Error> {
+    super::receipt::lock(conn).await?;
+    let finished = finish(conn, req, receipt, work, progress).await;
+    let released = super::receipt::unlock(conn).await;
+    finished.and(released)
 }
 
 /// The targets, with one `RENAME TABLE` from the scratch databases (and the receipt with them).

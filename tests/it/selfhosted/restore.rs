@@ -394,3 +394,64 @@ async fn refusals_name_the_problem_and_leave_nothing_behind() {
         .expect_err("nobody listens");
     assert!(matches!(err, mysql::Error::Unreachable { .. }), "{err}");
 }
+
+/// Two restores on one server: one that finishes while another is moving its receipt into
+/// the receipts database waits for that one (the server's named lock) and does not drop the
+/// database under it — which made the other's `RENAME TABLE` fail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finished_restore_never_drops_the_receipts_database_under_another() {
+    use mysql_async::prelude::Queryable;
+    let server = Server::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let finished = request(server.port, dir.path(), at(0), Objects::default());
+    // The other restore, mid-finish: the lock held, the receipts database made, empty.
+    let mut other = server.conn().await;
+    let got: Option<i64> = other
+        .query_first("SELECT GET_LOCK('planrun_receipts', 10)")
+        .await
+        .expect("lock");
+    assert_eq!(got, Some(1));
+    other
+        .query_drop(format!("CREATE DATABASE {}", mysql::RECEIPTS_DB))
+        .await
+        .expect("receipts database");
+    let forgetting = tokio::spawn(async move { mysql::restore::forget(&finished, &creds()).await });
+    super::run::wait_for(
+        "the finished restore waiting for the receipts lock",
+        std::time::Duration::from_secs(30),
+        async || {
+            server
+                .count("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT GET_LOCK%' AND USER = 'planrun_test'")
+                .await
+                == 1
+        },
+    )
+    .await;
+    assert_eq!(server.databases_like(mysql::RECEIPTS_DB).await.len(), 1);
+    // The other's receipt moves in; then it lets go.
+    other
+        .query_drop(format!(
+            "CREATE TABLE {}.r_other (made DATETIME)",
+            mysql::RECEIPTS_DB
+        ))
+        .await
+        .expect("receipt");
+    other
+        .query_drop("DO RELEASE_LOCK('planrun_receipts')")
+        .await
+        .expect("unlock");
+    forgetting
+        .await
+        .expect("join")
+        .unwrap_or_else(|e| panic!("forget: {e}"));
+    // Not empty: the database stays, with the other's receipt in it.
+    assert_eq!(
+        server
+            .count(&format!(
+                "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{}'",
+                mysql::RECEIPTS_DB
+            ))
+            .await,
+        1
+    );
+}
