@@ -198,6 +198,15 @@ enum Done {
     },
 }
 
+/// One instance of the run, at its plan position (that of `state.instances`, which the
+/// journal's fold owns): what is sent for it, where, and how it is being tracked.
+#[derive(Debug, Clone)]
+struct Slot {
+    request: InstanceRollback,
+    region: Option<String>,
+    tracking: Tracking,
+}
+
 /// Per-instance tracking memory (not journaled: rebuilt by polling).
 #[derive(Debug, Clone, Default)]
 struct Tracking {
@@ -215,8 +224,8 @@ struct Tracking {
 
 pub struct Engine<P: Protocol> {
     protocol: Arc<P>,
-    requests: Vec<InstanceRollback>,
-    regions: Vec<Option<String>>,
+    /// `slots[i]` is `state.instances[i]`'s.
+    slots: Vec<Slot>,
     opts: Options,
     journal: Journal,
     state: RunState,
@@ -233,14 +242,14 @@ pub struct Engine<P: Protocol> {
     fleet: Fleet,
     /// Tasks looked at before the fleet knew anything.
     explorers: usize,
-    tracking: Vec<Tracking>,
     /// Listings that speak for many instances at once (API 3.0).
     surveys: survey::Surveys,
     buffered: Vec<Record>,
 }
 
 impl<P: Protocol> Engine<P> {
-    /// `requests[i]` and `regions[i]` describe `state.instances[i]` (plan order).
+    /// `requests[i]` and `regions[i]` describe `state.instances[i]` (plan order); they are
+    /// taken apart into one slot per instance here, once.
     pub fn new(
         protocol: Arc<P>,
         requests: Vec<InstanceRollback>,
@@ -250,12 +259,24 @@ impl<P: Protocol> Engine<P> {
         state: RunState,
         events: mpsc::UnboundedSender<Event>,
     ) -> Self {
-        let n = requests.len();
+        assert_eq!(
+            (requests.len(), regions.len()),
+            (state.instances.len(), state.instances.len()),
+            "one request and one region per instance of the run"
+        );
+        let slots = requests
+            .into_iter()
+            .zip(regions)
+            .map(|(request, region)| Slot {
+                request,
+                region,
+                tracking: Tracking::default(),
+            })
+            .collect();
         let surveys = survey::Surveys::new(state.instances.iter().map(|s| s.id.as_str()));
         Self {
             protocol,
-            requests,
-            regions,
+            slots,
             opts,
             journal,
             state,
@@ -268,7 +289,6 @@ impl<P: Protocol> Engine<P> {
             looking: 0,
             fleet: Fleet::default(),
             explorers: 0,
-            tracking: vec![Tracking::default(); n],
             surveys,
             buffered: Vec::new(),
         }
@@ -404,7 +424,7 @@ impl<P: Protocol> Engine<P> {
     /// Queues instances as calls of at most `batch_size`, grouped by region in plan order
     /// (the same rule as the plan's calls: [`super::batch::group`]).
     fn enqueue(&mut self, idx: &[usize], not_before: Instant, attempt: u32, back: bool) {
-        let items = idx.iter().map(|&i| (i, self.regions[i].as_deref()));
+        let items = idx.iter().map(|&i| (i, self.slots[i].region.as_deref()));
         let mut jobs: Vec<Pending> = super::batch::group(items, self.opts.batch_size)
             .into_iter()
             .map(|b| Pending {

@@ -8,7 +8,7 @@ impl<P: Protocol> Engine<P> {
     pub(super) fn sent(&self, i: usize, batch: &[usize], at: chrono::DateTime<Utc>) -> Sent {
         Sent {
             batch: self.ids(batch),
-            spec: self.requests[i].spec.clone(),
+            spec: self.slots[i].request.spec.clone(),
             attempt: at,
             offset: self.opts.offset,
         }
@@ -26,7 +26,7 @@ impl<P: Protocol> Engine<P> {
                 (
                     i,
                     s.id.clone(),
-                    self.regions[i].clone(),
+                    self.slots[i].region.clone(),
                     self.sent(i, &ids, at),
                 )
             })

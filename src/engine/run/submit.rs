@@ -23,8 +23,11 @@ impl<P: Protocol> Engine<P> {
             })?;
             self.emit(Event::Submitting { batch, instances });
             let protocol = Arc::clone(&self.protocol);
-            let requests: Vec<InstanceRollback> =
-                job.ids.iter().map(|&i| self.requests[i].clone()).collect();
+            let requests: Vec<InstanceRollback> = job
+                .ids
+                .iter()
+                .map(|&i| self.slots[i].request.clone())
+                .collect();
             self.submitting += 1;
             self.inflight.push(Box::pin(async move {
                 let result = protocol.submit(job.region.as_deref(), &requests).await;
@@ -44,7 +47,7 @@ impl<P: Protocol> Engine<P> {
         let all: Vec<usize> = (0..self.state.instances.len()).collect();
         let (id, region, sent) = (
             s.id.clone(),
-            self.regions[idx].clone(),
+            self.slots[idx].region.clone(),
             self.sent(idx, &all, since),
         );
         self.inflight.push(Box::pin(async move {
@@ -73,7 +76,7 @@ impl<P: Protocol> Engine<P> {
                     job: handle,
                 });
                 for &i in &job.ids {
-                    self.tracking[i].history = History::accepted(now, self.opts.first_poll);
+                    self.slots[i].tracking.history = History::accepted(now, self.opts.first_poll);
                 }
                 self.watch(&job.ids, now);
                 return Ok(None);

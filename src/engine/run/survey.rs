@@ -123,7 +123,7 @@ impl<P: Protocol> Engine<P> {
         // A self-hosted restore is no cloud task: no listing speaks for it.
         let (local, ids): (Vec<usize>, Vec<usize>) = ids
             .iter()
-            .partition(|&&i| crate::engine::local::is_local(self.regions[i].as_deref()));
+            .partition(|&&i| crate::engine::local::is_local(self.slots[i].region.as_deref()));
         for i in local {
             self.polls.push(now + self.opts.first_poll, i, Kind::Check);
         }
@@ -139,9 +139,9 @@ impl<P: Protocol> Engine<P> {
             .get_or_insert_with(|| (Utc::now() - reconcile::CLOCK_SKEW).with_timezone(&offset));
         self.surveys.next.get_or_insert(now + self.opts.first_poll);
         for i in ids {
-            if !self.tracking[i].surveyed {
-                self.tracking[i].surveyed = true;
-                self.tracking[i].unlisted = 0;
+            if !self.slots[i].tracking.surveyed {
+                self.slots[i].tracking.surveyed = true;
+                self.slots[i].tracking.unlisted = 0;
                 self.surveys.watched += 1;
             }
         }
@@ -154,9 +154,9 @@ impl<P: Protocol> Engine<P> {
             return;
         };
         let mut regions: Vec<Option<String>> = Vec::new();
-        for (i, t) in self.tracking.iter().enumerate() {
-            if t.surveyed && !regions.contains(&self.regions[i]) {
-                regions.push(self.regions[i].clone());
+        for slot in &self.slots {
+            if slot.tracking.surveyed && !regions.contains(&slot.region) {
+                regions.push(slot.region.clone());
             }
         }
         self.surveys.previous = self.surveys.started.replace(now);
@@ -190,23 +190,23 @@ impl<P: Protocol> Engine<P> {
             Err(e) if for_now(&e) => return None,
             Err(_) => {
                 self.surveys.off = true;
-                for i in 0..self.tracking.len() {
-                    if self.tracking[i].surveyed {
+                for i in 0..self.slots.len() {
+                    if self.slots[i].tracking.surveyed {
                         self.release(i, Kind::Check, now);
                     }
                 }
                 return None;
             }
         };
-        let mut listed = vec![false; self.tracking.len()];
+        let mut listed = vec![false; self.slots.len()];
         let confirming = self.surveys.confirming;
         for item in &items {
             for id in &item.instances {
                 let Some(&i) = self.surveys.index.get(id) else {
                     continue;
                 };
-                let ours = self.tracking[i].surveyed
-                    && self.regions[i] == region
+                let ours = self.slots[i].tracking.surveyed
+                    && self.slots[i].region == region
                     && item.job.is_some()
                     && self.state.instances[i].job == item.job;
                 if !ours {
@@ -219,14 +219,15 @@ impl<P: Protocol> Engine<P> {
                     // One item for the whole submission: it cannot say when this one ends.
                     self.release(i, Kind::Check, now);
                 } else {
-                    self.tracking[i].unlisted = 0;
+                    self.slots[i].tracking.unlisted = 0;
                     self.note_state(i, &item.state, item.progress, None);
                 }
             }
         }
         for (i, seen) in listed.into_iter().enumerate() {
-            let t = &mut self.tracking[i];
-            if seen || !t.surveyed || self.regions[i] != region {
+            let slot = &mut self.slots[i];
+            let t = &mut slot.tracking;
+            if seen || !t.surveyed || slot.region != region {
                 continue;
             }
             t.unlisted += 1;
@@ -243,7 +244,7 @@ impl<P: Protocol> Engine<P> {
     /// Hands a surveyed instance back to looks of its own: a confirming look at once
     /// (`Likely`), or a check planned as for any task.
     fn release(&mut self, idx: usize, kind: Kind, now: Instant) {
-        let t = &mut self.tracking[idx];
+        let t = &mut self.slots[idx].tracking;
         t.surveyed = false;
         t.confirm = kind == Kind::Likely;
         self.surveys.watched -= 1;

@@ -23,8 +23,8 @@ impl<P: Protocol> Engine<P> {
         let slots = self.look_slots();
         let rate = self.protocol.poll_rate();
         while self.looking < slots && self.pacer.ready_at().is_none_or(|r| r <= now) {
-            let (tracking, cadence) = (&self.tracking, self.opts.cadence);
-            let not_before = |i: usize| tracking[i].history.not_before(cadence);
+            let (instances, cadence) = (&self.slots, self.opts.cadence);
+            let not_before = |i: usize| instances[i].tracking.history.not_before(cadence);
             let Some((idx, early)) = self.polls.pop_due(now, rate, not_before) else {
                 break;
             };
@@ -32,14 +32,14 @@ impl<P: Protocol> Engine<P> {
             let (Some(job), false) = (s.job.clone(), s.status.is_final()) else {
                 continue;
             };
-            if self.tracking[idx].polling {
+            if self.slots[idx].tracking.polling {
                 continue;
             }
             let cap = self.opts.cadence.max * FIRST_LOOK_CAP;
             let explore = self.explorers < EXPLORERS;
-            let confirm = std::mem::take(&mut self.tracking[idx].confirm);
+            let confirm = std::mem::take(&mut self.slots[idx].tracking.confirm);
             self.surveys.confirming -= usize::from(confirm);
-            let history = &self.tracking[idx].history;
+            let history = &self.slots[idx].tracking.history;
             if !early
                 && !confirm
                 && let Some(later) = history.first_look(&mut self.fleet, now, cap, explore)
@@ -50,11 +50,11 @@ impl<P: Protocol> Engine<P> {
             if !history.looked() && self.fleet.short_life().is_none() {
                 self.explorers += 1;
             }
-            self.tracking[idx].polling = true;
+            self.slots[idx].tracking.polling = true;
             self.looking += 1;
             self.pacer.take(now, rate);
             let protocol = Arc::clone(&self.protocol);
-            let region = self.regions[idx].clone();
+            let region = self.slots[idx].region.clone();
             let id = s.id.clone();
             self.inflight.push(Box::pin(async move {
                 let result = protocol.task(region.as_deref(), &id, &job).await;
@@ -69,12 +69,12 @@ impl<P: Protocol> Engine<P> {
         result: Result<Option<Task>, Error>,
     ) -> std::io::Result<Option<Ending>> {
         let now = Instant::now();
-        self.tracking[idx].polling = false;
+        self.slots[idx].tracking.polling = false;
         self.looking -= 1;
         let task = match result {
             Ok(Some(task)) => task,
             Ok(None) => {
-                let since = *self.tracking[idx].missing_since.get_or_insert(now);
+                let since = *self.slots[idx].tracking.missing_since.get_or_insert(now);
                 if now - since >= self.opts.missing_after {
                     self.finish(
                         idx,
@@ -93,7 +93,7 @@ impl<P: Protocol> Engine<P> {
             }
             Err(e) if !transient(&e) => {
                 // An answer that will not change: bounded like a task that is not listed.
-                let since = *self.tracking[idx].missing_since.get_or_insert(now);
+                let since = *self.slots[idx].tracking.missing_since.get_or_insert(now);
                 if now - since >= self.opts.missing_after {
                     self.finish(idx, "failed", Some(format!("cannot track the task: {e}")));
                 } else {
@@ -107,9 +107,12 @@ impl<P: Protocol> Engine<P> {
                 return Ok(None);
             }
         };
-        self.tracking[idx].missing_since = None;
+        self.slots[idx].tracking.missing_since = None;
         if task.state.is_terminal() {
-            self.tracking[idx].history.finished(&mut self.fleet, now);
+            self.slots[idx]
+                .tracking
+                .history
+                .finished(&mut self.fleet, now);
             let status = if task.state == TaskState::Succeeded {
                 "succeeded"
             } else {
@@ -125,7 +128,7 @@ impl<P: Protocol> Engine<P> {
         }
         // An undocumented state stays unfinished, shown raw, until the task leaves it or the
         // run's `--timeout`: a timer never turns "unknown" into "failed".
-        let detail = crate::engine::local::is_local(self.regions[idx].as_deref())
+        let detail = crate::engine::local::is_local(self.slots[idx].region.as_deref())
             .then(|| task.message.clone())
             .flatten();
         self.note_state(idx, &task.state, task.progress, detail);
@@ -165,7 +168,7 @@ impl<P: Protocol> Engine<P> {
     }
 
     pub(super) fn finish(&mut self, idx: usize, status: &str, message: Option<String>) {
-        if std::mem::take(&mut self.tracking[idx].confirm) {
+        if std::mem::take(&mut self.slots[idx].tracking.confirm) {
             self.surveys.confirming -= 1;
         }
         let instance = self.state.instances[idx].id.clone();
@@ -187,7 +190,8 @@ impl<P: Protocol> Engine<P> {
     pub(super) fn reschedule(&mut self, idx: usize, now: Instant, progress: Option<u8>) {
         let latest = Seen { at: now, progress };
         let (at, kind) =
-            self.tracking[idx]
+            self.slots[idx]
+                .tracking
                 .history
                 .observed(&mut self.fleet, self.opts.cadence, latest);
         self.polls.push(at, idx, kind);
@@ -195,7 +199,10 @@ impl<P: Protocol> Engine<P> {
 
     /// Plans another look after one that could not see the task.
     pub(super) fn retry_later(&mut self, idx: usize, now: Instant) {
-        let (at, kind) = self.tracking[idx].history.retry(self.opts.cadence, now);
+        let (at, kind) = self.slots[idx]
+            .tracking
+            .history
+            .retry(self.opts.cadence, now);
         self.polls.push(at, idx, kind);
     }
 }
