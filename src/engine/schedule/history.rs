@@ -1,6 +1,8 @@
 //! One task's history of looks, and the next look it plans from them.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use super::{Cadence, Fleet, Kind, Seen, seconds};
 

@@ -23,7 +23,9 @@ pub use history::History;
 pub use pacer::Pacer;
 pub use queue::PollQueue;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 /// What was seen of one task at one moment.
 #[derive(Debug, Clone, Copy, PartialEq)]

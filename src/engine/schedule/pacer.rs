@@ -1,6 +1,8 @@
 //! The engine's pacing of its own looks at the status action's rate.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 /// The engine's own share of the status action's rate: looks leave at most `rate` a second,
 /// evenly spaced, so they never queue inside the client (where they would hold a connection
