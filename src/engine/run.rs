@@ -495,6 +495,10 @@ mod track;
 mod tests;
 
 #[cfg(test)]
+#[path = "run_fake.rs"]
+mod fake;
+
+#[cfg(test)]
 #[path = "run_pacing_tests.rs"]
 mod pacing_tests;
 

@@ -24,7 +24,7 @@ impl<P: Protocol> Engine<P> {
         let rate = self.protocol.poll_rate();
         while self.looking < slots && self.pacer.ready_at().is_none_or(|r| r <= now) {
             let (instances, cadence) = (&self.slots, self.opts.cadence);
-            let not_before = |i: usize| instances[i].tracking.history.not_before(cadence);
+            let not_before = |i: usize| instances[i].tracking.history.early_from(cadence);
             let Some((idx, early)) = self.polls.pop_due(now, rate, not_before) else {
                 break;
             };
@@ -40,8 +40,11 @@ impl<P: Protocol> Engine<P> {
             let confirm = std::mem::take(&mut self.slots[idx].tracking.confirm);
             self.surveys.confirming -= usize::from(confirm);
             let history = &self.slots[idx].tracking.history;
-            if !early
-                && !confirm
+            // A first look waits for the fleet's short tasks to end; taken early (a backlog),
+            // it still waits until the fleet knows how long tasks live, or explores.
+            let lives_known = self.fleet.short_life().is_some();
+            if !confirm
+                && (!early || !lives_known)
                 && let Some(later) = history.first_look(&mut self.fleet, now, cap, explore)
             {
                 self.polls.push(later, idx, Kind::Check);

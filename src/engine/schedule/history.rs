@@ -218,6 +218,15 @@ impl History {
         self.last_at.map(|at| at + cadence.min)
     }
 
+    /// The soonest a check of this task may go out before its time, when a backlog starts
+    /// checks early (`None`: now). A task already seen running has an estimate, and looking
+    /// sooner than it planned would most likely find it running again: a look before an end
+    /// is the one a short budget cannot afford. So only first looks go early.
+    pub fn early_from(&self, cadence: Cadence) -> Option<Instant> {
+        let planned = self.last_at.map(|at| at + self.last_gap);
+        self.not_before(cadence).max(planned)
+    }
+
     fn plan(&mut self, now: Instant, gap: Duration, kind: Kind) -> (Instant, Kind) {
         self.last_at = Some(now);
         self.last_gap = gap;
