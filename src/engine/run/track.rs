@@ -24,7 +24,20 @@ impl<P: Protocol> Engine<P> {
         let rate = self.protocol.poll_rate();
         while self.looking < slots && self.pacer.ready_at().is_none_or(|r| r <= now) {
             let (instances, cadence) = (&self.slots, self.opts.cadence);
-            let not_before = |i: usize| instances[i].tracking.history.early_from(cadence);
+            let cap = self.opts.cadence.max * FIRST_LOOK_CAP;
+            let explore = self.explorers < EXPLORERS;
+            // A check taken early (a backlog) waits until this time: see `early_from`. A
+            // first look waits until the fleet knows how long tasks live, unless it explores:
+            // a look at a task just accepted would see it waiting.
+            let lives_known = self.fleet.short_life().is_some();
+            let not_before = |i: usize| {
+                let history = &instances[i].tracking.history;
+                if history.looked() || lives_known || explore {
+                    history.early_from(cadence)
+                } else {
+                    Some(now + cap / 5)
+                }
+            };
             let Some((idx, early)) = self.polls.pop_due(now, rate, not_before) else {
                 break;
             };
@@ -35,16 +48,11 @@ impl<P: Protocol> Engine<P> {
             if self.slots[idx].tracking.polling {
                 continue;
             }
-            let cap = self.opts.cadence.max * FIRST_LOOK_CAP;
-            let explore = self.explorers < EXPLORERS;
             let confirm = std::mem::take(&mut self.slots[idx].tracking.confirm);
             self.surveys.confirming -= usize::from(confirm);
             let history = &self.slots[idx].tracking.history;
-            // A first look waits for the fleet's short tasks to end; taken early (a backlog),
-            // it still waits until the fleet knows how long tasks live, or explores.
-            let lives_known = self.fleet.short_life().is_some();
-            if !confirm
-                && (!early || !lives_known)
+            if !early
+                && !confirm
                 && let Some(later) = history.first_look(&mut self.fleet, now, cap, explore)
             {
                 self.polls.push(later, idx, Kind::Check);
