@@ -90,7 +90,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Built with the example, so with its features (tokio's test-util, a dev-dependency, is
     // on): built alone, the binary would need every crate above tokio built a second time.
     let status = Command::new("cargo")
-        .args(["build", "--release", "--quiet", "--bin", "planrun", "--example", "bench_apply"])
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "--bin",
+            "planrun",
+            "--example",
+            "bench_apply",
+        ])
         .status()?;
     if !status.success() {
         return Err("cargo build --release failed".into());

@@ -40,8 +40,6 @@ pub struct Call {
 
 pub struct Fake {
     pub listing: Listing,
-    /// Requests per second per action, as the client's limiter and the server count them.
-    pub rate: f64,
     /// Round trip of every call.
     pub latency: Duration,
     pub life: fn(&str) -> Duration,
@@ -68,13 +66,13 @@ pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Fake {
     pub fn new(listing: Listing, rate: f64, latency: Duration, life: fn(&str) -> Duration) -> Self {
+        // Requests per second per action, as the client's limiter and the server count them.
         let limiters = [SUBMIT, LOOK, LIST]
             .into_iter()
             .map(|a| (a, RateLimiter::new(rate)))
             .collect();
         Self {
             listing,
-            rate,
             latency,
             life,
             limiters,

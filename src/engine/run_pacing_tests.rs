@@ -23,7 +23,11 @@ async fn no_second_of_the_server_holds_more_requests_than_the_rate() {
         assert!(busiest <= 20, "{action}: {busiest} in one second");
     }
     // The budget was used, not left idle: some second held the whole rate.
-    assert!(fake.busiest_second(LOOK) >= 19, "{}", fake.busiest_second(LOOK));
+    assert!(
+        fake.busiest_second(LOOK) >= 19,
+        "{}",
+        fake.busiest_second(LOOK)
+    );
 }
 
 #[tokio::test(start_paused = true)]

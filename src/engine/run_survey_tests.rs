@@ -52,7 +52,10 @@ async fn a_listing_that_says_ended_too_soon_is_not_believed_without_a_look() {
     for id in ids(20) {
         let last = fake.looks_at(&id).into_iter().max();
         let last = last.unwrap_or_else(|| panic!("{id} never looked at"));
-        assert!(last >= fake.end(&id), "{id} finished only on a look after its end");
+        assert!(
+            last >= fake.end(&id),
+            "{id} finished only on a look after its end"
+        );
     }
 }
 
@@ -76,7 +79,10 @@ async fn one_item_per_submission_hands_each_instance_to_looks_of_its_own() {
         let seen = seen.unwrap_or_else(|| panic!("{id} never seen ended"));
         early_seen += usize::from(seen < batch_end);
     }
-    assert!(early_seen >= 10, "{early_seen} of 20 seen before their batch ended");
+    assert!(
+        early_seen >= 10,
+        "{early_seen} of 20 seen before their batch ended"
+    );
 }
 
 #[tokio::test(start_paused = true)]
