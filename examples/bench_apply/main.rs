@@ -87,18 +87,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if args.task_seconds.len() != 2 {
         return Err("--task-seconds takes two values: SHORTEST,LONGEST".into());
     }
-    // Built with the example, so with its features (tokio's test-util, a dev-dependency, is
-    // on): built alone, the binary would need every crate above tokio built a second time.
     let status = Command::new("cargo")
-        .args([
-            "build",
-            "--release",
-            "--quiet",
-            "--bin",
-            "planrun",
-            "--example",
-            "bench_apply",
-        ])
+        .args(["build", "--release", "--quiet", "--bin", "planrun"])
         .status()?;
     if !status.success() {
         return Err("cargo build --release failed".into());
