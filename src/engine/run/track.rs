@@ -26,18 +26,8 @@ impl<P: Protocol> Engine<P> {
             let (instances, cadence) = (&self.slots, self.opts.cadence);
             let cap = self.opts.cadence.max * FIRST_LOOK_CAP;
             let explore = self.explorers < EXPLORERS;
-            // A check taken early (a backlog) waits until this time: see `early_from`. A
-            // first look waits until the fleet knows how long tasks live, unless it explores:
-            // a look at a task just accepted would see it waiting.
-            let lives_known = self.fleet.short_life().is_some();
-            let not_before = |i: usize| {
-                let history = &instances[i].tracking.history;
-                if history.looked() || lives_known || explore {
-                    history.early_from(cadence)
-                } else {
-                    Some(now + cap / 5)
-                }
-            };
+            // A check taken early (a backlog) waits until this time: see `early_from`.
+            let not_before = |i: usize| instances[i].tracking.history.early_from(cadence);
             let Some((idx, early)) = self.polls.pop_due(now, rate, not_before) else {
                 break;
             };
