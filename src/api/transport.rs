@@ -8,7 +8,7 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::api::config::ClientConfig;
 use crate::api::error::Error;
-use crate::api::limiter::{ActionState, Limiters};
+use crate::api::limiter::{Limiters, Pass};
 
 /// What both API clients hold: the shared transport and the region their requests carry.
 /// Clones and [`Regional::with_region`] share the pool, the limiters and the semaphore.
@@ -107,18 +107,16 @@ impl Transport {
     /// Waits for a slot in flight, then for the action's limiter, and counts the attempt.
     ///
     /// Semaphore first, then the limiter: a request leaves as soon as its slot comes, so
-    /// waiting for a free connection can never bunch requests above the rate.
-    pub async fn enter(
-        &self,
-        action: &str,
-    ) -> Result<(SemaphorePermit<'_>, Arc<ActionState>), Error> {
+    /// waiting for a free connection can never bunch requests above the rate. The caller
+    /// keeps the [`Pass`] until the answer is read (or the attempt failed): the limiter
+    /// counts the request in the server's window until then.
+    pub async fn enter(&self, action: &str) -> Result<(SemaphorePermit<'_>, Pass), Error> {
         let state = self.limiters.action(action);
         let permit = self.in_flight.acquire().await.map_err(|_| Error::Config {
             reason: "client shut down".into(),
         })?;
-        state.limiter.acquire().await;
-        state.count_attempt();
-        Ok((permit, state))
+        let pass = state.enter().await;
+        Ok((permit, pass))
     }
 
     /// Reads the whole answer; a non-2xx status becomes [`Error::HttpStatus`].

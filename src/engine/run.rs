@@ -6,7 +6,9 @@ use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use chrono::{FixedOffset, Utc};
 use futures::StreamExt;
@@ -378,7 +380,7 @@ impl<P: Protocol> Engine<P> {
                         return Ok(ending);
                     }
                 }
-                () = tokio::time::sleep_until(wake.into()) => {}
+                () = tokio::time::sleep_until(wake) => {}
                 changed = cancel.changed(), if listening => {
                     match changed {
                         Ok(()) => cancelled = *cancel.borrow(),
@@ -386,7 +388,7 @@ impl<P: Protocol> Engine<P> {
                     }
                     listening &= !cancelled;
                 }
-                () = tokio::time::sleep_until(timeout_at.into()), if deadline.is_some() => {
+                () = tokio::time::sleep_until(timeout_at), if deadline.is_some() => {
                     let instances: Vec<String> = self
                         .state
                         .instances
@@ -499,6 +501,10 @@ mod track;
 #[cfg(test)]
 #[path = "run_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "run_fake.rs"]
+mod fake;
 
 #[cfg(test)]
 #[path = "run_pacing_tests.rs"]

@@ -115,18 +115,39 @@ pub fn async_request_id(job_id: u64) -> String {
     )
 }
 
-/// All tasks, per instance, plus the id counters.
+/// All tasks, per instance, plus the id counters and an index of the jobs in submission
+/// order (so that a listing costs what its page holds, not every task).
 #[derive(Debug)]
 pub struct Tasks {
     by_instance: HashMap<String, Vec<Task>>,
+    jobs: Vec<Job>,
+    /// Job id → its position in `jobs`.
+    job_pos: HashMap<u64, usize>,
+    /// AsyncRequestId → job id.
+    by_async_id: HashMap<String, u64>,
     next_job: u64,
     next_task: u64,
+}
+
+/// One job of the index.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub job_id: u64,
+    /// Its tasks' start on the instances' clock (one for the whole job).
+    pub started_wall: NaiveDateTime,
+    /// Its instances, sorted.
+    pub instances: Vec<String>,
+    /// Tasks of this job and all before it.
+    tasks_through: usize,
 }
 
 impl Default for Tasks {
     fn default() -> Self {
         Self {
             by_instance: HashMap::new(),
+            jobs: Vec::new(),
+            job_pos: HashMap::new(),
+            by_async_id: HashMap::new(),
             next_job: 1000,
             next_task: 1,
         }
@@ -154,6 +175,17 @@ impl Tasks {
     pub fn submit(&mut self, tasks: Vec<NewTask>, now: Instant, wall: NaiveDateTime) -> u64 {
         let job_id = self.next_job;
         self.next_job += 1;
+        let mut instances: Vec<String> = tasks.iter().map(|t| t.instance_id.clone()).collect();
+        instances.sort();
+        let before = self.jobs.last().map_or(0, |j| j.tasks_through);
+        self.job_pos.insert(job_id, self.jobs.len());
+        self.by_async_id.insert(async_request_id(job_id), job_id);
+        self.jobs.push(Job {
+            job_id,
+            started_wall: wall,
+            tasks_through: before + instances.len(),
+            instances,
+        });
         for new in tasks {
             let task = Task {
                 job_id,
@@ -190,21 +222,38 @@ impl Tasks {
         stopped
     }
 
-    /// Every task of one job, whatever the instance.
+    /// Every task of one job, whatever the instance, by instance id.
     pub fn of_job(&self, job_id: u64) -> impl Iterator<Item = &Task> {
-        self.by_instance
-            .values()
-            .flatten()
-            .filter(move |t| t.job_id == job_id)
+        self.job_tasks(job_id).map(|(_, t)| t)
+    }
+
+    /// The tasks of one job with their instance, sorted by instance id.
+    pub fn job_tasks(&self, job_id: u64) -> impl Iterator<Item = (&str, &Task)> {
+        let job = self.job_pos.get(&job_id).map(|&p| &self.jobs[p]);
+        job.into_iter().flat_map(move |j| {
+            j.instances.iter().filter_map(move |id| {
+                let tasks = self.by_instance.get(id)?;
+                let task = tasks.iter().find(|t| t.job_id == job_id)?;
+                Some((id.as_str(), task))
+            })
+        })
     }
 
     /// The job whose AsyncRequestId this is, if any.
     pub fn job_of_async_id(&self, async_id: &str) -> Option<u64> {
-        self.by_instance
-            .values()
-            .flatten()
-            .map(|t| t.job_id)
-            .find(|job| async_request_id(*job) == async_id)
+        self.by_async_id.get(async_id).copied()
+    }
+
+    /// The jobs, oldest first: in submission order, so their start times never go back (the
+    /// instances' clock is one).
+    pub fn jobs(&self) -> &[Job] {
+        &self.jobs
+    }
+
+    /// Tasks of the first `jobs` jobs (oldest first).
+    pub fn tasks_of_first(&self, jobs: usize) -> usize {
+        jobs.checked_sub(1)
+            .map_or(0, |last| self.jobs[last].tasks_through)
     }
 
     /// Every task of every instance, in no particular order.

@@ -9,11 +9,11 @@
 
 use super::*;
 
-/// Ends a survey should find per call it costs: the listing then costs roughly 1 / 2.5 = 0.4
-/// calls per instance whatever the run's size (0.52 measured at N = 1,000, where ends come
-/// unevenly: BENCHMARKS.md). The gap between surveys follows from it and the rate at which
-/// recent surveys found ends.
-const ENDS_PER_CALL: f64 = 2.5;
+/// Ends a survey should find per call it costs: the listing then costs roughly 1 / 3.5 = 0.29
+/// calls per instance whatever the run's size (at 2.5, 0.52 was measured at N = 1,000, where
+/// ends come unevenly: BENCHMARKS.md). The gap between surveys follows from it and the rate
+/// at which recent surveys found ends; a longer gap is a longer detection lag.
+const ENDS_PER_CALL: f64 = 3.5;
 
 /// Items per answer of the listing (its `Limit`), to count what a survey costs.
 const ITEMS_PER_CALL: usize = 100;

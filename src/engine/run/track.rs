@@ -24,7 +24,10 @@ impl<P: Protocol> Engine<P> {
         let rate = self.protocol.poll_rate();
         while self.looking < slots && self.pacer.ready_at().is_none_or(|r| r <= now) {
             let (instances, cadence) = (&self.slots, self.opts.cadence);
-            let not_before = |i: usize| instances[i].tracking.history.not_before(cadence);
+            let cap = self.opts.cadence.max * FIRST_LOOK_CAP;
+            let explore = self.explorers < EXPLORERS;
+            // A check taken early (a backlog) waits until this time: see `early_from`.
+            let not_before = |i: usize| instances[i].tracking.history.early_from(cadence);
             let Some((idx, early)) = self.polls.pop_due(now, rate, not_before) else {
                 break;
             };
@@ -35,8 +38,6 @@ impl<P: Protocol> Engine<P> {
             if self.slots[idx].tracking.polling {
                 continue;
             }
-            let cap = self.opts.cadence.max * FIRST_LOOK_CAP;
-            let explore = self.explorers < EXPLORERS;
             let confirm = std::mem::take(&mut self.slots[idx].tracking.confirm);
             self.surveys.confirming -= usize::from(confirm);
             let history = &self.slots[idx].tracking.history;

@@ -1,46 +1,10 @@
-//! When to look at a task next, and how much that look is worth.
-//!
-//! From a task's progress over time the scheduler estimates when it ends. A look planned for
-//! just after that estimate is [`Kind::Likely`]: it will probably see the task finished. Every
-//! other look — a task not yet running, an end still far off, an error to try again after — is
-//! a [`Kind::Check`]. When the rate limit cannot serve every due look at once, the engine serves
-//! likely looks first ([`PollQueue`]), so the budget goes to seeing ends, not to refreshing
-//! estimates.
-//!
-//! The rate is measured over the longest baseline available (from the first look that saw the
-//! task running to the latest), so whole-percent progress becomes more precise with every
-//! look. An end further away than `cadence.max` is not trusted blindly: the next check comes at
-//! half the remaining time (at least `cadence.max`), so the estimate is refined a few times
-//! before the likely look.
+//! One task's history of looks, and the next look it plans from them.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// What was seen of one task at one moment.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Seen {
-    pub at: Instant,
-    pub progress: Option<u8>,
-}
+use tokio::time::Instant;
 
-/// Poll timing bounds: never sooner than `min` after a look; a task without an estimate is
-/// looked at least every `max`.
-#[derive(Debug, Clone, Copy)]
-pub struct Cadence {
-    pub min: Duration,
-    pub max: Duration,
-}
-
-/// What a planned look is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Kind {
-    /// Planned just after the estimated end: served first.
-    Likely,
-    /// Anything else: served with what budget the likely looks leave, and started early
-    /// when more wait than the rate can serve by their time.
-    Check,
-}
+use super::{Cadence, Fleet, Kind, Seen, seconds};
 
 /// Likely looks that find the task still running, in a row, before the estimate is distrusted
 /// and the task goes back to checks with back-off.
@@ -254,6 +218,15 @@ impl History {
         self.last_at.map(|at| at + cadence.min)
     }
 
+    /// The soonest a check of this task may go out before its time, when a backlog starts
+    /// checks early (`None`: now). A task already seen running has an estimate, and looking
+    /// sooner than it planned would most likely find it running again: a look before an end
+    /// is the one a short budget cannot afford. So only first looks go early.
+    pub fn early_from(&self, cadence: Cadence) -> Option<Instant> {
+        let planned = self.last_at.map(|at| at + self.last_gap);
+        self.not_before(cadence).max(planned)
+    }
+
     fn plan(&mut self, now: Instant, gap: Duration, kind: Kind) -> (Instant, Kind) {
         self.last_at = Some(now);
         self.last_gap = gap;
@@ -270,214 +243,6 @@ struct Estimate {
     earliest: Option<Duration>,
     /// The latest it can end, likewise.
     latest: Option<Duration>,
-}
-
-fn seconds(s: f64) -> Duration {
-    Duration::from_secs_f64(s.clamp(0.0, 1e7))
-}
-
-/// What the tasks of this run taught about tasks in general: the share of their life spent
-/// waiting before their progress starts to move, and how long they live. Rollbacks of one
-/// incident tend to look alike; when they do not, the spread between the low and high
-/// quantiles says so, and estimates from one look get a wide bound (so are refined before
-/// being trusted).
-#[derive(Debug, Clone, Default)]
-pub struct Fleet {
-    shares: Ring,
-    lives: Ring,
-}
-
-/// The 10th, 50th and 90th percentiles of a sample.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Quantiles {
-    pub low: f64,
-    pub mid: f64,
-    pub high: f64,
-}
-
-impl Fleet {
-    /// A task that waited `share` of a life of `life` seconds.
-    pub fn record(&mut self, share: f64, life: f64) {
-        if share.is_finite() && life.is_finite() && life > 0.0 {
-            self.shares.record(share.clamp(0.0, 0.95));
-            self.lives.record(life);
-        }
-    }
-
-    /// The 10th, 50th and 90th percentiles of the waiting shares, once there are enough.
-    pub fn shares(&mut self) -> Option<Quantiles> {
-        self.shares.quantiles()
-    }
-
-    /// A task seen finished `life` after its acceptance (it lived that long at most).
-    pub fn record_finished(&mut self, life: Duration) {
-        self.lives.record(life.as_secs_f64());
-    }
-
-    /// The 10th percentile of the lives, once there are enough samples.
-    pub fn short_life(&mut self) -> Option<Duration> {
-        self.lives.quantiles().map(|q| seconds(q.low))
-    }
-}
-
-/// The latest samples of one measure (at most [`Ring::KEEP`]) and their quantiles.
-#[derive(Debug, Clone, Default)]
-struct Ring {
-    samples: Vec<f64>,
-    next: usize,
-    cached: Option<Quantiles>,
-}
-
-impl Ring {
-    const KEEP: usize = 256;
-    /// Fewer samples than this say nothing.
-    const ENOUGH: usize = 8;
-
-    fn record(&mut self, value: f64) {
-        if self.samples.len() < Self::KEEP {
-            self.samples.push(value);
-        } else {
-            self.samples[self.next] = value;
-            self.next = (self.next + 1) % Self::KEEP;
-        }
-        self.cached = None;
-    }
-
-    fn quantiles(&mut self) -> Option<Quantiles> {
-        if self.samples.len() < Self::ENOUGH {
-            return None;
-        }
-        if self.cached.is_none() {
-            let mut sorted = self.samples.clone();
-            sorted.sort_by(f64::total_cmp);
-            let at = |q: f64| sorted[((sorted.len() - 1) as f64 * q).round() as usize];
-            self.cached = Some(Quantiles {
-                low: at(0.1),
-                mid: at(0.5),
-                high: at(0.9),
-            });
-        }
-        self.cached
-    }
-}
-
-/// The looks waiting to go out: likely ones first (earliest due first), then checks
-/// (earliest due first). Only what is due can be taken, except checks, which start early
-/// when more wait than the rate can serve by their time. Each entry is one planned look.
-#[derive(Debug, Default)]
-pub struct PollQueue {
-    likely: Heap,
-    checks: Heap,
-    /// Checks taken early but too soon after their task's last look, waiting for that.
-    held: Heap,
-}
-
-type Heap = BinaryHeap<Reverse<(Instant, usize)>>;
-
-fn top(heap: &Heap) -> Option<Instant> {
-    heap.peek().map(|r| r.0.0)
-}
-
-impl PollQueue {
-    pub fn push(&mut self, at: Instant, idx: usize, kind: Kind) {
-        let heap = match kind {
-            Kind::Likely => &mut self.likely,
-            Kind::Check => &mut self.checks,
-        };
-        heap.push(Reverse((at, idx)));
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    pub fn len(&self) -> usize {
-        self.likely.len() + self.checks.len() + self.held.len()
-    }
-
-    /// When the next look may be taken, at `rate` looks per second.
-    pub fn next_due(&self, rate: f64) -> Option<Instant> {
-        [top(&self.likely), top(&self.held), self.checks_due(rate)]
-            .into_iter()
-            .flatten()
-            .min()
-    }
-
-    /// When the earliest check may be taken: when it falls due, or sooner when the checks
-    /// waiting are more than `rate` can serve by then. A budget left idle now is lost, and
-    /// those checks would otherwise go out late, all together.
-    fn checks_due(&self, rate: f64) -> Option<Instant> {
-        let due = top(&self.checks)?;
-        let backlog = Duration::from_secs_f64(if rate.is_finite() && rate > 0.0 {
-            (self.checks.len() as f64 / rate).min(1e7)
-        } else {
-            0.0
-        });
-        Some(due.checked_sub(backlog).unwrap_or(due))
-    }
-
-    /// The most valuable look that may be taken at `now`: the likely look due longest, else
-    /// the earliest check. `early` says the check was taken before its time, to keep the budget
-    /// busy; `not_before(idx)` is the soonest a task may be looked at again (its last look
-    /// plus the cadence's minimum), which an early check waits for.
-    pub fn pop_due(
-        &mut self,
-        now: Instant,
-        rate: f64,
-        not_before: impl Fn(usize) -> Option<Instant>,
-    ) -> Option<(usize, bool)> {
-        if top(&self.likely).is_some_and(|at| at <= now) {
-            return self.likely.pop().map(|r| (r.0.1, false));
-        }
-        loop {
-            let check = top(&self.checks).filter(|at| *at <= now);
-            let held = top(&self.held).filter(|at| *at <= now);
-            match (check, held) {
-                (Some(c), Some(h)) if h < c => return self.held.pop().map(|r| (r.0.1, false)),
-                (Some(_), _) => return self.checks.pop().map(|r| (r.0.1, false)),
-                (None, Some(_)) => return self.held.pop().map(|r| (r.0.1, false)),
-                (None, None) => {}
-            }
-            if self.checks_due(rate).is_none_or(|at| at > now) {
-                return None;
-            }
-            let Reverse((_, idx)) = self.checks.pop()?;
-            match not_before(idx) {
-                Some(at) if at > now => self.held.push(Reverse((at, idx))),
-                _ => return Some((idx, true)),
-            }
-        }
-    }
-}
-
-/// The engine's own share of the status action's rate: looks leave at most `rate` a second,
-/// evenly spaced, so they never queue inside the client (where they would hold a connection
-/// slot a submission needs, and go out in arrival order rather than by value).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Pacer {
-    next: Option<Instant>,
-}
-
-impl Pacer {
-    /// When the next look may leave (`None`: now).
-    pub fn ready_at(&self) -> Option<Instant> {
-        self.next
-    }
-
-    /// Takes the slot at `now` for a look, at `rate` per second (infinite: no pacing). A late
-    /// wake-up may use the slot it missed, never more, so no burst builds up.
-    pub fn take(&mut self, now: Instant, rate: f64) {
-        if !(rate.is_finite() && rate > 0.0) {
-            self.next = None;
-            return;
-        }
-        let gap = Duration::from_secs_f64(1.0 / rate);
-        let slot = match self.next {
-            Some(next) => next.max(now.checked_sub(gap).unwrap_or(now)),
-            None => now,
-        };
-        self.next = Some(slot + gap);
-    }
 }
 
 #[cfg(test)]
@@ -722,94 +487,5 @@ mod tests {
             Kind::Check,
             "distrusted after {MAX_MISSES} misses"
         );
-    }
-
-    #[test]
-    fn the_queue_serves_due_likely_looks_before_due_checks() {
-        let t0 = Instant::now();
-        let mut q = PollQueue::default();
-        q.push(t0, 1, Kind::Check);
-        q.push(t0 + secs(1.0), 2, Kind::Likely);
-        q.push(t0 + secs(2.0), 3, Kind::Likely);
-        q.push(t0 + secs(5.0), 4, Kind::Check);
-        let unpaced = f64::INFINITY;
-        let free = |_| None;
-        assert_eq!(q.next_due(unpaced), Some(t0));
-        assert_eq!(
-            q.pop_due(t0 + secs(0.5), unpaced, free),
-            Some((1, false)),
-            "only the check is due"
-        );
-        let later = t0 + secs(10.0);
-        assert_eq!(q.pop_due(later, unpaced, free), Some((2, false)));
-        assert_eq!(q.pop_due(later, unpaced, free), Some((3, false)));
-        assert_eq!(q.pop_due(later, unpaced, free), Some((4, false)));
-        assert_eq!(q.pop_due(later, unpaced, free), None);
-        assert!(q.is_empty());
-    }
-
-    #[test]
-    fn checks_start_early_when_more_wait_than_the_rate_serves_by_their_time() {
-        let t0 = Instant::now();
-        let mut q = PollQueue::default();
-        for i in 0..20 {
-            q.push(t0 + secs(10.0), i, Kind::Check);
-        }
-        let free = |_| None;
-        // 20 checks at 4 a second take 5 s: they start 5 s before they fall due.
-        assert_eq!(q.next_due(4.0), Some(t0 + secs(5.0)));
-        assert_eq!(q.pop_due(t0 + secs(4.9), 4.0, free), None);
-        assert!(matches!(
-            q.pop_due(t0 + secs(5.0), 4.0, free),
-            Some((_, true))
-        ));
-        // A rate that serves them all at once: nothing early.
-        assert_eq!(q.next_due(1000.0).map(|t| t > t0 + secs(9.9)), Some(true));
-        // Likely looks are never taken early.
-        let mut q = PollQueue::default();
-        q.push(t0 + secs(10.0), 1, Kind::Likely);
-        assert_eq!(q.pop_due(t0 + secs(9.0), 0.001, free), None);
-    }
-
-    #[test]
-    fn an_early_check_waits_for_the_minimum_gap_after_its_last_look() {
-        let t0 = Instant::now();
-        let mut q = PollQueue::default();
-        q.push(t0 + secs(10.0), 1, Kind::Check);
-        q.push(t0 + secs(11.0), 2, Kind::Check);
-        // Instance 1 was looked at a moment ago: not before t0 + 2 s.
-        let not_before = |i| (i == 1).then_some(t0 + secs(2.0));
-        let rate = 0.01; // a backlog: both may start early
-        assert_eq!(
-            q.pop_due(t0, rate, not_before),
-            Some((2, true)),
-            "1 is held"
-        );
-        assert_eq!(q.pop_due(t0 + secs(1.0), rate, not_before), None);
-        assert_eq!(q.next_due(rate), Some(t0 + secs(2.0)));
-        assert_eq!(
-            q.pop_due(t0 + secs(2.0), rate, not_before),
-            Some((1, false))
-        );
-        assert!(q.is_empty());
-    }
-
-    #[test]
-    fn the_pacer_spaces_looks_at_the_rate_without_bursts() {
-        let t0 = Instant::now();
-        let mut p = Pacer::default();
-        assert_eq!(p.ready_at(), None);
-        p.take(t0, 10.0);
-        assert_eq!(p.ready_at(), Some(t0 + secs(0.1)));
-        p.take(t0 + secs(0.1), 10.0);
-        assert_eq!(p.ready_at(), Some(t0 + secs(0.2)));
-        // Idle for a while: one slot back at most, not a burst of ten.
-        let late = t0 + secs(1.2);
-        p.take(late, 10.0);
-        assert_eq!(p.ready_at(), Some(late));
-        p.take(late, 10.0);
-        assert_eq!(p.ready_at(), Some(late + secs(0.1)));
-        p.take(late, f64::INFINITY);
-        assert_eq!(p.ready_at(), None, "no rate: no pacing");
     }
 }

@@ -1,0 +1,57 @@
+//! When to look at a task next, and how much that look is worth.
+//!
+//! From a task's progress over time the scheduler estimates when it ends. A look planned for
+//! just after that estimate is [`Kind::Likely`]: it will probably see the task finished. Every
+//! other look — a task not yet running, an end still far off, an error to try again after — is
+//! a [`Kind::Check`]. When the rate limit cannot serve every due look at once, the engine serves
+//! likely looks first ([`PollQueue`]), so the budget goes to seeing ends, not to refreshing
+//! estimates.
+//!
+//! The rate is measured over the longest baseline available (from the first look that saw the
+//! task running to the latest), so whole-percent progress becomes more precise with every
+//! look. An end further away than `cadence.max` is not trusted blindly: the next check comes at
+//! half the remaining time (at least `cadence.max`), so the estimate is refined a few times
+//! before the likely look.
+
+mod fleet;
+mod history;
+mod pacer;
+mod queue;
+
+pub use fleet::{Fleet, Quantiles};
+pub use history::History;
+pub use pacer::Pacer;
+pub use queue::PollQueue;
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// What was seen of one task at one moment.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Seen {
+    pub at: Instant,
+    pub progress: Option<u8>,
+}
+
+/// Poll timing bounds: never sooner than `min` after a look; a task without an estimate is
+/// looked at least every `max`.
+#[derive(Debug, Clone, Copy)]
+pub struct Cadence {
+    pub min: Duration,
+    pub max: Duration,
+}
+
+/// What a planned look is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Kind {
+    /// Planned just after the estimated end: served first.
+    Likely,
+    /// Anything else: served with what budget the likely looks leave, and started early
+    /// when more wait than the rate can serve by their time.
+    Check,
+}
+
+fn seconds(s: f64) -> Duration {
+    Duration::from_secs_f64(s.clamp(0.0, 1e7))
+}
