@@ -85,10 +85,11 @@ pub fn para_json(spec: &RollbackSpec) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn spec() -> RollbackSpec {
+    /// The seeds' example (also used by API 2.0's parameter tests).
+    pub(crate) fn spec() -> RollbackSpec {
         RollbackSpec {
             rollbacktime: "2016-10-31 12:00:00".into(),
             strategy: Strategy::Full,

@@ -20,27 +20,7 @@ pub fn rollback_params(instances: &[InstanceRollback]) -> Vec<(String, String)> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::rollback::{
-        DatabaseRename, DatabaseTables, RollbackSpec, Strategy, TableRename,
-    };
-
-    fn spec() -> RollbackSpec {
-        RollbackSpec {
-            rollbacktime: "2016-10-31 12:00:00".into(),
-            strategy: Strategy::Full,
-            dbs: vec![DatabaseRename {
-                dbname: "db1".into(),
-                newname: "db1_bak".into(),
-            }],
-            tables: vec![DatabaseTables {
-                db: "db2".into(),
-                table: vec![TableRename {
-                    tablename: "table1".into(),
-                    newname: "table1_bak".into(),
-                }],
-            }],
-        }
-    }
+    use crate::api::rollback::tests::spec;
 
     #[test]
     fn params_are_numbered_from_zero() {
