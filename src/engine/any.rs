@@ -4,6 +4,7 @@
 
 use super::listing::{JobsQuery, Listing};
 use super::local::{self, Local};
+use super::objects::Holdings;
 use super::protocol::{JobHandle, Protocol, Surveyed, Task};
 use super::reconcile::{Found, Sent};
 use super::v2::V2;
@@ -161,6 +162,18 @@ impl Protocol for AnyProtocol {
         instances: &[String],
     ) -> Result<Option<Vec<InstanceRollbackRangeTime>>, Error> {
         delegate!(self.to_cloud(), p => Protocol::preflight(p, region, instances).await, else Err(nested()))
+    }
+
+    async fn holdings(
+        &self,
+        region: Option<&str>,
+        request: &InstanceRollback,
+    ) -> Result<Option<Holdings>, Error> {
+        delegate!(self.to_cloud(), p => p.holdings(region, request).await, else Err(nested()))
+    }
+
+    fn concurrency(&self) -> usize {
+        delegate!(self.to_cloud(), p => p.concurrency(), else 1)
     }
 
     async fn survey(

@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::any::AnyProtocol;
+use super::protocol::Protocol;
 use crate::api::Error;
 use crate::api::rollback::InstanceRollback;
 use crate::api::v3::Client;
@@ -63,47 +63,47 @@ pub struct Finding {
 /// Checks every request in `requests` (each with its region), skipping the instances in
 /// `skip` (already reported unavailable). `Ok(None)` with API 2.0, which has no such query.
 /// Findings come in the order of `requests`; instances without problems are left out.
-pub async fn check(
-    protocol: &AnyProtocol,
+pub async fn check<P: Protocol>(
+    protocol: &P,
     requests: &[(Option<&str>, &InstanceRollback)],
     skip: &BTreeSet<String>,
 ) -> Result<Option<Vec<Finding>>, Error> {
     use futures::{StreamExt, TryStreamExt};
-    let Some(v3) = protocol.v3() else {
-        return Ok(None);
-    };
-    let base = v3.client();
     // Twice the client's bound, so that while some calls wait for one action's rate slot,
     // calls of the other action are queued to use the other's.
-    let width = base.concurrency().max(1) * 2;
+    let width = protocol.concurrency().max(1) * 2;
     let checks = requests
         .iter()
         .filter(|(_, r)| !skip.contains(&r.instance_id))
-        .map(|(region, request)| {
-            let client = match region {
-                Some(r) if *r != base.region() => base.with_region(r),
-                _ => base.clone(),
-            };
-            async move { instance(&client, request).await }
-        });
-    let findings: Vec<Finding> = futures::stream::iter(checks)
+        .map(|(region, request)| instance(protocol, *region, request));
+    let findings: Vec<Option<Finding>> = futures::stream::iter(checks)
         .buffered(width)
-        .try_filter_map(|f| async move { Ok((!f.problems.is_empty()).then_some(f)) })
+        .try_filter(|f| {
+            let keep = f.as_ref().is_none_or(|f| !f.problems.is_empty());
+            async move { keep }
+        })
         .try_collect()
         .await?;
-    Ok(Some(findings))
+    // An API without the query answers `None` for every instance.
+    Ok(findings.into_iter().collect())
 }
 
-async fn instance(client: &Client, request: &InstanceRollback) -> Result<Finding, Error> {
+/// One instance's finding; `None` from an API that cannot say what an instance holds.
+async fn instance<P: Protocol>(
+    protocol: &P,
+    region: Option<&str>,
+    request: &InstanceRollback,
+) -> Result<Option<Finding>, Error> {
     let finding = |problems| Finding {
         instance_id: request.instance_id.clone(),
         problems,
     };
-    match holdings(client, request).await {
-        Ok(h) => Ok(finding(problems(request, &h))),
-        Err(e) if is_missing_instance(&e) => Ok(finding(vec![Problem::Unavailable {
+    match protocol.holdings(region, request).await {
+        Ok(Some(h)) => Ok(Some(finding(problems(request, &h)))),
+        Ok(None) => Ok(None),
+        Err(e) if is_missing_instance(&e) => Ok(Some(finding(vec![Problem::Unavailable {
             message: e.to_string(),
-        }])),
+        }]))),
         Err(e) => Err(e),
     }
 }
@@ -308,5 +308,63 @@ mod tests {
             "InternalError.DatabaseAccessError"
         )));
         assert!(!is_missing_instance(&cloud("AuthFailure.SignatureFailure")));
+    }
+
+    /// A protocol that knows what its instances hold (or, `None`, cannot say), so the check
+    /// is seen to go through the protocol seam, as `AnyProtocol` routes it.
+    struct Knows(Option<Holdings>);
+
+    impl Protocol for Knows {
+        async fn submit(
+            &self,
+            _: Option<&str>,
+            _: &[InstanceRollback],
+        ) -> Result<crate::engine::protocol::JobHandle, Error> {
+            unreachable!("the preflight submits nothing")
+        }
+        async fn tasks(
+            &self,
+            _: Option<&str>,
+            _: &str,
+        ) -> Result<Vec<crate::engine::protocol::Task>, Error> {
+            Ok(Vec::new())
+        }
+        async fn task(
+            &self,
+            _: Option<&str>,
+            _: &str,
+            _: &crate::engine::protocol::JobHandle,
+        ) -> Result<Option<crate::engine::protocol::Task>, Error> {
+            Ok(None)
+        }
+        async fn holdings(
+            &self,
+            _: Option<&str>,
+            _: &InstanceRollback,
+        ) -> Result<Option<Holdings>, Error> {
+            Ok(self.0.clone())
+        }
+    }
+
+    #[tokio::test]
+    async fn the_check_asks_the_protocol_and_an_api_without_the_query_checks_nothing() {
+        let r = request();
+        let requests = [(None, &r)];
+        let held = Holdings {
+            databases: set(&["ledger", "ledger_bak"]),
+            tables: BTreeMap::new(),
+        };
+        let found = check(&Knows(Some(held.clone())), &requests, &BTreeSet::new())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            found.map(|f| f.into_iter().map(|f| f.problems).collect::<Vec<_>>()),
+            Some(vec![problems(&r, &held)])
+        );
+        assert!(!problems(&r, &held).is_empty());
+        let none = check(&Knows(None), &requests, &BTreeSet::new())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(none, None);
     }
 }

@@ -5,6 +5,7 @@
 use std::future::Future;
 
 use super::listing::{JobsQuery, Listing};
+use super::objects::Holdings;
 use super::reconcile::{self, Found, Sent};
 use crate::api::rollback::{InstanceRollback, RollbackSpec};
 use crate::api::v3::model::InstanceRollbackRangeTime;
@@ -177,6 +178,23 @@ pub trait Protocol: Send + Sync + 'static {
         _instances: &[String],
     ) -> impl Future<Output = Result<Option<Vec<InstanceRollbackRangeTime>>, Error>> + Send {
         async { Ok(None) }
+    }
+
+    /// What the instance holds that `request` names (API 3.0's DescribeDatabases, then
+    /// DescribeTables), for the object preflight; `Ok(None)` from an API that has no such
+    /// query (API 2.0 here).
+    fn holdings(
+        &self,
+        _region: Option<&str>,
+        _request: &InstanceRollback,
+    ) -> impl Future<Output = Result<Option<Holdings>, Error>> + Send {
+        async { Ok(None) }
+    }
+
+    /// How many calls the protocol's client keeps in flight at once (the object preflight
+    /// queues twice as many).
+    fn concurrency(&self) -> usize {
+        1
     }
 
     /// Stops the instance's running rollback (API 3.0's StopRollback); an API without a way

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 mod tied;
 
 use super::listing::{self, JobsQuery, Listing};
+use super::objects::Holdings;
 use super::protocol::{JobHandle, Protocol, Surveyed, Task, TaskState};
 use crate::api::Error;
 use crate::api::rollback::{InstanceRollback, RollbackSpec, para_json};
@@ -326,6 +327,22 @@ impl Protocol for V3 {
 
     async fn stop(&self, region: Option<&str>, instance: &str) -> Result<JobHandle, Error> {
         V3::stop(self, region, instance).await
+    }
+
+    async fn holdings(
+        &self,
+        region: Option<&str>,
+        request: &InstanceRollback,
+    ) -> Result<Option<Holdings>, Error> {
+        let client = match region {
+            Some(r) if r != self.client.region() => self.client.with_region(r),
+            _ => self.client.clone(),
+        };
+        super::objects::holdings(&client, request).await.map(Some)
+    }
+
+    fn concurrency(&self) -> usize {
+        self.client.concurrency()
     }
 
     fn preview(&self, batch: &[InstanceRollback]) -> Option<Vec<(String, String)>> {
