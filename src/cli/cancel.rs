@@ -18,6 +18,7 @@ use crate::engine::journal::{Journal, Record};
 use crate::engine::protocol::{JobHandle, Protocol, TaskState};
 use crate::engine::state::RunState;
 use crate::plan;
+use crate::plan::text::visible;
 
 /// Stop the running rollbacks of a plan's last apply.
 #[derive(Debug, clap::Args)]
@@ -283,10 +284,11 @@ async fn confirm_stops(
         let mut next = Vec::new();
         for mut s in pending {
             // The stop request's own status: its FAILED is worth saying; the task decides.
-            let request = match protocol.v3() {
-                Some(v3) => v3.request_state(s.region.as_deref(), &s.request).await.ok(),
-                None => None,
-            };
+            let request = protocol
+                .request_state(s.region.as_deref(), &s.request)
+                .await
+                .ok()
+                .flatten();
             let task = match &s.job {
                 Some(job) => protocol
                     .task(s.region.as_deref(), &s.id, job)
@@ -302,7 +304,7 @@ async fn confirm_stops(
                         request: Some(s.request.0.clone()),
                         at: Utc::now(),
                     })?;
-                    outln!("{}: cancelled (the task is KILLED)", s.id);
+                    outln!("{}: cancelled (the task is KILLED)", visible(&s.id));
                 }
                 Some(state) if state.is_terminal() => {
                     ended += 1;

@@ -5,7 +5,7 @@
 use super::listing::{JobsQuery, Listing};
 use super::local::{self, Local};
 use super::objects::Holdings;
-use super::protocol::{JobHandle, Protocol, Surveyed, Task};
+use super::protocol::{JobHandle, Protocol, Surveyed, Task, TaskState};
 use super::reconcile::{Found, Sent};
 use super::v2::V2;
 use super::v3::V3;
@@ -174,6 +174,14 @@ impl Protocol for AnyProtocol {
 
     fn concurrency(&self) -> usize {
         delegate!(self.to_cloud(), p => p.concurrency(), else 1)
+    }
+
+    async fn request_state(
+        &self,
+        region: Option<&str>,
+        request: &JobHandle,
+    ) -> Result<Option<(TaskState, Option<String>)>, Error> {
+        delegate!(self.to_cloud(), p => Protocol::request_state(p, region, request).await, else Err(nested()))
     }
 
     async fn survey(

@@ -211,6 +211,16 @@ pub trait Protocol: Send + Sync + 'static {
         }
     }
 
+    /// The state of an asynchronous request such as a stop (API 3.0's
+    /// DescribeAsyncRequestInfo) and its message; `Ok(None)` from an API without the query.
+    fn request_state(
+        &self,
+        _region: Option<&str>,
+        _request: &JobHandle,
+    ) -> impl Future<Output = Result<Option<(TaskState, Option<String>)>, Error>> + Send {
+        async { Ok(None) }
+    }
+
     /// The instance's rollback tasks as `planrun jobs` lists them (API 2.0: GetCdbRollbackJob;
     /// API 3.0: DescribeRollbackTaskDetail, every request's).
     fn jobs(

@@ -345,6 +345,14 @@ impl Protocol for V3 {
         self.client.concurrency()
     }
 
+    async fn request_state(
+        &self,
+        region: Option<&str>,
+        request: &JobHandle,
+    ) -> Result<Option<(TaskState, Option<String>)>, Error> {
+        V3::request_state(self, region, request).await.map(Some)
+    }
+
     fn preview(&self, batch: &[InstanceRollback]) -> Option<Vec<(String, String)>> {
         Some(super::prepare::Generation::V3.params(batch))
     }
