@@ -299,8 +299,7 @@ impl Apply {
         options.timeout = timeout;
         let mut engine = Engine::new(
             Arc::clone(&self.protocol),
-            self.prepared.requests(),
-            self.prepared.regions(),
+            self.prepared.work(),
             options,
             journal,
             self.state.clone(),

@@ -125,6 +125,14 @@ impl Prepared {
         self.slots.iter().map(|s| s.request.clone()).collect()
     }
 
+    /// Every instance's request with its region, in plan order: what the engine runs.
+    pub fn work(&self) -> Vec<(InstanceRollback, Option<String>)> {
+        self.slots
+            .iter()
+            .map(|s| (s.request.clone(), s.region.clone()))
+            .collect()
+    }
+
     /// Every instance's region, in plan order.
     pub fn regions(&self) -> Vec<Option<String>> {
         self.slots.iter().map(|s| s.region.clone()).collect()

@@ -256,21 +256,19 @@ impl<P: Protocol> Engine<P> {
     /// taken apart into one slot per instance here, once.
     pub fn new(
         protocol: Arc<P>,
-        requests: Vec<InstanceRollback>,
-        regions: Vec<Option<String>>,
+        work: Vec<(InstanceRollback, Option<String>)>,
         opts: Options,
         journal: Journal,
         state: RunState,
         events: mpsc::UnboundedSender<Event>,
     ) -> Self {
         assert_eq!(
-            (requests.len(), regions.len()),
-            (state.instances.len(), state.instances.len()),
-            "one request and one region per instance of the run"
+            work.len(),
+            state.instances.len(),
+            "one request (with its region) per instance of the run"
         );
-        let slots = requests
+        let slots = work
             .into_iter()
-            .zip(regions)
             .map(|(request, region)| Slot {
                 request,
                 region,

@@ -325,7 +325,7 @@ pub async fn run(fake: &Arc<Fake>, n: usize, opts: Options) -> RunState {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let (journal, _) =
         Journal::open(&dir.path().join("j.journal")).unwrap_or_else(|e| panic!("{e}"));
-    let requests = ids
+    let requests: Vec<InstanceRollback> = ids
         .iter()
         .map(|id| InstanceRollback {
             instance_id: id.clone(),
@@ -342,8 +342,7 @@ pub async fn run(fake: &Arc<Fake>, n: usize, opts: Options) -> RunState {
     let (_cancel, cancelled) = watch::channel(false);
     let mut engine = Engine::new(
         Arc::clone(fake),
-        requests,
-        vec![None; n],
+        requests.into_iter().map(|r| (r, None)).collect(),
         opts,
         journal,
         RunState::new(ids.iter().map(String::as_str)),

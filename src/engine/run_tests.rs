@@ -214,7 +214,7 @@ async fn run_journaled(
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let (journal, _) =
         Journal::open(&dir.path().join("j.journal")).unwrap_or_else(|e| panic!("{e}"));
-    let requests = ids
+    let requests: Vec<InstanceRollback> = ids
         .iter()
         .map(|id| InstanceRollback {
             instance_id: id.clone(),
@@ -225,8 +225,7 @@ async fn run_journaled(
     let (_cancel, cancelled) = watch::channel(false);
     let mut engine = Engine::new(
         fake,
-        requests,
-        vec![None; ids.len()],
+        requests.into_iter().map(|r| (r, None)).collect(),
         opts,
         journal,
         RunState::new(ids.iter().map(String::as_str)),

@@ -69,8 +69,7 @@ async fn apply(tag: &str, n: usize, faults: Faults) -> sandbox::CountersSnapshot
     let (_cancel, cancelled) = watch::channel(false);
     let mut engine = Engine::new(
         Arc::new(V2::new(client)),
-        requests,
-        vec![None; n],
+        requests.into_iter().map(|r| (r, None)).collect(),
         options(),
         journal,
         state,

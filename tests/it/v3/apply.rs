@@ -196,13 +196,12 @@ async fn run(endpoint: &str, ids: &[&str], path: &Path, opts: Options) -> (Endin
     conf.timeouts.request = Duration::from_millis(500);
     let protocol = Arc::new(AnyProtocol::V3(V3::new(Client::new(conf).unwrap())));
     let (journal, records) = Journal::open(path).unwrap();
-    let requests = ids.iter().map(|id| db_instance(id)).collect();
+    let requests: Vec<_> = ids.iter().map(|id| db_instance(id)).collect();
     let (tx, _rx) = mpsc::unbounded_channel();
     let (_cancel_tx, cancel_rx) = watch::channel(false);
     let mut engine = Engine::new(
         protocol,
-        requests,
-        vec![None; ids.len()],
+        requests.into_iter().map(|r| (r, None)).collect(),
         opts,
         journal,
         RunState::replay(ids.iter().copied(), &records),
