@@ -140,12 +140,23 @@ impl InstanceState {
                 at,
             });
         }
-        let changed = self.task_state.as_ref() != Some(&task.state)
-            || (task.progress.is_some() && self.progress != task.progress);
+        self.progress_record(&task.state, task.progress, at)
+    }
+
+    /// The record of an unfinished task's `state` and `progress`, when either is news (the
+    /// one rule for `status` and the engine's looks).
+    pub fn progress_record(
+        &self,
+        state: &TaskState,
+        progress: Option<u8>,
+        at: DateTime<Utc>,
+    ) -> Option<Record> {
+        let changed = self.task_state.as_ref() != Some(state)
+            || (progress.is_some() && self.progress != progress);
         changed.then(|| Record::Progress {
             instance: self.id.clone(),
-            state: task.state.clone(),
-            progress: task.progress,
+            state: state.clone(),
+            progress,
             at,
         })
     }

@@ -140,9 +140,11 @@ impl<P: Protocol> Engine<P> {
         Ok(None)
     }
 
-    /// Journals and reports a running task's state and progress when they changed.
-    /// Journals and tells a task's new state; `detail` is a self-hosted restore's phase and
+    /// Journals and tells a running task's state and progress when either changed
+    /// ([`InstanceState::progress_record`]); `detail` is a self-hosted restore's phase and
     /// bytes.
+    ///
+    /// [`InstanceState::progress_record`]: crate::engine::state::InstanceState::progress_record
     pub(super) fn note_state(
         &mut self,
         idx: usize,
@@ -151,18 +153,11 @@ impl<P: Protocol> Engine<P> {
         detail: Option<String>,
     ) {
         let s = &self.state.instances[idx];
-        let changed =
-            s.task_state.as_ref() != Some(state) || (progress.is_some() && s.progress != progress);
-        if !changed {
+        let Some(record) = s.progress_record(state, progress, Utc::now()) else {
             return;
-        }
+        };
         let instance = s.id.clone();
-        self.buffer(Record::Progress {
-            instance: instance.clone(),
-            state: state.clone(),
-            progress,
-            at: Utc::now(),
-        });
+        self.buffer(record);
         self.emit(Event::State {
             instance,
             state: state.clone(),
