@@ -50,17 +50,6 @@ impl Speaker {
         }
     }
 
-    /// Whether one more read of that action is accepted.
-    pub(crate) async fn read_accepted(&mut self) -> bool {
-        match self {
-            Self::V3(c) => {
-                let body = json!({"InstanceIds": [A]});
-                error_code(&c.call("DescribeRollbackRangeTime", body).await).is_none()
-            }
-            Self::V2(c) => int(&c.jobs(A, &[]).await["code"]) == 0,
-        }
-    }
-
     /// Whether a request of another action is accepted.
     pub(crate) async fn other_accepted(&mut self) -> bool {
         match self {
