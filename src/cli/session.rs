@@ -122,8 +122,9 @@ impl Session {
         api: &ApiArgs,
         args: &SessionArgs,
         sandboxed: bool,
-        batch_size: usize,
+        prepared: crate::engine::prepare::Prepared,
     ) -> Result<Self, i32> {
+        let batch_size = prepared.batch_size;
         let dir = state_dir(plan_path, args);
         let lock = store::lock(&dir, &plan.name, sandboxed).map_err(|e| {
             match &e {
@@ -156,7 +157,10 @@ impl Session {
             context: Some(super::operator::context(version, action, sandboxed)),
             ..settings(args, sandboxed, batch_size)
         };
-        let mut session = Self::new(plan, Apply::new(plan, protocol, journal, settings));
+        let mut session = Self::new(
+            plan,
+            Apply::with_prepared(plan, prepared, protocol, journal, settings),
+        );
         session.sandbox = sandbox;
         session._lock = Some(lock);
         Ok(session)

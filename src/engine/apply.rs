@@ -84,6 +84,8 @@ pub fn plan_offset(plan: &ResolvedPlan) -> chrono::FixedOffset {
 }
 
 impl Apply {
+    /// The apply of `plan`, prepared here for `protocol`'s API generation (what `status`,
+    /// `cancel` and `report` read it with).
     pub fn new(
         plan: &ResolvedPlan,
         protocol: AnyProtocol,
@@ -91,6 +93,18 @@ impl Apply {
         settings: Settings,
     ) -> Self {
         let prepared = prepare(plan, protocol.generation(), settings.batch_size);
+        Self::with_prepared(plan, prepared, protocol, journal_path, settings)
+    }
+
+    /// The apply of `plan` as `prepared` — the very value the diff was drawn from, so that
+    /// what was reviewed is what is sent (and the plan is prepared once).
+    pub fn with_prepared(
+        plan: &ResolvedPlan,
+        prepared: Prepared,
+        protocol: AnyProtocol,
+        journal_path: PathBuf,
+        settings: Settings,
+    ) -> Self {
         // Local restores cost no API calls to look at: look often.
         let local_only = plan.instances.iter().all(|i| i.selfhosted.is_some());
         let default_poll = if settings.sandboxed || local_only {

@@ -142,7 +142,7 @@ fn run_checked(
             &args.api,
             &args.session,
             args.sandbox,
-            batch_size,
+            prepared,
         )
         .await
         {
