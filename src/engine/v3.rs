@@ -334,11 +334,9 @@ impl Protocol for V3 {
         region: Option<&str>,
         request: &InstanceRollback,
     ) -> Result<Option<Holdings>, Error> {
-        let client = match region {
-            Some(r) if r != self.client.region() => self.client.with_region(r),
-            _ => self.client.clone(),
-        };
-        super::objects::holdings(&client, request).await.map(Some)
+        super::objects::holdings(&self.client_for(region), request)
+            .await
+            .map(Some)
     }
 
     fn concurrency(&self) -> usize {
