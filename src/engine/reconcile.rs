@@ -101,29 +101,8 @@ pub fn decide(tasks: &[Task], sent: &Sent, unverified: bool) -> Found {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::rollback::{DatabaseTables, Strategy, TableRename};
+    use crate::api::v2::matching::tests::spec;
     use crate::engine::protocol::{JobHandle, TaskState};
-
-    fn spec() -> RollbackSpec {
-        RollbackSpec {
-            rollbacktime: "2026-11-20 03:15:00".into(),
-            strategy: Strategy::Table,
-            dbs: vec![],
-            tables: vec![DatabaseTables {
-                db: "orders".into(),
-                table: vec![
-                    TableRename {
-                        tablename: "payments".into(),
-                        newname: "payments_bak".into(),
-                    },
-                    TableRename {
-                        tablename: "refunds".into(),
-                        newname: "refunds_bak".into(),
-                    },
-                ],
-            }],
-        }
-    }
 
     fn task(job: &str, started: &str, spec: RollbackSpec) -> Task {
         Task {

@@ -54,12 +54,13 @@ fn table_set(tables: &[DatabaseTables]) -> BTreeSet<(&str, &str, &str)> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::api::rollback::{Strategy, TableRename, para_json};
     use serde_json::json;
 
-    fn spec() -> RollbackSpec {
+    /// Two tables of `orders` rolled back beside themselves (also reconcile's fixture).
+    pub(crate) fn spec() -> RollbackSpec {
         RollbackSpec {
             rollbacktime: "2026-11-20 03:15:00".into(),
             strategy: Strategy::Table,
