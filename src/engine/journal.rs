@@ -175,23 +175,28 @@ impl Journal {
     /// Opens (creating) the journal at `path` and returns it with its records. A torn or
     /// unreadable last line is cut off so that the next record starts on a line of its own.
     pub fn open(path: &Path) -> io::Result<(Self, Vec<Record>)> {
+        let mut records = Vec::new();
+        let journal = Self::open_each(path, Want::All, |r| records.push(r))?;
+        Ok((journal, records))
+    }
+
+    /// [`Journal::open`], handing each record to `each` as it is read instead of holding
+    /// them all (a journal of 10,000 instances is tens of megabytes once parsed).
+    pub fn open_each(path: &Path, want: Want, each: impl FnMut(Record)) -> io::Result<Self> {
         if let Some(dir) = path.parent() {
             create_private_dir(dir)?;
         }
         let mut file = private_options().open(path)?;
-        let (records, good_len) = read_records(&mut file)?;
+        let (_, good_len) = read_records(&mut file, want, each)?;
         if good_len < file.metadata()?.len() {
             file.set_len(good_len)?;
             file.sync_all()?;
         }
         file.seek(SeekFrom::End(0))?;
-        Ok((
-            Self {
-                file,
-                path: path.to_owned(),
-            },
-            records,
-        ))
+        Ok(Self {
+            file,
+            path: path.to_owned(),
+        })
     }
 
     /// Opens an existing journal for appending without changing what it holds (`status`
@@ -219,8 +224,16 @@ impl Journal {
 
     /// Reads the records of a journal without opening it for writing (for `status`).
     pub fn read(path: &Path) -> io::Result<Vec<Record>> {
+        let mut records = Vec::new();
+        Self::read_each(path, Want::All, |r| records.push(r))?;
+        Ok(records)
+    }
+
+    /// Hands each record of a journal to `each` as it is read, without opening it for
+    /// writing; returns how many lines held records (skipped ones included).
+    pub fn read_each(path: &Path, want: Want, each: impl FnMut(Record)) -> io::Result<usize> {
         let mut file = File::open(path)?;
-        Ok(read_records(&mut file)?.0)
+        Ok(read_records(&mut file, want, each)?.0)
     }
 
     pub fn path(&self) -> &Path {
@@ -247,11 +260,33 @@ impl Journal {
     }
 }
 
-/// The records, and the length of the file up to the end of the last good line.
-fn read_records(file: &mut File) -> io::Result<(Vec<Record>, u64)> {
+/// Which records a reader needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    /// Every record, parsed.
+    All,
+    /// What a replay of the state needs: a [`Record::Planned`] line (the plan's every
+    /// request, by far the longest line) is only checked to be a JSON object, not parsed.
+    State,
+}
+
+/// Just a line's `record` tag: reading it skips the rest of the line without building it.
+#[derive(Deserialize)]
+struct Tag<'a> {
+    #[serde(borrow)]
+    record: std::borrow::Cow<'a, str>,
+}
+
+/// Hands each record to `each`, in order; returns how many lines held records and the length
+/// of the file up to the end of the last good line.
+fn read_records(
+    file: &mut File,
+    want: Want,
+    mut each: impl FnMut(Record),
+) -> io::Result<(usize, u64)> {
     file.seek(SeekFrom::Start(0))?;
     let mut reader = BufReader::new(file);
-    let mut records = Vec::new();
+    let mut count = 0usize;
     let mut good_len = 0u64;
     let mut line = Vec::new();
     loop {
@@ -261,9 +296,18 @@ fn read_records(file: &mut File) -> io::Result<(Vec<Record>, u64)> {
             break;
         }
         let complete = line.last() == Some(&b'\n');
+        let skipped = complete
+            && want == Want::State
+            && serde_json::from_slice::<Tag>(&line).is_ok_and(|t| t.record == "planned");
+        if skipped {
+            count += 1;
+            good_len += n as u64;
+            continue;
+        }
         match serde_json::from_slice::<Record>(&line) {
             Ok(record) if complete => {
-                records.push(record);
+                each(record);
+                count += 1;
                 good_len += n as u64;
             }
             // A torn tail: everything after the last good line is dropped.
@@ -277,12 +321,12 @@ fn read_records(file: &mut File) -> io::Result<(Vec<Record>, u64)> {
                 }
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidData,
-                    format!("journal line {} is corrupt: {e}", records.len() + 1),
+                    format!("journal line {} is corrupt: {e}", count + 1),
                 ));
             }
         }
     }
-    Ok((records, good_len))
+    Ok((count, good_len))
 }
 
 /// An exclusive lock on the plan's state: a second `apply` of the same plan is refused.
@@ -405,6 +449,36 @@ mod tests {
         assert_eq!(records, vec![intent(1)]);
         j.append(&intent(3)).unwrap();
         assert_eq!(Journal::read(&path).unwrap(), vec![intent(1), intent(3)]);
+    }
+
+    #[test]
+    fn a_replay_reads_every_record_but_the_planned_one_and_still_checks_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.journal");
+        let planned = Record::Planned {
+            plan_hash: "h".into(),
+            description: None,
+            timezone: "+08:00".into(),
+            instances: Vec::new(),
+        };
+        let (mut j, _) = Journal::open(&path).unwrap();
+        j.append_all(&[intent(1), planned.clone(), intent(2)])
+            .unwrap();
+        drop(j);
+        let mut all = Vec::new();
+        assert_eq!(
+            Journal::read_each(&path, Want::All, |r| all.push(r)).unwrap(),
+            3
+        );
+        assert_eq!(all, vec![intent(1), planned, intent(2)]);
+        let mut state = Vec::new();
+        let counted = Journal::read_each(&path, Want::State, |r| state.push(r)).unwrap();
+        assert_eq!((counted, state), (3, vec![intent(1), intent(2)]));
+        // A planned line that is not JSON is as corrupt to a replay as to any reader.
+        let text = std::fs::read_to_string(&path).unwrap();
+        let broken = text.replacen("\"timezone\"", "\"timezone", 1);
+        std::fs::write(&path, broken).unwrap();
+        assert!(Journal::read_each(&path, Want::State, |_| {}).is_err());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 
-use super::journal::{Journal, Lock, Record};
+use super::journal::{Journal, Lock, Record, Want};
 use super::state::{RunState, Status};
 
 /// What the journal on disk means for `apply` ([`Store::inspect`]).
@@ -197,18 +197,22 @@ impl Store {
         RunState::new(self.ids.iter().map(String::as_str))
     }
 
-    /// The one replay: the journal's records folded into the state of this plan's instances.
-    pub fn replay(&self, records: &[Record]) -> RunState {
-        RunState::replay(self.ids.iter().map(String::as_str), records)
+    /// The one replay: the journal on disk folded into the state of this plan's instances
+    /// as it is read, one record at a time (the records of a large run are never all held),
+    /// and how many records it has.
+    fn replay_journal(&self) -> std::io::Result<(RunState, usize)> {
+        let mut state = self.fresh();
+        let n = Journal::read_each(&self.journal_path, Want::State, |r| state.apply(&r))?;
+        Ok((state, n))
     }
 
     /// Reads the journal and decides what `apply` will do with it, changing nothing; with
     /// what it holds when it is resumed or complete. A changed plan over an unfinished journal
     /// is refused unless `restart`; a sandbox run always starts fresh.
     pub fn inspect(&self, restart: bool) -> Result<(Found, Option<RunState>), Error> {
-        let records = match Journal::read(&self.journal_path) {
-            Ok(records) if records.is_empty() => return Ok((Found::Nothing, None)),
-            Ok(records) => records,
+        let mut state = match self.replay_journal() {
+            Ok((_, 0)) => return Ok((Found::Nothing, None)),
+            Ok((state, _)) => state,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Ok((Found::Nothing, None));
             }
@@ -221,7 +225,6 @@ impl Store {
                 });
             }
         };
-        let mut state = self.replay(&records);
         // What the apply would start from: it checks and sends by it.
         state.resume();
         let changed = state.plan_hash.as_deref() != Some(self.plan_hash.as_str());
@@ -249,16 +252,12 @@ impl Store {
         if found == Found::SetAside {
             self.archive()?;
         }
-        let (journal, records) =
-            Journal::open(&self.journal_path).map_err(|source| Error::Open {
+        let mut state = self.fresh();
+        let journal = Journal::open_each(&self.journal_path, Want::State, |r| state.apply(&r))
+            .map_err(|source| Error::Open {
                 path: self.journal_path.clone(),
                 source,
             })?;
-        let mut state = if records.is_empty() {
-            self.fresh()
-        } else {
-            self.replay(&records)
-        };
         // The run that opens it starts here (its start record does the same).
         state.resume();
         Ok((journal, state))
@@ -281,9 +280,9 @@ impl Store {
 
     /// The journal as it is now, for `status`: `Ok(None)` when there is none.
     pub fn load(&self) -> std::io::Result<Option<RunState>> {
-        match Journal::read(&self.journal_path) {
-            Ok(records) if records.is_empty() => Ok(None),
-            Ok(records) => Ok(Some(self.replay(&records))),
+        match self.replay_journal() {
+            Ok((_, 0)) => Ok(None),
+            Ok((state, _)) => Ok(Some(state)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
@@ -293,10 +292,9 @@ impl Store {
     /// `planrun cancel` records its stops there while `apply` tracks, and a task it stopped
     /// ends `killed`, which is `cancelled` (or still `stopping`), not `failed`.
     pub fn fold_in_others(&self, mut state: RunState) -> RunState {
-        let Ok(records) = Journal::read(&self.journal_path) else {
+        let Ok((disk, _)) = self.replay_journal() else {
             return state;
         };
-        let disk = self.replay(&records);
         for (mine, theirs) in state.instances.iter_mut().zip(&disk.instances) {
             let stopped = matches!(theirs.status, Status::Cancelled | Status::Stopping);
             if stopped && mine.status != Status::Succeeded {
