@@ -115,7 +115,9 @@ pub fn load_valid(path: &std::path::Path, json: bool) -> Result<(Checked, Resolv
             )
         );
     }
-    let resolved = checked.resolved.clone().ok_or(exit::FAILED)?;
+    // Taken, not copied: the command holds the plan once for the whole run.
+    let mut checked = checked;
+    let resolved = checked.resolved.take().ok_or(exit::FAILED)?;
     Ok((checked, resolved))
 }
 

@@ -249,7 +249,7 @@ pub fn write_for_apply(
         return session.write_report(path);
     }
     let records = Journal::read(session.journal_path())?;
-    let incident = Incident::build(&records, Some(session.plan_info()), Some(session.state()))
+    let incident = Incident::build(&records, Some(&session.plan_info()), Some(session.state()))
         .with_selfhosted(super::selfhosted::record(plan.0, plan.1));
     let text = render(format, &incident, &session.report()).map_err(std::io::Error::other)?;
     write_atomically(path, text.as_bytes())

@@ -81,8 +81,9 @@ pub struct Session {
     sandbox: Option<Sandbox>,
     _lock: Option<Lock>,
     apply: Apply,
-    /// What the plan asks for, as the journal's [`Record::Planned`] keeps it.
-    planned: PlanInfo,
+    /// The plan's description and timezone: with the prepared plan, what the journal's
+    /// [`Record::Planned`] keeps (built when asked for, not held beside the prepared copy).
+    about: (Option<String>, String),
 }
 
 /// The summary's last column: the error, else why an adopted task is unverified.
@@ -207,13 +208,12 @@ impl Session {
     }
 
     fn new(plan: &ResolvedPlan, apply: Apply) -> Self {
-        let planned = PlanInfo::of(plan, apply.prepared());
         Self {
             protocol: Arc::clone(&apply.protocol),
             sandbox: None,
             _lock: None,
             apply,
-            planned,
+            about: (plan.description.clone(), plan.timezone.clone()),
         }
     }
 
@@ -280,7 +280,7 @@ impl Session {
 
     /// What the journal's first run records of the plan.
     pub fn planned(&self) -> Record {
-        self.planned.to_record()
+        self.plan_info().into_record()
     }
 
     /// The run's state ([`Apply::state`]).
@@ -290,8 +290,9 @@ impl Session {
 
     /// What the plan asks of each instance (the incident record's fallback for journals
     /// written before they kept it).
-    pub fn plan_info(&self) -> &PlanInfo {
-        &self.planned
+    pub fn plan_info(&self) -> PlanInfo {
+        let (description, timezone) = self.about.clone();
+        PlanInfo::with(description, timezone, self.prepared())
     }
 
     pub fn report(&self) -> Report {

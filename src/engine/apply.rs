@@ -308,6 +308,8 @@ impl Apply {
         journal
             .append_all(&records)
             .map_err(|source| Error::Journal { path, source })?;
+        // The plan's every request, written: not held through the run.
+        drop(records);
         self.state.apply(&start);
         let mut options = self.options();
         options.timeout = timeout;
@@ -316,7 +318,8 @@ impl Apply {
             self.prepared.work(),
             options,
             journal,
-            self.state.clone(),
+            // The engine's state is the run's until it hands it back below.
+            std::mem::take(&mut self.state),
             events,
         );
         let ending = engine.run(cancel).await;

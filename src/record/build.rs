@@ -28,10 +28,16 @@ pub struct PlanInfo {
 impl PlanInfo {
     /// What `plan` asks for, as it was prepared (hashed as the journal's start hashes it).
     pub fn of(plan: &ResolvedPlan, prepared: &Prepared) -> Self {
+        Self::with(plan.description.clone(), plan.timezone.clone(), prepared)
+    }
+
+    /// [`PlanInfo::of`] from the plan's description and `±HH:MM` timezone (all it takes of the
+    /// plan), for a holder that keeps only those beside the prepared plan.
+    pub fn with(description: Option<String>, timezone: String, prepared: &Prepared) -> Self {
         Self {
             plan_hash: prepared.hash.clone(),
-            description: plan.description.clone(),
-            timezone: plan.timezone.clone(),
+            description,
+            timezone,
             instances: prepared
                 .slots
                 .iter()
@@ -45,12 +51,12 @@ impl PlanInfo {
     }
 
     /// As the journal keeps it.
-    pub fn to_record(&self) -> Record {
+    pub fn into_record(self) -> Record {
         Record::Planned {
-            plan_hash: self.plan_hash.clone(),
-            description: self.description.clone(),
-            timezone: self.timezone.clone(),
-            instances: self.instances.clone(),
+            plan_hash: self.plan_hash,
+            description: self.description,
+            timezone: self.timezone,
+            instances: self.instances,
         }
     }
 
