@@ -61,27 +61,48 @@ pub async fn holdings<I: Inventory>(
     request: &InstanceRollback,
 ) -> Result<Holdings, Error> {
     let id = &request.instance_id;
+    // Each database under `tables` once, in the plan's order.
     let mut named: Vec<&str> = Vec::new();
     for group in &request.spec.tables {
         if !named.contains(&group.db.as_str()) {
             named.push(&group.db);
         }
     }
-    if !request.spec.dbs.is_empty() {
-        let databases: BTreeSet<String> = inventory.databases(id).await?.into_iter().collect();
-        let mut tables = BTreeMap::new();
-        for db in named.into_iter().filter(|db| databases.contains(*db)) {
-            tables.insert(db.to_owned(), listed(inventory.tables(id, db).await?));
-        }
-        return Ok(Holdings { databases, tables });
+    if request.spec.dbs.is_empty() {
+        tables_first(inventory, id, &named).await
+    } else {
+        databases_first(inventory, id, &named).await
     }
+}
+
+/// The `dbs` need DescribeDatabases anyway: its answer says which tables-databases exist.
+async fn databases_first<I: Inventory>(
+    inventory: &I,
+    id: &str,
+    named: &[&str],
+) -> Result<Holdings, Error> {
+    let databases: BTreeSet<String> = inventory.databases(id).await?.into_iter().collect();
     let mut tables = BTreeMap::new();
-    // The databases whose existence the tables answer left open, with the error answered.
+    for db in named.iter().filter(|db| databases.contains(**db)) {
+        tables.insert((*db).to_owned(), listed(inventory.tables(id, db).await?));
+    }
+    Ok(Holdings { databases, tables })
+}
+
+/// Only `tables`: their lists, and DescribeDatabases once if one of them left open whether
+/// its database exists.
+async fn tables_first<I: Inventory>(
+    inventory: &I,
+    id: &str,
+    named: &[&str],
+) -> Result<Holdings, Error> {
+    let mut tables = BTreeMap::new();
+    // The databases whose existence the answer left open, with the error answered if any.
     let mut open: Vec<(&str, Option<Error>)> = Vec::new();
     for db in named {
         match inventory.tables(id, db).await {
             Ok(names) if !names.is_empty() => {
-                tables.insert(db.to_owned(), listed(names));
+                tables.insert((*db).to_owned(), listed(names));
             }
             Ok(_) => open.push((db, None)),
             Err(e @ Error::Cloud { .. }) if !is_missing_instance(&e) => open.push((db, Some(e))),
@@ -95,6 +116,7 @@ pub async fn holdings<I: Inventory>(
     databases.extend(inventory.databases(id).await?);
     for (db, error) in open {
         if databases.contains(db) {
+            // It exists, so an error listing its tables is an error, not a finding.
             if let Some(e) = error {
                 return Err(e);
             }
