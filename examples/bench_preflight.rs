@@ -1,11 +1,15 @@
-//! Benchmark: the object preflight (DescribeDatabases + DescribeTables per instance) of N
-//! instances against an in-process sandbox that limits each action like the cloud (20
-//! requests/s), with the client at planrun's defaults (`--rate 15`, `--concurrency 4`).
+//! Benchmark: the object preflight of N instances, each naming two tables of `orders` (one
+//! DescribeTables per instance; no DescribeDatabases unless a database's existence is left
+//! open), against an in-process sandbox that limits each action like the cloud (20
+//! requests/s), with the client at `--rate 15` (the rate `BENCHMARKS.md` was measured at;
+//! planrun's own default is the cloud's 20/s) and planrun's `--concurrency 4`.
 //!
-//! Run: `cargo run --example bench_preflight -- [--n 1000] [--rate 15] [--concurrency 4]`.
-//! A debug build is enough: the run is bound by the rate limit, not by CPU. It prints the
-//! wall time, the rate bound (the busiest action's calls ÷ `--rate`), calls per instance per
-//! action, and the sandbox's rate-limit rejections (which must be 0).
+//! Run: `cargo run --release --example bench_preflight -- [--n 1000] [--rate 15]
+//! [--concurrency 4] [--missing K]`; `--missing K` makes every K-th instance also name a
+//! database it does not hold, which costs that instance one DescribeDatabases more. The run
+//! is bound by the rate limit, not by CPU. It prints the wall time, the rate bound (the
+//! busiest action's calls ÷ `--rate`), calls per instance per action, and the sandbox's
+//! rate-limit rejections (which must be 0).
 
 #![allow(clippy::print_stdout)] // a benchmark reports on stdout
 
@@ -35,24 +39,35 @@ struct Args {
     /// Client requests in flight (planrun's default).
     #[arg(long, default_value_t = 4)]
     concurrency: usize,
+    /// Every K-th instance also names a database it does not hold (0: none does).
+    #[arg(long, default_value_t = 0)]
+    missing: usize,
 }
 
-/// The plan's rollback of one shard: two tables of `orders`, as in incident 42.
-fn request(id: String) -> InstanceRollback {
+/// The plan's rollback of one shard: two tables of `orders`, as in incident 42, and with
+/// `missing` one table of a database that no instance holds.
+fn request(id: String, missing: bool) -> InstanceRollback {
     let table = |name: &str| TableRename {
         tablename: name.to_owned(),
         newname: format!("{name}_bak"),
     };
+    let mut tables = vec![DatabaseTables {
+        db: "orders".into(),
+        table: vec![table("payments"), table("refunds")],
+    }];
+    if missing {
+        tables.push(DatabaseTables {
+            db: "no_such_db".into(),
+            table: vec![table("payments")],
+        });
+    }
     InstanceRollback {
         instance_id: id,
         spec: RollbackSpec {
             rollbacktime: "2026-11-20 03:15:00".into(),
             strategy: Strategy::Table,
             dbs: vec![],
-            tables: vec![DatabaseTables {
-                db: "orders".into(),
-                table: vec![table("payments"), table("refunds")],
-            }],
+            tables,
         },
     }
 }
@@ -70,7 +85,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     config.concurrency = args.concurrency;
     let protocol = AnyProtocol::V3(V3::new(planrun::api::v3::Client::new(config)?));
     let requests: Vec<InstanceRollback> = (0..args.n)
-        .map(|i| request(format!("cdb-{i:08}")))
+        .map(|i| {
+            request(
+                format!("cdb-{i:08}"),
+                args.missing > 0 && i % args.missing == 0,
+            )
+        })
         .collect();
     let pairs: Vec<(Option<&str>, &InstanceRollback)> =
         requests.iter().map(|r| (None, r)).collect();

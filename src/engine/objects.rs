@@ -1,24 +1,34 @@
 //! The object preflight: before anything is submitted, ask each instance what it holds
-//! (API 3.0 DescribeDatabases, then DescribeTables for each database whose tables the plan
-//! names) and find every source that does not exist and every target that already does.
+//! (API 3.0 DescribeTables for each database whose tables the plan names, DescribeDatabases
+//! when the plan names `dbs` or a database's existence is left open; see [`holdings`]) and
+//! find every source that does not exist and every target that already does.
 //!
-//! Cost: one DescribeDatabases per instance and one DescribeTables per database named under
-//! `tables` (each lists up to 5,000 names per page). The calls of many instances overlap on
-//! the client, which keeps them within `--concurrency` and each action's `--rate`.
+//! Cost: one call per instance and database named. An instance that names only `tables` is
+//! asked DescribeTables once per database (a non-empty list proves the database exists), plus
+//! one DescribeDatabases only when a list is empty or an error answer (the "did you mean" of a
+//! missing database needs the instance's real names). One that names `dbs` is asked
+//! DescribeDatabases once, then DescribeTables once per existing database under `tables`.
+//! Each call lists up to 5,000 names per page. The calls of many instances overlap on the
+//! client, which keeps them within `--concurrency` and each action's `--rate`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::protocol::Protocol;
 use crate::api::Error;
 use crate::api::rollback::InstanceRollback;
-use crate::api::v3::Client;
 use crate::plan::diagnostic::closest;
+
+mod holdings;
+pub use holdings::{Inventory, holdings};
 
 /// What one instance holds, as far as its rollback needs to know.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Holdings {
+    /// Every database of the instance when [`holdings`] asked DescribeDatabases (always when
+    /// a finding needs them); otherwise the ones their tables proved to exist.
     pub databases: BTreeSet<String>,
-    /// The tables of each database the plan names under `tables` (and that exists).
+    /// The tables of each database the plan names under `tables` (and that exists); a
+    /// database absent here is one the instance does not hold.
     pub tables: BTreeMap<String, BTreeSet<String>>,
 }
 
@@ -69,8 +79,12 @@ pub async fn check<P: Protocol>(
     skip: &BTreeSet<String>,
 ) -> Result<Option<Vec<Finding>>, Error> {
     use futures::{StreamExt, TryStreamExt};
-    // Twice the client's bound, so that while some calls wait for one action's rate slot,
-    // calls of the other action are queued to use the other's.
+    // The client's semaphore and limiters pace the calls; this only keeps them fed. Twice
+    // the client's bound, because `buffered` yields in order: an instance that takes longer
+    // (a DescribeDatabases after its DescribeTables, several databases, a retry's backoff)
+    // keeps its place while the ones after it finish, and the slack keeps the client's slots
+    // busy meanwhile. It also lets calls of the other action (plans with `dbs`, fallbacks)
+    // queue for their own rate slot while one action's calls wait.
     let width = protocol.concurrency().max(1) * 2;
     let checks = requests
         .iter()
@@ -106,21 +120,6 @@ async fn instance<P: Protocol>(
         }]))),
         Err(e) => Err(e),
     }
-}
-
-/// Asks the API what the instance holds: its databases, then the tables of each database
-/// the request names under `tables` that exists.
-pub async fn holdings(client: &Client, request: &InstanceRollback) -> Result<Holdings, Error> {
-    let id = &request.instance_id;
-    let databases: BTreeSet<String> = client.databases(id).await?.into_iter().collect();
-    let mut tables = BTreeMap::new();
-    for group in &request.spec.tables {
-        if databases.contains(&group.db) && !tables.contains_key(&group.db) {
-            let names: BTreeSet<String> = client.tables(id, &group.db).await?.into_iter().collect();
-            tables.insert(group.db.clone(), names);
-        }
-    }
-    Ok(Holdings { databases, tables })
 }
 
 /// Whether an answer says the instance itself does not exist (codes of the CDB family).

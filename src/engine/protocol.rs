@@ -180,8 +180,8 @@ pub trait Protocol: Send + Sync + 'static {
         async { Ok(None) }
     }
 
-    /// What the instance holds that `request` names (API 3.0's DescribeDatabases, then
-    /// DescribeTables), for the object preflight; `Ok(None)` from an API that has no such
+    /// What the instance holds that `request` names (API 3.0's DescribeTables and, where
+    /// needed, DescribeDatabases), for the object preflight; `Ok(None)` from an API that has no such
     /// query (API 2.0 here).
     fn holdings(
         &self,

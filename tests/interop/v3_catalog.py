@@ -4,8 +4,8 @@ Usage: v3_catalog.py HOST:PORT SECRET_ID SECRET_KEY
 
 Calls DescribeDBInstances with a Tags filter (the SDK's Tag{Key, Value}) in ap-guangzhou and
 reads each item's TagList (TagInfoItem{TagKey, TagValue}), then DescribeDatabases and
-DescribeTables for the first instance. Prints one line per call and exits non-zero on the
-first unexpected answer.
+DescribeTables (of `orders`, and of a database it does not hold) for the first instance.
+Prints one line per call and exits non-zero on the first unexpected answer.
 """
 
 import json
@@ -75,6 +75,16 @@ def main():
         )
     )
     print("DescribeTables total=%d items=%s" % (rsp.TotalCount, ",".join(rsp.Items or [])))
+
+    # The SDK models no error for a database that does not exist: its answer is the same
+    # DescribeTablesResponse, with no tables.
+    rsp = cdb.DescribeTables(
+        request(
+            models.DescribeTablesRequest,
+            {"InstanceId": first, "Database": "no_such_db", "Offset": 0, "Limit": 5000},
+        )
+    )
+    print("DescribeTables no_such_db total=%d items=%s" % (rsp.TotalCount, len(rsp.Items or [])))
 
 
 if __name__ == "__main__":

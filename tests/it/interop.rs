@@ -292,7 +292,7 @@ fn every_code_of_the_sdks_errorcodes_py_is_classified_on_purpose() {
 
 /// The official API 3.0 SDK reads the sandbox's catalog: DescribeDBInstances with its `Tags`
 /// filter (`Tag{Key, Value}`) and `TagList` answer (`{TagKey, TagValue}`), DescribeDatabases
-/// (`Items` and `DatabaseList`) and DescribeTables.
+/// (`Items` and `DatabaseList`) and DescribeTables, also of a database it does not hold.
 #[tokio::test]
 async fn tencents_v3_sdk_lists_the_fleet_databases_and_tables() {
     let sb = demo_sandbox().await;
@@ -307,6 +307,8 @@ async fn tencents_v3_sdk_lists_the_fleet_databases_and_tables() {
         format!("DescribeDBInstances total=7 ids={ids} types=1,1,1,1,1,1,3"),
         "DescribeDatabases total=10 orders=True".to_owned(),
         "DescribeTables total=4 items=invoices,order_items,payments,refunds".to_owned(),
+        // A database the instance does not hold: no tables, no error (as the SDK models it).
+        "DescribeTables no_such_db total=0 items=0".to_owned(),
     ];
     for line in &expected {
         assert!(

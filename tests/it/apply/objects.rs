@@ -122,16 +122,40 @@ fn apply_shows_the_problems_on_the_plan_and_submits_nothing() {
     }
     assert!(served.accepted().is_empty(), "{}", served.counters());
     let counters = served.counters();
-    // One DescribeDatabases per instance, one DescribeTables per existing database named
-    // under `tables` (orders on A; B names none).
+    // A names only `tables`: DescribeTables for orders (whose tables prove it exists) and
+    // shop (empty: one DescribeDatabases settles that it is missing, with its suggestions).
+    // B names `dbs`: one DescribeDatabases, and no tables.
+    assert_eq!(calls(&counters, "DescribeTables"), 2, "{counters}");
+    assert_eq!(calls(&counters, "DescribeDatabases"), 2, "{counters}");
+}
+
+/// How many requests of `action` the sandbox received (none: 0).
+fn calls(counters: &Value, action: &str) -> u64 {
+    counters["requests_per_action"][action]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_tables_only_plan_is_checked_with_one_describe_tables_per_instance_and_no_describe_databases() {
+    let ids = ids("tonl", 3);
+    let work = Work::new(&ids, 3);
+    // The demo catalog holds orders.payments and orders.refunds on every instance.
+    let served = Served::start_api("v3", 0.3, &[]);
+    let out = work.plan_preflight_json(&served).run();
+    assert_eq!(out.code, Some(0), "{}", out.all());
+    let doc: Value =
+        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.stdout));
     assert_eq!(
-        counters["requests_per_action"]["DescribeDatabases"], 2,
-        "{counters}"
+        doc["preflight"]["files"][0]["diagnostics"]
+            .as_array()
+            .map(Vec::len),
+        Some(0),
+        "{doc}"
     );
-    assert_eq!(
-        counters["requests_per_action"]["DescribeTables"], 1,
-        "{counters}"
-    );
+    let counters = served.counters();
+    assert_eq!(calls(&counters, "DescribeTables"), 3, "{counters}");
+    assert_eq!(calls(&counters, "DescribeDatabases"), 0, "{counters}");
 }
 
 #[test]
@@ -213,9 +237,8 @@ fn an_instance_the_window_check_finds_missing_is_reported_once_and_not_asked_wha
         .map(|a| a.iter().filter_map(|d| d["code"].as_str()).collect())
         .unwrap_or_default();
     assert_eq!(codes, ["planrun::instance_unavailable"], "{doc}");
+    // The two others are asked (tables only: DescribeTables, no DescribeDatabases).
     let counters = served.counters();
-    assert_eq!(
-        counters["requests_per_action"]["DescribeDatabases"], 2,
-        "{counters}"
-    );
+    assert_eq!(calls(&counters, "DescribeTables"), 2, "{counters}");
+    assert_eq!(calls(&counters, "DescribeDatabases"), 0, "{counters}");
 }
