@@ -1,10 +1,10 @@
 //! Benchmark: the object preflight of N instances, each naming two tables of `orders` (one
 //! DescribeTables per instance; no DescribeDatabases unless a database's existence is left
 //! open), against an in-process sandbox that limits each action like the cloud (20
-//! requests/s), with the client at `--rate 15` (the rate `BENCHMARKS.md` was measured at;
-//! planrun's own default is the cloud's 20/s) and planrun's `--concurrency 4`.
+//! requests/s), with the client at planrun's defaults: `--rate 20` (the cloud's limit) and
+//! `--concurrency 4`.
 //!
-//! Run: `cargo run --release --example bench_preflight -- [--n 1000] [--rate 15]
+//! Run: `cargo run --release --example bench_preflight -- [--n 1000] [--rate 20]
 //! [--concurrency 4] [--missing K]`; `--missing K` makes every K-th instance also name a
 //! database it does not hold, which costs that instance one DescribeDatabases more. The run
 //! is bound by the rate limit, not by CPU. It prints the wall time, the rate bound (the
@@ -34,7 +34,7 @@ struct Args {
     #[arg(long, default_value_t = 1000)]
     n: usize,
     /// Client requests per second per action (planrun's default).
-    #[arg(long, default_value_t = 15.0)]
+    #[arg(long, default_value_t = planrun::api::limiter::CLOUD_RATE)]
     rate: f64,
     /// Client requests in flight (planrun's default).
     #[arg(long, default_value_t = 4)]
