@@ -64,6 +64,12 @@ pub struct Measured {
     /// The same bound had every batch of 50 gone out at the rate limit from the start (batch
     /// b at b / 20 s), with the same task durations: the best any tracker could do.
     pub ideal: f64,
+    /// The object preflight's calls (DescribeDatabases, DescribeTables), made before the
+    /// first submission.
+    pub preflight_calls: u64,
+    /// The least time the checks before the first submission take at the rate limit: each
+    /// preflight action has its own budget, so the busiest one's calls / rate.
+    pub preflight_floor: f64,
     /// When the last task was accepted.
     pub last_submit: f64,
     pub submissions: u64,
@@ -107,6 +113,12 @@ impl Measured {
     /// Wall time over the rate bound.
     pub fn bound_ratio(&self) -> f64 {
         self.wall / self.bound.max(1e-9)
+    }
+
+    /// The least wall any tracker that runs these checks first could reach: the preflight at
+    /// the rate, then the ideal bound.
+    pub fn checked_ideal(&self) -> f64 {
+        self.preflight_floor + self.ideal
     }
 
     pub fn line(&self) -> String {
@@ -341,6 +353,11 @@ fn from_timeline(
     let submissions = req("RollbackCdbDatabaseTables") + req("StartBatchRollback");
     let polls = req("GetCdbRollbackJob") + req("DescribeRollbackTaskDetail");
     let all: u64 = counters.requests_per_action.values().sum();
+    let preflight_calls = req("DescribeDatabases") + req("DescribeTables");
+    let preflight_floor = ["DescribeDatabases", "DescribeTables", "DescribeRollbackRangeTime"]
+        .into_iter()
+        .map(|a| req(a) as f64 / rate)
+        .fold(0.0, f64::max);
     let throttled = counters
         .rejections_per_code
         .get(&4400)
@@ -361,6 +378,8 @@ fn from_timeline(
         wall: 0.0,
         bound: rate_bound(&ends, rate),
         ideal: rate_bound(&ideal_ends, rate),
+        preflight_calls,
+        preflight_floor,
         last_submit,
         ends,
         detections,
@@ -396,7 +415,7 @@ fn plan_text(ids: &[String], rollback_time: &str) -> String {
 /// The Markdown table of every run, with planrun / baseline ratios.
 pub fn table(rows: &[(Measured, Option<Measured>)]) -> String {
     let mut out = String::from(
-        "| API | N | tracker | wall s | last submit s | last end s | overhead s | rate bound s | wall − bound s | ideal bound s | detection lag p50 / p90 / max s | calls/inst (submit + poll + other) | polls before end /inst | extra polls after end /inst | 4400 / RequestLimitExceeded | peak RSS MiB | CPU s (% of wall) | wall ratio | calls ratio |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| API | N | tracker | wall s | last submit s | last end s | overhead s | rate bound s | wall − bound s | ideal bound s | preflight floor s | detection lag p50 / p90 / max s | calls/inst (submit + poll + other) | polls before end /inst | extra polls after end /inst | 4400 / RequestLimitExceeded | peak RSS MiB | CPU s (% of wall) | wall ratio | calls ratio |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for (ours, base) in rows {
         for m in std::iter::once(ours).chain(base.iter()) {
@@ -406,7 +425,7 @@ pub fn table(rows: &[(Measured, Option<Measured>)]) -> String {
             };
             let _ = writeln!(
                 out,
-                "| {} | {} | {}{} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2} / {:.2} / {:.2} | {:.2} ({:.2} + {:.2} + {:.2}) | {:.2} | {:.2} | {} | {:.1} | {:.2} ({:.1}%) | {} | {} |",
+                "| {} | {} | {}{} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2} / {:.2} / {:.2} | {:.2} ({:.2} + {:.2} + {:.2}) | {:.2} | {:.2} | {} | {:.1} | {:.2} ({:.1}%) | {} | {} |",
                 m.api,
                 m.n,
                 m.name(),
@@ -418,6 +437,7 @@ pub fn table(rows: &[(Measured, Option<Measured>)]) -> String {
                 m.bound,
                 m.wall - m.bound,
                 m.ideal,
+                m.preflight_floor,
                 m.lag(0.5),
                 m.lag(0.9),
                 m.lag(1.0),
@@ -475,6 +495,14 @@ pub fn targets(rows: &[(Measured, Option<Measured>)]) -> String {
                 );
                 let calls = m.per_instance(m.calls());
                 row("calls/inst ≤ 1.5", format!("{calls:.2}"), calls <= 1.5);
+                if m.preflight_calls > 0 {
+                    let rest = m.per_instance(m.calls() - m.preflight_calls);
+                    row(
+                        "(the same, without issue 14's object preflight)",
+                        format!("{rest:.2}"),
+                        rest <= 1.5,
+                    );
+                }
             }
             10_000 => {
                 row(
@@ -482,6 +510,17 @@ pub fn targets(rows: &[(Measured, Option<Measured>)]) -> String {
                     format!("{:.1} s / {:.1} s = {ratio:.3}", m.wall, m.bound),
                     ratio <= 1.05,
                 );
+                if m.preflight_calls > 0 {
+                    let checked = m.wall / m.checked_ideal().max(1e-9);
+                    row(
+                        "(wall ≤ 1.05 × the object preflight at the rate + the ideal bound)",
+                        format!(
+                            "{:.1} s / ({:.1} s + {:.1} s) = {checked:.3}",
+                            m.wall, m.preflight_floor, m.ideal
+                        ),
+                        checked <= 1.05,
+                    );
+                }
                 let mb = m.rss_mib * 1.048_576;
                 row("peak RSS ≤ 60 MB", format!("{mb:.1} MB"), mb <= 60.0);
                 row(
