@@ -67,8 +67,9 @@ pub struct Measured {
     /// The object preflight's calls (DescribeDatabases, DescribeTables), made before the
     /// first submission.
     pub preflight_calls: u64,
-    /// The least time the checks before the first submission take at the rate limit: each
-    /// preflight action has its own budget, so the busiest one's calls / rate.
+    /// The least time the checks before the first submission take at the rate limit: the
+    /// window check's calls / rate, then the object preflight's (its two actions have budgets
+    /// of their own and overlap, so the busier one's calls / rate).
     pub preflight_floor: f64,
     /// When the last task was accepted.
     pub last_submit: f64,
@@ -354,10 +355,9 @@ fn from_timeline(
     let polls = req("GetCdbRollbackJob") + req("DescribeRollbackTaskDetail");
     let all: u64 = counters.requests_per_action.values().sum();
     let preflight_calls = req("DescribeDatabases") + req("DescribeTables");
-    let preflight_floor = ["DescribeDatabases", "DescribeTables", "DescribeRollbackRangeTime"]
-        .into_iter()
-        .map(|a| req(a) as f64 / rate)
-        .fold(0.0, f64::max);
+    // The window check first, then the object preflight, whose two actions overlap.
+    let preflight_floor = req("DescribeRollbackRangeTime") as f64 / rate
+        + (req("DescribeDatabases").max(req("DescribeTables")) as f64 / rate);
     let throttled = counters
         .rejections_per_code
         .get(&4400)

@@ -43,13 +43,12 @@ pub async fn check(
         .filter(|(_, w)| !matches!(w, Window::Outside(_)))
         .map(|(r, _)| r.instance_id.clone())
         .collect();
+    let by_id: std::collections::HashMap<&str, _> =
+        plan.instances.iter().map(|i| (i.id.as_str(), i)).collect();
     let mut diagnostics: Vec<Diagnostic> = problems
         .into_iter()
         .filter_map(|(request, window)| {
-            let instance = plan
-                .instances
-                .iter()
-                .find(|i| i.id == request.instance_id)?;
+            let instance = by_id.get(request.instance_id.as_str())?;
             Some(diagnostic(checked, instance, &window))
         })
         .collect();

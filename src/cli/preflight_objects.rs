@@ -24,7 +24,10 @@ pub async fn check(
     requests: &[InstanceRollback],
     skip: &BTreeSet<String>,
 ) -> Result<Option<Vec<Diagnostic>>, crate::api::Error> {
-    let find = |id: &str| plan.instances.iter().find(|i| i.id == id);
+    // By id: a scan of the plan per instance would make the check O(N²).
+    let by_id: std::collections::HashMap<&str, &Instance> =
+        plan.instances.iter().map(|i| (i.id.as_str(), i)).collect();
+    let find = |id: &str| by_id.get(id).copied();
     let with_regions: Vec<(Option<&str>, &InstanceRollback)> = requests
         .iter()
         .map(|r| (find(&r.instance_id).and_then(|i| i.region.as_deref()), r))

@@ -195,16 +195,32 @@ pub fn window_problems<'r>(
     requests: &'r [InstanceRollback],
     items: &[InstanceRollbackRangeTime],
 ) -> Vec<(&'r InstanceRollback, Window)> {
+    // Each instance's first item, by id: a scan of the answer per request would be O(N²).
+    let mut by_id = std::collections::HashMap::with_capacity(items.len());
+    for item in items {
+        by_id.entry(item.instance_id.as_str()).or_insert(item);
+    }
     requests
         .iter()
-        .map(|r| (r, window(items, &r.instance_id, &r.spec.rollbacktime)))
+        .map(|r| {
+            let item = by_id.get(r.instance_id.as_str()).copied();
+            (r, judge(item, &r.spec.rollbacktime))
+        })
         .filter(|(_, w)| *w != Window::Inside)
         .collect()
 }
 
 /// Judges `rollback_time` (`YYYY-MM-DD HH:MM:SS`) for `instance` against preflight's answer.
 pub fn window(items: &[InstanceRollbackRangeTime], instance: &str, rollback_time: &str) -> Window {
-    let Some(item) = items.iter().find(|i| i.instance_id == instance) else {
+    judge(
+        items.iter().find(|i| i.instance_id == instance),
+        rollback_time,
+    )
+}
+
+/// Judges `rollback_time` against the instance's item of preflight's answer, if it has one.
+fn judge(item: Option<&InstanceRollbackRangeTime>, rollback_time: &str) -> Window {
+    let Some(item) = item else {
         return Window::Unlisted;
     };
     if transient_range(item) {
@@ -566,6 +582,48 @@ mod tests {
                 })
                 .collect(),
         }
+    }
+
+    #[test]
+    fn the_plans_verdicts_are_each_instances_first_item_judged() {
+        let ask = |id: &str, time: &str| InstanceRollback {
+            instance_id: id.into(),
+            spec: crate::api::rollback::RollbackSpec {
+                rollbacktime: time.into(),
+                strategy: crate::api::rollback::Strategy::Table,
+                dbs: Vec::new(),
+                tables: Vec::new(),
+            },
+        };
+        let items = [
+            range(
+                "cdb-a",
+                0,
+                &[("2026-11-13 00:00:00", "2026-11-20 10:00:00")],
+            ),
+            range("cdb-c", 10, &[]),
+            // A second item for cdb-a: the first one is the answer, as `window` reads it.
+            range("cdb-a", 0, &[]),
+        ];
+        let requests = [
+            ask("cdb-a", "2026-11-20 03:15:00"),
+            ask("cdb-a", "2026-11-21 03:15:00"),
+            ask("cdb-c", "2026-11-20 03:15:00"),
+            ask("cdb-d", "2026-11-20 03:15:00"),
+        ];
+        let found: Vec<(&str, Window)> = window_problems(&requests, &items)
+            .into_iter()
+            .map(|(r, w)| (r.instance_id.as_str(), w))
+            .collect();
+        let expected: Vec<(&str, Window)> = requests[1..]
+            .iter()
+            .map(|r| {
+                let w = window(&items, &r.instance_id, &r.spec.rollbacktime);
+                (r.instance_id.as_str(), w)
+            })
+            .collect();
+        assert_eq!(found, expected);
+        assert!(matches!(found[0].1, Window::Outside(ref w) if w.len() == 1));
     }
 
     #[test]
