@@ -6,7 +6,7 @@
 //! and its answer, and the client cannot know which. So the limiter counts, at each moment,
 //! every request that *may* be in the server's last second: those still unanswered, and those
 //! answered less than a second ago. A request passes while fewer than `⌊rate⌋` are, so no
-//! window of the server's can ever hold more (the proof is at [`RateLimiter::try_pass`]),
+//! window of the server's can ever hold more (the proof is at `RateLimiter::try_pass`),
 //! whatever the machine's load; the price is one round trip per window. A 4400 answer (the
 //! safety net: an account shared with another tool) halves the rate and widens the window;
 //! the rate recovers by a tenth per quiet second. Times are `tokio::time` so tests can pause
@@ -21,7 +21,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 /// The cloud's documented limit for an action, requests per second, unless
-/// [`DOCUMENTED_LIMITS`] says otherwise; planrun's default `--rate`.
+/// `DOCUMENTED_LIMITS` says otherwise; planrun's default `--rate`.
 pub const CLOUD_RATE: f64 = 20.0;
 
 /// Actions whose documented limit differs from [`CLOUD_RATE`].

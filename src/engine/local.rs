@@ -3,15 +3,15 @@
 //! Why a protocol and not a second engine: the engine already owns what a restore needs —
 //! the journal, resume after a crash, `--concurrency`, progress events, `status` and the
 //! report — and it only asks a protocol to *submit* and to *look at a task*. [`Local`] answers
-//! those from restores it runs in this process ([`crate::mysql::restore`]), so every promise
+//! those from restores it runs in this process ([`mod@crate::mysql::restore`]), so every promise
 //! holds unchanged. Routing needs no new engine state: each self-hosted instance gets its own
 //! pseudo-region ([`region_of`]), so it is a batch of one, and [`super::any::AnyProtocol`]
 //! sends calls for such regions here. A job a previous process started (resume after kill -9)
 //! is unknown here: its restore is started again under the same name, which either finds that
-//! the interrupted one had made the targets (its receipt, [`crate::mysql::restore`]) or drops
+//! the interrupted one had made the targets (its receipt, [`mod@crate::mysql::restore`]) or drops
 //! what it left and starts over; a restore that had finished left a marker file beside the
 //! journal and is not redone. `planrun cancel` from another process reaches these restores
-//! through the journal ([`stops`]). This is the only place the engine uses `crate::mysql`.
+//! through the journal (`stops`). This is the only place the engine uses `crate::mysql`.
 
 mod stops;
 

@@ -41,7 +41,7 @@ pub struct Request {
     pub offset: FixedOffset,
     pub objects: Objects,
     /// This restore's own name (the journal's job handle): a re-run of the same restore after
-    /// a crash finds by it what the interrupted run made ([`restore::RECEIPTS_DB`]), and
+    /// a crash finds by it what the interrupted run made ([`RECEIPTS_DB`]), and
     /// nothing else is ever taken for its own.
     pub run: String,
 }

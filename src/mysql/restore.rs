@@ -69,7 +69,7 @@ pub struct Restored {
 /// Restores `req`; progress goes to `progress`; `stop` stops it (its child processes are
 /// killed, what it made dropped: [`Error::Cancelled`]) unless it has reached its `RENAME`.
 ///
-/// A restore leaves a receipt ([`Receipt`]), moved into place by the same `RENAME TABLE`
+/// A restore leaves a receipt (`Receipt`), moved into place by the same `RENAME TABLE`
 /// that makes the targets: one statement, so the receipt exists exactly when the targets
 /// were made by this restore. A re-run of the same `req.run` that finds it is done; one that
 /// does not cleans up what the interrupted run made and starts over. Once the caller has

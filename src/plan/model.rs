@@ -1,6 +1,6 @@
 //! The plan's typed model (version 1), as written by its author: the source of the JSON Schema.
 //!
-//! Values here are what the YAML said, before defaults are inherited; [`super::resolve`] turns
+//! Values here are what the YAML said, before defaults are inherited; [`super::rules::check`] turns
 //! a checked plan into one concrete rollback per instance. Doc comments become the schema's
 //! descriptions, which editors show on hover.
 

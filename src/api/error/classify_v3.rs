@@ -14,9 +14,9 @@ use ErrorClass::{Fatal, Retry};
 /// How a code got its class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
-    /// Listed in [`CODES`] by its exact name.
+    /// Listed in `CODES` by its exact name.
     Listed,
-    /// Not listed, but of a family in [`FAMILIES`] (the prefix before the first dot).
+    /// Not listed, but of a family in `FAMILIES` (the prefix before the first dot).
     Family,
     /// Neither: an undocumented code.
     Fallback,
