@@ -51,7 +51,7 @@ impl History {
         Self {
             origin: Some(at),
             last_gap: first,
-            planned: Some(Kind::Check),
+            planned: Some(Kind::First),
             ..Self::default()
         }
     }
@@ -133,7 +133,8 @@ impl History {
             .estimate(latest, fleet)
             .filter(|_| self.misses < MAX_MISSES);
         let Some(e) = estimate else {
-            return self.plan(latest.at, self.backoff(cadence), Kind::Check);
+            let gap = self.waiting_gap(fleet, cadence, latest);
+            return self.plan(latest.at, gap, self.unplanned());
         };
         let elapsed = self
             .origin
@@ -181,36 +182,56 @@ impl History {
     ///
     /// Not before the fleet's short tasks (its 10th percentile) would have ended, and at most
     /// `cap` after the acceptance: looking sooner mostly learns that the task is waiting or
-    /// barely started, too little to plan its end, and under a tight budget each such look
-    /// delays another that would see a task finished. Until the fleet knows, only explorers
-    /// (`explore`: the engine lets a few tasks be) are looked at early; the others wait
-    /// `cap / 5` and ask again.
-    pub fn first_look(
-        &self,
-        fleet: &mut Fleet,
-        now: Instant,
-        cap: Duration,
-        explore: bool,
-    ) -> Option<Instant> {
+    /// barely started, too little to plan its end. Until the fleet knows, now: holding the
+    /// look back then would leave the budget idle while the first tasks may be ending (with
+    /// 200 tasks of 2.5 to 7.5 s, a look held 12 s left 4 s of the budget unused while 70 of
+    /// them ended).
+    pub fn first_look(&self, fleet: &mut Fleet, now: Instant, cap: Duration) -> Option<Instant> {
         if self.looked {
             return None;
         }
         let origin = self.origin?;
-        match fleet.short_life() {
-            Some(life) => Some(origin + life.min(cap)).filter(|at| *at > now),
-            None if explore => None,
-            None => Some(now + cap / 5).filter(|at| *at <= origin + cap),
-        }
+        let life = fleet.short_life()?;
+        Some(origin + life.min(cap)).filter(|at| *at > now)
     }
 
     /// Plans a look after a failed one (an error, a task not listed yet): back off.
     pub fn retry(&mut self, cadence: Cadence, now: Instant) -> (Instant, Kind) {
         let gap = self.backoff(cadence);
-        self.plan(now, gap, Kind::Check)
+        self.plan(now, gap, self.unplanned())
+    }
+
+    /// What a look planned without an estimate is: a first look while the task was never
+    /// seen running (it joins the others not yet seen), else a check.
+    fn unplanned(&self) -> Kind {
+        if self.first_running.is_none() {
+            Kind::First
+        } else {
+            Kind::Check
+        }
     }
 
     fn backoff(&self, cadence: Cadence) -> Duration {
         self.last_gap.mul_f64(1.5).clamp(cadence.min, cadence.max)
+    }
+
+    /// The gap after a look that could not estimate the end. A task still waiting at `t`
+    /// after its acceptance, in a fleet whose tasks wait at most a share `w` of their life,
+    /// lives at least `t / w`: looking again before then (at most `cadence.max` later) cannot
+    /// see it end, and sooner than that would most likely find it waiting again. Without a
+    /// fleet yet, `w` is taken as one half. Otherwise (no acceptance seen, a task that moved):
+    /// back off.
+    fn waiting_gap(&self, fleet: &mut Fleet, cadence: Cadence, latest: Seen) -> Duration {
+        let backoff = self.backoff(cadence);
+        let waiting = latest.progress.is_none_or(|p| p == 0) && self.first_running.is_none();
+        let (Some(origin), true) = (self.origin, waiting) else {
+            return backoff;
+        };
+        let t = latest.at.saturating_duration_since(origin).as_secs_f64();
+        // Before the fleet knows: a task that waited `t` is taken to wait as long again.
+        let share = fleet.shares().map_or(0.5, |q| q.high).max(0.01);
+        let alive = seconds(t / share - t);
+        alive.min(cadence.max).max(backoff)
     }
 
     /// The soonest the task may be looked at again.
@@ -387,37 +408,27 @@ mod tests {
         let mut fleet = Fleet::default();
         let now = t0 + secs(1.0);
         assert_eq!(
-            h.first_look(&mut fleet, now, cap, true),
+            h.first_look(&mut fleet, now, cap),
             None,
-            "an explorer looks now"
-        );
-        assert_eq!(
-            h.first_look(&mut fleet, now, cap, false),
-            Some(now + cap / 5),
-            "the others ask again later"
+            "a fleet that knows nothing looks now"
         );
         teach(&mut fleet, |_| 0.1); // lives of 100 s to 290 s: 10th percentile 120 s
-        let at = h.first_look(&mut fleet, now, cap, false).unwrap();
+        let at = h.first_look(&mut fleet, now, cap).unwrap();
         within(at - t0, 115.0, 125.0);
-        assert_eq!(
-            h.first_look(&mut fleet, now, cap, true),
-            Some(at),
-            "explorers too"
-        );
-        assert_eq!(h.first_look(&mut fleet, at, cap, false), None, "due now");
-        let capped = h.first_look(&mut fleet, t0, secs(60.0), false).unwrap();
+        assert_eq!(h.first_look(&mut fleet, at, cap), None, "due now");
+        let capped = h.first_look(&mut fleet, t0, secs(60.0)).unwrap();
         assert_eq!(capped - t0, secs(60.0));
         // Tasks seen finished teach the fleet too (short ones may never show two looks).
         let mut quick = Fleet::default();
         for i in 0..8 {
             History::accepted(t0, secs(1.0)).finished(&mut quick, t0 + secs(10.0 + f64::from(i)));
         }
-        let at = h.first_look(&mut quick, now, cap, false).unwrap();
+        let at = h.first_look(&mut quick, now, cap).unwrap();
         within(at - t0, 10.0, 11.0);
         // A task already looked at follows its own estimates.
         let mut seen_once = History::accepted(t0, secs(1.0));
         seen_once.observed(&mut fleet, CADENCE, seen(t0, 1.0, 0));
-        assert_eq!(seen_once.first_look(&mut fleet, now, cap, false), None);
+        assert_eq!(seen_once.first_look(&mut fleet, now, cap), None);
     }
 
     #[test]
@@ -443,7 +454,11 @@ mod tests {
             progress: None,
         };
         let (at, kind) = h.observed(&mut Fleet::default(), CADENCE, waiting(2.0));
-        assert_eq!((at - (t0 + secs(2.0)), kind), (secs(3.0), Kind::Check));
+        assert_eq!(
+            (at - (t0 + secs(2.0)), kind),
+            (secs(3.0), Kind::First),
+            "not yet seen running: a first look again"
+        );
         let mut h = History {
             last_gap: secs(59.0),
             ..History::default()
@@ -454,6 +469,36 @@ mod tests {
         );
         let mut h = History::default();
         assert_eq!(h.retry(CADENCE, t0).0 - t0, secs(0.2), "never below min");
+    }
+
+    #[test]
+    fn a_task_still_waiting_is_looked_at_again_when_the_fleet_says_it_can_run() {
+        let mut fleet = Fleet::default();
+        teach(&mut fleet, |_| 0.1);
+        let t0 = Instant::now();
+        let waiting = |s| Seen {
+            at: t0 + secs(s),
+            progress: Some(0),
+        };
+        // Waiting 2 s after its acceptance, in a fleet that waits a tenth of its life: it lives
+        // about 20 s at least, so the next look is about 18 s later, not the back-off's 3 s...
+        let mut h = History::accepted(t0, secs(2.0));
+        let (at, kind) = h.observed(&mut fleet, CADENCE, waiting(2.0));
+        assert_eq!(kind, Kind::First);
+        within(at - t0, 19.0, 22.0);
+        // ...but never more than the cadence's longest gap.
+        let mut h = History::accepted(t0, secs(2.0));
+        let (at, _) = h.observed(&mut fleet, CADENCE, waiting(30.0));
+        assert_eq!(at - t0, secs(30.0) + CADENCE.max);
+        // Without a fleet, a task that waited 8 s is taken to wait 8 s more.
+        let mut h = History::accepted(t0, secs(2.0));
+        let (at, _) = h.observed(&mut Fleet::default(), CADENCE, waiting(8.0));
+        assert_eq!(at - t0, secs(16.0));
+        // Once seen running, the task is tracked by its estimates, in checks.
+        let mut h = History::accepted(t0, secs(2.0));
+        h.observed(&mut fleet, CADENCE, seen(t0, 20.0, 5));
+        let (_, kind) = h.observed(&mut Fleet::default(), CADENCE, waiting(21.0));
+        assert_eq!(kind, Kind::Check);
     }
 
     #[test]
