@@ -36,6 +36,18 @@ impl<P: Protocol> Engine<P> {
             }
             let confirm = std::mem::take(&mut self.slots[idx].tracking.confirm);
             self.surveys.confirming -= usize::from(confirm);
+            let short = self.polls.first_waiting() > 0;
+            if !confirm
+                && let Some((at, kind)) = self.slots[idx].tracking.history.replan(
+                    &mut self.fleet,
+                    self.opts.cadence,
+                    now,
+                    short,
+                )
+            {
+                self.polls.push(at, idx, kind);
+                continue;
+            }
             let history = &self.slots[idx].tracking.history;
             if !early
                 && !confirm

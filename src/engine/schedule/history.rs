@@ -18,6 +18,10 @@ const TOLERANCE: f64 = 0.03;
 /// (whole percent: less would be mostly rounding).
 const SAMPLE_SPAN: f64 = 10.0;
 
+/// While first looks wait for the budget, an end known within this many times the cadence's
+/// shortest gap is looked at once, at the latest it may come, rather than refined first.
+const CLOSE: u32 = 4;
+
 /// A look this far after the estimated end (share of the remaining time) costs little delay
 /// and avoids most looks that come a hair too early.
 const MARGIN: f64 = 0.03;
@@ -43,6 +47,14 @@ pub struct History {
     looked: bool,
     /// When the look that planned the next one happened.
     last_at: Option<Instant>,
+    /// The latest look that gave an estimate.
+    last_seen: Option<Seen>,
+    /// Whether the look now planned came from one look read without the fleet (a check
+    /// within the cadence), to plan again once the fleet knows ([`History::replan`]).
+    blind: bool,
+    /// When the end comes at the latest, if the check now planned refines an end already
+    /// known within [`CLOSE`] poll intervals ([`History::replan`]).
+    close: Option<Instant>,
 }
 
 impl History {
@@ -69,6 +81,24 @@ impl History {
         let since_origin = self
             .origin
             .map(|o| latest.at.saturating_duration_since(o).as_secs_f64());
+        let from_fleet = |fleet: &mut Fleet| {
+            let t = since_origin.filter(|t| *t > 0.0 && p > 0.0)?;
+            // A task that waits `w` of its life `d`, then progresses evenly: at `t` it shows
+            // p = (t − w) / (d − w), so d = t / (w + (1 − w) p).
+            let life = |share: f64, p: f64| t / (share + (1.0 - share) * p / 100.0);
+            Some(match fleet.shares() {
+                Some(q) => Estimate {
+                    remaining: seconds(life(q.mid, p + 0.5) - t),
+                    earliest: Some(seconds(life(q.high, p + 1.0) - t)),
+                    latest: Some(seconds(life(q.low, p) - t)),
+                },
+                None => Estimate {
+                    remaining: seconds(life(0.0, p + 0.5) - t),
+                    earliest: None,
+                    latest: None,
+                },
+            })
+        };
         if let Some(first) = self.first_running {
             let p0 = f64::from(first.progress.unwrap_or(0));
             let secs = latest.at.saturating_duration_since(first.at).as_secs_f64();
@@ -86,29 +116,21 @@ impl History {
                     fleet.record(waited / life, life);
                     self.sampled = true;
                 }
-                return Some(Estimate {
+                let two = Estimate {
                     remaining: seconds((99.5 - p) / rate),
                     earliest: Some(seconds((99.0 - p) / fastest)),
                     latest: (slowest > 0.0).then(|| seconds((100.0 - p) / slowest)),
+                };
+                // Both readings bound the end: where the fleet agrees, its bounds (from the
+                // acceptance, a longer baseline) narrow the rate's, and the end can be planned
+                // a look or two sooner.
+                return Some(match from_fleet(fleet) {
+                    Some(one) if one.earliest.is_some() => two.narrowed(one),
+                    _ => two,
                 });
             }
         }
-        let t = since_origin.filter(|t| *t > 0.0 && p > 0.0)?;
-        // A task that waits `w` of its life `d`, then progresses evenly: at `t` it shows
-        // p = (t − w) / (d − w), so d = t / (w + (1 − w) p).
-        let life = |share: f64, p: f64| t / (share + (1.0 - share) * p / 100.0);
-        Some(match fleet.shares() {
-            Some(q) => Estimate {
-                remaining: seconds(life(q.mid, p + 0.5) - t),
-                earliest: Some(seconds(life(q.high, p + 1.0) - t)),
-                latest: Some(seconds(life(q.low, p) - t)),
-            },
-            None => Estimate {
-                remaining: seconds(life(0.0, p + 0.5) - t),
-                earliest: None,
-                latest: None,
-            },
-        })
+        from_fleet(fleet)
     }
 
     /// Plans the next look after observing `latest` (a task not yet finished).
@@ -136,34 +158,87 @@ impl History {
             let gap = self.waiting_gap(fleet, cadence, latest);
             return self.plan(latest.at, gap, self.unplanned());
         };
+        let (gap, kind) = self.gap_for(e, cadence, latest);
+        self.blind = kind == Kind::Check && e.earliest.is_none();
+        self.last_seen = Some(latest);
+        self.close = Self::close(e, cadence, latest).filter(|_| kind == Kind::Check);
+        self.plan(latest.at, gap, kind)
+    }
+
+    /// The check now planned, again, if a better plan is later than `now` (`None`: look as
+    /// planned).
+    ///
+    /// - A check from one look read before the fleet knew how long tasks wait: the first
+    ///   looks of a large fleet come before any task was seen twice, so each can only plan a
+    ///   check within the cadence, and those checks would take the budget the remaining first
+    ///   looks need. Once the fleet knows, the same look plans the end, without looking again.
+    /// - A refinement of an end already known within [`CLOSE`] poll intervals, while first
+    ///   looks wait for the budget (`short`): one look at the latest the end may come sees it
+    ///   ended, and the refinement's look goes to a first look instead.
+    pub fn replan(
+        &mut self,
+        fleet: &mut Fleet,
+        cadence: Cadence,
+        now: Instant,
+        short: bool,
+    ) -> Option<(Instant, Kind)> {
+        let latest = self.last_seen?;
+        if self.blind && fleet.shares().is_some() {
+            self.blind = false;
+            let e = self.estimate(latest, fleet)?;
+            let (gap, kind) = self.gap_for(e, cadence, latest);
+            self.close = Self::close(e, cadence, latest).filter(|_| kind == Kind::Check);
+            if latest.at + gap > now {
+                return Some(self.plan(latest.at, gap, kind));
+            }
+        }
+        let at = self.close.filter(|at| short && *at > now)?;
+        self.close = None;
+        Some(self.plan(latest.at, at - latest.at, Kind::Likely))
+    }
+
+    /// When an end known within [`CLOSE`] poll intervals comes at the latest.
+    fn close(e: Estimate, cadence: Cadence, latest: Seen) -> Option<Instant> {
+        let (lo, hi) = e.earliest.zip(e.latest)?;
+        (hi.saturating_sub(lo) <= cadence.min * CLOSE).then(|| latest.at + hi)
+    }
+
+    /// The gap to the next look, and what it is for, from the estimate made at `latest`.
+    fn gap_for(&self, e: Estimate, cadence: Cadence, latest: Seen) -> (Duration, Kind) {
         let elapsed = self
             .origin
             .map_or(Duration::ZERO, |o| latest.at.saturating_duration_since(o));
         let tolerance = (elapsed + e.remaining).mul_f64(TOLERANCE).max(cadence.min);
-        let precise = match (e.earliest, e.latest) {
-            (Some(lo), Some(hi)) => hi.saturating_sub(lo) <= tolerance,
-            _ => false,
+        let spread = match (e.earliest, e.latest) {
+            (Some(lo), Some(hi)) => Some((hi.saturating_sub(lo), hi)),
+            _ => None,
         };
-        let (gap, kind) = if precise || e.remaining <= cadence.max {
+        let precise = spread.is_some_and(|(s, _)| s <= tolerance);
+        if precise || e.remaining <= cadence.max {
             // After a look that missed, the next one waits twice as long at least, so that a
             // task stuck at 99 % cannot take the whole budget.
             let floor = cadence.min * 2u32.pow(self.misses);
-            let gap = e
-                .remaining
-                .mul_f64(1.0 + MARGIN)
-                .max(floor)
-                .max(cadence.min);
+            let gap = e.remaining.mul_f64(1.0 + MARGIN);
+            // A precise end is looked at when it comes at the latest: a look a moment too
+            // early costs a look more and the back-off after it.
+            let gap = match (precise, e.latest) {
+                (true, Some(latest)) => gap.max(latest),
+                _ => gap,
+            };
+            let gap = gap.max(floor).max(cadence.min);
             let gap = if precise { gap } else { gap.min(cadence.max) };
             (gap, Kind::Likely)
         } else if let Some(earliest) = e.earliest {
-            // Far off and imprecise: refine halfway, never past the earliest possible end.
+            // Far off and imprecise: refine just before the earliest possible end (and at
+            // least halfway): the later the refinement, the more precise, and the likelier
+            // the budget has room for it by then.
             let gap = e.remaining.mul_f64(0.5).min(earliest);
+            let gap = gap.max(earliest.saturating_sub(cadence.min * 2));
             (gap.max(cadence.min), Kind::Check)
         } else {
             // Far off by one look, with nothing to bound it: a check within the cadence.
             (cadence.max, Kind::Check)
-        };
-        self.plan(latest.at, gap, kind)
+        }
     }
 
     /// The task was seen finished at `now`: the fleet learns how long it lived at most.
@@ -266,6 +341,29 @@ struct Estimate {
     latest: Option<Duration>,
 }
 
+impl Estimate {
+    /// This estimate within the bounds of `other` too, where they overlap (where they do not,
+    /// one of the two models is wrong for this task, and this one is kept).
+    fn narrowed(self, other: Estimate) -> Estimate {
+        let earliest = self.earliest.max(other.earliest);
+        let latest = match (self.latest, other.latest) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        match (earliest, latest) {
+            (Some(lo), Some(hi)) if lo > hi => self,
+            _ => Estimate {
+                remaining: self
+                    .remaining
+                    .max(earliest.unwrap_or_default())
+                    .min(latest.unwrap_or(Duration::MAX)),
+                earliest,
+                latest,
+            },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -306,14 +404,17 @@ mod tests {
     }
 
     #[test]
-    fn a_far_end_is_refined_by_a_check_at_half_the_remaining_time() {
+    fn a_far_end_is_refined_by_a_check_just_before_the_earliest_it_may_come() {
         let t0 = Instant::now();
         let mut h = History::accepted(t0, secs(10.0));
         h.observed(&mut Fleet::default(), CADENCE, seen(t0, 10.0, 1));
-        // 1 % → 5 % in 20 s: 0.2 %/s, 94.5 % left → 472.5 s: check in about 236 s.
+        // 1 % → 5 % in 20 s: 0.2 %/s, 94.5 % left → 472.5 s, but at 0.25 %/s (5 % is
+        // anything below 6 %) the task may end in 376 s: the check comes two of the cadence's
+        // shortest gaps before that (half the remaining time, 236 s, would be a look more
+        // before the end, when little has changed).
         let (at, kind) = h.observed(&mut Fleet::default(), CADENCE, seen(t0, 30.0, 5));
         assert_eq!(kind, Kind::Check);
-        within(at - (t0 + secs(30.0)), 236.0, 237.0);
+        within(at - (t0 + secs(30.0)), 375.5, 375.7);
     }
 
     #[test]

@@ -10,9 +10,10 @@
 //!
 //! The rate is measured over the longest baseline available (from the first look that saw the
 //! task running to the latest), so whole-percent progress becomes more precise with every
-//! look. An end further away than `cadence.max` is not trusted blindly: the next check comes at
-//! half the remaining time (at least `cadence.max`), so the estimate is refined a few times
-//! before the likely look.
+//! look. An end further away than `cadence.max` is not trusted blindly: a check comes just
+//! before the earliest the task may end (at least halfway), so the estimate is refined before
+//! the likely look; while first looks wait for the budget, an end already known within a few
+//! poll intervals skips that refinement ([`History::replan`]).
 
 mod fleet;
 mod history;

@@ -51,6 +51,11 @@ impl PollQueue {
         self.likely.len() + self.checks.len() + self.first.len() + self.held.len()
     }
 
+    /// First looks waiting, due or not.
+    pub fn first_waiting(&self) -> usize {
+        self.first.len() + self.held.len()
+    }
+
     /// When the next look may be taken, at `rate` looks per second.
     pub fn next_due(&self, rate: f64) -> Option<Instant> {
         [
