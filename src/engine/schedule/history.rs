@@ -634,4 +634,66 @@ mod tests {
             "distrusted after {MAX_MISSES} misses"
         );
     }
+
+    /// The benchmark's cadence at a 1 s poll interval.
+    const BENCH: Cadence = Cadence {
+        min: Duration::from_secs(1),
+        max: Duration::from_secs(12),
+    };
+
+    #[test]
+    fn a_check_planned_before_the_fleet_knew_is_planned_again_once_it_knows() {
+        let t0 = Instant::now();
+        let mut h = History::accepted(t0, secs(2.0));
+        // A 100 s task that waits 10 s, seen once at 30 s: without the fleet, a check 12 s on.
+        let look = seen(t0, 30.0, progress_at(100.0, 0.1, 30.0));
+        let (at, kind) = h.observed(&mut Fleet::default(), BENCH, look);
+        assert_eq!((at - t0, kind), (secs(42.0), Kind::Check));
+        // Nothing new while the fleet still knows nothing: look as planned.
+        assert_eq!(h.replan(&mut Fleet::default(), BENCH, at, true), None);
+        // Once it knows, the same look plans far past that check, near the end (100 s).
+        let mut fleet = Fleet::default();
+        teach(&mut fleet, |_| 0.1);
+        let (again, _) = h
+            .replan(&mut fleet, BENCH, at, false)
+            .expect("planned again");
+        within(again - t0, 90.0, 102.0);
+        assert_eq!(h.replan(&mut fleet, BENCH, at, false), None, "once");
+    }
+
+    #[test]
+    fn a_refinement_of_an_end_known_closely_is_skipped_while_first_looks_wait() {
+        let mut fleet = Fleet::default();
+        teach(&mut fleet, |_| 0.1);
+        let t0 = Instant::now();
+        // A 50 s task seen at 10 s: its end is known within about 2 s, more than 3 % of its
+        // life, so a refinement is planned before the earliest end, about 36 s later.
+        let look = seen(t0, 10.0, progress_at(50.0, 0.1, 10.0));
+        let mut h = History::accepted(t0, secs(2.0));
+        let (check, kind) = h.observed(&mut fleet, BENCH, look);
+        assert_eq!(kind, Kind::Check);
+        within(check - t0, 40.0, 48.0);
+        let planned = h.clone();
+        // With the budget free, the refinement goes as planned...
+        assert_eq!(h.replan(&mut fleet, BENCH, check, false), None);
+        // ...but while first looks wait for it, one look at the latest the end may come.
+        let mut h = planned;
+        let (at, kind) = h
+            .replan(&mut fleet, BENCH, check, true)
+            .expect("the end is looked at instead");
+        assert_eq!(kind, Kind::Likely);
+        within(at - t0, 50.0, 52.5);
+    }
+
+    #[test]
+    fn a_precise_end_is_looked_at_when_it_comes_at_the_latest() {
+        let t0 = Instant::now();
+        let mut h = History::accepted(t0, secs(1.0));
+        // 20 % at 30 s, 60 % at 70 s: 1 %/s, anywhere from 40/41 to 40/39 %/s: the end is
+        // 39.5 s away by the rate, 41 s at the latest: the look goes at the latest.
+        h.observed(&mut Fleet::default(), BENCH, seen(t0, 30.0, 20));
+        let (at, kind) = h.observed(&mut Fleet::default(), BENCH, seen(t0, 70.0, 60));
+        assert_eq!(kind, Kind::Likely);
+        within(at - (t0 + secs(70.0)), 41.0, 41.1);
+    }
 }
