@@ -244,8 +244,6 @@ pub struct Engine<P: Protocol> {
     looking: usize,
     /// What this run's tasks taught about how tasks progress.
     fleet: Fleet,
-    /// Tasks looked at before the fleet knew anything.
-    explorers: usize,
     /// Listings that speak for many instances at once (API 3.0).
     surveys: survey::Surveys,
     buffered: Vec<Record>,
@@ -290,7 +288,6 @@ impl<P: Protocol> Engine<P> {
             pacer: Pacer::default(),
             looking: 0,
             fleet: Fleet::default(),
-            explorers: 0,
             surveys,
             buffered: Vec::new(),
         }
@@ -415,7 +412,7 @@ impl<P: Protocol> Engine<P> {
                 doubt.entry(batch).or_insert((at, Vec::new())).1.push(i);
             } else if s.status.is_final() {
             } else if s.job.is_some() {
-                self.polls.push(now, i, Kind::Check);
+                self.polls.push(now, i, Kind::First);
             } else {
                 pending.push(i);
             }

@@ -63,6 +63,71 @@ async fn with_budget_to_spare_every_task_is_seen_soon_after_its_end() {
     }
 }
 
+/// 2.5 s to 7.5 s, by instance number (the benchmark's N = 200 target at time scale 0.2).
+fn short_life(instance: &str) -> Duration {
+    Duration::from_millis(2_500 + (number(instance) * 2_719) % 5_000)
+}
+
+#[tokio::test(start_paused = true)]
+async fn first_looks_are_not_held_back_while_the_fleet_knows_nothing() {
+    // 200 tasks that end within 5 s of each other need 10 s of looks at 20 a second: a
+    // first look held back while the fleet has nothing to tell (it held them 12 s) leaves the
+    // budget idle while tasks end.
+    let fake = Arc::new(Fake::new(Listing::None, 20.0, ms(5), short_life));
+    run(&fake, 200, options(50, 4)).await;
+    let ids = super::fake::ids(200);
+    let swept = ids
+        .iter()
+        .filter_map(|id| fake.looks_at(id).into_iter().min())
+        .max()
+        .unwrap_or_else(|| panic!("no look"));
+    let mut looks: Vec<Instant> = fake.calls_of(LOOK).iter().map(|c| c.answered).collect();
+    looks.sort();
+    let widest = looks
+        .windows(2)
+        .filter(|w| w[1] <= swept)
+        .map(|w| w[1] - w[0])
+        .max()
+        .unwrap_or_default();
+    assert!(
+        widest <= ms(500),
+        "{widest:?} without a look while tasks waited for their first"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_task_seen_running_is_seen_ended_soon_whatever_the_first_looks_waiting() {
+    // 1,000 tasks of 12 s to 120 s at 20 looks a second: the first looks take most of the
+    // first minute. A task seen running meanwhile is followed by its checks and its likely
+    // look, which go before those first looks: it is seen ended within 4 poll intervals (the
+    // widest end a look at the latest may skip a refinement for), not after the first looks
+    // of all the others.
+    let fake = Arc::new(Fake::new(Listing::None, 20.0, ms(5), life));
+    run(&fake, 1000, options(50, 4)).await;
+    let mut followed = 0;
+    for id in super::fake::ids(1000) {
+        let end = fake.end(&id);
+        let looks = fake.looks_at(&id);
+        let running = looks
+            .iter()
+            .any(|at| *at < end && (1..100).contains(&fake.progress(&id, *at)));
+        if !running {
+            continue;
+        }
+        followed += 1;
+        let seen = looks.into_iter().filter(|at| *at >= end).min();
+        let lag = seen.map(|at| at - end);
+        assert!(
+            lag.is_some_and(|l| l <= secs(4)),
+            "{id}: seen running, then seen ended {lag:?} after its end"
+        );
+    }
+    assert!(
+        followed >= 500,
+        "{followed} tasks seen running before their end"
+    );
+}
+
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }

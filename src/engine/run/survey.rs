@@ -125,11 +125,11 @@ impl<P: Protocol> Engine<P> {
             .iter()
             .partition(|&&i| crate::engine::local::is_local(self.slots[i].region.as_deref()));
         for i in local {
-            self.polls.push(now + self.opts.first_poll, i, Kind::Check);
+            self.polls.push(now + self.opts.first_poll, i, Kind::First);
         }
         if !self.protocol.surveys() || self.surveys.off {
             for i in ids {
-                self.polls.push(now + self.opts.first_poll, i, Kind::Check);
+                self.polls.push(now + self.opts.first_poll, i, Kind::First);
             }
             return;
         }

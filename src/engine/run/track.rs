@@ -6,9 +6,6 @@ use super::*;
 /// cadence's longest gap after the acceptance.
 const FIRST_LOOK_CAP: u32 = 5;
 
-/// Tasks looked at early, before the fleet knows how tasks progress, to teach it.
-const EXPLORERS: usize = 16;
-
 impl<P: Protocol> Engine<P> {
     /// Looks that may be in flight at once: every connection slot but one while submissions
     /// remain, so that a submission never waits behind looks.
@@ -25,7 +22,6 @@ impl<P: Protocol> Engine<P> {
         while self.looking < slots && self.pacer.ready_at().is_none_or(|r| r <= now) {
             let (instances, cadence) = (&self.slots, self.opts.cadence);
             let cap = self.opts.cadence.max * FIRST_LOOK_CAP;
-            let explore = self.explorers < EXPLORERS;
             // A check taken early (a backlog) waits until this time: see `early_from`.
             let not_before = |i: usize| instances[i].tracking.history.early_from(cadence);
             let Some((idx, early)) = self.polls.pop_due(now, rate, not_before) else {
@@ -40,16 +36,25 @@ impl<P: Protocol> Engine<P> {
             }
             let confirm = std::mem::take(&mut self.slots[idx].tracking.confirm);
             self.surveys.confirming -= usize::from(confirm);
+            let short = self.polls.first_waiting() > 0;
+            if !confirm
+                && let Some((at, kind)) = self.slots[idx].tracking.history.replan(
+                    &mut self.fleet,
+                    self.opts.cadence,
+                    now,
+                    short,
+                )
+            {
+                self.polls.push(at, idx, kind);
+                continue;
+            }
             let history = &self.slots[idx].tracking.history;
             if !early
                 && !confirm
-                && let Some(later) = history.first_look(&mut self.fleet, now, cap, explore)
+                && let Some(later) = history.first_look(&mut self.fleet, now, cap)
             {
-                self.polls.push(later, idx, Kind::Check);
+                self.polls.push(later, idx, Kind::First);
                 continue;
-            }
-            if !history.looked() && self.fleet.short_life().is_none() {
-                self.explorers += 1;
             }
             self.slots[idx].tracking.polling = true;
             self.looking += 1;

@@ -18,6 +18,10 @@ const TOLERANCE: f64 = 0.03;
 /// (whole percent: less would be mostly rounding).
 const SAMPLE_SPAN: f64 = 10.0;
 
+/// While first looks wait for the budget, an end known within this many times the cadence's
+/// shortest gap is looked at once, at the latest it may come, rather than refined first.
+const CLOSE: u32 = 4;
+
 /// A look this far after the estimated end (share of the remaining time) costs little delay
 /// and avoids most looks that come a hair too early.
 const MARGIN: f64 = 0.03;
@@ -43,6 +47,14 @@ pub struct History {
     looked: bool,
     /// When the look that planned the next one happened.
     last_at: Option<Instant>,
+    /// The latest look that gave an estimate.
+    last_seen: Option<Seen>,
+    /// Whether the look now planned came from one look read without the fleet (a check
+    /// within the cadence), to plan again once the fleet knows ([`History::replan`]).
+    blind: bool,
+    /// When the end comes at the latest, if the check now planned refines an end already
+    /// known within [`CLOSE`] poll intervals ([`History::replan`]).
+    close: Option<Instant>,
 }
 
 impl History {
@@ -51,7 +63,7 @@ impl History {
         Self {
             origin: Some(at),
             last_gap: first,
-            planned: Some(Kind::Check),
+            planned: Some(Kind::First),
             ..Self::default()
         }
     }
@@ -69,6 +81,24 @@ impl History {
         let since_origin = self
             .origin
             .map(|o| latest.at.saturating_duration_since(o).as_secs_f64());
+        let from_fleet = |fleet: &mut Fleet| {
+            let t = since_origin.filter(|t| *t > 0.0 && p > 0.0)?;
+            // A task that waits `w` of its life `d`, then progresses evenly: at `t` it shows
+            // p = (t − w) / (d − w), so d = t / (w + (1 − w) p).
+            let life = |share: f64, p: f64| t / (share + (1.0 - share) * p / 100.0);
+            Some(match fleet.shares() {
+                Some(q) => Estimate {
+                    remaining: seconds(life(q.mid, p + 0.5) - t),
+                    earliest: Some(seconds(life(q.high, p + 1.0) - t)),
+                    latest: Some(seconds(life(q.low, p) - t)),
+                },
+                None => Estimate {
+                    remaining: seconds(life(0.0, p + 0.5) - t),
+                    earliest: None,
+                    latest: None,
+                },
+            })
+        };
         if let Some(first) = self.first_running {
             let p0 = f64::from(first.progress.unwrap_or(0));
             let secs = latest.at.saturating_duration_since(first.at).as_secs_f64();
@@ -86,29 +116,21 @@ impl History {
                     fleet.record(waited / life, life);
                     self.sampled = true;
                 }
-                return Some(Estimate {
+                let two = Estimate {
                     remaining: seconds((99.5 - p) / rate),
                     earliest: Some(seconds((99.0 - p) / fastest)),
                     latest: (slowest > 0.0).then(|| seconds((100.0 - p) / slowest)),
+                };
+                // Both readings bound the end: where the fleet agrees, its bounds (from the
+                // acceptance, a longer baseline) narrow the rate's, and the end can be planned
+                // a look or two sooner.
+                return Some(match from_fleet(fleet) {
+                    Some(one) if one.earliest.is_some() => two.narrowed(one),
+                    _ => two,
                 });
             }
         }
-        let t = since_origin.filter(|t| *t > 0.0 && p > 0.0)?;
-        // A task that waits `w` of its life `d`, then progresses evenly: at `t` it shows
-        // p = (t − w) / (d − w), so d = t / (w + (1 − w) p).
-        let life = |share: f64, p: f64| t / (share + (1.0 - share) * p / 100.0);
-        Some(match fleet.shares() {
-            Some(q) => Estimate {
-                remaining: seconds(life(q.mid, p + 0.5) - t),
-                earliest: Some(seconds(life(q.high, p + 1.0) - t)),
-                latest: Some(seconds(life(q.low, p) - t)),
-            },
-            None => Estimate {
-                remaining: seconds(life(0.0, p + 0.5) - t),
-                earliest: None,
-                latest: None,
-            },
-        })
+        from_fleet(fleet)
     }
 
     /// Plans the next look after observing `latest` (a task not yet finished).
@@ -133,8 +155,56 @@ impl History {
             .estimate(latest, fleet)
             .filter(|_| self.misses < MAX_MISSES);
         let Some(e) = estimate else {
-            return self.plan(latest.at, self.backoff(cadence), Kind::Check);
+            let gap = self.waiting_gap(fleet, cadence, latest);
+            return self.plan(latest.at, gap, self.unplanned());
         };
+        let (gap, kind) = self.gap_for(e, cadence, latest);
+        self.blind = kind == Kind::Check && e.earliest.is_none();
+        self.last_seen = Some(latest);
+        self.close = Self::close(e, cadence, latest).filter(|_| kind == Kind::Check);
+        self.plan(latest.at, gap, kind)
+    }
+
+    /// The check now planned, again, if a better plan is later than `now` (`None`: look as
+    /// planned).
+    ///
+    /// - A check from one look read before the fleet knew how long tasks wait: the first
+    ///   looks of a large fleet come before any task was seen twice, so each can only plan a
+    ///   check within the cadence, and those checks would take the budget the remaining first
+    ///   looks need. Once the fleet knows, the same look plans the end, without looking again.
+    /// - A refinement of an end already known within [`CLOSE`] poll intervals, while first
+    ///   looks wait for the budget (`short`): one look at the latest the end may come sees it
+    ///   ended, and the refinement's look goes to a first look instead.
+    pub fn replan(
+        &mut self,
+        fleet: &mut Fleet,
+        cadence: Cadence,
+        now: Instant,
+        short: bool,
+    ) -> Option<(Instant, Kind)> {
+        let latest = self.last_seen?;
+        if self.blind && fleet.shares().is_some() {
+            self.blind = false;
+            let e = self.estimate(latest, fleet)?;
+            let (gap, kind) = self.gap_for(e, cadence, latest);
+            self.close = Self::close(e, cadence, latest).filter(|_| kind == Kind::Check);
+            if latest.at + gap > now {
+                return Some(self.plan(latest.at, gap, kind));
+            }
+        }
+        let at = self.close.filter(|at| short && *at > now)?;
+        self.close = None;
+        Some(self.plan(latest.at, at - latest.at, Kind::Likely))
+    }
+
+    /// When an end known within [`CLOSE`] poll intervals comes at the latest.
+    fn close(e: Estimate, cadence: Cadence, latest: Seen) -> Option<Instant> {
+        let (lo, hi) = e.earliest.zip(e.latest)?;
+        (hi.saturating_sub(lo) <= cadence.min * CLOSE).then(|| latest.at + hi)
+    }
+
+    /// The gap to the next look, and what it is for, from the estimate made at `latest`.
+    fn gap_for(&self, e: Estimate, cadence: Cadence, latest: Seen) -> (Duration, Kind) {
         let elapsed = self
             .origin
             .map_or(Duration::ZERO, |o| latest.at.saturating_duration_since(o));
@@ -143,26 +213,31 @@ impl History {
             (Some(lo), Some(hi)) => hi.saturating_sub(lo) <= tolerance,
             _ => false,
         };
-        let (gap, kind) = if precise || e.remaining <= cadence.max {
+        if precise || e.remaining <= cadence.max {
             // After a look that missed, the next one waits twice as long at least, so that a
             // task stuck at 99 % cannot take the whole budget.
             let floor = cadence.min * 2u32.pow(self.misses);
-            let gap = e
-                .remaining
-                .mul_f64(1.0 + MARGIN)
-                .max(floor)
-                .max(cadence.min);
+            let gap = e.remaining.mul_f64(1.0 + MARGIN);
+            // A precise end is looked at when it comes at the latest: a look a moment too
+            // early costs a look more and the back-off after it.
+            let gap = match (precise, e.latest) {
+                (true, Some(latest)) => gap.max(latest),
+                _ => gap,
+            };
+            let gap = gap.max(floor).max(cadence.min);
             let gap = if precise { gap } else { gap.min(cadence.max) };
             (gap, Kind::Likely)
         } else if let Some(earliest) = e.earliest {
-            // Far off and imprecise: refine halfway, never past the earliest possible end.
+            // Far off and imprecise: refine just before the earliest possible end (or halfway,
+            // if that is later): the later the refinement, the more precise, and the likelier
+            // the budget has room for it by then.
             let gap = e.remaining.mul_f64(0.5).min(earliest);
+            let gap = gap.max(earliest.saturating_sub(cadence.min * 2));
             (gap.max(cadence.min), Kind::Check)
         } else {
             // Far off by one look, with nothing to bound it: a check within the cadence.
             (cadence.max, Kind::Check)
-        };
-        self.plan(latest.at, gap, kind)
+        }
     }
 
     /// The task was seen finished at `now`: the fleet learns how long it lived at most.
@@ -181,36 +256,56 @@ impl History {
     ///
     /// Not before the fleet's short tasks (its 10th percentile) would have ended, and at most
     /// `cap` after the acceptance: looking sooner mostly learns that the task is waiting or
-    /// barely started, too little to plan its end, and under a tight budget each such look
-    /// delays another that would see a task finished. Until the fleet knows, only explorers
-    /// (`explore`: the engine lets a few tasks be) are looked at early; the others wait
-    /// `cap / 5` and ask again.
-    pub fn first_look(
-        &self,
-        fleet: &mut Fleet,
-        now: Instant,
-        cap: Duration,
-        explore: bool,
-    ) -> Option<Instant> {
+    /// barely started, too little to plan its end. Until the fleet knows, now: holding the
+    /// look back then would leave the budget idle while the first tasks may be ending (with
+    /// 200 tasks of 2.5 to 7.5 s, looks held 12 s left the budget unused from 2 s to 6 s, while
+    /// 140 of them ended).
+    pub fn first_look(&self, fleet: &mut Fleet, now: Instant, cap: Duration) -> Option<Instant> {
         if self.looked {
             return None;
         }
         let origin = self.origin?;
-        match fleet.short_life() {
-            Some(life) => Some(origin + life.min(cap)).filter(|at| *at > now),
-            None if explore => None,
-            None => Some(now + cap / 5).filter(|at| *at <= origin + cap),
-        }
+        let life = fleet.short_life()?;
+        Some(origin + life.min(cap)).filter(|at| *at > now)
     }
 
     /// Plans a look after a failed one (an error, a task not listed yet): back off.
     pub fn retry(&mut self, cadence: Cadence, now: Instant) -> (Instant, Kind) {
         let gap = self.backoff(cadence);
-        self.plan(now, gap, Kind::Check)
+        self.plan(now, gap, self.unplanned())
+    }
+
+    /// What a look planned without an estimate is: a first look while the task was never
+    /// seen running (it joins the others not yet seen), else a check.
+    fn unplanned(&self) -> Kind {
+        if self.first_running.is_none() {
+            Kind::First
+        } else {
+            Kind::Check
+        }
     }
 
     fn backoff(&self, cadence: Cadence) -> Duration {
         self.last_gap.mul_f64(1.5).clamp(cadence.min, cadence.max)
+    }
+
+    /// The gap after a look that could not estimate the end. A task still waiting at `t`
+    /// after its acceptance, in a fleet whose tasks wait at most a share `w` of their life,
+    /// lives at least `t / w`: looking again before then (at most `cadence.max` later) cannot
+    /// see it end, and sooner than that would most likely find it waiting again. Without a
+    /// fleet yet, `w` is taken as one half. Otherwise (no acceptance seen, a task that moved):
+    /// back off.
+    fn waiting_gap(&self, fleet: &mut Fleet, cadence: Cadence, latest: Seen) -> Duration {
+        let backoff = self.backoff(cadence);
+        let waiting = latest.progress.is_none_or(|p| p == 0) && self.first_running.is_none();
+        let (Some(origin), true) = (self.origin, waiting) else {
+            return backoff;
+        };
+        let t = latest.at.saturating_duration_since(origin).as_secs_f64();
+        // Before the fleet knows: a task that waited `t` is taken to wait as long again.
+        let share = fleet.shares().map_or(0.5, |q| q.high).max(0.01);
+        let alive = seconds(t / share - t);
+        alive.min(cadence.max).max(backoff)
     }
 
     /// The soonest the task may be looked at again.
@@ -245,247 +340,29 @@ struct Estimate {
     latest: Option<Duration>,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const CADENCE: Cadence = Cadence {
-        min: Duration::from_millis(200),
-        max: Duration::from_secs(60),
-    };
-
-    fn secs(s: f64) -> Duration {
-        Duration::from_secs_f64(s)
-    }
-
-    fn seen(t0: Instant, s: f64, p: u8) -> Seen {
-        Seen {
-            at: t0 + secs(s),
-            progress: Some(p),
-        }
-    }
-
-    fn within(got: Duration, lo: f64, hi: f64) {
-        assert!(
-            got >= secs(lo) && got <= secs(hi),
-            "{got:?} not in {lo}..{hi}"
-        );
-    }
-
-    #[test]
-    fn progress_predicts_the_end_and_the_look_just_after_is_likely() {
-        let t0 = Instant::now();
-        let mut h = History::accepted(t0, secs(10.0));
-        // Running since 20 s: 20 % at 30 s, 40 % at 40 s → 2 %/s, 60 % left → 30 s.
-        let (_, kind) = h.observed(&mut Fleet::default(), CADENCE, seen(t0, 30.0, 20));
-        assert_eq!(kind, Kind::Check, "one look says little");
-        let (at, kind) = h.observed(&mut Fleet::default(), CADENCE, seen(t0, 40.0, 40));
-        assert_eq!(kind, Kind::Likely);
-        within(at - (t0 + secs(40.0)), 30.0, 31.0);
-    }
-
-    #[test]
-    fn a_far_end_is_refined_by_a_check_at_half_the_remaining_time() {
-        let t0 = Instant::now();
-        let mut h = History::accepted(t0, secs(10.0));
-        h.observed(&mut Fleet::default(), CADENCE, seen(t0, 10.0, 1));
-        // 1 % → 5 % in 20 s: 0.2 %/s, 94.5 % left → 472.5 s: check in about 236 s.
-        let (at, kind) = h.observed(&mut Fleet::default(), CADENCE, seen(t0, 30.0, 5));
-        assert_eq!(kind, Kind::Check);
-        within(at - (t0 + secs(30.0)), 236.0, 237.0);
-    }
-
-    #[test]
-    fn a_coarse_estimate_never_checks_after_the_earliest_possible_end() {
-        let t0 = Instant::now();
-        let mut h = History::accepted(t0, secs(10.0));
-        h.observed(&mut Fleet::default(), CADENCE, seen(t0, 10.0, 1));
-        // 1 % → 2 % in 10 s: anywhere from 0.1 to 0.2 %/s, so the task may end in 485 s
-        // (97 % at 0.2 %/s) although half the estimate is 487 s.
-        let (at, kind) = h.observed(&mut Fleet::default(), CADENCE, seen(t0, 20.0, 2));
-        assert_eq!(kind, Kind::Check);
-        within(at - (t0 + secs(20.0)), 484.9, 485.1);
-    }
-
-    #[test]
-    fn one_early_look_at_little_progress_plans_a_check_within_the_cadence() {
-        let t0 = Instant::now();
-        let mut h = History::accepted(t0, secs(3.0));
-        // 1 % three seconds after the acceptance: the task may have started just now and be
-        // fast, or long ago and slow. Nothing is bounded: look again within the cadence.
-        let (at, kind) = h.observed(&mut Fleet::default(), CADENCE, seen(t0, 3.0, 1));
-        assert_eq!((at - (t0 + secs(3.0)), kind), (CADENCE.max, Kind::Check));
-    }
-
-    #[test]
-    fn a_single_look_measures_from_the_acceptance_and_errs_late() {
-        let t0 = Instant::now();
-        let mut h = History::accepted(t0, secs(10.0));
-        // 50 % at 40 s since acceptance → 1.26 %/s → 39.2 s more (the truth, if the task
-        // waited 10 s first, is 30 s): planned as a likely look, late rather than early.
-        let (at, kind) = h.observed(&mut Fleet::default(), CADENCE, seen(t0, 40.0, 50));
-        assert_eq!(kind, Kind::Likely);
-        within(at - (t0 + secs(40.0)), 39.0, 41.0);
-    }
-
-    /// What a task of `life` seconds that waits `wait` of it shows at `t` (as the sandbox).
-    fn progress_at(life: f64, wait: f64, t: f64) -> u8 {
-        (((t - wait * life) / (life - wait * life)).clamp(0.0, 0.99) * 100.0) as u8
-    }
-
-    /// Teaches `fleet` with tasks of various lives that each wait `wait` of it.
-    fn teach(fleet: &mut Fleet, wait: impl Fn(usize) -> f64) {
-        let t0 = Instant::now();
-        for i in 0..20 {
-            let life = 100.0 + 10.0 * i as f64;
-            let w = wait(i);
-            let mut h = History::accepted(t0, secs(1.0));
-            for t in [0.5 * life, 0.9 * life] {
-                h.observed(fleet, CADENCE, seen(t0, t, progress_at(life, w, t)));
-            }
-        }
-    }
-
-    #[test]
-    fn the_fleet_learns_the_waiting_share_from_two_looks_per_task() {
-        let mut fleet = Fleet::default();
-        assert_eq!(fleet.shares(), None);
-        teach(&mut fleet, |_| 0.1);
-        let q = fleet.shares().unwrap();
-        assert!(
-            (q.low - 0.1).abs() < 0.01 && (q.high - 0.1).abs() < 0.01,
-            "{q:?}"
-        );
-    }
-
-    #[test]
-    fn a_fleet_that_agrees_makes_one_look_enough_to_plan_the_end() {
-        let mut fleet = Fleet::default();
-        teach(&mut fleet, |_| 0.1);
-        // A 300 s task looked at once, at 120 s: far off (> cadence.max), but the fleet
-        // says how long it waited, so the look is planned at its end (300 s), not before.
-        let t0 = Instant::now();
-        let mut h = History::accepted(t0, secs(1.0));
-        let (at, kind) = h.observed(
-            &mut fleet,
-            CADENCE,
-            seen(t0, 120.0, progress_at(300.0, 0.1, 120.0)),
-        );
-        assert_eq!(kind, Kind::Likely);
-        within(at - t0, 300.0, 310.0);
-        // Without the fleet the same look only plans a check within the cadence.
-        let mut h = History::accepted(t0, secs(1.0));
-        let (at, kind) = h.observed(&mut Fleet::default(), CADENCE, seen(t0, 120.0, 40));
-        assert_eq!((at - t0, kind), (secs(120.0) + CADENCE.max, Kind::Check));
-    }
-
-    #[test]
-    fn first_looks_wait_for_the_short_lives_once_the_fleet_knows_them() {
-        let t0 = Instant::now();
-        let cap = secs(600.0);
-        let h = History::accepted(t0, secs(1.0));
-        let mut fleet = Fleet::default();
-        let now = t0 + secs(1.0);
-        assert_eq!(
-            h.first_look(&mut fleet, now, cap, true),
-            None,
-            "an explorer looks now"
-        );
-        assert_eq!(
-            h.first_look(&mut fleet, now, cap, false),
-            Some(now + cap / 5),
-            "the others ask again later"
-        );
-        teach(&mut fleet, |_| 0.1); // lives of 100 s to 290 s: 10th percentile 120 s
-        let at = h.first_look(&mut fleet, now, cap, false).unwrap();
-        within(at - t0, 115.0, 125.0);
-        assert_eq!(
-            h.first_look(&mut fleet, now, cap, true),
-            Some(at),
-            "explorers too"
-        );
-        assert_eq!(h.first_look(&mut fleet, at, cap, false), None, "due now");
-        let capped = h.first_look(&mut fleet, t0, secs(60.0), false).unwrap();
-        assert_eq!(capped - t0, secs(60.0));
-        // Tasks seen finished teach the fleet too (short ones may never show two looks).
-        let mut quick = Fleet::default();
-        for i in 0..8 {
-            History::accepted(t0, secs(1.0)).finished(&mut quick, t0 + secs(10.0 + f64::from(i)));
-        }
-        let at = h.first_look(&mut quick, now, cap, false).unwrap();
-        within(at - t0, 10.0, 11.0);
-        // A task already looked at follows its own estimates.
-        let mut seen_once = History::accepted(t0, secs(1.0));
-        seen_once.observed(&mut fleet, CADENCE, seen(t0, 1.0, 0));
-        assert_eq!(seen_once.first_look(&mut fleet, now, cap, false), None);
-    }
-
-    #[test]
-    fn a_fleet_that_disagrees_gets_refined_before_the_end() {
-        let mut fleet = Fleet::default();
-        teach(&mut fleet, |i| if i % 2 == 0 { 0.05 } else { 0.4 });
-        let t0 = Instant::now();
-        let mut h = History::accepted(t0, secs(1.0));
-        let (at, kind) = h.observed(&mut fleet, CADENCE, seen(t0, 120.0, 40));
-        assert_eq!(kind, Kind::Check, "too uncertain to plan the end");
-        // Never after the earliest end the fleet allows (a task that waited 40 %).
-        let p = 41.0 / 100.0;
-        let earliest = 120.0 / (0.4 + 0.6 * p);
-        assert!(at - t0 <= secs(earliest), "{:?} > {earliest}", at - t0);
-    }
-
-    #[test]
-    fn without_progress_it_backs_off_within_bounds() {
-        let t0 = Instant::now();
-        let mut h = History::accepted(t0, secs(2.0));
-        let waiting = |s| Seen {
-            at: t0 + secs(s),
-            progress: None,
+impl Estimate {
+    /// This estimate within the bounds of `other` too, where they overlap (where they do not,
+    /// one of the two models is wrong for this task, and this one is kept).
+    fn narrowed(self, other: Estimate) -> Estimate {
+        let earliest = self.earliest.max(other.earliest);
+        let latest = match (self.latest, other.latest) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         };
-        let (at, kind) = h.observed(&mut Fleet::default(), CADENCE, waiting(2.0));
-        assert_eq!((at - (t0 + secs(2.0)), kind), (secs(3.0), Kind::Check));
-        let mut h = History {
-            last_gap: secs(59.0),
-            ..History::default()
-        };
-        assert_eq!(
-            h.observed(&mut Fleet::default(), CADENCE, waiting(0.0)).0 - t0,
-            secs(60.0)
-        );
-        let mut h = History::default();
-        assert_eq!(h.retry(CADENCE, t0).0 - t0, secs(0.2), "never below min");
-    }
-
-    #[test]
-    fn likely_looks_that_keep_missing_back_off_then_become_checks() {
-        let t0 = Instant::now();
-        let mut h = History::accepted(t0, secs(1.0));
-        h.observed(&mut Fleet::default(), CADENCE, seen(t0, 10.0, 50));
-        let (mut at, kind) = h.observed(&mut Fleet::default(), CADENCE, seen(t0, 20.0, 98));
-        assert_eq!(kind, Kind::Likely);
-        let mut gaps = Vec::new();
-        let mut kinds = Vec::new();
-        for _ in 0..4 {
-            // Stuck at 99 %.
-            let now = at;
-            let (next, kind) = h.observed(
-                &mut Fleet::default(),
-                CADENCE,
-                Seen {
-                    at: now,
-                    progress: Some(99),
-                },
-            );
-            gaps.push(next - now);
-            kinds.push(kind);
-            at = next;
+        match (earliest, latest) {
+            (Some(lo), Some(hi)) if lo > hi => self,
+            _ => Estimate {
+                remaining: self
+                    .remaining
+                    .max(earliest.unwrap_or_default())
+                    .min(latest.unwrap_or(Duration::MAX)),
+                earliest,
+                latest,
+            },
         }
-        assert!(gaps.windows(2).all(|w| w[1] > w[0]), "growing: {gaps:?}");
-        assert_eq!(kinds[..2], [Kind::Likely, Kind::Likely]);
-        assert_eq!(
-            kinds[2],
-            Kind::Check,
-            "distrusted after {MAX_MISSES} misses"
-        );
     }
 }
+
+#[cfg(test)]
+#[path = "history_tests.rs"]
+mod tests;

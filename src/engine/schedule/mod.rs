@@ -1,17 +1,19 @@
 //! When to look at a task next, and how much that look is worth.
 //!
 //! From a task's progress over time the scheduler estimates when it ends. A look planned for
-//! just after that estimate is [`Kind::Likely`]: it will probably see the task finished. Every
-//! other look — a task not yet running, an end still far off, an error to try again after — is
-//! a [`Kind::Check`]. When the rate limit cannot serve every due look at once, the engine serves
-//! likely looks first ([`PollQueue`]), so the budget goes to seeing ends, not to refreshing
-//! estimates.
+//! just after that estimate is [`Kind::Likely`]: it will probably see the task finished. A look
+//! at a task not yet seen running — just accepted, or still waiting — is [`Kind::First`]; every
+//! other look — an end still far off, an error to try again after — is a [`Kind::Check`]. When
+//! the rate limit cannot serve every due look at once, the engine serves likely looks first,
+//! then checks, then first looks ([`PollQueue`]), so the budget goes to seeing ends, not to
+//! refreshing estimates.
 //!
 //! The rate is measured over the longest baseline available (from the first look that saw the
 //! task running to the latest), so whole-percent progress becomes more precise with every
-//! look. An end further away than `cadence.max` is not trusted blindly: the next check comes at
-//! half the remaining time (at least `cadence.max`), so the estimate is refined a few times
-//! before the likely look.
+//! look. An end further away than `cadence.max` is not trusted blindly: a check comes just
+//! before the earliest the task may end (at least halfway), so the estimate is refined before
+//! the likely look; while first looks wait for the budget, an end already known within a few
+//! poll intervals skips that refinement ([`History::replan`]).
 
 mod fleet;
 mod history;
@@ -47,9 +49,12 @@ pub struct Cadence {
 pub enum Kind {
     /// Planned just after the estimated end: served first.
     Likely,
-    /// Anything else: served with what budget the likely looks leave, and started early
-    /// when more wait than the rate can serve by their time.
+    /// A task seen running, its end not yet near enough to plan (or a look that failed):
+    /// served with what budget the likely looks leave.
     Check,
+    /// A task not yet seen running: served with what budget is left, and started early when
+    /// more wait than the rate can serve by their time.
+    First,
 }
 
 fn seconds(s: f64) -> Duration {

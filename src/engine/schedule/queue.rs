@@ -1,4 +1,5 @@
-//! The queue of planned looks: likely ones first, checks started early under a backlog.
+//! The queue of planned looks: likely ones first, then checks, then first looks, which start
+//! early under a backlog.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -8,14 +9,21 @@ use tokio::time::Instant;
 
 use super::Kind;
 
-/// The looks waiting to go out: likely ones first (earliest due first), then checks
-/// (earliest due first). Only what is due can be taken, except checks, which start early
+/// The looks waiting to go out: likely ones first, then checks, then first looks (each
+/// earliest due first). Only what is due can be taken, except first looks, which start early
 /// when more wait than the rate can serve by their time. Each entry is one planned look.
+///
+/// A check refines the estimate of a task already seen running, before its earliest possible
+/// end; a first look finds out where a task stands. Under a backlog of first looks (a large
+/// fleet just submitted, all due at once) the checks go first: served late, a check may come
+/// after its task's end, whereas the first looks are all alike and one more waiting changes
+/// nothing for the others.
 #[derive(Debug, Default)]
 pub struct PollQueue {
     likely: Heap,
     checks: Heap,
-    /// Checks taken early but too soon after their task's last look, waiting for that.
+    first: Heap,
+    /// First looks taken early but too soon after their task's last look, waiting for that.
     held: Heap,
 }
 
@@ -30,6 +38,7 @@ impl PollQueue {
         let heap = match kind {
             Kind::Likely => &mut self.likely,
             Kind::Check => &mut self.checks,
+            Kind::First => &mut self.first,
         };
         heap.push(Reverse((at, idx)));
     }
@@ -39,24 +48,34 @@ impl PollQueue {
     }
 
     pub fn len(&self) -> usize {
-        self.likely.len() + self.checks.len() + self.held.len()
+        self.likely.len() + self.checks.len() + self.first.len() + self.held.len()
+    }
+
+    /// First looks waiting, due or not.
+    pub fn first_waiting(&self) -> usize {
+        self.first.len() + self.held.len()
     }
 
     /// When the next look may be taken, at `rate` looks per second.
     pub fn next_due(&self, rate: f64) -> Option<Instant> {
-        [top(&self.likely), top(&self.held), self.checks_due(rate)]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            top(&self.likely),
+            top(&self.checks),
+            top(&self.held),
+            self.first_due(rate),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
-    /// When the earliest check may be taken: when it falls due, or sooner when the checks
-    /// waiting are more than `rate` can serve by then. A budget left idle now is lost, and
-    /// those checks would otherwise go out late, all together.
-    fn checks_due(&self, rate: f64) -> Option<Instant> {
-        let due = top(&self.checks)?;
+    /// When the earliest first look may be taken: when it falls due, or sooner when the first
+    /// looks waiting are more than `rate` can serve by then. A budget left idle now is lost,
+    /// and those looks would otherwise go out late, all together.
+    fn first_due(&self, rate: f64) -> Option<Instant> {
+        let due = top(&self.first)?;
         let backlog = Duration::from_secs_f64(if rate.is_finite() && rate > 0.0 {
-            (self.checks.len() as f64 / rate).min(1e7)
+            (self.first.len() as f64 / rate).min(1e7)
         } else {
             0.0
         });
@@ -64,31 +83,34 @@ impl PollQueue {
     }
 
     /// The most valuable look that may be taken at `now`: the likely look due longest, else
-    /// the earliest check. `early` says the check was taken before its time, to keep the budget
-    /// busy; `not_before(idx)` is the soonest a task may be looked at again (its last look
-    /// plus the cadence's minimum), which an early check waits for.
+    /// the check due longest, else the earliest first look. `early` says the first look was
+    /// taken before its time, to keep the budget busy; `not_before(idx)` is the soonest a task
+    /// may be looked at again (its last look plus the cadence's minimum), which an early look
+    /// waits for.
     pub fn pop_due(
         &mut self,
         now: Instant,
         rate: f64,
         not_before: impl Fn(usize) -> Option<Instant>,
     ) -> Option<(usize, bool)> {
-        if top(&self.likely).is_some_and(|at| at <= now) {
-            return self.likely.pop().map(|r| (r.0.1, false));
+        for heap in [&mut self.likely, &mut self.checks] {
+            if top(heap).is_some_and(|at| at <= now) {
+                return heap.pop().map(|r| (r.0.1, false));
+            }
         }
         loop {
-            let check = top(&self.checks).filter(|at| *at <= now);
+            let first = top(&self.first).filter(|at| *at <= now);
             let held = top(&self.held).filter(|at| *at <= now);
-            match (check, held) {
+            match (first, held) {
                 (Some(c), Some(h)) if h < c => return self.held.pop().map(|r| (r.0.1, false)),
-                (Some(_), _) => return self.checks.pop().map(|r| (r.0.1, false)),
+                (Some(_), _) => return self.first.pop().map(|r| (r.0.1, false)),
                 (None, Some(_)) => return self.held.pop().map(|r| (r.0.1, false)),
                 (None, None) => {}
             }
-            if self.checks_due(rate).is_none_or(|at| at > now) {
+            if self.first_due(rate).is_none_or(|at| at > now) {
                 return None;
             }
-            let Reverse((_, idx)) = self.checks.pop()?;
+            let Reverse((_, idx)) = self.first.pop()?;
             match not_before(idx) {
                 Some(at) if at > now => self.held.push(Reverse((at, idx))),
                 _ => return Some((idx, true)),
@@ -130,11 +152,11 @@ mod tests {
     }
 
     #[test]
-    fn checks_start_early_when_more_wait_than_the_rate_serves_by_their_time() {
+    fn first_looks_start_early_when_more_wait_than_the_rate_serves_by_their_time() {
         let t0 = Instant::now();
         let mut q = PollQueue::default();
         for i in 0..20 {
-            q.push(t0 + secs(10.0), i, Kind::Check);
+            q.push(t0 + secs(10.0), i, Kind::First);
         }
         let free = |_| None;
         // 20 checks at 4 a second take 5 s: they start 5 s before they fall due.
@@ -146,18 +168,38 @@ mod tests {
         ));
         // A rate that serves them all at once: nothing early.
         assert_eq!(q.next_due(1000.0).map(|t| t > t0 + secs(9.9)), Some(true));
-        // Likely looks are never taken early.
+        // Likely looks and checks are never taken early.
         let mut q = PollQueue::default();
         q.push(t0 + secs(10.0), 1, Kind::Likely);
+        for i in 2..20 {
+            q.push(t0 + secs(10.0), i, Kind::Check);
+        }
         assert_eq!(q.pop_due(t0 + secs(9.0), 0.001, free), None);
+        assert_eq!(q.next_due(0.001), Some(t0 + secs(10.0)));
     }
 
     #[test]
-    fn an_early_check_waits_for_the_minimum_gap_after_its_last_look() {
+    fn a_due_check_goes_before_a_backlog_of_first_looks_due_longer() {
         let t0 = Instant::now();
         let mut q = PollQueue::default();
-        q.push(t0 + secs(10.0), 1, Kind::Check);
-        q.push(t0 + secs(11.0), 2, Kind::Check);
+        for i in 0..100 {
+            q.push(t0, i, Kind::First);
+        }
+        q.push(t0 + secs(5.0), 100, Kind::Check);
+        q.push(t0 + secs(6.0), 101, Kind::Likely);
+        let free = |_| None;
+        let now = t0 + secs(7.0);
+        assert_eq!(q.pop_due(now, 20.0, free), Some((101, false)));
+        assert_eq!(q.pop_due(now, 20.0, free), Some((100, false)));
+        assert_eq!(q.pop_due(now, 20.0, free).map(|(i, _)| i < 100), Some(true));
+    }
+
+    #[test]
+    fn an_early_first_look_waits_for_the_minimum_gap_after_its_last_look() {
+        let t0 = Instant::now();
+        let mut q = PollQueue::default();
+        q.push(t0 + secs(10.0), 1, Kind::First);
+        q.push(t0 + secs(11.0), 2, Kind::First);
         // Instance 1 was looked at a moment ago: not before t0 + 2 s.
         let not_before = |i| (i == 1).then_some(t0 + secs(2.0));
         let rate = 0.01; // a backlog: both may start early
