@@ -152,6 +152,8 @@ pub struct PlannedInstance {
 pub struct Journal {
     file: File,
     path: PathBuf,
+    /// Writes (each one fsync) since it was opened.
+    syncs: u64,
 }
 
 /// Creates `dir` (mode 0700 on Unix) if needed.
@@ -196,6 +198,7 @@ impl Journal {
         Ok(Self {
             file,
             path: path.to_owned(),
+            syncs: 0,
         })
     }
 
@@ -219,6 +222,7 @@ impl Journal {
         Ok(Self {
             file,
             path: path.to_owned(),
+            syncs: 0,
         })
     }
 
@@ -256,7 +260,13 @@ impl Journal {
             buf.push(b'\n');
         }
         self.file.write_all(&buf)?;
+        self.syncs += 1;
         self.file.sync_data()
+    }
+
+    /// How many writes (each ending in an fsync) this handle made.
+    pub fn syncs(&self) -> u64 {
+        self.syncs
     }
 }
 

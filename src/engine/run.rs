@@ -22,6 +22,11 @@ use super::schedule::{Cadence, Fleet, History, Kind, Pacer, PollQueue, Seen};
 use super::state::{RunState, Status};
 use crate::api::rollback::InstanceRollback;
 
+/// How long a task's observed progress or end may wait to be journaled, so that one fsync
+/// covers the answers of several looks (at 20 looks a second, about four): what `status`
+/// and `cancel` read of the journal is at most this late.
+pub const OBSERVATIONS_WAIT: Duration = Duration::from_millis(200);
+
 /// How the engine paces itself.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -246,7 +251,9 @@ pub struct Engine<P: Protocol> {
     fleet: Fleet,
     /// Listings that speak for many instances at once (API 3.0).
     surveys: survey::Surveys,
+    /// Observations not journaled yet ([`Engine::buffer`]), and since when the oldest waits.
     buffered: Vec<Record>,
+    buffered_since: Option<Instant>,
 }
 
 impl<P: Protocol> Engine<P> {
@@ -290,6 +297,7 @@ impl<P: Protocol> Engine<P> {
             fleet: Fleet::default(),
             surveys,
             buffered: Vec::new(),
+            buffered_since: None,
         }
     }
 
@@ -299,6 +307,11 @@ impl<P: Protocol> Engine<P> {
 
     pub fn into_state(self) -> RunState {
         self.state
+    }
+
+    /// The journal it writes.
+    pub fn journal(&self) -> &Journal {
+        &self.journal
     }
 
     fn emit(&self, event: Event) {
@@ -314,15 +327,25 @@ impl<P: Protocol> Engine<P> {
         Ok(())
     }
 
-    /// Queues a record written with the next flush (progress of many tasks, one fsync).
+    /// Queues an observation (a task's progress or end), written with the next flush: at the
+    /// latest [`OBSERVATIONS_WAIT`] later, and before any intent or submission outcome. One
+    /// fsync then covers the answers of many looks. A crash loses at most that much of what
+    /// was seen, never what was sent: the next run looks again.
     fn buffer(&mut self, record: Record) {
         self.state.apply(&record);
         self.buffered.push(record);
+        self.buffered_since.get_or_insert_with(Instant::now);
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
         let records = std::mem::take(&mut self.buffered);
+        self.buffered_since = None;
         self.journal.append_all(&records)
+    }
+
+    /// When the buffered observations must be written.
+    fn flush_due(&self) -> Option<Instant> {
+        self.buffered_since.map(|since| since + OBSERVATIONS_WAIT)
     }
 
     fn ids(&self, idx: &[usize]) -> Vec<String> {
@@ -355,8 +378,11 @@ impl<P: Protocol> Engine<P> {
             }
             self.launch_polls(now);
             self.launch_surveys(now);
-            self.flush()?;
+            if self.flush_due().is_some_and(|due| due <= now) {
+                self.flush()?;
+            }
             if cancelled && self.submitting == 0 {
+                self.flush()?;
                 return Ok(Ending::Interrupted);
             }
             let idle = self.polls.is_empty() && self.surveys.watched == 0;
@@ -364,6 +390,7 @@ impl<P: Protocol> Engine<P> {
                 if self.state.all_final() {
                     self.write(Record::Complete { at: Utc::now() })?;
                 }
+                self.flush()?;
                 return Ok(Ending::Complete);
             }
             let wake = self.next_wake(now + Duration::from_secs(3600));
@@ -462,11 +489,16 @@ impl<P: Protocol> Engine<P> {
         } else {
             None
         };
-        [poll, submit, self.survey_wake(Instant::now())]
-            .into_iter()
-            .flatten()
-            .min()
-            .unwrap_or(fallback)
+        [
+            poll,
+            submit,
+            self.survey_wake(Instant::now()),
+            self.flush_due(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(fallback)
     }
 
     fn handle(&mut self, done: Done) -> std::io::Result<Option<Ending>> {

@@ -321,6 +321,15 @@ pub fn options(batch_size: usize, concurrency: usize) -> Options {
 /// Runs the engine over `n` instances against `fake` to the end (on the paused clock, the
 /// hours it may take pass at once); every task must succeed.
 pub async fn run(fake: &Arc<Fake>, n: usize, opts: Options) -> RunState {
+    run_journaled(fake, n, opts).await.0
+}
+
+/// [`run`], with the journal's records and how many fsyncs wrote them.
+pub async fn run_journaled(
+    fake: &Arc<Fake>,
+    n: usize,
+    opts: Options,
+) -> (RunState, Vec<crate::engine::journal::Record>, u64) {
     let ids = ids(n);
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let (journal, _) =
@@ -352,6 +361,8 @@ pub async fn run(fake: &Arc<Fake>, n: usize, opts: Options) -> RunState {
         .await
         .unwrap_or_else(|_| panic!("the engine did not end"));
     assert!(matches!(ending, Ending::Complete), "{ending:?}");
+    let syncs = engine.journal().syncs();
+    let records = Journal::read(&dir.path().join("j.journal")).unwrap_or_else(|e| panic!("{e}"));
     let state = engine.into_state();
     assert!(
         state
@@ -360,5 +371,5 @@ pub async fn run(fake: &Arc<Fake>, n: usize, opts: Options) -> RunState {
             .all(|s| s.status == Status::Succeeded),
         "every task succeeded"
     );
-    state
+    (state, records, syncs)
 }

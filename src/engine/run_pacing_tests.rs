@@ -1,6 +1,6 @@
 //! The engine's budget for looks (API 2.0: no listing), on the paused clock against the shared
 //! fake: no second of the server's holds more requests than the rate, looks never take the
-//! connection slot a waiting submission needs, and each task is seen soon after its end.
+//! connection slot a waiting submission needs, each task is seen soon after its end, and what looks see shares fsyncs.
 
 use super::fake::{Fake, LOOK, Listing, SUBMIT, lock, number, options, run};
 use super::*;
@@ -134,4 +134,27 @@ fn ms(n: u64) -> Duration {
 
 fn secs(n: u64) -> Duration {
     Duration::from_secs(n)
+}
+
+/// What looks see is journaled up to [`OBSERVATIONS_WAIT`] late, so one fsync covers the
+/// answers of several looks (at 20 a second, each arrives on its own); at the end every
+/// observation is on disk.
+#[tokio::test(start_paused = true)]
+async fn observations_share_fsyncs_and_all_reach_the_journal() {
+    use crate::engine::journal::Record;
+    let fake = Arc::new(Fake::new(Listing::None, 20.0, ms(20), short_life));
+    let (_, records, syncs) = super::fake::run_journaled(&fake, 200, options(50, 4)).await;
+    let finished = records
+        .iter()
+        .filter(|r| matches!(r, Record::Finished { .. }))
+        .count();
+    assert_eq!(finished, 200, "every end is journaled");
+    let observed = records
+        .iter()
+        .filter(|r| matches!(r, Record::Finished { .. } | Record::Progress { .. }))
+        .count();
+    assert!(
+        syncs * 2 < observed as u64,
+        "{syncs} fsyncs for {observed} observations"
+    );
 }
