@@ -43,10 +43,6 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
-    /// The engine's task was dropped before it ended (its runtime shut down); what it did is
-    /// journaled.
-    #[error("the run was cut short: {0}")]
-    Stopped(String),
 }
 
 /// What the flags say about how this apply looks and where its journal is.
@@ -326,19 +322,7 @@ impl Apply {
             std::mem::take(&mut self.state),
             events,
         );
-        // On a worker of its own, beside the HTTP connections' tasks, rather than on the
-        // thread that waits for the command: a look's answer then wakes the engine on the
-        // worker that read it, without a wake-up across threads per request.
-        let ran = tokio::spawn(async move {
-            let ending = engine.run(cancel).await;
-            (ending, engine)
-        })
-        .await;
-        let (ending, engine) = match ran {
-            Ok(ran) => ran,
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(e) => return Err(Error::Stopped(e.to_string())),
-        };
+        let ending = engine.run(cancel).await;
         self.state = self.store.fold_in_others(engine.into_state());
         Ok(Outcome::Ran {
             ending,
