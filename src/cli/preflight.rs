@@ -43,8 +43,7 @@ pub async fn check(
         .filter(|(_, w)| !matches!(w, Window::Outside(_)))
         .map(|(r, _)| r.instance_id.clone())
         .collect();
-    let by_id: std::collections::HashMap<&str, _> =
-        plan.instances.iter().map(|i| (i.id.as_str(), i)).collect();
+    let by_id = plan.by_id();
     let mut diagnostics: Vec<Diagnostic> = problems
         .into_iter()
         .filter_map(|(request, window)| {
@@ -53,7 +52,7 @@ pub async fn check(
         })
         .collect();
     let objects =
-        super::preflight_objects::check(protocol, checked, plan, requests, &unavailable).await?;
+        super::preflight_objects::check(protocol, checked, &by_id, requests, &unavailable).await?;
     diagnostics.extend(objects.into_iter().flatten());
     Ok(Some(diagnostics))
 }

@@ -3,31 +3,29 @@
 //! target that already exists (`planrun::target_exists`) is a diagnostic on the plan's node
 //! naming it, with the instance it concerns.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use crate::api::rollback::InstanceRollback;
 use crate::engine::any::AnyProtocol;
 use crate::engine::objects::{self, Problem};
 use crate::plan::load::{child, element, escape};
 use crate::plan::node::Span;
-use crate::plan::{Checked, Diagnostic, Instance, ResolvedPlan};
+use crate::plan::{Checked, Diagnostic, Instance};
 
 /// What preflight says when it found nothing, after the window check's sentence.
 pub const ALL_GOOD: &str = "every source exists and no target does";
 
-/// The object problems of `requests` (instances in `skip` are not asked); `Ok(None)` with
+/// The object problems of `requests` (instances in `skip` are not asked), pointed at their
+/// instances in `plan` ([`crate::plan::ResolvedPlan::by_id`]); `Ok(None)` with
 /// API 2.0.
 pub async fn check(
     protocol: &AnyProtocol,
     checked: &Checked,
-    plan: &ResolvedPlan,
+    plan: &HashMap<&str, &Instance>,
     requests: &[InstanceRollback],
     skip: &BTreeSet<String>,
 ) -> Result<Option<Vec<Diagnostic>>, crate::api::Error> {
-    // By id: a scan of the plan per instance would make the check O(N²).
-    let by_id: std::collections::HashMap<&str, &Instance> =
-        plan.instances.iter().map(|i| (i.id.as_str(), i)).collect();
-    let find = |id: &str| by_id.get(id).copied();
+    let find = |id: &str| plan.get(id).copied();
     let with_regions: Vec<(Option<&str>, &InstanceRollback)> = requests
         .iter()
         .map(|r| (find(&r.instance_id).and_then(|i| i.region.as_deref()), r))

@@ -69,5 +69,13 @@ pub struct ResolvedPlan {
     pub instances: Vec<Instance>,
 }
 
+impl ResolvedPlan {
+    /// Its instances by id, for checks that look one up per answer (a scan each would be
+    /// O(N²) over a large plan).
+    pub fn by_id(&self) -> std::collections::HashMap<&str, &Instance> {
+        self.instances.iter().map(|i| (i.id.as_str(), i)).collect()
+    }
+}
+
 pub const DEFAULT_TIMEZONE: &str = "+08:00";
 pub const DEFAULT_BATCH_SIZE: usize = 10;
