@@ -1,5 +1,7 @@
 //! Rendering plan diagnostics: miette (human), JSON (DESIGN §6) and GitHub annotations.
 
+mod clip;
+
 use std::fmt;
 
 use miette::{
@@ -18,16 +20,44 @@ struct Report<'a> {
     source: &'a Indexed<'a>,
 }
 
+/// Longest message shown whole on a terminal (messages quote the plan, and a name in it can
+/// be a 100 KB line); `--format json` keeps it whole.
+const MAX_MESSAGE: usize = 400;
+
+impl Report<'_> {
+    /// The message as a terminal shows it: escaped, and cut past [`MAX_MESSAGE`] characters.
+    fn message(&self) -> String {
+        let text = visible(&self.d.message);
+        match text.char_indices().nth(MAX_MESSAGE) {
+            None => text.into_owned(),
+            Some((cut, _)) => format!(
+                "{}{} ({} more characters; --format json shows the whole message)",
+                &text[..cut],
+                clip::MARK,
+                text[cut..].chars().count()
+            ),
+        }
+    }
+
+    /// A span of the file, as placed in the text shown.
+    fn shown(&self, span: crate::plan::node::Span) -> SourceSpan {
+        let clip = &self.source.clip;
+        let start = clip.to_shown(span.offset);
+        let end = clip.to_shown(span.offset + span.len).max(start);
+        SourceSpan::new(start.into(), end - start)
+    }
+}
+
 impl fmt::Debug for Report<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&visible(&self.d.message))
+        f.write_str(&self.message())
     }
 }
 
 /// Messages quote the plan (an unknown field's name): what reaches the terminal is escaped.
 impl fmt::Display for Report<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&visible(&self.d.message))
+        f.write_str(&self.message())
     }
 }
 
@@ -54,31 +84,42 @@ impl miette::Diagnostic for Report<'_> {
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let span = self.d.span?;
-        let primary =
-            LabeledSpan::new_primary_with_span(Some(visible(&self.d.label).into_owned()), span);
-        let related = self
-            .d
-            .related
-            .iter()
-            .map(|r| LabeledSpan::new_with_span(Some(visible(&r.label).into_owned()), r.span));
+        let primary = LabeledSpan::new_primary_with_span(
+            Some(visible(&self.d.label).into_owned()),
+            self.shown(span),
+        );
+        let related = self.d.related.iter().map(|r| {
+            LabeledSpan::new_with_span(Some(visible(&r.label).into_owned()), self.shown(r.span))
+        });
         Some(Box::new(std::iter::once(primary).chain(related)))
     }
 }
 
-/// A file's text with its line starts. miette reads a plain `str` from its start for every
-/// label, which made 10,000 diagnostics of one file quadratic (minutes); this hands miette only
-/// the lines around the span, found by binary search.
+/// A file's text as shown (long lines cut, [`clip`]) with its line starts. miette reads a
+/// plain `str` from its start for every label, which made 10,000 diagnostics of one file
+/// quadratic (minutes); this hands miette only the lines around the span, found by binary
+/// search.
 struct Indexed<'a> {
     name: &'a str,
+    /// The file's own text, for columns.
+    original: &'a str,
+    clip: &'a clip::Clipped,
     text: &'a str,
     starts: Vec<usize>,
 }
 
 impl<'a> Indexed<'a> {
-    fn new(name: &'a str, text: &'a str) -> Self {
+    fn new(name: &'a str, original: &'a str, clip: &'a clip::Clipped) -> Self {
+        let text = clip.text.as_str();
         let mut starts = vec![0];
         starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        Self { name, text, starts }
+        Self {
+            name,
+            original,
+            clip,
+            text,
+            starts,
+        }
     }
 
     /// 0-based line holding byte `offset`.
@@ -105,12 +146,11 @@ impl SourceCode for Indexed<'_> {
         let inner = window.read_span(&local, before, after)?;
         let data = inner.data();
         let offset = start + inner.span().offset();
-        // miette counts the column in bytes; JSON, GitHub and editors count characters.
-        let line_start = self.starts[self.line_of(span.offset())];
-        let column = self
-            .text
-            .get(line_start..span.offset())
-            .map_or(inner.column(), |s| s.chars().count());
+        // miette counts the column in bytes; JSON, GitHub and editors count characters, of
+        // the file's own line (not of the line as cut for display).
+        let at = self.clip.to_original(span.offset());
+        let line_start = self.original[..at].rfind('\n').map_or(0, |i| i + 1);
+        let column = self.original[line_start..at].chars().count();
         Ok(Box::new(MietteSpanContents::new_named(
             self.name.to_owned(),
             data,
@@ -139,7 +179,14 @@ pub fn human(files: &[Checked], colour: bool, width: usize) -> String {
         // stand-ins of the same byte length (the spans stay valid), never written raw.
         let path = visible(&file.path);
         let text = snippet_safe(&file.text);
-        let source = Indexed::new(&path, &text);
+        let labels: Vec<(usize, usize)> = file
+            .diagnostics
+            .iter()
+            .flat_map(|d| d.span.iter().chain(d.related.iter().map(|r| &r.span)))
+            .map(|s| (s.offset, s.offset + s.len))
+            .collect();
+        let clipped = clip::Clipped::new(&text, &labels);
+        let source = Indexed::new(&path, &text, &clipped);
         for d in &file.diagnostics {
             let _ = handler.render_report(&mut out, &Report { d, source: &source });
             out.push('\n');

@@ -61,7 +61,18 @@ pub fn load_bytes(bytes: &[u8]) -> (String, Loaded) {
             },
         );
     }
-    match std::str::from_utf8(bytes) {
+    let utf8 = std::str::from_utf8(bytes);
+    if let (Err(_), Some(d)) = (&utf8, not_text(bytes)) {
+        // Nothing of it is shown: a snippet of binary data is kilobytes of garbage.
+        return (
+            String::new(),
+            Loaded {
+                diagnostics: vec![d],
+                ..Loaded::default()
+            },
+        );
+    }
+    match utf8 {
         Ok(text) => (text.to_owned(), load(text)),
         Err(e) => {
             let valid = e.valid_up_to();
@@ -87,6 +98,34 @@ pub fn load_bytes(bytes: &[u8]) -> (String, Loaded) {
             )
         }
     }
+}
+
+/// How much of a file decides whether it is binary (as git decides: a NUL byte in its first
+/// 8,000 bytes).
+const SNIFF_BYTES: usize = 8000;
+
+/// The one-line refusal of a file that is not UTF-8 text and cannot be shown as text: UTF-16
+/// (its byte-order mark), or binary data (a NUL byte early on). `None` for text in another
+/// 8-bit encoding, whose bad byte is worth pointing at.
+fn not_text(bytes: &[u8]) -> Option<Diagnostic> {
+    let utf16 = bytes.starts_with(b"\xff\xfe") || bytes.starts_with(b"\xfe\xff");
+    if utf16 {
+        return Some(
+            Diagnostic::error(
+                "planrun::not_utf8",
+                "the file is UTF-16 text (it starts with a UTF-16 byte-order mark), not UTF-8",
+            )
+            .help("plans are UTF-8 YAML; re-save the file as UTF-8"),
+        );
+    }
+    let nul = bytes.iter().take(SNIFF_BYTES).position(|&b| b == 0)?;
+    Some(
+        Diagnostic::error(
+            "planrun::binary_file",
+            format!("the file is binary data, not a YAML plan (a NUL byte at byte {nul})"),
+        )
+        .help("check that this is the plan you meant"),
+    )
 }
 
 /// Loads a plan from text.

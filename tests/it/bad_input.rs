@@ -235,21 +235,87 @@ fn the_same_typo_in_20_000_entries_is_reported_once_each() {
     assert_eq!(checked.diagnostics.len(), 20_000);
 }
 
-#[test]
-fn binary_garbage_and_other_encodings_are_not_utf8() {
-    // Deterministic pseudo-random bytes (with NULs and high bytes).
-    let garbage: Vec<u8> = (0u32..4096)
+/// Deterministic pseudo-random bytes (with NULs and high bytes).
+fn garbage() -> Vec<u8> {
+    (0u32..4096)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-        .collect();
+        .collect()
+}
+
+#[test]
+fn binary_garbage_is_binary_and_other_encodings_are_not_utf8() {
+    let (code, ds) = diagnose(&garbage());
+    assert_eq!(code, 1);
+    assert_eq!(codes(&ds), ["planrun::binary_file"]);
     let latin1 = b"version: 1\ndescription: caf\xe9\n";
     let utf16 = b"\xff\xfev\x00e\x00r\x00";
-    for bytes in [&garbage[..], &latin1[..], &utf16[..]] {
+    for bytes in [&latin1[..], &utf16[..]] {
         let (code, ds) = diagnose(bytes);
         assert_eq!(code, 1);
         assert_eq!(codes(&ds), ["planrun::not_utf8"]);
     }
     let (_, ds) = diagnose(latin1);
     assert_eq!(at(&ds[0]), (2, 17), "points at the bad byte");
+    let (_, ds) = diagnose(utf16);
+    assert!(
+        ds[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("UTF-16"))
+    );
+}
+
+/// `validate FILE` as a person sees it (human output, no colour, 100 columns).
+fn shown(bytes: &[u8]) -> (i32, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("p.yaml"), bytes).expect("write");
+    let r = run(dir.path(), &["validate", "p.yaml"]);
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    (
+        r.code.expect("exit code"),
+        format!("{}{}", r.stdout, r.stderr),
+    )
+}
+
+#[test]
+fn a_binary_file_is_refused_in_one_line_without_its_bytes() {
+    let (code, out) = shown(&garbage());
+    assert_eq!(code, 1);
+    let message: Vec<&str> = out.lines().filter(|l| l.contains('×')).collect();
+    assert_eq!(message.len(), 1, "{out}");
+    assert!(message[0].contains("binary data"), "{out}");
+    assert!(out.len() < 400, "{} bytes:\n{out}", out.len());
+    assert!(!out.contains('\u{fffd}'), "no garbage shown:\n{out}");
+}
+
+#[test]
+fn a_200_kb_line_shows_a_bounded_window_with_markers() {
+    let mut plan = b"version: 1\ninstances: ".to_vec();
+    plan.extend(std::iter::repeat_n(b'[', 100_000));
+    plan.push(b'\n');
+    let (code, out) = shown(&plan);
+    assert_eq!(code, 1);
+    assert!(out.contains("planrun::yaml_limit"), "{out}");
+    assert!(out.len() < 2_000, "{} bytes of diagnostics", out.len());
+    let line = out
+        .lines()
+        .find(|l| l.contains("2 │"))
+        .unwrap_or_else(|| panic!("the line is shown:\n{out}"));
+    assert!(line.contains("[[[") && line.contains('…'), "{line}");
+    // The position is the file's own (column 267 of line 2: where the limit was hit), not the
+    // window's.
+    assert!(out.contains("p.yaml:2:"), "{out}");
+}
+
+#[test]
+fn a_long_bad_value_is_cut_in_the_message_and_the_snippet() {
+    // YAML keys stop at 1,024 characters; a value quoted by its message does not.
+    let value = "x".repeat(50_000);
+    let plan = format!("version: 1\nstrategy: {value}\ninstances: []\n");
+    let (code, out) = shown(plan.as_bytes());
+    assert_eq!(code, 1);
+    assert!(out.contains("planrun::invalid_strategy"), "{out}");
+    assert!(out.len() < 4_000, "{} bytes of diagnostics", out.len());
+    assert!(out.contains("more characters"), "{out}");
 }
 
 #[test]
