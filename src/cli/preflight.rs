@@ -88,7 +88,7 @@ fn diagnostic(checked: &Checked, instance: &crate::plan::Instance, window: &Wind
             format!("{}: {window}", instance.id),
         )
         .at(&instance.path, id_span, "availability unknown")
-        .help("a transient answer: run again in a moment, or pass --no-preflight to submit without the check"),
+        .help("a transient answer: run the command again in a moment"),
         _ => Diagnostic::error("planrun::instance_unavailable", format!("{}: {window}", instance.id))
             .at(&instance.path, id_span, "not available for rollback")
             .help("check the instance id and its region; only primary instances can be rolled back"),

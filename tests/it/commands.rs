@@ -162,3 +162,28 @@ fn completions_for_each_shell_mention_validate() {
         Some(2)
     );
 }
+
+#[test]
+fn every_command_with_a_rate_defaults_to_the_clouds_documented_limit() {
+    use clap::CommandFactory;
+    let cli = planrun::cli::Cli::command();
+    let mut seen = Vec::new();
+    for sub in cli.get_subcommands() {
+        for arg in sub.get_arguments().filter(|a| a.get_id() == "rate") {
+            let default: Vec<_> = arg.get_default_values().iter().collect();
+            assert_eq!(
+                default,
+                [&planrun::api::limiter::CLOUD_RATE.to_string()],
+                "`planrun {} --rate`",
+                sub.get_name()
+            );
+            seen.push(sub.get_name().to_owned());
+        }
+    }
+    for name in ["apply", "plan", "status", "cancel", "jobs", "new"] {
+        assert!(
+            seen.iter().any(|s| s == name),
+            "{name} has no --rate: {seen:?}"
+        );
+    }
+}

@@ -104,7 +104,7 @@ pub(super) async fn preflight(
         Err(e) => {
             crate::cli::report_error(&e);
             errln!(
-                "preflight could not check the rollback windows and objects; nothing was submitted (--no-preflight skips the check)."
+                "preflight could not check the rollback windows and objects; nothing was submitted."
             );
             Err(exit::USAGE)
         }

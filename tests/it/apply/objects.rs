@@ -129,6 +129,26 @@ fn apply_shows_the_problems_on_the_plan_and_submits_nothing() {
     assert_eq!(calls(&counters, "DescribeDatabases"), 2, "{counters}");
 }
 
+#[test]
+fn an_authentication_failure_in_the_preflight_exits_2_and_no_hint_skips_a_check() {
+    let work = Work::new(&ids("objs", 2), 2);
+    std::fs::write(&work.plan, plan()).unwrap_or_else(|e| panic!("{e}"));
+    let served = served_with_catalog(work.dir.path());
+    let out = work
+        .apply(&served)
+        .env("TENCENTCLOUD_SECRET_KEY", "not-the-key-the-sandbox-knows")
+        .run();
+    assert_eq!(out.code, Some(2), "{}", out.all());
+    assert!(out.stderr.contains("AuthFailure"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("nothing was submitted"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.all().contains("--no-preflight"), "{}", out.all());
+    assert!(served.accepted().is_empty(), "{}", served.counters());
+}
+
 /// How many requests of `action` the sandbox received (none: 0).
 fn calls(counters: &Value, action: &str) -> u64 {
     counters["requests_per_action"][action]
