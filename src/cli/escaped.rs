@@ -14,9 +14,10 @@ impl fmt::Debug for Escaped<'_> {
     }
 }
 
+/// A message from elsewhere: its own lines kept, payloads left out, cut to a screen.
 impl fmt::Display for Escaped<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&visible(&self.0.to_string()))
+        f.write_str(&super::foreign::block(&self.0.to_string(), ""))
     }
 }
 

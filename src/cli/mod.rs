@@ -44,6 +44,7 @@ pub mod cancel_selfhosted;
 pub mod diagnostics;
 pub mod escaped;
 pub mod exit;
+pub mod foreign;
 pub mod jobs;
 pub mod new;
 pub mod operator;

@@ -8,10 +8,10 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::mpsc;
 
+use super::foreign;
 use crate::engine::protocol::TaskState;
 use crate::engine::run::Event;
 use crate::engine::state::{RunState, Status};
-use crate::plan::text::visible;
 
 const HEARTBEAT: Duration = Duration::from_secs(30);
 
@@ -171,7 +171,7 @@ pub async fn plain(mut events: mpsc::UnboundedReceiver<Event>, total: usize, mut
             event = events.recv() => {
                 let Some(event) = event else { break };
                 if let Some(line) = describe(&event, &mut tally) {
-                    errln!("{} {}", stamp(), visible(&line));
+                    errln!("{} {}", stamp(), foreign::block(&line, "    "));
                 }
             }
             _ = beat.tick() => errln!("{} still working: {}", stamp(), tally.line(total)),
@@ -219,7 +219,7 @@ async fn draw(
         ProgressStyle::with_template("    {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     while let Some(event) = events.recv().await {
-        let text = describe(&event, &mut tally).map(|t| visible(&t).into_owned());
+        let text = describe(&event, &mut tally).map(|t| foreign::block(&t, "    "));
         match &event {
             Event::State {
                 instance,
@@ -241,7 +241,7 @@ async fn draw(
                         bar.set_position(u64::from(progress.unwrap_or(0)));
                         // Always the latest state: "waiting" must not stay beside 30%.
                         let shown = detail.as_deref().unwrap_or(state.name());
-                        bar.set_message(format!("{instance} {}", visible(shown)));
+                        bar.set_message(format!("{instance} {}", foreign::one_line(shown, 60)));
                     }
                     None => {
                         unshown.insert(instance.clone());

@@ -355,7 +355,7 @@ pub fn summary_table(state: &RunState, r: &crate::engine::report::Totals) -> Str
                     .map_or("-".into(), |j| visible(&j.0).into_owned()),
                 s.status.name().to_owned(),
                 duration,
-                visible(&note(s)).into_owned(),
+                note(s),
             ]
         })
         .collect();
@@ -369,10 +369,16 @@ pub fn summary_table(state: &RunState, r: &crate::engine::report::Totals) -> Str
     };
     let (w0, w1, w2, w3) = (width(0), width(1), width(2), width(3));
     let mut out = String::new();
+    // A message's later lines continue under the error column.
+    let indent = " ".repeat(w0 + w1 + w2 + w3 + 5);
     for r in std::iter::once(&header).chain(&rows) {
         let line = format!(
             "{:<w0$} {:<w1$} {:<w2$} {:>w3$}  {}",
-            r[0], r[1], r[2], r[3], r[4]
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            super::foreign::block(&r[4], &indent)
         );
         let _ = writeln!(out, "{}", line.trim_end());
     }
@@ -517,5 +523,31 @@ mod tests {
             lines[1].contains("03c369a7-3b135f1b-69a73b13-000003e8 "),
             "{table}"
         );
+    }
+
+    #[test]
+    fn a_servers_message_continues_under_the_error_column_without_its_payload() {
+        use crate::engine::state::{RunState, Status};
+        let mut state = RunState::new(["shop", "orders-shard-1"]);
+        let body = "AbCdEfGh0123456789+/".repeat(4);
+        state.instances[0].status = Status::Failed;
+        state.instances[0].error = Some(format!(
+            "mariadb exited 1:\nERROR 1062 (23000) at line 45: Duplicate entry\nBINLOG '\n{body}\n{body}\n'"
+        ));
+        let report = crate::engine::report::Report::new("p", &state);
+        let table = super::summary_table(&state, &report.totals);
+        assert!(!table.contains("\\u{a}"), "{table}");
+        assert!(!table.contains(&body), "{table}");
+        let lines: Vec<&str> = table.lines().collect();
+        let column = lines[0].find("error").unwrap_or_default();
+        assert_eq!(lines[1].find("mariadb exited 1:"), Some(column), "{table}");
+        assert_eq!(lines[2].find("ERROR 1062"), Some(column), "{table}");
+        assert_eq!(lines[3].trim(), "BINLOG '", "{table}");
+        assert_eq!(
+            lines[4].trim(),
+            "[2 lines of encoded data not shown]",
+            "{table}"
+        );
+        assert!(lines[6].starts_with("orders-shard-1"), "{table}");
     }
 }
