@@ -67,6 +67,10 @@ pub struct ApiArgs {
     /// Region common parameter (e.g. ap-guangzhou); the real cloud requires it.
     #[arg(long, env = "TENCENTCLOUD_REGION", value_name = "REGION")]
     pub region: Option<String>,
+    /// Accept REGION although it is not in planrun's list of TencentDB for MySQL regions (a
+    /// region opened after this planrun was made); repeatable.
+    #[arg(long = "allow-region", value_name = "REGION")]
+    pub allow_region: Vec<String>,
     /// tccli profile whose ~/.tccli/<PROFILE>.credential is read when neither the environment
     /// nor ~/.tencentcloud/credentials has credentials [default: $TCCLI_PROFILE, else default]
     #[arg(long, value_name = "PROFILE")]
@@ -120,6 +124,18 @@ impl ApiArgs {
         config.concurrency = self.concurrency as usize;
         config
     }
+}
+
+/// A `--region` (or `TENCENTCLOUD_REGION`) the cloud would refuse mid-run, said before
+/// anything starts: the nearest names, and `--allow-region` for newer ones.
+pub fn check_region_flag(region: &str, allowed: &[String]) -> Result<(), String> {
+    use crate::plan::rules::region;
+    region::check(region, allowed).map_err(|near| {
+        format!(
+            "--region {region:?} is not a TencentDB for MySQL region; {}",
+            region::help(region, &near)
+        )
+    })
 }
 
 pub(super) fn parse_rate(text: &str) -> Result<f64, String> {

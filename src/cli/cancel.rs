@@ -44,7 +44,7 @@ pub struct CancelArgs {
 
 #[allow(clippy::print_stdout)]
 pub fn run(args: &CancelArgs) -> i32 {
-    let (_, resolved) = match plan_cmd::load_valid(&args.plan, false) {
+    let (_, resolved) = match plan_cmd::load_valid(&args.plan, false, &args.api.allow_region) {
         Ok(ok) => ok,
         Err(code) => return code,
     };

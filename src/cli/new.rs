@@ -91,6 +91,10 @@ pub struct NewArgs {
     /// API endpoint URL [default: https://cdb.tencentcloudapi.com/]
     #[arg(long, env = "PLANRUN_ENDPOINT", value_name = "URL")]
     pub endpoint: Option<String>,
+    /// Accept REGION although it is not in planrun's list of TencentDB for MySQL regions (a
+    /// region opened after this planrun was made); repeatable.
+    #[arg(long = "allow-region", value_name = "REGION")]
+    pub allow_region: Vec<String>,
     /// tccli profile for credentials (as elsewhere).
     #[arg(long, value_name = "PROFILE")]
     pub profile: Option<String>,
@@ -120,6 +124,7 @@ impl NewArgs {
             profile: self.profile.clone(),
             signature_method: SignatureMethodArg::HmacSha256,
             rate: self.rate,
+            allow_region: self.allow_region.clone(),
             concurrency: self.concurrency,
         }
     }
@@ -251,6 +256,11 @@ pub fn run(args: &NewArgs) -> i32 {
         return usage(
             "name the regions to query: --region ap-guangzhou (repeatable), or set TENCENTCLOUD_REGION",
         );
+    }
+    for region in &regions {
+        if let Err(e) = super::api_args::check_region_flag(region, &args.allow_region) {
+            return usage(&crate::plan::text::visible(&e));
+        }
     }
     if let Some(out) = &args.out
         && out.exists()

@@ -81,12 +81,16 @@ pub fn view(expand: bool) -> diff::View {
 /// Loads and checks a plan for a command that needs a valid one; on failure prints the
 /// diagnostics (stderr for human, stdout for JSON) and returns the exit code.
 #[allow(clippy::print_stdout)]
-pub fn load_valid(path: &std::path::Path, json: bool) -> Result<(Checked, ResolvedPlan), i32> {
-    let now = term::now().map_err(|e| {
+pub fn load_valid(
+    path: &std::path::Path,
+    json: bool,
+    allowed_regions: &[String],
+) -> Result<(Checked, ResolvedPlan), i32> {
+    let context = term::context(allowed_regions).map_err(|e| {
         errln!("error: {e}");
         exit::USAGE
     })?;
-    let (checked, readable) = super::validate::check(path, now);
+    let (checked, readable) = super::validate::check(path, &context);
     if !readable || checked.has_errors() {
         if json {
             outln!(
@@ -124,7 +128,7 @@ pub fn load_valid(path: &std::path::Path, json: bool) -> Result<(Checked, Resolv
 #[allow(clippy::print_stdout)]
 pub fn run(args: &PlanArgs) -> i32 {
     let json = args.format == Format::Json;
-    let (checked, resolved) = match load_valid(&args.plan, json) {
+    let (checked, resolved) = match load_valid(&args.plan, json, &args.api.allow_region) {
         Ok(ok) => ok,
         Err(code) => return code,
     };

@@ -212,7 +212,7 @@ mod tests {
         let now = chrono::DateTime::parse_from_rfc3339("2026-11-23T04:00:00Z")
             .unwrap()
             .with_timezone(&chrono::Utc);
-        let c = crate::plan::check_bytes("p.yaml", text.as_bytes(), now);
+        let c = crate::plan::check_bytes("p.yaml", text.as_bytes(), &crate::plan::Context::at(now));
         assert!(!c.has_errors(), "{:?}", c.diagnostics);
         c
     }

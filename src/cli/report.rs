@@ -55,6 +55,10 @@ pub struct ReportArgs {
     /// Where the journal lives [default: .planrun/ beside the plan]
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
+    /// Accept REGION although it is not in planrun's list of TencentDB for MySQL regions (a
+    /// region opened after this planrun was made); repeatable.
+    #[arg(long = "allow-region", value_name = "REGION")]
+    pub allow_region: Vec<String>,
 }
 
 /// 0 all succeeded, 1 failures (once everything is final), 3 while anything is unfinished
@@ -138,7 +142,7 @@ fn sources(args: &ReportArgs) -> Result<Sources, i32> {
                 loaded.prepared,
             )
         } else {
-            let resolved = load_quietly(target)?;
+            let resolved = load_quietly(target, &args.allow_region)?;
             // The hash and requests do not depend on the generation or the batch size.
             let prepared = crate::engine::prepare::prepare(
                 &resolved,
@@ -181,12 +185,12 @@ fn sources(args: &ReportArgs) -> Result<Sources, i32> {
 
 /// The plan, its errors shown; its warnings are not (they were the reviewer's business, and
 /// an old rollback time is old by now).
-fn load_quietly(path: &Path) -> Result<crate::plan::ResolvedPlan, i32> {
-    let now = super::term::now().map_err(|e| {
+fn load_quietly(path: &Path, allowed_regions: &[String]) -> Result<crate::plan::ResolvedPlan, i32> {
+    let context = super::term::context(allowed_regions).map_err(|e| {
         errln!("error: {e}");
         exit::USAGE
     })?;
-    let (checked, readable) = super::validate::check(path, now);
+    let (checked, readable) = super::validate::check(path, &context);
     match checked.resolved.clone() {
         Some(resolved) if readable && !checked.has_errors() => Ok(resolved),
         _ => {

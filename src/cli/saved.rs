@@ -107,7 +107,17 @@ pub fn load(path: &Path) -> Result<Loaded, i32> {
         );
         return Err(exit::USAGE);
     }
-    let checked = crate::plan::check_bytes(&saved.path, saved.text.as_bytes(), saved.made_at);
+    // Judged as when it was made: then, and with the regions its calls name (they passed
+    // the region check, or `--allow-region`, when it was made; the digest keeps them so).
+    let context = crate::plan::Context {
+        now: saved.made_at,
+        allowed_regions: saved
+            .calls
+            .iter()
+            .filter_map(|c| c.region.clone())
+            .collect(),
+    };
+    let checked = crate::plan::check_bytes(&saved.path, saved.text.as_bytes(), &context);
     let Some(mut resolved) = checked.resolved.clone().filter(|_| !checked.has_errors()) else {
         errln!("error: {shown}: the plan it holds is not valid; nothing was submitted.");
         return Err(exit::USAGE);

@@ -42,7 +42,7 @@ pub struct StatusArgs {
 #[allow(clippy::print_stdout)]
 pub fn run(args: &StatusArgs) -> i32 {
     let json = args.format == Format::Json;
-    let (_, resolved) = match plan_cmd::load_valid(&args.plan, json) {
+    let (_, resolved) = match plan_cmd::load_valid(&args.plan, json, &args.api.allow_region) {
         Ok(ok) => ok,
         Err(code) => return code,
     };

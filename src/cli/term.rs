@@ -24,6 +24,14 @@ pub fn width() -> usize {
         .unwrap_or(100)
 }
 
+/// What the rules judge a plan against: [`now`], and the regions `--allow-region` names.
+pub fn context(allowed_regions: &[String]) -> Result<crate::plan::Context, String> {
+    Ok(crate::plan::Context {
+        now: now()?,
+        allowed_regions: allowed_regions.to_vec(),
+    })
+}
+
 /// "Now" for the rules (future / older than 7 days). `PLANRUN_NOW` (RFC 3339) pins it, so
 /// golden tests and reviews of old plans are reproducible.
 pub fn now() -> Result<chrono::DateTime<chrono::Utc>, String> {

@@ -28,21 +28,25 @@ pub struct ValidateArgs {
     /// Fail (exit 1) on warnings too.
     #[arg(long)]
     pub deny_warnings: bool,
+    /// Accept REGION although it is not in planrun's list of TencentDB for MySQL regions (a
+    /// region opened after this planrun was made); repeatable.
+    #[arg(long = "allow-region", value_name = "REGION")]
+    pub allow_region: Vec<String>,
 }
 
 /// Reads and checks one file; a file that cannot be read becomes a `planrun::io` diagnostic.
 /// `-` reads standard input (not when it is a terminal: nobody would know it waits).
-pub fn check(path: &std::path::Path, now: chrono::DateTime<chrono::Utc>) -> (Checked, bool) {
+pub fn check(path: &std::path::Path, context: &plan::Context) -> (Checked, bool) {
     let stdin = path.as_os_str() == "-";
     let read = if !stdin {
-        plan::check_file(path, now)
+        plan::check_file(path, context)
     } else if std::io::stdin().is_terminal() {
         Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
             "standard input is a terminal; pipe the plan in (`planrun validate - < plan.yaml`)",
         ))
     } else {
-        plan::check_reader(std::io::stdin().lock(), now)
+        plan::check_reader(std::io::stdin().lock(), context)
     };
     let shown = if stdin {
         plan::STDIN.to_owned()
@@ -68,8 +72,8 @@ pub fn check(path: &std::path::Path, now: chrono::DateTime<chrono::Utc>) -> (Che
 
 #[allow(clippy::print_stdout)]
 pub fn run(args: &ValidateArgs) -> i32 {
-    let now = match term::now() {
-        Ok(now) => now,
+    let context = match term::context(&args.allow_region) {
+        Ok(context) => context,
         Err(e) => {
             errln!("error: {e}");
             return exit::USAGE;
@@ -78,7 +82,7 @@ pub fn run(args: &ValidateArgs) -> i32 {
     let mut files = Vec::with_capacity(args.plans.len());
     let mut unreadable = false;
     for path in &args.plans {
-        let (checked, readable) = check(path, now);
+        let (checked, readable) = check(path, &context);
         unreadable |= !readable;
         files.push(checked);
     }

@@ -11,11 +11,10 @@ pub mod text;
 
 use std::path::Path;
 
-use chrono::{DateTime, Utc};
-
 pub use diagnostic::{Diagnostic, Severity};
 pub use model::{Provider, Strategy};
 pub use resolved::{DbTables, Instance, Rename, ResolvedPlan, SelfHosted};
+pub use rules::Context;
 
 /// One plan file, checked: its text (for labels), every problem, and the resolved plan when
 /// there is no error.
@@ -44,7 +43,7 @@ impl Checked {
 }
 
 /// Checks plan text. `path` names it in messages; its stem is the default plan name.
-pub fn check_bytes(path: &str, bytes: &[u8], now: DateTime<Utc>) -> Checked {
+pub fn check_bytes(path: &str, bytes: &[u8], context: &Context) -> Checked {
     let (text, loaded) = load::load_bytes(bytes);
     let stem = if path == STDIN {
         "stdin"
@@ -54,7 +53,7 @@ pub fn check_bytes(path: &str, bytes: &[u8], now: DateTime<Utc>) -> Checked {
             .and_then(|s| s.to_str())
             .unwrap_or("plan")
     };
-    let (diagnostics, resolved) = rules::check(&loaded, stem, now);
+    let (diagnostics, resolved) = rules::check(&loaded, stem, context);
     Checked {
         path: path.to_owned(),
         text,
@@ -70,16 +69,16 @@ pub const STDIN: &str = "<stdin>";
 
 /// Reads (at most one byte past the size limit, so the size rule can speak) and checks a plan
 /// from `input`, named [`STDIN`].
-pub fn check_reader(input: impl std::io::Read, now: DateTime<Utc>) -> std::io::Result<Checked> {
+pub fn check_reader(input: impl std::io::Read, context: &Context) -> std::io::Result<Checked> {
     let limit = u64::try_from(load::MAX_PLAN_BYTES).unwrap_or(u64::MAX) + 1;
     let mut bytes = Vec::new();
     std::io::Read::read_to_end(&mut input.take(limit), &mut bytes)?;
-    Ok(check_bytes(STDIN, &bytes, now))
+    Ok(check_bytes(STDIN, &bytes, context))
 }
 
 /// Reads and checks a plan file. Only reading can fail here; every problem of the content is
 /// a diagnostic.
-pub fn check_file(path: &Path, now: DateTime<Utc>) -> std::io::Result<Checked> {
+pub fn check_file(path: &Path, context: &Context) -> std::io::Result<Checked> {
     let metadata = std::fs::metadata(path)?;
     if metadata.is_dir() {
         return Err(std::io::Error::new(
@@ -110,5 +109,5 @@ pub fn check_file(path: &Path, now: DateTime<Utc>) -> std::io::Result<Checked> {
         &mut std::io::Read::take(std::fs::File::open(path)?, limit),
         &mut bytes,
     )?;
-    Ok(check_bytes(&path.display().to_string(), &bytes, now))
+    Ok(check_bytes(&path.display().to_string(), &bytes, context))
 }

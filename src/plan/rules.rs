@@ -26,7 +26,7 @@ pub const ALIAS_LABEL: &str = "written here (used through an alias)";
 pub fn check(
     loaded: &Loaded,
     default_name: &str,
-    now: DateTime<Utc>,
+    context: &Context,
 ) -> (Vec<Diagnostic>, Option<ResolvedPlan>) {
     let mut diagnostics = loaded.diagnostics.clone();
     if !loaded.parsed {
@@ -39,7 +39,8 @@ pub fn check(
         .collect();
     let mut rules = Rules {
         loaded,
-        now,
+        now: context.now,
+        allowed_regions: &context.allowed_regions,
         diagnostics: Vec::new(),
         offset: None,
         plan_time: None,
@@ -114,9 +115,29 @@ fn culprit(entry: &Entry, path: &str) -> String {
     }
 }
 
+/// What the rules judge a plan against besides its text.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// "Now", for rollback times in the future or older than the binlogs likely reach.
+    pub now: DateTime<Utc>,
+    /// Regions newer than [`region::REGIONS`], allowed by name (`--allow-region`).
+    pub allowed_regions: Vec<String>,
+}
+
+impl Context {
+    /// Judged at `now`, with planrun's own region list only.
+    pub fn at(now: DateTime<Utc>) -> Self {
+        Self {
+            now,
+            allowed_regions: Vec::new(),
+        }
+    }
+}
+
 struct Rules<'a> {
     loaded: &'a Loaded,
     now: DateTime<Utc>,
+    allowed_regions: &'a [String],
     diagnostics: Vec<Diagnostic>,
     offset: Option<FixedOffset>,
     /// The plan-level rollback_time, when valid (checked once, not per instance).
@@ -235,6 +256,9 @@ impl Rules<'_> {
                         "write the instances' UTC offset as ±HH:MM within ±14:00, e.g. \"+08:00\"",
                     ),
             );
+        }
+        if plan.provider != Some(Provider::Mysql) {
+            self.region("/region", plan.region.as_deref());
         }
         if let Some(template) = &plan.rename {
             self.template(template, "/rename");
@@ -527,6 +551,9 @@ impl Rules<'_> {
             );
         }
         let selfhosted = self.provider_fields(entry, path, &who);
+        if !matches!(selfhosted, Some(Some(_))) {
+            self.region(&format!("{path}/region"), entry.region.as_deref());
+        }
         let region = entry.region.clone().or_else(|| plan.region.clone());
         let region = region.filter(|_| !matches!(selfhosted, Some(Some(_))));
         Some(Instance {
@@ -642,6 +669,7 @@ impl Rules<'_> {
 
 mod names;
 mod provider;
+pub mod region;
 mod time;
 
 /// Longest plan name: it heads reports and names state files (which planrun shortens with a

@@ -222,7 +222,11 @@ fn the_same_typo_in_20_000_entries_is_reported_once_each() {
             "  - id: cdb-{n:08x}\n    tabels: {{orders: {{payments: p_bak}}}}\n"
         ));
     }
-    let checked = planrun::plan::check_bytes("typo.yaml", text.as_bytes(), now());
+    let checked = planrun::plan::check_bytes(
+        "typo.yaml",
+        text.as_bytes(),
+        &planrun::plan::Context::at(now()),
+    );
     let count = |code: &str| {
         checked
             .diagnostics
@@ -514,14 +518,14 @@ proptest! {
 
     #[test]
     fn check_bytes_returns_on_arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
-        let checked = planrun::plan::check_bytes("p.yaml", &bytes, now());
+        let checked = planrun::plan::check_bytes("p.yaml", &bytes, &planrun::plan::Context::at(now()));
         // Something that is not a valid plan always says why.
         prop_assert!(checked.resolved.is_some() || !checked.diagnostics.is_empty());
     }
 
     #[test]
     fn check_bytes_returns_on_yaml_shaped_plans(text in document()) {
-        let checked = planrun::plan::check_bytes("p.yaml", text.as_bytes(), now());
+        let checked = planrun::plan::check_bytes("p.yaml", text.as_bytes(), &planrun::plan::Context::at(now()));
         prop_assert!(checked.resolved.is_some() || checked.has_errors(), "{}", text);
         for d in &checked.diagnostics {
             // Every label lies inside the text and on character boundaries.

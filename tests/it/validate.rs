@@ -318,3 +318,73 @@ fn the_rules_judge_time_against_planrun_now() {
         "planrun::future_rollback_time"
     );
 }
+
+#[test]
+fn an_unknown_region_is_refused_unless_allowed_by_name() {
+    let plan = VALID.replace(
+        "rollback_time: \"2026-11-20 03:15:00\"\n",
+        "rollback_time: \"2026-11-20 03:15:00\"\nregion: ap-newcity\n",
+    );
+    let dir = folder(&[("p.yaml", &plan)]);
+    let r = run(dir.path(), &["validate", "--format", "json", "p.yaml"]);
+    assert_eq!(r.code, Some(1), "{}", r.stdout);
+    let doc = json(&r.stdout);
+    let d = &doc["files"][0]["diagnostics"][0];
+    assert_eq!(d["code"], "planrun::unknown_region", "{doc}");
+    assert_eq!(d["path"], "/region", "{doc}");
+    let allowed = run(
+        dir.path(),
+        &["validate", "--allow-region", "ap-newcity", "p.yaml"],
+    );
+    assert_eq!(allowed.code, Some(0), "{}", allowed.stdout);
+    // apply refuses it before anything else (no confirmation, no sandbox call).
+    let applied = run(dir.path(), &["apply", "p.yaml", "--sandbox", "--yes"]);
+    assert_eq!(applied.code, Some(1), "{}", applied.stderr);
+    assert!(
+        applied.stderr.contains("planrun::unknown_region"),
+        "{}",
+        applied.stderr
+    );
+    assert!(!applied.stdout.contains("succeeded"), "{}", applied.stdout);
+}
+
+#[test]
+fn an_unknown_region_flag_is_a_usage_error_with_the_nearest_name() {
+    let dir = folder(&[("p.yaml", VALID)]);
+    let r = run(
+        dir.path(),
+        &[
+            "apply",
+            "p.yaml",
+            "--sandbox",
+            "--yes",
+            "--region",
+            "ap-guangzou",
+        ],
+    );
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("did you mean `ap-guangzhou`?"),
+        "{}",
+        r.stderr
+    );
+    let new = run(
+        dir.path(),
+        &[
+            "new",
+            "--sandbox",
+            "--region",
+            "xx-nowhere",
+            "--tables",
+            "orders.payments",
+            "--rollback-time",
+            "2026-11-20 03:15:00",
+        ],
+    );
+    assert_eq!(new.code, Some(2), "{}", new.stderr);
+    assert!(
+        new.stderr.contains("not a TencentDB for MySQL region"),
+        "{}",
+        new.stderr
+    );
+}

@@ -7,6 +7,12 @@ use crate::cli::{exit, session, term};
 /// The API refuses calls without a Region (4000): say so before asking or sending anything.
 /// The sandbox does not need one.
 pub(super) fn check_regions(args: &ApplyArgs, plan: &crate::plan::ResolvedPlan) -> Result<(), i32> {
+    if let Some(region) = args.api.region.as_deref().filter(|r| !r.trim().is_empty())
+        && let Err(e) = crate::cli::api_args::check_region_flag(region, &args.api.allow_region)
+    {
+        errln!("error: {}", crate::plan::text::visible(&e));
+        return Err(exit::USAGE);
+    }
     let default = args
         .api
         .region

@@ -73,7 +73,8 @@ pub fn run(args: &ApplyArgs) -> i32 {
     if super::saved::is_saved(&args.plan) {
         return run_saved(args);
     }
-    let (checked, resolved) = match plan_cmd::load_valid(&args.plan, false) {
+    let (checked, resolved) = match plan_cmd::load_valid(&args.plan, false, &args.api.allow_region)
+    {
         Ok(ok) => ok,
         Err(code) => return code,
     };

@@ -41,7 +41,11 @@ pub(super) fn write(
         .out
         .as_ref()
         .map_or_else(|| "new-plan.yaml".to_owned(), |p| p.display().to_string());
-    let checked = crate::plan::check_bytes(&shown, text.as_bytes(), now);
+    let context = crate::plan::Context {
+        now,
+        allowed_regions: args.allow_region.clone(),
+    };
+    let checked = crate::plan::check_bytes(&shown, text.as_bytes(), &context);
     if !checked.diagnostics.is_empty() {
         err!(
             "{}",

@@ -16,7 +16,7 @@ fn now() -> DateTime<Utc> {
 }
 
 fn check(text: &str) -> (Vec<Diagnostic>, Option<ResolvedPlan>) {
-    super::check(&load::load(text), "plan", now())
+    super::check(&load::load(text), "plan", &super::Context::at(now()))
 }
 
 /// The one diagnostic with `code`; fails when there is none or several.
