@@ -10,6 +10,8 @@ use crate::engine::v2::V2;
 use crate::engine::v3::V3;
 
 /// The API generation.
+// The variants' docs are clap's help text, printed as written: a URL stays bare there.
+#[allow(rustdoc::bare_urls)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ApiVersion {
     /// API 2.0 at https://cdb.api.qcloud.com/v2/index.php (the seeds' protocol; retired by
@@ -56,6 +58,9 @@ impl From<SignatureMethodArg> for SignatureMethod {
 }
 
 /// Connection and pacing flags for API calls.
+// The fields' docs are clap's help text, printed as written: `<PROFILE>` is a placeholder
+// there, not HTML.
+#[allow(rustdoc::invalid_html_tags)]
 #[derive(Debug, Clone, clap::Args)]
 pub struct ApiArgs {
     /// API generation to speak (v3 is what Tencent's public cloud answers).

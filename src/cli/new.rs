@@ -33,6 +33,8 @@ impl StrategyArg {
 }
 
 /// Write a plan from a query of the fleet (API 3.0 DescribeDBInstances).
+// The fields' docs are clap's help text, printed as written: a URL stays bare there.
+#[allow(rustdoc::bare_urls)]
 #[derive(Debug, clap::Args)]
 pub struct NewArgs {
     /// Regions to query (repeatable or comma-separated) [env: TENCENTCLOUD_REGION]

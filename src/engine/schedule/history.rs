@@ -53,7 +53,7 @@ pub struct History {
     /// within the cadence), to plan again once the fleet knows ([`History::replan`]).
     blind: bool,
     /// When the end comes at the latest, if the check now planned refines an end already
-    /// known within [`CLOSE`] poll intervals ([`History::replan`]).
+    /// known within `CLOSE` poll intervals ([`History::replan`]).
     close: Option<Instant>,
 }
 
@@ -172,7 +172,7 @@ impl History {
     ///   looks of a large fleet come before any task was seen twice, so each can only plan a
     ///   check within the cadence, and those checks would take the budget the remaining first
     ///   looks need. Once the fleet knows, the same look plans the end, without looking again.
-    /// - A refinement of an end already known within [`CLOSE`] poll intervals, while first
+    /// - A refinement of an end already known within `CLOSE` poll intervals, while first
     ///   looks wait for the budget (`short`): one look at the latest the end may come sees it
     ///   ended, and the refinement's look goes to a first look instead.
     pub fn replan(
@@ -197,7 +197,7 @@ impl History {
         Some(self.plan(latest.at, at - latest.at, Kind::Likely))
     }
 
-    /// When an end known within [`CLOSE`] poll intervals comes at the latest.
+    /// When an end known within `CLOSE` poll intervals comes at the latest.
     fn close(e: Estimate, cadence: Cadence, latest: Seen) -> Option<Instant> {
         let (lo, hi) = e.earliest.zip(e.latest)?;
         (hi.saturating_sub(lo) <= cadence.min * CLOSE).then(|| latest.at + hi)
