@@ -527,6 +527,7 @@ impl Rules<'_> {
             );
         }
         let selfhosted = self.provider_fields(entry, path, &who);
+        let connect = self.connect(entry, path);
         let region = entry.region.clone().or_else(|| plan.region.clone());
         let region = region.filter(|_| !matches!(selfhosted, Some(Some(_))));
         Some(Instance {
@@ -539,6 +540,7 @@ impl Rules<'_> {
             dbs,
             tables,
             selfhosted: selfhosted?,
+            connect,
         })
     }
 
