@@ -133,3 +133,49 @@ pub async fn shape_of(
         (Some(c), Some(s)) => schema::shape(pair, &c, &s),
     })
 }
+
+/// The tables of a restored database, each beside the source's table of the same name; a
+/// table on only one side is `Err` with why.
+pub async fn database_pairs(
+    conn: &mut Conn,
+    source: &str,
+    restored: &str,
+) -> Result<Vec<Result<Pair, (Pair, String)>>, Error> {
+    let copies = schema::tables(conn, restored).await?;
+    let sources = schema::tables(conn, source).await?;
+    let pair = |t: &str| Pair {
+        db: source.to_owned(),
+        source: t.to_owned(),
+        restored_db: restored.to_owned(),
+        restored: t.to_owned(),
+    };
+    let mut out: Vec<Result<Pair, (Pair, String)>> = copies
+        .iter()
+        .map(|t| {
+            if sources.contains(t) {
+                Ok(pair(t))
+            } else {
+                let p = pair(t);
+                let why = format!(
+                    "the source {} no longer exists (dropped or renamed since the time?)",
+                    p.source_name()
+                );
+                Err((p, why))
+            }
+        })
+        .collect();
+    for t in sources.iter().filter(|t| !copies.contains(t)) {
+        let p = pair(t);
+        let why = format!(
+            "{} is not in the restored copy {restored}: created since the time?",
+            p.source_name()
+        );
+        out.push(Err((p, why)));
+    }
+    if copies.is_empty() {
+        return Err(Error::Refused(format!(
+            "the restored database {restored} holds no table"
+        )));
+    }
+    Ok(out)
+}
