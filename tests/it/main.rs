@@ -2,6 +2,7 @@
 
 mod apply;
 mod bad_input;
+mod compare;
 mod cases;
 mod commands;
 mod goldens;
