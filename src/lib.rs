@@ -7,8 +7,8 @@
 //! sources, saved merges) → `mysql`; `cli` → everything.
 
 pub mod api;
-pub mod compare;
 pub mod cli;
+pub mod compare;
 pub mod diff;
 pub mod engine;
 pub mod mysql;

@@ -108,7 +108,12 @@ async fn merge(args: &MergeArgs) -> Result<i32, i32> {
                 Err((p, why)) => {
                     if wanted(args, &p) {
                         left_out += 1;
-                        errln!("note: {} {}: not merged: {}", visible(&target.instance), visible(&p.source_name()), visible(&why));
+                        errln!(
+                            "note: {} {}: not merged: {}",
+                            visible(&target.instance),
+                            visible(&p.source_name()),
+                            visible(&why)
+                        );
                     }
                     continue;
                 }
@@ -116,15 +121,26 @@ async fn merge(args: &MergeArgs) -> Result<i32, i32> {
             if !wanted(args, &pair) {
                 continue;
             }
-            match mergeable(&mut conn, &pair, args.filter.as_deref()).await.map_err(fail)? {
-                Ok(shape) => chosen.push((n, Chosen {
-                    table: merge_table(target, &pair, &shape),
-                    pair,
-                    shape,
-                })),
+            match mergeable(&mut conn, &pair, args.filter.as_deref())
+                .await
+                .map_err(fail)?
+            {
+                Ok(shape) => chosen.push((
+                    n,
+                    Chosen {
+                        table: merge_table(target, &pair, &shape),
+                        pair,
+                        shape,
+                    },
+                )),
                 Err(why) => {
                     left_out += 1;
-                    errln!("note: {} {}: not merged: {}", visible(&target.instance), visible(&pair.source_name()), visible(&why));
+                    errln!(
+                        "note: {} {}: not merged: {}",
+                        visible(&target.instance),
+                        visible(&pair.source_name()),
+                        visible(&why)
+                    );
                 }
             }
         }
@@ -132,7 +148,10 @@ async fn merge(args: &MergeArgs) -> Result<i32, i32> {
     }
     for name in &args.tables {
         if !chosen.iter().any(|(_, c)| &c.pair.source_name() == name) {
-            errln!("error: --table {}: no restored table of the plan has this source", visible(name));
+            errln!(
+                "error: --table {}: no restored table of the plan has this source",
+                visible(name)
+            );
             return Err(exit::USAGE);
         }
     }
@@ -160,7 +179,10 @@ async fn merge(args: &MergeArgs) -> Result<i32, i32> {
         tables: chosen.iter().map(|(_, c)| c.table.clone()).collect(),
     };
     let mut writer = Writer::create(&args.out, &header).map_err(|e| {
-        errln!("error: cannot write {}: {e}", visible(&args.out.display().to_string()));
+        errln!(
+            "error: cannot write {}: {e}",
+            visible(&args.out.display().to_string())
+        );
         exit::USAGE
     })?;
     let options = compare::Options {
@@ -175,16 +197,37 @@ async fn merge(args: &MergeArgs) -> Result<i32, i32> {
             deleted: args.restore.contains(&Kind::Deleted),
             changed: args.restore.contains(&Kind::Changed),
         };
-        let mut progress = progress_line(format!("{} {}", t.targets[*n].instance, c.pair.source_name()));
-        if let Err(e) = compare::walk(&mut conns[*n], &c.pair, &c.shape, &options, &mut sink, &mut progress).await {
+        let mut progress = progress_line(format!(
+            "{} {}",
+            t.targets[*n].instance,
+            c.pair.source_name()
+        ));
+        if let Err(e) = compare::walk(
+            &mut conns[*n],
+            &c.pair,
+            &c.shape,
+            &options,
+            &mut sink,
+            &mut progress,
+        )
+        .await
+        {
             writer.abandon();
-            errln!("error: {} {}: {}; nothing was written", visible(&t.targets[*n].instance), visible(&c.pair.source_name()), visible(&e.to_string()));
+            errln!(
+                "error: {} {}: {}; nothing was written",
+                visible(&t.targets[*n].instance),
+                visible(&c.pair.source_name()),
+                visible(&e.to_string())
+            );
             return Err(exit::USAGE);
         }
     }
     let summary = writer.summary.clone();
     let digest = writer.finish().map_err(|e| {
-        errln!("error: cannot write {}: {e}", visible(&args.out.display().to_string()));
+        errln!(
+            "error: cannot write {}: {e}",
+            visible(&args.out.display().to_string())
+        );
         exit::USAGE
     })?;
     for conn in conns {
@@ -255,14 +298,19 @@ fn merge_table(target: &super::compare::Target, pair: &Pair, shape: &Shape) -> M
         restored: pair.restored.clone(),
         columns: shape.columns.iter().map(|c| c.name.clone()).collect(),
         key: shape.key.clone(),
-        generated: (0..shape.columns.len()).filter(|&i| shape.columns[i].generated).collect(),
+        generated: (0..shape.columns.len())
+            .filter(|&i| shape.columns[i].generated)
+            .collect(),
         decimals: shape
             .columns
             .iter()
             .enumerate()
             .filter(|(_, c)| c.data_type == "decimal")
             .map(|(i, c)| {
-                let ty = c.column_type.replace(" unsigned", "").replace(" zerofill", "");
+                let ty = c
+                    .column_type
+                    .replace(" unsigned", "")
+                    .replace(" zerofill", "");
                 (i, ty.to_ascii_uppercase())
             })
             .collect(),

@@ -234,7 +234,13 @@ fn sql(h: &Header, digest: &str, reader: &mut Reader, path: &Path) -> i32 {
             }
             Op::Revert => {
                 let seen = a.seen.as_deref().unwrap_or_default();
-                outln!("-- guard: exactly ({})", seen.iter().map(crate::compare::Cell::sql).collect::<Vec<_>>().join(", "));
+                outln!(
+                    "-- guard: exactly ({})",
+                    seen.iter()
+                        .map(crate::compare::Cell::sql)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
                 outln!("{};", inline(&st.update, &write));
             }
         }
@@ -270,7 +276,10 @@ fn inline(statement: &str, params: &[mysql_async::Value]) -> String {
 pub fn refuse_plan_flags(args: &super::apply::ApplyArgs) -> Result<(), i32> {
     let given: Vec<&str> = [
         (args.dry_run, "--dry-run (use `planrun show FILE`)"),
-        (args.sandbox, "--sandbox (the saved merge names its servers)"),
+        (
+            args.sandbox,
+            "--sandbox (the saved merge names its servers)",
+        ),
         (args.restart, "--restart"),
         (args.batch_size.is_some(), "--batch-size"),
         (args.timeout.is_some(), "--timeout"),
@@ -302,22 +311,33 @@ pub fn apply(path: &Path, yes: bool, defaults_file: Option<&Path>) -> i32 {
     let _lock = match crate::engine::journal::Lock::try_acquire(&lock_path) {
         Ok(Some(lock)) => lock,
         Ok(None) => {
-            errln!("error: another `planrun apply {shown}` is running (lock {}); nothing was written.", visible(&lock_path.display().to_string()));
+            errln!(
+                "error: another `planrun apply {shown}` is running (lock {}); nothing was written.",
+                visible(&lock_path.display().to_string())
+            );
             return exit::USAGE;
         }
         Err(e) => {
-            errln!("error: cannot take the lock {}: {e}", visible(&lock_path.display().to_string()));
+            errln!(
+                "error: cannot take the lock {}: {e}",
+                visible(&lock_path.display().to_string())
+            );
             return exit::USAGE;
         }
     };
     let (mut journal, entries) = match Journal::open(&journal_path) {
         Ok(x) => x,
         Err(e) => {
-            errln!("error: cannot open the journal {}: {e}", visible(&journal_path.display().to_string()));
+            errln!(
+                "error: cannot open the journal {}: {e}",
+                visible(&journal_path.display().to_string())
+            );
             return exit::USAGE;
         }
     };
-    let done = entries.iter().any(|e| matches!(e, journal::Entry::Done { .. }));
+    let done = entries
+        .iter()
+        .any(|e| matches!(e, journal::Entry::Done { .. }));
     if !done {
         outln!("{}", describe(&h, &digest, path));
         if !yes && let Err(code) = confirm(&h) {
@@ -333,10 +353,26 @@ pub fn apply(path: &Path, yes: bool, defaults_file: Option<&Path>) -> i32 {
         Err(code) => return code,
     };
     let mut step = |s: Step| {
-        let how = if s.recovered { " (committed by an earlier apply; read back from the server)" } else { "" };
-        errln!("merge: chunk {}: {} rows written, {} conflicts{how}", s.chunk, s.written, s.conflicts);
+        let how = if s.recovered {
+            " (committed by an earlier apply; read back from the server)"
+        } else {
+            ""
+        };
+        errln!(
+            "merge: chunk {}: {} rows written, {} conflicts{how}",
+            s.chunk,
+            s.written,
+            s.conflicts
+        );
     };
-    let result = runtime.block_on(merge::apply(&mut reader, &digest, &creds, &mut journal, entries, &mut step));
+    let result = runtime.block_on(merge::apply(
+        &mut reader,
+        &digest,
+        &creds,
+        &mut journal,
+        entries,
+        &mut step,
+    ));
     match result {
         Ok(applied) => summary(&h, &shown, &applied),
         Err(e) => {
@@ -353,7 +389,9 @@ pub fn apply(path: &Path, yes: bool, defaults_file: Option<&Path>) -> i32 {
 #[allow(clippy::print_stdout)]
 fn confirm(h: &Header) -> Result<(), i32> {
     if !std::io::stdin().is_terminal() {
-        errln!("error: refusing to write without confirmation: stdin is not a terminal. Review the merge (`planrun show FILE`) and pass --yes to apply it.");
+        errln!(
+            "error: refusing to write without confirmation: stdin is not a terminal. Review the merge (`planrun show FILE`) and pass --yes to apply it."
+        );
         return Err(exit::USAGE);
     }
     out!(
@@ -415,5 +453,9 @@ fn summary(h: &Header, shown: &str, applied: &Applied) -> i32 {
             outln!("{}", conflict_text(h, c));
         }
     }
-    if conflicts.is_empty() { exit::OK } else { exit::FAILED }
+    if conflicts.is_empty() {
+        exit::OK
+    } else {
+        exit::FAILED
+    }
 }

@@ -47,7 +47,9 @@ pub fn run(args: &ShowArgs) -> i32 {
         return super::merge_file::show(&args.saved, rendering);
     }
     if args.format == Format::Sql {
-        errln!("error: --format sql shows a saved merge's statements; this is a saved plan (use --show-requests)");
+        errln!(
+            "error: --format sql shows a saved merge's statements; this is a saved plan (use --show-requests)"
+        );
         return exit::USAGE;
     }
     let loaded = match super::saved::load(&args.saved) {

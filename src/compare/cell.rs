@@ -126,7 +126,9 @@ impl Serialize for Cell {
 impl<'de> Deserialize<'de> for Cell {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = serde_json::Value::deserialize(d)?;
-        decode(&v).map(Cell).ok_or_else(|| D::Error::custom(format!("not a value: {v}")))
+        decode(&v)
+            .map(Cell)
+            .ok_or_else(|| D::Error::custom(format!("not a value: {v}")))
     }
 }
 
@@ -195,7 +197,10 @@ mod tests {
 
     #[test]
     fn literals_escape_what_the_parser_reads_specially() {
-        assert_eq!(Cell(Value::Bytes(b"it's \\ \n".to_vec())).sql(), r"'it''s \\ \n'");
+        assert_eq!(
+            Cell(Value::Bytes(b"it's \\ \n".to_vec())).sql(),
+            r"'it''s \\ \n'"
+        );
         assert_eq!(Cell(Value::Bytes(vec![0xff, 0])).sql(), "X'FF00'");
         assert_eq!(Cell(Value::NULL).sql(), "NULL");
         assert_eq!(Cell(Value::Int(-3)).sql(), "-3");
@@ -203,6 +208,9 @@ mod tests {
             Cell(Value::Date(2026, 1, 2, 0, 0, 0, 0)).sql(),
             "'2026-01-02'"
         );
-        assert_eq!(Cell(Value::Time(true, 1, 2, 3, 4, 5)).text(), "-26:03:04.000005");
+        assert_eq!(
+            Cell(Value::Time(true, 1, 2, 3, 4, 5)).text(),
+            "-26:03:04.000005"
+        );
     }
 }

@@ -108,7 +108,11 @@ impl MergeTable {
     /// are the key the source had (`seen`) for a revert, the row's own for an insert.
     pub fn params(&self, action: &Action) -> (Vec<Value>, Vec<Value>) {
         let keyed = action.seen.as_deref().unwrap_or(&action.row);
-        let key: Vec<Value> = self.key_of(keyed).into_iter().map(|c| c.0.clone()).collect();
+        let key: Vec<Value> = self
+            .key_of(keyed)
+            .into_iter()
+            .map(|c| c.0.clone())
+            .collect();
         let mut write: Vec<Value> = self.written().map(|i| action.row[i].0.clone()).collect();
         if action.op == Op::Revert {
             write.extend(key.iter().cloned());

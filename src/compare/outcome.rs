@@ -126,7 +126,11 @@ impl<'a> Sampler<'a> {
     }
 
     fn text(&self, row: &[Cell], only: Option<&[usize]>) -> RowText {
-        row_text(self.shape.columns.iter().map(|c| c.name.as_str()), row, only)
+        row_text(
+            self.shape.columns.iter().map(|c| c.name.as_str()),
+            row,
+            only,
+        )
     }
 }
 

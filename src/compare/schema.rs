@@ -65,7 +65,10 @@ pub struct Shape {
 
 impl Shape {
     pub fn key_names(&self) -> Vec<String> {
-        self.key.iter().map(|&i| self.columns[i].name.clone()).collect()
+        self.key
+            .iter()
+            .map(|&i| self.columns[i].name.clone())
+            .collect()
     }
 }
 
@@ -94,19 +97,21 @@ pub async fn describe(conn: &mut Conn, db: &str, table: &str) -> Result<Option<D
         .await?;
     let columns = rows
         .into_iter()
-        .map(|(name, column_type, data_type, collation, nullable, extra)| {
-            let extra = extra.to_ascii_uppercase();
-            Column {
-                name,
-                column_type: column_type.to_ascii_lowercase(),
-                data_type: data_type.to_ascii_lowercase(),
-                collation,
-                nullable: nullable == "YES",
-                generated: ["GENERATED", "VIRTUAL", "PERSISTENT", "STORED"]
-                    .iter()
-                    .any(|w| extra.contains(w)),
-            }
-        })
+        .map(
+            |(name, column_type, data_type, collation, nullable, extra)| {
+                let extra = extra.to_ascii_uppercase();
+                Column {
+                    name,
+                    column_type: column_type.to_ascii_lowercase(),
+                    data_type: data_type.to_ascii_lowercase(),
+                    collation,
+                    nullable: nullable == "YES",
+                    generated: ["GENERATED", "VIRTUAL", "PERSISTENT", "STORED"]
+                        .iter()
+                        .any(|w| extra.contains(w)),
+                }
+            },
+        )
         .collect();
     let stats: Vec<(String, i64, String)> = conn
         .exec(
@@ -275,7 +280,9 @@ mod tests {
             name: name.into(),
             column_type: ty.into(),
             data_type: ty.split('(').next().unwrap_or(ty).into(),
-            collation: ty.starts_with("varchar").then(|| "utf8mb4_general_ci".into()),
+            collation: ty
+                .starts_with("varchar")
+                .then(|| "utf8mb4_general_ci".into()),
             nullable,
             generated: false,
         }
@@ -308,9 +315,15 @@ mod tests {
     #[test]
     fn the_key_is_the_primary_key_else_a_unique_index_of_not_null_columns() {
         let cols = || vec![col("id", "int", false), col("code", "varchar(10)", false)];
-        let pk = table(cols(), &[("PRIMARY", true, &["id"]), ("u", true, &["code"])]);
+        let pk = table(
+            cols(),
+            &[("PRIMARY", true, &["id"]), ("u", true, &["code"])],
+        );
         assert_eq!(shape(&pair(), &pk, &pk).map(|s| s.key), Ok(vec![0]));
-        let unique = table(cols(), &[("by_code", true, &["code"]), ("i", false, &["id"])]);
+        let unique = table(
+            cols(),
+            &[("by_code", true, &["code"]), ("i", false, &["id"])],
+        );
         let s = shape(&pair(), &unique, &unique).unwrap();
         assert_eq!((s.key, s.copy_index.as_str()), (vec![1], "by_code"));
         let nullable = table(
@@ -332,7 +345,10 @@ mod tests {
             &[("PRIMARY", true, &["id"])],
         );
         let why = shape(&pair(), &copy, &altered).unwrap_err();
-        assert!(why.contains("`n` is int in the copy, bigint in the source"), "{why}");
+        assert!(
+            why.contains("`n` is int in the copy, bigint in the source"),
+            "{why}"
+        );
         let unkeyed = table(copy.columns.clone(), &[("i", false, &["id"])]);
         let why = shape(&pair(), &copy, &unkeyed).unwrap_err();
         assert!(why.contains("no unique index on (id)"), "{why}");

@@ -31,7 +31,10 @@ pub fn table(db: &str, name: &str) -> String {
 fn placeholder(shape: &Shape, column: usize) -> String {
     let c = &shape.columns[column];
     if c.data_type == "decimal" {
-        let ty = c.column_type.replace(" unsigned", "").replace(" zerofill", "");
+        let ty = c
+            .column_type
+            .replace(" unsigned", "")
+            .replace(" zerofill", "");
         format!("CAST(? AS {})", ty.to_ascii_uppercase())
     } else {
         "?".to_owned()

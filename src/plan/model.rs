@@ -57,7 +57,7 @@ pub struct Plan {
     ]},
     "then" = {
         "properties": {"id": {"pattern": "^[A-Za-z0-9_.-]{1,64}$"}},
-        "not": {"anyOf": [{"required": ["ids"]}, {"required": ["region"]}]}
+        "not": {"anyOf": [{"required": ["ids"]}, {"required": ["region"]}, {"required": ["connect"]}]}
     },
     "else" = {"properties": {"id": {"pattern": "^cdb-[a-z0-9]{8}$"}}}
 ))]

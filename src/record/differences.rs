@@ -7,20 +7,24 @@ use std::fmt::Write as _;
 
 use super::Incident;
 use super::text::{self, html as esc, markdown as md};
-use crate::compare::outcome::{RowText, TableOutcome};
 use crate::compare::Comparison;
+use crate::compare::outcome::{RowText, TableOutcome};
 
 impl Incident {
     /// Adds `compare`'s kept result when it is of the plan as applied.
     pub fn with_differences(mut self, comparison: Option<Comparison>) -> Self {
-        self.differences =
-            comparison.filter(|c| self.plan_hash.is_none() || self.plan_hash.as_deref() == Some(&c.plan_hash));
+        self.differences = comparison.filter(|c| {
+            self.plan_hash.is_none() || self.plan_hash.as_deref() == Some(&c.plan_hash)
+        });
         self
     }
 }
 
 fn n(v: Option<u64>) -> String {
-    v.map_or_else(|| "-".to_owned(), |v| text::count(usize::try_from(v).unwrap_or(usize::MAX)))
+    v.map_or_else(
+        || "-".to_owned(),
+        |v| text::count(usize::try_from(v).unwrap_or(usize::MAX)),
+    )
 }
 
 fn row(r: &RowText) -> String {
@@ -33,14 +37,29 @@ fn row(r: &RowText) -> String {
 /// The sample of a table as lines: `deleted: id=2 ...`.
 fn sample_lines(t: &TableOutcome) -> Vec<String> {
     let mut lines = Vec::new();
-    lines.extend(t.sample.deleted.iter().map(|r| format!("deleted: {}", row(r))));
-    lines.extend(t.sample.inserted.iter().map(|r| format!("inserted: {}", row(r))));
+    lines.extend(
+        t.sample
+            .deleted
+            .iter()
+            .map(|r| format!("deleted: {}", row(r))),
+    );
+    lines.extend(
+        t.sample
+            .inserted
+            .iter()
+            .map(|r| format!("inserted: {}", row(r))),
+    );
     lines.extend(t.sample.changed.iter().map(|c| {
         let cols: Vec<String> = c
             .columns
             .iter()
             .map(|col| {
-                let v = |r: &RowText| r.get(col).and_then(|v| v.as_str()).unwrap_or("NULL").to_owned();
+                let v = |r: &RowText| {
+                    r.get(col)
+                        .and_then(|v| v.as_str())
+                        .unwrap_or("NULL")
+                        .to_owned()
+                };
                 format!("{col} {} → {}", v(&c.restored), v(&c.now))
             })
             .collect();
@@ -74,7 +93,10 @@ pub(super) fn markdown(out: &mut String, incident: &Incident) {
             md(&t.instance),
             md(&t.restored),
             md(&t.source),
-            md(&t.key.as_ref().map_or_else(|| "-".to_owned(), |k| k.join(","))),
+            md(&t
+                .key
+                .as_ref()
+                .map_or_else(|| "-".to_owned(), |k| k.join(","))),
             n(t.rows_restored),
             n(t.rows_now),
             n(t.deleted),
@@ -121,7 +143,10 @@ pub(super) fn html(out: &mut String, incident: &Incident) {
             esc(&t.instance),
             esc(&t.restored),
             esc(&t.source),
-            esc(&t.key.as_ref().map_or_else(|| "-".to_owned(), |k| k.join(","))),
+            esc(&t
+                .key
+                .as_ref()
+                .map_or_else(|| "-".to_owned(), |k| k.join(","))),
             n(t.rows_restored),
             n(t.rows_now),
             n(t.deleted),

@@ -228,10 +228,7 @@ impl Catalog {
             if let Some(a) = &i.address
                 && address(a).is_none()
             {
-                return Err(format!(
-                    "instance {}: address `{a}` is not HOST:PORT",
-                    i.id
-                ));
+                return Err(format!("instance {}: address `{a}` is not HOST:PORT", i.id));
             }
         }
         Ok(catalog)

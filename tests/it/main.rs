@@ -2,9 +2,9 @@
 
 mod apply;
 mod bad_input;
-mod compare;
 mod cases;
 mod commands;
+mod compare;
 mod goldens;
 mod in_process;
 mod interop;

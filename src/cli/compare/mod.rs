@@ -2,8 +2,8 @@
 //! key (rows deleted, inserted and changed since the time), printed as a table per instance
 //! or as JSON, and kept beside the journal for the incident record (`planrun report`).
 
-pub mod targets;
 mod render;
+pub mod targets;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -78,7 +78,11 @@ async fn compare_plan(args: &CompareArgs) -> Result<i32, i32> {
             }
             Err(e) => {
                 errors += 1;
-                errln!("error: {}: {}", visible(&target.instance), visible(&e.to_string()));
+                errln!(
+                    "error: {}: {}",
+                    visible(&target.instance),
+                    visible(&e.to_string())
+                );
                 not_compared.push((target.instance.clone(), e.to_string()));
             }
         }
@@ -167,8 +171,15 @@ async fn compare_instance(
                 let mut sampler = Sampler::new(&shape, sample);
                 let label = format!("{id} {}", pair.source_name());
                 let mut progress = progress_line(label);
-                match compare::walk(&mut conn, &pair, &shape, options, &mut sampler, &mut progress)
-                    .await
+                match compare::walk(
+                    &mut conn,
+                    &pair,
+                    &shape,
+                    options,
+                    &mut sampler,
+                    &mut progress,
+                )
+                .await
                 {
                     Ok(counts) => {
                         TableOutcome::compared(id, &pair, &shape, &counts, sampler.samples)

@@ -10,7 +10,11 @@ use crate::plan::text::visible;
 
 pub fn human(c: &Comparison, targets: &[Target]) -> String {
     let mut out = String::new();
-    let compared = c.tables.iter().filter(|t| t.not_comparable.is_none()).count();
+    let compared = c
+        .tables
+        .iter()
+        .filter(|t| t.not_comparable.is_none())
+        .count();
     let sum = |f: fn(&TableOutcome) -> Option<u64>| c.tables.iter().filter_map(f).sum::<u64>();
     let _ = writeln!(
         out,
@@ -23,7 +27,11 @@ pub fn human(c: &Comparison, targets: &[Target]) -> String {
         sum(|t| t.changed),
     );
     for t in targets {
-        let rows: Vec<&TableOutcome> = c.tables.iter().filter(|x| x.instance == t.instance).collect();
+        let rows: Vec<&TableOutcome> = c
+            .tables
+            .iter()
+            .filter(|x| x.instance == t.instance)
+            .collect();
         let _ = writeln!(
             out,
             "\n{} ({}, from {})",
@@ -44,7 +52,14 @@ pub fn human(c: &Comparison, targets: &[Target]) -> String {
 
 fn table(out: &mut String, rows: &[&TableOutcome]) {
     let header = [
-        "restored", "source", "key", "rows then", "rows now", "deleted", "inserted", "changed",
+        "restored",
+        "source",
+        "key",
+        "rows then",
+        "rows now",
+        "deleted",
+        "inserted",
+        "changed",
     ]
     .map(str::to_owned);
     let n = |v: Option<u64>| v.map_or_else(|| "-".to_owned(), |v| v.to_string());
@@ -74,8 +89,19 @@ fn table(out: &mut String, rows: &[&TableOutcome]) {
     };
     let w: Vec<usize> = (0..8).map(width).collect();
     for (k, r) in std::iter::once(&header).chain(&cells).enumerate() {
-        let mut line = format!("  {:<a$}  {:<b$}  {:<c$}", r[0], r[1], r[2], a = w[0], b = w[1], c = w[2]);
-        if let Some(why) = k.checked_sub(1).and_then(|i| rows[i].not_comparable.as_ref()) {
+        let mut line = format!(
+            "  {:<a$}  {:<b$}  {:<c$}",
+            r[0],
+            r[1],
+            r[2],
+            a = w[0],
+            b = w[1],
+            c = w[2]
+        );
+        if let Some(why) = k
+            .checked_sub(1)
+            .and_then(|i| rows[i].not_comparable.as_ref())
+        {
             let _ = write!(line, "  not comparable: {}", visible(why));
         } else {
             for i in 3..8 {
@@ -104,19 +130,31 @@ fn samples(out: &mut String, t: &TableOutcome) {
     };
     let name = visible(&t.source);
     if !t.sample.deleted.is_empty() {
-        let _ = writeln!(out, "\n  {name}: deleted since the time{}:", more(t.sample.deleted.len(), t.deleted));
+        let _ = writeln!(
+            out,
+            "\n  {name}: deleted since the time{}:",
+            more(t.sample.deleted.len(), t.deleted)
+        );
         for r in &t.sample.deleted {
             let _ = writeln!(out, "    {}", row(r));
         }
     }
     if !t.sample.inserted.is_empty() {
-        let _ = writeln!(out, "\n  {name}: inserted since the time{}:", more(t.sample.inserted.len(), t.inserted));
+        let _ = writeln!(
+            out,
+            "\n  {name}: inserted since the time{}:",
+            more(t.sample.inserted.len(), t.inserted)
+        );
         for r in &t.sample.inserted {
             let _ = writeln!(out, "    {}", row(r));
         }
     }
     if !t.sample.changed.is_empty() {
-        let _ = writeln!(out, "\n  {name}: changed since the time{}:", more(t.sample.changed.len(), t.changed));
+        let _ = writeln!(
+            out,
+            "\n  {name}: changed since the time{}:",
+            more(t.sample.changed.len(), t.changed)
+        );
         for c in &t.sample.changed {
             let diffs: Vec<String> = c
                 .columns

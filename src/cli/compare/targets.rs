@@ -93,7 +93,13 @@ pub async fn resolve(plan: &Path, args: &TargetArgs, json: bool) -> Result<Targe
         errln!(
             "error: not an instance of plan {}: {}",
             visible(&resolved.name),
-            visible(&unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "))
+            visible(
+                &unknown
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         );
         return Err(exit::USAGE);
     }
@@ -106,7 +112,10 @@ pub async fn resolve(plan: &Path, args: &TargetArgs, json: bool) -> Result<Targe
     let unfinished: Vec<String> = chosen
         .iter()
         .filter_map(|i| {
-            let s = statuses.get(i.id.as_str()).copied().unwrap_or(Status::Pending);
+            let s = statuses
+                .get(i.id.as_str())
+                .copied()
+                .unwrap_or(Status::Pending);
             (!s.is_final()).then(|| format!("{} ({})", i.id, s.name()))
         })
         .collect();
@@ -259,7 +268,10 @@ async fn addresses(
     // DescribeDBInstances is API 3.0 whatever --api says.
     let mut api = args.api.clone();
     api.api = ApiVersion::V3;
-    let sandbox = args.sandbox.then(|| chrono::FixedOffset::east_opt(0)).flatten();
+    let sandbox = args
+        .sandbox
+        .then(|| chrono::FixedOffset::east_opt(0))
+        .flatten();
     let (protocol, sb) = session::connect_with(&api, sandbox, catalog).await?;
     let Some(client) = protocol.v3().map(|v| v.client().clone()) else {
         return Err(exit::USAGE);

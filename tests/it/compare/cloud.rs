@@ -46,14 +46,24 @@ async fn a_cloud_instance_is_compared_through_its_sandbox_address_or_its_connect
         ),
     )
     .expect("catalog");
-    let run = || Test::in_dir(dir.path()).real_clock().timeout(std::time::Duration::from_secs(120));
+    let run = || {
+        Test::in_dir(dir.path())
+            .real_clock()
+            .timeout(std::time::Duration::from_secs(120))
+    };
 
     // Before any apply there is nothing restored to compare: exit 3.
     let early = run().arg("compare").arg(&plan).arg("--sandbox").run();
     assert_eq!(early.code, Some(3), "{}", early.stderr);
 
     let applied = run().args(["apply", "--sandbox", "--yes"]).arg(&plan).run();
-    assert_eq!(applied.code, Some(0), "{}\n{}", applied.stdout, applied.stderr);
+    assert_eq!(
+        applied.code,
+        Some(0),
+        "{}\n{}",
+        applied.stdout,
+        applied.stderr
+    );
 
     let out = run()
         .arg("compare")
@@ -66,7 +76,15 @@ async fn a_cloud_instance_is_compared_through_its_sandbox_address_or_its_connect
         .run();
     assert_eq!(out.code, Some(1), "{}", out.stderr);
     let doc = json(&out.stdout);
-    let expected = independent(&server, "orders", "payments", "payments_bak", "id", &["id", "amount", "paid_at", "ref"]).await;
+    let expected = independent(
+        &server,
+        "orders",
+        "payments",
+        "payments_bak",
+        "id",
+        &["id", "amount", "paid_at", "ref"],
+    )
+    .await;
     assert_eq!(expected, (3, 1, 1));
     for instance in ["cdb-ord00001", "cdb-ord00002"] {
         let t = doc["tables"]
@@ -74,7 +92,11 @@ async fn a_cloud_instance_is_compared_through_its_sandbox_address_or_its_connect
             .and_then(|ts| ts.iter().find(|t| t["instance"] == instance))
             .unwrap_or_else(|| panic!("{instance}: {doc}"));
         assert_eq!(
-            (t["deleted"].as_i64(), t["inserted"].as_i64(), t["changed"].as_i64()),
+            (
+                t["deleted"].as_i64(),
+                t["inserted"].as_i64(),
+                t["changed"].as_i64()
+            ),
             (Some(expected.0), Some(expected.1), Some(expected.2)),
             "{t}"
         );
@@ -92,5 +114,9 @@ async fn a_cloud_instance_is_compared_through_its_sandbox_address_or_its_connect
         .arg(&cnf)
         .run();
     assert_eq!(bare.code, Some(2), "{}\n{}", bare.stdout, bare.stderr);
-    assert!(bare.stdout.contains("connect: HOST:PORT"), "{}", bare.stdout);
+    assert!(
+        bare.stdout.contains("connect: HOST:PORT"),
+        "{}",
+        bare.stdout
+    );
 }

@@ -19,7 +19,9 @@ fn inserted_keys(server: &Server, from: &(String, u64)) -> Vec<i64> {
     let mut files: Vec<String> = std::fs::read_dir(&data)
         .expect("data dir")
         .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
-        .filter(|n| n.starts_with("bin.") && n[4..].chars().all(|c| c.is_ascii_digit()) && *n >= from.0)
+        .filter(|n| {
+            n.starts_with("bin.") && n[4..].chars().all(|c| c.is_ascii_digit()) && *n >= from.0
+        })
         .collect();
     files.sort();
     let tool = ["/usr/bin/mariadb-binlog", "/usr/bin/mysqlbinlog"]
@@ -32,7 +34,11 @@ fn inserted_keys(server: &Server, from: &(String, u64)) -> Vec<i64> {
         .args(files.iter().map(|f| data.join(f)))
         .output()
         .expect("mariadb-binlog runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     let mut keys = Vec::new();
     let mut lines = text.lines();
@@ -63,7 +69,14 @@ async fn kill_9_during_apply_then_apply_again_writes_each_row_once() {
         .planrun()
         .arg("merge")
         .arg(&r.plan)
-        .args(["--restore", "deleted", "--table", "shop.orders", "--rows-per-transaction", "5"])
+        .args([
+            "--restore",
+            "deleted",
+            "--table",
+            "shop.orders",
+            "--rows-per-transaction",
+            "5",
+        ])
         .arg("--out")
         .arg(r.path("m.merge"))
         .arg("--defaults-file")
@@ -96,25 +109,33 @@ async fn kill_9_during_apply_then_apply_again_writes_each_row_once() {
     // Waiting inside chunk 3: chunks 1 and 2 committed, its first two rows written but not
     // committed (a dirty read sees them, a committed read does not).
     let (a, b) = (deleted[10], deleted[11]);
-    wait_for("the apply to wait inside chunk 3", Duration::from_secs(60), async || {
-        let mut c = r.server.conn().await;
-        let committed: Result<Option<i64>, _> = c
-            .query_first("SELECT COUNT(*) FROM _planrun_merge.progress")
-            .await;
-        let _ = c
-            .query_drop("SET SESSION TRANSACTION ISOLATION LEVEL READ UNCOMMITTED")
-            .await;
-        let dirty: Option<i64> = c
-            .query_first(format!("SELECT COUNT(*) FROM shop.orders WHERE id IN ({a}, {b})"))
-            .await
-            .unwrap_or_default();
-        let _ = c.disconnect().await;
-        matches!(committed, Ok(Some(2))) && dirty == Some(2)
-    })
+    wait_for(
+        "the apply to wait inside chunk 3",
+        Duration::from_secs(60),
+        async || {
+            let mut c = r.server.conn().await;
+            let committed: Result<Option<i64>, _> = c
+                .query_first("SELECT COUNT(*) FROM _planrun_merge.progress")
+                .await;
+            let _ = c
+                .query_drop("SET SESSION TRANSACTION ISOLATION LEVEL READ UNCOMMITTED")
+                .await;
+            let dirty: Option<i64> = c
+                .query_first(format!(
+                    "SELECT COUNT(*) FROM shop.orders WHERE id IN ({a}, {b})"
+                ))
+                .await
+                .unwrap_or_default();
+            let _ = c.disconnect().await;
+            matches!(committed, Ok(Some(2))) && dirty == Some(2)
+        },
+    )
     .await;
     assert_eq!(
         r.server
-            .count(&format!("SELECT COUNT(*) FROM shop.orders WHERE id IN ({a}, {b})"))
+            .count(&format!(
+                "SELECT COUNT(*) FROM shop.orders WHERE id IN ({a}, {b})"
+            ))
             .await,
         0,
         "not committed"
@@ -134,13 +155,18 @@ async fn kill_9_during_apply_then_apply_again_writes_each_row_once() {
         .run();
     assert_eq!(again.code, Some(0), "{}\n{}", again.stdout, again.stderr);
     assert!(
-        again.stdout.contains(&format!("{} rows written in 9 chunks", deleted.len())),
+        again
+            .stdout
+            .contains(&format!("{} rows written in 9 chunks", deleted.len())),
         "{}",
         again.stdout
     );
     let mut written = inserted_keys(&r.server, &start);
     written.sort_unstable();
-    assert_eq!(written, deleted, "each deleted row inserted once, nothing else");
+    assert_eq!(
+        written, deleted,
+        "each deleted row inserted once, nothing else"
+    );
 
     // A crash after COMMIT but before the journal: the journal is gone, the server's
     // progress rows still prove what committed, and nothing is written again.
@@ -153,8 +179,18 @@ async fn kill_9_during_apply_then_apply_again_writes_each_row_once() {
         .arg("--defaults-file")
         .arg(r.path("client.cnf"))
         .run();
-    assert_eq!(recovered.code, Some(0), "{}\n{}", recovered.stdout, recovered.stderr);
-    assert!(recovered.stderr.contains("committed by an earlier apply"), "{}", recovered.stderr);
+    assert_eq!(
+        recovered.code,
+        Some(0),
+        "{}\n{}",
+        recovered.stdout,
+        recovered.stderr
+    );
+    assert!(
+        recovered.stderr.contains("committed by an earlier apply"),
+        "{}",
+        recovered.stderr
+    );
     let mut written = inserted_keys(&r.server, &start);
     written.sort_unstable();
     assert_eq!(written, deleted, "nothing written twice");

@@ -3,7 +3,7 @@
 //! rollback time, then written to legitimately; a self-hosted apply of the plan restores
 //! `*_bak` as of the time.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use mysql_async::prelude::Queryable;
@@ -112,7 +112,14 @@ pub async fn restored() -> Restored {
 
 /// Deleted, inserted and changed rows of `db.bak` against `db.src`, by the test's own SQL:
 /// anti-joins on the key, and a join on the key with every column compared byte for byte.
-pub async fn independent(server: &Server, db: &str, src: &str, bak: &str, key: &str, columns: &[&str]) -> (i64, i64, i64) {
+pub async fn independent(
+    server: &Server,
+    db: &str,
+    src: &str,
+    bak: &str,
+    key: &str,
+    columns: &[&str],
+) -> (i64, i64, i64) {
     let same: Vec<String> = columns
         .iter()
         .map(|c| format!("CAST(b.`{c}` AS BINARY) <=> CAST(s.`{c}` AS BINARY)"))
@@ -143,7 +150,10 @@ pub async fn rows(server: &Server, sql: &str) -> Vec<String> {
 /// The server's binary-log position (file, offset) now.
 pub async fn binlog_position(server: &Server) -> (String, u64) {
     let mut c = server.conn().await;
-    let row: Option<mysql_async::Row> = c.query_first("SHOW MASTER STATUS").await.expect("master status");
+    let row: Option<mysql_async::Row> = c
+        .query_first("SHOW MASTER STATUS")
+        .await
+        .expect("master status");
     let _ = c.disconnect().await;
     let row = row.expect("binary logging is on");
     (row.get(0).expect("file"), row.get(1).expect("position"))
@@ -160,9 +170,4 @@ pub fn table<'a>(doc: &'a serde_json::Value, source: &str) -> &'a serde_json::Va
         .as_array()
         .and_then(|t| t.iter().find(|t| t["source"] == source))
         .unwrap_or_else(|| panic!("no {source} in {doc}"))
-}
-
-/// Where the data directory's binary logs are.
-pub fn data_dir(server: &Server) -> &Path {
-    server.dir.path()
 }

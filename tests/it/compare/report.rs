@@ -23,11 +23,18 @@ async fn compare_counts_equal_an_independent_sql_computation_and_the_record_show
     let orders = table(&doc, "shop.orders");
     let (d, i, c) = independent(&r.server, "shop", "orders", "orders_bak", "id", ORDERS).await;
     assert_eq!(
-        (orders["deleted"].as_i64(), orders["inserted"].as_i64(), orders["changed"].as_i64()),
+        (
+            orders["deleted"].as_i64(),
+            orders["inserted"].as_i64(),
+            orders["changed"].as_i64()
+        ),
         (Some(d), Some(i), Some(c)),
         "{orders}"
     );
-    assert!(d > 0 && i > 0 && c > 0, "the story has each kind: {d} {i} {c}");
+    assert!(
+        d > 0 && i > 0 && c > 0,
+        "the story has each kind: {d} {i} {c}"
+    );
     assert_eq!(orders["key"], serde_json::json!(["id"]));
     assert_eq!(orders["restored"], "shop.orders_bak");
     assert_eq!(orders["instance"], "shop");
@@ -52,19 +59,41 @@ async fn compare_counts_equal_an_independent_sql_computation_and_the_record_show
         );
     }
     let changed = &orders["sample"]["changed"][0];
-    assert!(changed["columns"].as_array().is_some_and(|c| !c.is_empty()), "{changed}");
+    assert!(
+        changed["columns"].as_array().is_some_and(|c| !c.is_empty()),
+        "{changed}"
+    );
 
     // A case-insensitive key: 'alpha' became 'ALPHA': the same key, changed (the server's
     // collation says which keys are the same); the test's SQL joins the same way.
     let tags = table(&doc, "shop.tags");
-    let (d, i, c) = independent(&r.server, "shop", "tags", "tags_bak", "code", &["code", "label"]).await;
+    let (d, i, c) = independent(
+        &r.server,
+        "shop",
+        "tags",
+        "tags_bak",
+        "code",
+        &["code", "label"],
+    )
+    .await;
     assert_eq!(
-        (tags["deleted"].as_i64(), tags["inserted"].as_i64(), tags["changed"].as_i64()),
+        (
+            tags["deleted"].as_i64(),
+            tags["inserted"].as_i64(),
+            tags["changed"].as_i64()
+        ),
         (Some(d), Some(i), Some(c)),
         "{tags}"
     );
-    assert_eq!((d, i, c), (1, 1, 1), "beta deleted, epsilon inserted, alpha's case changed");
-    assert_eq!(tags["sample"]["changed"][0]["columns"], serde_json::json!(["code"]));
+    assert_eq!(
+        (d, i, c),
+        (1, 1, 1),
+        "beta deleted, epsilon inserted, alpha's case changed"
+    );
+    assert_eq!(
+        tags["sample"]["changed"][0]["columns"],
+        serde_json::json!(["code"])
+    );
 
     let log = table(&doc, "shop.log");
     let why = log["not_comparable"].as_str().unwrap_or_default();
@@ -72,27 +101,55 @@ async fn compare_counts_equal_an_independent_sql_computation_and_the_record_show
     assert!(log["deleted"].is_null(), "{log}");
 
     // Read-only: the server's binary log did not move.
-    assert_eq!(binlog_position(&r.server).await, before, "compare wrote something");
+    assert_eq!(
+        binlog_position(&r.server).await,
+        before,
+        "compare wrote something"
+    );
 
     // The human table, and bad input: an unknown instance.
     let human = r.compare(&[]);
     assert_eq!(human.code, Some(1));
     assert!(human.stdout.contains("shop.orders_bak"), "{}", human.stdout);
-    assert!(human.stdout.contains("not comparable: shop.log_bak has no primary key"), "{}", human.stdout);
+    assert!(
+        human
+            .stdout
+            .contains("not comparable: shop.log_bak has no primary key"),
+        "{}",
+        human.stdout
+    );
     let unknown = r.compare(&["--instance", "nope"]);
     assert_eq!(unknown.code, Some(2), "{}", unknown.stderr);
 
     // The record: Markdown and the HTML page in Chromium.
-    let md = r.planrun().args(["report", "--format", "markdown"]).arg(&r.plan).run();
-    assert!(md.stdout.contains("#### Differences since the time (3 tables)"), "{}", md.stdout);
+    let md = r
+        .planrun()
+        .args(["report", "--format", "markdown"])
+        .arg(&r.plan)
+        .run();
+    assert!(
+        md.stdout
+            .contains("#### Differences since the time (3 tables)"),
+        "{}",
+        md.stdout
+    );
     let orders_row = md
         .stdout
         .lines()
         .find(|l| l.starts_with("| shop | shop.orders_bak |"))
         .unwrap_or_else(|| panic!("{}", md.stdout));
-    assert!(orders_row.contains(&format!("| {d_} |", d_ = orders["deleted"])), "{orders_row}");
+    assert!(
+        orders_row.contains(&format!("| {d_} |", d_ = orders["deleted"])),
+        "{orders_row}"
+    );
     let page = r.path("record.html");
-    let html = r.planrun().arg("report").arg(&r.plan).arg("--out").arg(&page).run();
+    let html = r
+        .planrun()
+        .arg("report")
+        .arg(&r.plan)
+        .arg("--out")
+        .arg(&page)
+        .run();
     assert_eq!(html.code, Some(0), "{}", html.stderr);
     let seen = inspect(&page, &r.path("record.png"));
     for kind in ["console_errors", "exceptions", "log_errors"] {
@@ -105,9 +162,21 @@ async fn compare_counts_equal_an_independent_sql_computation_and_the_record_show
         .iter()
         .find(|r| r[1] == "shop.orders_bak")
         .unwrap_or_else(|| panic!("{seen}"));
-    assert_eq!(orders_cells[6], orders["deleted"].to_string(), "{orders_cells}");
-    assert_eq!(orders_cells[7], orders["inserted"].to_string(), "{orders_cells}");
-    assert_eq!(orders_cells[8], orders["changed"].to_string(), "{orders_cells}");
+    assert_eq!(
+        orders_cells[6],
+        orders["deleted"].to_string(),
+        "{orders_cells}"
+    );
+    assert_eq!(
+        orders_cells[7],
+        orders["inserted"].to_string(),
+        "{orders_cells}"
+    );
+    assert_eq!(
+        orders_cells[8],
+        orders["changed"].to_string(),
+        "{orders_cells}"
+    );
     let shown = seen["dom"]["differences"].as_str().unwrap_or_default();
     assert!(shown.contains("no primary key"), "{shown}");
 }
@@ -119,7 +188,11 @@ fn repo() -> PathBuf {
 /// `tests/browser/inspect.py PAGE SHOT` (the project's `.venv` Python when there is one).
 fn inspect(page: &std::path::Path, shot: &std::path::Path) -> serde_json::Value {
     let venv = repo().join(".venv/bin/python");
-    let python = if venv.exists() { venv } else { PathBuf::from("python3") };
+    let python = if venv.exists() {
+        venv
+    } else {
+        PathBuf::from("python3")
+    };
     let check = Command::new(python)
         .arg(repo().join("tests/browser/inspect.py"))
         .arg(page)
