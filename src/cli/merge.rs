@@ -144,7 +144,8 @@ async fn merge(args: &MergeArgs) -> Result<i32, i32> {
                 }
             }
         }
-        conns.push(conn);
+        let helper = compare::connect(&target.at, &creds).await.ok();
+        conns.push((conn, helper));
     }
     for name in &args.tables {
         if !chosen.iter().any(|(_, c)| &c.pair.source_name() == name) {
@@ -202,8 +203,10 @@ async fn merge(args: &MergeArgs) -> Result<i32, i32> {
             t.targets[*n].instance,
             c.pair.source_name()
         ));
+        let (conn, helper) = &mut conns[*n];
         if let Err(e) = compare::walk(
-            &mut conns[*n],
+            conn,
+            helper.as_mut(),
             &c.pair,
             &c.shape,
             &options,
@@ -230,8 +233,11 @@ async fn merge(args: &MergeArgs) -> Result<i32, i32> {
         );
         exit::USAGE
     })?;
-    for conn in conns {
+    for (conn, helper) in conns {
         let _ = conn.disconnect().await;
+        if let Some(h) = helper {
+            let _ = h.disconnect().await;
+        }
     }
     let (inserts, reverts) = summary
         .tables

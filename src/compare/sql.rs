@@ -137,48 +137,104 @@ pub fn boundary(pair: &Pair, shape: &Shape, lower: Option<&[Value]>, rows: u64) 
     }
 }
 
-/// A row's image, hashed: each column as its length and bytes (`N` for NULL), so that no
-/// two different rows give the same string; FLOAT widened to DOUBLE first, which prints
-/// every digit (a FLOAT prints only six).
+/// How a row's digest is computed: 64 bits either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hash {
+    /// `CRC32(image) << 32 | CRC32C(image)`: two polynomials, cheap (MariaDB 10.8+).
+    Crc,
+    /// The first 64 bits of `MD5(image)`: every MySQL and MariaDB.
+    Md5,
+}
+
+/// A row's image: the length of each non-NULL column, which columns are NULL, and the
+/// values, so that no two different rows give the same string. FLOAT is widened to DOUBLE
+/// first, which prints every digit (a FLOAT prints six). Text is taken as it is stored; when
+/// the table mixes collations, as bytes (CONCAT would refuse to mix them), which costs more.
 fn image(shape: &Shape, alias: &str) -> String {
-    let parts: Vec<String> = shape
+    let mut collations = shape.columns.iter().filter_map(|c| c.collation.as_deref());
+    let mixed = collations
+        .next()
+        .is_some_and(|first| collations.any(|c| c != first));
+    let values: Vec<String> = shape
         .columns
         .iter()
         .map(|c| {
             let name = format!("{alias}.{}", quote(&c.name));
-            let value = if c.data_type == "float" {
-                format!("CAST({name} + 0e0 AS BINARY)")
-            } else {
+            if c.data_type == "float" {
+                format!("({name} + 0e0)")
+            } else if mixed && c.is_text() {
                 format!("CAST({name} AS BINARY)")
-            };
-            format!("IFNULL(CONCAT(LENGTH({value}), ':', {value}), 'N')")
+            } else {
+                name
+            }
         })
         .collect();
-    format!("CONCAT({})", parts.join(", "))
+    let lengths: Vec<String> = values.iter().map(|v| format!("LENGTH({v})")).collect();
+    let nulls: Vec<String> = values.iter().map(|v| format!("ISNULL({v})")).collect();
+    // CONCAT_WS skips NULLs: the NULL flags say which, the lengths where each value ends.
+    format!(
+        "CONCAT_WS(',', CONCAT({}), {}, ':', {})",
+        nulls.join(", "),
+        lengths.join(", "),
+        values.join(", ")
+    )
 }
 
-/// Rows and a 64-bit digest of the range on both sides, in one statement: two rows,
-/// `(0, copy count, copy digest)` and `(1, source count, source digest)`. The digest is the
-/// XOR of the first 64 bits of each row's MD5.
-pub fn digests(pair: &Pair, shape: &Shape, range: &Range) -> Statement {
-    let mut params = Vec::new();
-    let mut side = |n: u8, db: &str, name: &str, index: &str| {
-        let cond = within(shape, "t", range);
-        params.extend(cond.params);
-        format!(
-            "SELECT {n}, COUNT(*), IFNULL(BIT_XOR(CAST(CONV(LEFT(MD5({}), 16), 16, 10) AS UNSIGNED)), 0) \
-             FROM {} AS t FORCE INDEX ({}) WHERE {}",
-            image(shape, "t"),
+/// One row's 64-bit hash.
+fn row_hash(shape: &Shape, alias: &str, hash: Hash) -> String {
+    let image = image(shape, alias);
+    match hash {
+        Hash::Crc => format!("(CRC32({image}) << 32 | CRC32C({image}))"),
+        Hash::Md5 => format!("CAST(CONV(LEFT(MD5({image}), 16), 16, 10) AS UNSIGNED)"),
+    }
+}
+
+/// Rows and a 64-bit digest (the XOR of every row's hash) of the range on one side: the
+/// copy (`copy`) or the source.
+pub fn digest(pair: &Pair, shape: &Shape, range: &Range, copy: bool, hash: Hash) -> Statement {
+    let (db, name, index) = if copy {
+        (&pair.restored_db, &pair.restored, &shape.copy_index)
+    } else {
+        (&pair.db, &pair.source, &shape.source_index)
+    };
+    let cond = within(shape, "t", range);
+    Statement {
+        sql: format!(
+            "SELECT COUNT(*), IFNULL(BIT_XOR({}), 0) FROM {} AS t FORCE INDEX ({}) WHERE {}",
+            row_hash(shape, "t", hash),
             table(db, name),
             quote(index),
             cond.sql
-        )
+        ),
+        params: cond.params,
+    }
+}
+
+/// For a one-column key: the next `rows` rows of the copy after `lower`, in one pass: their
+/// count, digest and last key (the range's end). Answers `(count, digest, last key)`.
+pub fn copy_chunk(
+    pair: &Pair,
+    shape: &Shape,
+    lower: Option<&[Value]>,
+    rows: u64,
+    hash: Hash,
+) -> Statement {
+    let range = Range {
+        lower: lower.map(<[Value]>::to_vec),
+        upper: None,
     };
-    let copy = side(0, &pair.restored_db, &pair.restored, &shape.copy_index);
-    let source = side(1, &pair.db, &pair.source, &shape.source_index);
+    let cond = within(shape, "t", &range);
+    let key = key_list(shape, "t");
     Statement {
-        sql: format!("{copy} UNION ALL {source}"),
-        params,
+        sql: format!(
+            "SELECT COUNT(*), IFNULL(BIT_XOR(c.h), 0), MAX(c.k) FROM (SELECT {key} AS k, {} AS h \
+             FROM {} AS t FORCE INDEX ({}) WHERE {} ORDER BY {key} LIMIT {rows}) AS c",
+            row_hash(shape, "t", hash),
+            table(&pair.restored_db, &pair.restored),
+            quote(&shape.copy_index),
+            cond.sql,
+        ),
+        params: cond.params,
     }
 }
 

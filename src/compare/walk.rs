@@ -82,24 +82,52 @@ impl Counts {
 }
 
 /// Compares `pair` (as `shape` describes it) and hands every difference to `sink`;
-/// `progress` hears the counts after each range.
+/// `progress` hears the counts after each range. With `helper`, a second connection to the
+/// same server, the copy is read on it while `conn` reads the source: the server works on
+/// both at once.
 pub async fn walk(
     conn: &mut Conn,
+    mut helper: Option<&mut Conn>,
     pair: &Pair,
     shape: &Shape,
     options: &Options,
     sink: &mut dyn Sink,
     progress: &mut (dyn FnMut(&Counts) + Send),
 ) -> Result<Counts, Error> {
+    let hash = hash_of(conn).await;
+    let rows = options.chunk_rows.max(1);
     let mut counts = Counts::default();
     let mut lower: Option<Vec<Value>> = None;
+    // A one-column key: the copy's range, its end and its digest come from one pass over
+    // its rows, read one range ahead while the source's range is digested.
+    let single = shape.key.len() == 1;
+    let mut ahead: Option<CopyChunk> = None;
     loop {
-        // The copy does not change: its range ends are found outside the snapshots.
-        let end = sql::boundary(pair, shape, lower.as_deref(), options.chunk_rows.max(1));
-        let upper: Option<Vec<Value>> = conn
-            .exec_first::<Row, _, _>(end.sql, end.params)
-            .await?
-            .map(Row::unwrap);
+        let copy_conn: &mut Conn = match helper.as_deref_mut() {
+            Some(h) => h,
+            None => &mut *conn,
+        };
+        let known = if single {
+            match ahead.take() {
+                Some(c) => Some(c),
+                None => {
+                    Some(copy_chunk(copy_conn, pair, shape, lower.as_deref(), rows, hash).await?)
+                }
+            }
+        } else {
+            None
+        };
+        // Otherwise the copy does not change: its range ends are found outside the snapshots.
+        let upper = match &known {
+            Some(c) => c.upper.clone(),
+            None => {
+                let end = sql::boundary(pair, shape, lower.as_deref(), rows);
+                copy_conn
+                    .exec_first::<Row, _, _>(end.sql, end.params)
+                    .await?
+                    .map(Row::unwrap)
+            }
+        };
         counts.rows_fetched += u64::from(upper.is_some());
         let range = Range {
             lower: lower.take(),
@@ -107,7 +135,52 @@ pub async fn walk(
         };
         conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
             .await?;
-        let result = chunk(conn, pair, shape, options, &range, sink, &mut counts).await;
+        let source = sql::digest(pair, shape, &range, false, hash);
+        let digests = match (&known, helper.as_deref_mut()) {
+            (Some(c), Some(h)) => {
+                // The next range of the copy, while the server digests this one's source.
+                let next = async {
+                    match &range.upper {
+                        Some(u) => copy_chunk(h, pair, shape, Some(u), rows, hash)
+                            .await
+                            .map(Some),
+                        None => Ok(None),
+                    }
+                };
+                let (s, n) = futures::join!(side(conn, source), next);
+                ahead = n?;
+                s.map(|s| ((c.count, c.digest), s))
+            }
+            (Some(c), None) => side(conn, source).await.map(|s| ((c.count, c.digest), s)),
+            (None, Some(h)) => {
+                let copy = sql::digest(pair, shape, &range, true, hash);
+                let (c, s) = futures::join!(side(h, copy), side(conn, source));
+                c.and_then(|c| s.map(|s| (c, s)))
+            }
+            (None, None) => {
+                let copy = sql::digest(pair, shape, &range, true, hash);
+                match side(conn, copy).await {
+                    Ok(c) => side(conn, source).await.map(|s| (c, s)),
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        let result = match digests {
+            Ok((copy, source)) => {
+                chunk(
+                    conn,
+                    pair,
+                    shape,
+                    options,
+                    &range,
+                    (copy, source),
+                    sink,
+                    &mut counts,
+                )
+                .await
+            }
+            Err(e) => Err(e),
+        };
         // A read-only transaction: COMMIT and ROLLBACK both just end the snapshot.
         let ended = conn.query_drop("ROLLBACK").await;
         result?;
@@ -120,24 +193,66 @@ pub async fn walk(
     }
 }
 
+/// The copy's next range read in one pass: rows, digest, and its end (`None`: the last).
+struct CopyChunk {
+    count: u64,
+    digest: u64,
+    upper: Option<Vec<Value>>,
+}
+
+async fn copy_chunk(
+    conn: &mut Conn,
+    pair: &Pair,
+    shape: &Shape,
+    lower: Option<&[Value]>,
+    rows: u64,
+    hash: sql::Hash,
+) -> Result<CopyChunk, Error> {
+    let st = sql::copy_chunk(pair, shape, lower, rows, hash);
+    let row: Option<Row> = conn.exec_first(st.sql, st.params).await?;
+    let mut values = row.map(Row::unwrap).unwrap_or_default().into_iter();
+    let number = |v: Option<Value>| match v {
+        Some(Value::Int(i)) => u64::try_from(i).unwrap_or(0),
+        Some(Value::UInt(u)) => u,
+        Some(Value::Bytes(b)) => String::from_utf8_lossy(&b).parse().unwrap_or(0),
+        _ => 0,
+    };
+    let count = number(values.next());
+    let digest = number(values.next());
+    let last = values.next().filter(|v| *v != Value::NULL);
+    Ok(CopyChunk {
+        count,
+        digest,
+        // Fewer rows than asked: the copy ends here, and the source's range is open.
+        upper: last.filter(|_| count >= rows).map(|v| vec![v]),
+    })
+}
+
+/// CRC32 and CRC32C where the server has both, else MD5.
+async fn hash_of(conn: &mut Conn) -> sql::Hash {
+    match conn.query_drop("DO CRC32C('')").await {
+        Ok(()) => sql::Hash::Crc,
+        Err(_) => sql::Hash::Md5,
+    }
+}
+
+/// `(count, digest)` of one side of a range.
+async fn side(conn: &mut Conn, st: sql::Statement) -> Result<(u64, u64), Error> {
+    let row: Option<(u64, u64)> = conn.exec_first(st.sql, st.params).await?;
+    Ok(row.unwrap_or((0, 0)))
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn chunk(
     conn: &mut Conn,
     pair: &Pair,
     shape: &Shape,
     options: &Options,
     range: &Range,
+    (copy, source): ((u64, u64), (u64, u64)),
     sink: &mut dyn Sink,
     counts: &mut Counts,
 ) -> Result<(), Error> {
-    let st = sql::digests(pair, shape, range);
-    let sides: Vec<(u8, u64, u64)> = conn.exec(st.sql, st.params).await?;
-    let side = |n: u8| {
-        sides
-            .iter()
-            .find(|s| s.0 == n)
-            .map_or((0, 0), |s| (s.1, s.2))
-    };
-    let (copy, source) = (side(0), side(1));
     counts.chunks += 1;
     counts.rows_restored += copy.0;
     counts.rows_now += source.0;

@@ -157,6 +157,8 @@ async fn compare_instance(
 ) -> Result<Vec<TableOutcome>, compare::Error> {
     let id = target.instance.as_str();
     let mut conn = compare::connect(&target.at, creds).await?;
+    // A second connection digests the restored copy while the first digests the source.
+    let mut helper = compare::connect(&target.at, creds).await.ok();
     let mut out = Vec::new();
     for pair in pairs(&mut conn, target).await? {
         let pair = match pair {
@@ -173,6 +175,7 @@ async fn compare_instance(
                 let mut progress = progress_line(label);
                 match compare::walk(
                     &mut conn,
+                    helper.as_mut(),
                     &pair,
                     &shape,
                     options,
@@ -193,6 +196,9 @@ async fn compare_instance(
         out.push(outcome);
     }
     let _ = conn.disconnect().await;
+    if let Some(h) = helper {
+        let _ = h.disconnect().await;
+    }
     Ok(out)
 }
 
