@@ -27,6 +27,25 @@ fn n(v: Option<u64>) -> String {
     )
 }
 
+/// A table's row of the part: instance, restored, source, key, rows then and now, deleted,
+/// inserted, changed, and why it was not compared.
+fn cells(t: &TableOutcome) -> [String; 10] {
+    [
+        t.instance.clone(),
+        t.restored.clone(),
+        t.source.clone(),
+        t.key
+            .as_ref()
+            .map_or_else(|| "-".to_owned(), |k| k.join(",")),
+        n(t.rows_restored),
+        n(t.rows_now),
+        n(t.deleted),
+        n(t.inserted),
+        n(t.changed),
+        t.not_comparable.clone().unwrap_or_default(),
+    ]
+}
+
 fn row(r: &RowText) -> String {
     r.iter()
         .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("NULL")))
@@ -87,23 +106,8 @@ pub(super) fn markdown(out: &mut String, incident: &Incident) {
         md(&headline(c))
     );
     for t in &c.tables {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            md(&t.instance),
-            md(&t.restored),
-            md(&t.source),
-            md(&t
-                .key
-                .as_ref()
-                .map_or_else(|| "-".to_owned(), |k| k.join(","))),
-            n(t.rows_restored),
-            n(t.rows_now),
-            n(t.deleted),
-            n(t.inserted),
-            n(t.changed),
-            md(t.not_comparable.as_deref().map_or("", |w| w)),
-        );
+        let cells: Vec<String> = cells(t).iter().map(|c| md(c)).collect();
+        let _ = writeln!(out, "| {} |", cells.join(" | "));
     }
     for (id, why) in &c.instances_not_compared {
         let _ = writeln!(out, "\n{}: not compared: {}", md(id), md(why));
@@ -136,24 +140,11 @@ pub(super) fn html(out: &mut String, incident: &Incident) {
         esc(&headline(c))
     );
     for t in &c.tables {
-        let _ = write!(
-            out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
-             <td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&t.instance),
-            esc(&t.restored),
-            esc(&t.source),
-            esc(&t
-                .key
-                .as_ref()
-                .map_or_else(|| "-".to_owned(), |k| k.join(","))),
-            n(t.rows_restored),
-            n(t.rows_now),
-            n(t.deleted),
-            n(t.inserted),
-            n(t.changed),
-            esc(t.not_comparable.as_deref().map_or("", |w| w)),
-        );
+        out.push_str("<tr>");
+        for cell in cells(t) {
+            let _ = write!(out, "<td>{}</td>", esc(&cell));
+        }
+        out.push_str("</tr>");
     }
     out.push_str("</tbody></table>");
     for (id, why) in &c.instances_not_compared {

@@ -54,6 +54,16 @@ fn inserted_keys(server: &Server, from: &(String, u64)) -> Vec<i64> {
     keys
 }
 
+/// `planrun apply m.merge --yes --defaults-file ...`.
+fn apply(r: &super::fixture::Restored) -> crate::support::Test {
+    r.planrun()
+        .arg("apply")
+        .arg(r.path("m.merge"))
+        .arg("--yes")
+        .arg("--defaults-file")
+        .arg(r.path("client.cnf"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_during_apply_then_apply_again_writes_each_row_once() {
     let r = restored().await;
@@ -96,13 +106,7 @@ async fn kill_9_during_apply_then_apply_again_writes_each_row_once() {
         .await
         .expect("blocker");
     let log = std::fs::File::create(r.path("first.log")).expect("log");
-    let child = r
-        .planrun()
-        .arg("apply")
-        .arg(r.path("m.merge"))
-        .arg("--yes")
-        .arg("--defaults-file")
-        .arg(r.path("client.cnf"))
+    let child = apply(&r)
         .stdout_to(log.try_clone().expect("log"))
         .stderr_to(log)
         .spawn();
@@ -145,14 +149,7 @@ async fn kill_9_during_apply_then_apply_again_writes_each_row_once() {
     blocker.query_drop("ROLLBACK").await.expect("rollback");
     drop(blocker);
 
-    let again = r
-        .planrun()
-        .arg("apply")
-        .arg(r.path("m.merge"))
-        .arg("--yes")
-        .arg("--defaults-file")
-        .arg(r.path("client.cnf"))
-        .run();
+    let again = apply(&r).run();
     assert_eq!(again.code, Some(0), "{}\n{}", again.stdout, again.stderr);
     assert!(
         again
@@ -171,14 +168,7 @@ async fn kill_9_during_apply_then_apply_again_writes_each_row_once() {
     // A crash after COMMIT but before the journal: the journal is gone, the server's
     // progress rows still prove what committed, and nothing is written again.
     std::fs::remove_file(r.path("m.merge.journal")).expect("journal");
-    let recovered = r
-        .planrun()
-        .arg("apply")
-        .arg(r.path("m.merge"))
-        .arg("--yes")
-        .arg("--defaults-file")
-        .arg(r.path("client.cnf"))
-        .run();
+    let recovered = apply(&r).run();
     assert_eq!(
         recovered.code,
         Some(0),
