@@ -459,3 +459,22 @@ fn summary(h: &Header, shown: &str, applied: &Applied) -> i32 {
         exit::FAILED
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::inline;
+    use mysql_async::Value;
+
+    #[test]
+    fn parameters_are_written_in_as_literals_but_not_inside_quoted_names() {
+        let sql = "UPDATE `a?b` SET `n` = ? WHERE `id` = CAST(? AS DECIMAL(10,2))";
+        let params = [
+            Value::Bytes(b"it's".to_vec()),
+            Value::Bytes(b"2.50".to_vec()),
+        ];
+        assert_eq!(
+            inline(sql, &params),
+            "UPDATE `a?b` SET `n` = 'it''s' WHERE `id` = CAST('2.50' AS DECIMAL(10,2))"
+        );
+    }
+}

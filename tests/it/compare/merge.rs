@@ -3,6 +3,7 @@
 //! and rows changed between `merge --out` and `apply` are conflicts, left as they are.
 
 use super::fixture::{Restored, binlog_position, restored, rows};
+use crate::selfhosted::server::PASSWORD;
 
 /// Every order as text, in key order.
 const ORDERS: &str = "SELECT CONCAT_WS('|', id, code, amount, IFNULL(note, 'NULL'), IFNULL(placed, 'NULL')) FROM shop.orders ORDER BY id";
@@ -124,6 +125,11 @@ async fn a_merge_of_deleted_rows_restores_exactly_them_once() {
     expected.sort_by_key(|r| r.split('|').next().and_then(|id| id.parse::<i64>().ok()));
     assert_eq!(rows(&r.server, ORDERS).await, expected);
 
+    for file in ["m.merge", "m.merge.journal"] {
+        let text = std::fs::read_to_string(r.path(file)).unwrap_or_default();
+        assert!(!text.contains(PASSWORD), "the password reached {file}");
+    }
+    assert!(!applied.stdout.contains(PASSWORD) && !applied.stderr.contains(PASSWORD));
     // Once per file: a second apply says so and writes nothing.
     let at = binlog_position(&r.server).await;
     let again = apply(&r, "m.merge");
