@@ -2,11 +2,13 @@
 //!
 //! Layers (imports only flow this way): `diff` → `plan`; `engine` → `plan`, `diff`, `api`,
 //! `mysql`; `sandbox` → `api`; `record` → `engine`, `plan`, `api` (their data types: it
-//! renders the journal); `mysql` (self-hosted restores with the server's own tools) → nothing
-//! of planrun's; `cli` → everything.
+//! renders the journal, and `compare`'s kept result); `mysql` (self-hosted restores with the
+//! server's own tools) → nothing of planrun's; `compare` (restored copies against their
+//! sources, saved merges) → `mysql`; `cli` → everything.
 
 pub mod api;
 pub mod cli;
+pub mod compare;
 pub mod diff;
 pub mod engine;
 pub mod mysql;

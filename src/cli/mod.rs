@@ -41,11 +41,14 @@ pub mod api_args;
 pub mod apply;
 pub mod cancel;
 pub mod cancel_selfhosted;
+pub mod compare;
 pub mod diagnostics;
 pub mod escaped;
 pub mod exit;
 pub mod foreign;
 pub mod jobs;
+pub mod merge;
+pub mod merge_file;
 pub mod new;
 pub mod operator;
 pub mod plan;
@@ -109,6 +112,31 @@ command; a second one quits at once.")]
   planrun show incident-42.planrun --show-requests                # review exactly that
   planrun apply incident-42.planrun                               # apply exactly that")]
     Show(show::ShowArgs),
+    /// After an apply: compare every restored table with its source (rows deleted, inserted,
+    /// changed since the time; exit 0 none, 1 differences, 2 error, 3 apply unfinished).
+    #[command(after_help = "Examples:
+  planrun compare plans/incident-42.yaml                        # a table per instance
+  planrun compare plans/incident-42.yaml --format json          # counts and samples
+  planrun compare plans/self-hosted.yaml --defaults-file ~/.planrun-db.cnf
+
+The restored copy and its source are read in ranges of --chunk-rows rows of the key, each
+digested by the server on both sides in its own read-only snapshot; only ranges that differ
+are read row by row. Nothing is written to any table. The result is kept beside the journal
+for `planrun report`.")]
+    Compare(compare::CompareArgs),
+    /// Save the rows that put back what the incident destroyed, each with its guard, for review
+    /// (`show FILE`) and `apply FILE`; writes no table.
+    #[command(after_help = "Examples:
+  planrun merge plans/incident-42.yaml --restore deleted --out restore.merge
+  planrun merge plans/incident-42.yaml --restore deleted,changed --table orders.payments \\
+      --where \"created_at < '2026-11-20 03:17:00'\" --out payments.merge
+  planrun show restore.merge --format sql     # the exact statements
+  planrun apply restore.merge                 # writes exactly those rows, once
+
+A deleted row is re-inserted only if its key is still absent; a changed row is written back
+only if it still equals what the merge saw. Any other row is a conflict: not written, shown
+with both versions (exit 1).")]
+    Merge(merge::MergeArgs),
     /// Stop the running rollbacks of the plan's last apply (StopRollback; API 3.0).
     #[command(after_help = "Examples:
   planrun cancel plans/incident-42.yaml                          # every unfinished rollback
@@ -165,6 +193,8 @@ pub fn run(args: Vec<std::ffi::OsString>) -> i32 {
         Command::Status(args) => status::run(&args),
         Command::Report(args) => report::run(&args),
         Command::Cancel(args) => cancel::run(&args),
+        Command::Compare(args) => compare::run(&args),
+        Command::Merge(args) => merge::run(&args),
         Command::Jobs(args) => jobs::run(args),
         Command::Sandbox(args) => sandbox::run(args),
         Command::Schema => {

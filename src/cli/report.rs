@@ -78,7 +78,7 @@ pub fn run(args: &ReportArgs) -> i32 {
             }
         },
     };
-    let (records, plan, resolved) = match sources(args) {
+    let (records, plan, resolved, journal) = match sources(args) {
         Ok(found) => found,
         Err(code) => return code,
     };
@@ -86,6 +86,7 @@ pub fn run(args: &ReportArgs) -> i32 {
     if let Some((path, resolved)) = &resolved {
         incident = incident.with_selfhosted(super::selfhosted::record(path, resolved));
     }
+    incident = incident.with_differences(kept_comparison(&journal));
     let ids: Vec<&str> = incident.instances.iter().map(|i| i.id.as_str()).collect();
     let report = Report::new(&incident.plan, &RunState::replay(ids, &records));
     let text = match render(format, &incident, &report) {
@@ -126,6 +127,7 @@ type Sources = (
     Vec<Record>,
     Option<PlanInfo>,
     Option<(PathBuf, crate::plan::ResolvedPlan)>,
+    PathBuf,
 );
 
 fn sources(args: &ReportArgs) -> Result<Sources, i32> {
@@ -174,13 +176,19 @@ fn sources(args: &ReportArgs) -> Result<Sources, i32> {
     };
     match Journal::read(&journal) {
         Ok(records) if records.is_empty() => Err(nothing_recorded(&journal)),
-        Ok(records) => Ok((records, plan, resolved_plan)),
+        Ok(records) => Ok((records, plan, resolved_plan, journal)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(nothing_recorded(&journal)),
         Err(e) => {
             errln!("error: cannot read the journal {}: {e}", journal.display());
             Err(exit::USAGE)
         }
     }
+}
+
+/// What `planrun compare` kept beside the journal, if it ran and its file reads.
+fn kept_comparison(journal: &Path) -> Option<crate::compare::Comparison> {
+    let bytes = std::fs::read(super::compare::kept_path(journal)).ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 /// The plan, its errors shown; its warnings are not (they were the reviewer's business, and

@@ -440,9 +440,22 @@ pub async fn connect(
     api: &ApiArgs,
     sandbox: Option<chrono::FixedOffset>,
 ) -> Result<(AnyProtocol, Option<Sandbox>), i32> {
+    connect_with(api, sandbox, None).await
+}
+
+/// [`connect`], with the sandbox's fleet from `catalog` instead of the demo's (`compare
+/// --sandbox --catalog FILE`: instances whose address is a real local server).
+pub async fn connect_with(
+    api: &ApiArgs,
+    sandbox: Option<chrono::FixedOffset>,
+    catalog: Option<sandbox::Catalog>,
+) -> Result<(AnyProtocol, Option<Sandbox>), i32> {
     let sandboxed = sandbox.is_some();
     let (mut config, sandbox, api) = if let Some(offset) = sandbox {
         let mut sc = sandbox::Config::demo();
+        if let Some(catalog) = catalog {
+            sc.catalog = catalog;
+        }
         sc.task_seconds = (2.0, 6.0);
         if let Some(check) = &mut sc.rollback_time_check {
             check.utc_offset_seconds = offset.local_minus_utc();

@@ -1,20 +1,31 @@
 //! `planrun show SAVED`: a saved plan rendered like `plan` (the diff and its calls), after the
-//! same checks `apply SAVED` makes, with what it was made from and when.
+//! same checks `apply SAVED` makes, with what it was made from and when; or a saved merge
+//! (`merge PLAN ... --out FILE`): its rows and their guards, or its exact statements.
 
 use std::path::PathBuf;
 
 use super::exit;
-use super::plan::{Format, calls, view};
+use super::plan::{calls, view};
 use crate::diff;
 use crate::plan::text::visible;
 
-/// Show a saved plan (`planrun plan PLAN --out FILE`) as `plan` shows a plan.
+/// How `show` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+    /// A saved merge's exact statements, chunk by chunk.
+    Sql,
+}
+
+/// Show a saved plan (`planrun plan PLAN --out FILE`) as `plan` shows a plan, or a saved
+/// merge (`planrun merge PLAN ... --out FILE`).
 #[derive(Debug, clap::Args)]
 pub struct ShowArgs {
-    /// The saved plan.
+    /// The saved plan or saved merge.
     #[arg(value_name = "SAVED")]
     pub saved: PathBuf,
-    /// Output format.
+    /// Output format (`sql`: a saved merge's statements).
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
     /// Also print each call's exact (unsigned) action parameters.
@@ -27,6 +38,20 @@ pub struct ShowArgs {
 
 #[allow(clippy::print_stdout)]
 pub fn run(args: &ShowArgs) -> i32 {
+    if super::merge_file::is_saved_merge(&args.saved) {
+        let rendering = match args.format {
+            Format::Human => super::merge_file::Rendering::Human,
+            Format::Json => super::merge_file::Rendering::Json,
+            Format::Sql => super::merge_file::Rendering::Sql,
+        };
+        return super::merge_file::show(&args.saved, rendering);
+    }
+    if args.format == Format::Sql {
+        errln!(
+            "error: --format sql shows a saved merge's statements; this is a saved plan (use --show-requests)"
+        );
+        return exit::USAGE;
+    }
     let loaded = match super::saved::load(&args.saved) {
         Ok(l) => l,
         Err(code) => return code,
@@ -49,7 +74,7 @@ pub fn run(args: &ShowArgs) -> i32 {
                 diff::human(&loaded.resolved, &shown, &view(args.expand))
             );
         }
-        Format::Json => {
+        Format::Json | Format::Sql => {
             let mut doc = diff::json(&loaded.resolved, &shown);
             doc["saved"] = serde_json::json!({
                 "path": saved.path,

@@ -84,6 +84,7 @@ pub(crate) mod tests {
                         }],
                     }],
                     selfhosted: None,
+                    connect: None,
                 })
                 .collect(),
         }

@@ -188,6 +188,7 @@ mod tests {
                 rollback_time: "2026-11-20 03:15:00".into(),
                 region: Some("ap-guangzhou".into()),
                 selfhosted: None,
+                connect: None,
                 dbs: vec![],
                 tables: vec![DbTables {
                     db: "orders".into(),

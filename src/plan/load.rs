@@ -279,6 +279,7 @@ impl Loader<'_> {
                 "strategy" => entry.strategy = self.strategy(value, &p),
                 "provider" => entry.provider = self.provider(value, &p),
                 "server" => entry.server = self.scalar_text(value, &p),
+                "connect" => entry.connect = self.scalar_text(value, &p),
                 "backups" => entry.backups = self.string(value, &p),
                 "rollback_time" => entry.rollback_time = self.scalar_text(value, &p),
                 "rename" => entry.rename = self.string(value, &p),

@@ -57,7 +57,7 @@ pub struct Plan {
     ]},
     "then" = {
         "properties": {"id": {"pattern": "^[A-Za-z0-9_.-]{1,64}$"}},
-        "not": {"anyOf": [{"required": ["ids"]}, {"required": ["region"]}]}
+        "not": {"anyOf": [{"required": ["ids"]}, {"required": ["region"]}, {"required": ["connect"]}]}
     },
     "else" = {"properties": {"id": {"pattern": "^cdb-[a-z0-9]{8}$"}}}
 ))]
@@ -73,6 +73,11 @@ pub struct Entry {
     /// `mysql` only: the server as `HOST:PORT` (IPv6 as `[::1]:3306`).
     #[schemars(regex(pattern = r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):[0-9]{1,5}$"))]
     pub server: Option<String>,
+    /// `tencentcloud` only, with `id`: the instance's MySQL address as `HOST:PORT` for
+    /// `compare` and `merge`, when it is reached otherwise than by DescribeDBInstances'
+    /// `Vip`/`Vport` (a proxy, a tunnel, a public address). Not part of the rollback.
+    #[schemars(regex(pattern = r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):[0-9]{1,5}$"))]
+    pub connect: Option<String>,
     /// `mysql` only: the directory of the server's logical dumps (`mysqldump`/`mariadb-dump
     /// --single-transaction --master-data=2`, plain or gzip); relative to the plan's directory.
     pub backups: Option<String>,
@@ -234,6 +239,7 @@ pub const ENTRY_FIELDS: &[&str] = &[
     "ids",
     "provider",
     "server",
+    "connect",
     "backups",
     "strategy",
     "rollback_time",

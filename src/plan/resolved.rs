@@ -42,6 +42,8 @@ pub struct Instance {
     pub tables: Vec<DbTables>,
     /// `Some` for `provider: mysql`, `None` for TencentDB.
     pub selfhosted: Option<SelfHosted>,
+    /// TencentDB: the plan's `connect: HOST:PORT` (`compare`, `merge`), else `None`.
+    pub connect: Option<String>,
 }
 
 impl Instance {

@@ -554,6 +554,7 @@ impl Rules<'_> {
         if !matches!(selfhosted, Some(Some(_))) {
             self.region(&format!("{path}/region"), entry.region.as_deref());
         }
+        let connect = self.connect(entry, path);
         let region = entry.region.clone().or_else(|| plan.region.clone());
         let region = region.filter(|_| !matches!(selfhosted, Some(Some(_))));
         Some(Instance {
@@ -566,6 +567,7 @@ impl Rules<'_> {
             dbs,
             tables,
             selfhosted: selfhosted?,
+            connect,
         })
     }
 

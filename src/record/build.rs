@@ -169,6 +169,7 @@ impl Incident {
             instances,
             batches,
             selfhosted: Vec::new(),
+            differences: None,
         }
     }
 }

@@ -49,6 +49,7 @@ pub fn html(incident: &Incident) -> String {
     out.push_str("</section>");
     instances::section(&mut out, incident, scale.as_ref());
     super::selfhosted::html(&mut out, incident);
+    super::differences::html(&mut out, incident);
     if !incident.only_selfhosted() {
         batches(&mut out, incident);
     }

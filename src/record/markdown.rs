@@ -87,6 +87,7 @@ pub fn markdown(incident: &Incident) -> String {
     problems(&mut out, incident);
     instances(&mut out, incident);
     super::selfhosted::markdown(&mut out, incident);
+    super::differences::markdown(&mut out, incident);
     out
 }
 

@@ -5,6 +5,7 @@
 //! strings. Reads the engine's journal and state types; prints nothing.
 
 mod build;
+mod differences;
 #[cfg(test)]
 mod fixture;
 mod html;
@@ -48,6 +49,8 @@ pub struct Incident {
     pub batches: Vec<Batch>,
     /// The self-hosted instances' restores, in plan order.
     pub selfhosted: Vec<SelfHosted>,
+    /// What `planrun compare` found after the apply, when it was run.
+    pub differences: Option<crate::compare::Comparison>,
 }
 
 /// Where the restored-as mapping of the record comes from.

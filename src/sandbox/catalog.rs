@@ -71,6 +71,11 @@ pub struct FleetInstance {
     /// What it holds; the catalog's `default` when not given.
     #[serde(default)]
     pub databases: Option<Objects>,
+    /// Its MySQL address as DescribeDBInstances answers it (`Vip`, `Vport`): a real local
+    /// server for tests of `compare` and `merge`. None by default: the emulated instances
+    /// have no database behind them, and no address is made up for them.
+    #[serde(default)]
+    pub address: Option<String>,
 }
 
 /// The fleet and its objects.
@@ -137,6 +142,7 @@ impl Catalog {
                     .map(|(k, v)| (k.to_owned(), v.to_owned()))
                     .collect(),
                 databases: None,
+                address: None,
             };
         let (gz, sh) = ("ap-guangzhou", "ap-shanghai");
         let mut instances: Vec<FleetInstance> = (1..=6)
@@ -219,6 +225,11 @@ impl Catalog {
             if i.region.trim().is_empty() {
                 return Err(format!("instance {} has no region", i.id));
             }
+            if let Some(a) = &i.address
+                && address(a).is_none()
+            {
+                return Err(format!("instance {}: address `{a}` is not HOST:PORT", i.id));
+            }
         }
         Ok(catalog)
     }
@@ -250,6 +261,17 @@ impl Catalog {
         }
         objects
     }
+}
+
+/// `HOST:PORT` (IPv6 in brackets) as `Vip` and `Vport`.
+pub fn address(text: &str) -> Option<(String, u16)> {
+    let (host, port) = text.rsplit_once(':')?;
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    let port: u16 = port.parse().ok().filter(|p| *p > 0)?;
+    (!host.is_empty()).then(|| (host.to_owned(), port))
 }
 
 /// The objects a successful rollback writes beside its sources: each new database with the
@@ -325,6 +347,7 @@ mod tests {
             "instances: [{id: cdb-aaaaaaaa, region: ''}]",
             "instances: [{id: cdb-aaaaaaaa, region: x, colour: blue}]",
             "instances: [{id: cdb-aaaaaaaa, region: x, type: replica}]",
+            "instances: [{id: cdb-aaaaaaaa, region: x, address: 'db:0'}]",
             "[1, 2]",
         ] {
             assert!(Catalog::parse(bad).is_err(), "{bad}");

@@ -44,7 +44,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use answer::Rejection;
-pub use catalog::{Catalog, FleetInstance, Kind, Objects};
+pub use catalog::{Catalog, FleetInstance, Kind, Objects, address as catalog_address};
 pub use config::{
     Config, Credential, DEMO_SECRET_ID, DEMO_SECRET_KEY, FaultKinds, Faults, RollbackTimeCheck,
     RollbackWindow, TASK_RUNNING_CODES, task_running_code,

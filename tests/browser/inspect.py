@@ -38,6 +38,8 @@ DOM_FACTS = r"""(() => {
     not_restored: text('#not-restored') || '',
     calls: text('#calls') || '',
     selfhosted: text('#selfhosted') || '',
+    differences: text('#differences') || '',
+    difference_rows: [...document.querySelectorAll('#differences table.differences tbody tr')].map((tr) => [...tr.cells].map((c) => c.textContent)),
     api: [...document.querySelectorAll('dt')].filter((d) => d.textContent === 'API').map((d) => d.nextElementSibling ? d.nextElementSibling.textContent : '').join(''),
     injected: typeof window.__planrun_injected !== 'undefined',
   };

@@ -4,6 +4,7 @@ mod apply;
 mod bad_input;
 mod cases;
 mod commands;
+mod compare;
 mod goldens;
 mod in_process;
 mod interop;

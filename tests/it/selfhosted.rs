@@ -9,5 +9,5 @@ mod concurrency;
 mod crash;
 mod record;
 mod restore;
-mod run;
-mod server;
+pub(crate) mod run;
+pub(crate) mod server;

@@ -92,6 +92,11 @@ pub struct DbInstance {
     pub engine_version: String,
     #[serde(default, deserialize_with = "nullable")]
     pub tag_list: Vec<TagInfoItem>,
+    /// The instance's MySQL address inside its VPC (`compare`, `merge`).
+    #[serde(default, deserialize_with = "nullable")]
+    pub vip: String,
+    #[serde(default, deserialize_with = "int_ish")]
+    pub vport: Option<i64>,
 }
 
 impl DbInstance {
@@ -169,6 +174,7 @@ mod tests {
                 {"InstanceId": "cdb-ord00001", "InstanceName": "orders-gz-01",
                  "Region": "ap-guangzhou", "Zone": "ap-guangzhou-3", "InstanceType": 1,
                  "Status": 1, "EngineVersion": "8.0", "Memory": 4000,
+                 "Vip": "10.0.0.12", "Vport": "3306",
                  "TagList": [{"TagKey": "service", "TagValue": "orders"}]},
                 {"InstanceId": "cdb-ordro001", "InstanceName": null, "InstanceType": "3",
                  "TagList": null}
@@ -181,6 +187,7 @@ mod tests {
         };
         assert!(a.has_tag("service", "orders") && !a.has_tag("service", "billing"));
         assert_eq!(a.instance_type, Some(PRIMARY));
+        assert_eq!((a.vip.as_str(), a.vport), ("10.0.0.12", Some(3306)));
         assert_eq!(
             (b.instance_type, b.instance_name.as_str()),
             (Some(READ_ONLY), "")

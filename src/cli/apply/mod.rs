@@ -24,7 +24,8 @@ use resume::{interrupt_watch, resume_command, say_anywhere};
 /// Apply a plan: submit its rollbacks and track them to the end.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ApplyArgs {
-    /// The plan file, or a saved plan (`planrun plan PLAN --out FILE`): exactly its calls.
+    /// The plan file, or a saved plan (`planrun plan PLAN --out FILE`): exactly its calls; or
+    /// a saved merge (`planrun merge PLAN ... --out FILE`): exactly its rows, once.
     #[arg(value_name = "PLAN|SAVED")]
     pub plan: PathBuf,
     /// Do not ask for confirmation (required when stdin is not a terminal).
@@ -70,6 +71,16 @@ pub struct ApplyArgs {
 
 #[allow(clippy::print_stdout)]
 pub fn run(args: &ApplyArgs) -> i32 {
+    if super::merge_file::is_saved_merge(&args.plan) {
+        if let Err(code) = super::merge_file::refuse_plan_flags(args) {
+            return code;
+        }
+        return super::merge_file::apply(
+            &args.plan,
+            args.yes,
+            args.session.defaults_file.as_deref(),
+        );
+    }
     if super::saved::is_saved(&args.plan) {
         return run_saved(args);
     }

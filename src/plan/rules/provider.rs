@@ -39,7 +39,7 @@ pub fn parse_server(server: &str) -> Option<(&str, u16)> {
 }
 
 /// Fields only one provider understands: (field, the provider it belongs to).
-const TENCENTCLOUD_ONLY: [&str; 2] = ["ids", "region"];
+const TENCENTCLOUD_ONLY: [&str; 3] = ["ids", "region", "connect"];
 const MYSQL_ONLY: [&str; 2] = ["server", "backups"];
 
 impl Rules<'_> {
@@ -135,6 +135,38 @@ impl Rules<'_> {
         let backups = self.backups(entry, path, who);
         let (server, backups) = (server?, backups?);
         ok.then_some(Some(SelfHosted { server, backups }))
+    }
+
+    /// `connect: HOST:PORT` names one instance's address: with `ids` it would name many.
+    pub(super) fn connect(&mut self, entry: &Entry, path: &str) -> Option<String> {
+        let p = child(path, "connect");
+        let address = entry.connect.as_ref()?;
+        if self.provider_of(entry) != Provider::Tencentcloud {
+            return None;
+        }
+        if parse_server(address).is_none() {
+            self.push(
+                Diagnostic::error(
+                    "planrun::invalid_connect",
+                    format!("`{address}` is not a MySQL address"),
+                )
+                .at(&p, self.span(&p), "expected HOST:PORT")
+                .help("write the instance's MySQL address as HOST:PORT, e.g. 10.0.0.12:3306"),
+            );
+            return None;
+        }
+        if entry.ids.is_some() {
+            self.push(
+                Diagnostic::error(
+                    "planrun::connect_with_ids",
+                    "`connect` names one instance's address, but this entry lists `ids`",
+                )
+                .at(&p, self.key(&p), "one address")
+                .help("give the instance its own entry with `id` and `connect`, or leave `connect` out to use DescribeDBInstances' address"),
+            );
+            return None;
+        }
+        Some(address.clone())
     }
 
     fn server(&mut self, entry: &Entry, path: &str, who: &str) -> Option<String> {

@@ -521,3 +521,37 @@ fn long_lists_find_the_same_conflicts_as_short_ones() {
         );
     }
 }
+
+#[test]
+fn connect_names_one_cloud_instances_address() {
+    let text = format!(
+        "{HEAD}strategy: table\ninstances:\n  - id: cdb-aaaaaaaa\n    connect: 10.0.0.12:3306\n    tables: {{orders: {{payments: payments_bak}}}}\n"
+    );
+    let (diagnostics, resolved) = check(&text);
+    assert!(codes(&diagnostics).is_empty(), "{diagnostics:#?}");
+    let plan = resolved.unwrap_or_else(|| panic!("valid"));
+    assert_eq!(plan.instances[0].connect.as_deref(), Some("10.0.0.12:3306"));
+
+    let many = format!(
+        "{HEAD}strategy: table\ninstances:\n  - ids: [cdb-aaaaaaaa, cdb-bbbbbbbb]\n    connect: db:3306\n    tables: {{orders: {{payments: payments_bak}}}}\n"
+    );
+    let (diagnostics, _) = check(&many);
+    let d = only(&diagnostics, "planrun::connect_with_ids");
+    assert_eq!(primary(&many, d), "connect");
+
+    let bad = format!(
+        "{HEAD}strategy: table\ninstances:\n  - id: cdb-aaaaaaaa\n    connect: db\n    tables: {{orders: {{payments: payments_bak}}}}\n"
+    );
+    let (diagnostics, _) = check(&bad);
+    assert_eq!(
+        primary(&bad, only(&diagnostics, "planrun::invalid_connect")),
+        "db"
+    );
+
+    let mysql = format!(
+        "{HEAD}strategy: table\nprovider: mysql\ninstances:\n  - id: shop\n    server: db:3306\n    backups: d\n    connect: db:3306\n    tables: {{orders: {{payments: payments_bak}}}}\n"
+    );
+    let (diagnostics, _) = check(&mysql);
+    let d = only(&diagnostics, "planrun::tencentcloud_field_on_mysql");
+    assert_eq!(primary(&mysql, d), "connect");
+}

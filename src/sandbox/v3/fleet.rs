@@ -106,6 +106,11 @@ pub fn db_instances(config: &Config, body: &Body, region: &str) -> Result<Value,
             } else {
                 i.zone.clone()
             };
+            let (vip, vport) = i
+                .address
+                .as_deref()
+                .and_then(crate::sandbox::catalog_address)
+                .unwrap_or((String::new(), 3306));
             json!({
                 "InstanceId": i.id,
                 "InstanceName": i.name,
@@ -115,7 +120,8 @@ pub fn db_instances(config: &Config, body: &Body, region: &str) -> Result<Value,
                 "Status": i.status,
                 "EngineVersion": i.engine_version,
                 "ProjectId": 0,
-                "Vport": 3306,
+                "Vip": vip,
+                "Vport": vport,
                 "TagList": tags,
             })
         })
