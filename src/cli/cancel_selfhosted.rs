@@ -170,7 +170,7 @@ async fn abandon(
                 let Some(mut req) = plan
                     .instances
                     .get(i)
-                    .and_then(|inst| selfhosted::request(plan_path, plan, inst))
+                    .and_then(|inst| selfhosted::request(plan_path, plan, inst, dir))
                 else {
                     out.failed += 1;
                     errln!("{}: not a self-hosted instance of this plan", visible(&id));

@@ -8,7 +8,7 @@
 //! pseudo-region ([`region_of`]), so it is a batch of one, and [`super::any::AnyProtocol`]
 //! sends calls for such regions here. A job a previous process started (resume after kill -9)
 //! is unknown here: its restore is started again under the same name, which either finds that
-//! the interrupted one had made the targets (its receipt, [`mod@crate::mysql::restore`]) or drops
+//! the interrupted one had landed the targets (its ledger, [`mod@crate::mysql::restore`]) or drops
 //! what it left and starts over; a restore that had finished left a marker file beside the
 //! journal and is not redone. `planrun cancel` from another process reaches these restores
 //! through the journal (`stops`). This is the only place the engine uses `crate::mysql`.
@@ -252,7 +252,7 @@ impl Local {
                     (
                         TaskState::Killed,
                         format!(
-                            "cancelled with `planrun cancel` while {}: its child processes were stopped and its scratch databases dropped; no target was made",
+                            "cancelled with `planrun cancel` while {}: its child processes and scratch server were stopped, what it had copied to production dropped; no target was made",
                             at.name()
                         ),
                     )
@@ -264,8 +264,8 @@ impl Local {
         Ok(())
     }
 
-    /// A restore that made its targets: the marker says so to later runs, then its receipt on
-    /// the server can go.
+    /// A restore that made its targets: the marker says so to later runs, then its ledger
+    /// can go.
     async fn record_done(
         &self,
         request: &mysql::Request,
@@ -278,25 +278,9 @@ impl Local {
                 format!("restored, but its marker could not be written: {e}"),
             );
         }
-        let dump = &restored.span.dump;
-        let mut message = if restored.earlier {
-            format!(
-                "restored (by the run that was interrupted after making the targets) from {}",
-                dump.path.display()
-            )
-        } else {
-            format!(
-                "restored from {} and the binary log from {}:{}",
-                dump.path.display(),
-                dump.log_file,
-                dump.log_pos
-            )
-        };
-        if let Err(e) = mysql::restore::forget(request, &self.inner.creds).await {
-            message.push_str(&format!(
-                "; its receipt in `{}` could not be dropped: {e}",
-                mysql::RECEIPTS_DB
-            ));
+        let mut message = mysql::restore::Summary::say(request, restored);
+        if let Err(e) = mysql::restore::forget(request) {
+            message.push_str(&format!("; its ledger could not be removed: {e}"));
         }
         (TaskState::Succeeded, message)
     }
@@ -318,8 +302,10 @@ impl Local {
 fn percent(phase: Phase) -> u8 {
     match phase {
         Phase::Checking => 5,
-        Phase::Loading => 40,
-        Phase::Replaying => 80,
+        Phase::Starting => 10,
+        Phase::Loading => 30,
+        Phase::Replaying => 60,
+        Phase::Copying => 80,
         Phase::Renaming => 95,
         Phase::Done => 100,
     }
