@@ -126,31 +126,38 @@ pub fn human(survey: &Survey) -> String {
         "\nSelf-hosted restores (on a scratch server; production receives only the verified result):\n",
     );
     for (req, span) in survey {
-        let text = match span {
-            Ok(s) => format!(
-                "  {}: {} ({})\n    dump {} (binary log {}{}), replayed up to {} on {}\n",
-                req.id,
-                req.server(),
-                s.facts,
-                s.dump.path.display(),
-                s.dump.coordinates(),
-                s.dump
-                    .gtid
-                    .as_ref()
-                    .map_or_else(String::new, |g| format!(", GTID {g}")),
-                req.time,
-                scratch_of(req),
-            ) + &s
-                .skipped
-                .iter()
-                .map(|(p, why)| format!("    passed over {p}: {why}\n"))
-                .collect::<String>(),
-            Err(e) => format!(
-                "  {}: {} (apply will refuse this instance)\n",
-                req.id, e
-            ),
+        let lines = match span {
+            Ok(s) => {
+                let mut lines = vec![
+                    format!("  {}: {} ({})", req.id, req.server(), s.facts),
+                    format!(
+                        "    dump {} (binary log {}{}), replayed up to {} on {}",
+                        s.dump.path.display(),
+                        s.dump.coordinates(),
+                        s.dump
+                            .gtid
+                            .as_ref()
+                            .map_or_else(String::new, |g| format!(", GTID {g}")),
+                        req.time,
+                        scratch_of(req),
+                    ),
+                ];
+                lines.extend(
+                    s.skipped
+                        .iter()
+                        .map(|(p, why)| format!("    passed over {p}: {why}")),
+                );
+                lines
+            }
+            Err(e) => vec![format!(
+                "  {}: {e} (apply will refuse this instance)",
+                req.id
+            )],
         };
-        out.push_str(&visible(&text));
+        for line in lines {
+            out.push_str(&visible(&line));
+            out.push('\n');
+        }
     }
     out
 }

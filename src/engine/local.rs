@@ -41,6 +41,13 @@ pub fn is_local(region: Option<&str>) -> bool {
     region.is_some_and(|r| r.starts_with(REGION_PREFIX))
 }
 
+/// True for the jobs of self-hosted restores (their handles are made here).
+pub fn owns(job: &JobHandle) -> bool {
+    job.0.starts_with(JOB_PREFIX)
+}
+
+const JOB_PREFIX: &str = "local-";
+
 /// The file a finished restore of `job` leaves in the state directory `dir`.
 pub fn marker(dir: &std::path::Path, job: &JobHandle) -> PathBuf {
     dir.join(format!("{}.done", job.0))
@@ -339,7 +346,7 @@ impl Protocol for Local {
             .first()
             .map(|b| b.instance_id.as_str())
             .unwrap_or_default();
-        let job = JobHandle(format!("local-{first}-{millis}"));
+        let job = JobHandle(format!("{JOB_PREFIX}{first}-{millis}"));
         for one in batch {
             self.start(&one.instance_id, job.clone(), false)?;
         }

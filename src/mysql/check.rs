@@ -72,7 +72,10 @@ pub async fn connect(
     })
 }
 
-pub(super) async fn connect_to(req: &Request, creds: &Credentials) -> Result<mysql_async::Conn, Error> {
+pub(super) async fn connect_to(
+    req: &Request,
+    creds: &Credentials,
+) -> Result<mysql_async::Conn, Error> {
     connect(&req.host, req.port, creds).await
 }
 
@@ -88,7 +91,7 @@ pub async fn check(req: &Request, creds: &Credentials) -> Result<Span, Error> {
 pub async fn preflight(req: &Request, creds: &Credentials) -> Result<Span, Error> {
     let mut conn = connect_to(req, creds).await?;
     let result = async {
-        let span = check_on(&mut conn, req, creds).await?;
+        // The privileges first: a missing one is named, not met as an error later.
         let grants: Vec<String> = conn.query("SHOW GRANTS").await?;
         let missing = super::grants::missing(&grants, &super::grants::needed(req));
         if !missing.is_empty() {
@@ -97,6 +100,7 @@ pub async fn preflight(req: &Request, creds: &Credentials) -> Result<Span, Error
                 missing.join(", ")
             )));
         }
+        let span = check_on(&mut conn, req, creds).await?;
         scratch_version(req, creds, &span.facts).await?;
         Ok(span)
     }
@@ -106,17 +110,26 @@ pub async fn preflight(req: &Request, creds: &Credentials) -> Result<Span, Error
 }
 
 /// The scratch server is of production's flavour and major version.
-pub async fn scratch_version(req: &Request, creds: &Credentials, facts: &Facts) -> Result<(), Error> {
-    let production = Version::parse(&facts.version)
-        .ok_or_else(|| Error::Scratch(format!("production's version {:?} is not understood", facts.version)))?;
+pub async fn scratch_version(
+    req: &Request,
+    creds: &Credentials,
+    facts: &Facts,
+) -> Result<(), Error> {
+    let production = Version::parse(&facts.version).ok_or_else(|| {
+        Error::Scratch(format!(
+            "production's version {:?} is not understood",
+            facts.version
+        ))
+    })?;
     let scratch = match &req.restore_server {
         None => super::scratch::local_version().await?,
         Some((host, port)) => {
             let mut c = connect(host, *port, creds).await?;
             let v: Option<String> = c.query_first("SELECT VERSION()").await?;
             let _ = c.disconnect().await;
-            Version::parse(v.as_deref().unwrap_or_default())
-                .ok_or_else(|| Error::Scratch("the restore_server's version is not understood".into()))?
+            Version::parse(v.as_deref().unwrap_or_default()).ok_or_else(|| {
+                Error::Scratch("the restore_server's version is not understood".into())
+            })?
         }
     };
     match scratch.mismatch(&production) {
@@ -282,7 +295,13 @@ async fn latest_before(
         d.log_file.clone(),
     ]);
     let tz = posix_tz(req.offset);
-    let mut proc = Proc::spawn(&tools::binlog()?, &args, Stdio::null(), Stdio::piped(), &[("TZ", &tz)])?;
+    let mut proc = Proc::spawn(
+        &tools::binlog()?,
+        &args,
+        Stdio::null(),
+        Stdio::piped(),
+        &[("TZ", &tz)],
+    )?;
     let out = tools::stdout_file(&mut proc)?;
     let read = tools::blocking(move || {
         let mut r = std::io::BufReader::with_capacity(1 << 16, out);

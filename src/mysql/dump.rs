@@ -128,9 +128,13 @@ fn coordinates(line: &str) -> Option<(String, u64)> {
 /// `SET GLOBAL gtid_slave_pos='0-1-8';` (MariaDB) or `SET @@GLOBAL.GTID_PURGED='...'`.
 fn gtid_position(line: &str) -> Option<String> {
     let lower = line.to_ascii_lowercase();
-    let at = ["gtid_slave_pos='", "gtid_purged='", "gtid_purged=/*!80000 '+'*/ '"]
-        .iter()
-        .find_map(|k| lower.find(k).map(|i| i + k.len()))?;
+    let at = [
+        "gtid_slave_pos='",
+        "gtid_purged='",
+        "gtid_purged=/*!80000 '+'*/ '",
+    ]
+    .iter()
+    .find_map(|k| lower.find(k).map(|i| i + k.len()))?;
     Some(line[at..].split('\'').next()?.to_owned())
 }
 
@@ -185,7 +189,9 @@ mod tests {
             Some(("bin.000001".into(), 1368))
         );
         assert_eq!(
-            coordinates("CHANGE REPLICATION SOURCE TO SOURCE_LOG_FILE='b.000002', SOURCE_LOG_POS=4;"),
+            coordinates(
+                "CHANGE REPLICATION SOURCE TO SOURCE_LOG_FILE='b.000002', SOURCE_LOG_POS=4;"
+            ),
             Some(("b.000002".into(), 4))
         );
         assert_eq!(coordinates("Host: x"), None);

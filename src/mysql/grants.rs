@@ -166,6 +166,8 @@ mod tests {
             ["CREATE ON `shopping`.*", "DROP ON `xplanrun_abc`.*"]
         );
         assert!(!sees_definitions(&g));
-        assert!(sees_definitions(&lines(&["GRANT ALL PRIVILEGES ON *.* TO `u`@`%`"])));
+        assert!(sees_definitions(&lines(&[
+            "GRANT ALL PRIVILEGES ON *.* TO `u`@`%`"
+        ])));
     }
 }

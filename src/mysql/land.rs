@@ -74,7 +74,10 @@ pub fn landings(req: &Request, whole: &[Vec<String>]) -> Vec<Planned> {
 /// Where a landing's table is on the scratch server: its database, its name before and
 /// after it is renamed to its temporary name there (a whole database keeps its names).
 fn on_scratch(scratch: &Scratch, p: &Planned) -> (String, String, String) {
-    let db = scratch.name(&p.source_db).unwrap_or(&p.source_db).to_owned();
+    let db = scratch
+        .name(&p.source_db)
+        .unwrap_or(&p.source_db)
+        .to_owned();
     (db, p.source.clone(), p.landing.temp.clone())
 }
 
@@ -265,7 +268,13 @@ async fn copy(
     );
     dump_args.push(from.to_owned());
     dump_args.extend(names.iter().cloned());
-    let mut dumper = Proc::spawn(&tools::dumper()?, &dump_args, Stdio::null(), Stdio::piped(), &[])?;
+    let mut dumper = Proc::spawn(
+        &tools::dumper()?,
+        &dump_args,
+        Stdio::null(),
+        Stdio::piped(),
+        &[],
+    )?;
     let pipe = tools::stdout_file(&mut dumper)?;
     let mut load_args = tools::connection(creds.tool_option(), &req.host, req.port);
     load_args.push("--max-allowed-packet=1G".into());

@@ -103,7 +103,9 @@ fn keep(statement: &[u8], in_needed_section: bool) -> Result<bool, String> {
     let head = String::from_utf8_lossy(head);
     // Session settings, wherever they are (`/*!40101 SET ...*/;`, `SET ...;`).
     let opened = head
-        .trim_start_matches(|c: char| c == '/' || c == '*' || c == '!' || c == 'M' || c.is_ascii_digit())
+        .trim_start_matches(|c: char| {
+            c == '/' || c == '*' || c == '!' || c == 'M' || c.is_ascii_digit()
+        })
         .trim_start();
     if opened.starts_with("SET ") && !head.starts_with("/*!50001") {
         return Ok(true);
@@ -159,10 +161,20 @@ mod tests {
         let mut out = Vec::new();
         sections(&mut DUMP.as_bytes(), &mut out, &names).expect("loads");
         let out = String::from_utf8(out).expect("utf-8");
-        assert!(out.starts_with("/*!40101 SET NAMES utf8mb4 */;\nUSE `_planrun_x_0`;\n"), "{out}");
+        assert!(
+            out.starts_with("/*!40101 SET NAMES utf8mb4 */;\nUSE `_planrun_x_0`;\n"),
+            "{out}"
+        );
         assert!(out.contains("CREATE TABLE `orders` (\n  `id` int NOT NULL,"));
         assert!(out.contains("INSERT INTO `orders` VALUES (1);"));
-        for gone in ["DROP DATABASE", "USE `shop`", "TRIGGER", "VIEW", "`log`", "CREATE DATABASE"] {
+        for gone in [
+            "DROP DATABASE",
+            "USE `shop`",
+            "TRIGGER",
+            "VIEW",
+            "`log`",
+            "CREATE DATABASE",
+        ] {
             assert!(!out.contains(gone), "{gone} loaded:\n{out}");
         }
     }
@@ -175,6 +187,10 @@ mod tests {
         );
         let names = [("shop".to_owned(), "_planrun_x_0".to_owned())].into();
         let err = sections(&mut dump.as_bytes(), &mut Vec::new(), &names).expect_err("refused");
-        assert!(err.to_string().contains("foreign key into another database"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("foreign key into another database"),
+            "{err}"
+        );
     }
 }

@@ -153,6 +153,14 @@ pub enum Error {
     NoTool { tool: String },
     #[error("{tool} failed: {reason}")]
     Tool { tool: String, reason: String },
+    /// A failure whose clean-up on production failed too (the server went away, say).
+    #[error(
+        "{cause} (what it made on production is not dropped yet: {cleanup}; `planrun apply` again drops it)"
+    )]
+    Unclean {
+        cause: Box<Error>,
+        cleanup: Box<Error>,
+    },
     /// Stopped on request (`planrun cancel`): what it had made is dropped.
     #[error("cancelled")]
     Cancelled,

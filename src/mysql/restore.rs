@@ -152,7 +152,14 @@ pub async fn restore(
                 earlier: false,
             });
         }
-        cleaned?;
+        if let Err(cleanup) = cleaned
+            && let Err(cause) = result
+        {
+            return Err(Error::Unclean {
+                cause: Box::new(cause),
+                cleanup: Box::new(cleanup),
+            });
+        }
         return result;
     }
     let _ = prod.disconnect().await;
@@ -194,9 +201,9 @@ async fn run(
         Err(e) => Err(e),
     };
     // A failure caused by the scratch server's death says so.
-    let result = match (result, scratch.alive().await) {
-        (Err(_), Err(died)) => Err(died),
-        (r, _) => r,
+    let result = match result {
+        Err(e) => Err(scratch.death().await.unwrap_or(e)),
+        ok => ok,
     };
     let closed = scratch.close(req).await;
     let (judged, landed) = result?;
@@ -299,7 +306,13 @@ async fn judge(
     }
     args.push(span.dump.log_file.clone());
     let tz = posix_tz(req.offset);
-    let mut proc = Proc::spawn(&tools::binlog()?, &args, Stdio::null(), Stdio::piped(), &[("TZ", &tz)])?;
+    let mut proc = Proc::spawn(
+        &tools::binlog()?,
+        &args,
+        Stdio::null(),
+        Stdio::piped(),
+        &[("TZ", &tz)],
+    )?;
     let out = tools::stdout_file(&mut proc)?;
     let reach = reach.clone();
     let first = span.dump.log_file.clone();
@@ -356,10 +369,12 @@ async fn land_all(
     }
     let _ = sconn.disconnect().await;
     let planned = land::landings(req, &whole);
-    let renaming = || progress(Progress {
-        phase: Phase::Renaming,
-        bytes,
-    });
+    let renaming = || {
+        progress(Progress {
+            phase: Phase::Renaming,
+            bytes,
+        })
+    };
     land::land(req, creds, scratch, prod, ledger, &planned, stop, &renaming).await
 }
 
@@ -447,7 +462,11 @@ async fn proven(conn: &mut mysql_async::Conn, tables: &[Landing]) -> Result<bool
             return Ok(false);
         }
         let row: Option<(String, Option<i64>)> = conn
-            .query_first(format!("CHECKSUM TABLE {}.{}", quote(&l.db), quote(&l.target)))
+            .query_first(format!(
+                "CHECKSUM TABLE {}.{}",
+                quote(&l.db),
+                quote(&l.target)
+            ))
             .await?;
         let sum = row.and_then(|r| r.1).map(|c| c.to_string());
         if sum != l.checksum {

@@ -23,14 +23,17 @@ use super::{Credentials, Error, Request, TEMP_PREFIX, quote};
 /// How long a throwaway server may take to answer after it starts.
 const READY_WITHIN: Duration = Duration::from_secs(60);
 
-/// The watchdog: `$1` the directory, the rest the server's command line.
+/// The watchdog: `$1` the directory, the rest the server's command line. Its stdin is
+/// duplicated first (an asynchronous list's stdin is /dev/null), the server gets none of it.
 const WATCHDOG: &str = r#"dir=$1; shift
+exec 3<&0
 "$@" </dev/null 3<&- &
 pid=$!
 ( read -r _ <&3
   kill -KILL "$pid" 2>/dev/null
   while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
-  rm -rf "$dir" ) 3<&0 &
+  rm -rf "$dir" ) &
+exec 3<&-
 wait "$pid"; code=$?
 tail -c 2000 "$dir/error.log" >&2 2>/dev/null
 rm -rf "$dir"
@@ -146,8 +149,7 @@ pub async fn sweep_throwaway(req: &Request) -> Result<(), Error> {
         let pid = pid.trim();
         // Only a process whose command line names this very directory is killed.
         let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        if !pid.is_empty() && String::from_utf8_lossy(&cmdline).contains(&*dir.to_string_lossy())
-        {
+        if !pid.is_empty() && String::from_utf8_lossy(&cmdline).contains(&*dir.to_string_lossy()) {
             let _ = tokio::process::Command::new("kill")
                 .args(["-KILL", pid])
                 .status()
@@ -189,7 +191,11 @@ async fn drop_staging(conn: &mut mysql_async::Conn, stem: &str) -> Result<(), Er
 impl Scratch {
     /// Starts the scratch server of `req` (or, with a `restore_server`, makes its databases
     /// there), after removing what an earlier run of it left.
-    pub async fn open(req: &Request, creds: &Credentials, dump_dbs: &[String]) -> Result<Self, Error> {
+    pub async fn open(
+        req: &Request,
+        creds: &Credentials,
+        dump_dbs: &[String],
+    ) -> Result<Self, Error> {
         match &req.restore_server {
             None => {
                 sweep_throwaway(req).await?;
@@ -255,7 +261,11 @@ impl Scratch {
         )?
         .finish()
         .await
-        .map_err(|e| Error::Scratch(format!("cannot make the scratch server's data directory: {e}")))?;
+        .map_err(|e| {
+            Error::Scratch(format!(
+                "cannot make the scratch server's data directory: {e}"
+            ))
+        })?;
         let mut args = vec![
             "-c".to_owned(),
             WATCHDOG.to_owned(),
@@ -407,19 +417,23 @@ impl Scratch {
         Ok(())
     }
 
-    /// Waits until the throwaway server dies (never, for a staging server).
-    pub async fn died(&mut self) -> Error {
+    /// After a failure: the throwaway server's death, if that was the cause (its watchdog
+    /// exits at once when the server dies; a little while is given for that).
+    pub async fn death(&mut self) -> Option<Error> {
         if let Kind::Throwaway {
             watchdog: Some(w), ..
         } = &mut self.kind
         {
-            let _ = w.child().wait().await;
-            return match self.alive().await {
-                Err(e) => e,
-                Ok(()) => Error::Scratch("the scratch server died".into()),
-            };
+            // `try_wait`, not `wait`: waiting closes the child's stdin, which is the
+            // watchdog's signal to kill the server.
+            for _ in 0..20 {
+                if w.child().try_wait().ok().flatten().is_some() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
         }
-        std::future::pending().await
+        self.alive().await.err()
     }
 
     /// Stops the throwaway server and removes its directory, or drops this restore's
@@ -467,12 +481,17 @@ mod tests {
         let prod = Version::parse("10.11.19-MariaDB-0+deb12u1-log").expect("parse");
         assert!(prod.mariadb);
         assert_eq!(prod.major, "10.11");
-        let local =
-            Version::parse("/usr/sbin/mariadbd  Ver 10.11.6-MariaDB-0+deb12u1 for debian-linux-gnu")
-                .expect("parse");
+        let local = Version::parse(
+            "/usr/sbin/mariadbd  Ver 10.11.6-MariaDB-0+deb12u1 for debian-linux-gnu",
+        )
+        .expect("parse");
         assert_eq!(local.mismatch(&prod), None);
         let mysql = Version::parse("8.0.36").expect("parse");
-        assert!(mysql.mismatch(&prod).is_some_and(|m| m.contains("MySQL 8.0.36")));
+        assert!(
+            mysql
+                .mismatch(&prod)
+                .is_some_and(|m| m.contains("MySQL 8.0.36"))
+        );
         let newer = Version::parse("11.4.2-MariaDB").expect("parse");
         assert!(newer.mismatch(&prod).is_some());
     }

@@ -275,7 +275,11 @@ impl<'a> Judge<'a> {
         }
         self.found.events += 1;
         if let Some(rest) = text.split("Rotate to ").nth(1) {
-            self.file = rest.split_whitespace().next().unwrap_or_default().to_owned();
+            self.file = rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_owned();
             self.ev = Ev::Other;
         } else if let Some((db, table)) = table_map(text) {
             if self.group.is_empty() {
@@ -308,10 +312,12 @@ impl<'a> Judge<'a> {
         if !relevant {
             return Ok(false);
         }
-        if let Some((d, t)) = group
-            .iter()
-            .find(|(d, t)| !self.reach.on_scratch.contains(&(d.to_lowercase(), t.to_lowercase())))
-        {
+        if let Some((d, t)) = group.iter().find(|(d, t)| {
+            !self
+                .reach
+                .on_scratch
+                .contains(&(d.to_lowercase(), t.to_lowercase()))
+        }) {
             let (pos, time) = self.group_at;
             return Err(Refusal {
                 file: self.file.clone(),

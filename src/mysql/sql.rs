@@ -70,7 +70,11 @@ fn lex(sql: &str) -> Vec<Token> {
                 }
                 i += 1;
                 // A double-quoted name is an identifier under ANSI_QUOTES: kept as a word.
-                out.push(if q == '"' { Token::Word(text) } else { Token::Other });
+                out.push(if q == '"' {
+                    Token::Word(text)
+                } else {
+                    Token::Other
+                });
             }
             '`' => {
                 let mut text = String::new();
@@ -104,7 +108,9 @@ fn lex(sql: &str) -> Vec<Token> {
             }
             c if c.is_alphanumeric() || c == '_' || c == '$' || c == '@' => {
                 let mut text = String::new();
-                while i < b.len() && (b[i].is_alphanumeric() || b[i] == '_' || b[i] == '$' || b[i] == '@') {
+                while i < b.len()
+                    && (b[i].is_alphanumeric() || b[i] == '_' || b[i] == '$' || b[i] == '@')
+                {
                     text.push(b[i]);
                     i += 1;
                 }
@@ -211,8 +217,18 @@ pub fn classify(sql: &str, default_db: &str) -> Kind {
     // Past the modifiers to the object type.
     let mut i = 1;
     let skip = [
-        "OR", "REPLACE", "TEMPORARY", "ONLINE", "OFFLINE", "IGNORE", "UNIQUE", "FULLTEXT",
-        "SPATIAL", "AGGREGATE", "NO_WRITE_TO_BINLOG", "LOCAL",
+        "OR",
+        "REPLACE",
+        "TEMPORARY",
+        "ONLINE",
+        "OFFLINE",
+        "IGNORE",
+        "UNIQUE",
+        "FULLTEXT",
+        "SPATIAL",
+        "AGGREGATE",
+        "NO_WRITE_TO_BINLOG",
+        "LOCAL",
     ];
     loop {
         let w = upper(tokens.get(i));
@@ -236,7 +252,11 @@ pub fn classify(sql: &str, default_db: &str) -> Kind {
     let object = upper(tokens.get(i));
     i += 1;
     if matches!(upper(tokens.get(i)).as_str(), "IF") {
-        i += if upper(tokens.get(i + 1)) == "NOT" { 3 } else { 2 };
+        i += if upper(tokens.get(i + 1)) == "NOT" {
+            3
+        } else {
+            2
+        };
     }
     let all = || mentions(sql, default_db);
     match (first.as_str(), object.as_str()) {
@@ -304,7 +324,10 @@ pub fn classify(sql: &str, default_db: &str) -> Kind {
                 while i < tokens.len() {
                     let w = upper(tokens.get(i));
                     i += 1;
-                    if w == "TO" || w == "AS" || (w == "TABLE" && upper(tokens.get(i - 2)) == "WITH") {
+                    if w == "TO"
+                        || w == "AS"
+                        || (w == "TABLE" && upper(tokens.get(i - 2)) == "WITH")
+                    {
                         if let Some(n) = take_name(&tokens, &mut i, default_db) {
                             objects.push(n);
                         }
@@ -359,7 +382,12 @@ mod tests {
         );
         assert_eq!(
             objects("RENAME TABLE a TO shop.b, c TO d", "x"),
-            [name("x", "a"), name("shop", "b"), name("x", "c"), name("x", "d")]
+            [
+                name("x", "a"),
+                name("shop", "b"),
+                name("x", "c"),
+                name("x", "d")
+            ]
         );
         assert_eq!(
             objects("DROP TABLE IF EXISTS `a`, `b`.`c`", "x"),
@@ -369,7 +397,10 @@ mod tests {
             objects("ALTER TABLE t RENAME TO u", "x"),
             [name("x", "t"), name("x", "u")]
         );
-        assert_eq!(objects("CREATE INDEX i ON shop.o (a)", ""), [name("shop", "o")]);
+        assert_eq!(
+            objects("CREATE INDEX i ON shop.o (a)", ""),
+            [name("shop", "o")]
+        );
         assert_eq!(objects("TRUNCATE shop.o", ""), [name("shop", "o")]);
         assert_eq!(
             objects(
@@ -395,7 +426,10 @@ mod tests {
 
     #[test]
     fn mentions_resolve_against_the_default_database_and_skip_strings() {
-        let m = mentions("update v set note = 'orders' where shop.orders.id = 1", "other");
+        let m = mentions(
+            "update v set note = 'orders' where shop.orders.id = 1",
+            "other",
+        );
         assert!(m.contains(&name("other", "v")));
         assert!(m.contains(&name("shop", "orders")));
         assert!(!m.contains(&name("other", "orders")));

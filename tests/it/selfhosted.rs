@@ -7,6 +7,8 @@ mod apply;
 mod cancel;
 mod concurrency;
 mod crash;
+mod defects;
+mod oracle;
 mod record;
 mod restore;
 mod run;

@@ -33,7 +33,10 @@ fn judge(r: &Reach, text: &str) -> (Result<Judged, Refusal>, String) {
 fn a_write_through_a_view_is_refused_at_its_event() {
     let (verdict, _) = judge(&reach(true), SAMPLE);
     let refusal = verdict.expect_err("the view reaches shop.orders");
-    assert_eq!((refusal.file.as_str(), refusal.position), ("bin.000001", 2703));
+    assert_eq!(
+        (refusal.file.as_str(), refusal.position),
+        ("bin.000001", 2703)
+    );
     assert!(refusal.reason.contains("`other`.`vo`"), "{refusal}");
     assert_eq!(refusal.statement, "insert into other.vo values (9,9,null)");
     assert_eq!(
@@ -47,13 +50,25 @@ fn rows_of_relevant_tables_and_control_pass_and_the_rest_is_left_out() {
     let (verdict, out) = judge(&reach(false), SAMPLE);
     let found = verdict.expect("nothing reaches shop.orders but its rows");
     assert_eq!(found.row_groups, 2);
-    assert_eq!(out.matches("BINLOG '").count(), 3, "format description and two groups");
+    assert_eq!(
+        out.matches("BINLOG '").count(),
+        3,
+        "format description and two groups"
+    );
     assert!(out.contains("START TRANSACTION\n/*!*/;"));
     assert!(out.contains("COMMIT/*!*/;"));
-    for gone in ["analyze", "insert into other.vo", "gtid_seq_no", "SET INSERT_ID"] {
+    for gone in [
+        "analyze",
+        "insert into other.vo",
+        "gtid_seq_no",
+        "SET INSERT_ID",
+    ] {
         assert!(!out.contains(gone), "{gone} replayed:\n{out}");
     }
-    assert!(out.trim_end().ends_with("/*!50530 SET @@SESSION.PSEUDO_SLAVE_MODE=0*/;"));
+    assert!(
+        out.trim_end()
+            .ends_with("/*!50530 SET @@SESSION.PSEUDO_SLAVE_MODE=0*/;")
+    );
 }
 
 #[test]
@@ -68,9 +83,7 @@ fn a_group_with_a_table_missing_on_scratch_is_refused() {
 
 #[test]
 fn ddl_of_a_restored_table_refuses_and_other_ddl_passes() {
-    let ddl = |stmt: &str| {
-        SAMPLE.replace("analyze table shop.orders", stmt)
-    };
+    let ddl = |stmt: &str| SAMPLE.replace("analyze table shop.orders", stmt);
     let r = reach(false);
     let (v, _) = judge(&r, &ddl("alter table shop.orders add c int"));
     assert!(v.expect_err("ddl").reason.contains("schema change"));
@@ -89,5 +102,8 @@ fn ddl_of_a_restored_table_refuses_and_other_ddl_passes() {
 #[test]
 fn the_latest_time_ignores_the_fake_rotate() {
     let t = latest_time(&mut SAMPLE.as_bytes()).expect("read");
-    assert_eq!(t.map(|t| t.to_string()).as_deref(), Some("2026-12-05 02:06:25"));
+    assert_eq!(
+        t.map(|t| t.to_string()).as_deref(),
+        Some("2026-12-05 02:06:25")
+    );
 }
