@@ -207,7 +207,8 @@ pub fn record(plan: &ResolvedPlan, records: &[Record]) -> Vec<crate::record::Sel
                 dump: summary.as_ref().map(|s| s.dump.clone()).ok_or_else(|| {
                     "chosen when the restore reads the server's binary log".to_owned()
                 }),
-                binlog: summary.map(|s| s.binlog),
+                binlog: summary.as_ref().map(|s| s.binlog.clone()),
+                verified: summary.map(|s| s.landed),
             })
         })
         .collect()

@@ -8,14 +8,35 @@
 
 use std::io::{BufRead, Write};
 use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::dump::{self, Dump};
 use super::scratch::Scratch;
 use super::tools::{self, Proc};
 use super::{Error, quote};
 
-/// Loads `dump` onto `scratch`; returns the bytes of SQL handed to it.
-pub async fn load(scratch: &Scratch, dump: &Dump) -> Result<u64, Error> {
+/// A writer that counts what goes through it (the load's progress, read while it runs).
+struct Counting<W> {
+    inner: W,
+    count: Arc<AtomicU64>,
+}
+
+impl<W: Write> Write for Counting<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Loads `dump` onto `scratch`; returns the bytes of SQL handed to it, which `count` follows
+/// while it runs.
+pub async fn load(scratch: &Scratch, dump: &Dump, count: Arc<AtomicU64>) -> Result<u64, Error> {
     let mut args = scratch.tool_args();
     args.push("--max-allowed-packet=1G".into());
     let client = Proc::spawn(&tools::client()?, &args, Stdio::piped(), Stdio::null(), &[])?;
@@ -24,7 +45,13 @@ pub async fn load(scratch: &Scratch, dump: &Dump) -> Result<u64, Error> {
         (!scratch.throwaway()).then(|| scratch.names().clone());
     tools::feed(client, move |stdin| {
         let mut input = dump::open(&path)?;
-        let mut out = std::io::BufWriter::with_capacity(1 << 16, stdin);
+        let mut out = std::io::BufWriter::with_capacity(
+            1 << 16,
+            Counting {
+                inner: stdin,
+                count,
+            },
+        );
         let n = match &renames {
             None => whole(&mut input, &mut out),
             Some(names) => sections(&mut input, &mut out, names),

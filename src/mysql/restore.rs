@@ -23,6 +23,9 @@ use super::span::{Judge, Judged};
 use super::tools::{self, Proc};
 use super::{Error, Request, TEMP_PREFIX, quote};
 
+/// How often a long step tells its progress.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Where a restore is, for progress drawing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
@@ -240,10 +243,19 @@ async fn prepare(
 ) -> Result<(Judged, u64), Error> {
     let say = |phase, bytes| progress(Progress { phase, bytes });
     say(Phase::Loading, 0);
-    let loaded = stoppable(stop, super::load::load(scratch, &span.dump)).await?;
-    if scratch.throwaway() {
-        scratch.note_loaded(&span.dump.databases());
-    }
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let loading = super::load::load(scratch, &span.dump, count.clone());
+    tokio::pin!(loading);
+    // The bytes loaded so far, told as they grow.
+    let loaded = loop {
+        tokio::select! {
+            r = &mut loading => break r,
+            () = stop.wait() => break Err(Error::Cancelled),
+            () = tokio::time::sleep(PROGRESS_EVERY) => {
+                say(Phase::Loading, count.load(std::sync::atomic::Ordering::Relaxed));
+            }
+        }
+    }?;
     say(Phase::Replaying, loaded);
     let mut reach = stoppable(stop, super::reach::reach(req, scratch, prod)).await?;
     let grants: Vec<String> = prod.query("SHOW GRANTS").await?;
@@ -515,11 +527,14 @@ pub async fn abandon(req: &Request, creds: &Credentials) -> Result<bool, Error> 
 pub struct Summary {
     pub dump: String,
     pub binlog: String,
+    /// What production received, verified: each table and its checksum.
+    pub landed: String,
 }
 
 impl Summary {
     const FROM: &'static str = "restored from ";
     const LOG: &'static str = " and the binary log ";
+    const LANDED: &'static str = "; on production, ";
 
     /// The outcome of `restored`, in words: what it used, and what production received
     /// (each table with its verified checksum, and the foreign keys the copies lack).
@@ -550,7 +565,8 @@ impl Summary {
             None => "restored by the run that was interrupted after its rename".to_owned(),
         };
         out.push_str(&format!(
-            "; on production, checksums equal to the scratch server's: {}",
+            "{}checksums equal to the scratch server's: {}",
+            Self::LANDED,
             landed.join(", ")
         ));
         if !restored.landed.dropped_keys.is_empty() {
@@ -566,9 +582,11 @@ impl Summary {
         let rest = message.strip_prefix(Self::FROM)?;
         let (dump, rest) = rest.split_once(Self::LOG)?;
         let binlog = rest.split(" (").next()?;
+        let landed = rest.split_once(Self::LANDED).map_or("", |(_, l)| l);
         Some(Self {
             dump: dump.to_owned(),
             binlog: format!("from {binlog}"),
+            landed: landed.to_owned(),
         })
     }
 }

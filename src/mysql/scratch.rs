@@ -361,13 +361,6 @@ impl Scratch {
         matches!(self.kind, Kind::Throwaway { .. })
     }
 
-    /// Registers a database the whole dump made on a throwaway server.
-    pub fn note_loaded(&mut self, dbs: &[String]) {
-        for db in dbs {
-            self.names.entry(db.clone()).or_insert_with(|| db.clone());
-        }
-    }
-
     /// A driver connection to the scratch server.
     pub async fn conn(&self) -> Result<mysql_async::Conn, Error> {
         match &self.kind {

@@ -33,7 +33,12 @@ async fn one_plan_restores_two_servers_and_status_reads_it_back() {
         ),
         time,
     );
-    let shown = planrun(dir.path(), time).arg("plan").arg(&plan).run();
+    let shown = planrun(dir.path(), time)
+        .arg("plan")
+        .arg(&plan)
+        .arg("--defaults-file")
+        .arg(dir.path().join("client.cnf"))
+        .run();
     let shown = shown.stdout;
     assert!(shown.contains("mysql at 127.0.0.1:"), "{shown}");
     assert!(shown.contains("in 2 self-hosted restores."), "{shown}");
@@ -49,7 +54,10 @@ async fn one_plan_restores_two_servers_and_status_reads_it_back() {
         .run();
     let text = format!("{}{}", out.stdout, out.stderr);
     assert_eq!(out.code, Some(0), "{text}");
-    assert!(text.contains("preflight: shop-a: dump"), "{text}");
+    assert!(
+        text.contains("preflight: shop-a: 10.11") && text.contains("; dump "),
+        "{text}"
+    );
     assert!(!text.contains(PASSWORD), "the password was printed");
 
     assert_eq!(
@@ -107,13 +115,14 @@ async fn a_restore_killed_midway_is_cleaned_up_and_redone() {
     let dir = tempfile::tempdir().expect("dir");
     let backups = dir.path().join("dumps");
     std::fs::create_dir(&backups).expect("backups dir");
-    // Enough rows that loading takes a while: the kill lands in the middle.
+    // Enough rows that copying takes a while: the kill lands in the middle. Dumped before
+    // the story's changes (which do not touch it), so the dump precedes the time.
     server
         .admin("CREATE DATABASE big; CREATE TABLE big.rows (id INT PRIMARY KEY, amount INT NOT NULL, note VARCHAR(40)); \
                 INSERT INTO big.rows SELECT seq, seq % 97, REPEAT('x', 30) FROM big.seq_1_to_200000")
         .await;
-    let (time, _) = story(&server, &backups, "full.sql", "").await;
     server.dump(&["big"], &backups.join("big.sql"));
+    let (time, _) = story(&server, &backups, "full.sql", "").await;
     let before = server.snapshot("big.rows").await;
     let _ = defaults_file(dir.path());
     let plan = write_plan(
