@@ -110,6 +110,13 @@ fn sections(
         if statement.is_empty() && (line.starts_with(b"--") || line.trim_ascii().is_empty()) {
             continue;
         }
+        // The client's sandbox-mode line (`/*M!999999\- enable the sandbox mode */`): a
+        // command to the client, with no `;`; it passes as it is.
+        if statement.is_empty() && line.starts_with(b"/*M!999999\\-") {
+            out.write_all(&line)?;
+            written += line.len() as u64;
+            continue;
+        }
         statement.extend_from_slice(&line);
         if !line.trim_ascii_end().ends_with(b";") {
             continue;
@@ -169,7 +176,7 @@ fn keep(statement: &[u8], in_needed_section: bool) -> Result<bool, String> {
 mod tests {
     use super::*;
 
-    const DUMP: &str = "/*!40101 SET NAMES utf8mb4 */;\n\
+    const DUMP: &str = "/*M!999999\\- enable the sandbox mode */ \n/*!40101 SET NAMES utf8mb4 */;\n\
         -- CHANGE MASTER TO MASTER_LOG_FILE='bin.000001', MASTER_LOG_POS=4;\n\n\
         --\n-- Current Database: `shop`\n--\n\n\
         /*!40000 DROP DATABASE IF EXISTS `shop`*/;\n\n\
@@ -189,7 +196,9 @@ mod tests {
         sections(&mut DUMP.as_bytes(), &mut out, &names).expect("loads");
         let out = String::from_utf8(out).expect("utf-8");
         assert!(
-            out.starts_with("/*!40101 SET NAMES utf8mb4 */;\nUSE `_planrun_x_0`;\n"),
+            out.starts_with(
+                "/*M!999999\\- enable the sandbox mode */ \n/*!40101 SET NAMES utf8mb4 */;\nUSE `_planrun_x_0`;\n"
+            ),
             "{out}"
         );
         assert!(out.contains("CREATE TABLE `orders` (\n  `id` int NOT NULL,"));

@@ -13,3 +13,4 @@ mod record;
 mod restore;
 mod run;
 mod server;
+mod staging;

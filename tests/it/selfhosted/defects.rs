@@ -6,4 +6,4 @@
 mod exact;
 mod faults;
 mod refusals;
-mod scene;
+pub mod scene;
