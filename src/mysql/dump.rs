@@ -143,9 +143,12 @@ fn unquote_ident(text: &str) -> Option<String> {
     Some(inner.replace("``", "`"))
 }
 
+/// Files that are no usable dump, each with why.
+pub type Unusable = Vec<(PathBuf, String)>;
+
 /// Every `*.sql` and `*.sql.gz` of `dir`, read: usable dumps (latest coordinates first) and
 /// the files that are not, with why.
-pub fn candidates(dir: &Path) -> std::io::Result<(Vec<Dump>, Vec<(PathBuf, String)>)> {
+pub fn candidates(dir: &Path) -> std::io::Result<(Vec<Dump>, Unusable)> {
     let mut dumps = Vec::new();
     let mut unusable = Vec::new();
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)?
@@ -164,7 +167,7 @@ pub fn candidates(dir: &Path) -> std::io::Result<(Vec<Dump>, Vec<(PathBuf, Strin
         }
     }
     // Latest first, by where in the log each was taken: no clock decides.
-    dumps.sort_by(|a, b| log_order(&b.log_file, b.log_pos).cmp(&log_order(&a.log_file, a.log_pos)));
+    dumps.sort_by_key(|d| std::cmp::Reverse(log_order(&d.log_file, d.log_pos)));
     Ok((dumps, unusable))
 }
 

@@ -90,18 +90,24 @@ async fn checksum(conn: &mut mysql_async::Conn, db: &str, table: &str) -> Result
         .map_or_else(|| "NULL".to_owned(), |c| c.to_string()))
 }
 
+/// The two servers of a landing: production (`req`, `creds`) and the scratch server.
+pub struct Ends<'a> {
+    pub req: &'a Request,
+    pub creds: &'a Credentials,
+    pub scratch: &'a Scratch,
+}
+
 /// Copies and verifies every landing, then renames them all. The ledger is written before
 /// each step that makes something.
 pub async fn land(
-    req: &Request,
-    creds: &Credentials,
-    scratch: &Scratch,
+    ends: &Ends<'_>,
     production: &mut mysql_async::Conn,
     ledger: &Ledger,
     planned: &[Planned],
     stop: &super::Stop,
     renaming: &(dyn Fn() + Send + Sync),
 ) -> Result<Landed, Error> {
+    let Ends { req, scratch, .. } = *ends;
     let mut tables: Vec<Landing> = planned.iter().map(|p| p.landing.clone()).collect();
     ledger.write(&Entry::Copying {
         tables: tables.clone(),
@@ -175,7 +181,7 @@ pub async fn land(
     }
     for (sdb, pdb, names) in &groups {
         tokio::select! {
-            r = copy(req, creds, scratch, sdb, pdb, names) => r?,
+            r = copy(ends, sdb, pdb, names) => r?,
             () = stop.wait() => return Err(Error::Cancelled),
         }
     }
@@ -241,14 +247,12 @@ pub async fn land(
 
 /// `mariadb-dump` of `names` on the scratch server piped into `mariadb` on production, into
 /// database `into`: tables and rows only (no `DROP TABLE`, no locks, no triggers).
-async fn copy(
-    req: &Request,
-    creds: &Credentials,
-    scratch: &Scratch,
-    from: &str,
-    into: &str,
-    names: &[String],
-) -> Result<(), Error> {
+async fn copy(ends: &Ends<'_>, from: &str, into: &str, names: &[String]) -> Result<(), Error> {
+    let Ends {
+        req,
+        creds,
+        scratch,
+    } = *ends;
     let mut dump_args = scratch.tool_args();
     dump_args.extend(
         [

@@ -159,7 +159,7 @@ fn keep(statement: &[u8], in_needed_section: bool) -> Result<bool, String> {
         let text = String::from_utf8_lossy(statement);
         // `REFERENCES `db`.`t``: a foreign key into another database would act there.
         for part in text.split("REFERENCES `").skip(1) {
-            let after = part.splitn(2, '`').nth(1).unwrap_or_default();
+            let after = part.split_once('`').map_or("", |(_, a)| a);
             if after.starts_with(".`") {
                 let table = text.split('`').nth(1).unwrap_or_default();
                 return Err(format!(

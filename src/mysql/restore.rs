@@ -197,7 +197,12 @@ async fn run(
     let result = match prepared {
         Ok((judged, bytes)) => {
             say(Phase::Copying, bytes);
-            land_all(req, creds, prod, &scratch, ledger, progress, stop, bytes)
+            let ends = land::Ends {
+                req,
+                creds,
+                scratch: &scratch,
+            };
+            land_all(&ends, prod, ledger, progress, stop, bytes)
                 .await
                 .map(|landed| (judged, landed))
         }
@@ -356,17 +361,16 @@ async fn judge(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The restored tables of the scratch server onto production ([`land::land`]).
 async fn land_all(
-    req: &Request,
-    creds: &Credentials,
+    ends: &land::Ends<'_>,
     prod: &mut mysql_async::Conn,
-    scratch: &Scratch,
     ledger: &Ledger,
     progress: &(dyn Fn(Progress) + Send + Sync),
     stop: &super::Stop,
     bytes: u64,
 ) -> Result<Landed, Error> {
+    let (req, scratch) = (ends.req, ends.scratch);
     let mut whole = Vec::new();
     let mut sconn = scratch.conn().await?;
     for (source, _) in &req.objects.dbs {
@@ -387,7 +391,7 @@ async fn land_all(
             bytes,
         })
     };
-    land::land(req, creds, scratch, prod, ledger, &planned, stop, &renaming).await
+    land::land(ends, prod, ledger, &planned, stop, &renaming).await
 }
 
 /// What an earlier run of this restore left on production, by its ledger: `Some(tables)`

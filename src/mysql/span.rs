@@ -359,7 +359,7 @@ impl<'a> Judge<'a> {
                 statement.push('\n');
             }
         }
-        Ok(self.judge_statement(&statement, out)?)
+        self.judge_statement(&statement, out)
     }
 
     fn judge_statement(

@@ -324,13 +324,11 @@ pub fn classify(sql: &str, default_db: &str) -> Kind {
                 while i < tokens.len() {
                     let w = upper(tokens.get(i));
                     i += 1;
-                    if w == "TO"
+                    let renames = w == "TO"
                         || w == "AS"
-                        || (w == "TABLE" && upper(tokens.get(i - 2)) == "WITH")
-                    {
-                        if let Some(n) = take_name(&tokens, &mut i, default_db) {
-                            objects.push(n);
-                        }
+                        || (w == "TABLE" && upper(tokens.get(i - 2)) == "WITH");
+                    if renames && let Some(n) = take_name(&tokens, &mut i, default_db) {
+                        objects.push(n);
                     }
                 }
             }

@@ -252,7 +252,8 @@ mod tests {
             &sh,
             &[
                 "-c".into(),
-                "head -c 1048576 /dev/zero | tr '\\0' x >&2; echo the-cause >&2; exit 3".into(),
+                "head -c 1048576 /dev/zero | tr '\\0' x >&2; echo >&2; echo the-cause >&2; exit 3"
+                    .into(),
             ],
             Stdio::null(),
             Stdio::null(),
