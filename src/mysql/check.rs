@@ -288,21 +288,11 @@ async fn latest_before(
     creds: &Credentials,
     d: &Dump,
 ) -> Result<Option<chrono::NaiveDateTime>, Error> {
-    let mut args = tools::connection(creds.tool_option(), &req.host, req.port);
-    args.extend([
-        "--read-from-remote-server".to_owned(),
-        format!("--stop-position={}", d.log_pos),
-        d.log_file.clone(),
-    ]);
-    let tz = posix_tz(req.offset);
-    let mut proc = Proc::spawn(
-        &tools::binlog()?,
-        &args,
-        Stdio::null(),
-        Stdio::piped(),
-        &[("TZ", &tz)],
+    let (proc, out) = read_binlog(
+        req,
+        creds,
+        &[format!("--stop-position={}", d.log_pos), d.log_file.clone()],
     )?;
-    let out = tools::stdout_file(&mut proc)?;
     let read = tools::blocking(move || {
         let mut r = std::io::BufReader::with_capacity(1 << 16, out);
         Ok(latest_time(&mut r)?)
@@ -310,6 +300,28 @@ async fn latest_before(
     let (latest, finished) = tokio::join!(read, proc.finish());
     finished?;
     latest
+}
+
+/// `mariadb-binlog` reading production's log over the replication protocol, with `args`
+/// (positions, files), printing times in the plan's zone; and the read end of its output.
+pub(super) fn read_binlog(
+    req: &Request,
+    creds: &Credentials,
+    args: &[String],
+) -> Result<(Proc, std::fs::File), Error> {
+    let mut all = tools::connection(creds.tool_option(), &req.host, req.port);
+    all.push("--read-from-remote-server".to_owned());
+    all.extend(args.iter().cloned());
+    let tz = posix_tz(req.offset);
+    let mut proc = Proc::spawn(
+        &tools::binlog()?,
+        &all,
+        Stdio::null(),
+        Stdio::piped(),
+        &[("TZ", &tz)],
+    )?;
+    let out = tools::stdout_file(&mut proc)?;
+    Ok((proc, out))
 }
 
 /// `+08:00` → `UTC-08:00` (POSIX TZ signs are reversed): the binlog tool reads and prints

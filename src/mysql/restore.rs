@@ -14,7 +14,7 @@ use std::process::Stdio;
 
 use mysql_async::prelude::Queryable;
 
-use super::check::{Span, check_on, connect_to, posix_tz};
+use super::check::{Span, check_on, connect_to};
 use super::credentials::Credentials;
 use super::land::{self, Landed};
 use super::ledger::{Entry, Landing, Ledger};
@@ -71,6 +71,21 @@ pub struct Restored {
     pub earlier: bool,
 }
 
+impl Restored {
+    /// Landed before this run could record it (`earlier`: by an interrupted run).
+    fn already(tables: Vec<Landing>, earlier: bool) -> Self {
+        Self {
+            span: None,
+            judged: Judged::default(),
+            landed: Landed {
+                tables,
+                dropped_keys: Vec::new(),
+            },
+            earlier,
+        }
+    }
+}
+
 /// A private working directory of the restore (the filtered span), named by it so that a
 /// re-run after kill -9 removes what an interrupted run left.
 fn work_dir(req: &Request) -> PathBuf {
@@ -114,15 +129,7 @@ pub async fn restore(
         let _ = prod.disconnect().await;
         leftovers(req, creds).await?;
         say(Phase::Done, 0);
-        return Ok(Restored {
-            span: None,
-            judged: Judged::default(),
-            landed: Landed {
-                tables,
-                dropped_keys: Vec::new(),
-            },
-            earlier: true,
-        });
+        return Ok(Restored::already(tables, true));
     }
     leftovers(req, creds).await?;
     if stop.requested() {
@@ -145,15 +152,7 @@ pub async fn restore(
         // A rename that went through before the stop took effect: the restore is done.
         if let Ok(Some(tables)) = cleaned {
             say(Phase::Done, 0);
-            return Ok(Restored {
-                span: None,
-                judged: Judged::default(),
-                landed: Landed {
-                    tables,
-                    dropped_keys: Vec::new(),
-                },
-                earlier: false,
-            });
+            return Ok(Restored::already(tables, false));
         }
         if let Err(cleanup) = cleaned
             && let Err(cause) = result
@@ -309,28 +308,18 @@ async fn judge(
     reach: &super::span::Reach,
     file: &std::path::Path,
 ) -> Result<Result<Judged, super::span::Refusal>, Error> {
-    let mut args = tools::connection(creds.tool_option(), &req.host, req.port);
-    args.extend([
-        "--read-from-remote-server".to_owned(),
+    let mut args = vec![
         "--to-last-log".to_owned(),
         format!("--start-position={}", span.dump.log_pos),
         format!("--stop-datetime={}", req.time.format("%Y-%m-%d %H:%M:%S")),
-    ]);
+    ];
     if !scratch.throwaway() {
         for (source, name) in scratch.names() {
             args.push(format!("--rewrite-db={source}->{name}"));
         }
     }
     args.push(span.dump.log_file.clone());
-    let tz = posix_tz(req.offset);
-    let mut proc = Proc::spawn(
-        &tools::binlog()?,
-        &args,
-        Stdio::null(),
-        Stdio::piped(),
-        &[("TZ", &tz)],
-    )?;
-    let out = tools::stdout_file(&mut proc)?;
+    let (proc, out) = super::check::read_binlog(req, creds, &args)?;
     let reach = reach.clone();
     let first = span.dump.log_file.clone();
     let file = file.to_path_buf();

@@ -3,7 +3,7 @@
 //! names (the staging server's own `shop` is never touched), and production receives the
 //! verified result, equal to the oracle's.
 
-use super::defects::scene::{Scene, exact};
+use super::defects::scene::Scene;
 use super::oracle;
 use super::server::Server;
 
@@ -32,25 +32,16 @@ async fn a_restore_server_hosts_the_restore_and_keeps_its_own_databases() {
         ))
         .await;
     let staging_before = oracle::fingerprint(&staging).await;
-    let oracle = oracle::restore(&scene.prod, &scene.dump(), scene.time).await;
-    let before = oracle::fingerprint(&scene.prod).await;
-    let from = oracle::log_position(&scene.prod).await;
-    let plan = scene.plan(&format!(
-        "    restore_server: 127.0.0.1:{}\n    strategy: table\n    tables:\n      shop: [orders]\n",
-        staging.port
-    ));
-    let out = scene.apply(&plan);
-    let said = format!("{}{}", out.stdout, out.stderr);
-    assert_eq!(out.code, Some(0), "{said}");
-    exact(
-        &scene,
-        &oracle,
-        &before,
-        &from,
-        &[("shop.orders", "shop.orders_bak")],
-        &[],
-    )
-    .await;
+    scene
+        .restores_exactly(
+            &format!(
+                "    restore_server: 127.0.0.1:{}\n    strategy: table\n    tables:\n      shop: [orders]\n",
+                staging.port
+            ),
+            &[("shop.orders", "shop.orders_bak")],
+            &[],
+        )
+        .await;
     assert_eq!(
         oracle::fingerprint(&staging).await,
         staging_before,

@@ -1,7 +1,6 @@
 //! Scenarios a restore must get exactly right (defects 1, 4, 6, 7 and 9 of issue 22).
 
-use super::super::oracle;
-use super::scene::{Scene, exact};
+use super::scene::Scene;
 
 const SCHEMA: &str = "CREATE DATABASE shop; CREATE DATABASE other; \
     CREATE TABLE shop.orders (id INT PRIMARY KEY, amount INT NOT NULL, note VARCHAR(40) CHARACTER SET utf8mb4, paid DATETIME(6), blob_col VARBINARY(16)); \
@@ -33,25 +32,13 @@ async fn d1_a_dump_with_drop_database_leaves_production_whole() {
     .await;
     let dump = std::fs::read(scene.dump()).expect("dump");
     assert!(String::from_utf8_lossy(&dump).contains("DROP DATABASE IF EXISTS `shop`"));
-    let oracle = oracle::restore(&scene.prod, &scene.dump(), scene.time).await;
-    let before = oracle::fingerprint(&scene.prod).await;
-    let from = oracle::log_position(&scene.prod).await;
-    let out = scene.apply(&scene.plan(ORDERS));
-    assert_eq!(out.code, Some(0), "{}{}", out.stdout, out.stderr);
-    let said = format!("{}{}", out.stdout, out.stderr);
+    let said = scene
+        .restores_exactly(ORDERS, &[("shop.orders", "shop.orders_bak")], &[])
+        .await;
     assert!(
         said.contains("checksums equal to the scratch server's: shop.orders_bak (CHECKSUM "),
         "{said}"
     );
-    exact(
-        &scene,
-        &oracle,
-        &before,
-        &from,
-        &[("shop.orders", "shop.orders_bak")],
-        &[],
-    )
-    .await;
 }
 
 /// Defects 4 and 7: triggers in the dump (`CREATE TRIGGER shop.t ... ON shop.orders`, and a
@@ -76,25 +63,16 @@ async fn d4_d7_triggers_and_two_database_statements_stay_off_production() {
         INCIDENT,
     )
     .await;
-    let oracle = oracle::restore(&scene.prod, &scene.dump(), scene.time).await;
-    let before = oracle::fingerprint(&scene.prod).await;
-    let from = oracle::log_position(&scene.prod).await;
-    let out = scene.apply(
-        &scene.plan("    strategy: table\n    tables:\n      shop: [orders]\n      other: [log]\n"),
-    );
-    assert_eq!(out.code, Some(0), "{}{}", out.stdout, out.stderr);
-    exact(
-        &scene,
-        &oracle,
-        &before,
-        &from,
-        &[
-            ("shop.orders", "shop.orders_bak"),
-            ("other.log", "other.log_bak"),
-        ],
-        &[],
-    )
-    .await;
+    scene
+        .restores_exactly(
+            "    strategy: table\n    tables:\n      shop: [orders]\n      other: [log]\n",
+            &[
+                ("shop.orders", "shop.orders_bak"),
+                ("other.log", "other.log_bak"),
+            ],
+            &[],
+        )
+        .await;
     assert_eq!(
         scene
             .prod
@@ -125,31 +103,21 @@ async fn d6_common_schemas_restore_and_their_copies_lose_only_keys_and_triggers(
         &format!("DELETE FROM shop.items; {INCIDENT}"),
     )
     .await;
-    let oracle = oracle::restore(&scene.prod, &scene.dump(), scene.time).await;
-    let before = oracle::fingerprint(&scene.prod).await;
-    let from = oracle::log_position(&scene.prod).await;
-    let out = scene.apply(&scene.plan(
-        "    strategy: db\n    dbs:\n      other: other_bak\n    tables:\n      shop: [items, refunds]\n",
-    ));
-    let text = format!("{}{}", out.stdout, out.stderr);
-    assert_eq!(out.code, Some(0), "{text}");
+    let text = scene
+        .restores_exactly(
+            "    strategy: db\n    dbs:\n      other: other_bak\n    tables:\n      shop: [items, refunds]\n",
+            &[
+                ("shop.items", "shop.items_bak"),
+                ("shop.refunds", "shop.refunds_bak"),
+                ("other.log", "other_bak.log"),
+            ],
+            &["other_bak"],
+        )
+        .await;
     assert!(
         text.contains("copied without their foreign keys: shop.items_bak.fk_items_order"),
         "{text}"
     );
-    exact(
-        &scene,
-        &oracle,
-        &before,
-        &from,
-        &[
-            ("shop.items", "shop.items_bak"),
-            ("shop.refunds", "shop.refunds_bak"),
-            ("other.log", "other_bak.log"),
-        ],
-        &["other_bak"],
-    )
-    .await;
     assert_eq!(
         scene
             .prod
@@ -173,13 +141,9 @@ async fn d9_harmless_statements_and_per_database_dumps_refuse_nothing() {
     scene
         .prod
         .dump(&["other"], &scene.backups.join("zz-other-only.sql"));
-    let oracle = oracle::restore(&scene.prod, &scene.dump(), scene.time).await;
-    let before = oracle::fingerprint(&scene.prod).await;
-    let from = oracle::log_position(&scene.prod).await;
-    let plan = scene.plan(ORDERS);
     let shown = super::super::run::planrun(scene.dir.path(), scene.time)
         .arg("plan")
-        .arg(&plan)
+        .arg(scene.plan(ORDERS))
         .arg("--defaults-file")
         .arg(scene.dir.path().join("client.cnf"))
         .run();
@@ -190,15 +154,7 @@ async fn d9_harmless_statements_and_per_database_dumps_refuse_nothing() {
         "{}",
         shown.stdout
     );
-    let out = scene.apply(&plan);
-    assert_eq!(out.code, Some(0), "{}{}", out.stdout, out.stderr);
-    exact(
-        &scene,
-        &oracle,
-        &before,
-        &from,
-        &[("shop.orders", "shop.orders_bak")],
-        &[],
-    )
-    .await;
+    scene
+        .restores_exactly(ORDERS, &[("shop.orders", "shop.orders_bak")], &[])
+        .await;
 }

@@ -85,6 +85,24 @@ impl Scene {
     pub fn tmp(&self) -> PathBuf {
         tmp(self.dir.path())
     }
+
+    /// Applies a plan of `spec` and checks it against the oracle ([`exact`]); returns what
+    /// apply said.
+    pub async fn restores_exactly(
+        &self,
+        spec: &str,
+        restored: &[(&str, &str)],
+        new_dbs: &[&str],
+    ) -> String {
+        let oracle = oracle::restore(&self.prod, &self.dump(), self.time).await;
+        let before = oracle::fingerprint(&self.prod).await;
+        let from = oracle::log_position(&self.prod).await;
+        let out = self.apply(&self.plan(spec));
+        let said = format!("{}{}", out.stdout, out.stderr);
+        assert_eq!(out.code, Some(0), "{said}");
+        exact(self, &oracle, &before, &from, restored, new_dbs).await;
+        said
+    }
 }
 
 /// Everything an exact restore promises: `restored` pairs (oracle `db.table`, production
