@@ -247,7 +247,7 @@ impl Local {
                     *at = p.phase;
                 }
                 this.set(&id, |t| {
-                    t.progress = Some(percent(p.phase));
+                    t.progress = Some(percent(p.phase, p.part));
                     t.message = Some(format!("{}, {} bytes", p.phase.name(), p.bytes));
                 });
             };
@@ -305,17 +305,20 @@ impl Local {
     }
 }
 
-/// Phases as the percentages a progress bar draws.
-fn percent(phase: Phase) -> u8 {
-    match phase {
-        Phase::Checking => 5,
-        Phase::Starting => 10,
-        Phase::Loading => 30,
-        Phase::Replaying => 60,
-        Phase::Copying => 80,
-        Phase::Renaming => 95,
-        Phase::Done => 100,
-    }
+/// Phases (and how far into one) as the percentages a progress bar draws.
+fn percent(phase: Phase, part: f64) -> u8 {
+    let (from, to) = match phase {
+        Phase::Checking => (5, 5),
+        Phase::Starting => (10, 10),
+        // Loading is told as it goes (how far into the dump file).
+        Phase::Loading => (30, 59),
+        Phase::Replaying => (60, 60),
+        Phase::Copying => (80, 80),
+        Phase::Renaming => (95, 95),
+        Phase::Done => (100, 100),
+    };
+    let span = f64::from(to - from) * part.clamp(0.0, 1.0);
+    from + span.round() as u8
 }
 
 /// Times in the instance's clock, as the API reports them (the engine reads them so).

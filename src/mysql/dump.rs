@@ -43,16 +43,19 @@ impl Dump {
 
 /// A dump's text, decompressed when it ends in `.gz`.
 pub fn open(path: &Path) -> std::io::Result<Box<dyn BufRead + Send>> {
-    let file = std::fs::File::open(path)?;
-    let gzip = path.extension().is_some_and(|e| e == "gz");
-    Ok(if gzip {
+    Ok(reader(path, std::fs::File::open(path)?))
+}
+
+/// The text of dump `path` read from `file` (its bytes, perhaps counted on the way).
+pub fn reader(path: &Path, file: impl std::io::Read + Send + 'static) -> Box<dyn BufRead + Send> {
+    if path.extension().is_some_and(|e| e == "gz") {
         Box::new(BufReader::with_capacity(
             1 << 16,
             flate2::read::MultiGzDecoder::new(file),
         ))
     } else {
         Box::new(BufReader::with_capacity(1 << 16, file))
-    })
+    }
 }
 
 /// Reads a dump once. `Ok(Err(why))`: not a usable dump, and why.

@@ -16,16 +16,42 @@ use super::scratch::Scratch;
 use super::tools::{self, Proc};
 use super::{Error, quote};
 
-/// A writer that counts what goes through it (the load's progress, read while it runs).
-struct Counting<W> {
-    inner: W,
-    count: Arc<AtomicU64>,
+/// How far a load is, read while it runs: bytes of the dump file read (compressed, when it
+/// is), bytes of SQL handed to the server.
+#[derive(Debug, Clone, Default)]
+pub struct Counts(Arc<(AtomicU64, AtomicU64)>);
+
+impl Counts {
+    pub fn get(&self) -> (u64, u64) {
+        (
+            self.0.0.load(Ordering::Relaxed),
+            self.0.1.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// A reader or writer that counts what goes through it into `count`.
+struct Counting<T> {
+    inner: T,
+    count: Counts,
+    read: bool,
+}
+
+impl<T> Counting<T> {
+    fn add(&self, n: usize) {
+        let at = if self.read {
+            &self.count.0.0
+        } else {
+            &self.count.0.1
+        };
+        at.fetch_add(n as u64, Ordering::Relaxed);
+    }
 }
 
 impl<W: Write> Write for Counting<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let n = self.inner.write(buf)?;
-        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        self.add(n);
         Ok(n)
     }
 
@@ -34,9 +60,17 @@ impl<W: Write> Write for Counting<W> {
     }
 }
 
+impl<R: std::io::Read> std::io::Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.add(n);
+        Ok(n)
+    }
+}
+
 /// Loads `dump` onto `scratch`; returns the bytes of SQL handed to it, which `count` follows
 /// while it runs.
-pub async fn load(scratch: &Scratch, dump: &Dump, count: Arc<AtomicU64>) -> Result<u64, Error> {
+pub async fn load(scratch: &Scratch, dump: &Dump, count: Counts) -> Result<u64, Error> {
     let mut args = scratch.tool_args();
     args.push("--max-allowed-packet=1G".into());
     let client = Proc::spawn(&tools::client()?, &args, Stdio::piped(), Stdio::null(), &[])?;
@@ -44,12 +78,18 @@ pub async fn load(scratch: &Scratch, dump: &Dump, count: Arc<AtomicU64>) -> Resu
     let renames: Option<std::collections::HashMap<String, String>> =
         (!scratch.throwaway()).then(|| scratch.names().clone());
     tools::feed(client, move |stdin| {
-        let mut input = dump::open(&path)?;
+        let file = Counting {
+            inner: std::fs::File::open(&path)?,
+            count: count.clone(),
+            read: true,
+        };
+        let mut input = dump::reader(&path, file);
         let mut out = std::io::BufWriter::with_capacity(
             1 << 16,
             Counting {
                 inner: stdin,
                 count,
+                read: false,
             },
         );
         let n = match &renames {

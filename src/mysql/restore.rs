@@ -52,10 +52,12 @@ impl Phase {
     }
 }
 
-/// A step of a restore: its phase and the bytes of SQL handed to a server so far.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A step of a restore: its phase, how much of it is done (0 to 1; 0 when unknown), and the
+/// bytes of SQL handed to a server so far.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Progress {
     pub phase: Phase,
+    pub part: f64,
     pub bytes: u64,
 }
 
@@ -121,7 +123,13 @@ pub async fn restore(
     progress: &(dyn Fn(Progress) + Send + Sync),
     stop: &super::Stop,
 ) -> Result<Restored, Error> {
-    let say = |phase, bytes| progress(Progress { phase, bytes });
+    let say = |phase, bytes| {
+        progress(Progress {
+            phase,
+            part: 0.0,
+            bytes,
+        })
+    };
     say(Phase::Checking, 0);
     let ledger = Ledger::of(&req.state, &req.run);
     let mut prod = connect_to(req, creds).await?;
@@ -187,7 +195,13 @@ async fn run(
     progress: &(dyn Fn(Progress) + Send + Sync),
     stop: &super::Stop,
 ) -> Result<Restored, Error> {
-    let say = |phase, bytes| progress(Progress { phase, bytes });
+    let say = |phase, bytes| {
+        progress(Progress {
+            phase,
+            part: 0.0,
+            bytes,
+        })
+    };
     let span = stoppable(stop, check_on(prod, req, creds)).await?;
     super::check::scratch_version(req, creds, &span.facts).await?;
     say(Phase::Starting, 0);
@@ -245,18 +259,30 @@ async fn prepare(
     progress: &(dyn Fn(Progress) + Send + Sync),
     stop: &super::Stop,
 ) -> Result<(Judged, u64), Error> {
-    let say = |phase, bytes| progress(Progress { phase, bytes });
+    let say = |phase, bytes| {
+        progress(Progress {
+            phase,
+            part: 0.0,
+            bytes,
+        })
+    };
     say(Phase::Loading, 0);
-    let count = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let loading = super::load::load(scratch, &span.dump, count.clone());
+    let counts = super::load::Counts::default();
+    let total = std::fs::metadata(&span.dump.path)?.len().max(1);
+    let loading = super::load::load(scratch, &span.dump, counts.clone());
     tokio::pin!(loading);
-    // The bytes loaded so far, told as they grow.
+    // How far into the dump file the load is, told as it grows.
     let loaded = loop {
         tokio::select! {
             r = &mut loading => break r,
             () = stop.wait() => break Err(Error::Cancelled),
             () = tokio::time::sleep(PROGRESS_EVERY) => {
-                say(Phase::Loading, count.load(std::sync::atomic::Ordering::Relaxed));
+                let (read, written) = counts.get();
+                progress(Progress {
+                    phase: Phase::Loading,
+                    part: (read as f64 / total as f64).min(1.0),
+                    bytes: written,
+                });
             }
         }
     }?;
@@ -377,6 +403,7 @@ async fn land_all(
     let renaming = || {
         progress(Progress {
             phase: Phase::Renaming,
+            part: 0.0,
             bytes,
         })
     };

@@ -153,12 +153,13 @@ async fn cancel_stops_the_running_restore_and_the_waiting_one_never_starts() {
     };
     // Its progress is drawn like a cloud task's, with its phase and bytes: it loaded `audit`
     // (the dump's first database) and is loading `shop`.
-    let drawn = format!("{running}: running 30% (loading dump, ");
-    // The most bytes any line has drawn so far.
+    let drawn = format!("{running}: running ");
+    // The most bytes any line has drawn so far (the percentage grows as it loads).
     let bytes = || -> u64 {
         log()
-            .split(&drawn)
-            .skip(1)
+            .lines()
+            .filter(|l| l.contains(&drawn))
+            .filter_map(|l| l.split("(loading dump, ").nth(1))
             .filter_map(|rest| rest.split(' ').next().and_then(|n| n.parse().ok()))
             .max()
             .unwrap_or_default()
