@@ -99,7 +99,7 @@ async fn ask_apply(
             match s.status {
                 Status::Cancelled => {
                     outln!(
-                        "{}: cancelled (its restore was stopped and its scratch databases dropped; no target was made)",
+                        "{}: cancelled (its restore was stopped, its scratch server removed and what it had copied to production dropped; no target was made)",
                         visible(id)
                     );
                     false

@@ -20,11 +20,13 @@ mod land;
 mod ledger;
 mod load;
 mod reach;
+mod recover;
 pub mod restore;
 pub mod scratch;
 pub mod span;
 pub mod sql;
 mod stop;
+mod summary;
 pub mod tools;
 
 use std::path::PathBuf;
