@@ -6,7 +6,7 @@
 //!
 //! Run: `cargo build --release && cargo run --release --example bench_selfhosted -- [--rows
 //! 2000000] [--changes 550000]` (MariaDB's server and client tools installed: `.ci/mariadb`).
-//! It prints both wall times and their ratio, planrun's peak memory (`/usr/bin/time`), its
+//! It prints both wall times and their ratio, planrun's own peak memory (VmHWM), its
 //! peak temporary files (its `TMPDIR`, sampled every 50 ms) beside the compressed dump plus the
 //! decoded span, its scratch server's data directory apart, and whether the two results are
 //! equal.
@@ -29,6 +29,10 @@ struct Args {
     /// Rows changed between the dump and the time (in statements of 10,000 rows).
     #[arg(long, default_value_t = 550_000)]
     changes: u64,
+    /// Dump without `--flush-logs`: its coordinates then lie after the table's whole load in
+    /// the same binary-log file, which planrun reads up to them to choose the dump.
+    #[arg(long)]
+    no_flush_logs: bool,
 }
 
 type Failure = Box<dyn std::error::Error>;
@@ -91,16 +95,15 @@ fn server(dir: &Path, port: Option<u16>) -> Result<Child, Failure> {
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(dir.join("error.log"))?)
         .spawn()?;
+    let mut last = String::new();
     for _ in 0..600 {
-        if sh(&format!("mariadb {} -e 'SELECT 1'", conn(dir, port)))
-            .map(|o| o.is_empty())
-            .is_ok()
-        {
-            return Ok(child);
+        match sh(&format!("mariadb {} -e 'SELECT 1'", conn(dir, port))) {
+            Ok(_) => return Ok(child),
+            Err(e) => last = e.to_string(),
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    Err("the server did not start".into())
+    Err(format!("the server did not answer: {last}").into())
 }
 
 fn conn(dir: &Path, port: Option<u16>) -> String {
@@ -115,14 +118,16 @@ fn conn(dir: &Path, port: Option<u16>) -> String {
 
 /// Runs a shell pipeline; its stdout, or its stderr as the error.
 fn sh(script: &str) -> Result<String, Failure> {
-    let out = Command::new("sh")
-        .args([
-            "-c",
-            &format!("set -e -o pipefail 2>/dev/null || set -e; {script}"),
-        ])
+    let out = Command::new("bash")
+        .args(["-c", &format!("set -eo pipefail; {script}")])
         .output()?;
     if !out.status.success() {
-        return Err(format!("{script}: {}", String::from_utf8_lossy(&out.stderr)).into());
+        return Err(format!(
+            "{script}: {} {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
@@ -168,15 +173,32 @@ fn main() -> Result<(), Failure> {
     std::fs::create_dir(dir.join("dumps"))?;
     let dump = dir.join("dumps/full.sql.gz");
     sh(&format!(
-        "mariadb-dump {p} --single-transaction --master-data=2 --flush-logs --databases shop | gzip -1 > {}",
+        "mariadb-dump {p} --single-transaction --master-data=2 {} --databases shop | gzip -1 > {}",
+        if args.no_flush_logs {
+            ""
+        } else {
+            "--flush-logs"
+        },
         dump.display()
     ))?;
-    let coords = sh(&format!(
-        "gunzip -c {} | grep -m1 -o \"MASTER_LOG_FILE='[^']*', MASTER_LOG_POS=[0-9]*\"",
-        dump.display()
-    ))?;
+    let coords = {
+        // The coordinates comment is in the dump's first lines.
+        use std::io::Read;
+        let mut head = vec![0; 1 << 16];
+        let n = flate2::read::GzDecoder::new(std::fs::File::open(&dump)?).read(&mut head)?;
+        let head = String::from_utf8_lossy(&head[..n]).into_owned();
+        head.lines()
+            .find(|l| l.contains("MASTER_LOG_FILE='"))
+            .ok_or("no coordinates in the dump")?
+            .to_owned()
+    };
     let file = coords.split('\'').nth(1).unwrap_or_default().to_owned();
-    let pos = coords.rsplit('=').next().unwrap_or_default().to_owned();
+    let pos = coords
+        .rsplit('=')
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches(';')
+        .to_owned();
     let t0 = chrono::Utc::now().timestamp() + 1000;
     let mut changes = String::from("SET TIMESTAMP = ");
     changes.push_str(&t0.to_string());
@@ -253,16 +275,24 @@ fn main() -> Result<(), Failure> {
         );
         std::thread::spawn(move || {
             while !done.load(Ordering::Relaxed) {
-                let of = |prefix: &str| -> u64 {
+                let of = |prefix: &str, sub: Option<&str>| -> u64 {
                     std::fs::read_dir(&tmp).map_or(0, |d| {
                         d.flatten()
                             .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
-                            .map(|e| size(&e.path()))
+                            .map(|e| match sub {
+                                Some(sub) => size(&e.path().join(sub)),
+                                None => size(&e.path()),
+                            })
                             .sum()
                     })
                 };
-                files.fetch_max(of("planrun-work-"), Ordering::Relaxed);
-                server.fetch_max(of("planrun-scratch-"), Ordering::Relaxed);
+                // The working directory lives in the scratch server's directory.
+                let work = of("planrun-scratch-", Some("work")) + of("planrun-work-", None);
+                files.fetch_max(work, Ordering::Relaxed);
+                server.fetch_max(
+                    of("planrun-scratch-", None).saturating_sub(work),
+                    Ordering::Relaxed,
+                );
                 std::thread::sleep(Duration::from_millis(50));
             }
         })
@@ -271,9 +301,7 @@ fn main() -> Result<(), Failure> {
         .ok_or("time")?
         .to_rfc3339();
     let started = Instant::now();
-    let out = Command::new("/usr/bin/time")
-        .args(["-f", "peak-rss-kb %M"])
-        .arg(&binary)
+    let mut run = Command::new(&binary)
         .args([
             "apply",
             "plan.yaml",
@@ -284,23 +312,41 @@ fn main() -> Result<(), Failure> {
         .current_dir(dir)
         .env("TMPDIR", &tmp)
         .env("PLANRUN_NOW", now)
-        .output()?;
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    // planrun's own peak memory (VmHWM), not its children's (the scratch server is one).
+    let status = format!("/proc/{}/status", run.id());
+    let mut rss_kb = 0u64;
+    let (mut out, mut err) = (
+        run.stdout.take().ok_or("stdout")?,
+        run.stderr.take().ok_or("stderr")?,
+    );
+    let outputs = std::thread::spawn(move || {
+        use std::io::Read;
+        let (mut o, mut e) = (String::new(), String::new());
+        let _ = out.read_to_string(&mut o);
+        let _ = err.read_to_string(&mut e);
+        (o, e)
+    });
+    while run.try_wait()?.is_none() {
+        if let Some(kb) = std::fs::read_to_string(&status).ok().and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        }) {
+            rss_kb = rss_kb.max(kb);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let exit = run.wait()?;
     let planrun = started.elapsed();
     done.store(true, Ordering::Relaxed);
     let _ = sampler.join();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() {
-        return Err(format!(
-            "planrun apply: {}{stderr}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-        .into());
+    let (stdout, stderr) = outputs.join().map_err(|_| "output reader")?;
+    if !exit.success() {
+        return Err(format!("planrun apply: {stdout}{stderr}").into());
     }
-    let rss_kb: u64 = stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("peak-rss-kb "))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0);
     let sums = sh(&format!(
         "mariadb {p} -N -e 'CHECKSUM TABLE shop.orders_manual, shop.orders_bak' | cut -f2"
     ))?;

@@ -91,8 +91,18 @@ impl Restored {
     }
 }
 
-/// A private working directory of the restore (the filtered span), named by it so that a
-/// re-run after kill -9 removes what an interrupted run left.
+/// A private working directory of the restore (the filtered span). On a throwaway scratch
+/// server it is inside that server's directory, which the watchdog removes even when planrun
+/// is killed with -9; with a `restore_server` it is named by the restore, so that a re-run
+/// removes what an interrupted run left.
+fn work_dir_in(req: &Request, scratch: &Scratch) -> PathBuf {
+    match scratch.dir() {
+        Some(dir) => dir.join("work"),
+        None => work_dir(req),
+    }
+}
+
+/// The working directory of a restore on a `restore_server`.
 pub(super) fn work_dir(req: &Request) -> PathBuf {
     let d = super::digest(&[&req.id, &req.run, "work"]);
     std::env::temp_dir().join(format!("planrun-work-{}", &d[..16]))
@@ -101,9 +111,9 @@ pub(super) fn work_dir(req: &Request) -> PathBuf {
 struct Work(PathBuf);
 
 impl Work {
-    fn new(req: &Request) -> Result<Self, Error> {
+    fn new(req: &Request, scratch: &Scratch) -> Result<Self, Error> {
         use std::os::unix::fs::DirBuilderExt;
-        let dir = work_dir(req);
+        let dir = work_dir_in(req, scratch);
         if dir.exists() {
             std::fs::remove_dir_all(&dir)?;
         }
@@ -293,7 +303,7 @@ async fn prepare(
             .map(|d| d.to_lowercase())
             .collect();
     }
-    let work = Work::new(req)?;
+    let work = Work::new(req, scratch)?;
     let file = work.0.join("span.sql");
     let judged = stoppable(stop, judge(req, creds, scratch, span, &reach, &file)).await?;
     let judged = match judged {

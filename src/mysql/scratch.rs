@@ -346,6 +346,14 @@ impl Scratch {
         }
     }
 
+    /// The throwaway server's private directory (`None` for a staging server).
+    pub fn dir(&self) -> Option<&Path> {
+        match &self.kind {
+            Kind::Throwaway { dir, .. } => Some(dir),
+            Kind::Staging { .. } => None,
+        }
+    }
+
     /// The scratch server's name of source database `db` (`None`: not loaded there).
     pub fn name(&self, db: &str) -> Option<&str> {
         self.names.get(db).map(String::as_str)
