@@ -326,7 +326,7 @@ pub fn classify(sql: &str, default_db: &str) -> Kind {
                     i += 1;
                     let renames = w == "TO"
                         || w == "AS"
-                        || (w == "TABLE" && upper(tokens.get(i - 2)) == "WITH");
+                        || (w == "TABLE" && upper(tokens.get(i.saturating_sub(2))) == "WITH");
                     if renames && let Some(n) = take_name(&tokens, &mut i, default_db) {
                         objects.push(n);
                     }
@@ -407,6 +407,39 @@ mod tests {
             ),
             [name("shop", "o")]
         );
+    }
+
+    #[test]
+    fn odd_and_cut_statements_are_judged_without_a_panic() {
+        for sql in [
+            "",
+            "`",
+            "'",
+            "\"",
+            "/*",
+            "/*!",
+            "--",
+            "ALTER",
+            "ALTER TABLE",
+            "CREATE DEFINER=",
+            "CREATE DEFINER=`a`@",
+            "RENAME TABLE a TO",
+            "DROP TABLE a,",
+            "CREATE INDEX i ON",
+            "CREATE TRIGGER t",
+            "TRUNCATE",
+            "a.`b",
+            "x.y.z.",
+            "ALTER TABLE t EXCHANGE PARTITION p WITH TABLE",
+        ] {
+            let _ = classify(sql, "db");
+            let _ = mentions(sql, "db");
+            let _ = start(sql);
+        }
+        proptest::proptest!(|(sql in ".{0,60}")| {
+            let _ = classify(&sql, "db");
+            let _ = mentions(&sql, "db");
+        });
     }
 
     #[test]

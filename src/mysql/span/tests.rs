@@ -107,3 +107,12 @@ fn the_latest_time_ignores_the_fake_rotate() {
         Some("2026-12-05 02:06:25")
     );
 }
+
+#[test]
+fn any_text_is_judged_without_a_panic() {
+    let r = reach(true);
+    proptest::proptest!(|(lines in proptest::collection::vec("(# at [0-9]{1,5}|#2612[0-9]{2} [0-9:]{7} server id 1 .{0,20}|BINLOG '|'/\\*!\\*/;|use `[a-z]{1,3}`/\\*!\\*/;|.{0,30})", 0..40))| {
+        let text = lines.join("\n");
+        let _ = Judge::new(&r, "bin.000001").run(&mut text.as_bytes(), &mut Vec::new());
+    });
+}
