@@ -301,6 +301,8 @@ async fn cancel_after_a_kill_drops_what_the_interrupted_restores_left() {
         async || scratch_servers(dir.path()) == 0,
     )
     .await;
+    // Nothing of theirs is left in the temporary directory: no copy of the dump or the span.
+    super::oracle::no_temp_files(&super::run::tmp(dir.path()));
 
     // shop-b: a stop that the killed apply journalled too late to act on.
     let mut journal_file = std::fs::OpenOptions::new()
