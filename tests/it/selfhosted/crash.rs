@@ -56,8 +56,9 @@ async fn a_restore_killed_right_after_its_rename_is_finished_by_the_rerun() {
             .any(|r| r["record"] == "finished"),
         "nothing journalled the end"
     );
-    // Its ledger says renamed? No: the kill came first. What proves the targets its own is
-    // the ledger's checksums, verified before the rename.
+    // The kill came before the ledger could say "renamed": what proves the targets this
+    // restore's own is the checksums its ledger verified before the rename. Counted below:
+    // the copies it made on production (a redo would make more).
     let copies_made = |log: &[String]| {
         log.iter()
             .filter(|s| s.contains(&format!("CREATE TABLE `{TEMP_PREFIX}")))
