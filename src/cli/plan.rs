@@ -47,8 +47,8 @@ pub struct PlanArgs {
     #[arg(long, value_name = "DIR", requires = "out")]
     pub state_dir: Option<PathBuf>,
     /// Option file with the `[client]` user and password of self-hosted servers
-    /// (`provider: mysql`), which `plan` asks (read-only) for their logging and dumps
-    /// [default: ~/.my.cnf when it exists]
+    /// (`provider: mysql`); with it (or --preflight) `plan` asks them, read-only, for their
+    /// logging, dumps and binary-log spans [default with --preflight: ~/.my.cnf when it exists]
     #[arg(long, value_name = "FILE")]
     pub defaults_file: Option<PathBuf>,
     #[command(flatten)]
@@ -201,11 +201,15 @@ pub fn run(args: &PlanArgs) -> i32 {
     code
 }
 
-/// What the self-hosted servers say (read-only); with `--preflight` also their privileges
-/// and scratch servers.
+/// What the self-hosted servers say (read-only), when asked (`--defaults-file` or
+/// `--preflight`: a plain `plan` stays offline, as for the cloud); with `--preflight` also
+/// their privileges and scratch servers.
 fn survey(args: &PlanArgs, plan: &ResolvedPlan) -> Result<super::selfhosted::Survey, i32> {
     if !super::selfhosted::any(plan) {
         return Ok(Vec::new());
+    }
+    if !args.preflight && args.defaults_file.is_none() {
+        return Ok(super::selfhosted::unasked(&args.plan, plan));
     }
     let creds = super::selfhosted::credentials(args.defaults_file.as_deref())?;
     let runtime = super::runtime(1)?;

@@ -85,8 +85,20 @@ pub fn requests(plan_path: &Path, plan: &ResolvedPlan, state: &Path) -> Vec<mysq
 }
 
 /// What each server says (read-only): its logging, the dump a restore would start from and
-/// the binary-log span; with `preflight`, also the privileges and the scratch server.
-pub type Survey = Vec<(mysql::Request, Result<mysql::check::Span, mysql::Error>)>;
+/// the binary-log span; with `preflight`, also the privileges and the scratch server. `None`:
+/// the servers were not asked (`plan` without `--defaults-file` or `--preflight`).
+pub type Survey = Vec<(
+    mysql::Request,
+    Option<Result<mysql::check::Span, mysql::Error>>,
+)>;
+
+/// The self-hosted restores without asking their servers.
+pub fn unasked(plan_path: &Path, plan: &ResolvedPlan) -> Survey {
+    requests(plan_path, plan, Path::new("."))
+        .into_iter()
+        .map(|r| (r, None))
+        .collect()
+}
 
 pub async fn survey(
     plan_path: &Path,
@@ -105,7 +117,7 @@ pub async fn survey(
         } else {
             mysql::check::check(&req, creds).await
         };
-        out.push((req, span));
+        out.push((req, Some(span)));
     }
     out
 }
@@ -127,7 +139,13 @@ pub fn human(survey: &Survey) -> String {
     );
     for (req, span) in survey {
         let lines = match span {
-            Ok(s) => {
+            None => vec![format!(
+                "  {}: {}, restored on {}; the server's logging, the dump and the binary-log span are read from it with --defaults-file or --preflight",
+                req.id,
+                req.server(),
+                scratch_of(req)
+            )],
+            Some(Ok(s)) => {
                 let mut lines = vec![
                     format!("  {}: {} ({})", req.id, req.server(), s.facts),
                     format!(
@@ -149,7 +167,7 @@ pub fn human(survey: &Survey) -> String {
                 );
                 lines
             }
-            Err(e) => vec![format!(
+            Some(Err(e)) => vec![format!(
                 "  {}: {e} (apply will refuse this instance)",
                 req.id
             )],
@@ -167,7 +185,12 @@ pub fn json(survey: &Survey) -> serde_json::Value {
     survey
         .iter()
         .map(|(req, span)| match span {
-            Ok(s) => serde_json::json!({
+            None => serde_json::json!({
+                "id": req.id,
+                "server": req.server(),
+                "scratch": scratch_of(req),
+            }),
+            Some(Ok(s)) => serde_json::json!({
                 "id": req.id,
                 "server": req.server(),
                 "version": s.facts.version,
@@ -182,7 +205,7 @@ pub fn json(survey: &Survey) -> serde_json::Value {
                 "scratch": scratch_of(req),
                 "passed_over": s.skipped.iter().map(|(p, why)| serde_json::json!({"dump": p, "why": why})).collect::<Vec<_>>(),
             }),
-            Err(e) => serde_json::json!({"id": req.id, "error": e.to_string()}),
+            Some(Err(e)) => serde_json::json!({"id": req.id, "error": e.to_string()}),
         })
         .collect()
 }
@@ -265,7 +288,8 @@ pub fn report(found: &Survey) -> Result<(), i32> {
     let mut auth = false;
     for (req, span) in found {
         match span {
-            Ok(s) => errln!(
+            None => {}
+            Some(Ok(s)) => errln!(
                 "preflight: {}: {}; dump {} at {}, binary log to the end of {}",
                 visible(&req.id),
                 visible(&s.facts.to_string()),
@@ -273,7 +297,7 @@ pub fn report(found: &Survey) -> Result<(), i32> {
                 visible(&s.dump.coordinates()),
                 visible(s.logs.last().map_or("", String::as_str)),
             ),
-            Err(e) => {
+            Some(Err(e)) => {
                 failed += 1;
                 auth |= e.is_auth();
                 errln!(

@@ -26,6 +26,17 @@ pub use super::summary::Summary;
 use super::tools::{self, Proc};
 use super::{Error, Request};
 
+/// Tells `progress` a phase and the bytes so far (how far into the phase is not known).
+fn teller(progress: &(dyn Fn(Progress) + Send + Sync)) -> impl Fn(Phase, u64) + '_ {
+    move |phase, bytes| {
+        progress(Progress {
+            phase,
+            part: 0.0,
+            bytes,
+        })
+    }
+}
+
 /// How often a long step tells its progress.
 const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
@@ -136,13 +147,7 @@ pub async fn restore(
     progress: &(dyn Fn(Progress) + Send + Sync),
     stop: &super::Stop,
 ) -> Result<Restored, Error> {
-    let say = |phase, bytes| {
-        progress(Progress {
-            phase,
-            part: 0.0,
-            bytes,
-        })
-    };
+    let say = teller(progress);
     say(Phase::Checking, 0);
     let ledger = Ledger::of(&req.state, &req.run);
     let mut prod = connect_to(req, creds).await?;
@@ -197,13 +202,7 @@ async fn run(
     progress: &(dyn Fn(Progress) + Send + Sync),
     stop: &super::Stop,
 ) -> Result<Restored, Error> {
-    let say = |phase, bytes| {
-        progress(Progress {
-            phase,
-            part: 0.0,
-            bytes,
-        })
-    };
+    let say = teller(progress);
     let span = stoppable(stop, check_on(prod, req, creds)).await?;
     super::check::scratch_version(req, creds, &span.facts).await?;
     say(Phase::Starting, 0);
@@ -261,13 +260,7 @@ async fn prepare(
     progress: &(dyn Fn(Progress) + Send + Sync),
     stop: &super::Stop,
 ) -> Result<(Judged, u64), Error> {
-    let say = |phase, bytes| {
-        progress(Progress {
-            phase,
-            part: 0.0,
-            bytes,
-        })
-    };
+    let say = teller(progress);
     say(Phase::Loading, 0);
     let counts = super::load::Counts::default();
     let total = std::fs::metadata(&span.dump.path)?.len().max(1);

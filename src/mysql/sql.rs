@@ -15,6 +15,30 @@ enum Token {
     Other,
 }
 
+/// The text of a quoted token starting at `b[i]` (after its opening `q`), and where the next
+/// token starts: a doubled `q` is one `q`, and with `escapes` a backslash escapes a character.
+fn quoted(b: &[char], mut i: usize, q: char, escapes: bool) -> (String, usize) {
+    let mut text = String::new();
+    while i < b.len() {
+        if escapes && b[i] == '\\' {
+            text.extend(b.get(i + 1));
+            i += 2;
+            continue;
+        }
+        if b[i] == q {
+            if b.get(i + 1) == Some(&q) {
+                text.push(q);
+                i += 2;
+                continue;
+            }
+            break;
+        }
+        text.push(b[i]);
+        i += 1;
+    }
+    (text, i + 1)
+}
+
 fn lex(sql: &str) -> Vec<Token> {
     let b: Vec<char> = sql.chars().collect();
     let mut out = Vec::new();
@@ -50,48 +74,18 @@ fn lex(sql: &str) -> Vec<Token> {
                 }
             }
             '\'' | '"' => {
-                let q = c;
-                i += 1;
-                let mut text = String::new();
-                while i < b.len() {
-                    if b[i] == '\\' {
-                        i += 2;
-                        continue;
-                    }
-                    if b[i] == q {
-                        if b.get(i + 1) == Some(&q) {
-                            i += 2;
-                            continue;
-                        }
-                        break;
-                    }
-                    text.push(b[i]);
-                    i += 1;
-                }
-                i += 1;
+                let (text, next) = quoted(&b, i + 1, c, true);
+                i = next;
                 // A double-quoted name is an identifier under ANSI_QUOTES: kept as a word.
-                out.push(if q == '"' {
+                out.push(if c == '"' {
                     Token::Word(text)
                 } else {
                     Token::Other
                 });
             }
             '`' => {
-                let mut text = String::new();
-                i += 1;
-                while i < b.len() {
-                    if b[i] == '`' {
-                        if b.get(i + 1) == Some(&'`') {
-                            text.push('`');
-                            i += 2;
-                            continue;
-                        }
-                        break;
-                    }
-                    text.push(b[i]);
-                    i += 1;
-                }
-                i += 1;
+                let (text, next) = quoted(&b, i + 1, '`', false);
+                i = next;
                 out.push(Token::Word(text));
             }
             '.' => {
