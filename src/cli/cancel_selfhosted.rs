@@ -99,7 +99,7 @@ async fn ask_apply(
             match s.status {
                 Status::Cancelled => {
                     outln!(
-                        "{}: cancelled (its restore was stopped and its scratch databases dropped; no target was made)",
+                        "{}: cancelled (its restore was stopped, its scratch server removed and what it had copied to production dropped; no target was made)",
                         visible(id)
                     );
                     false
@@ -170,7 +170,7 @@ async fn abandon(
                 let Some(mut req) = plan
                     .instances
                     .get(i)
-                    .and_then(|inst| selfhosted::request(plan_path, plan, inst))
+                    .and_then(|inst| selfhosted::request(plan_path, plan, inst, dir))
                 else {
                     out.failed += 1;
                     errln!("{}: not a self-hosted instance of this plan", visible(&id));

@@ -46,6 +46,11 @@ pub struct PlanArgs {
     /// [default: .planrun beside the plan]
     #[arg(long, value_name = "DIR", requires = "out")]
     pub state_dir: Option<PathBuf>,
+    /// Option file with the `[client]` user and password of self-hosted servers
+    /// (`provider: mysql`); with it (or --preflight) `plan` asks them, read-only, for their
+    /// logging, dumps and binary-log spans [default with --preflight: ~/.my.cnf when it exists]
+    #[arg(long, value_name = "FILE")]
+    pub defaults_file: Option<PathBuf>,
     #[command(flatten)]
     pub api: super::api_args::ApiArgs,
 }
@@ -139,16 +144,25 @@ pub fn run(args: &PlanArgs) -> i32 {
     }
     let prepared = prepare(&resolved, args.api.api.generation(), resolved.batch_size);
     let calls = calls(&prepared, args.show_requests);
-    let sources = super::selfhosted::sources(&args.plan, &resolved);
+    let sources = match survey(args, &resolved) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
     if !json {
         out!("{}", diff::human(&resolved, &calls, &view(args.expand)));
         out!("{}", super::selfhosted::human(&sources));
     }
-    let (code, preflight) = if args.preflight {
+    let (mut code, preflight) = if args.preflight && !super::selfhosted::only(&resolved) {
         preflight(args, &checked, &resolved, &prepared, json)
     } else {
         (exit::OK, None)
     };
+    if args.preflight
+        && let Err(c) = super::selfhosted::report(&sources)
+        && code == exit::OK
+    {
+        code = c;
+    }
     if let Some(out) = &args.out
         && code != exit::OK
     {
@@ -189,6 +203,27 @@ pub fn run(args: &PlanArgs) -> i32 {
         outln!("{doc}");
     }
     code
+}
+
+/// What the self-hosted servers say (read-only), when asked (`--defaults-file` or
+/// `--preflight`: a plain `plan` stays offline, as for the cloud); with `--preflight` also
+/// their privileges and scratch servers.
+fn survey(args: &PlanArgs, plan: &ResolvedPlan) -> Result<super::selfhosted::Survey, i32> {
+    if !super::selfhosted::any(plan) {
+        return Ok(Vec::new());
+    }
+    if !args.preflight && args.defaults_file.is_none() {
+        return Ok(super::selfhosted::unasked(&args.plan, plan));
+    }
+    let creds = super::selfhosted::credentials(args.defaults_file.as_deref())?;
+    let runtime = super::runtime(1)?;
+    Ok(runtime.block_on(super::selfhosted::survey(
+        &args.plan,
+        plan,
+        &creds,
+        None,
+        args.preflight,
+    )))
 }
 
 /// `plan --preflight`: the rollback-window check, reported like `validate` (for JSON, the

@@ -83,8 +83,8 @@ pub fn run(args: &ReportArgs) -> i32 {
         Err(code) => return code,
     };
     let mut incident = Incident::build(&records, plan.as_ref(), None);
-    if let Some((path, resolved)) = &resolved {
-        incident = incident.with_selfhosted(super::selfhosted::record(path, resolved));
+    if let Some((_, resolved)) = &resolved {
+        incident = incident.with_selfhosted(super::selfhosted::record(resolved, &records));
     }
     incident = incident.with_differences(kept_comparison(&journal));
     let ids: Vec<&str> = incident.instances.iter().map(|i| i.id.as_str()).collect();
@@ -262,7 +262,7 @@ pub fn write_for_apply(
     }
     let records = Journal::read(session.journal_path())?;
     let incident = Incident::build(&records, Some(&session.plan_info()), Some(session.state()))
-        .with_selfhosted(super::selfhosted::record(plan.0, plan.1));
+        .with_selfhosted(super::selfhosted::record(plan.1, &records));
     let text = render(format, &incident, &session.report()).map_err(std::io::Error::other)?;
     write_atomically(path, text.as_bytes())
 }

@@ -1,10 +1,12 @@
 //! Self-hosted instances (`provider: mysql`) in the CLI: the plan's entries as
-//! [`mysql::Request`]s, credentials from `--defaults-file` or `~/.my.cnf`, the preflight that
-//! `apply` runs before asking, and the [`Local`] restores the engine drives.
+//! [`mysql::Request`]s, credentials from `--defaults-file` or `~/.my.cnf`, what `plan` shows of
+//! each server (read-only), the preflight that `apply` and `plan --preflight` run before
+//! anything starts, and the [`Local`] restores the engine drives.
 
 use std::path::{Path, PathBuf};
 
 use super::exit;
+use crate::engine::journal::Record;
 use crate::engine::local::Local;
 use crate::mysql::{self, Credentials, Objects};
 use crate::plan::text::visible;
@@ -20,10 +22,23 @@ pub fn only(plan: &ResolvedPlan) -> bool {
     plan.instances.iter().all(|i| i.selfhosted.is_some())
 }
 
-/// The restore of one self-hosted instance; `backups` relative to the plan's directory.
-pub fn request(plan_path: &Path, plan: &ResolvedPlan, i: &Instance) -> Option<mysql::Request> {
+/// The restore of one self-hosted instance; `backups` relative to the plan's directory;
+/// `state` is the state directory (its ledger goes there).
+pub fn request(
+    plan_path: &Path,
+    plan: &ResolvedPlan,
+    i: &Instance,
+    state: &Path,
+) -> Option<mysql::Request> {
     let at = i.selfhosted.as_ref()?;
     let (host, port) = crate::plan::rules::parse_server(&at.server)?;
+    let restore_server = match &at.restore_server {
+        Some(s) => {
+            let (h, p) = crate::plan::rules::parse_server(s)?;
+            Some((h.to_owned(), p))
+        }
+        None => None,
+    };
     let offset = crate::plan::rules::parse_timezone(&plan.timezone)?;
     let time = crate::plan::rules::parse_time(&i.rollback_time)?;
     let backups = PathBuf::from(&at.backups);
@@ -55,98 +70,169 @@ pub fn request(plan_path: &Path, plan: &ResolvedPlan, i: &Instance) -> Option<my
                 })
                 .collect(),
         },
+        restore_server,
         // Named by its job when the engine starts it.
         run: String::new(),
+        state: state.to_path_buf(),
     })
 }
 
-pub fn requests(plan_path: &Path, plan: &ResolvedPlan) -> Vec<mysql::Request> {
+pub fn requests(plan_path: &Path, plan: &ResolvedPlan, state: &Path) -> Vec<mysql::Request> {
     plan.instances
         .iter()
-        .filter_map(|i| request(plan_path, plan, i))
+        .filter_map(|i| request(plan_path, plan, i, state))
         .collect()
 }
 
-/// Which dump each self-hosted restore would start from (read from its `backups` directory;
-/// the server is not contacted: `apply`'s preflight checks that the binary log reaches back).
-pub fn sources(
+/// What each server says (read-only): its logging, the dump a restore would start from and
+/// the binary-log span; with `preflight`, also the privileges and the scratch server. `None`:
+/// the servers were not asked (`plan` without `--defaults-file` or `--preflight`).
+pub type Survey = Vec<(
+    mysql::Request,
+    Option<Result<mysql::check::Span, mysql::Error>>,
+)>;
+
+/// The self-hosted restores without asking their servers.
+pub fn unasked(plan_path: &Path, plan: &ResolvedPlan) -> Survey {
+    requests(plan_path, plan, Path::new("."))
+        .into_iter()
+        .map(|r| (r, None))
+        .collect()
+}
+
+pub async fn survey(
     plan_path: &Path,
     plan: &ResolvedPlan,
-) -> Vec<(mysql::Request, Result<mysql::dump::Dump, mysql::Error>)> {
-    requests(plan_path, plan)
-        .into_iter()
-        .map(|r| {
-            let dump = mysql::dump::newest_before(&r.backups, r.time);
-            (r, dump)
-        })
-        .collect()
-}
-
-/// The dump and binary-log span of each self-hosted restore, for `plan`'s human output.
-pub fn human(sources: &[(mysql::Request, Result<mysql::dump::Dump, mysql::Error>)]) -> String {
-    if sources.is_empty() {
-        return String::new();
-    }
-    let mut out = String::from(
-        "\nSelf-hosted restores (the newest dump before the time, then the binary log up to it):\n",
-    );
-    for (req, dump) in sources {
-        let line = match dump {
-            Ok(d) => format!(
-                "  {}: dump {} (completed {}), binary log from {}:{} to {}\n",
-                visible(&req.id),
-                visible(&d.path.display().to_string()),
-                d.finished,
-                visible(&d.log_file),
-                d.log_pos,
-                req.time
-            ),
-            Err(e) => format!(
-                "  {}: {} (apply will refuse this instance)\n",
-                visible(&req.id),
-                visible(&e.to_string())
-            ),
+    creds: &Credentials,
+    pending: Option<&[&str]>,
+    preflight: bool,
+) -> Survey {
+    let mut out = Vec::new();
+    for req in requests(plan_path, plan, Path::new(".")) {
+        if pending.is_some_and(|p| !p.contains(&req.id.as_str())) {
+            continue;
+        }
+        let span = if preflight {
+            mysql::check::preflight(&req, creds).await
+        } else {
+            mysql::check::check(&req, creds).await
         };
-        out.push_str(&line);
+        out.push((req, Some(span)));
     }
     out
 }
 
-/// The same as JSON: per instance its dump and log coordinates, or the problem.
-pub fn json(
-    sources: &[(mysql::Request, Result<mysql::dump::Dump, mysql::Error>)],
-) -> serde_json::Value {
-    sources
+fn scratch_of(req: &mysql::Request) -> String {
+    match &req.restore_server {
+        Some((h, p)) => format!("restore_server {h}:{p}"),
+        None => "a throwaway server planrun starts".to_owned(),
+    }
+}
+
+/// Each self-hosted restore, for `plan`'s human output.
+pub fn human(survey: &Survey) -> String {
+    if survey.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "\nSelf-hosted restores (on a scratch server; production receives only the verified result):\n",
+    );
+    for (req, span) in survey {
+        let lines = match span {
+            None => vec![format!(
+                "  {}: {}, restored on {}; the server's logging, the dump and the binary-log span are read from it with --defaults-file or --preflight",
+                req.id,
+                req.server(),
+                scratch_of(req)
+            )],
+            Some(Ok(s)) => {
+                let mut lines = vec![
+                    format!("  {}: {} ({})", req.id, req.server(), s.facts),
+                    format!(
+                        "    dump {} (binary log {}{}), replayed up to {} on {}",
+                        s.dump.path.display(),
+                        s.dump.coordinates(),
+                        s.dump
+                            .gtid
+                            .as_ref()
+                            .map_or_else(String::new, |g| format!(", GTID {g}")),
+                        req.time,
+                        scratch_of(req),
+                    ),
+                ];
+                lines.extend(
+                    s.skipped
+                        .iter()
+                        .map(|(p, why)| format!("    passed over {p}: {why}")),
+                );
+                lines
+            }
+            Some(Err(e)) => vec![format!(
+                "  {}: {e} (apply will refuse this instance)",
+                req.id
+            )],
+        };
+        for line in lines {
+            out.push_str(&visible(&line));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The same as JSON: per instance its server's logging, dump and coordinates, or the problem.
+pub fn json(survey: &Survey) -> serde_json::Value {
+    survey
         .iter()
-        .map(|(req, dump)| match dump {
-            Ok(d) => serde_json::json!({
+        .map(|(req, span)| match span {
+            None => serde_json::json!({
                 "id": req.id,
-                "dump": d.path.display().to_string(),
-                "dump_completed": d.finished.to_string(),
-                "binlog_file": d.log_file,
-                "binlog_position": d.log_pos,
-                "stop_time": req.time.to_string(),
+                "server": req.server(),
+                "scratch": scratch_of(req),
             }),
-            Err(e) => serde_json::json!({"id": req.id, "error": e.to_string()}),
+            Some(Ok(s)) => serde_json::json!({
+                "id": req.id,
+                "server": req.server(),
+                "version": s.facts.version,
+                "binlog_format": s.facts.binlog_format,
+                "binlog_row_image": s.facts.binlog_row_image,
+                "gtid": s.facts.gtid,
+                "dump": s.dump.path.display().to_string(),
+                "binlog_file": s.dump.log_file,
+                "binlog_position": s.dump.log_pos,
+                "dump_gtid": s.dump.gtid,
+                "stop_time": req.time.to_string(),
+                "scratch": scratch_of(req),
+                "passed_over": s.skipped.iter().map(|(p, why)| serde_json::json!({"dump": p, "why": why})).collect::<Vec<_>>(),
+            }),
+            Some(Err(e)) => serde_json::json!({"id": req.id, "error": e.to_string()}),
         })
         .collect()
 }
 
 /// What the incident record shows of each self-hosted instance: its server, and the dump and
-/// binary-log span its restore uses (read from its `backups` directory, as `plan` shows it).
-pub fn record(plan_path: &Path, plan: &ResolvedPlan) -> Vec<crate::record::SelfHosted> {
-    sources(plan_path, plan)
-        .into_iter()
-        .map(|(req, dump)| crate::record::SelfHosted {
-            id: req.id.clone(),
-            server: format!("{}:{}", req.host, req.port),
-            binlog: dump
-                .as_ref()
-                .ok()
-                .map(|d| format!("from {}:{} to {}", d.log_file, d.log_pos, req.time)),
-            dump: dump
-                .map(|d| format!("{} (completed {})", d.path.display(), d.finished))
-                .map_err(|e| e.to_string()),
+/// binary-log span its restore used, as its journaled outcome says.
+pub fn record(plan: &ResolvedPlan, records: &[Record]) -> Vec<crate::record::SelfHosted> {
+    plan.instances
+        .iter()
+        .filter_map(|i| {
+            let at = i.selfhosted.as_ref()?;
+            let said = records.iter().rev().find_map(|r| match r {
+                Record::Finished {
+                    instance, message, ..
+                } if *instance == i.id => message.clone(),
+                _ => None,
+            });
+            let summary = said.as_deref().and_then(mysql::restore::Summary::parse);
+            Some(crate::record::SelfHosted {
+                id: i.id.clone(),
+                server: at.server.clone(),
+                dump: summary.as_ref().map(|s| s.dump.clone()).ok_or_else(|| {
+                    "chosen when the restore reads the server's binary log".to_owned()
+                }),
+                binlog: summary.as_ref().map(|s| s.binlog.clone()),
+                verified: summary.map(|s| s.landed),
+            })
         })
         .collect()
 }
@@ -173,7 +259,7 @@ pub fn local(
     resume: bool,
 ) -> Local {
     Local::new(
-        requests(plan_path, plan),
+        requests(plan_path, plan, state_dir),
         creds,
         concurrency,
         state_dir.to_path_buf(),
@@ -182,32 +268,38 @@ pub fn local(
     )
 }
 
-/// Checks the self-hosted instances among `pending` (server, binary log, dump, sources,
-/// targets) and says what each restore would use. `Err`: the exit code; nothing was started.
-/// Instances an earlier run submitted are left out: their targets may be theirs already.
+/// Checks the self-hosted instances among `pending` (server, credentials and privileges,
+/// binary log, dump, sources, targets, scratch server) and says what each restore would use.
+/// `Err`: the exit code (2 when credentials were refused); nothing was started. Instances an
+/// earlier run submitted are left out: their targets may be theirs already.
 pub async fn preflight(
     plan_path: &Path,
     plan: &ResolvedPlan,
     creds: &Credentials,
     pending: &[&str],
 ) -> Result<(), i32> {
+    let found = survey(plan_path, plan, creds, Some(pending), true).await;
+    report(&found)
+}
+
+/// Prints what a preflight found; `Err`: its exit code.
+pub fn report(found: &Survey) -> Result<(), i32> {
     let mut failed = 0;
-    for req in requests(plan_path, plan)
-        .into_iter()
-        .filter(|r| pending.contains(&r.id.as_str()))
-    {
-        match mysql::check::check(&req, creds).await {
-            Ok(span) => errln!(
-                "preflight: {}: dump {} (completed {}), binary log {}:{} to the end of {}",
+    let mut auth = false;
+    for (req, span) in found {
+        match span {
+            None => {}
+            Some(Ok(s)) => errln!(
+                "preflight: {}: {}; dump {} at {}, binary log to the end of {}",
                 visible(&req.id),
-                visible(&span.dump.path.display().to_string()),
-                span.dump.finished,
-                visible(&span.dump.log_file),
-                span.dump.log_pos,
-                visible(span.logs.last().map_or("", String::as_str)),
+                visible(&s.facts.to_string()),
+                visible(&s.dump.path.display().to_string()),
+                visible(&s.dump.coordinates()),
+                visible(s.logs.last().map_or("", String::as_str)),
             ),
-            Err(e) => {
+            Some(Err(e)) => {
                 failed += 1;
+                auth |= e.is_auth();
                 errln!(
                     "preflight: {}: {}",
                     visible(&req.id),
@@ -220,7 +312,7 @@ pub async fn preflight(
         errln!(
             "preflight: {failed} self-hosted instance(s) cannot be restored as planned; nothing was started."
         );
-        return Err(exit::FAILED);
+        return Err(if auth { exit::USAGE } else { exit::FAILED });
     }
     Ok(())
 }

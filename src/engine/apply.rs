@@ -352,6 +352,7 @@ mod tests {
         p.instances[2].selfhosted = Some(crate::plan::SelfHosted {
             server: "db1:3306".into(),
             backups: "dumps".into(),
+            restore_server: None,
         });
         let mut a = apply(&p, dir.path());
         a.state_mut().apply(&Record::Intent {

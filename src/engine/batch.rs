@@ -96,6 +96,7 @@ pub(crate) mod tests {
         p.instances[1].selfhosted = Some(crate::plan::SelfHosted {
             server: "db1:3306".into(),
             backups: "dumps".into(),
+            restore_server: None,
         });
         let calls = batches(&p, 10);
         let ids: Vec<Vec<usize>> = calls.into_iter().map(|b| b.instances).collect();

@@ -8,7 +8,7 @@
 //! pseudo-region ([`region_of`]), so it is a batch of one, and [`super::any::AnyProtocol`]
 //! sends calls for such regions here. A job a previous process started (resume after kill -9)
 //! is unknown here: its restore is started again under the same name, which either finds that
-//! the interrupted one had made the targets (its receipt, [`mod@crate::mysql::restore`]) or drops
+//! the interrupted one had landed the targets (its ledger, [`mod@crate::mysql::restore`]) or drops
 //! what it left and starts over; a restore that had finished left a marker file beside the
 //! journal and is not redone. `planrun cancel` from another process reaches these restores
 //! through the journal (`stops`). This is the only place the engine uses `crate::mysql`.
@@ -40,6 +40,13 @@ pub fn region_of(id: &str) -> String {
 pub fn is_local(region: Option<&str>) -> bool {
     region.is_some_and(|r| r.starts_with(REGION_PREFIX))
 }
+
+/// True for the jobs of self-hosted restores (their handles are made here).
+pub fn owns(job: &JobHandle) -> bool {
+    job.0.starts_with(JOB_PREFIX)
+}
+
+const JOB_PREFIX: &str = "local-";
 
 /// The file a finished restore of `job` leaves in the state directory `dir`.
 pub fn marker(dir: &std::path::Path, job: &JobHandle) -> PathBuf {
@@ -240,7 +247,7 @@ impl Local {
                     *at = p.phase;
                 }
                 this.set(&id, |t| {
-                    t.progress = Some(percent(p.phase));
+                    t.progress = Some(percent(p.phase, p.part));
                     t.message = Some(format!("{}, {} bytes", p.phase.name(), p.bytes));
                 });
             };
@@ -252,7 +259,7 @@ impl Local {
                     (
                         TaskState::Killed,
                         format!(
-                            "cancelled with `planrun cancel` while {}: its child processes were stopped and its scratch databases dropped; no target was made",
+                            "cancelled with `planrun cancel` while {}: its child processes and scratch server were stopped, what it had copied to production dropped; no target was made",
                             at.name()
                         ),
                     )
@@ -264,8 +271,8 @@ impl Local {
         Ok(())
     }
 
-    /// A restore that made its targets: the marker says so to later runs, then its receipt on
-    /// the server can go.
+    /// A restore that made its targets: the marker says so to later runs, then its ledger
+    /// can go.
     async fn record_done(
         &self,
         request: &mysql::Request,
@@ -278,25 +285,9 @@ impl Local {
                 format!("restored, but its marker could not be written: {e}"),
             );
         }
-        let dump = &restored.span.dump;
-        let mut message = if restored.earlier {
-            format!(
-                "restored (by the run that was interrupted after making the targets) from {}",
-                dump.path.display()
-            )
-        } else {
-            format!(
-                "restored from {} and the binary log from {}:{}",
-                dump.path.display(),
-                dump.log_file,
-                dump.log_pos
-            )
-        };
-        if let Err(e) = mysql::restore::forget(request, &self.inner.creds).await {
-            message.push_str(&format!(
-                "; its receipt in `{}` could not be dropped: {e}",
-                mysql::RECEIPTS_DB
-            ));
+        let mut message = mysql::restore::Summary::say(request, restored);
+        if let Err(e) = mysql::restore::forget(request) {
+            message.push_str(&format!("; its ledger could not be removed: {e}"));
         }
         (TaskState::Succeeded, message)
     }
@@ -314,15 +305,20 @@ impl Local {
     }
 }
 
-/// Phases as the percentages a progress bar draws.
-fn percent(phase: Phase) -> u8 {
-    match phase {
-        Phase::Checking => 5,
-        Phase::Loading => 40,
-        Phase::Replaying => 80,
-        Phase::Renaming => 95,
-        Phase::Done => 100,
-    }
+/// Phases (and how far into one) as the percentages a progress bar draws.
+fn percent(phase: Phase, part: f64) -> u8 {
+    let (from, to) = match phase {
+        Phase::Checking => (5, 5),
+        Phase::Starting => (10, 10),
+        // Loading is told as it goes (how far into the dump file).
+        Phase::Loading => (30, 59),
+        Phase::Replaying => (60, 60),
+        Phase::Copying => (80, 80),
+        Phase::Renaming => (95, 95),
+        Phase::Done => (100, 100),
+    };
+    let span = f64::from(to - from) * part.clamp(0.0, 1.0);
+    from + span.round() as u8
 }
 
 /// Times in the instance's clock, as the API reports them (the engine reads them so).
@@ -353,7 +349,7 @@ impl Protocol for Local {
             .first()
             .map(|b| b.instance_id.as_str())
             .unwrap_or_default();
-        let job = JobHandle(format!("local-{first}-{millis}"));
+        let job = JobHandle(format!("{JOB_PREFIX}{first}-{millis}"));
         for one in batch {
             self.start(&one.instance_id, job.clone(), false)?;
         }

@@ -123,16 +123,23 @@ impl InstanceState {
     }
 }
 
+/// What is journaled of how `task` ended: why it did not succeed, or, for a self-hosted
+/// restore, what its success verified (its checksums); a cloud success says nothing more.
+pub fn ended_message(task: &Task) -> Option<String> {
+    let says = task.job.as_ref().is_some_and(crate::engine::local::owns);
+    (task.state != TaskState::Succeeded || says).then(|| {
+        task.message
+            .clone()
+            .unwrap_or_else(|| format!("the task ended {}", task.state))
+    })
+}
+
 impl InstanceState {
     /// The record that tells what a look at its task saw, when the look changes anything:
     /// how the task ended, or its new state or progress (as `apply` journals them).
     pub fn observed(&self, task: &Task, at: DateTime<Utc>) -> Option<Record> {
         if task.state.is_terminal() {
-            let message = (task.state != TaskState::Succeeded).then(|| {
-                task.message
-                    .clone()
-                    .unwrap_or_else(|| format!("the task ended {}", task.state))
-            });
+            let message = ended_message(task);
             return Some(Record::Finished {
                 instance: self.id.clone(),
                 status: task.state.clone(),

@@ -1,70 +1,189 @@
-//! The checks before a restore, which change nothing: the server answers, binary logging is
-//! on, the newest dump before the time exists and the log reaches back to it without a gap,
-//! the sources are in the dump, the targets are free. `plan` and `apply`'s preflight use them.
+//! The checks before a restore, which change nothing: the server answers (and accepts the
+//! credentials), binary logging is on, the dump to start from — chosen by its binary-log
+//! coordinates and the log's own event times — the log reaching back to it without a gap,
+//! the sources in the dump, the targets free, the scratch server's version. `plan`, `plan
+//! --preflight` and `apply`'s preflight use them.
+
+use std::process::Stdio;
 
 use mysql_async::prelude::Queryable;
 
 use super::credentials::Credentials;
 use super::dump::{self, Dump};
+use super::scratch::Version;
+use super::span::latest_time;
+use super::tools::{self, Proc};
 use super::{Error, Request};
 
-/// What the checks found: the dump and the log span a restore would use (`plan` shows it).
+/// What the server says of its logging (`plan` shows it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Facts {
+    pub version: String,
+    pub binlog_format: String,
+    pub binlog_row_image: String,
+    /// MariaDB: `gtid_strict_mode=ON|OFF, gtid_binlog_pos=...`; MySQL: `gtid_mode=...`.
+    pub gtid: String,
+}
+
+impl std::fmt::Display for Facts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}, binlog_format={}, binlog_row_image={}, {}",
+            self.version, self.binlog_format, self.binlog_row_image, self.gtid
+        )
+    }
+}
+
+/// What the checks found: the dump and log span a restore would use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Span {
     pub dump: Dump,
     /// The binary logs from the dump's file to the newest.
     pub logs: Vec<String>,
+    pub facts: Facts,
+    /// Newer dumps passed over, and why.
+    pub skipped: Vec<(String, String)>,
 }
 
-pub(super) async fn connect(
-    req: &Request,
+/// A driver connection; a refusal of the credentials is [`Error::Auth`].
+pub async fn connect(
+    host: &str,
+    port: u16,
     creds: &Credentials,
 ) -> Result<mysql_async::Conn, Error> {
     let opts = mysql_async::OptsBuilder::default()
-        .ip_or_hostname(req.host.clone())
-        .tcp_port(req.port)
+        .ip_or_hostname(host.to_owned())
+        .tcp_port(port)
         .user(creds.user.clone())
         .pass(creds.password.clone())
         .prefer_socket(false);
-    mysql_async::Conn::new(opts)
-        .await
-        .map_err(|e| Error::Unreachable {
-            server: format!("{}:{}", req.host, req.port),
+    let server = format!("{host}:{port}");
+    mysql_async::Conn::new(opts).await.map_err(|e| match &e {
+        // Access denied (1045), to a database (1044), by the plugin (1698).
+        mysql_async::Error::Server(s) if matches!(s.code, 1044 | 1045 | 1698) => Error::Auth {
+            server,
+            reason: s.message.clone(),
+        },
+        _ => Error::Unreachable {
+            server,
             reason: e.to_string(),
-        })
+        },
+    })
+}
+
+pub(super) async fn connect_to(
+    req: &Request,
+    creds: &Credentials,
+) -> Result<mysql_async::Conn, Error> {
+    connect(&req.host, req.port, creds).await
 }
 
 /// Checks everything a restore needs without changing anything.
 pub async fn check(req: &Request, creds: &Credentials) -> Result<Span, Error> {
-    let mut conn = connect(req, creds).await?;
-    let span = check_on(&mut conn, req).await;
+    let mut conn = connect_to(req, creds).await?;
+    let span = check_on(&mut conn, req, creds).await;
     let _ = conn.disconnect().await;
     span
 }
 
-pub(super) async fn check_on(conn: &mut mysql_async::Conn, req: &Request) -> Result<Span, Error> {
-    let server = format!("{}:{}", req.host, req.port);
+/// [`check`], then the privileges the README lists (`SHOW GRANTS`) and the scratch server.
+pub async fn preflight(req: &Request, creds: &Credentials) -> Result<Span, Error> {
+    let mut conn = connect_to(req, creds).await?;
+    let result = async {
+        // The privileges first: a missing one is named, not met as an error later.
+        let grants: Vec<String> = conn.query("SHOW GRANTS").await?;
+        let missing = super::grants::missing(&grants, &super::grants::needed(req));
+        if !missing.is_empty() {
+            return Err(Error::Privileges(format!(
+                "{} (see the README's list)",
+                missing.join(", ")
+            )));
+        }
+        let span = check_on(&mut conn, req, creds).await?;
+        scratch_version(req, creds, &span.facts).await?;
+        Ok(span)
+    }
+    .await;
+    let _ = conn.disconnect().await;
+    result
+}
+
+/// The scratch server is of production's flavour and major version.
+pub async fn scratch_version(
+    req: &Request,
+    creds: &Credentials,
+    facts: &Facts,
+) -> Result<(), Error> {
+    let production = Version::parse(&facts.version).ok_or_else(|| {
+        Error::Scratch(format!(
+            "production's version {:?} is not understood",
+            facts.version
+        ))
+    })?;
+    let scratch = match &req.restore_server {
+        None => super::scratch::local_version().await?,
+        Some((host, port)) => {
+            let mut c = connect(host, *port, creds).await?;
+            let v: Option<String> = c.query_first("SELECT VERSION()").await?;
+            let _ = c.disconnect().await;
+            Version::parse(v.as_deref().unwrap_or_default()).ok_or_else(|| {
+                Error::Scratch("the restore_server's version is not understood".into())
+            })?
+        }
+    };
+    match scratch.mismatch(&production) {
+        Some(why) => Err(Error::Scratch(why)),
+        None => Ok(()),
+    }
+}
+
+async fn facts(conn: &mut mysql_async::Conn) -> Result<Facts, Error> {
+    let row: Option<(String, String, String)> = conn
+        .query_first("SELECT VERSION(), @@binlog_format, @@binlog_row_image")
+        .await?;
+    let (version, binlog_format, binlog_row_image) = row.unwrap_or_default();
+    let gtid = if version.to_ascii_lowercase().contains("mariadb") {
+        let g: Option<(i64, String)> = conn
+            .query_first("SELECT @@gtid_strict_mode, @@gtid_binlog_pos")
+            .await?;
+        let (strict, pos) = g.unwrap_or_default();
+        format!(
+            "gtid_strict_mode={}, gtid_binlog_pos={}",
+            if strict == 1 { "ON" } else { "OFF" },
+            if pos.is_empty() { "(none)" } else { &pos }
+        )
+    } else {
+        let g: Option<String> = conn.query_first("SELECT @@gtid_mode").await?;
+        format!("gtid_mode={}", g.unwrap_or_default())
+    };
+    Ok(Facts {
+        version,
+        binlog_format,
+        binlog_row_image,
+        gtid,
+    })
+}
+
+pub(super) async fn check_on(
+    conn: &mut mysql_async::Conn,
+    req: &Request,
+    creds: &Credentials,
+) -> Result<Span, Error> {
+    let server = req.server();
     let log_bin: Option<i64> = conn.query_first("SELECT @@log_bin").await?;
     if log_bin != Some(1) {
         return Err(Error::NoBinlog(server));
     }
-    let dump = dump::newest_before(&req.backups, req.time)?;
+    let facts = facts(conn).await?;
     let rows: Vec<mysql_async::Row> = conn.query("SHOW BINARY LOGS").await?;
     let listed: Vec<String> = rows
         .into_iter()
         .filter_map(|r| r.get::<String, _>(0))
         .collect();
+    let (dump, skipped) = choose(req, creds, &listed).await?;
     let logs = log_span(&listed, &dump.log_file)?;
-    let contents = dump::contents(&dump.path)?;
-    let in_dump = |db: &str, table: Option<&str>| {
-        contents
-            .iter()
-            .any(|(d, tables)| d == db && table.is_none_or(|t| tables.iter().any(|x| x == t)))
-    };
     for (source, target) in &req.objects.dbs {
-        if !in_dump(source, None) {
-            return Err(Error::MissingSource(format!("database `{source}`")));
-        }
         let n: Option<i64> = conn
             .exec_first(
                 "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
@@ -74,11 +193,9 @@ pub(super) async fn check_on(conn: &mut mysql_async::Conn, req: &Request) -> Res
         if n.unwrap_or(0) > 0 {
             return Err(Error::TargetExists(format!("database `{target}`")));
         }
+        let _ = source;
     }
-    for (db, source, target) in &req.objects.tables {
-        if !in_dump(db, Some(source)) {
-            return Err(Error::MissingSource(format!("table `{db}`.`{source}`")));
-        }
+    for (db, _, target) in &req.objects.tables {
         let n: Option<i64> = conn
             .exec_first(
                 "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
@@ -89,7 +206,131 @@ pub(super) async fn check_on(conn: &mut mysql_async::Conn, req: &Request) -> Res
             return Err(Error::TargetExists(format!("table `{db}`.`{target}`")));
         }
     }
-    Ok(Span { dump, logs })
+    Ok(Span {
+        dump,
+        logs,
+        facts,
+        skipped,
+    })
+}
+
+/// The latest dump (by coordinates) that holds every source and whose coordinates the log
+/// shows to precede the time: no event before them is stamped at or after it.
+async fn choose(
+    req: &Request,
+    creds: &Credentials,
+    listed: &[String],
+) -> Result<(Dump, Vec<(String, String)>), Error> {
+    let no_dump = |why: String| Error::NoDump {
+        dir: req.backups.display().to_string(),
+        time: req.time.to_string(),
+        why,
+    };
+    let (dumps, unusable) =
+        dump::candidates(&req.backups).map_err(|e| no_dump(format!("cannot read it: {e}")))?;
+    let mut skipped: Vec<(String, String)> = unusable
+        .into_iter()
+        .map(|(p, why)| (p.display().to_string(), why))
+        .collect();
+    for d in dumps {
+        let name = d.path.display().to_string();
+        if let Some(why) = lacks(req, &d) {
+            skipped.push((name, why));
+            continue;
+        }
+        if !listed.contains(&d.log_file) {
+            skipped.push((
+                name,
+                format!("its binary log {} is no longer on the server", d.log_file),
+            ));
+            continue;
+        }
+        match latest_before(req, creds, &d).await? {
+            Some(t) if t >= req.time => skipped.push((
+                name,
+                format!(
+                    "it holds changes the log stamps {t}, not before the time (its coordinates {})",
+                    d.coordinates()
+                ),
+            )),
+            _ => return Ok((d, skipped)),
+        }
+    }
+    Err(no_dump(if skipped.is_empty() {
+        "no *.sql or *.sql.gz files".to_owned()
+    } else {
+        skipped
+            .iter()
+            .map(|(p, why)| format!("{p}: {why}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }))
+}
+
+/// Why dump `d` cannot serve `req` (a source it does not hold).
+fn lacks(req: &Request, d: &Dump) -> Option<String> {
+    for (source, _) in &req.objects.dbs {
+        if !d.has_db(source) {
+            return Some(format!("it lacks database `{source}`"));
+        }
+    }
+    for (db, t, _) in &req.objects.tables {
+        if !d.has_table(db, t) {
+            return Some(format!("it lacks table `{db}`.`{t}`"));
+        }
+    }
+    None
+}
+
+/// The latest event time of the dump's log file before its coordinates.
+async fn latest_before(
+    req: &Request,
+    creds: &Credentials,
+    d: &Dump,
+) -> Result<Option<chrono::NaiveDateTime>, Error> {
+    let (proc, out) = read_binlog(
+        req,
+        creds,
+        &[format!("--stop-position={}", d.log_pos), d.log_file.clone()],
+    )?;
+    let read = tools::blocking(move || {
+        let mut r = std::io::BufReader::with_capacity(1 << 16, out);
+        Ok(latest_time(&mut r)?)
+    });
+    let (latest, finished) = tokio::join!(read, proc.finish());
+    finished?;
+    latest
+}
+
+/// `mariadb-binlog` reading production's log over the replication protocol, with `args`
+/// (positions, files), printing times in the plan's zone; and the read end of its output.
+pub(super) fn read_binlog(
+    req: &Request,
+    creds: &Credentials,
+    args: &[String],
+) -> Result<(Proc, std::fs::File), Error> {
+    let mut all = tools::connection(creds.tool_option(), &req.host, req.port);
+    all.push("--read-from-remote-server".to_owned());
+    all.extend(args.iter().cloned());
+    let tz = posix_tz(req.offset);
+    let mut proc = Proc::spawn(
+        &tools::binlog()?,
+        &all,
+        Stdio::null(),
+        Stdio::piped(),
+        &[("TZ", &tz)],
+    )?;
+    let out = tools::stdout_file(&mut proc)?;
+    Ok((proc, out))
+}
+
+/// `+08:00` → `UTC-08:00` (POSIX TZ signs are reversed): the binlog tool reads and prints
+/// times in its local time zone, which must be the plan's.
+pub fn posix_tz(offset: chrono::FixedOffset) -> String {
+    let secs = offset.local_minus_utc();
+    let sign = if secs >= 0 { '-' } else { '+' };
+    let secs = secs.abs();
+    format!("UTC{sign}{:02}:{:02}", secs / 3600, secs % 3600 / 60)
 }
 
 /// The logs from `first` to the newest, which must all be there and numbered without a hole.
@@ -136,5 +377,13 @@ mod tests {
             log_span(&l(&["b.000001", "b.000003"]), "b.000001"),
             Err(Error::LogGap { missing, .. }) if missing == "b.000002"
         ));
+    }
+
+    #[test]
+    fn posix_zones_have_reversed_signs() {
+        let east = chrono::FixedOffset::east_opt(8 * 3600).expect("valid");
+        assert_eq!(posix_tz(east), "UTC-08:00");
+        let west = chrono::FixedOffset::west_opt(5 * 3600 + 1800).expect("valid");
+        assert_eq!(posix_tz(west), "UTC+05:30");
     }
 }

@@ -1,72 +1,123 @@
-//! The dumps of a `backups` directory: which one to start from (the newest finished before the
-//! time), its binary-log coordinates, and the part of it a restore loads.
+//! The dumps of a `backups` directory and what each says of itself: its binary-log
+//! coordinates (`--master-data`/`--source-data`), its GTID position (`--gtid`), its databases
+//! and tables. Which one a restore starts from is decided against the server's binary log
+//! ([`super::check`]), never by a clock; reading a dump for loading is [`open`].
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-
-use chrono::NaiveDateTime;
-
-use super::Error;
 
 /// A dump and what its comments say.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dump {
     pub path: PathBuf,
-    /// `-- Dump completed on ...` (the dumping machine's clock).
-    pub finished: NaiveDateTime,
     /// From `CHANGE MASTER TO MASTER_LOG_FILE='..', MASTER_LOG_POS=..` (`--master-data=2`;
     /// `--source-data=2` writes `CHANGE REPLICATION SOURCE TO SOURCE_LOG_FILE=...`).
     pub log_file: String,
     pub log_pos: u64,
+    /// `gtid_slave_pos` (MariaDB `--gtid`) or `GTID_PURGED` (MySQL), when written.
+    pub gtid: Option<String>,
+    /// Databases and their tables (`-- Current Database:` / `CREATE TABLE` lines).
+    pub contents: Vec<(String, Vec<String>)>,
 }
 
-fn open(path: &Path) -> std::io::Result<Box<dyn BufRead + Send>> {
-    let file = std::fs::File::open(path)?;
-    let gzip = path.extension().is_some_and(|e| e == "gz");
-    Ok(if gzip {
-        Box::new(BufReader::new(flate2::read::MultiGzDecoder::new(file)))
+impl Dump {
+    pub fn has_db(&self, db: &str) -> bool {
+        self.contents.iter().any(|(d, _)| d == db)
+    }
+
+    pub fn has_table(&self, db: &str, table: &str) -> bool {
+        self.contents
+            .iter()
+            .any(|(d, tables)| d == db && tables.iter().any(|t| t == table))
+    }
+
+    pub fn databases(&self) -> Vec<String> {
+        self.contents.iter().map(|(d, _)| d.clone()).collect()
+    }
+
+    /// The coordinates as `file:position`.
+    pub fn coordinates(&self) -> String {
+        format!("{}:{}", self.log_file, self.log_pos)
+    }
+}
+
+/// A dump's text, decompressed when it ends in `.gz`.
+pub fn open(path: &Path) -> std::io::Result<Box<dyn BufRead + Send>> {
+    Ok(reader(path, std::fs::File::open(path)?))
+}
+
+/// The text of dump `path` read from `file` (its bytes, perhaps counted on the way).
+pub fn reader(path: &Path, file: impl std::io::Read + Send + 'static) -> Box<dyn BufRead + Send> {
+    if path.extension().is_some_and(|e| e == "gz") {
+        Box::new(BufReader::with_capacity(
+            1 << 16,
+            flate2::read::MultiGzDecoder::new(file),
+        ))
     } else {
-        Box::new(BufReader::new(file))
-    })
+        Box::new(BufReader::with_capacity(1 << 16, file))
+    }
 }
 
-/// Reads a dump's comments. `None`: not a usable dump (no coordinates or never completed).
-pub fn inspect(path: &Path) -> std::io::Result<Option<Dump>> {
+/// Reads a dump once. `Ok(Err(why))`: not a usable dump, and why.
+pub fn inspect(path: &Path) -> std::io::Result<Result<Dump, String>> {
     let mut coords = None;
-    let mut finished = None;
+    let mut gtid = None;
+    let mut contents: Vec<(String, Vec<String>)> = Vec::new();
+    let mut completed = false;
     for line in open(path)?.split(b'\n') {
         let line = line?;
-        if !line.starts_with(b"-- ") {
+        // Data lines are most of a dump: only their first bytes are looked at.
+        if line.starts_with(b"INSERT ") {
             continue;
         }
         let text = String::from_utf8_lossy(&line);
-        if coords.is_none() {
-            coords = coordinates(&text);
-        }
-        if let Some(rest) = text.strip_prefix("-- Dump completed on ") {
-            finished = completed(rest);
+        if let Some(comment) = text.strip_prefix("-- ") {
+            if coords.is_none() {
+                coords = coordinates(comment);
+            }
+            if gtid.is_none() {
+                gtid = gtid_position(comment);
+            }
+            if let Some(db) = comment
+                .strip_prefix("Current Database: ")
+                .and_then(unquote_ident)
+                && !contents.iter().any(|(d, _)| *d == db)
+            {
+                contents.push((db, Vec::new()));
+            }
+            completed |= comment.starts_with("Dump completed");
+        } else if let Some(t) = text
+            .strip_prefix("CREATE TABLE ")
+            .and_then(|r| unquote_ident(r.split(" (").next().unwrap_or(r)))
+            && let Some((_, tables)) = contents.last_mut()
+        {
+            tables.push(t);
         }
     }
-    Ok(coords
-        .zip(finished)
-        .map(|((log_file, log_pos), finished)| Dump {
-            path: path.to_path_buf(),
-            finished,
-            log_file,
-            log_pos,
-        }))
+    let Some((log_file, log_pos)) = coords else {
+        return Ok(Err(
+            "it has no binary-log coordinates (dump with --master-data=2 or --source-data=2)"
+                .into(),
+        ));
+    };
+    if !completed {
+        return Ok(Err("it is incomplete (no `-- Dump completed` line)".into()));
+    }
+    Ok(Ok(Dump {
+        path: path.to_path_buf(),
+        log_file,
+        log_pos,
+        gtid,
+        contents,
+    }))
 }
 
-/// `-- CHANGE MASTER TO MASTER_LOG_FILE='bin.000001', MASTER_LOG_POS=1368;`, or the
+/// `CHANGE MASTER TO MASTER_LOG_FILE='bin.000001', MASTER_LOG_POS=1368;`, or the
 /// `SOURCE_LOG_FILE`/`SOURCE_LOG_POS` spelling of MySQL 8.0.23+.
 fn coordinates(line: &str) -> Option<(String, u64)> {
-    let file_at = line
-        .find("MASTER_LOG_FILE='")
-        .map(|i| i + "MASTER_LOG_FILE='".len())
-        .or_else(|| {
-            line.find("SOURCE_LOG_FILE='")
-                .map(|i| i + "SOURCE_LOG_FILE='".len())
-        })?;
+    let file_at = ["MASTER_LOG_FILE='", "SOURCE_LOG_FILE='"]
+        .iter()
+        .find_map(|k| line.find(k).map(|i| i + k.len()))?;
     let file = line[file_at..].split('\'').next()?.to_owned();
     let pos_at = line.find("_LOG_POS=").map(|i| i + "_LOG_POS=".len())?;
     let pos = line[pos_at..]
@@ -77,75 +128,17 @@ fn coordinates(line: &str) -> Option<(String, u64)> {
     Some((file, pos))
 }
 
-/// `2026-12-01  7:34:09` (the hour is space-padded).
-fn completed(rest: &str) -> Option<NaiveDateTime> {
-    let mut words = rest.split_whitespace();
-    let (date, time) = (words.next()?, words.next()?);
-    NaiveDateTime::parse_from_str(&format!("{date} {time}"), "%Y-%m-%d %H:%M:%S").ok()
-}
-
-/// The newest dump of `dir` that finished before `time`.
-pub fn newest_before(dir: &Path, time: NaiveDateTime) -> Result<Dump, Error> {
-    let no_dump = |why: String| Error::NoDump {
-        dir: dir.display().to_string(),
-        time: time.to_string(),
-        why,
-    };
-    let entries = std::fs::read_dir(dir).map_err(|e| no_dump(format!(" (cannot read it: {e})")))?;
-    let mut best: Option<Dump> = None;
-    let mut seen = 0;
-    for entry in entries {
-        let path = entry?.path();
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
-        if !(name.ends_with(".sql") || name.ends_with(".sql.gz")) {
-            continue;
-        }
-        seen += 1;
-        let Some(dump) = inspect(&path).map_err(|e| Error::BadDump {
-            file: path.display().to_string(),
-            reason: e.to_string(),
-        })?
-        else {
-            continue;
-        };
-        if dump.finished < time && best.as_ref().is_none_or(|b| dump.finished > b.finished) {
-            best = Some(dump);
-        }
-    }
-    best.ok_or_else(|| {
-        no_dump(if seen == 0 {
-            " (no *.sql or *.sql.gz files)".to_owned()
-        } else {
-            format!(
-                " ({seen} dump files; none completed before it with --master-data=2 coordinates)"
-            )
-        })
-    })
-}
-
-/// Databases and their tables in a dump (`-- Current Database:` / `CREATE TABLE` lines).
-pub fn contents(path: &Path) -> std::io::Result<Vec<(String, Vec<String>)>> {
-    let mut out: Vec<(String, Vec<String>)> = Vec::new();
-    for line in open(path)?.split(b'\n') {
-        let line = line?;
-        let text = String::from_utf8_lossy(&line);
-        if let Some(db) = text
-            .strip_prefix("-- Current Database: ")
-            .and_then(unquote_ident)
-        {
-            out.push((db, Vec::new()));
-        } else if let Some(t) = text
-            .strip_prefix("CREATE TABLE ")
-            .and_then(|r| unquote_ident(r.split(" (").next().unwrap_or(r)))
-            && let Some((_, tables)) = out.last_mut()
-        {
-            tables.push(t);
-        }
-    }
-    Ok(out)
+/// `SET GLOBAL gtid_slave_pos='0-1-8';` (MariaDB) or `SET @@GLOBAL.GTID_PURGED='...'`.
+fn gtid_position(line: &str) -> Option<String> {
+    let lower = line.to_ascii_lowercase();
+    let at = [
+        "gtid_slave_pos='",
+        "gtid_purged='",
+        "gtid_purged=/*!80000 '+'*/ '",
+    ]
+    .iter()
+    .find_map(|k| lower.find(k).map(|i| i + k.len()))?;
+    Some(line[at..].split('\'').next()?.to_owned())
 }
 
 fn unquote_ident(text: &str) -> Option<String> {
@@ -153,38 +146,42 @@ fn unquote_ident(text: &str) -> Option<String> {
     Some(inner.replace("``", "`"))
 }
 
-/// Writes the part of the dump that belongs to database `db` to `to`, as statements for the
-/// current database (its `CREATE DATABASE` and `USE` are left out: the caller picks the
-/// database). Session settings of the dump's header and footer are kept. Returns bytes written.
-pub fn extract(path: &Path, db: &str, to: &mut impl Write) -> std::io::Result<u64> {
-    let mut reader = open(path)?;
-    let mut written = 0u64;
-    // None: the header before any database; Some(true): inside `db`; Some(false): elsewhere.
-    let mut inside: Option<bool> = None;
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        if reader.read_until(b'\n', &mut line)? == 0 {
-            break;
-        }
-        let text = String::from_utf8_lossy(&line);
-        if let Some(name) = text.strip_prefix("-- Current Database: ") {
-            inside = Some(unquote_ident(name.trim_end()).as_deref() == Some(db));
-            continue;
-        }
-        let keep = match inside {
-            Some(true) => !(text.starts_with("USE ") || text.starts_with("CREATE DATABASE ")),
-            // Session settings (`/*!40101 SET ...*/;`) before the first and after the last
-            // database: harmless, and the data needs them (character set, checks off).
-            None => text.starts_with("/*!"),
-            Some(false) => text.starts_with("/*!") && text.contains(" SET "),
-        };
-        if keep {
-            to.write_all(&line)?;
-            written += line.len() as u64;
+/// Files that are no usable dump, each with why.
+pub type Unusable = Vec<(PathBuf, String)>;
+
+/// Every `*.sql` and `*.sql.gz` of `dir`, read: usable dumps (latest coordinates first) and
+/// the files that are not, with why.
+pub fn candidates(dir: &Path) -> std::io::Result<(Vec<Dump>, Unusable)> {
+    let mut dumps = Vec::new();
+    let mut unusable = Vec::new();
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            name.ends_with(".sql") || name.ends_with(".sql.gz")
+        })
+        .collect();
+    paths.sort();
+    for path in paths {
+        match inspect(&path) {
+            Ok(Ok(dump)) => dumps.push(dump),
+            Ok(Err(why)) => unusable.push((path, why)),
+            Err(e) => unusable.push((path, format!("cannot be read: {e}"))),
         }
     }
-    Ok(written)
+    // Latest first, by where in the log each was taken: no clock decides.
+    dumps.sort_by_key(|d| std::cmp::Reverse(log_order(&d.log_file, d.log_pos)));
+    Ok((dumps, unusable))
+}
+
+/// A binary log's coordinates as a sortable key (`bin.000012` → 12).
+pub fn log_order(file: &str, pos: u64) -> (u64, u64) {
+    let n = file
+        .rsplit('.')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    (n, pos)
 }
 
 #[cfg(test)]
@@ -194,23 +191,33 @@ mod tests {
     #[test]
     fn coordinates_of_both_spellings() {
         assert_eq!(
-            coordinates("-- CHANGE MASTER TO MASTER_LOG_FILE='bin.000001', MASTER_LOG_POS=1368;"),
+            coordinates("CHANGE MASTER TO MASTER_LOG_FILE='bin.000001', MASTER_LOG_POS=1368;"),
             Some(("bin.000001".into(), 1368))
         );
         assert_eq!(
             coordinates(
-                "-- CHANGE REPLICATION SOURCE TO SOURCE_LOG_FILE='b.000002', SOURCE_LOG_POS=4;"
+                "CHANGE REPLICATION SOURCE TO SOURCE_LOG_FILE='b.000002', SOURCE_LOG_POS=4;"
             ),
             Some(("b.000002".into(), 4))
         );
-        assert_eq!(coordinates("-- Host: x"), None);
+        assert_eq!(coordinates("Host: x"), None);
     }
 
     #[test]
-    fn completion_time_with_a_padded_hour() {
+    fn gtid_positions_of_both_flavours() {
         assert_eq!(
-            completed("2026-12-01  7:34:09"),
-            NaiveDateTime::parse_from_str("2026-12-01 07:34:09", "%Y-%m-%d %H:%M:%S").ok()
+            gtid_position("SET GLOBAL gtid_slave_pos='0-1-8';"),
+            Some("0-1-8".into())
         );
+        assert_eq!(
+            gtid_position("SET @@GLOBAL.GTID_PURGED='3E11FA47-71CA-11E1-9E33-C80AA9429562:1-5';"),
+            Some("3E11FA47-71CA-11E1-9E33-C80AA9429562:1-5".into())
+        );
+    }
+
+    #[test]
+    fn dumps_sort_by_log_coordinates_not_by_name_or_clock() {
+        assert!(log_order("bin.000010", 4) > log_order("bin.000009", 900));
+        assert!(log_order("bin.000010", 500) > log_order("bin.000010", 4));
     }
 }

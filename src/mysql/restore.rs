@@ -1,29 +1,53 @@
-//! One server's restore: the checks first ([`super::check`]), then scratch databases loaded
-//! from the dump, the binary log replayed into them up to the time, `RENAME TABLE` to the new
-//! names, scratch dropped.
-//! On any failure, and on a stop, the scratch databases (and any empty target database made)
-//! are dropped. Scratch names derive from the plan's id of the server, so a re-run after a
-//! crash finds and drops what an interrupted run left, then starts over; a receipt tells a
-//! re-run whether the interrupted run had already made the targets ([`restore`]).
+//! One server's restore, step by step: the checks ([`super::check`]); the scratch server
+//! ([`super::scratch`]) with the dump loaded ([`super::load`]); the span decoded from
+//! production, judged and filtered in one pass ([`super::span`]), then replayed on the
+//! scratch server; the result landed on production ([`super::land`]).
+//!
+//! Production is only read until the landing. On any failure, and on a stop, what the
+//! restore made on production (the temporary tables and databases its ledger lists) is
+//! dropped, and the scratch server with its data removed. A re-run of the same restore
+//! after a crash reads the ledger first: landed (renamed) means done; anything else is
+//! dropped and done again.
 
 use std::path::PathBuf;
+use std::process::Stdio;
 
-use chrono::FixedOffset;
 use mysql_async::prelude::Queryable;
-use sha2::Digest;
 
-use super::check::{Span, check_on, connect};
+use super::check::{Span, check_on, connect_to};
 use super::credentials::Credentials;
-use super::dump;
-use super::receipt::{RECEIPTS_DB, Receipt, table_exists};
-use super::{Error, Request, SCRATCH_PREFIX, quote, replay, tools};
+use super::land::{self, Landed};
+use super::ledger::{Landing, Ledger};
+pub use super::recover::{abandon, forget};
+use super::recover::{leftovers, take_back};
+use super::scratch::Scratch;
+use super::span::{Judge, Judged};
+pub use super::summary::Summary;
+use super::tools::{self, Proc};
+use super::{Error, Request};
+
+/// Tells `progress` a phase and the bytes so far (how far into the phase is not known).
+fn teller(progress: &(dyn Fn(Progress) + Send + Sync)) -> impl Fn(Phase, u64) + '_ {
+    move |phase, bytes| {
+        progress(Progress {
+            phase,
+            part: 0.0,
+            bytes,
+        })
+    }
+}
+
+/// How often a long step tells its progress.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Where a restore is, for progress drawing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
     Checking,
+    Starting,
     Loading,
     Replaying,
+    Copying,
     Renaming,
     Done,
 }
@@ -32,462 +56,351 @@ impl Phase {
     pub fn name(self) -> &'static str {
         match self {
             Self::Checking => "checking",
+            Self::Starting => "starting scratch server",
             Self::Loading => "loading dump",
             Self::Replaying => "replaying binlog",
+            Self::Copying => "copying to production",
             Self::Renaming => "renaming",
             Self::Done => "done",
         }
     }
 }
 
-/// A step of a restore: its phase and the bytes of SQL handed to the server so far.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A step of a restore: its phase, how much of it is done (0 to 1; 0 when unknown), and the
+/// bytes of SQL handed to a server so far.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Progress {
     pub phase: Phase,
+    pub part: f64,
     pub bytes: u64,
 }
 
-/// The scratch database of the `n`th source database of server `id`.
-pub fn scratch_name(id: &str, n: usize) -> String {
-    format!("{}{n}", scratch_stem(id))
-}
-
-fn scratch_stem(id: &str) -> String {
-    let digest = sha2::Sha256::digest(id.as_bytes());
-    format!("{SCRATCH_PREFIX}{}_", &hex::encode(digest)[..8])
-}
-
-/// What a restore did: the dump and log span it used, and whether an earlier, interrupted
-/// run of the same restore had already made the targets (it was killed after its `RENAME
-/// TABLE`, before its caller recorded it done).
+/// What a restore did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Restored {
-    pub span: Span,
+    /// The dump and log span (`None`: done by an earlier, interrupted run).
+    pub span: Option<Span>,
+    pub judged: Judged,
+    pub landed: Landed,
+    /// An earlier run of the same restore had landed it (killed after its rename, before
+    /// its caller recorded it done).
     pub earlier: bool,
 }
 
+impl Restored {
+    /// Landed before this run could record it (`earlier`: by an interrupted run).
+    fn already(tables: Vec<Landing>, earlier: bool) -> Self {
+        Self {
+            span: None,
+            judged: Judged::default(),
+            landed: Landed {
+                tables,
+                dropped_keys: Vec::new(),
+            },
+            earlier,
+        }
+    }
+}
+
+/// A private working directory of the restore (the filtered span). On a throwaway scratch
+/// server it is inside that server's directory, which the watchdog removes even when planrun
+/// is killed with -9; with a `restore_server` it is named by the restore, so that a re-run
+/// removes what an interrupted run left.
+fn work_dir_in(req: &Request, scratch: &Scratch) -> PathBuf {
+    match scratch.dir() {
+        Some(dir) => dir.join("work"),
+        None => work_dir(req),
+    }
+}
+
+/// The working directory of a restore on a `restore_server`.
+pub(super) fn work_dir(req: &Request) -> PathBuf {
+    let d = super::digest(&[&req.id, &req.run, "work"]);
+    std::env::temp_dir().join(format!("planrun-work-{}", &d[..16]))
+}
+
+struct Work(PathBuf);
+
+impl Work {
+    fn new(req: &Request, scratch: &Scratch) -> Result<Self, Error> {
+        use std::os::unix::fs::DirBuilderExt;
+        let dir = work_dir_in(req, scratch);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)?;
+        }
+        std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
+        Ok(Self(dir))
+    }
+}
+
+impl Drop for Work {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// Restores `req`; progress goes to `progress`; `stop` stops it (its child processes are
-/// killed, what it made dropped: [`Error::Cancelled`]) unless it has reached its `RENAME`.
-///
-/// A restore leaves a receipt (`Receipt`), moved into place by the same `RENAME TABLE`
-/// that makes the targets: one statement, so the receipt exists exactly when the targets
-/// were made by this restore. A re-run of the same `req.run` that finds it is done; one that
-/// does not cleans up what the interrupted run made and starts over. Once the caller has
-/// recorded the restore done, it drops the receipt with [`forget`].
+/// killed, what it made dropped: [`Error::Cancelled`]) unless it has reached its rename.
 pub async fn restore(
     req: &Request,
     creds: &Credentials,
     progress: &(dyn Fn(Progress) + Send + Sync),
     stop: &super::Stop,
 ) -> Result<Restored, Error> {
-    progress(Progress {
-        phase: Phase::Checking,
-        bytes: 0,
-    });
-    let mut conn = connect(req, creds).await?;
-    let receipt = Receipt::of(req);
-    if receipt.exists(&mut conn).await? {
-        // Killed after its RENAME: the targets are this restore's own. Only its scratch may
-        // be left (the RENAME emptied it).
-        drop_scratch(&mut conn, &req.id).await?;
-        let _ = conn.disconnect().await;
-        let dump = dump::newest_before(&req.backups, req.time)?;
-        progress(Progress {
-            phase: Phase::Done,
-            bytes: 0,
-        });
-        return Ok(Restored {
-            span: Span {
-                dump,
-                logs: Vec::new(),
-            },
-            earlier: true,
-        });
+    let say = teller(progress);
+    say(Phase::Checking, 0);
+    let ledger = Ledger::of(&req.state, &req.run);
+    let mut prod = connect_to(req, creds).await?;
+    if let Some(tables) = take_back(&mut prod, req, &ledger).await? {
+        let _ = prod.disconnect().await;
+        leftovers(req, creds).await?;
+        say(Phase::Done, 0);
+        return Ok(Restored::already(tables, true));
     }
-    // An interrupted earlier run of this restore left these: start clean.
-    take_back(&mut conn, req, &receipt).await?;
+    leftovers(req, creds).await?;
     if stop.requested() {
-        let _ = conn.disconnect().await;
+        let _ = prod.disconnect().await;
         return Err(Error::Cancelled);
     }
-    let work = Work::new(req)?;
-    let prepared = tokio::select! {
-        r = async {
-            let span = check_on(&mut conn, req).await?;
-            prepare(&mut conn, req, &span, &work, creds, progress).await?;
-            Ok(span)
-        } => r,
-        () = stop.wait() => Err(Error::Cancelled),
-    };
-    let stopped = matches!(prepared, Err(Error::Cancelled)) || stop.requested();
-    if stopped {
-        // The driver connection may have been stopped mid-statement: clean up on a new one.
-        let _ = conn.disconnect().await;
-        conn = connect(req, creds).await?;
+    let result = run(req, creds, &mut prod, &ledger, progress, stop).await;
+    if result.is_err() {
+        // Nothing half-made stays on production. The connection may have been stopped
+        // mid-statement: clean up on a new one.
+        let _ = prod.disconnect().await;
+        let cleaned = match connect_to(req, creds).await {
+            Ok(mut c) => {
+                let r = take_back(&mut c, req, &ledger).await;
+                let _ = c.disconnect().await;
+                r
+            }
+            Err(e) => Err(e),
+        };
+        // A rename that went through before the stop took effect: the restore is done.
+        if let Ok(Some(tables)) = cleaned {
+            say(Phase::Done, 0);
+            return Ok(Restored::already(tables, false));
+        }
+        if let Err(cleanup) = cleaned
+            && let Err(cause) = result
+        {
+            return Err(Error::Unclean {
+                cause: Box::new(cause),
+                cleanup: Box::new(cleanup),
+            });
+        }
+        return result;
     }
+    let _ = prod.disconnect().await;
+    result
+}
+
+async fn run(
+    req: &Request,
+    creds: &Credentials,
+    prod: &mut mysql_async::Conn,
+    ledger: &Ledger,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+    stop: &super::Stop,
+) -> Result<Restored, Error> {
+    let say = teller(progress);
+    let span = stoppable(stop, check_on(prod, req, creds)).await?;
+    super::check::scratch_version(req, creds, &span.facts).await?;
+    say(Phase::Starting, 0);
+    let mut scratch = stoppable(stop, Scratch::open(req, creds, &span.dump.databases())).await?;
+    let prepared = prepare(req, creds, prod, &mut scratch, &span, progress, stop).await;
     let result = match prepared {
-        Ok(_) if stopped => Err(Error::Cancelled),
-        // From here on, no stop: the targets appear in one statement, or not at all.
-        Ok(span) => finish_locked(&mut conn, req, &receipt, &work, progress)
-            .await
-            .map(|()| span),
+        Ok((judged, bytes)) => {
+            say(Phase::Copying, bytes);
+            let ends = land::Ends {
+                req,
+                creds,
+                scratch: &scratch,
+            };
+            land_all(&ends, prod, ledger, progress, stop, bytes)
+                .await
+                .map(|landed| (judged, landed))
+        }
         Err(e) => Err(e),
     };
-    if result.is_err() {
-        // Leave nothing half-made: target databases it made (empty: the RENAME failed).
-        let _ = take_back(&mut conn, req, &receipt).await;
-    }
-    let cleaned = drop_scratch(&mut conn, &req.id).await;
-    let _ = conn.disconnect().await;
-    let span = result?;
-    cleaned?;
-    progress(Progress {
-        phase: Phase::Done,
-        bytes: work.bytes(),
-    });
+    // A failure caused by the scratch server's death says so.
+    let result = match result {
+        Err(e) => Err(scratch.death().await.unwrap_or(e)),
+        ok => ok,
+    };
+    let closed = scratch.close(req).await;
+    let (judged, landed) = result?;
+    closed?;
+    say(Phase::Done, judged.bytes);
     Ok(Restored {
-        span,
+        span: Some(span),
+        judged,
+        landed,
         earlier: false,
     })
 }
 
-/// Drops the receipt of a finished restore (its caller has recorded it done), and the
-/// receipts database once it holds no other.
-pub async fn forget(req: &Request, creds: &Credentials) -> Result<(), Error> {
-    let mut conn = connect(req, creds).await?;
-    let receipt = Receipt::of(req);
-    let result = receipt.drop_all(&mut conn).await;
-    let _ = conn.disconnect().await;
-    result
-}
-
-/// Cleans up after a restore that will not run again (`planrun cancel` with no apply
-/// running): its scratch databases and the empty target databases it made are dropped.
-/// `Ok(true)`: it had finished (its receipt is there): nothing is dropped.
-pub async fn abandon(req: &Request, creds: &Credentials) -> Result<bool, Error> {
-    let mut conn = connect(req, creds).await?;
-    let receipt = Receipt::of(req);
-    let result = async {
-        if receipt.exists(&mut conn).await? {
-            drop_scratch(&mut conn, &req.id).await?;
-            return Ok(true);
-        }
-        take_back(&mut conn, req, &receipt).await?;
-        receipt.drop_all(&mut conn).await?;
-        Ok(false)
-    }
-    .await;
-    let _ = conn.disconnect().await;
-    result
-}
-
-/// What an interrupted (or failed) run of this restore made, dropped: its scratch databases,
-/// and the target databases its list names, if still empty (the `RENAME` never came).
-async fn take_back(
-    conn: &mut mysql_async::Conn,
-    req: &Request,
-    receipt: &Receipt,
-) -> Result<(), Error> {
-    drop_scratch(conn, &req.id).await?;
-    if !table_exists(conn, RECEIPTS_DB, &receipt.made).await? {
-        return Ok(());
-    }
-    let made: Vec<String> = conn
-        .query(format!(
-            "SELECT db FROM {}.{}",
-            quote(RECEIPTS_DB),
-            quote(&receipt.made)
-        ))
-        .await?;
-    for db in &made {
-        drop_if_empty(conn, db).await?;
-    }
-    receipt.drop_all(conn).await
-}
-
-/// Where the test-only crash hook of [`crash_point`] fires.
-const AFTER_RENAME: &str = "after-rename";
-
-/// A test-only crash: the process kills itself at `point` when `PLANRUN_TEST_CRASH_AT`
-/// names it, so that a test can stop a restore at exactly that moment (as kill -9 would).
-/// It cannot fire by accident in production: it is compiled into debug builds only (release
-/// builds, which users run, do not contain it), and even there only a variable nobody sets
-/// outside planrun's tests, holding this exact point's name, arms it.
-fn crash_point(point: &str) {
-    #[cfg(debug_assertions)]
-    if std::env::var("PLANRUN_TEST_CRASH_AT").is_ok_and(|v| v == point) {
-        // `abort`: no destructor, no clean-up, no marker written: as abrupt as kill -9.
-        std::process::abort();
-    }
-    #[cfg(not(debug_assertions))]
-    let _ = point;
-}
-
-/// Files of one restore (dump part and decoded log), in a private temp directory.
-struct Work {
-    dir: PathBuf,
-    bytes: std::sync::atomic::AtomicU64,
-}
-
-impl Work {
-    fn new(req: &Request) -> Result<Self, Error> {
-        use std::os::unix::fs::DirBuilderExt;
-        let dir = std::env::temp_dir().join(format!(
-            "planrun-restore-{}-{:016x}",
-            req.id,
-            rand::random::<u64>()
-        ));
-        std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
-        Ok(Self {
-            dir,
-            bytes: Default::default(),
-        })
-    }
-
-    fn file(&self, name: &str) -> PathBuf {
-        self.dir.join(name)
-    }
-
-    fn add(&self, n: u64) -> u64 {
-        use std::sync::atomic::Ordering;
-        self.bytes.fetch_add(n, Ordering::Relaxed) + n
-    }
-
-    fn bytes(&self) -> u64 {
-        self.bytes.load(std::sync::atomic::Ordering::Relaxed)
+/// Runs `work` unless a stop comes first (then its child processes die with it).
+async fn stoppable<T>(
+    stop: &super::Stop,
+    work: impl std::future::Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    tokio::select! {
+        r = work => r,
+        () = stop.wait() => Err(Error::Cancelled),
     }
 }
 
-impl Drop for Work {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// Scratch databases loaded from the dump and brought to the time with the binary log. May be
-/// stopped at any point: it makes nothing but scratch.
+/// The dump loaded and the span judged and replayed on the scratch server.
 async fn prepare(
-    conn: &mut mysql_async::Conn,
     req: &Request,
-    span: &Span,
-    work: &Work,
     creds: &Credentials,
+    prod: &mut mysql_async::Conn,
+    scratch: &mut Scratch,
+    span: &Span,
     progress: &(dyn Fn(Progress) + Send + Sync),
-) -> Result<(), Error> {
-    let client = tools::client()?;
-    let binlog = tools::binlog()?;
-    let connection = tools::connection(creds.tool_option(), &req.host, req.port);
-    let sources = req.objects.source_dbs();
-    let scratch: Vec<String> = (0..sources.len())
-        .map(|n| scratch_name(&req.id, n))
-        .collect();
-    for (source, scratch) in sources.iter().zip(&scratch) {
-        conn.query_drop(format!("CREATE DATABASE {}", quote(scratch)))
+    stop: &super::Stop,
+) -> Result<(Judged, u64), Error> {
+    let say = teller(progress);
+    say(Phase::Loading, 0);
+    let counts = super::load::Counts::default();
+    let total = std::fs::metadata(&span.dump.path)?.len().max(1);
+    let loading = super::load::load(scratch, &span.dump, counts.clone());
+    tokio::pin!(loading);
+    // How far into the dump file the load is, told as it grows.
+    let loaded = loop {
+        tokio::select! {
+            r = &mut loading => break r,
+            () = stop.wait() => break Err(Error::Cancelled),
+            () = tokio::time::sleep(PROGRESS_EVERY) => {
+                let (read, written) = counts.get();
+                progress(Progress {
+                    phase: Phase::Loading,
+                    part: (read as f64 / total as f64).min(1.0),
+                    bytes: written,
+                });
+            }
+        }
+    }?;
+    say(Phase::Replaying, loaded);
+    let mut reach = stoppable(stop, super::reach::reach(req, scratch, prod)).await?;
+    let grants: Vec<String> = prod.query("SHOW GRANTS").await?;
+    if !super::grants::sees_definitions(&grants) {
+        // Triggers and views of databases the dump does not hold are unknown then: a
+        // statement-logged write there may reach a restored table through one.
+        let all: Vec<String> = prod
+            .query("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME NOT IN ('mysql','sys','information_schema','performance_schema')")
             .await?;
-        let part = work.file(&format!("{scratch}.sql"));
-        let bytes = {
-            let mut out = std::io::BufWriter::new(std::fs::File::create(&part)?);
-            let n = dump::extract(&span.dump.path, source, &mut out)?;
-            std::io::Write::flush(&mut out)?;
-            n
-        };
-        let mut args = connection.clone();
-        args.push(scratch.clone());
-        tools::load(&client, &args, &part).await?;
-        progress(Progress {
-            phase: Phase::Loading,
-            bytes: work.add(bytes),
-        });
+        reach.blind = all
+            .into_iter()
+            .filter(|d| scratch.name(d).is_none())
+            .map(|d| d.to_lowercase())
+            .collect();
     }
-    // First the whole span, unfiltered: a statement on a source database stops the restore
-    // before anything is replayed.
-    let whole = work.file("span.sql");
-    let mut args = connection.clone();
-    args.extend(span_args(req, span));
-    args.push(span.dump.log_file.clone());
-    tools::capture(&binlog, &args, &whole, &posix_tz(req.offset)).await?;
-    replay::check_statements(&whole, &sources)?;
-    for (source, scratch) in sources.iter().zip(&scratch) {
-        let log = work.file(&format!("{scratch}.binlog.sql"));
-        let mut args = connection.clone();
-        args.extend(span_args(req, span));
-        args.extend([
-            format!("--database={source}"),
-            format!("--rewrite-db={source}->{scratch}"),
-            span.dump.log_file.clone(),
-        ]);
-        tools::capture(&binlog, &args, &log, &posix_tz(req.offset)).await?;
-        replay::check(&log, std::slice::from_ref(scratch))?;
-        tools::load(&client, &connection, &log).await?;
-        let bytes = std::fs::metadata(&log)?.len();
-        progress(Progress {
-            phase: Phase::Replaying,
-            bytes: work.add(bytes),
-        });
-    }
-    Ok(())
-}
-
-/// [`finish`] under the receipts database's lock ([`receipt::lock`]): another restore on the
-/// same server must not drop that database between its creation here and the rename.
-async fn finish_locked(
-    conn: &mut mysql_async::Conn,
-    req: &Request,
-    receipt: &Receipt,
-    work: &Work,
-    progress: &(dyn Fn(Progress) + Send + Sync),
-) -> Result<(), Error> {
-    super::receipt::lock(conn).await?;
-    let finished = finish(conn, req, receipt, work, progress).await;
-    let released = super::receipt::unlock(conn).await;
-    finished.and(released)
-}
-
-/// The targets, with one `RENAME TABLE` from the scratch databases (and the receipt with them).
-async fn finish(
-    conn: &mut mysql_async::Conn,
-    req: &Request,
-    receipt: &Receipt,
-    work: &Work,
-    progress: &(dyn Fn(Progress) + Send + Sync),
-) -> Result<(), Error> {
-    let sources = req.objects.source_dbs();
-    let scratch: Vec<String> = (0..sources.len())
-        .map(|n| scratch_name(&req.id, n))
-        .collect();
-    progress(Progress {
-        phase: Phase::Renaming,
-        bytes: work.bytes(),
-    });
-    conn.query_drop(format!(
-        "CREATE DATABASE IF NOT EXISTS {}",
-        quote(RECEIPTS_DB)
-    ))
-    .await?;
-    // The receipt waits in a scratch database of its own (dropped with the others) and moves
-    // in with the targets.
-    let holder = format!("{}r", scratch_stem(&req.id));
-    conn.query_drop(format!(
-        "CREATE DATABASE {h}; CREATE TABLE {h}.`receipt` (made DATETIME NOT NULL); INSERT INTO {h}.`receipt` VALUES (NOW())",
-        h = quote(&holder)
-    ))
-    .await?;
-    let mut moves = vec![format!(
-        "{}.`receipt` TO {}.{}",
-        quote(&holder),
-        quote(RECEIPTS_DB),
-        quote(&receipt.table)
-    )];
-    let scratch_of = |db: &str| {
-        let n = sources.iter().position(|s| s == db).unwrap_or(0);
-        scratch[n].clone()
+    let work = Work::new(req, scratch)?;
+    let file = work.0.join("span.sql");
+    let judged = stoppable(stop, judge(req, creds, scratch, span, &reach, &file)).await?;
+    let judged = match judged {
+        Ok(j) => j,
+        Err(refusal) => return Err(Error::Refused(refusal)),
     };
-    for (source, target) in &req.objects.dbs {
-        let from = scratch_of(source);
-        let tables: Vec<String> = conn
-            .exec(
-                "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
-                (&from,),
-            )
-            .await?;
-        receipt.note_made(conn, target).await?;
-        if let Err(e) = conn
-            .query_drop(format!("CREATE DATABASE {}", quote(target)))
-            .await
-        {
-            // Not made by this restore (someone made it since the checks): never taken back.
-            receipt.unnote_made(conn, target).await?;
-            return Err(e.into());
-        }
-        for t in tables {
-            moves.push(format!(
-                "{}.{} TO {}.{}",
-                quote(&from),
-                quote(&t),
-                quote(target),
-                quote(&t)
-            ));
-        }
-    }
-    for (db, source, target) in &req.objects.tables {
-        moves.push(format!(
-            "{}.{} TO {}.{}",
-            quote(&scratch_of(db)),
-            quote(source),
-            quote(db),
-            quote(target)
-        ));
-    }
-    // One statement: every table moves, the receipt with them, or none does.
-    conn.query_drop(format!("RENAME TABLE {}", moves.join(", ")))
-        .await?;
-    crash_point(AFTER_RENAME);
-    Ok(())
+    let mut args = scratch.tool_args();
+    args.push("--max-allowed-packet=1G".into());
+    let client = Proc::spawn(&tools::client()?, &args, Stdio::piped(), Stdio::null(), &[])?;
+    stoppable(
+        stop,
+        tools::feed(client, move |stdin| {
+            let mut f = std::fs::File::open(&file)?;
+            std::io::copy(&mut f, stdin)?;
+            Ok(())
+        }),
+    )
+    .await?;
+    drop(work);
+    Ok((judged.clone(), loaded + judged.bytes))
 }
 
-/// The binary log from the dump's coordinates to the time, read from the server.
-fn span_args(req: &Request, span: &Span) -> [String; 4] {
-    [
-        "--read-from-remote-server".to_owned(),
+/// Decodes the span from production (from the dump's coordinates to the time) and judges
+/// it; what is to be replayed goes to `file`, the span's only copy on disk.
+async fn judge(
+    req: &Request,
+    creds: &Credentials,
+    scratch: &Scratch,
+    span: &Span,
+    reach: &super::span::Reach,
+    file: &std::path::Path,
+) -> Result<Result<Judged, super::span::Refusal>, Error> {
+    let mut args = vec![
         "--to-last-log".to_owned(),
         format!("--start-position={}", span.dump.log_pos),
         format!("--stop-datetime={}", req.time.format("%Y-%m-%d %H:%M:%S")),
-    ]
+    ];
+    if !scratch.throwaway() {
+        for (source, name) in scratch.names() {
+            args.push(format!("--rewrite-db={source}->{name}"));
+        }
+    }
+    args.push(span.dump.log_file.clone());
+    let (proc, out) = super::check::read_binlog(req, creds, &args)?;
+    let reach = reach.clone();
+    let first = span.dump.log_file.clone();
+    let file = file.to_path_buf();
+    let judged = tools::blocking(move || {
+        let mut input = std::io::BufReader::with_capacity(1 << 16, out);
+        let mut to = std::io::BufWriter::with_capacity(1 << 16, std::fs::File::create(&file)?);
+        let verdict = Judge::new(&reach, &first).run(&mut input, &mut to)?;
+        std::io::Write::flush(&mut to)?;
+        Ok(verdict)
+    });
+    tokio::pin!(judged);
+    let finished = proc.finish();
+    tokio::pin!(finished);
+    // A refusal ends the read at once (the tool is killed with its Proc).
+    tokio::select! {
+        j = &mut judged => {
+            let j = j?;
+            if j.is_err() {
+                return Ok(j);
+            }
+            finished.await?;
+            Ok(j)
+        }
+        f = &mut finished => {
+            f?;
+            judged.await
+        }
+    }
 }
 
-/// Drops every scratch database of server `id` (left by this run or an interrupted one).
-async fn drop_scratch(conn: &mut mysql_async::Conn, id: &str) -> Result<(), Error> {
-    let stem = scratch_stem(id);
-    let all: Vec<String> = conn
-        .query("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA")
-        .await?;
-    for db in all.into_iter().filter(|d| d.starts_with(&stem)) {
-        conn.query_drop(format!("DROP DATABASE IF EXISTS {}", quote(&db)))
+/// The restored tables of the scratch server onto production ([`land::land`]).
+async fn land_all(
+    ends: &land::Ends<'_>,
+    prod: &mut mysql_async::Conn,
+    ledger: &Ledger,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+    stop: &super::Stop,
+    bytes: u64,
+) -> Result<Landed, Error> {
+    let (req, scratch) = (ends.req, ends.scratch);
+    let mut whole = Vec::new();
+    let mut sconn = scratch.conn().await?;
+    for (source, _) in &req.objects.dbs {
+        let name = scratch.name(source).unwrap_or(source).to_owned();
+        let tables: Vec<String> = sconn
+            .exec(
+                "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
+                (&name,),
+            )
             .await?;
+        whole.push(tables);
     }
-    Ok(())
-}
-
-async fn drop_if_empty(conn: &mut mysql_async::Conn, db: &str) -> Result<(), Error> {
-    let n: Option<i64> = conn
-        .exec_first(
-            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?",
-            (db,),
-        )
-        .await?;
-    if n == Some(0) {
-        // No tables may also mean no database (not made yet): nothing to drop then.
-        conn.query_drop(format!("DROP DATABASE IF EXISTS {}", quote(db)))
-            .await?;
-    }
-    Ok(())
-}
-
-/// `+08:00` → `UTC-08:00` (POSIX TZ signs are reversed): the binlog tool reads
-/// `--stop-datetime` in its local time zone, which must be the plan's.
-fn posix_tz(offset: FixedOffset) -> String {
-    let secs = offset.local_minus_utc();
-    let sign = if secs >= 0 { '-' } else { '+' };
-    let secs = secs.abs();
-    format!("UTC{sign}{:02}:{:02}", secs / 3600, secs % 3600 / 60)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn posix_zones_have_reversed_signs() {
-        let east = FixedOffset::east_opt(8 * 3600).expect("valid");
-        assert_eq!(posix_tz(east), "UTC-08:00");
-        let west = FixedOffset::west_opt(5 * 3600 + 1800).expect("valid");
-        assert_eq!(posix_tz(west), "UTC+05:30");
-    }
-
-    #[test]
-    fn scratch_names_carry_the_prefix_and_fit() {
-        let name = scratch_name(&"x".repeat(64), 499);
-        assert!(name.starts_with(SCRATCH_PREFIX));
-        assert!(name.len() <= 64);
-    }
+    let _ = sconn.disconnect().await;
+    let planned = land::landings(req, &whole);
+    let renaming = || {
+        progress(Progress {
+            phase: Phase::Renaming,
+            part: 0.0,
+            bytes,
+        })
+    };
+    land::land(ends, prod, ledger, &planned, stop, &renaming).await
 }

@@ -281,6 +281,7 @@ impl Loader<'_> {
                 "server" => entry.server = self.scalar_text(value, &p),
                 "connect" => entry.connect = self.scalar_text(value, &p),
                 "backups" => entry.backups = self.string(value, &p),
+                "restore_server" => entry.restore_server = self.scalar_text(value, &p),
                 "rollback_time" => entry.rollback_time = self.scalar_text(value, &p),
                 "rename" => entry.rename = self.string(value, &p),
                 "region" => entry.region = self.string(value, &p),

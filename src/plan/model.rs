@@ -81,6 +81,11 @@ pub struct Entry {
     /// `mysql` only: the directory of the server's logical dumps (`mysqldump`/`mariadb-dump
     /// --single-transaction --master-data=2`, plain or gzip); relative to the plan's directory.
     pub backups: Option<String>,
+    /// `mysql` only: a staging server (`HOST:PORT`, same flavour and major version) to
+    /// restore on instead of a throwaway server planrun starts; planrun makes and drops only
+    /// databases of its own there.
+    #[schemars(regex(pattern = r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):[0-9]{1,5}$"))]
+    pub restore_server: Option<String>,
     /// Strategy of this entry; overrides the plan's.
     pub strategy: Option<Strategy>,
     /// Point in time of this entry; overrides the plan's.
@@ -241,6 +246,7 @@ pub const ENTRY_FIELDS: &[&str] = &[
     "server",
     "connect",
     "backups",
+    "restore_server",
     "strategy",
     "rollback_time",
     "rename",

@@ -10,6 +10,8 @@ pub struct SelfHosted {
     pub server: String,
     /// The dump directory as written (relative paths are relative to the plan's directory).
     pub backups: String,
+    /// `HOST:PORT` of the staging server to restore on, as written (`None`: a throwaway one).
+    pub restore_server: Option<String>,
 }
 
 /// One object restored under a new name.

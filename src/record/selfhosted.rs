@@ -1,6 +1,6 @@
 //! Self-hosted instances in the record: per instance its server, the dump and binary-log span
-//! it restores from (the journal does not keep them: the CLI reads them from the plan's
-//! `backups` directories, as `plan` shows them), its phase and its outcome. Their restores are
+//! it restored from and the checksums it verified (as its journaled outcome says), its phase
+//! and its outcome. Their restores are
 //! no API calls: the calls part and the API line only speak of cloud instances.
 
 use std::fmt::Write as _;
@@ -19,6 +19,8 @@ pub struct SelfHosted {
     pub dump: Result<String, String>,
     /// The binary log it replays: "from FILE:POS to TIME".
     pub binlog: Option<String>,
+    /// What production received, verified (each table with its checksum), once restored.
+    pub verified: Option<String>,
 }
 
 impl Incident {
@@ -47,19 +49,22 @@ fn phase(i: Option<&InstanceRecord>) -> String {
     }
     let phase = match i.progress {
         Some(p) if p >= 95 => "renaming",
-        Some(p) if p >= 80 => "replaying binlog",
-        Some(p) if p >= 40 => "loading dump",
+        Some(p) if p >= 80 => "copying to production",
+        Some(p) if p >= 60 => "replaying binlog",
+        Some(p) if p >= 30 => "loading dump",
+        Some(p) if p >= 10 => "starting scratch server",
         Some(p) if p > 0 => "checking",
         _ => return text::status_label(i.status),
     };
     format!("{} ({phase})", text::status_label(i.status))
 }
 
-fn outcome(i: Option<&InstanceRecord>) -> String {
+fn outcome(s: &SelfHosted, i: Option<&InstanceRecord>) -> String {
     match i {
-        Some(i) if i.status == crate::engine::state::Status::Succeeded => {
-            "restored under the new names".to_owned()
-        }
+        Some(i) if i.status == crate::engine::state::Status::Succeeded => match &s.verified {
+            Some(v) => format!("restored under the new names; {v}"),
+            None => "restored under the new names".to_owned(),
+        },
         Some(i) => i
             .problem
             .as_ref()
@@ -95,7 +100,7 @@ pub(super) fn markdown(out: &mut String, incident: &Incident) {
             md(&s.server),
             md(s.binlog.as_deref().unwrap_or("")),
             md(&phase(i)),
-            md(&outcome(i)),
+            md(&outcome(s, i)),
         );
     }
 }
@@ -107,8 +112,9 @@ pub(super) fn html(out: &mut String, incident: &Incident) {
     let esc = text::html;
     let _ = write!(
         out,
-        "<section id=\"selfhosted\"><h2>Self-hosted restores ({})</h2><p class=\"note\">From the \
-         newest dump before the time, then the server's binary log up to it; no API call.</p>\
+        "<section id=\"selfhosted\"><h2>Self-hosted restores ({})</h2><p class=\"note\">Restored \
+         on a scratch server from the dump the binary log shows to precede the time, then the log \
+         up to it; production received only the verified result; no API call.</p>\
          <table><thead><tr><th>instance</th><th>server</th><th>dump</th><th>binary log</th>\
          <th>phase</th><th>outcome</th></tr></thead><tbody>",
         text::count(incident.selfhosted.len())
@@ -127,7 +133,7 @@ pub(super) fn html(out: &mut String, incident: &Incident) {
             esc(&s.server),
             esc(s.binlog.as_deref().unwrap_or("")),
             esc(&phase(i)),
-            esc(&outcome(i)),
+            esc(&outcome(s, i)),
         );
     }
     out.push_str("</tbody></table></section>");
@@ -151,6 +157,7 @@ mod tests {
             server: "db1.internal:3306".into(),
             dump: Ok("/backups/full.sql (completed 2026-11-20 01:00:00)".into()),
             binlog: Some("from bin.000042:1368 to 2026-11-20 03:15:00".into()),
+            verified: None,
         }]);
         assert_eq!(incident.batches.len(), 1);
         assert!(!incident.only_selfhosted());

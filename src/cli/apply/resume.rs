@@ -42,6 +42,10 @@ pub(super) fn resume_command(args: &ApplyArgs) -> String {
     if let Some(dir) = &args.session.state_dir {
         flag("--state-dir", dir.display().to_string());
     }
+    // Self-hosted servers' credentials: without it the resume would read ~/.my.cnf instead.
+    if let Some(f) = &args.session.defaults_file {
+        flag("--defaults-file", f.display().to_string());
+    }
     if let Some(p) = args.session.poll_interval {
         flag("--poll-interval", format!("{}ms", p.as_millis()));
     }
@@ -182,6 +186,18 @@ mod tests {
                 "markdown"
             ])),
             "planrun apply p.yaml --yes --report incident.txt --report-format markdown"
+        );
+    }
+
+    #[test]
+    fn the_resume_command_keeps_the_self_hosted_credentials_file() {
+        assert_eq!(
+            resume_command(&parse(&[
+                "p.yaml",
+                "--defaults-file",
+                "/etc/planrun/db.cnf"
+            ])),
+            "planrun apply p.yaml --yes --defaults-file /etc/planrun/db.cnf"
         );
     }
 

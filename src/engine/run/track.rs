@@ -127,11 +127,7 @@ impl<P: Protocol> Engine<P> {
                 .tracking
                 .history
                 .finished(&mut self.fleet, now);
-            let message = (task.state != TaskState::Succeeded).then(|| {
-                task.message
-                    .clone()
-                    .unwrap_or_else(|| format!("the task ended {}", task.state))
-            });
+            let message = crate::engine::state::ended_message(&task);
             self.finish(idx, task.state, message);
             return Ok(None);
         }

@@ -40,7 +40,7 @@ pub fn parse_server(server: &str) -> Option<(&str, u16)> {
 
 /// Fields only one provider understands: (field, the provider it belongs to).
 const TENCENTCLOUD_ONLY: [&str; 3] = ["ids", "region", "connect"];
-const MYSQL_ONLY: [&str; 2] = ["server", "backups"];
+const MYSQL_ONLY: [&str; 3] = ["server", "backups", "restore_server"];
 
 impl Rules<'_> {
     /// True when the entry's or the plan's `provider` was unreadable: its other fields
@@ -133,8 +133,13 @@ impl Rules<'_> {
         }
         let server = self.server(entry, path, who);
         let backups = self.backups(entry, path, who);
-        let (server, backups) = (server?, backups?);
-        ok.then_some(Some(SelfHosted { server, backups }))
+        let restore_server = self.restore_server(entry, path);
+        let (server, backups, restore_server) = (server?, backups?, restore_server?);
+        ok.then_some(Some(SelfHosted {
+            server,
+            backups,
+            restore_server,
+        }))
     }
 
     /// `connect: HOST:PORT` names one instance's address: with `ids` it would name many.
@@ -199,6 +204,26 @@ impl Rules<'_> {
                         .help("add `server: HOST:PORT` (the MySQL/MariaDB server to roll back)"),
                     );
                 }
+                None
+            }
+        }
+    }
+
+    /// `Some(None)`: none named; `None`: named, and not an address.
+    fn restore_server(&mut self, entry: &Entry, path: &str) -> Option<Option<String>> {
+        let p = child(path, "restore_server");
+        match &entry.restore_server {
+            None => Some(None),
+            Some(server) if parse_server(server).is_some() => Some(Some(server.clone())),
+            Some(server) => {
+                self.push(
+                    Diagnostic::error(
+                        "planrun::invalid_server",
+                        format!("`{server}` is not a server address"),
+                    )
+                    .at(&p, self.span(&p), "expected HOST:PORT")
+                    .help("write the staging server as HOST:PORT, or leave `restore_server` out to restore on a throwaway server planrun starts"),
+                );
                 None
             }
         }

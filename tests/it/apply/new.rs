@@ -224,6 +224,12 @@ fn every_example_plan_passes_the_preflight_against_the_default_catalog() {
         if path.extension().is_none_or(|e| e != "yaml") {
             continue;
         }
+        // The self-hosted example names servers of its reader's own: `plan --preflight`
+        // asks them (their preflight is tested against real servers in tests/it/selfhosted).
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
+        if text.contains("provider: mysql") {
+            continue;
+        }
         let work = Work::new(&ids("expl", 1), 1);
         std::fs::copy(&path, &work.plan).unwrap_or_else(|e| panic!("{e}"));
         let out = work
@@ -233,7 +239,7 @@ fn every_example_plan_passes_the_preflight_against_the_default_catalog() {
         assert_eq!(out.code, Some(0), "{}: {}", path.display(), out.all());
         checked += 1;
     }
-    assert!(checked >= 9, "{checked}");
+    assert!(checked >= 8, "{checked}");
     assert!(served.accepted().is_empty());
 }
 

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use planrun::mysql::SCRATCH_PREFIX;
+use planrun::mysql::TEMP_PREFIX;
 
 use super::restore::{expected_of, story};
 use super::run::{apply, defaults_file, planrun, spawn_apply, write_plan};
@@ -33,12 +33,20 @@ async fn one_plan_restores_two_servers_and_status_reads_it_back() {
         ),
         time,
     );
-    let shown = planrun(dir.path(), time).arg("plan").arg(&plan).run();
+    let shown = planrun(dir.path(), time)
+        .arg("plan")
+        .arg(&plan)
+        .arg("--defaults-file")
+        .arg(dir.path().join("client.cnf"))
+        .run();
     let shown = shown.stdout;
     assert!(shown.contains("mysql at 127.0.0.1:"), "{shown}");
     assert!(shown.contains("in 2 self-hosted restores."), "{shown}");
-    assert!(shown.contains("full.sql.gz (completed"), "{shown}");
-    assert!(shown.contains("binary log from bin.000001:"), "{shown}");
+    assert!(
+        shown.contains("full.sql.gz (binary log bin.000001:"),
+        "{shown}"
+    );
+    assert!(shown.contains("binlog_format=ROW"), "{shown}");
 
     let out = apply(&plan, dir.path(), time)
         .arg("--report")
@@ -46,7 +54,10 @@ async fn one_plan_restores_two_servers_and_status_reads_it_back() {
         .run();
     let text = format!("{}{}", out.stdout, out.stderr);
     assert_eq!(out.code, Some(0), "{text}");
-    assert!(text.contains("preflight: shop-a: dump"), "{text}");
+    assert!(
+        text.contains("preflight: shop-a: 10.11") && text.contains("; dump "),
+        "{text}"
+    );
     assert!(!text.contains(PASSWORD), "the password was printed");
 
     assert_eq!(
@@ -66,7 +77,7 @@ async fn one_plan_restores_two_servers_and_status_reads_it_back() {
         expected_of(&expected_b, "shop.orders")
     );
     for s in [&a, &b] {
-        assert!(s.databases_like(SCRATCH_PREFIX).await.is_empty());
+        assert!(s.databases_like(TEMP_PREFIX).await.is_empty());
     }
     let report = std::fs::read_to_string(dir.path().join("report.json")).expect("report");
     let report: serde_json::Value = serde_json::from_str(&report).expect("report is JSON");
@@ -104,13 +115,14 @@ async fn a_restore_killed_midway_is_cleaned_up_and_redone() {
     let dir = tempfile::tempdir().expect("dir");
     let backups = dir.path().join("dumps");
     std::fs::create_dir(&backups).expect("backups dir");
-    // Enough rows that loading takes a while: the kill lands in the middle.
+    // Enough rows that copying takes a while: the kill lands in the middle. Dumped before
+    // the story's changes (which do not touch it), so the dump precedes the time.
     server
         .admin("CREATE DATABASE big; CREATE TABLE big.rows (id INT PRIMARY KEY, amount INT NOT NULL, note VARCHAR(40)); \
                 INSERT INTO big.rows SELECT seq, seq % 97, REPEAT('x', 30) FROM big.seq_1_to_200000")
         .await;
-    let (time, _) = story(&server, &backups, "full.sql", "").await;
     server.dump(&["big"], &backups.join("big.sql"));
+    let (time, _) = story(&server, &backups, "full.sql", "").await;
     let before = server.snapshot("big.rows").await;
     let _ = defaults_file(dir.path());
     let plan = write_plan(
@@ -122,14 +134,16 @@ async fn a_restore_killed_midway_is_cleaned_up_and_redone() {
         time,
     );
     let mut child = spawn_apply(&plan, dir.path(), time, &[], "first.log");
-    // Wait for the restore to be under way (a scratch database exists), then hold every write
-    // so that it cannot finish before the kill.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while server.databases_like(SCRATCH_PREFIX).await.is_empty() {
-        assert!(Instant::now() < deadline, "the restore never started");
+    // Wait for the copy onto production to be under way (a temporary table exists there),
+    // then hold every write so that it cannot finish before the kill.
+    let copying =
+        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA LIKE '\\_planrun\\_%'";
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while server.count(copying).await == 0 {
+        assert!(Instant::now() < deadline, "the copy never started");
         assert!(
             !child.exited(),
-            "apply ended before restoring: {}",
+            "apply ended before copying: {}",
             std::fs::read_to_string(dir.path().join("first.log")).unwrap_or_default()
         );
     }
@@ -137,10 +151,7 @@ async fn a_restore_killed_midway_is_cleaned_up_and_redone() {
     mysql_async::prelude::Queryable::query_drop(&mut hold, "FLUSH TABLES WITH READ LOCK")
         .await
         .expect("read lock");
-    assert!(
-        !server.databases_like(SCRATCH_PREFIX).await.is_empty(),
-        "interrupted mid-restore"
-    );
+    assert!(server.count(copying).await > 0, "interrupted mid-copy");
     child.kill9();
     drop(hold);
 
@@ -150,7 +161,8 @@ async fn a_restore_killed_midway_is_cleaned_up_and_redone() {
     // The restore equals the table it was made from (nothing changed `big` after its dump).
     assert_eq!(server.snapshot("big_bak.rows").await, before);
     assert!(
-        server.databases_like(SCRATCH_PREFIX).await.is_empty(),
-        "scratch dropped"
+        server.databases_like(TEMP_PREFIX).await.is_empty(),
+        "its temporary database dropped"
     );
+    super::oracle::no_temp_files(&super::run::tmp(dir.path()));
 }

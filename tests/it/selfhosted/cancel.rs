@@ -1,21 +1,23 @@
 //! `planrun cancel` of self-hosted restores running in another process's `apply`: the one
 //! waiting for its slot never starts; the running one's child process is killed, its scratch
 //! dropped, no target made; the journal, `status` and apply's summary say `cancelled`.
-//! The restore is held deterministically: its dump holds a `GET_LOCK` of a lock the test
-//! owns, so its loader blocks until the test lets go (after its first database, so that its
-//! progress shows a phase and bytes).
+//! The restore is held deterministically: its dump reads a named pipe the test made
+//! (`LOAD DATA INFILE` of a FIFO nobody writes), so its loader blocks on the scratch server
+//! for as long as the test needs (after its first database, so that its progress shows a
+//! phase and bytes).
 
 use std::time::Duration;
 
-use mysql_async::prelude::Queryable;
-use planrun::mysql::restore::scratch_name;
-use planrun::mysql::{RECEIPTS_DB, SCRATCH_PREFIX};
+use planrun::mysql::TEMP_PREFIX;
 
 use super::restore::story;
-use super::run::{defaults_file, journal, planrun, spawn_apply, wait_for, write_plan};
+use super::run::{defaults_file, held, journal, planrun, spawn_apply, wait_for, write_plan};
 use super::server::Server;
 
-const HOLD: &str = "DO GET_LOCK('planrun-test-hold', 600);";
+/// The restores whose loaders are blocked: `mariadb` children of `apply` that run on.
+fn loaders(apply: u32) -> Vec<u32> {
+    children(apply, "mariadb")
+}
 
 /// The last state the journal recorded for `instance` (`progress` records).
 fn last_state(dir: &std::path::Path, instance: &str) -> Option<String> {
@@ -51,6 +53,22 @@ fn children(pid: u32, name: &str) -> Vec<u32> {
     out
 }
 
+/// The scratch servers of the plan's restores (their directories in planrun's temporary
+/// directory).
+fn scratch_servers(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(super::run::tmp(dir))
+        .map(|d| {
+            d.flatten()
+                .filter(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .starts_with("planrun-scratch-")
+                })
+                .count()
+        })
+        .unwrap_or(0)
+}
+
 /// Gone, or a zombie nobody reaped yet: it runs no more.
 fn stopped(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| {
@@ -82,20 +100,8 @@ async fn cancel_stops_the_running_restore_and_the_waiting_one_never_starts() {
     let backups = dir.path().join("dumps");
     std::fs::create_dir(&backups).expect("backups dir");
     let (time, _) = story(&server, &backups, "full.sql", "").await;
-    // The loader of database `shop` blocks on the test's lock.
-    let dump = backups.join("full.sql");
-    let text = std::fs::read_to_string(&dump).expect("dump");
-    let text = text.replacen(
-        "-- Current Database: `shop`\n",
-        &format!("-- Current Database: `shop`\n{HOLD}\n"),
-        1,
-    );
-    assert!(text.contains(HOLD));
-    std::fs::write(&dump, text).expect("dump");
-    let mut hold = server.conn().await;
-    hold.query_drop(HOLD)
-        .await
-        .expect("the test holds the lock");
+    // The loader of database `shop` blocks on the test's pipe.
+    held(&backups.join("full.sql"), dir.path());
     let originals = server.snapshot("shop.orders").await;
 
     let _ = defaults_file(dir.path());
@@ -117,17 +123,11 @@ async fn cancel_stops_the_running_restore_and_the_waiting_one_never_starts() {
     );
     let log = || std::fs::read_to_string(dir.path().join("apply.log")).unwrap_or_default();
 
-    // One restore runs (its loader is blocked on the lock), the other waits for the slot.
-    let blocked = async || {
-        server
-            .count("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'DO GET_LOCK%' AND USER = 'planrun_test'")
-            .await
-            == 1
-    };
+    // One restore runs (its loader is blocked on the pipe), the other waits for the slot.
     wait_for(
-        "a loader blocked on the lock",
+        "a loader blocked on the pipe",
         Duration::from_secs(60),
-        blocked,
+        async || loaders(apply.id()).len() == 1 && log().contains("loading dump"),
     )
     .await;
     let states = async || {
@@ -152,22 +152,25 @@ async fn cancel_stops_the_running_restore_and_the_waiting_one_never_starts() {
         ("shop-b", "shop-a")
     };
     // Its progress is drawn like a cloud task's, with its phase and bytes: it loaded `audit`
-    // (its first database) and is loading `shop`.
-    let drawn = format!("{running}: running 40% (loading dump, ");
+    // (the dump's first database) and is loading `shop`.
+    let drawn = format!("{running}: running ");
+    // The most bytes any line has drawn so far (the percentage grows as it loads).
+    let bytes = || -> u64 {
+        log()
+            .lines()
+            .filter(|l| l.contains(&drawn))
+            .filter_map(|l| l.split("(loading dump, ").nth(1))
+            .filter_map(|rest| rest.split(' ').next().and_then(|n| n.parse().ok()))
+            .max()
+            .unwrap_or_default()
+    };
     wait_for(
         "the phase and bytes drawn",
         Duration::from_secs(60),
-        async || log().contains(&drawn),
+        async || bytes() > 0,
     )
     .await;
-    let bytes: u64 = log()
-        .split(&drawn)
-        .nth(1)
-        .and_then(|rest| rest.split(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_default();
-    assert!(bytes > 0, "{}", log());
-    let loaders = children(apply.id(), "mariadb");
+    let loaders = loaders(apply.id());
     assert_eq!(loaders.len(), 1, "one loader runs: {loaders:?}\n{}", log());
 
     // The waiting one: it never starts.
@@ -178,17 +181,14 @@ async fn cancel_stops_the_running_restore_and_the_waiting_one_never_starts() {
         "{}",
         out.stdout
     );
-    assert!(
-        !server
-            .binlog_statements()
-            .await
-            .iter()
-            .any(|s| s.contains(&scratch_name(waiting, 0))),
-        "the cancelled waiting restore made a scratch database"
+    assert_eq!(
+        scratch_servers(dir.path()),
+        1,
+        "the cancelled waiting restore started no scratch server"
     );
     assert!(!stopped(loaders[0]), "the other restore goes on");
 
-    // The running one: its loader is killed, its scratch dropped, no target made.
+    // The running one: its loader is killed, its scratch server gone, no target made.
     let out = cancel(dir.path(), time, &plan, &[running]);
     assert_eq!(out.code, Some(0), "{}{}", out.stdout, out.stderr);
     assert!(
@@ -197,8 +197,8 @@ async fn cancel_stops_the_running_restore_and_the_waiting_one_never_starts() {
         out.stdout
     );
     assert!(stopped(loaders[0]), "the loader still runs");
-    assert!(server.databases_like(SCRATCH_PREFIX).await.is_empty());
-    assert!(server.databases_like(RECEIPTS_DB).await.is_empty());
+    assert_eq!(scratch_servers(dir.path()), 0, "its scratch server is gone");
+    assert!(server.databases_like(TEMP_PREFIX).await.is_empty());
     assert_eq!(
         server
             .count("SELECT COUNT(*) FROM information_schema.TABLES WHERE (TABLE_NAME LIKE '%\\_bak' OR TABLE_NAME LIKE '%\\_b')")
@@ -210,8 +210,6 @@ async fn cancel_stops_the_running_restore_and_the_waiting_one_never_starts() {
         server.databases_like("audit_").await.is_empty(),
         "no target database"
     );
-    drop(hold);
-
     let status = tokio::task::spawn_blocking(move || apply.finish(Duration::from_secs(120)))
         .await
         .expect("join");
@@ -270,21 +268,7 @@ async fn cancel_after_a_kill_drops_what_the_interrupted_restores_left() {
     let backups = dir.path().join("dumps");
     std::fs::create_dir(&backups).expect("backups dir");
     let (time, _) = story(&server, &backups, "full.sql", "").await;
-    let dump = backups.join("full.sql");
-    let text = std::fs::read_to_string(&dump).expect("dump");
-    std::fs::write(
-        &dump,
-        text.replacen(
-            "-- Current Database: `shop`\n",
-            &format!("-- Current Database: `shop`\n{HOLD}\n"),
-            1,
-        ),
-    )
-    .expect("dump");
-    let mut hold = server.conn().await;
-    hold.query_drop(HOLD)
-        .await
-        .expect("the test holds the lock");
+    held(&backups.join("full.sql"), dir.path());
     let _ = defaults_file(dir.path());
     let plan = write_plan(
         dir.path(),
@@ -302,23 +286,23 @@ async fn cancel_after_a_kill_drops_what_the_interrupted_restores_left() {
         &["--concurrency", "2", "--poll-interval", "100ms"],
         "apply.log",
     );
-    let both = async || {
-        server
-            .count("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'DO GET_LOCK%' AND USER = 'planrun_test'")
-            .await
-            == 2
-    };
+    let pid = apply.id();
     wait_for(
-        "both loaders blocked on the lock",
+        "both loaders blocked on the pipe",
         Duration::from_secs(60),
-        both,
+        async || loaders(pid).len() == 2,
     )
     .await;
     apply.kill9();
-    assert!(
-        !server.databases_like(SCRATCH_PREFIX).await.is_empty(),
-        "the interrupted restores left scratch"
-    );
+    // Killed with -9, it could clean nothing; its servers' watchdogs did.
+    wait_for(
+        "the scratch servers gone with their apply",
+        Duration::from_secs(30),
+        async || scratch_servers(dir.path()) == 0,
+    )
+    .await;
+    // Nothing of theirs is left in the temporary directory: no copy of the dump or the span.
+    super::oracle::no_temp_files(&super::run::tmp(dir.path()));
 
     // shop-b: a stop that the killed apply journalled too late to act on.
     let mut journal_file = std::fs::OpenOptions::new()
@@ -346,15 +330,6 @@ async fn cancel_after_a_kill_drops_what_the_interrupted_restores_left() {
         out.stdout
     );
     assert!(
-        !server
-            .databases_like(SCRATCH_PREFIX)
-            .await
-            .iter()
-            .any(|d| d
-                .starts_with(&scratch_name("shop-a", 0)[..scratch_name("shop-a", 0).len() - 1])),
-        "shop-a's scratch dropped"
-    );
-    assert!(
         server.databases_like("audit_bak").await.is_empty(),
         "no target database"
     );
@@ -365,10 +340,10 @@ async fn cancel_after_a_kill_drops_what_the_interrupted_restores_left() {
     assert_eq!(again.code, Some(0), "{text}");
     assert!(text.contains("2 cancelled"), "{text}");
     assert!(
-        server.databases_like(SCRATCH_PREFIX).await.is_empty(),
+        server.databases_like(TEMP_PREFIX).await.is_empty(),
         "{text}"
     );
-    assert!(server.databases_like(RECEIPTS_DB).await.is_empty());
+    super::oracle::no_temp_files(&super::run::tmp(dir.path()));
     assert_eq!(
         server
             .count("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_NAME LIKE '%\\_bak'")
@@ -376,5 +351,4 @@ async fn cancel_after_a_kill_drops_what_the_interrupted_restores_left() {
         0,
         "no target was made"
     );
-    drop(hold);
 }

@@ -75,16 +75,16 @@ async fn the_record_of_a_selfhosted_apply_shows_dump_binlog_phase_and_outcome() 
     assert_eq!(rows.len(), 2, "{md}");
     let server_at = format!("127.0.0.1:{}", server.port);
     assert!(rows[0].contains(&server_at), "{}", rows[0]);
-    assert!(rows[0].contains("full.sql (completed "), "{}", rows[0]);
+    assert!(rows[0].contains("/dumps/full.sql |"), "{}", rows[0]);
     assert!(rows[0].contains("from bin.000001:"), "{}", rows[0]);
     assert!(
-        rows[0].contains("| succeeded | restored under the new names |"),
+        rows[0].contains("| succeeded | restored under the new names; checksums equal to the scratch server's: shop.orders_bak (CHECKSUM "),
         "{}",
         rows[0]
     );
     assert!(rows[1].contains("| failed |"), "{}", rows[1]);
     assert!(
-        rows[1].contains(r"nope\` is not in the dump"),
+        rows[1].contains(r"it lacks table \`shop\`.\`nope\`"),
         "{}",
         rows[1]
     );
@@ -118,10 +118,10 @@ async fn the_record_of_a_selfhosted_apply_shows_dump_binlog_phase_and_outcome() 
     for fact in [
         "Self-hosted restores (2)",
         server_at.as_str(),
-        "full.sql (completed ",
+        "/dumps/full.sql",
         "from bin.000001:",
-        "restored under the new names",
-        "is not in the dump",
+        "restored under the new names; checksums equal",
+        "it lacks table `shop`.`nope`",
     ] {
         assert!(shown.contains(fact), "{fact:?} in {shown:?}");
     }

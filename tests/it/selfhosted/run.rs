@@ -50,10 +50,19 @@ fn path_var() -> String {
     std::env::var("PATH").unwrap_or_default()
 }
 
+/// The temporary directory planrun gets in `dir` (its scratch servers and working files go
+/// there, so that a test sees what is left).
+pub fn tmp(dir: &Path) -> PathBuf {
+    let t = dir.join("tmp");
+    std::fs::create_dir_all(&t).expect("tmp dir");
+    t
+}
+
 /// `planrun ARGS` in `dir`, its clock just after `time`.
 pub fn planrun(dir: &Path, time: NaiveDateTime) -> Test {
     Test::in_dir(dir)
         .env("PATH", path_var())
+        .env("TMPDIR", tmp(dir))
         .env("PLANRUN_NOW", now_after(time))
         .timeout(Duration::from_secs(120))
 }
@@ -100,4 +109,22 @@ pub async fn wait_for(what: &str, limit: Duration, mut cond: impl AsyncFnMut() -
         assert!(Instant::now() < deadline, "waited {limit:?} for {what}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// A dump whose `shop` section blocks its loader: it reads the FIFO `dir/hold`.
+pub fn held(dump: &std::path::Path, dir: &std::path::Path) {
+    let fifo = dir.join("hold");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    let hold = format!(
+        "USE `shop`;\nCREATE TABLE hold_t (x INT);\nLOAD DATA INFILE '{}' INTO TABLE hold_t;\n",
+        fifo.display()
+    );
+    let text = std::fs::read_to_string(dump).expect("dump");
+    let text = text.replacen("USE `shop`;\n", &hold, 1);
+    assert!(text.contains("LOAD DATA INFILE"));
+    std::fs::write(dump, text).expect("dump");
 }

@@ -17,7 +17,7 @@ pub struct Server {
     child: Child,
 }
 
-fn tool(names: &[&str]) -> PathBuf {
+pub fn tool(names: &[&str]) -> PathBuf {
     for name in names {
         for dir in ["/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin"] {
             let p = Path::new(dir).join(name);
@@ -47,6 +47,12 @@ fn free_port() -> u16 {
 
 impl Server {
     pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// A server with `extra` options (`--gtid-strict-mode=1`, `--server-id=2`, ...; a later
+    /// option wins over the defaults here).
+    pub async fn start_with(extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = dir.path().join("data");
         let root = running_as_root();
@@ -89,6 +95,7 @@ impl Server {
             "--skip-name-resolve".to_owned(),
             format!("--tmpdir={}", tmp.display()),
         ]);
+        server.args(extra);
         if root {
             server.arg("--user=root");
         }
@@ -158,6 +165,11 @@ impl Server {
 
     /// A dump as the walkthrough makes it, written to `to` (gzip when it ends in `.gz`).
     pub fn dump(&self, dbs: &[&str], to: &Path) {
+        self.dump_with(dbs, to, &[]);
+    }
+
+    /// The same with more options (`--add-drop-database`, `--gtid`, `--routines`).
+    pub fn dump_with(&self, dbs: &[&str], to: &Path, extra: &[&str]) {
         let out = Command::new(tool(&["mariadb-dump", "mysqldump"]))
             .args([
                 "--no-defaults".to_owned(),
@@ -167,8 +179,9 @@ impl Server {
                 "--user=root".to_owned(),
                 "--single-transaction".to_owned(),
                 "--master-data=2".to_owned(),
-                "--databases".to_owned(),
             ])
+            .args(extra)
+            .arg("--databases")
             .args(dbs)
             .env("TZ", "UTC")
             .output()
@@ -189,6 +202,17 @@ impl Server {
         } else {
             std::fs::write(to, &out.stdout).expect("dump file");
         }
+    }
+
+    /// The client options that reach this server as root.
+    pub fn client_args(&self) -> Vec<String> {
+        vec![
+            "--no-defaults".to_owned(),
+            "--protocol=TCP".to_owned(),
+            "--host=127.0.0.1".to_owned(),
+            format!("--port={}", self.port),
+            "--user=root".to_owned(),
+        ]
     }
 
     /// Databases whose name starts with `prefix`.
@@ -245,6 +269,14 @@ impl Server {
             .expect("rows");
         let _ = c.disconnect().await;
         (row.and_then(|r| r.1), rows)
+    }
+}
+
+impl Server {
+    /// Kills the server at once (kill -9: a crash, a lost host).
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
