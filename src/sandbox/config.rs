@@ -12,13 +12,11 @@ pub const DEMO_SECRET_ID: &str = "AKIDplanrunSANDBOX0000000000000000";
 /// The demo SecretKey matching [`DEMO_SECRET_ID`]; equally public.
 pub const DEMO_SECRET_KEY: &str = "planrunSandboxDemoKey0000000000000";
 
-/// The documented candidates for "a rollback task is already running on this instance"
-/// (api-facts.md): the first is the default.
-pub const TASK_RUNNING_CODES: [&str; 4] = [
+/// The candidates for "a rollback task is already running on this instance" among the codes
+/// StartBatchRollback documents (api-facts.md): the first is the default.
+pub const TASK_RUNNING_CODES: [&str; 2] = [
     "FailedOperation.StatusConflict",
     "OperationDenied.WrongStatus",
-    "OperationDenied.InstanceTaskRunning",
-    "FailedOperation.InstanceTaskConflictError",
 ];
 
 /// One of [`TASK_RUNNING_CODES`], by name.

@@ -101,9 +101,11 @@ impl ApiError {
         )
     }
 
+    /// Plain `OperationDenied`: the code StopRollback documents (a member of the family it
+    /// does not document would leave the stop in doubt).
     pub fn nothing_to_stop(instance: &str) -> Self {
         Self::new(
-            "OperationDenied.InstanceTaskStatusError",
+            "OperationDenied",
             format!("no rollback task is running on instance {instance}"),
         )
     }

@@ -91,7 +91,7 @@ async fn planruns_v3_client_round_trips_every_action() {
         Err(e) => {
             assert_eq!(
                 e.code_text().as_deref(),
-                Some("OperationDenied.InstanceTaskStatusError")
+                Some("OperationDenied")
             );
             assert_eq!(all[0].status.as_deref(), Some("SUCCESS"));
         }

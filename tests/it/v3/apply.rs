@@ -89,7 +89,7 @@ async fn cloud(State(cloud): State<Arc<Cloud>>, headers: HeaderMap, body: Bytes)
             });
             if busy {
                 return reply(error(
-                    "OperationDenied.InstanceTaskRunning",
+                    "OperationDenied.WrongStatus",
                     "a task is running",
                 ));
             }
