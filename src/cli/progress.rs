@@ -53,7 +53,12 @@ impl Tally {
             self.count(Status::Submitted),
             total.saturating_sub(self.status.len()) + self.count(Status::Pending)
         );
-        for status in [Status::Stopping, Status::Cancelled] {
+        for status in [
+            Status::Stopping,
+            Status::Cancelled,
+            Status::Unknown,
+            Status::Unverified,
+        ] {
             let n = self.count(status);
             if n > 0 {
                 line.push_str(&format!(", {n} {}", status.name()));

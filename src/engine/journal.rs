@@ -97,6 +97,21 @@ pub enum Record {
         message: Option<String>,
         at: DateTime<Utc>,
     },
+    /// Nothing proves what became of the instance's submission or task (`engine::reconcile`,
+    /// tracking that saw nothing more): it is `unknown`, with the evidence there is.
+    Unproven {
+        instance: String,
+        evidence: String,
+        at: DateTime<Utc>,
+    },
+    /// The instance's task reported success, but these new objects (`db` or `db.table`)
+    /// were not seen by DescribeDatabases / DescribeTables: it is `unverified`. (A verified
+    /// success is [`Record::Finished`], written only once every new object was seen.)
+    Unverified {
+        instance: String,
+        missing: Vec<String>,
+        at: DateTime<Utc>,
+    },
     /// The run ended with every instance in a final state.
     Complete { at: DateTime<Utc> },
     /// The run's `--timeout` ran out while these instances were unfinished: they are

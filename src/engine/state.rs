@@ -30,6 +30,14 @@ pub enum Status {
     Stopping,
     /// Stopped by `planrun cancel`: the task ended KILLED.
     Cancelled,
+    /// Nothing proves what became of it: a task that may be its submission's, or one that
+    /// said nothing more until planrun stopped looking. `error` holds the evidence; check by
+    /// hand with `planrun jobs INSTANCE`. Never resubmitted without `apply --retry-failed`,
+    /// which reconciles it first.
+    Unknown,
+    /// Its task reported success, but a new database or table it should have made was not
+    /// seen (DescribeDatabases / DescribeTables); `error` names what is missing.
+    Unverified,
 }
 
 /// How a report marks an instance whose task was adopted without proof that it is the
@@ -38,7 +46,7 @@ pub const ADOPTED_UNVERIFIED: &str = "adopted (unverified)";
 
 impl Status {
     /// Every status, in declaration order.
-    pub const ALL: [Status; 9] = [
+    pub const ALL: [Status; 11] = [
         Self::Pending,
         Self::Submitted,
         Self::Running,
@@ -48,12 +56,28 @@ impl Status {
         Self::TimedOut,
         Self::Stopping,
         Self::Cancelled,
+        Self::Unknown,
+        Self::Unverified,
     ];
 
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            Self::Succeeded | Self::Failed | Self::Rejected | Self::Cancelled
+            Self::Succeeded
+                | Self::Failed
+                | Self::Rejected
+                | Self::Cancelled
+                | Self::Unknown
+                | Self::Unverified
+        )
+    }
+
+    /// Ended in a way `apply --retry-failed` submits again (after reconciling an `unknown`
+    /// one): failed, refused, timed out or unknown.
+    pub fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            Self::Failed | Self::Rejected | Self::TimedOut | Self::Unknown
         )
     }
 
@@ -68,6 +92,8 @@ impl Status {
             Self::TimedOut => "timed_out",
             Self::Stopping => "stopping",
             Self::Cancelled => "cancelled",
+            Self::Unknown => "unknown",
+            Self::Unverified => "unverified",
         }
     }
 }
@@ -353,6 +379,34 @@ impl RunState {
                                 .unwrap_or_else(|| format!("the task ended {status}")),
                         );
                     }
+                });
+            }
+            Record::Unproven {
+                instance,
+                evidence,
+                at,
+            } => {
+                self.each(std::iter::once(instance), |s| {
+                    s.status = Status::Unknown;
+                    s.finished_at = Some(*at);
+                    s.in_doubt = None;
+                    s.error = Some(evidence.clone());
+                });
+            }
+            Record::Unverified {
+                instance,
+                missing,
+                at,
+            } => {
+                self.each(std::iter::once(instance), |s| {
+                    s.status = Status::Unverified;
+                    s.finished_at = Some(*at);
+                    s.in_doubt = None;
+                    s.progress = Some(100);
+                    s.error = Some(format!(
+                        "the task reported success, but these new objects were not seen: {}",
+                        missing.join(", ")
+                    ));
                 });
             }
             Record::Complete { at } => self.complete = Some(*at),

@@ -9,7 +9,7 @@
 
 use super::ErrorClass;
 use super::v3_codes::{ACTION_REFUSALS, CODES, COMMON_REFUSALS, FAMILIES};
-use ErrorClass::{Fatal, Retry};
+use ErrorClass::Fatal;
 
 /// How a code got its class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,7 +93,7 @@ mod tests {
     use super::*;
     use crate::api::error::Error;
     use std::collections::BTreeSet;
-    use ErrorClass::{Busy, InstancesOnly, StopRun};
+    use ErrorClass::{Busy, InstancesOnly, Retry, StopRun};
 
     #[test]
     fn v3_codes_are_classified_by_what_they_mean() {
