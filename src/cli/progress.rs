@@ -19,6 +19,10 @@ const HEARTBEAT: Duration = Duration::from_secs(30);
 #[derive(Debug, Default)]
 pub struct Tally {
     status: HashMap<String, Status>,
+    /// The latest look that could not see an instance's task, and each instance's latest
+    /// such reason (a line is printed when it changes, the heartbeat repeats the latest).
+    last_error: Option<String>,
+    unseen: HashMap<String, String>,
 }
 
 impl Tally {
@@ -32,6 +36,7 @@ impl Tally {
                 .filter(|s| s.status != Status::Pending)
                 .map(|s| (s.id.clone(), s.status))
                 .collect(),
+            ..Self::default()
         }
     }
     fn set(&mut self, instance: &str, status: Status) {
@@ -63,6 +68,9 @@ impl Tally {
             if n > 0 {
                 line.push_str(&format!(", {n} {}", status.name()));
             }
+        }
+        if let Some(error) = &self.last_error {
+            line.push_str(&format!("; last error: {error}"));
         }
         line
     }
@@ -127,6 +135,14 @@ fn describe(event: &Event, tally: &mut Tally) -> Option<String> {
                 "{}: {reason}; gave up for this run (still pending: apply again to submit)",
                 instances.join(", ")
             )
+        }
+        Event::LookFailed { instance, reason } => {
+            tally.last_error = Some(format!("{instance}: {reason}"));
+            let previous = tally.unseen.insert(instance.clone(), reason.clone());
+            if previous.as_ref() == Some(reason) {
+                return None;
+            }
+            format!("{instance}: cannot see its task: {reason}")
         }
         Event::Rejected { instance, reason } => {
             tally.set(instance, Status::Rejected);

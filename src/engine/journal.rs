@@ -77,10 +77,14 @@ pub enum Record {
         instance: String,
         batch: u64,
         job: JobHandle,
-        /// Set when nothing ties the task to the submission (see `engine::reconcile`): why
-        /// it was adopted anyway. Absent in journals written before it existed.
+        /// Set by journals of planrun before issue 23, which adopted a task without proof;
+        /// never written now (`engine::reconcile`: no proof, no adoption).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         unverified: Option<String>,
+        /// Why the task is the submission's (the rule of evidence's proof). Absent in older
+        /// journals.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        proof: Option<String>,
         at: DateTime<Utc>,
     },
     /// A task changed state.

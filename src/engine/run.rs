@@ -120,6 +120,12 @@ pub enum Event {
         instances: Vec<String>,
         reason: String,
     },
+    /// A look at an instance's task could not see it (an error, nothing listed, a listing
+    /// that cannot tell): the heartbeat shows the latest.
+    LookFailed {
+        instance: String,
+        reason: String,
+    },
     State {
         instance: String,
         state: TaskState,
@@ -189,17 +195,20 @@ enum Done {
         ids: Vec<usize>,
         /// In-doubt rounds so far (bounds resubmissions that keep ending in doubt).
         round: u32,
+        /// Looks in a row that found no task.
+        empty: u8,
         results: Vec<(usize, Result<reconcile::Found, Error>)>,
     },
     BusyChecked {
         /// The submission refused busy (its instance's latest).
         batch: u64,
         job: Pending,
-        result: Result<reconcile::Found, Error>,
+        /// What runs on the instance, in words, once the wait is over.
+        result: Result<Option<String>, Error>,
     },
     Polled {
         idx: usize,
-        result: Result<Option<Task>, Error>,
+        result: Result<reconcile::Tracked, Error>,
     },
     Surveyed {
         region: Option<String>,
@@ -254,6 +263,8 @@ pub struct Engine<P: Protocol> {
     /// Observations not journaled yet ([`Engine::buffer`]), and since when the oldest waits.
     buffered: Vec<Record>,
     buffered_since: Option<Instant>,
+    /// The code of the latest "a task is running" answer (9592, API 3.0's conflict code).
+    busy_code: Option<String>,
 }
 
 impl<P: Protocol> Engine<P> {
@@ -298,6 +309,7 @@ impl<P: Protocol> Engine<P> {
             surveys,
             buffered: Vec::new(),
             buffered_since: None,
+            busy_code: None,
         }
     }
 
@@ -512,8 +524,9 @@ impl<P: Protocol> Engine<P> {
                 batch,
                 ids,
                 round,
+                empty,
                 results,
-            } => self.reconciled(batch, ids, round, results),
+            } => self.reconciled(batch, ids, (round, empty), results),
             Done::BusyChecked { batch, job, result } => self.busy_checked(batch, job, result),
             Done::Polled { idx, result } => self.polled(idx, result),
             Done::Surveyed { region, result } => Ok(self.surveyed(region, result)),

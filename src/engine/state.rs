@@ -120,6 +120,9 @@ pub struct InstanceState {
     pub in_doubt: Option<(u64, DateTime<Utc>)>,
     /// The earliest submission attempt (a running task started before it is not ours).
     pub first_attempt: Option<DateTime<Utc>>,
+    /// Its latest submission: the call's batch and when it was attempted (the intent). The
+    /// rule of evidence tracks the accepted call's task by it.
+    pub last_intent: Option<(u64, DateTime<Utc>)>,
     /// Why its task was adopted although nothing tied it to the submission.
     pub unverified: Option<String>,
     /// The AsyncRequestId of `planrun cancel`'s accepted StopRollback, while `stopping`.
@@ -142,6 +145,7 @@ impl InstanceState {
             error: None,
             in_doubt: None,
             first_attempt: None,
+            last_intent: None,
             unverified: None,
             stop_request: None,
             before_timeout: None,
@@ -229,6 +233,11 @@ impl RunState {
         self.index.get(id).map(|&i| &self.instances[i])
     }
 
+    /// The instances of call `batch`, in the order sent (empty for a call it never saw).
+    pub fn batch(&self, batch: u64) -> &[String] {
+        self.batches.get(&batch).map_or(&[], Vec::as_slice)
+    }
+
     pub fn position(&self, id: &str) -> Option<usize> {
         self.index.get(id).copied()
     }
@@ -264,6 +273,7 @@ impl RunState {
                 self.each(instances, |s| {
                     s.status = Status::Submitted;
                     s.in_doubt = Some((*batch, *at));
+                    s.last_intent = Some((*batch, *at));
                     s.first_attempt.get_or_insert(*at);
                     s.error = None;
                 });
@@ -519,6 +529,7 @@ mod tests {
                 batch: 1,
                 job: JobHandle("9".into()),
                 unverified: None,
+                proof: None,
                 at: t(5),
             },
             Record::Abandoned {
@@ -662,6 +673,7 @@ mod tests {
                 batch: 1,
                 job: JobHandle("detail:x|".into()),
                 unverified: Some("no echo".into()),
+                proof: None,
                 at: t(1),
             },
         ];

@@ -92,8 +92,8 @@ pub(crate) fn is_family(code: &str, family: &str) -> bool {
 mod tests {
     use super::*;
     use crate::api::error::Error;
-    use std::collections::BTreeSet;
     use ErrorClass::{Busy, InstancesOnly, Retry, StopRun};
+    use std::collections::BTreeSet;
 
     #[test]
     fn v3_codes_are_classified_by_what_they_mean() {

@@ -493,14 +493,23 @@ pub(super) const COMMON_REFUSALS: &[(&str, &str)] = &[
         "RequestLimitExceeded.UinLimitExceeded",
         "throttled before the action",
     ),
-    ("RequestSizeLimitExceeded", "the request was too large to run"),
+    (
+        "RequestSizeLimitExceeded",
+        "the request was too large to run",
+    ),
     (
         "UnauthorizedOperation",
         "CAM refused the request before the action",
     ),
     ("UnknownParameter", "an unknown parameter: nothing ran"),
-    ("UnsupportedProtocol", "wrong method or protocol: nothing ran"),
-    ("UnsupportedRegion", "the region does not offer it: nothing ran"),
+    (
+        "UnsupportedProtocol",
+        "wrong method or protocol: nothing ran",
+    ),
+    (
+        "UnsupportedRegion",
+        "the region does not offer it: nothing ran",
+    ),
 ];
 
 /// The codes an action that changes something documents (the official SDK, per action;

@@ -14,10 +14,7 @@ async fn stop_rollback_kills_the_running_task_for_both_apis() {
     let sb = start(config).await;
     let c = V3::new(&sb);
     let r = c.call("StopRollback", json!({"InstanceId": A})).await;
-    assert_eq!(
-        error_code(&r),
-        Some("OperationDenied")
-    );
+    assert_eq!(error_code(&r), Some("OperationDenied"));
     let started = c.start(json!([instance(A)])).await["AsyncRequestId"].clone();
     let r = c.call("StopRollback", json!({"InstanceId": A})).await;
     let stop_id = r["AsyncRequestId"]
@@ -35,10 +32,7 @@ async fn stop_rollback_kills_the_running_task_for_both_apis() {
     let jobs = v2.jobs(A, &[]).await;
     assert_eq!(int(&jobs["data"]["taskList"][0]["status"]), 4);
     let again = c.call("StopRollback", json!({"InstanceId": A})).await;
-    assert_eq!(
-        error_code(&again),
-        Some("OperationDenied")
-    );
+    assert_eq!(error_code(&again), Some("OperationDenied"));
     let r = c.start(json!([instance(A)])).await;
     assert!(
         r["AsyncRequestId"].is_string(),

@@ -88,10 +88,7 @@ async fn cloud(State(cloud): State<Arc<Cloud>>, headers: HeaderMap, body: Bytes)
                         .any(|i| i.instance_id == t.info.instance_id)
             });
             if busy {
-                return reply(error(
-                    "OperationDenied.WrongStatus",
-                    "a task is running",
-                ));
+                return reply(error("OperationDenied.WrongStatus", "a task is running"));
             }
             let request = format!("async-{n}");
             let start = chrono::Utc::now()
