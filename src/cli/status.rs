@@ -1,6 +1,8 @@
 //! `planrun status PLAN`: the journal of the last apply, refreshed from the API (and what
 //! the API said recorded in it).
 
+use crate::engine::journal::Record;
+use crate::engine::protocol::TaskState;
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
@@ -115,15 +117,50 @@ pub fn run(args: &StatusArgs) -> i32 {
 async fn refresh(session: &mut session::Session, plan: &str) {
     let protocol = std::sync::Arc::clone(&session.protocol);
     let regions = session.regions();
+    let requests = session.prepared().requests();
     let path = session.journal_path().to_owned();
     learn(
         protocol.as_ref(),
         &path,
         plan,
-        &regions,
+        (&regions, &requests),
         session.state_mut(),
     )
     .await;
+}
+
+/// The record of a successful task once its new objects were looked for: `succeeded` when
+/// every one is seen (or the API cannot list them: API 2.0), `unverified` naming what is
+/// missing; nothing when the API could not answer (the next look tries again).
+async fn verified<P: Protocol>(
+    protocol: &P,
+    region: Option<&str>,
+    request: &crate::api::rollback::InstanceRollback,
+    instance: &str,
+) -> Option<Record> {
+    use crate::engine::verify::{Verdict, verify};
+    let at = Utc::now();
+    match verify(protocol, region, request).await {
+        Ok(Verdict::Seen | Verdict::Unavailable) => Some(Record::Finished {
+            instance: instance.to_owned(),
+            status: TaskState::Succeeded,
+            message: None,
+            at,
+        }),
+        Ok(Verdict::Missing(missing)) => Some(Record::Unverified {
+            instance: instance.to_owned(),
+            missing,
+            at,
+        }),
+        Err(e) => {
+            errln!(
+                "warning: cannot look for the new objects of {}: {}",
+                visible(instance),
+                visible(&e.to_string())
+            );
+            None
+        }
+    }
 }
 
 /// [`refresh`] over `state`, the fold of the journal at `path` (`regions[i]` is the region
@@ -134,7 +171,7 @@ async fn learn<P: Protocol>(
     protocol: &P,
     path: &Path,
     plan: &str,
-    regions: &[Option<String>],
+    (regions, requests): (&[Option<String>], &[crate::api::rollback::InstanceRollback]),
     state: &mut RunState,
 ) {
     // The looks take as long as the API's rate makes them; the lock is taken only to write
@@ -170,6 +207,11 @@ async fn learn<P: Protocol>(
             }
         };
         records.extend(s.observed(&task, Utc::now()));
+        let local = crate::engine::local::is_local(region);
+        if let (TaskState::Succeeded, false, Some(request)) = (&task.state, local, requests.get(i))
+        {
+            records.extend(verified(protocol, region, request, &s.id).await);
+        }
     }
     if records.is_empty() {
         return;

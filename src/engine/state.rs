@@ -155,8 +155,13 @@ impl InstanceState {
 
 impl InstanceState {
     /// The record that tells what a look at its task saw, when the look changes anything:
-    /// how the task ended, or its new state or progress (as `apply` journals them).
+    /// how the task ended, or its new state or progress (as `apply` journals them). A task
+    /// that reports success is only that (a [`Record::Progress`]): the instance is
+    /// `succeeded` once its new objects are seen ([`crate::engine::verify`]).
     pub fn observed(&self, task: &Task, at: DateTime<Utc>) -> Option<Record> {
+        if task.state == TaskState::Succeeded {
+            return self.progress_record(&task.state, Some(100), at);
+        }
         if task.state.is_terminal() {
             let message = (task.state != TaskState::Succeeded).then(|| {
                 task.message

@@ -126,6 +126,15 @@ impl<P: Protocol> Engine<P> {
     /// A look saw the instance's task.
     fn seen(&mut self, idx: usize, task: Task, now: Instant) -> Option<Ending> {
         self.slots[idx].tracking.missing_since = None;
+        let local = crate::engine::local::is_local(self.slots[idx].region.as_deref());
+        if task.state == TaskState::Succeeded && !local {
+            self.slots[idx]
+                .tracking
+                .history
+                .finished(&mut self.fleet, now);
+            self.check_objects(idx, now);
+            return None;
+        }
         if task.state.is_terminal() {
             self.slots[idx]
                 .tracking
