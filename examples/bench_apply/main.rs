@@ -163,6 +163,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// month-wide rollback window, no faults.
 fn cloud_like(args: &Args) -> Config {
     let mut config = Config::demo();
+    config.any_instance = true;
     config.task_seconds = (args.task_seconds[0], args.task_seconds[1]);
     config.time_scale = args.time_scale;
     config.rate_per_action = CLOUD_RATE;

@@ -443,6 +443,8 @@ pub async fn connect(
         }
         // Ten years of "backups": the example plans keep passing preflight as they age.
         sc.default_window_seconds = 3650 * 86_400;
+        // The demo applies any plan: every well-formed id is an instance of its fleet.
+        sc.any_instance = true;
         let sb = sandbox::start(sc, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
             .await
             .map_err(|e| {

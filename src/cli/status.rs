@@ -267,11 +267,28 @@ mod tests {
         RunState::replay([ID], &Journal::read(path).unwrap_or_else(|e| panic!("{e}")))
     }
 
+    /// The rollback of [`ID`] these tests submit.
+    fn request() -> InstanceRollback {
+        InstanceRollback {
+            instance_id: ID.into(),
+            spec: RollbackSpec {
+                rollbacktime: "2026-11-20 03:15:00".into(),
+                strategy: Strategy::Db,
+                dbs: vec![crate::api::rollback::DatabaseRename {
+                    dbname: "orders".into(),
+                    newname: "orders_bak".into(),
+                }],
+                tables: vec![],
+            },
+        }
+    }
+
     /// A sandbox with one submitted rollback of [`ID`], and a journal that says so.
     async fn submitted(dir: &Path) -> (sandbox::Sandbox, V2, PathBuf) {
         let config = sandbox::Config {
             task_seconds: (0.2, 0.4),
             rollback_time_check: None,
+            any_instance: true,
             ..sandbox::Config::demo()
         };
         let sb = sandbox::start(config, SocketAddr::from(([127, 0, 0, 1], 0)))
@@ -284,20 +301,8 @@ mod tests {
         ))
         .unwrap_or_else(|e| panic!("{e}"));
         let protocol = V2::new(client);
-        let request = InstanceRollback {
-            instance_id: ID.into(),
-            spec: RollbackSpec {
-                rollbacktime: "2026-11-20 03:15:00".into(),
-                strategy: Strategy::Db,
-                dbs: vec![crate::api::rollback::DatabaseRename {
-                    dbname: "orders".into(),
-                    newname: "orders_bak".into(),
-                }],
-                tables: vec![],
-            },
-        };
         let job = protocol
-            .submit(None, &[request])
+            .submit(None, &[request()])
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         let path = dir.join("p.journal");
@@ -333,7 +338,7 @@ mod tests {
             .clone()
             .unwrap_or_else(|| panic!("no job"));
         // Whatever the task is doing now (waiting, running or ended), it is news.
-        learn(&protocol, &path, "p", &[None], &mut state).await;
+        learn(&protocol, &path, "p", (&[None], &[request()]), &mut state).await;
         assert_ne!(state.instances[0].task_state, None);
         assert_eq!(replayed(&path).instances, state.instances);
         // Wait for the task to end, then learn that.
@@ -348,7 +353,7 @@ mod tests {
         })
         .await
         .unwrap_or_else(|_| panic!("the sandbox's task never ended"));
-        learn(&protocol, &path, "p", &[None], &mut state).await;
+        learn(&protocol, &path, "p", (&[None], &[request()]), &mut state).await;
         assert_eq!(state.instances[0].status, Status::Succeeded);
         assert_eq!(replayed(&path).instances, state.instances);
         let records = Journal::read(&path).unwrap_or_else(|e| panic!("{e}"));
@@ -363,7 +368,7 @@ mod tests {
             "{records:?}"
         );
         // Nothing new: nothing written.
-        learn(&protocol, &path, "p", &[None], &mut state).await;
+        learn(&protocol, &path, "p", (&[None], &[request()]), &mut state).await;
         let again = Journal::read(&path).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(again.len(), records.len());
         sb.shutdown().await;
@@ -376,7 +381,7 @@ mod tests {
         let before = Journal::read(&path).unwrap_or_else(|e| panic!("{e}"));
         let mut state = replayed(&path);
         let apply = store::lock(dir.path(), "p", false).unwrap_or_else(|e| panic!("{e}"));
-        learn(&protocol, &path, "p", &[None], &mut state).await;
+        learn(&protocol, &path, "p", (&[None], &[request()]), &mut state).await;
         drop(apply);
         assert_eq!(state.instances, replayed(&path).instances);
         assert_eq!(state.instances[0].task_state, None, "nothing learned");

@@ -268,6 +268,10 @@ impl Apply {
             } else {
                 Duration::from_secs(5)
             }),
+            // What cannot be seen (a task unlisted, a listing that cannot tell) and another
+            // task in the way are waited for 120 poll intervals: 10 minutes by default.
+            missing_after: min * 120,
+            busy_wait: min * 120,
             offset: self.offset,
             ..Options::default()
         };

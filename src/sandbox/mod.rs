@@ -46,8 +46,8 @@ use tokio::task::JoinHandle;
 pub use answer::Rejection;
 pub use catalog::{Catalog, FleetInstance, Kind, Objects};
 pub use config::{
-    Config, Credential, DEMO_SECRET_ID, DEMO_SECRET_KEY, FaultKinds, Faults, RollbackTimeCheck,
-    RollbackWindow, TASK_RUNNING_CODES, task_running_code,
+    Config, Credential, DEMO_SECRET_ID, DEMO_SECRET_KEY, DetailQuirk, FaultKinds, Faults, Injected,
+    RollbackTimeCheck, RollbackWindow, TASK_RUNNING_CODES, task_running_code,
 };
 pub use counters::CountersSnapshot;
 pub use faults::FaultKind;

@@ -76,9 +76,15 @@ async fn sdk_script(sb: &Sandbox, script: &str, extra: &[&str]) -> String {
 
 /// The demo sandbox on a free loopback port.
 async fn demo_sandbox() -> Sandbox {
-    sandbox::start(Config::demo(), SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .unwrap_or_else(|e| panic!("sandbox: {e}"))
+    sandbox::start(
+        Config {
+            any_instance: true,
+            ..Config::demo()
+        },
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("sandbox: {e}"))
 }
 
 #[tokio::test]

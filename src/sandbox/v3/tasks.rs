@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
+use super::super::config::Config;
 use super::super::shared::Inner;
 use super::super::state::{Phase, Task, Tasks, async_request_id};
 use super::super::window::TIME_FORMAT;
@@ -22,6 +23,7 @@ const BATCH_ROLLBACK: i64 = 10;
 fn task_status(phase: Phase) -> &'static str {
     match phase {
         Phase::Succeeded => "SUCCEED",
+        Phase::Waiting => "WAITING",
         other => other.v3_status(),
     }
 }
@@ -45,10 +47,11 @@ fn integers(body: &Body, name: &str) -> Result<Vec<i64>, ApiError> {
 /// `per_instance`: one item per instance's task rather than one per submission.
 pub fn describe(
     inner: &mut Inner,
-    per_instance: bool,
+    config: &Config,
     body: &Body,
     now: Instant,
 ) -> Result<Value, ApiError> {
+    let per_instance = config.tasks_per_instance;
     body.only(&[
         "InstanceId",
         "AsyncRequestId",
@@ -106,6 +109,9 @@ pub fn describe(
                 .collect()
         };
         for (id, task) in listed {
+            if !super::super::shared::listed(config, task, now) {
+                continue;
+            }
             let phase = task.phase(now);
             let started = task.started_wall.format(TIME_FORMAT).to_string();
             if begin.is_some_and(|b| started.as_str() < b)
@@ -290,6 +296,8 @@ mod tests {
                     },
                     duration: Duration::from_secs(60),
                     fails: false,
+                    removed: false,
+                    hollow: false,
                 })
                 .collect();
             tasks.submit(new, now, wall + TimeDelta::seconds(job));

@@ -46,6 +46,8 @@ impl Served {
             .args(["sandbox", "serve", "--port", "0"])
             .args(["--secret-id", SECRET_ID, "--secret-key", SECRET_KEY])
             .args(["--job-seconds", &job_seconds.to_string()])
+            // These tests make up their fleets.
+            .arg("--any-instance")
             .args(extra)
             .spawn();
         let line = child.wait_for_stdout(banner, Duration::from_secs(20));
