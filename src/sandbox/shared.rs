@@ -143,9 +143,11 @@ pub fn scaled(config: &Config, seconds: f64) -> Duration {
     Duration::try_from_secs_f64((seconds * config.time_scale).max(0.0)).unwrap_or(Duration::ZERO)
 }
 
-/// Whether the task is listed yet (`visible_after_seconds` after it was created).
+/// Whether the task is listed yet: `visible_after_seconds` after its life began (a held
+/// task's life begins after the hold); at once without that delay.
 pub fn listed(config: &Config, task: &super::state::Task, now: Instant) -> bool {
-    now >= task.started + scaled(config, config.visible_after_seconds)
+    config.visible_after_seconds <= 0.0
+        || now >= task.started + scaled(config, config.visible_after_seconds)
 }
 
 pub fn job_id_i64(id: u64) -> i64 {

@@ -6,6 +6,7 @@ pub mod harness;
 
 mod crash;
 mod engine;
+mod evidence;
 mod faults;
 mod new;
 mod objects;
