@@ -306,7 +306,10 @@ mod tests {
             Tracked::Ambiguous(why) if why.contains("req")
         ));
         // The only item, started after the attempt: it.
-        assert_eq!(pick(&[a.clone()], &sent(), &request), Tracked::One(a));
+        assert_eq!(
+            pick(std::slice::from_ref(&a), &sent(), &request),
+            Tracked::One(a)
+        );
         // Only an older one, or another rollback: not listed.
         assert_eq!(pick(&[yesterday], &sent(), &request), Tracked::Unlisted);
         let other = task("o", "2026-11-23 12:00:02", Some(other_spec()));
