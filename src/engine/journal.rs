@@ -124,6 +124,13 @@ pub enum Record {
         instances: Vec<String>,
         at: DateTime<Utc>,
     },
+    /// `apply --retry-failed` sends these instances again: a failed or refused one is pending
+    /// again; an unknown one is looked for first (its submission reconciled, or its task
+    /// tracked) and sent again only when the rule of evidence finds no task of it.
+    Retry {
+        instances: Vec<String>,
+        at: DateTime<Utc>,
+    },
     /// `planrun cancel`'s StopRollback was accepted; the task is not KILLED yet.
     Stopping {
         instance: String,

@@ -19,7 +19,7 @@
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
 
-use super::protocol::{JobHandle, Task};
+use super::protocol::{JobHandle, Task, TaskState};
 use crate::api::rollback::RollbackSpec;
 use crate::api::v2::matching::same_renames;
 
@@ -58,6 +58,10 @@ pub struct Sent {
     pub attempt: DateTime<Utc>,
     /// The instances' clock.
     pub offset: FixedOffset,
+    /// When planrun saw an earlier task of this very rollback end in failure (the instance
+    /// is sent again by `apply --retry-failed`): that task may still be listed within this
+    /// submission's window, echoing the same rollback ([`Sent::maybe_earlier`]).
+    pub failed_before: Option<DateTime<Utc>>,
 }
 
 impl Sent {
@@ -73,6 +77,18 @@ impl Sent {
         let since = self.since();
         started_utc(task, self.offset).is_none_or(|s| s >= since)
             && utc(task.finished_at.as_deref(), self.offset).is_none_or(|e| e >= since)
+    }
+
+    /// Whether `task` may be the earlier, failed task of this rollback rather than this
+    /// submission's: it ended otherwise than in success, and the earlier task ended late
+    /// enough to show in this submission's window (its start, on the API's clock, is at most
+    /// its end as seen here plus the skew).
+    fn maybe_earlier(&self, task: &Task) -> bool {
+        self.failed_before.is_some_and(|seen| {
+            seen + CLOCK_SKEW >= self.since()
+                && task.state.is_terminal()
+                && task.state != TaskState::Succeeded
+        })
     }
 
     fn when(&self) -> String {
@@ -109,6 +125,24 @@ pub fn decide(tasks: &[Task], sent: &Sent) -> Found {
         .filter(|t| t.spec.as_ref().is_some_and(|s| same_spec(s, &sent.spec)))
         .collect();
     let started = |t: &Task| t.started_at.clone().unwrap_or_else(|| "?".into());
+    // The earlier failed task of a rollback sent again may be listed too: beside one other
+    // task, that other is this submission's; alone, it cannot tell.
+    let (earlier, fresh): (Vec<&Task>, Vec<&Task>) =
+        echoed.iter().partition(|t| sent.maybe_earlier(t));
+    let echoed = match (fresh.as_slice(), earlier.as_slice()) {
+        ([], [one]) => {
+            return Found::Ambiguous {
+                evidence: format!(
+                    "the one task that echoes this very rollback (started {}) ended {}: it may be this submission's, attempted at {}, or the earlier one's that failed before `--retry-failed`; nothing tells which",
+                    started(one),
+                    one.state,
+                    sent.when()
+                ),
+            };
+        }
+        ([_], [] | [_]) => fresh,
+        _ => echoed,
+    };
     match echoed.as_slice() {
         [one] if started_utc(one, sent.offset).is_some() && one.job.is_some() => {
             return Found::Ours {
@@ -173,9 +207,11 @@ pub enum Tracked {
 /// echoes another rollback is never it; among the rest, one task is it when it echoes this
 /// rollback or is the only item listed at all. Never the first of several.
 pub fn pick(tasks: &[Task], sent: &Sent, request: &JobHandle) -> Tracked {
+    // An earlier failed task of this rollback is never taken for this one's (the filter may
+    // have been ignored); DescribeTasks, by the AsyncRequestId, can still speak for it.
     let candidates: Vec<&Task> = tasks
         .iter()
-        .filter(|t| sent.in_time(t))
+        .filter(|t| sent.in_time(t) && !sent.maybe_earlier(t))
         .filter(|t| t.spec.as_ref().is_none_or(|s| same_spec(s, &sent.spec)))
         .collect();
     let echoed: Vec<&Task> = candidates
@@ -222,6 +258,7 @@ mod tests {
                 .unwrap()
                 .with_timezone(&Utc),
             offset: FixedOffset::east_opt(8 * 3600).unwrap(),
+            failed_before: None,
         }
     }
 
@@ -315,5 +352,45 @@ mod tests {
         let other = task("o", "2026-11-23 12:00:02", Some(other_spec()));
         assert_eq!(pick(&[other], &sent(), &request), Tracked::Unlisted);
         assert_eq!(pick(&[], &sent(), &request), Tracked::Unlisted);
+    }
+
+    #[test]
+    fn the_earlier_failed_task_of_a_retried_rollback_is_never_taken_for_the_new_one() {
+        // The earlier task was seen failed two minutes before the retry's attempt: it is in
+        // the window and echoes the same rollback.
+        let retry = Sent {
+            failed_before: Some(sent().attempt - chrono::Duration::minutes(2)),
+            ..sent()
+        };
+        let mut failed = task("f", "2026-11-23 11:57:00", Some(spec()));
+        failed.state = TaskState::Failed;
+        assert!(matches!(
+            decide(std::slice::from_ref(&failed), &retry),
+            Found::Ambiguous { evidence } if evidence.contains("--retry-failed")
+        ));
+        let request = JobHandle("req".into());
+        assert_eq!(
+            pick(std::slice::from_ref(&failed), &retry, &request),
+            Tracked::Unlisted
+        );
+        // A running task is not the earlier one, which ended: it is the new submission's.
+        let running = task("r", "2026-11-23 12:00:02", Some(spec()));
+        assert!(matches!(
+            decide(&[failed.clone(), running.clone()], &retry),
+            Found::Ours { job, .. } if job.0 == "r"
+        ));
+        assert_eq!(
+            pick(&[failed.clone(), running.clone()], &retry, &request),
+            Tracked::One(running)
+        );
+        // Seen failed long before the window: a failed task in it is this one's.
+        let long_ago = Sent {
+            failed_before: Some(sent().attempt - chrono::Duration::hours(1)),
+            ..sent()
+        };
+        assert!(matches!(
+            decide(std::slice::from_ref(&failed), &long_ago),
+            Found::Ours { .. }
+        ));
     }
 }

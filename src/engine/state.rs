@@ -130,6 +130,10 @@ pub struct InstanceState {
     /// What it was when the run's `--timeout` ran out: the next run's start gives it back
     /// (`timed_out` says how a run ended, not where the rollback is).
     pub before_timeout: Option<Status>,
+    /// Sent again by `apply --retry-failed` after its task failed: when planrun saw that
+    /// task end. Listed beside the new one for a while, it echoes the same rollback; the
+    /// rule of evidence must not take it for the new submission's.
+    pub failed_before: Option<DateTime<Utc>>,
 }
 
 impl InstanceState {
@@ -149,6 +153,42 @@ impl InstanceState {
             unverified: None,
             stop_request: None,
             before_timeout: None,
+            failed_before: None,
+        }
+    }
+
+    /// What `apply --retry-failed` makes of it ([`Record::Retry`]): a failed or refused
+    /// instance is pending again (its failed task remembered); an unknown one is back where
+    /// its rollback was, to be looked for before anything is sent: its accepted task tracked
+    /// again, or its last submission reconciled. Anything else is left as it is.
+    fn retry(&mut self, at: DateTime<Utc>) {
+        match self.status {
+            Status::Failed | Status::Rejected => {
+                let failed_before = if self.status == Status::Failed {
+                    self.finished_at.or(Some(at))
+                } else {
+                    self.failed_before
+                };
+                *self = Self {
+                    first_attempt: self.first_attempt,
+                    failed_before,
+                    ..Self::new(&self.id)
+                };
+            }
+            Status::Unknown => {
+                self.finished_at = None;
+                self.error = None;
+                if self.job.is_some() {
+                    self.status = Status::Submitted;
+                } else if let Some(intent) = self.last_intent {
+                    self.status = Status::Submitted;
+                    self.in_doubt = Some(intent);
+                } else {
+                    // Never sent: nothing to look for.
+                    self.status = Status::Pending;
+                }
+            }
+            _ => {}
         }
     }
 }
@@ -433,6 +473,7 @@ impl RunState {
                     }
                 });
             }
+            Record::Retry { instances, at } => self.each(instances, |s| s.retry(*at)),
             Record::Stopping {
                 instance, request, ..
             } => {
@@ -465,6 +506,16 @@ impl RunState {
                 s.status = before;
             }
         }
+    }
+
+    /// The instances `apply --retry-failed` sends again ([`Status::is_retryable`]; a timed-out
+    /// one is not among them: a new run picks it up where its rollback was).
+    pub fn retryable(&self) -> Vec<String> {
+        self.instances
+            .iter()
+            .filter(|s| s.status.is_retryable() && s.status != Status::TimedOut)
+            .map(|s| s.id.clone())
+            .collect()
     }
 
     /// Counts by status.
@@ -787,6 +838,92 @@ mod tests {
         // Journals name the record as its variant.
         let line = serde_json::to_string(&records[5]).unwrap();
         assert!(line.starts_with(r#"{"record":"timed_out","#), "{line}");
+    }
+
+    #[test]
+    fn a_retry_sends_again_what_failed_and_looks_first_for_what_is_unknown() {
+        let ids = [
+            "cdb-aaaaaaaa",
+            "cdb-bbbbbbbb",
+            "cdb-cccccccc",
+            "cdb-dddddddd",
+        ];
+        let records = [
+            Record::Intent {
+                batch: 1,
+                instances: v(&ids[..3]),
+                at: t(0),
+            },
+            Record::Accepted {
+                batch: 1,
+                job: JobHandle("5".into()),
+                at: t(1),
+            },
+            Record::Finished {
+                instance: ids[0].into(),
+                status: TaskState::Failed,
+                message: Some("boom".into()),
+                at: t(5),
+            },
+            Record::Finished {
+                instance: ids[1].into(),
+                status: TaskState::Succeeded,
+                message: None,
+                at: t(5),
+            },
+            Record::Unproven {
+                instance: ids[2].into(),
+                evidence: "unseen".into(),
+                at: t(6),
+            },
+            Record::Intent {
+                batch: 2,
+                instances: v(&ids[3..]),
+                at: t(7),
+            },
+            Record::Unknown {
+                batch: 2,
+                error: "reset".into(),
+                at: t(8),
+            },
+            Record::Unproven {
+                instance: ids[3].into(),
+                evidence: "two echoes".into(),
+                at: t(9),
+            },
+        ];
+        let before = RunState::replay(ids, &records);
+        assert_eq!(before.retryable(), v(&[ids[0], ids[2], ids[3]]));
+        let mut all = records.to_vec();
+        all.push(Record::Retry {
+            instances: before.retryable(),
+            at: t(10),
+        });
+        let s = RunState::replay(ids, &all);
+        let failed = s.get(ids[0]).unwrap();
+        assert_eq!(
+            (failed.status, failed.job.clone(), failed.error.clone()),
+            (Status::Pending, None, None),
+            "sent again"
+        );
+        assert_eq!(
+            failed.failed_before,
+            Some(t(5)),
+            "its failed task remembered"
+        );
+        assert_eq!(s.get(ids[1]).unwrap().status, Status::Succeeded);
+        // Unknown with a task: tracked again. Unknown in doubt: reconciled again.
+        let tracked = s.get(ids[2]).unwrap();
+        assert_eq!(
+            (tracked.status, tracked.job.clone(), tracked.in_doubt),
+            (Status::Submitted, Some(JobHandle("5".into())), None)
+        );
+        let doubt = s.get(ids[3]).unwrap();
+        assert_eq!(
+            (doubt.status, doubt.in_doubt),
+            (Status::Submitted, Some((2, t(7))))
+        );
+        assert!(s.retryable().is_empty());
     }
 
     #[test]

@@ -11,6 +11,7 @@ impl<P: Protocol> Engine<P> {
             spec: self.slots[i].request.spec.clone(),
             attempt: at,
             offset: self.opts.offset,
+            failed_before: self.state.instances[i].failed_before,
         }
     }
 
@@ -31,6 +32,7 @@ impl<P: Protocol> Engine<P> {
             spec: self.slots[i].request.spec.clone(),
             attempt: at,
             offset: self.opts.offset,
+            failed_before: s.failed_before,
         }
     }
 

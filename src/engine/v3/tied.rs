@@ -201,6 +201,7 @@ mod tests {
                 .unwrap()
                 .with_timezone(&Utc),
             offset: FixedOffset::east_opt(8 * 3600).unwrap(),
+            failed_before: None,
         }
     }
 
