@@ -45,6 +45,7 @@ pub mod diagnostics;
 pub mod escaped;
 pub mod exit;
 pub mod jobs;
+pub mod located;
 pub mod new;
 pub mod operator;
 pub mod plan;

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use chrono::Utc;
 
 use super::api_args::ApiArgs;
+use super::located::Located;
 use super::{exit, plan as plan_cmd, session};
 use crate::engine::protocol::Protocol;
 use crate::engine::state::RunState;
@@ -44,7 +45,7 @@ pub struct StatusArgs {
 #[allow(clippy::print_stdout)]
 pub fn run(args: &StatusArgs) -> i32 {
     let json = args.format == Format::Json;
-    let (_, resolved) = match plan_cmd::load_valid(&args.plan, json) {
+    let (checked, resolved) = match plan_cmd::load_valid(&args.plan, json) {
         Ok(ok) => ok,
         Err(code) => return code,
     };
@@ -52,8 +53,15 @@ pub fn run(args: &StatusArgs) -> i32 {
         Ok(r) => r,
         Err(code) => return code,
     };
-    let cloud = session::journal_path(&args.plan, &resolved.name, &args.session, false);
-    let demo = session::journal_path(&args.plan, &resolved.name, &args.session, true);
+    let (cloud, demo) = match journals(args, &checked, &resolved) {
+        Ok(both) => both,
+        Err(code) => return code,
+    };
+    let journal = if args.sandbox {
+        demo.clone()
+    } else {
+        cloud.clone()
+    };
     if !args.sandbox && !cloud.exists() && demo.exists() {
         errln!(
             "No apply of plan {} is recorded (journal {}), but an `apply --sandbox` is: see it with\n  planrun status {} --sandbox",
@@ -66,12 +74,20 @@ pub fn run(args: &StatusArgs) -> i32 {
     runtime.block_on(async {
         let offline = args.offline || args.sandbox;
         let mut session = if offline {
-            match session::Session::offline(&args.plan, &resolved, &args.session, args.sandbox) {
+            match session::Session::offline(&resolved, &args.session, journal) {
                 Ok(s) => s,
                 Err(code) => return code,
             }
         } else {
-            match session::Session::observe(&args.plan, &resolved, &args.api, &args.session).await {
+            match session::Session::observe(
+                &args.plan,
+                &resolved,
+                &args.api,
+                &args.session,
+                journal,
+            )
+            .await
+            {
                 Ok(s) => s,
                 Err(code) => return code,
             }
@@ -110,6 +126,20 @@ pub fn run(args: &StatusArgs) -> i32 {
         }
         exit::of_totals(&session.report().totals, exit::Precedence::UnfinishedFirst)
     })
+}
+
+/// The plan's journal and its `apply --sandbox` journal, as `apply` names them (or an older
+/// planrun's of this plan, read in place).
+pub(super) fn journals(
+    args: &StatusArgs,
+    checked: &crate::plan::Checked,
+    resolved: &crate::plan::ResolvedPlan,
+) -> Result<(PathBuf, PathBuf), i32> {
+    let hash = crate::engine::prepare::plan_hash_of(resolved);
+    let dir = args.session.state_dir.as_deref();
+    let at = Located::of_plan(&args.plan, &checked.text, &resolved.name, dir, false)?;
+    let readable = |sandboxed| at.sandboxed(sandboxed).readable(&resolved.name, &hash);
+    Ok((readable(false), readable(true)))
 }
 
 /// Asks the API about every instance that was submitted and is not final yet, and records
@@ -216,8 +246,7 @@ async fn learn<P: Protocol>(
     if records.is_empty() {
         return;
     }
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let lock = match store::lock(dir, plan, false) {
+    let lock = match store::lock(path, plan) {
         Ok(lock) => lock,
         Err(store::Error::Locked { .. }) => {
             errln!(
@@ -380,7 +409,7 @@ mod tests {
         let (sb, protocol, path) = submitted(dir.path()).await;
         let before = Journal::read(&path).unwrap_or_else(|e| panic!("{e}"));
         let mut state = replayed(&path);
-        let apply = store::lock(dir.path(), "p", false).unwrap_or_else(|e| panic!("{e}"));
+        let apply = store::lock(&path, "p").unwrap_or_else(|e| panic!("{e}"));
         learn(&protocol, &path, "p", (&[None], &[request()]), &mut state).await;
         drop(apply);
         assert_eq!(state.instances, replayed(&path).instances);

@@ -140,6 +140,26 @@ pub fn recent_time() -> String {
         .to_string()
 }
 
+/// The text of a plan (named `name`, else after its file) rolling back `orders.payments` and
+/// `orders.refunds` of `ids` as `rename` says, an hour ago.
+pub fn plan_text(name: Option<&str>, ids: &[String], batch_size: usize, rename: &str) -> String {
+    let list = ids.join(", ");
+    let name = name.map(|n| format!("name: \"{n}\"\n")).unwrap_or_default();
+    format!(
+        "version: 1\n{name}rollback_time: \"{}\"\nstrategy: table\n\
+         rename: \"{rename}\"\nregion: ap-guangzhou\nbatch_size: {batch_size}\n\
+         instances:\n  - ids: [{list}]\n    tables:\n      orders: [payments, refunds]\n",
+        recent_time()
+    )
+}
+
+/// `test` with the served sandbox's credentials and endpoint (API 3.0, the default).
+pub fn against(test: Test, served: &Served) -> Test {
+    test.env("TENCENTCLOUD_SECRET_ID", SECRET_ID)
+        .env("TENCENTCLOUD_SECRET_KEY", SECRET_KEY)
+        .env("PLANRUN_ENDPOINT", &served.endpoint)
+}
+
 /// A plan in a temporary directory, with its own state directory.
 pub struct Work {
     pub dir: tempfile::TempDir,
@@ -158,13 +178,7 @@ impl Work {
     }
 
     pub fn write_plan(&self, ids: &[String], batch_size: usize, rename: &str) {
-        let list = ids.join(", ");
-        let text = format!(
-            "version: 1\nname: {PLAN_NAME}\nrollback_time: \"{}\"\nstrategy: table\n\
-             rename: \"{rename}\"\nregion: ap-guangzhou\nbatch_size: {batch_size}\n\
-             instances:\n  - ids: [{list}]\n    tables:\n      orders: [payments, refunds]\n",
-            recent_time()
-        );
+        let text = plan_text(Some(PLAN_NAME), ids, batch_size, rename);
         std::fs::write(&self.plan, text).unwrap_or_else(|e| panic!("{e}"));
     }
 
@@ -172,8 +186,9 @@ impl Work {
         self.dir.path().join("state")
     }
 
+    /// The plan's journal (its file's own, in its state directory).
     pub fn journal(&self) -> PathBuf {
-        self.state_dir().join(format!("{PLAN_NAME}.journal"))
+        crate::support::journal_of(&self.plan, PLAN_NAME, &self.state_dir(), false)
     }
 
     pub fn journal_text(&self) -> String {
@@ -194,11 +209,8 @@ impl Work {
     }
 
     /// The same with the served sandbox's credentials and endpoint.
-    fn command(&self, served: &Served) -> Test {
-        self.planrun()
-            .env("TENCENTCLOUD_SECRET_ID", SECRET_ID)
-            .env("TENCENTCLOUD_SECRET_KEY", SECRET_KEY)
-            .env("PLANRUN_ENDPOINT", &served.endpoint)
+    pub fn command(&self, served: &Served) -> Test {
+        against(self.planrun(), served)
     }
 
     /// `planrun apply PLAN --yes` with fast polling and its own state directory.
