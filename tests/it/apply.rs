@@ -15,5 +15,6 @@ mod older_journals;
 mod record;
 mod refusals;
 mod report;
+mod retry;
 mod signals;
 mod v3_doubt;
