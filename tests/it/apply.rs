@@ -13,6 +13,7 @@ mod new;
 mod objects;
 mod older_journals;
 mod record;
+mod recovery;
 mod refusals;
 mod report;
 mod retry;

@@ -113,6 +113,30 @@ impl Served {
         counters["in_flight"].as_u64().unwrap_or_default()
     }
 
+    /// The rollback times the sandbox's tasks of request `job` on `instance` echo (asked
+    /// through planrun's own API 3.0 client: DescribeRollbackTaskDetail by AsyncRequestId).
+    pub fn echoed_times(&self, instance: &str, job: &str) -> Vec<String> {
+        use planrun::api::v3::{AsyncRequestId, Client};
+        use planrun::api::{ClientConfig, Credentials};
+        let config = ClientConfig::new(
+            self.endpoint.clone(),
+            "ap-guangzhou",
+            Credentials::new(SECRET_ID, SECRET_KEY),
+        );
+        let client = Client::new(config).unwrap_or_else(|e| panic!("client: {e}"));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let tasks = runtime
+            .block_on(client.all_rollback_tasks(instance, Some(&AsyncRequestId(job.to_owned()))))
+            .unwrap_or_else(|e| panic!("DescribeRollbackTaskDetail: {e}"));
+        tasks
+            .iter()
+            .filter_map(|t| t.detail_of(instance).map(|d| d.rollback_time.clone()))
+            .collect()
+    }
+
     /// Accepted submissions per instance.
     pub fn accepted(&self) -> BTreeMap<String, u64> {
         serde_json::from_value(self.counters()["accepted_submissions"].clone())
@@ -133,8 +157,13 @@ pub fn ids(tag: &str, n: usize) -> Vec<String> {
 
 /// A rollback time one hour ago on the instances' clock (+08:00): valid, never in the future.
 pub fn recent_time() -> String {
+    hours_ago(1)
+}
+
+/// A rollback time `hours` ago on the instances' clock (+08:00).
+pub fn hours_ago(hours: i64) -> String {
     let beijing = chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| panic!("offset"));
-    (chrono::Utc::now() - chrono::Duration::hours(1))
+    (chrono::Utc::now() - chrono::Duration::hours(hours))
         .with_timezone(&beijing)
         .format("%Y-%m-%d %H:%M:%S")
         .to_string()
@@ -143,13 +172,24 @@ pub fn recent_time() -> String {
 /// The text of a plan (named `name`, else after its file) rolling back `orders.payments` and
 /// `orders.refunds` of `ids` as `rename` says, an hour ago.
 pub fn plan_text(name: Option<&str>, ids: &[String], batch_size: usize, rename: &str) -> String {
+    plan_text_at(name, ids, batch_size, rename, &recent_time())
+}
+
+/// The same, rolling back to `time`.
+pub fn plan_text_at(
+    name: Option<&str>,
+    ids: &[String],
+    batch_size: usize,
+    rename: &str,
+    time: &str,
+) -> String {
     let list = ids.join(", ");
     let name = name.map(|n| format!("name: \"{n}\"\n")).unwrap_or_default();
     format!(
         "version: 1\n{name}rollback_time: \"{}\"\nstrategy: table\n\
          rename: \"{rename}\"\nregion: ap-guangzhou\nbatch_size: {batch_size}\n\
          instances:\n  - ids: [{list}]\n    tables:\n      orders: [payments, refunds]\n",
-        recent_time()
+        time
     )
 }
 
