@@ -58,7 +58,7 @@ fn python_run(args: &[String], stdin: Option<Vec<u8>>) -> String {
 
 /// `tests/interop/SCRIPT` against the demo sandbox `sb` (its address and demo credentials,
 /// then `extra`), run off the runtime's workers so that the sandbox can answer; its stdout.
-async fn sdk_script(sb: &Sandbox, script: &str, extra: &[&str]) -> String {
+pub(crate) async fn sdk_script(sb: &Sandbox, script: &str, extra: &[&str]) -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/interop")
         .join(script);

@@ -7,6 +7,7 @@ mod commands;
 mod goldens;
 mod in_process;
 mod interop;
+mod interop_modes;
 mod jobs;
 mod plans;
 mod prepared;

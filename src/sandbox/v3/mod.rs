@@ -110,7 +110,7 @@ fn answer(
                 describe::range_time(config, inner, &params).map(|d| (d, false))
             }
             "DescribeAsyncRequestInfo" => {
-                tasks::async_info(inner, &params, now).map(|d| (d, false))
+                tasks::async_info(config, inner, &params, now).map(|d| (d, false))
             }
             "DescribeTasks" => tasks::describe(inner, config, &params, now).map(|d| (d, false)),
             "DescribeDBInstances" => {

@@ -233,7 +233,15 @@ fn item(
 /// DescribeAsyncRequestInfo: a submission's status over all its instances (INITIAL while
 /// all wait, RUNNING while any runs; then FAILED, KILLED or SUCCESS in that order); a
 /// StopRollback's is RUNNING while its task is being stopped (PAUSED), SUCCESS after.
-pub fn async_info(inner: &mut Inner, body: &Body, now: Instant) -> Result<Value, ApiError> {
+/// DescribeAsyncRequestInfo: a StartBatchRollback request's state over its tasks (waiting is
+/// `INITIAL`, or `UNDEFINED` where tasks wait as `--waiting-status UNDEFINED` says, as the
+/// documentation has requests that wait for the maintenance window), or a StopRollback's.
+pub fn async_info(
+    config: &Config,
+    inner: &mut Inner,
+    body: &Body,
+    now: Instant,
+) -> Result<Value, ApiError> {
     body.only(&["AsyncRequestId"])?;
     let id = body.required_string("AsyncRequestId")?;
     if let Some(instance) = inner.v3.stopped_instance(id) {
@@ -254,13 +262,15 @@ pub fn async_info(inner: &mut Inner, body: &Body, now: Instant) -> Result<Value,
         .ok_or_else(|| ApiError::unknown_async_request(id))?;
     let phases: Vec<Phase> = inner.tasks.of_job(job).map(|t| t.phase(now)).collect();
     let (status, info) = if phases.iter().all(|p| *p == Phase::Waiting) {
-        ("INITIAL", "")
+        (config.waiting_status, "")
     } else if phases.iter().any(|p| !p.is_terminal()) {
         ("RUNNING", "")
     } else if phases.iter().any(|p| matches!(p, Phase::Failed { .. })) {
         ("FAILED", "rollback failed")
     } else if phases.iter().any(|p| matches!(p, Phase::Killed { .. })) {
         ("KILLED", "rollback stopped")
+    } else if phases.iter().any(|p| matches!(p, Phase::Removed { .. })) {
+        ("REMOVED", "rollback removed")
     } else {
         ("SUCCESS", "rollback succeeded")
     };
