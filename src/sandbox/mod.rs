@@ -176,6 +176,7 @@ impl Sandbox {
                 })
                 .collect(),
             looks: inner.looks.all().to_vec(),
+            object_looks: inner.object_looks.all().to_vec(),
         }
     }
 

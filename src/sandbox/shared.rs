@@ -32,6 +32,8 @@ pub struct Inner {
     pub tasks: Tasks,
     pub counters: Counters,
     pub looks: super::timeline::Looks,
+    /// DescribeDatabases / DescribeTables answered (for benchmarks: [`super::Timeline`]).
+    pub object_looks: super::timeline::Looks,
     pub faults: FaultPlan,
     pub quirks: Quirks,
     pub v3: super::v3::Quirks,
@@ -45,6 +47,7 @@ impl Shared {
             tasks: Tasks::default(),
             counters: Counters::default(),
             looks: super::timeline::Looks::default(),
+            object_looks: super::timeline::Looks::default(),
             faults: FaultPlan::new(&config.faults),
             quirks: Quirks::new(config.seed),
             v3: super::v3::Quirks::new(config.seed),
