@@ -353,6 +353,32 @@ mod tests {
     }
 
     #[test]
+    fn a_task_that_cannot_be_seen_is_a_line_once_and_the_heartbeat_repeats_its_error() {
+        let mut tally = Tally::default();
+        let failed = |reason: &str| Event::LookFailed {
+            instance: "cdb-aaaaaaaa".into(),
+            reason: reason.into(),
+        };
+        let first = describe(&failed("InternalError.DatabaseAccessError"), &mut tally);
+        assert_eq!(
+            first.as_deref(),
+            Some("cdb-aaaaaaaa: cannot see its task: InternalError.DatabaseAccessError")
+        );
+        // The same reason again: no new line, but the heartbeat says it.
+        assert_eq!(
+            describe(&failed("InternalError.DatabaseAccessError"), &mut tally),
+            None
+        );
+        assert!(
+            tally
+                .line(1)
+                .ends_with("; last error: cdb-aaaaaaaa: InternalError.DatabaseAccessError"),
+            "{}",
+            tally.line(1)
+        );
+    }
+
+    #[test]
     fn a_self_hosted_restore_shows_its_phase_and_bytes() {
         let mut tally = Tally::default();
         let line = describe(
