@@ -102,13 +102,8 @@ fn a_task_that_cannot_be_seen_ends_unknown_with_the_last_error_shown() {
     // instance gets looks of its own, and two looks.
     let path = work.dir.path().join("report.json");
     let out = work
-        .command(&served)
-        .arg("apply")
-        .arg(&work.plan)
-        .arg("--yes")
-        .arg("--state-dir")
-        .arg(work.state_dir())
-        .args(["--poll-interval", "20ms", "--settle", "300ms", "--report"])
+        .apply_paced(&served, "20ms", "300ms")
+        .args(["--yes", "--report"])
         .arg(&path)
         .run();
     let report = read_json(&path);

@@ -260,12 +260,17 @@ impl Work {
 
     /// The same without `--yes`.
     pub fn apply_unconfirmed(&self, served: &Served) -> Test {
+        self.apply_paced(served, "100ms", "300ms")
+    }
+
+    /// `planrun apply PLAN` (without `--yes`) with this `--poll-interval` and `--settle`.
+    pub fn apply_paced(&self, served: &Served, poll: &str, settle: &str) -> Test {
         self.command(served)
             .arg("apply")
             .arg(&self.plan)
             .arg("--state-dir")
             .arg(self.state_dir())
-            .args(["--poll-interval", "100ms", "--settle", "300ms"])
+            .args(["--poll-interval", poll, "--settle", settle])
             .args(["--api", served.api])
     }
 

@@ -33,6 +33,17 @@ fn status_json(dir: &Path, served: &Served, plan: &str, extra: &[&str]) -> (Opti
     (out.code, report)
 }
 
+/// `again` (one of the plans applied again) found its run complete, and each instance of
+/// both plans was submitted once.
+fn each_applied_once(again: &super::harness::Output, served: &Served, plans: [&[String]; 2]) {
+    assert!(
+        again.stdout.contains("already applied completely"),
+        "{}",
+        again.all()
+    );
+    served.assert_each_accepted_once(&plans.concat());
+}
+
 /// Files in `dir` whose name has `.journal.` in it: journals set aside.
 fn set_aside(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
@@ -83,14 +94,7 @@ fn two_plans_keep_their_own_journals(tag: &str, name_a: &str, name_b: &str, stat
     // A's run is complete in its own journal: applying A again submits nothing.
     let again = apply(dir.path(), &served, "a.yaml", &flags);
     assert_eq!(again.code, Some(0), "{}", again.all());
-    assert!(
-        again.stdout.contains("already applied completely"),
-        "{}",
-        again.all()
-    );
-    let mut both = ids_a.clone();
-    both.extend(ids_b.iter().cloned());
-    served.assert_each_accepted_once(&both);
+    each_applied_once(&again, &served, [&ids_a, &ids_b]);
     let journals = if state {
         state_dir
     } else {
@@ -142,14 +146,7 @@ fn two_plans_on_stdin_keep_their_own_journals() {
         .args(["apply", "-", "--yes"])
         .stdin(text_a.as_bytes())
         .run();
-    assert!(
-        again.stdout.contains("already applied completely"),
-        "{}",
-        again.all()
-    );
-    let mut both = ids_a.clone();
-    both.extend(ids_b.iter().cloned());
-    served.assert_each_accepted_once(&both);
+    each_applied_once(&again, &served, [&ids_a, &ids_b]);
     assert_eq!(
         set_aside(&dir.path().join(".planrun")),
         Vec::<String>::new()

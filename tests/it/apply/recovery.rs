@@ -65,13 +65,8 @@ fn a_lost_answer_interrupted_then_a_restart_with_a_corrected_time_never_adopts_t
     write_at(&work, &ids, "{name}_bak", &wrong);
     // Looking for its task waits 20 s: Ctrl-C comes first.
     let mut first = work
-        .command(&served)
-        .arg("apply")
-        .arg(&work.plan)
+        .apply_paced(&served, "100ms", "20s")
         .arg("--yes")
-        .arg("--state-dir")
-        .arg(work.state_dir())
-        .args(["--poll-interval", "100ms", "--settle", "20s"])
         .spawn();
     first.wait_for("outcome unknown", LIMIT);
     first.interrupt();
