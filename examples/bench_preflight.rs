@@ -75,7 +75,14 @@ fn request(id: String, missing: bool) -> InstanceRollback {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
-    let sb = sandbox::start(Config::demo(), SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+    let sb = sandbox::start(
+        Config {
+            any_instance: true,
+            ..Config::demo()
+        },
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await?;
     let mut config = ClientConfig::new(
         sb.endpoint_v3(),
         "ap-guangzhou",

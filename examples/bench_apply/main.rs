@@ -13,6 +13,7 @@
 mod baseline;
 mod measure;
 mod plot;
+mod verification;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -60,6 +61,10 @@ struct Args {
     /// Skip the naive tracker.
     #[arg(long)]
     no_baseline: bool,
+    /// Measure this `planrun` binary instead of building the release one (e.g. one built
+    /// before issue 23, which did not verify successes, to compare).
+    #[arg(long, value_name = "PATH")]
+    planrun_binary: Option<PathBuf>,
     /// Where to write the SVG plot (of the largest N of the first API).
     #[arg(long, default_value = "docs/bench_apply.svg")]
     plot: PathBuf,
@@ -87,16 +92,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if args.task_seconds.len() != 2 {
         return Err("--task-seconds takes two values: SHORTEST,LONGEST".into());
     }
-    let status = Command::new("cargo")
-        .args(["build", "--release", "--quiet", "--bin", "planrun"])
-        .status()?;
-    if !status.success() {
-        return Err("cargo build --release failed".into());
-    }
+    let built = match &args.planrun_binary {
+        Some(path) => path.clone(),
+        None => {
+            let status = Command::new("cargo")
+                .args(["build", "--release", "--quiet", "--bin", "planrun"])
+                .status()?;
+            if !status.success() {
+                return Err("cargo build --release failed".into());
+            }
+            sibling_binary("planrun")?
+        }
+    };
     // Private copies of both binaries: a build during a long run (another benchmark, an
     // edit) would otherwise replace them under the children still to be started.
     let frozen = tempfile::tempdir()?;
-    let planrun = freeze(&sibling_binary("planrun")?, frozen.path())?;
+    let planrun = freeze(&built, frozen.path())?;
     let harness = freeze(&std::env::current_exe()?, frozen.path())?;
     let poll_ms = args
         .poll_interval_ms
@@ -144,6 +155,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("\n{}", measure::table(&rows));
     println!("{}", measure::targets(&rows));
+    println!("{}", verification::table(&rows));
     let plotted = args.api.first().and_then(|api| {
         rows.iter()
             .filter(|(m, _)| &m.api == api)
@@ -163,6 +175,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// month-wide rollback window, no faults.
 fn cloud_like(args: &Args) -> Config {
     let mut config = Config::demo();
+    config.any_instance = true;
     config.task_seconds = (args.task_seconds[0], args.task_seconds[1]);
     config.time_scale = args.time_scale;
     config.rate_per_action = CLOUD_RATE;

@@ -65,8 +65,14 @@ pub struct Measured {
     /// b at b / 20 s), with the same task durations: the best any tracker could do.
     pub ideal: f64,
     /// The object preflight's calls (DescribeDatabases, DescribeTables), made before the
-    /// first submission.
+    /// instance's submission.
     pub preflight_calls: u64,
+    /// The verification's calls (the same actions after the instance's submission: its new
+    /// objects looked for once its task said success; issue 23).
+    pub verify_calls: u64,
+    /// Per verified instance, from the first look that saw its task ended to the last listing
+    /// of its objects (when it was found verified or not), sorted.
+    pub verified_after: Vec<f64>,
     /// The least time the checks before the first submission take at the rate limit: the
     /// window check's calls / rate, then the object preflight's (its two actions have budgets
     /// of their own and overlap, so the busier one's calls / rate).
@@ -354,10 +360,12 @@ fn from_timeline(
     let submissions = req("RollbackCdbDatabaseTables") + req("StartBatchRollback");
     let polls = req("GetCdbRollbackJob") + req("DescribeRollbackTaskDetail");
     let all: u64 = counters.requests_per_action.values().sum();
-    let preflight_calls = req("DescribeDatabases") + req("DescribeTables");
-    // The window check first, then the object preflight, whose two actions overlap.
-    let preflight_floor = req("DescribeRollbackRangeTime") as f64 / rate
-        + (req("DescribeDatabases").max(req("DescribeTables")) as f64 / rate);
+    let (verify_calls, verified_after) = super::verification::split(timeline, &first_seen);
+    let preflight_calls = timeline.object_looks.len() as u64 - verify_calls;
+    // The window check first, then the object preflight (the plan names one database: its
+    // objects are DescribeTables alone, one call per instance).
+    let preflight_floor =
+        req("DescribeRollbackRangeTime") as f64 / rate + preflight_calls as f64 / rate;
     let throttled = counters
         .rejections_per_code
         .get(&4400)
@@ -379,6 +387,8 @@ fn from_timeline(
         bound: rate_bound(&ends, rate),
         ideal: rate_bound(&ideal_ends, rate),
         preflight_calls,
+        verify_calls,
+        verified_after,
         preflight_floor,
         last_submit,
         ends,

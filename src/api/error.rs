@@ -205,13 +205,14 @@ impl Error {
     }
 
     /// For a submission: could the server have accepted it? An API 3.0 answer proves
-    /// nothing started only when it is a refusal, a conflict or throttling
-    /// ([`refusal_v3`]); `InternalError*`, `CdbError*` and undocumented codes do not.
+    /// nothing started only when its code is documented as a refusal for that action
+    /// ([`refusal_v3`]); any other code does not, an undocumented member of a documented
+    /// family included.
     pub(crate) fn is_ambiguous(&self) -> bool {
         match self {
             Self::MaybeSent { .. } | Self::Decode { .. } => true,
             Self::HttpStatus { status, .. } => *status >= 500,
-            Self::Cloud { code, .. } => !refusal_v3(code),
+            Self::Cloud { action, code, .. } => refusal_v3(action, code).is_none(),
             _ => false,
         }
     }

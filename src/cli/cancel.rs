@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 
 use super::api_args::ApiArgs;
+use super::located::Located;
 use super::{exit, plan as plan_cmd, session};
 use crate::engine::any::AnyProtocol;
 use crate::engine::journal::{Journal, Record};
@@ -44,8 +45,17 @@ pub struct CancelArgs {
 
 #[allow(clippy::print_stdout)]
 pub fn run(args: &CancelArgs) -> i32 {
-    let (_, resolved) = match plan_cmd::load_valid(&args.plan, false, &args.api.allow_region) {
+    let (checked, resolved) = match plan_cmd::load_valid(&args.plan, false, &args.api.allow_region)
+    {
         Ok(ok) => ok,
+        Err(code) => return code,
+    };
+    let dir = args.session.state_dir.as_deref();
+    let journal = match Located::of_plan(&args.plan, &checked.text, &resolved.name, dir, false) {
+        Ok(at) => at.readable(
+            &resolved.name,
+            &crate::engine::prepare::plan_hash_of(&resolved),
+        ),
         Err(code) => return code,
     };
     // Self-hosted restores are stopped without any API.
@@ -72,6 +82,7 @@ pub fn run(args: &CancelArgs) -> i32 {
             &resolved,
             &args.api,
             &args.session,
+            journal,
         )
         .await
         {

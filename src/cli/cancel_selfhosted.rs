@@ -43,7 +43,7 @@ pub async fn cancel(
         .parent()
         .unwrap_or(Path::new("."))
         .to_path_buf();
-    match store::lock(&dir, &plan.name, false) {
+    match store::lock(session.journal_path(), &plan.name) {
         // No apply runs: nobody else will touch these restores while cancel holds the lock.
         Ok(_lock) => {
             let creds = selfhosted::credentials(defaults_file)?;

@@ -12,6 +12,10 @@ pub const FAILED: i32 = 1;
 pub const USAGE: i32 = 2;
 /// Interrupted or unfinished: resumable.
 pub const UNFINISHED: i32 = 3;
+/// Nothing failed, but some outcome is not proven: an `unknown` instance (nothing ties a task
+/// to its submission, or its task went unseen) or an `unverified` one (its task said success,
+/// its new objects were not all seen). A person must check (`planrun jobs INSTANCE`); never 0.
+pub const UNPROVEN: i32 = 4;
 
 /// Which outcome speaks first when a run has both failures and unfinished instances.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,10 +51,14 @@ pub fn of_ending(ending: &Ending, totals: &Totals) -> i32 {
 
 /// The exit code of a run's totals. `cancelled` is an outcome somebody chose with
 /// `planrun cancel`: it counts as done, like `succeeded`, for `apply` and `status` alike.
+/// `unknown` and `unverified` come after failures and before "unfinished" for `apply`, after
+/// both for `status`: [`UNPROVEN`], never 0.
 pub fn of_totals(t: &Totals, precedence: Precedence) -> i32 {
     let failed = t.failed + t.rejected;
+    let unproven = t.unknown + t.unverified;
     match precedence {
         Precedence::FailuresFirst if failed + t.timed_out > 0 => FAILED,
+        Precedence::FailuresFirst if unproven > 0 => UNPROVEN,
         Precedence::FailuresFirst if t.pending + t.submitted + t.running + t.stopping > 0 => {
             UNFINISHED
         }
@@ -60,6 +68,7 @@ pub fn of_totals(t: &Totals, precedence: Precedence) -> i32 {
             UNFINISHED
         }
         Precedence::UnfinishedFirst if failed > 0 => FAILED,
+        Precedence::UnfinishedFirst if unproven > 0 => UNPROVEN,
         _ => OK,
     }
 }
@@ -119,6 +128,36 @@ mod tests {
         };
         for p in [Precedence::FailuresFirst, Precedence::UnfinishedFirst] {
             assert_eq!(of_totals(&stopping, p), UNFINISHED);
+        }
+    }
+
+    #[test]
+    fn unknown_and_unverified_never_exit_0_and_yield_to_failures() {
+        for (unknown, unverified) in [(1, 0), (0, 1), (2, 3)] {
+            let unproven = Totals {
+                succeeded: 4,
+                unknown,
+                unverified,
+                ..Totals::default()
+            };
+            for p in [Precedence::FailuresFirst, Precedence::UnfinishedFirst] {
+                assert_eq!(of_totals(&unproven, p), UNPROVEN);
+            }
+            assert_eq!(of_ending(&Ending::Complete, &unproven), UNPROVEN);
+            let with_failure = Totals {
+                failed: 1,
+                ..unproven
+            };
+            assert_eq!(of_totals(&with_failure, Precedence::FailuresFirst), FAILED);
+            let unfinished = Totals {
+                running: 1,
+                ..unproven
+            };
+            assert_eq!(
+                of_totals(&unfinished, Precedence::UnfinishedFirst),
+                UNFINISHED
+            );
+            assert_eq!(of_totals(&unfinished, Precedence::FailuresFirst), UNPROVEN);
         }
     }
 

@@ -47,6 +47,7 @@ pub mod escaped;
 pub mod exit;
 pub mod foreign;
 pub mod jobs;
+pub mod located;
 pub mod merge;
 pub mod merge_file;
 pub mod new;

@@ -19,6 +19,10 @@ const HEARTBEAT: Duration = Duration::from_secs(30);
 #[derive(Debug, Default)]
 pub struct Tally {
     status: HashMap<String, Status>,
+    /// The latest look that could not see an instance's task, and each instance's latest
+    /// such reason (a line is printed when it changes, the heartbeat repeats the latest).
+    last_error: Option<String>,
+    unseen: HashMap<String, String>,
 }
 
 impl Tally {
@@ -32,6 +36,7 @@ impl Tally {
                 .filter(|s| s.status != Status::Pending)
                 .map(|s| (s.id.clone(), s.status))
                 .collect(),
+            ..Self::default()
         }
     }
     fn set(&mut self, instance: &str, status: Status) {
@@ -53,11 +58,19 @@ impl Tally {
             self.count(Status::Submitted),
             total.saturating_sub(self.status.len()) + self.count(Status::Pending)
         );
-        for status in [Status::Stopping, Status::Cancelled] {
+        for status in [
+            Status::Stopping,
+            Status::Cancelled,
+            Status::Unknown,
+            Status::Unverified,
+        ] {
             let n = self.count(status);
             if n > 0 {
                 line.push_str(&format!(", {n} {}", status.name()));
             }
+        }
+        if let Some(error) = &self.last_error {
+            line.push_str(&format!("; last error: {error}"));
         }
         line
     }
@@ -122,6 +135,14 @@ fn describe(event: &Event, tally: &mut Tally) -> Option<String> {
                 "{}: {reason}; gave up for this run (still pending: apply again to submit)",
                 instances.join(", ")
             )
+        }
+        Event::LookFailed { instance, reason } => {
+            tally.last_error = Some(format!("{instance}: {reason}"));
+            let previous = tally.unseen.insert(instance.clone(), reason.clone());
+            if previous.as_ref() == Some(reason) {
+                return None;
+            }
+            format!("{instance}: cannot see its task: {reason}")
         }
         Event::Rejected { instance, reason } => {
             tally.set(instance, Status::Rejected);
@@ -328,6 +349,32 @@ mod tests {
         assert_eq!(
             tally.line(3),
             "2 succeeded, 0 failed, 0 rejected, 0 running, 0 submitted, 1 pending"
+        );
+    }
+
+    #[test]
+    fn a_task_that_cannot_be_seen_is_a_line_once_and_the_heartbeat_repeats_its_error() {
+        let mut tally = Tally::default();
+        let failed = |reason: &str| Event::LookFailed {
+            instance: "cdb-aaaaaaaa".into(),
+            reason: reason.into(),
+        };
+        let first = describe(&failed("InternalError.DatabaseAccessError"), &mut tally);
+        assert_eq!(
+            first.as_deref(),
+            Some("cdb-aaaaaaaa: cannot see its task: InternalError.DatabaseAccessError")
+        );
+        // The same reason again: no new line, but the heartbeat says it.
+        assert_eq!(
+            describe(&failed("InternalError.DatabaseAccessError"), &mut tally),
+            None
+        );
+        assert!(
+            tally
+                .line(1)
+                .ends_with("; last error: cdb-aaaaaaaa: InternalError.DatabaseAccessError"),
+            "{}",
+            tally.line(1)
         );
     }
 

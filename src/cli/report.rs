@@ -5,6 +5,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
+use super::located::Located;
 use super::{exit, session};
 use crate::engine::journal::{Journal, Record};
 use crate::engine::report::Report;
@@ -39,8 +40,8 @@ impl Format {
 #[derive(Debug, clap::Args)]
 pub struct ReportArgs {
     /// The plan file (its journal is found as `status` finds it), or a journal file
-    /// (`.planrun/NAME.journal`, also one set aside by --restart), or a saved plan (`plan
-    /// PLAN --out FILE`: its plan's journal).
+    /// (`.planrun/NAME-HASH.journal`, also one set aside by --restart), or a saved plan
+    /// (`plan PLAN --out FILE`: the journal it records).
     #[arg(value_name = "PLAN|STATE|SAVED")]
     pub target: PathBuf,
     /// What to write [default: from --out's extension, else markdown]
@@ -135,33 +136,29 @@ fn sources(args: &ReportArgs) -> Result<Sources, i32> {
     let (journal, plan, resolved_plan) = if is_journal(target)? {
         (target.clone(), None, None)
     } else {
-        // A saved plan's record is its plan's: the plan it holds, its journal.
-        let (target, resolved, prepared) = if super::saved::is_saved(target) {
+        // A saved plan's record is its plan's: the plan it holds, the journal it records.
+        let dir = args.state_dir.as_deref();
+        let (target, resolved, prepared, at) = if super::saved::is_saved(target) {
             let loaded = super::saved::load(target)?;
-            (
-                PathBuf::from(&loaded.saved.path),
-                loaded.resolved,
-                loaded.prepared,
-            )
+            let at = Located::of_saved(&loaded.saved, dir, false)?;
+            let path = PathBuf::from(&loaded.saved.path);
+            (path, loaded.resolved, loaded.prepared, at)
         } else {
-            let resolved = load_quietly(target, &args.allow_region)?;
+            let (text, resolved) = load_quietly(target, &args.allow_region)?;
             // The hash and requests do not depend on the generation or the batch size.
             let prepared = crate::engine::prepare::prepare(
                 &resolved,
                 crate::engine::prepare::Generation::V3,
                 resolved.batch_size,
             );
-            (target.clone(), resolved, prepared)
+            let at = Located::of_plan(target, &text, &resolved.name, dir, false)?;
+            (target.clone(), resolved, prepared, at)
         };
-        let target = &target;
-        let dirs = session::SessionArgs {
-            state_dir: args.state_dir.clone(),
-            poll_interval: None,
-            settle: None,
-            defaults_file: None,
+        let readable = |sandboxed| {
+            at.sandboxed(sandboxed)
+                .readable(&resolved.name, &prepared.hash)
         };
-        let path = session::journal_path(target, &resolved.name, &dirs, args.sandbox);
-        let demo = session::journal_path(target, &resolved.name, &dirs, true);
+        let (path, demo) = (readable(args.sandbox), readable(true));
         if !args.sandbox && !path.exists() && demo.exists() {
             errln!(
                 "No apply of plan {} is recorded (journal {}), but an `apply --sandbox` is: see it with\n  planrun report {} --sandbox",
@@ -193,14 +190,17 @@ fn kept_comparison(journal: &Path) -> Option<crate::compare::Comparison> {
 
 /// The plan, its errors shown; its warnings are not (they were the reviewer's business, and
 /// an old rollback time is old by now).
-fn load_quietly(path: &Path, allowed_regions: &[String]) -> Result<crate::plan::ResolvedPlan, i32> {
+fn load_quietly(
+    path: &Path,
+    allowed_regions: &[String],
+) -> Result<(String, crate::plan::ResolvedPlan), i32> {
     let context = super::term::context(allowed_regions).map_err(|e| {
         errln!("error: {e}");
         exit::USAGE
     })?;
     let (checked, readable) = super::validate::check(path, &context);
     match checked.resolved.clone() {
-        Some(resolved) if readable && !checked.has_errors() => Ok(resolved),
+        Some(resolved) if readable && !checked.has_errors() => Ok((checked.text, resolved)),
         _ => {
             let shown = super::diagnostics::human(
                 std::slice::from_ref(&checked),

@@ -103,6 +103,40 @@ pub struct ServeArgs {
     /// listing all its instances (the documentation allows both).
     #[arg(long)]
     pub tasks_per_instance: bool,
+    /// Every well-formed id is an instance holding the catalog's default objects (else, as
+    /// the cloud, an id the catalog does not list is InvalidParameter.InstanceNotFound).
+    #[arg(long)]
+    pub any_instance: bool,
+    /// Also refuse what planrun's plan rules forbid but the cloud does not document (a target
+    /// equal to a source, shared targets, system databases, ...).
+    #[arg(long)]
+    pub plan_rules: bool,
+    /// Instances per StartBatchRollback call beyond which it is refused (no limit is
+    /// documented).
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub max_call_instances: usize,
+    /// Answer the first N requests of ACTION with CODE (`ACTION=CODE` or `ACTION=CODExN`); a
+    /// StartBatchRollback's tasks are created first. Repeatable.
+    #[arg(long = "inject", value_name = "ACTION=CODExN")]
+    pub inject: Vec<String>,
+    /// DescribeRollbackTaskDetail asked for one request: `plain`, `ambiguous` (every task of
+    /// the request, empty Detail), `ignored-filter` (every task of the instance, oldest first)
+    /// or `silent` (nothing).
+    #[arg(long, default_value = "plain", value_name = "QUIRK")]
+    pub detail_quirk: String,
+    /// A task is listed only S seconds after it was created, and a rollback's new objects
+    /// appear S seconds after it ended.
+    #[arg(long, default_value_t = 0.0, value_name = "S")]
+    pub visible_after: f64,
+    /// An instance whose successful rollbacks create nothing; repeatable.
+    #[arg(long = "hollow", value_name = "INSTANCE")]
+    pub hollow: Vec<String>,
+    /// An instance whose rollbacks end REMOVED; repeatable.
+    #[arg(long = "removed", value_name = "INSTANCE")]
+    pub removed: Vec<String>,
+    /// DescribeRollbackTaskDetail's Status of a waiting task: INITIAL or UNDEFINED.
+    #[arg(long, default_value = "INITIAL", value_name = "STATUS")]
+    pub waiting_status: String,
 }
 
 /// Parses one `--window` value.
@@ -170,6 +204,28 @@ pub fn config(args: &ServeArgs) -> Result<Config, String> {
     config.transient_range_answers = args.transient_range;
     config.initial_hold_seconds = args.hold_initial;
     config.tasks_per_instance = args.tasks_per_instance;
+    config.any_instance = args.any_instance;
+    config.plan_rules = args.plan_rules;
+    config.max_call_instances = args.max_call_instances.max(1);
+    config.injected = args
+        .inject
+        .iter()
+        .map(|t| sandbox::Injected::parse(t).map_err(|e| format!("--inject {e}")))
+        .collect::<Result<_, _>>()?;
+    config.detail_quirk = sandbox::DetailQuirk::parse(&args.detail_quirk)
+        .map_err(|e| format!("--detail-quirk {e}"))?;
+    config.visible_after_seconds = args.visible_after;
+    config.hollow_instances = args.hollow.iter().cloned().collect();
+    config.removed_instances = args.removed.iter().cloned().collect();
+    config.waiting_status = match args.waiting_status.as_str() {
+        "INITIAL" => "INITIAL",
+        "UNDEFINED" => "UNDEFINED",
+        other => {
+            return Err(format!(
+                "--waiting-status `{other}` is not INITIAL or UNDEFINED"
+            ));
+        }
+    };
     config.default_window_seconds = i64::from(args.window_days) * 86_400;
     for text in &args.windows {
         let (id, w) = window(text)?;

@@ -5,9 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{exit, session};
+use super::exit;
+use super::located::Located;
 use crate::engine::prepare::{Prepared, prepare};
-use crate::engine::saved::{self, SavedPlan};
+use crate::engine::saved::{self, JournalAt, SavedPlan};
 use crate::plan::text::visible;
 use crate::plan::{Checked, ResolvedPlan};
 
@@ -28,17 +29,6 @@ pub fn is_saved(path: &Path) -> bool {
     };
     let n = std::io::Read::read(&mut file, &mut head).unwrap_or(0);
     saved::is_saved(&head[..n])
-}
-
-/// The journal `apply` would continue, given where the state lives.
-pub fn journal_of(plan_path: &Path, name: &str, state_dir: Option<PathBuf>) -> PathBuf {
-    let args = session::SessionArgs {
-        state_dir,
-        poll_interval: None,
-        settle: None,
-        defaults_file: None,
-    };
-    session::journal_path(plan_path, name, &args, false)
 }
 
 /// SHA-256 of the journal at `path`; `None` when there is none (or it is empty).
@@ -63,7 +53,7 @@ pub fn write(
         errln!("error: {e}");
         exit::USAGE
     })?;
-    let journal = journal_digest(&journal_of(path, &resolved.name, state_dir));
+    let journal = journal_at(path, checked, resolved, prepared, state_dir.as_deref())?;
     let doc = SavedPlan::new(
         &path.display().to_string(),
         &checked.text,
@@ -85,6 +75,32 @@ pub fn write(
         exit::USAGE
     };
     super::report::write_atomically(out, &doc.to_bytes()).map_err(fail)
+}
+
+/// Which journal the plan at `path` belongs to, where it lives (made absolute: the saved
+/// file may be applied from another directory) and how it stands now.
+fn journal_at(
+    path: &Path,
+    checked: &Checked,
+    resolved: &ResolvedPlan,
+    prepared: &Prepared,
+    state_dir: Option<&Path>,
+) -> Result<JournalAt, i32> {
+    let at = Located::of_plan(path, &checked.text, &resolved.name, state_dir, false)?;
+    let digest = journal_digest(&at.readable(&resolved.name, &prepared.hash));
+    let absolute = std::path::absolute(&at.dir).ok();
+    let Some(dir) = absolute.as_deref().and_then(Path::to_str) else {
+        errln!(
+            "error: the state directory {} cannot be recorded in a saved plan (not a UTF-8 path); pass --state-dir",
+            visible(&at.dir.display().to_string())
+        );
+        return Err(exit::USAGE);
+    };
+    Ok(JournalAt {
+        key: at.key,
+        state_dir: dir.to_owned(),
+        digest,
+    })
 }
 
 /// Reads and checks a saved plan; any doubt submits nothing (exit 2).

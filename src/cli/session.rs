@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use super::api_args::{ApiArgs, ApiVersion};
 use super::exit;
+use super::located::Located;
 use crate::api::Credentials;
 use crate::engine::any::AnyProtocol;
 use crate::engine::apply::{Apply, Settings, plan_offset};
@@ -95,15 +96,6 @@ fn note(s: &crate::engine::state::InstanceState) -> String {
     }
 }
 
-/// Where the journal of this plan lives.
-pub fn journal_path(plan_path: &Path, plan: &str, args: &SessionArgs, sandboxed: bool) -> PathBuf {
-    state_dir(plan_path, args).join(store::journal_name(plan, sandboxed))
-}
-
-fn state_dir(plan: &Path, args: &SessionArgs) -> PathBuf {
-    store::state_dir(plan, args.state_dir.as_deref())
-}
-
 /// The engine's settings from the flags.
 fn settings(args: &SessionArgs, sandboxed: bool, batch_size: usize) -> Settings {
     Settings {
@@ -116,18 +108,20 @@ fn settings(args: &SessionArgs, sandboxed: bool, batch_size: usize) -> Settings 
 }
 
 impl Session {
-    /// Credentials and client (or a fresh in-process sandbox), and the plan's lock (apply).
+    /// Credentials and client (or a fresh in-process sandbox), and the lock of the plan's
+    /// journal `at` (apply; `at.sandboxed`: against a fresh in-process sandbox).
     pub async fn open(
         plan_path: &Path,
         plan: &ResolvedPlan,
         api: &ApiArgs,
         args: &SessionArgs,
-        sandboxed: bool,
+        at: &Located,
         prepared: crate::engine::prepare::Prepared,
     ) -> Result<Self, i32> {
         let batch_size = prepared.batch_size;
-        let dir = state_dir(plan_path, args);
-        let lock = store::lock(&dir, &plan.name, sandboxed).map_err(|e| {
+        let sandboxed = at.sandboxed;
+        let journal = at.journal();
+        let lock = store::lock(&journal, &plan.name).map_err(|e| {
             match &e {
                 store::Error::Locked { .. } => errln!(
                     "error: {}. Wait for it, or check it with `planrun status`.",
@@ -143,7 +137,6 @@ impl Session {
         } else {
             connect(api, sandboxed.then(|| plan_offset(plan))).await?
         };
-        let journal = dir.join(store::journal_name(&plan.name, sandboxed));
         let protocol = with_local(protocol, plan_path, plan, args, &journal, api, true)?;
         let action = match api.api {
             ApiVersion::V2 => crate::api::v2::client::ROLLBACK,
@@ -167,20 +160,20 @@ impl Session {
         Ok(session)
     }
 
-    /// For `status`: credentials and client, no lock (reading the journal is safe).
+    /// For `status` and `cancel`: credentials and client, no lock (reading the journal is
+    /// safe), over the plan's `journal` ([`Located::readable`]).
     pub async fn observe(
         plan_path: &Path,
         plan: &ResolvedPlan,
         api: &ApiArgs,
         args: &SessionArgs,
+        journal: PathBuf,
     ) -> Result<Self, i32> {
-        let dir = state_dir(plan_path, args);
         let protocol = if super::selfhosted::only(plan) {
             offline_protocol()?
         } else {
             connect(api, None).await?.0
         };
-        let journal = dir.join(store::journal_name(&plan.name, false));
         let protocol = with_local(protocol, plan_path, plan, args, &journal, api, false)?;
         let settings = settings(args, false, plan.batch_size);
         Ok(Self::new(
@@ -189,17 +182,9 @@ impl Session {
         ))
     }
 
-    /// For `status --offline`: the journal only; the client is never used.
-    /// With `sandboxed`, the journal of `apply --sandbox` (its emulator is gone with it, so
-    /// the journal is all there is).
-    pub fn offline(
-        plan_path: &Path,
-        plan: &ResolvedPlan,
-        args: &SessionArgs,
-        sandboxed: bool,
-    ) -> Result<Self, i32> {
-        let dir = state_dir(plan_path, args);
-        let journal = dir.join(store::journal_name(&plan.name, sandboxed));
+    /// For `status --offline`: the `journal` only; the client is never used. (The journal
+    /// of `apply --sandbox` is read so: its emulator is gone with it.)
+    pub fn offline(plan: &ResolvedPlan, args: &SessionArgs, journal: PathBuf) -> Result<Self, i32> {
         let settings = settings(args, false, plan.batch_size);
         Ok(Self::new(
             plan,
@@ -224,6 +209,15 @@ impl Session {
 
     pub fn journal_path(&self) -> &Path {
         self.apply.journal_path()
+    }
+
+    /// `apply`: adopts an older planrun's journal of this plan, under the lock this session
+    /// holds ([`Located::adopt_older`]).
+    pub fn adopt_older(&self, at: &Located, restart: bool) -> Result<(), i32> {
+        let Some(lock) = &self._lock else {
+            return Ok(());
+        };
+        at.adopt_older(lock, self.apply.plan_name(), &self.prepared().hash, restart)
     }
 
     /// What the journal on disk means for this apply ([`Apply::inspect`]); a refusal is said
@@ -256,7 +250,14 @@ impl Session {
     /// Opens the journal once the person said yes ([`Apply::open`]); a failure is said here.
     pub fn prepare(&mut self, found: Found) -> Result<(), i32> {
         match self.apply.open(found) {
-            Ok(()) => Ok(()),
+            Ok(Some(set_aside)) => {
+                errln!(
+                    "note: the journal of this plan's earlier apply is kept as {}",
+                    visible(&set_aside.display().to_string())
+                );
+                Ok(())
+            }
+            Ok(None) => Ok(()),
             Err(store::Error::Archive { source, .. }) if self.apply.sandboxed() => {
                 errln!("error: cannot replace the old sandbox journal: {source}");
                 Err(exit::USAGE)
@@ -462,6 +463,8 @@ pub async fn connect_with(
         }
         // Ten years of "backups": the example plans keep passing preflight as they age.
         sc.default_window_seconds = 3650 * 86_400;
+        // The demo applies any plan: every well-formed id is an instance of its fleet.
+        sc.any_instance = true;
         let sb = sandbox::start(sc, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
             .await
             .map_err(|e| {

@@ -1,11 +1,14 @@
 //! `planrun status PLAN`: the journal of the last apply, refreshed from the API (and what
 //! the API said recorded in it).
 
+use crate::engine::journal::Record;
+use crate::engine::protocol::TaskState;
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 
 use super::api_args::ApiArgs;
+use super::located::Located;
 use super::{exit, plan as plan_cmd, session};
 use crate::engine::protocol::Protocol;
 use crate::engine::state::RunState;
@@ -42,7 +45,7 @@ pub struct StatusArgs {
 #[allow(clippy::print_stdout)]
 pub fn run(args: &StatusArgs) -> i32 {
     let json = args.format == Format::Json;
-    let (_, resolved) = match plan_cmd::load_valid(&args.plan, json, &args.api.allow_region) {
+    let (checked, resolved) = match plan_cmd::load_valid(&args.plan, json, &args.api.allow_region) {
         Ok(ok) => ok,
         Err(code) => return code,
     };
@@ -50,8 +53,15 @@ pub fn run(args: &StatusArgs) -> i32 {
         Ok(r) => r,
         Err(code) => return code,
     };
-    let cloud = session::journal_path(&args.plan, &resolved.name, &args.session, false);
-    let demo = session::journal_path(&args.plan, &resolved.name, &args.session, true);
+    let (cloud, demo) = match journals(args, &checked, &resolved) {
+        Ok(both) => both,
+        Err(code) => return code,
+    };
+    let journal = if args.sandbox {
+        demo.clone()
+    } else {
+        cloud.clone()
+    };
     if !args.sandbox && !cloud.exists() && demo.exists() {
         errln!(
             "No apply of plan {} is recorded (journal {}), but an `apply --sandbox` is: see it with\n  planrun status {} --sandbox",
@@ -64,12 +74,20 @@ pub fn run(args: &StatusArgs) -> i32 {
     runtime.block_on(async {
         let offline = args.offline || args.sandbox;
         let mut session = if offline {
-            match session::Session::offline(&args.plan, &resolved, &args.session, args.sandbox) {
+            match session::Session::offline(&resolved, &args.session, journal) {
                 Ok(s) => s,
                 Err(code) => return code,
             }
         } else {
-            match session::Session::observe(&args.plan, &resolved, &args.api, &args.session).await {
+            match session::Session::observe(
+                &args.plan,
+                &resolved,
+                &args.api,
+                &args.session,
+                journal,
+            )
+            .await
+            {
                 Ok(s) => s,
                 Err(code) => return code,
             }
@@ -110,20 +128,69 @@ pub fn run(args: &StatusArgs) -> i32 {
     })
 }
 
+/// The plan's journal and its `apply --sandbox` journal, as `apply` names them (or an older
+/// planrun's of this plan, read in place).
+pub(super) fn journals(
+    args: &StatusArgs,
+    checked: &crate::plan::Checked,
+    resolved: &crate::plan::ResolvedPlan,
+) -> Result<(PathBuf, PathBuf), i32> {
+    let hash = crate::engine::prepare::plan_hash_of(resolved);
+    let dir = args.session.state_dir.as_deref();
+    let at = Located::of_plan(&args.plan, &checked.text, &resolved.name, dir, false)?;
+    let readable = |sandboxed| at.sandboxed(sandboxed).readable(&resolved.name, &hash);
+    Ok((readable(false), readable(true)))
+}
+
 /// Asks the API about every instance that was submitted and is not final yet, and records
 /// what it learned in the journal ([`learn`]): what `status` shows is always the journal's fold.
 async fn refresh(session: &mut session::Session, plan: &str) {
     let protocol = std::sync::Arc::clone(&session.protocol);
     let regions = session.regions();
+    let requests = session.prepared().requests();
     let path = session.journal_path().to_owned();
     learn(
         protocol.as_ref(),
         &path,
         plan,
-        &regions,
+        (&regions, &requests),
         session.state_mut(),
     )
     .await;
+}
+
+/// The record of a successful task once its new objects were looked for: `succeeded` when
+/// every one is seen (or the API cannot list them: API 2.0), `unverified` naming what is
+/// missing; nothing when the API could not answer (the next look tries again).
+async fn verified<P: Protocol>(
+    protocol: &P,
+    region: Option<&str>,
+    request: &crate::api::rollback::InstanceRollback,
+    instance: &str,
+) -> Option<Record> {
+    use crate::engine::verify::{Verdict, verify};
+    let at = Utc::now();
+    match verify(protocol, region, request).await {
+        Ok(Verdict::Seen | Verdict::Unavailable) => Some(Record::Finished {
+            instance: instance.to_owned(),
+            status: TaskState::Succeeded,
+            message: None,
+            at,
+        }),
+        Ok(Verdict::Missing(missing)) => Some(Record::Unverified {
+            instance: instance.to_owned(),
+            missing,
+            at,
+        }),
+        Err(e) => {
+            errln!(
+                "warning: cannot look for the new objects of {}: {}",
+                visible(instance),
+                visible(&e.to_string())
+            );
+            None
+        }
+    }
 }
 
 /// [`refresh`] over `state`, the fold of the journal at `path` (`regions[i]` is the region
@@ -134,7 +201,7 @@ async fn learn<P: Protocol>(
     protocol: &P,
     path: &Path,
     plan: &str,
-    regions: &[Option<String>],
+    (regions, requests): (&[Option<String>], &[crate::api::rollback::InstanceRollback]),
     state: &mut RunState,
 ) {
     // The looks take as long as the API's rate makes them; the lock is taken only to write
@@ -170,12 +237,16 @@ async fn learn<P: Protocol>(
             }
         };
         records.extend(s.observed(&task, Utc::now()));
+        let local = crate::engine::local::is_local(region);
+        if let (TaskState::Succeeded, false, Some(request)) = (&task.state, local, requests.get(i))
+        {
+            records.extend(verified(protocol, region, request, &s.id).await);
+        }
     }
     if records.is_empty() {
         return;
     }
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let lock = match store::lock(dir, plan, false) {
+    let lock = match store::lock(path, plan) {
         Ok(lock) => lock,
         Err(store::Error::Locked { .. }) => {
             errln!(
@@ -225,11 +296,28 @@ mod tests {
         RunState::replay([ID], &Journal::read(path).unwrap_or_else(|e| panic!("{e}")))
     }
 
+    /// The rollback of [`ID`] these tests submit.
+    fn request() -> InstanceRollback {
+        InstanceRollback {
+            instance_id: ID.into(),
+            spec: RollbackSpec {
+                rollbacktime: "2026-11-20 03:15:00".into(),
+                strategy: Strategy::Db,
+                dbs: vec![crate::api::rollback::DatabaseRename {
+                    dbname: "orders".into(),
+                    newname: "orders_bak".into(),
+                }],
+                tables: vec![],
+            },
+        }
+    }
+
     /// A sandbox with one submitted rollback of [`ID`], and a journal that says so.
     async fn submitted(dir: &Path) -> (sandbox::Sandbox, V2, PathBuf) {
         let config = sandbox::Config {
             task_seconds: (0.2, 0.4),
             rollback_time_check: None,
+            any_instance: true,
             ..sandbox::Config::demo()
         };
         let sb = sandbox::start(config, SocketAddr::from(([127, 0, 0, 1], 0)))
@@ -242,20 +330,8 @@ mod tests {
         ))
         .unwrap_or_else(|e| panic!("{e}"));
         let protocol = V2::new(client);
-        let request = InstanceRollback {
-            instance_id: ID.into(),
-            spec: RollbackSpec {
-                rollbacktime: "2026-11-20 03:15:00".into(),
-                strategy: Strategy::Db,
-                dbs: vec![crate::api::rollback::DatabaseRename {
-                    dbname: "orders".into(),
-                    newname: "orders_bak".into(),
-                }],
-                tables: vec![],
-            },
-        };
         let job = protocol
-            .submit(None, &[request])
+            .submit(None, &[request()])
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         let path = dir.join("p.journal");
@@ -291,7 +367,7 @@ mod tests {
             .clone()
             .unwrap_or_else(|| panic!("no job"));
         // Whatever the task is doing now (waiting, running or ended), it is news.
-        learn(&protocol, &path, "p", &[None], &mut state).await;
+        learn(&protocol, &path, "p", (&[None], &[request()]), &mut state).await;
         assert_ne!(state.instances[0].task_state, None);
         assert_eq!(replayed(&path).instances, state.instances);
         // Wait for the task to end, then learn that.
@@ -306,7 +382,7 @@ mod tests {
         })
         .await
         .unwrap_or_else(|_| panic!("the sandbox's task never ended"));
-        learn(&protocol, &path, "p", &[None], &mut state).await;
+        learn(&protocol, &path, "p", (&[None], &[request()]), &mut state).await;
         assert_eq!(state.instances[0].status, Status::Succeeded);
         assert_eq!(replayed(&path).instances, state.instances);
         let records = Journal::read(&path).unwrap_or_else(|e| panic!("{e}"));
@@ -321,7 +397,7 @@ mod tests {
             "{records:?}"
         );
         // Nothing new: nothing written.
-        learn(&protocol, &path, "p", &[None], &mut state).await;
+        learn(&protocol, &path, "p", (&[None], &[request()]), &mut state).await;
         let again = Journal::read(&path).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(again.len(), records.len());
         sb.shutdown().await;
@@ -333,8 +409,8 @@ mod tests {
         let (sb, protocol, path) = submitted(dir.path()).await;
         let before = Journal::read(&path).unwrap_or_else(|e| panic!("{e}"));
         let mut state = replayed(&path);
-        let apply = store::lock(dir.path(), "p", false).unwrap_or_else(|e| panic!("{e}"));
-        learn(&protocol, &path, "p", &[None], &mut state).await;
+        let apply = store::lock(&path, "p").unwrap_or_else(|e| panic!("{e}"));
+        learn(&protocol, &path, "p", (&[None], &[request()]), &mut state).await;
         drop(apply);
         assert_eq!(state.instances, replayed(&path).instances);
         assert_eq!(state.instances[0].task_state, None, "nothing learned");

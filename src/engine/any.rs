@@ -6,7 +6,7 @@ use super::listing::{JobsQuery, Listing};
 use super::local::{self, Local};
 use super::objects::Holdings;
 use super::protocol::{JobHandle, Protocol, Surveyed, Task, TaskState};
-use super::reconcile::{Found, Sent};
+use super::reconcile::{Found, Sent, Tracked};
 use super::v2::V2;
 use super::v3::V3;
 use crate::api::Error;
@@ -238,5 +238,19 @@ impl Protocol for AnyProtocol {
         job: &JobHandle,
     ) -> Result<Option<Task>, Error> {
         delegate!(self.to(region), p => p.task(region, instance, job).await, else Err(nested()))
+    }
+
+    async fn track(
+        &self,
+        region: Option<&str>,
+        instance: &str,
+        job: &JobHandle,
+        sent: &Sent,
+    ) -> Result<Tracked, Error> {
+        delegate!(self.to(region), p => p.track(region, instance, job, sent).await, else Err(nested()))
+    }
+
+    async fn running(&self, region: Option<&str>, instance: &str) -> Result<Option<String>, Error> {
+        delegate!(self.to(region), p => p.running(region, instance).await, else Err(nested()))
     }
 }

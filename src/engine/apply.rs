@@ -74,6 +74,8 @@ pub struct Apply {
     offset: chrono::FixedOffset,
     poll_interval: Duration,
     settings: Settings,
+    /// The instances `apply --retry-failed` sends again ([`Apply::retry`]).
+    retry: Vec<String>,
 }
 
 /// The plan's timezone (+08:00 when unreadable: validation has already checked it).
@@ -128,6 +130,7 @@ impl Apply {
             offset: plan_offset(plan),
             poll_interval: settings.poll_interval.unwrap_or(default_poll),
             settings,
+            retry: Vec::new(),
         }
     }
 
@@ -219,18 +222,44 @@ impl Apply {
         Ok(found)
     }
 
+    /// `apply --retry-failed`, after [`Apply::inspect`]: the instances the journal records as
+    /// failed, rejected or unknown are to be sent again (an unknown one once the rule of
+    /// evidence finds no task of it). They are so in the state from now on (what the preflight
+    /// checks and the question counts), and the run journals it ([`Record::Retry`]) before
+    /// anything is sent. Everything else stays as it is. Returns them, in plan order.
+    pub fn retry(&mut self) -> &[String] {
+        self.retry = self.state.retryable();
+        self.fold_retry();
+        &self.retry
+    }
+
+    /// The retry as the state sees it (folding it again changes nothing).
+    fn fold_retry(&mut self) -> Option<Record> {
+        if self.retry.is_empty() {
+            return None;
+        }
+        let record = Record::Retry {
+            instances: self.retry.clone(),
+            at: Utc::now(),
+        };
+        self.state.apply(&record);
+        Some(record)
+    }
+
     /// The outcome of a plan the journal records as applied completely.
     pub fn already_applied(&self) -> Outcome {
         Outcome::AlreadyApplied(self.report().totals)
     }
 
     /// Carries out what [`Apply::inspect`] found, once the person said yes: sets an old
-    /// journal aside when asked to, then opens the journal for appending.
-    pub fn open(&mut self, found: Found) -> Result<(), store::Error> {
-        let (journal, state) = self.store.open(found)?;
+    /// journal aside when asked to (returning where it went), then opens the journal for
+    /// appending.
+    pub fn open(&mut self, found: Found) -> Result<Option<PathBuf>, store::Error> {
+        let (journal, state, set_aside) = self.store.open(found)?;
         self.state = state;
+        self.fold_retry();
         self.journal = Some(journal);
-        Ok(())
+        Ok(set_aside)
     }
 
     /// Reads the journal for `status`. `Ok(false)` when there is none.
@@ -268,6 +297,10 @@ impl Apply {
             } else {
                 Duration::from_secs(5)
             }),
+            // What cannot be seen (a task unlisted, a listing that cannot tell) and another
+            // task in the way are waited for 120 poll intervals: 10 minutes by default.
+            missing_after: min * 120,
+            busy_wait: min * 120,
             offset: self.offset,
             ..Options::default()
         };
@@ -305,12 +338,19 @@ impl Apply {
         if self.state.started_at.is_none() {
             records.push(planned);
         }
+        // The retry is journaled before anything is sent again; its replay after the start
+        // gives the state this run starts from.
+        let retry = self.fold_retry();
+        records.extend(retry.clone());
         journal
             .append_all(&records)
             .map_err(|source| Error::Journal { path, source })?;
         // The plan's every request, written: not held through the run.
         drop(records);
         self.state.apply(&start);
+        if let Some(retry) = &retry {
+            self.state.apply(retry);
+        }
         let mut options = self.options();
         options.timeout = timeout;
         let mut engine = Engine::new(

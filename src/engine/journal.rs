@@ -77,10 +77,14 @@ pub enum Record {
         instance: String,
         batch: u64,
         job: JobHandle,
-        /// Set when nothing ties the task to the submission (see `engine::reconcile`): why
-        /// it was adopted anyway. Absent in journals written before it existed.
+        /// Set by journals of planrun before issue 23, which adopted a task without proof;
+        /// never written now (`engine::reconcile`: no proof, no adoption).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         unverified: Option<String>,
+        /// Why the task is the submission's (the rule of evidence's proof). Absent in older
+        /// journals.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        proof: Option<String>,
         at: DateTime<Utc>,
     },
     /// A task changed state.
@@ -97,11 +101,33 @@ pub enum Record {
         message: Option<String>,
         at: DateTime<Utc>,
     },
+    /// Nothing proves what became of the instance's submission or task (`engine::reconcile`,
+    /// tracking that saw nothing more): it is `unknown`, with the evidence there is.
+    Unproven {
+        instance: String,
+        evidence: String,
+        at: DateTime<Utc>,
+    },
+    /// The instance's task reported success, but these new objects (`db` or `db.table`)
+    /// were not seen by DescribeDatabases / DescribeTables: it is `unverified`. (A verified
+    /// success is [`Record::Finished`], written only once every new object was seen.)
+    Unverified {
+        instance: String,
+        missing: Vec<String>,
+        at: DateTime<Utc>,
+    },
     /// The run ended with every instance in a final state.
     Complete { at: DateTime<Utc> },
     /// The run's `--timeout` ran out while these instances were unfinished: they are
     /// `timed_out` until the next run of the plan starts (its [`Record::Start`]).
     TimedOut {
+        instances: Vec<String>,
+        at: DateTime<Utc>,
+    },
+    /// `apply --retry-failed` sends these instances again: a failed or refused one is pending
+    /// again; an unknown one is looked for first (its submission reconciled, or its task
+    /// tracked) and sent again only when the rule of evidence finds no task of it.
+    Retry {
         instances: Vec<String>,
         at: DateTime<Utc>,
     },

@@ -21,3 +21,4 @@ pub mod state;
 pub mod store;
 pub mod v2;
 pub mod v3;
+pub mod verify;

@@ -74,10 +74,17 @@ pub struct Prepared {
     pub hash: String,
 }
 
-/// Prepares `plan` for `generation`, `batch_size` instances a call at most.
-pub fn prepare(plan: &ResolvedPlan, generation: Generation, batch_size: usize) -> Prepared {
-    let slots: Vec<Slot> = plan
-        .instances
+/// [`Prepared::hash`] of `plan`, without preparing its calls (it depends on neither the
+/// generation nor the batch size): what a command that reads a journal checks it against.
+pub fn plan_hash_of(plan: &ResolvedPlan) -> String {
+    let slots = slots(plan);
+    let requests: Vec<InstanceRollback> = slots.iter().map(|s| s.request.clone()).collect();
+    let regions: Vec<Option<String>> = slots.iter().map(|s| s.region.clone()).collect();
+    plan_hash(&requests, &regions)
+}
+
+fn slots(plan: &ResolvedPlan) -> Vec<Slot> {
+    plan.instances
         .iter()
         .map(|i| Slot {
             request: request::rollback(i),
@@ -88,7 +95,12 @@ pub fn prepare(plan: &ResolvedPlan, generation: Generation, batch_size: usize) -
                 None => i.region.clone(),
             },
         })
-        .collect();
+        .collect()
+}
+
+/// Prepares `plan` for `generation`, `batch_size` instances a call at most.
+pub fn prepare(plan: &ResolvedPlan, generation: Generation, batch_size: usize) -> Prepared {
+    let slots = slots(plan);
     let requests: Vec<InstanceRollback> = slots.iter().map(|s| s.request.clone()).collect();
     let regions: Vec<Option<String>> = slots.iter().map(|s| s.region.clone()).collect();
     let hash = plan_hash(&requests, &regions);

@@ -6,7 +6,7 @@ use std::future::Future;
 
 use super::listing::{JobsQuery, Listing};
 use super::objects::Holdings;
-use super::reconcile::{self, Found, Sent};
+use super::reconcile::{self, Found, Sent, Tracked};
 use crate::api::rollback::{InstanceRollback, RollbackSpec};
 use crate::api::v3::model::InstanceRollbackRangeTime;
 
@@ -155,9 +155,26 @@ pub trait Protocol: Send + Sync + 'static {
         job: &JobHandle,
     ) -> impl Future<Output = Result<Option<Task>, Error>> + Send;
 
-    /// Looks for the instance's task of an in-doubt submission. By default from the echo of
-    /// the instance's listed tasks ([`reconcile::decide`]); an API that can tie a task to
-    /// its submission does better.
+    /// The instance's task of the accepted submission `job` (sent as `sent` says), by the
+    /// rule of evidence ([`reconcile`]). By default [`Protocol::task`], whose handle names
+    /// one task (API 2.0's jobId, a self-hosted restore's job); API 3.0 does more.
+    fn track(
+        &self,
+        region: Option<&str>,
+        instance: &str,
+        job: &JobHandle,
+        _sent: &Sent,
+    ) -> impl Future<Output = Result<Tracked, Error>> + Send {
+        async move {
+            Ok(match self.task(region, instance, job).await? {
+                Some(task) => Tracked::One(task),
+                None => Tracked::Unlisted,
+            })
+        }
+    }
+
+    /// Looks for the instance's task of an in-doubt submission, by the rule of evidence
+    /// ([`reconcile::decide`]) over the instance's listed tasks.
     fn find_submission(
         &self,
         region: Option<&str>,
@@ -166,7 +183,27 @@ pub trait Protocol: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Found, Error>> + Send {
         async move {
             let tasks = self.tasks(region, instance).await?;
-            Ok(reconcile::decide(&tasks, &sent, true))
+            Ok(reconcile::decide(&tasks, &sent))
+        }
+    }
+
+    /// What is running on the instance, in words, for the message of an instance that waited
+    /// its bound for another task to end: the newest unfinished task of its listing.
+    fn running(
+        &self,
+        region: Option<&str>,
+        instance: &str,
+    ) -> impl Future<Output = Result<Option<String>, Error>> + Send {
+        async move {
+            let tasks = self.tasks(region, instance).await?;
+            Ok(tasks.iter().find(|t| !t.state.is_terminal()).map(|t| {
+                let job = t
+                    .job
+                    .as_ref()
+                    .map_or_else(|| "?".to_owned(), |j| j.0.clone());
+                let started = t.started_at.as_deref().unwrap_or("?");
+                format!("task {job}, started {started}, {}", t.state)
+            }))
         }
     }
 

@@ -25,6 +25,10 @@ pub struct Totals {
     pub running: usize,
     pub stopping: usize,
     pub cancelled: usize,
+    /// No proof of what became of them (see [`Status::Unknown`]).
+    pub unknown: usize,
+    /// The task said success; its new objects were not all seen.
+    pub unverified: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -56,6 +60,8 @@ impl Report {
                 Status::Running => &mut totals.running,
                 Status::Stopping => &mut totals.stopping,
                 Status::Cancelled => &mut totals.cancelled,
+                Status::Unknown => &mut totals.unknown,
+                Status::Unverified => &mut totals.unverified,
             } += 1;
         }
         Self {

@@ -120,6 +120,12 @@ pub enum Event {
         instances: Vec<String>,
         reason: String,
     },
+    /// A look at an instance's task could not see it (an error, nothing listed, a listing
+    /// that cannot tell): the heartbeat shows the latest.
+    LookFailed {
+        instance: String,
+        reason: String,
+    },
     State {
         instance: String,
         state: TaskState,
@@ -189,21 +195,31 @@ enum Done {
         ids: Vec<usize>,
         /// In-doubt rounds so far (bounds resubmissions that keep ending in doubt).
         round: u32,
+        /// Looks in a row that found no task.
+        empty: u8,
         results: Vec<(usize, Result<reconcile::Found, Error>)>,
     },
     BusyChecked {
         /// The submission refused busy (its instance's latest).
         batch: u64,
         job: Pending,
-        result: Result<reconcile::Found, Error>,
+        /// What runs on the instance, in words, once the wait is over.
+        result: Result<Option<String>, Error>,
     },
     Polled {
         idx: usize,
-        result: Result<Option<Task>, Error>,
+        result: Result<reconcile::Tracked, Error>,
     },
     Surveyed {
         region: Option<String>,
         result: Result<Vec<Surveyed>, Error>,
+    },
+    /// What the API said of a successful task's new objects (`tries` so far, this one
+    /// included).
+    Verified {
+        idx: usize,
+        tries: u32,
+        result: Result<super::verify::Verdict, Error>,
     },
 }
 
@@ -254,6 +270,11 @@ pub struct Engine<P: Protocol> {
     /// Observations not journaled yet ([`Engine::buffer`]), and since when the oldest waits.
     buffered: Vec<Record>,
     buffered_since: Option<Instant>,
+    /// The code of the latest "a task is running" answer (9592, API 3.0's conflict code).
+    busy_code: Option<String>,
+    /// Instances whose task reported success, waiting for their new objects to be looked
+    /// for: when, which, and how many looks so far.
+    verifying: VecDeque<(Instant, usize, u32)>,
 }
 
 impl<P: Protocol> Engine<P> {
@@ -298,6 +319,8 @@ impl<P: Protocol> Engine<P> {
             surveys,
             buffered: Vec::new(),
             buffered_since: None,
+            busy_code: None,
+            verifying: VecDeque::new(),
         }
     }
 
@@ -378,6 +401,7 @@ impl<P: Protocol> Engine<P> {
                 self.launch_submissions(now)?;
             }
             self.launch_polls(now);
+            self.launch_verifications(now);
             self.launch_surveys(now);
             if self.flush_due().is_some_and(|due| due <= now) {
                 self.flush()?;
@@ -386,7 +410,8 @@ impl<P: Protocol> Engine<P> {
                 self.flush()?;
                 return Ok(Ending::Interrupted);
             }
-            let idle = self.polls.is_empty() && self.surveys.watched == 0;
+            let idle =
+                self.polls.is_empty() && self.surveys.watched == 0 && self.verifying.is_empty();
             if self.queue.is_empty() && self.inflight.is_empty() && idle {
                 if self.state.all_final() {
                     self.write(Record::Complete { at: Utc::now() })?;
@@ -439,6 +464,9 @@ impl<P: Protocol> Engine<P> {
             if let Some((batch, at)) = s.in_doubt {
                 doubt.entry(batch).or_insert((at, Vec::new())).1.push(i);
             } else if s.status.is_final() {
+            } else if s.job.is_some() && s.task_state == Some(TaskState::Succeeded) {
+                // Its task said success before the last run could see its new objects.
+                self.verifying.push_back((now, i, 0));
             } else if s.job.is_some() {
                 self.polls.push(now, i, Kind::First);
             } else {
@@ -490,9 +518,13 @@ impl<P: Protocol> Engine<P> {
         } else {
             None
         };
+        let verify = (self.looking < self.look_slots())
+            .then(|| self.verifying.iter().map(|(at, ..)| *at).min())
+            .flatten();
         [
             poll,
             submit,
+            verify,
             self.survey_wake(Instant::now()),
             self.flush_due(),
         ]
@@ -512,15 +544,18 @@ impl<P: Protocol> Engine<P> {
                 batch,
                 ids,
                 round,
+                empty,
                 results,
-            } => self.reconciled(batch, ids, round, results),
+            } => self.reconciled(batch, ids, (round, empty), results),
             Done::BusyChecked { batch, job, result } => self.busy_checked(batch, job, result),
             Done::Polled { idx, result } => self.polled(idx, result),
             Done::Surveyed { region, result } => Ok(self.surveyed(region, result)),
+            Done::Verified { idx, tries, result } => self.verified(idx, tries, result),
         }
     }
 }
 
+mod check;
 mod doubt;
 mod submit;
 mod survey;

@@ -1,7 +1,8 @@
 //! A saved plan (`plan PLAN --out FILE`, like `terraform plan -out`): the prepared plan as a
 //! reviewer approved it — the plan's text and hash, its resolved times, the API generation,
-//! every call with its exact parameters, the planrun version and when it was made, and where
-//! the plan's journal stood. Never a secret: nothing of the credentials is in a prepared plan.
+//! every call with its exact parameters, the planrun version and when it was made, which
+//! journal it belongs to and where that journal stood. Never a secret: nothing of the
+//! credentials is in a prepared plan.
 //!
 //! On disk: one line of JSON, then a trailer line `sha256 <hex>` over that line's bytes. The
 //! digest is an integrity check (a truncated or edited file is refused before anything is
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::prepare::{Generation, Prepared};
+use super::store::JournalKey;
 
 /// The first field of every saved plan, also how `apply` and `show` recognise one.
 pub const FORMAT: &str = "planrun-saved-plan-1";
@@ -40,6 +42,25 @@ pub struct SavedPlan {
     /// SHA-256 of the plan's journal when the plan was made (`None`: there was none). A
     /// journal that has moved on since means the approval was of another situation.
     pub journal: Option<String>,
+    /// Which journal it belongs to (its plan file's, or its stdin text's): a copy of the
+    /// saved file elsewhere still names it, so that it is never applied twice. Absent in
+    /// saved plans of an earlier planrun, which are then refused.
+    #[serde(default)]
+    pub journal_key: Option<JournalKey>,
+    /// The state directory of that journal when the plan was saved (absolute): `apply` looks
+    /// there unless `--state-dir` says otherwise.
+    #[serde(default)]
+    pub state_dir: Option<String>,
+}
+
+/// Which journal a saved plan belongs to, and where it stood when the plan was saved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalAt {
+    pub key: JournalKey,
+    /// The state directory, absolute.
+    pub state_dir: String,
+    /// SHA-256 of the journal then; `None` when there was none.
+    pub digest: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,7 +100,7 @@ impl SavedPlan {
         prepared: &Prepared,
         rollback_times: Vec<String>,
         made_at: DateTime<Utc>,
-        journal: Option<String>,
+        journal: JournalAt,
     ) -> Self {
         Self {
             format: FORMAT.to_owned(),
@@ -102,7 +123,9 @@ impl SavedPlan {
                 })
                 .collect(),
             calls: calls(prepared),
-            journal,
+            journal: journal.digest,
+            journal_key: Some(journal.key),
+            state_dir: Some(journal.state_dir),
         }
     }
 
@@ -207,7 +230,11 @@ mod tests {
             &prepared,
             vec!["2026-11-20 03:15:00".into()],
             Utc::now(),
-            None,
+            JournalAt {
+                key: JournalKey::new("p", crate::engine::store::Origin::Text("version: 1\n")),
+                state_dir: "/s".into(),
+                digest: None,
+            },
         )
     }
 

@@ -30,6 +30,14 @@ pub enum Status {
     Stopping,
     /// Stopped by `planrun cancel`: the task ended KILLED.
     Cancelled,
+    /// Nothing proves what became of it: a task that may be its submission's, or one that
+    /// said nothing more until planrun stopped looking. `error` holds the evidence; check by
+    /// hand with `planrun jobs INSTANCE`. Never resubmitted without `apply --retry-failed`,
+    /// which reconciles it first.
+    Unknown,
+    /// Its task reported success, but a new database or table it should have made was not
+    /// seen (DescribeDatabases / DescribeTables); `error` names what is missing.
+    Unverified,
 }
 
 /// How a report marks an instance whose task was adopted without proof that it is the
@@ -38,7 +46,7 @@ pub const ADOPTED_UNVERIFIED: &str = "adopted (unverified)";
 
 impl Status {
     /// Every status, in declaration order.
-    pub const ALL: [Status; 9] = [
+    pub const ALL: [Status; 11] = [
         Self::Pending,
         Self::Submitted,
         Self::Running,
@@ -48,12 +56,28 @@ impl Status {
         Self::TimedOut,
         Self::Stopping,
         Self::Cancelled,
+        Self::Unknown,
+        Self::Unverified,
     ];
 
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            Self::Succeeded | Self::Failed | Self::Rejected | Self::Cancelled
+            Self::Succeeded
+                | Self::Failed
+                | Self::Rejected
+                | Self::Cancelled
+                | Self::Unknown
+                | Self::Unverified
+        )
+    }
+
+    /// Ended in a way `apply --retry-failed` submits again (after reconciling an `unknown`
+    /// one): failed, refused, timed out or unknown.
+    pub fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            Self::Failed | Self::Rejected | Self::TimedOut | Self::Unknown
         )
     }
 
@@ -68,6 +92,8 @@ impl Status {
             Self::TimedOut => "timed_out",
             Self::Stopping => "stopping",
             Self::Cancelled => "cancelled",
+            Self::Unknown => "unknown",
+            Self::Unverified => "unverified",
         }
     }
 }
@@ -94,6 +120,9 @@ pub struct InstanceState {
     pub in_doubt: Option<(u64, DateTime<Utc>)>,
     /// The earliest submission attempt (a running task started before it is not ours).
     pub first_attempt: Option<DateTime<Utc>>,
+    /// Its latest submission: the call's batch and when it was attempted (the intent). The
+    /// rule of evidence tracks the accepted call's task by it.
+    pub last_intent: Option<(u64, DateTime<Utc>)>,
     /// Why its task was adopted although nothing tied it to the submission.
     pub unverified: Option<String>,
     /// The AsyncRequestId of `planrun cancel`'s accepted StopRollback, while `stopping`.
@@ -101,6 +130,10 @@ pub struct InstanceState {
     /// What it was when the run's `--timeout` ran out: the next run's start gives it back
     /// (`timed_out` says how a run ended, not where the rollback is).
     pub before_timeout: Option<Status>,
+    /// Sent again by `apply --retry-failed` after its task failed: when planrun saw that
+    /// task end. Listed beside the new one for a while, it echoes the same rollback; the
+    /// rule of evidence must not take it for the new submission's.
+    pub failed_before: Option<DateTime<Utc>>,
 }
 
 impl InstanceState {
@@ -116,9 +149,46 @@ impl InstanceState {
             error: None,
             in_doubt: None,
             first_attempt: None,
+            last_intent: None,
             unverified: None,
             stop_request: None,
             before_timeout: None,
+            failed_before: None,
+        }
+    }
+
+    /// What `apply --retry-failed` makes of it ([`Record::Retry`]): a failed or refused
+    /// instance is pending again (its failed task remembered); an unknown one is back where
+    /// its rollback was, to be looked for before anything is sent: its accepted task tracked
+    /// again, or its last submission reconciled. Anything else is left as it is.
+    fn retry(&mut self, at: DateTime<Utc>) {
+        match self.status {
+            Status::Failed | Status::Rejected => {
+                let failed_before = if self.status == Status::Failed {
+                    self.finished_at.or(Some(at))
+                } else {
+                    self.failed_before
+                };
+                *self = Self {
+                    first_attempt: self.first_attempt,
+                    failed_before,
+                    ..Self::new(&self.id)
+                };
+            }
+            Status::Unknown => {
+                self.finished_at = None;
+                self.error = None;
+                if self.job.is_some() {
+                    self.status = Status::Submitted;
+                } else if let Some(intent) = self.last_intent {
+                    self.status = Status::Submitted;
+                    self.in_doubt = Some(intent);
+                } else {
+                    // Never sent: nothing to look for.
+                    self.status = Status::Pending;
+                }
+            }
+            _ => {}
         }
     }
 }
@@ -136,8 +206,13 @@ pub fn ended_message(task: &Task) -> Option<String> {
 
 impl InstanceState {
     /// The record that tells what a look at its task saw, when the look changes anything:
-    /// how the task ended, or its new state or progress (as `apply` journals them).
+    /// how the task ended, or its new state or progress (as `apply` journals them). A task
+    /// that reports success is only that (a [`Record::Progress`]): the instance is
+    /// `succeeded` once its new objects are seen ([`crate::engine::verify`]).
     pub fn observed(&self, task: &Task, at: DateTime<Utc>) -> Option<Record> {
+        if task.state == TaskState::Succeeded {
+            return self.progress_record(&task.state, Some(100), at);
+        }
         if task.state.is_terminal() {
             let message = ended_message(task);
             return Some(Record::Finished {
@@ -210,6 +285,11 @@ impl RunState {
         self.index.get(id).map(|&i| &self.instances[i])
     }
 
+    /// The instances of call `batch`, in the order sent (empty for a call it never saw).
+    pub fn batch(&self, batch: u64) -> &[String] {
+        self.batches.get(&batch).map_or(&[], Vec::as_slice)
+    }
+
     pub fn position(&self, id: &str) -> Option<usize> {
         self.index.get(id).copied()
     }
@@ -245,6 +325,7 @@ impl RunState {
                 self.each(instances, |s| {
                     s.status = Status::Submitted;
                     s.in_doubt = Some((*batch, *at));
+                    s.last_intent = Some((*batch, *at));
                     s.first_attempt.get_or_insert(*at);
                     s.error = None;
                 });
@@ -362,6 +443,34 @@ impl RunState {
                     }
                 });
             }
+            Record::Unproven {
+                instance,
+                evidence,
+                at,
+            } => {
+                self.each(std::iter::once(instance), |s| {
+                    s.status = Status::Unknown;
+                    s.finished_at = Some(*at);
+                    s.in_doubt = None;
+                    s.error = Some(evidence.clone());
+                });
+            }
+            Record::Unverified {
+                instance,
+                missing,
+                at,
+            } => {
+                self.each(std::iter::once(instance), |s| {
+                    s.status = Status::Unverified;
+                    s.finished_at = Some(*at);
+                    s.in_doubt = None;
+                    s.progress = Some(100);
+                    s.error = Some(format!(
+                        "the task reported success, but these new objects were not seen: {}",
+                        missing.join(", ")
+                    ));
+                });
+            }
             Record::Complete { at } => self.complete = Some(*at),
             Record::TimedOut { instances, .. } => {
                 self.each(instances, |s| {
@@ -371,6 +480,7 @@ impl RunState {
                     }
                 });
             }
+            Record::Retry { instances, at } => self.each(instances, |s| s.retry(*at)),
             Record::Stopping {
                 instance, request, ..
             } => {
@@ -403,6 +513,16 @@ impl RunState {
                 s.status = before;
             }
         }
+    }
+
+    /// The instances `apply --retry-failed` sends again ([`Status::is_retryable`]; a timed-out
+    /// one is not among them: a new run picks it up where its rollback was).
+    pub fn retryable(&self) -> Vec<String> {
+        self.instances
+            .iter()
+            .filter(|s| s.status.is_retryable() && s.status != Status::TimedOut)
+            .map(|s| s.id.clone())
+            .collect()
     }
 
     /// Counts by status.
@@ -472,6 +592,7 @@ mod tests {
                 batch: 1,
                 job: JobHandle("9".into()),
                 unverified: None,
+                proof: None,
                 at: t(5),
             },
             Record::Abandoned {
@@ -615,6 +736,7 @@ mod tests {
                 batch: 1,
                 job: JobHandle("detail:x|".into()),
                 unverified: Some("no echo".into()),
+                proof: None,
                 at: t(1),
             },
         ];
@@ -723,6 +845,92 @@ mod tests {
         // Journals name the record as its variant.
         let line = serde_json::to_string(&records[5]).unwrap();
         assert!(line.starts_with(r#"{"record":"timed_out","#), "{line}");
+    }
+
+    #[test]
+    fn a_retry_sends_again_what_failed_and_looks_first_for_what_is_unknown() {
+        let ids = [
+            "cdb-aaaaaaaa",
+            "cdb-bbbbbbbb",
+            "cdb-cccccccc",
+            "cdb-dddddddd",
+        ];
+        let records = [
+            Record::Intent {
+                batch: 1,
+                instances: v(&ids[..3]),
+                at: t(0),
+            },
+            Record::Accepted {
+                batch: 1,
+                job: JobHandle("5".into()),
+                at: t(1),
+            },
+            Record::Finished {
+                instance: ids[0].into(),
+                status: TaskState::Failed,
+                message: Some("boom".into()),
+                at: t(5),
+            },
+            Record::Finished {
+                instance: ids[1].into(),
+                status: TaskState::Succeeded,
+                message: None,
+                at: t(5),
+            },
+            Record::Unproven {
+                instance: ids[2].into(),
+                evidence: "unseen".into(),
+                at: t(6),
+            },
+            Record::Intent {
+                batch: 2,
+                instances: v(&ids[3..]),
+                at: t(7),
+            },
+            Record::Unknown {
+                batch: 2,
+                error: "reset".into(),
+                at: t(8),
+            },
+            Record::Unproven {
+                instance: ids[3].into(),
+                evidence: "two echoes".into(),
+                at: t(9),
+            },
+        ];
+        let before = RunState::replay(ids, &records);
+        assert_eq!(before.retryable(), v(&[ids[0], ids[2], ids[3]]));
+        let mut all = records.to_vec();
+        all.push(Record::Retry {
+            instances: before.retryable(),
+            at: t(10),
+        });
+        let s = RunState::replay(ids, &all);
+        let failed = s.get(ids[0]).unwrap();
+        assert_eq!(
+            (failed.status, failed.job.clone(), failed.error.clone()),
+            (Status::Pending, None, None),
+            "sent again"
+        );
+        assert_eq!(
+            failed.failed_before,
+            Some(t(5)),
+            "its failed task remembered"
+        );
+        assert_eq!(s.get(ids[1]).unwrap().status, Status::Succeeded);
+        // Unknown with a task: tracked again. Unknown in doubt: reconciled again.
+        let tracked = s.get(ids[2]).unwrap();
+        assert_eq!(
+            (tracked.status, tracked.job.clone(), tracked.in_doubt),
+            (Status::Submitted, Some(JobHandle("5".into())), None)
+        );
+        let doubt = s.get(ids[3]).unwrap();
+        assert_eq!(
+            (doubt.status, doubt.in_doubt),
+            (Status::Submitted, Some((2, t(7))))
+        );
+        assert!(s.retryable().is_empty());
     }
 
     #[test]

@@ -1,7 +1,8 @@
-//! The state of one plan on disk: where its journal and lock live and what they are called,
-//! what an existing journal means for the next apply (resume, done, set aside, or refuse),
-//! setting an old journal aside, and the one replay of a journal into a [`RunState`]. The CLI
-//! says the errors; nothing here prints.
+//! The state of one plan on disk: where its journal and lock live and what they are called
+//! ([`key`]; an older planrun's journal of the plan: [`legacy`]), what an existing journal
+//! means for the next apply (resume, done, set aside, or refuse), setting an old journal
+//! aside, and the one replay of a journal into a [`RunState`]. The CLI says the errors;
+//! nothing here prints.
 
 use std::path::{Path, PathBuf};
 
@@ -78,59 +79,13 @@ pub fn state_dir(plan_path: &Path, state_dir: Option<&Path>) -> PathBuf {
     )
 }
 
-/// `NAME.journal`, or `NAME.sandbox.journal` for `apply --sandbox` (kept apart: its jobs
-/// lived in an emulator, not in the cloud).
-pub fn journal_name(plan: &str, sandboxed: bool) -> String {
-    format!("{}.journal", stem(plan, sandboxed))
-}
+mod key;
+pub mod legacy;
+pub use key::{JournalKey, Origin, legacy_journal_name, lock_path};
 
-/// `NAME.lock`, or `NAME.sandbox.lock`.
-pub fn lock_name(plan: &str, sandboxed: bool) -> String {
-    format!("{}.lock", stem(plan, sandboxed))
-}
-
-fn stem(plan: &str, sandboxed: bool) -> String {
-    let plan = file_stem(plan);
-    if sandboxed {
-        format!("{plan}.sandbox")
-    } else {
-        plan
-    }
-}
-
-/// The plan's name as a file name: anything but letters, digits, `-` and `_` becomes `_`
-/// (a name like `../x` must not put the journal outside the state directory).
-pub fn file_stem(name: &str) -> String {
-    let stem: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if stem.is_empty() {
-        "plan".to_owned()
-    } else if stem.len() > MAX_STEM {
-        // File names end at 255 bytes, and the journal's gets suffixes (`.sandbox`,
-        // `.journal.<time>` when set aside): a long name is cut, and a hash of the whole name
-        // keeps two long names that share their start apart.
-        use sha2::Digest as _;
-        let digest = hex::encode(sha2::Sha256::digest(name.as_bytes()));
-        format!("{}-{}", &stem[..MAX_STEM - 17], &digest[..16])
-    } else {
-        stem
-    }
-}
-
-/// Longest stem of a state file's name (ASCII, so bytes).
-const MAX_STEM: usize = 120;
-
-/// Takes the plan's lock in `dir` without waiting (creating `dir`).
-pub fn lock(dir: &Path, plan: &str, sandboxed: bool) -> Result<Lock, Error> {
-    let path = dir.join(lock_name(plan, sandboxed));
+/// Takes the lock of the journal at `journal` without waiting (creating its directory).
+pub fn lock(journal: &Path, plan: &str) -> Result<Lock, Error> {
+    let path = lock_path(journal);
     match Lock::try_acquire(&path) {
         Ok(Some(lock)) => Ok(lock),
         Ok(None) => Err(Error::Locked {
@@ -138,7 +93,7 @@ pub fn lock(dir: &Path, plan: &str, sandboxed: bool) -> Result<Lock, Error> {
             path,
         }),
         Err(source) => Err(Error::Directory {
-            path: dir.to_path_buf(),
+            path: journal.parent().unwrap_or(Path::new(".")).to_path_buf(),
             source,
         }),
     }
@@ -247,11 +202,14 @@ impl Store {
     }
 
     /// Carries out what [`Store::inspect`] found, once the person said yes: sets an old
-    /// journal aside when asked to, then opens the journal for appending, with its state.
-    pub fn open(&self, found: Found) -> Result<(Journal, RunState), Error> {
-        if found == Found::SetAside {
-            self.archive()?;
-        }
+    /// journal aside when asked to (and says where it went), then opens the journal for
+    /// appending, with its state.
+    pub fn open(&self, found: Found) -> Result<(Journal, RunState, Option<PathBuf>), Error> {
+        let set_aside = if found == Found::SetAside {
+            self.archive()?
+        } else {
+            None
+        };
         let mut state = self.fresh();
         let journal = Journal::open_each(&self.journal_path, Want::State, |r| state.apply(&r))
             .map_err(|source| Error::Open {
@@ -260,22 +218,29 @@ impl Store {
             })?;
         // The run that opens it starts here (its start record does the same).
         state.resume();
-        Ok((journal, state))
+        Ok((journal, state, set_aside))
     }
 
-    /// Sets the old journal aside (kept beside the new one). A sandbox run's journal is only
-    /// replaced: its tasks lived in an emulator that is gone, so it records nothing to keep.
-    fn archive(&self) -> Result<(), Error> {
+    /// Sets the old journal aside (kept beside the new one: where, is returned). A sandbox
+    /// run's journal is only replaced: its tasks lived in an emulator that is gone, so it
+    /// records nothing to keep.
+    fn archive(&self) -> Result<Option<PathBuf>, Error> {
         if self.sandboxed {
-            return std::fs::remove_file(&self.journal_path).map_err(|source| Error::Archive {
-                path: self.journal_path.clone(),
-                source,
-            });
+            return match std::fs::remove_file(&self.journal_path) {
+                Ok(()) => Ok(None),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(source) => Err(Error::Archive {
+                    path: self.journal_path.clone(),
+                    source,
+                }),
+            };
         }
         let stamp = Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
         let to = self.journal_path.with_extension(format!("journal.{stamp}"));
-        std::fs::rename(&self.journal_path, &to)
-            .map_err(|source| Error::Archive { path: to, source })
+        match std::fs::rename(&self.journal_path, &to) {
+            Ok(()) => Ok(Some(to)),
+            Err(source) => Err(Error::Archive { path: to, source }),
+        }
     }
 
     /// The journal as it is now, for `status`: `Ok(None)` when there is none.
@@ -310,28 +275,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_plan_name_cannot_lead_the_journal_out_of_the_state_directory() {
-        assert_eq!(journal_name("../../etc/x", false), "______etc_x.journal");
-        assert_eq!(
-            journal_name("incident-42", true),
-            "incident-42.sandbox.journal"
-        );
-        assert_eq!(journal_name("", false), "plan.journal");
-        assert_eq!(lock_name("incident-42", true), "incident-42.sandbox.lock");
-    }
-
-    #[test]
-    fn a_long_plan_name_gives_a_short_journal_name_of_its_own() {
-        let long = "x".repeat(250);
-        let other = format!("{}y", "x".repeat(249));
-        let a = journal_name(&long, true);
-        let b = journal_name(&other, true);
-        assert!(a.len() <= 150, "{a}");
-        assert_ne!(a, b);
-        assert_eq!(a, journal_name(&long, true));
-    }
-
-    #[test]
     fn the_state_lives_beside_the_plan_unless_told() {
         assert_eq!(
             state_dir(Path::new("plans/p.yaml"), None),
@@ -354,7 +297,7 @@ mod tests {
             "h".into(),
             false,
         );
-        let (mut journal, _) = store.open(Found::Nothing).unwrap_or_else(|e| panic!("{e}"));
+        let (mut journal, ..) = store.open(Found::Nothing).unwrap_or_else(|e| panic!("{e}"));
         let at = Utc::now();
         journal
             .append_all(&[
@@ -386,7 +329,7 @@ mod tests {
         let (found, inspected) = store.inspect(false).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(found, Found::Unfinished);
         assert_eq!(inspected.as_ref().map(statuses), Some(expected.clone()));
-        let (_, opened) = store.open(found).unwrap_or_else(|e| panic!("{e}"));
+        let (_, opened, _) = store.open(found).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(statuses(&opened), expected);
     }
 
@@ -413,7 +356,7 @@ mod tests {
             at,
         };
         journal.append(&newer).unwrap_or_else(|e| panic!("{e}"));
-        let lock = lock(dir.path(), "p", false).unwrap_or_else(|e| panic!("{e}"));
+        let lock = lock(&path, "p").unwrap_or_else(|e| panic!("{e}"));
         let learned = [Record::Stopping {
             instance: ids[0].into(),
             request: None,
@@ -440,7 +383,7 @@ mod tests {
         let path = dir.path().join("p.journal");
         let ids = vec!["cdb-aaaaaaaa".to_owned()];
         let old = Store::new(path.clone(), "p", ids.clone(), "old".into(), false);
-        let (mut journal, _) = old.open(Found::Nothing).unwrap_or_else(|e| panic!("{e}"));
+        let (mut journal, ..) = old.open(Found::Nothing).unwrap_or_else(|e| panic!("{e}"));
         journal
             .append(&Record::Start {
                 plan: "p".into(),

@@ -483,12 +483,33 @@ impl Protocol for V3 {
         }
         let request = AsyncRequestId(job.0.clone());
         let items = client.all_rollback_tasks(instance, Some(&request)).await?;
-        // A batch's request may list the other instances' tasks too: prefer this one's.
-        let chosen = items
+        // This instance's item, if one alone can be it: never the first of several (the
+        // filter may be ignored, the `Detail` may be empty). The engine tracks with
+        // [`Protocol::track`], which applies the whole rule of evidence.
+        let mine: Vec<&RollbackTask> = items
             .iter()
-            .find(|t| t.detail.iter().any(|d| d.instance_id == instance))
-            .or_else(|| items.first());
-        Ok(chosen.map(|t| task(instance, t, Some(job.clone()))))
+            .filter(|t| tied::of_instance(t, instance))
+            .collect();
+        Ok(match mine.as_slice() {
+            [one] => Some(task(instance, one, Some(job.clone()))),
+            _ => None,
+        })
+    }
+
+    async fn track(
+        &self,
+        region: Option<&str>,
+        instance: &str,
+        job: &JobHandle,
+        sent: &crate::engine::reconcile::Sent,
+    ) -> Result<crate::engine::reconcile::Tracked, Error> {
+        if job.0.starts_with(DERIVED_HANDLE) {
+            return Ok(match self.task(region, instance, job).await? {
+                Some(task) => crate::engine::reconcile::Tracked::One(task),
+                None => crate::engine::reconcile::Tracked::Unlisted,
+            });
+        }
+        self.tracked(region, instance, job, sent).await
     }
 }
 

@@ -301,6 +301,18 @@ fn fold(
                 };
                 push(&mut batches, &by_id, *batch, event);
             }
+            // Sent again by `apply --retry-failed`: its row shows the new rollback from when
+            // it was first sent (an unknown one may be adopted, not sent again).
+            Record::Retry { instances, .. } => {
+                for id in instances {
+                    if let Some(&i) = index.get(id.as_str()) {
+                        seen[i] = Seen {
+                            sent_at: seen[i].sent_at,
+                            ..Seen::default()
+                        };
+                    }
+                }
+            }
             Record::Progress {
                 instance,
                 state,
@@ -369,6 +381,7 @@ fn record_time(r: &Record) -> Option<DateTime<Utc>> {
         | Record::Progress { at, .. }
         | Record::Finished { at, .. }
         | Record::Complete { at }
+        | Record::Retry { at, .. }
         | Record::Cancelled { at, .. } => Some(*at),
         // The plan's copy has no time of its own; a record added later may not either.
         _ => None,

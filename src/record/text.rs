@@ -57,10 +57,12 @@ pub fn markdown(text: &str) -> String {
 /// The order totals are shown in: outcomes first (the good one leading), then what is still
 /// under way, then any status the vocabulary gains later, final ones before the others.
 pub fn status_rank(status: Status) -> u8 {
-    const ORDER: [Status; 8] = [
+    const ORDER: [Status; 10] = [
         Status::Succeeded,
         Status::Failed,
         Status::Rejected,
+        Status::Unverified,
+        Status::Unknown,
         Status::Cancelled,
         Status::TimedOut,
         Status::Running,

@@ -9,7 +9,7 @@
 //! one (YAML or JSON, see [`Catalog::parse`]).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
@@ -249,11 +249,13 @@ impl Catalog {
     /// What the instance holds at `now`: its base objects plus the targets of every rollback
     /// that has succeeded by then, oldest first (a later rollback may restore from an object
     /// an earlier one created).
-    pub fn objects(&self, tasks: &Tasks, id: &str, now: Instant) -> Objects {
+    /// A successful rollback's objects appear `delay` after it ended; a hollow one's never.
+    pub fn objects(&self, tasks: &Tasks, id: &str, now: Instant, delay: Duration) -> Objects {
         let mut objects = self.base(id).clone();
         let done: Vec<&RollbackSpec> = tasks
             .newest_first(id)
-            .filter(|t| t.phase(now) == Phase::Succeeded)
+            .filter(|t| t.phase(now) == Phase::Succeeded && !t.hollow)
+            .filter(|t| now >= t.ends_at() + delay)
             .map(|t| &t.spec)
             .collect();
         for spec in done.into_iter().rev() {
@@ -294,7 +296,6 @@ mod tests {
     use crate::api::rollback::{DatabaseRename, DatabaseTables, Strategy, TableRename};
     use crate::sandbox::state::NewTask;
     use chrono::NaiveDateTime;
-    use std::time::Duration;
 
     #[test]
     fn the_demo_fleet_is_incident_42_with_two_replicas() {
@@ -380,19 +381,36 @@ mod tests {
                 spec,
                 duration: Duration::from_secs(10),
                 fails: false,
+                removed: false,
+                hollow: false,
             }],
             now,
             NaiveDateTime::default(),
         );
-        let before = catalog.objects(&tasks, "cdb-ledger01", now + Duration::from_secs(5));
+        let before = catalog.objects(
+            &tasks,
+            "cdb-ledger01",
+            now + Duration::from_secs(5),
+            Duration::ZERO,
+        );
         assert!(!before.contains_key("ledger_bak"));
         assert!(!before["orders"].contains("payments_bak"));
-        let after = catalog.objects(&tasks, "cdb-ledger01", now + Duration::from_secs(10));
+        let after = catalog.objects(
+            &tasks,
+            "cdb-ledger01",
+            now + Duration::from_secs(10),
+            Duration::ZERO,
+        );
         assert_eq!(after["ledger_bak"], after["ledger"]);
         assert!(after["orders"].contains("payments_bak"));
         // Other instances are untouched.
         assert_eq!(
-            catalog.objects(&tasks, "cdb-ord00001", now + Duration::from_secs(10)),
+            catalog.objects(
+                &tasks,
+                "cdb-ord00001",
+                now + Duration::from_secs(10),
+                Duration::ZERO
+            ),
             house()
         );
     }

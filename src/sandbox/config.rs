@@ -12,13 +12,11 @@ pub const DEMO_SECRET_ID: &str = "AKIDplanrunSANDBOX0000000000000000";
 /// The demo SecretKey matching [`DEMO_SECRET_ID`]; equally public.
 pub const DEMO_SECRET_KEY: &str = "planrunSandboxDemoKey0000000000000";
 
-/// The documented candidates for "a rollback task is already running on this instance"
-/// (api-facts.md): the first is the default.
-pub const TASK_RUNNING_CODES: [&str; 4] = [
+/// The candidates for "a rollback task is already running on this instance" among the codes
+/// StartBatchRollback documents (api-facts.md): the first is the default.
+pub const TASK_RUNNING_CODES: [&str; 2] = [
     "FailedOperation.StatusConflict",
     "OperationDenied.WrongStatus",
-    "OperationDenied.InstanceTaskRunning",
-    "FailedOperation.InstanceTaskConflictError",
 ];
 
 /// One of [`TASK_RUNNING_CODES`], by name.
@@ -220,8 +218,100 @@ pub struct Config {
     /// DescribeTasks lists one item per instance's task (`InstanceIds` of one), rather than
     /// one per submission listing all its instances: the API's documentation allows both.
     pub tasks_per_instance: bool,
+    /// Every well-formed id is an instance holding the catalog's `default` (the demo's
+    /// convenience, and tests' made-up fleets). Off, as the cloud: an id the catalog does not
+    /// list is `InvalidParameter.InstanceNotFound`.
+    pub any_instance: bool,
+    /// The plan rules of DESIGN §1 that the cloud does not document (a target equal to its
+    /// source or to another source, two sources sharing a target, system databases as
+    /// sources, a database listed twice or covered twice) are refused too. Off, as the cloud:
+    /// only the documented rules (strategy `table` with no Databases, at most 500 objects,
+    /// the names' characters, the time's shape) are.
+    pub plan_rules: bool,
+    /// Instances per StartBatchRollback call beyond which the call is refused
+    /// (`InvalidParameter`). No limit is documented (neither the SDK nor the API's page names
+    /// one); this bound keeps a client honest about sending huge calls.
+    pub max_call_instances: usize,
+    /// Answers injected before the action runs: the first `count` requests of `action` are
+    /// answered `code`; a StartBatchRollback's tasks are created first, as a back end that
+    /// failed after starting them would (an answer is no proof that nothing started).
+    pub injected: Vec<Injected>,
+    /// DescribeRollbackTaskDetail's quirks the SDK allows.
+    pub detail_quirk: DetailQuirk,
+    /// A task is listed (DescribeRollbackTaskDetail, DescribeTasks) only this many seconds
+    /// (times `time_scale`) after it was created; a successful rollback's objects appear this
+    /// long after it ended.
+    pub visible_after_seconds: f64,
+    /// Instances whose successful rollbacks create nothing (a task that says SUCCESS while
+    /// its objects are not there).
+    pub hollow_instances: BTreeSet<String>,
+    /// Instances whose tasks end REMOVED (status 5) rather than succeeding.
+    pub removed_instances: BTreeSet<String>,
+    /// What DescribeRollbackTaskDetail calls a task that waits (held by `initial_hold_seconds`):
+    /// `INITIAL`, or `UNDEFINED`; DescribeTasks calls it `WAITING` either way.
+    pub waiting_status: &'static str,
     /// Seeds per-instance durations and the string-or-number choice in answers.
     pub seed: u64,
+}
+
+/// One injected answer ([`Config::injected`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Injected {
+    pub action: String,
+    pub code: &'static str,
+    pub count: u32,
+}
+
+impl Injected {
+    /// `ACTION=CODE` or `ACTION=CODExN`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let bad = || format!("`{text}`: expected ACTION=CODE or ACTION=CODExN");
+        let (action, rest) = text.split_once('=').ok_or_else(bad)?;
+        let (code, count) = match rest.rsplit_once('x') {
+            Some((code, n)) if n.chars().all(|c| c.is_ascii_digit()) && !n.is_empty() => {
+                (code, n.parse().map_err(|_| bad())?)
+            }
+            _ => (rest, 1),
+        };
+        if action.is_empty() || code.is_empty() {
+            return Err(bad());
+        }
+        Ok(Self {
+            action: action.to_owned(),
+            // A configuration lives as long as the sandbox process: its codes are kept.
+            code: Box::leak(code.to_owned().into_boxed_str()),
+            count,
+        })
+    }
+}
+
+/// How DescribeRollbackTaskDetail lists tasks ([`Config::detail_quirk`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DetailQuirk {
+    /// As it should: the request's task of the instance, its `Detail` naming it.
+    #[default]
+    Plain,
+    /// Asked for one request, it lists every task of that request (all its instances), each
+    /// with an empty `Detail`: which is whose, the list does not say.
+    Ambiguous,
+    /// The `AsyncRequestId` filter is ignored: every task of the instance, oldest first.
+    IgnoredFilter,
+    /// Asked for one request, it lists nothing (`Items` null).
+    Silent,
+}
+
+impl DetailQuirk {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text {
+            "plain" => Ok(Self::Plain),
+            "ambiguous" => Ok(Self::Ambiguous),
+            "ignored-filter" => Ok(Self::IgnoredFilter),
+            "silent" => Ok(Self::Silent),
+            other => Err(format!(
+                "`{other}` is not one of plain, ambiguous, ignored-filter, silent"
+            )),
+        }
+    }
 }
 
 impl Config {
@@ -251,8 +341,24 @@ impl Config {
             initial_hold_seconds: 0.0,
             catalog: super::catalog::Catalog::demo(),
             tasks_per_instance: false,
+            any_instance: false,
+            plan_rules: false,
+            max_call_instances: 50,
+            injected: Vec::new(),
+            detail_quirk: DetailQuirk::Plain,
+            visible_after_seconds: 0.0,
+            hollow_instances: BTreeSet::new(),
+            removed_instances: BTreeSet::new(),
+            waiting_status: "INITIAL",
             seed: 0,
         }
+    }
+
+    /// Whether the instance exists: listed by the catalog (or any well-formed id with
+    /// `any_instance`), and not configured missing.
+    pub fn exists(&self, id: &str) -> bool {
+        !self.missing_instances.contains(id)
+            && (self.any_instance || self.catalog.member(id).is_some())
     }
 
     pub(crate) fn secret_key(&self, secret_id: &str) -> Option<&str> {

@@ -34,7 +34,7 @@ pub fn list(
             "cdbInstanceId `{id}` is not an instance id"
         )));
     }
-    if config.missing_instances.contains(id) {
+    if !config.exists(id) {
         return Err(Rejection::missing_instance(id));
     }
     let offset = number(params, "offset", 0, usize::MAX)?;
@@ -102,6 +102,7 @@ fn render(quirks: &mut Quirks, task: &Task, now: Instant) -> Value {
         Phase::Succeeded => ("0", "rollback succeeded"),
         Phase::Failed { .. } => ("9590", "rollback failed"),
         Phase::Killed { .. } => ("0", "rollback stopped"),
+        Phase::Removed { .. } => ("0", "rollback removed"),
         Phase::Stopping { .. } => ("0", "stopping"),
     };
     let ended = task

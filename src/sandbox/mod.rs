@@ -46,8 +46,8 @@ use tokio::task::JoinHandle;
 pub use answer::Rejection;
 pub use catalog::{Catalog, FleetInstance, Kind, Objects, address as catalog_address};
 pub use config::{
-    Config, Credential, DEMO_SECRET_ID, DEMO_SECRET_KEY, FaultKinds, Faults, RollbackTimeCheck,
-    RollbackWindow, TASK_RUNNING_CODES, task_running_code,
+    Config, Credential, DEMO_SECRET_ID, DEMO_SECRET_KEY, DetailQuirk, FaultKinds, Faults, Injected,
+    RollbackTimeCheck, RollbackWindow, TASK_RUNNING_CODES, task_running_code,
 };
 pub use counters::CountersSnapshot;
 pub use faults::FaultKind;
@@ -176,6 +176,7 @@ impl Sandbox {
                 })
                 .collect(),
             looks: inner.looks.all().to_vec(),
+            object_looks: inner.object_looks.all().to_vec(),
         }
     }
 

@@ -20,6 +20,10 @@ pub enum Phase {
     Killed {
         progress: u8,
     },
+    /// Removed by the back end (status 5; configured per instance).
+    Removed {
+        progress: u8,
+    },
 }
 
 impl Phase {
@@ -30,6 +34,7 @@ impl Phase {
             Self::Succeeded => 2,
             Self::Failed { .. } => 3,
             Self::Killed { .. } => 4,
+            Self::Removed { .. } => 5,
             Self::Stopping { .. } => 6,
         }
     }
@@ -40,6 +45,7 @@ impl Phase {
             Self::Running { progress }
             | Self::Failed { progress }
             | Self::Killed { progress }
+            | Self::Removed { progress }
             | Self::Stopping { progress } => progress,
             Self::Succeeded => 100,
         }
@@ -48,7 +54,7 @@ impl Phase {
     pub fn is_terminal(self) -> bool {
         matches!(
             self,
-            Self::Succeeded | Self::Failed { .. } | Self::Killed { .. }
+            Self::Succeeded | Self::Failed { .. } | Self::Killed { .. } | Self::Removed { .. }
         )
     }
 
@@ -60,6 +66,7 @@ impl Phase {
             Self::Succeeded => "SUCCESS",
             Self::Failed { .. } => "FAILED",
             Self::Killed { .. } => "KILLED",
+            Self::Removed { .. } => "REMOVED",
             Self::Stopping { .. } => "PAUSED",
         }
     }

@@ -32,6 +32,8 @@ pub struct Inner {
     pub tasks: Tasks,
     pub counters: Counters,
     pub looks: super::timeline::Looks,
+    /// DescribeDatabases / DescribeTables answered (for benchmarks: [`super::Timeline`]).
+    pub object_looks: super::timeline::Looks,
     pub faults: FaultPlan,
     pub quirks: Quirks,
     pub v3: super::v3::Quirks,
@@ -45,6 +47,7 @@ impl Shared {
             tasks: Tasks::default(),
             counters: Counters::default(),
             looks: super::timeline::Looks::default(),
+            object_looks: super::timeline::Looks::default(),
             faults: FaultPlan::new(&config.faults),
             quirks: Quirks::new(config.seed),
             v3: super::v3::Quirks::new(config.seed),
@@ -123,6 +126,8 @@ pub fn record(
         .map(|s| NewTask {
             duration: task_duration(config, &s.instance_id),
             fails: config.failing_instances.contains(&s.instance_id),
+            removed: config.removed_instances.contains(&s.instance_id),
+            hollow: config.hollow_instances.contains(&s.instance_id),
             instance_id: s.instance_id,
             spec: s.spec,
         })
@@ -134,6 +139,18 @@ pub fn record(
     let job_id = inner.tasks.submit(tasks, begins, instance_clock(config));
     inner.counters.accepted(&ids);
     job_id
+}
+
+/// Seconds of the sandbox's clock (times `time_scale`) as a duration; nonsense is zero.
+pub fn scaled(config: &Config, seconds: f64) -> Duration {
+    Duration::try_from_secs_f64((seconds * config.time_scale).max(0.0)).unwrap_or(Duration::ZERO)
+}
+
+/// Whether the task is listed yet: `visible_after_seconds` after its life began (a held
+/// task's life begins after the hold); at once without that delay.
+pub fn listed(config: &Config, task: &super::state::Task, now: Instant) -> bool {
+    config.visible_after_seconds <= 0.0
+        || now >= task.started + scaled(config, config.visible_after_seconds)
 }
 
 pub fn job_id_i64(id: u64) -> i64 {

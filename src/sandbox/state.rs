@@ -29,6 +29,10 @@ pub struct Task {
     pub started_wall: NaiveDateTime,
     pub duration: Duration,
     pub fails: bool,
+    /// Ends REMOVED instead (configured per instance).
+    pub removed: bool,
+    /// Its successful end creates nothing (configured per instance).
+    pub hollow: bool,
     /// When StopRollback asked to stop it...
     pub stop_requested: Option<Instant>,
     /// ...and when the stop takes effect (unless the task ends by itself first).
@@ -72,6 +76,8 @@ impl Task {
             let progress = at(self.lifetime().as_secs_f64());
             return if self.kill_after().is_some() {
                 Phase::Killed { progress }
+            } else if self.removed {
+                Phase::Removed { progress }
             } else if self.fails {
                 Phase::Failed { progress }
             } else {
@@ -161,6 +167,8 @@ pub struct NewTask {
     pub spec: RollbackSpec,
     pub duration: Duration,
     pub fails: bool,
+    pub removed: bool,
+    pub hollow: bool,
 }
 
 impl Tasks {
@@ -195,6 +203,8 @@ impl Tasks {
                 started_wall: wall,
                 duration: new.duration,
                 fails: new.fails,
+                removed: new.removed,
+                hollow: new.hollow,
                 stop_requested: None,
                 killed: None,
             };
@@ -295,6 +305,8 @@ mod tests {
             started_wall: NaiveDateTime::default(),
             duration: Duration::from_secs(100),
             fails,
+            removed: false,
+            hollow: false,
             stop_requested: None,
             killed: None,
         }
@@ -334,6 +346,8 @@ mod tests {
             spec: spec(),
             duration: Duration::from_secs(100),
             fails: false,
+            removed: false,
+            hollow: false,
         };
         tasks.submit(vec![new], now, NaiveDateTime::default());
         let later = now + Duration::from_secs(50);
@@ -367,6 +381,8 @@ mod tests {
             spec: spec(),
             duration: Duration::from_secs(100),
             fails: false,
+            removed: false,
+            hollow: false,
         };
         tasks.submit(
             vec![new("cdb-aaaaaaaa"), new("cdb-bbbbbbbb")],
@@ -428,6 +444,8 @@ mod tests {
             spec: spec(),
             duration: Duration::from_secs(d),
             fails: false,
+            removed: false,
+            hollow: false,
         };
         let first = tasks.submit(vec![new(10)], now, NaiveDateTime::default());
         let second = tasks.submit(vec![new(20)], now, NaiveDateTime::default());

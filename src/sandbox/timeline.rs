@@ -1,6 +1,8 @@
 //! What a benchmark needs to know of a sandbox run: when each task was accepted and when it
-//! ends by the sandbox's clock, and when each instance's tasks were looked at (one entry per
-//! GetCdbRollbackJob / DescribeRollbackTaskDetail answered). Read with
+//! ends by the sandbox's clock, when each instance's tasks were looked at (one entry per
+//! GetCdbRollbackJob / DescribeRollbackTaskDetail answered), and when its objects were listed
+//! (DescribeDatabases / DescribeTables: the object preflight before its submission, the
+//! verification of a success after). Read with
 //! [`Sandbox::timeline`](super::Sandbox::timeline); in-process only (times are `Instant`s).
 
 use std::time::Instant;
@@ -27,6 +29,8 @@ pub struct Look {
 pub struct Timeline {
     pub tasks: Vec<TaskTime>,
     pub looks: Vec<Look>,
+    /// Every answered DescribeDatabases / DescribeTables, by instance.
+    pub object_looks: Vec<Look>,
 }
 
 impl Timeline {
@@ -80,6 +84,7 @@ mod tests {
         let timeline = Timeline {
             tasks: vec![task("cdb-aaaaaaaa", 5), task("cdb-bbbbbbbb", 9)],
             looks: vec![],
+            object_looks: vec![],
         };
         assert_eq!(timeline.last_end(), Some(t0 + Duration::from_secs(9)));
         assert_eq!(Timeline::default().last_end(), None);

@@ -128,10 +128,10 @@ fn submit(
     let submissions = rules::parse_instances(params)?;
     let now_utc = Utc::now().naive_utc();
     for s in &submissions {
-        if config.missing_instances.contains(&s.instance_id) {
+        if !config.exists(&s.instance_id) {
             return Err(Rejection::missing_instance(&s.instance_id));
         }
-        rules::check(s, config.rollback_time_check, now_utc)?;
+        rules::check(s, config.rollback_time_check, now_utc, config.plan_rules)?;
         if window::applies(config, &s.instance_id, false) {
             window::check(
                 config,

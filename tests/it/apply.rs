@@ -6,11 +6,16 @@ pub mod harness;
 
 mod crash;
 mod engine;
+mod evidence;
 mod faults;
+mod journals;
 mod new;
 mod objects;
+mod older_journals;
 mod record;
+mod recovery;
 mod refusals;
 mod report;
+mod retry;
 mod signals;
 mod v3_doubt;

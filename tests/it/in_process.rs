@@ -27,5 +27,6 @@ fn cli_run_applies_twice_in_one_process() {
         "the second run over the same state"
     );
     assert_eq!(planrun::cli::run(args("b")), 0);
-    assert!(dir.path().join("a/minimal.sandbox.journal").exists());
+    let journal = crate::support::journal_of(&plan, "minimal", &dir.path().join("a"), true);
+    assert!(journal.exists(), "{}", journal.display());
 }

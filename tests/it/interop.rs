@@ -58,7 +58,7 @@ fn python_run(args: &[String], stdin: Option<Vec<u8>>) -> String {
 
 /// `tests/interop/SCRIPT` against the demo sandbox `sb` (its address and demo credentials,
 /// then `extra`), run off the runtime's workers so that the sandbox can answer; its stdout.
-async fn sdk_script(sb: &Sandbox, script: &str, extra: &[&str]) -> String {
+pub(crate) async fn sdk_script(sb: &Sandbox, script: &str, extra: &[&str]) -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/interop")
         .join(script);
@@ -76,9 +76,15 @@ async fn sdk_script(sb: &Sandbox, script: &str, extra: &[&str]) -> String {
 
 /// The demo sandbox on a free loopback port.
 async fn demo_sandbox() -> Sandbox {
-    sandbox::start(Config::demo(), SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .unwrap_or_else(|e| panic!("sandbox: {e}"))
+    sandbox::start(
+        Config {
+            any_instance: true,
+            ..Config::demo()
+        },
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("sandbox: {e}"))
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@ mod compare;
 mod goldens;
 mod in_process;
 mod interop;
+mod interop_modes;
 mod jobs;
 mod plans;
 mod prepared;

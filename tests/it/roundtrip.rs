@@ -35,6 +35,7 @@ fn cfg(endpoint: &str) -> ClientConfig {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn roundtrip_submit_and_track() {
     let mut c = Config::demo();
+    c.any_instance = true;
     c.time_scale = 0.01;
     c.rollback_time_check = None;
     let sb = sandbox::start(c, "127.0.0.1:0".parse().unwrap())
@@ -82,6 +83,7 @@ async fn roundtrip_submit_and_track() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn roundtrip_busy_and_missing() {
     let mut c = Config::demo();
+    c.any_instance = true;
     c.rollback_time_check = None;
     c.missing_instances.insert("cdb-missing0".into());
     let sb = sandbox::start(c, "127.0.0.1:0".parse().unwrap())
@@ -109,6 +111,7 @@ async fn roundtrip_busy_and_missing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn roundtrip_default_rate_never_hits_4400() {
     let mut c = Config::demo();
+    c.any_instance = true;
     c.rollback_time_check = None;
     let sb = sandbox::start(c, "127.0.0.1:0".parse().unwrap())
         .await
@@ -132,6 +135,7 @@ async fn roundtrip_default_rate_never_hits_4400() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn roundtrip_faults() {
     let mut c = Config::demo();
+    c.any_instance = true;
     c.rollback_time_check = None;
     c.faults.rate = 0.5;
     c.faults.kinds.lost = true;

@@ -8,8 +8,8 @@
 //! reads errorcodes.py from `.venv` and fails when one of its codes reaches the fallback.
 
 use super::ErrorClass;
-use super::v3_codes::{CODES, FAMILIES};
-use ErrorClass::{Fatal, Retry};
+use super::v3_codes::{ACTION_REFUSALS, CODES, COMMON_REFUSALS, FAMILIES};
+use ErrorClass::Fatal;
 
 /// How a code got its class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,17 +62,22 @@ pub fn classify_v3(code: &str) -> ErrorClass {
     rule_v3(code).class
 }
 
-/// Whether a submission answered with `code` certainly started nothing: a refusal (of the
-/// credentials, the parameters, the instances), a conflict (the engine looks before it waits)
-/// or throttling. Transient failures (`InternalError*`, `CdbError*`, ...) and undocumented
-/// codes do not prove it: the submission is in doubt.
-pub fn refusal_v3(code: &str) -> bool {
-    let rule = rule_v3(code);
-    match rule.class {
-        _ if rule.origin == Origin::Fallback => false,
-        Retry => is_family(code, "RequestLimitExceeded"),
-        _ => true,
-    }
+/// Whether `action` answered with `code` certainly changed nothing, and why: only a code the
+/// SDK documents as a refusal for that action ([`ACTION_REFUSALS`]), or one of the common
+/// codes that refuse every request at the gateway ([`COMMON_REFUSALS`]). Any other code, an
+/// undocumented member of a documented family included, proves nothing: a submission answered
+/// so is in doubt and is reconciled before anything is resent.
+pub fn refusal_v3(action: &str, code: &str) -> Option<&'static str> {
+    ACTION_REFUSALS
+        .iter()
+        .find(|(a, c, _)| *a == action && *c == code)
+        .map(|(.., why)| *why)
+        .or_else(|| {
+            COMMON_REFUSALS
+                .iter()
+                .find(|(c, _)| *c == code)
+                .map(|(_, why)| *why)
+        })
 }
 
 /// `code` is `family` or `family.<detail>`.
@@ -87,7 +92,8 @@ pub(crate) fn is_family(code: &str, family: &str) -> bool {
 mod tests {
     use super::*;
     use crate::api::error::Error;
-    use ErrorClass::{Busy, InstancesOnly, StopRun};
+    use ErrorClass::{Busy, InstancesOnly, Retry, StopRun};
+    use std::collections::BTreeSet;
 
     #[test]
     fn v3_codes_are_classified_by_what_they_mean() {
@@ -163,31 +169,69 @@ mod tests {
     }
 
     #[test]
-    fn only_refusals_conflicts_and_throttling_prove_a_submission_started_nothing() {
+    fn only_the_refusals_documented_for_the_action_prove_it_changed_nothing() {
         for code in [
             "InvalidParameter.InstanceNotFound",
+            "InvalidParameter",
             "InvalidParameterValue",
+            "AuthFailure",
             "AuthFailure.SignatureFailure",
-            "OperationDenied.UserHasNoStrategy",
+            "OperationDenied",
+            "OperationDenied.WrongStatus",
             "FailedOperation.StatusConflict",
             "OverQuota",
             "RequestLimitExceeded",
             "MissingParameter",
+            "UnauthorizedOperation",
         ] {
-            assert!(refusal_v3(code), "{code}");
+            assert!(refusal_v3("StartBatchRollback", code).is_some(), "{code}");
         }
         for code in [
-            "InternalError",
+            // Documented for StartBatchRollback, but no proof that nothing started.
             "InternalError.UnknownError",
             "InternalError.DatabaseAccessError",
-            "CdbError",
             "CdbError.TaskError",
+            // Not documented for the action at all.
+            "InternalError",
+            "CdbError",
             "FailedOperation.TimeoutError",
             "ServiceUnavailable",
+            "ResourceUnavailable",
+            "OperationDenied.UserHasNoStrategy",
             "SomethingUndocumented",
             "Brand.New",
         ] {
-            assert!(!refusal_v3(code), "{code}");
+            assert!(refusal_v3("StartBatchRollback", code).is_none(), "{code}");
+        }
+        // Per action: OverQuota refuses a submission, not a stop.
+        assert!(refusal_v3("StopRollback", "OverQuota").is_none());
+        assert!(refusal_v3("StopRollback", "OperationDenied").is_some());
+    }
+
+    /// Every family of a code documented as a refusal for StartBatchRollback (and of the
+    /// common refusals): a member the documentation does not name is in doubt.
+    #[test]
+    fn an_undocumented_sibling_of_each_documented_family_is_in_doubt() {
+        let action = "StartBatchRollback";
+        let families: BTreeSet<&str> = ACTION_REFUSALS
+            .iter()
+            .filter(|(a, ..)| *a == action)
+            .map(|(_, c, _)| *c)
+            .chain(COMMON_REFUSALS.iter().map(|(c, _)| *c))
+            .chain(["ResourceUnavailable", "InternalError", "CdbError"])
+            .map(|c| c.split('.').next().unwrap_or(c))
+            .collect();
+        assert!(families.len() >= 10, "{families:?}");
+        for family in families {
+            let sibling = format!("{family}.InstanceLocked");
+            assert!(refusal_v3(action, &sibling).is_none(), "{sibling}");
+            let err = Error::Cloud {
+                action: action.into(),
+                code: sibling.clone(),
+                message: String::new(),
+                request_id: String::new(),
+            };
+            assert!(err.is_ambiguous(), "{sibling}");
         }
     }
 }

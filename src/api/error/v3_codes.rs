@@ -430,3 +430,137 @@ pub(super) const FAMILIES: &[(&str, ErrorClass, &str)] = &[
     ("UnknownParameter", Fatal, "an unknown parameter"),
     ("UnsupportedOperation", Fatal, "not supported"),
 ];
+
+/// Tencent's common error codes that refuse a request at the gateway, before any action runs
+/// (the "Common Error Codes" page every API 3.0 product documents): the credentials, the
+/// signature, throttling, an unknown action, version, region or parameter. Any action
+/// answered so changed nothing.
+pub(super) const COMMON_REFUSALS: &[(&str, &str)] = &[
+    ("ActionOffline", "the action is retired: nothing ran"),
+    (
+        "AuthFailure.InvalidAuthorization",
+        "the Authorization header was refused before the action",
+    ),
+    (
+        "AuthFailure.InvalidSecretId",
+        "the key was refused before the action",
+    ),
+    ("AuthFailure.MFAFailure", "MFA refused before the action"),
+    (
+        "AuthFailure.SecretIdNotFound",
+        "the key was refused before the action",
+    ),
+    (
+        "AuthFailure.SignatureExpire",
+        "the signature's time was refused before the action",
+    ),
+    (
+        "AuthFailure.SignatureFailure",
+        "the signature was refused before the action",
+    ),
+    (
+        "AuthFailure.TokenFailure",
+        "the token was refused before the action",
+    ),
+    (
+        "AuthFailure.UnauthorizedOperation",
+        "CAM refused the request before the action",
+    ),
+    ("InvalidAction", "no such action: nothing ran"),
+    (
+        "InvalidParameterValue",
+        "a parameter value was refused before the action",
+    ),
+    ("InvalidRequest", "the request was refused as malformed"),
+    ("IpInBlacklist", "the caller's IP was refused"),
+    ("IpNotInWhitelist", "the caller's IP was refused"),
+    ("MissingParameter", "a required parameter is missing"),
+    ("NoSuchProduct", "no such product: nothing ran"),
+    ("NoSuchVersion", "no such API version: nothing ran"),
+    (
+        "RequestLimitExceeded",
+        "throttled before the action: resend later",
+    ),
+    (
+        "RequestLimitExceeded.GlobalRegionUinLimitExceeded",
+        "throttled before the action",
+    ),
+    (
+        "RequestLimitExceeded.IPLimitExceeded",
+        "throttled before the action",
+    ),
+    (
+        "RequestLimitExceeded.UinLimitExceeded",
+        "throttled before the action",
+    ),
+    (
+        "RequestSizeLimitExceeded",
+        "the request was too large to run",
+    ),
+    (
+        "UnauthorizedOperation",
+        "CAM refused the request before the action",
+    ),
+    ("UnknownParameter", "an unknown parameter: nothing ran"),
+    (
+        "UnsupportedProtocol",
+        "wrong method or protocol: nothing ran",
+    ),
+    (
+        "UnsupportedRegion",
+        "the region does not offer it: nothing ran",
+    ),
+];
+
+/// The codes an action that changes something documents (the official SDK, per action;
+/// api-facts.md) and that prove it changed nothing, each with why. A documented code missing
+/// here (`InternalError.UnknownError`, `CdbError.TaskError`, ...) does not prove it, nor does
+/// an undocumented member of a documented family (`ResourceUnavailable.InstanceLocked`,
+/// `OperationDenied.Whatever`): such an answer leaves the request in doubt.
+pub(super) const ACTION_REFUSALS: &[(&str, &str, &str)] = &[
+    (
+        "StartBatchRollback",
+        "AuthFailure",
+        "documented: CAM authentication refused the call",
+    ),
+    (
+        "StartBatchRollback",
+        "FailedOperation.StatusConflict",
+        "documented: a conflicting task holds the instance; nothing was queued",
+    ),
+    (
+        "StartBatchRollback",
+        "InvalidParameter",
+        "documented: a parameter was refused",
+    ),
+    (
+        "StartBatchRollback",
+        "InvalidParameter.InstanceNotFound",
+        "documented: no such instance",
+    ),
+    (
+        "StartBatchRollback",
+        "OperationDenied",
+        "documented: the instance cannot be rolled back (type, state)",
+    ),
+    (
+        "StartBatchRollback",
+        "OperationDenied.WrongStatus",
+        "documented: the instance's state forbids it now",
+    ),
+    (
+        "StartBatchRollback",
+        "OverQuota",
+        "documented: the quota of rollback tasks is used up",
+    ),
+    (
+        "StopRollback",
+        "AuthFailure",
+        "documented: CAM authentication refused the call",
+    ),
+    (
+        "StopRollback",
+        "OperationDenied",
+        "documented: no rollback to stop, or it cannot be stopped",
+    ),
+];

@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 use super::api_args::ApiArgs;
+use super::located::Located;
 use super::{exit, plan as plan_cmd, progress, session, signals};
 use crate::diff;
 use crate::engine::apply::Outcome;
@@ -16,10 +17,12 @@ use crate::plan::text::visible;
 
 mod checks;
 mod resume;
+mod retry;
 
 use checks::{check_regions, preflight, selfhosted_preflight};
 pub(super) use resume::quote;
 use resume::{interrupt_watch, resume_command, say_anywhere};
+use retry::retry;
 
 /// Apply a plan: submit its rollbacks and track them to the end.
 #[derive(Debug, Clone, clap::Args)]
@@ -65,6 +68,11 @@ pub struct ApplyArgs {
     /// journal is kept beside the new one).
     #[arg(long)]
     pub restart: bool,
+    /// Send again, in the same journal, only the instances that ended failed, rejected or
+    /// unknown (an unknown one once its possible task is looked for and none is found);
+    /// everything else stays as it is.
+    #[arg(long, conflicts_with_all = ["restart", "sandbox", "dry_run"])]
+    pub retry_failed: bool,
     #[command(flatten)]
     pub api: ApiArgs,
 }
@@ -147,13 +155,30 @@ fn run_checked(
         Ok(r) => r,
         Err(code) => return code,
     };
+    // The journal a saved plan records is its journal wherever the saved file is; a plan's
+    // is its file's (or its stdin text's).
+    let state_dir = args.session.state_dir.as_deref();
+    let at = match saved {
+        Some(saved) => Located::of_saved(saved, state_dir, args.sandbox),
+        None => Located::of_plan(
+            &args.plan,
+            &checked.text,
+            &resolved.name,
+            state_dir,
+            args.sandbox,
+        ),
+    };
+    let at = match at {
+        Ok(at) => at,
+        Err(code) => return code,
+    };
     runtime.block_on(async {
         let mut session = match session::Session::open(
             &args.plan,
             resolved,
             &args.api,
             &args.session,
-            args.sandbox,
+            &at,
             prepared,
         )
         .await
@@ -161,6 +186,10 @@ fn run_checked(
             Ok(s) => s,
             Err(code) => return code,
         };
+        if let Err(code) = session.adopt_older(&at, args.restart) {
+            session.shutdown().await;
+            return code;
+        }
         // A saved plan was approved over the journal as it stood then (a sandbox starts
         // fresh: its journal is its own).
         if let Some(saved) = saved
@@ -245,11 +274,22 @@ async fn apply(
         Ok(found) => found,
         Err(code) => return code,
     };
-    if found == session::Found::Complete {
+    let retried = if args.retry_failed {
+        match retry(session, found) {
+            Ok(n) => n,
+            Err(code) => return code,
+        }
+    } else {
+        0
+    };
+    if found == session::Found::Complete && retried == 0 {
         outln!(
             "This plan was already applied completely (journal {}).",
             visible(&session.journal_path().display().to_string())
         );
+        if args.retry_failed {
+            outln!("Nothing to retry: no instance ended failed, rejected or unknown.");
+        }
         outln!(
             "Nothing was submitted. Use `planrun status {}` to see it, or --restart to apply it again.",
             visible(&args.plan.display().to_string())
@@ -263,7 +303,7 @@ async fn apply(
         "{}",
         diff::human(resolved, calls, &plan_cmd::view(args.expand))
     );
-    let done = if found == session::Found::Unfinished {
+    let done = if found == session::Found::Unfinished || retried > 0 {
         session.apply().finished()
     } else {
         0

@@ -130,7 +130,7 @@ async fn compare_plan(args: &CompareArgs) -> Result<i32, i32> {
 /// Marks a table's `not_comparable` that is an error (the server failed), not a property.
 const ERROR: &str = "error: ";
 
-/// Where `compare` keeps its result: beside the journal, `NAME[.sandbox].compare.json`.
+/// Where `compare` keeps its result: beside the journal, under its name (`KEY[.sandbox].compare.json`).
 pub fn kept_path(journal: &Path) -> PathBuf {
     journal.with_extension("compare.json")
 }

@@ -83,7 +83,7 @@ pub struct Targets {
 /// Reads the plan and its journal and finds every instance's address. Refusals are said
 /// here: an unfinished or missing apply is exit 3, anything else exit 2 (an invalid plan 1).
 pub async fn resolve(plan: &Path, args: &TargetArgs, json: bool) -> Result<Targets, i32> {
-    let (_, resolved) = plan_cmd::load_valid(plan, json, &args.api.allow_region)?;
+    let (checked, resolved) = plan_cmd::load_valid(plan, json, &args.api.allow_region)?;
     let unknown: Vec<&String> = args
         .instances
         .iter()
@@ -103,7 +103,7 @@ pub async fn resolve(plan: &Path, args: &TargetArgs, json: bool) -> Result<Targe
         );
         return Err(exit::USAGE);
     }
-    let (plan_hash, journal, statuses) = applied(plan, &resolved, args)?;
+    let (plan_hash, journal, statuses) = applied(plan, &checked, &resolved, args)?;
     let chosen: Vec<&Instance> = resolved
         .instances
         .iter()
@@ -185,10 +185,22 @@ pub async fn resolve(plan: &Path, args: &TargetArgs, json: bool) -> Result<Targe
 /// be those that were restored).
 fn applied(
     plan: &Path,
+    checked: &crate::plan::Checked,
     resolved: &ResolvedPlan,
     args: &TargetArgs,
 ) -> Result<(String, PathBuf, BTreeMap<String, Status>), i32> {
-    let mut s = session::Session::offline(plan, resolved, &args.session_args(), args.sandbox)?;
+    // The plan's journal, found as `status` finds it (an older planrun's of this very plan
+    // is read where it is).
+    let hash = crate::engine::prepare::plan_hash_of(resolved);
+    let located = crate::cli::located::Located::of_plan(
+        plan,
+        &checked.text,
+        &resolved.name,
+        args.state_dir.as_deref(),
+        args.sandbox,
+    )?;
+    let journal = located.readable(&resolved.name, &hash);
+    let mut s = session::Session::offline(resolved, &args.session_args(), journal)?;
     let path = s.journal_path().to_path_buf();
     match s.load_journal() {
         Ok(true) => {}

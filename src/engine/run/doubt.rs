@@ -11,12 +11,47 @@ impl<P: Protocol> Engine<P> {
             spec: self.slots[i].request.spec.clone(),
             attempt: at,
             offset: self.opts.offset,
+            failed_before: self.state.instances[i].failed_before,
+        }
+    }
+
+    /// What the rule of evidence needs of instance `i`'s accepted submission: its call and
+    /// when it was attempted.
+    pub(super) fn tracking(&self, i: usize) -> Sent {
+        let s = &self.state.instances[i];
+        let (batch, at) = s.last_intent.or(s.in_doubt).map_or_else(
+            || (Vec::new(), s.submitted_at.unwrap_or_else(Utc::now)),
+            |(b, at)| (self.state.batch(b).to_vec(), at),
+        );
+        Sent {
+            batch: if batch.is_empty() {
+                vec![s.id.clone()]
+            } else {
+                batch
+            },
+            spec: self.slots[i].request.spec.clone(),
+            attempt: at,
+            offset: self.opts.offset,
+            failed_before: s.failed_before,
         }
     }
 
     /// Looks for the tasks of an in-doubt submission after `settle`; `round` counts the
-    /// submissions of these instances that ended in doubt in this run.
+    /// submissions of these instances that ended in doubt in this run; `empty` counts the
+    /// looks in a row that found nothing (two, `settle` apart, before anything is resent: a
+    /// new task may take a moment to be listed).
     pub(super) fn reconcile(&mut self, batch: u64, ids: Vec<usize>, settle: Duration, round: u32) {
+        self.reconcile_look(batch, ids, settle, round, 0);
+    }
+
+    fn reconcile_look(
+        &mut self,
+        batch: u64,
+        ids: Vec<usize>,
+        settle: Duration,
+        round: u32,
+        empty: u8,
+    ) {
         let protocol = Arc::clone(&self.protocol);
         let work: Vec<(usize, String, Option<String>, Sent)> = ids
             .iter()
@@ -44,25 +79,27 @@ impl<P: Protocol> Engine<P> {
                 batch,
                 ids,
                 round,
+                empty,
                 results,
             }
         }));
     }
 
-    /// Journals an adoption (verified or not) and starts tracking the task.
+    /// Journals an adoption, with its proof, and starts tracking the task.
     pub(super) fn adopt(
         &mut self,
         i: usize,
         batch: u64,
         job: JobHandle,
-        unverified: Option<String>,
+        proof: String,
     ) -> std::io::Result<()> {
         let instance = self.state.instances[i].id.clone();
         self.write(Record::Adopted {
             instance: instance.clone(),
             batch,
             job: job.clone(),
-            unverified,
+            unverified: None,
+            proof: Some(proof),
             at: Utc::now(),
         })?;
         self.emit(Event::Adopted { instance, job });
@@ -70,11 +107,31 @@ impl<P: Protocol> Engine<P> {
         Ok(())
     }
 
+    /// Journals that nothing proves what became of instance `i`: it ends `unknown`, with the
+    /// evidence and how to check by hand, and is never sent again blind.
+    pub(super) fn unproven(&mut self, i: usize, evidence: &str) {
+        if std::mem::take(&mut self.slots[i].tracking.confirm) {
+            self.surveys.confirming -= 1;
+        }
+        let instance = self.state.instances[i].id.clone();
+        let evidence = format!("{evidence}; {}", reconcile::check_hint(&instance));
+        self.buffer(Record::Unproven {
+            instance: instance.clone(),
+            evidence: evidence.clone(),
+            at: Utc::now(),
+        });
+        self.emit(Event::Finished {
+            instance,
+            status: Status::Unknown,
+            message: Some(evidence),
+        });
+    }
+
     pub(super) fn reconciled(
         &mut self,
         batch: u64,
         ids: Vec<usize>,
-        round: u32,
+        (round, empty): (u32, u8),
         results: Vec<(usize, Result<Found, Error>)>,
     ) -> std::io::Result<Option<Ending>> {
         let mut unresolved = false;
@@ -86,22 +143,25 @@ impl<P: Protocol> Engine<P> {
                 other => other,
             };
             match result {
-                Ok(Found::Verified(job)) => self.adopt(i, batch, job, None)?,
-                Ok(Found::Unverified { job, why }) => self.adopt(i, batch, job, Some(why))?,
+                Ok(Found::Ours { job, proof }) => self.adopt(i, batch, job, proof)?,
                 Ok(Found::Nothing) => {}
+                Ok(Found::Ambiguous { evidence }) => {
+                    self.flush()?;
+                    self.unproven(i, &evidence);
+                }
                 Err(e) if e.class() == ErrorClass::StopRun => return Ok(Some(Ending::Stopped(e))),
                 // Could not look, for now: never resubmit blind. Look again later.
                 Err(e) if transient(&e) => unresolved = true,
                 // Looking will never work: never resubmit blind, and do not look forever.
-                // The instance fails with the reason and the way to check by hand.
-                Err(e) => self.finish(
-                    i,
-                    TaskState::Failed,
-                    Some(format!(
-                        "cannot tell whether the submission was accepted ({e}); not resubmitted: check with `planrun jobs {}`",
-                        self.state.instances[i].id
-                    )),
-                ),
+                Err(e) => {
+                    self.flush()?;
+                    self.unproven(
+                        i,
+                        &format!(
+                            "cannot tell whether the submission was accepted: its tasks cannot be listed ({e}); not resubmitted"
+                        ),
+                    );
+                }
             }
         }
         let still: Vec<usize> = ids
@@ -113,10 +173,15 @@ impl<P: Protocol> Engine<P> {
             })
             .collect();
         if unresolved {
-            self.reconcile(batch, still, self.opts.settle, round);
+            self.reconcile_look(batch, still, self.opts.settle, round, empty);
             return Ok(None);
         }
         if still.is_empty() {
+            return Ok(None);
+        }
+        if empty == 0 {
+            // Nothing listed yet: look once more before concluding nothing was made.
+            self.reconcile_look(batch, still, self.opts.settle, round, 1);
             return Ok(None);
         }
         if round >= self.opts.submit_retries {
@@ -142,7 +207,8 @@ impl<P: Protocol> Engine<P> {
         self.emit(Event::Resubmitting {
             instances: self.ids(&still),
         });
-        self.enqueue(&still, Instant::now(), round + 1, false);
+        let delay = retry_delay(self.opts.retry_base, round);
+        self.enqueue(&still, Instant::now() + delay, round + 1, false);
         Ok(None)
     }
 }

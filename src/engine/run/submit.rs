@@ -2,7 +2,6 @@
 //! API answered (accepted, refused, unknown, busy) and what follows from it.
 
 use super::*;
-use crate::engine::reconcile::Found;
 
 impl<P: Protocol> Engine<P> {
     pub(super) fn launch_submissions(&mut self, now: Instant) -> std::io::Result<()> {
@@ -37,22 +36,34 @@ impl<P: Protocol> Engine<P> {
         Ok(())
     }
 
-    /// A busy answer to submission `batch` of a single instance: is the running task ours (a
-    /// lost submission of this plan)? Any rollback task of the plan's instances started since
-    /// the first attempt.
-    pub(super) fn check_busy(&mut self, batch: u64, job: Pending) {
-        let protocol = Arc::clone(&self.protocol);
+    /// A busy answer to submission `batch` of a single instance ("a task is running"). That
+    /// is no proof that the running task is this plan's: the instance waits for it to end,
+    /// then is submitted again; after `busy_wait`, it fails naming what runs there.
+    pub(super) fn wait_busy(&mut self, batch: u64, job: Pending) {
+        let now = Instant::now();
+        let since = job.busy_since.unwrap_or(now);
+        let waited = now - since;
         let idx = job.ids[0];
-        let s = &self.state.instances[idx];
-        let since = s.first_attempt.unwrap_or_else(Utc::now);
-        let all: Vec<usize> = (0..self.state.instances.len()).collect();
-        let (id, region, sent) = (
-            s.id.clone(),
+        if waited < self.opts.busy_wait {
+            let delay = (waited / 2).clamp(self.opts.cadence.min, self.opts.cadence.max);
+            self.emit(Event::Busy {
+                instance: self.state.instances[idx].id.clone(),
+                retry_in: delay,
+            });
+            self.queue.push_back(Pending {
+                not_before: now + delay,
+                busy_since: Some(since),
+                ..job
+            });
+            return;
+        }
+        let protocol = Arc::clone(&self.protocol);
+        let (id, region) = (
+            self.state.instances[idx].id.clone(),
             self.slots[idx].region.clone(),
-            self.sent(idx, &all, since),
         );
         self.inflight.push(Box::pin(async move {
-            let result = protocol.find_submission(region.as_deref(), &id, sent).await;
+            let result = protocol.running(region.as_deref(), &id).await;
             Done::BusyChecked { batch, job, result }
         }));
     }
@@ -123,7 +134,8 @@ impl<P: Protocol> Engine<P> {
                     reason,
                     at: Utc::now(),
                 })?;
-                self.check_busy(batch, job);
+                self.busy_code = err.code_text();
+                self.wait_busy(batch, job);
             }
             ErrorClass::Retry | ErrorClass::Resign if job.attempt < self.opts.submit_retries => {
                 self.write(Record::Abandoned {
@@ -185,62 +197,42 @@ impl<P: Protocol> Engine<P> {
         Ok(())
     }
 
+    /// The wait for another task is over: the instance fails with what runs there.
     pub(super) fn busy_checked(
         &mut self,
         refused: u64,
         job: Pending,
-        result: Result<Found, Error>,
+        result: Result<Option<String>, Error>,
     ) -> std::io::Result<Option<Ending>> {
         let idx = job.ids[0];
         let instance = self.state.instances[idx].id.clone();
-        let now = Instant::now();
-        match result {
-            Ok(Found::Verified(handle)) => {
-                let batch = self.state.instances[idx].in_doubt.map_or(0, |(b, _)| b);
-                self.adopt(idx, batch, handle, None)?;
-            }
-            Ok(Found::Unverified { job: handle, why }) => {
-                let batch = self.state.instances[idx].in_doubt.map_or(0, |(b, _)| b);
-                self.adopt(idx, batch, handle, Some(why))?;
-            }
+        let waited = job
+            .busy_since
+            .map_or(Duration::ZERO, |since| Instant::now() - since);
+        let running = match result {
             Err(e) if e.class() == ErrorClass::StopRun => return Ok(Some(Ending::Stopped(e))),
-            _ => {
-                let since = job.busy_since.unwrap_or(now);
-                let waited = now - since;
-                if waited >= self.opts.busy_wait {
-                    // The refusal belongs to the instance's own latest call, not to the
-                    // latest call of the run (others may have been sent since).
-                    let batch = refused;
-                    let message = format!(
-                        "another rollback task is running on the instance (9592); waited {}s",
-                        waited.as_secs()
-                    );
-                    self.write(Record::Rejected {
-                        batch,
-                        instances: vec![instance.clone()],
-                        code: Some("9592".into()),
-                        message: message.clone(),
-                        request_id: None,
-                        at: Utc::now(),
-                    })?;
-                    self.emit(Event::Rejected {
-                        instance,
-                        reason: message,
-                    });
-                } else {
-                    let delay = (waited / 2).clamp(self.opts.cadence.min, self.opts.cadence.max);
-                    self.emit(Event::Busy {
-                        instance,
-                        retry_in: delay,
-                    });
-                    self.queue.push_back(Pending {
-                        not_before: now + delay,
-                        busy_since: Some(since),
-                        ..job
-                    });
-                }
-            }
-        }
+            Ok(Some(task)) => task,
+            Ok(None) => "none is listed now".to_owned(),
+            Err(e) => format!("it could not be listed: {e}"),
+        };
+        let message = format!(
+            "another rollback task is running on the instance ({running}); waited {}s for it to end, nothing was submitted",
+            waited.as_secs()
+        );
+        // The refusal belongs to the instance's own latest call, not to the latest call of
+        // the run (others may have been sent since).
+        self.write(Record::Rejected {
+            batch: refused,
+            instances: vec![instance.clone()],
+            code: self.busy_code.clone(),
+            message: message.clone(),
+            request_id: None,
+            at: Utc::now(),
+        })?;
+        self.emit(Event::Rejected {
+            instance,
+            reason: message,
+        });
         Ok(None)
     }
 }

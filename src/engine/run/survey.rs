@@ -187,7 +187,9 @@ impl<P: Protocol> Engine<P> {
         let items = match result {
             Ok(items) => items,
             Err(e) if e.class() == ErrorClass::StopRun => return Some(Ending::Stopped(e)),
-            Err(e) if for_now(&e) => return None,
+            // Refused for now: it listed nothing, so those it watches count one survey that
+            // left them out (a listing that keeps failing hands them back to looks).
+            Err(e) if for_now(&e) => Vec::new(),
             Err(_) => {
                 self.surveys.off = true;
                 for i in 0..self.slots.len() {

@@ -1,6 +1,7 @@
 //! Tracking: polling each task near its expected end and recording how it ends.
 
 use super::*;
+use crate::engine::reconcile::Tracked;
 
 /// A first look waits for the fleet's short tasks to end, but at most this many times the
 /// cadence's longest gap after the acceptance.
@@ -62,8 +63,9 @@ impl<P: Protocol> Engine<P> {
             let protocol = Arc::clone(&self.protocol);
             let region = self.slots[idx].region.clone();
             let id = s.id.clone();
+            let sent = self.tracking(idx);
             self.inflight.push(Box::pin(async move {
-                let result = protocol.task(region.as_deref(), &id, &job).await;
+                let result = protocol.track(region.as_deref(), &id, &job, &sent).await;
                 Done::Polled { idx, result }
             }));
         }
@@ -72,26 +74,13 @@ impl<P: Protocol> Engine<P> {
     pub(super) fn polled(
         &mut self,
         idx: usize,
-        result: Result<Option<Task>, Error>,
+        result: Result<Tracked, Error>,
     ) -> std::io::Result<Option<Ending>> {
         let now = Instant::now();
         self.slots[idx].tracking.polling = false;
         self.looking -= 1;
-        let task = match result {
-            Ok(Some(task)) => task,
-            Ok(None) => {
-                let since = *self.slots[idx].tracking.missing_since.get_or_insert(now);
-                if now - since >= self.opts.missing_after {
-                    self.finish(
-                        idx,
-                        TaskState::Failed,
-                        Some("the task of the submission is not listed by the API".into()),
-                    );
-                } else {
-                    self.retry_later(idx, now);
-                }
-                return Ok(None);
-            }
+        let unseen = match result {
+            Ok(Tracked::One(task)) => return Ok(self.seen(idx, task, now)),
             Err(e) if e.class() == ErrorClass::StopRun => return Ok(Some(Ending::Stopped(e))),
             Err(e) if e.is_instance_missing() => {
                 self.finish(
@@ -101,27 +90,51 @@ impl<P: Protocol> Engine<P> {
                 );
                 return Ok(None);
             }
-            Err(e) if !transient(&e) => {
-                // An answer that will not change: bounded like a task that is not listed.
-                let since = *self.slots[idx].tracking.missing_since.get_or_insert(now);
-                if now - since >= self.opts.missing_after {
-                    self.finish(
-                        idx,
-                        TaskState::Failed,
-                        Some(format!("cannot track the task: {e}")),
-                    );
-                } else {
-                    self.retry_later(idx, now);
-                }
-                return Ok(None);
+            Ok(Tracked::Unlisted) => {
+                "the API lists no task of this instance for its submission".to_owned()
             }
-            Err(_) => {
-                // Transient errors were retried by the client already: look again later.
-                self.retry_later(idx, now);
-                return Ok(None);
-            }
+            Ok(Tracked::Ambiguous(why)) => why,
+            Err(e) => e.to_string(),
         };
+        let instance = self.state.instances[idx].id.clone();
+        self.emit(Event::LookFailed {
+            instance,
+            reason: unseen.clone(),
+        });
+        // Whatever could not be seen, for how long: past the bound, nothing more is learnt in
+        // this run, and a timer never turns that into `failed` — the instance is `unknown`.
+        let since = *self.slots[idx].tracking.missing_since.get_or_insert(now);
+        if now - since >= self.opts.missing_after {
+            self.flush()?;
+            let job = self.state.instances[idx]
+                .job
+                .as_ref()
+                .map_or_else(String::new, |j| format!(" (request {j})"));
+            self.unproven(
+                idx,
+                &format!(
+                    "its task{job} could not be seen for {}s: {unseen}",
+                    (now - since).as_secs()
+                ),
+            );
+        } else {
+            self.retry_later(idx, now);
+        }
+        Ok(None)
+    }
+
+    /// A look saw the instance's task.
+    fn seen(&mut self, idx: usize, task: Task, now: Instant) -> Option<Ending> {
         self.slots[idx].tracking.missing_since = None;
+        let local = crate::engine::local::is_local(self.slots[idx].region.as_deref());
+        if task.state == TaskState::Succeeded && !local {
+            self.slots[idx]
+                .tracking
+                .history
+                .finished(&mut self.fleet, now);
+            self.check_objects(idx, now);
+            return None;
+        }
         if task.state.is_terminal() {
             self.slots[idx]
                 .tracking
@@ -129,7 +142,7 @@ impl<P: Protocol> Engine<P> {
                 .finished(&mut self.fleet, now);
             let message = crate::engine::state::ended_message(&task);
             self.finish(idx, task.state, message);
-            return Ok(None);
+            return None;
         }
         // An undocumented state stays unfinished, shown raw, until the task leaves it or the
         // run's `--timeout`: a timer never turns "unknown" into "failed".
@@ -138,7 +151,7 @@ impl<P: Protocol> Engine<P> {
             .flatten();
         self.note_state(idx, &task.state, task.progress, detail);
         self.reschedule(idx, now, task.progress);
-        Ok(None)
+        None
     }
 
     /// Journals and tells a running task's state and progress when either changed

@@ -101,9 +101,11 @@ impl ApiError {
         )
     }
 
+    /// Plain `OperationDenied`: the code StopRollback documents (a member of the family it
+    /// does not document would leave the stop in doubt).
     pub fn nothing_to_stop(instance: &str) -> Self {
         Self::new(
-            "OperationDenied.InstanceTaskStatusError",
+            "OperationDenied",
             format!("no rollback task is running on instance {instance}"),
         )
     }
@@ -119,6 +121,8 @@ pub struct Quirks {
     stops: std::collections::HashMap<String, String>,
     /// DescribeRollbackRangeTime queries so far, per instance (for transient answers).
     range_asks: std::collections::HashMap<String, u32>,
+    /// Requests that met each injected answer so far (`Config::injected`, by position).
+    injected: std::collections::HashMap<usize, u32>,
 }
 
 impl Quirks {
@@ -129,7 +133,15 @@ impl Quirks {
             next_stop: 0x8000_0000,
             stops: std::collections::HashMap::new(),
             range_asks: std::collections::HashMap::new(),
+            injected: std::collections::HashMap::new(),
         }
+    }
+
+    /// Counts one more request met by injected answer `i`; how many so far.
+    pub fn inject(&mut self, i: usize) -> u32 {
+        let n = self.injected.entry(i).or_default();
+        *n += 1;
+        *n
     }
 
     /// `6EF60BEC-0242-43AF-BB20-270359FB54A7`-like.

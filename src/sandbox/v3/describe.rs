@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use super::super::config::Config;
+use super::super::config::{Config, DetailQuirk};
 use super::super::rules::valid_instance_id;
 use super::super::shared::{Inner, instance_clock};
 use super::super::state::{Phase, Task, async_request_id};
@@ -36,11 +36,30 @@ pub fn task_detail(
     let offset = body.integer("Offset", 0, 0, u64::MAX)?;
     let limit = body.integer("Limit", DEFAULT_LIMIT, 1, MAX_LIMIT)?;
     inner.looks.record(id, now);
-    let matching: Vec<&Task> = inner
-        .tasks
-        .newest_first(id)
-        .filter(|t| wanted.is_none_or(|w| async_request_id(t.job_id) == w))
-        .collect();
+    let visible = |t: &&Task| super::super::shared::listed(config, t, now);
+    let quirk = config.detail_quirk;
+    let wanted_job = wanted.and_then(|w| inner.tasks.job_of_async_id(w));
+    let matching: Vec<&Task> = match (quirk, wanted) {
+        // Asked for a request: nothing listed.
+        (DetailQuirk::Silent, Some(_)) => Vec::new(),
+        // Asked for a request: all its instances' tasks, which is whose not said.
+        (DetailQuirk::Ambiguous, Some(_)) => wanted_job
+            .map(|job| inner.tasks.of_job(job).filter(visible).collect())
+            .unwrap_or_default(),
+        // The filter ignored: every task of the instance, oldest first.
+        (DetailQuirk::IgnoredFilter, Some(_)) => {
+            let mut all: Vec<&Task> = inner.tasks.newest_first(id).filter(visible).collect();
+            all.reverse();
+            all
+        }
+        _ => inner
+            .tasks
+            .newest_first(id)
+            .filter(visible)
+            .filter(|t| wanted.is_none_or(|w| async_request_id(t.job_id) == w))
+            .collect(),
+    };
+    let empty = config.empty_detail || (quirk == DetailQuirk::Ambiguous && wanted.is_some());
     let total = matching.len();
     let page: Vec<&Task> = matching
         .into_iter()
@@ -48,10 +67,10 @@ pub fn task_detail(
         .take(usize::try_from(limit).unwrap_or(usize::MAX))
         .collect();
     let quirks = &mut inner.v3;
-    let empty = config.empty_detail;
+    let waiting = config.waiting_status;
     let items: Vec<Value> = page
         .iter()
-        .map(|t| render(quirks, id, t, now, empty))
+        .map(|t| render(quirks, id, t, now, (empty, waiting)))
         .collect();
     Ok(json!({ "TotalCount": total, "Items": quirks.list(items) }))
 }
@@ -61,7 +80,7 @@ fn render(
     instance_id: &str,
     task: &Task,
     now: Instant,
-    empty_detail: bool,
+    (empty_detail, waiting): (bool, &'static str),
 ) -> Value {
     let phase = task.phase(now);
     let spec = &task.spec;
@@ -71,6 +90,7 @@ fn render(
         Phase::Succeeded => "rollback succeeded",
         Phase::Failed { .. } => "rollback failed",
         Phase::Killed { .. } => "rollback stopped",
+        Phase::Removed { .. } => "rollback removed",
     };
     let databases: Vec<Value> = spec
         .dbs
@@ -105,7 +125,7 @@ fn render(
     };
     json!({
         "Info": quirks.text(info),
-        "Status": phase.v3_status(),
+        "Status": if phase == Phase::Waiting { waiting } else { phase.v3_status() },
         "Progress": phase.progress(),
         "StartTime": task.started_wall.format(TIME_FORMAT).to_string(),
         "EndTime": ended,
@@ -148,7 +168,7 @@ pub fn range_time(config: &Config, inner: &mut Inner, body: &Body) -> Result<Val
                     format!("`{id}` is not an instance id"),
                     vec![],
                 )
-            } else if config.missing_instances.contains(*id) {
+            } else if !config.exists(id) {
                 (
                     CODE_NO_INSTANCE,
                     format!("instance {id} does not exist"),

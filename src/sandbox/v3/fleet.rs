@@ -138,7 +138,13 @@ pub fn databases(
 ) -> Result<Value, ApiError> {
     body.only(&["InstanceId", "Offset", "Limit", "DatabaseRegexp"])?;
     let id = body.instance(config, "InstanceId")?;
-    let objects = config.catalog.objects(&inner.tasks, id, now);
+    inner.object_looks.record(id, now);
+    let objects = config.catalog.objects(
+        &inner.tasks,
+        id,
+        now,
+        super::super::shared::scaled(config, config.visible_after_seconds),
+    );
     let names: Vec<&String> = objects.keys().collect();
     let (total, page) = page(body, &names)?;
     let list: Vec<Value> = page
@@ -158,7 +164,13 @@ pub fn tables(
     body.only(&["InstanceId", "Database", "Offset", "Limit", "TableRegexp"])?;
     let id = body.instance(config, "InstanceId")?;
     let database = body.required_string("Database")?;
-    let objects = config.catalog.objects(&inner.tasks, id, now);
+    inner.object_looks.record(id, now);
+    let objects = config.catalog.objects(
+        &inner.tasks,
+        id,
+        now,
+        super::super::shared::scaled(config, config.visible_after_seconds),
+    );
     let names: Vec<&String> = objects
         .get(database)
         .map(|t| t.iter().collect())

@@ -110,11 +110,9 @@ fn answer(
                 describe::range_time(config, inner, &params).map(|d| (d, false))
             }
             "DescribeAsyncRequestInfo" => {
-                tasks::async_info(inner, &params, now).map(|d| (d, false))
+                tasks::async_info(config, inner, &params, now).map(|d| (d, false))
             }
-            "DescribeTasks" => {
-                tasks::describe(inner, config.tasks_per_instance, &params, now).map(|d| (d, false))
-            }
+            "DescribeTasks" => tasks::describe(inner, config, &params, now).map(|d| (d, false)),
             "DescribeDBInstances" => {
                 let region = auth::header(headers, "x-tc-region").unwrap_or("");
                 fleet::db_instances(config, &params, region).map(|d| (d, false))
@@ -126,11 +124,27 @@ fn answer(
             other => Err(ApiError::unsupported_action(other)),
         }
     })();
+    let injected = (|| {
+        let action = auth::header(headers, "x-tc-action")?;
+        let i = config.injected.iter().position(|i| i.action == action)?;
+        let used = inner.v3.inject(i);
+        (used <= config.injected[i].count).then_some(config.injected[i].code)
+    })();
     let outcome = match outcome {
         // The tasks exist; the answer says the back end failed.
         Ok((_, true)) if fault == Some(FaultKind::AcceptedInternal) => {
             inner.counters.accepted_then_failed();
             Err(ApiError::internal())
+        }
+        // An injected code: a submission's tasks exist all the same.
+        Ok((_, accepted)) if injected.is_some() => {
+            if accepted {
+                inner.counters.accepted_then_failed();
+            }
+            Err(ApiError::new(
+                injected.unwrap_or_default(),
+                "injected by the sandbox (--inject)",
+            ))
         }
         other => other,
     };

@@ -90,7 +90,7 @@ pub fn instance_shape(what: &str, id: &str) -> Result<(), ApiError> {
 /// for a missing instance.
 pub fn existing_instance(config: &Config, what: &str, id: &str) -> Result<(), ApiError> {
     instance_shape(what, id)?;
-    if config.missing_instances.contains(id) {
+    if !config.exists(id) {
         return Err(ApiError::missing_instance(id));
     }
     Ok(())
@@ -147,25 +147,36 @@ mod tests {
     #[test]
     fn instances_must_be_shaped_and_exist() {
         let mut config = Config::demo();
-        config.missing_instances.insert("cdb-gone0000".into());
-        let code = |text: &str| {
+        config.missing_instances.insert("cdb-ord00002".into());
+        let code = |config: &Config, text: &str| {
             body(text)
-                .instance(&config, "InstanceId")
+                .instance(config, "InstanceId")
                 .map(str::to_owned)
                 .map_err(|e| e.code)
         };
+        // A member of the fleet exists; a made-up id does not, as in the cloud.
         assert_eq!(
-            code(r#"{"InstanceId": "cdb-aaaaaaaa"}"#),
-            Ok("cdb-aaaaaaaa".to_owned())
+            code(&config, r#"{"InstanceId": "cdb-ord00001"}"#),
+            Ok("cdb-ord00001".to_owned())
         );
         assert_eq!(
-            code(r#"{"InstanceId": "cdb-AAAA"}"#),
+            code(&config, r#"{"InstanceId": "cdb-aaaaaaaa"}"#),
+            Err("InvalidParameter.InstanceNotFound")
+        );
+        assert_eq!(
+            code(&config, r#"{"InstanceId": "cdb-AAAA"}"#),
             Err("InvalidParameterValue")
         );
         assert_eq!(
-            code(r#"{"InstanceId": "cdb-gone0000"}"#),
+            code(&config, r#"{"InstanceId": "cdb-ord00002"}"#),
             Err("InvalidParameter.InstanceNotFound")
         );
-        assert_eq!(code("{}"), Err("MissingParameter"));
+        assert_eq!(code(&config, "{}"), Err("MissingParameter"));
+        // Only when told to does every well-formed id exist.
+        config.any_instance = true;
+        assert_eq!(
+            code(&config, r#"{"InstanceId": "cdb-aaaaaaaa"}"#),
+            Ok("cdb-aaaaaaaa".to_owned())
+        );
     }
 }

@@ -146,13 +146,38 @@ pub fn start(
     now: Instant,
 ) -> Result<Value, ApiError> {
     let submissions = parse(body)?;
+    if submissions.len() > config.max_call_instances {
+        return Err(ApiError::invalid(format!(
+            "Instances: {} instances in one call; at most {}",
+            submissions.len(),
+            config.max_call_instances
+        )));
+    }
     let now_utc = Utc::now().naive_utc();
     let now_local = instance_clock(config);
     for s in &submissions {
-        if config.missing_instances.contains(&s.instance_id) {
+        if !config.exists(&s.instance_id) {
             return Err(ApiError::missing_instance(&s.instance_id));
         }
-        rules::check(s, config.rollback_time_check, now_utc)
+        // Primary instances only (the product documents it): the documented refusal.
+        if let Some(m) = config.catalog.member(&s.instance_id)
+            && m.kind != super::super::catalog::Kind::Primary
+        {
+            return Err(ApiError::new(
+                "OperationDenied",
+                format!(
+                    "Instances.{} ({}): a {} instance cannot be rolled back; roll back its primary",
+                    s.index,
+                    s.instance_id,
+                    if m.kind == super::super::catalog::Kind::ReadOnly {
+                        "read-only"
+                    } else {
+                        "disaster-recovery"
+                    }
+                ),
+            ));
+        }
+        rules::check(s, config.rollback_time_check, now_utc, config.plan_rules)
             .map_err(|r| ApiError::invalid_value(v3_words(&r.message)))?;
         if window::applies(config, &s.instance_id, true) {
             window::check(config, &s.instance_id, &s.spec.rollbacktime, now_local).map_err(

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
+use super::super::config::Config;
 use super::super::shared::Inner;
 use super::super::state::{Phase, Task, Tasks, async_request_id};
 use super::super::window::TIME_FORMAT;
@@ -22,6 +23,7 @@ const BATCH_ROLLBACK: i64 = 10;
 fn task_status(phase: Phase) -> &'static str {
     match phase {
         Phase::Succeeded => "SUCCEED",
+        Phase::Waiting => "WAITING",
         other => other.v3_status(),
     }
 }
@@ -45,10 +47,11 @@ fn integers(body: &Body, name: &str) -> Result<Vec<i64>, ApiError> {
 /// `per_instance`: one item per instance's task rather than one per submission.
 pub fn describe(
     inner: &mut Inner,
-    per_instance: bool,
+    config: &Config,
     body: &Body,
     now: Instant,
 ) -> Result<Value, ApiError> {
+    let per_instance = config.tasks_per_instance;
     body.only(&[
         "InstanceId",
         "AsyncRequestId",
@@ -106,6 +109,9 @@ pub fn describe(
                 .collect()
         };
         for (id, task) in listed {
+            if !super::super::shared::listed(config, task, now) {
+                continue;
+            }
             let phase = task.phase(now);
             let started = task.started_wall.format(TIME_FORMAT).to_string();
             if begin.is_some_and(|b| started.as_str() < b)
@@ -227,7 +233,15 @@ fn item(
 /// DescribeAsyncRequestInfo: a submission's status over all its instances (INITIAL while
 /// all wait, RUNNING while any runs; then FAILED, KILLED or SUCCESS in that order); a
 /// StopRollback's is RUNNING while its task is being stopped (PAUSED), SUCCESS after.
-pub fn async_info(inner: &mut Inner, body: &Body, now: Instant) -> Result<Value, ApiError> {
+/// DescribeAsyncRequestInfo: a StartBatchRollback request's state over its tasks (waiting is
+/// `INITIAL`, or `UNDEFINED` where tasks wait as `--waiting-status UNDEFINED` says, as the
+/// documentation has requests that wait for the maintenance window), or a StopRollback's.
+pub fn async_info(
+    config: &Config,
+    inner: &mut Inner,
+    body: &Body,
+    now: Instant,
+) -> Result<Value, ApiError> {
     body.only(&["AsyncRequestId"])?;
     let id = body.required_string("AsyncRequestId")?;
     if let Some(instance) = inner.v3.stopped_instance(id) {
@@ -248,13 +262,15 @@ pub fn async_info(inner: &mut Inner, body: &Body, now: Instant) -> Result<Value,
         .ok_or_else(|| ApiError::unknown_async_request(id))?;
     let phases: Vec<Phase> = inner.tasks.of_job(job).map(|t| t.phase(now)).collect();
     let (status, info) = if phases.iter().all(|p| *p == Phase::Waiting) {
-        ("INITIAL", "")
+        (config.waiting_status, "")
     } else if phases.iter().any(|p| !p.is_terminal()) {
         ("RUNNING", "")
     } else if phases.iter().any(|p| matches!(p, Phase::Failed { .. })) {
         ("FAILED", "rollback failed")
     } else if phases.iter().any(|p| matches!(p, Phase::Killed { .. })) {
         ("KILLED", "rollback stopped")
+    } else if phases.iter().any(|p| matches!(p, Phase::Removed { .. })) {
+        ("REMOVED", "rollback removed")
     } else {
         ("SUCCESS", "rollback succeeded")
     };
@@ -290,6 +306,8 @@ mod tests {
                     },
                     duration: Duration::from_secs(60),
                     fails: false,
+                    removed: false,
+                    hollow: false,
                 })
                 .collect();
             tasks.submit(new, now, wall + TimeDelta::seconds(job));

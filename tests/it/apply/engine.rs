@@ -46,6 +46,7 @@ async fn apply(tag: &str, n: usize, faults: Faults) -> sandbox::CountersSnapshot
     let config = Config {
         task_seconds: (0.2, 0.5),
         faults,
+        any_instance: true,
         ..Config::demo()
     };
     let sb = sandbox::start(config, SocketAddr::from(([127, 0, 0, 1], 0)))

@@ -46,6 +46,8 @@ impl Served {
             .args(["sandbox", "serve", "--port", "0"])
             .args(["--secret-id", SECRET_ID, "--secret-key", SECRET_KEY])
             .args(["--job-seconds", &job_seconds.to_string()])
+            // These tests make up their fleets.
+            .arg("--any-instance")
             .args(extra)
             .spawn();
         let line = child.wait_for_stdout(banner, Duration::from_secs(20));
@@ -111,6 +113,30 @@ impl Served {
         counters["in_flight"].as_u64().unwrap_or_default()
     }
 
+    /// The rollback times the sandbox's tasks of request `job` on `instance` echo (asked
+    /// through planrun's own API 3.0 client: DescribeRollbackTaskDetail by AsyncRequestId).
+    pub fn echoed_times(&self, instance: &str, job: &str) -> Vec<String> {
+        use planrun::api::v3::{AsyncRequestId, Client};
+        use planrun::api::{ClientConfig, Credentials};
+        let config = ClientConfig::new(
+            self.endpoint.clone(),
+            "ap-guangzhou",
+            Credentials::new(SECRET_ID, SECRET_KEY),
+        );
+        let client = Client::new(config).unwrap_or_else(|e| panic!("client: {e}"));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let tasks = runtime
+            .block_on(client.all_rollback_tasks(instance, Some(&AsyncRequestId(job.to_owned()))))
+            .unwrap_or_else(|e| panic!("DescribeRollbackTaskDetail: {e}"));
+        tasks
+            .iter()
+            .filter_map(|t| t.detail_of(instance).map(|d| d.rollback_time.clone()))
+            .collect()
+    }
+
     /// Accepted submissions per instance.
     pub fn accepted(&self) -> BTreeMap<String, u64> {
         serde_json::from_value(self.counters()["accepted_submissions"].clone())
@@ -131,11 +157,47 @@ pub fn ids(tag: &str, n: usize) -> Vec<String> {
 
 /// A rollback time one hour ago on the instances' clock (+08:00): valid, never in the future.
 pub fn recent_time() -> String {
+    hours_ago(1)
+}
+
+/// A rollback time `hours` ago on the instances' clock (+08:00).
+pub fn hours_ago(hours: i64) -> String {
     let beijing = chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| panic!("offset"));
-    (chrono::Utc::now() - chrono::Duration::hours(1))
+    (chrono::Utc::now() - chrono::Duration::hours(hours))
         .with_timezone(&beijing)
         .format("%Y-%m-%d %H:%M:%S")
         .to_string()
+}
+
+/// The text of a plan (named `name`, else after its file) rolling back `orders.payments` and
+/// `orders.refunds` of `ids` as `rename` says, an hour ago.
+pub fn plan_text(name: Option<&str>, ids: &[String], batch_size: usize, rename: &str) -> String {
+    plan_text_at(name, ids, batch_size, rename, &recent_time())
+}
+
+/// The same, rolling back to `time`.
+pub fn plan_text_at(
+    name: Option<&str>,
+    ids: &[String],
+    batch_size: usize,
+    rename: &str,
+    time: &str,
+) -> String {
+    let list = ids.join(", ");
+    let name = name.map(|n| format!("name: \"{n}\"\n")).unwrap_or_default();
+    format!(
+        "version: 1\n{name}rollback_time: \"{}\"\nstrategy: table\n\
+         rename: \"{rename}\"\nregion: ap-guangzhou\nbatch_size: {batch_size}\n\
+         instances:\n  - ids: [{list}]\n    tables:\n      orders: [payments, refunds]\n",
+        time
+    )
+}
+
+/// `test` with the served sandbox's credentials and endpoint (API 3.0, the default).
+pub fn against(test: Test, served: &Served) -> Test {
+    test.env("TENCENTCLOUD_SECRET_ID", SECRET_ID)
+        .env("TENCENTCLOUD_SECRET_KEY", SECRET_KEY)
+        .env("PLANRUN_ENDPOINT", &served.endpoint)
 }
 
 /// A plan in a temporary directory, with its own state directory.
@@ -156,13 +218,7 @@ impl Work {
     }
 
     pub fn write_plan(&self, ids: &[String], batch_size: usize, rename: &str) {
-        let list = ids.join(", ");
-        let text = format!(
-            "version: 1\nname: {PLAN_NAME}\nrollback_time: \"{}\"\nstrategy: table\n\
-             rename: \"{rename}\"\nregion: ap-guangzhou\nbatch_size: {batch_size}\n\
-             instances:\n  - ids: [{list}]\n    tables:\n      orders: [payments, refunds]\n",
-            recent_time()
-        );
+        let text = plan_text(Some(PLAN_NAME), ids, batch_size, rename);
         std::fs::write(&self.plan, text).unwrap_or_else(|e| panic!("{e}"));
     }
 
@@ -170,8 +226,9 @@ impl Work {
         self.dir.path().join("state")
     }
 
+    /// The plan's journal (its file's own, in its state directory).
     pub fn journal(&self) -> PathBuf {
-        self.state_dir().join(format!("{PLAN_NAME}.journal"))
+        crate::support::journal_of(&self.plan, PLAN_NAME, &self.state_dir(), false)
     }
 
     pub fn journal_text(&self) -> String {
@@ -192,11 +249,8 @@ impl Work {
     }
 
     /// The same with the served sandbox's credentials and endpoint.
-    fn command(&self, served: &Served) -> Test {
-        self.planrun()
-            .env("TENCENTCLOUD_SECRET_ID", SECRET_ID)
-            .env("TENCENTCLOUD_SECRET_KEY", SECRET_KEY)
-            .env("PLANRUN_ENDPOINT", &served.endpoint)
+    pub fn command(&self, served: &Served) -> Test {
+        against(self.planrun(), served)
     }
 
     /// `planrun apply PLAN --yes` with fast polling and its own state directory.
@@ -206,12 +260,17 @@ impl Work {
 
     /// The same without `--yes`.
     pub fn apply_unconfirmed(&self, served: &Served) -> Test {
+        self.apply_paced(served, "100ms", "300ms")
+    }
+
+    /// `planrun apply PLAN` (without `--yes`) with this `--poll-interval` and `--settle`.
+    pub fn apply_paced(&self, served: &Served, poll: &str, settle: &str) -> Test {
         self.command(served)
             .arg("apply")
             .arg(&self.plan)
             .arg("--state-dir")
             .arg(self.state_dir())
-            .args(["--poll-interval", "100ms", "--settle", "300ms"])
+            .args(["--poll-interval", poll, "--settle", settle])
             .args(["--api", served.api])
     }
 

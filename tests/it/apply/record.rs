@@ -146,8 +146,11 @@ fn apply_writes_the_record_its_extension_asks_for_and_journals_who_ran_it() {
     for id in &ids {
         assert!(text.contains(id.as_str()), "{id}: {text}");
     }
+    let plan = work.path().join("drill.yaml");
+    let state = work.path().join("state");
     let journal =
-        std::fs::read_to_string(work.path().join("state/drill.journal")).unwrap_or_default();
+        std::fs::read_to_string(crate::support::journal_of(&plan, "drill", &state, false))
+            .unwrap_or_default();
     let start: Value = journal
         .lines()
         .find_map(|l| serde_json::from_str::<Value>(l).ok())

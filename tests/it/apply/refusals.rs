@@ -81,17 +81,24 @@ fn a_changed_plan_over_an_unfinished_journal_is_refused_unless_restart() {
     );
     let restarted = work.apply(&served).arg("--restart").run();
     assert_eq!(restarted.code, Some(0), "{}", restarted.all());
-    // The old journal is kept beside the new one.
-    let kept = std::fs::read_dir(work.state_dir())
+    // The old journal is kept beside the new one, and the run says where.
+    let journal = work.journal();
+    let name = journal
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let kept: Vec<String> = std::fs::read_dir(work.state_dir())
         .unwrap_or_else(|e| panic!("{e}"))
         .filter_map(Result::ok)
-        .filter(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .starts_with("drill.journal.")
-        })
-        .count();
-    assert_eq!(kept, 1);
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&format!("{name}.")))
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(
+        restarted.stderr.contains("is kept as") && restarted.stderr.contains(&kept[0]),
+        "{}",
+        restarted.stderr
+    );
 }
 
 #[test]

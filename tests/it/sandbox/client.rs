@@ -33,6 +33,7 @@ fn rollback(id: &str) -> InstanceRollback {
 async fn client_submits_and_tracks_with_both_methods_over_get_and_post() {
     let sb = start(Config {
         task_seconds: (0.2, 0.3),
+        any_instance: true,
         ..Config::demo()
     })
     .await;

@@ -44,6 +44,7 @@ pub(crate) fn fast() -> Config {
     Config {
         task_seconds: (1.0, 2.0),
         time_scale: 0.3,
+        any_instance: true,
         ..Config::demo()
     }
 }

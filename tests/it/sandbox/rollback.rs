@@ -81,6 +81,7 @@ async fn tasks_wait_run_with_growing_progress_and_end() {
     let mut config = Config {
         task_seconds: (1.0, 1.0),
         time_scale: 1.0,
+        any_instance: true,
         ..Config::demo()
     };
     config.failing_instances.insert(B.into());
@@ -126,6 +127,7 @@ async fn tasks_wait_run_with_growing_progress_and_end() {
 async fn jobs_page_newest_first_with_offset_and_limit() {
     let sb = start(Config {
         task_seconds: (0.01, 0.01),
+        any_instance: true,
         ..Config::demo()
     })
     .await;

@@ -53,7 +53,7 @@ async fn describe_tasks_ties_each_task_to_its_request_and_instances() {
     c.start(json!([instance(A)])).await;
     let done = loop {
         let item = c.call("DescribeTasks", json!({"InstanceId": A})).await["Items"][0].clone();
-        if item["TaskStatus"] != "INITIAL" && item["TaskStatus"] != "RUNNING" {
+        if !["INITIAL", "WAITING", "RUNNING"].contains(&item["TaskStatus"].as_str().unwrap_or("")) {
             break item;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -132,6 +132,63 @@ async fn empty_detail_held_initial_and_internal_after_creating_the_tasks() {
     // DescribeTasks still ties it to a request and its instance.
     let tasks = c.call("DescribeTasks", json!({"InstanceId": A})).await;
     assert_eq!(tasks["Items"][0]["InstanceIds"], json!([A]));
-    assert_eq!(tasks["Items"][0]["TaskStatus"], "INITIAL");
+    // DescribeTasks' spelling of a task that waits.
+    assert_eq!(tasks["Items"][0]["TaskStatus"], "WAITING");
     sb.shutdown().await;
+}
+
+/// Issue 23, defect 7: what the cloud refuses, the sandbox refuses — a made-up id, a
+/// read-only or disaster-recovery replica, a call larger than its bound — and it answers the
+/// documented REMOVED, UNDEFINED and WAITING.
+#[tokio::test]
+async fn the_sandbox_refuses_what_the_cloud_refuses_and_answers_every_documented_state() {
+    let sb = start(Config {
+        task_seconds: (1.0, 1.0),
+        time_scale: 0.2,
+        initial_hold_seconds: 2.0,
+        waiting_status: "UNDEFINED",
+        removed_instances: ["cdb-ord00002".to_owned()].into(),
+        ..Config::demo()
+    })
+    .await;
+    let c = V3::new(&sb);
+    let made_up = c.start(json!([instance("cdb-zzzz0001")])).await;
+    assert_eq!(
+        error_code(&made_up),
+        Some("InvalidParameter.InstanceNotFound")
+    );
+    for replica in ["cdb-ordro001", "cdb-orddr001"] {
+        let r = c.start(json!([instance(replica)])).await;
+        assert_eq!(error_code(&r), Some("OperationDenied"), "{replica}: {r}");
+    }
+    let many: Vec<Value> = (0..1000)
+        .map(|n| instance(&format!("cdb-m{n:07}")))
+        .collect();
+    let r = c.start(Value::Array(many)).await;
+    assert_eq!(error_code(&r), Some("InvalidParameter"), "{r}");
+    assert_eq!(sb.counters().accepted_jobs, 0);
+    // A held task is UNDEFINED in the detail and WAITING in DescribeTasks; a removed one ends
+    // REMOVED.
+    let id = c.start(json!([instance("cdb-ord00002")])).await["AsyncRequestId"].clone();
+    let detail = c
+        .detail("cdb-ord00002", json!({"AsyncRequestId": id}))
+        .await;
+    assert_eq!(detail["Items"][0]["Status"], "UNDEFINED", "{detail}");
+    let listed = c
+        .call("DescribeTasks", json!({"InstanceId": "cdb-ord00002"}))
+        .await;
+    assert_eq!(listed["Items"][0]["TaskStatus"], "WAITING", "{listed}");
+    tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            let d = c
+                .detail("cdb-ord00002", json!({"AsyncRequestId": id}))
+                .await;
+            if d["Items"][0]["Status"] == "REMOVED" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("the task never ended REMOVED"));
 }

@@ -307,7 +307,7 @@ async fn cancel_after_a_kill_drops_what_the_interrupted_restores_left() {
     // shop-b: a stop that the killed apply journalled too late to act on.
     let mut journal_file = std::fs::OpenOptions::new()
         .append(true)
-        .open(dir.path().join(".planrun/shops.journal"))
+        .open(super::run::journal_path(dir.path()))
         .expect("journal");
     std::io::Write::write_all(
         &mut journal_file,

@@ -93,9 +93,19 @@ pub fn spawn_apply(
         .spawn()
 }
 
+/// Where the journal of plan `shops` (`plan.yaml` in `dir`) is.
+pub fn journal_path(dir: &Path) -> std::path::PathBuf {
+    crate::support::journal_of(
+        &dir.join("plan.yaml"),
+        "shops",
+        &dir.join(".planrun"),
+        false,
+    )
+}
+
 /// The journal of plan `shops` beside the plan in `dir`, one JSON value per record.
 pub fn journal(dir: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(dir.join(".planrun/shops.journal"))
+    std::fs::read_to_string(journal_path(dir))
         .unwrap_or_default()
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())

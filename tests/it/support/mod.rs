@@ -187,6 +187,19 @@ impl Test {
     }
 }
 
+/// The journal planrun keeps for the plan file `plan` (named `name`) in `state_dir`: its file's
+/// key, computed by the library as `apply` computes it (`.sandbox` for `apply --sandbox`).
+pub fn journal_of(
+    plan: &std::path::Path,
+    name: &str,
+    state_dir: &std::path::Path,
+    sandboxed: bool,
+) -> PathBuf {
+    let key = planrun::engine::store::JournalKey::of_file(name, plan)
+        .unwrap_or_else(|e| panic!("{}: {e}", plan.display()));
+    state_dir.join(key.journal_name(sandboxed))
+}
+
 /// The binary under test.
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_planrun"))

@@ -166,7 +166,7 @@ async fn busy_and_invalid_parameters_are_classified_and_never_resent() {
     let (endpoint, script) = serve().await;
     script.push(
         START_BATCH_ROLLBACK,
-        error("OperationDenied.InstanceTaskRunning", "a task is running"),
+        error("OperationDenied.WrongStatus", "a task is running"),
     );
     script.push(
         START_BATCH_ROLLBACK,
