@@ -60,7 +60,7 @@ pub struct Sent {
     pub offset: FixedOffset,
     /// When planrun saw an earlier task of this very rollback end in failure (the instance
     /// is sent again by `apply --retry-failed`): that task may still be listed within this
-    /// submission's window, echoing the same rollback ([`Sent::maybe_earlier`]).
+    /// submission's window, echoing the same rollback (`Sent::maybe_earlier`).
     pub failed_before: Option<DateTime<Utc>>,
 }
 

@@ -1,5 +1,5 @@
 //! The state of one plan on disk: where its journal and lock live and what they are called
-//! ([`key`]; an older planrun's journal of the plan: [`legacy`]), what an existing journal
+//! (`key`; an older planrun's journal of the plan: `legacy`), what an existing journal
 //! means for the next apply (resume, done, set aside, or refuse), setting an old journal
 //! aside, and the one replay of a journal into a [`RunState`]. The CLI says the errors;
 //! nothing here prints.

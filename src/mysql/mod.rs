@@ -5,7 +5,7 @@
 //! binary-log span replayed on a *scratch server* ([`scratch`]): a throwaway server planrun
 //! starts from the machine's server binaries, or a `restore_server` the plan names. The span
 //! is checked first ([`span`]): it is replayed exactly, or the instance is refused. Only then
-//! does the result land on production ([`land`]): each table copied in under a temporary
+//! does the result land on production (`land`): each table copied in under a temporary
 //! name as ordinary new writes, its `CHECKSUM TABLE` compared with the scratch server's,
 //! then all renamed in one statement. The server's own client tools move the data
 //! (`mariadb`, `mariadb-dump`, `mariadb-binlog`); a driver connection (`mysql_async`) runs

@@ -1,7 +1,7 @@
 //! One server's restore, step by step: the checks ([`super::check`]); the scratch server
-//! ([`super::scratch`]) with the dump loaded ([`super::load`]); the span decoded from
-//! production, judged and filtered in one pass ([`super::span`]), then replayed on the
-//! scratch server; the result landed on production ([`super::land`]).
+//! (`super::scratch`) with the dump loaded (`super::load`); the span decoded from
+//! production, judged and filtered in one pass (`super::span`), then replayed on the
+//! scratch server; the result landed on production (`super::land`).
 //!
 //! Production is only read until the landing. On any failure, and on a stop, what the
 //! restore made on production (the temporary tables and databases its ledger lists) is

@@ -63,8 +63,8 @@ pub fn classify_v3(code: &str) -> ErrorClass {
 }
 
 /// Whether `action` answered with `code` certainly changed nothing, and why: only a code the
-/// SDK documents as a refusal for that action ([`ACTION_REFUSALS`]), or one of the common
-/// codes that refuse every request at the gateway ([`COMMON_REFUSALS`]). Any other code, an
+/// SDK documents as a refusal for that action (`ACTION_REFUSALS`), or one of the common
+/// codes that refuse every request at the gateway (`COMMON_REFUSALS`). Any other code, an
 /// undocumented member of a documented family included, proves nothing: a submission answered
 /// so is in doubt and is reconciled before anything is resent.
 pub fn refusal_v3(action: &str, code: &str) -> Option<&'static str> {
