@@ -146,10 +146,35 @@ pub enum Hash {
     Md5,
 }
 
-/// A row's image: the length of each non-NULL column, which columns are NULL, and the
-/// values, so that no two different rows give the same string. FLOAT is widened to DOUBLE
-/// first, which prints every digit (a FLOAT prints six). Text is taken as it is stored; when
-/// the table mixes collations, as bytes (CONCAT would refuse to mix them), which costs more.
+/// Types whose text form is digits, signs, a decimal point, an exponent or date and time
+/// punctuation: it never holds the separator `#` and is never the NULL marker `N`, so it needs
+/// no length in front.
+const PLAIN_TYPES: &[&str] = &[
+    "tinyint",
+    "smallint",
+    "mediumint",
+    "int",
+    "integer",
+    "bigint",
+    "decimal",
+    "numeric",
+    "float",
+    "double",
+    "real",
+    "date",
+    "datetime",
+    "timestamp",
+    "time",
+    "year",
+];
+
+/// A row's image, written so that no two different rows give the same string: the values
+/// joined by `#`, a NULL written `N`, and every value that may hold any byte (text, binary,
+/// BIT, ENUM, JSON, ...) written as its length, `:` and itself — so where each value ends is
+/// never in doubt. FLOAT is widened to DOUBLE first, which prints every digit (a FLOAT prints
+/// six). Text is taken as it is stored; when the table mixes collations, as bytes (CONCAT
+/// would refuse to mix them). Lengths only where needed: the image is most of a digest's
+/// cost, and a length per column made it twice as dear (BENCHMARKS.md).
 fn image(shape: &Shape, alias: &str) -> String {
     let mut collations = shape.columns.iter().filter_map(|c| c.collation.as_deref());
     let mixed = collations
@@ -160,24 +185,21 @@ fn image(shape: &Shape, alias: &str) -> String {
         .iter()
         .map(|c| {
             let name = format!("{alias}.{}", quote(&c.name));
-            if c.data_type == "float" {
+            let value = if c.data_type == "float" {
                 format!("({name} + 0e0)")
             } else if mixed && c.is_text() {
                 format!("CAST({name} AS BINARY)")
             } else {
                 name
+            };
+            if PLAIN_TYPES.contains(&c.data_type.as_str()) {
+                format!("IFNULL({value}, 'N')")
+            } else {
+                format!("IFNULL(CONCAT(LENGTH({value}), ':', {value}), 'N')")
             }
         })
         .collect();
-    let lengths: Vec<String> = values.iter().map(|v| format!("LENGTH({v})")).collect();
-    let nulls: Vec<String> = values.iter().map(|v| format!("ISNULL({v})")).collect();
-    // CONCAT_WS skips NULLs: the NULL flags say which, the lengths where each value ends.
-    format!(
-        "CONCAT_WS(',', CONCAT({}), {}, ':', {})",
-        nulls.join(", "),
-        lengths.join(", "),
-        values.join(", ")
-    )
+    format!("CONCAT_WS('#', {})", values.join(", "))
 }
 
 /// One row's 64-bit hash.

@@ -1,9 +1,10 @@
 //! The comparison of one restored table with its source, chunk by chunk: the copy's key is
-//! walked in ranges of `chunk_rows` rows; each range is digested by the server on both sides
-//! in one statement, inside a consistent read-only snapshot of its own; only a range whose
-//! digests differ is read row by row, and then only its differing rows leave the server (a
-//! join on the key, filtered to what is not the same). Memory does not grow with the table:
-//! a range's rows are streamed to the [`Sink`] one at a time.
+//! walked in ranges of `chunk_rows` rows; each range is digested by the server on each side
+//! in one statement (one statement reads one consistent snapshot); only a range whose
+//! digests differ is read row by row, inside a read-only snapshot of its own, and then only
+//! its differing rows leave the server (a join on the key, filtered to what is not the
+//! same). Memory does not grow with the table: a range's rows are streamed to the [`Sink`]
+//! one at a time.
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Row, Value};
@@ -133,8 +134,9 @@ pub async fn walk(
             lower: lower.take(),
             upper,
         };
-        conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
-            .await?;
+        // One statement per side and range, each its own consistent read: no transaction
+        // around it (two round trips a range saved; the listing of a differing range opens
+        // its own snapshot).
         let source = sql::digest(pair, shape, &range, false, hash);
         let digests = match (&known, helper.as_deref_mut()) {
             (Some(c), Some(h)) => {
@@ -165,26 +167,18 @@ pub async fn walk(
                 }
             }
         };
-        let result = match digests {
-            Ok((copy, source)) => {
-                chunk(
-                    conn,
-                    pair,
-                    shape,
-                    options,
-                    &range,
-                    (copy, source),
-                    sink,
-                    &mut counts,
-                )
-                .await
-            }
-            Err(e) => Err(e),
-        };
-        // A read-only transaction: COMMIT and ROLLBACK both just end the snapshot.
-        let ended = conn.query_drop("ROLLBACK").await;
-        result?;
-        ended?;
+        let (copy, source) = digests?;
+        chunk(
+            conn,
+            pair,
+            shape,
+            options,
+            &range,
+            (copy, source),
+            sink,
+            &mut counts,
+        )
+        .await?;
         progress(&counts);
         match range.upper {
             Some(upper) => lower = Some(upper),
@@ -263,6 +257,27 @@ async fn chunk(
     }
     counts.differing_chunks += 1;
     counts.rows_read += copy.0 + source.0;
+    // Its deleted, changed and inserted rows are listed from one snapshot.
+    conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+        .await?;
+    let listed = list(conn, pair, shape, options, range, sink, counts).await;
+    // A read-only transaction: COMMIT and ROLLBACK both just end the snapshot.
+    let ended = conn.query_drop("ROLLBACK").await;
+    listed?;
+    ended?;
+    Ok(())
+}
+
+/// The rows of a differing range that are not the same on both sides, to `sink`.
+async fn list(
+    conn: &mut Conn,
+    pair: &Pair,
+    shape: &Shape,
+    options: &Options,
+    range: &Range,
+    sink: &mut dyn Sink,
+    counts: &mut Counts,
+) -> Result<(), Error> {
     let n = shape.columns.len();
     let st = sql::deleted_or_changed(pair, shape, range, options.filter.as_deref());
     let mut rows = conn.exec_iter(st.sql, st.params).await?;

@@ -6,5 +6,6 @@
 mod cloud;
 mod crash;
 mod fixture;
+mod image;
 mod merge;
 mod report;
