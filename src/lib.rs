@@ -1,10 +1,12 @@
 //! planrun: reviewed, declarative point-in-time rollbacks of TencentDB for MySQL instances.
 //!
 //! Layers (imports only flow this way): `diff` → `plan`; `engine` → `plan`, `diff`, `api`,
-//! `mysql`; `sandbox` → `api`; `record` → `engine`, `plan`, `api` (their data types: it
-//! renders the journal, and `compare`'s kept result); `mysql` (self-hosted restores with the
-//! server's own tools) → nothing of planrun's; `compare` (restored copies against their
-//! sources, saved merges) → `mysql`; `cli` → everything.
+//! `mysql`, `compare` (its operations run `compare` and `merge` too); `sandbox` → `api`;
+//! `record` → `engine`, `plan`, `api` (their data types: it renders the journal, and
+//! `compare`'s kept result); `render` (text for people) → `plan`, `engine`, `compare`;
+//! `mysql` (self-hosted restores with the server's own tools) → nothing of planrun's;
+//! `compare` (restored copies against their sources, saved merges) → `mysql`; `cli` →
+//! everything.
 
 pub mod api;
 pub mod cli;
@@ -14,4 +16,5 @@ pub mod engine;
 pub mod mysql;
 pub mod plan;
 pub mod record;
+pub mod render;
 pub mod sandbox;

@@ -1,6 +1,8 @@
-//! The exit-code table (DESIGN §2): the one place outcomes become numbers.
+//! The exit-code table (DESIGN §2): the one place outcomes and errors become numbers.
 
+use super::Error;
 use crate::engine::apply::Outcome;
+use crate::engine::ops::{cancel, compare::targets, report, selfhosted};
 use crate::engine::report::Totals;
 use crate::engine::run::Ending;
 
@@ -25,6 +27,86 @@ pub enum Precedence {
     /// `status`: a CI loop polls until the end and must not stop at the first failure, and a
     /// `timed_out` instance's task may still be running.
     UnfinishedFirst,
+}
+
+/// The exit code of a command's failure: what the caller must do about it.
+pub fn of_error(e: &Error) -> i32 {
+    match e {
+        // The plan, the flags' result or the answer at the prompt: the person's to change.
+        Error::Failed(_) | Error::Declined(_) | Error::Preflight { .. } => FAILED,
+        Error::Plan { readable, .. } => {
+            if *readable {
+                FAILED
+            } else {
+                USAGE
+            }
+        }
+        // A server refusing the credentials is a fix of the option file, not of the plan.
+        Error::SelfHosted(selfhosted::Error::Preflight { auth, .. }) => {
+            if *auth {
+                USAGE
+            } else {
+                FAILED
+            }
+        }
+        // Nothing (or not everything) recorded yet: run it again later.
+        Error::Unfinished(_)
+        | Error::Targets(
+            targets::Error::NothingRecorded { .. } | targets::Error::Unfinished { .. },
+        )
+        | Error::Report(report::Error::OnlySandbox { .. } | report::Error::NothingRecorded(_)) => {
+            UNFINISHED
+        }
+        // Usage, I/O, credentials, the API, a refused journal or lock; and `cancel` of a plan
+        // never applied (there is nothing to wait for).
+        _ => USAGE,
+    }
+}
+
+/// The exit code of `validate`: a file that could not be read first, then an invalid plan
+/// (or, with `--deny-warnings`, a warning).
+pub fn of_validation(unreadable: bool, failed: bool) -> i32 {
+    if unreadable {
+        USAGE
+    } else if failed {
+        FAILED
+    } else {
+        OK
+    }
+}
+
+/// The exit code of a comparison: an error first (a server failed, an instance without an
+/// address), then a difference or a table that could not be compared.
+pub fn of_comparison(c: &crate::compare::Comparison, errors: usize) -> i32 {
+    if errors > 0 {
+        USAGE
+    } else if c.differences() > 0 || c.not_comparable() > 0 {
+        FAILED
+    } else {
+        OK
+    }
+}
+
+/// The exit code of a saved merge: written, but with tables left out (not mergeable), is 1.
+pub fn of_merge(left_out: usize) -> i32 {
+    if left_out > 0 { FAILED } else { OK }
+}
+
+/// The exit code of a saved merge's apply: a conflict (a row left as it is) is 1.
+pub fn of_conflicts(conflicts: usize) -> i32 {
+    if conflicts > 0 { FAILED } else { OK }
+}
+
+/// The exit code of a cancel: a failure first (an instance it could not cancel), then a
+/// stop not yet confirmed.
+pub fn of_cancel(outcome: cancel::Outcome) -> i32 {
+    if outcome.failed > 0 {
+        FAILED
+    } else if outcome.still > 0 {
+        UNFINISHED
+    } else {
+        OK
+    }
 }
 
 /// The exit code of an apply: of what an earlier run left (nothing was submitted), or of how

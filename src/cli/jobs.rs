@@ -1,17 +1,13 @@
 //! `planrun jobs INSTANCE`: the instance's rollback tasks, one page or all, through the
 //! engine's protocol ([`Protocol::jobs`]: GetCdbRollbackJob on API 2.0,
 //! DescribeRollbackTaskDetail on API 3.0) and rendered the same way for both.
-#![allow(clippy::print_stdout)]
 
 use super::api_args::ApiArgs;
+use super::{Error, exit};
 use crate::api::credentials::Credentials;
 use crate::api::v2::MAX_PAGE;
 use crate::engine::listing::{JobsQuery, Listing};
-use crate::engine::protocol::Protocol;
-
-/// Exit codes of this command (DESIGN §2: `jobs` exits 0 or 2).
-const EXIT_OK: i32 = 0;
-const EXIT_USAGE: i32 = 2;
+use crate::engine::ops::{connect, jobs};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -45,25 +41,18 @@ pub struct JobsArgs {
     pub api: ApiArgs,
 }
 
-/// Runs `planrun jobs`; returns the exit code (0, or 2 with a diagnostic on stderr).
-pub fn run(args: JobsArgs) -> i32 {
-    match fetch(&args) {
-        Ok(listing) => {
-            match args.format {
-                Format::Human => out!("{}", human(&args.instance, &listing, args.offset)),
-                Format::Json => outln!("{}", to_json(&listing)),
-            }
-            EXIT_OK
-        }
-        Err(report) => {
-            super::report_error(report.as_ref());
-            EXIT_USAGE
-        }
+/// Runs `planrun jobs`: 0, or 2 with a diagnostic (DESIGN §2).
+pub fn run(args: JobsArgs) -> Result<i32, Error> {
+    let listing = fetch(&args)?;
+    match args.format {
+        Format::Human => out!("{}", human(&args.instance, &listing, args.offset)),
+        Format::Json => outln!("{}", to_json(&listing)),
     }
+    Ok(exit::OK)
 }
 
 /// Credentials (environment, credential files) and a region, or why not.
-fn connect(args: &JobsArgs) -> Result<Credentials, miette::Report> {
+fn credentials(args: &JobsArgs) -> Result<Credentials, Error> {
     let credentials = args.api.credentials()?.credentials;
     // The API answers an error without a Region; say so before sending anything.
     if args
@@ -72,18 +61,19 @@ fn connect(args: &JobsArgs) -> Result<Credentials, miette::Report> {
         .as_deref()
         .is_none_or(|r| r.trim().is_empty())
     {
-        return Err(miette::miette!(
-            code = "planrun::missing_region",
-            help = "pass --region (e.g. ap-guangzhou) or set TENCENTCLOUD_REGION",
-            "no region given"
-        ));
+        return Err(Error::Diagnostic(Box::new(
+            miette::MietteDiagnostic::new("no region given")
+                .with_code("planrun::missing_region")
+                .with_help("pass --region (e.g. ap-guangzhou) or set TENCENTCLOUD_REGION"),
+        )));
     }
     Ok(credentials)
 }
 
-fn fetch(args: &JobsArgs) -> Result<Listing, miette::Report> {
-    let credentials = connect(args)?;
-    let protocol = args.api.protocol(args.api.client_config(credentials))?;
+fn fetch(args: &JobsArgs) -> Result<Listing, Error> {
+    let credentials = credentials(args)?;
+    let config = args.api.client_config(credentials);
+    let protocol = connect::protocol(args.api.api.generation(), config)?;
     let query = if args.all {
         JobsQuery::All
     } else {
@@ -96,12 +86,11 @@ fn fetch(args: &JobsArgs) -> Result<Listing, miette::Report> {
         .enable_all()
         .build()
         .map_err(|e| {
-            miette::miette!(
-                code = "planrun::runtime",
-                "cannot start the async runtime: {e}"
-            )
+            let said = format!("cannot start the async runtime: {e}");
+            let diagnostic = miette::MietteDiagnostic::new(said).with_code("planrun::runtime");
+            Error::Diagnostic(Box::new(diagnostic))
         })?;
-    Ok(runtime.block_on(protocol.jobs(None, &args.instance, query))?)
+    Ok(runtime.block_on(jobs::list(&protocol, &args.instance, query))?)
 }
 
 /// The table of the columns the API fills, then a line saying how many of how many tasks

@@ -1,18 +1,14 @@
-//! `planrun new`: write a plan from a query of the fleet (API 3.0 DescribeDBInstances, every
-//! page, in every `--region`), filtered by tags, names and ids; only running primary
-//! instances go in, the others are listed in a comment with why. The plan is validated
-//! before it is written, and written whole or not at all.
-
-mod fleet;
-mod output;
-mod render;
+//! `planrun new`: the flags of a plan written from a query of the fleet (API 3.0
+//! DescribeDBInstances, every page, in every `--region`), checked before anything is asked;
+//! then the query and the plan ([`crate::engine::ops::new`]), validated before it is
+//! written, and written whole or not at all.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use super::api_args::{ApiArgs, ApiVersion, SignatureMethodArg};
-use super::{exit, term};
-use render::{Origin, Spec};
+use super::{Error, exit};
+use crate::engine::ops::new::{self, Origin, Query, Spec};
 
 /// `--strategy` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -243,50 +239,36 @@ impl NewArgs {
     }
 }
 
-pub fn run(args: &NewArgs) -> i32 {
-    let spec = match args.spec() {
-        Ok(s) => s,
-        Err(e) => return usage(&e),
-    };
+pub fn run(args: &NewArgs) -> Result<i32, Error> {
+    let spec = args.spec().map_err(Error::Usage)?;
     if args.api != ApiVersion::V3 {
-        return usage(
-            "`planrun new` lists the fleet with API 3.0 (DescribeDBInstances); --api v2 has no such query",
-        );
+        return Err(Error::Usage(
+            "`planrun new` lists the fleet with API 3.0 (DescribeDBInstances); --api v2 has no such query".into(),
+        ));
     }
     let regions: Vec<String> = dedup(args.regions.iter().map(|r| r.trim().to_owned()));
     if regions.is_empty() {
-        return usage(
-            "name the regions to query: --region ap-guangzhou (repeatable), or set TENCENTCLOUD_REGION",
-        );
+        return Err(Error::Usage(
+            "name the regions to query: --region ap-guangzhou (repeatable), or set TENCENTCLOUD_REGION".into(),
+        ));
     }
     for region in &regions {
-        if let Err(e) = super::api_args::check_region_flag(region, &args.allow_region) {
-            return usage(&crate::plan::text::visible(&e));
-        }
+        super::api_args::check_region_flag(region, &args.allow_region)
+            .map_err(|e| Error::Usage(crate::plan::text::visible(&e).into_owned()))?;
     }
     if let Some(out) = &args.out
         && out.exists()
         && !args.force
     {
-        return usage(&format!(
+        return Err(Error::Usage(format!(
             "{} exists; pass --force to replace it",
             out.display()
-        ));
+        )));
     }
-    let now = match term::now() {
-        Ok(n) => n,
-        Err(e) => return usage(&e),
-    };
-    let runtime = match super::runtime(1) {
-        Ok(r) => r,
-        Err(code) => return code,
-    };
-    let found = runtime.block_on(fleet::query(args, &regions));
-    let found = match found {
-        Ok(f) => f,
-        Err(code) => return code,
-    };
-    let (members, left_out) = fleet::sort_out(found);
+    let now = crate::engine::ops::now().map_err(Error::Usage)?;
+    let runtime = super::runtime(1)?;
+    let found = runtime.block_on(query(args, &regions))?;
+    let (members, left_out) = new::sort_out(found);
     let missing: Vec<&String> = args
         .instances
         .iter()
@@ -299,33 +281,85 @@ pub fn run(args: &NewArgs) -> i32 {
     }
     if !missing.is_empty() {
         let list: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
-        errln!(
-            "error: --instance {} not found in {}; nothing was written",
+        return Err(Error::Failed(format!(
+            "--instance {} not found in {}; nothing was written",
             list.join(", "),
             regions.join(", ")
-        );
-        return exit::FAILED;
+        )));
     }
     if members.is_empty() {
-        errln!(
-            "error: no running primary instance matches in {}; nothing was written",
+        return Err(Error::Failed(format!(
+            "no running primary instance matches in {}; nothing was written",
             regions.join(", ")
-        );
-        return exit::FAILED;
+        )));
     }
     let origin = Origin {
-        schema: output::schema_path(args.out.as_deref()),
+        schema: new::schema_path(args.out.as_deref()),
         command: args.command(&spec),
         at: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         regions,
     };
-    let text = render::plan(&origin, &members, &left_out, &spec);
-    output::write(args, &text, members.len(), now)
+    let text = new::plan(&origin, &members, &left_out, &spec);
+    write(args, &text, members.len(), now)
 }
 
-fn usage(message: &str) -> i32 {
-    errln!("error: {message}");
-    exit::USAGE
+/// The fleet's instances the flags match, in each region (`--sandbox`: the emulator's).
+async fn query(
+    args: &NewArgs,
+    regions: &[String],
+) -> Result<Vec<(String, crate::api::v3::fleet::DbInstance)>, Error> {
+    let offset = crate::plan::rules::parse_timezone(&args.timezone);
+    let sandbox = args.sandbox.then_some(offset).flatten();
+    let (protocol, sandbox) = super::session::connect(&args.api_args(), sandbox).await?;
+    let query = Query {
+        tags: args.tags.clone(),
+        names: args.names.clone(),
+        instances: args.instances.clone(),
+    };
+    let found = new::query(&protocol, &query, regions).await;
+    if let Some(sb) = sandbox {
+        sb.shutdown().await;
+    }
+    Ok(found?)
+}
+
+/// Validates the text as `validate` would, then writes it (a temporary file renamed into
+/// place) or prints it.
+fn write(
+    args: &NewArgs,
+    text: &str,
+    count: usize,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<i32, Error> {
+    let shown = args
+        .out
+        .as_ref()
+        .map_or_else(|| "new-plan.yaml".to_owned(), |p| p.display().to_string());
+    let context = crate::plan::Context {
+        now,
+        allowed_regions: args.allow_region.clone(),
+    };
+    let checked = crate::plan::check_bytes(&shown, text.as_bytes(), &context);
+    if !checked.diagnostics.is_empty() {
+        err!("{}", super::error::human(&checked));
+    }
+    if checked.has_errors() {
+        return Err(Error::Failed(
+            "the plan these flags make is invalid (see above); nothing was written".into(),
+        ));
+    }
+    let Some(path) = &args.out else {
+        out!("{text}");
+        return Ok(exit::OK);
+    };
+    new::write(path, text)
+        .map_err(|e| Error::Usage(format!("cannot write {}: {e}", path.display())))?;
+    errln!(
+        "wrote {} ({count} instance(s)); review it, then `planrun plan {} --preflight`",
+        path.display(),
+        path.display()
+    );
+    Ok(exit::OK)
 }
 
 fn dedup(items: impl Iterator<Item = String>) -> Vec<String> {

@@ -4,7 +4,7 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 
-use super::exit;
+use super::{Error, exit};
 use crate::sandbox::{self, Config, Credential, DEMO_SECRET_ID, DEMO_SECRET_KEY, FaultKinds};
 
 /// Run the local emulator of the cloud API (no account needed; loopback only).
@@ -241,41 +241,29 @@ pub fn config(args: &ServeArgs) -> Result<Config, String> {
 }
 
 /// `planrun sandbox ...`; returns the exit code.
-pub fn run(args: SandboxArgs) -> i32 {
+pub fn run(args: SandboxArgs) -> Result<i32, Error> {
     match args.command {
         SandboxCommand::Serve(serve) => run_serve(&serve),
     }
 }
 
-fn run_serve(args: &ServeArgs) -> i32 {
-    let config = match config(args) {
-        Ok(c) => c,
-        Err(e) => {
-            errln!("error: {e}");
-            return exit::USAGE;
-        }
-    };
-    let runtime = match super::runtime(2) {
-        Ok(r) => r,
-        Err(code) => return code,
-    };
+fn run_serve(args: &ServeArgs) -> Result<i32, Error> {
+    let config = config(args).map_err(Error::Usage)?;
+    let runtime = super::runtime(2)?;
     let custom_key = args.secret_key.is_some();
     runtime.block_on(async move {
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
-        let sb = match sandbox::start(config, addr).await {
-            Ok(sb) => sb,
-            Err(e) => {
-                errln!("error: cannot listen on {addr}: {e}");
-                return exit::USAGE;
-            }
-        };
+        let sb = sandbox::start(config, addr)
+            .await
+            .map_err(|e| Error::Usage(format!("cannot listen on {addr}: {e}")))?;
         print_banner(&sb, custom_key);
         if let Err(e) = tokio::signal::ctrl_c().await {
+            // It stops at once, as it would at Ctrl-C.
             errln!("error: cannot wait for Ctrl-C: {e}");
         }
         outln!("stopping");
         sb.shutdown().await;
-        exit::OK
+        Ok(exit::OK)
     })
 }
 

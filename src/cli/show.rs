@@ -4,8 +4,8 @@
 
 use std::path::PathBuf;
 
-use super::exit;
-use super::plan::{calls, view};
+use super::plan::{calls, load_saved, view};
+use super::{Error, exit};
 use crate::diff;
 use crate::plan::text::visible;
 
@@ -36,26 +36,17 @@ pub struct ShowArgs {
     pub expand: bool,
 }
 
-#[allow(clippy::print_stdout)]
-pub fn run(args: &ShowArgs) -> i32 {
-    if super::merge_file::is_saved_merge(&args.saved) {
-        let rendering = match args.format {
-            Format::Human => super::merge_file::Rendering::Human,
-            Format::Json => super::merge_file::Rendering::Json,
-            Format::Sql => super::merge_file::Rendering::Sql,
-        };
-        return super::merge_file::show(&args.saved, rendering);
+pub fn run(args: &ShowArgs) -> Result<i32, Error> {
+    if crate::engine::ops::merge_file::is_saved_merge(&args.saved) {
+        super::merge_file::show(&args.saved, args.format)?;
+        return Ok(exit::OK);
     }
     if args.format == Format::Sql {
-        errln!(
-            "error: --format sql shows a saved merge's statements; this is a saved plan (use --show-requests)"
-        );
-        return exit::USAGE;
+        return Err(Error::Usage(
+            "--format sql shows a saved merge's statements; this is a saved plan (use --show-requests)".into(),
+        ));
     }
-    let loaded = match super::saved::load(&args.saved) {
-        Ok(l) => l,
-        Err(code) => return code,
-    };
+    let loaded = load_saved(&args.saved)?;
     let saved = &loaded.saved;
     let shown = calls(&loaded.prepared, args.show_requests);
     match args.format {
@@ -87,5 +78,5 @@ pub fn run(args: &ShowArgs) -> i32 {
             outln!("{doc}");
         }
     }
-    exit::OK
+    Ok(exit::OK)
 }

@@ -3,8 +3,9 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use super::{diagnostics, exit, term};
+use super::{Error, exit, term};
 use crate::plan::{self, Checked, Diagnostic};
+use crate::render::diagnostics;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -70,15 +71,8 @@ pub fn check(path: &std::path::Path, context: &plan::Context) -> (Checked, bool)
     }
 }
 
-#[allow(clippy::print_stdout)]
-pub fn run(args: &ValidateArgs) -> i32 {
-    let context = match term::context(&args.allow_region) {
-        Ok(context) => context,
-        Err(e) => {
-            errln!("error: {e}");
-            return exit::USAGE;
-        }
-    };
+pub fn run(args: &ValidateArgs) -> Result<i32, Error> {
+    let context = term::context(&args.allow_region).map_err(Error::Usage)?;
     let mut files = Vec::with_capacity(args.plans.len());
     let mut unreadable = false;
     for path in &args.plans {
@@ -100,11 +94,5 @@ pub fn run(args: &ValidateArgs) -> i32 {
     // The process ends right after this: handing a large plan's hundred thousand small
     // allocations back one by one would cost a tenth of the whole run.
     std::mem::forget(files);
-    if unreadable {
-        exit::USAGE
-    } else if failed {
-        exit::FAILED
-    } else {
-        exit::OK
-    }
+    Ok(exit::of_validation(unreadable, failed))
 }

@@ -1,38 +1,24 @@
 //! `apply --retry-failed`: what the journal's last apply left failed, rejected or unknown is
 //! sent again in the same journal (an unknown instance once its possible task was looked
-//! for); the engine decides, this says which before anything else is asked.
+//! for); the engine decides ([`Apply::retry`]), this says which before anything else is asked.
 
-use crate::cli::{exit, session};
+use crate::cli::Error;
+use crate::engine::apply::Apply;
+use crate::engine::state::Status;
+use crate::engine::store::Found;
 use crate::plan::text::visible;
 
-/// Which instances the journal's last apply left failed, rejected or
-/// unknown, said before anything else; refused when there is no such apply of this very plan.
-/// Returns how many are sent again (or looked for first).
-pub(super) fn retry(session: &mut session::Session, found: session::Found) -> Result<usize, i32> {
-    let journal = visible(&session.journal_path().display().to_string()).into_owned();
-    let plan = visible(session.apply().plan_name()).into_owned();
-    match found {
-        session::Found::Nothing => {
-            errln!(
-                "error: no apply of plan {plan} is recorded (journal {journal}): nothing to retry. Apply it without --retry-failed."
-            );
-            return Err(exit::USAGE);
-        }
-        session::Found::SetAside => {
-            errln!(
-                "error: plan {plan} changed since its last apply (journal {journal}): --retry-failed sends again what that apply was asked. Apply the plan as it was, or apply it without --retry-failed."
-            );
-            return Err(exit::USAGE);
-        }
-        session::Found::Unfinished | session::Found::Complete => {}
-    }
-    let retried = session.apply_mut().retry().to_vec();
+/// Which instances the journal's last apply left failed, rejected or unknown, said before
+/// anything else; refused when there is no such apply of this very plan. Returns how many
+/// are sent again (or looked for first).
+pub(super) fn retry(apply: &mut Apply, found: Found) -> Result<usize, Error> {
+    let retried = apply.retry(found)?.to_vec();
     if !retried.is_empty() {
         let unknown = |id: &String| {
-            session
+            apply
                 .state()
                 .get(id)
-                .is_some_and(|s| s.status != crate::engine::state::Status::Pending)
+                .is_some_and(|s| s.status != Status::Pending)
         };
         let (looked, sent): (Vec<&String>, Vec<&String>) = retried.iter().partition(|i| unknown(i));
         errln!(

@@ -1,31 +1,56 @@
-//! The fleet query of `planrun new`: DescribeDBInstances in each region, the filters held
-//! again on the answer, and which instances can go into a plan.
+//! `new`: a plan from a query of the fleet (API 3.0 DescribeDBInstances, every page, in
+//! every region asked), filtered by tags, names and ids: only running primary instances go
+//! in, the others are left out with why. The plan's text is [`text`]'s; it is validated
+//! before it is written, and written whole or not at all.
+
+mod text;
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
-use super::super::exit;
-use super::NewArgs;
-use super::render::{LeftOut, Member};
 use crate::api::v3::fleet::{
     DISASTER_RECOVERY, DbInstance, DescribeDbInstancesRequest, PRIMARY, READ_ONLY, RUNNING, Tag,
 };
+use crate::engine::any::AnyProtocol;
+pub use text::{LeftOut, Member, Origin, Spec, plan};
+
+/// Which instances to look for.
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    /// Every tag must match (`KEY`, `VALUE`).
+    pub tags: Vec<(String, String)>,
+    /// Any may match: a name containing one, any case.
+    pub names: Vec<String>,
+    /// Any may match.
+    pub instances: Vec<String>,
+}
+
+/// Why the fleet could not be listed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot list the instances of {region}; nothing was written")]
+    List {
+        region: String,
+        #[source]
+        source: crate::api::Error,
+    },
+    #[error("DescribeDBInstances is API 3.0's")]
+    NotV3,
+}
 
 /// Every instance the filters match, per region, in the order of `regions`.
-pub(super) async fn query(
-    args: &NewArgs,
+pub async fn query(
+    protocol: &AnyProtocol,
+    query: &Query,
     regions: &[String],
-) -> Result<Vec<(String, DbInstance)>, i32> {
-    let api = args.api_args();
-    let offset = crate::plan::rules::parse_timezone(&args.timezone);
-    let (protocol, sandbox) =
-        super::super::session::connect(&api, args.sandbox.then_some(offset).flatten()).await?;
+) -> Result<Vec<(String, DbInstance)>, Error> {
     let Some(client) = protocol.v3().map(|v| v.client().clone()) else {
-        return Err(exit::USAGE);
+        return Err(Error::NotV3);
     };
     let filter = DescribeDbInstancesRequest {
-        instance_ids: args.instances.clone(),
-        instance_names: args.names.clone(),
-        tags: args
+        instance_ids: query.instances.clone(),
+        instance_names: query.names.clone(),
+        tags: query
             .tags
             .iter()
             .map(|(k, v)| Tag {
@@ -37,32 +62,28 @@ pub(super) async fn query(
         limit: None,
     };
     let mut found = Vec::new();
-    let mut result = Ok(());
     for region in regions {
-        match client.with_region(region).db_instances(&filter).await {
-            Ok(items) => found.extend(
-                items
-                    .into_iter()
-                    .filter(|i| wanted(args, i))
-                    .map(|i| (region.clone(), i)),
-            ),
-            Err(e) => {
-                crate::cli::report_error(&e);
-                errln!("error: cannot list the instances of {region}; nothing was written");
-                result = Err(exit::USAGE);
-                break;
-            }
-        }
+        let items = client
+            .with_region(region)
+            .db_instances(&filter)
+            .await
+            .map_err(|source| Error::List {
+                region: region.clone(),
+                source,
+            })?;
+        found.extend(
+            items
+                .into_iter()
+                .filter(|i| wanted(query, i))
+                .map(|i| (region.clone(), i)),
+        );
     }
-    if let Some(sb) = sandbox {
-        sb.shutdown().await;
-    }
-    result.map(|()| found)
+    Ok(found)
 }
 
 /// The filters again, on the answer: how the API combines several tags or names is not
 /// documented, so what it returns is held to "every tag, any name, any id".
-fn wanted(args: &NewArgs, i: &DbInstance) -> bool {
+fn wanted(args: &Query, i: &DbInstance) -> bool {
     let name = i.instance_name.to_lowercase();
     args.tags.iter().all(|(k, v)| i.has_tag(k, v))
         && (args.names.is_empty() || args.names.iter().any(|n| name.contains(&n.to_lowercase())))
@@ -70,7 +91,7 @@ fn wanted(args: &NewArgs, i: &DbInstance) -> bool {
 }
 
 /// Running primary instances go in; the others are left out with why. Each id once.
-pub(super) fn sort_out(found: Vec<(String, DbInstance)>) -> (Vec<Member>, Vec<LeftOut>) {
+pub fn sort_out(found: Vec<(String, DbInstance)>) -> (Vec<Member>, Vec<LeftOut>) {
     let mut seen = BTreeSet::new();
     let mut members = Vec::new();
     let mut left = Vec::new();
@@ -102,6 +123,39 @@ pub(super) fn sort_out(found: Vec<(String, DbInstance)>) -> (Vec<Member>, Vec<Le
         }
     }
     (members, left)
+}
+
+/// The schema as seen from the plan's directory: the nearest `schemas/plan.schema.json` up
+/// the tree, else where it is from `plans/` of a checkout.
+pub fn schema_path(out: Option<&Path>) -> String {
+    const FALLBACK: &str = "../schemas/plan.schema.json";
+    let dir = out.and_then(|o| o.parent()).map(|p| {
+        if p.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            p
+        }
+    });
+    let Some(dir) = dir.and_then(|d| d.canonicalize().ok()) else {
+        return FALLBACK.to_owned();
+    };
+    for (up, ancestor) in dir.ancestors().enumerate() {
+        if ancestor.join("schemas/plan.schema.json").is_file() {
+            return format!("{}schemas/plan.schema.json", "../".repeat(up));
+        }
+    }
+    FALLBACK.to_owned()
+}
+
+/// Writes the plan's `text` to `path` whole or not at all (a temporary file renamed into
+/// place).
+pub fn write(path: &Path, text: &str) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp-new");
+    let written = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 #[cfg(test)]
