@@ -5,9 +5,6 @@ use crate::api::credentials::{self, Credentials, Discovered};
 use crate::api::v2::client::{ClientConfig, DEFAULT_ENDPOINT};
 use crate::api::v2::sign::SignatureMethod;
 use crate::api::v3;
-use crate::engine::any::AnyProtocol;
-use crate::engine::v2::V2;
-use crate::engine::v3::V3;
 
 /// The API generation.
 // The variants' docs are clap's help text, printed as written: a URL stays bare there.
@@ -103,14 +100,6 @@ impl ApiArgs {
             .unwrap_or_else(|| self.api.default_endpoint())
     }
 
-    /// The engine's protocol for `--api`, on a client built from `config`.
-    pub fn protocol(&self, config: ClientConfig) -> Result<AnyProtocol, crate::api::Error> {
-        Ok(match self.api {
-            ApiVersion::V2 => AnyProtocol::V2(V2::new(crate::api::v2::Client::new(config)?)),
-            ApiVersion::V3 => AnyProtocol::V3(V3::new(v3::Client::new(config)?)),
-        })
-    }
-
     /// Credentials found the way Tencent's tools find them (environment, then
     /// `~/.tencentcloud/credentials`, then the tccli profile of `--profile`/`TCCLI_PROFILE`).
     pub fn credentials(&self) -> Result<Discovered, crate::api::Error> {
@@ -155,6 +144,7 @@ pub(super) fn parse_rate(text: &str) -> Result<f64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::ops::connect;
     use clap::Parser;
 
     #[derive(Debug, Parser)]
@@ -212,10 +202,11 @@ mod tests {
     #[test]
     fn the_api_flag_picks_the_protocol() {
         let config = || ClientConfig::new("http://127.0.0.1:9/", "gz", Credentials::new("i", "k"));
-        let v3 = parse(&[]).unwrap().protocol(config()).unwrap();
+        let protocol = |a: ApiArgs| connect::protocol(a.api.generation(), config());
+        let v3 = protocol(parse(&[]).unwrap()).unwrap();
         assert_eq!(v3.name(), "v3");
         assert!(v3.v3().is_some());
-        let v2 = parse(&["--api", "v2"]).unwrap().protocol(config()).unwrap();
+        let v2 = protocol(parse(&["--api", "v2"]).unwrap()).unwrap();
         assert_eq!(v2.name(), "v2");
         assert!(v2.v3().is_none());
     }

@@ -2,7 +2,6 @@
 //! 3.0) and confirm each stop ([`crate::engine::ops::cancel`]); this asks first, and prints
 //! what happens to each instance.
 
-use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -75,7 +74,11 @@ pub fn run(args: &CancelArgs) -> Result<i32, Error> {
         let ids: Vec<_> = targets.ids().map(visible).collect();
         outln!("Will stop the rollback of: {}", ids.join(", "));
         if !args.yes {
-            confirm()?;
+            super::ask(
+                "Stop these rollbacks? Only `yes` is accepted: ",
+                "refusing to cancel without confirmation: stdin is not a terminal. Pass --yes.",
+                "Nothing was cancelled.",
+            )?;
         }
         let selfhosted = (
             args.plan.as_path(),
@@ -96,20 +99,5 @@ fn say(event: Event) {
         }
         _ if event.is_error() => errln!("{event}"),
         _ => outln!("{event}"),
-    }
-}
-
-fn confirm() -> Result<(), Error> {
-    if !std::io::stdin().is_terminal() {
-        return Err(Error::Usage(
-            "refusing to cancel without confirmation: stdin is not a terminal. Pass --yes.".into(),
-        ));
-    }
-    out!("Stop these rollbacks? Only `yes` is accepted: ");
-    let mut answer = String::new();
-    if std::io::stdin().lock().read_line(&mut answer).is_ok() && answer.trim() == "yes" {
-        Ok(())
-    } else {
-        Err(Error::Declined("Nothing was cancelled."))
     }
 }

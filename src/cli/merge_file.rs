@@ -2,7 +2,6 @@
 //! exact statements with `--format sql`), `planrun apply FILE` asks, then writes exactly its
 //! rows, once ([`crate::engine::ops::merge_file`]).
 
-use std::io::{BufRead, IsTerminal};
 use std::path::Path;
 
 use super::show::Format;
@@ -60,7 +59,14 @@ pub fn apply(path: &Path, yes: bool, defaults_file: Option<&Path>) -> Result<i32
     if !opened.done {
         outln!("{}", render::describe(&h, &opened.digest, path));
         if !yes {
-            confirm(h.tables.len())?;
+            super::ask(
+                &format!(
+                    "\nWrite these rows into {} tables of production? Only `yes` is accepted: ",
+                    h.tables.len()
+                ),
+                "refusing to write without confirmation: stdin is not a terminal. Review the merge (`planrun show FILE`) and pass --yes to apply it.",
+                "Apply cancelled; nothing was written.",
+            )?;
         }
     }
     let creds = selfhosted::credentials(defaults_file)?;
@@ -82,19 +88,4 @@ pub fn apply(path: &Path, yes: bool, defaults_file: Option<&Path>) -> Result<i32
     let shown = visible(&path.display().to_string()).into_owned();
     outln!("{}", render::applied(&h, &shown, &applied));
     Ok(exit::of_conflicts(applied.conflicts().count()))
-}
-
-/// Asks for `yes` before rows are written into `tables` tables of production.
-fn confirm(tables: usize) -> Result<(), Error> {
-    if !std::io::stdin().is_terminal() {
-        return Err(Error::Usage(
-            "refusing to write without confirmation: stdin is not a terminal. Review the merge (`planrun show FILE`) and pass --yes to apply it.".into(),
-        ));
-    }
-    out!("\nWrite these rows into {tables} tables of production? Only `yes` is accepted: ");
-    let mut answer = String::new();
-    if std::io::stdin().lock().read_line(&mut answer).is_err() || answer.trim() != "yes" {
-        return Err(Error::Declined("Apply cancelled; nothing was written."));
-    }
-    Ok(())
 }

@@ -214,6 +214,21 @@ fn command(command: Command) -> Result<i32, Error> {
     }
 }
 
+/// Asks the person at the terminal to type `yes` after `question`. Refused (`refusal`) when
+/// stdin is not a terminal: nobody would see the question. Any other answer is `declined`.
+pub fn ask(question: &str, refusal: &str, declined: &'static str) -> Result<(), Error> {
+    use std::io::{BufRead, IsTerminal};
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::Usage(refusal.to_owned()));
+    }
+    out!("{question}");
+    let mut answer = String::new();
+    match std::io::stdin().lock().read_line(&mut answer) {
+        Ok(_) if answer.trim() == "yes" => Ok(()),
+        _ => Err(Error::Declined(declined)),
+    }
+}
+
 /// The async runtime of a command that talks to an API: the current thread for one-shot
 /// commands, two workers for `apply` and the sandbox.
 pub fn runtime(workers: usize) -> Result<tokio::runtime::Runtime, Error> {

@@ -1,7 +1,5 @@
 //! `planrun sandbox serve`: the local emulator of the cloud API on loopback, until Ctrl-C.
 
-#![allow(clippy::print_stdout)]
-
 use std::net::{Ipv4Addr, SocketAddr};
 
 use super::{Error, exit};

@@ -9,6 +9,7 @@ pub mod diagnostics;
 pub mod escaped;
 pub mod events;
 pub mod foreign;
+pub mod jobs;
 pub mod merge;
 pub mod selfhosted;
 pub mod summary;

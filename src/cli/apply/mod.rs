@@ -1,7 +1,7 @@
 //! `planrun apply PLAN`: validate, show the diff, confirm, submit, track to the end, survive
 //! crashes (the journal), and print a summary (and a report).
 
-use std::io::{BufRead, IsTerminal};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -197,22 +197,6 @@ async fn open_and_run(
     self::apply(args, plan, calls, apply).await
 }
 
-/// Asks the person at the terminal to type `yes`, right below the totals of what they approve
-/// (a long diff scrolls away; the question must not stand alone).
-fn confirm(question: &str) -> Result<(), Error> {
-    if !std::io::stdin().is_terminal() {
-        return Err(Error::Usage(
-            "refusing to apply without confirmation: stdin is not a terminal. Review the plan above and pass --yes to apply it.".into(),
-        ));
-    }
-    out!("\n{question}\nOnly `yes` is accepted: ");
-    let mut answer = String::new();
-    if std::io::stdin().lock().read_line(&mut answer).is_err() || answer.trim() != "yes" {
-        return Err(Error::Declined("Apply cancelled; nothing was submitted."));
-    }
-    Ok(())
-}
-
 /// The question above the `yes`: the plan, its totals by strategy, its warnings, and what an
 /// earlier run already did.
 fn question(plan: &ResolvedPlan, checked: &Checked, calls: usize, done: usize) -> String {
@@ -291,7 +275,15 @@ async fn apply(
         selfhosted_preflight(args, resolved, apply).await?;
     }
     if !args.yes {
-        confirm(&question(resolved, checked, calls.len(), done))?;
+        // Right below the totals of what is approved: a long diff scrolls away.
+        super::ask(
+            &format!(
+                "\n{}\nOnly `yes` is accepted: ",
+                question(resolved, checked, calls.len(), done)
+            ),
+            "refusing to apply without confirmation: stdin is not a terminal. Review the plan above and pass --yes to apply it.",
+            "Apply cancelled; nothing was submitted.",
+        )?;
     }
     // From here on a stop signal winds the run down instead of killing it.
     let stops = signals::Stops::install().map_err(Error::Signals)?;
