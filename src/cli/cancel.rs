@@ -38,10 +38,7 @@ pub fn run(args: &CancelArgs) -> Result<i32, Error> {
     let (checked, resolved) = plan_cmd::load_valid(&args.plan, false, &args.api.allow_region)?;
     let dir = args.session.state_dir.as_deref();
     let at = Located::of_plan(&args.plan, &checked.text, &resolved.name, dir, false)?;
-    let (journal, note) = at.readable(&resolved.name, &plan_hash_of(&resolved));
-    if let Some(note) = note {
-        errln!("note: {note}");
-    }
+    let journal = session::readable(&at, &resolved.name, &plan_hash_of(&resolved));
     // Self-hosted restores are stopped without any API.
     let cloud_in_scope = resolved
         .instances

@@ -121,7 +121,7 @@ pub async fn resolve(plan: &Path, args: &TargetArgs, json: bool) -> Result<Targe
         .sandbox
         .then(|| chrono::FixedOffset::east_opt(0))
         .flatten();
-    let (protocol, sb) = super::session::connect_with(&api, sandbox, catalog).await?;
+    let (protocol, sb) = super::session::connect(&api, sandbox, catalog).await?;
     let described = targets::describe(&protocol, &restored.ask).await;
     if let Some(sb) = sb {
         sb.shutdown().await;

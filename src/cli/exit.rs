@@ -2,7 +2,7 @@
 
 use super::Error;
 use crate::engine::apply::Outcome;
-use crate::engine::ops::{cancel, compare::targets, report, selfhosted};
+use crate::engine::ops::{cancel, compare::targets, new, report, selfhosted};
 use crate::engine::report::Totals;
 use crate::engine::run::Ending;
 
@@ -32,23 +32,14 @@ pub enum Precedence {
 /// The exit code of a command's failure: what the caller must do about it.
 pub fn of_error(e: &Error) -> i32 {
     match e {
-        // The plan, the flags' result or the answer at the prompt: the person's to change.
-        Error::Failed(_) | Error::Declined(_) | Error::Preflight { .. } => FAILED,
-        Error::Plan { readable, .. } => {
-            if *readable {
-                FAILED
-            } else {
-                USAGE
-            }
-        }
-        // A server refusing the credentials is a fix of the option file, not of the plan.
-        Error::SelfHosted(selfhosted::Error::Preflight { auth, .. }) => {
-            if *auth {
-                USAGE
-            } else {
-                FAILED
-            }
-        }
+        // The plan, the flags' result or the answer at the prompt: the person's to change. (A
+        // plan that cannot be read, and a server refusing the credentials, are not: usage.)
+        Error::Failed(_)
+        | Error::Declined(_)
+        | Error::Preflight { .. }
+        | Error::Plan { readable: true, .. }
+        | Error::SelfHosted(selfhosted::Error::Preflight { auth: false, .. })
+        | Error::New(new::Error::NotFound { .. } | new::Error::NoMatch(_)) => FAILED,
         // Nothing (or not everything) recorded yet: run it again later.
         Error::Unfinished(_)
         | Error::Targets(
@@ -63,50 +54,41 @@ pub fn of_error(e: &Error) -> i32 {
     }
 }
 
+/// The code of the first case that holds, else [`OK`]: an outcome's cases, most urgent first.
+fn first(cases: &[(bool, i32)]) -> i32 {
+    cases
+        .iter()
+        .find(|(holds, _)| *holds)
+        .map_or(OK, |(_, code)| *code)
+}
+
 /// The exit code of `validate`: a file that could not be read first, then an invalid plan
 /// (or, with `--deny-warnings`, a warning).
 pub fn of_validation(unreadable: bool, failed: bool) -> i32 {
-    if unreadable {
-        USAGE
-    } else if failed {
-        FAILED
-    } else {
-        OK
-    }
+    first(&[(unreadable, USAGE), (failed, FAILED)])
 }
 
 /// The exit code of a comparison: an error first (a server failed, an instance without an
 /// address), then a difference or a table that could not be compared.
 pub fn of_comparison(c: &crate::compare::Comparison, errors: usize) -> i32 {
-    if errors > 0 {
-        USAGE
-    } else if c.differences() > 0 || c.not_comparable() > 0 {
-        FAILED
-    } else {
-        OK
-    }
+    let differ = c.differences() > 0 || c.not_comparable() > 0;
+    first(&[(errors > 0, USAGE), (differ, FAILED)])
 }
 
-/// The exit code of a saved merge: written, but with tables left out (not mergeable), is 1.
-pub fn of_merge(left_out: usize) -> i32 {
-    if left_out > 0 { FAILED } else { OK }
-}
-
-/// The exit code of a saved merge's apply: a conflict (a row left as it is) is 1.
-pub fn of_conflicts(conflicts: usize) -> i32 {
-    if conflicts > 0 { FAILED } else { OK }
+/// The exit code of what did part of its work: a saved merge (tables left out, not
+/// mergeable), its apply (conflicts: rows left as they are), `plan --preflight` (problems
+/// found). What was done is done; the rest is 1.
+pub fn of_failures(left: usize) -> i32 {
+    first(&[(left > 0, FAILED)])
 }
 
 /// The exit code of a cancel: a failure first (an instance it could not cancel), then a
 /// stop not yet confirmed.
 pub fn of_cancel(outcome: cancel::Outcome) -> i32 {
-    if outcome.failed > 0 {
-        FAILED
-    } else if outcome.still > 0 {
-        UNFINISHED
-    } else {
-        OK
-    }
+    first(&[
+        (outcome.failed > 0, FAILED),
+        (outcome.still > 0, UNFINISHED),
+    ])
 }
 
 /// The exit code of an apply: of what an earlier run left (nothing was submitted), or of how

@@ -76,14 +76,7 @@ pub fn run(args: &MergeArgs) -> Result<i32, Error> {
             other => errln!("{other}"),
         };
         let saved = merge::save(&asked, &targets, &creds, &mut say).await?;
-        let out = visible(&args.out.display().to_string()).into_owned();
-        outln!(
-            "Saved merge {out} (sha256 {}): {} rows to re-insert, {} to write back, in {} tables.\nReview it with `planrun show {out}`, apply it with `planrun apply {out}`.",
-            &saved.digest[..12],
-            saved.inserts,
-            saved.reverts,
-            saved.tables,
-        );
-        Ok(exit::of_merge(saved.left_out))
+        outln!("{}", crate::render::merge::saved(&args.out, &saved));
+        Ok(exit::of_failures(saved.left_out))
     })
 }

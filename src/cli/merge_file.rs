@@ -87,5 +87,5 @@ pub fn apply(path: &Path, yes: bool, defaults_file: Option<&Path>) -> Result<i32
     let applied = runtime.block_on(opened.apply(&creds, &mut step))?;
     let shown = visible(&path.display().to_string()).into_owned();
     outln!("{}", render::applied(&h, &shown, &applied));
-    Ok(exit::of_conflicts(applied.conflicts().count()))
+    Ok(exit::of_failures(applied.conflicts().count()))
 }

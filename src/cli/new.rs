@@ -129,113 +129,26 @@ impl NewArgs {
 
     /// What the flags ask to roll back, checked before anything is asked of the API.
     fn spec(&self) -> Result<Spec, String> {
-        if self.tables.is_empty() && self.dbs.is_empty() {
-            return Err("name what to roll back: --tables DB.TABLE,... and/or --dbs DB,...".into());
-        }
-        let source = |name: &str, what: &str| {
-            if crate::plan::rules::is_source_name(name) {
-                Ok(name.to_owned())
-            } else {
-                Err(format!(
-                    "{what} `{name}`: source names are 1 to 64 letters, digits and `_`"
-                ))
-            }
-        };
-        let mut tables: Vec<(String, Vec<String>)> = Vec::new();
-        for item in self
-            .tables
-            .iter()
-            .map(|t| t.trim())
-            .filter(|t| !t.is_empty())
-        {
-            let (db, table) = item
-                .split_once('.')
-                .ok_or_else(|| format!("--tables `{item}`: expected DB.TABLE"))?;
-            let (db, table) = (source(db, "--tables")?, source(table, "--tables")?);
-            match tables.iter_mut().find(|(d, _)| *d == db) {
-                Some((_, list)) if !list.contains(&table) => list.push(table),
-                Some(_) => {}
-                None => tables.push((db, vec![table])),
-            }
-        }
-        let mut dbs: Vec<String> = Vec::new();
-        for db in self.dbs.iter().map(|d| d.trim()).filter(|d| !d.is_empty()) {
-            let db = source(db, "--dbs")?;
-            if !dbs.contains(&db) {
-                dbs.push(db);
-            }
-        }
-        let strategy = self.strategy.unwrap_or(if dbs.is_empty() {
-            StrategyArg::Table
-        } else {
-            StrategyArg::Db
-        });
-        if strategy == StrategyArg::Table && !dbs.is_empty() {
-            return Err("--strategy table cannot roll back whole databases (--dbs)".into());
-        }
-        if chrono::NaiveDateTime::parse_from_str(&self.rollback_time, "%Y-%m-%d %H:%M:%S").is_err()
-        {
-            return Err(format!(
-                "--rollback-time {:?}: expected YYYY-MM-DD HH:MM:SS",
-                self.rollback_time
-            ));
-        }
-        if crate::plan::rules::parse_timezone(&self.timezone).is_none() {
-            return Err(format!("--timezone {:?}: expected ±HH:MM", self.timezone));
-        }
-        if !self.rename.contains("{name}") {
-            return Err(format!("--rename {:?} must contain {{name}}", self.rename));
-        }
-        Ok(Spec {
-            strategy: strategy.as_str(),
-            rename: self.rename.clone(),
-            rollback_time: self.rollback_time.clone(),
-            timezone: self.timezone.clone(),
-            tables,
-            dbs,
-        })
+        Spec::parse(
+            (&self.tables, &self.dbs),
+            self.strategy.map(StrategyArg::as_str),
+            &self.rename,
+            (&self.rollback_time, &self.timezone),
+        )
     }
 
     /// The command line this plan can be made again with (no credentials in it).
     fn command(&self, spec: &Spec) -> String {
-        let q = super::apply::quote;
-        let mut words = vec!["planrun new".to_owned()];
-        let mut flag = |name: &str, value: &str| words.push(format!("{name} {}", q(value)));
-        for r in &self.regions {
-            flag("--region", r);
+        crate::render::shell::new_command(&self.regions, &self.query(), spec, self.sandbox)
+    }
+
+    /// Which instances the fleet query looks for.
+    fn query(&self) -> Query {
+        Query {
+            tags: self.tags.clone(),
+            names: self.names.clone(),
+            instances: self.instances.clone(),
         }
-        for (k, v) in &self.tags {
-            flag("--tag", &format!("{k}={v}"));
-        }
-        for n in &self.names {
-            flag("--instance-name", n);
-        }
-        for i in &self.instances {
-            flag("--instance", i);
-        }
-        let tables: Vec<String> = spec
-            .tables
-            .iter()
-            .flat_map(|(db, ts)| ts.iter().map(move |t| format!("{db}.{t}")))
-            .collect();
-        if !tables.is_empty() {
-            flag("--tables", &tables.join(","));
-        }
-        if !spec.dbs.is_empty() {
-            flag("--dbs", &spec.dbs.join(","));
-        }
-        flag("--strategy", spec.strategy);
-        flag("--rollback-time", &spec.rollback_time);
-        if spec.rename != "{name}_bak" {
-            flag("--rename", &spec.rename);
-        }
-        if spec.timezone != "+08:00" {
-            flag("--timezone", &spec.timezone);
-        }
-        if self.sandbox {
-            words.push("--sandbox".to_owned());
-        }
-        words.join(" ")
     }
 }
 
@@ -269,30 +182,10 @@ pub fn run(args: &NewArgs) -> Result<i32, Error> {
     let runtime = super::runtime(1)?;
     let found = runtime.block_on(query(args, &regions))?;
     let (members, left_out) = new::sort_out(found);
-    let missing: Vec<&String> = args
-        .instances
-        .iter()
-        .filter(|id| {
-            !members.iter().any(|m| &m.id == *id) && !left_out.iter().any(|l| &l.member.id == *id)
-        })
-        .collect();
     for l in &left_out {
         errln!("left out: {} ({}): {}", l.member.id, l.member.region, l.why);
     }
-    if !missing.is_empty() {
-        let list: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
-        return Err(Error::Failed(format!(
-            "--instance {} not found in {}; nothing was written",
-            list.join(", "),
-            regions.join(", ")
-        )));
-    }
-    if members.is_empty() {
-        return Err(Error::Failed(format!(
-            "no running primary instance matches in {}; nothing was written",
-            regions.join(", ")
-        )));
-    }
+    new::check(&members, &left_out, &args.instances, &regions)?;
     let origin = Origin {
         schema: new::schema_path(args.out.as_deref()),
         command: args.command(&spec),
@@ -310,13 +203,8 @@ async fn query(
 ) -> Result<Vec<(String, crate::api::v3::fleet::DbInstance)>, Error> {
     let offset = crate::plan::rules::parse_timezone(&args.timezone);
     let sandbox = args.sandbox.then_some(offset).flatten();
-    let (protocol, sandbox) = super::session::connect(&args.api_args(), sandbox).await?;
-    let query = Query {
-        tags: args.tags.clone(),
-        names: args.names.clone(),
-        instances: args.instances.clone(),
-    };
-    let found = new::query(&protocol, &query, regions).await;
+    let (protocol, sandbox) = super::session::connect(&args.api_args(), sandbox, None).await?;
+    let found = new::query(&protocol, &args.query(), regions).await;
     if let Some(sb) = sandbox {
         sb.shutdown().await;
     }
@@ -352,7 +240,7 @@ fn write(
         out!("{text}");
         return Ok(exit::OK);
     };
-    new::write(path, text)
+    crate::engine::ops::write_atomically(path, text.as_bytes())
         .map_err(|e| Error::Usage(format!("cannot write {}: {e}", path.display())))?;
     errln!(
         "wrote {} ({count} instance(s)); review it, then `planrun plan {} --preflight`",

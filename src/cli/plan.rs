@@ -3,9 +3,10 @@
 use std::path::{Path, PathBuf};
 
 use super::{Error, exit, term};
-use crate::diff::{self, Call};
+use crate::diff;
+pub use crate::engine::ops::plan::calls;
 use crate::engine::ops::saved::{self, Beside, Loaded};
-use crate::engine::ops::{preflight as cloud, selfhosted};
+use crate::engine::ops::{self, preflight as cloud, selfhosted};
 use crate::engine::prepare::{Prepared, prepare};
 use crate::plan::text::visible;
 use crate::plan::{Checked, ResolvedPlan};
@@ -58,25 +59,6 @@ pub struct PlanArgs {
     pub api: super::api_args::ApiArgs,
 }
 
-/// The calls of a prepared plan, as the diff shows them: with `with_params`, API 2.0's
-/// `instances.N.*` parameters or API 3.0's JSON body, exactly as they will be sent.
-pub fn calls(prepared: &Prepared, with_params: bool) -> Vec<Call> {
-    prepared
-        .calls
-        .iter()
-        .map(|c| Call {
-            action: c.action.to_owned(),
-            region: c.region.clone(),
-            instances: c
-                .instances
-                .iter()
-                .map(|&i| prepared.slots[i].request.instance_id.clone())
-                .collect(),
-            params: with_params.then(|| c.params.clone()),
-        })
-        .collect()
-}
-
 /// How `plan` and `apply` draw the diff on stdout.
 pub fn view(expand: bool) -> diff::View {
     diff::View {
@@ -94,7 +76,7 @@ pub fn load_valid(
     allowed_regions: &[String],
 ) -> Result<(Checked, ResolvedPlan), Error> {
     let context = term::context(allowed_regions).map_err(Error::Usage)?;
-    let (mut checked, readable) = super::validate::check(path, &context);
+    let (mut checked, readable) = crate::engine::ops::load::check(path, &context);
     if !readable || checked.has_errors() {
         return Err(Error::Plan {
             checked: Box::new(checked),
@@ -141,7 +123,11 @@ pub fn run(args: &PlanArgs) -> Result<i32, Error> {
     }
     let prepared = prepare(&resolved, args.api.api.generation(), resolved.batch_size);
     let calls = calls(&prepared, args.show_requests);
-    let sources = survey(args, &resolved)?;
+    // What the self-hosted servers say (read-only), when asked (`--defaults-file` or
+    // `--preflight`: a plain `plan` stays offline, as for the cloud).
+    let asked = (args.defaults_file.as_deref(), args.preflight);
+    let survey = ops::plan::survey(&args.plan, &resolved, asked);
+    let sources = super::runtime(1)?.block_on(survey)?;
     if !json {
         out!("{}", diff::human(&resolved, &calls, &view(args.expand)));
         out!("{}", render::selfhosted::human(&sources));
@@ -206,27 +192,6 @@ pub fn run(args: &PlanArgs) -> Result<i32, Error> {
     Ok(code)
 }
 
-/// What the self-hosted servers say (read-only), when asked (`--defaults-file` or
-/// `--preflight`: a plain `plan` stays offline, as for the cloud); with `--preflight` also
-/// their privileges and scratch servers.
-fn survey(args: &PlanArgs, plan: &ResolvedPlan) -> Result<selfhosted::Survey, Error> {
-    if !selfhosted::any(plan) {
-        return Ok(Vec::new());
-    }
-    if !args.preflight && args.defaults_file.is_none() {
-        return Ok(selfhosted::unasked(&args.plan, plan));
-    }
-    let creds = selfhosted::credentials(args.defaults_file.as_deref())?;
-    let runtime = super::runtime(1)?;
-    Ok(runtime.block_on(selfhosted::survey(
-        &args.plan,
-        plan,
-        &creds,
-        None,
-        args.preflight,
-    )))
-}
-
 /// `plan --preflight`: the rollback-window check, reported like `validate` (for JSON, the
 /// `{"files": [...]}` document to put under the diff's `preflight` key). What stops it is
 /// said here; the plan is still shown.
@@ -243,7 +208,7 @@ fn preflight(
             (exit::USAGE, None)
         }
         Ok(Some(problems)) => {
-            let failed = !problems.is_empty();
+            let (n, failed) = (problems.len(), !problems.is_empty());
             let report = Checked {
                 diagnostics: problems,
                 ..checked.clone()
@@ -259,7 +224,7 @@ fn preflight(
                     );
                 }
             }
-            (if failed { exit::FAILED } else { exit::OK }, doc)
+            (exit::of_failures(n), doc)
         }
         Err(e) => {
             e.print();
@@ -277,15 +242,7 @@ fn ask(
 ) -> Result<Option<Vec<crate::plan::Diagnostic>>, Error> {
     let runtime = super::runtime(1)?;
     runtime.block_on(async {
-        let (protocol, _) = super::session::connect(&args.api, None).await?;
-        // Self-hosted instances are checked by their own preflight (`apply`), not the API.
-        let requests: Vec<_> = prepared
-            .requests()
-            .into_iter()
-            .zip(&plan.instances)
-            .filter(|(_, i)| i.selfhosted.is_none())
-            .map(|(r, _)| r)
-            .collect();
-        Ok(cloud::check(&protocol, checked, plan, prepared, &requests).await?)
+        let (protocol, _) = super::session::connect(&args.api, None, None).await?;
+        Ok(ops::plan::preflight(&protocol, checked, plan, prepared).await?)
     })
 }

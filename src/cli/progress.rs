@@ -9,7 +9,6 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::mpsc;
 
 use crate::engine::run::Event;
-use crate::engine::state::Status;
 use crate::render::events::{Tally, describe};
 use crate::render::foreign;
 
@@ -132,12 +131,7 @@ async fn draw(
         } else {
             format!("+{} more", unshown.len())
         });
-        overall.set_message(format!(
-            "✓ {}  ✗ {}  ▶ {}",
-            tally.count(Status::Succeeded),
-            tally.count(Status::Failed) + tally.count(Status::Rejected),
-            tally.count(Status::Running)
-        ));
+        overall.set_message(tally.marks());
     }
     for bar in lines.values() {
         bar.finish_and_clear();

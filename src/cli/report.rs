@@ -11,10 +11,8 @@ use crate::engine::ops::located::Located;
 use crate::engine::ops::report::{self, Given, GivenPlan};
 use crate::engine::ops::{saved, write_atomically};
 use crate::engine::prepare::{Generation, prepare};
-use crate::engine::report::Report;
-use crate::engine::state::RunState;
 use crate::plan::ResolvedPlan;
-use crate::record::{Format, Incident, SelfHosted};
+use crate::record::{Format, Incident};
 
 /// Render the record of a plan's last apply.
 #[derive(Debug, clap::Args)]
@@ -58,13 +56,8 @@ pub fn run(args: &ReportArgs) -> Result<i32, Error> {
     let found = report::find(given(args)?, args.sandbox, &mut |note| {
         errln!("note: {note}")
     })?;
-    let mut incident = Incident::build(&found.records, found.plan.as_ref().map(|p| &p.0), None);
-    if let Some((_, _, resolved)) = &found.plan {
-        incident = incident.with_selfhosted(SelfHosted::of_plan(resolved, &found.records));
-    }
-    incident = incident.with_differences(report::kept_comparison(&found.journal));
-    let ids: Vec<&str> = incident.instances.iter().map(|i| i.id.as_str()).collect();
-    let report = Report::new(&incident.plan, &RunState::replay(ids, &found.records));
+    let comparison = report::kept_comparison(&found.journal);
+    let (incident, report) = Incident::of_found(&found, comparison);
     let text = format
         .render(&incident, &report)
         .map_err(|e| Error::Usage(e.to_string()))?;
@@ -121,7 +114,7 @@ fn given(args: &ReportArgs) -> Result<Given<'_>, Error> {
 /// an old rollback time is old by now).
 fn load_quietly(path: &Path, allowed_regions: &[String]) -> Result<(String, ResolvedPlan), Error> {
     let context = super::term::context(allowed_regions).map_err(Error::Usage)?;
-    let (checked, readable) = super::validate::check(path, &context);
+    let (checked, readable) = crate::engine::ops::load::check(path, &context);
     match checked.resolved.clone() {
         Some(resolved) if readable && !checked.has_errors() => Ok((checked.text, resolved)),
         _ => Err(Error::Plan {
@@ -147,8 +140,7 @@ pub fn write_for_apply(
         return apply.write_report(path);
     }
     let records = Journal::read(apply.journal_path())?;
-    let incident = Incident::build(&records, Some(&apply.plan_info()), Some(apply.state()))
-        .with_selfhosted(SelfHosted::of_plan(plan, &records));
+    let incident = Incident::of_apply(&records, &apply.plan_info(), apply.state(), plan);
     let text = format
         .render(&incident, &apply.report())
         .map_err(std::io::Error::other)?;

@@ -11,8 +11,9 @@ use super::Error;
 use super::api_args::{ApiArgs, ApiVersion};
 use crate::api::Credentials;
 use crate::engine::any::AnyProtocol;
-use crate::engine::apply::{self, Apply, Settings, plan_offset};
-use crate::engine::ops::{connect, operator, selfhosted};
+use crate::engine::apply::{self, Apply, plan_offset};
+use crate::engine::ops::located::Located;
+use crate::engine::ops::{connect, open, selfhosted};
 use crate::engine::prepare::Prepared;
 use crate::plan::ResolvedPlan;
 use crate::sandbox::{self, Sandbox};
@@ -65,17 +66,6 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(seconds))
 }
 
-/// The engine's settings from the flags.
-fn settings(args: &SessionArgs, sandboxed: bool, batch_size: usize) -> Settings {
-    Settings {
-        poll_interval: args.poll_interval,
-        settle: args.settle,
-        sandboxed,
-        batch_size,
-        ..Settings::default()
-    }
-}
-
 /// `apply`: the plan's lock first (a second apply of it is refused before anything else),
 /// then credentials and client (or a fresh in-process sandbox, `sandboxed`), and the apply of
 /// `prepared` over its `journal`. Shut the sandbox down when done.
@@ -86,21 +76,18 @@ pub async fn open(
     (journal, sandboxed): (PathBuf, bool),
     prepared: Prepared,
 ) -> Result<(Apply, Option<Sandbox>), Error> {
-    let batch_size = prepared.batch_size;
     let lock = apply::lock(&journal, &plan.name)?;
-    let (protocol, sandbox) = if selfhosted::only(plan) {
-        // Nothing goes to the cloud: no credentials to look for, no sandbox to start.
-        (AnyProtocol::offline()?, None)
-    } else {
-        connect(api, sandboxed.then(|| plan_offset(plan))).await?
-    };
-    let protocol = with_local(protocol, plan_path, plan, (api, args), &journal, true)?;
-    let settings = Settings {
-        concurrency: Some((api.concurrency as usize).max(1)),
-        context: Some(operator::context(api.api.generation(), sandboxed)),
-        ..settings(args, sandboxed, batch_size)
-    };
-    let apply = Apply::with_prepared(plan, prepared, protocol, journal, settings).holding(lock);
+    let (protocol, sandbox) = cloud(plan, api, sandboxed.then(|| plan_offset(plan))).await?;
+    let plan = (plan_path, plan);
+    let prepared = (prepared, api.api.generation());
+    let flags = flags(api, args);
+    let apply = open::apply(
+        plan,
+        prepared,
+        (protocol, sandboxed),
+        (journal, lock),
+        &flags,
+    )?;
     Ok((apply, sandbox))
 }
 
@@ -113,68 +100,74 @@ pub async fn observe(
     (api, args): (&ApiArgs, &SessionArgs),
     journal: PathBuf,
 ) -> Result<Apply, Error> {
-    let protocol = if selfhosted::only(plan) {
-        AnyProtocol::offline()?
-    } else {
-        connect(api, None).await?.0
-    };
-    let protocol = with_local(protocol, plan_path, plan, (api, args), &journal, false)?;
-    let settings = settings(args, false, plan.batch_size);
-    Ok(Apply::new(plan, protocol, journal, settings))
+    let (protocol, _) = cloud(plan, api, None).await?;
+    Ok(open::observe(
+        (plan_path, plan),
+        protocol,
+        journal,
+        &flags(api, args),
+    )?)
 }
 
 /// For `status --offline`: the `journal` only; the client is never used. (The journal of
 /// `apply --sandbox` is read so: its emulator is gone with it.)
 pub fn offline(plan: &ResolvedPlan, args: &SessionArgs, journal: PathBuf) -> Result<Apply, Error> {
-    let settings = settings(args, false, plan.batch_size);
-    Ok(Apply::new(plan, AnyProtocol::offline()?, journal, settings))
+    let flags = open::Flags {
+        poll_interval: args.poll_interval,
+        settle: args.settle,
+        ..open::Flags::default()
+    };
+    Ok(open::offline(plan, journal, &flags)?)
 }
 
-/// Adds the restores of the plan's self-hosted instances, when it has any.
-fn with_local(
-    protocol: AnyProtocol,
-    plan_path: &Path,
+/// What the engine takes of the flags.
+fn flags<'a>(api: &ApiArgs, args: &'a SessionArgs) -> open::Flags<'a> {
+    open::Flags {
+        poll_interval: args.poll_interval,
+        settle: args.settle,
+        defaults_file: args.defaults_file.as_deref(),
+        concurrency: api.concurrency as usize,
+    }
+}
+
+/// The journal a reading command uses ([`Located::readable`]), saying what finding it came
+/// upon.
+pub fn readable(at: &Located, name: &str, plan_hash: &str) -> PathBuf {
+    let (journal, note) = at.readable(name, plan_hash);
+    if let Some(note) = note {
+        errln!("note: {note}");
+    }
+    journal
+}
+
+/// The cloud's protocol ([`connect`]), unless every instance is self-hosted: nothing goes to
+/// the cloud then, no credentials are looked for and no sandbox is started.
+async fn cloud(
     plan: &ResolvedPlan,
-    (api, args): (&ApiArgs, &SessionArgs),
-    journal: &Path,
-    resume: bool,
-) -> Result<AnyProtocol, Error> {
-    let concurrency = (api.concurrency as usize).max(1);
-    let defaults = args.defaults_file.as_deref();
-    Ok(selfhosted::with_local(
-        protocol,
-        plan_path,
-        plan,
-        defaults,
-        concurrency,
-        journal,
-        resume,
-    )?)
-}
-
-/// The protocol for `--sandbox` (a fresh in-process emulator with demo credentials and short
-/// tasks) or for the configured endpoint with credentials found the way Tencent's tools find
-/// them.
-///
-/// `sandbox`: the instances' clock (the plan's timezone). The emulated instances run on it,
-/// so that a rollback time valid in the plan is not "in the future" for them and task start
-/// times read back the way the plan reads them.
-pub async fn connect(
     api: &ApiArgs,
     sandbox: Option<chrono::FixedOffset>,
 ) -> Result<(AnyProtocol, Option<Sandbox>), Error> {
-    connect_with(api, sandbox, None).await
+    if selfhosted::only(plan) {
+        return Ok((AnyProtocol::offline()?, None));
+    }
+    connect(api, sandbox, None).await
 }
 
-/// [`connect`], with the sandbox's fleet from `catalog` instead of the demo's (`compare
-/// --sandbox --catalog FILE`: instances whose address is a real local server).
-pub async fn connect_with(
+/// The protocol for `--sandbox` (a fresh in-process emulator with demo credentials and short
+/// tasks; its fleet from `catalog`, else the demo's) or for the configured endpoint with
+/// credentials found the way Tencent's tools find them.
+///
+/// `sandbox`: the instances' clock (the plan's timezone). The emulated instances run on it,
+/// so that a rollback time valid in the plan is not "in the future" for them and task start
+/// times read back the way the plan reads them. `catalog`: instances whose address is a real
+/// local server (`compare --sandbox --catalog FILE`).
+pub async fn connect(
     api: &ApiArgs,
     sandbox: Option<chrono::FixedOffset>,
     catalog: Option<sandbox::Catalog>,
 ) -> Result<(AnyProtocol, Option<Sandbox>), Error> {
     let sandboxed = sandbox.is_some();
-    let (mut config, sandbox, api) = if let Some(offset) = sandbox {
+    let (mut config, sandbox) = if let Some(offset) = sandbox {
         let mut sc = sandbox::Config::demo();
         if let Some(catalog) = catalog {
             sc.catalog = catalog;
@@ -192,7 +185,6 @@ pub async fn connect_with(
             .map_err(|e| Error::Usage(format!("cannot start the sandbox: {e}")))?;
         let credentials = Credentials::new(sandbox::DEMO_SECRET_ID, sandbox::DEMO_SECRET_KEY);
         // The in-process sandbox speaks both APIs: the one of --api.
-        let api = api.clone();
         let mut config = api.client_config(credentials);
         config.endpoint = match api.api {
             ApiVersion::V2 => sb.endpoint_v2(),
@@ -202,7 +194,7 @@ pub async fn connect_with(
             "sandbox: serving the emulated API at {} (demo credentials; nothing leaves this machine)",
             config.endpoint
         );
-        (config, Some(sb), api)
+        (config, Some(sb))
     } else {
         let found = api.credentials()?;
         let mut config = api.client_config(found.credentials);
@@ -211,7 +203,7 @@ pub async fn connect_with(
         {
             config.region = region;
         }
-        (config, None, api.clone())
+        (config, None)
     };
     if sandboxed && config.region.is_empty() {
         config.region = "ap-guangzhou".into();

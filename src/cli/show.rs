@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use super::plan::{calls, load_saved, view};
 use super::{Error, exit};
 use crate::diff;
-use crate::plan::text::visible;
+use crate::render;
 
 /// How `show` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -51,31 +51,14 @@ pub fn run(args: &ShowArgs) -> Result<i32, Error> {
     let shown = calls(&loaded.prepared, args.show_requests);
     match args.format {
         Format::Human => {
-            outln!(
-                "Saved plan {} of {}, made {} by planrun {} for API {} (plan hash {})",
-                visible(&args.saved.display().to_string()),
-                visible(&saved.path),
-                saved.made_at.format("%Y-%m-%d %H:%M:%S UTC"),
-                visible(&saved.planrun),
-                &saved.api.name()[1..],
-                &saved.plan_hash[..12.min(saved.plan_hash.len())],
-            );
+            outln!("{}", render::saved::header(saved, &args.saved));
             out!(
                 "{}",
                 diff::human(&loaded.resolved, &shown, &view(args.expand))
             );
         }
         Format::Json | Format::Sql => {
-            let mut doc = diff::json(&loaded.resolved, &shown);
-            doc["saved"] = serde_json::json!({
-                "path": saved.path,
-                "made_at": saved.made_at,
-                "planrun": saved.planrun,
-                "api": saved.api,
-                "plan_hash": saved.plan_hash,
-                "journal": saved.journal,
-            });
-            outln!("{doc}");
+            outln!("{}", render::saved::json(saved, &loaded.resolved, &shown));
         }
     }
     Ok(exit::OK)

@@ -114,12 +114,6 @@ fn journals(
     let hash = plan_hash_of(resolved);
     let dir = args.session.state_dir.as_deref();
     let at = Located::of_plan(&args.plan, &checked.text, &resolved.name, dir, false)?;
-    let readable = |sandboxed| {
-        let (journal, note) = at.sandboxed(sandboxed).readable(&resolved.name, &hash);
-        if let Some(note) = note {
-            errln!("note: {note}");
-        }
-        journal
-    };
+    let readable = |sandboxed| session::readable(&at.sandboxed(sandboxed), &resolved.name, &hash);
     Ok((readable(false), readable(true)))
 }

@@ -6,11 +6,15 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, FixedOffset, Utc};
 
-use super::{Batch, BatchEvent, Incident, InstanceRecord, Mapping, Problem, Start};
+use super::{Batch, BatchEvent, Incident, InstanceRecord, Mapping, Problem, SelfHosted, Start};
+use crate::compare::Comparison;
 use crate::engine::journal::{PlannedInstance, Record};
+use crate::engine::ops::report::Found;
 use crate::engine::planned::PlanInfo;
 use crate::engine::protocol::TaskState;
+use crate::engine::report::Report;
 use crate::engine::state::{RunState, Status};
+use crate::plan::ResolvedPlan;
 use crate::plan::resolved::DEFAULT_TIMEZONE;
 use crate::plan::rules::parse_timezone;
 
@@ -24,6 +28,32 @@ struct Seen {
 }
 
 impl Incident {
+    /// The record of the journal `report` found (with what the plan given asks, and
+    /// `comparison`: what `compare` kept), and the report of DESIGN §6.
+    pub fn of_found(found: &Found, comparison: Option<Comparison>) -> (Self, Report) {
+        let plan = found.plan.as_ref();
+        let mut incident = Self::build(&found.records, plan.map(|p| &p.0), None);
+        if let Some((_, _, resolved)) = plan {
+            incident = incident.with_selfhosted(SelfHosted::of_plan(resolved, &found.records));
+        }
+        incident = incident.with_differences(comparison);
+        let ids: Vec<&str> = incident.instances.iter().map(|i| i.id.as_str()).collect();
+        let report = Report::new(&incident.plan, &RunState::replay(ids, &found.records));
+        (incident, report)
+    }
+
+    /// The record `apply --report` writes: of the journal's `records`, what `planned` asks
+    /// and the run's `state`, with `plan`'s self-hosted instances.
+    pub fn of_apply(
+        records: &[Record],
+        planned: &PlanInfo,
+        state: &RunState,
+        plan: &ResolvedPlan,
+    ) -> Self {
+        Self::build(records, Some(planned), Some(state))
+            .with_selfhosted(SelfHosted::of_plan(plan, records))
+    }
+
     /// The record of the run that `records` (a journal) tell.
     ///
     /// `plan`: the plan file given now; it only fills in what a journal written before the

@@ -40,6 +40,16 @@ impl Tally {
     pub fn finished(&self) -> usize {
         self.status.values().filter(|s| s.is_final()).count()
     }
+    /// The overall bar's counts: succeeded, failed (or rejected), running.
+    pub fn marks(&self) -> String {
+        format!(
+            "✓ {}  ✗ {}  ▶ {}",
+            self.count(Status::Succeeded),
+            self.count(Status::Failed) + self.count(Status::Rejected),
+            self.count(Status::Running)
+        )
+    }
+
     pub fn line(&self, total: usize) -> String {
         let mut line = format!(
             "{} succeeded, {} failed, {} rejected, {} running, {} submitted, {} pending",

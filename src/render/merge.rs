@@ -10,6 +10,7 @@ use super::compare::row;
 use crate::compare::journal::Conflict;
 use crate::compare::merge::Applied;
 use crate::compare::saved::{Action, Header, Invalid, Op, Reader};
+use crate::engine::ops::merge::Saved;
 use crate::plan::text::visible;
 
 fn table_line(h: &Header, t: usize, counts: Option<(u64, u64)>) -> String {
@@ -85,6 +86,18 @@ fn action_text(h: &Header, a: &Action) -> String {
             row(&m.text(&a.row, None))
         ),
     }
+}
+
+/// What `merge` says of the merge it saved to `out`, and what to do with it.
+pub fn saved(out: &Path, saved: &Saved) -> String {
+    let out = visible(&out.display().to_string()).into_owned();
+    format!(
+        "Saved merge {out} (sha256 {}): {} rows to re-insert, {} to write back, in {} tables.\nReview it with `planrun show {out}`, apply it with `planrun apply {out}`.",
+        &saved.digest[..12],
+        saved.inserts,
+        saved.reverts,
+        saved.tables,
+    )
 }
 
 /// `show FILE`: what it is, then each table's rows with their guards, then the counts.

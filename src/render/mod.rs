@@ -4,6 +4,7 @@
 //! of `compare`, a saved merge and the self-hosted survey. Like [`crate::diff`]'s render:
 //! nothing here prints, reads the terminal or the environment; colour and width are given.
 
+pub mod apply;
 pub mod compare;
 pub mod diagnostics;
 pub mod escaped;
@@ -11,5 +12,8 @@ pub mod events;
 pub mod foreign;
 pub mod jobs;
 pub mod merge;
+pub mod sandbox;
+pub mod saved;
 pub mod selfhosted;
+pub mod shell;
 pub mod summary;

@@ -17,15 +17,13 @@ use crate::engine::run::Ending;
 use crate::engine::store::Found;
 use crate::plan::text::visible;
 use crate::plan::{Checked, ResolvedPlan};
+use crate::render::apply::{self as said, After};
 
 mod checks;
 mod resume;
-mod retry;
 
 use checks::{check_regions, preflight, selfhosted_preflight};
-pub(super) use resume::quote;
 use resume::{interrupt_watch, resume_command, say_anywhere};
-use retry::retry;
 
 /// Apply a plan: submit its rollbacks and track them to the end.
 #[derive(Debug, Clone, clap::Args)]
@@ -197,37 +195,6 @@ async fn open_and_run(
     self::apply(args, plan, calls, apply).await
 }
 
-/// The question above the `yes`: the plan, its totals by strategy, its warnings, and what an
-/// earlier run already did.
-fn question(plan: &ResolvedPlan, checked: &Checked, calls: usize, done: usize) -> String {
-    let s = diff::summary(plan);
-    let warnings = checked
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity == crate::plan::Severity::Warning)
-        .count();
-    let mut text = format!(
-        "Apply plan {}: {} instance{} (table: {}, db: {}, full: {}) in {} call{}, {} warning{}",
-        visible(&plan.name),
-        s.instances,
-        if s.instances == 1 { "" } else { "s" },
-        s.table,
-        s.db,
-        s.full,
-        calls,
-        if calls == 1 { "" } else { "s" },
-        warnings,
-        if warnings == 1 { "" } else { "s" },
-    );
-    if done > 0 {
-        text.push_str(&format!(
-            "; resuming: {done} already finished in an earlier run"
-        ));
-    }
-    text.push('?');
-    text
-}
-
 /// Everything after the apply is open: the journal's verdict first (nothing to do, or a
 /// changed plan), then the diff, the preflight, the question, and the run.
 async fn apply(
@@ -237,23 +204,20 @@ async fn apply(
     apply: &mut Apply,
 ) -> Result<i32, Error> {
     let found = apply.inspect(args.restart)?;
+    // `--retry-failed`: which instances are sent again (or looked for first) is said before
+    // anything else; refused when there is no apply of this very plan to retry.
     let retried = if args.retry_failed {
-        retry(apply, found)?
+        let retried = apply.retry(found)?.to_vec();
+        if let Some(text) = said::retry(&retried, apply.state()) {
+            errln!("{text}");
+        }
+        retried.len()
     } else {
         0
     };
     if found == Found::Complete && retried == 0 {
-        outln!(
-            "This plan was already applied completely (journal {}).",
-            visible(&apply.journal_path().display().to_string())
-        );
-        if args.retry_failed {
-            outln!("Nothing to retry: no instance ended failed, rejected or unknown.");
-        }
-        outln!(
-            "Nothing was submitted. Use `planrun status {}` to see it, or --restart to apply it again.",
-            visible(&args.plan.display().to_string())
-        );
+        let journal = apply.journal_path();
+        out!("{}", said::done(journal, &args.plan, args.retry_failed));
         // A pipeline reads the report whether this run or an earlier one did the work.
         write_report(args, resolved, apply);
         out!("{}", summary(apply));
@@ -279,7 +243,7 @@ async fn apply(
         super::ask(
             &format!(
                 "\n{}\nOnly `yes` is accepted: ",
-                question(resolved, checked, calls.len(), done)
+                said::question(resolved, checked, calls.len(), done)
             ),
             "refusing to apply without confirmation: stdin is not a terminal. Review the plan above and pass --yes to apply it.",
             "Apply cancelled; nothing was submitted.",
@@ -311,43 +275,16 @@ async fn apply(
     outln!();
     out!("{}", summary(apply));
     if let Outcome::Ran { ending, totals } = &outcome {
-        match ending {
-            Ending::Complete => {
-                if totals.pending > 0 {
-                    outln!(
-                        "\nSome instances could not be submitted in this run (see above); nothing was lost. Submit them with:\n  {resume_hint}"
-                    );
-                }
-            }
-            Ending::Interrupted => {
-                let mut text = format!(
-                    "\nInterrupted. In-flight submissions were completed and journaled; nothing is lost.\nResume with:\n  {resume_hint}"
-                );
-                if args.sandbox {
-                    // Its tasks lived in this process: there is nothing left to resume.
-                    text.push_str(
-                        "\n(--sandbox: the emulator stopped with this run, so that starts over.)",
-                    );
-                }
-                say_anywhere(&text, false);
-            }
-            Ending::TimedOut => {
-                outln!(
-                    "\n--timeout reached: unfinished instances are reported timed_out. Resume tracking with:\n  {resume_hint}"
-                );
-            }
-            Ending::Stopped(e) => {
-                super::error::diagnostic(e);
-                errln!(
-                    "The run stopped: the API refused the credentials or the permission. Nothing more was submitted."
-                );
-            }
-            Ending::Journal(e) => {
-                errln!(
-                    "error: cannot write the journal {}: {e}",
-                    visible(&apply.journal_path().display().to_string())
-                );
-                errln!("Stopped at once: without the journal planrun could submit twice.");
+        if let Ending::Stopped(e) = ending {
+            super::error::diagnostic(e);
+        }
+        let journal = apply.journal_path();
+        let sandbox = args.sandbox;
+        for said in said::after(ending, totals.pending, &resume_hint, sandbox, journal) {
+            match said {
+                After::Out(text) => outln!("{text}"),
+                After::Anywhere(text) => say_anywhere(&text, false),
+                After::Err(text) => errln!("{text}"),
             }
         }
     }

@@ -36,6 +36,20 @@ pub enum Error {
     },
     #[error("DescribeDBInstances is API 3.0's")]
     NotV3,
+    #[error(
+        "--instance {} not found in {}; nothing was written",
+        .ids.join(", "),
+        .regions.join(", ")
+    )]
+    NotFound {
+        ids: Vec<String>,
+        regions: Vec<String>,
+    },
+    #[error(
+        "no running primary instance matches in {}; nothing was written",
+        .0.join(", ")
+    )]
+    NoMatch(Vec<String>),
 }
 
 /// Every instance the filters match, per region, in the order of `regions`.
@@ -81,6 +95,74 @@ pub async fn query(
     Ok(found)
 }
 
+impl Spec {
+    /// What a plan asks of every instance, from `--tables DB.TABLE,...` and `--dbs DB,...`,
+    /// the strategy's name (default: `table` when only tables are named, else `db`), the
+    /// rename template and the time in its timezone; each checked, or why not (naming the
+    /// flag).
+    pub fn parse(
+        (tables, dbs): (&[String], &[String]),
+        strategy: Option<&'static str>,
+        rename: &str,
+        (rollback_time, timezone): (&str, &str),
+    ) -> Result<Self, String> {
+        if tables.is_empty() && dbs.is_empty() {
+            return Err("name what to roll back: --tables DB.TABLE,... and/or --dbs DB,...".into());
+        }
+        let source = |name: &str, what: &str| {
+            if crate::plan::rules::is_source_name(name) {
+                Ok(name.to_owned())
+            } else {
+                Err(format!(
+                    "{what} `{name}`: source names are 1 to 64 letters, digits and `_`"
+                ))
+            }
+        };
+        let mut by_db: Vec<(String, Vec<String>)> = Vec::new();
+        for item in tables.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
+            let (db, table) = item
+                .split_once('.')
+                .ok_or_else(|| format!("--tables `{item}`: expected DB.TABLE"))?;
+            let (db, table) = (source(db, "--tables")?, source(table, "--tables")?);
+            match by_db.iter_mut().find(|(d, _)| *d == db) {
+                Some((_, list)) if !list.contains(&table) => list.push(table),
+                Some(_) => {}
+                None => by_db.push((db, vec![table])),
+            }
+        }
+        let mut whole: Vec<String> = Vec::new();
+        for db in dbs.iter().map(|d| d.trim()).filter(|d| !d.is_empty()) {
+            let db = source(db, "--dbs")?;
+            if !whole.contains(&db) {
+                whole.push(db);
+            }
+        }
+        let strategy = strategy.unwrap_or(if whole.is_empty() { "table" } else { "db" });
+        if strategy == "table" && !whole.is_empty() {
+            return Err("--strategy table cannot roll back whole databases (--dbs)".into());
+        }
+        if chrono::NaiveDateTime::parse_from_str(rollback_time, "%Y-%m-%d %H:%M:%S").is_err() {
+            return Err(format!(
+                "--rollback-time {rollback_time:?}: expected YYYY-MM-DD HH:MM:SS"
+            ));
+        }
+        if crate::plan::rules::parse_timezone(timezone).is_none() {
+            return Err(format!("--timezone {timezone:?}: expected ±HH:MM"));
+        }
+        if !rename.contains("{name}") {
+            return Err(format!("--rename {rename:?} must contain {{name}}"));
+        }
+        Ok(Self {
+            strategy,
+            rename: rename.to_owned(),
+            rollback_time: rollback_time.to_owned(),
+            timezone: timezone.to_owned(),
+            tables: by_db,
+            dbs: whole,
+        })
+    }
+}
+
 /// The filters again, on the answer: how the API combines several tags or names is not
 /// documented, so what it returns is held to "every tag, any name, any id".
 fn wanted(args: &Query, i: &DbInstance) -> bool {
@@ -88,6 +170,31 @@ fn wanted(args: &Query, i: &DbInstance) -> bool {
     args.tags.iter().all(|(k, v)| i.has_tag(k, v))
         && (args.names.is_empty() || args.names.iter().any(|n| name.contains(&n.to_lowercase())))
         && (args.instances.is_empty() || args.instances.contains(&i.instance_id))
+}
+
+/// Whether a plan can be made of what the query of `regions` found: every instance `asked`
+/// for by id was found (whether it goes in or is left out), and some instance goes in.
+pub fn check(
+    members: &[Member],
+    left_out: &[LeftOut],
+    asked: &[String],
+    regions: &[String],
+) -> Result<(), Error> {
+    let found = |id: &String| {
+        members.iter().any(|m| &m.id == id) || left_out.iter().any(|l| &l.member.id == id)
+    };
+    let missing: Vec<String> = asked.iter().filter(|id| !found(id)).cloned().collect();
+    if !missing.is_empty() {
+        let regions = regions.to_vec();
+        return Err(Error::NotFound {
+            ids: missing,
+            regions,
+        });
+    }
+    if members.is_empty() {
+        return Err(Error::NoMatch(regions.to_vec()));
+    }
+    Ok(())
 }
 
 /// Running primary instances go in; the others are left out with why. Each id once.
@@ -145,17 +252,6 @@ pub fn schema_path(out: Option<&Path>) -> String {
         }
     }
     FALLBACK.to_owned()
-}
-
-/// Writes the plan's `text` to `path` whole or not at all (a temporary file renamed into
-/// place).
-pub fn write(path: &Path, text: &str) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp-new");
-    let written = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
 }
 
 #[cfg(test)]
