@@ -64,7 +64,7 @@ pub fn run(args: &CancelArgs) -> i32 {
         .iter()
         .filter(|i| args.instance.is_empty() || args.instance.contains(&i.id))
         .any(|i| i.selfhosted.is_none());
-    if args.api.api == super::api_args::ApiVersion::V2 && cloud_in_scope {
+    if args.api.api == super::api_args::Generation::V2 && cloud_in_scope {
         // Said before anything is asked: "no running rollback" would be a lie for an
         // instance whose rollback may well be running.
         errln!(

@@ -10,25 +10,19 @@ mod render;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use super::api_args::{ApiArgs, ApiVersion, SignatureMethodArg};
+use super::api_args::{ApiArgs, Generation, SignatureMethodArg};
 use super::{exit, term};
+use crate::contract::Strategy;
 use render::{Origin, Spec};
 
-/// `--strategy` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum StrategyArg {
-    Table,
-    Db,
-    Full,
-}
+/// `--strategy` values: the plan's [`Strategy`], spelled as in a plan.
+impl clap::ValueEnum for Strategy {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Self::Table, Self::Db, Self::Full]
+    }
 
-impl StrategyArg {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Table => "table",
-            Self::Db => "db",
-            Self::Full => "full",
-        }
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
     }
 }
 
@@ -63,7 +57,7 @@ pub struct NewArgs {
     pub dbs: Vec<String>,
     /// table | db | full [default: table when only tables are named, else db]
     #[arg(long, value_enum)]
-    pub strategy: Option<StrategyArg>,
+    pub strategy: Option<Strategy>,
     /// New names: `{name}` is the source's name.
     #[arg(long, value_name = "TEMPLATE", default_value = "{name}_bak")]
     pub rename: String,
@@ -88,8 +82,8 @@ pub struct NewArgs {
     #[arg(long)]
     pub sandbox: bool,
     /// API generation (only v3 can list the fleet).
-    #[arg(long, value_enum, default_value_t = ApiVersion::V3)]
-    pub api: ApiVersion,
+    #[arg(long, value_enum, default_value_t = Generation::V3)]
+    pub api: Generation,
     /// API endpoint URL [default: https://cdb.tencentcloudapi.com/]
     #[arg(long, env = "PLANRUN_ENDPOINT", value_name = "URL")]
     pub endpoint: Option<String>,
@@ -170,14 +164,15 @@ impl NewArgs {
             }
         }
         let strategy = self.strategy.unwrap_or(if dbs.is_empty() {
-            StrategyArg::Table
+            Strategy::Table
         } else {
-            StrategyArg::Db
+            Strategy::Db
         });
-        if strategy == StrategyArg::Table && !dbs.is_empty() {
+        if strategy == Strategy::Table && !dbs.is_empty() {
             return Err("--strategy table cannot roll back whole databases (--dbs)".into());
         }
-        if chrono::NaiveDateTime::parse_from_str(&self.rollback_time, "%Y-%m-%d %H:%M:%S").is_err()
+        if chrono::NaiveDateTime::parse_from_str(&self.rollback_time, crate::contract::TIME_FORMAT)
+            .is_err()
         {
             return Err(format!(
                 "--rollback-time {:?}: expected YYYY-MM-DD HH:MM:SS",
@@ -248,7 +243,7 @@ pub fn run(args: &NewArgs) -> i32 {
         Ok(s) => s,
         Err(e) => return usage(&e),
     };
-    if args.api != ApiVersion::V3 {
+    if args.api != Generation::V3 {
         return usage(
             "`planrun new` lists the fleet with API 3.0 (DescribeDBInstances); --api v2 has no such query",
         );

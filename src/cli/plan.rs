@@ -142,7 +142,7 @@ pub fn run(args: &PlanArgs) -> i32 {
         // The diff's header and JSON say how many instances a call holds: the flag's value.
         resolved.batch_size = usize::from(size);
     }
-    let prepared = prepare(&resolved, args.api.api.generation(), resolved.batch_size);
+    let prepared = prepare(&resolved, args.api.api, resolved.batch_size);
     let calls = calls(&prepared, args.show_requests);
     let sources = match survey(args, &resolved) {
         Ok(s) => s,

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::api_args::{ApiArgs, ApiVersion};
+use super::api_args::{ApiArgs, Generation};
 use super::exit;
 use super::located::Located;
 use crate::api::Credentials;
@@ -139,12 +139,12 @@ impl Session {
         };
         let protocol = with_local(protocol, plan_path, plan, args, &journal, api, true)?;
         let action = match api.api {
-            ApiVersion::V2 => crate::api::v2::client::ROLLBACK,
-            ApiVersion::V3 => crate::api::v3::client::START_BATCH_ROLLBACK,
+            Generation::V2 => crate::api::v2::client::ROLLBACK,
+            Generation::V3 => crate::api::v3::client::START_BATCH_ROLLBACK,
         };
         let version = match api.api {
-            ApiVersion::V2 => "v2",
-            ApiVersion::V3 => "v3",
+            Generation::V2 => "v2",
+            Generation::V3 => "v3",
         };
         let settings = Settings {
             concurrency: Some((api.concurrency as usize).max(1)),
@@ -476,8 +476,8 @@ pub async fn connect_with(
         let api = api.clone();
         let mut config = api.client_config(credentials);
         config.endpoint = match api.api {
-            ApiVersion::V2 => sb.endpoint_v2(),
-            ApiVersion::V3 => sb.endpoint_v3(),
+            Generation::V2 => sb.endpoint_v2(),
+            Generation::V3 => sb.endpoint_v3(),
         };
         errln!(
             "sandbox: serving the emulated API at {} (demo credentials; nothing leaves this machine)",

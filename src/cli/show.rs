@@ -61,10 +61,10 @@ pub fn run(args: &ShowArgs) -> i32 {
     match args.format {
         Format::Human => {
             outln!(
-                "Saved plan {} of {}, made {} by planrun {} for API {} (plan hash {})",
+                "Saved plan {} of {}, made {} UTC by planrun {} for API {} (plan hash {})",
                 visible(&args.saved.display().to_string()),
                 visible(&saved.path),
-                saved.made_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                saved.made_at.format(crate::contract::TIME_FORMAT),
                 visible(&saved.planrun),
                 &saved.api.name()[1..],
                 &saved.plan_hash[..12.min(saved.plan_hash.len())],

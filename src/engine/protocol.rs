@@ -7,8 +7,8 @@ use std::future::Future;
 use super::listing::{JobsQuery, Listing};
 use super::objects::Holdings;
 use super::reconcile::{self, Found, Sent, Tracked};
+use super::window::Answer;
 use crate::api::rollback::{InstanceRollback, RollbackSpec};
-use crate::api::v3::model::InstanceRollbackRangeTime;
 
 pub use crate::api::{Error, ErrorClass};
 
@@ -213,7 +213,7 @@ pub trait Protocol: Send + Sync + 'static {
         &self,
         _region: Option<&str>,
         _instances: &[String],
-    ) -> impl Future<Output = Result<Option<Vec<InstanceRollbackRangeTime>>, Error>> + Send {
+    ) -> impl Future<Output = Result<Option<Vec<Answer>>, Error>> + Send {
         async { Ok(None) }
     }
 

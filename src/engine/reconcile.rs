@@ -21,7 +21,7 @@ use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
 
 use super::protocol::{JobHandle, Task, TaskState};
 use crate::api::rollback::RollbackSpec;
-use crate::api::v2::matching::same_renames;
+use crate::contract::TIME_FORMAT;
 
 /// How far this machine's clock and the API's task times may disagree. The bound is the
 /// cloud's own: it refuses a signature whose timestamp is more than 300 s off its clock
@@ -31,12 +31,12 @@ pub const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
 
 /// Same point in time, strategy, databases and tables (order does not matter).
 pub fn same_spec(a: &RollbackSpec, b: &RollbackSpec) -> bool {
-    a.rollbacktime == b.rollbacktime && a.strategy == b.strategy && same_renames(a, b)
+    a.rollbacktime == b.rollbacktime && a.strategy == b.strategy && a.same_renames(b)
 }
 
 /// A `YYYY-MM-DD HH:MM:SS` of the API, read in the instances' clock, as UTC.
 fn utc(text: Option<&str>, offset: FixedOffset) -> Option<DateTime<Utc>> {
-    let naive = NaiveDateTime::parse_from_str(text?, "%Y-%m-%d %H:%M:%S").ok()?;
+    let naive = NaiveDateTime::parse_from_str(text?, TIME_FORMAT).ok()?;
     naive
         .and_local_timezone(offset)
         .single()
@@ -94,7 +94,7 @@ impl Sent {
     fn when(&self) -> String {
         self.attempt
             .with_timezone(&self.offset)
-            .format("%Y-%m-%d %H:%M:%S")
+            .format(TIME_FORMAT)
             .to_string()
     }
 }
@@ -234,7 +234,7 @@ pub fn pick(tasks: &[Task], sent: &Sent, request: &JobHandle) -> Tracked {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::v2::matching::tests::spec;
+    use crate::api::rollback::tests::orders as spec;
     use crate::engine::protocol::{JobHandle, TaskState};
 
     fn task(job: &str, started: &str, spec: Option<RollbackSpec>) -> Task {

@@ -16,6 +16,7 @@ use futures::stream::FuturesUnordered;
 use tokio::sync::{mpsc, watch};
 
 use super::journal::{Journal, Record};
+use super::prepare::Work;
 use super::protocol::{Error, ErrorClass, JobHandle, Protocol, Surveyed, Task, TaskState};
 use super::reconcile;
 use super::schedule::{Cadence, Fleet, History, Kind, Pacer, PollQueue, Seen};
@@ -30,7 +31,6 @@ pub const OBSERVATIONS_WAIT: Duration = Duration::from_millis(200);
 /// How the engine paces itself.
 #[derive(Debug, Clone)]
 pub struct Options {
-    pub batch_size: usize,
     /// Submissions in flight at once.
     pub concurrency: usize,
     pub cadence: Cadence,
@@ -56,7 +56,6 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Self {
-            batch_size: 10,
             concurrency: 4,
             cadence: Cadence {
                 min: Duration::from_secs(2),
@@ -251,6 +250,9 @@ pub struct Engine<P: Protocol> {
     protocol: Arc<P>,
     /// `slots[i]` is `state.instances[i]`'s.
     slots: Vec<Slot>,
+    /// `submission_of[i]`: which prepared submission `slots[i]` belongs to (an index into
+    /// the order they were prepared in); what is left of one is sent together.
+    submission_of: Vec<usize>,
     opts: Options,
     journal: Journal,
     state: RunState,
@@ -278,22 +280,33 @@ pub struct Engine<P: Protocol> {
 }
 
 impl<P: Protocol> Engine<P> {
-    /// `requests[i]` and `regions[i]` describe `state.instances[i]` (plan order); they are
-    /// taken apart into one slot per instance here, once.
+    /// `work.rollbacks[i]` describes `state.instances[i]` (plan order); they are taken apart
+    /// into one slot per instance here, once. `work.submissions` are the calls as prepared.
     pub fn new(
         protocol: Arc<P>,
-        work: Vec<(InstanceRollback, Option<String>)>,
+        work: Work,
         opts: Options,
         journal: Journal,
         state: RunState,
         events: mpsc::UnboundedSender<Event>,
     ) -> Self {
         assert_eq!(
-            work.len(),
+            work.rollbacks.len(),
             state.instances.len(),
             "one request (with its region) per instance of the run"
         );
+        let mut submission_of = vec![usize::MAX; work.rollbacks.len()];
+        for (n, ids) in work.submissions.iter().enumerate() {
+            for &i in ids {
+                submission_of[i] = n;
+            }
+        }
+        assert!(
+            !submission_of.contains(&usize::MAX),
+            "every instance of the run is in a prepared submission"
+        );
         let slots = work
+            .rollbacks
             .into_iter()
             .map(|(request, region)| Slot {
                 request,
@@ -305,6 +318,7 @@ impl<P: Protocol> Engine<P> {
         Self {
             protocol,
             slots,
+            submission_of,
             opts,
             journal,
             state,
@@ -482,15 +496,18 @@ impl<P: Protocol> Engine<P> {
         self.enqueue(&pending, now, 0, true);
     }
 
-    /// Queues instances as calls of at most `batch_size`, grouped by region in plan order
-    /// (the same rule as the plan's calls: [`super::batch::group`]).
+    /// Queues instances as what is left of their prepared submissions, in the order they
+    /// were prepared: a call is never recomputed ([`super::prepare`]).
     fn enqueue(&mut self, idx: &[usize], not_before: Instant, attempt: u32, back: bool) {
-        let items = idx.iter().map(|&i| (i, self.slots[i].region.as_deref()));
-        let mut jobs: Vec<Pending> = super::batch::group(items, self.opts.batch_size)
-            .into_iter()
-            .map(|b| Pending {
-                ids: b.instances,
-                region: b.region,
+        let mut left: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+        for &i in idx {
+            left.entry(self.submission_of[i]).or_default().push(i);
+        }
+        let mut jobs: Vec<Pending> = left
+            .into_values()
+            .map(|ids| Pending {
+                region: self.slots[ids[0]].region.clone(),
+                ids,
                 not_before,
                 attempt,
                 busy_since: None,

@@ -9,14 +9,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{NaiveDateTime, TimeDelta};
 
 use crate::api::rollback::{RollbackSpec, Strategy};
+use crate::contract::{MAX_OBJECTS_PER_INSTANCE, TIME_FORMAT, is_system_database};
 
 use super::answer::Rejection;
 use super::config::RollbackTimeCheck;
 use super::verify::Params;
-
-/// At most this many databases and tables per instance per rollback.
-pub const MAX_OBJECTS: usize = 500;
-const SYSTEM_DATABASES: [&str; 4] = ["mysql", "sys", "information_schema", "performance_schema"];
 
 /// One instance of a submission, as parsed from `instances.N.*`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,9 +124,9 @@ pub fn check(
             "nothing to roll back: dbs and tables are empty".into(),
         ));
     }
-    if objects > MAX_OBJECTS {
+    if objects > MAX_OBJECTS_PER_INSTANCE {
         return Err(fail(format!(
-            "{objects} databases and tables; at most {MAX_OBJECTS} per instance"
+            "{objects} databases and tables; at most {MAX_OBJECTS_PER_INSTANCE} per instance"
         )));
     }
     let dbs: Vec<(&str, &str)> = spec
@@ -141,7 +138,7 @@ pub fn check(
     let listed_dbs: BTreeSet<&str> = dbs.iter().map(|(s, _)| *s).collect();
     let mut table_dbs = BTreeSet::new();
     for group in &spec.tables {
-        if !valid_source(&group.db) || (house && is_system(&group.db)) {
+        if !valid_source(&group.db) || (house && is_system_database(&group.db)) {
             return Err(fail(format!("`{}` cannot be a source database", group.db)));
         }
         if !house {
@@ -164,10 +161,6 @@ pub fn check(
     Ok(())
 }
 
-fn is_system(name: &str) -> bool {
-    SYSTEM_DATABASES.contains(&name.to_ascii_lowercase().as_str())
-}
-
 /// Names' character sets, target ≠ source, no shared target, no target equal to a source.
 fn check_renames(kind: &str, pairs: &[(&str, &str)], house: bool) -> Result<(), String> {
     let sources: BTreeSet<&str> = pairs.iter().map(|(s, _)| *s).collect();
@@ -176,7 +169,7 @@ fn check_renames(kind: &str, pairs: &[(&str, &str)], house: bool) -> Result<(), 
     }
     let mut targets = BTreeSet::new();
     for (source, target) in pairs {
-        if !valid_source(source) || (house && kind == "database" && is_system(source)) {
+        if !valid_source(source) || (house && kind == "database" && is_system_database(source)) {
             return Err(format!("`{source}` cannot be a source {kind}"));
         }
         if !valid_target(target) {
@@ -212,7 +205,7 @@ fn check_time(
             13 | 16 => b == b':',
             _ => b.is_ascii_digit(),
         });
-    let time = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
+    let time = NaiveDateTime::parse_from_str(text, TIME_FORMAT)
         .ok()
         .filter(|_| shaped)
         .ok_or_else(|| format!("rollbacktime `{text}` is not a time YYYY-MM-DD HH:MM:SS"))?;
@@ -239,8 +232,7 @@ mod tests {
     use serde_json::json;
 
     fn now() -> NaiveDateTime {
-        NaiveDateTime::parse_from_str("2026-11-20 12:00:00", "%Y-%m-%d %H:%M:%S")
-            .unwrap_or_default()
+        NaiveDateTime::parse_from_str("2026-11-20 12:00:00", TIME_FORMAT).unwrap_or_default()
     }
 
     fn submission(para: serde_json::Value) -> Submission {

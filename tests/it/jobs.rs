@@ -140,7 +140,7 @@ fn jobs_lists_one_page_as_a_table_with_status_names() {
     );
     assert!(
         lines[2].starts_with("1002")
-            && lines[2].contains("success")
+            && lines[2].contains("succeeded")
             && lines[2].contains("orders_bak"),
         "{text}"
     );

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::super::api_args::{ApiArgs, ApiVersion};
+use super::super::api_args::{ApiArgs, Generation};
 use super::super::{exit, plan as plan_cmd, session};
 use crate::compare::{Endpoint, Pair};
 use crate::engine::state::Status;
@@ -279,7 +279,7 @@ async fn addresses(
     };
     // DescribeDBInstances is API 3.0 whatever --api says.
     let mut api = args.api.clone();
-    api.api = ApiVersion::V3;
+    api.api = Generation::V3;
     let sandbox = args
         .sandbox
         .then(|| chrono::FixedOffset::east_opt(0))

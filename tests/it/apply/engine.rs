@@ -10,6 +10,7 @@ use planrun::api::rollback::InstanceRollback;
 use planrun::api::v2::Client;
 use planrun::api::{ClientConfig, Credentials};
 use planrun::engine::journal::Journal;
+use planrun::engine::prepare::Work;
 use planrun::engine::run::{Ending, Engine, Options};
 use planrun::engine::schedule::Cadence;
 use planrun::engine::state::{RunState, Status};
@@ -24,9 +25,11 @@ fn request(id: &str, time: &str) -> InstanceRollback {
     rollback::payments(id, time)
 }
 
+/// Instances per call.
+const BATCH_SIZE: usize = 3;
+
 fn options() -> Options {
     Options {
-        batch_size: 3,
         concurrency: 4,
         cadence: Cadence {
             min: Duration::from_millis(50),
@@ -70,7 +73,10 @@ async fn apply(tag: &str, n: usize, faults: Faults) -> sandbox::CountersSnapshot
     let (_cancel, cancelled) = watch::channel(false);
     let mut engine = Engine::new(
         Arc::new(V2::new(client)),
-        requests.into_iter().map(|r| (r, None)).collect(),
+        Work::batched(
+            requests.into_iter().map(|r| (r, None)).collect(),
+            BATCH_SIZE,
+        ),
         options(),
         journal,
         state,

@@ -165,7 +165,7 @@ pub fn hours_ago(hours: i64) -> String {
     let beijing = chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| panic!("offset"));
     (chrono::Utc::now() - chrono::Duration::hours(hours))
         .with_timezone(&beijing)
-        .format("%Y-%m-%d %H:%M:%S")
+        .format(planrun::contract::TIME_FORMAT)
         .to_string()
 }
 

@@ -305,7 +305,7 @@ fn the_sandbox_demo_runs_the_instances_on_the_plans_clock() {
     let kiritimati = chrono::FixedOffset::east_opt(14 * 3600).unwrap_or_else(|| panic!("tz"));
     let time = (chrono::Utc::now() - chrono::Duration::hours(1))
         .with_timezone(&kiritimati)
-        .format("%Y-%m-%d %H:%M:%S");
+        .format(planrun::contract::TIME_FORMAT);
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let plan = dir.path().join("east.yaml");
     std::fs::write(

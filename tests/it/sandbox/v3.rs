@@ -96,7 +96,7 @@ pub(crate) fn error_code(r: &Value) -> Option<&str> {
 /// A rollback time one hour ago in the instances' clock (+08:00): inside the default window.
 pub(crate) fn recent() -> String {
     (chrono::Utc::now().naive_utc() + chrono::TimeDelta::hours(7))
-        .format("%Y-%m-%d %H:%M:%S")
+        .format(planrun::contract::TIME_FORMAT)
         .to_string()
 }
 

@@ -139,10 +139,12 @@ async fn sandbox_errors_fall_into_the_clients_classes() {
 /// what preflight calls inside the window is accepted, what it calls outside or refused is not.
 #[tokio::test]
 async fn engine_preflight_agrees_with_what_the_sandbox_accepts() {
-    use planrun::engine::v3::{PREFLIGHT_BATCH, V3 as Adapter, Window, window};
+    use planrun::engine::v3::{PREFLIGHT_BATCH, V3 as Adapter};
+    use planrun::engine::window::{Window, window};
 
-    let at =
-        |t: &str| chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S").unwrap_or_default();
+    let at = |t: &str| {
+        chrono::NaiveDateTime::parse_from_str(t, planrun::contract::TIME_FORMAT).unwrap_or_default()
+    };
     let mut config = fast();
     config.missing_instances.insert("cdb-gone0000".into());
     config.rollback_windows.insert(
@@ -207,7 +209,8 @@ async fn engine_preflight_agrees_with_what_the_sandbox_accepts() {
 /// never "refused", and it carries the API's code and message.
 #[tokio::test]
 async fn preflight_asks_again_on_transient_instance_codes_within_a_bound() {
-    use planrun::engine::v3::{V3 as Adapter, Window, window};
+    use planrun::engine::v3::V3 as Adapter;
+    use planrun::engine::window::{Window, window};
     let recent = super::v3::recent();
     let ids = [A.to_owned(), B.to_owned()];
 

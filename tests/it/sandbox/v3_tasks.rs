@@ -36,7 +36,7 @@ async fn start_batch_rollback_refuses_the_whole_call_on_any_broken_rule() {
     };
     let old = (chrono::Utc::now().naive_utc() + chrono::TimeDelta::hours(8)
         - chrono::TimeDelta::days(8))
-    .format("%Y-%m-%d %H:%M:%S")
+    .format(planrun::contract::TIME_FORMAT)
     .to_string();
     let cases = [
         (
@@ -262,8 +262,9 @@ async fn both_apis_share_one_set_of_tasks() {
 async fn range_time_reports_windows_and_codes_per_instance() {
     let mut config = fast();
     config.missing_instances.insert("cdb-gone0000".into());
-    let at =
-        |t: &str| chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S").unwrap_or_default();
+    let at = |t: &str| {
+        chrono::NaiveDateTime::parse_from_str(t, planrun::contract::TIME_FORMAT).unwrap_or_default()
+    };
     config.rollback_windows.insert(
         B.into(),
         vec![RollbackWindow {

@@ -90,6 +90,8 @@ pub async fn restore(production: &Server, dump: &Path, time: NaiveDateTime) -> S
                 "--read-from-remote-server".to_owned(),
                 "--to-last-log".to_owned(),
                 format!("--start-position={pos}"),
+                // Written out, not planrun's `contract::TIME_FORMAT`: the oracle shares
+                // nothing with the code it judges (mariadb-binlog's own format).
                 format!("--stop-datetime={}", time.format("%Y-%m-%d %H:%M:%S")),
                 file,
             ])

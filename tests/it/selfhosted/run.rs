@@ -39,7 +39,7 @@ pub fn write_plan(dir: &Path, entries: &str, time: NaiveDateTime) -> PathBuf {
         &path,
         format!(
             "version: 1\nname: shops\nprovider: mysql\ntimezone: \"+00:00\"\nrollback_time: \"{}\"\nrename: \"{{name}}_bak\"\ninstances:\n{entries}",
-            time.format("%Y-%m-%d %H:%M:%S")
+            time.format(planrun::contract::TIME_FORMAT)
         ),
     )
     .expect("plan");

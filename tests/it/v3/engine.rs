@@ -11,7 +11,8 @@ use planrun::api::v3::client::{
 };
 use planrun::engine::any::AnyProtocol;
 use planrun::engine::protocol::{JobHandle, Protocol, TaskState};
-use planrun::engine::v3::{V3, Window, window};
+use planrun::engine::v3::V3;
+use planrun::engine::window::{Window, window};
 
 #[tokio::test]
 async fn engine_adapter_tracks_by_request_and_reconciles_by_detail() {
@@ -179,6 +180,6 @@ async fn preflight_calls_overlap_and_keep_the_plan_order() {
         .preflight(None, &ids)
         .await
         .unwrap_or_else(|e| panic!("the four calls did not overlap: {e}"));
-    let answered: Vec<&str> = items.iter().map(|i| i.instance_id.as_str()).collect();
+    let answered: Vec<&str> = items.iter().map(|i| i.instance.as_str()).collect();
     assert_eq!(answered, ids.iter().map(String::as_str).collect::<Vec<_>>());
 }
