@@ -6,7 +6,7 @@ use super::listing::{JobsQuery, Listing};
 use super::local::{self, Local};
 use super::objects::Holdings;
 use super::protocol::{JobHandle, Protocol, Surveyed, Task, TaskState};
-use super::reconcile::{Found, Sent, Tracked};
+use super::reconcile::{Finding, Sent, Tracked};
 use super::v2::V2;
 use super::v3::V3;
 use super::window::Answer;
@@ -219,7 +219,7 @@ impl Protocol for AnyProtocol {
         region: Option<&str>,
         instance: &str,
         sent: Sent,
-    ) -> Result<Found, Error> {
+    ) -> Result<Finding, Error> {
         delegate!(self.to(region), p => p.find_submission(region, instance, sent).await, else Err(nested()))
     }
 

@@ -84,7 +84,7 @@ pub async fn check<P: Protocol>(
     // (a DescribeDatabases after its DescribeTables, several databases, a retry's backoff)
     // keeps its place while the ones after it finish, and the slack keeps the client's slots
     // busy meanwhile. It also lets calls of the other action (plans with `dbs`, fallbacks)
-    // queue for their own rate slot while one action's calls wait.
+    // queue for their own turn at the rate while one action's calls wait.
     let width = protocol.concurrency().max(1) * 2;
     let checks = requests
         .iter()

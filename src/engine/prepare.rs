@@ -57,12 +57,12 @@ impl Generation {
 
 /// One instance of the plan as it will be sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Slot {
+pub struct Rollback {
     pub request: InstanceRollback,
     pub region: Option<String>,
 }
 
-/// One submission: its batch (indices into [`Prepared::slots`]) and its exact parameters.
+/// One submission: its batch (indices into [`Prepared::rollbacks`]) and its exact parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Call {
     pub action: &'static str,
@@ -76,13 +76,13 @@ pub struct Call {
 pub struct Prepared {
     pub generation: Generation,
     pub batch_size: usize,
-    pub slots: Vec<Slot>,
+    pub rollbacks: Vec<Rollback>,
     pub calls: Vec<Call>,
     /// Every submission the engine makes, in the order it queues them (indices into
-    /// [`Prepared::slots`]): each of [`Prepared::calls`], and each self-hosted instance's
+    /// [`Prepared::rollbacks`]): each of [`Prepared::calls`], and each self-hosted instance's
     /// restore on its own (its pseudo-region is its own).
     pub submissions: Vec<Vec<usize>>,
-    /// [`plan_hash`] of the slots: what a journal is tied to.
+    /// [`plan_hash`] of the rollbacks: what a journal is tied to.
     pub hash: String,
 }
 
@@ -118,16 +118,16 @@ impl Work {
 /// [`Prepared::hash`] of `plan`, without preparing its calls (it depends on neither the
 /// generation nor the batch size): what a command that reads a journal checks it against.
 pub fn plan_hash_of(plan: &ResolvedPlan) -> String {
-    let slots = slots(plan);
-    let requests: Vec<InstanceRollback> = slots.iter().map(|s| s.request.clone()).collect();
-    let regions: Vec<Option<String>> = slots.iter().map(|s| s.region.clone()).collect();
+    let rollbacks = rollbacks(plan);
+    let requests: Vec<InstanceRollback> = rollbacks.iter().map(|s| s.request.clone()).collect();
+    let regions: Vec<Option<String>> = rollbacks.iter().map(|s| s.region.clone()).collect();
     plan_hash(&requests, &regions)
 }
 
-fn slots(plan: &ResolvedPlan) -> Vec<Slot> {
+fn rollbacks(plan: &ResolvedPlan) -> Vec<Rollback> {
     plan.instances
         .iter()
-        .map(|i| Slot {
+        .map(|i| Rollback {
             request: request::rollback(i),
             // A self-hosted instance's pseudo-region routes its calls to the local restores
             // (and its own batch): part of what the hash ties a journal to.
@@ -141,9 +141,9 @@ fn slots(plan: &ResolvedPlan) -> Vec<Slot> {
 
 /// Prepares `plan` for `generation`, `batch_size` instances a call at most.
 pub fn prepare(plan: &ResolvedPlan, generation: Generation, batch_size: usize) -> Prepared {
-    let slots = slots(plan);
-    let requests: Vec<InstanceRollback> = slots.iter().map(|s| s.request.clone()).collect();
-    let regions: Vec<Option<String>> = slots.iter().map(|s| s.region.clone()).collect();
+    let rollbacks = rollbacks(plan);
+    let requests: Vec<InstanceRollback> = rollbacks.iter().map(|s| s.request.clone()).collect();
+    let regions: Vec<Option<String>> = rollbacks.iter().map(|s| s.region.clone()).collect();
     let hash = plan_hash(&requests, &regions);
     let work = Work::batched(requests.into_iter().zip(regions).collect(), batch_size);
     // A self-hosted instance's pseudo-region is its own: its restore is a submission of its
@@ -153,31 +153,31 @@ pub fn prepare(plan: &ResolvedPlan, generation: Generation, batch_size: usize) -
         .iter()
         .filter(|ids| {
             !ids.iter()
-                .any(|&i| super::local::is_local(slots[i].region.as_deref()))
+                .any(|&i| super::local::is_local(rollbacks[i].region.as_deref()))
         })
         .map(|ids| {
             let batch = Batch {
-                region: slots[ids[0]].region.clone(),
+                region: rollbacks[ids[0]].region.clone(),
                 instances: ids.clone(),
             };
-            call(generation, &slots, batch)
+            call(generation, &rollbacks, batch)
         })
         .collect();
     Prepared {
         generation,
         batch_size,
-        slots,
+        rollbacks,
         calls,
         submissions: work.submissions,
         hash,
     }
 }
 
-fn call(generation: Generation, slots: &[Slot], batch: Batch) -> Call {
+fn call(generation: Generation, rollbacks: &[Rollback], batch: Batch) -> Call {
     let requests: Vec<InstanceRollback> = batch
         .instances
         .iter()
-        .map(|&i| slots[i].request.clone())
+        .map(|&i| rollbacks[i].request.clone())
         .collect();
     Call {
         action: generation.action(),
@@ -190,7 +190,7 @@ fn call(generation: Generation, slots: &[Slot], batch: Batch) -> Call {
 impl Prepared {
     /// Every instance's request, in plan order.
     pub fn requests(&self) -> Vec<InstanceRollback> {
-        self.slots.iter().map(|s| s.request.clone()).collect()
+        self.rollbacks.iter().map(|s| s.request.clone()).collect()
     }
 
     /// Every instance's request with its region, in plan order, and the submissions as
@@ -198,7 +198,7 @@ impl Prepared {
     pub fn work(&self) -> Work {
         Work {
             rollbacks: self
-                .slots
+                .rollbacks
                 .iter()
                 .map(|s| (s.request.clone(), s.region.clone()))
                 .collect(),
@@ -208,7 +208,7 @@ impl Prepared {
 
     /// Every instance's region, in plan order.
     pub fn regions(&self) -> Vec<Option<String>> {
-        self.slots.iter().map(|s| s.region.clone()).collect()
+        self.rollbacks.iter().map(|s| s.region.clone()).collect()
     }
 
     /// The instances grouped one query per region (a query carries one Region), plan order:
@@ -216,7 +216,7 @@ impl Prepared {
     pub fn by_region(&self) -> Vec<(Option<String>, Vec<String>)> {
         // Self-hosted instances have a preflight of their own.
         let items = self
-            .slots
+            .rollbacks
             .iter()
             .enumerate()
             .filter(|(_, s)| !super::local::is_local(s.region.as_deref()))
@@ -227,7 +227,7 @@ impl Prepared {
                 let ids = b
                     .instances
                     .iter()
-                    .map(|&i| self.slots[i].request.instance_id.clone())
+                    .map(|&i| self.rollbacks[i].request.instance_id.clone())
                     .collect();
                 (b.region, ids)
             })

@@ -6,7 +6,7 @@ use std::future::Future;
 
 use super::listing::{JobsQuery, Listing};
 use super::objects::Holdings;
-use super::reconcile::{self, Found, Sent, Tracked};
+use super::reconcile::{self, Finding, Sent, Tracked};
 use super::window::Answer;
 use crate::api::rollback::{InstanceRollback, RollbackSpec};
 
@@ -180,7 +180,7 @@ pub trait Protocol: Send + Sync + 'static {
         region: Option<&str>,
         instance: &str,
         sent: Sent,
-    ) -> impl Future<Output = Result<Found, Error>> + Send {
+    ) -> impl Future<Output = Result<Finding, Error>> + Send {
         async move {
             let tasks = self.tasks(region, instance).await?;
             Ok(reconcile::decide(&tasks, &sent))

@@ -19,7 +19,7 @@ use super::journal::{Journal, Record};
 use super::prepare::Work;
 use super::protocol::{Error, ErrorClass, JobHandle, Protocol, Surveyed, Task, TaskState};
 use super::reconcile;
-use super::schedule::{Cadence, Fleet, History, Kind, Pacer, PollQueue, Seen};
+use super::schedule::{Cadence, History, Kind, Lifespans, Pacer, PollQueue, Seen};
 use super::state::{RunState, Status};
 use crate::api::rollback::InstanceRollback;
 
@@ -196,7 +196,7 @@ enum Done {
         round: u32,
         /// Looks in a row that found no task.
         empty: u8,
-        results: Vec<(usize, Result<reconcile::Found, Error>)>,
+        results: Vec<(usize, Result<reconcile::Finding, Error>)>,
     },
     BusyChecked {
         /// The submission refused busy (its instance's latest).
@@ -225,7 +225,7 @@ enum Done {
 /// One instance of the run, at its plan position (that of `state.instances`, which the
 /// journal's fold owns): what is sent for it, where, and how it is being tracked.
 #[derive(Debug, Clone)]
-struct Slot {
+struct Rollback {
     request: InstanceRollback,
     region: Option<String>,
     tracking: Tracking,
@@ -248,9 +248,9 @@ struct Tracking {
 
 pub struct Engine<P: Protocol> {
     protocol: Arc<P>,
-    /// `slots[i]` is `state.instances[i]`'s.
-    slots: Vec<Slot>,
-    /// `submission_of[i]`: which prepared submission `slots[i]` belongs to (an index into
+    /// `rollbacks[i]` is `state.instances[i]`'s.
+    rollbacks: Vec<Rollback>,
+    /// `submission_of[i]`: which prepared submission `rollbacks[i]` belongs to (an index into
     /// the order they were prepared in); what is left of one is sent together.
     submission_of: Vec<usize>,
     opts: Options,
@@ -266,7 +266,7 @@ pub struct Engine<P: Protocol> {
     /// Looks in flight.
     looking: usize,
     /// What this run's tasks taught about how tasks progress.
-    fleet: Fleet,
+    lifespans: Lifespans,
     /// Listings that speak for many instances at once (API 3.0).
     surveys: survey::Surveys,
     /// Observations not journaled yet ([`Engine::buffer`]), and since when the oldest waits.
@@ -281,7 +281,7 @@ pub struct Engine<P: Protocol> {
 
 impl<P: Protocol> Engine<P> {
     /// `work.rollbacks[i]` describes `state.instances[i]` (plan order); they are taken apart
-    /// into one slot per instance here, once. `work.submissions` are the calls as prepared.
+    /// into one [`Rollback`] per instance here, once. `work.submissions` are the calls as prepared.
     pub fn new(
         protocol: Arc<P>,
         work: Work,
@@ -305,10 +305,10 @@ impl<P: Protocol> Engine<P> {
             !submission_of.contains(&usize::MAX),
             "every instance of the run is in a prepared submission"
         );
-        let slots = work
+        let rollbacks = work
             .rollbacks
             .into_iter()
-            .map(|(request, region)| Slot {
+            .map(|(request, region)| Rollback {
                 request,
                 region,
                 tracking: Tracking::default(),
@@ -317,7 +317,7 @@ impl<P: Protocol> Engine<P> {
         let surveys = survey::Surveys::new(state.instances.iter().map(|s| s.id.as_str()));
         Self {
             protocol,
-            slots,
+            rollbacks,
             submission_of,
             opts,
             journal,
@@ -329,7 +329,7 @@ impl<P: Protocol> Engine<P> {
             polls: PollQueue::default(),
             pacer: Pacer::default(),
             looking: 0,
-            fleet: Fleet::default(),
+            lifespans: Lifespans::default(),
             surveys,
             buffered: Vec::new(),
             buffered_since: None,
@@ -506,7 +506,7 @@ impl<P: Protocol> Engine<P> {
         let mut jobs: Vec<Pending> = left
             .into_values()
             .map(|ids| Pending {
-                region: self.slots[ids[0]].region.clone(),
+                region: self.rollbacks[ids[0]].region.clone(),
                 ids,
                 not_before,
                 attempt,

@@ -403,7 +403,7 @@ impl Protocol for V3 {
         region: Option<&str>,
         instance: &str,
         sent: crate::engine::reconcile::Sent,
-    ) -> Result<crate::engine::reconcile::Found, Error> {
+    ) -> Result<crate::engine::reconcile::Finding, Error> {
         self.find_tied(region, instance, sent).await
     }
 

@@ -25,7 +25,7 @@ pub struct Submission {
 
 /// Reads every `instances.N.cdbInstanceId` / `instances.N.para` pair, ordered by N.
 pub fn parse_instances(params: &Params) -> Result<Vec<Submission>, Rejection> {
-    let mut slots: BTreeMap<u32, (Option<&str>, Option<&str>)> = BTreeMap::new();
+    let mut numbered: BTreeMap<u32, (Option<&str>, Option<&str>)> = BTreeMap::new();
     for (key, value) in &params.0 {
         let Some(rest) = key.strip_prefix("instances.") else {
             continue;
@@ -36,21 +36,21 @@ pub fn parse_instances(params: &Params) -> Result<Vec<Submission>, Rejection> {
         let n: u32 = n
             .parse()
             .map_err(|_| Rejection::invalid(format!("unknown parameter {key}")))?;
-        let slot = slots.entry(n).or_default();
+        let pair = numbered.entry(n).or_default();
         match field {
-            "cdbInstanceId" => slot.0 = Some(value),
-            "para" => slot.1 = Some(value),
+            "cdbInstanceId" => pair.0 = Some(value),
+            "para" => pair.1 = Some(value),
             _ => return Err(Rejection::invalid(format!("unknown parameter {key}"))),
         }
     }
-    if slots.is_empty() {
+    if numbered.is_empty() {
         return Err(Rejection::invalid(
             "missing parameter instances.0.cdbInstanceId",
         ));
     }
     let mut seen = BTreeSet::new();
-    let mut out = Vec::with_capacity(slots.len());
-    for (index, (id, para)) in slots {
+    let mut out = Vec::with_capacity(numbered.len());
+    for (index, (id, para)) in numbered {
         let id = id.ok_or_else(|| {
             Rejection::invalid(format!("missing parameter instances.{index}.cdbInstanceId"))
         })?;
