@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 /// `table`, `db` or `full`, spelled on the wire as in the plan: the one
-/// [`Strategy`](crate::contract::Strategy) of the contract.
+/// [`Strategy`] of the contract ([`crate::contract`]).
 pub use crate::contract::Strategy;
 
 /// One database restored under a new name.

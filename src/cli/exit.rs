@@ -1,4 +1,4 @@
-//! The exit-code table (DESIGN §2): the one place outcomes become numbers.
+//! The exit-code table (`docs/contract.md` §2): the one place outcomes become numbers.
 
 use crate::engine::apply::Outcome;
 use crate::engine::report::Totals;

@@ -9,7 +9,7 @@ use crate::api::v2::MAX_PAGE;
 use crate::engine::listing::{JobsQuery, Listing};
 use crate::engine::protocol::Protocol;
 
-/// Exit codes of this command (DESIGN §2: `jobs` exits 0 or 2).
+/// Exit codes of this command (`docs/contract.md` §2: `jobs` exits 0 or 2).
 const EXIT_OK: i32 = 0;
 const EXIT_USAGE: i32 = 2;
 

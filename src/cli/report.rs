@@ -19,7 +19,7 @@ pub enum Format {
     Html,
     /// GitHub-flavoured, for a ticket: the summary and what was not restored.
     Markdown,
-    /// The report of DESIGN §6 (`status --format json`).
+    /// The report of `docs/contract.md` §6 (`status --format json`).
     Json,
 }
 

@@ -281,7 +281,7 @@ pub struct Engine<P: Protocol> {
 
 impl<P: Protocol> Engine<P> {
     /// `work.rollbacks[i]` describes `state.instances[i]` (plan order); they are taken apart
-    /// into one [`Rollback`] per instance here, once. `work.submissions` are the calls as prepared.
+    /// into one `Rollback` per instance here, once. `work.submissions` are the calls as prepared.
     pub fn new(
         protocol: Arc<P>,
         work: Work,

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::journal::Record;
 use super::protocol::{JobHandle, Task, TaskState};
 
-/// An instance's status as reports show it (DESIGN §6): the one vocabulary of the engine,
-/// `status`, the reports and the incident record, spelt as [`Status::name`] everywhere.
+/// An instance's status as reports show it (`docs/contract.md` §6): the one vocabulary of the
+/// engine, `status`, the reports and the incident record, spelt as [`Status::name`] everywhere.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {

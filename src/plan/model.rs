@@ -102,7 +102,7 @@ pub struct Entry {
     pub tables: Option<Tables>,
 }
 
-/// The plan's `strategy`: the one [`Strategy`](crate::contract::Strategy) of the contract.
+/// The plan's `strategy`: the one [`Strategy`] of the contract ([`crate::contract`]).
 pub use crate::contract::Strategy;
 
 /// Who runs the database: the cloud, or you.

@@ -1,5 +1,5 @@
-//! The rules of the plan language (DESIGN §1), each its own diagnostic code, and resolution of
-//! a valid plan into concrete per-instance rollbacks.
+//! The rules of the plan language (`docs/contract.md` §1), each its own diagnostic code, and
+//! resolution of a valid plan into concrete per-instance rollbacks.
 
 use std::collections::{HashMap, HashSet};
 

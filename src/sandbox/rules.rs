@@ -1,7 +1,7 @@
 //! The rules a submission is checked by server-side: every broken rule is a 9003 (API 3.0:
 //! `InvalidParameterValue`) whose message names the instance (`instances.N (cdb-...)`). The
 //! documented ones always (strategy `table` with no databases, at most 500 objects, the
-//! names' characters, the time); the plan rules of DESIGN §1 that the cloud does not
+//! names' characters, the time); the plan rules of `docs/contract.md` §1 that the cloud does not
 //! document only when asked (`house`: `Config::plan_rules`, `sandbox serve --plan-rules`).
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -1,5 +1,5 @@
-//! `--report FILE` as DESIGN §6, `status` (human and `--format json`) and its exit codes,
-//! `--timeout`, and no secret anywhere in what planrun writes or prints.
+//! `--report FILE` as `docs/contract.md` §6, `status` (human and `--format json`) and its exit
+//! codes, `--timeout`, and no secret anywhere in what planrun writes or prints.
 
 use std::collections::BTreeSet;
 
