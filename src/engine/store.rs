@@ -273,6 +273,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::journal::script::Script;
 
     #[test]
     fn the_state_lives_beside_the_plan_unless_told() {
@@ -298,25 +299,13 @@ mod tests {
             false,
         );
         let (mut journal, ..) = store.open(Found::Nothing).unwrap_or_else(|e| panic!("{e}"));
-        let at = Utc::now();
+        let records = Script::new(Utc::now())
+            .start("p", "h")
+            .intent(1, &[ids[0].as_str()])
+            .timed_out(&[ids[0].as_str(), ids[1].as_str()])
+            .records();
         journal
-            .append_all(&[
-                Record::Start {
-                    plan: "p".into(),
-                    plan_hash: "h".into(),
-                    at,
-                    by: None,
-                },
-                Record::Intent {
-                    batch: 1,
-                    instances: ids[..1].to_vec(),
-                    at,
-                },
-                Record::TimedOut {
-                    instances: ids.clone(),
-                    at,
-                },
-            ])
+            .append_all(&records)
             .unwrap_or_else(|e| panic!("{e}"));
         let statuses = |s: &RunState| s.instances.iter().map(|i| i.status).collect::<Vec<_>>();
         let shown = store.load().unwrap_or_else(|e| panic!("{e}"));
@@ -341,27 +330,17 @@ mod tests {
         let at = Utc::now();
         let (mut journal, _) = Journal::open(&path).unwrap_or_else(|e| panic!("{e}"));
         journal
-            .append(&Record::Intent {
-                batch: 1,
-                instances: vec![ids[0].into()],
-                at,
-            })
+            .append_all(&Script::new(at).intent(1, &ids).records())
             .unwrap_or_else(|e| panic!("{e}"));
         let seen = journal_len(&path).unwrap_or_else(|e| panic!("{e}"));
         let mut state =
             RunState::replay(ids, &Journal::read(&path).unwrap_or_else(|e| panic!("{e}")));
         // An apply writes while status looks at the API.
-        let newer = Record::TimedOut {
-            instances: vec![ids[0].into()],
-            at,
-        };
-        journal.append(&newer).unwrap_or_else(|e| panic!("{e}"));
+        journal
+            .append_all(&Script::new(at).timed_out(&ids).records())
+            .unwrap_or_else(|e| panic!("{e}"));
         let lock = lock(&path, "p").unwrap_or_else(|e| panic!("{e}"));
-        let learned = [Record::Stopping {
-            instance: ids[0].into(),
-            request: None,
-            at,
-        }];
+        let learned = Script::new(at).stopping(ids[0], None).records();
         let written = record(&lock, &path, seen, &mut state, &learned);
         assert!(matches!(written, Ok(false)), "{written:?}");
         let records = Journal::read(&path).unwrap_or_else(|e| panic!("{e}"));
@@ -385,12 +364,7 @@ mod tests {
         let old = Store::new(path.clone(), "p", ids.clone(), "old".into(), false);
         let (mut journal, ..) = old.open(Found::Nothing).unwrap_or_else(|e| panic!("{e}"));
         journal
-            .append(&Record::Start {
-                plan: "p".into(),
-                plan_hash: "old".into(),
-                at: Utc::now(),
-                by: None,
-            })
+            .append_all(&Script::new(Utc::now()).start("p", "old").records())
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(matches!(
             old.inspect(false),

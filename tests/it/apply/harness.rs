@@ -5,11 +5,12 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
 pub use crate::support::{LIMIT, Output, Running, Test};
+use crate::support::{STEP, wait_for_blocking};
 
 /// Credentials the served sandbox accepts (given to it with --secret-id/--secret-key).
 pub const SECRET_ID: &str = "AKIDapplyTESTS00000000000000000000";
@@ -94,18 +95,14 @@ impl Served {
     /// Waits until the counters satisfy `ready` (the sandbox is another process: what it saw
     /// is only known by asking); panics after `limit`.
     pub fn wait_until(&self, what: &str, limit: Duration, ready: impl Fn(&Value) -> bool) {
-        let deadline = Instant::now() + limit;
-        loop {
+        wait_for_blocking(&format!("the sandbox to see {what}"), limit, STEP, || {
             let counters = self.counters();
             if ready(&counters) {
-                return;
+                Ok(())
+            } else {
+                Err(counters)
             }
-            assert!(
-                Instant::now() < deadline,
-                "the sandbox never saw {what} within {limit:?}: {counters}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        });
     }
 
     /// Requests being answered right now.

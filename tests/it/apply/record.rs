@@ -2,8 +2,9 @@
 //! sandbox run with failures and a refused instance is opened in headless Chromium (driven by
 //! `tests/browser/inspect.py` over the DevTools pipe): it loads with no console error and no
 //! network request, holds every instance and failure, shows a `<script>` as text, and
-//! renders a picture that is not blank. `PLANRUN_UPDATE_SCREENSHOT=1` saves that picture as
-//! `docs/record.png` (the README's). The Markdown has a golden (`UPDATE_GOLDENS=1`).
+//! renders a picture that is not blank. The Markdown has a golden; `PLANRUN_UPDATE_GOLDENS=1`
+//! rewrites it and saves that picture as `docs/record.png` (the README's), which is not
+//! compared: a browser draws it a little differently from run to run ([`golden::refresh`]).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -11,6 +12,7 @@ use std::process::Command;
 use serde_json::Value;
 
 use super::harness::{Output, Served, Test, ids, read_json, recent_time};
+use crate::support::golden;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -30,19 +32,10 @@ fn report(args: &[&str]) -> Output {
 #[test]
 fn the_markdown_record_of_a_journal_matches_its_golden() {
     let journal = repo().join("tests/record/incident-42.journal");
-    let golden = repo().join("tests/record/incident-42.md");
+    let expected = repo().join("tests/record/incident-42.md");
     let out = report(&[&journal.to_string_lossy(), "--format", "markdown"]);
     assert_eq!(out.code, Some(1), "a failure and a refusal: {}", out.all());
-    if std::env::var_os("UPDATE_GOLDENS").is_some() {
-        std::fs::write(&golden, &out.stdout).unwrap_or_else(|e| panic!("{e}"));
-    }
-    let expected = std::fs::read_to_string(&golden).unwrap_or_default();
-    assert_eq!(
-        out.stdout,
-        expected,
-        "the Markdown record differs from {} (UPDATE_GOLDENS=1 regenerates)",
-        golden.display()
-    );
+    golden::check(&expected, &out.stdout);
 }
 
 #[test]
@@ -257,7 +250,5 @@ fn the_html_record_of_a_sandbox_run_loads_offline_in_chromium_and_shows_everythi
             && picture["luma_stddev"].as_f64().unwrap_or(0.0) > 10.0,
         "a blank picture: {picture}"
     );
-    if std::env::var_os("PLANRUN_UPDATE_SCREENSHOT").is_some() {
-        std::fs::copy(&shot, repo().join("docs/record.png")).unwrap_or_else(|e| panic!("{e}"));
-    }
+    golden::refresh(&repo().join("docs/record.png"), &shot);
 }

@@ -5,9 +5,9 @@ use std::os::unix::process::CommandExt as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use std::time::Instant;
 
 use super::harness::{LIMIT, Served, Test, Work, ids};
+use crate::support::{STEP, wait_for_blocking};
 
 /// The command after "Resume with:" in the output.
 fn resume_line(stdout: &str) -> String {
@@ -150,18 +150,12 @@ fn sigterm_and_sighup_stop_submitting_and_exit_3_with_the_resume_command() {
 
 /// Waits until the file at `path` holds `needle` (a log written by another process).
 fn wait_for_text(path: &Path, needle: &str, limit: Duration) {
-    let deadline = Instant::now() + limit;
-    loop {
-        if std::fs::read_to_string(path).is_ok_and(|t| t.contains(needle)) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no {needle:?} in {} after {limit:?}",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_blocking(
+        &format!("{needle:?} in {}", path.display()),
+        limit,
+        STEP,
+        || std::fs::read_to_string(path).is_ok_and(|t| t.contains(needle)),
+    );
 }
 
 /// `planrun apply PLAN --yes 2>&1 | tee apply.log`, then Ctrl-C: the terminal signals the

@@ -61,22 +61,26 @@ async fn planruns_v3_client_round_trips_every_action() {
     );
     assert!(busy.request_id().is_some_and(|r| !r.is_empty()));
 
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let page = c
-            .rollback_tasks(A, Some(&id), 0, 10)
-            .await
-            .unwrap_or_else(|e| panic!("detail: {e}"));
-        assert_eq!(page.total_count, Some(1));
-        let task = &page.items[0];
-        assert_eq!(task.detail[0].instance_id, A);
-        if task.status.as_deref() == Some("SUCCESS") {
+    wait_for_every(
+        "the task to succeed",
+        Duration::from_secs(10),
+        Duration::from_millis(100),
+        async || {
+            let page = c
+                .rollback_tasks(A, Some(&id), 0, 10)
+                .await
+                .unwrap_or_else(|e| panic!("detail: {e}"));
+            assert_eq!(page.total_count, Some(1));
+            let task = &page.items[0];
+            assert_eq!(task.detail[0].instance_id, A);
+            if task.status.as_deref() != Some("SUCCESS") {
+                return Err(format!("{task:?}"));
+            }
             assert_eq!(task.percent(), Some(100));
-            break;
-        }
-        assert!(Instant::now() < deadline, "never finished: {task:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+            Ok(())
+        },
+    )
+    .await;
 
     // B still runs (same job, its own task) until stopped.
     let stopping = c.stop_rollback(B).await;

@@ -8,17 +8,22 @@ use planrun::sandbox::RollbackWindow;
 /// Polls until the newest task of `id` is terminal; returns that item. 10 polls a second
 /// leave room under the 20/s limit for the test's other requests.
 async fn wait_done(c: &V3, id: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let r = c.detail(id, json!({"Limit": 1})).await;
-        let item = r["Items"][0].clone();
-        let status = item["Status"].as_str().unwrap_or("").to_owned();
-        if ["SUCCESS", "FAILED", "KILLED"].contains(&status.as_str()) {
-            return item;
-        }
-        assert!(Instant::now() < deadline, "task never finished: {r}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for_every(
+        "the task to finish",
+        Duration::from_secs(10),
+        Duration::from_millis(100),
+        async || {
+            let r = c.detail(id, json!({"Limit": 1})).await;
+            let item = r["Items"][0].clone();
+            let status = item["Status"].as_str().unwrap_or("").to_owned();
+            if ["SUCCESS", "FAILED", "KILLED"].contains(&status.as_str()) {
+                Ok(item)
+            } else {
+                Err(r)
+            }
+        },
+    )
+    .await
 }
 
 #[tokio::test]
