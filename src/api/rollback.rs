@@ -145,8 +145,7 @@ pub(crate) mod tests {
 
     #[test]
     fn para_round_trips() {
-        let back: RollbackSpec =
-            serde_json::from_str(&para_json(&spec())).unwrap_or_else(|e| panic!("{e}"));
+        let back: RollbackSpec = serde_json::from_str(&para_json(&spec())).unwrap();
         assert_eq!(back, spec());
     }
 }

@@ -338,9 +338,8 @@ pub async fn run_journaled(
     pace: Pace,
 ) -> (RunState, Vec<crate::engine::journal::Record>, u64) {
     let ids = ids(n);
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let (journal, _) =
-        Journal::open(&dir.path().join("j.journal")).unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
+    let (journal, _) = Journal::open(&dir.path().join("j.journal")).unwrap();
     let requests: Vec<InstanceRollback> = ids
         .iter()
         .map(|id| InstanceRollback {
@@ -372,7 +371,7 @@ pub async fn run_journaled(
         .unwrap_or_else(|_| panic!("the engine did not end"));
     assert!(matches!(ending, Ending::Complete), "{ending:?}");
     let syncs = engine.journal().syncs();
-    let records = Journal::read(&dir.path().join("j.journal")).unwrap_or_else(|e| panic!("{e}"));
+    let records = Journal::read(&dir.path().join("j.journal")).unwrap();
     let state = engine.into_state();
     assert!(
         state

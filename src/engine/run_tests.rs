@@ -217,9 +217,8 @@ async fn run_journaled(
     batch_size: usize,
     opts: Options,
 ) -> (Ending, RunState, Vec<Record>) {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let (journal, _) =
-        Journal::open(&dir.path().join("j.journal")).unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
+    let (journal, _) = Journal::open(&dir.path().join("j.journal")).unwrap();
     let requests: Vec<InstanceRollback> = ids
         .iter()
         .map(|id| InstanceRollback {
@@ -245,7 +244,7 @@ async fn run_journaled(
         .unwrap_or_else(|_| panic!("the engine did not end"));
     let state = engine.into_state();
     // What a resumed run would see is what this run ended with.
-    let records = Journal::read(&dir.path().join("j.journal")).unwrap_or_else(|e| panic!("{e}"));
+    let records = Journal::read(&dir.path().join("j.journal")).unwrap();
     let replayed = RunState::replay(ids.iter().map(String::as_str), &records);
     assert_eq!(
         replayed.instances, state.instances,

@@ -239,7 +239,7 @@ mod tests {
         Submission {
             index: 0,
             instance_id: "cdb-aaaaaaaa".into(),
-            spec: serde_json::from_value(para).unwrap_or_else(|e| panic!("{e}")),
+            spec: serde_json::from_value(para).unwrap(),
         }
     }
 

@@ -57,7 +57,7 @@ fn plan_prints_every_example_plan_as_its_golden() {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
         for api in ["v2", "v3"] {
-            let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+            let dir = tempfile::tempdir().unwrap();
             let out = Test::in_dir(dir.path())
                 .arg("plan")
                 .arg(&plan)
@@ -71,7 +71,7 @@ fn plan_prints_every_example_plan_as_its_golden() {
 
 both_apis! {
     fn apply_sandbox_prints_its_golden(api) {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().unwrap();
         let out = Test::in_dir(dir.path())
             .arg("apply")
             .arg(root().join("plans/minimal.yaml"))

@@ -43,9 +43,9 @@ fn python_run(args: &[String], stdin: Option<Vec<u8>>) -> String {
             )
         });
     if let (Some(bytes), Some(mut pipe)) = (stdin, child.stdin.take()) {
-        pipe.write_all(&bytes).unwrap_or_else(|e| panic!("{e}"));
+        pipe.write_all(&bytes).unwrap();
     }
-    let output = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let output = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         output.status.success(),
@@ -171,7 +171,7 @@ fn sign_rs_agrees_with_the_sdks_signer() {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/sign_vectors.py");
     let stdin = serde_json::Value::from(cases).to_string().into_bytes();
     let stdout = python_run(&[script.display().to_string()], Some(stdin));
-    let sdk: Vec<String> = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}"));
+    let sdk: Vec<String> = serde_json::from_str(&stdout).unwrap();
     assert_eq!(sdk, expected);
 }
 

@@ -229,7 +229,7 @@ mod tests {
     }
 
     fn asked(fake: &Fake, request: &InstanceRollback) -> Holdings {
-        futures::executor::block_on(holdings(fake, request)).unwrap_or_else(|e| panic!("{e}"))
+        futures::executor::block_on(holdings(fake, request)).unwrap()
     }
 
     #[test]

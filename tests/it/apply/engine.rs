@@ -54,20 +54,20 @@ async fn apply(tag: &str, n: usize, faults: Faults) -> sandbox::CountersSnapshot
     };
     let sb = sandbox::start(config, SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let mut client_config = ClientConfig::new(
         sb.endpoint_v2(),
         "ap-guangzhou",
         Credentials::new(DEMO_SECRET_ID, DEMO_SECRET_KEY),
     );
     client_config.retry.base_delay = Duration::from_millis(20);
-    let client = Client::new(client_config).unwrap_or_else(|e| panic!("{e}"));
+    let client = Client::new(client_config).unwrap();
     let ids = ids(tag, n);
     let time = recent_time();
     let requests: Vec<InstanceRollback> = ids.iter().map(|i| request(i, &time)).collect();
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("j.journal");
-    let (journal, _) = Journal::open(&path).unwrap_or_else(|e| panic!("{e}"));
+    let (journal, _) = Journal::open(&path).unwrap();
     let state = RunState::new(ids.iter().map(String::as_str));
     let (tx, _rx) = mpsc::unbounded_channel();
     let (_cancel, cancelled) = watch::channel(false);
@@ -96,7 +96,7 @@ async fn apply(tag: &str, n: usize, faults: Faults) -> sandbox::CountersSnapshot
     assert_eq!(counters.accepted_submissions, once, "{tag}: {counters:?}");
     let replayed = RunState::replay(
         ids.iter().map(String::as_str),
-        &Journal::read(&path).unwrap_or_else(|e| panic!("{e}")),
+        &Journal::read(&path).unwrap(),
     );
     assert_eq!(
         replayed.instances, state.instances,

@@ -41,7 +41,7 @@ impl Served {
         } else {
             "endpoint: "
         };
-        let home = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let home = tempfile::tempdir().unwrap();
         let mut child = Test::in_dir(home.path())
             .real_clock()
             .args(["sandbox", "serve", "--port", "0"])
@@ -77,7 +77,7 @@ impl Served {
         let mut stream = TcpStream::connect(&self.addr).unwrap_or_else(|e| panic!("counters: {e}"));
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
         write!(
             stream,
             "GET /_sandbox/counters HTTP/1.0\r\nHost: {}\r\n\r\n",
@@ -124,7 +124,7 @@ impl Served {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
         let tasks = runtime
             .block_on(client.all_rollback_tasks(instance, Some(&AsyncRequestId(job.to_owned()))))
             .unwrap_or_else(|e| panic!("DescribeRollbackTaskDetail: {e}"));
@@ -207,7 +207,7 @@ pub const PLAN_NAME: &str = "drill";
 
 impl Work {
     pub fn new(ids: &[String], batch_size: usize) -> Self {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().unwrap();
         let plan = dir.path().join("drill.yaml");
         let work = Self { dir, plan };
         work.write_plan(ids, batch_size, "{name}_bak");
@@ -216,7 +216,7 @@ impl Work {
 
     pub fn write_plan(&self, ids: &[String], batch_size: usize, rename: &str) {
         let text = plan_text(Some(PLAN_NAME), ids, batch_size, rename);
-        std::fs::write(&self.plan, text).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&self.plan, text).unwrap();
     }
 
     pub fn state_dir(&self) -> PathBuf {

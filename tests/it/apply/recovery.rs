@@ -16,7 +16,7 @@ use crate::support::LIMIT;
 /// The plan of `work` rolling `ids` back to `time`.
 fn write_at(work: &Work, ids: &[String], rename: &str, time: &str) {
     let text = plan_text_at(Some(PLAN_NAME), ids, 1, rename, time);
-    std::fs::write(&work.plan, text).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&work.plan, text).unwrap();
 }
 
 /// The instance's job in a report, and the rollback times its task echoes in the sandbox.
@@ -193,14 +193,13 @@ fn a_plan_never_sent_is_not_succeeded_on_another_plans_ended_task() {
         .run();
     assert_eq!(made.code, Some(0), "{}", made.all());
     let body = std::fs::read_to_string(&saved).unwrap_or_default();
-    let doc: Value = serde_json::from_str(body.lines().next().unwrap_or_default())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let doc: Value = serde_json::from_str(body.lines().next().unwrap_or_default()).unwrap();
     let journal = Script::new(chrono::Utc::now())
         .start(PLAN_NAME, doc["plan_hash"].as_str().unwrap_or_default())
         .intent(1, &[ids[0].as_str()])
         .records();
-    let (mut file, _) = Journal::open(&b.journal()).unwrap_or_else(|e| panic!("{e}"));
-    file.append_all(&journal).unwrap_or_else(|e| panic!("{e}"));
+    let (mut file, _) = Journal::open(&b.journal()).unwrap();
+    file.append_all(&journal).unwrap();
 
     let path = b.dir.path().join("b.json");
     let out = b.apply(&served).arg("--report").arg(&path).run();

@@ -240,7 +240,7 @@ fn no_secret_or_token_appears_in_the_journal_the_report_or_the_output() {
     }
     // Old journals set aside by --restart too.
     for entry in std::fs::read_dir(work.state_dir())
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
         .filter_map(Result::ok)
     {
         let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
@@ -306,7 +306,7 @@ fn the_sandbox_demo_runs_the_instances_on_the_plans_clock() {
     let time = (chrono::Utc::now() - chrono::Duration::hours(1))
         .with_timezone(&kiritimati)
         .format(planrun::contract::TIME_FORMAT);
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("east.yaml");
     std::fs::write(
         &plan,
@@ -315,7 +315,7 @@ fn the_sandbox_demo_runs_the_instances_on_the_plans_clock() {
              instances:\n  - id: cdb-east0001\n    tables:\n      crm:\n        contacts: contacts_bak\n"
         ),
     )
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
     let out = Test::in_dir(dir.path())
         .real_clock()
         .args(["apply", "--yes", "--sandbox", "--poll-interval", "100ms"])

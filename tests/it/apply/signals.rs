@@ -171,7 +171,7 @@ fn ctrl_c_to_a_pipeline_whose_tee_dies_stops_submitting_and_exits_3() {
     let planrun = work
         .apply(&served)
         .args(["--concurrency", "1", "--rate", "2"])
-        .stdout_to(writer.try_clone().unwrap_or_else(|e| panic!("{e}")))
+        .stdout_to(writer.try_clone().unwrap())
         .stderr_to(writer)
         // A job of its own, as a shell makes one for a pipeline.
         .process_group(0)
@@ -181,7 +181,7 @@ fn ctrl_c_to_a_pipeline_whose_tee_dies_stops_submitting_and_exits_3() {
         .arg(&log)
         .stdin(reader)
         .stdout(Stdio::null())
-        .process_group(i32::try_from(pgid).unwrap_or_else(|e| panic!("{e}")))
+        .process_group(i32::try_from(pgid).unwrap())
         .spawn()
         .unwrap_or_else(|e| panic!("spawn tee: {e}"));
     wait_for_text(&log, "accepted: job", Duration::from_secs(30));
@@ -190,7 +190,7 @@ fn ctrl_c_to_a_pipeline_whose_tee_dies_stops_submitting_and_exits_3() {
         .status()
         .unwrap_or_else(|e| panic!("kill: {e}"));
     assert!(status.success());
-    let tee_status = tee.wait().unwrap_or_else(|e| panic!("{e}"));
+    let tee_status = tee.wait().unwrap();
     assert!(!tee_status.success(), "tee should have died of the signal");
     let code = planrun.finish(LIMIT).code;
     assert_eq!(code, Some(3), "a panic would be 101");

@@ -61,7 +61,7 @@ async fn client_submits_and_tracks_with_both_methods_over_get_and_post() {
                     let task = c
                         .find_task(id, &job)
                         .await
-                        .unwrap_or_else(|e| panic!("{e}"))
+                        .unwrap()
                         .unwrap_or_else(|| panic!("job {job} not listed"));
                     assert_eq!(task.strategy, Some(Strategy::Table));
                     assert_eq!(task.rollback_time.as_deref(), Some("2026-01-01 03:15:00"));
@@ -117,7 +117,7 @@ both_apis! {
             let page = c
                 .all_rollback_jobs(A)
                 .await
-                .unwrap_or_else(|e| panic!("{e}"));
+                .unwrap();
             let tables: Vec<_> = page.tasks.iter().map(|t| &t.tables).collect();
             assert_eq!(tables, [&rollback(A).spec.tables]);
             (err, page.tasks.len())
@@ -157,10 +157,7 @@ async fn reads_are_retried_through_injected_502_and_9006() {
     let sb = start(config).await;
     let c = client(&sb, HttpMethod::Get, SignatureMethod::HmacSha256);
     for _ in 0..6 {
-        let page = c
-            .rollback_jobs(A, 0, 10)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        let page = c.rollback_jobs(A, 0, 10).await.unwrap();
         assert_eq!(page.task_count, 0);
     }
     let s = sb.counters();

@@ -224,10 +224,7 @@ async fn preflight_asks_again_on_transient_instance_codes_within_a_bound() {
     })
     .await;
     let adapter = Adapter::new(client(&sb, DEMO_SECRET_KEY));
-    let items = adapter
-        .preflight(None, &ids)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let items = adapter.preflight(None, &ids).await.unwrap();
     for id in &ids {
         assert_eq!(
             window(&items, id, &recent),
@@ -248,10 +245,7 @@ async fn preflight_asks_again_on_transient_instance_codes_within_a_bound() {
     })
     .await;
     let adapter = Adapter::new(client(&sb, DEMO_SECRET_KEY));
-    let items = adapter
-        .preflight(None, &ids)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let items = adapter.preflight(None, &ids).await.unwrap();
     let verdict = window(&items, A, &recent);
     assert!(
         matches!(&verdict, Window::Inconclusive { code, message }

@@ -85,8 +85,7 @@ async fn the_task_running_code_is_configurable_and_defaults_to_a_documented_one(
             ..fast()
         };
         if let Some(code) = code {
-            config.task_running_code =
-                planrun::sandbox::task_running_code(code).unwrap_or_else(|e| panic!("{e}"));
+            config.task_running_code = planrun::sandbox::task_running_code(code).unwrap();
         }
         let sb = start(config).await;
         let c = V3::new(&sb);

@@ -1,7 +1,9 @@
 //! The apply engine over API 3.0 (through `AnyProtocol`) against a small stateful fake of the
 //! cloud: a lost answer is reconciled from DescribeRollbackTaskDetail's `Detail` without a
 //! second submission, and a rejected batch is split so the good instances still go through.
-#![allow(clippy::unwrap_used)]
+//! Not the sandbox: this cloud knows no DescribeTasks (the engine must decide from the detail
+//! listing alone, which the sandbox, serving DescribeTasks as documented, never makes it do),
+//! names its AsyncRequestIds (`async-N`) and keeps a task running for a set number of looks.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};

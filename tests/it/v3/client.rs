@@ -1,5 +1,4 @@
 //! The API 3.0 client: signing as sent, bodies, decoding, retries, pacing, outcome unknown.
-#![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
 

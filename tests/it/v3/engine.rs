@@ -1,5 +1,4 @@
 //! The engine's V3 adapter and AnyProtocol: tracking, reconciliation data, preflight, stop.
-#![allow(clippy::unwrap_used)]
 
 use serde_json::{Value, json};
 
@@ -134,7 +133,8 @@ async fn preflight_batches_instances_and_stop_returns_its_request() {
     assert_eq!(body.as_slice(), br#"{"InstanceId":"cdb-mo64xu70"}"#);
 }
 
-/// Answers DescribeRollbackRangeTime once `gate`'s other callers are in too, echoing the
+/// Not the sandbox, which must never hold an answer back for others: answers
+/// DescribeRollbackRangeTime once `gate`'s other callers are in too, echoing the
 /// instances it was asked about; a call left alone for 2 s (a bound, not a measure of speed;
 /// under the client's 5 s request timeout, so that no retry joins it) is refused.
 async fn gated_echo(
