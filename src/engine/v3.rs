@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 mod tied;
 
 use super::listing::{Column, JobsQuery, ListedTask, Listing};
-use super::objects::Holdings;
+use super::objects::{Holdings, Inventory};
 use super::protocol::{JobHandle, Protocol, Surveyed, Task, TaskState};
 use super::window::{Answer, Range, Said};
 use crate::api::Error;
@@ -317,6 +317,24 @@ pub fn params(batch: &[InstanceRollback]) -> Vec<(String, String)> {
         "body".to_owned(),
         crate::api::v3::model::StartBatchRollbackRequest::body(batch),
     )]
+}
+
+/// API 3.0's DescribeDatabases and DescribeTables are the object preflight's listings.
+impl Inventory for Client {
+    fn databases(
+        &self,
+        instance_id: &str,
+    ) -> impl std::future::Future<Output = Result<Vec<String>, Error>> + Send {
+        Client::databases(self, instance_id)
+    }
+
+    fn tables(
+        &self,
+        instance_id: &str,
+        database: &str,
+    ) -> impl std::future::Future<Output = Result<Vec<String>, Error>> + Send {
+        Client::tables(self, instance_id, database)
+    }
 }
 
 impl Protocol for V3 {
