@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::api_args::{ApiArgs, ApiVersion};
+use super::api_args::{ApiArgs, Generation};
 use super::{Error, exit, plan as plan_cmd, session};
 use crate::engine::ops::cancel::{self, Event};
 use crate::engine::ops::located::Located;
@@ -45,7 +45,7 @@ pub fn run(args: &CancelArgs) -> Result<i32, Error> {
         .iter()
         .filter(|i| args.instance.is_empty() || args.instance.contains(&i.id))
         .any(|i| i.selfhosted.is_none());
-    if args.api.api == ApiVersion::V2 && cloud_in_scope {
+    if args.api.api == Generation::V2 && cloud_in_scope {
         // Said before anything is asked: "no running rollback" would be a lie for an
         // instance whose rollback may well be running.
         return Err(Error::Usage(

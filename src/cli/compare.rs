@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::api_args::{ApiArgs, ApiVersion};
+use super::api_args::{ApiArgs, Generation};
 use super::{Error, exit, plan as plan_cmd};
 use crate::compare::outcome::DEFAULT_SAMPLE;
 use crate::engine::ops::compare::targets::{self, Scope, Targets};
@@ -116,7 +116,7 @@ pub async fn resolve(plan: &Path, args: &TargetArgs, json: bool) -> Result<Targe
     };
     // DescribeDBInstances is API 3.0 whatever --api says.
     let mut api = args.api.clone();
-    api.api = ApiVersion::V3;
+    api.api = Generation::V3;
     let sandbox = args
         .sandbox
         .then(|| chrono::FixedOffset::east_opt(0))

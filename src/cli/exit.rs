@@ -1,4 +1,4 @@
-//! The exit-code table (DESIGN §2): the one place outcomes and errors become numbers.
+//! The exit-code table (`docs/contract.md` §2): the one place outcomes and errors become numbers.
 
 use super::Error;
 use crate::engine::apply::Outcome;

@@ -42,7 +42,7 @@ pub struct JobsArgs {
     pub api: ApiArgs,
 }
 
-/// Runs `planrun jobs`: 0, or 2 with a diagnostic (DESIGN §2).
+/// Runs `planrun jobs`: 0, or 2 with a diagnostic (`docs/contract.md` §2).
 pub fn run(args: JobsArgs) -> Result<i32, Error> {
     let listing = fetch(&args)?;
     match args.format {
@@ -74,7 +74,7 @@ fn credentials(args: &JobsArgs) -> Result<Credentials, Error> {
 fn fetch(args: &JobsArgs) -> Result<Listing, Error> {
     let credentials = credentials(args)?;
     let config = args.api.client_config(credentials);
-    let protocol = connect::protocol(args.api.api.generation(), config)?;
+    let protocol = connect::protocol(args.api.api, config)?;
     let query = if args.all {
         JobsQuery::All
     } else {

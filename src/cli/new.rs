@@ -6,25 +6,19 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use super::api_args::{ApiArgs, ApiVersion, SignatureMethodArg};
+use super::api_args::{ApiArgs, Generation, SignatureMethodArg};
 use super::{Error, exit};
+use crate::contract::Strategy;
 use crate::engine::ops::new::{self, Origin, Query, Spec};
 
-/// `--strategy` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum StrategyArg {
-    Table,
-    Db,
-    Full,
-}
+/// `--strategy` values: the plan's [`Strategy`], spelled as in a plan.
+impl clap::ValueEnum for Strategy {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Self::Table, Self::Db, Self::Full]
+    }
 
-impl StrategyArg {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Table => "table",
-            Self::Db => "db",
-            Self::Full => "full",
-        }
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
     }
 }
 
@@ -59,7 +53,7 @@ pub struct NewArgs {
     pub dbs: Vec<String>,
     /// table | db | full [default: table when only tables are named, else db]
     #[arg(long, value_enum)]
-    pub strategy: Option<StrategyArg>,
+    pub strategy: Option<Strategy>,
     /// New names: `{name}` is the source's name.
     #[arg(long, value_name = "TEMPLATE", default_value = "{name}_bak")]
     pub rename: String,
@@ -84,8 +78,8 @@ pub struct NewArgs {
     #[arg(long)]
     pub sandbox: bool,
     /// API generation (only v3 can list the fleet).
-    #[arg(long, value_enum, default_value_t = ApiVersion::V3)]
-    pub api: ApiVersion,
+    #[arg(long, value_enum, default_value_t = Generation::V3)]
+    pub api: Generation,
     /// API endpoint URL [default: https://cdb.tencentcloudapi.com/]
     #[arg(long, env = "PLANRUN_ENDPOINT", value_name = "URL")]
     pub endpoint: Option<String>,
@@ -131,7 +125,7 @@ impl NewArgs {
     fn spec(&self) -> Result<Spec, String> {
         Spec::parse(
             (&self.tables, &self.dbs),
-            self.strategy.map(StrategyArg::as_str),
+            self.strategy.map(Strategy::as_str),
             &self.rename,
             (&self.rollback_time, &self.timezone),
         )
@@ -154,7 +148,7 @@ impl NewArgs {
 
 pub fn run(args: &NewArgs) -> Result<i32, Error> {
     let spec = args.spec().map_err(Error::Usage)?;
-    if args.api != ApiVersion::V3 {
+    if args.api != Generation::V3 {
         return Err(Error::Usage(
             "`planrun new` lists the fleet with API 3.0 (DescribeDBInstances); --api v2 has no such query".into(),
         ));

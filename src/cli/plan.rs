@@ -121,7 +121,7 @@ pub fn run(args: &PlanArgs) -> Result<i32, Error> {
         // The diff's header and JSON say how many instances a call holds: the flag's value.
         resolved.batch_size = usize::from(size);
     }
-    let prepared = prepare(&resolved, args.api.api.generation(), resolved.batch_size);
+    let prepared = prepare(&resolved, args.api.api, resolved.batch_size);
     let calls = calls(&prepared, args.show_requests);
     // What the self-hosted servers say (read-only), when asked (`--defaults-file` or
     // `--preflight`: a plain `plan` stays offline, as for the cloud).

@@ -57,7 +57,7 @@ pub fn run(args: &ReportArgs) -> Result<i32, Error> {
         errln!("note: {note}")
     })?;
     let comparison = report::kept_comparison(&found.journal);
-    let (incident, report) = Incident::of_found(&found, comparison);
+    let (incident, report) = Incident::of_history(&found, comparison);
     let text = format
         .render(&incident, &report)
         .map_err(|e| Error::Usage(e.to_string()))?;

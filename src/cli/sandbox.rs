@@ -144,7 +144,8 @@ fn window(text: &str) -> Result<(String, sandbox::RollbackWindow), String> {
     let (id, span) = text.split_once('=').ok_or_else(bad)?;
     let (begin, end) = span.split_once("..").ok_or_else(bad)?;
     let at = |t: &str| {
-        chrono::NaiveDateTime::parse_from_str(t.trim(), "%Y-%m-%d %H:%M:%S").map_err(|_| bad())
+        chrono::NaiveDateTime::parse_from_str(t.trim(), crate::contract::TIME_FORMAT)
+            .map_err(|_| bad())
     };
     let (begin, end) = (at(begin)?, at(end)?);
     if begin > end {

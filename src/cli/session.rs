@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::Error;
-use super::api_args::{ApiArgs, ApiVersion};
+use super::api_args::{ApiArgs, Generation};
 use crate::api::Credentials;
 use crate::engine::any::AnyProtocol;
 use crate::engine::apply::{self, Apply, plan_offset};
@@ -79,7 +79,7 @@ pub async fn open(
     let lock = apply::lock(&journal, &plan.name)?;
     let (protocol, sandbox) = cloud(plan, api, sandboxed.then(|| plan_offset(plan))).await?;
     let plan = (plan_path, plan);
-    let prepared = (prepared, api.api.generation());
+    let prepared = (prepared, api.api);
     let flags = flags(api, args);
     let apply = open::apply(
         plan,
@@ -187,8 +187,8 @@ pub async fn connect(
         // The in-process sandbox speaks both APIs: the one of --api.
         let mut config = api.client_config(credentials);
         config.endpoint = match api.api {
-            ApiVersion::V2 => sb.endpoint_v2(),
-            ApiVersion::V3 => sb.endpoint_v3(),
+            Generation::V2 => sb.endpoint_v2(),
+            Generation::V3 => sb.endpoint_v3(),
         };
         errln!(
             "sandbox: serving the emulated API at {} (demo credentials; nothing leaves this machine)",
@@ -208,6 +208,6 @@ pub async fn connect(
     if sandboxed && config.region.is_empty() {
         config.region = "ap-guangzhou".into();
     }
-    let protocol = connect::protocol(api.api.generation(), config)?;
+    let protocol = connect::protocol(api.api, config)?;
     Ok((protocol, sandbox))
 }

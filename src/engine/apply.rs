@@ -376,7 +376,6 @@ impl Apply {
         let min = self.poll_interval;
         let sandboxed = self.settings.sandboxed;
         let mut o = Options {
-            batch_size: self.settings.batch_size,
             // More submissions than the client lets out at once would only wait inside it,
             // and a Ctrl-C would then still send them.
             concurrency: self

@@ -24,3 +24,4 @@ pub mod store;
 pub mod v2;
 pub mod v3;
 pub mod verify;
+pub mod window;

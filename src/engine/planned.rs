@@ -30,7 +30,7 @@ impl PlanInfo {
             description,
             timezone,
             instances: prepared
-                .slots
+                .rollbacks
                 .iter()
                 .map(|s| PlannedInstance {
                     id: s.request.instance_id.clone(),

@@ -9,7 +9,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use super::{Batch, BatchEvent, Incident, InstanceRecord, Mapping, Problem, SelfHosted, Start};
 use crate::compare::Comparison;
 use crate::engine::journal::{PlannedInstance, Record};
-use crate::engine::ops::report::Found;
+use crate::engine::ops::report::History;
 use crate::engine::planned::PlanInfo;
 use crate::engine::protocol::TaskState;
 use crate::engine::report::Report;
@@ -29,16 +29,16 @@ struct Seen {
 
 impl Incident {
     /// The record of the journal `report` found (with what the plan given asks, and
-    /// `comparison`: what `compare` kept), and the report of DESIGN §6.
-    pub fn of_found(found: &Found, comparison: Option<Comparison>) -> (Self, Report) {
-        let plan = found.plan.as_ref();
-        let mut incident = Self::build(&found.records, plan.map(|p| &p.0), None);
+    /// `comparison`: what `compare` kept), and the report of `docs/contract.md` §6.
+    pub fn of_history(history: &History, comparison: Option<Comparison>) -> (Self, Report) {
+        let plan = history.plan.as_ref();
+        let mut incident = Self::build(&history.records, plan.map(|p| &p.0), None);
         if let Some((_, _, resolved)) = plan {
-            incident = incident.with_selfhosted(SelfHosted::of_plan(resolved, &found.records));
+            incident = incident.with_selfhosted(SelfHosted::of_plan(resolved, &history.records));
         }
         incident = incident.with_differences(comparison);
         let ids: Vec<&str> = incident.instances.iter().map(|i| i.id.as_str()).collect();
-        let report = Report::new(&incident.plan, &RunState::replay(ids, &found.records));
+        let report = Report::new(&incident.plan, &RunState::replay(ids, &history.records));
         (incident, report)
     }
 

@@ -1,5 +1,5 @@
 //! What a record is written as, and the one rendering of each: the page, the ticket's
-//! Markdown, or the report of DESIGN §6.
+//! Markdown, or the report of `docs/contract.md` §6.
 
 use std::path::Path;
 
@@ -13,7 +13,7 @@ pub enum Format {
     Html,
     /// GitHub-flavoured, for a ticket: the summary and what was not restored.
     Markdown,
-    /// The report of DESIGN §6 (`status --format json`).
+    /// The report of `docs/contract.md` §6 (`status --format json`).
     Json,
 }
 

@@ -73,7 +73,7 @@ pub fn to_json(listing: &Listing) -> String {
 mod tests {
     use super::*;
     use crate::api::v2::{JobPage, TaskStatus};
-    use crate::engine::listing::{self, V2_COLUMNS, V3_COLUMNS};
+    use crate::engine::{v2, v3};
 
     fn v2() -> Listing {
         let data = serde_json::json!({"taskCount": "3", "taskList": [
@@ -84,8 +84,8 @@ mod tests {
         ]});
         let page = JobPage::from_data(&data);
         Listing {
-            columns: V2_COLUMNS,
-            tasks: page.tasks.iter().map(listing::from_v2).collect(),
+            columns: v2::COLUMNS,
+            tasks: page.tasks.iter().map(v2::listed_task).collect(),
             total: page.task_count,
         }
     }
@@ -101,14 +101,11 @@ mod tests {
             ]}))
             .unwrap();
         Listing {
-            columns: V3_COLUMNS,
+            columns: v3::COLUMNS,
             tasks: page
                 .items
                 .iter()
-                .map(|t| {
-                    let state = crate::engine::v3::state(t.status.as_deref());
-                    listing::from_v3("cdb-mo64xu70", t, state)
-                })
+                .map(|t| v3::listed_task("cdb-mo64xu70", t))
                 .collect(),
             total: 3,
         }
@@ -119,8 +116,11 @@ mod tests {
         let text = human("cdb-mo64xu70", &v2(), 0);
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].starts_with("JOB "), "{text}");
+        // The engine's word, as API 3.0's table says it (issue 24: not API 2.0's `success`).
         assert!(
-            lines[1].contains("1343") && lines[1].contains("success") && lines[1].contains("100%")
+            lines[1].contains("1343")
+                && lines[1].contains("succeeded")
+                && lines[1].contains("100%")
         );
         assert!(
             lines[2].contains("1344") && lines[2].contains("running") && lines[2].contains("40%")
@@ -129,7 +129,7 @@ mod tests {
         assert_eq!(lines[3], "tasks 1-2 of 3 for cdb-mo64xu70");
         // Columns line up: STATUS starts at the same offset in every row.
         let col = lines[0].find("STATUS").unwrap();
-        assert_eq!(&lines[1][col..col + 7], "success");
+        assert_eq!(&lines[1][col..col + 9], "succeeded");
     }
 
     #[test]
@@ -145,8 +145,17 @@ mod tests {
     }
 
     #[test]
+    fn both_apis_name_a_task_state_with_the_engines_word() {
+        let status = |listing: Listing| -> Vec<String> {
+            listing.tasks.into_iter().map(|t| t.status).collect()
+        };
+        assert_eq!(status(v2()), ["succeeded", "running"]);
+        assert_eq!(status(v3()), ["succeeded", "running"]);
+    }
+
+    #[test]
     fn empty_page_says_so() {
-        for columns in [V2_COLUMNS, V3_COLUMNS] {
+        for columns in [v2::COLUMNS, v3::COLUMNS] {
             let empty = Listing {
                 columns,
                 tasks: vec![],
@@ -167,6 +176,7 @@ mod tests {
         assert_eq!(arr[0]["job_id"], "1343");
         assert_eq!(arr[0]["status"], "success");
         assert_eq!(arr[0]["status_code"], 2);
+        assert_eq!(arr[0]["state"], "succeeded");
         assert_eq!(arr[0]["terminal"], true);
         assert_eq!(arr[1]["status"], TaskStatus::Running.name());
         assert_eq!(arr[1]["progress"], 40);

@@ -36,11 +36,11 @@ fn table_line(h: &Header, t: usize, counts: Option<(u64, u64)>) -> String {
 /// What a saved merge is, and how it is written: what `show` and `apply` say first.
 pub fn describe(h: &Header, digest: &str, path: &Path) -> String {
     let mut out = format!(
-        "Saved merge {} (sha256 {}) of plan {}, made {} by planrun {}: restore {}",
+        "Saved merge {} (sha256 {}) of plan {}, made {} UTC by planrun {}: restore {}",
         visible(&path.display().to_string()),
         &digest[..12],
         visible(&h.plan),
-        h.made_at.format("%Y-%m-%d %H:%M:%S UTC"),
+        h.made_at.format(crate::contract::TIME_FORMAT),
         visible(&h.planrun),
         h.restore.join(", ")
     );

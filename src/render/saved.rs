@@ -11,10 +11,10 @@ use crate::plan::text::visible;
 /// What the saved plan at `path` is: its plan, when and by what it was made, for which API.
 pub fn header(saved: &SavedPlan, path: &Path) -> String {
     format!(
-        "Saved plan {} of {}, made {} by planrun {} for API {} (plan hash {})",
+        "Saved plan {} of {}, made {} UTC by planrun {} for API {} (plan hash {})",
         visible(&path.display().to_string()),
         visible(&saved.path),
-        saved.made_at.format("%Y-%m-%d %H:%M:%S UTC"),
+        saved.made_at.format(crate::contract::TIME_FORMAT),
         visible(&saved.planrun),
         &saved.api.name()[1..],
         &saved.plan_hash[..12.min(saved.plan_hash.len())],

@@ -109,10 +109,7 @@ fn run_saved(args: &ApplyArgs) -> Result<i32, Error> {
     let mut args = args.clone();
     args.plan = PathBuf::from(&loaded.saved.path);
     args.batch_size = None;
-    args.api.api = match loaded.saved.api {
-        crate::engine::prepare::Generation::V2 => super::api_args::ApiVersion::V2,
-        crate::engine::prepare::Generation::V3 => super::api_args::ApiVersion::V3,
-    };
+    args.api.api = loaded.saved.api;
     run_checked(
         &args,
         &loaded.checked,
@@ -128,7 +125,7 @@ fn run_checked(
     saved: Option<&crate::engine::saved::SavedPlan>,
 ) -> Result<i32, Error> {
     let batch_size = args.batch_size.map_or(resolved.batch_size, usize::from);
-    let prepared = crate::engine::prepare::prepare(resolved, args.api.api.generation(), batch_size);
+    let prepared = crate::engine::prepare::prepare(resolved, args.api.api, batch_size);
     let calls = plan_cmd::calls(&prepared, false);
     if args.dry_run {
         out!(

@@ -66,7 +66,7 @@ pub(super) fn resume_command(args: &ApplyArgs) -> String {
     {
         flag("--region", r.clone());
     }
-    if args.api.api != crate::cli::api_args::ApiVersion::V3 {
+    if args.api.api != crate::cli::api_args::Generation::V3 {
         flag("--api", "v2".to_owned());
     }
     if let Some(profile) = &args.api.profile {

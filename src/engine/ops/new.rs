@@ -141,7 +141,9 @@ impl Spec {
         if strategy == "table" && !whole.is_empty() {
             return Err("--strategy table cannot roll back whole databases (--dbs)".into());
         }
-        if chrono::NaiveDateTime::parse_from_str(rollback_time, "%Y-%m-%d %H:%M:%S").is_err() {
+        if chrono::NaiveDateTime::parse_from_str(rollback_time, crate::contract::TIME_FORMAT)
+            .is_err()
+        {
             return Err(format!(
                 "--rollback-time {rollback_time:?}: expected YYYY-MM-DD HH:MM:SS"
             ));

@@ -22,7 +22,7 @@ pub fn calls(prepared: &Prepared, with_params: bool) -> Vec<Call> {
             instances: c
                 .instances
                 .iter()
-                .map(|&i| prepared.slots[i].request.instance_id.clone())
+                .map(|&i| prepared.rollbacks[i].request.instance_id.clone())
                 .collect(),
             params: with_params.then(|| c.params.clone()),
         })

@@ -9,7 +9,7 @@ use crate::api::rollback::InstanceRollback;
 use crate::engine::any::AnyProtocol;
 use crate::engine::prepare::Prepared;
 use crate::engine::protocol::Protocol as _;
-use crate::engine::v3::{Window, window_problems};
+use crate::engine::window::{Window, window_problems};
 use crate::plan::{Checked, Diagnostic, ResolvedPlan};
 
 /// The problems preflight found; `Ok(None)` when the protocol has no window query (API 2.0).

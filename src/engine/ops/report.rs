@@ -29,7 +29,7 @@ pub struct GivenPlan {
 }
 
 /// The journal's records and, when a plan was given, what it asks for and the plan itself.
-pub struct Found {
+pub struct History {
     pub records: Vec<Record>,
     pub plan: Option<(PlanInfo, PathBuf, ResolvedPlan)>,
     pub journal: PathBuf,
@@ -84,7 +84,7 @@ pub fn find(
     given: Given<'_>,
     sandbox: bool,
     say: &mut dyn FnMut(located::Note),
-) -> Result<Found, Error> {
+) -> Result<History, Error> {
     let (journal, plan) = match given {
         Given::Journal(path) => (path.to_path_buf(), None),
         Given::Plan(plan) => {
@@ -117,7 +117,7 @@ pub fn find(
     };
     match Journal::read(&journal) {
         Ok(records) if records.is_empty() => Err(Error::NothingRecorded(journal)),
-        Ok(records) => Ok(Found {
+        Ok(records) => Ok(History {
             records,
             plan,
             journal,
