@@ -219,7 +219,7 @@ fn main() -> Result<(), Failure> {
     let time = chrono::DateTime::from_timestamp(t0 + 50, 0)
         .ok_or("time")?
         .naive_utc();
-    let stop = time.format("%Y-%m-%d %H:%M:%S").to_string();
+    let stop = time.format(planrun::contract::TIME_FORMAT).to_string();
     let span = format!(
         "TZ=UTC mariadb-binlog {p} --read-from-remote-server --to-last-log --start-position={pos} --stop-datetime='{stop}' {file}"
     );

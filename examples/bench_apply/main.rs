@@ -222,7 +222,7 @@ fn loopback() -> SocketAddr {
 /// A rollback time an hour ago in the instances' clock (+08:00), inside the window.
 fn recent_rollback_time() -> String {
     (chrono::Utc::now() + chrono::TimeDelta::hours(8) - chrono::TimeDelta::hours(1))
-        .format("%Y-%m-%d %H:%M:%S")
+        .format(planrun::contract::TIME_FORMAT)
         .to_string()
 }
 

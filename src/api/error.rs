@@ -12,7 +12,8 @@ mod v3_codes;
 
 pub use classify_v3::{Origin, Rule, classify_v3, refusal_v3, rule_v3};
 
-/// What the caller should do with an error (api-facts.md "common error codes", DESIGN §3).
+/// What the caller should do with an error (`docs/api-facts.md` "common error codes",
+/// `docs/contract.md` §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorClass {
     /// Transient: retry with exponential backoff and jitter.

@@ -3,41 +3,13 @@
 //! [`crate::api::v3::model`]). [`para_json`] is the spec's canonical JSON (API 2.0 sends it as
 //! `instances.N.para`; the plan hash and API 3.0's matching read it too).
 
+use std::collections::BTreeSet;
+
 use serde::{Deserialize, Serialize};
 
-/// `table`, `db` or `full`, as the API spells them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Strategy {
-    Table,
-    Db,
-    Full,
-}
-
-impl Strategy {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Table => "table",
-            Self::Db => "db",
-            Self::Full => "full",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "table" => Some(Self::Table),
-            "db" => Some(Self::Db),
-            "full" => Some(Self::Full),
-            _ => None,
-        }
-    }
-}
-
-impl std::fmt::Display for Strategy {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// `table`, `db` or `full`, spelled on the wire as in the plan: the one
+/// [`Strategy`] of the contract ([`crate::contract`]).
+pub use crate::contract::Strategy;
 
 /// One database restored under a new name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,6 +42,39 @@ pub struct RollbackSpec {
     pub dbs: Vec<DatabaseRename>,
     #[serde(default)]
     pub tables: Vec<DatabaseTables>,
+}
+
+impl RollbackSpec {
+    /// The same database and table renames, in any order (reconciliation compares whole
+    /// specs with this, whatever the API that echoed one of them).
+    pub fn same_renames(&self, other: &RollbackSpec) -> bool {
+        same_renames((&self.dbs, &self.tables), (&other.dbs, &other.tables))
+    }
+}
+
+/// Two lists of renames (databases, tables) name the same renames, in any order.
+pub fn same_renames(
+    a: (&[DatabaseRename], &[DatabaseTables]),
+    b: (&[DatabaseRename], &[DatabaseTables]),
+) -> bool {
+    db_set(a.0) == db_set(b.0) && table_set(a.1) == table_set(b.1)
+}
+
+fn db_set(dbs: &[DatabaseRename]) -> BTreeSet<(&str, &str)> {
+    dbs.iter()
+        .map(|d| (d.dbname.as_str(), d.newname.as_str()))
+        .collect()
+}
+
+fn table_set(tables: &[DatabaseTables]) -> BTreeSet<(&str, &str, &str)> {
+    tables
+        .iter()
+        .flat_map(|db| {
+            db.table
+                .iter()
+                .map(|t| (db.db.as_str(), t.tablename.as_str(), t.newname.as_str()))
+        })
+        .collect()
 }
 
 /// One instance of a submission.
@@ -107,6 +112,29 @@ pub(crate) mod tests {
         }
     }
 
+    /// Two tables of `orders` rolled back beside themselves (API 2.0's matching and the
+    /// engine's reconciliation test against it).
+    pub(crate) fn orders() -> RollbackSpec {
+        RollbackSpec {
+            rollbacktime: "2026-11-20 03:15:00".into(),
+            strategy: Strategy::Table,
+            dbs: vec![],
+            tables: vec![DatabaseTables {
+                db: "orders".into(),
+                table: vec![
+                    TableRename {
+                        tablename: "payments".into(),
+                        newname: "payments_bak".into(),
+                    },
+                    TableRename {
+                        tablename: "refunds".into(),
+                        newname: "refunds_bak".into(),
+                    },
+                ],
+            }],
+        }
+    }
+
     #[test]
     fn para_is_the_seeds_json() {
         assert_eq!(
@@ -117,8 +145,7 @@ pub(crate) mod tests {
 
     #[test]
     fn para_round_trips() {
-        let back: RollbackSpec =
-            serde_json::from_str(&para_json(&spec())).unwrap_or_else(|e| panic!("{e}"));
+        let back: RollbackSpec = serde_json::from_str(&para_json(&spec())).unwrap();
         assert_eq!(back, spec());
     }
 }

@@ -1,6 +1,6 @@
 //! API 3.0 request signing (TC3-HMAC-SHA256) for the `cdb` service, and its server-side parts.
 //!
-//! Pure functions: the clock is an input, so `api-facts.md`'s known-answer vector is a plain
+//! Pure functions: the clock is an input, so `docs/api-facts.md`'s known-answer vector is a plain
 //! unit test, and the sandbox verifies received requests with the very same code
 //! ([`canonical_request`] → [`string_to_sign`] → [`signature`], [`Authorization::parse`]).
 //! Only `content-type` and `host` are signed, as Tencent's SDKs do for POST JSON requests.

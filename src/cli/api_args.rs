@@ -2,40 +2,26 @@
 //! their translation into an [`api::ClientConfig`](crate::api::ClientConfig) and credentials.
 
 use crate::api::credentials::{self, Credentials, Discovered};
-use crate::api::v2::client::{ClientConfig, DEFAULT_ENDPOINT};
+use crate::api::v2::client::ClientConfig;
 use crate::api::v2::sign::SignatureMethod;
-use crate::api::v3;
-use crate::engine::any::AnyProtocol;
-use crate::engine::v2::V2;
-use crate::engine::v3::V3;
+pub use crate::engine::prepare::Generation;
 
-/// The API generation.
-// The variants' docs are clap's help text, printed as written: a URL stays bare there.
-#[allow(rustdoc::bare_urls)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ApiVersion {
-    /// API 2.0 at https://cdb.api.qcloud.com/v2/index.php (the seeds' protocol; retired by
-    /// Tencent's public cloud in 2023).
-    V2,
-    /// API 3.0 at https://cdb.tencentcloudapi.com/ (TC3-HMAC-SHA256; what the cloud answers).
-    V3,
-}
-
-impl ApiVersion {
-    /// The generation the engine prepares calls for.
-    pub fn generation(self) -> crate::engine::prepare::Generation {
-        match self {
-            Self::V2 => crate::engine::prepare::Generation::V2,
-            Self::V3 => crate::engine::prepare::Generation::V3,
-        }
+/// `--api v2|v3`: the engine's [`Generation`], with the help text of each value.
+impl clap::ValueEnum for Generation {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Self::V2, Self::V3]
     }
 
-    /// The public endpoint of this generation.
-    pub fn default_endpoint(self) -> &'static str {
-        match self {
-            Self::V2 => DEFAULT_ENDPOINT,
-            Self::V3 => v3::DEFAULT_ENDPOINT,
-        }
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        let help = match self {
+            Self::V2 => {
+                "API 2.0 at https://cdb.api.qcloud.com/v2/index.php (the seeds' protocol; retired by Tencent's public cloud in 2023)"
+            }
+            Self::V3 => {
+                "API 3.0 at https://cdb.tencentcloudapi.com/ (TC3-HMAC-SHA256; what the cloud answers)"
+            }
+        };
+        Some(clap::builder::PossibleValue::new(self.name()).help(help))
     }
 }
 
@@ -64,8 +50,8 @@ impl From<SignatureMethodArg> for SignatureMethod {
 #[derive(Debug, Clone, clap::Args)]
 pub struct ApiArgs {
     /// API generation to speak (v3 is what Tencent's public cloud answers).
-    #[arg(long, value_enum, default_value_t = ApiVersion::V3)]
-    pub api: ApiVersion,
+    #[arg(long, value_enum, default_value_t = Generation::V3)]
+    pub api: Generation,
     /// API endpoint URL [default: the public endpoint of --api]
     #[arg(long, env = "PLANRUN_ENDPOINT", value_name = "URL")]
     pub endpoint: Option<String>,
@@ -101,14 +87,6 @@ impl ApiArgs {
             .as_deref()
             .filter(|e| !e.trim().is_empty())
             .unwrap_or_else(|| self.api.default_endpoint())
-    }
-
-    /// The engine's protocol for `--api`, on a client built from `config`.
-    pub fn protocol(&self, config: ClientConfig) -> Result<AnyProtocol, crate::api::Error> {
-        Ok(match self.api {
-            ApiVersion::V2 => AnyProtocol::V2(V2::new(crate::api::v2::Client::new(config)?)),
-            ApiVersion::V3 => AnyProtocol::V3(V3::new(v3::Client::new(config)?)),
-        })
     }
 
     /// Credentials found the way Tencent's tools find them (environment, then
@@ -155,6 +133,7 @@ pub(super) fn parse_rate(text: &str) -> Result<f64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::ops::connect;
     use clap::Parser;
 
     #[derive(Debug, Parser)]
@@ -170,7 +149,7 @@ mod tests {
     #[test]
     fn defaults_follow_the_design() {
         let a = parse(&[]).unwrap();
-        assert_eq!(a.api, ApiVersion::V3);
+        assert_eq!(a.api, Generation::V3);
         assert_eq!(a.profile, None);
         assert_eq!(a.signature_method, SignatureMethodArg::HmacSha256);
         assert_eq!(a.rate, crate::api::limiter::CLOUD_RATE);
@@ -179,7 +158,7 @@ mod tests {
         if std::env::var_os("PLANRUN_ENDPOINT").is_none() {
             assert_eq!(a.endpoint(), "https://cdb.tencentcloudapi.com/");
             let v2 = parse(&["--api", "v2"]).unwrap();
-            assert_eq!(v2.endpoint(), DEFAULT_ENDPOINT);
+            assert_eq!(v2.endpoint(), crate::api::v2::client::DEFAULT_ENDPOINT);
         }
     }
 
@@ -212,10 +191,11 @@ mod tests {
     #[test]
     fn the_api_flag_picks_the_protocol() {
         let config = || ClientConfig::new("http://127.0.0.1:9/", "gz", Credentials::new("i", "k"));
-        let v3 = parse(&[]).unwrap().protocol(config()).unwrap();
+        let protocol = |a: ApiArgs| connect::protocol(a.api, config());
+        let v3 = protocol(parse(&[]).unwrap()).unwrap();
         assert_eq!(v3.name(), "v3");
         assert!(v3.v3().is_some());
-        let v2 = parse(&["--api", "v2"]).unwrap().protocol(config()).unwrap();
+        let v2 = protocol(parse(&["--api", "v2"]).unwrap()).unwrap();
         assert_eq!(v2.name(), "v2");
         assert!(v2.v3().is_none());
     }

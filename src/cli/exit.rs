@@ -1,6 +1,8 @@
-//! The exit-code table (DESIGN §2): the one place outcomes become numbers.
+//! The exit-code table (`docs/contract.md` §2): the one place outcomes and errors become numbers.
 
+use super::Error;
 use crate::engine::apply::Outcome;
+use crate::engine::ops::{cancel, compare::targets, new, report, selfhosted};
 use crate::engine::report::Totals;
 use crate::engine::run::Ending;
 
@@ -25,6 +27,68 @@ pub enum Precedence {
     /// `status`: a CI loop polls until the end and must not stop at the first failure, and a
     /// `timed_out` instance's task may still be running.
     UnfinishedFirst,
+}
+
+/// The exit code of a command's failure: what the caller must do about it.
+pub fn of_error(e: &Error) -> i32 {
+    match e {
+        // The plan, the flags' result or the answer at the prompt: the person's to change. (A
+        // plan that cannot be read, and a server refusing the credentials, are not: usage.)
+        Error::Failed(_)
+        | Error::Declined(_)
+        | Error::Preflight { .. }
+        | Error::Plan { readable: true, .. }
+        | Error::SelfHosted(selfhosted::Error::Preflight { auth: false, .. })
+        | Error::New(new::Error::NotFound { .. } | new::Error::NoMatch(_)) => FAILED,
+        // Nothing (or not everything) recorded yet: run it again later.
+        Error::Unfinished(_)
+        | Error::Targets(
+            targets::Error::NothingRecorded { .. } | targets::Error::Unfinished { .. },
+        )
+        | Error::Report(report::Error::OnlySandbox { .. } | report::Error::NothingRecorded(_)) => {
+            UNFINISHED
+        }
+        // Usage, I/O, credentials, the API, a refused journal or lock; and `cancel` of a plan
+        // never applied (there is nothing to wait for).
+        _ => USAGE,
+    }
+}
+
+/// The code of the first case that holds, else [`OK`]: an outcome's cases, most urgent first.
+fn first(cases: &[(bool, i32)]) -> i32 {
+    cases
+        .iter()
+        .find(|(holds, _)| *holds)
+        .map_or(OK, |(_, code)| *code)
+}
+
+/// The exit code of `validate`: a file that could not be read first, then an invalid plan
+/// (or, with `--deny-warnings`, a warning).
+pub fn of_validation(unreadable: bool, failed: bool) -> i32 {
+    first(&[(unreadable, USAGE), (failed, FAILED)])
+}
+
+/// The exit code of a comparison: an error first (a server failed, an instance without an
+/// address), then a difference or a table that could not be compared.
+pub fn of_comparison(c: &crate::compare::Comparison, errors: usize) -> i32 {
+    let differ = c.differences() > 0 || c.not_comparable() > 0;
+    first(&[(errors > 0, USAGE), (differ, FAILED)])
+}
+
+/// The exit code of what did part of its work: a saved merge (tables left out, not
+/// mergeable), its apply (conflicts: rows left as they are), `plan --preflight` (problems
+/// found). What was done is done; the rest is 1.
+pub fn of_failures(left: usize) -> i32 {
+    first(&[(left > 0, FAILED)])
+}
+
+/// The exit code of a cancel: a failure first (an instance it could not cancel), then a
+/// stop not yet confirmed.
+pub fn of_cancel(outcome: cancel::Outcome) -> i32 {
+    first(&[
+        (outcome.failed > 0, FAILED),
+        (outcome.still > 0, UNFINISHED),
+    ])
 }
 
 /// The exit code of an apply: of what an earlier run left (nothing was submitted), or of how

@@ -1,4 +1,6 @@
-//! Argument parsing, wiring, printing and exit codes: the only module that prints.
+//! Argument parsing, asking the person, wiring the engine's operations, printing their events
+//! and outcomes, and exit codes: the only module that prints. A command returns its exit code
+//! or an [`Error`], which [`run`] prints once.
 
 /// Prints a line on stdout; a closed pipe (`planrun validate ... | head`) is not an error.
 macro_rules! outln {
@@ -40,32 +42,25 @@ macro_rules! err {
 pub mod api_args;
 pub mod apply;
 pub mod cancel;
-pub mod cancel_selfhosted;
 pub mod compare;
-pub mod diagnostics;
-pub mod escaped;
+mod error;
 pub mod exit;
-pub mod foreign;
 pub mod jobs;
-pub mod located;
 pub mod merge;
 pub mod merge_file;
 pub mod new;
-pub mod operator;
 pub mod plan;
-pub mod preflight;
-pub mod preflight_objects;
 pub mod progress;
 pub mod report;
 pub mod sandbox;
-pub mod saved;
-pub mod selfhosted;
 pub mod session;
 pub mod show;
 pub mod signals;
 pub mod status;
 pub mod term;
 pub mod validate;
+
+pub use error::Error;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
@@ -171,8 +166,8 @@ with both versions (exit 1).")]
     },
 }
 
-/// Runs the program with the given arguments; returns the process exit code.
-#[allow(clippy::print_stdout)]
+/// Runs the program with the given arguments; returns the process exit code. A command's
+/// error is printed here, once.
 pub fn run(args: Vec<std::ffi::OsString>) -> i32 {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
@@ -185,7 +180,15 @@ pub fn run(args: Vec<std::ffi::OsString>) -> i32 {
             };
         }
     };
-    match cli.command {
+    command(cli.command).unwrap_or_else(|e| {
+        e.print();
+        exit::of_error(&e)
+    })
+}
+
+/// Runs one command: its exit code, or why it failed.
+fn command(command: Command) -> Result<i32, Error> {
+    match command {
         Command::New(args) => new::run(&args),
         Command::Validate(args) => validate::run(&args),
         Command::Plan(args) => plan::run(&args),
@@ -200,20 +203,35 @@ pub fn run(args: Vec<std::ffi::OsString>) -> i32 {
         Command::Sandbox(args) => sandbox::run(args),
         Command::Schema => {
             outln!("{}", schema_text());
-            exit::OK
+            Ok(exit::OK)
         }
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "planrun", &mut script);
             out!("{}", String::from_utf8_lossy(&script));
-            exit::OK
+            Ok(exit::OK)
         }
     }
 }
 
+/// Asks the person at the terminal to type `yes` after `question`. Refused (`refusal`) when
+/// stdin is not a terminal: nobody would see the question. Any other answer is `declined`.
+pub fn ask(question: &str, refusal: &str, declined: &'static str) -> Result<(), Error> {
+    use std::io::{BufRead, IsTerminal};
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::Usage(refusal.to_owned()));
+    }
+    out!("{question}");
+    let mut answer = String::new();
+    match std::io::stdin().lock().read_line(&mut answer) {
+        Ok(_) if answer.trim() == "yes" => Ok(()),
+        _ => Err(Error::Declined(declined)),
+    }
+}
+
 /// The async runtime of a command that talks to an API: the current thread for one-shot
-/// commands, two workers for `apply` and the sandbox. A failure is reported and becomes exit 2.
-pub fn runtime(workers: usize) -> Result<tokio::runtime::Runtime, i32> {
+/// commands, two workers for `apply` and the sandbox.
+pub fn runtime(workers: usize) -> Result<tokio::runtime::Runtime, Error> {
     let mut builder = if workers > 1 {
         let mut b = tokio::runtime::Builder::new_multi_thread();
         b.worker_threads(workers);
@@ -221,15 +239,7 @@ pub fn runtime(workers: usize) -> Result<tokio::runtime::Runtime, i32> {
     } else {
         tokio::runtime::Builder::new_current_thread()
     };
-    builder.enable_all().build().map_err(|e| {
-        errln!("error: cannot start the async runtime: {e}");
-        exit::USAGE
-    })
-}
-
-/// Prints a library error on stderr, rendered by miette, with any foreign text escaped.
-pub fn report_error(e: &dyn miette::Diagnostic) {
-    err!("{}", escaped::render(e));
+    builder.enable_all().build().map_err(Error::Runtime)
 }
 
 /// The schema as checked in: pretty JSON.

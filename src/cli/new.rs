@@ -1,34 +1,24 @@
-//! `planrun new`: write a plan from a query of the fleet (API 3.0 DescribeDBInstances, every
-//! page, in every `--region`), filtered by tags, names and ids; only running primary
-//! instances go in, the others are listed in a comment with why. The plan is validated
-//! before it is written, and written whole or not at all.
-
-mod fleet;
-mod output;
-mod render;
+//! `planrun new`: the flags of a plan written from a query of the fleet (API 3.0
+//! DescribeDBInstances, every page, in every `--region`), checked before anything is asked;
+//! then the query and the plan ([`crate::engine::ops::new`]), validated before it is
+//! written, and written whole or not at all.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use super::api_args::{ApiArgs, ApiVersion, SignatureMethodArg};
-use super::{exit, term};
-use render::{Origin, Spec};
+use super::api_args::{ApiArgs, Generation, SignatureMethodArg};
+use super::{Error, exit};
+use crate::contract::Strategy;
+use crate::engine::ops::new::{self, Origin, Query, Spec};
 
-/// `--strategy` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum StrategyArg {
-    Table,
-    Db,
-    Full,
-}
+/// `--strategy` values: the plan's [`Strategy`], spelled as in a plan.
+impl clap::ValueEnum for Strategy {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Self::Table, Self::Db, Self::Full]
+    }
 
-impl StrategyArg {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Table => "table",
-            Self::Db => "db",
-            Self::Full => "full",
-        }
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
     }
 }
 
@@ -63,7 +53,7 @@ pub struct NewArgs {
     pub dbs: Vec<String>,
     /// table | db | full [default: table when only tables are named, else db]
     #[arg(long, value_enum)]
-    pub strategy: Option<StrategyArg>,
+    pub strategy: Option<Strategy>,
     /// New names: `{name}` is the source's name.
     #[arg(long, value_name = "TEMPLATE", default_value = "{name}_bak")]
     pub rename: String,
@@ -88,8 +78,8 @@ pub struct NewArgs {
     #[arg(long)]
     pub sandbox: bool,
     /// API generation (only v3 can list the fleet).
-    #[arg(long, value_enum, default_value_t = ApiVersion::V3)]
-    pub api: ApiVersion,
+    #[arg(long, value_enum, default_value_t = Generation::V3)]
+    pub api: Generation,
     /// API endpoint URL [default: https://cdb.tencentcloudapi.com/]
     #[arg(long, env = "PLANRUN_ENDPOINT", value_name = "URL")]
     pub endpoint: Option<String>,
@@ -133,199 +123,125 @@ impl NewArgs {
 
     /// What the flags ask to roll back, checked before anything is asked of the API.
     fn spec(&self) -> Result<Spec, String> {
-        if self.tables.is_empty() && self.dbs.is_empty() {
-            return Err("name what to roll back: --tables DB.TABLE,... and/or --dbs DB,...".into());
-        }
-        let source = |name: &str, what: &str| {
-            if crate::plan::rules::is_source_name(name) {
-                Ok(name.to_owned())
-            } else {
-                Err(format!(
-                    "{what} `{name}`: source names are 1 to 64 letters, digits and `_`"
-                ))
-            }
-        };
-        let mut tables: Vec<(String, Vec<String>)> = Vec::new();
-        for item in self
-            .tables
-            .iter()
-            .map(|t| t.trim())
-            .filter(|t| !t.is_empty())
-        {
-            let (db, table) = item
-                .split_once('.')
-                .ok_or_else(|| format!("--tables `{item}`: expected DB.TABLE"))?;
-            let (db, table) = (source(db, "--tables")?, source(table, "--tables")?);
-            match tables.iter_mut().find(|(d, _)| *d == db) {
-                Some((_, list)) if !list.contains(&table) => list.push(table),
-                Some(_) => {}
-                None => tables.push((db, vec![table])),
-            }
-        }
-        let mut dbs: Vec<String> = Vec::new();
-        for db in self.dbs.iter().map(|d| d.trim()).filter(|d| !d.is_empty()) {
-            let db = source(db, "--dbs")?;
-            if !dbs.contains(&db) {
-                dbs.push(db);
-            }
-        }
-        let strategy = self.strategy.unwrap_or(if dbs.is_empty() {
-            StrategyArg::Table
-        } else {
-            StrategyArg::Db
-        });
-        if strategy == StrategyArg::Table && !dbs.is_empty() {
-            return Err("--strategy table cannot roll back whole databases (--dbs)".into());
-        }
-        if chrono::NaiveDateTime::parse_from_str(&self.rollback_time, "%Y-%m-%d %H:%M:%S").is_err()
-        {
-            return Err(format!(
-                "--rollback-time {:?}: expected YYYY-MM-DD HH:MM:SS",
-                self.rollback_time
-            ));
-        }
-        if crate::plan::rules::parse_timezone(&self.timezone).is_none() {
-            return Err(format!("--timezone {:?}: expected ±HH:MM", self.timezone));
-        }
-        if !self.rename.contains("{name}") {
-            return Err(format!("--rename {:?} must contain {{name}}", self.rename));
-        }
-        Ok(Spec {
-            strategy: strategy.as_str(),
-            rename: self.rename.clone(),
-            rollback_time: self.rollback_time.clone(),
-            timezone: self.timezone.clone(),
-            tables,
-            dbs,
-        })
+        Spec::parse(
+            (&self.tables, &self.dbs),
+            self.strategy.map(Strategy::as_str),
+            &self.rename,
+            (&self.rollback_time, &self.timezone),
+        )
     }
 
     /// The command line this plan can be made again with (no credentials in it).
     fn command(&self, spec: &Spec) -> String {
-        let q = super::apply::quote;
-        let mut words = vec!["planrun new".to_owned()];
-        let mut flag = |name: &str, value: &str| words.push(format!("{name} {}", q(value)));
-        for r in &self.regions {
-            flag("--region", r);
+        crate::render::shell::new_command(&self.regions, &self.query(), spec, self.sandbox)
+    }
+
+    /// Which instances the fleet query looks for.
+    fn query(&self) -> Query {
+        Query {
+            tags: self.tags.clone(),
+            names: self.names.clone(),
+            instances: self.instances.clone(),
         }
-        for (k, v) in &self.tags {
-            flag("--tag", &format!("{k}={v}"));
-        }
-        for n in &self.names {
-            flag("--instance-name", n);
-        }
-        for i in &self.instances {
-            flag("--instance", i);
-        }
-        let tables: Vec<String> = spec
-            .tables
-            .iter()
-            .flat_map(|(db, ts)| ts.iter().map(move |t| format!("{db}.{t}")))
-            .collect();
-        if !tables.is_empty() {
-            flag("--tables", &tables.join(","));
-        }
-        if !spec.dbs.is_empty() {
-            flag("--dbs", &spec.dbs.join(","));
-        }
-        flag("--strategy", spec.strategy);
-        flag("--rollback-time", &spec.rollback_time);
-        if spec.rename != "{name}_bak" {
-            flag("--rename", &spec.rename);
-        }
-        if spec.timezone != "+08:00" {
-            flag("--timezone", &spec.timezone);
-        }
-        if self.sandbox {
-            words.push("--sandbox".to_owned());
-        }
-        words.join(" ")
     }
 }
 
-pub fn run(args: &NewArgs) -> i32 {
-    let spec = match args.spec() {
-        Ok(s) => s,
-        Err(e) => return usage(&e),
-    };
-    if args.api != ApiVersion::V3 {
-        return usage(
-            "`planrun new` lists the fleet with API 3.0 (DescribeDBInstances); --api v2 has no such query",
-        );
+pub fn run(args: &NewArgs) -> Result<i32, Error> {
+    let spec = args.spec().map_err(Error::Usage)?;
+    if args.api != Generation::V3 {
+        return Err(Error::Usage(
+            "`planrun new` lists the fleet with API 3.0 (DescribeDBInstances); --api v2 has no such query".into(),
+        ));
     }
     let regions: Vec<String> = dedup(args.regions.iter().map(|r| r.trim().to_owned()));
     if regions.is_empty() {
-        return usage(
-            "name the regions to query: --region ap-guangzhou (repeatable), or set TENCENTCLOUD_REGION",
-        );
+        return Err(Error::Usage(
+            "name the regions to query: --region ap-guangzhou (repeatable), or set TENCENTCLOUD_REGION".into(),
+        ));
     }
     for region in &regions {
-        if let Err(e) = super::api_args::check_region_flag(region, &args.allow_region) {
-            return usage(&crate::plan::text::visible(&e));
-        }
+        super::api_args::check_region_flag(region, &args.allow_region)
+            .map_err(|e| Error::Usage(crate::plan::text::visible(&e).into_owned()))?;
     }
     if let Some(out) = &args.out
         && out.exists()
         && !args.force
     {
-        return usage(&format!(
+        return Err(Error::Usage(format!(
             "{} exists; pass --force to replace it",
             out.display()
-        ));
+        )));
     }
-    let now = match term::now() {
-        Ok(n) => n,
-        Err(e) => return usage(&e),
-    };
-    let runtime = match super::runtime(1) {
-        Ok(r) => r,
-        Err(code) => return code,
-    };
-    let found = runtime.block_on(fleet::query(args, &regions));
-    let found = match found {
-        Ok(f) => f,
-        Err(code) => return code,
-    };
-    let (members, left_out) = fleet::sort_out(found);
-    let missing: Vec<&String> = args
-        .instances
-        .iter()
-        .filter(|id| {
-            !members.iter().any(|m| &m.id == *id) && !left_out.iter().any(|l| &l.member.id == *id)
-        })
-        .collect();
+    let now = crate::engine::ops::now().map_err(Error::Usage)?;
+    let runtime = super::runtime(1)?;
+    let found = runtime.block_on(query(args, &regions))?;
+    let (members, left_out) = new::sort_out(found);
     for l in &left_out {
         errln!("left out: {} ({}): {}", l.member.id, l.member.region, l.why);
     }
-    if !missing.is_empty() {
-        let list: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
-        errln!(
-            "error: --instance {} not found in {}; nothing was written",
-            list.join(", "),
-            regions.join(", ")
-        );
-        return exit::FAILED;
-    }
-    if members.is_empty() {
-        errln!(
-            "error: no running primary instance matches in {}; nothing was written",
-            regions.join(", ")
-        );
-        return exit::FAILED;
-    }
+    new::check(&members, &left_out, &args.instances, &regions)?;
     let origin = Origin {
-        schema: output::schema_path(args.out.as_deref()),
+        schema: new::schema_path(args.out.as_deref()),
         command: args.command(&spec),
         at: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         regions,
     };
-    let text = render::plan(&origin, &members, &left_out, &spec);
-    output::write(args, &text, members.len(), now)
+    let text = new::plan(&origin, &members, &left_out, &spec);
+    write(args, &text, members.len(), now)
 }
 
-fn usage(message: &str) -> i32 {
-    errln!("error: {message}");
-    exit::USAGE
+/// The fleet's instances the flags match, in each region (`--sandbox`: the emulator's).
+async fn query(
+    args: &NewArgs,
+    regions: &[String],
+) -> Result<Vec<(String, crate::api::v3::fleet::DbInstance)>, Error> {
+    let offset = crate::plan::rules::parse_timezone(&args.timezone);
+    let sandbox = args.sandbox.then_some(offset).flatten();
+    let (protocol, sandbox) = super::session::connect(&args.api_args(), sandbox, None).await?;
+    let found = new::query(&protocol, &args.query(), regions).await;
+    if let Some(sb) = sandbox {
+        sb.shutdown().await;
+    }
+    Ok(found?)
+}
+
+/// Validates the text as `validate` would, then writes it (a temporary file renamed into
+/// place) or prints it.
+fn write(
+    args: &NewArgs,
+    text: &str,
+    count: usize,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<i32, Error> {
+    let shown = args
+        .out
+        .as_ref()
+        .map_or_else(|| "new-plan.yaml".to_owned(), |p| p.display().to_string());
+    let context = crate::plan::Context {
+        now,
+        allowed_regions: args.allow_region.clone(),
+    };
+    let checked = crate::plan::check_bytes(&shown, text.as_bytes(), &context);
+    if !checked.diagnostics.is_empty() {
+        err!("{}", super::error::human(&checked));
+    }
+    if checked.has_errors() {
+        return Err(Error::Failed(
+            "the plan these flags make is invalid (see above); nothing was written".into(),
+        ));
+    }
+    let Some(path) = &args.out else {
+        out!("{text}");
+        return Ok(exit::OK);
+    };
+    crate::engine::ops::write_atomically(path, text.as_bytes())
+        .map_err(|e| Error::Usage(format!("cannot write {}: {e}", path.display())))?;
+    errln!(
+        "wrote {} ({count} instance(s)); review it, then `planrun plan {} --preflight`",
+        path.display(),
+        path.display()
+    );
+    Ok(exit::OK)
 }
 
 fn dedup(items: impl Iterator<Item = String>) -> Vec<String> {

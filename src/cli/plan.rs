@@ -1,12 +1,16 @@
 //! `planrun plan PLAN`: validate, then print the dry-run diff and the calls that would be sent.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use super::{diagnostics, exit, term};
-use crate::diff::{self, Call};
+use super::{Error, exit, term};
+use crate::diff;
+pub use crate::engine::ops::plan::calls;
+use crate::engine::ops::saved::{self, Beside, Loaded};
+use crate::engine::ops::{self, preflight as cloud, selfhosted};
 use crate::engine::prepare::{Prepared, prepare};
 use crate::plan::text::visible;
 use crate::plan::{Checked, ResolvedPlan};
+use crate::render::{self, diagnostics};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -55,25 +59,6 @@ pub struct PlanArgs {
     pub api: super::api_args::ApiArgs,
 }
 
-/// The calls of a prepared plan, as the diff shows them: with `with_params`, API 2.0's
-/// `instances.N.*` parameters or API 3.0's JSON body, exactly as they will be sent.
-pub fn calls(prepared: &Prepared, with_params: bool) -> Vec<Call> {
-    prepared
-        .calls
-        .iter()
-        .map(|c| Call {
-            action: c.action.to_owned(),
-            region: c.region.clone(),
-            instances: c
-                .instances
-                .iter()
-                .map(|&i| prepared.slots[i].request.instance_id.clone())
-                .collect(),
-            params: with_params.then(|| c.params.clone()),
-        })
-        .collect()
-}
-
 /// How `plan` and `apply` draw the diff on stdout.
 pub fn view(expand: bool) -> diff::View {
     diff::View {
@@ -83,85 +68,86 @@ pub fn view(expand: bool) -> diff::View {
     }
 }
 
-/// Loads and checks a plan for a command that needs a valid one; on failure prints the
-/// diagnostics (stderr for human, stdout for JSON) and returns the exit code.
-#[allow(clippy::print_stdout)]
+/// Loads and checks a plan for a command that needs a valid one: its warnings shown (on
+/// stderr, but for `json`), its errors an [`Error::Plan`].
 pub fn load_valid(
-    path: &std::path::Path,
+    path: &Path,
     json: bool,
     allowed_regions: &[String],
-) -> Result<(Checked, ResolvedPlan), i32> {
-    let context = term::context(allowed_regions).map_err(|e| {
-        errln!("error: {e}");
-        exit::USAGE
-    })?;
-    let (checked, readable) = super::validate::check(path, &context);
+) -> Result<(Checked, ResolvedPlan), Error> {
+    let context = term::context(allowed_regions).map_err(Error::Usage)?;
+    let (mut checked, readable) = crate::engine::ops::load::check(path, &context);
     if !readable || checked.has_errors() {
-        if json {
-            outln!(
-                "{}",
-                diagnostics::json(std::slice::from_ref(&checked), false)
-            );
-        } else {
-            err!(
-                "{}",
-                diagnostics::human(
-                    std::slice::from_ref(&checked),
-                    term::stderr_colour(),
-                    term::width()
-                )
-            );
-        }
-        return Err(if readable { exit::FAILED } else { exit::USAGE });
+        return Err(Error::Plan {
+            checked: Box::new(checked),
+            json,
+            readable,
+        });
     }
     if !json && checked.has_warnings() {
-        err!(
-            "{}",
-            diagnostics::human(
-                std::slice::from_ref(&checked),
-                term::stderr_colour(),
-                term::width()
-            )
-        );
+        err!("{}", super::error::human(&checked));
     }
     // Taken, not copied: the command holds the plan once for the whole run.
-    let mut checked = checked;
-    let resolved = checked.resolved.take().ok_or(exit::FAILED)?;
+    let resolved = checked.resolved.take().ok_or_else(|| Error::Plan {
+        checked: Box::new(checked.clone()),
+        json,
+        readable,
+    })?;
     Ok((checked, resolved))
 }
 
-#[allow(clippy::print_stdout)]
-pub fn run(args: &PlanArgs) -> i32 {
+/// Reads and checks a saved plan (any doubt submits nothing), saying when the plan file it
+/// was made from has changed since.
+pub fn load_saved(path: &Path) -> Result<Loaded, Error> {
+    let loaded = saved::load(path)?;
+    let plan_path = visible(&loaded.saved.path);
+    let shown = visible(&path.display().to_string()).into_owned();
+    match loaded.beside {
+        Beside::Unchanged => {}
+        Beside::Changed => errln!(
+            "note: {plan_path} has changed since {shown} was saved; the saved plan is what is used"
+        ),
+        Beside::Gone => errln!(
+            "note: {plan_path} is gone since {shown} was saved; the saved plan is what is used"
+        ),
+    }
+    Ok(loaded)
+}
+
+pub fn run(args: &PlanArgs) -> Result<i32, Error> {
     let json = args.format == Format::Json;
-    let (checked, resolved) = match load_valid(&args.plan, json, &args.api.allow_region) {
-        Ok(ok) => ok,
-        Err(code) => return code,
-    };
-    let mut resolved = resolved;
+    let (checked, mut resolved) = load_valid(&args.plan, json, &args.api.allow_region)?;
     if let Some(size) = args.batch_size {
         // The diff's header and JSON say how many instances a call holds: the flag's value.
         resolved.batch_size = usize::from(size);
     }
-    let prepared = prepare(&resolved, args.api.api.generation(), resolved.batch_size);
+    let prepared = prepare(&resolved, args.api.api, resolved.batch_size);
     let calls = calls(&prepared, args.show_requests);
-    let sources = match survey(args, &resolved) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
+    // What the self-hosted servers say (read-only), when asked (`--defaults-file` or
+    // `--preflight`: a plain `plan` stays offline, as for the cloud).
+    let asked = (args.defaults_file.as_deref(), args.preflight);
+    let survey = ops::plan::survey(&args.plan, &resolved, asked);
+    let sources = super::runtime(1)?.block_on(survey)?;
     if !json {
         out!("{}", diff::human(&resolved, &calls, &view(args.expand)));
-        out!("{}", super::selfhosted::human(&sources));
+        out!("{}", render::selfhosted::human(&sources));
     }
-    let (mut code, preflight) = if args.preflight && !super::selfhosted::only(&resolved) {
+    let (mut code, preflight) = if args.preflight && !selfhosted::only(&resolved) {
         preflight(args, &checked, &resolved, &prepared, json)
     } else {
         (exit::OK, None)
     };
-    if args.preflight
-        && let Err(c) = super::selfhosted::report(&sources)
-        && code == exit::OK
-    {
-        code = c;
+    if args.preflight {
+        for line in render::selfhosted::preflight(&sources) {
+            errln!("{line}");
+        }
+        if let Err(e) = selfhosted::verdict(&sources) {
+            let e = Error::from(e);
+            e.print();
+            if code == exit::OK {
+                code = exit::of_error(&e);
+            }
+        }
     }
     if let Some(out) = &args.out
         && code != exit::OK
@@ -171,15 +157,16 @@ pub fn run(args: &PlanArgs) -> i32 {
             visible(&out.display().to_string())
         );
     } else if let Some(out) = &args.out {
-        if let Err(code) = super::saved::write(
+        let made_at = crate::engine::ops::now().map_err(Error::Usage)?;
+        let note = saved::write(
             out,
             &args.plan,
-            &checked,
-            &resolved,
-            &prepared,
-            args.state_dir.clone(),
-        ) {
-            return code;
+            (&checked, &resolved, &prepared),
+            args.state_dir.as_deref(),
+            made_at,
+        )?;
+        if let Some(note) = note {
+            errln!("note: {note}");
         }
         errln!(
             "Saved the plan to {}; apply exactly this with `planrun apply {}`.",
@@ -198,36 +185,16 @@ pub fn run(args: &PlanArgs) -> i32 {
             doc["preflight"] = found;
         }
         if !sources.is_empty() {
-            doc["selfhosted"] = super::selfhosted::json(&sources);
+            doc["selfhosted"] = render::selfhosted::json(&sources);
         }
         outln!("{doc}");
     }
-    code
-}
-
-/// What the self-hosted servers say (read-only), when asked (`--defaults-file` or
-/// `--preflight`: a plain `plan` stays offline, as for the cloud); with `--preflight` also
-/// their privileges and scratch servers.
-fn survey(args: &PlanArgs, plan: &ResolvedPlan) -> Result<super::selfhosted::Survey, i32> {
-    if !super::selfhosted::any(plan) {
-        return Ok(Vec::new());
-    }
-    if !args.preflight && args.defaults_file.is_none() {
-        return Ok(super::selfhosted::unasked(&args.plan, plan));
-    }
-    let creds = super::selfhosted::credentials(args.defaults_file.as_deref())?;
-    let runtime = super::runtime(1)?;
-    Ok(runtime.block_on(super::selfhosted::survey(
-        &args.plan,
-        plan,
-        &creds,
-        None,
-        args.preflight,
-    )))
+    Ok(code)
 }
 
 /// `plan --preflight`: the rollback-window check, reported like `validate` (for JSON, the
-/// `{"files": [...]}` document to put under the diff's `preflight` key).
+/// `{"files": [...]}` document to put under the diff's `preflight` key). What stops it is
+/// said here; the plan is still shown.
 fn preflight(
     args: &PlanArgs,
     checked: &Checked,
@@ -235,58 +202,47 @@ fn preflight(
     prepared: &Prepared,
     json: bool,
 ) -> (i32, Option<serde_json::Value>) {
-    let runtime = match super::runtime(1) {
-        Ok(r) => r,
-        Err(code) => return (code, None),
-    };
-    runtime.block_on(async {
-        let (protocol, _) = match super::session::connect(&args.api, None).await {
-            Ok(p) => p,
-            Err(code) => return (code, None),
-        };
-        // Self-hosted instances are checked by their own preflight (`apply`), not the API.
-        let requests: Vec<_> = prepared
-            .requests()
-            .into_iter()
-            .zip(&plan.instances)
-            .filter(|(_, i)| i.selfhosted.is_none())
-            .map(|(r, _)| r)
-            .collect();
-        match super::preflight::check(&protocol, checked, plan, prepared, &requests).await {
-            Ok(None) => {
-                errln!("preflight: not available with --api v2");
-                (exit::USAGE, None)
-            }
-            Ok(Some(problems)) => {
-                let failed = !problems.is_empty();
-                let report = Checked {
-                    diagnostics: problems,
-                    ..checked.clone()
-                };
-                let doc = json.then(|| diagnostics::json(std::slice::from_ref(&report), false));
-                if !json {
-                    err!(
-                        "{}",
-                        diagnostics::human(
-                            std::slice::from_ref(&report),
-                            term::stderr_colour(),
-                            term::width()
-                        )
-                    );
-                    if !failed {
-                        errln!(
-                            "preflight: all {} instances can roll back to their times; {}",
-                            plan.instances.len(),
-                            super::preflight_objects::ALL_GOOD
-                        );
-                    }
-                }
-                (if failed { exit::FAILED } else { exit::OK }, doc)
-            }
-            Err(e) => {
-                super::report_error(&e);
-                (exit::USAGE, None)
-            }
+    match ask(args, checked, plan, prepared) {
+        Ok(None) => {
+            errln!("preflight: not available with --api v2");
+            (exit::USAGE, None)
         }
+        Ok(Some(problems)) => {
+            let (n, failed) = (problems.len(), !problems.is_empty());
+            let report = Checked {
+                diagnostics: problems,
+                ..checked.clone()
+            };
+            let doc = json.then(|| diagnostics::json(std::slice::from_ref(&report), false));
+            if !json {
+                err!("{}", super::error::human(&report));
+                if !failed {
+                    errln!(
+                        "preflight: all {} instances can roll back to their times; {}",
+                        plan.instances.len(),
+                        cloud::objects::ALL_GOOD
+                    );
+                }
+            }
+            (exit::of_failures(n), doc)
+        }
+        Err(e) => {
+            e.print();
+            (exit::of_error(&e), None)
+        }
+    }
+}
+
+/// The preflight's problems with the cloud's instances; `None` with API 2.0.
+fn ask(
+    args: &PlanArgs,
+    checked: &Checked,
+    plan: &ResolvedPlan,
+    prepared: &Prepared,
+) -> Result<Option<Vec<crate::plan::Diagnostic>>, Error> {
+    let runtime = super::runtime(1)?;
+    runtime.block_on(async {
+        let (protocol, _) = super::session::connect(&args.api, None, None).await?;
+        Ok(ops::plan::preflight(&protocol, checked, plan, prepared).await?)
     })
 }

@@ -1,11 +1,9 @@
 //! `planrun sandbox serve`: the local emulator of the cloud API on loopback, until Ctrl-C.
 
-#![allow(clippy::print_stdout)]
-
 use std::net::{Ipv4Addr, SocketAddr};
 
-use super::exit;
-use crate::sandbox::{self, Config, Credential, DEMO_SECRET_ID, DEMO_SECRET_KEY, FaultKinds};
+use super::{Error, exit};
+use crate::sandbox::{self, Config, Credential, FaultKinds};
 
 /// Run the local emulator of the cloud API (no account needed; loopback only).
 #[derive(Debug, clap::Args)]
@@ -146,7 +144,8 @@ fn window(text: &str) -> Result<(String, sandbox::RollbackWindow), String> {
     let (id, span) = text.split_once('=').ok_or_else(bad)?;
     let (begin, end) = span.split_once("..").ok_or_else(bad)?;
     let at = |t: &str| {
-        chrono::NaiveDateTime::parse_from_str(t.trim(), "%Y-%m-%d %H:%M:%S").map_err(|_| bad())
+        chrono::NaiveDateTime::parse_from_str(t.trim(), crate::contract::TIME_FORMAT)
+            .map_err(|_| bad())
     };
     let (begin, end) = (at(begin)?, at(end)?);
     if begin > end {
@@ -241,93 +240,30 @@ pub fn config(args: &ServeArgs) -> Result<Config, String> {
 }
 
 /// `planrun sandbox ...`; returns the exit code.
-pub fn run(args: SandboxArgs) -> i32 {
+pub fn run(args: SandboxArgs) -> Result<i32, Error> {
     match args.command {
         SandboxCommand::Serve(serve) => run_serve(&serve),
     }
 }
 
-fn run_serve(args: &ServeArgs) -> i32 {
-    let config = match config(args) {
-        Ok(c) => c,
-        Err(e) => {
-            errln!("error: {e}");
-            return exit::USAGE;
-        }
-    };
-    let runtime = match super::runtime(2) {
-        Ok(r) => r,
-        Err(code) => return code,
-    };
+fn run_serve(args: &ServeArgs) -> Result<i32, Error> {
+    let config = config(args).map_err(Error::Usage)?;
+    let runtime = super::runtime(2)?;
     let custom_key = args.secret_key.is_some();
     runtime.block_on(async move {
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
-        let sb = match sandbox::start(config, addr).await {
-            Ok(sb) => sb,
-            Err(e) => {
-                errln!("error: cannot listen on {addr}: {e}");
-                return exit::USAGE;
-            }
-        };
-        print_banner(&sb, custom_key);
+        let sb = sandbox::start(config, addr)
+            .await
+            .map_err(|e| Error::Usage(format!("cannot listen on {addr}: {e}")))?;
+        out!("{}", crate::render::sandbox::banner(&sb, custom_key));
         if let Err(e) = tokio::signal::ctrl_c().await {
+            // It stops at once, as it would at Ctrl-C.
             errln!("error: cannot wait for Ctrl-C: {e}");
         }
         outln!("stopping");
         sb.shutdown().await;
-        exit::OK
+        Ok(exit::OK)
     })
-}
-
-fn print_banner(sb: &sandbox::Sandbox, custom_key: bool) {
-    let config = sb.config();
-    outln!("planrun sandbox: API 2.0 and API 3.0 emulator (never the real cloud)");
-    outln!("endpoint: {}", sb.endpoint_v2());
-    outln!("endpoint v3: {}", sb.endpoint_v3());
-    outln!("counters: {}", sb.counters_url());
-    for c in &config.credentials {
-        outln!("secret id: {}", c.secret_id);
-        // The demo key is public; a key given on the command line is the user's and stays unsaid.
-        if !custom_key && c.secret_id == DEMO_SECRET_ID {
-            outln!("secret key: {DEMO_SECRET_KEY}");
-        } else {
-            outln!("secret key: (the one given with --secret-key)");
-        }
-    }
-    let (id, key) = match config.credentials.first() {
-        Some(c) if !custom_key => (c.secret_id.as_str(), DEMO_SECRET_KEY),
-        Some(c) => (c.secret_id.as_str(), "<your --secret-key>"),
-        None => ("<id>", "<key>"),
-    };
-    outln!("use it:");
-    outln!("  export TENCENTCLOUD_SECRET_ID={id} TENCENTCLOUD_SECRET_KEY={key}");
-    outln!(
-        "  planrun jobs cdb-mo64xu70 --api v2 --region ap-guangzhou --endpoint {}",
-        sb.endpoint_v2()
-    );
-    outln!(
-        "  planrun jobs cdb-mo64xu70 --api v3 --region ap-guangzhou --endpoint {}",
-        sb.endpoint_v3()
-    );
-    outln!(
-        "tasks: {:.1}-{:.1} s, rate {}/s per action, faults {:.0} %, seed {}",
-        config.task_seconds.0,
-        config.task_seconds.1,
-        config.rate_per_action,
-        config.faults.rate * 100.0,
-        config.seed
-    );
-    outln!(
-        "rollback window: the last {:.1} days up to now (+08:00); {} instance(s) with fixed windows",
-        config.default_window_seconds as f64 / 86_400.0,
-        config.rollback_windows.len()
-    );
-    outln!(
-        "fleet: {} instance(s) for DescribeDBInstances; {} database(s) on instances not described",
-        config.catalog.instances.len(),
-        config.catalog.default.len()
-    );
-    outln!("Ctrl-C stops it.");
 }
 
 #[cfg(test)]

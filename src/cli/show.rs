@@ -4,10 +4,10 @@
 
 use std::path::PathBuf;
 
-use super::exit;
-use super::plan::{calls, view};
+use super::plan::{calls, load_saved, view};
+use super::{Error, exit};
 use crate::diff;
-use crate::plan::text::visible;
+use crate::render;
 
 /// How `show` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -36,56 +36,30 @@ pub struct ShowArgs {
     pub expand: bool,
 }
 
-#[allow(clippy::print_stdout)]
-pub fn run(args: &ShowArgs) -> i32 {
-    if super::merge_file::is_saved_merge(&args.saved) {
-        let rendering = match args.format {
-            Format::Human => super::merge_file::Rendering::Human,
-            Format::Json => super::merge_file::Rendering::Json,
-            Format::Sql => super::merge_file::Rendering::Sql,
-        };
-        return super::merge_file::show(&args.saved, rendering);
+pub fn run(args: &ShowArgs) -> Result<i32, Error> {
+    if crate::engine::ops::merge_file::is_saved_merge(&args.saved) {
+        super::merge_file::show(&args.saved, args.format)?;
+        return Ok(exit::OK);
     }
     if args.format == Format::Sql {
-        errln!(
-            "error: --format sql shows a saved merge's statements; this is a saved plan (use --show-requests)"
-        );
-        return exit::USAGE;
+        return Err(Error::Usage(
+            "--format sql shows a saved merge's statements; this is a saved plan (use --show-requests)".into(),
+        ));
     }
-    let loaded = match super::saved::load(&args.saved) {
-        Ok(l) => l,
-        Err(code) => return code,
-    };
+    let loaded = load_saved(&args.saved)?;
     let saved = &loaded.saved;
     let shown = calls(&loaded.prepared, args.show_requests);
     match args.format {
         Format::Human => {
-            outln!(
-                "Saved plan {} of {}, made {} by planrun {} for API {} (plan hash {})",
-                visible(&args.saved.display().to_string()),
-                visible(&saved.path),
-                saved.made_at.format("%Y-%m-%d %H:%M:%S UTC"),
-                visible(&saved.planrun),
-                &saved.api.name()[1..],
-                &saved.plan_hash[..12.min(saved.plan_hash.len())],
-            );
+            outln!("{}", render::saved::header(saved, &args.saved));
             out!(
                 "{}",
                 diff::human(&loaded.resolved, &shown, &view(args.expand))
             );
         }
         Format::Json | Format::Sql => {
-            let mut doc = diff::json(&loaded.resolved, &shown);
-            doc["saved"] = serde_json::json!({
-                "path": saved.path,
-                "made_at": saved.made_at,
-                "planrun": saved.planrun,
-                "api": saved.api,
-                "plan_hash": saved.plan_hash,
-                "journal": saved.journal,
-            });
-            outln!("{doc}");
+            outln!("{}", render::saved::json(saved, &loaded.resolved, &shown));
         }
     }
-    exit::OK
+    Ok(exit::OK)
 }

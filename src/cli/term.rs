@@ -1,4 +1,4 @@
-//! Terminal facts: colour (TTY and `NO_COLOR`), width, and the clock rules are checked against.
+//! Terminal facts: colour (TTY and `NO_COLOR`), width, and what the rules judge a plan against.
 
 use std::io::IsTerminal;
 
@@ -24,21 +24,11 @@ pub fn width() -> usize {
         .unwrap_or(100)
 }
 
-/// What the rules judge a plan against: [`now`], and the regions `--allow-region` names.
+/// What the rules judge a plan against: [`crate::engine::ops::now`], and the regions
+/// `--allow-region` names.
 pub fn context(allowed_regions: &[String]) -> Result<crate::plan::Context, String> {
     Ok(crate::plan::Context {
-        now: now()?,
+        now: crate::engine::ops::now()?,
         allowed_regions: allowed_regions.to_vec(),
     })
-}
-
-/// "Now" for the rules (future / older than 7 days). `PLANRUN_NOW` (RFC 3339) pins it, so
-/// golden tests and reviews of old plans are reproducible.
-pub fn now() -> Result<chrono::DateTime<chrono::Utc>, String> {
-    match std::env::var("PLANRUN_NOW") {
-        Ok(text) => chrono::DateTime::parse_from_rfc3339(&text)
-            .map(|t| t.with_timezone(&chrono::Utc))
-            .map_err(|e| format!("PLANRUN_NOW={text:?} is not an RFC 3339 time: {e}")),
-        Err(_) => Ok(chrono::Utc::now()),
-    }
 }

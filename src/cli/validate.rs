@@ -1,10 +1,10 @@
 //! `planrun validate PLAN...`: every problem of every file, pointed at its line.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use super::{diagnostics, exit, term};
-use crate::plan::{self, Checked, Diagnostic};
+use super::{Error, exit, term};
+use crate::engine::ops::load::check;
+use crate::render::diagnostics;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -34,51 +34,8 @@ pub struct ValidateArgs {
     pub allow_region: Vec<String>,
 }
 
-/// Reads and checks one file; a file that cannot be read becomes a `planrun::io` diagnostic.
-/// `-` reads standard input (not when it is a terminal: nobody would know it waits).
-pub fn check(path: &std::path::Path, context: &plan::Context) -> (Checked, bool) {
-    let stdin = path.as_os_str() == "-";
-    let read = if !stdin {
-        plan::check_file(path, context)
-    } else if std::io::stdin().is_terminal() {
-        Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "standard input is a terminal; pipe the plan in (`planrun validate - < plan.yaml`)",
-        ))
-    } else {
-        plan::check_reader(std::io::stdin().lock(), context)
-    };
-    let shown = if stdin {
-        plan::STDIN.to_owned()
-    } else {
-        path.display().to_string()
-    };
-    match read {
-        Ok(checked) => (checked, true),
-        Err(e) => {
-            let d = Diagnostic::error("planrun::io", format!("cannot read {shown}: {e}"))
-                .help("check the path and the file's permissions");
-            let checked = Checked {
-                path: shown,
-                text: String::new(),
-                diagnostics: vec![d],
-                resolved: None,
-                index: Default::default(),
-            };
-            (checked, false)
-        }
-    }
-}
-
-#[allow(clippy::print_stdout)]
-pub fn run(args: &ValidateArgs) -> i32 {
-    let context = match term::context(&args.allow_region) {
-        Ok(context) => context,
-        Err(e) => {
-            errln!("error: {e}");
-            return exit::USAGE;
-        }
-    };
+pub fn run(args: &ValidateArgs) -> Result<i32, Error> {
+    let context = term::context(&args.allow_region).map_err(Error::Usage)?;
     let mut files = Vec::with_capacity(args.plans.len());
     let mut unreadable = false;
     for path in &args.plans {
@@ -100,11 +57,5 @@ pub fn run(args: &ValidateArgs) -> i32 {
     // The process ends right after this: handing a large plan's hundred thousand small
     // allocations back one by one would cost a tenth of the whole run.
     std::mem::forget(files);
-    if unreadable {
-        exit::USAGE
-    } else if failed {
-        exit::FAILED
-    } else {
-        exit::OK
-    }
+    Ok(exit::of_validation(unreadable, failed))
 }

@@ -6,12 +6,12 @@ use super::listing::{JobsQuery, Listing};
 use super::local::{self, Local};
 use super::objects::Holdings;
 use super::protocol::{JobHandle, Protocol, Surveyed, Task, TaskState};
-use super::reconcile::{Found, Sent, Tracked};
+use super::reconcile::{Finding, Sent, Tracked};
 use super::v2::V2;
 use super::v3::V3;
+use super::window::Answer;
 use crate::api::Error;
 use crate::api::rollback::InstanceRollback;
-use crate::api::v3::model::InstanceRollbackRangeTime;
 
 /// Either protocol, delegating every call.
 #[derive(Debug, Clone)]
@@ -38,12 +38,7 @@ impl AnyProtocol {
     /// A protocol that is never called (the journal is all there is, or no instance is in
     /// the cloud): its client points at the discard port of this machine.
     pub fn offline() -> Result<Self, Error> {
-        let config = crate::api::ClientConfig::new(
-            "http://127.0.0.1:9/v2/index.php",
-            "",
-            crate::api::Credentials::new("offline", "offline"),
-        );
-        Ok(Self::V2(V2::new(crate::api::v2::Client::new(config)?)))
+        V2::offline().map(Self::V2)
     }
 
     /// The cloud's protocol (itself, unless self-hosted restores were added).
@@ -90,10 +85,7 @@ impl AnyProtocol {
 
     /// `"v2"` or `"v3"`, for messages and the journal.
     pub fn name(&self) -> &'static str {
-        match self.cloud() {
-            Self::V3(_) => "v3",
-            _ => "v2",
-        }
+        self.generation().name()
     }
 }
 
@@ -160,7 +152,7 @@ impl Protocol for AnyProtocol {
         &self,
         region: Option<&str>,
         instances: &[String],
-    ) -> Result<Option<Vec<InstanceRollbackRangeTime>>, Error> {
+    ) -> Result<Option<Vec<Answer>>, Error> {
         delegate!(self.to_cloud(), p => Protocol::preflight(p, region, instances).await, else Err(nested()))
     }
 
@@ -227,7 +219,7 @@ impl Protocol for AnyProtocol {
         region: Option<&str>,
         instance: &str,
         sent: Sent,
-    ) -> Result<Found, Error> {
+    ) -> Result<Finding, Error> {
         delegate!(self.to(region), p => p.find_submission(region, instance, sent).await, else Err(nested()))
     }
 

@@ -12,7 +12,9 @@ use chrono::Utc;
 use tokio::sync::{mpsc, watch};
 
 use super::any::AnyProtocol;
-use super::journal::{Journal, Record, RunContext};
+use super::journal::{Journal, Lock, Record, RunContext};
+use super::ops::{escaped, shown};
+use super::planned::PlanInfo;
 use super::prepare::{Prepared, prepare};
 use super::report::{Report, Totals};
 use super::run::{Ending, Engine, Event, Options};
@@ -21,6 +23,7 @@ use super::state::{RunState, Status};
 use super::store::{self, Found, Store};
 use crate::api::rollback::InstanceRollback;
 use crate::plan::ResolvedPlan;
+use crate::plan::text::visible;
 
 /// How an apply ended: the one value the CLI turns into an exit code.
 #[derive(Debug)]
@@ -31,9 +34,46 @@ pub enum Outcome {
     Ran { ending: Ending, totals: Totals },
 }
 
-/// Why a run could not start.
+/// Why an apply cannot go on: its journal refused or unusable, or the run could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// Another apply of the plan holds its lock.
+    #[error("{}. Wait for it, or check it with `planrun status`.", escaped(.0))]
+    Locked(store::Error),
+    #[error(
+        "plan {} changed since its unfinished apply (journal {}).\n  Resuming would mix two plans. Restore the plan to finish that apply, or pass --restart to start over\n  (instances already submitted are then submitted again).",
+        visible(.plan),
+        shown(.path)
+    )]
+    PlanChanged { plan: String, path: PathBuf },
+    #[error(
+        "cannot read the journal {}: {source}\n  Check it (what was submitted?) with `planrun jobs INSTANCE`, then pass --restart to set it aside and start over.",
+        shown(.path)
+    )]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// `--retry-failed` over a plan never applied.
+    #[error(
+        "no apply of plan {} is recorded (journal {}): nothing to retry. Apply it without --retry-failed.",
+        visible(.plan),
+        shown(.path)
+    )]
+    NothingToRetry { plan: String, path: PathBuf },
+    /// `--retry-failed` over a journal of another version of the plan.
+    #[error(
+        "plan {} changed since its last apply (journal {}): --retry-failed sends again what that apply was asked. Apply the plan as it was, or apply it without --retry-failed.",
+        visible(.plan),
+        shown(.path)
+    )]
+    RetryChanged { plan: String, path: PathBuf },
+    /// The old journal of `apply --sandbox` could not be removed.
+    #[error("cannot replace the old sandbox journal: {0}")]
+    SandboxJournal(std::io::Error),
+    /// Any other refusal of the journal's ([`store::Error`]).
+    #[error("{}", escaped(.0))]
+    Store(store::Error),
     /// [`Apply::run`] before [`Apply::open`].
     #[error("the journal {} is not open", path.display())]
     NotOpen { path: PathBuf },
@@ -66,7 +106,12 @@ pub struct Apply {
     pub protocol: Arc<AnyProtocol>,
     /// The journal on disk and what it means.
     store: Store,
+    /// The plan's lock, while this apply holds it ([`Apply::holding`]).
+    _lock: Option<Lock>,
     plan_name: String,
+    /// The plan's description and timezone: with the prepared plan, what the journal's
+    /// [`Record::Planned`] keeps (built when needed, not held beside the prepared copy).
+    about: (Option<String>, String),
     /// What the apply sends, computed once ([`prepare`]).
     prepared: Prepared,
     state: RunState,
@@ -76,6 +121,15 @@ pub struct Apply {
     settings: Settings,
     /// The instances `apply --retry-failed` sends again ([`Apply::retry`]).
     retry: Vec<String>,
+}
+
+/// Takes the lock of the plan's journal at `journal` ([`store::lock`]): while an apply holds
+/// it, another is refused.
+pub fn lock(journal: &Path, plan: &str) -> Result<Lock, Error> {
+    store::lock(journal, plan).map_err(|e| match e {
+        store::Error::Locked { .. } => Error::Locked(e),
+        other => Error::Store(other),
+    })
 }
 
 /// The plan's timezone (+08:00 when unreadable: validation has already checked it).
@@ -123,7 +177,9 @@ impl Apply {
                 prepared.hash.clone(),
                 settings.sandboxed,
             ),
+            _lock: None,
             plan_name: plan.name.clone(),
+            about: (plan.description.clone(), plan.timezone.clone()),
             prepared,
             state: RunState::new(plan.instances.iter().map(|i| i.id.as_str())),
             journal: None,
@@ -134,9 +190,28 @@ impl Apply {
         }
     }
 
+    /// This apply holding the plan's `lock` ([`super::store::lock`]) until it is dropped.
+    #[must_use]
+    pub fn holding(mut self, lock: Lock) -> Self {
+        self._lock = Some(lock);
+        self
+    }
+
+    /// The plan's lock, when this apply holds it.
+    pub fn lock(&self) -> Option<&Lock> {
+        self._lock.as_ref()
+    }
+
     /// What the apply sends: every instance's request and region, the calls, the hash.
     pub fn prepared(&self) -> &Prepared {
         &self.prepared
+    }
+
+    /// What the plan asks of each instance, as the journal's first run records it (and the
+    /// incident record's fallback for journals written before they kept it).
+    pub fn plan_info(&self) -> PlanInfo {
+        let (description, timezone) = self.about.clone();
+        PlanInfo::with(description, timezone, &self.prepared)
     }
 
     pub fn plan_name(&self) -> &str {
@@ -172,6 +247,14 @@ impl Apply {
 
     pub fn report(&self) -> Report {
         Report::new(&self.plan_name, &self.state)
+    }
+
+    /// Writes the JSON report atomically (a temporary file renamed into place).
+    pub fn write_report(&self, path: &Path) -> std::io::Result<()> {
+        let text = serde_json::to_string_pretty(&self.report()).map_err(std::io::Error::other)?;
+        let tmp = path.with_extension("tmp-report");
+        std::fs::write(&tmp, text + "\n")?;
+        std::fs::rename(&tmp, path)
     }
 
     /// How many instances an earlier run already finished (what a resumed apply says).
@@ -214,23 +297,34 @@ impl Apply {
 
     /// Reads the journal on disk and decides what the apply will do with it, changing nothing
     /// ([`Store::inspect`]): every refusal comes before the diff, the preflight and the question.
-    pub fn inspect(&mut self, restart: bool) -> Result<Found, store::Error> {
-        let (found, state) = self.store.inspect(restart)?;
+    pub fn inspect(&mut self, restart: bool) -> Result<Found, Error> {
+        let (found, state) = self.store.inspect(restart).map_err(|e| match e {
+            store::Error::PlanChanged { plan, path } => Error::PlanChanged { plan, path },
+            store::Error::Unreadable { path, source } => Error::Unreadable { path, source },
+            other => Error::Store(other),
+        })?;
         if let Some(state) = state {
             self.state = state;
         }
         Ok(found)
     }
 
-    /// `apply --retry-failed`, after [`Apply::inspect`]: the instances the journal records as
-    /// failed, rejected or unknown are to be sent again (an unknown one once the rule of
-    /// evidence finds no task of it). They are so in the state from now on (what the preflight
-    /// checks and the question counts), and the run journals it ([`Record::Retry`]) before
-    /// anything is sent. Everything else stays as it is. Returns them, in plan order.
-    pub fn retry(&mut self) -> &[String] {
+    /// `apply --retry-failed`, after [`Apply::inspect`] `found` an apply of this very plan:
+    /// the instances the journal records as failed, rejected or unknown are to be sent again
+    /// (an unknown one once the rule of evidence finds no task of it). They are so in the
+    /// state from now on (what the preflight checks and the question counts), and the run
+    /// journals it ([`Record::Retry`]) before anything is sent. Everything else stays as it
+    /// is. Returns them, in plan order.
+    pub fn retry(&mut self, found: Found) -> Result<&[String], Error> {
+        let (plan, path) = (self.plan_name.clone(), self.store.journal_path.clone());
+        match found {
+            Found::Nothing => return Err(Error::NothingToRetry { plan, path }),
+            Found::SetAside => return Err(Error::RetryChanged { plan, path }),
+            Found::Unfinished | Found::Complete => {}
+        }
         self.retry = self.state.retryable();
         self.fold_retry();
-        &self.retry
+        Ok(&self.retry)
     }
 
     /// The retry as the state sees it (folding it again changes nothing).
@@ -254,8 +348,12 @@ impl Apply {
     /// Carries out what [`Apply::inspect`] found, once the person said yes: sets an old
     /// journal aside when asked to (returning where it went), then opens the journal for
     /// appending.
-    pub fn open(&mut self, found: Found) -> Result<Option<PathBuf>, store::Error> {
-        let (journal, state, set_aside) = self.store.open(found)?;
+    pub fn open(&mut self, found: Found) -> Result<Option<PathBuf>, Error> {
+        let sandboxed = self.settings.sandboxed;
+        let (journal, state, set_aside) = self.store.open(found).map_err(|e| match e {
+            store::Error::Archive { source, .. } if sandboxed => Error::SandboxJournal(source),
+            other => Error::Store(other),
+        })?;
         self.state = state;
         self.fold_retry();
         self.journal = Some(journal);
@@ -278,7 +376,6 @@ impl Apply {
         let min = self.poll_interval;
         let sandboxed = self.settings.sandboxed;
         let mut o = Options {
-            batch_size: self.settings.batch_size,
             // More submissions than the client lets out at once would only wait inside it,
             // and a Ctrl-C would then still send them.
             concurrency: self
@@ -311,13 +408,13 @@ impl Apply {
         o
     }
 
-    /// Journals the run's start (and, in a journal's first run, `planned`: what the plan asks
-    /// for), runs the engine to its end, and takes in what another process wrote to the journal
-    /// meanwhile: `planrun cancel` records its stops there while `apply` tracks, and a task it
-    /// stopped ends `killed`, which is `cancelled` (or still `stopping`), not `failed`.
+    /// Journals the run's start (and, in a journal's first run, what the plan asks for:
+    /// [`Record::Planned`]), runs the engine to its end, and takes in what another process
+    /// wrote to the journal meanwhile: `planrun cancel` records its stops there while `apply`
+    /// tracks, and a task it stopped ends `killed`, which is `cancelled` (or still
+    /// `stopping`), not `failed`.
     pub async fn run(
         &mut self,
-        planned: Record,
         timeout: Option<Duration>,
         cancel: watch::Receiver<bool>,
         events: mpsc::UnboundedSender<Event>,
@@ -336,7 +433,7 @@ impl Apply {
         // what that plan asks for.
         let mut records = vec![start.clone()];
         if self.state.started_at.is_none() {
-            records.push(planned);
+            records.push(self.plan_info().into_record());
         }
         // The retry is journaled before anything is sent again; its replay after the start
         // gives the state this run starts from.
@@ -417,13 +514,7 @@ mod tests {
         let mut a = apply(&p, dir.path());
         let (_cancel, cancel) = watch::channel(false);
         let (tx, _rx) = mpsc::unbounded_channel();
-        let planned = Record::Start {
-            plan: "p".into(),
-            plan_hash: String::new(),
-            at: Utc::now(),
-            by: None,
-        };
-        let run = a.run(planned, None, cancel, tx).await;
+        let run = a.run(None, cancel, tx).await;
         assert!(matches!(run, Err(Error::NotOpen { .. })), "{run:?}");
         assert!(!dir.path().join("p.journal").exists());
     }
@@ -439,14 +530,8 @@ mod tests {
         a.open(found).unwrap_or_else(|e| panic!("{e}"));
         let (_cancel, cancel) = watch::channel(false);
         let (tx, _rx) = mpsc::unbounded_channel();
-        // Any record stands for the plan's: the engine journals it after the start.
-        let planned = Record::Cancelled {
-            instance: "marker".into(),
-            request: None,
-            at: Utc::now(),
-        };
         let outcome = a
-            .run(planned, None, cancel, tx)
+            .run(None, cancel, tx)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(
@@ -461,9 +546,6 @@ mod tests {
         );
         let records = Journal::read(a.journal_path()).unwrap_or_else(|e| panic!("{e}"));
         assert!(matches!(records[0], Record::Start { .. }), "{records:?}");
-        assert!(
-            matches!(&records[1], Record::Cancelled { instance, .. } if instance == "marker"),
-            "{records:?}"
-        );
+        assert_eq!(records[1], a.plan_info().into_record(), "{records:?}");
     }
 }

@@ -1,8 +1,7 @@
 //! Batching (pure): instances become rollback calls of at most `batch_size` instances, grouped
-//! by region, in plan order (regions in order of first appearance); self-hosted instances
-//! (`provider: mysql`) are in no call.
-
-use crate::plan::ResolvedPlan;
+//! by region, in plan order (regions in order of first appearance). The rule is applied once,
+//! in [`super::prepare`]; self-hosted instances (`provider: mysql`) each have a pseudo-region
+//! of their own there, so they are in no cloud call.
 
 /// One rollback call: a region and indices into `ResolvedPlan::instances`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,28 +10,14 @@ pub struct Batch {
     pub instances: Vec<usize>,
 }
 
-/// Splits the plan's instances into calls. `batch_size` 0 is treated as 1.
-pub fn batches(plan: &ResolvedPlan, batch_size: usize) -> Vec<Batch> {
-    // Self-hosted instances are restored on their own servers, not through a cloud call.
-    group(
-        plan.instances
-            .iter()
-            .enumerate()
-            .filter(|(_, instance)| instance.selfhosted.is_none())
-            .map(|(i, instance)| (i, instance.region.as_deref())),
-        batch_size,
-    )
-}
-
-/// The one batching rule, for every caller (the plan's calls, the engine's queue of what is
-/// left, the preflight's queries per region): items grouped by region in order of first
-/// appearance, each group in the order given, cut into calls of at most `size` (0 counts as
-/// 1; `usize::MAX` keeps a region in one call).
+/// The one batching rule, for every caller (the plan's calls and the engine's queue,
+/// [`super::prepare`]; the preflight's queries per region): items grouped by region in order
+/// of first appearance, each group in the order given, [`cut`] into calls of at most `size`
+/// (`usize::MAX` keeps a region in one call).
 pub fn group<'a>(
     items: impl IntoIterator<Item = (usize, Option<&'a str>)>,
     size: usize,
 ) -> Vec<Batch> {
-    let size = size.max(1);
     let mut regions: Vec<(Option<&str>, Vec<usize>)> = Vec::new();
     for (i, region) in items {
         match regions.iter_mut().find(|(r, _)| *r == region) {
@@ -43,7 +28,7 @@ pub fn group<'a>(
     regions
         .into_iter()
         .flat_map(|(region, list)| {
-            list.chunks(size)
+            cut(&list, size)
                 .map(|chunk| Batch {
                     region: region.map(str::to_owned),
                     instances: chunk.to_vec(),
@@ -53,10 +38,16 @@ pub fn group<'a>(
         .collect()
 }
 
+/// One region's list cut into calls of at most `size`, in order (0 counts as 1): also how an
+/// adapter cuts a query bounded per call (API 3.0's DescribeRollbackRangeTime).
+pub fn cut<T>(list: &[T], size: usize) -> std::slice::Chunks<'_, T> {
+    list.chunks(size.max(1))
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::plan::{DbTables, Instance, Rename, Strategy};
+    use crate::plan::{DbTables, Instance, Rename, ResolvedPlan, Strategy};
 
     /// A plan of one instance per region given, each rolling back `orders.payments`.
     pub(crate) fn plan(regions: &[Option<&str>]) -> ResolvedPlan {
@@ -90,17 +81,15 @@ pub(crate) mod tests {
         }
     }
 
-    #[test]
-    fn self_hosted_instances_are_in_no_call() {
-        let mut p = plan(&[None, None, Some("ap-guangzhou")]);
-        p.instances[1].selfhosted = Some(crate::plan::SelfHosted {
-            server: "db1:3306".into(),
-            backups: "dumps".into(),
-            restore_server: None,
-        });
-        let calls = batches(&p, 10);
-        let ids: Vec<Vec<usize>> = calls.into_iter().map(|b| b.instances).collect();
-        assert_eq!(ids, vec![vec![0], vec![2]]);
+    /// `group` over every instance of `plan`, in plan order.
+    fn batches(plan: &ResolvedPlan, size: usize) -> Vec<Batch> {
+        group(
+            plan.instances
+                .iter()
+                .enumerate()
+                .map(|(i, instance)| (i, instance.region.as_deref())),
+            size,
+        )
     }
 
     #[test]

@@ -386,6 +386,8 @@ impl Lock {
     }
 }
 
+pub mod script;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -448,15 +450,11 @@ mod tests {
         let (mut j, records) = Journal::open(&path).unwrap();
         assert!(records.is_empty());
         j.append(&intent(1)).unwrap();
-        j.append_all(&[
-            Record::Accepted {
-                batch: 1,
-                job: JobHandle("7".into()),
-                at: at(),
-            },
-            intent(2),
-        ])
-        .unwrap();
+        let more = script::Script::new(at())
+            .accepted(1, "7")
+            .push(intent(2))
+            .records();
+        j.append_all(&more).unwrap();
         drop(j);
         let (_, records) = Journal::open(&path).unwrap();
         assert_eq!(records.len(), 3);

@@ -25,6 +25,7 @@ use tokio::sync::Semaphore;
 use super::protocol::{JobHandle, Protocol, Task, TaskState};
 use crate::api::Error;
 use crate::api::rollback::InstanceRollback;
+use crate::contract::TIME_FORMAT;
 use crate::mysql::restore::Phase;
 use crate::mysql::{self, Credentials};
 
@@ -325,7 +326,7 @@ fn percent(phase: Phase, part: f64) -> u8 {
 fn now(request: &mysql::Request) -> String {
     chrono::Utc::now()
         .with_timezone(&request.offset)
-        .format("%Y-%m-%d %H:%M:%S")
+        .format(TIME_FORMAT)
         .to_string()
 }
 

@@ -84,7 +84,7 @@ pub async fn check<P: Protocol>(
     // (a DescribeDatabases after its DescribeTables, several databases, a retry's backoff)
     // keeps its place while the ones after it finish, and the slack keeps the client's slots
     // busy meanwhile. It also lets calls of the other action (plans with `dbs`, fallbacks)
-    // queue for their own rate slot while one action's calls wait.
+    // queue for their own turn at the rate while one action's calls wait.
     let width = protocol.concurrency().max(1) * 2;
     let checks = requests
         .iter()
@@ -355,7 +355,7 @@ mod tests {
         };
         let found = check(&Knows(Some(held.clone())), &requests, &BTreeSet::new())
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
         assert_eq!(
             found.map(|f| f.into_iter().map(|f| f.problems).collect::<Vec<_>>()),
             Some(vec![problems(&r, &held)])
@@ -363,7 +363,7 @@ mod tests {
         assert!(!problems(&r, &held).is_empty());
         let none = check(&Knows(None), &requests, &BTreeSet::new())
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
         assert_eq!(none, None);
     }
 }

@@ -1,17 +1,17 @@
 //! What an apply will do, computed once from a resolved plan: every instance's request and
 //! region, the calls they make (their batches and the exact parameters on the wire), and the
-//! plan's hash. `plan` renders this value, `apply` executes it, the preflight asks per its
-//! regions: nothing recomputes a call elsewhere.
+//! plan's hash. `plan` renders this value, `apply` executes it ([`Prepared::work`]: the engine
+//! sends what is left of each call, never regrouped), the preflight asks per its regions:
+//! nothing recomputes a call elsewhere.
 
 use super::batch::{self, Batch};
 use super::plan_hash::plan_hash;
 use super::request;
 use crate::api::rollback::InstanceRollback;
-use crate::api::v2::model::rollback_params;
-use crate::api::v3::model::StartBatchRollbackRequest;
 use crate::plan::ResolvedPlan;
 
-/// The API generation the calls are written for.
+/// The API generation the calls are written for: the one name of `--api`'s values too (the
+/// CLI gives it clap's `ValueEnum`; the engine knows nothing of clap).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Generation {
@@ -23,18 +23,18 @@ impl Generation {
     /// The submission's action name.
     pub fn action(self) -> &'static str {
         match self {
-            Self::V2 => "RollbackCdbDatabaseTables",
-            Self::V3 => "StartBatchRollback",
+            Self::V2 => super::v2::SUBMIT_ACTION,
+            Self::V3 => super::v3::SUBMIT_ACTION,
         }
     }
 
     /// The exact action parameters of one submission of `requests` (unsigned, without common
-    /// parameters): API 2.0's `instances.N.*`, API 3.0's one `body` of JSON bytes. The clients
-    /// send these very values ([`rollback_params`], [`StartBatchRollbackRequest::body`]).
+    /// parameters), as each adapter writes them: API 2.0's `instances.N.*`, API 3.0's one
+    /// `body` of JSON bytes ([`super::v2::params`], [`super::v3::params`]).
     pub fn params(self, requests: &[InstanceRollback]) -> Vec<(String, String)> {
         match self {
-            Self::V2 => rollback_params(requests),
-            Self::V3 => vec![("body".to_owned(), StartBatchRollbackRequest::body(requests))],
+            Self::V2 => super::v2::params(requests),
+            Self::V3 => super::v3::params(requests),
         }
     }
 
@@ -45,16 +45,24 @@ impl Generation {
             Self::V3 => "v3",
         }
     }
+
+    /// The public endpoint of this generation.
+    pub fn default_endpoint(self) -> &'static str {
+        match self {
+            Self::V2 => super::v2::DEFAULT_ENDPOINT,
+            Self::V3 => super::v3::DEFAULT_ENDPOINT,
+        }
+    }
 }
 
 /// One instance of the plan as it will be sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Slot {
+pub struct Rollback {
     pub request: InstanceRollback,
     pub region: Option<String>,
 }
 
-/// One submission: its batch (indices into [`Prepared::slots`]) and its exact parameters.
+/// One submission: its batch (indices into [`Prepared::rollbacks`]) and its exact parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Call {
     pub action: &'static str,
@@ -68,25 +76,58 @@ pub struct Call {
 pub struct Prepared {
     pub generation: Generation,
     pub batch_size: usize,
-    pub slots: Vec<Slot>,
+    pub rollbacks: Vec<Rollback>,
     pub calls: Vec<Call>,
-    /// [`plan_hash`] of the slots: what a journal is tied to.
+    /// Every submission the engine makes, in the order it queues them (indices into
+    /// [`Prepared::rollbacks`]): each of [`Prepared::calls`], and each self-hosted instance's
+    /// restore on its own (its pseudo-region is its own).
+    pub submissions: Vec<Vec<usize>>,
+    /// [`plan_hash`] of the rollbacks: what a journal is tied to.
     pub hash: String,
+}
+
+/// What the engine runs ([`super::run::Engine::new`]): every instance's request and region,
+/// in plan order, and the submissions they are cut into, in order (indices into `rollbacks`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Work {
+    pub rollbacks: Vec<(InstanceRollback, Option<String>)>,
+    pub submissions: Vec<Vec<usize>>,
+}
+
+impl Work {
+    /// `rollbacks` cut into submissions of at most `batch_size` by the one rule
+    /// ([`batch::group`]), as [`prepare`] cuts a plan's.
+    pub fn batched(rollbacks: Vec<(InstanceRollback, Option<String>)>, batch_size: usize) -> Self {
+        let submissions = batch::group(
+            rollbacks
+                .iter()
+                .enumerate()
+                .map(|(i, (_, region))| (i, region.as_deref())),
+            batch_size,
+        )
+        .into_iter()
+        .map(|b| b.instances)
+        .collect();
+        Self {
+            rollbacks,
+            submissions,
+        }
+    }
 }
 
 /// [`Prepared::hash`] of `plan`, without preparing its calls (it depends on neither the
 /// generation nor the batch size): what a command that reads a journal checks it against.
 pub fn plan_hash_of(plan: &ResolvedPlan) -> String {
-    let slots = slots(plan);
-    let requests: Vec<InstanceRollback> = slots.iter().map(|s| s.request.clone()).collect();
-    let regions: Vec<Option<String>> = slots.iter().map(|s| s.region.clone()).collect();
+    let rollbacks = rollbacks(plan);
+    let requests: Vec<InstanceRollback> = rollbacks.iter().map(|s| s.request.clone()).collect();
+    let regions: Vec<Option<String>> = rollbacks.iter().map(|s| s.region.clone()).collect();
     plan_hash(&requests, &regions)
 }
 
-fn slots(plan: &ResolvedPlan) -> Vec<Slot> {
+fn rollbacks(plan: &ResolvedPlan) -> Vec<Rollback> {
     plan.instances
         .iter()
-        .map(|i| Slot {
+        .map(|i| Rollback {
             request: request::rollback(i),
             // A self-hosted instance's pseudo-region routes its calls to the local restores
             // (and its own batch): part of what the hash ties a journal to.
@@ -100,28 +141,43 @@ fn slots(plan: &ResolvedPlan) -> Vec<Slot> {
 
 /// Prepares `plan` for `generation`, `batch_size` instances a call at most.
 pub fn prepare(plan: &ResolvedPlan, generation: Generation, batch_size: usize) -> Prepared {
-    let slots = slots(plan);
-    let requests: Vec<InstanceRollback> = slots.iter().map(|s| s.request.clone()).collect();
-    let regions: Vec<Option<String>> = slots.iter().map(|s| s.region.clone()).collect();
+    let rollbacks = rollbacks(plan);
+    let requests: Vec<InstanceRollback> = rollbacks.iter().map(|s| s.request.clone()).collect();
+    let regions: Vec<Option<String>> = rollbacks.iter().map(|s| s.region.clone()).collect();
     let hash = plan_hash(&requests, &regions);
-    let calls = batch::batches(plan, batch_size)
-        .into_iter()
-        .map(|b| call(generation, &slots, b))
+    let work = Work::batched(requests.into_iter().zip(regions).collect(), batch_size);
+    // A self-hosted instance's pseudo-region is its own: its restore is a submission of its
+    // own and no cloud call.
+    let calls = work
+        .submissions
+        .iter()
+        .filter(|ids| {
+            !ids.iter()
+                .any(|&i| super::local::is_local(rollbacks[i].region.as_deref()))
+        })
+        .map(|ids| {
+            let batch = Batch {
+                region: rollbacks[ids[0]].region.clone(),
+                instances: ids.clone(),
+            };
+            call(generation, &rollbacks, batch)
+        })
         .collect();
     Prepared {
         generation,
         batch_size,
-        slots,
+        rollbacks,
         calls,
+        submissions: work.submissions,
         hash,
     }
 }
 
-fn call(generation: Generation, slots: &[Slot], batch: Batch) -> Call {
+fn call(generation: Generation, rollbacks: &[Rollback], batch: Batch) -> Call {
     let requests: Vec<InstanceRollback> = batch
         .instances
         .iter()
-        .map(|&i| slots[i].request.clone())
+        .map(|&i| rollbacks[i].request.clone())
         .collect();
     Call {
         action: generation.action(),
@@ -134,20 +190,25 @@ fn call(generation: Generation, slots: &[Slot], batch: Batch) -> Call {
 impl Prepared {
     /// Every instance's request, in plan order.
     pub fn requests(&self) -> Vec<InstanceRollback> {
-        self.slots.iter().map(|s| s.request.clone()).collect()
+        self.rollbacks.iter().map(|s| s.request.clone()).collect()
     }
 
-    /// Every instance's request with its region, in plan order: what the engine runs.
-    pub fn work(&self) -> Vec<(InstanceRollback, Option<String>)> {
-        self.slots
-            .iter()
-            .map(|s| (s.request.clone(), s.region.clone()))
-            .collect()
+    /// Every instance's request with its region, in plan order, and the submissions as
+    /// prepared: what the engine runs.
+    pub fn work(&self) -> Work {
+        Work {
+            rollbacks: self
+                .rollbacks
+                .iter()
+                .map(|s| (s.request.clone(), s.region.clone()))
+                .collect(),
+            submissions: self.submissions.clone(),
+        }
     }
 
     /// Every instance's region, in plan order.
     pub fn regions(&self) -> Vec<Option<String>> {
-        self.slots.iter().map(|s| s.region.clone()).collect()
+        self.rollbacks.iter().map(|s| s.region.clone()).collect()
     }
 
     /// The instances grouped one query per region (a query carries one Region), plan order:
@@ -155,7 +216,7 @@ impl Prepared {
     pub fn by_region(&self) -> Vec<(Option<String>, Vec<String>)> {
         // Self-hosted instances have a preflight of their own.
         let items = self
-            .slots
+            .rollbacks
             .iter()
             .enumerate()
             .filter(|(_, s)| !super::local::is_local(s.region.as_deref()))
@@ -166,7 +227,7 @@ impl Prepared {
                 let ids = b
                     .instances
                     .iter()
-                    .map(|&i| self.slots[i].request.instance_id.clone())
+                    .map(|&i| self.rollbacks[i].request.instance_id.clone())
                     .collect();
                 (b.region, ids)
             })
@@ -201,6 +262,20 @@ mod tests {
                 .contains("\"InstanceId\":\"cdb-00000000\"")
         );
         assert!(!p.calls[0].params[0].1.contains("cdb-00000001"));
+    }
+
+    #[test]
+    fn self_hosted_instances_are_in_no_call_and_each_its_own_submission() {
+        let mut p = plan(&[None, None, Some("ap-guangzhou")]);
+        p.instances[1].selfhosted = Some(crate::plan::SelfHosted {
+            server: "db1:3306".into(),
+            backups: "dumps".into(),
+            restore_server: None,
+        });
+        let prepared = prepare(&p, Generation::V3, 10);
+        let ids: Vec<Vec<usize>> = prepared.calls.into_iter().map(|c| c.instances).collect();
+        assert_eq!(ids, vec![vec![0], vec![2]]);
+        assert_eq!(prepared.submissions, vec![vec![0], vec![1], vec![2]]);
     }
 
     #[test]

@@ -6,9 +6,9 @@ use std::future::Future;
 
 use super::listing::{JobsQuery, Listing};
 use super::objects::Holdings;
-use super::reconcile::{self, Found, Sent, Tracked};
+use super::reconcile::{self, Finding, Sent, Tracked};
+use super::window::Answer;
 use crate::api::rollback::{InstanceRollback, RollbackSpec};
-use crate::api::v3::model::InstanceRollbackRangeTime;
 
 pub use crate::api::{Error, ErrorClass};
 
@@ -180,7 +180,7 @@ pub trait Protocol: Send + Sync + 'static {
         region: Option<&str>,
         instance: &str,
         sent: Sent,
-    ) -> impl Future<Output = Result<Found, Error>> + Send {
+    ) -> impl Future<Output = Result<Finding, Error>> + Send {
         async move {
             let tasks = self.tasks(region, instance).await?;
             Ok(reconcile::decide(&tasks, &sent))
@@ -213,7 +213,7 @@ pub trait Protocol: Send + Sync + 'static {
         &self,
         _region: Option<&str>,
         _instances: &[String],
-    ) -> impl Future<Output = Result<Option<Vec<InstanceRollbackRangeTime>>, Error>> + Send {
+    ) -> impl Future<Output = Result<Option<Vec<Answer>>, Error>> + Send {
         async { Ok(None) }
     }
 

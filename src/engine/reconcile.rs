@@ -13,7 +13,7 @@
 //!
 //! Never by position in a list, never because "a task is running" (that answer makes the
 //! instance wait for the other task to end), never on the time of a task alone. Where the
-//! evidence cannot tell, the answer is [`Found::Ambiguous`] / [`Tracked::Ambiguous`]: the
+//! evidence cannot tell, the answer is [`Finding::Ambiguous`] / [`Tracked::Ambiguous`]: the
 //! instance ends `unknown`, with the evidence and how to check by hand — never `succeeded`,
 //! never `failed`, never sent again blind.
 
@@ -21,7 +21,7 @@ use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
 
 use super::protocol::{JobHandle, Task, TaskState};
 use crate::api::rollback::RollbackSpec;
-use crate::api::v2::matching::same_renames;
+use crate::contract::TIME_FORMAT;
 
 /// How far this machine's clock and the API's task times may disagree. The bound is the
 /// cloud's own: it refuses a signature whose timestamp is more than 300 s off its clock
@@ -31,12 +31,12 @@ pub const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
 
 /// Same point in time, strategy, databases and tables (order does not matter).
 pub fn same_spec(a: &RollbackSpec, b: &RollbackSpec) -> bool {
-    a.rollbacktime == b.rollbacktime && a.strategy == b.strategy && same_renames(a, b)
+    a.rollbacktime == b.rollbacktime && a.strategy == b.strategy && a.same_renames(b)
 }
 
 /// A `YYYY-MM-DD HH:MM:SS` of the API, read in the instances' clock, as UTC.
 fn utc(text: Option<&str>, offset: FixedOffset) -> Option<DateTime<Utc>> {
-    let naive = NaiveDateTime::parse_from_str(text?, "%Y-%m-%d %H:%M:%S").ok()?;
+    let naive = NaiveDateTime::parse_from_str(text?, TIME_FORMAT).ok()?;
     naive
         .and_local_timezone(offset)
         .single()
@@ -94,7 +94,7 @@ impl Sent {
     fn when(&self) -> String {
         self.attempt
             .with_timezone(&self.offset)
-            .format("%Y-%m-%d %H:%M:%S")
+            .format(TIME_FORMAT)
             .to_string()
     }
 }
@@ -106,7 +106,7 @@ pub fn check_hint(instance: &str) -> String {
 
 /// What reconciliation found for one instance of an in-doubt submission.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Found {
+pub enum Finding {
     /// Its task, with the proof (journaled with the adoption).
     Ours { job: JobHandle, proof: String },
     /// No task that could be it: the submission never took effect and may be sent again.
@@ -117,7 +117,7 @@ pub enum Found {
 
 /// Decides, for a submission in doubt, from every rollback task the API lists for the
 /// instance (each with what it echoes, if anything): rule 2 of the module.
-pub fn decide(tasks: &[Task], sent: &Sent) -> Found {
+pub fn decide(tasks: &[Task], sent: &Sent) -> Finding {
     let in_time: Vec<&Task> = tasks.iter().filter(|t| sent.in_time(t)).collect();
     let echoed: Vec<&Task> = in_time
         .iter()
@@ -131,7 +131,7 @@ pub fn decide(tasks: &[Task], sent: &Sent) -> Found {
         echoed.iter().partition(|t| sent.maybe_earlier(t));
     let echoed = match (fresh.as_slice(), earlier.as_slice()) {
         ([], [one]) => {
-            return Found::Ambiguous {
+            return Finding::Ambiguous {
                 evidence: format!(
                     "the one task that echoes this very rollback (started {}) ended {}: it may be this submission's, attempted at {}, or the earlier one's that failed before `--retry-failed`; nothing tells which",
                     started(one),
@@ -145,7 +145,7 @@ pub fn decide(tasks: &[Task], sent: &Sent) -> Found {
     };
     match echoed.as_slice() {
         [one] if started_utc(one, sent.offset).is_some() && one.job.is_some() => {
-            return Found::Ours {
+            return Finding::Ours {
                 job: one.job.clone().unwrap_or_else(|| unreachable!()),
                 proof: format!(
                     "its task started at {}, after the attempt at {} (less the {}-minute clock-skew bound), and echoes this very rollback (time, strategy and every name)",
@@ -158,7 +158,7 @@ pub fn decide(tasks: &[Task], sent: &Sent) -> Found {
         [] => {}
         many => {
             let starts: Vec<String> = many.iter().map(|t| started(t)).collect();
-            return Found::Ambiguous {
+            return Finding::Ambiguous {
                 evidence: format!(
                     "{} tasks that echo this very rollback could be the submission attempted at {} (started {}); nothing tells which",
                     many.len(),
@@ -176,10 +176,10 @@ pub fn decide(tasks: &[Task], sent: &Sent) -> Found {
         .filter(|t| t.spec.is_none() || started_utc(t, sent.offset).is_none())
         .collect();
     if silent.is_empty() {
-        return Found::Nothing;
+        return Finding::Nothing;
     }
     let starts: Vec<String> = silent.iter().map(|t| started(t)).collect();
-    Found::Ambiguous {
+    Finding::Ambiguous {
         evidence: format!(
             "{} rollback task(s) on the instance started at {} — after the submission attempted at {} whose answer proved nothing — but the API says neither what they roll back nor which request made them",
             silent.len(),
@@ -234,7 +234,7 @@ pub fn pick(tasks: &[Task], sent: &Sent, request: &JobHandle) -> Tracked {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::v2::matching::tests::spec;
+    use crate::api::rollback::tests::orders as spec;
     use crate::engine::protocol::{JobHandle, TaskState};
 
     fn task(job: &str, started: &str, spec: Option<RollbackSpec>) -> Task {
@@ -278,11 +278,11 @@ mod tests {
         ];
         assert!(matches!(
             decide(&tasks, &sent()),
-            Found::Ours { job, proof } if job.0 == "41" && proof.contains("12:00:02")
+            Finding::Ours { job, proof } if job.0 == "41" && proof.contains("12:00:02")
         ));
         // Within the clock-skew bound before the attempt, still ours.
         let skewed = [task("7", "2026-11-23 11:56:00", Some(spec()))];
-        assert!(matches!(decide(&skewed, &sent()), Found::Ours { .. }));
+        assert!(matches!(decide(&skewed, &sent()), Finding::Ours { .. }));
     }
 
     #[test]
@@ -298,7 +298,7 @@ mod tests {
             task("4", "2026-11-23 11:50:00", None),
             ended,
         ];
-        assert_eq!(decide(&tasks, &sent()), Found::Nothing);
+        assert_eq!(decide(&tasks, &sent()), Finding::Nothing);
     }
 
     #[test]
@@ -306,7 +306,7 @@ mod tests {
         let silent = [task("d1", "2026-11-23 12:00:03", None)];
         assert!(matches!(
             decide(&silent, &sent()),
-            Found::Ambiguous { evidence } if evidence.contains("12:00:03")
+            Finding::Ambiguous { evidence } if evidence.contains("12:00:03")
         ));
         let twice = [
             task("a", "2026-11-23 12:00:03", Some(spec())),
@@ -314,14 +314,14 @@ mod tests {
         ];
         assert!(matches!(
             decide(&twice, &sent()),
-            Found::Ambiguous { evidence } if evidence.starts_with("2 tasks")
+            Finding::Ambiguous { evidence } if evidence.starts_with("2 tasks")
         ));
         // A task with an equal echo but no start time proves nothing about when.
         let mut timeless = task("t", "x", Some(spec()));
         timeless.started_at = None;
         assert!(matches!(
             decide(&[timeless], &sent()),
-            Found::Ambiguous { .. }
+            Finding::Ambiguous { .. }
         ));
     }
 
@@ -366,7 +366,7 @@ mod tests {
         failed.state = TaskState::Failed;
         assert!(matches!(
             decide(std::slice::from_ref(&failed), &retry),
-            Found::Ambiguous { evidence } if evidence.contains("--retry-failed")
+            Finding::Ambiguous { evidence } if evidence.contains("--retry-failed")
         ));
         let request = JobHandle("req".into());
         assert_eq!(
@@ -377,7 +377,7 @@ mod tests {
         let running = task("r", "2026-11-23 12:00:02", Some(spec()));
         assert!(matches!(
             decide(&[failed.clone(), running.clone()], &retry),
-            Found::Ours { job, .. } if job.0 == "r"
+            Finding::Ours { job, .. } if job.0 == "r"
         ));
         assert_eq!(
             pick(&[failed.clone(), running.clone()], &retry, &request),
@@ -390,7 +390,7 @@ mod tests {
         };
         assert!(matches!(
             decide(std::slice::from_ref(&failed), &long_ago),
-            Found::Ours { .. }
+            Finding::Ours { .. }
         ));
     }
 }

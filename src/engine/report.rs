@@ -1,4 +1,5 @@
-//! The run report (DESIGN §6), written by `apply --report` and printed by `status --format json`.
+//! The run report (`docs/contract.md` §6), written by `apply --report` and printed by
+//! `status --format json`.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;

@@ -1,18 +1,9 @@
 //! Turns a resolved plan instance into the protocol-neutral API request.
 
 use crate::api::rollback::{
-    DatabaseRename, DatabaseTables, InstanceRollback, RollbackSpec, Strategy as ApiStrategy,
-    TableRename,
+    DatabaseRename, DatabaseTables, InstanceRollback, RollbackSpec, TableRename,
 };
-use crate::plan::{Instance, Strategy};
-
-fn strategy(s: Strategy) -> ApiStrategy {
-    match s {
-        Strategy::Table => ApiStrategy::Table,
-        Strategy::Db => ApiStrategy::Db,
-        Strategy::Full => ApiStrategy::Full,
-    }
-}
+use crate::plan::Instance;
 
 /// The API request for one instance of the plan.
 pub fn rollback(instance: &Instance) -> InstanceRollback {
@@ -20,7 +11,7 @@ pub fn rollback(instance: &Instance) -> InstanceRollback {
         instance_id: instance.id.clone(),
         spec: RollbackSpec {
             rollbacktime: instance.rollback_time.clone(),
-            strategy: strategy(instance.strategy),
+            strategy: instance.strategy,
             dbs: instance
                 .dbs
                 .iter()

@@ -16,9 +16,10 @@ use futures::stream::FuturesUnordered;
 use tokio::sync::{mpsc, watch};
 
 use super::journal::{Journal, Record};
+use super::prepare::Work;
 use super::protocol::{Error, ErrorClass, JobHandle, Protocol, Surveyed, Task, TaskState};
 use super::reconcile;
-use super::schedule::{Cadence, Fleet, History, Kind, Pacer, PollQueue, Seen};
+use super::schedule::{Cadence, History, Kind, Lifespans, Pacer, PollQueue, Seen};
 use super::state::{RunState, Status};
 use crate::api::rollback::InstanceRollback;
 
@@ -30,7 +31,6 @@ pub const OBSERVATIONS_WAIT: Duration = Duration::from_millis(200);
 /// How the engine paces itself.
 #[derive(Debug, Clone)]
 pub struct Options {
-    pub batch_size: usize,
     /// Submissions in flight at once.
     pub concurrency: usize,
     pub cadence: Cadence,
@@ -56,7 +56,6 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Self {
-            batch_size: 10,
             concurrency: 4,
             cadence: Cadence {
                 min: Duration::from_secs(2),
@@ -197,7 +196,7 @@ enum Done {
         round: u32,
         /// Looks in a row that found no task.
         empty: u8,
-        results: Vec<(usize, Result<reconcile::Found, Error>)>,
+        results: Vec<(usize, Result<reconcile::Finding, Error>)>,
     },
     BusyChecked {
         /// The submission refused busy (its instance's latest).
@@ -226,7 +225,7 @@ enum Done {
 /// One instance of the run, at its plan position (that of `state.instances`, which the
 /// journal's fold owns): what is sent for it, where, and how it is being tracked.
 #[derive(Debug, Clone)]
-struct Slot {
+struct Rollback {
     request: InstanceRollback,
     region: Option<String>,
     tracking: Tracking,
@@ -249,8 +248,11 @@ struct Tracking {
 
 pub struct Engine<P: Protocol> {
     protocol: Arc<P>,
-    /// `slots[i]` is `state.instances[i]`'s.
-    slots: Vec<Slot>,
+    /// `rollbacks[i]` is `state.instances[i]`'s.
+    rollbacks: Vec<Rollback>,
+    /// `submission_of[i]`: which prepared submission `rollbacks[i]` belongs to (an index into
+    /// the order they were prepared in); what is left of one is sent together.
+    submission_of: Vec<usize>,
     opts: Options,
     journal: Journal,
     state: RunState,
@@ -264,7 +266,7 @@ pub struct Engine<P: Protocol> {
     /// Looks in flight.
     looking: usize,
     /// What this run's tasks taught about how tasks progress.
-    fleet: Fleet,
+    lifespans: Lifespans,
     /// Listings that speak for many instances at once (API 3.0).
     surveys: survey::Surveys,
     /// Observations not journaled yet ([`Engine::buffer`]), and since when the oldest waits.
@@ -278,24 +280,35 @@ pub struct Engine<P: Protocol> {
 }
 
 impl<P: Protocol> Engine<P> {
-    /// `requests[i]` and `regions[i]` describe `state.instances[i]` (plan order); they are
-    /// taken apart into one slot per instance here, once.
+    /// `work.rollbacks[i]` describes `state.instances[i]` (plan order); they are taken apart
+    /// into one `Rollback` per instance here, once. `work.submissions` are the calls as prepared.
     pub fn new(
         protocol: Arc<P>,
-        work: Vec<(InstanceRollback, Option<String>)>,
+        work: Work,
         opts: Options,
         journal: Journal,
         state: RunState,
         events: mpsc::UnboundedSender<Event>,
     ) -> Self {
         assert_eq!(
-            work.len(),
+            work.rollbacks.len(),
             state.instances.len(),
             "one request (with its region) per instance of the run"
         );
-        let slots = work
+        let mut submission_of = vec![usize::MAX; work.rollbacks.len()];
+        for (n, ids) in work.submissions.iter().enumerate() {
+            for &i in ids {
+                submission_of[i] = n;
+            }
+        }
+        assert!(
+            !submission_of.contains(&usize::MAX),
+            "every instance of the run is in a prepared submission"
+        );
+        let rollbacks = work
+            .rollbacks
             .into_iter()
-            .map(|(request, region)| Slot {
+            .map(|(request, region)| Rollback {
                 request,
                 region,
                 tracking: Tracking::default(),
@@ -304,7 +317,8 @@ impl<P: Protocol> Engine<P> {
         let surveys = survey::Surveys::new(state.instances.iter().map(|s| s.id.as_str()));
         Self {
             protocol,
-            slots,
+            rollbacks,
+            submission_of,
             opts,
             journal,
             state,
@@ -315,7 +329,7 @@ impl<P: Protocol> Engine<P> {
             polls: PollQueue::default(),
             pacer: Pacer::default(),
             looking: 0,
-            fleet: Fleet::default(),
+            lifespans: Lifespans::default(),
             surveys,
             buffered: Vec::new(),
             buffered_since: None,
@@ -482,15 +496,18 @@ impl<P: Protocol> Engine<P> {
         self.enqueue(&pending, now, 0, true);
     }
 
-    /// Queues instances as calls of at most `batch_size`, grouped by region in plan order
-    /// (the same rule as the plan's calls: [`super::batch::group`]).
+    /// Queues instances as what is left of their prepared submissions, in the order they
+    /// were prepared: a call is never recomputed ([`super::prepare`]).
     fn enqueue(&mut self, idx: &[usize], not_before: Instant, attempt: u32, back: bool) {
-        let items = idx.iter().map(|&i| (i, self.slots[i].region.as_deref()));
-        let mut jobs: Vec<Pending> = super::batch::group(items, self.opts.batch_size)
-            .into_iter()
-            .map(|b| Pending {
-                ids: b.instances,
-                region: b.region,
+        let mut left: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+        for &i in idx {
+            left.entry(self.submission_of[i]).or_default().push(i);
+        }
+        let mut jobs: Vec<Pending> = left
+            .into_values()
+            .map(|ids| Pending {
+                region: self.rollbacks[ids[0]].region.clone(),
+                ids,
                 not_before,
                 attempt,
                 busy_since: None,

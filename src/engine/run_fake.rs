@@ -304,10 +304,16 @@ pub fn number(instance: &str) -> u64 {
     instance.trim_start_matches("cdb-t").parse().unwrap_or(0)
 }
 
-/// Options like planrun's at a 1 s poll interval (`--poll-interval 1s`).
-pub fn options(batch_size: usize, concurrency: usize) -> Options {
-    Options {
-        batch_size,
+/// A run's calls of at most `batch_size` instances, and the engine's options.
+pub struct Pace {
+    pub batch_size: usize,
+    pub opts: Options,
+}
+
+/// Options like planrun's at a 1 s poll interval (`--poll-interval 1s`), calls of at most
+/// `batch_size` instances.
+pub fn options(batch_size: usize, concurrency: usize) -> Pace {
+    let opts = Options {
         concurrency,
         cadence: Cadence {
             min: Duration::from_secs(1),
@@ -315,25 +321,25 @@ pub fn options(batch_size: usize, concurrency: usize) -> Options {
         },
         first_poll: Duration::from_secs(2),
         ..Options::default()
-    }
+    };
+    Pace { batch_size, opts }
 }
 
 /// Runs the engine over `n` instances against `fake` to the end (on the paused clock, the
 /// hours it may take pass at once); every task must succeed.
-pub async fn run(fake: &Arc<Fake>, n: usize, opts: Options) -> RunState {
-    run_journaled(fake, n, opts).await.0
+pub async fn run(fake: &Arc<Fake>, n: usize, pace: Pace) -> RunState {
+    run_journaled(fake, n, pace).await.0
 }
 
 /// [`run`], with the journal's records and how many fsyncs wrote them.
 pub async fn run_journaled(
     fake: &Arc<Fake>,
     n: usize,
-    opts: Options,
+    pace: Pace,
 ) -> (RunState, Vec<crate::engine::journal::Record>, u64) {
     let ids = ids(n);
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let (journal, _) =
-        Journal::open(&dir.path().join("j.journal")).unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
+    let (journal, _) = Journal::open(&dir.path().join("j.journal")).unwrap();
     let requests: Vec<InstanceRollback> = ids
         .iter()
         .map(|id| InstanceRollback {
@@ -346,13 +352,16 @@ pub async fn run_journaled(
             },
         })
         .collect();
-    *lock(&fake.submissions_open) = n.div_ceil(opts.batch_size);
+    *lock(&fake.submissions_open) = n.div_ceil(pace.batch_size);
     let (tx, _rx) = mpsc::unbounded_channel();
     let (_cancel, cancelled) = watch::channel(false);
     let mut engine = Engine::new(
         Arc::clone(fake),
-        requests.into_iter().map(|r| (r, None)).collect(),
-        opts,
+        Work::batched(
+            requests.into_iter().map(|r| (r, None)).collect(),
+            pace.batch_size,
+        ),
+        pace.opts,
         journal,
         RunState::new(ids.iter().map(String::as_str)),
         tx,
@@ -362,7 +371,7 @@ pub async fn run_journaled(
         .unwrap_or_else(|_| panic!("the engine did not end"));
     assert!(matches!(ending, Ending::Complete), "{ending:?}");
     let syncs = engine.journal().syncs();
-    let records = Journal::read(&dir.path().join("j.journal")).unwrap_or_else(|e| panic!("{e}"));
+    let records = Journal::read(&dir.path().join("j.journal")).unwrap();
     let state = engine.into_state();
     assert!(
         state

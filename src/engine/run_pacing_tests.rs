@@ -69,9 +69,9 @@ fn short_life(instance: &str) -> Duration {
 }
 
 #[tokio::test(start_paused = true)]
-async fn first_looks_are_not_held_back_while_the_fleet_knows_nothing() {
+async fn first_looks_are_not_held_back_while_the_run_knows_nothing() {
     // 200 tasks that end within 5 s of each other need 10 s of looks at 20 a second: a
-    // first look held back while the fleet has nothing to tell (it held them 12 s) leaves the
+    // first look held back while the run has nothing to tell (it held them 12 s) leaves the
     // budget idle while tasks end.
     let fake = Arc::new(Fake::new(Listing::None, 20.0, ms(5), short_life));
     run(&fake, 200, options(50, 4)).await;

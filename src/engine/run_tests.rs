@@ -6,6 +6,7 @@ use std::sync::Mutex;
 
 use super::*;
 use crate::api::rollback::{RollbackSpec, Strategy};
+use crate::contract::TIME_FORMAT;
 use crate::engine::schedule::Cadence;
 
 /// What the fake does with the next submission.
@@ -92,7 +93,7 @@ impl Fake {
             JobHandle(n.to_string())
         };
         let started = (Utc::now() + chrono::Duration::hours(8))
-            .format("%Y-%m-%d %H:%M:%S")
+            .format(TIME_FORMAT)
             .to_string();
         for r in batch {
             *lock(&self.submissions)
@@ -179,9 +180,8 @@ fn ids(n: usize) -> Vec<String> {
     (1..=n).map(|i| format!("cdb-fake{i:04}")).collect()
 }
 
-fn options(batch_size: usize) -> Options {
+fn options() -> Options {
     Options {
-        batch_size,
         cadence: Cadence {
             min: Duration::from_millis(10),
             max: Duration::from_millis(100),
@@ -196,12 +196,17 @@ fn options(batch_size: usize) -> Options {
 
 /// Runs the engine over `ids` with `fake`; returns how it ended and the final state.
 async fn run(fake: Arc<Fake>, ids: &[String], batch_size: usize) -> (Ending, RunState) {
-    run_with(fake, ids, options(batch_size)).await
+    run_with(fake, ids, batch_size, options()).await
 }
 
 /// [`run`] with these options.
-async fn run_with(fake: Arc<Fake>, ids: &[String], opts: Options) -> (Ending, RunState) {
-    let (ending, state, _) = run_journaled(fake, ids, opts).await;
+async fn run_with(
+    fake: Arc<Fake>,
+    ids: &[String],
+    batch_size: usize,
+    opts: Options,
+) -> (Ending, RunState) {
+    let (ending, state, _) = run_journaled(fake, ids, batch_size, opts).await;
     (ending, state)
 }
 
@@ -209,11 +214,11 @@ async fn run_with(fake: Arc<Fake>, ids: &[String], opts: Options) -> (Ending, Ru
 async fn run_journaled(
     fake: Arc<Fake>,
     ids: &[String],
+    batch_size: usize,
     opts: Options,
 ) -> (Ending, RunState, Vec<Record>) {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let (journal, _) =
-        Journal::open(&dir.path().join("j.journal")).unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
+    let (journal, _) = Journal::open(&dir.path().join("j.journal")).unwrap();
     let requests: Vec<InstanceRollback> = ids
         .iter()
         .map(|id| InstanceRollback {
@@ -225,7 +230,10 @@ async fn run_journaled(
     let (_cancel, cancelled) = watch::channel(false);
     let mut engine = Engine::new(
         fake,
-        requests.into_iter().map(|r| (r, None)).collect(),
+        Work::batched(
+            requests.into_iter().map(|r| (r, None)).collect(),
+            batch_size,
+        ),
         opts,
         journal,
         RunState::new(ids.iter().map(String::as_str)),
@@ -236,7 +244,7 @@ async fn run_journaled(
         .unwrap_or_else(|_| panic!("the engine did not end"));
     let state = engine.into_state();
     // What a resumed run would see is what this run ended with.
-    let records = Journal::read(&dir.path().join("j.journal")).unwrap_or_else(|e| panic!("{e}"));
+    let records = Journal::read(&dir.path().join("j.journal")).unwrap();
     let replayed = RunState::replay(ids.iter().map(String::as_str), &records);
     assert_eq!(
         replayed.instances, state.instances,
@@ -393,10 +401,10 @@ async fn a_run_that_times_out_journals_it_and_its_replay_ends_timed_out() {
     let opts = Options {
         // Tasks never end: only the timeout ends the run (the refusal comes long before).
         timeout: Some(Duration::from_secs(1)),
-        ..options(1)
+        ..options()
     };
     // `run_with` asserts that the journal's replay equals the state the run ended with.
-    let (ending, state) = run_with(Arc::clone(&fake), &ids, opts).await;
+    let (ending, state) = run_with(Arc::clone(&fake), &ids, 1, opts).await;
     assert!(matches!(ending, Ending::TimedOut), "{ending:?}");
     let statuses: Vec<Status> = state.instances.iter().map(|s| s.status).collect();
     assert_eq!(
@@ -419,9 +427,9 @@ async fn a_busy_refusal_that_outlasts_the_wait_is_journaled_under_the_instances_
         // too (one call each, all sent before any answer is read), so the run's latest
         // call is not the busy instance's.
         busy_wait: Duration::ZERO,
-        ..options(1)
+        ..options()
     };
-    let (ending, state, records) = run_journaled(Arc::clone(&fake), &ids, opts).await;
+    let (ending, state, records) = run_journaled(Arc::clone(&fake), &ids, 1, opts).await;
     assert!(matches!(ending, Ending::Complete), "{ending:?}");
     assert_eq!(state.instances[0].status, Status::Rejected);
     let sent: Vec<u64> = records

@@ -113,7 +113,7 @@ impl SavedPlan {
             plan_hash: prepared.hash.clone(),
             batch_size: prepared.batch_size,
             instances: prepared
-                .slots
+                .rollbacks
                 .iter()
                 .zip(rollback_times)
                 .map(|(s, rollback_time)| SavedInstance {
@@ -184,7 +184,7 @@ fn calls(prepared: &Prepared) -> Vec<SavedCall> {
             instances: c
                 .instances
                 .iter()
-                .map(|&i| prepared.slots[i].request.instance_id.clone())
+                .map(|&i| prepared.rollbacks[i].request.instance_id.clone())
                 .collect(),
             params: c.params.clone(),
         })

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::journal::Record;
 use super::protocol::{JobHandle, Task, TaskState};
 
-/// An instance's status as reports show it (DESIGN §6): the one vocabulary of the engine,
-/// `status`, the reports and the incident record, spelt as [`Status::name`] everywhere.
+/// An instance's status as reports show it (`docs/contract.md` §6): the one vocabulary of the
+/// engine, `status`, the reports and the incident record, spelt as [`Status::name`] everywhere.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
@@ -538,6 +538,7 @@ impl RunState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::journal::script::Script;
 
     fn t(s: u32) -> DateTime<Utc> {
         DateTime::from_timestamp(1_790_000_000 + i64::from(s), 0).unwrap()
@@ -563,11 +564,7 @@ mod tests {
 
     #[test]
     fn an_intent_without_outcome_leaves_its_instances_in_doubt() {
-        let records = [Record::Intent {
-            batch: 1,
-            instances: v(&ids()[..2]),
-            at: t(0),
-        }];
+        let records = Script::new(t(0)).intent(1, &ids()[..2]).records();
         let s = RunState::replay(ids(), &records);
         assert_eq!(s.get("cdb-aaaaaaaa").unwrap().in_doubt, Some((1, t(0))));
         assert_eq!(s.get("cdb-cccccccc").unwrap().status, Status::Pending);
@@ -576,53 +573,21 @@ mod tests {
 
     #[test]
     fn accepted_adopted_abandoned_and_finished_fold_in_order() {
-        let records = [
-            Record::Intent {
-                batch: 1,
-                instances: v(&ids()[..2]),
-                at: t(0),
-            },
-            Record::Unknown {
-                batch: 1,
-                error: "reset".into(),
-                at: t(1),
-            },
-            Record::Adopted {
-                instance: ids()[0].into(),
-                batch: 1,
-                job: JobHandle("9".into()),
-                unverified: None,
-                proof: None,
-                at: t(5),
-            },
-            Record::Abandoned {
-                batch: 1,
-                reason: "not found".into(),
-                at: t(5),
-            },
-            Record::Intent {
-                batch: 2,
-                instances: v(&ids()[1..]),
-                at: t(6),
-            },
-            Record::Accepted {
-                batch: 2,
-                job: JobHandle("10".into()),
-                at: t(7),
-            },
-            Record::Finished {
-                instance: ids()[0].into(),
-                status: TaskState::Succeeded,
-                message: None,
-                at: t(9),
-            },
-            Record::Finished {
-                instance: ids()[2].into(),
-                status: TaskState::Failed,
-                message: Some("boom".into()),
-                at: t(9),
-            },
-        ];
+        let records = Script::new(t(0))
+            .intent(1, &ids()[..2])
+            .at(t(1))
+            .unknown(1, "reset")
+            .at(t(5))
+            .adopted(ids()[0], 1, "9")
+            .abandoned(1, "not found")
+            .at(t(6))
+            .intent(2, &ids()[1..])
+            .at(t(7))
+            .accepted(2, "10")
+            .at(t(9))
+            .finished(ids()[0], TaskState::Succeeded, None)
+            .finished(ids()[2], TaskState::Failed, Some("boom"))
+            .records();
         let s = RunState::replay(ids(), &records);
         let a = s.get(ids()[0]).unwrap();
         assert_eq!(
@@ -646,29 +611,15 @@ mod tests {
 
     #[test]
     fn a_cancelled_task_that_ends_killed_stays_cancelled() {
-        let records = [
-            Record::Intent {
-                batch: 1,
-                instances: v(&ids()[..1]),
-                at: t(0),
-            },
-            Record::Accepted {
-                batch: 1,
-                job: JobHandle("5".into()),
-                at: t(1),
-            },
-            Record::Cancelled {
-                instance: ids()[0].into(),
-                request: Some("stop-1".into()),
-                at: t(2),
-            },
-            Record::Finished {
-                instance: ids()[0].into(),
-                status: TaskState::Killed,
-                message: None,
-                at: t(3),
-            },
-        ];
+        let records = Script::new(t(0))
+            .intent(1, &ids()[..1])
+            .at(t(1))
+            .accepted(1, "5")
+            .at(t(2))
+            .cancelled(ids()[0], Some("stop-1"))
+            .at(t(3))
+            .finished(ids()[0], TaskState::Killed, None)
+            .records();
         let s = RunState::replay(ids(), &records);
         assert_eq!(s.get(ids()[0]).unwrap().status, Status::Cancelled);
         assert!(s.get(ids()[0]).unwrap().status.is_final());
@@ -676,44 +627,26 @@ mod tests {
 
     #[test]
     fn a_stopping_instance_is_cancelled_only_when_its_task_ends_killed() {
-        let stop = |instance: &str| Record::Stopping {
-            instance: instance.into(),
-            request: Some("stop-1".into()),
-            at: t(2),
-        };
-        let end = |instance: &str, status: TaskState| Record::Finished {
-            instance: instance.into(),
-            status,
-            message: None,
-            at: t(3),
-        };
-        let records = [
-            Record::Intent {
-                batch: 1,
-                instances: v(&ids()),
-                at: t(0),
-            },
-            Record::Accepted {
-                batch: 1,
-                job: JobHandle("5".into()),
-                at: t(1),
-            },
-            stop(ids()[0]),
-            stop(ids()[1]),
-            stop(ids()[2]),
-        ];
-        let s = RunState::replay(ids(), &records);
+        let stopping = Script::new(t(0))
+            .intent(1, &ids())
+            .at(t(1))
+            .accepted(1, "5")
+            .at(t(2))
+            .stopping(ids()[0], Some("stop-1"))
+            .stopping(ids()[1], Some("stop-1"))
+            .stopping(ids()[2], Some("stop-1"));
+        let s = RunState::replay(ids(), &stopping.clone().records());
         let a = s.get(ids()[0]).unwrap();
         assert_eq!(a.status, Status::Stopping);
         assert!(!a.status.is_final());
         assert_eq!(a.stop_request.as_deref(), Some("stop-1"));
         assert_eq!(Status::Stopping.name(), "stopping");
-        let mut all = records.to_vec();
-        all.extend([
-            end(ids()[0], TaskState::Killed),
-            end(ids()[1], TaskState::Succeeded),
-            end(ids()[2], TaskState::Failed),
-        ]);
+        let all = stopping
+            .at(t(3))
+            .finished(ids()[0], TaskState::Killed, None)
+            .finished(ids()[1], TaskState::Succeeded, None)
+            .finished(ids()[2], TaskState::Failed, None)
+            .records();
         let s = RunState::replay(ids(), &all);
         let statuses: Vec<Status> = s.instances.iter().map(|i| i.status).collect();
         assert_eq!(
@@ -725,21 +658,18 @@ mod tests {
 
     #[test]
     fn an_unverified_adoption_keeps_why() {
-        let records = [
-            Record::Intent {
-                batch: 1,
-                instances: v(&ids()[..1]),
-                at: t(0),
-            },
-            Record::Adopted {
+        let records = Script::new(t(0))
+            .intent(1, &ids()[..1])
+            // An adoption of a journal before issue 23, without proof.
+            .push(Record::Adopted {
                 instance: ids()[0].into(),
                 batch: 1,
                 job: JobHandle("detail:x|".into()),
                 unverified: Some("no echo".into()),
                 proof: None,
                 at: t(1),
-            },
-        ];
+            })
+            .records();
         let s = RunState::replay(ids(), &records);
         assert_eq!(
             s.get(ids()[0]).unwrap().unverified.as_deref(),
@@ -761,29 +691,14 @@ mod tests {
 
     #[test]
     fn an_instance_failed_while_in_doubt_is_not_made_pending_by_abandoning_its_batch() {
-        let records = [
-            Record::Intent {
-                batch: 1,
-                instances: v(&ids()[..2]),
-                at: t(0),
-            },
-            Record::Unknown {
-                batch: 1,
-                error: "reset".into(),
-                at: t(1),
-            },
-            Record::Finished {
-                instance: ids()[0].into(),
-                status: TaskState::Failed,
-                message: Some("cannot tell".into()),
-                at: t(2),
-            },
-            Record::Abandoned {
-                batch: 1,
-                reason: "not found".into(),
-                at: t(2),
-            },
-        ];
+        let records = Script::new(t(0))
+            .intent(1, &ids()[..2])
+            .at(t(1))
+            .unknown(1, "reset")
+            .at(t(2))
+            .finished(ids()[0], TaskState::Failed, Some("cannot tell"))
+            .abandoned(1, "not found")
+            .records();
         let s = RunState::replay(ids(), &records);
         let a = s.get(ids()[0]).unwrap();
         assert_eq!((a.status, a.in_doubt), (Status::Failed, None));
@@ -792,41 +707,18 @@ mod tests {
 
     #[test]
     fn timed_out_lasts_until_the_next_run_starts() {
-        let start = Record::Start {
-            plan: "p".into(),
-            plan_hash: "h".into(),
-            at: t(0),
-            by: None,
-        };
-        let records = [
-            start.clone(),
-            Record::Intent {
-                batch: 1,
-                instances: v(&ids()[..2]),
-                at: t(0),
-            },
-            Record::Accepted {
-                batch: 1,
-                job: JobHandle("5".into()),
-                at: t(1),
-            },
-            Record::Progress {
-                instance: ids()[0].into(),
-                state: TaskState::Running,
-                progress: Some(10),
-                at: t(2),
-            },
-            Record::Finished {
-                instance: ids()[1].into(),
-                status: TaskState::Succeeded,
-                message: None,
-                at: t(3),
-            },
-            Record::TimedOut {
-                instances: v(&ids()),
-                at: t(4),
-            },
-        ];
+        let run = Script::new(t(0))
+            .start("p", "h")
+            .intent(1, &ids()[..2])
+            .at(t(1))
+            .accepted(1, "5")
+            .at(t(2))
+            .progress(ids()[0], TaskState::Running, Some(10))
+            .at(t(3))
+            .finished(ids()[1], TaskState::Succeeded, None)
+            .at(t(4))
+            .timed_out(&ids());
+        let records = run.clone().records();
         let statuses = |s: &RunState| s.instances.iter().map(|i| i.status).collect::<Vec<_>>();
         let s = RunState::replay(ids(), &records);
         assert_eq!(
@@ -834,8 +726,7 @@ mod tests {
             [Status::TimedOut, Status::Succeeded, Status::TimedOut]
         );
         assert!(s.complete.is_none());
-        let mut resumed = records.to_vec();
-        resumed.push(start);
+        let resumed = run.at(t(0)).start("p", "h").records();
         let s = RunState::replay(ids(), &resumed);
         assert_eq!(
             statuses(&s),
@@ -855,57 +746,26 @@ mod tests {
             "cdb-cccccccc",
             "cdb-dddddddd",
         ];
-        let records = [
-            Record::Intent {
-                batch: 1,
-                instances: v(&ids[..3]),
-                at: t(0),
-            },
-            Record::Accepted {
-                batch: 1,
-                job: JobHandle("5".into()),
-                at: t(1),
-            },
-            Record::Finished {
-                instance: ids[0].into(),
-                status: TaskState::Failed,
-                message: Some("boom".into()),
-                at: t(5),
-            },
-            Record::Finished {
-                instance: ids[1].into(),
-                status: TaskState::Succeeded,
-                message: None,
-                at: t(5),
-            },
-            Record::Unproven {
-                instance: ids[2].into(),
-                evidence: "unseen".into(),
-                at: t(6),
-            },
-            Record::Intent {
-                batch: 2,
-                instances: v(&ids[3..]),
-                at: t(7),
-            },
-            Record::Unknown {
-                batch: 2,
-                error: "reset".into(),
-                at: t(8),
-            },
-            Record::Unproven {
-                instance: ids[3].into(),
-                evidence: "two echoes".into(),
-                at: t(9),
-            },
-        ];
-        let before = RunState::replay(ids, &records);
+        let run = Script::new(t(0))
+            .intent(1, &ids[..3])
+            .at(t(1))
+            .accepted(1, "5")
+            .at(t(5))
+            .finished(ids[0], TaskState::Failed, Some("boom"))
+            .finished(ids[1], TaskState::Succeeded, None)
+            .at(t(6))
+            .unproven(ids[2], "unseen")
+            .at(t(7))
+            .intent(2, &ids[3..])
+            .at(t(8))
+            .unknown(2, "reset")
+            .at(t(9))
+            .unproven(ids[3], "two echoes");
+        let before = RunState::replay(ids, &run.clone().records());
         assert_eq!(before.retryable(), v(&[ids[0], ids[2], ids[3]]));
-        let mut all = records.to_vec();
-        all.push(Record::Retry {
-            instances: before.retryable(),
-            at: t(10),
-        });
+        let retryable = before.retryable();
+        let retried: Vec<&str> = retryable.iter().map(String::as_str).collect();
+        let all = run.at(t(10)).retry(&retried).records();
         let s = RunState::replay(ids, &all);
         let failed = s.get(ids[0]).unwrap();
         assert_eq!(
@@ -935,21 +795,11 @@ mod tests {
 
     #[test]
     fn rejection_is_final_with_its_code() {
-        let records = [
-            Record::Intent {
-                batch: 1,
-                instances: v(&ids()[..1]),
-                at: t(0),
-            },
-            Record::Rejected {
-                batch: 1,
-                instances: v(&ids()[..1]),
-                code: Some("9003".into()),
-                message: "bad".into(),
-                request_id: None,
-                at: t(1),
-            },
-        ];
+        let records = Script::new(t(0))
+            .intent(1, &ids()[..1])
+            .at(t(1))
+            .rejected(1, &ids()[..1], Some("9003"), "bad")
+            .records();
         let s = RunState::replay(ids(), &records);
         assert_eq!(s.get(ids()[0]).unwrap().status, Status::Rejected);
         assert_eq!(s.get(ids()[0]).unwrap().error.as_deref(), Some("9003: bad"));

@@ -273,6 +273,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::journal::script::Script;
 
     #[test]
     fn the_state_lives_beside_the_plan_unless_told() {
@@ -288,7 +289,7 @@ mod tests {
 
     #[test]
     fn status_sees_a_timed_out_run_as_it_ended_and_apply_resumes_where_the_rollbacks_were() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().unwrap();
         let ids = vec!["cdb-aaaaaaaa".to_owned(), "cdb-bbbbbbbb".to_owned()];
         let store = Store::new(
             dir.path().join("p.journal"),
@@ -297,101 +298,68 @@ mod tests {
             "h".into(),
             false,
         );
-        let (mut journal, ..) = store.open(Found::Nothing).unwrap_or_else(|e| panic!("{e}"));
-        let at = Utc::now();
-        journal
-            .append_all(&[
-                Record::Start {
-                    plan: "p".into(),
-                    plan_hash: "h".into(),
-                    at,
-                    by: None,
-                },
-                Record::Intent {
-                    batch: 1,
-                    instances: ids[..1].to_vec(),
-                    at,
-                },
-                Record::TimedOut {
-                    instances: ids.clone(),
-                    at,
-                },
-            ])
-            .unwrap_or_else(|e| panic!("{e}"));
+        let (mut journal, ..) = store.open(Found::Nothing).unwrap();
+        let records = Script::new(Utc::now())
+            .start("p", "h")
+            .intent(1, &[ids[0].as_str()])
+            .timed_out(&[ids[0].as_str(), ids[1].as_str()])
+            .records();
+        journal.append_all(&records).unwrap();
         let statuses = |s: &RunState| s.instances.iter().map(|i| i.status).collect::<Vec<_>>();
-        let shown = store.load().unwrap_or_else(|e| panic!("{e}"));
+        let shown = store.load().unwrap();
         assert_eq!(
             shown.as_ref().map(statuses),
             Some(vec![Status::TimedOut, Status::TimedOut])
         );
         // The apply checks and sends from where the rollbacks were: the second was never sent.
         let expected = vec![Status::Submitted, Status::Pending];
-        let (found, inspected) = store.inspect(false).unwrap_or_else(|e| panic!("{e}"));
+        let (found, inspected) = store.inspect(false).unwrap();
         assert_eq!(found, Found::Unfinished);
         assert_eq!(inspected.as_ref().map(statuses), Some(expected.clone()));
-        let (_, opened, _) = store.open(found).unwrap_or_else(|e| panic!("{e}"));
+        let (_, opened, _) = store.open(found).unwrap();
         assert_eq!(statuses(&opened), expected);
     }
 
     #[test]
     fn what_status_learned_is_not_written_over_a_journal_that_moved_on() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.journal");
         let ids = ["cdb-aaaaaaaa"];
         let at = Utc::now();
-        let (mut journal, _) = Journal::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let (mut journal, _) = Journal::open(&path).unwrap();
         journal
-            .append(&Record::Intent {
-                batch: 1,
-                instances: vec![ids[0].into()],
-                at,
-            })
-            .unwrap_or_else(|e| panic!("{e}"));
-        let seen = journal_len(&path).unwrap_or_else(|e| panic!("{e}"));
-        let mut state =
-            RunState::replay(ids, &Journal::read(&path).unwrap_or_else(|e| panic!("{e}")));
+            .append_all(&Script::new(at).intent(1, &ids).records())
+            .unwrap();
+        let seen = journal_len(&path).unwrap();
+        let mut state = RunState::replay(ids, &Journal::read(&path).unwrap());
         // An apply writes while status looks at the API.
-        let newer = Record::TimedOut {
-            instances: vec![ids[0].into()],
-            at,
-        };
-        journal.append(&newer).unwrap_or_else(|e| panic!("{e}"));
-        let lock = lock(&path, "p").unwrap_or_else(|e| panic!("{e}"));
-        let learned = [Record::Stopping {
-            instance: ids[0].into(),
-            request: None,
-            at,
-        }];
+        journal
+            .append_all(&Script::new(at).timed_out(&ids).records())
+            .unwrap();
+        let lock = lock(&path, "p").unwrap();
+        let learned = Script::new(at).stopping(ids[0], None).records();
         let written = record(&lock, &path, seen, &mut state, &learned);
         assert!(matches!(written, Ok(false)), "{written:?}");
-        let records = Journal::read(&path).unwrap_or_else(|e| panic!("{e}"));
+        let records = Journal::read(&path).unwrap();
         assert_eq!(records.len(), 2, "nothing appended: {records:?}");
         // Over the journal as it is now, it is written and folded in.
-        let seen = journal_len(&path).unwrap_or_else(|e| panic!("{e}"));
+        let seen = journal_len(&path).unwrap();
         let written = record(&lock, &path, seen, &mut state, &learned);
         assert!(matches!(written, Ok(true)), "{written:?}");
-        assert_eq!(
-            Journal::read(&path).unwrap_or_else(|e| panic!("{e}")).len(),
-            3
-        );
+        assert_eq!(Journal::read(&path).unwrap().len(), 3);
         assert_eq!(state.instances[0].status, Status::Stopping);
     }
 
     #[test]
     fn an_unfinished_journal_of_another_plan_is_refused_and_restart_sets_it_aside() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.journal");
         let ids = vec!["cdb-aaaaaaaa".to_owned()];
         let old = Store::new(path.clone(), "p", ids.clone(), "old".into(), false);
-        let (mut journal, ..) = old.open(Found::Nothing).unwrap_or_else(|e| panic!("{e}"));
+        let (mut journal, ..) = old.open(Found::Nothing).unwrap();
         journal
-            .append(&Record::Start {
-                plan: "p".into(),
-                plan_hash: "old".into(),
-                at: Utc::now(),
-                by: None,
-            })
-            .unwrap_or_else(|e| panic!("{e}"));
+            .append_all(&Script::new(Utc::now()).start("p", "old").records())
+            .unwrap();
         assert!(matches!(
             old.inspect(false),
             Ok((Found::Unfinished, Some(_)))

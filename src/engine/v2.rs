@@ -1,6 +1,8 @@
 //! The API 2.0 adapter: RollbackCdbDatabaseTables and GetCdbRollbackJob behind [`Protocol`].
 
-use super::listing::{self, JobsQuery, Listing};
+use serde_json::json;
+
+use super::listing::{Column, JobsQuery, ListedTask, Listing};
 use super::protocol::{Error, JobHandle, Protocol, Task, TaskState};
 use crate::api;
 use crate::api::rollback::{InstanceRollback, RollbackSpec};
@@ -15,6 +17,17 @@ pub struct V2 {
 impl V2 {
     pub fn new(client: Client) -> Self {
         Self { client }
+    }
+
+    /// An adapter that is never called: its client points at the discard port of this
+    /// machine (see [`super::any::AnyProtocol::offline`]).
+    pub fn offline() -> Result<Self, Error> {
+        let config = api::ClientConfig::new(
+            "http://127.0.0.1:9/v2/index.php",
+            "",
+            api::Credentials::new("offline", "offline"),
+        );
+        Client::new(config).map(Self::new)
     }
 
     fn client(&self, region: Option<&str>) -> Client {
@@ -35,6 +48,56 @@ fn state(status: TaskStatus) -> TaskState {
         TaskStatus::Killed => TaskState::Killed,
         TaskStatus::Removed => TaskState::Removed,
         TaskStatus::Undefined | TaskStatus::Unknown(_) => TaskState::Unknown(status.to_string()),
+    }
+}
+
+/// GetCdbRollbackJob names jobs and tasks and the objects they rename: the columns of `jobs`.
+pub const COLUMNS: &[Column] = &[
+    Column::Job,
+    Column::Task,
+    Column::Status,
+    Column::Progress,
+    Column::Start,
+    Column::End,
+    Column::Name,
+    Column::NewName,
+];
+
+/// A GetCdbRollbackJob task as `jobs` lists it: its state in the engine's words, and in JSON
+/// also the API's own (`status`, `status_code`).
+pub fn listed_task(t: &api::v2::RollbackTask) -> ListedTask {
+    let state = state(t.status);
+    let record = json!({
+        "job_id": t.job_id,
+        "task_id": t.task_id,
+        "status": t.status.name(),
+        "status_code": t.status.code(),
+        "state": state.name(),
+        "terminal": state.is_terminal(),
+        "progress": t.progress,
+        "start_time": t.start_time,
+        "end_time": t.end_time,
+        "name": t.name,
+        "new_name": t.new_name,
+        "message": t.message,
+        "task_message": t.task_message,
+        "type": t.kind,
+        "rollback_time": t.rollback_time,
+        "strategy": t.strategy,
+        "dbs": t.dbs,
+        "tables": t.tables,
+    });
+    ListedTask {
+        job: t.job_id.as_ref().map(|j| j.as_str().to_owned()),
+        task: t.task_id.clone(),
+        status: state.name().to_owned(),
+        progress: t.progress,
+        start: t.start_time.clone(),
+        end: t.end_time.clone(),
+        name: t.name.clone(),
+        new_name: t.new_name.clone(),
+        record,
+        ..ListedTask::default()
     }
 }
 
@@ -59,13 +122,25 @@ fn task(t: api::v2::RollbackTask) -> Task {
     }
 }
 
+/// The public endpoint of API 2.0.
+pub const DEFAULT_ENDPOINT: &str = api::v2::client::DEFAULT_ENDPOINT;
+
+/// The action a submission calls.
+pub const SUBMIT_ACTION: &str = api::v2::client::ROLLBACK;
+
+/// RollbackCdbDatabaseTables' exact parameters for `batch`, unsigned: `instances.N.*`, as the
+/// client sends them.
+pub fn params(batch: &[InstanceRollback]) -> Vec<(String, String)> {
+    api::v2::model::rollback_params(batch)
+}
+
 impl Protocol for V2 {
     fn poll_rate(&self) -> f64 {
         self.client.current_rate(api::v2::client::ROLLBACK_JOBS)
     }
 
     fn preview(&self, batch: &[InstanceRollback]) -> Option<Vec<(String, String)>> {
-        Some(super::prepare::Generation::V2.params(batch))
+        Some(params(batch))
     }
 
     async fn submit(
@@ -93,8 +168,8 @@ impl Protocol for V2 {
             }
         };
         Ok(Listing {
-            columns: listing::V2_COLUMNS,
-            tasks: page.tasks.iter().map(listing::from_v2).collect(),
+            columns: COLUMNS,
+            tasks: page.tasks.iter().map(listed_task).collect(),
             total: page.task_count,
         })
     }

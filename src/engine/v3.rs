@@ -12,15 +12,17 @@ use sha2::{Digest, Sha256};
 
 mod tied;
 
-use super::listing::{self, JobsQuery, Listing};
-use super::objects::Holdings;
+use super::listing::{Column, JobsQuery, ListedTask, Listing};
+use super::objects::{Holdings, Inventory};
 use super::protocol::{JobHandle, Protocol, Surveyed, Task, TaskState};
+use super::window::{Answer, Range, Said};
 use crate::api::Error;
 use crate::api::rollback::{InstanceRollback, RollbackSpec, para_json};
 use crate::api::v3::client::MAX_PAGE;
-use crate::api::v3::model::{InstanceRollbackRangeTime, RollbackTask, RollbackTimeRange};
+use crate::api::v3::model::{InstanceRollbackRangeTime, RollbackInstancesInfo, RollbackTask};
 use crate::api::v3::tasks::{DescribeTasksRequest, ROLLBACK_TASK_TYPES, TaskDetail};
 use crate::api::v3::{AsyncRequestId, Client};
+use crate::contract::TIME_FORMAT;
 
 /// Instances per DescribeRollbackRangeTime call (the API documents no bound; stay modest).
 pub const PREFLIGHT_BATCH: usize = 20;
@@ -33,8 +35,6 @@ fn transient_range(item: &InstanceRollbackRangeTime) -> bool {
     item.code
         .is_some_and(|c| TRANSIENT_RANGE_CODES.contains(&c))
 }
-/// How API 3.0 writes times (`StartTime`, `StartTimeBegin`), in the instance's clock.
-pub(crate) const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 /// Prefix of handles derived from a task's details rather than returned by the API.
 pub const DERIVED_HANDLE: &str = "detail:";
 
@@ -62,7 +62,7 @@ impl V3 {
     }
 
     /// The rollback windows of these instances, [`PREFLIGHT_BATCH`] per call, in the order
-    /// the API answers. An instance the API does not mention is absent from the result.
+    /// the API answers, in the engine's words. An instance the API does not mention is absent from the result.
     ///
     /// The calls overlap (as many as the client lets out at once, paced by its limiter), so
     /// the preflight of a large plan takes the rate limit's time, not the sum of round trips.
@@ -73,7 +73,7 @@ impl V3 {
         &self,
         region: Option<&str>,
         instances: &[String],
-    ) -> Result<Vec<InstanceRollbackRangeTime>, Error> {
+    ) -> Result<Vec<Answer>, Error> {
         let mut items = self.ask_windows(region, instances).await?;
         let mut delays = self.client.retry_delays();
         loop {
@@ -83,7 +83,7 @@ impl V3 {
                 .map(|i| i.instance_id.clone())
                 .collect();
             let Some(delay) = (!again.is_empty()).then(|| delays.next()).flatten() else {
-                return Ok(items);
+                return Ok(items.into_iter().map(answer_of).collect());
             };
             tokio::time::sleep(delay).await;
             let fresh = self.ask_windows(region, &again).await?;
@@ -106,8 +106,7 @@ impl V3 {
         let client = self.client_for(region);
         // Owned chunks: the future must be Send for any caller's lifetimes (the protocol
         // trait's preflight is `impl Future + Send`).
-        let chunks: Vec<Vec<String>> = instances
-            .chunks(PREFLIGHT_BATCH)
+        let chunks: Vec<Vec<String>> = super::batch::cut(instances, PREFLIGHT_BATCH)
             .map(<[String]>::to_vec)
             .collect();
         let calls = chunks.into_iter().map(|chunk| {
@@ -145,100 +144,78 @@ impl V3 {
     }
 }
 
-/// What preflight says about one instance and its rollback time.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Window {
-    /// The time lies in an available window.
-    Inside,
-    /// The instance exists but the time is outside every window (listed, maybe none).
-    Outside(Vec<RollbackTimeRange>),
-    /// The API reported an error for the instance (e.g. it does not exist).
-    Refused { code: i64, message: String },
-    /// The API kept answering a transient code for the instance: it could not tell.
-    Inconclusive { code: i64, message: String },
-    /// The API's answer does not mention the instance.
-    Unlisted,
-}
-
-impl std::fmt::Display for Window {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Inside => f.write_str("inside the available rollback window"),
-            Self::Outside(windows) if windows.is_empty() => {
-                f.write_str("no rollback window is available for the instance")
-            }
-            Self::Outside(windows) => {
-                f.write_str("outside the available rollback window (")?;
-                for (i, w) in windows.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(", ")?;
-                    }
-                    write!(f, "{} to {}", w.begin, w.end)?;
-                }
-                f.write_str(")")
-            }
-            Self::Refused { code, message } => {
-                write!(f, "the API refused the instance (code {code}: {message})")
-            }
-            Self::Inconclusive { code, message } => write!(
-                f,
-                "the API could not tell whether the instance can roll back (code {code}: {message}), even when asked again"
-            ),
-            Self::Unlisted => f.write_str("the API did not report the instance"),
+/// One instance's item of DescribeRollbackRangeTime, in the engine's words: a transient
+/// code ([`TRANSIENT_RANGE_CODES`]), any other code, or its windows.
+pub fn answer_of(item: InstanceRollbackRangeTime) -> Answer {
+    let code = item.code.unwrap_or_default();
+    let message = || item.message.clone().unwrap_or_default();
+    let said = if transient_range(&item) {
+        Said::Transient {
+            code,
+            message: message(),
         }
-    }
-}
-
-/// The instances of `requests` whose rollback time preflight does not allow, with why, in
-/// the order of `requests`.
-pub fn window_problems<'r>(
-    requests: &'r [InstanceRollback],
-    items: &[InstanceRollbackRangeTime],
-) -> Vec<(&'r InstanceRollback, Window)> {
-    // Each instance's first item, by id: a scan of the answer per request would be O(N²).
-    let mut by_id = std::collections::HashMap::with_capacity(items.len());
-    for item in items {
-        by_id.entry(item.instance_id.as_str()).or_insert(item);
-    }
-    requests
-        .iter()
-        .map(|r| {
-            let item = by_id.get(r.instance_id.as_str()).copied();
-            (r, judge(item, &r.spec.rollbacktime))
-        })
-        .filter(|(_, w)| *w != Window::Inside)
-        .collect()
-}
-
-/// Judges `rollback_time` (`YYYY-MM-DD HH:MM:SS`) for `instance` against preflight's answer.
-pub fn window(items: &[InstanceRollbackRangeTime], instance: &str, rollback_time: &str) -> Window {
-    judge(
-        items.iter().find(|i| i.instance_id == instance),
-        rollback_time,
-    )
-}
-
-/// Judges `rollback_time` against the instance's item of preflight's answer, if it has one.
-fn judge(item: Option<&InstanceRollbackRangeTime>, rollback_time: &str) -> Window {
-    let Some(item) = item else {
-        return Window::Unlisted;
-    };
-    if transient_range(item) {
-        return Window::Inconclusive {
-            code: item.code.unwrap_or_default(),
-            message: item.message.clone().unwrap_or_default(),
-        };
-    }
-    if !item.is_ok() {
-        return Window::Refused {
-            code: item.code.unwrap_or_default(),
-            message: item.message.clone().unwrap_or_default(),
-        };
-    }
-    if item.allows(rollback_time) {
-        Window::Inside
+    } else if !item.is_ok() {
+        Said::Refused {
+            code,
+            message: message(),
+        }
     } else {
-        Window::Outside(item.times.clone())
+        Said::Ranges(
+            item.times
+                .into_iter()
+                .map(|t| Range {
+                    begin: t.begin,
+                    end: t.end,
+                })
+                .collect(),
+        )
+    };
+    Answer {
+        instance: item.instance_id,
+        said,
+    }
+}
+
+/// DescribeRollbackTaskDetail names no request, but the time and strategy asked: the columns
+/// of `jobs`.
+pub const COLUMNS: &[Column] = &[
+    Column::Status,
+    Column::Progress,
+    Column::Start,
+    Column::End,
+    Column::RollbackTime,
+    Column::Strategy,
+    Column::Info,
+];
+
+/// A DescribeRollbackTaskDetail item of `instance` as `jobs` lists it: its state in the
+/// engine's words, and in JSON also the API's own `Status`.
+pub fn listed_task(instance: &str, t: &RollbackTask) -> ListedTask {
+    let state = state(t.status.as_deref());
+    let detail = t.detail_of(instance);
+    let field = |f: fn(&RollbackInstancesInfo) -> &str| {
+        detail.map(f).filter(|s| !s.is_empty()).map(str::to_owned)
+    };
+    let record = serde_json::json!({
+        "status": t.status,
+        "state": state.name(),
+        "terminal": state.is_terminal(),
+        "progress": t.percent(),
+        "start_time": t.start_time,
+        "end_time": t.end_time,
+        "info": t.info,
+        "detail": t.detail,
+    });
+    ListedTask {
+        status: state.name().to_owned(),
+        progress: t.percent(),
+        start: t.start_time.clone(),
+        end: t.end_time.clone(),
+        rollback_time: field(|d| &d.rollback_time),
+        strategy: field(|d| &d.strategy),
+        info: t.info.clone(),
+        record,
+        ..ListedTask::default()
     }
 }
 
@@ -327,6 +304,39 @@ fn listed(instance: &str, t: &RollbackTask) -> Task {
     out
 }
 
+/// The public endpoint of API 3.0.
+pub const DEFAULT_ENDPOINT: &str = crate::api::v3::DEFAULT_ENDPOINT;
+
+/// The action a submission calls.
+pub const SUBMIT_ACTION: &str = crate::api::v3::client::START_BATCH_ROLLBACK;
+
+/// StartBatchRollback's exact parameters for `batch`, unsigned: one `body` of the JSON bytes
+/// the client sends.
+pub fn params(batch: &[InstanceRollback]) -> Vec<(String, String)> {
+    vec![(
+        "body".to_owned(),
+        crate::api::v3::model::StartBatchRollbackRequest::body(batch),
+    )]
+}
+
+/// API 3.0's DescribeDatabases and DescribeTables are the object preflight's listings.
+impl Inventory for Client {
+    fn databases(
+        &self,
+        instance_id: &str,
+    ) -> impl std::future::Future<Output = Result<Vec<String>, Error>> + Send {
+        Client::databases(self, instance_id)
+    }
+
+    fn tables(
+        &self,
+        instance_id: &str,
+        database: &str,
+    ) -> impl std::future::Future<Output = Result<Vec<String>, Error>> + Send {
+        Client::tables(self, instance_id, database)
+    }
+}
+
 impl Protocol for V3 {
     fn poll_rate(&self) -> f64 {
         self.client
@@ -337,7 +347,7 @@ impl Protocol for V3 {
         &self,
         region: Option<&str>,
         instances: &[String],
-    ) -> Result<Option<Vec<InstanceRollbackRangeTime>>, Error> {
+    ) -> Result<Option<Vec<Answer>>, Error> {
         V3::preflight(self, region, instances).await.map(Some)
     }
 
@@ -368,7 +378,7 @@ impl Protocol for V3 {
     }
 
     fn preview(&self, batch: &[InstanceRollback]) -> Option<Vec<(String, String)>> {
-        Some(super::prepare::Generation::V3.params(batch))
+        Some(params(batch))
     }
 
     fn survey_rate(&self) -> f64 {
@@ -411,7 +421,7 @@ impl Protocol for V3 {
         region: Option<&str>,
         instance: &str,
         sent: crate::engine::reconcile::Sent,
-    ) -> Result<crate::engine::reconcile::Found, Error> {
+    ) -> Result<crate::engine::reconcile::Finding, Error> {
         self.find_tied(region, instance, sent).await
     }
 
@@ -450,11 +460,8 @@ impl Protocol for V3 {
             }
         };
         Ok(Listing {
-            columns: listing::V3_COLUMNS,
-            tasks: items
-                .iter()
-                .map(|t| listing::from_v3(instance, t, state(t.status.as_deref())))
-                .collect(),
+            columns: COLUMNS,
+            tasks: items.iter().map(|t| listed_task(instance, t)).collect(),
             total,
         })
     }
@@ -517,6 +524,7 @@ impl Protocol for V3 {
 mod tests {
     use super::*;
     use crate::api::rollback::{DatabaseRename, Strategy};
+    use crate::engine::window::{Window, window};
 
     #[test]
     fn documented_statuses_map_and_others_are_not_terminal() {
@@ -590,96 +598,44 @@ mod tests {
         assert_eq!(derived_handle(None, None), None);
     }
 
-    fn range(id: &str, code: i64, times: &[(&str, &str)]) -> InstanceRollbackRangeTime {
-        InstanceRollbackRangeTime {
-            instance_id: id.into(),
-            code: Some(code),
-            message: Some(if code == 0 { "ok" } else { "no such instance" }.into()),
-            times: times
-                .iter()
-                .map(|(b, e)| RollbackTimeRange {
-                    begin: (*b).into(),
-                    end: (*e).into(),
-                })
-                .collect(),
-        }
-    }
-
     #[test]
-    fn the_plans_verdicts_are_each_instances_first_item_judged() {
-        let ask = |id: &str, time: &str| InstanceRollback {
-            instance_id: id.into(),
-            spec: crate::api::rollback::RollbackSpec {
-                rollbacktime: time.into(),
-                strategy: crate::api::rollback::Strategy::Table,
-                dbs: Vec::new(),
-                tables: Vec::new(),
-            },
-        };
-        let items = [
-            range(
-                "cdb-a",
-                0,
-                &[("2026-11-13 00:00:00", "2026-11-20 10:00:00")],
-            ),
-            range("cdb-c", 10, &[]),
-            // A second item for cdb-a: the first one is the answer, as `window` reads it.
-            range("cdb-a", 0, &[]),
-        ];
-        let requests = [
-            ask("cdb-a", "2026-11-20 03:15:00"),
-            ask("cdb-a", "2026-11-21 03:15:00"),
-            ask("cdb-c", "2026-11-20 03:15:00"),
-            ask("cdb-d", "2026-11-20 03:15:00"),
-        ];
-        let found: Vec<(&str, Window)> = window_problems(&requests, &items)
-            .into_iter()
-            .map(|(r, w)| (r.instance_id.as_str(), w))
-            .collect();
-        let expected: Vec<(&str, Window)> = requests[1..]
-            .iter()
-            .map(|r| {
-                let w = window(&items, &r.instance_id, &r.spec.rollbacktime);
-                (r.instance_id.as_str(), w)
-            })
-            .collect();
-        assert_eq!(found, expected);
-        assert!(matches!(found[0].1, Window::Outside(ref w) if w.len() == 1));
-    }
-
-    #[test]
-    fn preflight_verdicts() {
-        let items = [
-            range(
-                "cdb-a",
-                0,
-                &[("2026-11-13 00:00:00", "2026-11-20 10:00:00")],
-            ),
-            range("cdb-b", 0, &[]),
-            range("cdb-c", 10, &[]),
-        ];
-        assert_eq!(
-            window(&items, "cdb-a", "2026-11-20 03:15:00"),
-            Window::Inside
-        );
+    fn range_items_become_answers_whose_windows_include_their_bounds() {
+        let answer: crate::api::v3::model::RangeTimeAnswer =
+            serde_json::from_value(serde_json::json!({
+                "TotalCount": 3,
+                "Items": [
+                    {"InstanceId": "cdb-a", "Code": 0, "Message": "ok",
+                     "Times": [{"Begin": "2026-11-13 00:00:00", "End": "2026-11-20 10:00:00"}]},
+                    {"InstanceId": "cdb-b", "Code": "1", "Message": "not found", "Times": null},
+                    {"InstanceId": "cdb-c", "Code": 1600001, "Message": "internal error"}
+                ]
+            }))
+            .unwrap();
+        let answers: Vec<Answer> = answer.items.into_iter().map(answer_of).collect();
+        let judged = |id: &str, time: &str| window(&answers, id, time);
+        assert_eq!(judged("cdb-a", "2026-11-20 03:15:00"), Window::Inside);
+        assert_eq!(judged("cdb-a", "2026-11-20 10:00:00"), Window::Inside);
         assert!(matches!(
-            window(&items, "cdb-a", "2026-11-21 03:15:00"),
-            Window::Outside(w) if w.len() == 1
+            judged("cdb-a", "2026-11-20 10:00:01"),
+            Window::Outside(_)
+        ));
+        assert!(matches!(
+            judged("cdb-a", "2026-11-12 23:59:59"),
+            Window::Outside(_)
         ));
         assert_eq!(
-            window(&items, "cdb-b", "2026-11-20 03:15:00"),
-            Window::Outside(vec![])
-        );
-        assert_eq!(
-            window(&items, "cdb-c", "2026-11-20 03:15:00"),
+            judged("cdb-b", "2026-11-20 03:15:00"),
             Window::Refused {
-                code: 10,
-                message: "no such instance".into()
+                code: 1,
+                message: "not found".into()
             }
         );
         assert_eq!(
-            window(&items, "cdb-d", "2026-11-20 03:15:00"),
-            Window::Unlisted
+            judged("cdb-c", "2026-11-20 03:15:00"),
+            Window::Inconclusive {
+                code: 1_600_001,
+                message: "internal error".into()
+            }
         );
     }
 }

@@ -58,9 +58,7 @@ pub async fn verify<P: Protocol>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::rollback::{
-        DatabaseRename, DatabaseTables, RollbackSpec, Strategy, TableRename,
-    };
+    use crate::api::rollback::{DatabaseRename, Strategy};
     use std::collections::{BTreeMap, BTreeSet};
 
     fn set(names: &[&str]) -> BTreeSet<String> {
@@ -69,29 +67,16 @@ mod tests {
 
     #[test]
     fn every_new_database_and_table_must_be_seen() {
+        // orders.payments and orders.refunds, and the database `ledger` as `ledger_bak`.
+        let mut spec = crate::api::rollback::tests::orders();
+        spec.strategy = Strategy::Db;
+        spec.dbs = vec![DatabaseRename {
+            dbname: "ledger".into(),
+            newname: "ledger_bak".into(),
+        }];
         let request = InstanceRollback {
             instance_id: "cdb-aaaaaaaa".into(),
-            spec: RollbackSpec {
-                rollbacktime: "2026-11-20 03:15:00".into(),
-                strategy: Strategy::Db,
-                dbs: vec![DatabaseRename {
-                    dbname: "ledger".into(),
-                    newname: "ledger_bak".into(),
-                }],
-                tables: vec![DatabaseTables {
-                    db: "orders".into(),
-                    table: vec![
-                        TableRename {
-                            tablename: "payments".into(),
-                            newname: "payments_bak".into(),
-                        },
-                        TableRename {
-                            tablename: "refunds".into(),
-                            newname: "refunds_bak".into(),
-                        },
-                    ],
-                }],
-            },
+            spec,
         };
         let mut held = Holdings {
             databases: set(&["ledger", "orders"]),

@@ -12,8 +12,7 @@ use super::scratch::Scratch;
 use super::span::Reach;
 use super::sql::{self, Name};
 use super::{Error, Request};
-
-const SYSTEM: &str = "('mysql','sys','information_schema','performance_schema')";
+use crate::contract::system_databases_sql;
 
 fn lower(d: &str, t: &str) -> Name {
     (d.to_lowercase(), t.to_lowercase())
@@ -25,19 +24,20 @@ async fn definitions(
     back: &(dyn Fn(&str) -> String + Sync),
 ) -> Result<Vec<(Name, String, String)>, Error> {
     let mut out = Vec::new();
+    let system = system_databases_sql();
     let views: Vec<(String, String, Option<String>)> = conn
         .query(format!(
-            "SELECT TABLE_SCHEMA, TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS WHERE TABLE_SCHEMA NOT IN {SYSTEM}"
+            "SELECT TABLE_SCHEMA, TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS WHERE TABLE_SCHEMA NOT IN {system}"
         ))
         .await?;
     let routines: Vec<(String, String, Option<String>)> = conn
         .query(format!(
-            "SELECT ROUTINE_SCHEMA, ROUTINE_NAME, ROUTINE_DEFINITION FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA NOT IN {SYSTEM}"
+            "SELECT ROUTINE_SCHEMA, ROUTINE_NAME, ROUTINE_DEFINITION FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA NOT IN {system}"
         ))
         .await?;
     let triggers: Vec<(String, String, String, Option<String>)> = conn
         .query(format!(
-            "SELECT TRIGGER_SCHEMA, EVENT_OBJECT_SCHEMA, EVENT_OBJECT_TABLE, ACTION_STATEMENT FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA NOT IN {SYSTEM}"
+            "SELECT TRIGGER_SCHEMA, EVENT_OBJECT_SCHEMA, EVENT_OBJECT_TABLE, ACTION_STATEMENT FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA NOT IN {system}"
         ))
         .await?;
     for (s, n, d) in views.into_iter().chain(routines) {
@@ -65,9 +65,10 @@ pub async fn reach(
     let back = |db: &str| back_map.get(db).cloned().unwrap_or_else(|| db.to_owned());
     let mut conn = scratch.conn().await?;
     let result = async {
+        let system = system_databases_sql();
         let tables: Vec<(String, String)> = conn
             .query(format!(
-                "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE' AND TABLE_SCHEMA NOT IN {SYSTEM}"
+                "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE' AND TABLE_SCHEMA NOT IN {system}"
             ))
             .await?;
         // On a staging server only planrun's own databases are the restore's.

@@ -25,6 +25,7 @@ use super::span::{Judge, Judged};
 pub use super::summary::Summary;
 use super::tools::{self, Proc};
 use super::{Error, Request};
+use crate::contract::TIME_FORMAT;
 
 /// Tells `progress` a phase and the bytes so far (how far into the phase is not known).
 fn teller(progress: &(dyn Fn(Progress) + Send + Sync)) -> impl Fn(Phase, u64) + '_ {
@@ -288,7 +289,10 @@ async fn prepare(
         // Triggers and views of databases the dump does not hold are unknown then: a
         // statement-logged write there may reach a restored table through one.
         let all: Vec<String> = prod
-            .query("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME NOT IN ('mysql','sys','information_schema','performance_schema')")
+            .query(format!(
+                "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME NOT IN {}",
+                crate::contract::system_databases_sql()
+            ))
             .await?;
         reach.blind = all
             .into_iter()
@@ -332,7 +336,7 @@ async fn judge(
     let mut args = vec![
         "--to-last-log".to_owned(),
         format!("--start-position={}", span.dump.log_pos),
-        format!("--stop-datetime={}", req.time.format("%Y-%m-%d %H:%M:%S")),
+        format!("--stop-datetime={}", req.time.format(TIME_FORMAT)),
     ];
     if !scratch.throwaway() {
         for (source, name) in scratch.names() {

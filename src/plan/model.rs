@@ -102,38 +102,8 @@ pub struct Entry {
     pub tables: Option<Tables>,
 }
 
-/// How much of an instance is imported to roll back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Strategy {
-    /// Only the selected tables (fastest; `dbs` must be empty).
-    Table,
-    /// Only the selected databases.
-    Db,
-    /// The whole instance's backup and binlog (slowest).
-    Full,
-}
-
-impl Strategy {
-    pub const ALL: [&'static str; 3] = ["table", "db", "full"];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Table => "table",
-            Self::Db => "db",
-            Self::Full => "full",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "table" => Some(Self::Table),
-            "db" => Some(Self::Db),
-            "full" => Some(Self::Full),
-            _ => None,
-        }
-    }
-}
+/// The plan's `strategy`: the one [`Strategy`] of the contract ([`crate::contract`]).
+pub use crate::contract::Strategy;
 
 /// Who runs the database: the cloud, or you.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, JsonSchema)]

@@ -1,5 +1,5 @@
-//! The rules of the plan language (DESIGN §1), each its own diagnostic code, and resolution of
-//! a valid plan into concrete per-instance rollbacks.
+//! The rules of the plan language (`docs/contract.md` §1), each its own diagnostic code, and
+//! resolution of a valid plan into concrete per-instance rollbacks.
 
 use std::collections::{HashMap, HashSet};
 
@@ -13,9 +13,7 @@ use super::resolved::{
     DEFAULT_BATCH_SIZE, DEFAULT_TIMEZONE, DbTables, Instance, Rename, ResolvedPlan,
 };
 
-pub const SYSTEM_DATABASES: [&str; 4] =
-    ["mysql", "sys", "information_schema", "performance_schema"];
-pub const MAX_OBJECTS_PER_INSTANCE: usize = 500;
+use crate::contract::MAX_OBJECTS_PER_INSTANCE;
 pub const MAX_BATCH_SIZE: u64 = 50;
 /// Binlog retention commonly ends after 7 days: older points in time are likely unavailable.
 pub const OLD_AFTER_DAYS: i64 = 7;

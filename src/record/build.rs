@@ -6,78 +6,17 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, FixedOffset, Utc};
 
-use super::{Batch, BatchEvent, Incident, InstanceRecord, Mapping, Problem, Start};
+use super::{Batch, BatchEvent, Incident, InstanceRecord, Mapping, Problem, SelfHosted, Start};
+use crate::compare::Comparison;
 use crate::engine::journal::{PlannedInstance, Record};
-use crate::engine::prepare::Prepared;
+use crate::engine::ops::report::History;
+use crate::engine::planned::PlanInfo;
 use crate::engine::protocol::TaskState;
+use crate::engine::report::Report;
 use crate::engine::state::{RunState, Status};
 use crate::plan::ResolvedPlan;
 use crate::plan::resolved::DEFAULT_TIMEZONE;
 use crate::plan::rules::parse_timezone;
-
-/// What a plan asks for: the journal's [`Record::Planned`], or the same made from a plan file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlanInfo {
-    pub plan_hash: String,
-    pub description: Option<String>,
-    /// `±HH:MM`.
-    pub timezone: String,
-    pub instances: Vec<PlannedInstance>,
-}
-
-impl PlanInfo {
-    /// What `plan` asks for, as it was prepared (hashed as the journal's start hashes it).
-    pub fn of(plan: &ResolvedPlan, prepared: &Prepared) -> Self {
-        Self::with(plan.description.clone(), plan.timezone.clone(), prepared)
-    }
-
-    /// [`PlanInfo::of`] from the plan's description and `±HH:MM` timezone (all it takes of the
-    /// plan), for a holder that keeps only those beside the prepared plan.
-    pub fn with(description: Option<String>, timezone: String, prepared: &Prepared) -> Self {
-        Self {
-            plan_hash: prepared.hash.clone(),
-            description,
-            timezone,
-            instances: prepared
-                .slots
-                .iter()
-                .map(|s| PlannedInstance {
-                    id: s.request.instance_id.clone(),
-                    region: s.region.clone(),
-                    spec: s.request.spec.clone(),
-                })
-                .collect(),
-        }
-    }
-
-    /// As the journal keeps it.
-    pub fn into_record(self) -> Record {
-        Record::Planned {
-            plan_hash: self.plan_hash,
-            description: self.description,
-            timezone: self.timezone,
-            instances: self.instances,
-        }
-    }
-
-    /// The plan of a [`Record::Planned`]; `None` for any other record.
-    pub fn from_record(record: &Record) -> Option<Self> {
-        match record {
-            Record::Planned {
-                plan_hash,
-                description,
-                timezone,
-                instances,
-            } => Some(Self {
-                plan_hash: plan_hash.clone(),
-                description: description.clone(),
-                timezone: timezone.clone(),
-                instances: instances.clone(),
-            }),
-            _ => None,
-        }
-    }
-}
 
 /// What the records say of one instance beyond its state.
 #[derive(Debug, Default, Clone)]
@@ -89,6 +28,32 @@ struct Seen {
 }
 
 impl Incident {
+    /// The record of the journal `report` found (with what the plan given asks, and
+    /// `comparison`: what `compare` kept), and the report of `docs/contract.md` §6.
+    pub fn of_history(history: &History, comparison: Option<Comparison>) -> (Self, Report) {
+        let plan = history.plan.as_ref();
+        let mut incident = Self::build(&history.records, plan.map(|p| &p.0), None);
+        if let Some((_, _, resolved)) = plan {
+            incident = incident.with_selfhosted(SelfHosted::of_plan(resolved, &history.records));
+        }
+        incident = incident.with_differences(comparison);
+        let ids: Vec<&str> = incident.instances.iter().map(|i| i.id.as_str()).collect();
+        let report = Report::new(&incident.plan, &RunState::replay(ids, &history.records));
+        (incident, report)
+    }
+
+    /// The record `apply --report` writes: of the journal's `records`, what `planned` asks
+    /// and the run's `state`, with `plan`'s self-hosted instances.
+    pub fn of_apply(
+        records: &[Record],
+        planned: &PlanInfo,
+        state: &RunState,
+        plan: &ResolvedPlan,
+    ) -> Self {
+        Self::build(records, Some(planned), Some(state))
+            .with_selfhosted(SelfHosted::of_plan(plan, records))
+    }
+
     /// The record of the run that `records` (a journal) tell.
     ///
     /// `plan`: the plan file given now; it only fills in what a journal written before the

@@ -4,8 +4,9 @@
 use chrono::{DateTime, Utc};
 
 use crate::api::rollback::{DatabaseTables, RollbackSpec, Strategy, TableRename};
+use crate::engine::journal::script::Script;
 use crate::engine::journal::{PlannedInstance, Record, RunContext};
-use crate::engine::protocol::{JobHandle, TaskState};
+use crate::engine::protocol::TaskState;
 
 pub const HASH: &str = "5d41402abc4b2a76b9719d911017c592";
 
@@ -71,20 +72,20 @@ pub fn start(at: DateTime<Utc>) -> Record {
 /// fails, the others succeed. With `unfinished`, the last instance is still running and the
 /// run is not complete.
 pub fn journal(n: usize, batch: usize, unfinished: bool) -> Vec<Record> {
-    let mut records = vec![start(t(0)), planned(n, "drill of orders")];
+    let mut run = Script::new(t(0))
+        .push(start(t(0)))
+        .push(planned(n, "drill of orders"));
     let ids: Vec<String> = (0..n).map(id).collect();
     for (k, chunk) in ids.chunks(batch).enumerate() {
         let b = k as u64 + 1;
         let sent = t(k as i64);
-        records.push(Record::Intent {
-            batch: b,
-            instances: chunk.to_vec(),
-            at: sent,
-        });
+        let chunk: Vec<&str> = chunk.iter().map(String::as_str).collect();
+        run = run.at(sent).intent(b, &chunk);
         if k == 0 {
-            records.push(Record::Rejected {
+            // Refused with its RequestId, as API 3.0 answers.
+            run = run.push(Record::Rejected {
                 batch: b,
-                instances: chunk.to_vec(),
+                instances: chunk.iter().map(|i| (*i).to_owned()).collect(),
                 code: Some("InvalidParameterValue".into()),
                 message: "instance <cdb> is not in a state to roll back".into(),
                 request_id: Some("req-0001".into()),
@@ -92,42 +93,28 @@ pub fn journal(n: usize, batch: usize, unfinished: bool) -> Vec<Record> {
             });
             continue;
         }
-        records.push(Record::Accepted {
-            batch: b,
-            job: JobHandle(format!("job-{b}")),
-            at: t(k as i64 + 1),
-        });
+        run = run.at(t(k as i64 + 1)).accepted(b, &format!("job-{b}"));
         for (j, instance) in chunk.iter().enumerate() {
             let i = k * batch + j;
-            records.push(Record::Progress {
-                instance: instance.clone(),
-                state: TaskState::Running,
-                progress: Some(10),
-                at: t(k as i64 + 5),
-            });
+            run = run
+                .at(t(k as i64 + 5))
+                .progress(instance, TaskState::Running, Some(10));
             if unfinished && i == n - 1 {
                 continue;
             }
+            let failure = format!("task of {instance} failed: disk full");
             let (status, message) = if i % 7 == 3 {
-                (
-                    TaskState::Failed,
-                    Some(format!("task of {instance} failed: disk full")),
-                )
+                (TaskState::Failed, Some(failure.as_str()))
             } else {
                 (TaskState::Succeeded, None)
             };
-            records.push(Record::Finished {
-                instance: instance.clone(),
-                status,
-                message,
-                at: t(k as i64 + 60 + (i % 30) as i64),
-            });
+            run = run
+                .at(t(k as i64 + 60 + (i % 30) as i64))
+                .finished(instance, status, message);
         }
     }
     if !unfinished {
-        records.push(Record::Complete {
-            at: t((n / batch) as i64 + 100),
-        });
+        run = run.at(t((n / batch) as i64 + 100)).complete();
     }
-    records
+    run.records()
 }

@@ -8,13 +8,15 @@ mod build;
 mod differences;
 #[cfg(test)]
 mod fixture;
+mod format;
 mod html;
 mod markdown;
 mod selfhosted;
 mod text;
 mod timeline;
 
-pub use build::PlanInfo;
+pub use crate::engine::planned::PlanInfo;
+pub use format::Format;
 pub use html::html;
 pub use markdown::markdown;
 pub use selfhosted::SelfHosted;

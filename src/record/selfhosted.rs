@@ -7,7 +7,9 @@ use std::fmt::Write as _;
 
 use super::text::{self, markdown as md};
 use super::{Incident, InstanceRecord};
+use crate::engine::journal::Record;
 use crate::engine::local;
+use crate::plan::ResolvedPlan;
 
 /// What the record shows of one self-hosted restore.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +23,37 @@ pub struct SelfHosted {
     pub binlog: Option<String>,
     /// What production received, verified (each table with its checksum), once restored.
     pub verified: Option<String>,
+}
+
+impl SelfHosted {
+    /// What the record shows of each self-hosted instance of `plan`: its server, and the
+    /// dump and binary-log span its restore used, as its journaled outcome says.
+    pub fn of_plan(plan: &ResolvedPlan, records: &[Record]) -> Vec<Self> {
+        plan.instances
+            .iter()
+            .filter_map(|i| {
+                let at = i.selfhosted.as_ref()?;
+                let said = records.iter().rev().find_map(|r| match r {
+                    Record::Finished {
+                        instance, message, ..
+                    } if *instance == i.id => message.clone(),
+                    _ => None,
+                });
+                let summary = said
+                    .as_deref()
+                    .and_then(crate::mysql::restore::Summary::parse);
+                Some(Self {
+                    id: i.id.clone(),
+                    server: at.server.clone(),
+                    dump: summary.as_ref().map(|s| s.dump.clone()).ok_or_else(|| {
+                        "chosen when the restore reads the server's binary log".to_owned()
+                    }),
+                    binlog: summary.as_ref().map(|s| s.binlog.clone()),
+                    verified: summary.map(|s| s.landed),
+                })
+            })
+            .collect()
+    }
 }
 
 impl Incident {

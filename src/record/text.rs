@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use chrono::{DateTime, FixedOffset, Utc};
 
 use crate::api::rollback::RollbackSpec;
+use crate::contract::TIME_FORMAT;
 use crate::engine::state::Status;
 
 /// `text` safe inside HTML (and SVG) text and double- or single-quoted attributes.
@@ -106,9 +107,7 @@ pub fn count(n: usize) -> String {
 
 /// `2026-11-20 03:20:01` on the plan's clock.
 pub fn local(t: DateTime<Utc>, offset: FixedOffset) -> String {
-    t.with_timezone(&offset)
-        .format("%Y-%m-%d %H:%M:%S")
-        .to_string()
+    t.with_timezone(&offset).format(TIME_FORMAT).to_string()
 }
 
 /// `03:20:01` on the plan's clock, or `11-21 03:20:01` when the day is not `day`'s.
@@ -124,7 +123,7 @@ pub fn clock(t: DateTime<Utc>, offset: FixedOffset, day: Option<DateTime<Utc>>) 
 
 /// `2026-11-19 19:20:01 UTC`.
 pub fn utc(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+    format!("{} UTC", t.format(TIME_FORMAT))
 }
 
 /// `UTC+08:00`.

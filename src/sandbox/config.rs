@@ -13,7 +13,7 @@ pub const DEMO_SECRET_ID: &str = "AKIDplanrunSANDBOX0000000000000000";
 pub const DEMO_SECRET_KEY: &str = "planrunSandboxDemoKey0000000000000";
 
 /// The candidates for "a rollback task is already running on this instance" among the codes
-/// StartBatchRollback documents (api-facts.md): the first is the default.
+/// StartBatchRollback documents (`docs/api-facts.md`): the first is the default.
 pub const TASK_RUNNING_CODES: [&str; 2] = [
     "FailedOperation.StatusConflict",
     "OperationDenied.WrongStatus",
@@ -222,11 +222,11 @@ pub struct Config {
     /// convenience, and tests' made-up fleets). Off, as the cloud: an id the catalog does not
     /// list is `InvalidParameter.InstanceNotFound`.
     pub any_instance: bool,
-    /// The plan rules of DESIGN §1 that the cloud does not document (a target equal to its
-    /// source or to another source, two sources sharing a target, system databases as
-    /// sources, a database listed twice or covered twice) are refused too. Off, as the cloud:
-    /// only the documented rules (strategy `table` with no Databases, at most 500 objects,
-    /// the names' characters, the time's shape) are.
+    /// The plan rules of `docs/contract.md` §1 that the cloud does not document (a target equal to
+    /// its source or to another source, two sources sharing a target, system databases as sources,
+    /// a database listed twice or covered twice) are refused too. Off, as the cloud: only the
+    /// documented rules (strategy `table` with no Databases, at most 500 objects, the names'
+    /// characters, the time's shape) are.
     pub plan_rules: bool,
     /// Instances per StartBatchRollback call beyond which the call is refused
     /// (`InvalidParameter`). No limit is documented (neither the SDK nor the API's page names

@@ -10,12 +10,12 @@ use super::config::Config;
 use super::rules::valid_instance_id;
 use super::shared::{Inner, job_id_i64};
 use super::state::{Phase, Task};
+use crate::contract::TIME_FORMAT;
 
 const DEFAULT_LIMIT: usize = 50;
 const MAX_LIMIT: usize = 100;
 /// What a wall time looks like before it happened, as the cloud writes it.
 const NO_TIME: &str = "0000-00-00 00:00:00";
-const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 const DEMO_APP_ID: &str = "1250000000";
 const DEMO_UIN: &str = "100000000001";
 

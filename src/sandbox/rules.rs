@@ -1,7 +1,7 @@
 //! The rules a submission is checked by server-side: every broken rule is a 9003 (API 3.0:
 //! `InvalidParameterValue`) whose message names the instance (`instances.N (cdb-...)`). The
 //! documented ones always (strategy `table` with no databases, at most 500 objects, the
-//! names' characters, the time); the plan rules of DESIGN §1 that the cloud does not
+//! names' characters, the time); the plan rules of `docs/contract.md` §1 that the cloud does not
 //! document only when asked (`house`: `Config::plan_rules`, `sandbox serve --plan-rules`).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -9,14 +9,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{NaiveDateTime, TimeDelta};
 
 use crate::api::rollback::{RollbackSpec, Strategy};
+use crate::contract::{MAX_OBJECTS_PER_INSTANCE, TIME_FORMAT, is_system_database};
 
 use super::answer::Rejection;
 use super::config::RollbackTimeCheck;
 use super::verify::Params;
-
-/// At most this many databases and tables per instance per rollback.
-pub const MAX_OBJECTS: usize = 500;
-const SYSTEM_DATABASES: [&str; 4] = ["mysql", "sys", "information_schema", "performance_schema"];
 
 /// One instance of a submission, as parsed from `instances.N.*`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,7 +25,7 @@ pub struct Submission {
 
 /// Reads every `instances.N.cdbInstanceId` / `instances.N.para` pair, ordered by N.
 pub fn parse_instances(params: &Params) -> Result<Vec<Submission>, Rejection> {
-    let mut slots: BTreeMap<u32, (Option<&str>, Option<&str>)> = BTreeMap::new();
+    let mut numbered: BTreeMap<u32, (Option<&str>, Option<&str>)> = BTreeMap::new();
     for (key, value) in &params.0 {
         let Some(rest) = key.strip_prefix("instances.") else {
             continue;
@@ -39,21 +36,21 @@ pub fn parse_instances(params: &Params) -> Result<Vec<Submission>, Rejection> {
         let n: u32 = n
             .parse()
             .map_err(|_| Rejection::invalid(format!("unknown parameter {key}")))?;
-        let slot = slots.entry(n).or_default();
+        let pair = numbered.entry(n).or_default();
         match field {
-            "cdbInstanceId" => slot.0 = Some(value),
-            "para" => slot.1 = Some(value),
+            "cdbInstanceId" => pair.0 = Some(value),
+            "para" => pair.1 = Some(value),
             _ => return Err(Rejection::invalid(format!("unknown parameter {key}"))),
         }
     }
-    if slots.is_empty() {
+    if numbered.is_empty() {
         return Err(Rejection::invalid(
             "missing parameter instances.0.cdbInstanceId",
         ));
     }
     let mut seen = BTreeSet::new();
-    let mut out = Vec::with_capacity(slots.len());
-    for (index, (id, para)) in slots {
+    let mut out = Vec::with_capacity(numbered.len());
+    for (index, (id, para)) in numbered {
         let id = id.ok_or_else(|| {
             Rejection::invalid(format!("missing parameter instances.{index}.cdbInstanceId"))
         })?;
@@ -127,9 +124,9 @@ pub fn check(
             "nothing to roll back: dbs and tables are empty".into(),
         ));
     }
-    if objects > MAX_OBJECTS {
+    if objects > MAX_OBJECTS_PER_INSTANCE {
         return Err(fail(format!(
-            "{objects} databases and tables; at most {MAX_OBJECTS} per instance"
+            "{objects} databases and tables; at most {MAX_OBJECTS_PER_INSTANCE} per instance"
         )));
     }
     let dbs: Vec<(&str, &str)> = spec
@@ -141,7 +138,7 @@ pub fn check(
     let listed_dbs: BTreeSet<&str> = dbs.iter().map(|(s, _)| *s).collect();
     let mut table_dbs = BTreeSet::new();
     for group in &spec.tables {
-        if !valid_source(&group.db) || (house && is_system(&group.db)) {
+        if !valid_source(&group.db) || (house && is_system_database(&group.db)) {
             return Err(fail(format!("`{}` cannot be a source database", group.db)));
         }
         if !house {
@@ -164,10 +161,6 @@ pub fn check(
     Ok(())
 }
 
-fn is_system(name: &str) -> bool {
-    SYSTEM_DATABASES.contains(&name.to_ascii_lowercase().as_str())
-}
-
 /// Names' character sets, target ≠ source, no shared target, no target equal to a source.
 fn check_renames(kind: &str, pairs: &[(&str, &str)], house: bool) -> Result<(), String> {
     let sources: BTreeSet<&str> = pairs.iter().map(|(s, _)| *s).collect();
@@ -176,7 +169,7 @@ fn check_renames(kind: &str, pairs: &[(&str, &str)], house: bool) -> Result<(), 
     }
     let mut targets = BTreeSet::new();
     for (source, target) in pairs {
-        if !valid_source(source) || (house && kind == "database" && is_system(source)) {
+        if !valid_source(source) || (house && kind == "database" && is_system_database(source)) {
             return Err(format!("`{source}` cannot be a source {kind}"));
         }
         if !valid_target(target) {
@@ -212,7 +205,7 @@ fn check_time(
             13 | 16 => b == b':',
             _ => b.is_ascii_digit(),
         });
-    let time = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
+    let time = NaiveDateTime::parse_from_str(text, TIME_FORMAT)
         .ok()
         .filter(|_| shaped)
         .ok_or_else(|| format!("rollbacktime `{text}` is not a time YYYY-MM-DD HH:MM:SS"))?;
@@ -239,15 +232,14 @@ mod tests {
     use serde_json::json;
 
     fn now() -> NaiveDateTime {
-        NaiveDateTime::parse_from_str("2026-11-20 12:00:00", "%Y-%m-%d %H:%M:%S")
-            .unwrap_or_default()
+        NaiveDateTime::parse_from_str("2026-11-20 12:00:00", TIME_FORMAT).unwrap_or_default()
     }
 
     fn submission(para: serde_json::Value) -> Submission {
         Submission {
             index: 0,
             instance_id: "cdb-aaaaaaaa".into(),
-            spec: serde_json::from_value(para).unwrap_or_else(|e| panic!("{e}")),
+            spec: serde_json::from_value(para).unwrap(),
         }
     }
 

@@ -5,9 +5,7 @@
 use chrono::{NaiveDateTime, TimeDelta};
 
 use super::config::{Config, RollbackWindow};
-
-/// How the cloud writes times.
-pub const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+use crate::contract::TIME_FORMAT;
 
 /// The instance's windows at `now_local` (the instance's clock).
 pub fn windows(

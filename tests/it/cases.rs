@@ -1,7 +1,8 @@
 //! Golden cases: one folder per diagnostic code under `tests/cases/`, each holding a plan with
 //! exactly that problem and `expected.txt`, the exit code and human output of
 //! `planrun validate plan.yaml` run from inside the folder (no colour, 100 columns, a pinned
-//! "now"). `UPDATE_GOLDENS=1 cargo test --test it cases` rewrites the goldens.
+//! "now"). `PLANRUN_UPDATE_GOLDENS=1 cargo test --test it cases` rewrites the goldens
+//! ([`crate::support::golden`]).
 //!
 //! A folder may hold `size` (a byte count) instead of `plan.yaml`: the plan is then generated
 //! at that size, so that a multi-megabyte input needs no checked-in file. A folder named
@@ -9,6 +10,8 @@
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use crate::support::golden;
 
 /// The "now" every golden is rendered against (see `PLANRUN_NOW`).
 pub use crate::support::NOW;
@@ -72,7 +75,6 @@ fn run_case(dir: &Path) -> (String, String) {
 
 #[test]
 fn every_case_renders_its_golden_output() {
-    let update = std::env::var_os("UPDATE_GOLDENS").is_some();
     let mut failures = Vec::new();
     let dirs = case_dirs();
     assert!(
@@ -90,21 +92,11 @@ fn every_case_renders_its_golden_output() {
             actual.contains(&format!("planrun::{code}\n")),
             "case {name} does not show planrun::{code}:\n{actual}"
         );
-        let golden = dir.join("expected.txt");
-        if update {
-            std::fs::write(&golden, &actual).expect("write golden");
-            continue;
-        }
-        let expected = std::fs::read_to_string(&golden).unwrap_or_default();
-        if expected != actual {
-            failures.push(format!(
-                "--- {name}: expected\n{expected}\n--- {name}: actual\n{actual}"
-            ));
-        }
+        failures.extend(golden::differs(&dir.join("expected.txt"), &actual));
     }
     assert!(
         failures.is_empty(),
-        "{} golden(s) differ (UPDATE_GOLDENS=1 regenerates):\n{}",
+        "{} golden(s) differ:\n{}",
         failures.len(),
         failures.join("\n")
     );

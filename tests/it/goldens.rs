@@ -1,11 +1,11 @@
 //! Goldens: what `plan --show-requests` prints for every example plan, and what
 //! `apply --sandbox` prints on stdout, on both APIs, byte for byte with volatile values masked
-//! (`[DURATION]`). `PLANRUN_BLESS=1 cargo test goldens` rewrites them after a deliberate
-//! change; review the diff like code.
+//! (`[DURATION]`). `PLANRUN_UPDATE_GOLDENS=1 cargo test --test it goldens` rewrites them after
+//! a deliberate change ([`golden`]); review the diff like code.
 
 use std::path::{Path, PathBuf};
 
-use crate::support::{Test, both_apis};
+use crate::support::{Test, both_apis, golden};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -22,24 +22,9 @@ fn example_plans() -> Vec<PathBuf> {
     plans
 }
 
-/// Compares `got` with the golden at `tests/goldens/<name>` (or writes it when blessing).
-fn golden(name: &str, got: &str) {
-    let path = root().join("tests/goldens").join(name);
-    if std::env::var_os("PLANRUN_BLESS").is_some() {
-        std::fs::write(&path, got).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        return;
-    }
-    let want = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (PLANRUN_BLESS=1 cargo test goldens writes it)",
-            path.display()
-        )
-    });
-    assert!(
-        got == want,
-        "{} differs (PLANRUN_BLESS=1 rewrites it):\n--- want\n{want}\n--- got\n{got}",
-        path.display()
-    );
+/// The golden at `tests/goldens/<name>`.
+fn goldens(name: &str) -> PathBuf {
+    root().join("tests/goldens").join(name)
 }
 
 /// How long a task took is the clock's business: a duration at the end of a summary row
@@ -72,21 +57,21 @@ fn plan_prints_every_example_plan_as_its_golden() {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
         for api in ["v2", "v3"] {
-            let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+            let dir = tempfile::tempdir().unwrap();
             let out = Test::in_dir(dir.path())
                 .arg("plan")
                 .arg(&plan)
                 .args(["--show-requests", "--api", api])
                 .run();
             assert_eq!(out.code, Some(0), "{}: {}", plan.display(), out.stderr);
-            golden(&format!("plan/{stem}.{api}.txt"), &out.stdout);
+            golden::check(&goldens(&format!("plan/{stem}.{api}.txt")), &out.stdout);
         }
     }
 }
 
 both_apis! {
     fn apply_sandbox_prints_its_golden(api) {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().unwrap();
         let out = Test::in_dir(dir.path())
             .arg("apply")
             .arg(root().join("plans/minimal.yaml"))
@@ -95,7 +80,10 @@ both_apis! {
             .arg(dir.path().join("state"))
             .run();
         assert_eq!(out.code, Some(0), "API {api}: {}", out.stderr);
-        golden(&format!("apply/minimal.sandbox.{api}.txt"), &mask(&out.stdout));
+        golden::check(
+            &goldens(&format!("apply/minimal.sandbox.{api}.txt")),
+            &mask(&out.stdout),
+        );
     }
 }
 

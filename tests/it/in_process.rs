@@ -5,7 +5,7 @@ use std::ffi::OsString;
 
 #[test]
 fn cli_run_applies_twice_in_one_process() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let plan = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/minimal.yaml");
     let args = |state: &str| -> Vec<OsString> {
         vec![

@@ -43,9 +43,9 @@ fn python_run(args: &[String], stdin: Option<Vec<u8>>) -> String {
             )
         });
     if let (Some(bytes), Some(mut pipe)) = (stdin, child.stdin.take()) {
-        pipe.write_all(&bytes).unwrap_or_else(|e| panic!("{e}"));
+        pipe.write_all(&bytes).unwrap();
     }
-    let output = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let output = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         output.status.success(),
@@ -113,9 +113,9 @@ async fn tencents_python_sdk_is_accepted_with_both_methods_and_rejected_with_a_w
     sb.shutdown().await;
 }
 
-/// planrun's `sign.rs` and the SDK's `Sign.make` give the same signature for the same input:
-/// the api-facts vectors plus awkward keys and values (underscores, case, `&`, `=`, `+`, spaces,
-/// non-ASCII, a host with a port).
+/// planrun's `sign.rs` and the SDK's `Sign.make` give the same signature for the same input: the
+/// `docs/api-facts.md` vectors plus awkward keys and values (underscores, case, `&`, `=`, `+`,
+/// spaces, non-ASCII, a host with a port).
 #[test]
 fn sign_rs_agrees_with_the_sdks_signer() {
     use planrun::api::v2::sign::{self, HttpMethod, SignatureMethod};
@@ -164,14 +164,14 @@ fn sign_rs_agrees_with_the_sdks_signer() {
             }
         }
     }
-    // The two api-facts vectors (HmacSHA256, GET and POST) are among them.
+    // The two `docs/api-facts.md` vectors (HmacSHA256, GET and POST) are among them.
     assert!(expected.contains(&"CBAZdqH3pt7GNbYdNaoXmzGnmBPopdjNmVRvlnMyHt0=".to_owned()));
     assert!(expected.contains(&"TmcE13viM9G81VeBztwXVnva/TESlY0Or30BBSuuSwg=".to_owned()));
 
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/sign_vectors.py");
     let stdin = serde_json::Value::from(cases).to_string().into_bytes();
     let stdout = python_run(&[script.display().to_string()], Some(stdin));
-    let sdk: Vec<String> = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}"));
+    let sdk: Vec<String> = serde_json::from_str(&stdout).unwrap();
     assert_eq!(sdk, expected);
 }
 
@@ -279,7 +279,7 @@ fn every_code_of_the_sdks_errorcodes_py_is_classified_on_purpose() {
         unclassified.is_empty(),
         "codes of {path} that fall to the fallback: {unclassified:?}"
     );
-    // The ones api-facts.md names are listed by name, not left to their family.
+    // The ones `docs/api-facts.md` names are listed by name, not left to their family.
     for code in [
         "CdbError.TaskError",
         "FailedOperation.StatusConflict",

@@ -92,9 +92,7 @@ async fn the_sdk_reads_each_injected_documented_code() {
     let out = run_mode("injected", |c| {
         c.injected = codes
             .iter()
-            .map(|(action, code)| {
-                Injected::parse(&format!("{action}={code}x1")).unwrap_or_else(|e| panic!("{e}"))
-            })
+            .map(|(action, code)| Injected::parse(&format!("{action}={code}x1")).unwrap())
             .collect();
     })
     .await;

@@ -1,5 +1,9 @@
-//! `planrun jobs` end to end: the binary against a small scripted API 2.0 server on
-//! 127.0.0.1 that checks signatures and pages a fixed task list by offset/limit.
+//! `planrun jobs` end to end: the binary against the sandbox where it can answer (signatures,
+//! unknown instances, a region required), and against a small scripted API 2.0 server where a
+//! test needs what the sandbox must not give: a fixed list of hundreds of tasks with known job
+//! ids, each in one of the API's number quirks, and the log of the pages asked. The sandbox's
+//! tasks come only from its own submissions, one running at a time per instance, with job
+//! ids and quirks of its own.
 
 use std::sync::{Arc, Mutex};
 
@@ -8,6 +12,7 @@ use axum::http::HeaderMap;
 use planrun::api::v2::sign::{self, HttpMethod, SignatureMethod};
 use tempfile::TempDir;
 
+use crate::apply::harness::{SECRET_ID, SECRET_KEY, Served};
 use crate::support::Test;
 
 const ID: &str = "AKIDjobstest";
@@ -140,7 +145,7 @@ fn jobs_lists_one_page_as_a_table_with_status_names() {
     );
     assert!(
         lines[2].starts_with("1002")
-            && lines[2].contains("success")
+            && lines[2].contains("succeeded")
             && lines[2].contains("orders_bak"),
         "{text}"
     );
@@ -229,8 +234,25 @@ fn missing_credentials_exit_2_naming_the_variables() {
     assert!(out.stdout.is_empty());
 }
 
+/// `planrun jobs --api v2` in a fresh home against the served sandbox, with its credentials
+/// and endpoint but no region.
+fn unplaced_served(home: &TempDir, served: &Served) -> Test {
+    unplaced(home, &served.endpoint)
+        .env("TENCENTCLOUD_SECRET_ID", SECRET_ID)
+        .env("TENCENTCLOUD_SECRET_KEY", SECRET_KEY)
+}
+
+/// GetCdbRollbackJob requests the served sandbox received.
+fn listings(served: &Served) -> u64 {
+    served.counters()["requests_per_action"]["GetCdbRollbackJob"]
+        .as_u64()
+        .unwrap_or(0)
+}
+
 #[test]
 fn api_errors_exit_2_with_the_code_and_no_secret() {
+    // The scripted server: the sandbox's refusal names `SignatureFailure`, which would hide a
+    // leaked `Signature` parameter from the check below.
     let (endpoint, _) = start(1);
     let out = jobs(&home(), &endpoint)
         .env("TENCENTCLOUD_SECRET_KEY", "wrong-key-value")
@@ -245,20 +267,24 @@ fn api_errors_exit_2_with_the_code_and_no_secret() {
         assert!(!err.contains(secret), "{secret} leaked: {err}");
     }
 
-    let out = jobs(&home(), &endpoint).arg("cdb-00000000").run();
+    let served = Served::start(1.0, &["--missing", "cdb-00000000"]);
+    let out = unplaced_served(&home(), &served)
+        .env("TENCENTCLOUD_REGION", "ap-guangzhou")
+        .arg("cdb-00000000")
+        .run();
     assert_eq!(out.code, Some(2));
     assert!(out.stderr.contains("11041"), "{}", out.stderr);
 }
 
 #[test]
 fn missing_region_exits_2_before_any_request() {
-    let (endpoint, pages) = start(1);
-    let out = unplaced(&home(), &endpoint).arg("cdb-mo64xu70").run();
+    let served = Served::start(1.0, &[]);
+    let out = unplaced_served(&home(), &served).arg("cdb-mo64xu70").run();
     assert_eq!(out.code, Some(2));
     assert!(out.stderr.contains("TENCENTCLOUD_REGION"), "{}", out.stderr);
-    assert!(pages.lock().unwrap().is_empty());
+    assert_eq!(listings(&served), 0);
 
-    let out = unplaced(&home(), &endpoint)
+    let out = unplaced_served(&home(), &served)
         .args(["cdb-mo64xu70", "--region", "ap-guangzhou"])
         .run();
     assert_eq!(out.code, Some(0), "{}", out.stderr);

@@ -1,4 +1,9 @@
 //! The one integration test binary: a module per area.
+//!
+//! One unwrap style: `.unwrap()`, whose panic names the line and the error; `.expect(...)` or
+//! a formatted panic only where a message tells more than the line does. (The library denies
+//! `unwrap_used`; in a test, an error that cannot happen is the test's failure.)
+#![allow(clippy::unwrap_used)]
 
 mod apply;
 mod bad_input;

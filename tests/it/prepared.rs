@@ -28,7 +28,7 @@ fn shown(plan: &Path, api: &str, home: &Path) -> Vec<Call> {
         .args(["--show-requests", "--format", "json", "--api", api])
         .run();
     assert_eq!(out.code, Some(0), "{}", out.stderr);
-    let doc: Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let doc: Value = serde_json::from_str(&out.stdout).unwrap();
     calls_in(&doc)
 }
 
@@ -67,7 +67,7 @@ pub fn received(served: &Served) -> Vec<Call> {
     let mut stream = TcpStream::connect(&addr).unwrap_or_else(|e| panic!("submissions: {e}"));
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     write!(
         stream,
         "GET /_sandbox/submissions HTTP/1.0\r\nHost: {addr}\r\n\r\n"
@@ -133,7 +133,7 @@ fn each_plan_sends_what_plan_shows(api: &'static str) {
     plans.sort();
     assert!(!plans.is_empty());
     for plan in plans {
-        let home = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let home = tempfile::tempdir().unwrap();
         let shown = shown(&plan, api, home.path());
         assert!(!shown.is_empty(), "{}", plan.display());
         if std::fs::read_to_string(&plan).is_ok_and(|t| t.contains("provider: mysql")) {

@@ -9,6 +9,8 @@ use planrun::api::v2::sign::{HttpMethod, SignatureMethod};
 use planrun::api::{Credentials, ErrorClass};
 use planrun::sandbox::{self, Config, DEMO_SECRET_ID, DEMO_SECRET_KEY};
 
+use crate::support::wait_for_every;
+
 fn inst(id: &str) -> InstanceRollback {
     InstanceRollback {
         instance_id: id.into(),
@@ -59,20 +61,24 @@ async fn roundtrip_submit_and_track() {
             .rollback(&[inst(&id), inst(&format!("cdb-bbcdef0{i}"))])
             .await
             .unwrap();
-        let mut last = None;
-        for _ in 0..200 {
-            let t = client
-                .find_task(&id, &job)
-                .await
-                .unwrap()
-                .expect("task listed");
-            last = Some(t.clone());
-            if t.status.is_terminal() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let t = last.unwrap();
+        let t = wait_for_every(
+            "the task to end",
+            Duration::from_secs(10),
+            Duration::from_millis(50),
+            async || {
+                let t = client
+                    .find_task(&id, &job)
+                    .await
+                    .unwrap()
+                    .expect("task listed");
+                if t.status.is_terminal() {
+                    Ok(t)
+                } else {
+                    Err(format!("{t:?}"))
+                }
+            },
+        )
+        .await;
         eprintln!("{m:?} {s:?}: {t:?}");
         assert_eq!(t.status, TaskStatus::Success);
         assert_eq!(t.matches_spec(&inst(&id).spec), Some(true));

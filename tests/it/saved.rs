@@ -55,15 +55,15 @@ fn show_json(work: &Work, saved: &Path) -> Value {
         .args(["--show-requests", "--format", "json"])
         .run();
     assert_eq!(done.code, Some(0), "{}", done.stderr);
-    serde_json::from_str(&done.stdout).unwrap_or_else(|e| panic!("{e}"))
+    serde_json::from_str(&done.stdout).unwrap()
 }
 
 /// Rewrites the saved plan's JSON line with `edit` and a digest that matches again.
 fn reseal(saved: &Path, edit: impl Fn(&str) -> String) {
-    let all = std::fs::read_to_string(saved).unwrap_or_else(|e| panic!("{e}"));
+    let all = std::fs::read_to_string(saved).unwrap();
     let body = edit(all.lines().next().unwrap_or_default());
     let digest = hex::encode(Sha256::digest(body.as_bytes()));
-    std::fs::write(saved, format!("{body}\nsha256 {digest}\n")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(saved, format!("{body}\nsha256 {digest}\n")).unwrap();
 }
 
 both_apis! {
@@ -88,7 +88,7 @@ fn an_edited_or_truncated_saved_plan_submits_nothing_and_exits_2() {
     let ids = harness::ids("svtm", 2);
     let work = Work::new(&ids, 10);
     let saved = save(&work, "v3");
-    let good = std::fs::read(&saved).unwrap_or_else(|e| panic!("{e}"));
+    let good = std::fs::read(&saved).unwrap();
     let served = Served::start_api("v3", 0.2, &[]);
     let edited = String::from_utf8_lossy(&good)
         .replacen("payments_bak", "payments_bax", 1)
@@ -98,7 +98,7 @@ fn an_edited_or_truncated_saved_plan_submits_nothing_and_exits_2() {
         ("truncated", good[..good.len() / 2].to_vec()),
         ("without its last byte", good[..good.len() - 1].to_vec()),
     ] {
-        std::fs::write(&saved, bytes).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&saved, bytes).unwrap();
         let out = apply(&work, &saved, &served);
         assert_eq!(out.code, Some(2), "{what}: {}", out.all());
         assert!(
@@ -183,7 +183,7 @@ fn report_of_a_saved_plan_reads_its_plans_journal() {
         .arg(work.state_dir())
         .run();
     assert_eq!(done.code, Some(0), "{}", done.stderr);
-    let report: Value = serde_json::from_str(&done.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let report: Value = serde_json::from_str(&done.stdout).unwrap();
     assert_eq!(harness::statuses(&report), harness::all(&ids, "succeeded"));
 }
 

@@ -27,13 +27,13 @@ fn planrun(dir: &Path, args: &[&str]) -> Output {
 /// fake diff: refused by every command that reads it, and never echoed raw.
 #[test]
 fn a_plan_that_could_forge_the_screen_is_refused_and_never_echoed_raw() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let forged = format!(
         "version: 1\nname: \"incident\\u202e24\"\ndescription: \"ok\\e[2J\\e[H+ nothing to see\\x9b31m\"\n\
          rollback_time: \"{}\"\nstrategy: table\ninstances:\n  - id: cdb-forge001\n    tables:\n      orders: [payments]\n    rename: \"{{name}}_bak\"\n",
         super::apply::harness::recent_time()
     );
-    std::fs::write(dir.path().join("forged.yaml"), forged).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.path().join("forged.yaml"), forged).unwrap();
     for args in [
         &["validate", "forged.yaml"][..],
         &["validate", "--format", "github", "forged.yaml"],
@@ -48,8 +48,7 @@ fn a_plan_that_could_forge_the_screen_is_refused_and_never_echoed_raw() {
         assert!(all.contains("control_character"), "{args:?}: {all}");
     }
     let json = planrun(dir.path(), &["validate", "--format", "json", "forged.yaml"]);
-    let doc: serde_json::Value =
-        serde_json::from_str(&json.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     let paths: Vec<&str> = doc["files"][0]["diagnostics"]
         .as_array()
         .unwrap_or_else(|| panic!("{doc}"))
@@ -92,7 +91,7 @@ fn the_prompt_restates_the_totals_right_above_the_question() {
 /// `plan --format json` carries the warnings that `plan` prints for people.
 #[test]
 fn plan_json_carries_the_warnings() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let out = Test::in_dir(dir.path())
         .args(["plan", "--format", "json"])
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/incident-42.yaml"))

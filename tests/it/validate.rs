@@ -1,5 +1,6 @@
-//! CLI tests of `validate`: exit codes 0/1/2, the JSON shape of DESIGN §6, GitHub annotations,
-//! colour, the pinned clock. Helpers here are shared by the other plan-language test modules.
+//! CLI tests of `validate`: exit codes 0/1/2, the JSON shape of `docs/contract.md` §6, GitHub
+//! annotations, colour, the pinned clock. Helpers here are shared by the other plan-language test
+//! modules.
 
 use std::path::Path;
 

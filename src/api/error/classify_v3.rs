@@ -4,7 +4,7 @@
 //! answer proves.
 //!
 //! The codes are those of the official SDK's `tencentcloud/cdb/v20170320/errorcodes.py`, the
-//! per-action lists of api-facts.md, and the common codes of every API 3.0 product. A test
+//! per-action lists of `docs/api-facts.md`, and the common codes of every API 3.0 product. A test
 //! reads errorcodes.py from `.venv` and fails when one of its codes reaches the fallback.
 
 use super::ErrorClass;

@@ -4,7 +4,7 @@
 use super::ErrorClass;
 use ErrorClass::{Busy, Fatal, InstancesOnly, Retry, StopRun};
 
-/// Codes whose class differs from their family's, or that api-facts.md names (documented for
+/// Codes whose class differs from their family's, or that `docs/api-facts.md` names (documented for
 /// StartBatchRollback, DescribeRollbackTaskDetail, DescribeRollbackRangeTime, StopRollback).
 pub(super) const CODES: &[(&str, ErrorClass, &str)] = &[
     // Throttling: the request was refused before it was processed.
@@ -513,7 +513,7 @@ pub(super) const COMMON_REFUSALS: &[(&str, &str)] = &[
 ];
 
 /// The codes an action that changes something documents (the official SDK, per action;
-/// api-facts.md) and that prove it changed nothing, each with why. A documented code missing
+/// `docs/api-facts.md`) and that prove it changed nothing, each with why. A documented code missing
 /// here (`InternalError.UnknownError`, `CdbError.TaskError`, ...) does not prove it, nor does
 /// an undocumented member of a documented family (`ResourceUnavailable.InstanceLocked`,
 /// `OperationDenied.Whatever`): such an answer leaves the request in doubt.

@@ -1,7 +1,7 @@
 //! Decoding API 2.0 answers: the `{code, message, codeDesc, data}` envelope and the data of
 //! RollbackCdbDatabaseTables and GetCdbRollbackJob.
 //!
-//! The API lies about types (api-facts.md "Answers that lie"): numbers come as strings or
+//! The API lies about types (`docs/api-facts.md` "Answers that lie"): numbers come as strings or
 //! numbers, `data` as an object or an array, fields go missing. So answers are read through
 //! `serde_json::Value` with tolerant accessors instead of strict derives.
 

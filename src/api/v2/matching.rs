@@ -1,13 +1,11 @@
 //! Does a listed task look like a given submission? Used to reconcile a submission whose
-//! outcome is unknown with the tasks GetCdbRollbackJob reports (DESIGN §3 "Never twice").
+//! outcome is unknown with the tasks GetCdbRollbackJob reports (`docs/contract.md` §3, "Never twice").
 //!
 //! Only the facts the API echoes back are compared (`taskContext`: rollback time, strategy,
 //! renamed databases and tables); whether the task started after the attempt is the
 //! engine's call, since it knows when the attempt was made.
 
-use std::collections::BTreeSet;
-
-use crate::api::rollback::{DatabaseRename, DatabaseTables, RollbackSpec};
+use crate::api::rollback::{RollbackSpec, same_renames};
 use crate::api::v2::tasks::RollbackTask;
 
 impl RollbackTask {
@@ -23,62 +21,22 @@ impl RollbackTask {
         if self.strategy.is_some_and(|s| s != spec.strategy) {
             return Some(false);
         }
-        Some(
-            db_set(&self.dbs) == db_set(&spec.dbs)
-                && table_set(&self.tables) == table_set(&spec.tables),
-        )
+        Some(same_renames(
+            (&self.dbs, &self.tables),
+            (&spec.dbs, &spec.tables),
+        ))
     }
 }
 
-/// The same database and table renames, in any order (the engine's reconciliation compares
-/// whole specs with this too).
-pub fn same_renames(a: &RollbackSpec, b: &RollbackSpec) -> bool {
-    db_set(&a.dbs) == db_set(&b.dbs) && table_set(&a.tables) == table_set(&b.tables)
-}
-
-fn db_set(dbs: &[DatabaseRename]) -> BTreeSet<(&str, &str)> {
-    dbs.iter()
-        .map(|d| (d.dbname.as_str(), d.newname.as_str()))
-        .collect()
-}
-
-fn table_set(tables: &[DatabaseTables]) -> BTreeSet<(&str, &str, &str)> {
-    tables
-        .iter()
-        .flat_map(|db| {
-            db.table
-                .iter()
-                .map(|t| (db.db.as_str(), t.tablename.as_str(), t.newname.as_str()))
-        })
-        .collect()
-}
-
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use crate::api::rollback::{Strategy, TableRename, para_json};
+    use crate::api::rollback::para_json;
     use serde_json::json;
 
-    /// Two tables of `orders` rolled back beside themselves (also reconcile's fixture).
-    pub(crate) fn spec() -> RollbackSpec {
-        RollbackSpec {
-            rollbacktime: "2026-11-20 03:15:00".into(),
-            strategy: Strategy::Table,
-            dbs: vec![],
-            tables: vec![DatabaseTables {
-                db: "orders".into(),
-                table: vec![
-                    TableRename {
-                        tablename: "payments".into(),
-                        newname: "payments_bak".into(),
-                    },
-                    TableRename {
-                        tablename: "refunds".into(),
-                        newname: "refunds_bak".into(),
-                    },
-                ],
-            }],
-        }
+    /// Two tables of `orders` rolled back beside themselves.
+    fn spec() -> RollbackSpec {
+        crate::api::rollback::tests::orders()
     }
 
     fn task_with_context(context: serde_json::Value) -> RollbackTask {

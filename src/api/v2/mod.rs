@@ -1,6 +1,6 @@
 //! API 2.0 of TencentDB for MySQL (`cdb.api.qcloud.com/v2/index.php`): the client, its signing,
 //! the `instances.N.*` form of a submission, the answer envelope and GetCdbRollbackJob's tasks.
-//! Facts it relies on: `api-facts.md`.
+//! Facts it relies on: `docs/api-facts.md`.
 
 pub mod client;
 #[cfg(test)]

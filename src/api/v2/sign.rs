@@ -1,7 +1,7 @@
 //! API 2.0 request signing (HmacSHA1 / HmacSHA256 over the raw, sorted query).
 //!
 //! Pure functions: the clock and the nonce are inputs, so the known-answer vectors of
-//! `api-facts.md` are plain unit tests and the sandbox verifies with the same code.
+//! `docs/api-facts.md` are plain unit tests and the sandbox verifies with the same code.
 
 use base64::Engine as _;
 use hmac::{Hmac, Mac};

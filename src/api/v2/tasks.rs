@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::api::rollback::{DatabaseRename, DatabaseTables, Strategy};
 use crate::api::v2::envelope::{JobId, dbs, int, strategy, tables, text};
 
-/// A task's state (api-facts.md "Task states").
+/// A task's state (`docs/api-facts.md` "Task states").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TaskStatus {
     Waiting,

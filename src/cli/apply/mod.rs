@@ -1,28 +1,29 @@
 //! `planrun apply PLAN`: validate, show the diff, confirm, submit, track to the end, survive
 //! crashes (the journal), and print a summary (and a report).
 
-use std::io::{BufRead, IsTerminal};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
 use super::api_args::ApiArgs;
-use super::located::Located;
-use super::{exit, plan as plan_cmd, progress, session, signals};
+use super::{Error, exit, plan as plan_cmd, progress, session, signals};
 use crate::diff;
-use crate::engine::apply::Outcome;
+use crate::engine::apply::{Apply, Outcome};
+use crate::engine::ops::located::Located;
+use crate::engine::ops::{saved, selfhosted};
 use crate::engine::run::Ending;
+use crate::engine::store::Found;
 use crate::plan::text::visible;
+use crate::plan::{Checked, ResolvedPlan};
+use crate::render::apply::{self as said, After};
 
 mod checks;
 mod resume;
-mod retry;
 
 use checks::{check_regions, preflight, selfhosted_preflight};
-pub(super) use resume::quote;
 use resume::{interrupt_watch, resume_command, say_anywhere};
-use retry::retry;
 
 /// Apply a plan: submit its rollbacks and track them to the end.
 #[derive(Debug, Clone, clap::Args)]
@@ -56,7 +57,7 @@ pub struct ApplyArgs {
     pub report: Option<PathBuf>,
     /// The format of --report, whatever its extension.
     #[arg(long, value_enum, value_name = "FORMAT", requires = "report")]
-    pub report_format: Option<super::report::Format>,
+    pub report_format: Option<crate::record::Format>,
     /// Instances per call; overrides the plan's `batch_size` (1 to 50).
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=50))]
     pub batch_size: Option<u8>,
@@ -77,52 +78,38 @@ pub struct ApplyArgs {
     pub api: ApiArgs,
 }
 
-#[allow(clippy::print_stdout)]
-pub fn run(args: &ApplyArgs) -> i32 {
-    if super::merge_file::is_saved_merge(&args.plan) {
-        if let Err(code) = super::merge_file::refuse_plan_flags(args) {
-            return code;
-        }
+pub fn run(args: &ApplyArgs) -> Result<i32, Error> {
+    if crate::engine::ops::merge_file::is_saved_merge(&args.plan) {
+        super::merge_file::refuse_plan_flags(args)?;
         return super::merge_file::apply(
             &args.plan,
             args.yes,
             args.session.defaults_file.as_deref(),
         );
     }
-    if super::saved::is_saved(&args.plan) {
+    if saved::is_saved(&args.plan) {
         return run_saved(args);
     }
-    let (checked, resolved) = match plan_cmd::load_valid(&args.plan, false, &args.api.allow_region)
-    {
-        Ok(ok) => ok,
-        Err(code) => return code,
-    };
+    let (checked, resolved) = plan_cmd::load_valid(&args.plan, false, &args.api.allow_region)?;
     run_checked(args, &checked, &resolved, None)
 }
 
 /// `apply SAVED`: the saved plan's own plan, generation and batch size, after its checks.
-fn run_saved(args: &ApplyArgs) -> i32 {
-    let loaded = match super::saved::load(&args.plan) {
-        Ok(l) => l,
-        Err(code) => return code,
-    };
+fn run_saved(args: &ApplyArgs) -> Result<i32, Error> {
+    let loaded = plan_cmd::load_saved(&args.plan)?;
     if args
         .batch_size
         .is_some_and(|b| usize::from(b) != loaded.saved.batch_size)
     {
-        errln!(
-            "error: --batch-size cannot change a saved plan (it holds calls of {}); nothing was submitted.",
+        return Err(Error::Usage(format!(
+            "--batch-size cannot change a saved plan (it holds calls of {}); nothing was submitted.",
             loaded.saved.batch_size
-        );
-        return exit::USAGE;
+        )));
     }
     let mut args = args.clone();
     args.plan = PathBuf::from(&loaded.saved.path);
     args.batch_size = None;
-    args.api.api = match loaded.saved.api {
-        crate::engine::prepare::Generation::V2 => super::api_args::ApiVersion::V2,
-        crate::engine::prepare::Generation::V3 => super::api_args::ApiVersion::V3,
-    };
+    args.api.api = loaded.saved.api;
     run_checked(
         &args,
         &loaded.checked,
@@ -131,213 +118,144 @@ fn run_saved(args: &ApplyArgs) -> i32 {
     )
 }
 
-#[allow(clippy::print_stdout)]
 fn run_checked(
     args: &ApplyArgs,
-    checked: &crate::plan::Checked,
-    resolved: &crate::plan::ResolvedPlan,
+    checked: &Checked,
+    resolved: &ResolvedPlan,
     saved: Option<&crate::engine::saved::SavedPlan>,
-) -> i32 {
+) -> Result<i32, Error> {
     let batch_size = args.batch_size.map_or(resolved.batch_size, usize::from);
-    let prepared = crate::engine::prepare::prepare(resolved, args.api.api.generation(), batch_size);
+    let prepared = crate::engine::prepare::prepare(resolved, args.api.api, batch_size);
     let calls = plan_cmd::calls(&prepared, false);
     if args.dry_run {
         out!(
             "{}",
             diff::human(resolved, &calls, &plan_cmd::view(args.expand))
         );
-        return exit::OK;
+        return Ok(exit::OK);
     }
-    if let Err(code) = check_regions(args, resolved) {
-        return code;
-    }
-    let runtime = match super::runtime(2) {
-        Ok(r) => r,
-        Err(code) => return code,
-    };
+    check_regions(args, resolved)?;
+    let runtime = super::runtime(2)?;
     // The journal a saved plan records is its journal wherever the saved file is; a plan's
     // is its file's (or its stdin text's).
     let state_dir = args.session.state_dir.as_deref();
     let at = match saved {
-        Some(saved) => Located::of_saved(saved, state_dir, args.sandbox),
+        Some(saved) => Located::of_saved(saved, state_dir, args.sandbox)?,
         None => Located::of_plan(
             &args.plan,
             &checked.text,
             &resolved.name,
             state_dir,
             args.sandbox,
-        ),
-    };
-    let at = match at {
-        Ok(at) => at,
-        Err(code) => return code,
+        )?,
     };
     runtime.block_on(async {
-        let mut session = match session::Session::open(
+        let (mut apply, sandbox) = session::open(
             &args.plan,
             resolved,
-            &args.api,
-            &args.session,
-            &at,
+            (&args.api, &args.session),
+            (at.journal(), at.sandboxed),
             prepared,
         )
-        .await
-        {
-            Ok(s) => s,
-            Err(code) => return code,
-        };
-        if let Err(code) = session.adopt_older(&at, args.restart) {
-            session.shutdown().await;
-            return code;
+        .await?;
+        let ran = open_and_run(args, (checked, resolved), &calls, &at, saved, &mut apply).await;
+        if let Some(sb) = sandbox {
+            sb.shutdown().await;
         }
-        // A saved plan was approved over the journal as it stood then (a sandbox starts
-        // fresh: its journal is its own).
-        if let Some(saved) = saved
-            && !args.sandbox
-            && let Err(code) = super::saved::check_journal(saved, session.journal_path())
-        {
-            session.shutdown().await;
-            return code;
-        }
-        let code = apply(args, checked, resolved, &calls, &mut session).await;
-        session.shutdown().await;
-        code
+        ran
     })
 }
 
-/// Asks the person at the terminal to type `yes`, right below the totals of what they approve
-/// (a long diff scrolls away; the question must not stand alone).
-#[allow(clippy::print_stdout)]
-fn confirm(question: &str) -> Result<(), i32> {
-    if !std::io::stdin().is_terminal() {
-        errln!(
-            "error: refusing to apply without confirmation: stdin is not a terminal. Review the plan above and pass --yes to apply it."
-        );
-        return Err(exit::USAGE);
+/// An older planrun's journal of this plan adopted, a saved plan's journal checked, then
+/// [`apply`].
+async fn open_and_run(
+    args: &ApplyArgs,
+    plan: (&Checked, &ResolvedPlan),
+    calls: &[diff::Call],
+    at: &Located,
+    saved: Option<&crate::engine::saved::SavedPlan>,
+    apply: &mut Apply,
+) -> Result<i32, Error> {
+    if let Some(lock) = apply.lock() {
+        let (name, hash) = (apply.plan_name(), &apply.prepared().hash);
+        if let Some(note) = at.adopt_older(lock, name, hash, args.restart)? {
+            errln!("note: {note}");
+        }
     }
-    out!("\n{question}\nOnly `yes` is accepted: ");
-    let mut answer = String::new();
-    if std::io::stdin().lock().read_line(&mut answer).is_err() || answer.trim() != "yes" {
-        outln!("Apply cancelled; nothing was submitted.");
-        return Err(exit::FAILED);
+    // A saved plan was approved over the journal as it stood then (a sandbox starts
+    // fresh: its journal is its own).
+    if let Some(saved) = saved
+        && !args.sandbox
+    {
+        saved::check_journal(saved, apply.journal_path())?;
     }
-    Ok(())
+    self::apply(args, plan, calls, apply).await
 }
 
-/// The question above the `yes`: the plan, its totals by strategy, its warnings, and what an
-/// earlier run already did.
-fn question(
-    plan: &crate::plan::ResolvedPlan,
-    checked: &crate::plan::Checked,
-    calls: usize,
-    done: usize,
-) -> String {
-    let s = diff::summary(plan);
-    let warnings = checked
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity == crate::plan::Severity::Warning)
-        .count();
-    let mut text = format!(
-        "Apply plan {}: {} instance{} (table: {}, db: {}, full: {}) in {} call{}, {} warning{}",
-        visible(&plan.name),
-        s.instances,
-        if s.instances == 1 { "" } else { "s" },
-        s.table,
-        s.db,
-        s.full,
-        calls,
-        if calls == 1 { "" } else { "s" },
-        warnings,
-        if warnings == 1 { "" } else { "s" },
-    );
-    if done > 0 {
-        text.push_str(&format!(
-            "; resuming: {done} already finished in an earlier run"
-        ));
-    }
-    text.push('?');
-    text
-}
-
-/// Everything after the session is open: the journal's verdict first (nothing to do, or a
+/// Everything after the apply is open: the journal's verdict first (nothing to do, or a
 /// changed plan), then the diff, the preflight, the question, and the run.
-#[allow(clippy::print_stdout)]
 async fn apply(
     args: &ApplyArgs,
-    checked: &crate::plan::Checked,
-    resolved: &crate::plan::ResolvedPlan,
+    (checked, resolved): (&Checked, &ResolvedPlan),
     calls: &[diff::Call],
-    session: &mut session::Session,
-) -> i32 {
-    let found = match session.inspect(args.restart) {
-        Ok(found) => found,
-        Err(code) => return code,
-    };
+    apply: &mut Apply,
+) -> Result<i32, Error> {
+    let found = apply.inspect(args.restart)?;
+    // `--retry-failed`: which instances are sent again (or looked for first) is said before
+    // anything else; refused when there is no apply of this very plan to retry.
     let retried = if args.retry_failed {
-        match retry(session, found) {
-            Ok(n) => n,
-            Err(code) => return code,
+        let retried = apply.retry(found)?.to_vec();
+        if let Some(text) = said::retry(&retried, apply.state()) {
+            errln!("{text}");
         }
+        retried.len()
     } else {
         0
     };
-    if found == session::Found::Complete && retried == 0 {
-        outln!(
-            "This plan was already applied completely (journal {}).",
-            visible(&session.journal_path().display().to_string())
-        );
-        if args.retry_failed {
-            outln!("Nothing to retry: no instance ended failed, rejected or unknown.");
-        }
-        outln!(
-            "Nothing was submitted. Use `planrun status {}` to see it, or --restart to apply it again.",
-            visible(&args.plan.display().to_string())
-        );
+    if found == Found::Complete && retried == 0 {
+        let journal = apply.journal_path();
+        out!("{}", said::done(journal, &args.plan, args.retry_failed));
         // A pipeline reads the report whether this run or an earlier one did the work.
-        write_report(args, resolved, session);
-        out!("{}", session.summary_table());
-        return exit::of_outcome(&session.apply().already_applied());
+        write_report(args, resolved, apply);
+        out!("{}", summary(apply));
+        return Ok(exit::of_outcome(&apply.already_applied()));
     }
     out!(
         "{}",
         diff::human(resolved, calls, &plan_cmd::view(args.expand))
     );
-    let done = if found == session::Found::Unfinished || retried > 0 {
-        session.apply().finished()
+    let done = if found == Found::Unfinished || retried > 0 {
+        apply.finished()
     } else {
         0
     };
-    if !args.no_preflight
-        && !super::selfhosted::only(resolved)
-        && let Err(code) = preflight(session, checked, resolved).await
-    {
-        return code;
+    if !args.no_preflight && !selfhosted::only(resolved) {
+        preflight(apply, checked, resolved).await?;
     }
-    if !args.no_preflight
-        && super::selfhosted::any(resolved)
-        && let Err(code) = selfhosted_preflight(args, resolved, session).await
-    {
-        return code;
+    if !args.no_preflight && selfhosted::any(resolved) {
+        selfhosted_preflight(args, resolved, apply).await?;
     }
-    if !args.yes
-        && let Err(code) = confirm(&question(resolved, checked, calls.len(), done))
-    {
-        return code;
+    if !args.yes {
+        // Right below the totals of what is approved: a long diff scrolls away.
+        super::ask(
+            &format!(
+                "\n{}\nOnly `yes` is accepted: ",
+                said::question(resolved, checked, calls.len(), done)
+            ),
+            "refusing to apply without confirmation: stdin is not a terminal. Review the plan above and pass --yes to apply it.",
+            "Apply cancelled; nothing was submitted.",
+        )?;
     }
     // From here on a stop signal winds the run down instead of killing it.
-    let stops = match signals::Stops::install() {
-        Ok(stops) => stops,
-        Err(e) => {
-            errln!("error: cannot listen for Ctrl-C and SIGTERM: {e}; nothing was submitted");
-            return exit::USAGE;
-        }
-    };
-    if let Err(code) = session.prepare(found) {
-        return code;
+    let stops = signals::Stops::install().map_err(Error::Signals)?;
+    if let Some(set_aside) = apply.open(found)? {
+        errln!(
+            "note: the journal of this plan's earlier apply is kept as {}",
+            visible(&set_aside.display().to_string())
+        );
     }
     let total = resolved.instances.len();
-    let start = progress::Tally::of(session.state());
+    let start = crate::render::events::Tally::of(apply.state());
     let (tx, rx) = mpsc::unbounded_channel();
     let drawer = if std::io::stderr().is_terminal() {
         tokio::spawn(progress::bars(rx, total, start))
@@ -347,83 +265,42 @@ async fn apply(
     let (cancel_tx, cancel_rx) = watch::channel(false);
     let resume_hint = resume_command(args);
     let interrupt = tokio::spawn(interrupt_watch(stops, cancel_tx, resume_hint.clone()));
-    let planned = session.planned();
-    let run = session
-        .apply_mut()
-        .run(planned, args.timeout, cancel_rx, tx);
-    let outcome = match run.await {
-        Ok(outcome) => outcome,
-        Err(e) => {
-            errln!("error: {e}");
-            return exit::USAGE;
-        }
-    };
+    let outcome = apply.run(args.timeout, cancel_rx, tx).await?;
     // The engine is gone with its event sender: the drawer ends once it drew the last one.
     let _ = drawer.await;
-    write_report(args, resolved, session);
+    write_report(args, resolved, apply);
     outln!();
-    out!("{}", session.summary_table());
+    out!("{}", summary(apply));
     if let Outcome::Ran { ending, totals } = &outcome {
-        match ending {
-            Ending::Complete => {
-                if totals.pending > 0 {
-                    outln!(
-                        "\nSome instances could not be submitted in this run (see above); nothing was lost. Submit them with:\n  {resume_hint}"
-                    );
-                }
-            }
-            Ending::Interrupted => {
-                let mut text = format!(
-                    "\nInterrupted. In-flight submissions were completed and journaled; nothing is lost.\nResume with:\n  {resume_hint}"
-                );
-                if args.sandbox {
-                    // Its tasks lived in this process: there is nothing left to resume.
-                    text.push_str(
-                        "\n(--sandbox: the emulator stopped with this run, so that starts over.)",
-                    );
-                }
-                say_anywhere(&text, false);
-            }
-            Ending::TimedOut => {
-                outln!(
-                    "\n--timeout reached: unfinished instances are reported timed_out. Resume tracking with:\n  {resume_hint}"
-                );
-            }
-            Ending::Stopped(e) => {
-                super::report_error(e);
-                errln!(
-                    "The run stopped: the API refused the credentials or the permission. Nothing more was submitted."
-                );
-            }
-            Ending::Journal(e) => {
-                errln!(
-                    "error: cannot write the journal {}: {e}",
-                    visible(&session.journal_path().display().to_string())
-                );
-                errln!("Stopped at once: without the journal planrun could submit twice.");
+        if let Ending::Stopped(e) = ending {
+            super::error::diagnostic(e);
+        }
+        let journal = apply.journal_path();
+        let sandbox = args.sandbox;
+        for said in said::after(ending, totals.pending, &resume_hint, sandbox, journal) {
+            match said {
+                After::Out(text) => outln!("{text}"),
+                After::Anywhere(text) => say_anywhere(&text, false),
+                After::Err(text) => errln!("{text}"),
             }
         }
     }
     let code = exit::of_outcome(&outcome);
     // Only now: until the summary is out, a second Ctrl-C must still be able to quit.
     interrupt.abort();
-    code
+    Ok(code)
+}
+
+/// The table printed at the end.
+fn summary(apply: &Apply) -> String {
+    crate::render::summary::table(apply.state(), &apply.report().totals)
 }
 
 /// `--report FILE`, if asked for; a failure to write it is said, not fatal (the journal holds
 /// everything).
-fn write_report(
-    args: &ApplyArgs,
-    resolved: &crate::plan::ResolvedPlan,
-    session: &session::Session,
-) {
+fn write_report(args: &ApplyArgs, resolved: &ResolvedPlan, apply: &Apply) {
     if let Some(path) = &args.report
-        && let Err(e) = super::report::write_for_apply(
-            session,
-            path,
-            args.report_format,
-            (&args.plan, resolved),
-        )
+        && let Err(e) = super::report::write_for_apply(apply, path, args.report_format, resolved)
     {
         errln!(
             "error: cannot write the report {}: {e}",

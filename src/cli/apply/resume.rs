@@ -7,6 +7,7 @@ use tokio::sync::watch;
 
 use super::ApplyArgs;
 use crate::cli::{exit, signals};
+use crate::render::shell::quote;
 
 /// Writes `text` on stdout (on stderr when `errors_first`), or on the other one when the
 /// first is gone (`| head`, a dead `tee`): the resume command must reach somebody.
@@ -65,7 +66,7 @@ pub(super) fn resume_command(args: &ApplyArgs) -> String {
     {
         flag("--region", r.clone());
     }
-    if args.api.api != crate::cli::api_args::ApiVersion::V3 {
+    if args.api.api != crate::cli::api_args::Generation::V3 {
         flag("--api", "v2".to_owned());
     }
     if let Some(profile) = &args.api.profile {
@@ -100,19 +101,6 @@ pub(super) fn resume_command(args: &ApplyArgs) -> String {
         words.push("--sandbox".to_owned());
     }
     words.join(" ")
-}
-
-/// A word as a POSIX shell reads it back: single-quoted unless plainly safe.
-pub(in crate::cli) fn quote(word: &str) -> String {
-    let safe = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._-:,=+@%".contains(c));
-    if safe {
-        word.to_owned()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
 }
 
 /// First stop signal (Ctrl-C, SIGTERM, SIGHUP): stop submitting and wind down. Second: leave

@@ -17,7 +17,6 @@ use std::future::Future;
 use super::{Holdings, is_missing_instance};
 use crate::api::Error;
 use crate::api::rollback::InstanceRollback;
-use crate::api::v3::Client;
 
 /// The two listings the object preflight asks for (every page of each), so that the order
 /// and number of calls can be tested without a server.
@@ -33,23 +32,6 @@ pub trait Inventory: Sync {
         instance_id: &str,
         database: &str,
     ) -> impl Future<Output = Result<Vec<String>, Error>> + Send;
-}
-
-impl Inventory for Client {
-    fn databases(
-        &self,
-        instance_id: &str,
-    ) -> impl Future<Output = Result<Vec<String>, Error>> + Send {
-        Client::databases(self, instance_id)
-    }
-
-    fn tables(
-        &self,
-        instance_id: &str,
-        database: &str,
-    ) -> impl Future<Output = Result<Vec<String>, Error>> + Send {
-        Client::tables(self, instance_id, database)
-    }
 }
 
 /// Asks what the instance holds of what `request` names (see the module comment for which
@@ -229,7 +211,7 @@ mod tests {
     }
 
     fn asked(fake: &Fake, request: &InstanceRollback) -> Holdings {
-        futures::executor::block_on(holdings(fake, request)).unwrap_or_else(|e| panic!("{e}"))
+        futures::executor::block_on(holdings(fake, request)).unwrap()
     }
 
     #[test]

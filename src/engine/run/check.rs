@@ -13,7 +13,7 @@ const VERIFY_TRIES: u32 = 4;
 impl<P: Protocol> Engine<P> {
     /// The instance's task reported success: journal that, then look for its new objects.
     pub(super) fn check_objects(&mut self, idx: usize, now: Instant) {
-        if std::mem::take(&mut self.slots[idx].tracking.confirm) {
+        if std::mem::take(&mut self.rollbacks[idx].tracking.confirm) {
             self.surveys.confirming -= 1;
         }
         self.note_state(idx, &TaskState::Succeeded, Some(100), None);
@@ -34,8 +34,8 @@ impl<P: Protocol> Engine<P> {
             }
             self.looking += 1;
             let protocol = Arc::clone(&self.protocol);
-            let region = self.slots[idx].region.clone();
-            let request = self.slots[idx].request.clone();
+            let region = self.rollbacks[idx].region.clone();
+            let request = self.rollbacks[idx].request.clone();
             self.inflight.push(Box::pin(async move {
                 let result =
                     crate::engine::verify::verify(protocol.as_ref(), region.as_deref(), &request)

@@ -1,14 +1,14 @@
 //! Submissions whose outcome is unknown: look for their tasks before anything is resent.
 
 use super::*;
-use crate::engine::reconcile::{Found, Sent};
+use crate::engine::reconcile::{Finding, Sent};
 
 impl<P: Protocol> Engine<P> {
     /// What reconciliation needs to know of instance `i`'s submission among `batch`.
     pub(super) fn sent(&self, i: usize, batch: &[usize], at: chrono::DateTime<Utc>) -> Sent {
         Sent {
             batch: self.ids(batch),
-            spec: self.slots[i].request.spec.clone(),
+            spec: self.rollbacks[i].request.spec.clone(),
             attempt: at,
             offset: self.opts.offset,
             failed_before: self.state.instances[i].failed_before,
@@ -29,7 +29,7 @@ impl<P: Protocol> Engine<P> {
             } else {
                 batch
             },
-            spec: self.slots[i].request.spec.clone(),
+            spec: self.rollbacks[i].request.spec.clone(),
             attempt: at,
             offset: self.opts.offset,
             failed_before: s.failed_before,
@@ -61,7 +61,7 @@ impl<P: Protocol> Engine<P> {
                 (
                     i,
                     s.id.clone(),
-                    self.slots[i].region.clone(),
+                    self.rollbacks[i].region.clone(),
                     self.sent(i, &ids, at),
                 )
             })
@@ -110,7 +110,7 @@ impl<P: Protocol> Engine<P> {
     /// Journals that nothing proves what became of instance `i`: it ends `unknown`, with the
     /// evidence and how to check by hand, and is never sent again blind.
     pub(super) fn unproven(&mut self, i: usize, evidence: &str) {
-        if std::mem::take(&mut self.slots[i].tracking.confirm) {
+        if std::mem::take(&mut self.rollbacks[i].tracking.confirm) {
             self.surveys.confirming -= 1;
         }
         let instance = self.state.instances[i].id.clone();
@@ -132,20 +132,20 @@ impl<P: Protocol> Engine<P> {
         batch: u64,
         ids: Vec<usize>,
         (round, empty): (u32, u8),
-        results: Vec<(usize, Result<Found, Error>)>,
+        results: Vec<(usize, Result<Finding, Error>)>,
     ) -> std::io::Result<Option<Ending>> {
         let mut unresolved = false;
         for (i, result) in results {
             let result = match result {
                 // An instance that does not exist has no task: the resubmission will be
                 // refused with the API's message.
-                Err(e) if e.is_instance_missing() => Ok(Found::Nothing),
+                Err(e) if e.is_instance_missing() => Ok(Finding::Nothing),
                 other => other,
             };
             match result {
-                Ok(Found::Ours { job, proof }) => self.adopt(i, batch, job, proof)?,
-                Ok(Found::Nothing) => {}
-                Ok(Found::Ambiguous { evidence }) => {
+                Ok(Finding::Ours { job, proof }) => self.adopt(i, batch, job, proof)?,
+                Ok(Finding::Nothing) => {}
+                Ok(Finding::Ambiguous { evidence }) => {
                     self.flush()?;
                     self.unproven(i, &evidence);
                 }

@@ -25,7 +25,7 @@ impl<P: Protocol> Engine<P> {
             let requests: Vec<InstanceRollback> = job
                 .ids
                 .iter()
-                .map(|&i| self.slots[i].request.clone())
+                .map(|&i| self.rollbacks[i].request.clone())
                 .collect();
             self.submitting += 1;
             self.inflight.push(Box::pin(async move {
@@ -60,7 +60,7 @@ impl<P: Protocol> Engine<P> {
         let protocol = Arc::clone(&self.protocol);
         let (id, region) = (
             self.state.instances[idx].id.clone(),
-            self.slots[idx].region.clone(),
+            self.rollbacks[idx].region.clone(),
         );
         self.inflight.push(Box::pin(async move {
             let result = protocol.running(region.as_deref(), &id).await;
@@ -88,7 +88,8 @@ impl<P: Protocol> Engine<P> {
                     job: handle,
                 });
                 for &i in &job.ids {
-                    self.slots[i].tracking.history = History::accepted(now, self.opts.first_poll);
+                    self.rollbacks[i].tracking.history =
+                        History::accepted(now, self.opts.first_poll);
                 }
                 self.watch(&job.ids, now);
                 return Ok(None);

@@ -123,7 +123,7 @@ impl<P: Protocol> Engine<P> {
         // A self-hosted restore is no cloud task: no listing speaks for it.
         let (local, ids): (Vec<usize>, Vec<usize>) = ids
             .iter()
-            .partition(|&&i| crate::engine::local::is_local(self.slots[i].region.as_deref()));
+            .partition(|&&i| crate::engine::local::is_local(self.rollbacks[i].region.as_deref()));
         for i in local {
             self.polls.push(now + self.opts.first_poll, i, Kind::First);
         }
@@ -139,9 +139,9 @@ impl<P: Protocol> Engine<P> {
             .get_or_insert_with(|| (Utc::now() - reconcile::CLOCK_SKEW).with_timezone(&offset));
         self.surveys.next.get_or_insert(now + self.opts.first_poll);
         for i in ids {
-            if !self.slots[i].tracking.surveyed {
-                self.slots[i].tracking.surveyed = true;
-                self.slots[i].tracking.unlisted = 0;
+            if !self.rollbacks[i].tracking.surveyed {
+                self.rollbacks[i].tracking.surveyed = true;
+                self.rollbacks[i].tracking.unlisted = 0;
                 self.surveys.watched += 1;
             }
         }
@@ -154,9 +154,9 @@ impl<P: Protocol> Engine<P> {
             return;
         };
         let mut regions: Vec<Option<String>> = Vec::new();
-        for slot in &self.slots {
-            if slot.tracking.surveyed && !regions.contains(&slot.region) {
-                regions.push(slot.region.clone());
+        for rollback in &self.rollbacks {
+            if rollback.tracking.surveyed && !regions.contains(&rollback.region) {
+                regions.push(rollback.region.clone());
             }
         }
         self.surveys.previous = self.surveys.started.replace(now);
@@ -192,23 +192,23 @@ impl<P: Protocol> Engine<P> {
             Err(e) if for_now(&e) => Vec::new(),
             Err(_) => {
                 self.surveys.off = true;
-                for i in 0..self.slots.len() {
-                    if self.slots[i].tracking.surveyed {
+                for i in 0..self.rollbacks.len() {
+                    if self.rollbacks[i].tracking.surveyed {
                         self.release(i, Kind::Check, now);
                     }
                 }
                 return None;
             }
         };
-        let mut listed = vec![false; self.slots.len()];
+        let mut listed = vec![false; self.rollbacks.len()];
         let confirming = self.surveys.confirming;
         for item in &items {
             for id in &item.instances {
                 let Some(&i) = self.surveys.index.get(id) else {
                     continue;
                 };
-                let ours = self.slots[i].tracking.surveyed
-                    && self.slots[i].region == region
+                let ours = self.rollbacks[i].tracking.surveyed
+                    && self.rollbacks[i].region == region
                     && item.job.is_some()
                     && self.state.instances[i].job == item.job;
                 if !ours {
@@ -221,15 +221,15 @@ impl<P: Protocol> Engine<P> {
                     // One item for the whole submission: it cannot say when this one ends.
                     self.release(i, Kind::Check, now);
                 } else {
-                    self.slots[i].tracking.unlisted = 0;
+                    self.rollbacks[i].tracking.unlisted = 0;
                     self.note_state(i, &item.state, item.progress, None);
                 }
             }
         }
         for (i, seen) in listed.into_iter().enumerate() {
-            let slot = &mut self.slots[i];
-            let t = &mut slot.tracking;
-            if seen || !t.surveyed || slot.region != region {
+            let rollback = &mut self.rollbacks[i];
+            let t = &mut rollback.tracking;
+            if seen || !t.surveyed || rollback.region != region {
                 continue;
             }
             t.unlisted += 1;
@@ -246,7 +246,7 @@ impl<P: Protocol> Engine<P> {
     /// Hands a surveyed instance back to looks of its own: a confirming look at once
     /// (`Likely`), or a check planned as for any task.
     fn release(&mut self, idx: usize, kind: Kind, now: Instant) {
-        let t = &mut self.slots[idx].tracking;
+        let t = &mut self.rollbacks[idx].tracking;
         t.surveyed = false;
         t.confirm = kind == Kind::Likely;
         self.surveys.watched -= 1;

@@ -3,7 +3,7 @@
 use super::*;
 use crate::engine::reconcile::Tracked;
 
-/// A first look waits for the fleet's short tasks to end, but at most this many times the
+/// A first look waits for the run's short tasks to end, but at most this many times the
 /// cadence's longest gap after the acceptance.
 const FIRST_LOOK_CAP: u32 = 5;
 
@@ -21,7 +21,7 @@ impl<P: Protocol> Engine<P> {
         let slots = self.look_slots();
         let rate = self.protocol.poll_rate();
         while self.looking < slots && self.pacer.ready_at().is_none_or(|r| r <= now) {
-            let (instances, cadence) = (&self.slots, self.opts.cadence);
+            let (instances, cadence) = (&self.rollbacks, self.opts.cadence);
             let cap = self.opts.cadence.max * FIRST_LOOK_CAP;
             // A check taken early (a backlog) waits until this time: see `early_from`.
             let not_before = |i: usize| instances[i].tracking.history.early_from(cadence);
@@ -32,15 +32,15 @@ impl<P: Protocol> Engine<P> {
             let (Some(job), false) = (s.job.clone(), s.status.is_final()) else {
                 continue;
             };
-            if self.slots[idx].tracking.polling {
+            if self.rollbacks[idx].tracking.polling {
                 continue;
             }
-            let confirm = std::mem::take(&mut self.slots[idx].tracking.confirm);
+            let confirm = std::mem::take(&mut self.rollbacks[idx].tracking.confirm);
             self.surveys.confirming -= usize::from(confirm);
             let short = self.polls.first_waiting() > 0;
             if !confirm
-                && let Some((at, kind)) = self.slots[idx].tracking.history.replan(
-                    &mut self.fleet,
+                && let Some((at, kind)) = self.rollbacks[idx].tracking.history.replan(
+                    &mut self.lifespans,
                     self.opts.cadence,
                     now,
                     short,
@@ -49,19 +49,19 @@ impl<P: Protocol> Engine<P> {
                 self.polls.push(at, idx, kind);
                 continue;
             }
-            let history = &self.slots[idx].tracking.history;
+            let history = &self.rollbacks[idx].tracking.history;
             if !early
                 && !confirm
-                && let Some(later) = history.first_look(&mut self.fleet, now, cap)
+                && let Some(later) = history.first_look(&mut self.lifespans, now, cap)
             {
                 self.polls.push(later, idx, Kind::First);
                 continue;
             }
-            self.slots[idx].tracking.polling = true;
+            self.rollbacks[idx].tracking.polling = true;
             self.looking += 1;
             self.pacer.take(now, rate);
             let protocol = Arc::clone(&self.protocol);
-            let region = self.slots[idx].region.clone();
+            let region = self.rollbacks[idx].region.clone();
             let id = s.id.clone();
             let sent = self.tracking(idx);
             self.inflight.push(Box::pin(async move {
@@ -77,7 +77,7 @@ impl<P: Protocol> Engine<P> {
         result: Result<Tracked, Error>,
     ) -> std::io::Result<Option<Ending>> {
         let now = Instant::now();
-        self.slots[idx].tracking.polling = false;
+        self.rollbacks[idx].tracking.polling = false;
         self.looking -= 1;
         let unseen = match result {
             Ok(Tracked::One(task)) => return Ok(self.seen(idx, task, now)),
@@ -103,7 +103,10 @@ impl<P: Protocol> Engine<P> {
         });
         // Whatever could not be seen, for how long: past the bound, nothing more is learnt in
         // this run, and a timer never turns that into `failed` — the instance is `unknown`.
-        let since = *self.slots[idx].tracking.missing_since.get_or_insert(now);
+        let since = *self.rollbacks[idx]
+            .tracking
+            .missing_since
+            .get_or_insert(now);
         if now - since >= self.opts.missing_after {
             self.flush()?;
             let job = self.state.instances[idx]
@@ -125,28 +128,28 @@ impl<P: Protocol> Engine<P> {
 
     /// A look saw the instance's task.
     fn seen(&mut self, idx: usize, task: Task, now: Instant) -> Option<Ending> {
-        self.slots[idx].tracking.missing_since = None;
-        let local = crate::engine::local::is_local(self.slots[idx].region.as_deref());
+        self.rollbacks[idx].tracking.missing_since = None;
+        let local = crate::engine::local::is_local(self.rollbacks[idx].region.as_deref());
         if task.state == TaskState::Succeeded && !local {
-            self.slots[idx]
+            self.rollbacks[idx]
                 .tracking
                 .history
-                .finished(&mut self.fleet, now);
+                .finished(&mut self.lifespans, now);
             self.check_objects(idx, now);
             return None;
         }
         if task.state.is_terminal() {
-            self.slots[idx]
+            self.rollbacks[idx]
                 .tracking
                 .history
-                .finished(&mut self.fleet, now);
+                .finished(&mut self.lifespans, now);
             let message = crate::engine::state::ended_message(&task);
             self.finish(idx, task.state, message);
             return None;
         }
         // An undocumented state stays unfinished, shown raw, until the task leaves it or the
         // run's `--timeout`: a timer never turns "unknown" into "failed".
-        let detail = crate::engine::local::is_local(self.slots[idx].region.as_deref())
+        let detail = crate::engine::local::is_local(self.rollbacks[idx].region.as_deref())
             .then(|| task.message.clone())
             .flatten();
         self.note_state(idx, &task.state, task.progress, detail);
@@ -183,7 +186,7 @@ impl<P: Protocol> Engine<P> {
     /// Journals and tells how a task ended: `status` is its last state (`Failed` when
     /// planrun gives up on it).
     pub(super) fn finish(&mut self, idx: usize, status: TaskState, message: Option<String>) {
-        if std::mem::take(&mut self.slots[idx].tracking.confirm) {
+        if std::mem::take(&mut self.rollbacks[idx].tracking.confirm) {
             self.surveys.confirming -= 1;
         }
         let instance = self.state.instances[idx].id.clone();
@@ -204,17 +207,17 @@ impl<P: Protocol> Engine<P> {
     /// Plans the next look from what this one saw.
     pub(super) fn reschedule(&mut self, idx: usize, now: Instant, progress: Option<u8>) {
         let latest = Seen { at: now, progress };
-        let (at, kind) =
-            self.slots[idx]
-                .tracking
-                .history
-                .observed(&mut self.fleet, self.opts.cadence, latest);
+        let (at, kind) = self.rollbacks[idx].tracking.history.observed(
+            &mut self.lifespans,
+            self.opts.cadence,
+            latest,
+        );
         self.polls.push(at, idx, kind);
     }
 
     /// Plans another look after one that could not see the task.
     pub(super) fn retry_later(&mut self, idx: usize, now: Instant) {
-        let (at, kind) = self.slots[idx]
+        let (at, kind) = self.rollbacks[idx]
             .tracking
             .history
             .retry(self.opts.cadence, now);

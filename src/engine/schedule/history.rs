@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{Cadence, Fleet, Kind, Seen, seconds};
+use super::{Cadence, Kind, Lifespans, Seen, seconds};
 
 /// Likely looks that find the task still running, in a row, before the estimate is distrusted
 /// and the task goes back to checks with back-off.
@@ -14,7 +14,7 @@ const MAX_MISSES: u32 = 3;
 /// the next look is planned for the end, however far, with no refinement before it.
 const TOLERANCE: f64 = 0.03;
 
-/// A task teaches the fleet its waiting share once two looks saw its progress move this much
+/// A task teaches the run its waiting share once two looks saw its progress move this much
 /// (whole percent: less would be mostly rounding).
 const SAMPLE_SPAN: f64 = 10.0;
 
@@ -41,7 +41,7 @@ pub struct History {
     /// Likely looks that found the task running since its progress last moved.
     misses: u32,
     last_progress: Option<u8>,
-    /// Whether this task already taught the fleet its waiting share.
+    /// Whether this task already taught the run its waiting share.
     sampled: bool,
     /// Whether any look saw the task yet.
     looked: bool,
@@ -49,8 +49,8 @@ pub struct History {
     last_at: Option<Instant>,
     /// The latest look that gave an estimate.
     last_seen: Option<Seen>,
-    /// Whether the look now planned came from one look read without the fleet (a check
-    /// within the cadence), to plan again once the fleet knows ([`History::replan`]).
+    /// Whether the look now planned came from one look read without what the run learned (a check
+    /// within the cadence), to plan again once the run knows ([`History::replan`]).
     blind: bool,
     /// When the end comes at the latest, if the check now planned refines an end already
     /// known within `CLOSE` poll intervals ([`History::replan`]).
@@ -72,21 +72,21 @@ impl History {
     ///
     /// Progress is whole percent: a task reported at `p` has done between `p` and `p + 1`.
     /// Two looks that saw it running bound its rate, so the estimate comes with the earliest
-    /// end the task could still reach. One look only is read with what the fleet taught: the
-    /// share of a task's life spent waiting before its progress starts ([`Fleet`]); without
+    /// end the task could still reach. One look only is read with what the run's tasks taught: the
+    /// share of a task's life spent waiting before its progress starts ([`Lifespans`]); without
     /// that, measured from the acceptance (waiting counted as running), the estimate errs
     /// late and has no bound.
-    fn estimate(&mut self, latest: Seen, fleet: &mut Fleet) -> Option<Estimate> {
+    fn estimate(&mut self, latest: Seen, lifespans: &mut Lifespans) -> Option<Estimate> {
         let p = f64::from(latest.progress?);
         let since_origin = self
             .origin
             .map(|o| latest.at.saturating_duration_since(o).as_secs_f64());
-        let from_fleet = |fleet: &mut Fleet| {
+        let from_lifespans = |lifespans: &mut Lifespans| {
             let t = since_origin.filter(|t| *t > 0.0 && p > 0.0)?;
             // A task that waits `w` of its life `d`, then progresses evenly: at `t` it shows
             // p = (t − w) / (d − w), so d = t / (w + (1 − w) p).
             let life = |share: f64, p: f64| t / (share + (1.0 - share) * p / 100.0);
-            Some(match fleet.shares() {
+            Some(match lifespans.shares() {
                 Some(q) => Estimate {
                     remaining: seconds(life(q.mid, p + 0.5) - t),
                     earliest: Some(seconds(life(q.high, p + 1.0) - t)),
@@ -113,7 +113,7 @@ impl History {
                     let first_secs = first.at.saturating_duration_since(origin).as_secs_f64();
                     let waited = first_secs - (p0 + 0.5) / rate;
                     let life = waited + 100.0 / rate;
-                    fleet.record(waited / life, life);
+                    lifespans.record(waited / life, life);
                     self.sampled = true;
                 }
                 let two = Estimate {
@@ -121,22 +121,22 @@ impl History {
                     earliest: Some(seconds((99.0 - p) / fastest)),
                     latest: (slowest > 0.0).then(|| seconds((100.0 - p) / slowest)),
                 };
-                // Both readings bound the end: where the fleet agrees, its bounds (from the
+                // Both readings bound the end: where what the run learned agrees, its bounds (from the
                 // acceptance, a longer baseline) narrow the rate's, and the end can be planned
                 // a look or two sooner.
-                return Some(match from_fleet(fleet) {
+                return Some(match from_lifespans(lifespans) {
                     Some(one) if one.earliest.is_some() => two.narrowed(one),
                     _ => two,
                 });
             }
         }
-        from_fleet(fleet)
+        from_lifespans(lifespans)
     }
 
     /// Plans the next look after observing `latest` (a task not yet finished).
     pub fn observed(
         &mut self,
-        fleet: &mut Fleet,
+        lifespans: &mut Lifespans,
         cadence: Cadence,
         latest: Seen,
     ) -> (Instant, Kind) {
@@ -152,10 +152,10 @@ impl History {
             self.first_running = Some(latest);
         }
         let estimate = self
-            .estimate(latest, fleet)
+            .estimate(latest, lifespans)
             .filter(|_| self.misses < MAX_MISSES);
         let Some(e) = estimate else {
-            let gap = self.waiting_gap(fleet, cadence, latest);
+            let gap = self.waiting_gap(lifespans, cadence, latest);
             return self.plan(latest.at, gap, self.unplanned());
         };
         let (gap, kind) = self.gap_for(e, cadence, latest);
@@ -168,24 +168,24 @@ impl History {
     /// The check now planned, again, if a better plan is later than `now` (`None`: look as
     /// planned).
     ///
-    /// - A check from one look read before the fleet knew how long tasks wait: the first
-    ///   looks of a large fleet come before any task was seen twice, so each can only plan a
+    /// - A check from one look read before the run knew how long tasks wait: the first
+    ///   looks of a large run come before any task was seen twice, so each can only plan a
     ///   check within the cadence, and those checks would take the budget the remaining first
-    ///   looks need. Once the fleet knows, the same look plans the end, without looking again.
+    ///   looks need. Once the run knows, the same look plans the end, without looking again.
     /// - A refinement of an end already known within `CLOSE` poll intervals, while first
     ///   looks wait for the budget (`short`): one look at the latest the end may come sees it
     ///   ended, and the refinement's look goes to a first look instead.
     pub fn replan(
         &mut self,
-        fleet: &mut Fleet,
+        lifespans: &mut Lifespans,
         cadence: Cadence,
         now: Instant,
         short: bool,
     ) -> Option<(Instant, Kind)> {
         let latest = self.last_seen?;
-        if self.blind && fleet.shares().is_some() {
+        if self.blind && lifespans.shares().is_some() {
             self.blind = false;
-            let e = self.estimate(latest, fleet)?;
+            let e = self.estimate(latest, lifespans)?;
             let (gap, kind) = self.gap_for(e, cadence, latest);
             self.close = Self::close(e, cadence, latest).filter(|_| kind == Kind::Check);
             if latest.at + gap > now {
@@ -240,10 +240,10 @@ impl History {
         }
     }
 
-    /// The task was seen finished at `now`: the fleet learns how long it lived at most.
-    pub fn finished(&self, fleet: &mut Fleet, now: Instant) {
+    /// The task was seen finished at `now`: the run learns how long it lived at most.
+    pub fn finished(&self, lifespans: &mut Lifespans, now: Instant) {
         if let Some(origin) = self.origin {
-            fleet.record_finished(now.saturating_duration_since(origin));
+            lifespans.record_finished(now.saturating_duration_since(origin));
         }
     }
 
@@ -254,18 +254,23 @@ impl History {
 
     /// When the first look at a task just accepted is worth making, if later than `now`.
     ///
-    /// Not before the fleet's short tasks (its 10th percentile) would have ended, and at most
+    /// Not before the run's short tasks (its 10th percentile) would have ended, and at most
     /// `cap` after the acceptance: looking sooner mostly learns that the task is waiting or
-    /// barely started, too little to plan its end. Until the fleet knows, now: holding the
+    /// barely started, too little to plan its end. Until the run knows, now: holding the
     /// look back then would leave the budget idle while the first tasks may be ending (with
     /// 200 tasks of 2.5 to 7.5 s, looks held 12 s left the budget unused from 2 s to 6 s, while
     /// 140 of them ended).
-    pub fn first_look(&self, fleet: &mut Fleet, now: Instant, cap: Duration) -> Option<Instant> {
+    pub fn first_look(
+        &self,
+        lifespans: &mut Lifespans,
+        now: Instant,
+        cap: Duration,
+    ) -> Option<Instant> {
         if self.looked {
             return None;
         }
         let origin = self.origin?;
-        let life = fleet.short_life()?;
+        let life = lifespans.short_life()?;
         Some(origin + life.min(cap)).filter(|at| *at > now)
     }
 
@@ -290,20 +295,20 @@ impl History {
     }
 
     /// The gap after a look that could not estimate the end. A task still waiting at `t`
-    /// after its acceptance, in a fleet whose tasks wait at most a share `w` of their life,
+    /// after its acceptance, in a run whose tasks wait at most a share `w` of their life,
     /// lives at least `t / w`: looking again before then (at most `cadence.max` later) cannot
-    /// see it end, and sooner than that would most likely find it waiting again. Without a
-    /// fleet yet, `w` is taken as one half. Otherwise (no acceptance seen, a task that moved):
+    /// see it end, and sooner than that would most likely find it waiting again. Before the run
+    /// knows, `w` is taken as one half. Otherwise (no acceptance seen, a task that moved):
     /// back off.
-    fn waiting_gap(&self, fleet: &mut Fleet, cadence: Cadence, latest: Seen) -> Duration {
+    fn waiting_gap(&self, lifespans: &mut Lifespans, cadence: Cadence, latest: Seen) -> Duration {
         let backoff = self.backoff(cadence);
         let waiting = latest.progress.is_none_or(|p| p == 0) && self.first_running.is_none();
         let (Some(origin), true) = (self.origin, waiting) else {
             return backoff;
         };
         let t = latest.at.saturating_duration_since(origin).as_secs_f64();
-        // Before the fleet knows: a task that waited `t` is taken to wait as long again.
-        let share = fleet.shares().map_or(0.5, |q| q.high).max(0.01);
+        // Before the run knows: a task that waited `t` is taken to wait as long again.
+        let share = lifespans.shares().map_or(0.5, |q| q.high).max(0.01);
         let alive = seconds(t / share - t);
         alive.min(cadence.max).max(backoff)
     }

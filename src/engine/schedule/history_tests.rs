@@ -30,9 +30,9 @@ fn progress_predicts_the_end_and_the_look_just_after_is_likely() {
     let t0 = Instant::now();
     let mut h = History::accepted(t0, secs(10.0));
     // Running since 20 s: 20 % at 30 s, 40 % at 40 s → 2 %/s, 60 % left → 30 s.
-    let (_, kind) = h.observed(&mut Fleet::default(), CADENCE, seen(t0, 30.0, 20));
+    let (_, kind) = h.observed(&mut Lifespans::default(), CADENCE, seen(t0, 30.0, 20));
     assert_eq!(kind, Kind::Check, "one look says little");
-    let (at, kind) = h.observed(&mut Fleet::default(), CADENCE, seen(t0, 40.0, 40));
+    let (at, kind) = h.observed(&mut Lifespans::default(), CADENCE, seen(t0, 40.0, 40));
     assert_eq!(kind, Kind::Likely);
     within(at - (t0 + secs(40.0)), 30.0, 31.0);
 }
@@ -41,12 +41,12 @@ fn progress_predicts_the_end_and_the_look_just_after_is_likely() {
 fn a_far_end_is_refined_by_a_check_just_before_the_earliest_it_may_come() {
     let t0 = Instant::now();
     let mut h = History::accepted(t0, secs(10.0));
-    h.observed(&mut Fleet::default(), CADENCE, seen(t0, 10.0, 1));
+    h.observed(&mut Lifespans::default(), CADENCE, seen(t0, 10.0, 1));
     // 1 % → 5 % in 20 s: 0.2 %/s, 94.5 % left → 472.5 s, but at 0.25 %/s (5 % is
     // anything below 6 %) the task may end in 376 s: the check comes two of the cadence's
     // shortest gaps before that (half the remaining time, 236 s, would be a look more
     // before the end, when little has changed).
-    let (at, kind) = h.observed(&mut Fleet::default(), CADENCE, seen(t0, 30.0, 5));
+    let (at, kind) = h.observed(&mut Lifespans::default(), CADENCE, seen(t0, 30.0, 5));
     assert_eq!(kind, Kind::Check);
     within(at - (t0 + secs(30.0)), 375.5, 375.7);
 }
@@ -55,10 +55,10 @@ fn a_far_end_is_refined_by_a_check_just_before_the_earliest_it_may_come() {
 fn a_coarse_estimate_never_checks_after_the_earliest_possible_end() {
     let t0 = Instant::now();
     let mut h = History::accepted(t0, secs(10.0));
-    h.observed(&mut Fleet::default(), CADENCE, seen(t0, 10.0, 1));
+    h.observed(&mut Lifespans::default(), CADENCE, seen(t0, 10.0, 1));
     // 1 % → 2 % in 10 s: anywhere from 0.1 to 0.2 %/s, so the task may end in 485 s
     // (97 % at 0.2 %/s) although half the estimate is 487 s.
-    let (at, kind) = h.observed(&mut Fleet::default(), CADENCE, seen(t0, 20.0, 2));
+    let (at, kind) = h.observed(&mut Lifespans::default(), CADENCE, seen(t0, 20.0, 2));
     assert_eq!(kind, Kind::Check);
     within(at - (t0 + secs(20.0)), 484.9, 485.1);
 }
@@ -69,7 +69,7 @@ fn one_early_look_at_little_progress_plans_a_check_within_the_cadence() {
     let mut h = History::accepted(t0, secs(3.0));
     // 1 % three seconds after the acceptance: the task may have started just now and be
     // fast, or long ago and slow. Nothing is bounded: look again within the cadence.
-    let (at, kind) = h.observed(&mut Fleet::default(), CADENCE, seen(t0, 3.0, 1));
+    let (at, kind) = h.observed(&mut Lifespans::default(), CADENCE, seen(t0, 3.0, 1));
     assert_eq!((at - (t0 + secs(3.0)), kind), (CADENCE.max, Kind::Check));
 }
 
@@ -79,7 +79,7 @@ fn a_single_look_measures_from_the_acceptance_and_errs_late() {
     let mut h = History::accepted(t0, secs(10.0));
     // 50 % at 40 s since acceptance → 1.26 %/s → 39.2 s more (the truth, if the task
     // waited 10 s first, is 30 s): planned as a likely look, late rather than early.
-    let (at, kind) = h.observed(&mut Fleet::default(), CADENCE, seen(t0, 40.0, 50));
+    let (at, kind) = h.observed(&mut Lifespans::default(), CADENCE, seen(t0, 40.0, 50));
     assert_eq!(kind, Kind::Likely);
     within(at - (t0 + secs(40.0)), 39.0, 41.0);
 }
@@ -89,25 +89,25 @@ fn progress_at(life: f64, wait: f64, t: f64) -> u8 {
     (((t - wait * life) / (life - wait * life)).clamp(0.0, 0.99) * 100.0) as u8
 }
 
-/// Teaches `fleet` with tasks of various lives that each wait `wait` of it.
-fn teach(fleet: &mut Fleet, wait: impl Fn(usize) -> f64) {
+/// Teaches `lifespans` with tasks of various lives that each wait `wait` of it.
+fn teach(lifespans: &mut Lifespans, wait: impl Fn(usize) -> f64) {
     let t0 = Instant::now();
     for i in 0..20 {
         let life = 100.0 + 10.0 * i as f64;
         let w = wait(i);
         let mut h = History::accepted(t0, secs(1.0));
         for t in [0.5 * life, 0.9 * life] {
-            h.observed(fleet, CADENCE, seen(t0, t, progress_at(life, w, t)));
+            h.observed(lifespans, CADENCE, seen(t0, t, progress_at(life, w, t)));
         }
     }
 }
 
 #[test]
-fn the_fleet_learns_the_waiting_share_from_two_looks_per_task() {
-    let mut fleet = Fleet::default();
-    assert_eq!(fleet.shares(), None);
-    teach(&mut fleet, |_| 0.1);
-    let q = fleet.shares().unwrap();
+fn the_run_learns_the_waiting_share_from_two_looks_per_task() {
+    let mut lifespans = Lifespans::default();
+    assert_eq!(lifespans.shares(), None);
+    teach(&mut lifespans, |_| 0.1);
+    let q = lifespans.shares().unwrap();
     assert!(
         (q.low - 0.1).abs() < 0.01 && (q.high - 0.1).abs() < 0.01,
         "{q:?}"
@@ -115,46 +115,46 @@ fn the_fleet_learns_the_waiting_share_from_two_looks_per_task() {
 }
 
 #[test]
-fn a_fleet_that_agrees_makes_one_look_enough_to_plan_the_end() {
-    let mut fleet = Fleet::default();
-    teach(&mut fleet, |_| 0.1);
-    // A 300 s task looked at once, at 120 s: far off (> cadence.max), but the fleet
+fn a_run_whose_tasks_agree_makes_one_look_enough_to_plan_the_end() {
+    let mut lifespans = Lifespans::default();
+    teach(&mut lifespans, |_| 0.1);
+    // A 300 s task looked at once, at 120 s: far off (> cadence.max), but the run
     // says how long it waited, so the look is planned at its end (300 s), not before.
     let t0 = Instant::now();
     let mut h = History::accepted(t0, secs(1.0));
     let (at, kind) = h.observed(
-        &mut fleet,
+        &mut lifespans,
         CADENCE,
         seen(t0, 120.0, progress_at(300.0, 0.1, 120.0)),
     );
     assert_eq!(kind, Kind::Likely);
     within(at - t0, 300.0, 310.0);
-    // Without the fleet the same look only plans a check within the cadence.
+    // Without the run the same look only plans a check within the cadence.
     let mut h = History::accepted(t0, secs(1.0));
-    let (at, kind) = h.observed(&mut Fleet::default(), CADENCE, seen(t0, 120.0, 40));
+    let (at, kind) = h.observed(&mut Lifespans::default(), CADENCE, seen(t0, 120.0, 40));
     assert_eq!((at - t0, kind), (secs(120.0) + CADENCE.max, Kind::Check));
 }
 
 #[test]
-fn first_looks_wait_for_the_short_lives_once_the_fleet_knows_them() {
+fn first_looks_wait_for_the_short_lives_once_the_run_knows_them() {
     let t0 = Instant::now();
     let cap = secs(600.0);
     let h = History::accepted(t0, secs(1.0));
-    let mut fleet = Fleet::default();
+    let mut lifespans = Lifespans::default();
     let now = t0 + secs(1.0);
     assert_eq!(
-        h.first_look(&mut fleet, now, cap),
+        h.first_look(&mut lifespans, now, cap),
         None,
-        "a fleet that knows nothing looks now"
+        "a run that knows nothing looks now"
     );
-    teach(&mut fleet, |_| 0.1); // lives of 100 s to 290 s: 10th percentile 120 s
-    let at = h.first_look(&mut fleet, now, cap).unwrap();
+    teach(&mut lifespans, |_| 0.1); // lives of 100 s to 290 s: 10th percentile 120 s
+    let at = h.first_look(&mut lifespans, now, cap).unwrap();
     within(at - t0, 115.0, 125.0);
-    assert_eq!(h.first_look(&mut fleet, at, cap), None, "due now");
-    let capped = h.first_look(&mut fleet, t0, secs(60.0)).unwrap();
+    assert_eq!(h.first_look(&mut lifespans, at, cap), None, "due now");
+    let capped = h.first_look(&mut lifespans, t0, secs(60.0)).unwrap();
     assert_eq!(capped - t0, secs(60.0));
-    // Tasks seen finished teach the fleet too (short ones may never show two looks).
-    let mut quick = Fleet::default();
+    // Tasks seen finished teach the run too (short ones may never show two looks).
+    let mut quick = Lifespans::default();
     for i in 0..8 {
         History::accepted(t0, secs(1.0)).finished(&mut quick, t0 + secs(10.0 + f64::from(i)));
     }
@@ -162,19 +162,19 @@ fn first_looks_wait_for_the_short_lives_once_the_fleet_knows_them() {
     within(at - t0, 10.0, 11.0);
     // A task already looked at follows its own estimates.
     let mut seen_once = History::accepted(t0, secs(1.0));
-    seen_once.observed(&mut fleet, CADENCE, seen(t0, 1.0, 0));
-    assert_eq!(seen_once.first_look(&mut fleet, now, cap), None);
+    seen_once.observed(&mut lifespans, CADENCE, seen(t0, 1.0, 0));
+    assert_eq!(seen_once.first_look(&mut lifespans, now, cap), None);
 }
 
 #[test]
-fn a_fleet_that_disagrees_gets_refined_before_the_end() {
-    let mut fleet = Fleet::default();
-    teach(&mut fleet, |i| if i % 2 == 0 { 0.05 } else { 0.4 });
+fn a_run_whose_tasks_disagree_gets_refined_before_the_end() {
+    let mut lifespans = Lifespans::default();
+    teach(&mut lifespans, |i| if i % 2 == 0 { 0.05 } else { 0.4 });
     let t0 = Instant::now();
     let mut h = History::accepted(t0, secs(1.0));
-    let (at, kind) = h.observed(&mut fleet, CADENCE, seen(t0, 120.0, 40));
+    let (at, kind) = h.observed(&mut lifespans, CADENCE, seen(t0, 120.0, 40));
     assert_eq!(kind, Kind::Check, "too uncertain to plan the end");
-    // Never after the earliest end the fleet allows (a task that waited 40 %).
+    // Never after the earliest end the run allows (a task that waited 40 %).
     let p = 41.0 / 100.0;
     let earliest = 120.0 / (0.4 + 0.6 * p);
     assert!(at - t0 <= secs(earliest), "{:?} > {earliest}", at - t0);
@@ -188,7 +188,7 @@ fn without_progress_it_backs_off_within_bounds() {
         at: t0 + secs(s),
         progress: None,
     };
-    let (at, kind) = h.observed(&mut Fleet::default(), CADENCE, waiting(2.0));
+    let (at, kind) = h.observed(&mut Lifespans::default(), CADENCE, waiting(2.0));
     assert_eq!(
         (at - (t0 + secs(2.0)), kind),
         (secs(3.0), Kind::First),
@@ -199,7 +199,9 @@ fn without_progress_it_backs_off_within_bounds() {
         ..History::default()
     };
     assert_eq!(
-        h.observed(&mut Fleet::default(), CADENCE, waiting(0.0)).0 - t0,
+        h.observed(&mut Lifespans::default(), CADENCE, waiting(0.0))
+            .0
+            - t0,
         secs(60.0)
     );
     let mut h = History::default();
@@ -207,32 +209,32 @@ fn without_progress_it_backs_off_within_bounds() {
 }
 
 #[test]
-fn a_task_still_waiting_is_looked_at_again_when_the_fleet_says_it_can_run() {
-    let mut fleet = Fleet::default();
-    teach(&mut fleet, |_| 0.1);
+fn a_task_still_waiting_is_looked_at_again_when_the_run_says_it_can_start() {
+    let mut lifespans = Lifespans::default();
+    teach(&mut lifespans, |_| 0.1);
     let t0 = Instant::now();
     let waiting = |s| Seen {
         at: t0 + secs(s),
         progress: Some(0),
     };
-    // Waiting 2 s after its acceptance, in a fleet that waits a tenth of its life: it lives
+    // Waiting 2 s after its acceptance, in a run whose tasks wait a tenth of its life: it lives
     // about 20 s at least, so the next look is about 18 s later, not the back-off's 3 s...
     let mut h = History::accepted(t0, secs(2.0));
-    let (at, kind) = h.observed(&mut fleet, CADENCE, waiting(2.0));
+    let (at, kind) = h.observed(&mut lifespans, CADENCE, waiting(2.0));
     assert_eq!(kind, Kind::First);
     within(at - t0, 19.0, 22.0);
     // ...but never more than the cadence's longest gap.
     let mut h = History::accepted(t0, secs(2.0));
-    let (at, _) = h.observed(&mut fleet, CADENCE, waiting(30.0));
+    let (at, _) = h.observed(&mut lifespans, CADENCE, waiting(30.0));
     assert_eq!(at - t0, secs(30.0) + CADENCE.max);
-    // Without a fleet, a task that waited 8 s is taken to wait 8 s more.
+    // Before the run knows, a task that waited 8 s is taken to wait 8 s more.
     let mut h = History::accepted(t0, secs(2.0));
-    let (at, _) = h.observed(&mut Fleet::default(), CADENCE, waiting(8.0));
+    let (at, _) = h.observed(&mut Lifespans::default(), CADENCE, waiting(8.0));
     assert_eq!(at - t0, secs(16.0));
     // Once seen running, the task is tracked by its estimates, in checks.
     let mut h = History::accepted(t0, secs(2.0));
-    h.observed(&mut fleet, CADENCE, seen(t0, 20.0, 5));
-    let (_, kind) = h.observed(&mut Fleet::default(), CADENCE, waiting(21.0));
+    h.observed(&mut lifespans, CADENCE, seen(t0, 20.0, 5));
+    let (_, kind) = h.observed(&mut Lifespans::default(), CADENCE, waiting(21.0));
     assert_eq!(kind, Kind::Check);
 }
 
@@ -240,8 +242,8 @@ fn a_task_still_waiting_is_looked_at_again_when_the_fleet_says_it_can_run() {
 fn likely_looks_that_keep_missing_back_off_then_become_checks() {
     let t0 = Instant::now();
     let mut h = History::accepted(t0, secs(1.0));
-    h.observed(&mut Fleet::default(), CADENCE, seen(t0, 10.0, 50));
-    let (mut at, kind) = h.observed(&mut Fleet::default(), CADENCE, seen(t0, 20.0, 98));
+    h.observed(&mut Lifespans::default(), CADENCE, seen(t0, 10.0, 50));
+    let (mut at, kind) = h.observed(&mut Lifespans::default(), CADENCE, seen(t0, 20.0, 98));
     assert_eq!(kind, Kind::Likely);
     let mut gaps = Vec::new();
     let mut kinds = Vec::new();
@@ -249,7 +251,7 @@ fn likely_looks_that_keep_missing_back_off_then_become_checks() {
         // Stuck at 99 %.
         let now = at;
         let (next, kind) = h.observed(
-            &mut Fleet::default(),
+            &mut Lifespans::default(),
             CADENCE,
             Seen {
                 at: now,
@@ -276,44 +278,44 @@ const BENCH: Cadence = Cadence {
 };
 
 #[test]
-fn a_check_planned_before_the_fleet_knew_is_planned_again_once_it_knows() {
+fn a_check_planned_before_the_run_knew_is_planned_again_once_it_knows() {
     let t0 = Instant::now();
     let mut h = History::accepted(t0, secs(2.0));
-    // A 100 s task that waits 10 s, seen once at 30 s: without the fleet, a check 12 s on.
+    // A 100 s task that waits 10 s, seen once at 30 s: without the run, a check 12 s on.
     let look = seen(t0, 30.0, progress_at(100.0, 0.1, 30.0));
-    let (at, kind) = h.observed(&mut Fleet::default(), BENCH, look);
+    let (at, kind) = h.observed(&mut Lifespans::default(), BENCH, look);
     assert_eq!((at - t0, kind), (secs(42.0), Kind::Check));
-    // Nothing new while the fleet still knows nothing: look as planned.
-    assert_eq!(h.replan(&mut Fleet::default(), BENCH, at, true), None);
+    // Nothing new while the run still knows nothing: look as planned.
+    assert_eq!(h.replan(&mut Lifespans::default(), BENCH, at, true), None);
     // Once it knows, the same look plans far past that check, near the end (100 s).
-    let mut fleet = Fleet::default();
-    teach(&mut fleet, |_| 0.1);
+    let mut lifespans = Lifespans::default();
+    teach(&mut lifespans, |_| 0.1);
     let (again, _) = h
-        .replan(&mut fleet, BENCH, at, false)
+        .replan(&mut lifespans, BENCH, at, false)
         .expect("planned again");
     within(again - t0, 90.0, 102.0);
-    assert_eq!(h.replan(&mut fleet, BENCH, at, false), None, "once");
+    assert_eq!(h.replan(&mut lifespans, BENCH, at, false), None, "once");
 }
 
 #[test]
 fn a_refinement_of_an_end_known_closely_is_skipped_while_first_looks_wait() {
-    let mut fleet = Fleet::default();
-    teach(&mut fleet, |_| 0.1);
+    let mut lifespans = Lifespans::default();
+    teach(&mut lifespans, |_| 0.1);
     let t0 = Instant::now();
     // A 50 s task seen at 10 s: its end is known within about 2 s, more than 3 % of its
     // life, so a refinement is planned before the earliest end, about 36 s later.
     let look = seen(t0, 10.0, progress_at(50.0, 0.1, 10.0));
     let mut h = History::accepted(t0, secs(2.0));
-    let (check, kind) = h.observed(&mut fleet, BENCH, look);
+    let (check, kind) = h.observed(&mut lifespans, BENCH, look);
     assert_eq!(kind, Kind::Check);
     within(check - t0, 40.0, 48.0);
     let planned = h.clone();
     // With the budget free, the refinement goes as planned...
-    assert_eq!(h.replan(&mut fleet, BENCH, check, false), None);
+    assert_eq!(h.replan(&mut lifespans, BENCH, check, false), None);
     // ...but while first looks wait for it, one look at the latest the end may come.
     let mut h = planned;
     let (at, kind) = h
-        .replan(&mut fleet, BENCH, check, true)
+        .replan(&mut lifespans, BENCH, check, true)
         .expect("the end is looked at instead");
     assert_eq!(kind, Kind::Likely);
     within(at - t0, 50.0, 52.5);
@@ -325,8 +327,8 @@ fn a_precise_end_is_looked_at_when_it_comes_at_the_latest() {
     let mut h = History::accepted(t0, secs(1.0));
     // 20 % at 30 s, 60 % at 70 s: 1 %/s, anywhere from 40/41 to 40/39 %/s: the end is
     // 39.5 s away by the rate, 41 s at the latest: the look goes at the latest.
-    h.observed(&mut Fleet::default(), BENCH, seen(t0, 30.0, 20));
-    let (at, kind) = h.observed(&mut Fleet::default(), BENCH, seen(t0, 70.0, 60));
+    h.observed(&mut Lifespans::default(), BENCH, seen(t0, 30.0, 20));
+    let (at, kind) = h.observed(&mut Lifespans::default(), BENCH, seen(t0, 70.0, 60));
     assert_eq!(kind, Kind::Likely);
     within(at - (t0 + secs(70.0)), 41.0, 41.1);
 }

@@ -15,13 +15,13 @@
 //! the likely look; while first looks wait for the budget, an end already known within a few
 //! poll intervals skips that refinement ([`History::replan`]).
 
-mod fleet;
 mod history;
+mod lifespans;
 mod pacer;
 mod queue;
 
-pub use fleet::{Fleet, Quantiles};
 pub use history::History;
+pub use lifespans::{Lifespans, Quantiles};
 pub use pacer::Pacer;
 pub use queue::PollQueue;
 

@@ -18,19 +18,19 @@ impl Pacer {
         self.next
     }
 
-    /// Takes the slot at `now` for a look, at `rate` per second (infinite: no pacing). A late
-    /// wake-up may use the slot it missed, never more, so no burst builds up.
+    /// Takes the turn at `now` for a look, at `rate` per second (infinite: no pacing). A late
+    /// wake-up may use the turn it missed, never more, so no burst builds up.
     pub fn take(&mut self, now: Instant, rate: f64) {
         if !(rate.is_finite() && rate > 0.0) {
             self.next = None;
             return;
         }
         let gap = Duration::from_secs_f64(1.0 / rate);
-        let slot = match self.next {
+        let turn = match self.next {
             Some(next) => next.max(now.checked_sub(gap).unwrap_or(now)),
             None => now,
         };
-        self.next = Some(slot + gap);
+        self.next = Some(turn + gap);
     }
 }
 
@@ -51,7 +51,7 @@ mod tests {
         assert_eq!(p.ready_at(), Some(t0 + secs(0.1)));
         p.take(t0 + secs(0.1), 10.0);
         assert_eq!(p.ready_at(), Some(t0 + secs(0.2)));
-        // Idle for a while: one slot back at most, not a burst of ten.
+        // Idle for a while: one turn back at most, not a burst of ten.
         let late = t0 + secs(1.2);
         p.take(late, 10.0);
         assert_eq!(p.ready_at(), Some(late));

@@ -15,7 +15,7 @@ use super::Kind;
 ///
 /// A check refines the estimate of a task already seen running, before its earliest possible
 /// end; a first look finds out where a task stands. Under a backlog of first looks (a large
-/// fleet just submitted, all due at once) the checks go first: served late, a check may come
+/// run just submitted, all due at once) the checks go first: served late, a check may come
 /// after its task's end, whereas the first looks are all alike and one more waiting changes
 /// nothing for the others.
 #[derive(Debug, Default)]

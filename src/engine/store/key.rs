@@ -199,8 +199,7 @@ mod tests {
     fn a_key_read_back_names_a_file_in_the_state_directory_only() {
         let key = file("../../etc/passwd", "/p.yaml");
         assert!(key.as_str().starts_with("______etc_passwd-"), "{key}");
-        let back: JournalKey = serde_json::from_str(&serde_json::to_string(&key).unwrap())
-            .unwrap_or_else(|e| panic!("{e}"));
+        let back: JournalKey = serde_json::from_str(&serde_json::to_string(&key).unwrap()).unwrap();
         assert_eq!(back, key);
         for bad in [
             "\"../x-0123456789abcdef\"",

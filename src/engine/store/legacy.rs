@@ -83,7 +83,7 @@ mod tests {
     use chrono::Utc;
 
     fn write(path: &Path, hash: &str, complete: bool) {
-        let (mut journal, _) = Journal::open(path).unwrap_or_else(|e| panic!("{e}"));
+        let (mut journal, _) = Journal::open(path).unwrap();
         let at = Utc::now();
         let mut records = vec![Record::Start {
             plan: "p".into(),
@@ -94,14 +94,12 @@ mod tests {
         if complete {
             records.push(Record::Complete { at });
         }
-        journal
-            .append_all(&records)
-            .unwrap_or_else(|e| panic!("{e}"));
+        journal.append_all(&records).unwrap();
     }
 
     #[test]
     fn an_older_journal_is_this_plans_only_by_its_hash() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().unwrap();
         let own = dir.path().join("p-0123456789abcdef.journal");
         let old = dir.path().join("p.journal");
         assert_eq!(find(&own, "p", "h", false), None, "nothing there");
@@ -111,7 +109,7 @@ mod tests {
             find(&own, "p", "other", false),
             Some(Legacy::Other(old.clone()))
         );
-        std::fs::remove_file(&old).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::remove_file(&old).unwrap();
         write(&old, "h", false);
         assert_eq!(
             find(&own, "p", "other", false),
@@ -126,14 +124,14 @@ mod tests {
 
     #[test]
     fn adopting_moves_the_journal_whole_unless_an_older_apply_holds_it() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().unwrap();
         let own = dir.path().join("p-0123456789abcdef.journal");
         let old = dir.path().join("p.journal");
         write(&old, "h", false);
-        let before = std::fs::read(&old).unwrap_or_else(|e| panic!("{e}"));
-        let mine = crate::engine::store::lock(&own, "p").unwrap_or_else(|e| panic!("{e}"));
+        let before = std::fs::read(&old).unwrap();
+        let mine = crate::engine::store::lock(&own, "p").unwrap();
         let theirs = Lock::try_acquire(&lock_path(&old))
-            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap()
             .unwrap_or_else(|| panic!("free"));
         assert!(matches!(
             adopt(&mine, &old, &own, "p"),
@@ -141,7 +139,7 @@ mod tests {
         ));
         assert!(old.exists() && !own.exists());
         drop(theirs);
-        adopt(&mine, &old, &own, "p").unwrap_or_else(|e| panic!("{e}"));
+        adopt(&mine, &old, &own, "p").unwrap();
         assert!(!old.exists());
         assert_eq!(std::fs::read(&own).ok(), Some(before));
     }

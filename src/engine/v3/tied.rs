@@ -15,7 +15,7 @@ use crate::api::v3::AsyncRequestId;
 use crate::api::v3::model::RollbackTask;
 use crate::api::v3::tasks::{DescribeTasksRequest, ROLLBACK_TASK_TYPES, TaskDetail};
 use crate::engine::protocol::{JobHandle, Protocol, Task, TaskState};
-use crate::engine::reconcile::{self, Found, Sent, Tracked};
+use crate::engine::reconcile::{self, Finding, Sent, Tracked};
 
 /// Whether a DescribeRollbackTaskDetail item may be this instance's: its `Detail` names the
 /// instance, or names none at all (an empty `Detail` says nothing either way).
@@ -147,10 +147,10 @@ impl V3 {
         region: Option<&str>,
         instance: &str,
         sent: Sent,
-    ) -> Result<Found, Error> {
+    ) -> Result<Finding, Error> {
         let tasks = self.tasks(region, instance).await?;
         let found = reconcile::decide(&tasks, &sent);
-        let Found::Ours { job, proof } = found else {
+        let Finding::Ours { job, proof } = found else {
             return Ok(found);
         };
         // Its handle is derived from its start and echo; DescribeTasks may name its
@@ -175,7 +175,7 @@ impl V3 {
             }
             Err(_) => None,
         };
-        Ok(Found::Ours {
+        Ok(Finding::Ours {
             job: named.unwrap_or(job),
             proof,
         })

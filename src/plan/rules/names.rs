@@ -6,7 +6,8 @@ use std::collections::{HashMap, HashSet};
 use super::super::load::{child, element, escape};
 use super::super::model::Names;
 use super::super::resolved::{DbTables, Rename};
-use super::{Diagnostic, Rules, SYSTEM_DATABASES, is_source_name, is_target_name};
+use super::{Diagnostic, Rules, is_source_name, is_target_name};
+use crate::contract::{is_system_database, system_databases_in_words};
 
 impl Rules<'_> {
     /// Source → target pairs of a `dbs` list or map (or the tables of one database).
@@ -73,17 +74,19 @@ impl Rules<'_> {
                 .at(path, self.key(path), "invalid name")
                 .help("source databases and tables are 1 to 64 letters, digits and `_`"),
             );
-        } else if is_db
-            && SYSTEM_DATABASES
-                .iter()
-                .any(|s| s.eq_ignore_ascii_case(name))
-        {
+        } else if is_db && is_system_database(name) {
             let path = path();
             let path = path.as_str();
             self.push(
-                Diagnostic::error("planrun::system_database", format!("`{name}` is a system database and cannot be rolled back"))
-                    .at(path, self.key(path), "system database")
-                    .help("remove it: mysql, sys, information_schema and performance_schema are never rolled back"),
+                Diagnostic::error(
+                    "planrun::system_database",
+                    format!("`{name}` is a system database and cannot be rolled back"),
+                )
+                .at(path, self.key(path), "system database")
+                .help(format!(
+                    "remove it: {} are never rolled back",
+                    system_databases_in_words()
+                )),
             );
         }
     }
@@ -155,9 +158,7 @@ impl Rules<'_> {
     ) {
         for (i, r) in dbs.iter().enumerate() {
             let collides = tables.iter().any(|g| g.db == r.target);
-            let system = SYSTEM_DATABASES
-                .iter()
-                .any(|s| s.eq_ignore_ascii_case(&r.target));
+            let system = is_system_database(&r.target);
             if r.target.is_empty() || !(collides || system) {
                 continue;
             }
@@ -191,7 +192,10 @@ impl Rules<'_> {
                         format!("new name `{}` is a system database", r.target),
                     )
                     .at(&p, span, "system database")
-                    .help("restore under another name: mysql, sys, information_schema and performance_schema are reserved"),
+                    .help(format!(
+                        "restore under another name: {} are reserved",
+                        system_databases_in_words()
+                    )),
                 );
             }
         }

@@ -4,8 +4,7 @@
 use chrono::{FixedOffset, NaiveDateTime};
 
 use super::{Diagnostic, OLD_AFTER_DAYS, Rules};
-
-const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+use crate::contract::TIME_FORMAT;
 
 /// `±HH:MM` within ±14:00.
 pub fn parse_timezone(text: &str) -> Option<FixedOffset> {

@@ -81,7 +81,7 @@ fn without_the_journals_copy_the_plan_fills_in_and_a_changed_plan_is_said() {
     assert_eq!(ids, [id(0), id(1), id(2)]);
     assert!(bare.instances.iter().all(|i| i.spec.is_none()));
 
-    let mut info = PlanInfo::from_record(&fixture::planned(3, "d")).unwrap_or_else(|| panic!());
+    let mut info = PlanInfo::from_record(&fixture::planned(3, "d")).unwrap();
     let same = Incident::build(&records, Some(&info), None);
     assert_eq!(same.mapping, Mapping::Plan);
     assert!(same.instances[1].spec.is_some());
@@ -111,7 +111,7 @@ fn a_given_state_wins_over_the_replay() {
 #[test]
 fn a_plan_file_changed_since_the_apply_is_said_but_the_journals_copy_is_shown() {
     let records = journal(3, 3, false);
-    let mut info = PlanInfo::from_record(&fixture::planned(3, "d")).unwrap_or_else(|| panic!());
+    let mut info = PlanInfo::from_record(&fixture::planned(3, "d")).unwrap();
     info.plan_hash = "edited".into();
     info.instances[0].spec.rollbacktime = "2030-01-01 00:00:00".into();
     let r = Incident::build(&records, Some(&info), None);

@@ -11,9 +11,10 @@ use super::super::config::{Config, DetailQuirk};
 use super::super::rules::valid_instance_id;
 use super::super::shared::{Inner, instance_clock};
 use super::super::state::{Phase, Task, async_request_id};
-use super::super::window::{self, TIME_FORMAT};
+use super::super::window;
 use super::answer::{ApiError, Quirks};
 use super::params::Body;
+use crate::contract::TIME_FORMAT;
 
 const DEFAULT_LIMIT: u64 = 20;
 const MAX_LIMIT: u64 = 100;

@@ -6,8 +6,8 @@
 
 mod answer;
 mod auth;
+mod catalog;
 mod describe;
-mod fleet;
 mod params;
 mod submit;
 mod tasks;
@@ -115,12 +115,12 @@ fn answer(
             "DescribeTasks" => tasks::describe(inner, config, &params, now).map(|d| (d, false)),
             "DescribeDBInstances" => {
                 let region = auth::header(headers, "x-tc-region").unwrap_or("");
-                fleet::db_instances(config, &params, region).map(|d| (d, false))
+                catalog::db_instances(config, &params, region).map(|d| (d, false))
             }
             "DescribeDatabases" => {
-                fleet::databases(config, inner, &params, now).map(|d| (d, false))
+                catalog::databases(config, inner, &params, now).map(|d| (d, false))
             }
-            "DescribeTables" => fleet::tables(config, inner, &params, now).map(|d| (d, false)),
+            "DescribeTables" => catalog::tables(config, inner, &params, now).map(|d| (d, false)),
             other => Err(ApiError::unsupported_action(other)),
         }
     })();

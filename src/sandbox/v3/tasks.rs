@@ -9,10 +9,10 @@ use serde_json::{Value, json};
 use super::super::config::Config;
 use super::super::shared::Inner;
 use super::super::state::{Phase, Task, Tasks, async_request_id};
-use super::super::window::TIME_FORMAT;
 use super::answer::ApiError;
 use super::describe::NO_TIME;
 use super::params::Body;
+use crate::contract::TIME_FORMAT;
 
 const DEFAULT_LIMIT: u64 = 20;
 const MAX_LIMIT: u64 = 100;

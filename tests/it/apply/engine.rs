@@ -10,6 +10,7 @@ use planrun::api::rollback::InstanceRollback;
 use planrun::api::v2::Client;
 use planrun::api::{ClientConfig, Credentials};
 use planrun::engine::journal::Journal;
+use planrun::engine::prepare::Work;
 use planrun::engine::run::{Ending, Engine, Options};
 use planrun::engine::schedule::Cadence;
 use planrun::engine::state::{RunState, Status};
@@ -24,9 +25,11 @@ fn request(id: &str, time: &str) -> InstanceRollback {
     rollback::payments(id, time)
 }
 
+/// Instances per call.
+const BATCH_SIZE: usize = 3;
+
 fn options() -> Options {
     Options {
-        batch_size: 3,
         concurrency: 4,
         cadence: Cadence {
             min: Duration::from_millis(50),
@@ -51,26 +54,29 @@ async fn apply(tag: &str, n: usize, faults: Faults) -> sandbox::CountersSnapshot
     };
     let sb = sandbox::start(config, SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let mut client_config = ClientConfig::new(
         sb.endpoint_v2(),
         "ap-guangzhou",
         Credentials::new(DEMO_SECRET_ID, DEMO_SECRET_KEY),
     );
     client_config.retry.base_delay = Duration::from_millis(20);
-    let client = Client::new(client_config).unwrap_or_else(|e| panic!("{e}"));
+    let client = Client::new(client_config).unwrap();
     let ids = ids(tag, n);
     let time = recent_time();
     let requests: Vec<InstanceRollback> = ids.iter().map(|i| request(i, &time)).collect();
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("j.journal");
-    let (journal, _) = Journal::open(&path).unwrap_or_else(|e| panic!("{e}"));
+    let (journal, _) = Journal::open(&path).unwrap();
     let state = RunState::new(ids.iter().map(String::as_str));
     let (tx, _rx) = mpsc::unbounded_channel();
     let (_cancel, cancelled) = watch::channel(false);
     let mut engine = Engine::new(
         Arc::new(V2::new(client)),
-        requests.into_iter().map(|r| (r, None)).collect(),
+        Work::batched(
+            requests.into_iter().map(|r| (r, None)).collect(),
+            BATCH_SIZE,
+        ),
         options(),
         journal,
         state,
@@ -90,7 +96,7 @@ async fn apply(tag: &str, n: usize, faults: Faults) -> sandbox::CountersSnapshot
     assert_eq!(counters.accepted_submissions, once, "{tag}: {counters:?}");
     let replayed = RunState::replay(
         ids.iter().map(String::as_str),
-        &Journal::read(&path).unwrap_or_else(|e| panic!("{e}")),
+        &Journal::read(&path).unwrap(),
     );
     assert_eq!(
         replayed.instances, state.instances,

@@ -5,11 +5,12 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
 pub use crate::support::{LIMIT, Output, Running, Test};
+use crate::support::{STEP, wait_for_blocking};
 
 /// Credentials the served sandbox accepts (given to it with --secret-id/--secret-key).
 pub const SECRET_ID: &str = "AKIDapplyTESTS00000000000000000000";
@@ -40,7 +41,7 @@ impl Served {
         } else {
             "endpoint: "
         };
-        let home = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let home = tempfile::tempdir().unwrap();
         let mut child = Test::in_dir(home.path())
             .real_clock()
             .args(["sandbox", "serve", "--port", "0"])
@@ -76,7 +77,7 @@ impl Served {
         let mut stream = TcpStream::connect(&self.addr).unwrap_or_else(|e| panic!("counters: {e}"));
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
         write!(
             stream,
             "GET /_sandbox/counters HTTP/1.0\r\nHost: {}\r\n\r\n",
@@ -94,18 +95,14 @@ impl Served {
     /// Waits until the counters satisfy `ready` (the sandbox is another process: what it saw
     /// is only known by asking); panics after `limit`.
     pub fn wait_until(&self, what: &str, limit: Duration, ready: impl Fn(&Value) -> bool) {
-        let deadline = Instant::now() + limit;
-        loop {
+        wait_for_blocking(&format!("the sandbox to see {what}"), limit, STEP, || {
             let counters = self.counters();
             if ready(&counters) {
-                return;
+                Ok(())
+            } else {
+                Err(counters)
             }
-            assert!(
-                Instant::now() < deadline,
-                "the sandbox never saw {what} within {limit:?}: {counters}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        });
     }
 
     /// Requests being answered right now.
@@ -127,7 +124,7 @@ impl Served {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
         let tasks = runtime
             .block_on(client.all_rollback_tasks(instance, Some(&AsyncRequestId(job.to_owned()))))
             .unwrap_or_else(|e| panic!("DescribeRollbackTaskDetail: {e}"));
@@ -165,7 +162,7 @@ pub fn hours_ago(hours: i64) -> String {
     let beijing = chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| panic!("offset"));
     (chrono::Utc::now() - chrono::Duration::hours(hours))
         .with_timezone(&beijing)
-        .format("%Y-%m-%d %H:%M:%S")
+        .format(planrun::contract::TIME_FORMAT)
         .to_string()
 }
 
@@ -210,7 +207,7 @@ pub const PLAN_NAME: &str = "drill";
 
 impl Work {
     pub fn new(ids: &[String], batch_size: usize) -> Self {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().unwrap();
         let plan = dir.path().join("drill.yaml");
         let work = Self { dir, plan };
         work.write_plan(ids, batch_size, "{name}_bak");
@@ -219,7 +216,7 @@ impl Work {
 
     pub fn write_plan(&self, ids: &[String], batch_size: usize, rename: &str) {
         let text = plan_text(Some(PLAN_NAME), ids, batch_size, rename);
-        std::fs::write(&self.plan, text).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&self.plan, text).unwrap();
     }
 
     pub fn state_dir(&self) -> PathBuf {

@@ -62,11 +62,11 @@ fn set_aside(dir: &Path) -> Vec<String> {
 /// `--state-dir`, else `.planrun/` beside both.
 fn two_plans_keep_their_own_journals(tag: &str, name_a: &str, name_b: &str, state: bool) {
     let served = Served::start_api("v3", 0.3, &[]);
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let (ids_a, ids_b) = (ids(&format!("{tag}a"), 2), ids(&format!("{tag}b"), 2));
     let write = |file: &str, name: &str, ids: &[String], rename: &str| {
         let text = plan_text(Some(name), ids, 2, rename);
-        std::fs::write(dir.path().join(file), text).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(dir.path().join(file), text).unwrap();
     };
     write("a.yaml", name_a, &ids_a, "{name}_a");
     write("b.yaml", name_b, &ids_b, "{name}_b");
@@ -120,7 +120,7 @@ fn plans_named_x_slash_y_and_x_underscore_y_keep_their_own_journals() {
 #[test]
 fn two_plans_on_stdin_keep_their_own_journals() {
     let served = Served::start_api("v3", 0.3, &[]);
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let (ids_a, ids_b) = (ids("jsia", 2), ids("jsib", 2));
     // No `name:`: both are named `stdin`.
     let text_a = plan_text(None, &ids_a, 2, "{name}_a");
@@ -159,13 +159,13 @@ fn two_plans_on_stdin_keep_their_own_journals() {
 /// without.
 fn a_copied_saved_plan_is_not_applied_again(tag: &str, state: bool) {
     let served = Served::start_api("v3", 0.3, &[]);
-    let home = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let home = tempfile::tempdir().unwrap();
     let ids = ids(tag, 2);
     std::fs::write(
         home.path().join("drill.yaml"),
         plan_text(Some("drill"), &ids, 2, "{name}_bak"),
     )
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
     let state_dir = home.path().join("shared-state");
     let flags: Vec<&str> = if state {
         vec!["--state-dir", state_dir.to_str().unwrap_or_default()]
@@ -179,9 +179,9 @@ fn a_copied_saved_plan_is_not_applied_again(tag: &str, state: bool) {
     assert_eq!(saved.code, Some(0), "{}", saved.all());
     let first = apply(home.path(), &served, "drill.planrun", &flags);
     assert_eq!(first.code, Some(0), "{}", first.all());
-    let elsewhere = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let elsewhere = tempfile::tempdir().unwrap();
     let copy: PathBuf = elsewhere.path().join("approved.planrun");
-    std::fs::copy(home.path().join("drill.planrun"), &copy).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::copy(home.path().join("drill.planrun"), &copy).unwrap();
     let again = apply(elsewhere.path(), &served, "approved.planrun", &[]);
     assert_eq!(again.code, Some(2), "{}", again.all());
     assert!(again.stderr.contains("has moved on"), "{}", again.stderr);

@@ -22,7 +22,7 @@ const FLEET: &str = r#"{"instances": [
 
 fn fleet(work: &Work) -> Served {
     let path = work.dir.path().join("fleet.json");
-    std::fs::write(&path, FLEET).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&path, FLEET).unwrap();
     Served::start_api("v3", 0.3, &["--catalog", &path.display().to_string()])
 }
 
@@ -65,7 +65,7 @@ fn a_plan_built_from_the_fleet_holds_exactly_the_matching_primaries_per_region()
     )
     .run();
     assert_eq!(out.code, Some(0), "{}", out.all());
-    let text = std::fs::read_to_string(&out_file).unwrap_or_else(|e| panic!("{e}"));
+    let text = std::fs::read_to_string(&out_file).unwrap();
     assert!(
         text.starts_with("# yaml-language-server: $schema="),
         "{text}"
@@ -96,7 +96,7 @@ fn a_plan_built_from_the_fleet_holds_exactly_the_matching_primaries_per_region()
         .args(["--format", "json"])
         .run();
     assert_eq!(diff.code, Some(0), "{}", diff.all());
-    let doc: Value = serde_json::from_str(&diff.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let doc: Value = serde_json::from_str(&diff.stdout).unwrap();
     let got: BTreeSet<(String, String, String)> = doc["instances"]
         .as_array()
         .unwrap_or_else(|| panic!("{doc}"))
@@ -219,19 +219,19 @@ fn every_example_plan_passes_the_preflight_against_the_default_catalog() {
     let served = Served::start_api("v3", 0.3, &["--window-days", "3650"]);
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("plans");
     let mut checked = 0;
-    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{e}")) {
-        let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
         if path.extension().is_none_or(|e| e != "yaml") {
             continue;
         }
         // The self-hosted example names servers of its reader's own: `plan --preflight`
         // asks them (their preflight is tested against real servers in tests/it/selfhosted).
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
+        let text = std::fs::read_to_string(&path).unwrap();
         if text.contains("provider: mysql") {
             continue;
         }
         let work = Work::new(&ids("expl", 1), 1);
-        std::fs::copy(&path, &work.plan).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::copy(&path, &work.plan).unwrap();
         let out = work
             .plan_preflight_json(&served)
             .args(["--region", "ap-guangzhou"])
@@ -245,8 +245,8 @@ fn every_example_plan_passes_the_preflight_against_the_default_catalog() {
 
 /// The first `sh` block under "## Walkthrough", its `\`-continued lines joined.
 fn walkthrough() -> Vec<String> {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let section = readme
         .split("\n## Walkthrough")
         .nth(1)
@@ -295,7 +295,7 @@ fn the_readme_walkthrough_starts_from_planrun_new_and_runs_clean_on_the_sandbox(
         "{lines:?}"
     );
     let work = Work::new(&ids("walk", 1), 1);
-    std::fs::create_dir_all(work.dir.path().join("plans")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(work.dir.path().join("plans")).unwrap();
     for line in &lines {
         let words = words(line);
         assert_eq!(words[0], "planrun", "{line}");

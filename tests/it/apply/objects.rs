@@ -30,14 +30,14 @@ fn plan() -> String {
 
 fn served_with_catalog(dir: &std::path::Path) -> Served {
     let catalog = dir.join("catalog.json");
-    std::fs::write(&catalog, CATALOG).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&catalog, CATALOG).unwrap();
     Served::start_api("v3", 0.3, &["--catalog", &catalog.display().to_string()])
 }
 
 #[test]
 fn each_missing_source_and_taken_target_is_flagged_at_its_line_in_plan_preflight_json() {
     let work = Work::new(&ids("objs", 2), 2);
-    std::fs::write(&work.plan, plan()).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&work.plan, plan()).unwrap();
     let served = served_with_catalog(work.dir.path());
     let out = work.plan_preflight_json(&served).run();
     assert_eq!(out.code, Some(1), "{}", out.all());
@@ -101,7 +101,7 @@ fn each_missing_source_and_taken_target_is_flagged_at_its_line_in_plan_preflight
 #[test]
 fn apply_shows_the_problems_on_the_plan_and_submits_nothing() {
     let work = Work::new(&ids("objs", 2), 2);
-    std::fs::write(&work.plan, plan()).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&work.plan, plan()).unwrap();
     let served = served_with_catalog(work.dir.path());
     let out = work.apply(&served).run();
     assert_eq!(out.code, Some(1), "{}", out.all());
@@ -132,7 +132,7 @@ fn apply_shows_the_problems_on_the_plan_and_submits_nothing() {
 #[test]
 fn an_authentication_failure_in_the_preflight_exits_2_and_no_hint_skips_a_check() {
     let work = Work::new(&ids("objs", 2), 2);
-    std::fs::write(&work.plan, plan()).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&work.plan, plan()).unwrap();
     let served = served_with_catalog(work.dir.path());
     let out = work
         .apply(&served)

@@ -19,8 +19,7 @@ fn read(path: &Path) -> Vec<u8> {
 /// Another plan file of the same name in `work`'s directory, rolling back `ids`.
 fn namesake(work: &Work, file: &str, ids: &[String]) -> std::path::PathBuf {
     let path = work.dir.path().join(file);
-    std::fs::write(&path, plan_text(Some(PLAN_NAME), ids, 2, "{name}_other"))
-        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&path, plan_text(Some(PLAN_NAME), ids, 2, "{name}_other")).unwrap();
     path
 }
 
@@ -43,7 +42,7 @@ fn an_older_journal_of_the_same_plan_is_read_in_place_then_adopted() {
     let first = work.apply(&served).run();
     assert_eq!(first.code, Some(0), "{}", first.all());
     // As an earlier planrun would have left it.
-    std::fs::rename(work.journal(), older(&work)).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::rename(work.journal(), older(&work)).unwrap();
     let before = read(&older(&work));
     let status = work.status(&served).args(["--format", "json"]).run();
     assert_eq!(status.code, Some(0), "{}", status.all());
@@ -72,7 +71,7 @@ fn an_older_journal_of_another_plan_of_the_same_name_is_never_touched() {
     let first = work.apply(&served).run();
     assert_eq!(first.code, Some(0), "{}", first.all());
     // Plan A's complete journal, under the name an earlier planrun gave it.
-    std::fs::copy(work.journal(), older(&work)).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::copy(work.journal(), older(&work)).unwrap();
     let kept = read(&older(&work));
     let ids_b = ids("othb", 2);
     let b = namesake(&work, "b.yaml", &ids_b);
@@ -88,7 +87,7 @@ fn an_older_journal_of_another_plan_of_the_same_name_is_never_touched() {
         .filter(|l| !l.contains("\"record\":\"complete\""))
         .flat_map(|l| format!("{l}\n").into_bytes())
         .collect();
-    std::fs::write(older(&work), &unfinished).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(older(&work), &unfinished).unwrap();
     let ids_c = ids("othc", 2);
     let c = namesake(&work, "c.yaml", &ids_c);
     let refused = apply_file(&work, &served, &c);

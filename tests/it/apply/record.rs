@@ -2,8 +2,9 @@
 //! sandbox run with failures and a refused instance is opened in headless Chromium (driven by
 //! `tests/browser/inspect.py` over the DevTools pipe): it loads with no console error and no
 //! network request, holds every instance and failure, shows a `<script>` as text, and
-//! renders a picture that is not blank. `PLANRUN_UPDATE_SCREENSHOT=1` saves that picture as
-//! `docs/record.png` (the README's). The Markdown has a golden (`UPDATE_GOLDENS=1`).
+//! renders a picture that is not blank. The Markdown has a golden; `PLANRUN_UPDATE_GOLDENS=1`
+//! rewrites it and saves that picture as `docs/record.png` (the README's), which is not
+//! compared: a browser draws it a little differently from run to run ([`golden::refresh`]).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -11,6 +12,7 @@ use std::process::Command;
 use serde_json::Value;
 
 use super::harness::{Output, Served, Test, ids, read_json, recent_time};
+use crate::support::golden;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -19,7 +21,7 @@ fn repo() -> PathBuf {
 /// `planrun report ARGS` (every path in ARGS absolute) from an empty directory, on the real
 /// clock (the plans' times are an hour ago).
 fn report(args: &[&str]) -> Output {
-    let home = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let home = tempfile::tempdir().unwrap();
     Test::in_dir(home.path())
         .real_clock()
         .arg("report")
@@ -30,26 +32,17 @@ fn report(args: &[&str]) -> Output {
 #[test]
 fn the_markdown_record_of_a_journal_matches_its_golden() {
     let journal = repo().join("tests/record/incident-42.journal");
-    let golden = repo().join("tests/record/incident-42.md");
+    let expected = repo().join("tests/record/incident-42.md");
     let out = report(&[&journal.to_string_lossy(), "--format", "markdown"]);
     assert_eq!(out.code, Some(1), "a failure and a refusal: {}", out.all());
-    if std::env::var_os("UPDATE_GOLDENS").is_some() {
-        std::fs::write(&golden, &out.stdout).unwrap_or_else(|e| panic!("{e}"));
-    }
-    let expected = std::fs::read_to_string(&golden).unwrap_or_default();
-    assert_eq!(
-        out.stdout,
-        expected,
-        "the Markdown record differs from {} (UPDATE_GOLDENS=1 regenerates)",
-        golden.display()
-    );
+    golden::check(&expected, &out.stdout);
 }
 
 #[test]
 fn report_writes_whole_files_chooses_the_format_by_extension_and_exits_as_status() {
     let journal = repo().join("tests/record/incident-42.journal");
     let journal = journal.to_string_lossy();
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let html = dir.path().join("record.html");
     let out = report(&[&journal, "--out", &html.to_string_lossy()]);
     assert_eq!(out.code, Some(1), "{}", out.all());
@@ -69,7 +62,7 @@ fn report_writes_whole_files_chooses_the_format_by_extension_and_exits_as_status
     assert_eq!(refused.code, Some(2), "{}", refused.all());
     assert!(refused.stderr.contains("--format"), "{}", refused.stderr);
     let left: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
         .filter_map(Result::ok)
         .map(|e| e.file_name())
         .collect();
@@ -85,8 +78,7 @@ fn report_writes_whole_files_chooses_the_format_by_extension_and_exits_as_status
         .unwrap_or_default();
     let cut: Vec<&str> = text.lines().collect();
     let running = dir.path().join("running.journal");
-    std::fs::write(&running, cut[..cut.len() - 2].join("\n") + "\n")
-        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&running, cut[..cut.len() - 2].join("\n") + "\n").unwrap();
     let snapshot = report(&[&running.to_string_lossy(), "--format", "html"]);
     assert_eq!(snapshot.code, Some(3), "{}", snapshot.all());
     assert!(
@@ -94,12 +86,11 @@ fn report_writes_whole_files_chooses_the_format_by_extension_and_exits_as_status
         "{}",
         snapshot.stdout
     );
-    std::fs::remove_file(&running).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::remove_file(&running).unwrap();
 
     // A plan that was never applied: nothing recorded yet, as `status` says (3).
     let plan = dir.path().join("p.yaml");
-    std::fs::write(&plan, plan_text(&ids("nrec", 1), "never applied"))
-        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&plan, plan_text(&ids("nrec", 1), "never applied")).unwrap();
     let none = report(&[&plan.to_string_lossy()]);
     assert_eq!(none.code, Some(3), "{}", none.all());
     assert!(none.stderr.contains("No apply"), "{}", none.stderr);
@@ -122,7 +113,7 @@ fn plan_text(ids: &[String], description: &str) -> String {
 fn applied(ids: &[String], description: &str, report_file: &Path) -> (Served, tempfile::TempDir) {
     let served = Served::start_api("v3", 2.0, &["--failing", &ids[2], "--missing", &ids[4]]);
     let work = super::harness::Work::new(ids, 4);
-    std::fs::write(&work.plan, plan_text(ids, description)).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&work.plan, plan_text(ids, description)).unwrap();
     // The refused instance must reach the submission, not stop at the preflight.
     let out = work
         .apply(&served)
@@ -137,7 +128,7 @@ fn applied(ids: &[String], description: &str, report_file: &Path) -> (Served, te
 #[test]
 fn apply_writes_the_record_its_extension_asks_for_and_journals_who_ran_it() {
     let ids = ids("mdrc", 6);
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let md = dir.path().join("ticket.md");
     let (_served, work) = applied(&ids, "drill", &md);
     let text = std::fs::read_to_string(&md).unwrap_or_default();
@@ -185,7 +176,7 @@ fn the_html_record_of_a_sandbox_run_loads_offline_in_chromium_and_shows_everythi
          <script>window.__planrun_injected = 1; document.title = 'pwned'</script>\
          <img src=\"http://127.0.0.1:9/x.png\">";
     let ids = ids("brws", 10);
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let page = dir.path().join("record.html");
     let (_served, work) = applied(&ids, DESCRIPTION, &page);
     let json = report(&[
@@ -257,7 +248,5 @@ fn the_html_record_of_a_sandbox_run_loads_offline_in_chromium_and_shows_everythi
             && picture["luma_stddev"].as_f64().unwrap_or(0.0) > 10.0,
         "a blank picture: {picture}"
     );
-    if std::env::var_os("PLANRUN_UPDATE_SCREENSHOT").is_some() {
-        std::fs::copy(&shot, repo().join("docs/record.png")).unwrap_or_else(|e| panic!("{e}"));
-    }
+    golden::refresh(&repo().join("docs/record.png"), &shot);
 }

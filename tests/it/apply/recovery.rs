@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use planrun::engine::journal::Journal;
+use planrun::engine::journal::script::Script;
 use serde_json::Value;
 
 use super::harness::{PLAN_NAME, Served, Work, hours_ago, ids, plan_text_at, read_json, statuses};
@@ -14,7 +16,7 @@ use crate::support::LIMIT;
 /// The plan of `work` rolling `ids` back to `time`.
 fn write_at(work: &Work, ids: &[String], rename: &str, time: &str) {
     let text = plan_text_at(Some(PLAN_NAME), ids, 1, rename, time);
-    std::fs::write(&work.plan, text).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&work.plan, text).unwrap();
 }
 
 /// The instance's job in a report, and the rollback times its task echoes in the sandbox.
@@ -191,18 +193,13 @@ fn a_plan_never_sent_is_not_succeeded_on_another_plans_ended_task() {
         .run();
     assert_eq!(made.code, Some(0), "{}", made.all());
     let body = std::fs::read_to_string(&saved).unwrap_or_default();
-    let doc: Value = serde_json::from_str(body.lines().next().unwrap_or_default())
-        .unwrap_or_else(|e| panic!("{e}"));
-    let at = chrono::Utc::now().to_rfc3339();
-    let journal = [
-        serde_json::json!({"record": "start", "plan": PLAN_NAME, "plan_hash": doc["plan_hash"], "at": at}),
-        serde_json::json!({"record": "intent", "batch": 1, "instances": [ids[0]], "at": at}),
-    ]
-    .iter()
-    .map(|r| format!("{r}\n"))
-    .collect::<String>();
-    std::fs::create_dir_all(b.state_dir()).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(b.journal(), journal).unwrap_or_else(|e| panic!("{e}"));
+    let doc: Value = serde_json::from_str(body.lines().next().unwrap_or_default()).unwrap();
+    let journal = Script::new(chrono::Utc::now())
+        .start(PLAN_NAME, doc["plan_hash"].as_str().unwrap_or_default())
+        .intent(1, &[ids[0].as_str()])
+        .records();
+    let (mut file, _) = Journal::open(&b.journal()).unwrap();
+    file.append_all(&journal).unwrap();
 
     let path = b.dir.path().join("b.json");
     let out = b.apply(&served).arg("--report").arg(&path).run();

@@ -88,7 +88,7 @@ fn a_changed_plan_over_an_unfinished_journal_is_refused_unless_restart() {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let kept: Vec<String> = std::fs::read_dir(work.state_dir())
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
         .filter_map(Result::ok)
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| n.starts_with(&format!("{name}.")))
@@ -187,9 +187,8 @@ fn a_corrupt_journal_is_refused_with_exit_2_and_restart_sets_it_aside() {
     let served = Served::start(0.3, &[]);
     let ids = ids("crpt", 2);
     let work = Work::new(&ids, 2);
-    std::fs::create_dir_all(work.state_dir()).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(work.journal(), "not json\n{\"record\":\"complete\"}\n")
-        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(work.state_dir()).unwrap();
+    std::fs::write(work.journal(), "not json\n{\"record\":\"complete\"}\n").unwrap();
     let refused = work.apply(&served).run();
     assert_eq!(refused.code, Some(2), "{}", refused.all());
     assert!(refused.stderr.contains("--restart"), "{}", refused.stderr);
@@ -205,8 +204,7 @@ fn instances_without_a_region_are_refused_before_anything_is_sent_unless_region_
     let ids = ids("nreg", 2);
     let work = Work::new(&ids, 2);
     let text = std::fs::read_to_string(&work.plan).unwrap_or_default();
-    std::fs::write(&work.plan, text.replace("region: ap-guangzhou\n", ""))
-        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&work.plan, text.replace("region: ap-guangzhou\n", "")).unwrap();
     let refused = work.apply(&served).run();
     assert_eq!(refused.code, Some(2), "{}", refused.all());
     assert!(

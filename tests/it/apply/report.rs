@@ -1,5 +1,5 @@
-//! `--report FILE` as DESIGN §6, `status` (human and `--format json`) and its exit codes,
-//! `--timeout`, and no secret anywhere in what planrun writes or prints.
+//! `--report FILE` as `docs/contract.md` §6, `status` (human and `--format json`) and its exit
+//! codes, `--timeout`, and no secret anywhere in what planrun writes or prints.
 
 use std::collections::BTreeSet;
 
@@ -240,7 +240,7 @@ fn no_secret_or_token_appears_in_the_journal_the_report_or_the_output() {
     }
     // Old journals set aside by --restart too.
     for entry in std::fs::read_dir(work.state_dir())
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
         .filter_map(Result::ok)
     {
         let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
@@ -305,8 +305,8 @@ fn the_sandbox_demo_runs_the_instances_on_the_plans_clock() {
     let kiritimati = chrono::FixedOffset::east_opt(14 * 3600).unwrap_or_else(|| panic!("tz"));
     let time = (chrono::Utc::now() - chrono::Duration::hours(1))
         .with_timezone(&kiritimati)
-        .format("%Y-%m-%d %H:%M:%S");
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        .format(planrun::contract::TIME_FORMAT);
+    let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("east.yaml");
     std::fs::write(
         &plan,
@@ -315,7 +315,7 @@ fn the_sandbox_demo_runs_the_instances_on_the_plans_clock() {
              instances:\n  - id: cdb-east0001\n    tables:\n      crm:\n        contacts: contacts_bak\n"
         ),
     )
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
     let out = Test::in_dir(dir.path())
         .real_clock()
         .args(["apply", "--yes", "--sandbox", "--poll-interval", "100ms"])

@@ -5,9 +5,9 @@ use std::os::unix::process::CommandExt as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use std::time::Instant;
 
 use super::harness::{LIMIT, Served, Test, Work, ids};
+use crate::support::{STEP, wait_for_blocking};
 
 /// The command after "Resume with:" in the output.
 fn resume_line(stdout: &str) -> String {
@@ -150,18 +150,12 @@ fn sigterm_and_sighup_stop_submitting_and_exit_3_with_the_resume_command() {
 
 /// Waits until the file at `path` holds `needle` (a log written by another process).
 fn wait_for_text(path: &Path, needle: &str, limit: Duration) {
-    let deadline = Instant::now() + limit;
-    loop {
-        if std::fs::read_to_string(path).is_ok_and(|t| t.contains(needle)) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no {needle:?} in {} after {limit:?}",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_blocking(
+        &format!("{needle:?} in {}", path.display()),
+        limit,
+        STEP,
+        || std::fs::read_to_string(path).is_ok_and(|t| t.contains(needle)),
+    );
 }
 
 /// `planrun apply PLAN --yes 2>&1 | tee apply.log`, then Ctrl-C: the terminal signals the
@@ -177,7 +171,7 @@ fn ctrl_c_to_a_pipeline_whose_tee_dies_stops_submitting_and_exits_3() {
     let planrun = work
         .apply(&served)
         .args(["--concurrency", "1", "--rate", "2"])
-        .stdout_to(writer.try_clone().unwrap_or_else(|e| panic!("{e}")))
+        .stdout_to(writer.try_clone().unwrap())
         .stderr_to(writer)
         // A job of its own, as a shell makes one for a pipeline.
         .process_group(0)
@@ -187,7 +181,7 @@ fn ctrl_c_to_a_pipeline_whose_tee_dies_stops_submitting_and_exits_3() {
         .arg(&log)
         .stdin(reader)
         .stdout(Stdio::null())
-        .process_group(i32::try_from(pgid).unwrap_or_else(|e| panic!("{e}")))
+        .process_group(i32::try_from(pgid).unwrap())
         .spawn()
         .unwrap_or_else(|e| panic!("spawn tee: {e}"));
     wait_for_text(&log, "accepted: job", Duration::from_secs(30));
@@ -196,7 +190,7 @@ fn ctrl_c_to_a_pipeline_whose_tee_dies_stops_submitting_and_exits_3() {
         .status()
         .unwrap_or_else(|e| panic!("kill: {e}"));
     assert!(status.success());
-    let tee_status = tee.wait().unwrap_or_else(|e| panic!("{e}"));
+    let tee_status = tee.wait().unwrap();
     assert!(!tee_status.success(), "tee should have died of the signal");
     let code = planrun.finish(LIMIT).code;
     assert_eq!(code, Some(3), "a panic would be 101");

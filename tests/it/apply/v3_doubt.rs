@@ -120,7 +120,7 @@ both_apis! {
 
 #[test]
 fn sandbox_serve_takes_only_a_documented_task_running_code() {
-    let home = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let home = tempfile::tempdir().unwrap();
     let bad = Test::in_dir(home.path())
         .args(["sandbox", "serve", "--task-running-code", "Nope.Nope"])
         .run();

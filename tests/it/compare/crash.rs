@@ -9,8 +9,8 @@ use std::time::Duration;
 use mysql_async::prelude::Queryable;
 
 use super::fixture::{binlog_position, restored, rows};
-use crate::selfhosted::run::wait_for;
 use crate::selfhosted::server::Server;
+use crate::support::wait_for;
 
 /// The keys of every row inserted into `shop.orders` from `(file, position)` on, decoded
 /// from the server's binary log by `mariadb-binlog`.

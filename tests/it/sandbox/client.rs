@@ -53,22 +53,27 @@ async fn client_submits_and_tracks_with_both_methods_over_get_and_post() {
                 .rollback(&[rollback(id)])
                 .await
                 .unwrap_or_else(|e| panic!("{http:?} {sig:?}: {e}"));
-            let deadline = Instant::now() + Duration::from_secs(5);
-            loop {
-                let task = c
-                    .find_task(id, &job)
-                    .await
-                    .unwrap_or_else(|e| panic!("{e}"))
-                    .unwrap_or_else(|| panic!("job {job} not listed"));
-                assert_eq!(task.strategy, Some(Strategy::Table));
-                assert_eq!(task.rollback_time.as_deref(), Some("2026-01-01 03:15:00"));
-                if task.status == TaskStatus::Success {
-                    assert_eq!(task.progress, Some(100));
-                    break;
-                }
-                assert!(Instant::now() < deadline, "{task:?}");
-                tokio::time::sleep(Duration::from_millis(70)).await;
-            }
+            wait_for_every(
+                "the task to succeed",
+                Duration::from_secs(5),
+                Duration::from_millis(70),
+                async || {
+                    let task = c
+                        .find_task(id, &job)
+                        .await
+                        .unwrap()
+                        .unwrap_or_else(|| panic!("job {job} not listed"));
+                    assert_eq!(task.strategy, Some(Strategy::Table));
+                    assert_eq!(task.rollback_time.as_deref(), Some("2026-01-01 03:15:00"));
+                    if task.status == TaskStatus::Success {
+                        assert_eq!(task.progress, Some(100));
+                        Ok(())
+                    } else {
+                        Err(format!("{task:?}"))
+                    }
+                },
+            )
+            .await;
         }
     }
     assert_eq!(sb.counters().accepted_jobs, 4);
@@ -112,7 +117,7 @@ both_apis! {
             let page = c
                 .all_rollback_jobs(A)
                 .await
-                .unwrap_or_else(|e| panic!("{e}"));
+                .unwrap();
             let tables: Vec<_> = page.tasks.iter().map(|t| &t.tables).collect();
             assert_eq!(tables, [&rollback(A).spec.tables]);
             (err, page.tasks.len())
@@ -152,10 +157,7 @@ async fn reads_are_retried_through_injected_502_and_9006() {
     let sb = start(config).await;
     let c = client(&sb, HttpMethod::Get, SignatureMethod::HmacSha256);
     for _ in 0..6 {
-        let page = c
-            .rollback_jobs(A, 0, 10)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        let page = c.rollback_jobs(A, 0, 10).await.unwrap();
         assert_eq!(page.task_count, 0);
     }
     let s = sb.counters();

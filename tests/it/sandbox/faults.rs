@@ -145,13 +145,8 @@ async fn a_v2_read_is_dropped_without_a_byte(sb: &Sandbox) {
         sb.addr()
     );
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut socket = tokio::net::TcpStream::connect(sb.addr())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    socket
-        .write_all(request.as_bytes())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let mut socket = tokio::net::TcpStream::connect(sb.addr()).await.unwrap();
+    socket.write_all(request.as_bytes()).await.unwrap();
     let mut answer = Vec::new();
     // The connection must end (EOF or reset), not hang open without an answer.
     let ended = tokio::time::timeout(Duration::from_secs(5), socket.read_to_end(&mut answer)).await;

@@ -26,6 +26,8 @@ use planrun::sandbox::{
 };
 use serde_json::{Value, json};
 
+use crate::support::wait_for_every;
+
 pub(crate) const A: &str = "cdb-aaaaaaaa";
 pub(crate) const B: &str = "cdb-bbbbbbbb";
 
@@ -165,17 +167,18 @@ pub(crate) fn para() -> Value {
 }
 
 pub(crate) async fn wait_idle(c: &mut Caller, id: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let v = c.jobs(id, &[("limit", "1")]).await;
-        assert_eq!(int(&v["code"]), 0, "{v}");
-        let done = v["data"]["taskList"]
-            .as_array()
-            .is_some_and(|l| l.iter().all(|t| int(&t["status"]) >= 2));
-        if done {
-            return;
-        }
-        assert!(Instant::now() < deadline, "task never finished");
-        tokio::time::sleep(Duration::from_millis(60)).await;
-    }
+    // Under the default 20 requests/s per action.
+    wait_for_every(
+        "the task to finish",
+        Duration::from_secs(10),
+        Duration::from_millis(60),
+        async || {
+            let v = c.jobs(id, &[("limit", "1")]).await;
+            assert_eq!(int(&v["code"]), 0, "{v}");
+            v["data"]["taskList"]
+                .as_array()
+                .is_some_and(|l| l.iter().all(|t| int(&t["status"]) >= 2))
+        },
+    )
+    .await;
 }

@@ -91,25 +91,29 @@ async fn tasks_wait_run_with_growing_progress_and_end() {
     assert_eq!(int(&submitted["code"]), 0, "{submitted}");
     let job = int(&submitted["data"]["jobId"]);
     let mut seen = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let t = c.jobs(A, &[]).await["data"]["taskList"][0].clone();
-        assert_eq!(int(&t["jobId"]), job);
-        let (status, progress) = (int(&t["status"]), int(&t["progress"]));
-        seen.push((status, progress));
-        if status == 2 {
+    // Under the default 20 requests/s per action.
+    wait_for_every(
+        "the task to succeed",
+        Duration::from_secs(5),
+        Duration::from_millis(60),
+        async || {
+            let t = c.jobs(A, &[]).await["data"]["taskList"][0].clone();
+            assert_eq!(int(&t["jobId"]), job);
+            let (status, progress) = (int(&t["status"]), int(&t["progress"]));
+            seen.push((status, progress));
+            if status != 2 {
+                return Err(format!("{seen:?}"));
+            }
             assert_eq!(progress, 100);
             assert_ne!(t["endTime"], "0000-00-00 00:00:00");
             assert_eq!(t["type"], "10");
             assert_eq!(t["taskContext"]["data"]["strategy"], "table");
             assert_eq!(t["taskContext"]["data"]["tables"], para()["tables"]);
             assert_eq!(t["name"], "orders.payments");
-            break;
-        }
-        assert!(Instant::now() < deadline, "{seen:?}");
-        // Under the default 20 requests/s per action.
-        tokio::time::sleep(Duration::from_millis(60)).await;
-    }
+            Ok(())
+        },
+    )
+    .await;
     assert_eq!(seen[0].0, 0, "starts waiting: {seen:?}");
     let running: Vec<i64> = seen.iter().filter(|s| s.0 == 1).map(|s| s.1).collect();
     assert!(running.len() >= 3, "{seen:?}");

@@ -12,14 +12,7 @@ async fn counters_endpoint_serves_the_snapshot_as_json() {
     c.jobs(A, &[]).await;
     let url = sb.counters_url();
     assert!(url.starts_with("http://127.0.0.1:") && url.ends_with("/_sandbox/counters"));
-    let v: Value = http()
-        .get(&url)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .json()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let v: Value = http().get(&url).send().await.unwrap().json().await.unwrap();
     assert_eq!(v["accepted_submissions"], json!({A: 1, B: 1}));
     assert_eq!(v["accepted_jobs"], 1);
     assert_eq!(v["requests_per_action"]["RollbackCdbDatabaseTables"], 1);
@@ -44,7 +37,7 @@ async fn the_sandbox_refuses_non_loopback_addresses_and_stops_on_shutdown() {
 /// SIGINT (the process is ours: started here, signalled by its id).
 #[test]
 fn sandbox_serve_prints_its_endpoint_and_stops_on_ctrl_c() {
-    let home = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let home = tempfile::tempdir().unwrap();
     let mut child = Test::in_dir(home.path())
         .args(["sandbox", "serve", "--port", "0", "--job-seconds", "1"])
         .spawn();
@@ -72,16 +65,16 @@ fn sandbox_serve_prints_its_endpoint_and_stops_on_ctrl_c() {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let v: Value = runtime.block_on(async {
         http()
             .get(&counters)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap()
             .json()
             .await
-            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap()
     });
     assert_eq!(v["accepted_jobs"], 0);
 

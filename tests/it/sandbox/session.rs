@@ -24,7 +24,7 @@ fn the_example_plan_applies_in_the_sandbox_over_v3_by_default_and_over_v2() {
         (&[][..], "/ (", true),
         (&["--api", "v2"][..], "/v2/index.php (", false),
     ] {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().unwrap();
         let Output {
             code,
             stdout,

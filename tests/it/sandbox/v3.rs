@@ -96,7 +96,7 @@ pub(crate) fn error_code(r: &Value) -> Option<&str> {
 /// A rollback time one hour ago in the instances' clock (+08:00): inside the default window.
 pub(crate) fn recent() -> String {
     (chrono::Utc::now().naive_utc() + chrono::TimeDelta::hours(7))
-        .format("%Y-%m-%d %H:%M:%S")
+        .format(planrun::contract::TIME_FORMAT)
         .to_string()
 }
 
@@ -180,8 +180,8 @@ async fn a_body_changed_after_signing_fails_the_signature() {
         .body(json!({"InstanceIds": [B]}).to_string())
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let v: Value = resp.json().await.unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
+    let v: Value = resp.json().await.unwrap();
     assert_eq!(
         error_code(&v["Response"]),
         Some("AuthFailure.SignatureFailure")
@@ -231,10 +231,10 @@ async fn malformed_requests_get_parameter_and_protocol_codes() {
         .body("{}")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
         .json()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(
         error_code(&v["Response"]),
         Some("AuthFailure.InvalidAuthorization")
@@ -244,10 +244,10 @@ async fn malformed_requests_get_parameter_and_protocol_codes() {
         .get(&c.url)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
         .json()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(error_code(&v["Response"]), Some("UnsupportedProtocol"));
     assert_eq!(sb.counters().accepted_jobs, 0);
     sb.shutdown().await;

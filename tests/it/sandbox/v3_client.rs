@@ -61,22 +61,26 @@ async fn planruns_v3_client_round_trips_every_action() {
     );
     assert!(busy.request_id().is_some_and(|r| !r.is_empty()));
 
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let page = c
-            .rollback_tasks(A, Some(&id), 0, 10)
-            .await
-            .unwrap_or_else(|e| panic!("detail: {e}"));
-        assert_eq!(page.total_count, Some(1));
-        let task = &page.items[0];
-        assert_eq!(task.detail[0].instance_id, A);
-        if task.status.as_deref() == Some("SUCCESS") {
+    wait_for_every(
+        "the task to succeed",
+        Duration::from_secs(10),
+        Duration::from_millis(100),
+        async || {
+            let page = c
+                .rollback_tasks(A, Some(&id), 0, 10)
+                .await
+                .unwrap_or_else(|e| panic!("detail: {e}"));
+            assert_eq!(page.total_count, Some(1));
+            let task = &page.items[0];
+            assert_eq!(task.detail[0].instance_id, A);
+            if task.status.as_deref() != Some("SUCCESS") {
+                return Err(format!("{task:?}"));
+            }
             assert_eq!(task.percent(), Some(100));
-            break;
-        }
-        assert!(Instant::now() < deadline, "never finished: {task:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+            Ok(())
+        },
+    )
+    .await;
 
     // B still runs (same job, its own task) until stopped.
     let stopping = c.stop_rollback(B).await;
@@ -139,10 +143,12 @@ async fn sandbox_errors_fall_into_the_clients_classes() {
 /// what preflight calls inside the window is accepted, what it calls outside or refused is not.
 #[tokio::test]
 async fn engine_preflight_agrees_with_what_the_sandbox_accepts() {
-    use planrun::engine::v3::{PREFLIGHT_BATCH, V3 as Adapter, Window, window};
+    use planrun::engine::v3::{PREFLIGHT_BATCH, V3 as Adapter};
+    use planrun::engine::window::{Window, window};
 
-    let at =
-        |t: &str| chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S").unwrap_or_default();
+    let at = |t: &str| {
+        chrono::NaiveDateTime::parse_from_str(t, planrun::contract::TIME_FORMAT).unwrap_or_default()
+    };
     let mut config = fast();
     config.missing_instances.insert("cdb-gone0000".into());
     config.rollback_windows.insert(
@@ -207,7 +213,8 @@ async fn engine_preflight_agrees_with_what_the_sandbox_accepts() {
 /// never "refused", and it carries the API's code and message.
 #[tokio::test]
 async fn preflight_asks_again_on_transient_instance_codes_within_a_bound() {
-    use planrun::engine::v3::{V3 as Adapter, Window, window};
+    use planrun::engine::v3::V3 as Adapter;
+    use planrun::engine::window::{Window, window};
     let recent = super::v3::recent();
     let ids = [A.to_owned(), B.to_owned()];
 
@@ -217,10 +224,7 @@ async fn preflight_asks_again_on_transient_instance_codes_within_a_bound() {
     })
     .await;
     let adapter = Adapter::new(client(&sb, DEMO_SECRET_KEY));
-    let items = adapter
-        .preflight(None, &ids)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let items = adapter.preflight(None, &ids).await.unwrap();
     for id in &ids {
         assert_eq!(
             window(&items, id, &recent),
@@ -241,10 +245,7 @@ async fn preflight_asks_again_on_transient_instance_codes_within_a_bound() {
     })
     .await;
     let adapter = Adapter::new(client(&sb, DEMO_SECRET_KEY));
-    let items = adapter
-        .preflight(None, &ids)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let items = adapter.preflight(None, &ids).await.unwrap();
     let verdict = window(&items, A, &recent);
     assert!(
         matches!(&verdict, Window::Inconclusive { code, message }

@@ -51,13 +51,21 @@ async fn describe_tasks_ties_each_task_to_its_request_and_instances() {
     let sb = start(fast()).await;
     let c = V3::new(&sb);
     c.start(json!([instance(A)])).await;
-    let done = loop {
-        let item = c.call("DescribeTasks", json!({"InstanceId": A})).await["Items"][0].clone();
-        if !["INITIAL", "WAITING", "RUNNING"].contains(&item["TaskStatus"].as_str().unwrap_or("")) {
-            break item;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let done = wait_for_every(
+        "the task to end",
+        Duration::from_secs(10),
+        Duration::from_millis(50),
+        async || {
+            let item = c.call("DescribeTasks", json!({"InstanceId": A})).await["Items"][0].clone();
+            let status = item["TaskStatus"].as_str().unwrap_or("");
+            if ["INITIAL", "WAITING", "RUNNING"].contains(&status) {
+                Err(item)
+            } else {
+                Ok(item)
+            }
+        },
+    )
+    .await;
     assert_eq!(done["TaskStatus"], "SUCCEED", "{done}");
     assert_ne!(done["EndTime"], "0000-00-00 00:00:00");
     sb.shutdown().await;
@@ -77,8 +85,7 @@ async fn the_task_running_code_is_configurable_and_defaults_to_a_documented_one(
             ..fast()
         };
         if let Some(code) = code {
-            config.task_running_code =
-                planrun::sandbox::task_running_code(code).unwrap_or_else(|e| panic!("{e}"));
+            config.task_running_code = planrun::sandbox::task_running_code(code).unwrap();
         }
         let sb = start(config).await;
         let c = V3::new(&sb);
@@ -178,17 +185,20 @@ async fn the_sandbox_refuses_what_the_cloud_refuses_and_answers_every_documented
         .call("DescribeTasks", json!({"InstanceId": "cdb-ord00002"}))
         .await;
     assert_eq!(listed["Items"][0]["TaskStatus"], "WAITING", "{listed}");
-    tokio::time::timeout(std::time::Duration::from_secs(10), async {
-        loop {
+    wait_for_every(
+        "the task to end REMOVED",
+        Duration::from_secs(10),
+        Duration::from_millis(50),
+        async || {
             let d = c
                 .detail("cdb-ord00002", json!({"AsyncRequestId": id}))
                 .await;
             if d["Items"][0]["Status"] == "REMOVED" {
-                break;
+                Ok(())
+            } else {
+                Err(d)
             }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("the task never ended REMOVED"));
+        },
+    )
+    .await;
 }

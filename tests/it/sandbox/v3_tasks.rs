@@ -8,17 +8,22 @@ use planrun::sandbox::RollbackWindow;
 /// Polls until the newest task of `id` is terminal; returns that item. 10 polls a second
 /// leave room under the 20/s limit for the test's other requests.
 async fn wait_done(c: &V3, id: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let r = c.detail(id, json!({"Limit": 1})).await;
-        let item = r["Items"][0].clone();
-        let status = item["Status"].as_str().unwrap_or("").to_owned();
-        if ["SUCCESS", "FAILED", "KILLED"].contains(&status.as_str()) {
-            return item;
-        }
-        assert!(Instant::now() < deadline, "task never finished: {r}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for_every(
+        "the task to finish",
+        Duration::from_secs(10),
+        Duration::from_millis(100),
+        async || {
+            let r = c.detail(id, json!({"Limit": 1})).await;
+            let item = r["Items"][0].clone();
+            let status = item["Status"].as_str().unwrap_or("").to_owned();
+            if ["SUCCESS", "FAILED", "KILLED"].contains(&status.as_str()) {
+                Ok(item)
+            } else {
+                Err(r)
+            }
+        },
+    )
+    .await
 }
 
 #[tokio::test]
@@ -36,7 +41,7 @@ async fn start_batch_rollback_refuses_the_whole_call_on_any_broken_rule() {
     };
     let old = (chrono::Utc::now().naive_utc() + chrono::TimeDelta::hours(8)
         - chrono::TimeDelta::days(8))
-    .format("%Y-%m-%d %H:%M:%S")
+    .format(planrun::contract::TIME_FORMAT)
     .to_string();
     let cases = [
         (
@@ -262,8 +267,9 @@ async fn both_apis_share_one_set_of_tasks() {
 async fn range_time_reports_windows_and_codes_per_instance() {
     let mut config = fast();
     config.missing_instances.insert("cdb-gone0000".into());
-    let at =
-        |t: &str| chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S").unwrap_or_default();
+    let at = |t: &str| {
+        chrono::NaiveDateTime::parse_from_str(t, planrun::contract::TIME_FORMAT).unwrap_or_default()
+    };
     config.rollback_windows.insert(
         B.into(),
         vec![RollbackWindow {

@@ -8,11 +8,14 @@
 
 use std::time::Duration;
 
+use planrun::engine::journal::Journal;
+use planrun::engine::journal::script::Script;
 use planrun::mysql::TEMP_PREFIX;
 
 use super::restore::story;
-use super::run::{defaults_file, held, journal, planrun, spawn_apply, wait_for, write_plan};
+use super::run::{defaults_file, held, journal, planrun, spawn_apply, write_plan};
 use super::server::Server;
+use crate::support::wait_for;
 
 /// The restores whose loaders are blocked: `mariadb` children of `apply` that run on.
 fn loaders(apply: u32) -> Vec<u32> {
@@ -305,20 +308,12 @@ async fn cancel_after_a_kill_drops_what_the_interrupted_restores_left() {
     super::oracle::no_temp_files(&super::run::tmp(dir.path()));
 
     // shop-b: a stop that the killed apply journalled too late to act on.
-    let mut journal_file = std::fs::OpenOptions::new()
-        .append(true)
-        .open(super::run::journal_path(dir.path()))
-        .expect("journal");
-    std::io::Write::write_all(
-        &mut journal_file,
-        format!(
-            "{}\n",
-            serde_json::json!({"record": "stopping", "instance": "shop-b", "request": null, "at": chrono::Utc::now()})
-        )
-        .as_bytes(),
-    )
-    .expect("append");
-    drop(journal_file);
+    let (mut file, _) = Journal::open(&super::run::journal_path(dir.path())).expect("journal");
+    let stop = Script::new(chrono::Utc::now())
+        .stopping("shop-b", None)
+        .records();
+    file.append_all(&stop).expect("append");
+    drop(file);
 
     // shop-a: no apply runs, so cancel cleans up itself.
     let out = cancel(dir.path(), time, &plan, &["shop-a"]);

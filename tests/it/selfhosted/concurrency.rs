@@ -9,8 +9,9 @@ use std::time::Duration;
 use mysql_async::prelude::Queryable;
 
 use super::restore::story;
-use super::run::{apply, defaults_file, spawn_apply, wait_for, write_plan};
+use super::run::{apply, defaults_file, spawn_apply, write_plan};
 use super::server::Server;
+use crate::support::wait_for;
 
 const IDS: [&str; 3] = ["shop-a", "shop-b", "shop-c"];
 

@@ -1,4 +1,4 @@
-//! The independent oracle of `/work/shared/oracle.md`, made with the server's own tools and
+//! The independent oracle of `docs/oracle.md`, made with the server's own tools and
 //! nothing of planrun: a second fresh server, the same dump loaded whole, production's binary
 //! log replayed from the dump's coordinates up to the time (`mariadb-binlog --start-position
 //! --stop-datetime | mariadb`). And what must not change on production: every other table's
@@ -90,6 +90,8 @@ pub async fn restore(production: &Server, dump: &Path, time: NaiveDateTime) -> S
                 "--read-from-remote-server".to_owned(),
                 "--to-last-log".to_owned(),
                 format!("--start-position={pos}"),
+                // Written out, not planrun's `contract::TIME_FORMAT`: the oracle shares
+                // nothing with the code it judges (mariadb-binlog's own format).
                 format!("--stop-datetime={}", time.format("%Y-%m-%d %H:%M:%S")),
                 file,
             ])

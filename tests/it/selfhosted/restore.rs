@@ -363,7 +363,7 @@ async fn refusals_name_the_problem_and_leave_nothing_behind() {
     };
     // The server keeps a log a binlog reader of the restores above still holds (it notices
     // the reader gone a little later): purge until the old logs are gone.
-    super::run::wait_for("the old logs purged", std::time::Duration::from_secs(60), async || {
+    crate::support::wait_for("the old logs purged", std::time::Duration::from_secs(60), async || {
         server
             .admin(&format!("PURGE BINARY LOGS TO '{newest}'"))
             .await;

@@ -3,7 +3,7 @@
 //! client tools), and reading what the runs journalled.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{NaiveDateTime, TimeZone, Utc};
 
@@ -39,7 +39,7 @@ pub fn write_plan(dir: &Path, entries: &str, time: NaiveDateTime) -> PathBuf {
         &path,
         format!(
             "version: 1\nname: shops\nprovider: mysql\ntimezone: \"+00:00\"\nrollback_time: \"{}\"\nrename: \"{{name}}_bak\"\ninstances:\n{entries}",
-            time.format("%Y-%m-%d %H:%M:%S")
+            time.format(planrun::contract::TIME_FORMAT)
         ),
     )
     .expect("plan");
@@ -110,15 +110,6 @@ pub fn journal(dir: &Path) -> Vec<serde_json::Value> {
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect()
-}
-
-/// Waits for `cond` (looked at every 20 ms), at most `limit`; `what` names it in the failure.
-pub async fn wait_for(what: &str, limit: Duration, mut cond: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !cond().await {
-        assert!(Instant::now() < deadline, "waited {limit:?} for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 /// A dump whose `shop` section blocks its loader: it reads the FIFO `dir/hold`.

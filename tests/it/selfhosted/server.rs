@@ -3,9 +3,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
+
+use crate::support::wait_for_every;
 
 pub const USER: &str = "planrun_test";
 /// Given to the server in a test: it must never show up in planrun's output.
@@ -117,22 +119,22 @@ impl Server {
 
     /// Connects until the server answers (it is ready then), failing early if it died.
     async fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(c) = mysql_async::Conn::new(self.root_opts()).await {
-                let _ = c.disconnect().await;
-                return;
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("mariadbd exited ({status}): {}", self.error_log());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "mariadbd not ready in 60 s: {}",
-                self.error_log()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        wait_for_every(
+            "mariadbd to be ready",
+            Duration::from_secs(60),
+            Duration::from_millis(50),
+            async || {
+                if let Ok(c) = mysql_async::Conn::new(self.root_opts()).await {
+                    let _ = c.disconnect().await;
+                    return Ok(());
+                }
+                if let Ok(Some(status)) = self.child.try_wait() {
+                    panic!("mariadbd exited ({status}): {}", self.error_log());
+                }
+                Err(self.error_log())
+            },
+        )
+        .await;
     }
 
     fn error_log(&self) -> String {

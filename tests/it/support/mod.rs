@@ -3,10 +3,13 @@
 //! endpoint, colour, width) — and pins `NO_COLOR`, `COLUMNS` and `PLANRUN_NOW`; the test
 //! adds what it means to set. [`Test::run`] runs to the end within a time limit,
 //! [`Test::spawn`] starts a child the test watches ([`Running`], whose `finish` has one too).
-//! `both_apis!` writes a test once and runs it for API 2.0 and 3.0.
+//! `both_apis!` writes a test once and runs it for API 2.0 and 3.0. [`wait_for`] is the one way
+//! a test waits for something to happen.
 
+pub mod golden;
 pub mod rollback;
 mod running;
+mod wait;
 
 use std::ffi::OsStr;
 use std::io::Write as _;
@@ -15,6 +18,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 pub use running::Running;
+pub use wait::{STEP, wait_for, wait_for_blocking, wait_for_every};
 
 /// The clock rollback-time rules compare against unless a test asks for the real one.
 pub const NOW: &str = "2026-11-23T12:00:00Z";

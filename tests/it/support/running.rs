@@ -183,20 +183,17 @@ impl Running {
             }
         }
         // The output is closed: the child is exiting (or, when none was collected, runs
-        // on); its exit is looked at every few milliseconds up to the same limit.
-        let status = loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => break status,
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(10));
+        // on); its exit is asked for every few milliseconds up to the same limit (a child
+        // still running then is killed when `self` drops).
+        let left = deadline.saturating_duration_since(Instant::now());
+        let status =
+            super::wait_for_blocking("planrun to exit", left, Duration::from_millis(10), || {
+                match self.child.try_wait() {
+                    Ok(Some(status)) => Ok(status),
+                    Ok(None) => Err("still running"),
+                    Err(e) => panic!("cannot wait for planrun: {e}"),
                 }
-                _ => {
-                    let _ = self.child.kill();
-                    let _ = self.child.wait();
-                    panic!("planrun did not exit within {limit:?}");
-                }
-            }
-        };
+            });
         Output {
             code: status.code(),
             signal: std::os::unix::process::ExitStatusExt::signal(&status),

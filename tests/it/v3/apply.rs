@@ -1,7 +1,9 @@
 //! The apply engine over API 3.0 (through `AnyProtocol`) against a small stateful fake of the
 //! cloud: a lost answer is reconciled from DescribeRollbackTaskDetail's `Detail` without a
 //! second submission, and a rejected batch is split so the good instances still go through.
-#![allow(clippy::unwrap_used)]
+//! Not the sandbox: this cloud knows no DescribeTasks (the engine must decide from the detail
+//! listing alone, which the sandbox, serving DescribeTasks as documented, never makes it do),
+//! names its AsyncRequestIds (`async-N`) and keeps a task running for a set number of looks.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
@@ -23,6 +25,7 @@ use planrun::api::v3::model::{
 };
 use planrun::engine::any::AnyProtocol;
 use planrun::engine::journal::Journal;
+use planrun::engine::prepare::Work;
 use planrun::engine::run::{Ending, Engine, Options};
 use planrun::engine::schedule::Cadence;
 use planrun::engine::state::{RunState, Status};
@@ -103,7 +106,7 @@ async fn cloud(State(cloud): State<Arc<Cloud>>, headers: HeaderMap, body: Bytes)
             let request = format!("async-{n}");
             let start = chrono::Utc::now()
                 .with_timezone(&FixedOffset::east_opt(8 * 3600).unwrap())
-                .format("%Y-%m-%d %H:%M:%S")
+                .format(planrun::contract::TIME_FORMAT)
                 .to_string();
             cloud
                 .tasks
@@ -213,9 +216,11 @@ async fn start_cloud() -> (String, Arc<Cloud>) {
     (format!("http://{addr}/"), state)
 }
 
+/// Instances per call.
+const BATCH_SIZE: usize = 2;
+
 fn options() -> Options {
     Options {
-        batch_size: 2,
         concurrency: 1,
         cadence: Cadence {
             min: Duration::from_millis(20),
@@ -247,7 +252,10 @@ async fn run(endpoint: &str, ids: &[&str], path: &Path, opts: Options) -> (Endin
     let (_cancel_tx, cancel_rx) = watch::channel(false);
     let mut engine = Engine::new(
         protocol,
-        requests.into_iter().map(|r| (r, None)).collect(),
+        Work::batched(
+            requests.into_iter().map(|r| (r, None)).collect(),
+            BATCH_SIZE,
+        ),
         opts,
         journal,
         RunState::replay(ids.iter().copied(), &records),

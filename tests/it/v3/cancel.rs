@@ -1,7 +1,6 @@
 //! `planrun cancel` through the binary: StopRollback for the plan's unfinished instances,
 //! confirmed with DescribeAsyncRequestInfo and the task's state: `stopping`, then `cancelled`
 //! once KILLED.
-#![allow(clippy::unwrap_used)]
 
 use serde_json::json;
 

@@ -1,5 +1,4 @@
 //! `planrun jobs` over API 3.0 and the credential chain, through the binary.
-#![allow(clippy::unwrap_used)]
 
 use serde_json::json;
 

@@ -1,5 +1,4 @@
 //! The API 3.0 client: signing as sent, bodies, decoding, retries, pacing, outcome unknown.
-#![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
 
@@ -13,7 +12,7 @@ use planrun::api::v3::client::{
 };
 use planrun::api::v3::{AsyncRequestId, Client};
 use planrun::api::{Credentials, Error, ErrorClass};
-use planrun::engine::v3::{Window, window};
+use planrun::engine::window::{Window, window};
 
 #[tokio::test]
 async fn v3_submission_is_signed_and_sent_exactly_as_documented() {
@@ -137,10 +136,13 @@ async fn queries_retry_internal_errors_but_submissions_do_not() {
     );
     script.push(START_BATCH_ROLLBACK, error("InternalError", "boom"));
     let client = Client::new(config(&endpoint)).unwrap();
-    let items = client
+    let items: Vec<_> = client
         .rollback_range_time(&["cdb-mo64xu70".to_owned()])
         .await
-        .unwrap();
+        .unwrap()
+        .into_iter()
+        .map(planrun::engine::v3::answer_of)
+        .collect();
     assert_eq!(script.seen(DESCRIBE_ROLLBACK_RANGE_TIME).len(), 3);
     assert_eq!(
         window(&items, "cdb-mo64xu70", "2026-11-20 03:15:00"),

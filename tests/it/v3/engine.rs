@@ -1,5 +1,4 @@
 //! The engine's V3 adapter and AnyProtocol: tracking, reconciliation data, preflight, stop.
-#![allow(clippy::unwrap_used)]
 
 use serde_json::{Value, json};
 
@@ -11,7 +10,8 @@ use planrun::api::v3::client::{
 };
 use planrun::engine::any::AnyProtocol;
 use planrun::engine::protocol::{JobHandle, Protocol, TaskState};
-use planrun::engine::v3::{V3, Window, window};
+use planrun::engine::v3::V3;
+use planrun::engine::window::{Window, window};
 
 #[tokio::test]
 async fn engine_adapter_tracks_by_request_and_reconciles_by_detail() {
@@ -133,7 +133,8 @@ async fn preflight_batches_instances_and_stop_returns_its_request() {
     assert_eq!(body.as_slice(), br#"{"InstanceId":"cdb-mo64xu70"}"#);
 }
 
-/// Answers DescribeRollbackRangeTime once `gate`'s other callers are in too, echoing the
+/// Not the sandbox, which must never hold an answer back for others: answers
+/// DescribeRollbackRangeTime once `gate`'s other callers are in too, echoing the
 /// instances it was asked about; a call left alone for 2 s (a bound, not a measure of speed;
 /// under the client's 5 s request timeout, so that no retry joins it) is refused.
 async fn gated_echo(
@@ -179,6 +180,6 @@ async fn preflight_calls_overlap_and_keep_the_plan_order() {
         .preflight(None, &ids)
         .await
         .unwrap_or_else(|e| panic!("the four calls did not overlap: {e}"));
-    let answered: Vec<&str> = items.iter().map(|i| i.instance_id.as_str()).collect();
+    let answered: Vec<&str> = items.iter().map(|i| i.instance.as_str()).collect();
     assert_eq!(answered, ids.iter().map(String::as_str).collect::<Vec<_>>());
 }

@@ -1,6 +1,5 @@
 //! The rollback-window preflight through the binary: `apply` submits nothing when an instance
 //! cannot roll back to its time, and `plan --preflight` reports it like `validate` does.
-#![allow(clippy::unwrap_used)]
 
 use serde_json::json;
 

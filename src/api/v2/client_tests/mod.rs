@@ -1,6 +1,8 @@
 //! Client behaviour against tiny in-test servers on 127.0.0.1 that return canned answers:
 //! signing as sent, retries, "outcome unknown", the limiter and the bound in flight.
-//! (The full emulator is `sandbox`; these servers only script what each test needs.)
+//! Not the sandbox: it is built on `api` (so `api` does not import it), and these tests need
+//! answers the sandbox must not give on cue — a redirect, a reply held past the client's
+//! timeout, a connection dropped after the request — and every request as it arrived.
 
 mod pacing;
 mod query;

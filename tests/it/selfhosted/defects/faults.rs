@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 use mysql_async::prelude::Queryable;
 
 use super::super::oracle;
-use super::super::run::{held, planrun, spawn_apply, wait_for};
+use super::super::run::{held, planrun, spawn_apply};
 use super::super::server::Server;
 use super::scene::{Scene, exact};
+use crate::support::wait_for;
 
 const SCHEMA: &str = "CREATE DATABASE shop; \
     CREATE TABLE shop.orders (id INT PRIMARY KEY, amount INT NOT NULL, note VARCHAR(40)); \

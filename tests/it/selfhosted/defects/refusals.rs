@@ -30,7 +30,7 @@ async fn d2_a_dump_taken_after_the_time_is_never_chosen_whatever_its_clock_says(
     let late = scene.backups.join("late.sql");
     scene.prod.dump(&["shop", "other"], &late);
     let text = std::fs::read_to_string(&late).expect("dump");
-    let stamp = (scene.time - chrono::Duration::hours(1)).format("%Y-%m-%d %H:%M:%S");
+    let stamp = (scene.time - chrono::Duration::hours(1)).format(planrun::contract::TIME_FORMAT);
     let text: String = text
         .lines()
         .map(|l| {

@@ -1,6 +1,7 @@
-//! DescribeDBInstances (the catalog's fleet in the request's region, filtered, paged with
-//! Offset / Limit ≤ 2000, default 20), DescribeDatabases and DescribeTables (what an instance
-//! holds now, its successful rollbacks' targets included; Limit ≤ 5000, default 20).
+//! The catalog's answers ([`crate::sandbox::catalog`]): DescribeDBInstances (the fleet in
+//! the request's region, filtered, paged with Offset / Limit ≤ 2000, default 20),
+//! DescribeDatabases and DescribeTables (what an instance holds now, its successful
+//! rollbacks' targets included; Limit ≤ 5000, default 20).
 //!
 //! Filters the documentation leaves open are read the strict way: every `Tags` entry must
 //! match (the planrun client checks `TagList` again anyway), an `InstanceNames` entry matches

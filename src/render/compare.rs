@@ -3,11 +3,12 @@
 
 use std::fmt::Write as _;
 
-use super::Target;
 use crate::compare::Comparison;
 use crate::compare::outcome::{RowText, TableOutcome};
+use crate::engine::ops::compare::Target;
 use crate::plan::text::visible;
 
+/// The comparison of `targets`, a table per instance.
 pub fn human(c: &Comparison, targets: &[Target]) -> String {
     let mut out = String::new();
     let compared = c

@@ -37,15 +37,16 @@ impl miette::Diagnostic for Escaped<'_> {
     }
 }
 
-/// The error as miette renders it for stderr (colour only where stderr is a terminal).
-pub fn render(e: &dyn miette::Diagnostic) -> String {
-    let theme = if super::term::stderr_colour() {
+/// The error as miette renders it, `width` columns wide, in colour or not (the CLI knows
+/// where it goes).
+pub fn render(e: &dyn miette::Diagnostic, colour: bool, width: usize) -> String {
+    let theme = if colour {
         miette::GraphicalTheme::unicode()
     } else {
         miette::GraphicalTheme::unicode_nocolor()
     };
     let handler = miette::GraphicalReportHandler::new_themed(theme)
-        .with_width(super::term::width())
+        .with_width(width)
         .with_links(false);
     let mut out = String::new();
     if handler.render_report(&mut out, &Escaped(e)).is_err() {
@@ -63,7 +64,7 @@ mod tests {
             help = "see \u{1b}]8;;evil\u{7}",
             "refused: \u{1b}[2J\u{1b}[Hall good\u{202e}"
         );
-        let text = super::render(e.as_ref());
+        let text = super::render(e.as_ref(), false, 100);
         assert!(text.contains("refused: \\u{1b}[2J"), "{text}");
         assert!(!text.contains('\u{1b}'), "{text:?}");
         assert!(!text.contains('\u{202e}'), "{text:?}");

@@ -1,4 +1,4 @@
-//! Rendering plan diagnostics: miette (human), JSON (DESIGN §6) and GitHub annotations.
+//! Rendering plan diagnostics: miette (human), JSON (`docs/contract.md` §6) and GitHub annotations.
 
 mod clip;
 
@@ -228,7 +228,7 @@ fn position(file: &Checked, index: &LineIndex, d: &Diagnostic) -> (usize, usize)
         .map_or((1, 1), |s| index.position(&file.text, s.offset))
 }
 
-/// DESIGN §6: `{"files": [{"path", "valid", "diagnostics": [...]}]}`.
+/// `docs/contract.md` §6: `{"files": [{"path", "valid", "diagnostics": [...]}]}`.
 pub fn json(files: &[Checked], deny_warnings: bool) -> serde_json::Value {
     let files: Vec<_> = files
         .iter()

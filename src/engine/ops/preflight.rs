@@ -1,13 +1,15 @@
 //! The rollback-window preflight: before anything is submitted, ask the API
 //! (DescribeRollbackRangeTime) whether each instance exists and can roll back to its time, and
 //! report what cannot as diagnostics on the plan's nodes, like `validate`'s. Then the object
-//! preflight ([`super::preflight_objects`]): every source exists, no target does.
+//! preflight ([`objects`]): every source exists, no target does.
+
+pub mod objects;
 
 use crate::api::rollback::InstanceRollback;
 use crate::engine::any::AnyProtocol;
 use crate::engine::prepare::Prepared;
 use crate::engine::protocol::Protocol as _;
-use crate::engine::v3::{Window, window_problems};
+use crate::engine::window::{Window, window_problems};
 use crate::plan::{Checked, Diagnostic, ResolvedPlan};
 
 /// The problems preflight found; `Ok(None)` when the protocol has no window query (API 2.0).
@@ -51,8 +53,7 @@ pub async fn check(
             Some(diagnostic(checked, instance, &window))
         })
         .collect();
-    let objects =
-        super::preflight_objects::check(protocol, checked, &by_id, requests, &unavailable).await?;
+    let objects = objects::check(protocol, checked, &by_id, requests, &unavailable).await?;
     diagnostics.extend(objects.into_iter().flatten());
     Ok(Some(diagnostics))
 }

@@ -1,4 +1,4 @@
-//! The fleet model: what the run's tasks taught about how long tasks wait and live.
+//! What the run has learned of its tasks: how long they wait and how long they live.
 
 use std::time::Duration;
 
@@ -10,7 +10,7 @@ use super::seconds;
 /// quantiles says so, and estimates from one look get a wide bound (so are refined before
 /// being trusted).
 #[derive(Debug, Clone, Default)]
-pub struct Fleet {
+pub struct Lifespans {
     shares: Ring,
     lives: Ring,
 }
@@ -23,7 +23,7 @@ pub struct Quantiles {
     pub high: f64,
 }
 
-impl Fleet {
+impl Lifespans {
     /// A task that waited `share` of a life of `life` seconds.
     pub fn record(&mut self, share: f64, life: f64) {
         if share.is_finite() && life.is_finite() && life > 0.0 {

@@ -3,16 +3,17 @@
 //! hostname; never anything secret.
 
 use crate::engine::journal::RunContext;
+use crate::engine::prepare::Generation;
 
-/// The context of an apply about to start: this user, this host, this planrun, `api` and the
-/// action that submits.
-pub fn context(api: &str, action: &str, sandbox: bool) -> RunContext {
+/// The context of an apply about to start: this user, this host, this planrun, the API
+/// `generation` and the action that submits.
+pub fn context(generation: Generation, sandbox: bool) -> RunContext {
     RunContext {
         user: user(),
         host: host(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
-        api: api.to_owned(),
-        action: action.to_owned(),
+        api: generation.name().to_owned(),
+        action: generation.action().to_owned(),
         sandbox,
     }
 }
@@ -71,7 +72,7 @@ mod tests {
 
     #[test]
     fn the_context_names_this_planrun_and_the_api() {
-        let c = context("v3", "StartBatchRollback", true);
+        let c = context(Generation::V3, true);
         assert_eq!(c.version, env!("CARGO_PKG_VERSION"));
         assert_eq!((c.api.as_str(), c.sandbox), ("v3", true));
         assert_eq!(non_empty("  host-1\n".into()).as_deref(), Some("host-1"));
