@@ -83,13 +83,6 @@ fn fetch(args: &JobsArgs) -> Result<Listing, Error> {
             limit: args.limit,
         }
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            let said = format!("cannot start the async runtime: {e}");
-            let diagnostic = miette::MietteDiagnostic::new(said).with_code("planrun::runtime");
-            Error::Diagnostic(Box::new(diagnostic))
-        })?;
+    let runtime = super::runtime(1)?;
     Ok(runtime.block_on(jobs::list(&protocol, &args.instance, query))?)
 }
