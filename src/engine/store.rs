@@ -163,7 +163,9 @@ impl Store {
 
     /// Reads the journal and decides what `apply` will do with it, changing nothing; with
     /// what it holds when it is resumed or complete. A changed plan over an unfinished journal
-    /// is refused unless `restart`; a sandbox run always starts fresh.
+    /// is refused unless `restart`. A complete journal is never applied again without
+    /// `restart`, a sandbox run's included (issue 27); an unfinished sandbox journal starts
+    /// fresh, as its tasks lived in an emulator that is gone.
     pub fn inspect(&self, restart: bool) -> Result<(Found, Option<RunState>), Error> {
         let mut state = match self.replay_journal() {
             Ok((_, 0)) => return Ok((Found::Nothing, None)),
@@ -184,7 +186,7 @@ impl Store {
         state.resume();
         let changed = state.plan_hash.as_deref() != Some(self.plan_hash.as_str());
         let unfinished = state.complete.is_none();
-        if self.sandboxed || restart || (changed && !unfinished) {
+        if restart || (changed && !unfinished) || (self.sandboxed && unfinished) {
             return Ok((Found::SetAside, None));
         }
         if changed {

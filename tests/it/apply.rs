@@ -17,5 +17,6 @@ mod recovery;
 mod refusals;
 mod report;
 mod retry;
+mod sandbox_again;
 mod signals;
 mod v3_doubt;

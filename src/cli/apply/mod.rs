@@ -214,7 +214,10 @@ async fn apply(
     };
     if found == Found::Complete && retried == 0 {
         let journal = apply.journal_path();
-        out!("{}", said::done(journal, &args.plan, args.retry_failed));
+        out!(
+            "{}",
+            said::done(journal, &args.plan, args.retry_failed, args.sandbox)
+        );
         // A pipeline reads the report whether this run or an earlier one did the work.
         write_report(args, resolved, apply);
         out!("{}", summary(apply));
