@@ -82,6 +82,8 @@ pub fn run(args: &StatusArgs) -> Result<i32, Error> {
         if !offline {
             refresh::apply(&mut apply, &mut say).await;
         }
+        // After the refresh: it asks the API about what is unfinished, interrupted included.
+        let interrupted = apply.interrupt();
         if json {
             let text = serde_json::to_string_pretty(&apply.report())
                 .map_err(|e| Error::Usage(e.to_string()))?;
@@ -93,9 +95,54 @@ pub fn run(args: &StatusArgs) -> Result<i32, Error> {
                 crate::render::summary::table(state, &apply.report().totals)
             );
         }
+        if interrupted > 0 {
+            let text = crate::render::apply::interrupted(&resolved.name, &resume_command(args));
+            // JSON on stdout stays one document.
+            if json {
+                errln!("{text}");
+            } else {
+                outln!("{text}");
+            }
+        }
         let totals = &apply.report().totals;
         Ok(exit::of_totals(totals, exit::Precedence::UnfinishedFirst))
     })
+}
+
+/// The command that resumes the plan's interrupted apply: the same plan and journal (state
+/// directory, `--sandbox`), and the connection flags `status` was given.
+fn resume_command(args: &StatusArgs) -> String {
+    use crate::render::shell::quote;
+    let mut words = vec![
+        "planrun".to_owned(),
+        "apply".to_owned(),
+        quote(&args.plan.display().to_string()),
+    ];
+    let mut flag = |name: &str, value: String| {
+        words.push(name.to_owned());
+        words.push(quote(&value));
+    };
+    if let Some(dir) = &args.session.state_dir {
+        flag("--state-dir", dir.display().to_string());
+    }
+    if let Some(f) = &args.session.defaults_file {
+        flag("--defaults-file", f.display().to_string());
+    }
+    if let Some(e) = &args.api.endpoint
+        && std::env::var("PLANRUN_ENDPOINT").ok().as_ref() != Some(e)
+    {
+        flag("--endpoint", e.clone());
+    }
+    if args.api.api != super::api_args::Generation::V3 {
+        flag("--api", "v2".to_owned());
+    }
+    if let Some(profile) = &args.api.profile {
+        flag("--profile", profile.clone());
+    }
+    if args.sandbox {
+        words.push("--sandbox".to_owned());
+    }
+    words.join(" ")
 }
 
 /// What a refresh could not do, or why it wrote nothing.

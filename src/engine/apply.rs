@@ -360,6 +360,21 @@ impl Apply {
         Ok(set_aside)
     }
 
+    /// For `status` (after its refresh): when no apply of the plan runs, the journal's
+    /// submitted and running instances are [`Status::Interrupted`] — nothing carries them on
+    /// until `planrun apply` resumes them (issue 27). How many; 0 while an apply runs, or
+    /// when that cannot be told.
+    ///
+    pub fn interrupt(&mut self) -> usize {
+        if self._lock.is_some() {
+            return 0;
+        }
+        match store::apply_running(self.journal_path()) {
+            Some(false) => self.state.interrupt(),
+            _ => 0,
+        }
+    }
+
     /// Reads the journal for `status`. `Ok(false)` when there is none.
     pub fn load(&mut self) -> std::io::Result<bool> {
         match self.store.load()? {

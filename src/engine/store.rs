@@ -99,6 +99,19 @@ pub fn lock(journal: &Path, plan: &str) -> Result<Lock, Error> {
     }
 }
 
+/// Whether an apply of the plan whose journal is at `journal` runs now: whether the plan's
+/// lock is held. The lock is the kernel's (`flock`), let go when its process ends however it
+/// ends, `kill -9` included, so a lock file left by a dead apply is free: no pid to trust.
+/// `None` when it cannot be told (the lock file cannot be opened). Call it without holding
+/// the lock.
+pub fn apply_running(journal: &Path) -> Option<bool> {
+    match Lock::try_acquire(&lock_path(journal)) {
+        Ok(Some(_free)) => Some(false),
+        Ok(None) => Some(true),
+        Err(_) => None,
+    }
+}
+
 /// Records in the journal at `journal_path` what `status` learned from the API, and folds it
 /// into `state`, so that the state stays a fold of the journal. Under the plan's lock
 /// (`_lock`, from [`lock`]): a running apply journals its tasks itself, and one that starts

@@ -59,6 +59,15 @@ pub fn done(journal: &Path, plan: &Path, retry: bool, sandbox: bool) -> String {
     text
 }
 
+/// What `status` says of a journal no apply carries on (its submitted and running instances
+/// are `interrupted`): how to resume it.
+pub fn interrupted(plan: &str, resume: &str) -> String {
+    format!(
+        "Interrupted: no apply of plan {} is running, and it ended before its rollbacks did. Resume it with:\n  {resume}",
+        visible(plan)
+    )
+}
+
 /// What `apply` says after its summary of how the run ended, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum After {

@@ -8,6 +8,7 @@ mod crash;
 mod engine;
 mod evidence;
 mod faults;
+mod interrupted;
 mod journals;
 mod new;
 mod objects;
