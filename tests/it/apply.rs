@@ -21,3 +21,4 @@ mod retry;
 mod sandbox_again;
 mod signals;
 mod v3_doubt;
+mod vocabulary;
