@@ -96,7 +96,11 @@ pub fn run(args: &StatusArgs) -> Result<i32, Error> {
             );
         }
         if interrupted > 0 {
-            let text = crate::render::apply::interrupted(&resolved.name, &resume_command(args));
+            let text = crate::render::apply::interrupted(
+                &resolved.name,
+                &resume_command(args),
+                args.sandbox,
+            );
             // JSON on stdout stays one document.
             if json {
                 errln!("{text}");

@@ -427,7 +427,8 @@ impl Apply {
     /// [`Record::Planned`]), runs the engine to its end, and takes in what another process
     /// wrote to the journal meanwhile: `planrun cancel` records its stops there while `apply`
     /// tracks, and a task it stopped ends `killed`, which is `cancelled` (or still
-    /// `stopping`), not `failed`.
+    /// `stopping`), not `failed`. A run that stops early leaves its unfinished rollbacks
+    /// `interrupted`.
     pub async fn run(
         &mut self,
         timeout: Option<Duration>,
@@ -476,6 +477,12 @@ impl Apply {
         );
         let ending = engine.run(cancel).await;
         self.state = self.store.fold_in_others(engine.into_state());
+        // A run stopped before its rollbacks ended (Ctrl-C, a refused credential, an
+        // unwritable journal) leaves them to nobody: its summary and report say
+        // `interrupted`, as `status` will once this process is gone (issue 27).
+        if !matches!(ending, Ending::Complete | Ending::TimedOut) {
+            self.state.interrupt();
+        }
         Ok(Outcome::Ran {
             ending,
             totals: self.report().totals,

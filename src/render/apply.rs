@@ -60,10 +60,16 @@ pub fn done(journal: &Path, plan: &Path, retry: bool, sandbox: bool) -> String {
 }
 
 /// What `status` says of a journal no apply carries on (its submitted and running instances
-/// are `interrupted`): how to resume it.
-pub fn interrupted(plan: &str, resume: &str) -> String {
+/// are `interrupted`): how to resume it (`sandbox`: an `apply --sandbox`, whose emulator is
+/// gone with it, so the same command starts it afresh).
+pub fn interrupted(plan: &str, resume: &str, sandbox: bool) -> String {
+    let how = if sandbox {
+        "Its emulator is gone with it: run it afresh with"
+    } else {
+        "Resume it with"
+    };
     format!(
-        "Interrupted: no apply of plan {} is running, and it ended before its rollbacks did. Resume it with:\n  {resume}",
+        "Interrupted: no apply of plan {} is running, and it ended before its rollbacks did. {how}:\n  {resume}",
         visible(plan)
     )
 }
