@@ -585,6 +585,42 @@ mod tests {
     }
 
     #[test]
+    fn what_nobody_carries_on_is_interrupted_and_nothing_else_changes() {
+        let [a, b, c] = ids();
+        let records = Script::new(t(0))
+            .intent(1, &[a, b])
+            .accepted(1, "j1")
+            .progress(a, TaskState::Running, Some(40))
+            .records();
+        let mut s = RunState::replay([a, b, c, "cdb-dddddddd"], &records);
+        s.instances[3].status = Status::Stopping;
+        let before: Vec<Status> = s.instances.iter().map(|i| i.status).collect();
+        assert_eq!(
+            before,
+            [
+                Status::Running,
+                Status::Submitted,
+                Status::Pending,
+                Status::Stopping
+            ]
+        );
+        assert_eq!(s.interrupt(), 2);
+        let after: Vec<Status> = s.instances.iter().map(|i| i.status).collect();
+        // Never sent: still pending; a stop asked by `cancel`: still stopping.
+        assert_eq!(
+            after,
+            [
+                Status::Interrupted,
+                Status::Interrupted,
+                Status::Pending,
+                Status::Stopping
+            ]
+        );
+        assert_eq!(Status::Interrupted.name(), "interrupted");
+        assert!(!Status::Interrupted.is_final());
+    }
+
+    #[test]
     fn an_intent_without_outcome_leaves_its_instances_in_doubt() {
         let records = Script::new(t(0)).intent(1, &ids()[..2]).records();
         let s = RunState::replay(ids(), &records);

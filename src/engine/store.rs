@@ -103,12 +103,19 @@ pub fn lock(journal: &Path, plan: &str) -> Result<Lock, Error> {
 /// lock is held. The lock is the kernel's (`flock`), let go when its process ends however it
 /// ends, `kill -9` included, so a lock file left by a dead apply is free: no pid to trust.
 /// `None` when it cannot be told (the lock file cannot be opened). Call it without holding
-/// the lock.
+/// the lock. Only looks: no lock file is made where none is (every apply makes its own), so
+/// `report` of a journal copied elsewhere leaves nothing beside it.
 pub fn apply_running(journal: &Path) -> Option<bool> {
-    match Lock::try_acquire(&lock_path(journal)) {
-        Ok(Some(_free)) => Some(false),
-        Ok(None) => Some(true),
-        Err(_) => None,
+    let file = match std::fs::File::open(lock_path(journal)) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some(false),
+        Err(_) => return None,
+    };
+    match file.try_lock() {
+        // Taken, and let go as `file` closes.
+        Ok(()) => Some(false),
+        Err(std::fs::TryLockError::WouldBlock) => Some(true),
+        Err(std::fs::TryLockError::Error(_)) => None,
     }
 }
 
@@ -333,6 +340,22 @@ mod tests {
         assert_eq!(inspected.as_ref().map(statuses), Some(expected.clone()));
         let (_, opened, _) = store.open(found).unwrap();
         assert_eq!(statuses(&opened), expected);
+    }
+
+    #[test]
+    fn an_apply_runs_while_its_lock_is_held_and_not_once_it_is_let_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = dir.path().join("p.journal");
+        // No lock file: no apply ever ran here, and looking makes none.
+        assert_eq!(apply_running(&journal), Some(false));
+        assert!(!lock_path(&journal).exists());
+        let held = lock(&journal, "p").unwrap();
+        assert_eq!(apply_running(&journal), Some(true));
+        // A dead process's lock is let go by the kernel, as this one is when dropped; the
+        // file stays.
+        drop(held);
+        assert!(lock_path(&journal).exists());
+        assert_eq!(apply_running(&journal), Some(false));
     }
 
     #[test]
