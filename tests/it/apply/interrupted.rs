@@ -54,6 +54,16 @@ fn status_shows_a_killed_apply_interrupted_with_its_resume_command() {
         human.all()
     );
     assert!(!human.stdout.contains(" running "), "{}", human.stdout);
+    for id in &ids {
+        assert!(
+            human
+                .stdout
+                .lines()
+                .any(|l| l.starts_with(id.as_str()) && l.contains(" interrupted")),
+            "{id}:\n{}",
+            human.stdout
+        );
+    }
 
     // The record says the same.
     let record = work
@@ -67,4 +77,19 @@ fn status_shows_a_killed_apply_interrupted_with_its_resume_command() {
     assert_eq!(record.code, Some(3), "{}", record.all());
     let record: Value = serde_json::from_str(&record.stdout).unwrap_or(Value::Null);
     assert_eq!(statuses(&record), all(&ids, "interrupted"), "{record}");
+    let markdown = work
+        .command(&served)
+        .arg("report")
+        .arg(&work.plan)
+        .arg("--state-dir")
+        .arg(work.state_dir())
+        .args(["--format", "markdown"])
+        .run();
+    for id in &ids {
+        assert!(
+            markdown.stdout.contains(&format!("| {id} | interrupted |")),
+            "{id}:\n{}",
+            markdown.stdout
+        );
+    }
 }
