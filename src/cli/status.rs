@@ -9,6 +9,7 @@ use crate::engine::ops::located::Located;
 use crate::engine::ops::refresh;
 use crate::engine::prepare::plan_hash_of;
 use crate::plan::{Checked, ResolvedPlan};
+use crate::render::shell::quote;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -114,35 +115,18 @@ pub fn run(args: &StatusArgs) -> Result<i32, Error> {
 }
 
 /// The command that resumes the plan's interrupted apply: the same plan and journal (state
-/// directory, `--sandbox`), and the connection flags `status` was given.
+/// directory, `--sandbox`), and the flags `status` was given to reach it, as `apply` says
+/// its own.
 fn resume_command(args: &StatusArgs) -> String {
-    use crate::render::shell::quote;
     let mut words = vec![
         "planrun".to_owned(),
         "apply".to_owned(),
         quote(&args.plan.display().to_string()),
     ];
-    let mut flag = |name: &str, value: String| {
+    super::apply::reaching(&args.session, &args.api, &mut |name, value| {
         words.push(name.to_owned());
         words.push(quote(&value));
-    };
-    if let Some(dir) = &args.session.state_dir {
-        flag("--state-dir", dir.display().to_string());
-    }
-    if let Some(f) = &args.session.defaults_file {
-        flag("--defaults-file", f.display().to_string());
-    }
-    if let Some(e) = &args.api.endpoint
-        && std::env::var("PLANRUN_ENDPOINT").ok().as_ref() != Some(e)
-    {
-        flag("--endpoint", e.clone());
-    }
-    if args.api.api != super::api_args::Generation::V3 {
-        flag("--api", "v2".to_owned());
-    }
-    if let Some(profile) = &args.api.profile {
-        flag("--profile", profile.clone());
-    }
+    });
     if args.sandbox {
         words.push("--sandbox".to_owned());
     }

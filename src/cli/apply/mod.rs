@@ -23,6 +23,7 @@ mod checks;
 mod resume;
 
 use checks::{check_regions, preflight, selfhosted_preflight};
+pub(crate) use resume::reaching;
 use resume::{interrupt_watch, resume_command, say_anywhere};
 
 /// Apply a plan: submit its rollbacks and track them to the end.
