@@ -162,7 +162,8 @@ fn every_surface_says_the_same_word_for_each_instance() {
     };
     let served = Served::start_api(
         "v3",
-        2.0,
+        // Long enough that the cancelled one is seen running before it could end.
+        4.0,
         &[
             "--failing",
             &of("failed"),
@@ -175,7 +176,7 @@ fn every_surface_says_the_same_word_for_each_instance() {
             "StartBatchRollback=InternalErrorx1",
             // A stopped task stays PAUSED a moment: the cancel journals its stop first.
             "--stop-seconds",
-            "1",
+            "2",
         ],
     );
     let work = Work::new(&ids, 1);
