@@ -123,14 +123,8 @@ pub fn of_totals(t: &Totals, precedence: Precedence) -> i32 {
     match precedence {
         Precedence::FailuresFirst if failed + t.timed_out > 0 => FAILED,
         Precedence::FailuresFirst if unproven > 0 => UNPROVEN,
-        Precedence::FailuresFirst if t.pending + t.submitted + t.running + t.stopping > 0 => {
-            UNFINISHED
-        }
-        Precedence::UnfinishedFirst
-            if t.pending + t.submitted + t.running + t.stopping + t.timed_out > 0 =>
-        {
-            UNFINISHED
-        }
+        Precedence::FailuresFirst if t.unfinished() > 0 => UNFINISHED,
+        Precedence::UnfinishedFirst if t.unfinished() + t.timed_out > 0 => UNFINISHED,
         Precedence::UnfinishedFirst if failed > 0 => FAILED,
         Precedence::UnfinishedFirst if unproven > 0 => UNPROVEN,
         _ => OK,

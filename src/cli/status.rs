@@ -9,6 +9,7 @@ use crate::engine::ops::located::Located;
 use crate::engine::ops::refresh;
 use crate::engine::prepare::plan_hash_of;
 use crate::plan::{Checked, ResolvedPlan};
+use crate::render::shell::quote;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -82,6 +83,8 @@ pub fn run(args: &StatusArgs) -> Result<i32, Error> {
         if !offline {
             refresh::apply(&mut apply, &mut say).await;
         }
+        // After the refresh: it asks the API about what is unfinished, interrupted included.
+        let interrupted = apply.interrupt();
         if json {
             let text = serde_json::to_string_pretty(&apply.report())
                 .map_err(|e| Error::Usage(e.to_string()))?;
@@ -93,9 +96,41 @@ pub fn run(args: &StatusArgs) -> Result<i32, Error> {
                 crate::render::summary::table(state, &apply.report().totals)
             );
         }
+        if interrupted > 0 {
+            let text = crate::render::apply::interrupted(
+                &resolved.name,
+                &resume_command(args),
+                args.sandbox,
+            );
+            // JSON on stdout stays one document.
+            if json {
+                errln!("{text}");
+            } else {
+                outln!("{text}");
+            }
+        }
         let totals = &apply.report().totals;
         Ok(exit::of_totals(totals, exit::Precedence::UnfinishedFirst))
     })
+}
+
+/// The command that resumes the plan's interrupted apply: the same plan and journal (state
+/// directory, `--sandbox`), and the flags `status` was given to reach it, as `apply` says
+/// its own.
+fn resume_command(args: &StatusArgs) -> String {
+    let mut words = vec![
+        "planrun".to_owned(),
+        "apply".to_owned(),
+        quote(&args.plan.display().to_string()),
+    ];
+    super::apply::reaching(&args.session, &args.api, &mut |name, value| {
+        words.push(name.to_owned());
+        words.push(quote(&value));
+    });
+    if args.sandbox {
+        words.push("--sandbox".to_owned());
+    }
+    words.join(" ")
 }
 
 /// What a refresh could not do, or why it wrote nothing.

@@ -360,6 +360,21 @@ impl Apply {
         Ok(set_aside)
     }
 
+    /// For `status` (after its refresh): when no apply of the plan runs, the journal's
+    /// submitted and running instances are [`Status::Interrupted`] — nothing carries them on
+    /// until `planrun apply` resumes them (issue 27). How many; 0 while an apply runs, or
+    /// when that cannot be told.
+    ///
+    pub fn interrupt(&mut self) -> usize {
+        if self._lock.is_some() {
+            return 0;
+        }
+        match store::apply_running(self.journal_path()) {
+            Some(false) => self.state.interrupt(),
+            _ => 0,
+        }
+    }
+
     /// Reads the journal for `status`. `Ok(false)` when there is none.
     pub fn load(&mut self) -> std::io::Result<bool> {
         match self.store.load()? {
@@ -412,7 +427,8 @@ impl Apply {
     /// [`Record::Planned`]), runs the engine to its end, and takes in what another process
     /// wrote to the journal meanwhile: `planrun cancel` records its stops there while `apply`
     /// tracks, and a task it stopped ends `killed`, which is `cancelled` (or still
-    /// `stopping`), not `failed`.
+    /// `stopping`), not `failed`. A run that stops early leaves its unfinished rollbacks
+    /// `interrupted`.
     pub async fn run(
         &mut self,
         timeout: Option<Duration>,
@@ -461,6 +477,12 @@ impl Apply {
         );
         let ending = engine.run(cancel).await;
         self.state = self.store.fold_in_others(engine.into_state());
+        // A run stopped before its rollbacks ended (Ctrl-C, a refused credential, an
+        // unwritable journal) leaves them to nobody: its summary and report say
+        // `interrupted`, as `status` will once this process is gone (issue 27).
+        if !matches!(ending, Ending::Complete | Ending::TimedOut) {
+            self.state.interrupt();
+        }
         Ok(Outcome::Ran {
             ending,
             totals: self.report().totals,

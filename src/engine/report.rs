@@ -30,6 +30,34 @@ pub struct Totals {
     pub unknown: usize,
     /// The task said success; its new objects were not all seen.
     pub unverified: usize,
+    /// Submitted or running, and no apply runs to carry them on (see
+    /// [`Status::Interrupted`]).
+    pub interrupted: usize,
+}
+
+impl Totals {
+    /// How many instances are `status`.
+    pub fn of(&self, status: Status) -> usize {
+        match status {
+            Status::Succeeded => self.succeeded,
+            Status::Failed => self.failed,
+            Status::Rejected => self.rejected,
+            Status::TimedOut => self.timed_out,
+            Status::Pending => self.pending,
+            Status::Submitted => self.submitted,
+            Status::Running => self.running,
+            Status::Stopping => self.stopping,
+            Status::Cancelled => self.cancelled,
+            Status::Unknown => self.unknown,
+            Status::Unverified => self.unverified,
+            Status::Interrupted => self.interrupted,
+        }
+    }
+
+    /// Not ended yet: pending, submitted, running, stopping or interrupted (resumable).
+    pub fn unfinished(&self) -> usize {
+        self.pending + self.submitted + self.running + self.stopping + self.interrupted
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -63,6 +91,7 @@ impl Report {
                 Status::Cancelled => &mut totals.cancelled,
                 Status::Unknown => &mut totals.unknown,
                 Status::Unverified => &mut totals.unverified,
+                Status::Interrupted => &mut totals.interrupted,
             } += 1;
         }
         Self {

@@ -38,6 +38,12 @@ pub enum Status {
     /// Its task reported success, but a new database or table it should have made was not
     /// seen (DescribeDatabases / DescribeTables); `error` names what is missing.
     Unverified,
+    /// Submitted or running when the apply carrying it out ended before it did (killed, or
+    /// stopped with Ctrl-C) and no apply of the plan is running now: nothing tracks it (a
+    /// self-hosted restore: nothing runs it). Never journaled: what `status` and `report`
+    /// make of the journal's `submitted` or `running` once its lock is free
+    /// ([`RunState::interrupt`]); `planrun apply PLAN` resumes it.
+    Interrupted,
 }
 
 /// How a report marks an instance whose task was adopted without proof that it is the
@@ -46,7 +52,7 @@ pub const ADOPTED_UNVERIFIED: &str = "adopted (unverified)";
 
 impl Status {
     /// Every status, in declaration order.
-    pub const ALL: [Status; 11] = [
+    pub const ALL: [Status; 12] = [
         Self::Pending,
         Self::Submitted,
         Self::Running,
@@ -58,6 +64,7 @@ impl Status {
         Self::Cancelled,
         Self::Unknown,
         Self::Unverified,
+        Self::Interrupted,
     ];
 
     pub fn is_final(self) -> bool {
@@ -94,6 +101,7 @@ impl Status {
             Self::Cancelled => "cancelled",
             Self::Unknown => "unknown",
             Self::Unverified => "unverified",
+            Self::Interrupted => "interrupted",
         }
     }
 }
@@ -502,6 +510,20 @@ impl RunState {
         }
     }
 
+    /// What the journal's `submitted` and `running` instances are once no apply of the plan
+    /// runs (its lock is free): [`Status::Interrupted`]. Only a view of the journal, for
+    /// `status` and `report`; how many there are.
+    pub fn interrupt(&mut self) -> usize {
+        let mut n = 0;
+        for s in &mut self.instances {
+            if matches!(s.status, Status::Submitted | Status::Running) {
+                s.status = Status::Interrupted;
+                n += 1;
+            }
+        }
+        n
+    }
+
     /// Makes this the state a new run of the plan starts from, as its [`Record::Start`]
     /// does: an instance that timed out is back where its rollback was (`apply` decides
     /// what to check and send from that).
@@ -560,6 +582,42 @@ mod tests {
             assert_eq!(serde_json::from_str::<Status>(&text).unwrap(), status);
         }
         assert_eq!(Status::TimedOut.to_string(), "timed_out");
+    }
+
+    #[test]
+    fn what_nobody_carries_on_is_interrupted_and_nothing_else_changes() {
+        let [a, b, c] = ids();
+        let records = Script::new(t(0))
+            .intent(1, &[a, b])
+            .accepted(1, "j1")
+            .progress(a, TaskState::Running, Some(40))
+            .records();
+        let mut s = RunState::replay([a, b, c, "cdb-dddddddd"], &records);
+        s.instances[3].status = Status::Stopping;
+        let before: Vec<Status> = s.instances.iter().map(|i| i.status).collect();
+        assert_eq!(
+            before,
+            [
+                Status::Running,
+                Status::Submitted,
+                Status::Pending,
+                Status::Stopping
+            ]
+        );
+        assert_eq!(s.interrupt(), 2);
+        let after: Vec<Status> = s.instances.iter().map(|i| i.status).collect();
+        // Never sent: still pending; a stop asked by `cancel`: still stopping.
+        assert_eq!(
+            after,
+            [
+                Status::Interrupted,
+                Status::Interrupted,
+                Status::Pending,
+                Status::Stopping
+            ]
+        );
+        assert_eq!(Status::Interrupted.name(), "interrupted");
+        assert!(!Status::Interrupted.is_final());
     }
 
     #[test]

@@ -99,6 +99,26 @@ pub fn lock(journal: &Path, plan: &str) -> Result<Lock, Error> {
     }
 }
 
+/// Whether an apply of the plan whose journal is at `journal` runs now: whether the plan's
+/// lock is held. The lock is the kernel's (`flock`), let go when its process ends however it
+/// ends, `kill -9` included, so a lock file left by a dead apply is free: no pid to trust.
+/// `None` when it cannot be told (the lock file cannot be opened). Call it without holding
+/// the lock. Only looks: no lock file is made where none is (every apply makes its own), so
+/// `report` of a journal copied elsewhere leaves nothing beside it.
+pub fn apply_running(journal: &Path) -> Option<bool> {
+    let file = match std::fs::File::open(lock_path(journal)) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some(false),
+        Err(_) => return None,
+    };
+    match file.try_lock() {
+        // Taken, and let go as `file` closes.
+        Ok(()) => Some(false),
+        Err(std::fs::TryLockError::WouldBlock) => Some(true),
+        Err(std::fs::TryLockError::Error(_)) => None,
+    }
+}
+
 /// Records in the journal at `journal_path` what `status` learned from the API, and folds it
 /// into `state`, so that the state stays a fold of the journal. Under the plan's lock
 /// (`_lock`, from [`lock`]): a running apply journals its tasks itself, and one that starts
@@ -163,7 +183,9 @@ impl Store {
 
     /// Reads the journal and decides what `apply` will do with it, changing nothing; with
     /// what it holds when it is resumed or complete. A changed plan over an unfinished journal
-    /// is refused unless `restart`; a sandbox run always starts fresh.
+    /// is refused unless `restart`. A complete journal is never applied again without
+    /// `restart`, a sandbox run's included (issue 27); an unfinished sandbox journal starts
+    /// fresh, as its tasks lived in an emulator that is gone.
     pub fn inspect(&self, restart: bool) -> Result<(Found, Option<RunState>), Error> {
         let mut state = match self.replay_journal() {
             Ok((_, 0)) => return Ok((Found::Nothing, None)),
@@ -184,7 +206,7 @@ impl Store {
         state.resume();
         let changed = state.plan_hash.as_deref() != Some(self.plan_hash.as_str());
         let unfinished = state.complete.is_none();
-        if self.sandboxed || restart || (changed && !unfinished) {
+        if restart || (changed && !unfinished) || (self.sandboxed && unfinished) {
             return Ok((Found::SetAside, None));
         }
         if changed {
@@ -318,6 +340,22 @@ mod tests {
         assert_eq!(inspected.as_ref().map(statuses), Some(expected.clone()));
         let (_, opened, _) = store.open(found).unwrap();
         assert_eq!(statuses(&opened), expected);
+    }
+
+    #[test]
+    fn an_apply_runs_while_its_lock_is_held_and_not_once_it_is_let_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = dir.path().join("p.journal");
+        // No lock file: no apply ever ran here, and looking makes none.
+        assert_eq!(apply_running(&journal), Some(false));
+        assert!(!lock_path(&journal).exists());
+        let held = lock(&journal, "p").unwrap();
+        assert_eq!(apply_running(&journal), Some(true));
+        // A dead process's lock is let go by the kernel, as this one is when dropped; the
+        // file stays.
+        drop(held);
+        assert!(lock_path(&journal).exists());
+        assert_eq!(apply_running(&journal), Some(false));
     }
 
     #[test]

@@ -33,12 +33,17 @@ impl Incident {
     pub fn of_history(history: &History, comparison: Option<Comparison>) -> (Self, Report) {
         let plan = history.plan.as_ref();
         let mut incident = Self::build(&history.records, plan.map(|p| &p.0), None);
+        let ids: Vec<&str> = incident.instances.iter().map(|i| i.id.as_str()).collect();
+        let mut state = RunState::replay(ids, &history.records);
+        // No apply carries its unfinished rollbacks on: the record says so, as `status` does.
+        if history.interrupted && state.interrupt() > 0 {
+            incident = Self::build(&history.records, plan.map(|p| &p.0), Some(&state));
+        }
         if let Some((_, _, resolved)) = plan {
             incident = incident.with_selfhosted(SelfHosted::of_plan(resolved, &history.records));
         }
         incident = incident.with_differences(comparison);
-        let ids: Vec<&str> = incident.instances.iter().map(|i| i.id.as_str()).collect();
-        let report = Report::new(&incident.plan, &RunState::replay(ids, &history.records));
+        let report = Report::new(&incident.plan, &state);
         (incident, report)
     }
 

@@ -87,9 +87,10 @@ pub fn status_class(status: Status) -> String {
     format!("st-{name}")
 }
 
-/// A status as people read it (`timed_out` → `timed out`).
+/// A status in the record: the word every surface says for it (`docs/contract.md` §6), so
+/// that the record, the summary, `status` and the report name a state alike (issue 27).
 pub fn status_label(status: Status) -> String {
-    status.name().replace('_', " ")
+    status.name().to_owned()
 }
 
 /// `10,000`: counts of a large fleet read at a glance.
@@ -211,6 +212,6 @@ mod tests {
         assert!(status_rank(Status::Succeeded) < status_rank(Status::Failed));
         assert!(status_rank(Status::Cancelled) < status_rank(Status::Pending));
         assert_eq!(status_class(Status::TimedOut), "st-timed_out");
-        assert_eq!(status_label(Status::TimedOut), "timed out");
+        assert_eq!(status_label(Status::TimedOut), "timed_out");
     }
 }

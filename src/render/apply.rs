@@ -41,8 +41,9 @@ pub fn question(plan: &ResolvedPlan, checked: &Checked, calls: usize, done: usiz
 }
 
 /// The plan was applied completely before (the journal at `journal` says so): nothing is
-/// submitted; `plan` is the plan as given, `retry`: `--retry-failed` found nothing to retry.
-pub fn done(journal: &Path, plan: &Path, retry: bool) -> String {
+/// submitted; `plan` is the plan as given, `retry`: `--retry-failed` found nothing to retry,
+/// `sandbox`: the journal is `apply --sandbox`'s (its commands say `--sandbox` too).
+pub fn done(journal: &Path, plan: &Path, retry: bool, sandbox: bool) -> String {
     let mut text = format!(
         "This plan was already applied completely (journal {}).\n",
         visible(&journal.display().to_string())
@@ -50,11 +51,27 @@ pub fn done(journal: &Path, plan: &Path, retry: bool) -> String {
     if retry {
         text.push_str("Nothing to retry: no instance ended failed, rejected or unknown.\n");
     }
+    let plan = plan.display().to_string();
+    let (plan, flag) = (visible(&plan), if sandbox { " --sandbox" } else { "" });
     text.push_str(&format!(
-        "Nothing was submitted. Use `planrun status {}` to see it, or --restart to apply it again.\n",
-        visible(&plan.display().to_string())
+        "Nothing was submitted. Use `planrun status {plan}{flag}` to see it, or `planrun apply {plan}{flag} --restart` to apply it again.\n",
     ));
     text
+}
+
+/// What `status` says of a journal no apply carries on (its submitted and running instances
+/// are `interrupted`): how to resume it (`sandbox`: an `apply --sandbox`, whose emulator is
+/// gone with it, so the same command starts it afresh).
+pub fn interrupted(plan: &str, resume: &str, sandbox: bool) -> String {
+    let how = if sandbox {
+        "Its emulator is gone with it: run it afresh with"
+    } else {
+        "Resume it with"
+    };
+    format!(
+        "Interrupted: no apply of plan {} is running, and it ended before its rollbacks did. {how}:\n  {resume}",
+        visible(plan)
+    )
 }
 
 /// What `apply` says after its summary of how the run ended, and where.

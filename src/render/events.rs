@@ -50,16 +50,21 @@ impl Tally {
         )
     }
 
+    /// The heartbeat's counts, each in its status's one word ([`Status::name`]).
     pub fn line(&self, total: usize) -> String {
-        let mut line = format!(
-            "{} succeeded, {} failed, {} rejected, {} running, {} submitted, {} pending",
-            self.count(Status::Succeeded),
-            self.count(Status::Failed),
-            self.count(Status::Rejected),
-            self.count(Status::Running),
-            self.count(Status::Submitted),
-            total.saturating_sub(self.status.len()) + self.count(Status::Pending)
-        );
+        let mut counts: Vec<String> = [
+            Status::Succeeded,
+            Status::Failed,
+            Status::Rejected,
+            Status::Running,
+            Status::Submitted,
+        ]
+        .iter()
+        .map(|s| format!("{} {}", self.count(*s), s.name()))
+        .collect();
+        let pending = total.saturating_sub(self.status.len()) + self.count(Status::Pending);
+        counts.push(format!("{pending} {}", Status::Pending.name()));
+        let mut line = counts.join(", ");
         for status in [
             Status::Stopping,
             Status::Cancelled,
@@ -149,7 +154,7 @@ pub fn describe(event: &Event, tally: &mut Tally) -> Option<String> {
         }
         Event::Rejected { instance, reason } => {
             tally.set(instance, Status::Rejected);
-            format!("{instance}: rejected: {reason}")
+            format!("{instance}: {}: {reason}", Status::Rejected.name())
         }
         Event::State {
             instance,

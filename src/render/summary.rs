@@ -61,17 +61,30 @@ pub fn table(state: &RunState, r: &Totals) -> String {
         );
         let _ = writeln!(out, "{}", line.trim_end());
     }
-    let _ = writeln!(
-        out,
-        "\n{} succeeded, {} failed, {} rejected, {} timed out, {} cancelled, {} unfinished.",
-        r.succeeded,
-        r.failed,
-        r.rejected,
-        r.timed_out,
-        r.cancelled,
-        r.pending + r.submitted + r.running + r.stopping
-    );
+    let _ = writeln!(out, "\n{}.", totals(r));
     out
+}
+
+/// The totals in the statuses' own words (`docs/contract.md` §6): the outcomes always, the
+/// unproven and the interrupted when there are any, then what is not finished.
+pub fn totals(r: &Totals) -> String {
+    use crate::engine::state::Status;
+    let always = [
+        Status::Succeeded,
+        Status::Failed,
+        Status::Rejected,
+        Status::TimedOut,
+        Status::Cancelled,
+    ];
+    let some = [Status::Unknown, Status::Unverified, Status::Interrupted];
+    let mut parts: Vec<String> = always
+        .iter()
+        .map(|s| (*s, r.of(*s)))
+        .chain(some.iter().map(|s| (*s, r.of(*s))).filter(|(_, n)| *n > 0))
+        .map(|(s, n)| format!("{n} {}", s.name()))
+        .collect();
+    parts.push(format!("{} unfinished", r.unfinished() - r.interrupted));
+    parts.join(", ")
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ mod checks;
 mod resume;
 
 use checks::{check_regions, preflight, selfhosted_preflight};
+pub(crate) use resume::reaching;
 use resume::{interrupt_watch, resume_command, say_anywhere};
 
 /// Apply a plan: submit its rollbacks and track them to the end.
@@ -214,7 +215,10 @@ async fn apply(
     };
     if found == Found::Complete && retried == 0 {
         let journal = apply.journal_path();
-        out!("{}", said::done(journal, &args.plan, args.retry_failed));
+        out!(
+            "{}",
+            said::done(journal, &args.plan, args.retry_failed, args.sandbox)
+        );
         // A pipeline reads the report whether this run or an earlier one did the work.
         write_report(args, resolved, apply);
         out!("{}", summary(apply));

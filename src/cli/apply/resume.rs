@@ -40,37 +40,12 @@ pub(super) fn resume_command(args: &ApplyArgs) -> String {
         words.push(name.to_owned());
         words.push(quote(&value));
     };
-    if let Some(dir) = &args.session.state_dir {
-        flag("--state-dir", dir.display().to_string());
-    }
-    // Self-hosted servers' credentials: without it the resume would read ~/.my.cnf instead.
-    if let Some(f) = &args.session.defaults_file {
-        flag("--defaults-file", f.display().to_string());
-    }
+    reaching(&args.session, &args.api, &mut flag);
     if let Some(p) = args.session.poll_interval {
         flag("--poll-interval", format!("{}ms", p.as_millis()));
     }
     if let Some(p) = args.session.settle {
         flag("--settle", format!("{}ms", p.as_millis()));
-    }
-    // Flags that may have come from the environment are repeated only when they differ from
-    // it: the environment of the resume is the same shell.
-    let from_env = |var: &str, value: &str| std::env::var(var).ok().as_deref() == Some(value);
-    if let Some(e) = &args.api.endpoint
-        && !from_env("PLANRUN_ENDPOINT", e)
-    {
-        flag("--endpoint", e.clone());
-    }
-    if let Some(r) = &args.api.region
-        && !from_env("TENCENTCLOUD_REGION", r)
-    {
-        flag("--region", r.clone());
-    }
-    if args.api.api != crate::cli::api_args::Generation::V3 {
-        flag("--api", "v2".to_owned());
-    }
-    if let Some(profile) = &args.api.profile {
-        flag("--profile", profile.clone());
     }
     let method: crate::api::v2::sign::SignatureMethod = args.api.signature_method.into();
     if method != crate::api::v2::sign::SignatureMethod::HmacSha256 {
@@ -101,6 +76,42 @@ pub(super) fn resume_command(args: &ApplyArgs) -> String {
         words.push("--sandbox".to_owned());
     }
     words.join(" ")
+}
+
+/// The flags of a resume command that find the plan's journal and reach what its apply
+/// reached, handed to `flag` (name, value): `apply`'s own resume command and the one `status`
+/// gives for an interrupted apply say them alike.
+pub(crate) fn reaching(
+    session: &crate::cli::session::SessionArgs,
+    api: &crate::cli::api_args::ApiArgs,
+    flag: &mut impl FnMut(&str, String),
+) {
+    if let Some(dir) = &session.state_dir {
+        flag("--state-dir", dir.display().to_string());
+    }
+    // Self-hosted servers' credentials: without it the resume would read ~/.my.cnf instead.
+    if let Some(f) = &session.defaults_file {
+        flag("--defaults-file", f.display().to_string());
+    }
+    // Flags that may have come from the environment are repeated only when they differ from
+    // it: the environment of the resume is the same shell.
+    let from_env = |var: &str, value: &str| std::env::var(var).ok().as_deref() == Some(value);
+    if let Some(e) = &api.endpoint
+        && !from_env("PLANRUN_ENDPOINT", e)
+    {
+        flag("--endpoint", e.clone());
+    }
+    if let Some(r) = &api.region
+        && !from_env("TENCENTCLOUD_REGION", r)
+    {
+        flag("--region", r.clone());
+    }
+    if api.api != crate::cli::api_args::Generation::V3 {
+        flag("--api", "v2".to_owned());
+    }
+    if let Some(profile) = &api.profile {
+        flag("--profile", profile.clone());
+    }
 }
 
 /// First stop signal (Ctrl-C, SIGTERM, SIGHUP): stop submitting and wind down. Second: leave

@@ -33,6 +33,9 @@ pub struct History {
     pub records: Vec<Record>,
     pub plan: Option<(PlanInfo, PathBuf, ResolvedPlan)>,
     pub journal: PathBuf,
+    /// No apply runs over this journal now (its lock is free): its submitted and running
+    /// instances are `interrupted` ([`crate::engine::state::RunState::interrupt`]).
+    pub interrupted: bool,
 }
 
 /// Why there is nothing to report.
@@ -120,6 +123,7 @@ pub fn find(
         Ok(records) => Ok(History {
             records,
             plan,
+            interrupted: crate::engine::store::apply_running(&journal) == Some(false),
             journal,
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::NothingRecorded(journal)),

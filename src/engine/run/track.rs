@@ -1,6 +1,7 @@
 //! Tracking: polling each task near its expected end and recording how it ends.
 
 use super::*;
+use crate::engine::journal::Want;
 use crate::engine::reconcile::Tracked;
 
 /// A first look waits for the run's short tasks to end, but at most this many times the
@@ -189,6 +190,9 @@ impl<P: Protocol> Engine<P> {
         if std::mem::take(&mut self.rollbacks[idx].tracking.confirm) {
             self.surveys.confirming -= 1;
         }
+        if status == TaskState::Killed {
+            self.learn_stop(idx);
+        }
         let instance = self.state.instances[idx].id.clone();
         self.buffer(Record::Finished {
             instance: instance.clone(),
@@ -202,6 +206,26 @@ impl<P: Protocol> Engine<P> {
             status,
             message,
         });
+    }
+
+    /// `planrun cancel` is another process: it journals its stop while this run tracks the
+    /// task. A task it stopped ends killed, which is `cancelled`, not `failed`; folding its
+    /// record in first makes the line say what the summary and the report say (issue 27).
+    fn learn_stop(&mut self, idx: usize) {
+        let id = &self.state.instances[idx].id;
+        let mut stop = None;
+        // Unreadable: the line says what this run knows; the summary folds the journal in.
+        let _ = Journal::read_each(self.journal.path(), Want::State, |r| match &r {
+            Record::Stopping { instance, .. } | Record::Cancelled { instance, .. }
+                if instance == id =>
+            {
+                stop = Some(r);
+            }
+            _ => {}
+        });
+        if let Some(record) = stop {
+            self.state.apply(&record);
+        }
     }
 
     /// Plans the next look from what this one saw.

@@ -111,9 +111,14 @@ fn a_second_sigint_quits_at_once_with_exit_3_and_the_journal_stays_resumable() {
     let records = work.records();
     assert!(records.iter().any(|r| r["record"] == "intent"));
     assert!(!records.iter().any(|r| r["record"] == "accepted"));
+    // No apply carries it on now: `interrupted`, with the way back (issue 27).
     let offline = work.status(&served).arg("--offline").run();
     assert_eq!(offline.code, Some(3), "unfinished: {}", offline.all());
-    assert!(offline.stdout.contains("submitted"), "{}", offline.stdout);
+    assert!(
+        offline.stdout.contains("interrupted") && offline.stdout.contains("Resume it with"),
+        "{}",
+        offline.stdout
+    );
 }
 
 /// SIGTERM (CI runners, `timeout`) and SIGHUP (a closed terminal) wind the run down like the
@@ -139,6 +144,16 @@ fn sigterm_and_sighup_stop_submitting_and_exit_3_with_the_resume_command() {
             out.stderr
         );
         assert!(resume_line(&out.stdout).starts_with("planrun apply "));
+        // Its summary never says a rollback it leaves behind is running or submitted: nothing
+        // tracks it once this apply has exited (issue 27).
+        let left: Vec<&str> = out
+            .stdout
+            .lines()
+            .filter(|l| ids.iter().any(|i| l.starts_with(i.as_str())))
+            .filter_map(|l| l.split_whitespace().nth(2))
+            .filter(|s| ["running", "submitted"].contains(s))
+            .collect();
+        assert!(left.is_empty(), "SIG{signal}: {left:?}\n{}", out.stdout);
         assert!(
             served.accepted().len() < ids.len(),
             "SIG{signal} did not stop the submissions: {}",

@@ -67,6 +67,24 @@ async fn a_restore_killed_right_after_its_rename_is_finished_by_the_rerun() {
     let made_first = copies_made(&server.binlog_statements().await);
     assert!(made_first > 0);
 
+    // Nothing runs the restore now: `status` says `interrupted`, never `running`, with the
+    // command that resumes it; 3, not finished (docs/contract.md §2, §6; issue 27).
+    let status = super::run::planrun(dir.path(), time)
+        .arg("status")
+        .arg(&plan)
+        .args(["--format", "json"])
+        .arg("--defaults-file")
+        .arg(dir.path().join("client.cnf"))
+        .run();
+    assert_eq!(status.code, Some(3), "{}", status.all());
+    let report: serde_json::Value = serde_json::from_str(&status.stdout).expect("status JSON");
+    assert_eq!(report["instances"][0]["status"], "interrupted", "{report}");
+    assert!(
+        status.stderr.contains("Resume it with:") && status.stderr.contains("planrun apply"),
+        "{}",
+        status.all()
+    );
+
     let again = apply(&plan, dir.path(), time).run();
     let text = format!("{}{}", again.stdout, again.stderr);
     assert_eq!(again.code, Some(0), "{text}");
