@@ -15,6 +15,7 @@ mod older_journals;
 mod record;
 mod recovery;
 mod refusals;
+mod regions;
 mod report;
 mod retry;
 mod signals;
