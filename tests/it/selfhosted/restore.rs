@@ -28,7 +28,7 @@ pub fn creds() -> Credentials {
     creds_with(PASSWORD)
 }
 
-fn at(unix: i64) -> NaiveDateTime {
+pub(super) fn at(unix: i64) -> NaiveDateTime {
     DateTime::<Utc>::from_timestamp(unix, 0)
         .expect("valid time")
         .naive_utc()
@@ -44,7 +44,7 @@ fn state_dir() -> std::path::PathBuf {
 
 static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
-fn request(port: u16, backups: &Path, time: NaiveDateTime, objects: Objects) -> Request {
+pub(super) fn request(port: u16, backups: &Path, time: NaiveDateTime, objects: Objects) -> Request {
     Request {
         id: "shop-1".into(),
         host: "127.0.0.1".into(),
@@ -123,7 +123,7 @@ pub async fn story(
 }
 
 /// A restore that nobody stops, recorded done as the engine does (its ledger removed).
-async fn run(
+pub(super) async fn run(
     req: &Request,
     creds: &Credentials,
     progress: &(dyn Fn(mysql::Progress) + Send + Sync),
