@@ -227,7 +227,7 @@ async fn prepare(
     // The dump file's own bytes as they are read: its size is the one total known before
     // the load (a compressed dump's SQL is larger, and not known until it is read).
     let total = std::fs::metadata(&span.dump.path)?.len();
-    let unit = if span.dump.path.extension().is_some_and(|e| e == "gz") {
+    let unit = if super::dump::compressed(&span.dump.path) {
         Unit::CompressedBytes
     } else {
         Unit::Bytes

@@ -193,6 +193,22 @@ async fn restored_tables_and_databases_equal_the_originals_at_the_time() {
         phases.last().is_some_and(|p| p.bytes > 0),
         "bytes are counted"
     );
+    // A compressed dump is counted in the bytes of its file, and says so.
+    let gz = std::fs::metadata(backups.path().join("shop-full.sql.gz"))
+        .expect("the dump")
+        .len();
+    let loading: Vec<_> = phases
+        .iter()
+        .filter(|p| p.phase == mysql::restore::Phase::Loading)
+        .filter_map(|p| p.amount)
+        .collect();
+    assert!(
+        loading
+            .iter()
+            .all(|a| a.unit == mysql::progress::Unit::CompressedBytes && a.total == gz),
+        "{loading:?}"
+    );
+    assert_eq!(loading.last().map(|a| a.done), Some(gz), "{loading:?}");
 
     let dbs = request(
         server.port,
