@@ -72,6 +72,13 @@ fn an_instance_of_another_region_passes_validate_and_is_found_missing_by_the_pre
         "{}",
         applied.stderr
     );
+    // The human form also points at the region it was looked for in (line 6).
+    assert!(
+        applied.stderr.contains("region: ap-guangzhou")
+            && applied.stderr.contains("the region it was looked for in"),
+        "{}",
+        applied.stderr
+    );
     assert!(served.accepted().is_empty(), "{}", served.counters());
 
     // Without the preflight the sandbox itself refuses it, as the cloud would; the other is
