@@ -92,6 +92,10 @@ pub enum Record {
         instance: String,
         state: TaskState,
         progress: Option<u8>,
+        /// A self-hosted restore's phase and how far into it (`loading dump 12.3 MB of
+        /// 47.0 MB`); absent for cloud tasks and in older journals.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
         at: DateTime<Utc>,
     },
     /// A task ended (succeeded, failed, killed, removed): `status` is its last state.

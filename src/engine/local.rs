@@ -248,8 +248,8 @@ impl Local {
                     *at = p.phase;
                 }
                 this.set(&id, |t| {
-                    t.progress = Some(percent(p.phase, p.part));
-                    t.message = Some(format!("{}, {} bytes", p.phase.name(), p.bytes));
+                    t.progress = Some(percent(p.phase, p.part()));
+                    t.message = Some(p.line());
                 });
             };
             let outcome = mysql::restore(&request, &this.inner.creds, &report, &stop).await;
@@ -311,10 +311,12 @@ fn percent(phase: Phase, part: f64) -> u8 {
     let (from, to) = match phase {
         Phase::Checking => (5, 5),
         Phase::Starting => (10, 10),
-        // Loading is told as it goes (how far into the dump file).
-        Phase::Loading => (30, 59),
-        Phase::Replaying => (60, 60),
-        Phase::Copying => (80, 80),
+        // The counted phases are told as they go: the dump file read, the decoded span
+        // fed, the rows copied.
+        Phase::Loading => (30, 54),
+        Phase::Reading => (55, 55),
+        Phase::Replaying => (60, 79),
+        Phase::Copying => (80, 94),
         Phase::Renaming => (95, 95),
         Phase::Done => (100, 100),
     };

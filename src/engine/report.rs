@@ -73,6 +73,10 @@ pub struct InstanceReport {
     /// submission's; absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub adopted: Option<String>,
+    /// What an unfinished self-hosted restore was last doing (`loading dump 12.3 MB of
+    /// 47.0 MB`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 impl Report {
@@ -114,6 +118,7 @@ impl Report {
                         .unverified
                         .as_ref()
                         .map(|why| format!("{}: {why}", super::state::ADOPTED_UNVERIFIED)),
+                    detail: s.detail.clone(),
                 })
                 .collect(),
         }

@@ -129,7 +129,8 @@ pub enum Event {
         instance: String,
         state: TaskState,
         progress: Option<u8>,
-        /// What a self-hosted restore is doing (phase and bytes); `None` for cloud tasks.
+        /// What a self-hosted restore is doing (its phase, and how far into it in bytes or
+        /// rows); `None` for cloud tasks.
         detail: Option<String>,
     },
     Finished {
@@ -244,6 +245,8 @@ struct Tracking {
     /// Its next look confirms what a survey said: it goes at once, not deferred as a first
     /// look would be.
     confirm: bool,
+    /// The detail last told of a self-hosted restore (its phase and how far into it).
+    detail: Option<String>,
 }
 
 pub struct Engine<P: Protocol> {

@@ -142,6 +142,9 @@ pub struct InstanceState {
     /// task end. Listed beside the new one for a while, it echoes the same rollback; the
     /// rule of evidence must not take it for the new submission's.
     pub failed_before: Option<DateTime<Utc>>,
+    /// What its self-hosted restore was last journaled doing (`loading dump 12.3 MB of
+    /// 47.0 MB`), until it ends.
+    pub detail: Option<String>,
 }
 
 impl InstanceState {
@@ -162,6 +165,7 @@ impl InstanceState {
             stop_request: None,
             before_timeout: None,
             failed_before: None,
+            detail: None,
         }
     }
 
@@ -247,6 +251,7 @@ impl InstanceState {
             instance: self.id.clone(),
             state: state.clone(),
             progress,
+            detail: None,
             at,
         })
     }
@@ -398,11 +403,13 @@ impl RunState {
                 instance,
                 state,
                 progress,
+                detail,
                 ..
             } => {
                 self.each(std::iter::once(instance), |s| {
                     s.task_state = Some(state.clone());
                     s.progress = progress.or(s.progress);
+                    s.detail.clone_from(detail);
                     // A stop asked by `planrun cancel` stays asked while the task still runs.
                     if *state == TaskState::Running && s.status != Status::Stopping {
                         s.status = Status::Running;
@@ -417,6 +424,7 @@ impl RunState {
             } => {
                 self.each(std::iter::once(instance), |s| {
                     s.task_state = Some(status.clone());
+                    s.detail = None;
                     let succeeded = *status == TaskState::Succeeded;
                     // A task stopped by `planrun cancel` ends killed: it is cancelled.
                     if matches!(s.status, Status::Cancelled | Status::Stopping) && !succeeded {

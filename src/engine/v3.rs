@@ -29,6 +29,9 @@ pub const PREFLIGHT_BATCH: usize = 20;
 /// DescribeRollbackRangeTime's per-instance codes that say "try again": 1600001 (internal
 /// error) and 1624001 (database access error).
 pub const TRANSIENT_RANGE_CODES: [i64; 2] = [1_600_001, 1_624_001];
+/// DescribeRollbackRangeTime's per-instance code for "the instance does not exist" (the
+/// SDK's documentation of `Items[].Code`: 1600009 - 实例不存在) — in the region asked.
+pub const MISSING_RANGE_CODE: i64 = 1_600_009;
 
 /// Whether an instance's answer is a transient per-instance code.
 fn transient_range(item: &InstanceRollbackRangeTime) -> bool {
@@ -151,6 +154,11 @@ pub fn answer_of(item: InstanceRollbackRangeTime) -> Answer {
     let message = || item.message.clone().unwrap_or_default();
     let said = if transient_range(&item) {
         Said::Transient {
+            code,
+            message: message(),
+        }
+    } else if code == MISSING_RANGE_CODE {
+        Said::Missing {
             code,
             message: message(),
         }

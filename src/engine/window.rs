@@ -37,8 +37,10 @@ pub struct Answer {
 pub enum Said {
     /// The instance's windows (maybe none).
     Ranges(Vec<Range>),
-    /// An error for the instance (e.g. it does not exist).
+    /// An error for the instance.
     Refused { code: i64, message: String },
+    /// The instance does not exist in the region it was asked in.
+    Missing { code: i64, message: String },
     /// A code that says "try again", still answered after the retries.
     Transient { code: i64, message: String },
 }
@@ -50,8 +52,11 @@ pub enum Window {
     Inside,
     /// The instance exists but the time is outside every window (listed, maybe none).
     Outside(Vec<Range>),
-    /// The API reported an error for the instance (e.g. it does not exist).
+    /// The API reported an error for the instance.
     Refused { code: i64, message: String },
+    /// The API says the instance does not exist in the region it was asked in (the cloud
+    /// knows an instance only in its own region).
+    Missing { code: i64, message: String },
     /// The API kept answering a transient code for the instance: it could not tell.
     Inconclusive { code: i64, message: String },
     /// The API's answer does not mention the instance.
@@ -78,6 +83,10 @@ impl std::fmt::Display for Window {
             Self::Refused { code, message } => {
                 write!(f, "the API refused the instance (code {code}: {message})")
             }
+            Self::Missing { code, message } => write!(
+                f,
+                "the instance does not exist in the region asked (code {code}: {message})"
+            ),
             Self::Inconclusive { code, message } => write!(
                 f,
                 "the API could not tell whether the instance can roll back (code {code}: {message}), even when asked again"
@@ -127,6 +136,10 @@ fn judge(answer: Option<&Answer>, rollback_time: &str) -> Window {
             message: message.clone(),
         },
         Said::Refused { code, message } => Window::Refused {
+            code: *code,
+            message: message.clone(),
+        },
+        Said::Missing { code, message } => Window::Missing {
             code: *code,
             message: message.clone(),
         },

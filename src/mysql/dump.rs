@@ -46,9 +46,14 @@ pub fn open(path: &Path) -> std::io::Result<Box<dyn BufRead + Send>> {
     Ok(reader(path, std::fs::File::open(path)?))
 }
 
+/// Whether the dump at `path` is gzip-compressed (read through a decoder).
+pub fn compressed(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "gz")
+}
+
 /// The text of dump `path` read from `file` (its bytes, perhaps counted on the way).
 pub fn reader(path: &Path, file: impl std::io::Read + Send + 'static) -> Box<dyn BufRead + Send> {
-    if path.extension().is_some_and(|e| e == "gz") {
+    if compressed(path) {
         Box::new(BufReader::with_capacity(
             1 << 16,
             flate2::read::MultiGzDecoder::new(file),

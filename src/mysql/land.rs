@@ -9,6 +9,8 @@ use std::process::Stdio;
 use mysql_async::prelude::Queryable;
 
 use super::ledger::{Entry, Landing, Ledger};
+use super::progress::{Meter, Phase, Progress, Unit, counter, metered};
+use super::rows::Rows;
 use super::scratch::Scratch;
 use super::tools::{self, Proc};
 use super::{Credentials, Error, Request, TEMP_PREFIX, quote};
@@ -97,15 +99,17 @@ pub struct Ends<'a> {
     pub scratch: &'a Scratch,
 }
 
-/// Copies and verifies every landing, then renames them all. The ledger is written before
-/// each step that makes something.
+/// Copies and verifies every landing, then renames them all, telling `progress` the rows
+/// copied of how many (`bytes`: the SQL the restore handed its scratch server). The ledger
+/// is written before each step that makes something.
 pub async fn land(
     ends: &Ends<'_>,
     production: &mut mysql_async::Conn,
     ledger: &Ledger,
     planned: &[Planned],
     stop: &super::Stop,
-    renaming: &(dyn Fn() + Send + Sync),
+    progress: &(dyn Fn(Progress) + Send + Sync),
+    bytes: u64,
 ) -> Result<Landed, Error> {
     let Ends { req, scratch, .. } = *ends;
     let mut tables: Vec<Landing> = planned.iter().map(|p| p.landing.clone()).collect();
@@ -169,6 +173,23 @@ pub async fn land(
             .query_drop(format!("CREATE DATABASE {}", quote(db)))
             .await?;
     }
+    // The rows to copy, counted exactly on the scratch server (private: nothing else writes
+    // there), so that the copy can say how far it is.
+    let mut total = 0u64;
+    for p in planned {
+        let (db, _, copied) = on_scratch(scratch, p);
+        let n: Option<u64> = sconn
+            .query_first(format!(
+                "SELECT COUNT(*) FROM {}.{}",
+                quote(&db),
+                quote(&copied)
+            ))
+            .await?;
+        total += n.unwrap_or(0);
+    }
+    let tell = counter(progress, Phase::Copying, total, Unit::Rows, bytes);
+    tell(0);
+    let (meter, mut ticks) = Meter::new(total, 1);
     // The copies, one dump-and-load per destination database.
     let mut groups: Vec<(String, String, Vec<String>)> = Vec::new();
     for p in planned {
@@ -180,11 +201,10 @@ pub async fn land(
         }
     }
     for (sdb, pdb, names) in &groups {
-        tokio::select! {
-            r = copy(ends, sdb, pdb, names) => r?,
-            () = stop.wait() => return Err(Error::Cancelled),
-        }
+        let copying = copy(ends, sdb, pdb, names, meter.clone());
+        metered(copying, &mut ticks, stop, &tell).await?;
     }
+    tell(meter.get());
     for (l, p) in tables.iter_mut().zip(planned) {
         let (db, _, copied) = on_scratch(scratch, p);
         let there = checksum(&mut sconn, &db, &copied).await?;
@@ -206,7 +226,7 @@ pub async fn land(
     if stop.requested() {
         return Err(Error::Cancelled);
     }
-    renaming();
+    progress(Progress::at(Phase::Renaming, bytes));
     let mut made = Vec::new();
     for (_, target) in &req.objects.dbs {
         ledger.write(&Entry::Database {
@@ -246,8 +266,15 @@ pub async fn land(
 }
 
 /// `mariadb-dump` of `names` on the scratch server piped into `mariadb` on production, into
-/// database `into`: tables and rows only (no `DROP TABLE`, no locks, no triggers).
-async fn copy(ends: &Ends<'_>, from: &str, into: &str, names: &[String]) -> Result<(), Error> {
+/// database `into`: tables and rows only (no `DROP TABLE`, no locks, no triggers). The
+/// stream passes through planrun, which counts the rows handed to production on `rows`.
+async fn copy(
+    ends: &Ends<'_>,
+    from: &str,
+    into: &str,
+    names: &[String],
+    rows: Meter,
+) -> Result<(), Error> {
     let Ends {
         req,
         creds,
@@ -279,18 +306,35 @@ async fn copy(ends: &Ends<'_>, from: &str, into: &str, names: &[String]) -> Resu
         Stdio::piped(),
         &[],
     )?;
-    let pipe = tools::stdout_file(&mut dumper)?;
+    let mut pipe = tools::stdout_file(&mut dumper)?;
     let mut load_args = tools::connection(creds.tool_option(), &req.host, req.port);
     load_args.push("--max-allowed-packet=1G".into());
     load_args.push(format!("--database={into}"));
     let loader = Proc::spawn(
         &tools::client()?,
         &load_args,
-        Stdio::from(pipe),
+        Stdio::piped(),
         Stdio::null(),
         &[],
     )?;
-    let (dumped, loaded) = tokio::join!(dumper.finish(), loader.finish());
+    let loading = tools::feed(loader, move |stdin| {
+        use std::io::{Read, Write};
+        let mut buf = vec![0u8; 1 << 16];
+        let mut counted = Rows::default();
+        loop {
+            let n = match pipe.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            };
+            stdin.write_all(&buf[..n])?;
+            rows.add(counted.feed(&buf[..n]));
+        }
+        // Dropping the pipe's end here (a loader that died) ends the dumper too.
+        Ok(())
+    });
+    let (dumped, loaded) = tokio::join!(dumper.finish(), loading);
     // The loader's error says more (a dropped connection to production, a refused write).
     loaded?;
     dumped

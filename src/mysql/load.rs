@@ -8,69 +8,16 @@
 
 use std::io::{BufRead, Write};
 use std::process::Stdio;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::dump::{self, Dump};
+use super::progress::{Counting, Meter};
 use super::scratch::Scratch;
 use super::tools::{self, Proc};
 use super::{Error, quote};
 
-/// How far a load is, read while it runs: bytes of the dump file read (compressed, when it
-/// is), bytes of SQL handed to the server.
-#[derive(Debug, Clone, Default)]
-pub struct Counts(Arc<(AtomicU64, AtomicU64)>);
-
-impl Counts {
-    pub fn get(&self) -> (u64, u64) {
-        (
-            self.0.0.load(Ordering::Relaxed),
-            self.0.1.load(Ordering::Relaxed),
-        )
-    }
-}
-
-/// A reader or writer that counts what goes through it into `count`.
-struct Counting<T> {
-    inner: T,
-    count: Counts,
-    read: bool,
-}
-
-impl<T> Counting<T> {
-    fn add(&self, n: usize) {
-        let at = if self.read {
-            &self.count.0.0
-        } else {
-            &self.count.0.1
-        };
-        at.fetch_add(n as u64, Ordering::Relaxed);
-    }
-}
-
-impl<W: Write> Write for Counting<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.add(n);
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-impl<R: std::io::Read> std::io::Read for Counting<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.add(n);
-        Ok(n)
-    }
-}
-
-/// Loads `dump` onto `scratch`; returns the bytes of SQL handed to it, which `count` follows
-/// while it runs.
-pub async fn load(scratch: &Scratch, dump: &Dump, count: Counts) -> Result<u64, Error> {
+/// Loads `dump` onto `scratch`; returns the bytes of SQL handed to it. `read` counts the
+/// bytes of the dump file read (compressed, when it is) as the load goes.
+pub async fn load(scratch: &Scratch, dump: &Dump, read: Meter) -> Result<u64, Error> {
     let mut args = scratch.tool_args();
     args.push("--max-allowed-packet=1G".into());
     let client = Proc::spawn(&tools::client()?, &args, Stdio::piped(), Stdio::null(), &[])?;
@@ -80,18 +27,10 @@ pub async fn load(scratch: &Scratch, dump: &Dump, count: Counts) -> Result<u64, 
     tools::feed(client, move |stdin| {
         let file = Counting {
             inner: std::fs::File::open(&path)?,
-            count: count.clone(),
-            read: true,
+            meter: read,
         };
         let mut input = dump::reader(&path, file);
-        let mut out = std::io::BufWriter::with_capacity(
-            1 << 16,
-            Counting {
-                inner: stdin,
-                count,
-                read: false,
-            },
-        );
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, stdin);
         let n = match &renames {
             None => whole(&mut input, &mut out),
             Some(names) => sections(&mut input, &mut out, names),

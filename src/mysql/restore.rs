@@ -18,6 +18,8 @@ use super::check::{Span, check_on, connect_to};
 use super::credentials::Credentials;
 use super::land::{self, Landed};
 use super::ledger::{Landing, Ledger};
+use super::progress::{Meter, Unit, counter, metered};
+pub use super::progress::{Phase, Progress};
 pub use super::recover::{abandon, forget};
 use super::recover::{leftovers, take_back};
 use super::scratch::Scratch;
@@ -26,55 +28,6 @@ pub use super::summary::Summary;
 use super::tools::{self, Proc};
 use super::{Error, Request};
 use crate::contract::TIME_FORMAT;
-
-/// Tells `progress` a phase and the bytes so far (how far into the phase is not known).
-fn teller(progress: &(dyn Fn(Progress) + Send + Sync)) -> impl Fn(Phase, u64) + '_ {
-    move |phase, bytes| {
-        progress(Progress {
-            phase,
-            part: 0.0,
-            bytes,
-        })
-    }
-}
-
-/// How often a long step tells its progress.
-const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
-
-/// Where a restore is, for progress drawing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
-    Checking,
-    Starting,
-    Loading,
-    Replaying,
-    Copying,
-    Renaming,
-    Done,
-}
-
-impl Phase {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Checking => "checking",
-            Self::Starting => "starting scratch server",
-            Self::Loading => "loading dump",
-            Self::Replaying => "replaying binlog",
-            Self::Copying => "copying to production",
-            Self::Renaming => "renaming",
-            Self::Done => "done",
-        }
-    }
-}
-
-/// A step of a restore: its phase, how much of it is done (0 to 1; 0 when unknown), and the
-/// bytes of SQL handed to a server so far.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Progress {
-    pub phase: Phase,
-    pub part: f64,
-    pub bytes: u64,
-}
 
 /// What a restore did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,6 +92,15 @@ impl Drop for Work {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// Tells `progress` a phase that is not counted, and the bytes of SQL handed over so far.
+fn teller(progress: &(dyn Fn(Progress) + Send + Sync)) -> impl Fn(Phase, u64) + '_ {
+    move |phase, bytes| progress(Progress::at(phase, bytes))
+}
+
+/// Bytes between two progress ticks of a file fed to a server, at least (a hundredth of
+/// the file otherwise).
+pub(super) const MIN_STEP: u64 = 64 << 10;
 
 /// Restores `req`; progress goes to `progress`; `stop` stops it (its child processes are
 /// killed, what it made dropped: [`Error::Cancelled`]) unless it has reached its rename.
@@ -262,27 +224,21 @@ async fn prepare(
     stop: &super::Stop,
 ) -> Result<(Judged, u64), Error> {
     let say = teller(progress);
-    say(Phase::Loading, 0);
-    let counts = super::load::Counts::default();
-    let total = std::fs::metadata(&span.dump.path)?.len().max(1);
-    let loading = super::load::load(scratch, &span.dump, counts.clone());
-    tokio::pin!(loading);
-    // How far into the dump file the load is, told as it grows.
-    let loaded = loop {
-        tokio::select! {
-            r = &mut loading => break r,
-            () = stop.wait() => break Err(Error::Cancelled),
-            () = tokio::time::sleep(PROGRESS_EVERY) => {
-                let (read, written) = counts.get();
-                progress(Progress {
-                    phase: Phase::Loading,
-                    part: (read as f64 / total as f64).min(1.0),
-                    bytes: written,
-                });
-            }
-        }
-    }?;
-    say(Phase::Replaying, loaded);
+    // The dump file's own bytes as they are read: its size is the one total known before
+    // the load (a compressed dump's SQL is larger, and not known until it is read).
+    let total = std::fs::metadata(&span.dump.path)?.len();
+    let unit = if super::dump::compressed(&span.dump.path) {
+        Unit::CompressedBytes
+    } else {
+        Unit::Bytes
+    };
+    let tell = counter(progress, Phase::Loading, total, unit, 0);
+    tell(0);
+    let (meter, mut ticks) = Meter::new(total, MIN_STEP);
+    let loading = super::load::load(scratch, &span.dump, meter.clone());
+    let loaded = metered(loading, &mut ticks, stop, &tell).await?;
+    tell(meter.get());
+    say(Phase::Reading, loaded);
     let mut reach = stoppable(stop, super::reach::reach(req, scratch, prod)).await?;
     let grants: Vec<String> = prod.query("SHOW GRANTS").await?;
     if !super::grants::sees_definitions(&grants) {
@@ -307,18 +263,26 @@ async fn prepare(
         Ok(j) => j,
         Err(refusal) => return Err(Error::Refused(refusal)),
     };
+    // The decoded span as it is fed to the scratch server, of the file's size.
+    let total = std::fs::metadata(&file)?.len();
+    let tell = counter(progress, Phase::Replaying, total, Unit::Bytes, loaded);
+    tell(0);
+    let (meter, mut ticks) = Meter::new(total, MIN_STEP);
+    let fed = meter.clone();
     let mut args = scratch.tool_args();
     args.push("--max-allowed-packet=1G".into());
     let client = Proc::spawn(&tools::client()?, &args, Stdio::piped(), Stdio::null(), &[])?;
-    stoppable(
-        stop,
-        tools::feed(client, move |stdin| {
-            let mut f = std::fs::File::open(&file)?;
-            std::io::copy(&mut f, stdin)?;
-            Ok(())
-        }),
-    )
-    .await?;
+    let replay = tools::feed(client, move |stdin| {
+        let mut f = std::fs::File::open(&file)?;
+        let mut to = super::progress::Counting {
+            inner: stdin,
+            meter: fed,
+        };
+        std::io::copy(&mut f, &mut to)?;
+        Ok(())
+    });
+    metered(replay, &mut ticks, stop, &tell).await?;
+    tell(meter.get());
     drop(work);
     Ok((judged.clone(), loaded + judged.bytes))
 }
@@ -399,12 +363,5 @@ async fn land_all(
     }
     let _ = sconn.disconnect().await;
     let planned = land::landings(req, &whole);
-    let renaming = || {
-        progress(Progress {
-            phase: Phase::Renaming,
-            part: 0.0,
-            bytes,
-        })
-    };
-    land::land(ends, prod, ledger, &planned, stop, &renaming).await
+    land::land(ends, prod, ledger, &planned, stop, progress, bytes).await
 }

@@ -335,6 +335,7 @@ fn instance(
         running_at: seen.running_at,
         ended_at: s.and_then(|s| s.finished_at),
         progress: s.and_then(|s| s.progress),
+        detail: s.and_then(|s| s.detail.clone()),
         problem,
     }
 }

@@ -96,6 +96,9 @@ pub struct InstanceRecord {
     pub running_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
     pub progress: Option<u8>,
+    /// What an unfinished self-hosted restore was last journaled doing (its phase, and how
+    /// far into it).
+    pub detail: Option<String>,
     pub problem: Option<Problem>,
 }
 

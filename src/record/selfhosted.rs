@@ -80,14 +80,9 @@ fn phase(i: Option<&InstanceRecord>) -> String {
     if i.status.is_final() {
         return text::status_label(i.status);
     }
-    let phase = match i.progress {
-        Some(p) if p >= 95 => "renaming",
-        Some(p) if p >= 80 => "copying to production",
-        Some(p) if p >= 60 => "replaying binlog",
-        Some(p) if p >= 30 => "loading dump",
-        Some(p) if p >= 10 => "starting scratch server",
-        Some(p) if p > 0 => "checking",
-        _ => return text::status_label(i.status),
+    // The restore's own words, as journaled (older journals have none).
+    let Some(phase) = &i.detail else {
+        return text::status_label(i.status);
     };
     format!("{} ({phase})", text::status_label(i.status))
 }

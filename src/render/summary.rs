@@ -9,10 +9,12 @@ use crate::plan::text::visible;
 
 /// The summary's last column: the error, else why an adopted task is unverified.
 fn note(s: &InstanceState) -> String {
-    match (&s.error, &s.unverified) {
-        (Some(error), _) => error.clone(),
-        (None, Some(why)) => format!("{}: {why}", ADOPTED_UNVERIFIED),
-        (None, None) => String::new(),
+    match (&s.error, &s.unverified, &s.detail) {
+        (Some(error), _, _) => error.clone(),
+        (None, Some(why), _) => format!("{}: {why}", ADOPTED_UNVERIFIED),
+        // An unfinished self-hosted restore: where it was last seen.
+        (None, None, Some(detail)) => detail.clone(),
+        (None, None, None) => String::new(),
     }
 }
 

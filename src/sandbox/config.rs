@@ -354,11 +354,18 @@ impl Config {
         }
     }
 
-    /// Whether the instance exists: listed by the catalog (or any well-formed id with
-    /// `any_instance`), and not configured missing.
-    pub fn exists(&self, id: &str) -> bool {
-        !self.missing_instances.contains(id)
-            && (self.any_instance || self.catalog.member(id).is_some())
+    /// Whether the instance exists in `region` (the request's; `None`: no region was sent):
+    /// listed by the catalog in that region (or, with `any_instance`, any well-formed id the
+    /// catalog does not list), and not configured missing. As the cloud, a region knows only
+    /// its own instances: an instance of another region is missing here.
+    pub fn exists(&self, id: &str, region: Option<&str>) -> bool {
+        if self.missing_instances.contains(id) {
+            return false;
+        }
+        match self.catalog.member(id) {
+            Some(m) => region.is_none_or(|r| m.region == r),
+            None => self.any_instance,
+        }
     }
 
     pub(crate) fn secret_key(&self, secret_id: &str) -> Option<&str> {

@@ -34,7 +34,7 @@ pub fn list(
             "cdbInstanceId `{id}` is not an instance id"
         )));
     }
-    if !config.exists(id) {
+    if !config.exists(id, params.get("Region")) {
         return Err(Rejection::missing_instance(id));
     }
     let offset = number(params, "offset", 0, usize::MAX)?;

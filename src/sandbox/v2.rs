@@ -128,7 +128,7 @@ fn submit(
     let submissions = rules::parse_instances(params)?;
     let now_utc = Utc::now().naive_utc();
     for s in &submissions {
-        if !config.exists(&s.instance_id) {
+        if !config.exists(&s.instance_id, params.get("Region")) {
             return Err(Rejection::missing_instance(&s.instance_id));
         }
         rules::check(s, config.rollback_time_check, now_utc, config.plan_rules)?;

@@ -16,6 +16,7 @@ mod older_journals;
 mod record;
 mod recovery;
 mod refusals;
+mod regions;
 mod report;
 mod retry;
 mod sandbox_again;

@@ -9,6 +9,7 @@ mod concurrency;
 mod crash;
 mod defects;
 mod oracle;
+mod progress;
 mod record;
 mod restore;
 pub(crate) mod run;

@@ -125,6 +125,7 @@ impl Script {
             instance: instance.into(),
             state,
             progress,
+            detail: None,
             at,
         })
     }

@@ -84,6 +84,7 @@ fn diagnostic(checked: &Checked, instance: &crate::plan::Instance, window: &Wind
                     .join(" or ")
             ),
         }),
+        Window::Missing { .. } => not_in_region(checked, instance),
         Window::Inconclusive { .. } => Diagnostic::error(
             "planrun::preflight_inconclusive",
             format!("{}: {window}", instance.id),
@@ -94,4 +95,38 @@ fn diagnostic(checked: &Checked, instance: &crate::plan::Instance, window: &Wind
             .at(&instance.path, id_span, "not available for rollback")
             .help("check the instance id and its region; only primary instances can be rolled back"),
     }
+}
+
+/// The API does not know `instance` in the region it was asked in: said as such, at the
+/// instance and at the region it was looked for in (the cloud finds an instance only in its
+/// own region, so a plan listing it under another one fails here, not mid-run). Other
+/// regions are not searched: this says only where it was not found.
+pub fn not_in_region(checked: &Checked, instance: &crate::plan::Instance) -> Diagnostic {
+    let region = instance
+        .region
+        .as_deref()
+        .unwrap_or("the default region (no `region` in the plan)");
+    let own = format!("/instances/{}/region", instance.entry);
+    let region_path = if checked.index.get(&own).is_some() {
+        own
+    } else {
+        "/region".to_owned()
+    };
+    Diagnostic::error(
+        "planrun::instance_unavailable",
+        format!(
+            "instance {} was not found in {region} (is it in another region?)",
+            instance.id
+        ),
+    )
+    .at(
+        &instance.path,
+        checked.index.value(&instance.path),
+        format!("not found in {region}"),
+    )
+    .also(
+        checked.index.get(&region_path).map(|l| l.value),
+        "the region it was looked for in",
+    )
+    .help("check the instance id, and list the instance under the region it lives in")
 }

@@ -160,7 +160,7 @@ impl<P: Protocol> Engine<P> {
 
     /// Journals and tells a running task's state and progress when either changed
     /// ([`InstanceState::progress_record`]); `detail` is a self-hosted restore's phase and
-    /// bytes.
+    /// how far into it, told whenever it changed and journaled with the record.
     ///
     /// [`InstanceState::progress_record`]: crate::engine::state::InstanceState::progress_record
     pub(super) fn note_state(
@@ -171,11 +171,20 @@ impl<P: Protocol> Engine<P> {
         detail: Option<String>,
     ) {
         let s = &self.state.instances[idx];
-        let Some(record) = s.progress_record(state, progress, Utc::now()) else {
+        let record = s.progress_record(state, progress, Utc::now());
+        let told = &mut self.rollbacks[idx].tracking.detail;
+        let new_detail = detail.is_some() && *told != detail;
+        if record.is_none() && !new_detail {
             return;
-        };
+        }
+        told.clone_from(&detail);
         let instance = s.id.clone();
-        self.buffer(record);
+        if let Some(mut record) = record {
+            if let Record::Progress { detail: d, .. } = &mut record {
+                d.clone_from(&detail);
+            }
+            self.buffer(record);
+        }
         self.emit(Event::State {
             instance,
             state: state.clone(),

@@ -169,7 +169,7 @@ pub fn range_time(config: &Config, inner: &mut Inner, body: &Body) -> Result<Val
                     format!("`{id}` is not an instance id"),
                     vec![],
                 )
-            } else if !config.exists(id) {
+            } else if !config.exists(id, body.region()) {
                 (
                     CODE_NO_INSTANCE,
                     format!("instance {id} does not exist"),

@@ -99,7 +99,7 @@ fn answer(
         if fault == Some(FaultKind::Internal) {
             return Err(ApiError::internal());
         }
-        let params = Body::parse(body)?;
+        let params = Body::parse(body)?.in_region(auth::header(headers, "x-tc-region"));
         match action {
             "StartBatchRollback" => submit::start(config, inner, &params, now).map(|d| (d, true)),
             "StopRollback" => submit::stop(config, inner, &params, now).map(|d| (d, false)),
@@ -158,6 +158,9 @@ fn answer(
 }
 
 #[cfg(test)]
+mod region_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::api::tc3::{self, SignInput};
@@ -165,13 +168,18 @@ mod tests {
     use proptest::prelude::*;
 
     fn signed(action: &str, body: &[u8]) -> HeaderMap {
+        signed_in("ap-guangzhou", action, body)
+    }
+
+    /// Headers of a request of `action` signed for `region`.
+    pub(super) fn signed_in(region: &str, action: &str, body: &[u8]) -> HeaderMap {
         let input = SignInput {
             secret_id: DEMO_SECRET_ID,
             secret_key: DEMO_SECRET_KEY,
             host: "127.0.0.1:9",
             action,
             timestamp: Utc::now().timestamp(),
-            region: "ap-guangzhou",
+            region,
             token: None,
             body,
         };

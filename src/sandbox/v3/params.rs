@@ -7,9 +7,10 @@ use super::super::config::Config;
 use super::super::rules::valid_instance_id;
 use super::answer::ApiError;
 
-/// The parameters of one request.
+/// The parameters of one request, and the region it was sent to (`X-TC-Region`): an
+/// instance exists only in its own region.
 #[derive(Debug, Default)]
-pub struct Body(pub Map<String, Value>);
+pub struct Body(pub Map<String, Value>, Option<String>);
 
 impl Body {
     /// An empty body counts as `{}`; anything but a JSON object is InvalidParameter.
@@ -18,12 +19,22 @@ impl Body {
             return Ok(Self::default());
         }
         match serde_json::from_slice::<Value>(bytes) {
-            Ok(Value::Object(map)) => Ok(Self(map)),
+            Ok(Value::Object(map)) => Ok(Self(map, None)),
             Ok(_) => Err(ApiError::invalid("the request body must be a JSON object")),
             Err(e) => Err(ApiError::invalid(format!(
                 "the request body is not JSON: {e}"
             ))),
         }
+    }
+
+    /// The same parameters, sent to `region`.
+    pub fn in_region(self, region: Option<&str>) -> Self {
+        Self(self.0, region.map(str::to_owned))
+    }
+
+    /// The region the request was sent to.
+    pub fn region(&self) -> Option<&str> {
+        self.1.as_deref()
     }
 
     /// UnknownParameter for the first name not in `known`.
@@ -70,7 +81,7 @@ impl Body {
     /// A required instance id that has the `cdb-` shape and exists.
     pub fn instance(&self, config: &Config, name: &str) -> Result<&str, ApiError> {
         let id = self.required_string(name)?;
-        existing_instance(config, name, id)?;
+        existing_instance(config, name, id, self.region())?;
         Ok(id)
     }
 }
@@ -87,10 +98,15 @@ pub fn instance_shape(what: &str, id: &str) -> Result<(), ApiError> {
 }
 
 /// InvalidParameterValue for a malformed id, the documented InvalidParameter.InstanceNotFound
-/// for a missing instance.
-pub fn existing_instance(config: &Config, what: &str, id: &str) -> Result<(), ApiError> {
+/// for an instance missing in `region` (the request's).
+pub fn existing_instance(
+    config: &Config,
+    what: &str,
+    id: &str,
+    region: Option<&str>,
+) -> Result<(), ApiError> {
     instance_shape(what, id)?;
-    if !config.exists(id) {
+    if !config.exists(id, region) {
         return Err(ApiError::missing_instance(id));
     }
     Ok(())

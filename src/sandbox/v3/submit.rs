@@ -156,7 +156,7 @@ pub fn start(
     let now_utc = Utc::now().naive_utc();
     let now_local = instance_clock(config);
     for s in &submissions {
-        if !config.exists(&s.instance_id) {
+        if !config.exists(&s.instance_id, body.region()) {
             return Err(ApiError::missing_instance(&s.instance_id));
         }
         // Primary instances only (the product documents it): the documented refusal.

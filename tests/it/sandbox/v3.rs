@@ -13,6 +13,8 @@ pub(crate) struct V3 {
     pub(crate) secret_key: String,
     /// Forced `X-TC-Timestamp` (expiry tests); `None` = now.
     pub(crate) timestamp: Option<i64>,
+    /// `X-TC-Region`: an instance exists only in its own.
+    pub(crate) region: &'static str,
 }
 
 impl V3 {
@@ -24,6 +26,7 @@ impl V3 {
             secret_id: DEMO_SECRET_ID.into(),
             secret_key: DEMO_SECRET_KEY.into(),
             timestamp: None,
+            region: "ap-guangzhou",
         }
     }
 
@@ -39,7 +42,7 @@ impl V3 {
             host: &self.host,
             action,
             timestamp: self.timestamp.unwrap_or_else(now),
-            region: "ap-guangzhou",
+            region: self.region,
             token: None,
             body: &bytes,
         };

@@ -181,16 +181,18 @@ async fn engine_preflight_agrees_with_what_the_sandbox_accepts() {
         (A, recent.as_str(), "inside"),
         (B, "2026-11-01 12:00:00", "inside"),
         (B, recent.as_str(), "outside"),
-        ("cdb-gone0000", recent.as_str(), "refused"),
+        ("cdb-gone0000", recent.as_str(), "missing"),
     ];
     for (id, time, expected) in cases {
         let verdict = window(&items, id, time);
         let kind = match &verdict {
             Window::Inside => "inside",
             Window::Outside(_) => "outside",
-            Window::Refused { code, .. } => {
+            Window::Refused { .. } => "refused",
+            // 1600009: the SDK documents it as "the instance does not exist".
+            Window::Missing { code, .. } => {
                 assert_eq!(*code, 1_600_009);
-                "refused"
+                "missing"
             }
             Window::Unlisted => "unlisted",
             Window::Inconclusive { .. } => "inconclusive",

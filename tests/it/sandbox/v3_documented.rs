@@ -164,7 +164,12 @@ async fn the_sandbox_refuses_what_the_cloud_refuses_and_answers_every_documented
         error_code(&made_up),
         Some("InvalidParameter.InstanceNotFound")
     );
-    for replica in ["cdb-ordro001", "cdb-orddr001"] {
+    // Each asked in its own region (the demo's DR replica lives in ap-shanghai).
+    let shanghai = V3 {
+        region: "ap-shanghai",
+        ..V3::new(&sb)
+    };
+    for (replica, c) in [("cdb-ordro001", &c), ("cdb-orddr001", &shanghai)] {
         let r = c.start(json!([instance(replica)])).await;
         assert_eq!(error_code(&r), Some("OperationDenied"), "{replica}: {r}");
     }

@@ -154,25 +154,56 @@ async fn cancel_stops_the_running_restore_and_the_waiting_one_never_starts() {
     } else {
         ("shop-b", "shop-a")
     };
-    // Its progress is drawn like a cloud task's, with its phase and bytes: it loaded `audit`
-    // (the dump's first database) and is loading `shop`.
+    // Its progress is drawn like a cloud task's, with its phase and how far into it: it
+    // loaded `audit` (the dump's first database) and is loading `shop`.
     let drawn = format!("{running}: running ");
-    // The most bytes any line has drawn so far (the percentage grows as it loads).
-    let bytes = || -> u64 {
+    // Some line drew more than nothing of the dump loaded (`loading dump 12.3 kB of ...`).
+    let loading = || -> bool {
         log()
             .lines()
             .filter(|l| l.contains(&drawn))
-            .filter_map(|l| l.split("(loading dump, ").nth(1))
-            .filter_map(|rest| rest.split(' ').next().and_then(|n| n.parse().ok()))
-            .max()
-            .unwrap_or_default()
+            .filter_map(|l| l.split("(loading dump ").nth(1))
+            .any(|rest| rest.contains(" of ") && !rest.starts_with("0 B of"))
     };
     wait_for(
         "the phase and bytes drawn",
         Duration::from_secs(60),
-        async || bytes() > 0,
+        async || loading(),
     )
     .await;
+    // The journal keeps the phase too, and `status` (another process) shows it.
+    let journalled = || {
+        journal(dir.path()).iter().any(|r| {
+            r["record"] == "progress"
+                && r["instance"] == running
+                && r["detail"]
+                    .as_str()
+                    .is_some_and(|d| d.starts_with("loading dump ") && d.contains(" of "))
+        })
+    };
+    wait_for(
+        "the phase journalled",
+        Duration::from_secs(60),
+        async || journalled(),
+    )
+    .await;
+    let status = planrun(dir.path(), time)
+        .args(["status", "--offline", "--format", "json"])
+        .arg(&plan)
+        .run();
+    let report: serde_json::Value =
+        serde_json::from_str(&status.stdout).unwrap_or_else(|e| panic!("{e}: {}", status.stderr));
+    let shown = report["instances"]
+        .as_array()
+        .and_then(|a| a.iter().find(|i| i["id"] == running))
+        .map(|i| (i["status"].clone(), i["detail"].clone()));
+    assert!(
+        shown
+            .as_ref()
+            .is_some_and(|(s, d)| s == "running"
+                && d.as_str().is_some_and(|d| d.starts_with("loading dump "))),
+        "{report}"
+    );
     let loaders = loaders(apply.id());
     assert_eq!(loaders.len(), 1, "one loader runs: {loaders:?}\n{}", log());
 

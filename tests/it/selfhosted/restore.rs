@@ -28,7 +28,7 @@ pub fn creds() -> Credentials {
     creds_with(PASSWORD)
 }
 
-fn at(unix: i64) -> NaiveDateTime {
+pub(super) fn at(unix: i64) -> NaiveDateTime {
     DateTime::<Utc>::from_timestamp(unix, 0)
         .expect("valid time")
         .naive_utc()
@@ -44,7 +44,7 @@ fn state_dir() -> std::path::PathBuf {
 
 static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
-fn request(port: u16, backups: &Path, time: NaiveDateTime, objects: Objects) -> Request {
+pub(super) fn request(port: u16, backups: &Path, time: NaiveDateTime, objects: Objects) -> Request {
     Request {
         id: "shop-1".into(),
         host: "127.0.0.1".into(),
@@ -123,7 +123,7 @@ pub async fn story(
 }
 
 /// A restore that nobody stops, recorded done as the engine does (its ledger removed).
-async fn run(
+pub(super) async fn run(
     req: &Request,
     creds: &Credentials,
     progress: &(dyn Fn(mysql::Progress) + Send + Sync),
@@ -193,6 +193,22 @@ async fn restored_tables_and_databases_equal_the_originals_at_the_time() {
         phases.last().is_some_and(|p| p.bytes > 0),
         "bytes are counted"
     );
+    // A compressed dump is counted in the bytes of its file, and says so.
+    let gz = std::fs::metadata(backups.path().join("shop-full.sql.gz"))
+        .expect("the dump")
+        .len();
+    let loading: Vec<_> = phases
+        .iter()
+        .filter(|p| p.phase == mysql::restore::Phase::Loading)
+        .filter_map(|p| p.amount)
+        .collect();
+    assert!(
+        loading
+            .iter()
+            .all(|a| a.unit == mysql::progress::Unit::CompressedBytes && a.total == gz),
+        "{loading:?}"
+    );
+    assert_eq!(loading.last().map(|a| a.done), Some(gz), "{loading:?}");
 
     let dbs = request(
         server.port,

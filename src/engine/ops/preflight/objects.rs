@@ -192,15 +192,8 @@ fn diagnostic(checked: &Checked, instance: &Instance, problem: &Problem) -> Diag
             .also(id_span, "on this instance")
             .help(exists_help)
         }
-        Problem::Unavailable { message } => {
-            Diagnostic::error("planrun::instance_unavailable", format!("{id}: {message}"))
-                .at(
-                    &instance.path,
-                    checked.index.value(&instance.path),
-                    "not available",
-                )
-                .help("check the instance id and its region")
-        }
+        // The only "unavailable" the object preflight reports: not found where it was asked.
+        Problem::Unavailable { .. } => super::not_in_region(checked, instance),
     }
 }
 

@@ -157,7 +157,7 @@ async fn d8_a_server_that_dies_mid_restore_fails_the_instance_within_seconds() {
         "second.log",
     );
     wait_for("the copy held", Duration::from_secs(120), async || {
-        log("second.log").contains("copying to production")
+        log("second.log").contains("(landing ")
     })
     .await;
     scene.prod.kill9();
