@@ -15,10 +15,7 @@ use super::{Error, Request, TEMP_PREFIX, quote};
 pub(super) async fn leftovers(req: &Request, creds: &Credentials) -> Result<(), Error> {
     super::scratch::sweep_throwaway(req).await?;
     super::scratch::sweep_staging(req, creds).await?;
-    let dir = super::restore::work_dir(req);
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir)?;
-    }
+    super::scratch::remove_tree(&super::restore::work_dir(req)).await?;
     Ok(())
 }
 

@@ -76,12 +76,10 @@ pub(super) fn work_dir(req: &Request) -> PathBuf {
 struct Work(PathBuf);
 
 impl Work {
-    fn new(req: &Request, scratch: &Scratch) -> Result<Self, Error> {
+    async fn new(req: &Request, scratch: &Scratch) -> Result<Self, Error> {
         use std::os::unix::fs::DirBuilderExt;
         let dir = work_dir_in(req, scratch);
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir)?;
-        }
+        super::scratch::remove_tree(&dir).await?;
         std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
         Ok(Self(dir))
     }
@@ -256,7 +254,7 @@ async fn prepare(
             .map(|d| d.to_lowercase())
             .collect();
     }
-    let work = Work::new(req, scratch)?;
+    let work = Work::new(req, scratch).await?;
     let file = work.0.join("span.sql");
     let judged = stoppable(stop, judge(req, creds, scratch, span, &reach, &file)).await?;
     let judged = match judged {

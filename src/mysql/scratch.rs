@@ -162,8 +162,27 @@ pub async fn sweep_throwaway(req: &Request) -> Result<(), Error> {
             }
         }
     }
-    std::fs::remove_dir_all(&dir)?;
+    remove_tree(&dir).await?;
     Ok(())
+}
+
+/// Removes `dir` and everything in it; gone already is done. The watchdog removes a throwaway
+/// server's directory too, from a shell that may still be at it: while two removers race, one
+/// can find a directory not yet empty (ENOTEMPTY), so that is tried again, a few seconds at
+/// most, before it counts as a failure.
+pub(super) async fn remove_tree(dir: &Path) -> std::io::Result<()> {
+    let mut tries = 0;
+    loop {
+        match std::fs::remove_dir_all(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::DirectoryNotEmpty && tries < 50 => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Drops the databases an earlier run of `req` made on its `restore_server`.
@@ -447,9 +466,7 @@ impl Scratch {
                     drop(w.child().stdin.take());
                     let _ = w.finish().await;
                 }
-                if dir.exists() {
-                    std::fs::remove_dir_all(&*dir)?;
-                }
+                remove_tree(dir).await?;
                 Ok(())
             }
             Kind::Staging { creds, .. } => {
