@@ -277,6 +277,9 @@ pub struct Engine<P: Protocol> {
     /// Instances whose task reported success, waiting for their new objects to be looked
     /// for: when, which, and how many looks so far.
     verifying: VecDeque<(Instant, usize, u32)>,
+    /// The preflight's verdicts when it overlaps the run ([`super::gate`]); `None` when it
+    /// ran before (or not at all).
+    gate: Option<super::gate::Gate>,
 }
 
 impl<P: Protocol> Engine<P> {
@@ -335,7 +338,15 @@ impl<P: Protocol> Engine<P> {
             buffered_since: None,
             busy_code: None,
             verifying: VecDeque::new(),
+            gate: None,
         }
+    }
+
+    /// Submits the instances `gate` holds only as the preflight passes them ([`super::gate`]).
+    #[must_use]
+    pub fn gated(mut self, gate: super::gate::Gate) -> Self {
+        self.gate = Some(gate);
+        self
     }
 
     pub fn state(&self) -> &RunState {
@@ -424,8 +435,10 @@ impl<P: Protocol> Engine<P> {
                 self.flush()?;
                 return Ok(Ending::Interrupted);
             }
-            let idle =
-                self.polls.is_empty() && self.surveys.watched == 0 && self.verifying.is_empty();
+            let idle = self.polls.is_empty()
+                && self.surveys.watched == 0
+                && self.verifying.is_empty()
+                && !self.awaits_verdicts();
             if self.queue.is_empty() && self.inflight.is_empty() && idle {
                 if self.state.all_final() {
                     self.write(Record::Complete { at: Utc::now() })?;
@@ -443,6 +456,9 @@ impl<P: Protocol> Engine<P> {
                     }
                 }
                 () = tokio::time::sleep_until(wake) => {}
+                verdict = Self::verdict(self.gate.as_mut()), if self.awaits_verdicts() => {
+                    self.judged(verdict)?;
+                }
                 changed = cancel.changed(), if listening => {
                     match changed {
                         Ok(()) => cancelled = *cancel.borrow(),
@@ -483,7 +499,11 @@ impl<P: Protocol> Engine<P> {
                 self.verifying.push_back((now, i, 0));
             } else if s.job.is_some() {
                 self.polls.push(now, i, Kind::First);
-            } else {
+            } else if !self
+                .gate
+                .as_mut()
+                .is_some_and(|g| g.holds(&self.state.instances[i].id, i, self.submission_of[i]))
+            {
                 pending.push(i);
             }
         }
@@ -574,6 +594,7 @@ impl<P: Protocol> Engine<P> {
 
 mod check;
 mod doubt;
+mod gated;
 mod submit;
 mod survey;
 mod track;

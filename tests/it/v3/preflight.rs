@@ -18,13 +18,20 @@ fn window_answer() -> Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn apply_submits_nothing_when_preflight_finds_a_problem() {
+async fn apply_preflight_first_submits_nothing_when_preflight_finds_a_problem() {
     let (endpoint, script) = serve().await;
     script.push(DESCRIBE_ROLLBACK_RANGE_TIME, window_answer());
     let (dir, plan) = plan_in_temp_dir(PLAN);
     let out = planrun(
         dir.path(),
-        &["apply", &plan, "--yes", "--endpoint", &endpoint],
+        &[
+            "apply",
+            &plan,
+            "--yes",
+            "--endpoint",
+            &endpoint,
+            "--preflight-first",
+        ],
     )
     .await;
     let stderr = &out.stderr;
