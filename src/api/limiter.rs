@@ -596,6 +596,82 @@ mod tests {
         }
     }
 
+    /// The object preflight (DescribeTables), the window check, submissions and looks of two
+    /// regions at once, on the paused clock, through one set of limiters: counted where the
+    /// server may count each request (somewhere in its trip), no one-second window of any
+    /// action in any region holds more than that action's documented limit, and each region
+    /// uses its own budget.
+    #[tokio::test(start_paused = true)]
+    async fn preflight_and_submissions_share_the_budgets_without_exceeding_any_window() {
+        let all = Arc::new(Limiters::new(CLOUD_RATE));
+        let counted = Arc::new(Mutex::new(Vec::new()));
+        let kinds = [
+            ("DescribeTables", 6),
+            ("DescribeRollbackRangeTime", 1),
+            ("StartBatchRollback", 2),
+            ("DescribeRollbackTaskDetail", 2),
+        ];
+        let mut callers = Vec::new();
+        let mut seed = 0u64;
+        for region in ["ap-guangzhou", "ap-shanghai"] {
+            for (action, callers_of_it) in kinds {
+                for _ in 0..callers_of_it {
+                    seed += 1;
+                    let (all, counted) = (Arc::clone(&all), Arc::clone(&counted));
+                    callers.push(tokio::spawn(async move {
+                        let mut rng = seed;
+                        for _ in 0..40 {
+                            let pass = all.at(region, action).enter().await;
+                            let sent = Instant::now();
+                            let trip = ms(150).mul_f64(uniform(&mut rng));
+                            let at = sent + trip.mul_f64(uniform(&mut rng));
+                            counted.lock().unwrap().push((region, action, at));
+                            tokio::time::sleep(trip).await;
+                            drop(pass);
+                        }
+                    }));
+                }
+            }
+        }
+        for c in callers {
+            c.await.unwrap();
+        }
+        let counted = counted.lock().unwrap();
+        // The documented limits, from the pages (not from the table under test).
+        for (action, limit) in [
+            ("DescribeTables", 40),
+            ("DescribeRollbackRangeTime", 20),
+            ("StartBatchRollback", 20),
+            ("DescribeRollbackTaskDetail", 20),
+        ] {
+            for region in ["ap-guangzhou", "ap-shanghai"] {
+                let times: Vec<Instant> = counted
+                    .iter()
+                    .filter(|(r, a, _)| *r == region && *a == action)
+                    .map(|(.., at)| *at)
+                    .collect();
+                let busiest = busiest_second(&times);
+                assert!(
+                    busiest <= limit,
+                    "{action} in {region}: {busiest} in one second"
+                );
+                assert!(
+                    busiest >= limit / 2,
+                    "{action} in {region} barely used: {busiest}"
+                );
+            }
+            let both: Vec<Instant> = counted
+                .iter()
+                .filter(|(_, a, _)| *a == action)
+                .map(|(.., at)| *at)
+                .collect();
+            assert!(
+                busiest_second(&both) > limit,
+                "{action}: the two regions' budgets were not used at once"
+            );
+        }
+    }
+
     #[test]
     fn each_access_region_has_its_own_budget_per_action() {
         let all = Limiters::new(CLOUD_RATE);

@@ -90,7 +90,11 @@ impl Regional {
     /// after a rate-limit answer).
     pub fn current_rate(&self, action: &str) -> f64 {
         let (_, _, budget) = self.target();
-        self.inner.limiters.at(budget, action).limiter.current_rate()
+        self.inner
+            .limiters
+            .at(budget, action)
+            .limiter
+            .current_rate()
     }
 }
 

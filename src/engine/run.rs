@@ -614,3 +614,7 @@ mod pacing_tests;
 #[cfg(test)]
 #[path = "run_survey_tests.rs"]
 mod survey_tests;
+
+#[cfg(test)]
+#[path = "run_gate_tests.rs"]
+mod gate_tests;

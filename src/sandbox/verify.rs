@@ -331,7 +331,10 @@ mod tests {
             v.admit(("ap-shanghai", "A"), 2, t0).is_ok(),
             "another region has its own window"
         );
-        assert!(v.admit(("", "A"), 2, t0 + Duration::from_millis(1000)).is_ok());
+        assert!(
+            v.admit(("", "A"), 2, t0 + Duration::from_millis(1000))
+                .is_ok()
+        );
         // DescribeTables is documented at twice the 20/s actions.
         for _ in 0..4 {
             assert!(v.admit(("gz", "DescribeTables"), 2, t0).is_ok());

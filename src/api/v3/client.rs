@@ -370,12 +370,18 @@ mod tests {
         let beijing = c.with_region("ap-beijing");
         let (url, host, budget) = beijing.link.target();
         assert_eq!(url.as_str(), "https://cdb.ap-beijing.tencentcloudapi.com/");
-        assert_eq!((host, budget), ("cdb.ap-beijing.tencentcloudapi.com", "ap-beijing"));
+        assert_eq!(
+            (host, budget),
+            ("cdb.ap-beijing.tencentcloudapi.com", "ap-beijing")
+        );
         // An endpoint set by hand receives every call, counted per region.
         let local = Client::new(config("http://127.0.0.1:9/")).unwrap();
         let beijing = local.with_region("ap-beijing");
         let (url, host, budget) = beijing.link.target();
-        assert_eq!((url.as_str(), host, budget), ("http://127.0.0.1:9/", "127.0.0.1:9", "ap-beijing"));
+        assert_eq!(
+            (url.as_str(), host, budget),
+            ("http://127.0.0.1:9/", "127.0.0.1:9", "ap-beijing")
+        );
     }
 
     #[test]
