@@ -14,6 +14,7 @@ mod baseline;
 mod measure;
 mod plot;
 mod verification;
+mod waited;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -95,13 +96,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let built = match &args.planrun_binary {
         Some(path) => path.clone(),
         None => {
+            // Its own target directory: built alone, the binary's dependencies resolve other
+            // features than the example's (dev-dependencies), and sharing `target/release`
+            // would rebuild both each time. Up to date, this is a no-op.
+            let own = target_dir()?.join("bench-planrun");
             let status = Command::new("cargo")
                 .args(["build", "--release", "--quiet", "--bin", "planrun"])
+                .arg("--target-dir")
+                .arg(&own)
                 .status()?;
             if !status.success() {
                 return Err("cargo build --release failed".into());
             }
-            sibling_binary("planrun")?
+            own.join("release").join("planrun")
         }
     };
     // Private copies of both binaries: a build during a long run (another benchmark, an
@@ -156,6 +163,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("\n{}", measure::table(&rows));
     println!("{}", measure::targets(&rows));
     println!("{}", verification::table(&rows));
+    println!("{}", waited::targets(&rows));
     let plotted = args.api.first().and_then(|api| {
         rows.iter()
             .filter(|(m, _)| &m.api == api)
@@ -193,18 +201,15 @@ fn freeze(binary: &Path, dir: &Path) -> Result<PathBuf, Box<dyn std::error::Erro
     Ok(copy)
 }
 
-/// A binary built beside this example (`target/release/examples/..` → `target/release/NAME`).
-fn sibling_binary(name: &str) -> Result<PathBuf, Box<dyn std::error::Error>> {
+/// The target directory this example was built in (`target/release/examples/..` → `target`).
+fn target_dir() -> Result<PathBuf, Box<dyn std::error::Error>> {
     let exe = std::env::current_exe()?;
     let dir = exe
         .parent()
         .and_then(Path::parent)
+        .and_then(Path::parent)
         .ok_or("cannot locate the target directory")?;
-    let path = dir.join(name);
-    if !path.exists() {
-        return Err(format!("{} not found", path.display()).into());
-    }
-    Ok(path)
+    Ok(dir.to_path_buf())
 }
 
 pub fn load_average() -> String {
