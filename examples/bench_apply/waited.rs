@@ -55,9 +55,8 @@ impl Bound {
 
 /// Issue 25's targets beside each planrun run of API 3.0 (MB are 10^6 bytes).
 pub fn targets(rows: &[(Measured, Option<Measured>)]) -> String {
-    let mut out = String::from(
-        "| N | target | measured | bound's terms | met |\n|---|---|---|---|---|\n",
-    );
+    let mut out =
+        String::from("| N | target | measured | bound's terms | met |\n|---|---|---|---|---|\n");
     for (m, _) in rows.iter().filter(|(m, _)| m.api == "v3") {
         let b = Bound::of(m);
         let terms = format!(

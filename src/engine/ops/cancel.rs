@@ -2,7 +2,7 @@
 //! confirm each stop: the StopRollback request's DescribeAsyncRequestInfo and the task's own
 //! state. An instance is `stopping` (journalled) once the stop is accepted, and `cancelled`
 //! only once its task is KILLED, so `status` and the report never claim more. Self-hosted
-//! instances are stopped through their apply instead ([`selfhosted`]). What happens is said
+//! instances are stopped through their apply instead (`selfhosted`). What happens is said
 //! as [`Event`]s; how it came out is the [`Outcome`].
 
 mod selfhosted;
@@ -107,7 +107,7 @@ pub enum Event {
         request: JobHandle,
         seen: Option<TaskState>,
     },
-    /// Self-hosted instances ([`selfhosted`]).
+    /// Self-hosted instances (`selfhosted`).
     Local(selfhosted::Event),
 }
 

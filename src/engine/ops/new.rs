@@ -1,6 +1,6 @@
 //! `new`: a plan from a query of the fleet (API 3.0 DescribeDBInstances, every page, in
 //! every region asked), filtered by tags, names and ids: only running primary instances go
-//! in, the others are left out with why. The plan's text is [`text`]'s; it is validated
+//! in, the others are left out with why. The plan's text is `text`'s; it is validated
 //! before it is written, and written whole or not at all.
 
 mod text;
