@@ -157,22 +157,25 @@ impl Transport {
         })
     }
 
-    /// Waits for a slot in flight, then for the action's limiter, and counts the attempt.
+    /// Waits for the action's limiter, then for a slot in flight, and counts the attempt.
     ///
-    /// Semaphore first, then the limiter: a request leaves as soon as its slot comes, so
-    /// waiting for a free connection can never bunch requests above the rate. The caller
-    /// keeps the [`Pass`] until the answer is read (or the attempt failed): the limiter
-    /// counts the request in the server's window until then.
+    /// The limiter first: a request waiting for its own action's budget must not hold a
+    /// slot, or the actions whose budget is spent (the object preflight's DescribeTables,
+    /// many at once) would queue ahead of every other action's requests for the slots and
+    /// slow them all down. Waiting for a slot after the limiter let it through cannot put more
+    /// than the rate in a server's window: the request is counted from the moment it was let
+    /// through until a window after its answer (`RateLimiter::try_pass`). The caller keeps the
+    /// [`Pass`] until the answer is read (or the attempt failed).
     pub async fn enter(
         &self,
         budget: &str,
         action: &str,
     ) -> Result<(SemaphorePermit<'_>, Pass), Error> {
         let state = self.limiters.at(budget, action);
+        let pass = state.enter().await;
         let permit = self.in_flight.acquire().await.map_err(|_| Error::Config {
             reason: "client shut down".into(),
         })?;
-        let pass = state.enter().await;
         Ok((permit, pass))
     }
 
