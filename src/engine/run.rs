@@ -265,6 +265,10 @@ pub struct Engine<P: Protocol> {
     pacer: Pacer,
     /// Looks in flight.
     looking: usize,
+    /// Verifications in flight: counted apart from the looks, so that a verification waiting
+    /// for its action's budget (DescribeTables, which the preflight spends too) never holds a
+    /// look's place; the client's per-action budgets keep the two apart on the wire.
+    verifying_now: usize,
     /// What this run's tasks taught about how tasks progress.
     lifespans: Lifespans,
     /// Listings that speak for many instances at once (API 3.0).
@@ -332,6 +336,7 @@ impl<P: Protocol> Engine<P> {
             polls: PollQueue::default(),
             pacer: Pacer::default(),
             looking: 0,
+            verifying_now: 0,
             lifespans: Lifespans::default(),
             surveys,
             buffered: Vec::new(),
@@ -555,7 +560,7 @@ impl<P: Protocol> Engine<P> {
         } else {
             None
         };
-        let verify = (self.looking < self.look_slots())
+        let verify = (self.verifying_now < self.opts.concurrency.max(1))
             .then(|| self.verifying.iter().map(|(at, ..)| *at).min())
             .flatten();
         [
