@@ -38,7 +38,9 @@
 //! 4. [`engine::store`] finds the plan's journal and takes its lock; [`engine::state`] replays
 //!    the journal into the run's state (what was sent, what is in doubt, what never left).
 //! 5. The preflight: the rollback windows ([`engine::window`]) and what each instance holds
-//!    ([`engine::objects`]); a problem is a diagnostic on the plan's node, and nothing is sent.
+//!    ([`engine::objects`]); a problem is a diagnostic on the plan's node. By default it
+//!    overlaps the run ([`engine::gate`]): a call is sent once its instances passed, and one
+//!    with a problem is held back, never sent; `--preflight-first` checks all before asking.
 //! 6. [`engine::apply::Apply::run`] starts [`engine::run::Engine`]. For each submission it
 //!    journals the intent ([`engine::journal`]), then calls [`engine::protocol::Protocol::submit`]
 //!    on [`engine::any::AnyProtocol`], whose adapter ([`engine::v3::V3`]) calls
@@ -84,6 +86,11 @@
 //!   likely finished; each is then confirmed by a poll of its own.
 //! - **rollback**: one instance of the run with what is sent for it (its request and region)
 //!   and, in the engine, how it is tracked.
+//! - **gate**, **verdict**, **held back**: the preflight overlapping the run sends a verdict
+//!   per instance; the gate lets a prepared call go once each of its instances has one; an
+//!   instance held back is never submitted (`rejected`, under no call).
+//! - **budget**: the requests an action may send per second in one access region, as the
+//!   cloud counts them ([`api::limiter`]).
 //! - **holdings**: what an instance holds that a request names (its databases and tables), as
 //!   the object preflight and the verification ask it ([`engine::objects`]).
 //! - **verify**: see every new object of a task that reported success. **unverified**: the

@@ -79,6 +79,14 @@ pub struct Measured {
     pub preflight_floor: f64,
     /// When the last task was accepted.
     pub last_submit: f64,
+    /// When the first task was accepted (from the child's start, which `--yes` confirms).
+    pub first_submit: f64,
+    /// DescribeRollbackRangeTime calls (the window check).
+    pub window_calls: u64,
+    /// DescribeDatabases calls (none with this plan, which names tables only).
+    pub database_calls: u64,
+    /// The longest task's life, submission to end.
+    pub longest_task: f64,
     pub submissions: u64,
     pub polls: u64,
     pub other_calls: u64,
@@ -352,6 +360,12 @@ fn from_timeline(
         .iter()
         .map(|t| secs(t.submitted))
         .fold(0.0, f64::max);
+    let first_submit = timeline
+        .tasks
+        .iter()
+        .map(|t| secs(t.submitted))
+        .fold(f64::INFINITY, f64::min);
+    let longest_task = durations.iter().map(|(_, d)| *d).fold(0.0, f64::max);
     let mut ends: Vec<f64> = end_of.values().map(|t| secs(*t)).collect();
     ends.sort_by(f64::total_cmp);
     let mut detections: Vec<f64> = first_seen.values().map(|t| secs(*t)).collect();
@@ -391,6 +405,14 @@ fn from_timeline(
         verified_after,
         preflight_floor,
         last_submit,
+        first_submit: if first_submit.is_finite() {
+            first_submit
+        } else {
+            0.0
+        },
+        window_calls: req("DescribeRollbackRangeTime"),
+        database_calls: req("DescribeDatabases"),
+        longest_task,
         ends,
         detections,
         undetected: setup.n.saturating_sub(seen),

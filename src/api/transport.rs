@@ -16,6 +16,18 @@ use crate::api::limiter::{Limiters, Pass};
 pub(crate) struct Regional {
     pub inner: Arc<Transport>,
     pub region: Arc<str>,
+    /// Where this region's calls go and whose budgets they use: `None`, the configured
+    /// endpoint with budgets shared by every region (API 2.0); `Some`, the region's own
+    /// ([`Regional::per_region`]).
+    pub endpoint: Option<Arc<Endpoint>>,
+}
+
+/// A region's endpoint: its URL, its `Host`, and the key of its budgets.
+#[derive(Debug)]
+pub(crate) struct Endpoint {
+    pub url: reqwest::Url,
+    pub host: String,
+    pub budget: String,
 }
 
 impl Regional {
@@ -24,13 +36,48 @@ impl Regional {
         Ok(Self {
             inner: Arc::new(Transport::new(config)?),
             region,
+            endpoint: None,
         })
     }
 
     pub fn with_region(&self, region: &str) -> Self {
-        Self {
+        let same = Self {
             inner: Arc::clone(&self.inner),
             region: region.into(),
+            endpoint: None,
+        };
+        match &self.endpoint {
+            Some(e) => same.per_region(e.url.as_str() != self.inner.url.as_str()),
+            None => same,
+        }
+    }
+
+    /// Each region's calls counted in that region's budgets (the cloud counts per action and
+    /// access region); with `regional`, also sent to the region's own endpoint
+    /// (`cdb.<region>.tencentcloudapi.com`), whose access region that is. An endpoint
+    /// configured by hand (the sandbox) keeps receiving every call and is taken to count
+    /// per `X-TC-Region`, as the sandbox does.
+    pub fn per_region(mut self, regional: bool) -> Self {
+        let region = self.region.trim();
+        let url = regional
+            .then(|| reqwest::Url::parse(&crate::api::v3::regional_endpoint(region)).ok())
+            .flatten()
+            .filter(|_| !region.is_empty())
+            .unwrap_or_else(|| self.inner.url.clone());
+        let host = host_with_port(&url).unwrap_or_else(|| self.inner.host.clone());
+        self.endpoint = Some(Arc::new(Endpoint {
+            url,
+            host,
+            budget: region.to_owned(),
+        }));
+        self
+    }
+
+    /// The URL, `Host` and budget key of this region's calls.
+    pub fn target(&self) -> (&reqwest::Url, &str, &str) {
+        match &self.endpoint {
+            Some(e) => (&e.url, &e.host, &e.budget),
+            None => (&self.inner.url, &self.inner.host, ""),
         }
     }
 
@@ -39,9 +86,15 @@ impl Regional {
         self.inner.limiters.attempts(action)
     }
 
-    /// Requests per second currently allowed for `action` (lower after a rate-limit answer).
+    /// Requests per second currently allowed for `action` in this region's budget (lower
+    /// after a rate-limit answer).
     pub fn current_rate(&self, action: &str) -> f64 {
-        self.inner.limiters.action(action).limiter.current_rate()
+        let (_, _, budget) = self.target();
+        self.inner
+            .limiters
+            .at(budget, action)
+            .limiter
+            .current_rate()
     }
 }
 
@@ -104,18 +157,25 @@ impl Transport {
         })
     }
 
-    /// Waits for a slot in flight, then for the action's limiter, and counts the attempt.
+    /// Waits for the action's limiter, then for a slot in flight, and counts the attempt.
     ///
-    /// Semaphore first, then the limiter: a request leaves as soon as its slot comes, so
-    /// waiting for a free connection can never bunch requests above the rate. The caller
-    /// keeps the [`Pass`] until the answer is read (or the attempt failed): the limiter
-    /// counts the request in the server's window until then.
-    pub async fn enter(&self, action: &str) -> Result<(SemaphorePermit<'_>, Pass), Error> {
-        let state = self.limiters.action(action);
+    /// The limiter first: a request waiting for its own action's budget must not hold a
+    /// slot, or the actions whose budget is spent (the object preflight's DescribeTables,
+    /// many at once) would queue ahead of every other action's requests for the slots and
+    /// slow them all down. Waiting for a slot after the limiter let it through cannot put more
+    /// than the rate in a server's window: the request is counted from the moment it was let
+    /// through until a window after its answer (`RateLimiter::try_pass`). The caller keeps the
+    /// [`Pass`] until the answer is read (or the attempt failed).
+    pub async fn enter(
+        &self,
+        budget: &str,
+        action: &str,
+    ) -> Result<(SemaphorePermit<'_>, Pass), Error> {
+        let state = self.limiters.at(budget, action);
+        let pass = state.enter().await;
         let permit = self.in_flight.acquire().await.map_err(|_| Error::Config {
             reason: "client shut down".into(),
         })?;
-        let pass = state.enter().await;
         Ok((permit, pass))
     }
 

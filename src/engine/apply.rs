@@ -121,6 +121,8 @@ pub struct Apply {
     settings: Settings,
     /// The instances `apply --retry-failed` sends again ([`Apply::retry`]).
     retry: Vec<String>,
+    /// The preflight's verdicts, when it overlaps the run ([`Apply::overlap`]).
+    gate: Option<crate::engine::gate::Gate>,
 }
 
 /// Takes the lock of the plan's journal at `journal` ([`store::lock`]): while an apply holds
@@ -187,6 +189,7 @@ impl Apply {
             poll_interval: settings.poll_interval.unwrap_or(default_poll),
             settings,
             retry: Vec::new(),
+            gate: None,
         }
     }
 
@@ -423,6 +426,21 @@ impl Apply {
         o
     }
 
+    /// Makes the next [`Apply::run`] submit the instances the preflight checks only as it
+    /// passes them ([`crate::engine::gate`]): the preflight overlaps the work.
+    pub fn overlap(&mut self, gate: crate::engine::gate::Gate) {
+        self.gate = Some(gate);
+    }
+
+    /// The prepared calls of `requests` (what [`Apply::cloud_to_check`] returned), for the
+    /// preflight that overlaps the run.
+    pub fn calls_to_check(
+        &self,
+        requests: &[InstanceRollback],
+    ) -> Vec<crate::engine::ops::preflight::overlap::Call> {
+        crate::engine::ops::preflight::overlap::calls(&self.prepared, requests)
+    }
+
     /// Journals the run's start (and, in a journal's first run, what the plan asks for:
     /// [`Record::Planned`]), runs the engine to its end, and takes in what another process
     /// wrote to the journal meanwhile: `planrun cancel` records its stops there while `apply`
@@ -475,6 +493,9 @@ impl Apply {
             std::mem::take(&mut self.state),
             events,
         );
+        if let Some(gate) = self.gate.take() {
+            engine = engine.gated(gate);
+        }
         let ending = engine.run(cancel).await;
         self.state = self.store.fold_in_others(engine.into_state());
         // A run stopped before its rollbacks ended (Ctrl-C, a refused credential, an

@@ -4,6 +4,7 @@
 pub mod any;
 pub mod apply;
 pub mod batch;
+pub mod gate;
 pub mod journal;
 pub mod listing;
 pub mod local;

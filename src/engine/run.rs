@@ -268,6 +268,10 @@ pub struct Engine<P: Protocol> {
     pacer: Pacer,
     /// Looks in flight.
     looking: usize,
+    /// Verifications in flight: counted apart from the looks, so that a verification waiting
+    /// for its action's budget (DescribeTables, which the preflight spends too) never holds a
+    /// look's place; the client's per-action budgets keep the two apart on the wire.
+    verifying_now: usize,
     /// What this run's tasks taught about how tasks progress.
     lifespans: Lifespans,
     /// Listings that speak for many instances at once (API 3.0).
@@ -280,6 +284,9 @@ pub struct Engine<P: Protocol> {
     /// Instances whose task reported success, waiting for their new objects to be looked
     /// for: when, which, and how many looks so far.
     verifying: VecDeque<(Instant, usize, u32)>,
+    /// The preflight's verdicts when it overlaps the run ([`super::gate`]); `None` when it
+    /// ran before (or not at all).
+    gate: Option<super::gate::Gate>,
 }
 
 impl<P: Protocol> Engine<P> {
@@ -332,13 +339,22 @@ impl<P: Protocol> Engine<P> {
             polls: PollQueue::default(),
             pacer: Pacer::default(),
             looking: 0,
+            verifying_now: 0,
             lifespans: Lifespans::default(),
             surveys,
             buffered: Vec::new(),
             buffered_since: None,
             busy_code: None,
             verifying: VecDeque::new(),
+            gate: None,
         }
+    }
+
+    /// Submits the instances `gate` holds only as the preflight passes them ([`super::gate`]).
+    #[must_use]
+    pub fn gated(mut self, gate: super::gate::Gate) -> Self {
+        self.gate = Some(gate);
+        self
     }
 
     pub fn state(&self) -> &RunState {
@@ -427,8 +443,10 @@ impl<P: Protocol> Engine<P> {
                 self.flush()?;
                 return Ok(Ending::Interrupted);
             }
-            let idle =
-                self.polls.is_empty() && self.surveys.watched == 0 && self.verifying.is_empty();
+            let idle = self.polls.is_empty()
+                && self.surveys.watched == 0
+                && self.verifying.is_empty()
+                && !self.awaits_verdicts();
             if self.queue.is_empty() && self.inflight.is_empty() && idle {
                 if self.state.all_final() {
                     self.write(Record::Complete { at: Utc::now() })?;
@@ -446,6 +464,9 @@ impl<P: Protocol> Engine<P> {
                     }
                 }
                 () = tokio::time::sleep_until(wake) => {}
+                verdict = Self::verdict(self.gate.as_mut()), if self.awaits_verdicts() => {
+                    self.judged(verdict)?;
+                }
                 changed = cancel.changed(), if listening => {
                     match changed {
                         Ok(()) => cancelled = *cancel.borrow(),
@@ -486,7 +507,11 @@ impl<P: Protocol> Engine<P> {
                 self.verifying.push_back((now, i, 0));
             } else if s.job.is_some() {
                 self.polls.push(now, i, Kind::First);
-            } else {
+            } else if !self
+                .gate
+                .as_mut()
+                .is_some_and(|g| g.holds(&self.state.instances[i].id, i, self.submission_of[i]))
+            {
                 pending.push(i);
             }
         }
@@ -538,7 +563,7 @@ impl<P: Protocol> Engine<P> {
         } else {
             None
         };
-        let verify = (self.looking < self.look_slots())
+        let verify = (self.verifying_now < self.opts.concurrency.max(1))
             .then(|| self.verifying.iter().map(|(at, ..)| *at).min())
             .flatten();
         [
@@ -577,6 +602,7 @@ impl<P: Protocol> Engine<P> {
 
 mod check;
 mod doubt;
+mod gated;
 mod submit;
 mod survey;
 mod track;
@@ -596,3 +622,7 @@ mod pacing_tests;
 #[cfg(test)]
 #[path = "run_survey_tests.rs"]
 mod survey_tests;
+
+#[cfg(test)]
+#[path = "run_gate_tests.rs"]
+mod gate_tests;

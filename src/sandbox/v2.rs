@@ -97,7 +97,9 @@ fn answer(
         .verifier
         .authenticate(config, envelope, params, Utc::now().timestamp(), now)
         .and_then(|action| {
-            inner.verifier.admit(action, config.rate_per_action, now)?;
+            inner
+                .verifier
+                .admit(("", action), config.rate_per_action, now)?;
             if fault == Some(FaultKind::Internal) {
                 return Err(Rejection::internal());
             }

@@ -78,7 +78,8 @@ const NONCE_MEMORY: Duration = Duration::from_secs(900);
 #[derive(Debug, Default)]
 pub struct Verifier {
     nonces: HashMap<(String, String), Instant>,
-    windows: HashMap<String, VecDeque<Instant>>,
+    /// Admitted requests of the last second, by access region and action.
+    windows: HashMap<(String, String), VecDeque<Instant>>,
 }
 
 /// What the checks need to know about the HTTP request itself.
@@ -148,10 +149,19 @@ impl Verifier {
         Ok(action)
     }
 
-    /// The per-action limit: at most `rate` admitted requests in any sliding second.
-    pub fn admit(&mut self, action: &str, rate: u32, now: Instant) -> Result<(), Rejection> {
+    /// The per-action limit: at most the action's share of `rate` ([`action_limit`])
+    /// admitted requests in any sliding second, counted apart for each access region
+    /// (`region`: API 3.0's `X-TC-Region`, which the cloud's regional endpoints stand for;
+    /// `""` for API 2.0, whose limits are not documented per region).
+    pub fn admit(
+        &mut self,
+        (region, action): (&str, &str),
+        rate: u32,
+        now: Instant,
+    ) -> Result<(), Rejection> {
         let rate = action_limit(action, rate);
-        let window = self.windows.entry(action.to_owned()).or_default();
+        let key = (region.to_owned(), action.to_owned());
+        let window = self.windows.entry(key).or_default();
         while window
             .front()
             .is_some_and(|t| now.saturating_duration_since(*t) >= Duration::from_secs(1))
@@ -310,13 +320,26 @@ mod tests {
     fn rate_window_slides_per_action() {
         let mut v = Verifier::default();
         let t0 = Instant::now();
-        assert!(v.admit("A", 2, t0).is_ok());
-        assert!(v.admit("A", 2, t0).is_ok());
-        assert_eq!(v.admit("A", 2, t0).map_err(|r| r.code), Err(4400));
+        assert!(v.admit(("", "A"), 2, t0).is_ok());
+        assert!(v.admit(("", "A"), 2, t0).is_ok());
+        assert_eq!(v.admit(("", "A"), 2, t0).map_err(|r| r.code), Err(4400));
         assert!(
-            v.admit("B", 2, t0).is_ok(),
+            v.admit(("", "B"), 2, t0).is_ok(),
             "another action has its own window"
         );
-        assert!(v.admit("A", 2, t0 + Duration::from_millis(1000)).is_ok());
+        assert!(
+            v.admit(("ap-shanghai", "A"), 2, t0).is_ok(),
+            "another region has its own window"
+        );
+        assert!(
+            v.admit(("", "A"), 2, t0 + Duration::from_millis(1000))
+                .is_ok()
+        );
+        // DescribeTables is documented at twice the 20/s actions.
+        for _ in 0..4 {
+            assert!(v.admit(("gz", "DescribeTables"), 2, t0).is_ok());
+        }
+        let fifth = v.admit(("gz", "DescribeTables"), 2, t0);
+        assert_eq!(fifth.map_err(|r| r.code), Err(4400));
     }
 }

@@ -179,7 +179,7 @@ impl Client {
     /// and decodes the envelope. Returns `data` on `code` 0.
     async fn attempt(&self, action: &str, params: &[(String, String)]) -> Result<Value, Error> {
         let inner = &*self.link.inner;
-        let (_permit, state) = inner.enter(action).await?;
+        let (_permit, state) = inner.enter("", action).await?;
         let signer = Signer {
             credentials: &inner.config.credentials,
             signature_method: inner.config.signature_method,

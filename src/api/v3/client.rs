@@ -66,8 +66,9 @@ impl Client {
     /// Validates the configuration (`signature_method` and `http_method` do not apply: API 3.0
     /// is always POST with TC3) and builds the HTTP client.
     pub fn new(config: ClientConfig) -> Result<Self, Error> {
+        let regional = config.endpoint == DEFAULT_ENDPOINT;
         Ok(Self {
-            link: Regional::new(config)?,
+            link: Regional::new(config)?.per_region(regional),
         })
     }
 
@@ -294,19 +295,20 @@ impl Client {
     /// One signed HTTP attempt → the `Response` object.
     async fn attempt(&self, action: &str, body: &[u8]) -> Result<Value, Error> {
         let inner = &*self.link.inner;
-        let (_permit, state) = inner.enter(action).await?;
+        let (url, host, budget) = self.link.target();
+        let (_permit, state) = inner.enter(budget, action).await?;
         let credentials = &inner.config.credentials;
         let headers = tc3::headers(&SignInput {
             secret_id: &credentials.secret_id,
             secret_key: credentials.secret_key.expose(),
-            host: &inner.host,
+            host,
             action,
             timestamp: now_timestamp(),
             region: &self.link.region,
             token: credentials.token.as_ref().map(|t| t.expose()),
             body,
         });
-        let mut request = inner.http.post(inner.url.clone()).body(body.to_vec());
+        let mut request = inner.http.post(url.clone()).body(body.to_vec());
         for (name, value) in headers {
             // reqwest writes `Host` from the URL, which is the very value signed.
             if name != "Host" {
@@ -363,6 +365,23 @@ mod tests {
         let c = Client::new(config(DEFAULT_ENDPOINT)).unwrap();
         assert_eq!(c.link.inner.host, "cdb.tencentcloudapi.com");
         assert_eq!(c.with_region("ap-beijing").region(), "ap-beijing");
+        // Each region's calls go to its own endpoint, whose budgets are that region's.
+        assert_eq!(c.link.target().1, "cdb.ap-guangzhou.tencentcloudapi.com");
+        let beijing = c.with_region("ap-beijing");
+        let (url, host, budget) = beijing.link.target();
+        assert_eq!(url.as_str(), "https://cdb.ap-beijing.tencentcloudapi.com/");
+        assert_eq!(
+            (host, budget),
+            ("cdb.ap-beijing.tencentcloudapi.com", "ap-beijing")
+        );
+        // An endpoint set by hand receives every call, counted per region.
+        let local = Client::new(config("http://127.0.0.1:9/")).unwrap();
+        let beijing = local.with_region("ap-beijing");
+        let (url, host, budget) = beijing.link.target();
+        assert_eq!(
+            (url.as_str(), host, budget),
+            ("http://127.0.0.1:9/", "127.0.0.1:9", "ap-beijing")
+        );
     }
 
     #[test]

@@ -35,6 +35,12 @@ pub(super) fn check_regions(args: &ApplyArgs, plan: &ResolvedPlan) -> Result<(),
     Err(Error::NoRegion(without.join(", ")))
 }
 
+/// Whether the cloud's preflight overlaps the run: the default, unless `--preflight-first`;
+/// API 2.0 has no rollback-window or object queries (the preflight says so, first).
+pub(super) fn overlaps(args: &ApplyArgs, apply: &Apply) -> bool {
+    !args.preflight_first && apply.protocol.generation() == crate::engine::prepare::Generation::V3
+}
+
 /// Checks the self-hosted instances still to do (a resumed run has made some targets itself):
 /// a line per instance, then the verdict.
 pub(super) async fn selfhosted_preflight(

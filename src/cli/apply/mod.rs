@@ -20,9 +20,10 @@ use crate::plan::{Checked, ResolvedPlan};
 use crate::render::apply::{self as said, After};
 
 mod checks;
+mod overlap;
 mod resume;
 
-use checks::{check_regions, preflight, selfhosted_preflight};
+use checks::{check_regions, overlaps, preflight, selfhosted_preflight};
 pub(crate) use resume::reaching;
 use resume::{interrupt_watch, resume_command, say_anywhere};
 
@@ -66,6 +67,11 @@ pub struct ApplyArgs {
     /// objects (DescribeDatabases, DescribeTables: sources exist, targets do not).
     #[arg(long)]
     pub no_preflight: bool,
+    /// Check every instance before the question and submit nothing until all are checked
+    /// (the default checks while the work goes on: an instance is submitted once its checks
+    /// passed, one with a problem is held back, never submitted).
+    #[arg(long, conflicts_with = "no_preflight")]
+    pub preflight_first: bool,
     /// Start over although the journal of this plan is unfinished or the plan changed (the old
     /// journal is kept beside the new one).
     #[arg(long)]
@@ -233,7 +239,10 @@ async fn apply(
     } else {
         0
     };
-    if !args.no_preflight && !selfhosted::only(resolved) {
+    // The cloud's preflight overlaps the run unless asked first (or the API has no such
+    // queries: API 2.0 says so here).
+    let overlapped = !args.no_preflight && !selfhosted::only(resolved) && overlaps(args, apply);
+    if !args.no_preflight && !selfhosted::only(resolved) && !overlapped {
         preflight(apply, checked, resolved).await?;
     }
     if !args.no_preflight && selfhosted::any(resolved) {
@@ -269,12 +278,17 @@ async fn apply(
     let (cancel_tx, cancel_rx) = watch::channel(false);
     let resume_hint = resume_command(args);
     let interrupt = tokio::spawn(interrupt_watch(stops, cancel_tx, resume_hint.clone()));
-    let outcome = apply.run(args.timeout, cancel_rx, tx).await?;
+    let (outcome, found) = if overlapped {
+        overlap::run(apply, checked, resolved, args.timeout, (cancel_rx, tx)).await?
+    } else {
+        (apply.run(args.timeout, cancel_rx, tx).await?, None)
+    };
     // The engine is gone with its event sender: the drawer ends once it drew the last one.
     let _ = drawer.await;
     write_report(args, resolved, apply);
     outln!();
     out!("{}", summary(apply));
+    let unasked = found.and_then(|found| overlap::said(checked, found));
     if let Outcome::Ran { ending, totals } = &outcome {
         if let Ending::Stopped(e) = ending {
             super::error::diagnostic(e);
@@ -289,7 +303,11 @@ async fn apply(
             }
         }
     }
-    let code = exit::of_outcome(&outcome);
+    let code = match unasked {
+        // As with `--preflight-first`: the API could not be asked (credentials, permission).
+        Some(e) => exit::of_error(&e),
+        None => exit::of_outcome(&outcome),
+    };
     // Only now: until the summary is out, a second Ctrl-C must still be able to quit.
     interrupt.abort();
     Ok(code)

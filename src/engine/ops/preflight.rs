@@ -4,6 +4,7 @@
 //! preflight ([`objects`]): every source exists, no target does.
 
 pub mod objects;
+pub mod overlap;
 
 use crate::api::rollback::InstanceRollback;
 use crate::engine::any::AnyProtocol;

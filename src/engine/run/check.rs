@@ -20,9 +20,9 @@ impl<P: Protocol> Engine<P> {
         self.verifying.push_back((now, idx, 0));
     }
 
-    /// Sends the due verifications, as many as the look slots allow.
+    /// Sends the due verifications, at most `--concurrency` at once (their own count).
     pub(super) fn launch_verifications(&mut self, now: Instant) {
-        while self.looking < self.look_slots() {
+        while self.verifying_now < self.opts.concurrency.max(1) {
             let Some(pos) = self.verifying.iter().position(|(at, ..)| *at <= now) else {
                 return;
             };
@@ -32,7 +32,7 @@ impl<P: Protocol> Engine<P> {
             if self.state.instances[idx].status.is_final() {
                 continue;
             }
-            self.looking += 1;
+            self.verifying_now += 1;
             let protocol = Arc::clone(&self.protocol);
             let region = self.rollbacks[idx].region.clone();
             let request = self.rollbacks[idx].request.clone();
@@ -55,7 +55,7 @@ impl<P: Protocol> Engine<P> {
         tries: u32,
         result: Result<Verdict, Error>,
     ) -> std::io::Result<Option<Ending>> {
-        self.looking -= 1;
+        self.verifying_now -= 1;
         let missing = match result {
             // API 2.0 cannot list objects: its success is the task's word (documented).
             Ok(Verdict::Seen | Verdict::Unavailable) => {

@@ -87,9 +87,14 @@ fn answer(
             ));
         }
         let action = auth::authenticate(config, headers, body, Utc::now().timestamp())?;
+        // Counted per access region, as the cloud's regional endpoints count.
+        let region = headers
+            .get("X-TC-Region")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
         inner
             .verifier
-            .admit(action, config.rate_per_action, now)
+            .admit((region, action), config.rate_per_action, now)
             .map_err(|_| {
                 ApiError::rate_limited(
                     action,

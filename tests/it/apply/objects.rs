@@ -100,10 +100,23 @@ fn each_missing_source_and_taken_target_is_flagged_at_its_line_in_plan_preflight
 
 #[test]
 fn apply_shows_the_problems_on_the_plan_and_submits_nothing() {
+    for first in [false, true] {
+        problems_shown_and_nothing_submitted(first);
+    }
+}
+
+/// Both instances have problems: with the preflight first nothing is submitted; overlapping
+/// the run (the default), both are held back, refused by the preflight.
+fn problems_shown_and_nothing_submitted(first: bool) {
     let work = Work::new(&ids("objs", 2), 2);
     std::fs::write(&work.plan, plan()).unwrap();
     let served = served_with_catalog(work.dir.path());
-    let out = work.apply(&served).run();
+    let apply = work.apply(&served);
+    let out = if first {
+        apply.arg("--preflight-first").run()
+    } else {
+        apply.run()
+    };
     assert_eq!(out.code, Some(1), "{}", out.all());
     for needle in [
         "planrun::target_exists",
@@ -112,7 +125,11 @@ fn apply_shows_the_problems_on_the_plan_and_submits_nothing() {
         "help: did you mean `refunds`?",
         "cdb-objs0002: database `ledgr` does not exist",
         "drill.yaml:17:7",
-        "nothing was submitted",
+        if first {
+            "nothing was submitted"
+        } else {
+            "held back (rejected, never submitted)"
+        },
     ] {
         assert!(
             out.stderr.contains(needle),
@@ -141,7 +158,8 @@ fn an_authentication_failure_in_the_preflight_exits_2_and_no_hint_skips_a_check(
     assert_eq!(out.code, Some(2), "{}", out.all());
     assert!(out.stderr.contains("AuthFailure"), "{}", out.stderr);
     assert!(
-        out.stderr.contains("nothing was submitted"),
+        out.stderr
+            .contains("those it had not passed were not submitted"),
         "{}",
         out.stderr
     );
@@ -261,4 +279,36 @@ fn an_instance_the_window_check_finds_missing_is_reported_once_and_not_asked_wha
     let counters = served.counters();
     assert_eq!(calls(&counters, "DescribeTables"), 2, "{counters}");
     assert_eq!(calls(&counters, "DescribeDatabases"), 0, "{counters}");
+}
+
+/// The preflight overlapping the run (the default): of one call's two instances, the one
+/// whose checks passed is submitted without the other, which is held back (refused by the
+/// preflight, with its diagnostic) and never reaches the API.
+#[test]
+fn a_held_back_instance_is_never_submitted_and_the_rest_of_its_call_is() {
+    let work = Work::new(&ids("objs", 2), 2);
+    let plan = format!(
+        "version: 1\nname: objects\nrollback_time: \"{}\"\nstrategy: table\nbatch_size: 2\n\
+         region: ap-guangzhou\ninstances:\n  - id: cdb-objs0001\n    tables:\n      orders:\n\
+         \x20       refunds: refunds_restored\n  - id: cdb-objs0002\n    strategy: db\n    dbs:\n\
+         \x20     ledgr: ledger_restored\n",
+        recent_time()
+    );
+    std::fs::write(&work.plan, plan).unwrap();
+    let served = served_with_catalog(work.dir.path());
+    let out = work.apply(&served).run();
+    assert_eq!(out.code, Some(1), "{}", out.all());
+    let accepted: Vec<String> = served.accepted().into_keys().collect();
+    assert_eq!(accepted, ["cdb-objs0001"], "{}", served.counters());
+    for needle in [
+        "cdb-objs0002: database `ledgr` does not exist",
+        "held back (rejected, never submitted)",
+    ] {
+        assert!(
+            out.stderr.contains(needle),
+            "no {needle:?} in\n{}",
+            out.all()
+        );
+    }
+    assert!(out.stdout.contains("rejected"), "{}", out.all());
 }

@@ -18,13 +18,20 @@ fn window_answer() -> Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn apply_submits_nothing_when_preflight_finds_a_problem() {
+async fn apply_preflight_first_submits_nothing_when_preflight_finds_a_problem() {
     let (endpoint, script) = serve().await;
     script.push(DESCRIBE_ROLLBACK_RANGE_TIME, window_answer());
     let (dir, plan) = plan_in_temp_dir(PLAN);
     let out = planrun(
         dir.path(),
-        &["apply", &plan, "--yes", "--endpoint", &endpoint],
+        &[
+            "apply",
+            &plan,
+            "--yes",
+            "--endpoint",
+            &endpoint,
+            "--preflight-first",
+        ],
     )
     .await;
     let stderr = &out.stderr;
@@ -128,5 +135,49 @@ async fn plan_preflight_passes_when_every_time_is_inside() {
     assert!(
         stderr.contains("preflight: all 3 instances can roll back to their times"),
         "{stderr}"
+    );
+}
+
+/// `--preflight-first`: every check (the windows, then the objects) is answered before the
+/// first submission leaves, in the order the server received them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_preflight_first_submits_nothing_before_the_last_check() {
+    let (endpoint, script) = serve().await;
+    let window = json!([{"Begin": "2026-11-01 00:00:00", "End": "2026-11-23 12:00:00"}]);
+    let ids = ["cdb-inwindow", "cdb-tooold01", "cdb-missing1"];
+    let items: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({"InstanceId": id, "Code": 0, "Times": window}))
+        .collect();
+    script.push(DESCRIBE_ROLLBACK_RANGE_TIME, json!({ "Items": items }));
+    let (dir, plan) = plan_in_temp_dir(PLAN);
+    let args = [
+        "apply",
+        &plan,
+        "--yes",
+        "--endpoint",
+        &endpoint,
+        "--preflight-first",
+        "--batch-size",
+        "1",
+        "--timeout",
+        "2s",
+    ];
+    let out = planrun(dir.path(), &args).await;
+    let all = script.seen.lock().unwrap().clone();
+    let order: Vec<&str> = all.iter().map(|s| s.action.as_str()).collect();
+    let first_submission = order.iter().position(|a| *a == START_BATCH_ROLLBACK);
+    let last_check = order
+        .iter()
+        .rposition(|a| *a == DESCRIBE_ROLLBACK_RANGE_TIME || *a == "DescribeTables");
+    assert!(
+        matches!((first_submission, last_check), (Some(s), Some(c)) if c < s),
+        "{order:?}\n{}",
+        out.stderr
+    );
+    assert_eq!(
+        order.iter().filter(|a| **a == START_BATCH_ROLLBACK).count(),
+        3,
+        "{order:?}"
     );
 }

@@ -90,7 +90,7 @@ fn template_span(checked: &Checked, instance: &Instance) -> Option<Span> {
         .map(|l| l.value)
 }
 
-fn diagnostic(checked: &Checked, instance: &Instance, problem: &Problem) -> Diagnostic {
+pub(super) fn diagnostic(checked: &Checked, instance: &Instance, problem: &Problem) -> Diagnostic {
     let id = &instance.id;
     let id_span = Some(checked.index.value(&instance.path));
     let db_index = |db: &str| instance.dbs.iter().position(|d| d.source == db);
