@@ -1,7 +1,7 @@
 //! An instance listed under a region it does not live in, against `planrun sandbox serve
 //! --catalog FILE` that places each instance in one region as the cloud does: `validate`
 //! cannot know (offline), `plan --preflight` says where it was not found at its line, and
-//! `apply` sends nothing for it.
+//! `apply` never sends it (with `--preflight-first`, sends nothing at all).
 
 use serde_json::Value;
 
@@ -23,7 +23,7 @@ fn plan() -> String {
     )
 }
 
-fn served(dir: &std::path::Path) -> Served {
+fn served_in(dir: &std::path::Path) -> Served {
     let catalog = dir.join("catalog.json");
     std::fs::write(&catalog, CATALOG).unwrap();
     Served::start_api("v3", 0.3, &["--catalog", &catalog.display().to_string()])
@@ -36,7 +36,7 @@ fn an_instance_of_another_region_passes_validate_and_is_found_missing_by_the_pre
     let validated = work.planrun().arg("validate").arg(&work.plan).run();
     assert_eq!(validated.code, Some(0), "{}", validated.all());
 
-    let served = served(work.dir.path());
+    let served = served_in(work.dir.path());
     let out = work.plan_preflight_json(&served).run();
     assert_eq!(out.code, Some(1), "{}", out.all());
     let doc: Value =
@@ -62,27 +62,53 @@ fn an_instance_of_another_region_passes_validate_and_is_found_missing_by_the_pre
         "{doc}"
     );
 
-    // apply stops at the same finding: nothing is sent, for either instance.
-    let applied = work.apply(&served).run();
-    assert_eq!(applied.code, Some(1), "{}", applied.all());
+    // `apply --preflight-first` stops at the same finding: nothing is sent, for either
+    // instance.
+    let first = work.apply(&served).arg("--preflight-first").run();
+    assert_eq!(first.code, Some(1), "{}", first.all());
     assert!(
-        applied
+        first
             .stderr
             .contains("instance cdb-rgns0002 was not found in ap-guangzhou"),
         "{}",
-        applied.stderr
+        first.stderr
     );
     // The human form also points at the region it was looked for in (line 6).
     assert!(
-        applied.stderr.contains("region: ap-guangzhou")
-            && applied.stderr.contains("the region it was looked for in"),
+        first.stderr.contains("region: ap-guangzhou")
+            && first.stderr.contains("the region it was looked for in"),
         "{}",
-        applied.stderr
+        first.stderr
     );
     assert!(served.accepted().is_empty(), "{}", served.counters());
 
-    // Without the preflight the sandbox itself refuses it, as the cloud would; the other is
-    // sent and succeeds.
+    // By default the preflight overlaps the work: the instance that passed is sent, the one
+    // not found is held back (never sent) and reported with the same finding.
+    let report = work.dir.path().join("report.json");
+    let overlapped = work.apply(&served).arg("--report").arg(&report).run();
+    assert_eq!(overlapped.code, Some(1), "{}", overlapped.all());
+    assert!(
+        overlapped
+            .stderr
+            .contains("instance cdb-rgns0002 was not found in ap-guangzhou"),
+        "{}",
+        overlapped.stderr
+    );
+    let accepted = served.accepted();
+    assert_eq!(accepted.get("cdb-rgns0001"), Some(&1), "{accepted:?}");
+    assert_eq!(accepted.get("cdb-rgns0002"), None, "{accepted:?}");
+    let statuses_now = statuses(&read_json(&report));
+    assert_eq!(
+        statuses_now["cdb-rgns0001"], "succeeded",
+        "{statuses_now:?}"
+    );
+    assert_eq!(statuses_now["cdb-rgns0002"], "rejected", "{statuses_now:?}");
+
+    // Without the preflight (a fresh journal, a fresh sandbox) the sandbox itself refuses it,
+    // as the cloud would; the other is sent and succeeds.
+    let work = Work::new(&[], 1);
+    std::fs::write(&work.plan, plan()).unwrap();
+    let served = served_in(work.dir.path());
     let report = work.dir.path().join("report.json");
     let unchecked = work
         .apply(&served)
