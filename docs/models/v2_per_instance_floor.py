@@ -1,18 +1,18 @@
-"""A model, not a measurement: how close to the rate bound a tracker that looks at each
-instance separately (API 2.0) can finish 200 rollbacks of 2.5-7.5 s at 20 looks a second.
+"""A model, not a measurement: how close to the rate bound a tracker that polls each
+instance separately (API 2.0) can finish 200 rollbacks of 2.5-7.5 s at 20 polls a second.
 
     python3 docs/models/v2_per_instance_floor.py
 
-Every task is submitted at 0 s and ends at a time drawn uniformly from 2.5-7.5 s. One look
-per 1/20 s. The tracker is greedy: a task whose end it knows is looked at once that end has
-come; otherwise it looks at a task never seen, and only idles when there is none. The rate
-bound is the harness's: looks in order of the ends, each after its end, 20 a second.
+Every task is submitted at 0 s and ends at a time drawn uniformly from 2.5-7.5 s. One poll
+per 1/20 s. The tracker is greedy: a task whose end it knows is polled as soon as that end has
+come; otherwise it polls a task never seen, and only idles when there is none. The rate
+bound is the harness's: polls in order of the ends, each after its end, 20 a second.
 
-What one look tells, three ways:
+What one poll tells, three ways:
 - "perfect": the task's exact end;
 - "share known": the sandbox's model of a task (it waits a tenth of its life, then reports
   whole-percent progress); the share is known, so a running task's end is estimated from one
-  look; a waiting task tells nothing and is looked at again later;
+  poll; a waiting task tells nothing and is polled again later;
 - "share unknown": the same, read as if the task never waited (the latest it may end);
   an end further than 12 s off gets a check 12 s later.
 """
@@ -37,7 +37,7 @@ def run(seed, mode):
     ends = [rnd.uniform(2.5, 7.5) for _ in range(N)]
     never = list(range(N))
     again = []  # (due, task): seen waiting
-    planned = []  # (due, task): a look planned from an estimate
+    planned = []  # (due, task): a poll planned from an estimate
     pending = set(range(N))
     slot = 0
     now = 0.0

@@ -55,7 +55,7 @@ pub struct Measured {
     pub detections: Vec<f64>,
     /// Instances never seen finished.
     pub undetected: usize,
-    /// Detection lags (first look at or after the end, minus the end), sorted.
+    /// Detection lags (first poll of or after the end, minus the end), sorted.
     pub lags: Vec<f64>,
     /// Status queries before an instance's end, per instance.
     pub polls_before_end: f64,
@@ -70,7 +70,7 @@ pub struct Measured {
     /// The verification's calls (the same actions after the instance's submission: its new
     /// objects looked for once its task said success; issue 23).
     pub verify_calls: u64,
-    /// Per verified instance, from the first look that saw its task ended to the last listing
+    /// Per verified instance, from the first poll that saw its task ended to the last listing
     /// of its objects (when it was found verified or not), sorted.
     pub verified_after: Vec<f64>,
     /// The least time the checks before the first submission take at the rate limit: the
@@ -286,19 +286,19 @@ pub async fn run(setup: &Setup) -> Result<Measured, Box<dyn std::error::Error>> 
 /// (seconds from `start`, tab-separated), in plan order.
 fn dump(timeline: &Timeline, start: Instant) -> String {
     let secs = |t: Instant| format!("{:.3}", t.saturating_duration_since(start).as_secs_f64());
-    let mut looks: HashMap<&str, Vec<String>> = HashMap::new();
-    for look in &timeline.looks {
-        looks
-            .entry(look.instance_id.as_str())
+    let mut polls: HashMap<&str, Vec<String>> = HashMap::new();
+    for poll in &timeline.polls {
+        polls
+            .entry(poll.instance_id.as_str())
             .or_default()
-            .push(secs(look.at));
+            .push(secs(poll.at));
     }
     let mut tasks: Vec<_> = timeline.tasks.iter().collect();
     tasks.sort_by(|a, b| a.instance_id.cmp(&b.instance_id));
     let mut out = String::from("instance\tsubmitted\tends\tlooks...\n");
     for t in tasks {
         let mut fields = vec![t.instance_id.clone(), secs(t.submitted), secs(t.ends)];
-        fields.extend(looks.remove(t.instance_id.as_str()).unwrap_or_default());
+        fields.extend(polls.remove(t.instance_id.as_str()).unwrap_or_default());
         out.push_str(&fields.join("\t"));
         out.push('\n');
     }
@@ -320,13 +320,13 @@ fn from_timeline(
     }
     let mut first_seen: HashMap<&str, Instant> = HashMap::new();
     let (mut after_end, mut before_end) = (0u64, 0u64);
-    for look in &timeline.looks {
-        match end_of.get(look.instance_id.as_str()) {
-            Some(end) if look.at >= *end => {
+    for poll in &timeline.polls {
+        match end_of.get(poll.instance_id.as_str()) {
+            Some(end) if poll.at >= *end => {
                 after_end += 1;
                 first_seen
-                    .entry(look.instance_id.as_str())
-                    .or_insert(look.at);
+                    .entry(poll.instance_id.as_str())
+                    .or_insert(poll.at);
             }
             Some(_) => before_end += 1,
             None => {}
@@ -375,7 +375,7 @@ fn from_timeline(
     let polls = req("GetCdbRollbackJob") + req("DescribeRollbackTaskDetail");
     let all: u64 = counters.requests_per_action.values().sum();
     let (verify_calls, verified_after) = super::verification::split(timeline, &first_seen);
-    let preflight_calls = timeline.object_looks.len() as u64 - verify_calls;
+    let preflight_calls = timeline.object_polls.len() as u64 - verify_calls;
     // The window check first, then the object preflight (the plan names one database: its
     // objects are DescribeTables alone, one call per instance).
     let preflight_floor =

@@ -10,8 +10,8 @@ use planrun::sandbox::Timeline;
 
 use super::measure::{Measured, Who};
 
-/// The verification's calls, and per instance seen ended (`first_seen`: the first look at or
-/// after its end), the seconds from that look to its last object listing, sorted.
+/// The verification's calls, and per instance seen ended (`first_seen`: the first poll of or
+/// after its end), the seconds from that poll to its last object listing, sorted.
 pub fn split(timeline: &Timeline, first_seen: &HashMap<&str, Instant>) -> (u64, Vec<f64>) {
     let mut submitted: HashMap<&str, Instant> = HashMap::new();
     for t in &timeline.tasks {
@@ -22,12 +22,12 @@ pub fn split(timeline: &Timeline, first_seen: &HashMap<&str, Instant>) -> (u64, 
     }
     let mut calls = 0u64;
     let mut last: HashMap<&str, Instant> = HashMap::new();
-    for look in &timeline.object_looks {
-        let id = look.instance_id.as_str();
-        if submitted.get(id).is_some_and(|s| look.at >= *s) {
+    for poll in &timeline.object_polls {
+        let id = poll.instance_id.as_str();
+        if submitted.get(id).is_some_and(|s| poll.at >= *s) {
             calls += 1;
-            let l = last.entry(id).or_insert(look.at);
-            *l = (*l).max(look.at);
+            let l = last.entry(id).or_insert(poll.at);
+            *l = (*l).max(poll.at);
         }
     }
     let mut after: Vec<f64> = first_seen

@@ -13,11 +13,11 @@ const DESCRIBE_ROLLBACK_RANGE_TIME: f64 = 20.0;
 const DESCRIBE_ROLLBACK_TASK_DETAIL: f64 = 20.0;
 
 /// The bound's terms: the busiest preflight action's calls at its rate, and the confirming
-/// looks (one per instance) at their rate plus the longest task.
+/// polls (one per instance) at their rate plus the longest task.
 pub struct Bound {
     pub preflight: f64,
     pub busiest: &'static str,
-    pub looks: f64,
+    pub polls: f64,
     pub longest: f64,
 }
 
@@ -43,13 +43,13 @@ impl Bound {
         Self {
             preflight,
             busiest,
-            looks: m.n as f64 / DESCRIBE_ROLLBACK_TASK_DETAIL,
+            polls: m.n as f64 / DESCRIBE_ROLLBACK_TASK_DETAIL,
             longest: m.longest_task,
         }
     }
 
     pub fn value(&self) -> f64 {
-        self.preflight.max(self.looks + self.longest)
+        self.preflight.max(self.polls + self.longest)
     }
 }
 
@@ -60,12 +60,12 @@ pub fn targets(rows: &[(Measured, Option<Measured>)]) -> String {
     for (m, _) in rows.iter().filter(|(m, _)| m.api == "v3") {
         let b = Bound::of(m);
         let terms = format!(
-            "max({} {:.1} s, {} looks / 20 + longest task {:.1} s = {:.1} s); load {}→{}",
+            "max({} {:.1} s, {} polls / 20 + longest task {:.1} s = {:.1} s); load {}→{}",
             b.busiest,
             b.preflight,
             m.n,
             b.longest,
-            b.looks + b.longest,
+            b.polls + b.longest,
             m.load.0,
             m.load.1
         );

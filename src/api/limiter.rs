@@ -133,7 +133,7 @@ impl RateLimiter {
         loop {
             let notified = self.answered.notified();
             tokio::pin!(notified);
-            // Registered before looking, so an answer between the look and the wait wakes us.
+            // Registered before polling, so an answer between the poll and the wait wakes us.
             notified.as_mut().enable();
             let now = Instant::now();
             match self.try_pass(now) {

@@ -256,7 +256,7 @@ fn actions_with_a_higher_documented_limit_get_it_in_proportion() {
     }
 }
 
-/// The object preflight (DescribeTables), the window check, submissions and looks of two
+/// The object preflight (DescribeTables), the window check, submissions and polls of two
 /// regions at once, on the paused clock, through one set of limiters: counted where the
 /// server may count each request (somewhere in its trip), no one-second window of any
 /// action in any region holds more than that action's documented limit, and each region

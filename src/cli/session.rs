@@ -18,13 +18,13 @@ use crate::engine::prepare::Prepared;
 use crate::plan::ResolvedPlan;
 use crate::sandbox::{self, Sandbox};
 
-/// Flags about where state lives and how often to look.
+/// Flags about where state lives and how often to poll.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SessionArgs {
     /// Where the journal and lock live [default: .planrun/ beside the plan]
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
-    /// Shortest time between two looks at one task (e.g. 2s, 500ms). Looks adapt to each
+    /// Shortest time between two polls of one task (e.g. 2s, 500ms). Polls adapt to each
     /// task's progress above it, and all together stay within --rate per second [default: 5s;
     /// 500ms with --sandbox]
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]

@@ -85,10 +85,10 @@ pub enum Error {
     },
 }
 
-/// What the flags say about how this apply looks and where its journal is.
+/// What the flags say about how this apply polls and where its journal is.
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
-    /// The shortest time between two looks at a task [default: 5s; 500ms in the sandbox or
+    /// The shortest time between two polls of a task [default: 5s; 500ms in the sandbox or
     /// when every instance is self-hosted].
     pub poll_interval: Option<Duration>,
     /// How long to wait before looking for the job of a submission whose answer was lost.
@@ -163,7 +163,7 @@ impl Apply {
         journal_path: PathBuf,
         settings: Settings,
     ) -> Self {
-        // Local restores cost no API calls to look at: look often.
+        // Local restores cost no API calls to poll: poll often.
         let local_only = plan.instances.iter().all(|i| i.selfhosted.is_some());
         let default_poll = if settings.sandboxed || local_only {
             Duration::from_millis(500)
@@ -243,7 +243,7 @@ impl Apply {
         self.prepared.regions()
     }
 
-    /// `--poll-interval` (or its default): the shortest time between two looks at a task.
+    /// `--poll-interval` (or its default): the shortest time between two polls of a task.
     pub fn poll_interval(&self) -> Duration {
         self.poll_interval
     }

@@ -2,7 +2,7 @@
 //!
 //! Why a protocol and not a second engine: the engine already owns what a restore needs —
 //! the journal, resume after a crash, `--concurrency`, progress events, `status` and the
-//! report — and it only asks a protocol to *submit* and to *look at a task*. [`Local`] answers
+//! report — and it only asks a protocol to *submit* and to *poll a task*. [`Local`] answers
 //! those from restores it runs in this process ([`mod@crate::mysql::restore`]), so every promise
 //! holds unchanged. Routing needs no new engine state: each self-hosted instance gets its own
 //! pseudo-region ([`region_of`]), so it is a batch of one, and [`super::any::AnyProtocol`]
@@ -141,7 +141,7 @@ impl Local {
         })
     }
 
-    /// Takes in the stop requests journalled since the last look.
+    /// Takes in the stop requests journalled since the last poll.
     fn scan(&self) {
         for id in self.inner.stops.scan() {
             self.set(&id, |t| {

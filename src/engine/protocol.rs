@@ -280,7 +280,7 @@ pub trait Protocol: Send + Sync + 'static {
         None
     }
 
-    /// Looks ([`Protocol::task`]) per second the API allows now; the engine paces its looks
+    /// Polls ([`Protocol::task`]) per second the API allows now; the engine paces its polls
     /// to it so they never queue in the client. Infinite: no pacing.
     fn poll_rate(&self) -> f64 {
         f64::INFINITY
@@ -292,7 +292,7 @@ pub trait Protocol: Send + Sync + 'static {
     }
 
     /// Whether [`Protocol::survey`] answers: one listing that tells how many instances' tasks
-    /// stand. Without it (API 2.0) each instance is looked at on its own.
+    /// stand. Without it (API 2.0) each instance is polled on its own.
     fn surveys(&self) -> bool {
         false
     }

@@ -189,7 +189,7 @@ pub fn decide(tasks: &[Task], sent: &Sent) -> Finding {
     }
 }
 
-/// What a look at an accepted submission's task found (rule 1 of the module).
+/// What a poll of an accepted submission's task found (rule 1 of the module).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Tracked {
     /// This instance's task of the submission.

@@ -24,7 +24,7 @@ use super::state::{RunState, Status};
 use crate::api::rollback::InstanceRollback;
 
 /// How long a task's observed progress or end may wait to be journaled, so that one fsync
-/// covers the answers of several looks (at 20 looks a second, about four): what `status`
+/// covers the answers of several polls (at 20 polls a second, about four): what `status`
 /// and `cancel` read of the journal is at most this late.
 pub const OBSERVATIONS_WAIT: Duration = Duration::from_millis(200);
 
@@ -34,7 +34,7 @@ pub struct Options {
     /// Submissions in flight at once.
     pub concurrency: usize,
     pub cadence: Cadence,
-    /// First look at a task after its submission was accepted.
+    /// First poll of a task after its submission was accepted.
     pub first_poll: Duration,
     /// Wait before looking for the job of a submission whose outcome is unknown, so that
     /// the API lists it if it was accepted.
@@ -119,9 +119,9 @@ pub enum Event {
         instances: Vec<String>,
         reason: String,
     },
-    /// A look at an instance's task could not see it (an error, nothing listed, a listing
+    /// A poll of an instance's task could not see it (an error, nothing listed, a listing
     /// that cannot tell): the heartbeat shows the latest.
-    LookFailed {
+    PollFailed {
         instance: String,
         reason: String,
     },
@@ -155,7 +155,7 @@ pub enum Ending {
     Journal(std::io::Error),
 }
 
-/// Errors worth looking again after: transport, 5xx, rate limit, internal errors, and the
+/// Errors worth polling again after: transport, 5xx, rate limit, internal errors, and the
 /// "try later" codes of a busy back end.
 fn transient(e: &Error) -> bool {
     matches!(
@@ -195,7 +195,7 @@ enum Done {
         ids: Vec<usize>,
         /// In-doubt rounds so far (bounds resubmissions that keep ending in doubt).
         round: u32,
-        /// Looks in a row that found no task.
+        /// Polls in a row that found no task.
         empty: u8,
         results: Vec<(usize, Result<reconcile::Finding, Error>)>,
     },
@@ -238,12 +238,12 @@ struct Tracking {
     history: History,
     polling: bool,
     missing_since: Option<Instant>,
-    /// A survey speaks for this instance: it has no looks of its own meanwhile.
+    /// A survey speaks for this instance: it has no polls of its own meanwhile.
     surveyed: bool,
     /// Surveys in a row that did not list it.
     unlisted: u8,
-    /// Its next look confirms what a survey said: it goes at once, not deferred as a first
-    /// look would be.
+    /// Its next poll confirms what a survey said: it goes at once, not deferred as a first
+    /// poll would be.
     confirm: bool,
     /// The detail last told of a self-hosted restore (its phase and how far into it).
     detail: Option<String>,
@@ -264,13 +264,13 @@ pub struct Engine<P: Protocol> {
     inflight: FuturesUnordered<Boxed>,
     submitting: usize,
     polls: PollQueue,
-    /// The engine's pacing of looks, at the status action's rate.
+    /// The engine's pacing of polls, at the status action's rate.
     pacer: Pacer,
-    /// Looks in flight.
-    looking: usize,
-    /// Verifications in flight: counted apart from the looks, so that a verification waiting
+    /// Polls in flight.
+    polling: usize,
+    /// Verifications in flight: counted apart from the polls, so that a verification waiting
     /// for its action's budget (DescribeTables, which the preflight spends too) never holds a
-    /// look's place; the client's per-action budgets keep the two apart on the wire.
+    /// poll's place; the client's per-action budgets keep the two apart on the wire.
     verifying_now: usize,
     /// What this run's tasks taught about how tasks progress.
     lifespans: Lifespans,
@@ -282,7 +282,7 @@ pub struct Engine<P: Protocol> {
     /// The code of the latest "a task is running" answer (9592, API 3.0's conflict code).
     busy_code: Option<String>,
     /// Instances whose task reported success, waiting for their new objects to be looked
-    /// for: when, which, and how many looks so far.
+    /// for: when, which, and how many polls so far.
     verifying: VecDeque<(Instant, usize, u32)>,
     /// The preflight's verdicts when it overlaps the run ([`super::gate`]); `None` when it
     /// ran before (or not at all).
@@ -338,7 +338,7 @@ impl<P: Protocol> Engine<P> {
             submitting: 0,
             polls: PollQueue::default(),
             pacer: Pacer::default(),
-            looking: 0,
+            polling: 0,
             verifying_now: 0,
             lifespans: Lifespans::default(),
             surveys,
@@ -386,8 +386,8 @@ impl<P: Protocol> Engine<P> {
 
     /// Queues an observation (a task's progress or end), written with the next flush: at the
     /// latest [`OBSERVATIONS_WAIT`] later, and before any intent or submission outcome. One
-    /// fsync then covers the answers of many looks. A crash loses at most that much of what
-    /// was seen, never what was sent: the next run looks again.
+    /// fsync then covers the answers of many polls. A crash loses at most that much of what
+    /// was seen, never what was sent: the next run polls again.
     fn buffer(&mut self, record: Record) {
         self.state.apply(&record);
         self.buffered.push(record);
@@ -551,7 +551,7 @@ impl<P: Protocol> Engine<P> {
     }
 
     fn next_wake(&self, fallback: Instant) -> Instant {
-        let poll = if self.looking < self.look_slots() {
+        let poll = if self.polling < self.poll_slots() {
             self.polls
                 .next_due(self.protocol.poll_rate())
                 .map(|due| self.pacer.ready_at().map_or(due, |r| r.max(due)))

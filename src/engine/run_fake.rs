@@ -15,13 +15,13 @@ use crate::api::rollback::{RollbackSpec, Strategy};
 /// How the fake lists tasks (DescribeTasks without an instance).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Listing {
-    /// No listing at all (API 2.0): every instance is looked at on its own.
+    /// No listing at all (API 2.0): every instance is polled on its own.
     None,
     /// One item per instance's task, with its true state.
     PerInstance,
     /// One item per submission naming all its instances, RUNNING until all have ended.
     PerSubmission,
-    /// Every task listed as succeeded at once (the looks must not believe it).
+    /// Every task listed as succeeded at once (the polls must not believe it).
     Premature,
     /// Refused for good (an unknown action).
     Refused,
@@ -33,7 +33,7 @@ pub struct Call {
     pub action: &'static str,
     /// When the server counted it against the action's rate.
     pub counted: Instant,
-    /// When its answer was read (a look's is when the task's state was read).
+    /// When its answer was read (a poll's is when the task's state was read).
     pub answered: Instant,
     pub instance: Option<String>,
 }
@@ -46,7 +46,7 @@ pub struct Fake {
     limiters: HashMap<&'static str, RateLimiter>,
     pub started: Mutex<HashMap<String, (Instant, JobHandle)>>,
     pub calls: Mutex<Vec<Call>>,
-    /// Looks in flight now, and the most seen while a submission was waiting or in flight.
+    /// Polls in flight now, and the most seen while a submission was waiting or in flight.
     pub in_flight: Mutex<(usize, usize)>,
     pub submissions_open: Mutex<usize>,
     next_job: Mutex<u64>,
@@ -54,7 +54,7 @@ pub struct Fake {
 }
 
 pub const SUBMIT: &str = "submit";
-pub const LOOK: &str = "look";
+pub const POLL: &str = "poll";
 pub const LIST: &str = "list";
 
 /// Share of a task's life spent waiting before its progress moves.
@@ -67,7 +67,7 @@ pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Fake {
     pub fn new(listing: Listing, rate: f64, latency: Duration, life: fn(&str) -> Duration) -> Self {
         // Requests per second per action, as the client's limiter and the server count them.
-        let limiters = [SUBMIT, LOOK, LIST]
+        let limiters = [SUBMIT, POLL, LIST]
             .into_iter()
             .map(|a| (a, RateLimiter::new(rate)))
             .collect();
@@ -145,9 +145,9 @@ impl Fake {
             .collect()
     }
 
-    /// When each look at `instance` was read.
-    pub fn looks_at(&self, instance: &str) -> Vec<Instant> {
-        self.calls_of(LOOK)
+    /// When each poll of `instance` was read.
+    pub fn polls_of(&self, instance: &str) -> Vec<Instant> {
+        self.calls_of(POLL)
             .into_iter()
             .filter(|c| c.instance.as_deref() == Some(instance))
             .map(|c| c.answered)
@@ -207,7 +207,7 @@ impl Protocol for Fake {
                 f.1 = f.1.max(f.0);
             }
         }
-        let read = self.call(LOOK, Some(instance)).await;
+        let read = self.call(POLL, Some(instance)).await;
         lock(&self.in_flight).0 -= 1;
         let Some((_, handle)) = lock(&self.started).get(instance).cloned() else {
             return Ok(None);
@@ -233,7 +233,7 @@ impl Protocol for Fake {
     }
 
     fn poll_rate(&self) -> f64 {
-        self.limiters[LOOK].current_rate()
+        self.limiters[POLL].current_rate()
     }
 
     fn survey_rate(&self) -> f64 {

@@ -1,8 +1,8 @@
-//! The engine's budget for looks (API 2.0: no listing), on the paused clock against the shared
-//! fake: no second of the server's holds more requests than the rate, looks never take the
-//! connection slot a waiting submission needs, each task is seen soon after its end, and what looks see shares fsyncs.
+//! The engine's budget for polls (API 2.0: no listing), on the paused clock against the shared
+//! fake: no second of the server's holds more requests than the rate, polls never take the
+//! connection slot a waiting submission needs, each task is seen soon after its end, and what polls see shares fsyncs.
 
-use super::fake::{Fake, LOOK, Listing, SUBMIT, lock, number, options, run};
+use super::fake::{Fake, POLL, Listing, SUBMIT, lock, number, options, run};
 use super::*;
 
 /// 12 s to 120 s, by instance number (the benchmark's tasks at time scale 0.2).
@@ -12,35 +12,35 @@ fn life(instance: &str) -> Duration {
 
 #[tokio::test(start_paused = true)]
 async fn no_second_of_the_server_holds_more_requests_than_the_rate() {
-    // 300 tasks ending over 108 s at 20 looks a second: the budget is short, and the answers
+    // 300 tasks ending over 108 s at 20 polls a second: the budget is short, and the answers
     // take up to 160 ms, so the server may count a request late in its trip.
     let fake = Arc::new(Fake::new(Listing::None, 20.0, ms(80), life));
     run(&fake, 300, options(50, 4)).await;
-    let looks = fake.calls_of(LOOK).len();
-    assert!(looks >= 300, "every task was seen: {looks}");
-    for action in [LOOK, SUBMIT] {
+    let polls = fake.calls_of(POLL).len();
+    assert!(polls >= 300, "every task was seen: {polls}");
+    for action in [POLL, SUBMIT] {
         let busiest = fake.busiest_second(action);
         assert!(busiest <= 20, "{action}: {busiest} in one second");
     }
     // The budget was used, not left idle: some second held the whole rate.
     assert!(
-        fake.busiest_second(LOOK) >= 19,
+        fake.busiest_second(POLL) >= 19,
         "{}",
-        fake.busiest_second(LOOK)
+        fake.busiest_second(POLL)
     );
 }
 
 #[tokio::test(start_paused = true)]
-async fn looks_leave_a_connection_slot_to_waiting_submissions() {
-    // Slow answers and many batches: looks of early batches are due while later batches
+async fn polls_leave_a_connection_slot_to_waiting_submissions() {
+    // Slow answers and many batches: polls of early batches are due while later batches
     // still wait to be sent.
     let fake = Arc::new(Fake::new(Listing::None, 1000.0, ms(300), |_| secs(3)));
     run(&fake, 40, options(2, 3)).await;
     let most = lock(&fake.in_flight).1;
-    assert!(most >= 1, "looks overlapped submissions");
+    assert!(most >= 1, "polls overlapped submissions");
     assert!(
         most <= 2,
-        "{most} looks in flight with 3 slots while submissions waited"
+        "{most} polls in flight with 3 slots while submissions waited"
     );
 }
 
@@ -51,7 +51,7 @@ async fn with_budget_to_spare_every_task_is_seen_soon_after_its_end() {
     for id in super::fake::ids(30) {
         let end = fake.end(&id);
         let seen = fake
-            .looks_at(&id)
+            .polls_of(&id)
             .into_iter()
             .filter(|at| *at >= end)
             .min()
@@ -69,21 +69,21 @@ fn short_life(instance: &str) -> Duration {
 }
 
 #[tokio::test(start_paused = true)]
-async fn first_looks_are_not_held_back_while_the_run_knows_nothing() {
-    // 200 tasks that end within 5 s of each other need 10 s of looks at 20 a second: a
-    // first look held back while the run has nothing to tell (it held them 12 s) leaves the
+async fn first_polls_are_not_held_back_while_the_run_knows_nothing() {
+    // 200 tasks that end within 5 s of each other need 10 s of polls of 20 a second: a
+    // first poll held back while the run has nothing to tell (it held them 12 s) leaves the
     // budget idle while tasks end.
     let fake = Arc::new(Fake::new(Listing::None, 20.0, ms(5), short_life));
     run(&fake, 200, options(50, 4)).await;
     let ids = super::fake::ids(200);
     let swept = ids
         .iter()
-        .filter_map(|id| fake.looks_at(id).into_iter().min())
+        .filter_map(|id| fake.polls_of(id).into_iter().min())
         .max()
-        .unwrap_or_else(|| panic!("no look"));
-    let mut looks: Vec<Instant> = fake.calls_of(LOOK).iter().map(|c| c.answered).collect();
-    looks.sort();
-    let widest = looks
+        .unwrap_or_else(|| panic!("no poll"));
+    let mut polls: Vec<Instant> = fake.calls_of(POLL).iter().map(|c| c.answered).collect();
+    polls.sort();
+    let widest = polls
         .windows(2)
         .filter(|w| w[1] <= swept)
         .map(|w| w[1] - w[0])
@@ -91,31 +91,31 @@ async fn first_looks_are_not_held_back_while_the_run_knows_nothing() {
         .unwrap_or_default();
     assert!(
         widest <= ms(500),
-        "{widest:?} without a look while tasks waited for their first"
+        "{widest:?} without a poll while tasks waited for their first"
     );
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_task_seen_running_is_seen_ended_soon_whatever_the_first_looks_waiting() {
-    // 1,000 tasks of 12 s to 120 s at 20 looks a second: the first looks take most of the
+async fn a_task_seen_running_is_seen_ended_soon_whatever_the_first_polls_waiting() {
+    // 1,000 tasks of 12 s to 120 s at 20 polls a second: the first polls take most of the
     // first minute. A task seen running meanwhile is followed by its checks and its likely
-    // look, which go before those first looks: it is seen ended within 4 poll intervals (the
-    // widest end a look at the latest may skip a refinement for), not after the first looks
+    // poll, which go before those first polls: it is seen ended within 4 poll intervals (the
+    // widest end a poll at the latest may skip a refinement for), not after the first polls
     // of all the others.
     let fake = Arc::new(Fake::new(Listing::None, 20.0, ms(5), life));
     run(&fake, 1000, options(50, 4)).await;
     let mut followed = 0;
     for id in super::fake::ids(1000) {
         let end = fake.end(&id);
-        let looks = fake.looks_at(&id);
-        let running = looks
+        let polls = fake.polls_of(&id);
+        let running = polls
             .iter()
             .any(|at| *at < end && (1..100).contains(&fake.progress(&id, *at)));
         if !running {
             continue;
         }
         followed += 1;
-        let seen = looks.into_iter().filter(|at| *at >= end).min();
+        let seen = polls.into_iter().filter(|at| *at >= end).min();
         let lag = seen.map(|at| at - end);
         assert!(
             lag.is_some_and(|l| l <= secs(4)),
@@ -136,8 +136,8 @@ fn secs(n: u64) -> Duration {
     Duration::from_secs(n)
 }
 
-/// What looks see is journaled up to [`OBSERVATIONS_WAIT`] late, so one fsync covers the
-/// answers of several looks (at 20 a second, each arrives on its own); at the end every
+/// What polls see is journaled up to [`OBSERVATIONS_WAIT`] late, so one fsync covers the
+/// answers of several polls (at 20 a second, each arrives on its own); at the end every
 /// observation is on disk.
 #[tokio::test(start_paused = true)]
 async fn observations_share_fsyncs_and_all_reach_the_journal() {

@@ -47,7 +47,7 @@ pub struct SavedPlan {
     /// saved plans of an earlier planrun, which are then refused.
     #[serde(default)]
     pub journal_key: Option<JournalKey>,
-    /// The state directory of that journal when the plan was saved (absolute): `apply` looks
+    /// The state directory of that journal when the plan was saved (absolute): `apply` polls
     /// there unless `--state-dir` says otherwise.
     #[serde(default)]
     pub state_dir: Option<String>,

@@ -31,7 +31,7 @@ pub enum Status {
     /// Stopped by `planrun cancel`: the task ended KILLED.
     Cancelled,
     /// Nothing proves what became of it: a task that may be its submission's, or one that
-    /// said nothing more until planrun stopped looking. `error` holds the evidence; check by
+    /// said nothing more until planrun stopped polling. `error` holds the evidence; check by
     /// hand with `planrun jobs INSTANCE`. Never resubmitted without `apply --retry-failed`,
     /// which reconciles it first.
     Unknown,
@@ -217,7 +217,7 @@ pub fn ended_message(task: &Task) -> Option<String> {
 }
 
 impl InstanceState {
-    /// The record that tells what a look at its task saw, when the look changes anything:
+    /// The record that tells what a poll of its task saw, when the poll changes anything:
     /// how the task ended, or its new state or progress (as `apply` journals them). A task
     /// that reports success is only that (a [`Record::Progress`]): the instance is
     /// `succeeded` once its new objects are seen ([`crate::engine::verify`]).
@@ -238,7 +238,7 @@ impl InstanceState {
     }
 
     /// The record of an unfinished task's `state` and `progress`, when either is news (the
-    /// one rule for `status` and the engine's looks).
+    /// one rule for `status` and the engine's polls).
     pub fn progress_record(
         &self,
         state: &TaskState,
@@ -805,7 +805,7 @@ mod tests {
     }
 
     #[test]
-    fn a_retry_sends_again_what_failed_and_looks_first_for_what_is_unknown() {
+    fn a_retry_sends_again_what_failed_and_polls_first_for_what_is_unknown() {
         let ids = [
             "cdb-aaaaaaaa",
             "cdb-bbbbbbbb",

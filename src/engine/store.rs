@@ -370,7 +370,7 @@ mod tests {
             .unwrap();
         let seen = journal_len(&path).unwrap();
         let mut state = RunState::replay(ids, &Journal::read(&path).unwrap());
-        // An apply writes while status looks at the API.
+        // An apply writes while status polls the API.
         journal
             .append_all(&Script::new(at).timed_out(&ids).records())
             .unwrap();

@@ -137,13 +137,13 @@ pub fn retry(retried: &[String], state: &RunState) -> Option<String> {
         return None;
     }
     let unknown = |id: &String| state.get(id).is_some_and(|s| s.status != Status::Pending);
-    let (looked, sent): (Vec<&String>, Vec<&String>) = retried.iter().partition(|i| unknown(i));
+    let (polled, sent): (Vec<&String>, Vec<&String>) = retried.iter().partition(|i| unknown(i));
     Some(format!(
         "--retry-failed: {} instance(s) that ended failed or rejected are sent again{}; {} unknown instance(s) are looked for first, and sent again only if no task of theirs is found{}",
         sent.len(),
         listed(&sent),
-        looked.len(),
-        listed(&looked),
+        polled.len(),
+        listed(&polled),
     ))
 }
 

@@ -11,7 +11,7 @@ use crate::engine::state::{RunState, Status};
 #[derive(Debug, Default)]
 pub struct Tally {
     status: HashMap<String, Status>,
-    /// The latest look that could not see an instance's task, and each instance's latest
+    /// The latest poll that could not see an instance's task, and each instance's latest
     /// such reason (a line is printed when it changes, the heartbeat repeats the latest).
     last_error: Option<String>,
     unseen: HashMap<String, String>,
@@ -144,7 +144,7 @@ pub fn describe(event: &Event, tally: &mut Tally) -> Option<String> {
                 instances.join(", ")
             )
         }
-        Event::LookFailed { instance, reason } => {
+        Event::PollFailed { instance, reason } => {
             tally.last_error = Some(format!("{instance}: {reason}"));
             let previous = tally.unseen.insert(instance.clone(), reason.clone());
             if previous.as_ref() == Some(reason) {
@@ -215,7 +215,7 @@ mod tests {
     #[test]
     fn a_task_that_cannot_be_seen_is_a_line_once_and_the_heartbeat_repeats_its_error() {
         let mut tally = Tally::default();
-        let failed = |reason: &str| Event::LookFailed {
+        let failed = |reason: &str| Event::PollFailed {
             instance: "cdb-aaaaaaaa".into(),
             reason: reason.into(),
         };

@@ -39,7 +39,7 @@ pub fn list(
     }
     let offset = number(params, "offset", 0, usize::MAX)?;
     let limit = number(params, "limit", DEFAULT_LIMIT, MAX_LIMIT)?;
-    inner.looks.record(id, now);
+    inner.polls.record(id, now);
     let total = inner.tasks.newest_first(id).count();
     let page: Vec<&Task> = inner
         .tasks

@@ -53,7 +53,7 @@ pub use counters::CountersSnapshot;
 pub use faults::FaultKind;
 pub use received::Received;
 pub use rules::valid_instance_id;
-pub use timeline::{Look, TaskTime, Timeline};
+pub use timeline::{Poll, TaskTime, Timeline};
 
 /// The path of API 2.0.
 pub const V2_PATH: &str = "/v2/index.php";
@@ -175,8 +175,8 @@ impl Sandbox {
                     ends: t.ends_at(),
                 })
                 .collect(),
-            looks: inner.looks.all().to_vec(),
-            object_looks: inner.object_looks.all().to_vec(),
+            polls: inner.polls.all().to_vec(),
+            object_polls: inner.object_polls.all().to_vec(),
         }
     }
 

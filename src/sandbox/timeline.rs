@@ -1,5 +1,5 @@
 //! What a benchmark needs to know of a sandbox run: when each task was accepted and when it
-//! ends by the sandbox's clock, when each instance's tasks were looked at (one entry per
+//! ends by the sandbox's clock, when each instance's tasks were polled (one entry per
 //! GetCdbRollbackJob / DescribeRollbackTaskDetail answered), and when its objects were listed
 //! (DescribeDatabases / DescribeTables: the object preflight before its submission, the
 //! verification of a success after). Read with
@@ -19,18 +19,18 @@ pub struct TaskTime {
 
 /// One answered status query of an instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Look {
+pub struct Poll {
     pub instance_id: String,
     pub at: Instant,
 }
 
-/// Every task and every look so far.
+/// Every task and every poll so far.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Timeline {
     pub tasks: Vec<TaskTime>,
-    pub looks: Vec<Look>,
+    pub polls: Vec<Poll>,
     /// Every answered DescribeDatabases / DescribeTables, by instance.
-    pub object_looks: Vec<Look>,
+    pub object_polls: Vec<Poll>,
 }
 
 impl Timeline {
@@ -40,30 +40,30 @@ impl Timeline {
     }
 }
 
-/// Most looks kept: far beyond a benchmark (10,000 instances take about 20,000), and a bound
-/// on the memory of a `planrun sandbox serve` left running for days (about 50 bytes a look).
-pub const MAX_LOOKS: usize = 1_000_000;
+/// Most polls kept: far beyond a benchmark (10,000 instances take about 20,000), and a bound
+/// on the memory of a `planrun sandbox serve` left running for days (about 50 bytes a poll).
+pub const MAX_POLLS: usize = 1_000_000;
 
-/// The looks recorded so far (kept beside the tasks, behind the sandbox's lock), the first
-/// [`MAX_LOOKS`] of them.
+/// The polls recorded so far (kept beside the tasks, behind the sandbox's lock), the first
+/// [`MAX_POLLS`] of them.
 #[derive(Debug, Default)]
-pub struct Looks {
-    looks: Vec<Look>,
+pub struct Polls {
+    polls: Vec<Poll>,
 }
 
-impl Looks {
+impl Polls {
     pub fn record(&mut self, instance_id: &str, at: Instant) {
-        if self.looks.len() >= MAX_LOOKS {
+        if self.polls.len() >= MAX_POLLS {
             return;
         }
-        self.looks.push(Look {
+        self.polls.push(Poll {
             instance_id: instance_id.to_owned(),
             at,
         });
     }
 
-    pub fn all(&self) -> &[Look] {
-        &self.looks
+    pub fn all(&self) -> &[Poll] {
+        &self.polls
     }
 }
 
@@ -83,30 +83,30 @@ mod tests {
         };
         let timeline = Timeline {
             tasks: vec![task("cdb-aaaaaaaa", 5), task("cdb-bbbbbbbb", 9)],
-            looks: vec![],
-            object_looks: vec![],
+            polls: vec![],
+            object_polls: vec![],
         };
         assert_eq!(timeline.last_end(), Some(t0 + Duration::from_secs(9)));
         assert_eq!(Timeline::default().last_end(), None);
     }
 
     #[test]
-    fn looks_stop_being_recorded_at_the_bound() {
-        let mut looks = Looks::default();
+    fn polls_stop_being_recorded_at_the_bound() {
+        let mut polls = Polls::default();
         let now = Instant::now();
-        for _ in 0..MAX_LOOKS + 5 {
-            looks.record("cdb-aaaaaaaa", now);
+        for _ in 0..MAX_POLLS + 5 {
+            polls.record("cdb-aaaaaaaa", now);
         }
-        assert_eq!(looks.all().len(), MAX_LOOKS);
+        assert_eq!(polls.all().len(), MAX_POLLS);
     }
 
     #[test]
-    fn looks_are_kept_in_order() {
+    fn polls_are_kept_in_order() {
         let t0 = Instant::now();
-        let mut looks = Looks::default();
-        looks.record("cdb-aaaaaaaa", t0);
-        looks.record("cdb-bbbbbbbb", t0 + Duration::from_millis(3));
-        let ids: Vec<&str> = looks.all().iter().map(|l| l.instance_id.as_str()).collect();
+        let mut polls = Polls::default();
+        polls.record("cdb-aaaaaaaa", t0);
+        polls.record("cdb-bbbbbbbb", t0 + Duration::from_millis(3));
+        let ids: Vec<&str> = polls.all().iter().map(|l| l.instance_id.as_str()).collect();
         assert_eq!(ids, ["cdb-aaaaaaaa", "cdb-bbbbbbbb"]);
     }
 }

@@ -185,7 +185,7 @@ fn a_20_mb_file_is_too_large_and_says_its_real_size() {
     );
 }
 
-/// A real-looking plan of about `size` bytes: many instances with map-form tables.
+/// A real-polling plan of about `size` bytes: many instances with map-form tables.
 fn large_plan(size: usize) -> (String, usize) {
     let mut text = String::from(
         "version: 1\nrollback_time: \"2026-11-20 03:15:00\"\nstrategy: table\ninstances:\n",

@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use crate::engine::journal::Record;
 use crate::mysql::Stop;
 
-/// How often the journal is looked at while restores run (a cheap `stat` when nothing new).
+/// How often the journal is polled while restores run (a cheap `stat` when nothing new).
 pub(super) const SCAN_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
 
 pub(super) struct Stops {
@@ -39,7 +39,7 @@ impl Stops {
             .map_or_else(Stop::never, |(_, stop)| stop.clone())
     }
 
-    /// Reads what was appended to the journal since the last look; returns the instances
+    /// Reads what was appended to the journal since the last poll; returns the instances
     /// whose restore is now asked to stop.
     pub(super) fn scan(&self) -> Vec<String> {
         let Some(path) = &self.journal else {

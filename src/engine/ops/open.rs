@@ -16,7 +16,7 @@ use crate::plan::ResolvedPlan;
 /// What the command's flags say beyond the protocol.
 #[derive(Debug, Clone, Default)]
 pub struct Flags<'a> {
-    /// The shortest time between two looks at a task.
+    /// The shortest time between two polls of a task.
     pub poll_interval: Option<Duration>,
     /// How long to wait before looking for the job of a submission whose answer was lost.
     pub settle: Option<Duration>,

@@ -23,7 +23,7 @@ use crate::plan::text::visible;
 pub enum Note {
     /// The API refused to answer (credentials, permission): nothing more is asked.
     Refused(String),
-    /// One instance's task could not be looked at.
+    /// One instance's task could not be polled.
     Unseen { instance: String, error: String },
     /// A task succeeded, and its new objects could not be looked for.
     Unverifiable { instance: String, error: String },
@@ -31,7 +31,7 @@ pub enum Note {
     ApplyRunning { plan: String },
     /// The plan's lock could not be taken.
     Unlocked(String),
-    /// Another run wrote to the journal while the refresh looked.
+    /// Another run wrote to the journal while the refresh polled.
     Moved,
     Unrecorded {
         path: PathBuf,
@@ -77,7 +77,7 @@ impl fmt::Display for Note {
                 escaped(e)
             ),
             Self::Moved => f.write_str(
-                "another run wrote to the journal while status looked; showing the journal as it was read",
+                "another run wrote to the journal while status polled; showing the journal as it was read",
             ),
             Self::Unrecorded { path, error } => write!(
                 f,
@@ -120,7 +120,7 @@ pub async fn refresh<P: Protocol>(
     state: &mut RunState,
     say: &mut dyn FnMut(Note),
 ) {
-    // The looks take as long as the API's rate makes them; the lock is taken only to write
+    // The polls take as long as the API's rate makes them; the lock is taken only to write
     // what they learned, so that an apply (or a cancel) started meanwhile is not refused.
     let Ok(seen) = store::journal_len(path) else {
         return;
@@ -135,7 +135,7 @@ pub async fn refresh<P: Protocol>(
             Ok(Some(task)) => task,
             Ok(None) => continue,
             Err(e) if e.class() == crate::api::ErrorClass::StopRun => {
-                // Every other look would be refused the same way: say so once and record
+                // Every other poll would be refused the same way: say so once and record
                 // what was learned so far.
                 say(Note::Refused(e.to_string()));
                 break;
@@ -183,7 +183,7 @@ pub async fn refresh<P: Protocol>(
 
 /// The record of a successful task once its new objects were looked for: `succeeded` when
 /// every one is seen (or the API cannot list them: API 2.0), `unverified` naming what is
-/// missing; nothing when the API could not answer (the next look tries again).
+/// missing; nothing when the API could not answer (the next poll tries again).
 async fn verified<P: Protocol>(
     protocol: &P,
     region: Option<&str>,

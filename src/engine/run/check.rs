@@ -1,6 +1,6 @@
 //! Verifying a success: a task that reports SUCCESS makes its instance `succeeded` only once
 //! its new databases and tables are seen ([`crate::engine::verify`]). The looks for them
-//! share the tracking's connection slots (they are looks, interleaved with the others) and
+//! share the tracking's connection slots (they are polls, interleaved with the others) and
 //! each action's rate limiter in the client; a new object not listed yet is looked for again
 //! a few times, further apart each time, before the instance is `unverified`.
 
@@ -69,7 +69,7 @@ impl<P: Protocol> Engine<P> {
         let now = Instant::now();
         if tries < VERIFY_TRIES {
             let instance = self.state.instances[idx].id.clone();
-            self.emit(Event::LookFailed {
+            self.emit(Event::PollFailed {
                 instance,
                 reason: format!(
                     "its task reported success; not seen yet: {}",

@@ -38,13 +38,13 @@ impl<P: Protocol> Engine<P> {
 
     /// Looks for the tasks of an in-doubt submission after `settle`; `round` counts the
     /// submissions of these instances that ended in doubt in this run; `empty` counts the
-    /// looks in a row that found nothing (two, `settle` apart, before anything is resent: a
+    /// polls in a row that found nothing (two, `settle` apart, before anything is resent: a
     /// new task may take a moment to be listed).
     pub(super) fn reconcile(&mut self, batch: u64, ids: Vec<usize>, settle: Duration, round: u32) {
-        self.reconcile_look(batch, ids, settle, round, 0);
+        self.reconcile_poll(batch, ids, settle, round, 0);
     }
 
-    fn reconcile_look(
+    fn reconcile_poll(
         &mut self,
         batch: u64,
         ids: Vec<usize>,
@@ -150,9 +150,9 @@ impl<P: Protocol> Engine<P> {
                     self.unproven(i, &evidence);
                 }
                 Err(e) if e.class() == ErrorClass::StopRun => return Ok(Some(Ending::Stopped(e))),
-                // Could not look, for now: never resubmit blind. Look again later.
+                // Could not poll, for now: never resubmit blind. Poll again later.
                 Err(e) if transient(&e) => unresolved = true,
-                // Looking will never work: never resubmit blind, and do not look forever.
+                // Polling will never work: never resubmit blind, and do not poll forever.
                 Err(e) => {
                     self.flush()?;
                     self.unproven(
@@ -173,15 +173,15 @@ impl<P: Protocol> Engine<P> {
             })
             .collect();
         if unresolved {
-            self.reconcile_look(batch, still, self.opts.settle, round, empty);
+            self.reconcile_poll(batch, still, self.opts.settle, round, empty);
             return Ok(None);
         }
         if still.is_empty() {
             return Ok(None);
         }
         if empty == 0 {
-            // Nothing listed yet: look once more before concluding nothing was made.
-            self.reconcile_look(batch, still, self.opts.settle, round, 1);
+            // Nothing listed yet: poll once more before concluding nothing was made.
+            self.reconcile_poll(batch, still, self.opts.settle, round, 1);
             return Ok(None);
         }
         if round >= self.opts.submit_retries {

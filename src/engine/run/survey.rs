@@ -1,9 +1,9 @@
 //! Surveys (API 3.0): one listing of the run's tasks, on its own budget, says which instances
-//! are likely finished; each of those is then confirmed with a look of its own.
+//! are likely finished; each of those is then confirmed with a poll of its own.
 //!
-//! While an instance is surveyed it has no looks of its own: a look before its end would be
+//! While an instance is surveyed it has no polls of its own: a poll before its end would be
 //! spent for nothing, and the listing costs a call per hundred tasks, however many are
-//! still running. An instance goes back to looks of its own when the listing cannot speak
+//! still running. An instance goes back to polls of its own when the listing cannot speak
 //! for it alone (one item per submission, naming several instances, while it runs), when the
 //! listing leaves it out for a few surveys in a row, or when the API refuses the listing.
 
@@ -18,7 +18,7 @@ const ENDS_PER_CALL: f64 = 3.5;
 /// Items per answer of the listing (its `Limit`), to count what a survey costs.
 const ITEMS_PER_CALL: usize = 100;
 
-/// Surveys in a row that may leave a surveyed instance out before it gets looks of its own.
+/// Surveys in a row that may leave a surveyed instance out before it gets polls of its own.
 const MAX_UNLISTED: u8 = 3;
 
 /// The survey's bookkeeping.
@@ -38,9 +38,9 @@ pub(super) struct Surveys {
     found_rate: Option<f64>,
     /// Calls the last survey cost.
     calls: usize,
-    /// Confirming looks planned and not yet sent.
+    /// Confirming polls planned and not yet sent.
     pub(super) confirming: usize,
-    /// The API refused the listing for good: every instance has looks of its own.
+    /// The API refused the listing for good: every instance has polls of its own.
     off: bool,
     /// Tasks started from here on are listed (the run's start less the clock skew, in the
     /// instances' clock).
@@ -58,14 +58,14 @@ impl Surveys {
     }
 
     /// When the engine must wake for the next survey, if one is due at all. While the
-    /// confirming looks already found keep the look budget busy, a survey waits: it would
+    /// confirming polls already found keep the poll budget busy, a survey waits: it would
     /// find ends that could not be confirmed sooner anyway. It starts when they are about to
     /// run out, early enough for its answer (`calls` at `rate`) to come in time.
-    pub(super) fn wake(&self, now: Instant, look_rate: f64, list_rate: f64) -> Option<Instant> {
+    pub(super) fn wake(&self, now: Instant, poll_rate: f64, list_rate: f64) -> Option<Instant> {
         let next = self
             .next
             .filter(|_| self.watched > 0 && self.in_flight == 0)?;
-        let drain = seconds(self.confirming as f64, look_rate);
+        let drain = seconds(self.confirming as f64, poll_rate);
         let answer = seconds(self.calls.max(1) as f64, list_rate);
         Some(next.max(now + drain.saturating_sub(answer)))
     }
@@ -90,7 +90,7 @@ impl Surveys {
             Some(r) => Some(0.5 * r + 0.5 * sample),
         };
         let gap = match self.found_rate {
-            // Nothing ended yet: look out for the first ends every poll interval.
+            // Nothing ended yet: poll out for the first ends every poll interval.
             None => cadence.min,
             Some(r) => Duration::from_secs_f64(ENDS_PER_CALL * calls.max(1) as f64 / r.max(1e-3))
                 .clamp(cadence.min / 2, cadence.max),
@@ -118,7 +118,7 @@ fn for_now(e: &Error) -> bool {
 
 impl<P: Protocol> Engine<P> {
     /// Starts tracking accepted instances: by survey where the API offers one, else with a
-    /// first look of their own.
+    /// first poll of their own.
     pub(super) fn watch(&mut self, ids: &[usize], now: Instant) {
         // A self-hosted restore is no cloud task: no listing speaks for it.
         let (local, ids): (Vec<usize>, Vec<usize>) = ids
@@ -176,7 +176,7 @@ impl<P: Protocol> Engine<P> {
         self.surveys.wake(now, self.protocol.poll_rate(), list_rate)
     }
 
-    /// Reads a region's listing: finished tasks get their confirming look at once.
+    /// Reads a region's listing: finished tasks get their confirming poll at once.
     pub(super) fn surveyed(
         &mut self,
         region: Option<String>,
@@ -188,7 +188,7 @@ impl<P: Protocol> Engine<P> {
             Ok(items) => items,
             Err(e) if e.class() == ErrorClass::StopRun => return Some(Ending::Stopped(e)),
             // Refused for now: it listed nothing, so those it watches count one survey that
-            // left them out (a listing that keeps failing hands them back to looks).
+            // left them out (a listing that keeps failing hands them back to polls).
             Err(e) if for_now(&e) => Vec::new(),
             Err(_) => {
                 self.surveys.off = true;
@@ -243,7 +243,7 @@ impl<P: Protocol> Engine<P> {
         None
     }
 
-    /// Hands a surveyed instance back to looks of its own: a confirming look at once
+    /// Hands a surveyed instance back to polls of its own: a confirming poll at once
     /// (`Likely`), or a check planned as for any task.
     fn release(&mut self, idx: usize, kind: Kind, now: Instant) {
         let t = &mut self.rollbacks[idx].tracking;

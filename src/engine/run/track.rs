@@ -4,26 +4,26 @@ use super::*;
 use crate::engine::journal::Want;
 use crate::engine::reconcile::Tracked;
 
-/// A first look waits for the run's short tasks to end, but at most this many times the
+/// A first poll waits for the run's short tasks to end, but at most this many times the
 /// cadence's longest gap after the acceptance.
-const FIRST_LOOK_CAP: u32 = 5;
+const FIRST_POLL_CAP: u32 = 5;
 
 impl<P: Protocol> Engine<P> {
-    /// Looks that may be in flight at once: every connection slot but one while submissions
-    /// remain, so that a submission never waits behind looks.
-    pub(super) fn look_slots(&self) -> usize {
+    /// Polls that may be in flight at once: every connection slot but one while submissions
+    /// remain, so that a submission never waits behind polls.
+    pub(super) fn poll_slots(&self) -> usize {
         let submitting = self.submitting > 0 || !self.queue.is_empty();
         let all = self.opts.concurrency.max(1);
         if submitting { (all - 1).max(1) } else { all }
     }
 
-    /// Sends the most valuable due looks, as many as the pacing and the slots allow.
+    /// Sends the most valuable due polls, as many as the pacing and the slots allow.
     pub(super) fn launch_polls(&mut self, now: Instant) {
-        let slots = self.look_slots();
+        let slots = self.poll_slots();
         let rate = self.protocol.poll_rate();
-        while self.looking < slots && self.pacer.ready_at().is_none_or(|r| r <= now) {
+        while self.polling < slots && self.pacer.ready_at().is_none_or(|r| r <= now) {
             let (instances, cadence) = (&self.rollbacks, self.opts.cadence);
-            let cap = self.opts.cadence.max * FIRST_LOOK_CAP;
+            let cap = self.opts.cadence.max * FIRST_POLL_CAP;
             // A check taken early (a backlog) waits until this time: see `early_from`.
             let not_before = |i: usize| instances[i].tracking.history.early_from(cadence);
             let Some((idx, early)) = self.polls.pop_due(now, rate, not_before) else {
@@ -53,13 +53,13 @@ impl<P: Protocol> Engine<P> {
             let history = &self.rollbacks[idx].tracking.history;
             if !early
                 && !confirm
-                && let Some(later) = history.first_look(&mut self.lifespans, now, cap)
+                && let Some(later) = history.first_poll(&mut self.lifespans, now, cap)
             {
                 self.polls.push(later, idx, Kind::First);
                 continue;
             }
             self.rollbacks[idx].tracking.polling = true;
-            self.looking += 1;
+            self.polling += 1;
             self.pacer.take(now, rate);
             let protocol = Arc::clone(&self.protocol);
             let region = self.rollbacks[idx].region.clone();
@@ -79,7 +79,7 @@ impl<P: Protocol> Engine<P> {
     ) -> std::io::Result<Option<Ending>> {
         let now = Instant::now();
         self.rollbacks[idx].tracking.polling = false;
-        self.looking -= 1;
+        self.polling -= 1;
         let unseen = match result {
             Ok(Tracked::One(task)) => return Ok(self.seen(idx, task, now)),
             Err(e) if e.class() == ErrorClass::StopRun => return Ok(Some(Ending::Stopped(e))),
@@ -98,7 +98,7 @@ impl<P: Protocol> Engine<P> {
             Err(e) => e.to_string(),
         };
         let instance = self.state.instances[idx].id.clone();
-        self.emit(Event::LookFailed {
+        self.emit(Event::PollFailed {
             instance,
             reason: unseen.clone(),
         });
@@ -127,7 +127,7 @@ impl<P: Protocol> Engine<P> {
         Ok(None)
     }
 
-    /// A look saw the instance's task.
+    /// A poll saw the instance's task.
     fn seen(&mut self, idx: usize, task: Task, now: Instant) -> Option<Ending> {
         self.rollbacks[idx].tracking.missing_since = None;
         let local = crate::engine::local::is_local(self.rollbacks[idx].region.as_deref());
@@ -237,7 +237,7 @@ impl<P: Protocol> Engine<P> {
         }
     }
 
-    /// Plans the next look from what this one saw.
+    /// Plans the next poll from what this one saw.
     pub(super) fn reschedule(&mut self, idx: usize, now: Instant, progress: Option<u8>) {
         let latest = Seen { at: now, progress };
         let (at, kind) = self.rollbacks[idx].tracking.history.observed(
@@ -248,7 +248,7 @@ impl<P: Protocol> Engine<P> {
         self.polls.push(at, idx, kind);
     }
 
-    /// Plans another look after one that could not see the task.
+    /// Plans another poll after one that could not see the task.
     pub(super) fn retry_later(&mut self, idx: usize, now: Instant) {
         let (at, kind) = self.rollbacks[idx]
             .tracking

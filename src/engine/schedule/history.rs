@@ -1,4 +1,4 @@
-//! One task's history of looks, and the next look it plans from them.
+//! One task's history of polls, and the next poll it plans from them.
 
 use std::time::Duration;
 
@@ -6,50 +6,50 @@ use tokio::time::Instant;
 
 use super::{Cadence, Kind, Lifespans, Seen, seconds};
 
-/// Likely looks that find the task still running, in a row, before the estimate is distrusted
+/// Likely polls that find the task still running, in a row, before the estimate is distrusted
 /// and the task goes back to checks with back-off.
 const MAX_MISSES: u32 = 3;
 
 /// An estimate whose possible error is within this share of the task's life is trusted:
-/// the next look is planned for the end, however far, with no refinement before it.
+/// the next poll is planned for the end, however far, with no refinement before it.
 const TOLERANCE: f64 = 0.03;
 
-/// A task teaches the run its waiting share once two looks saw its progress move this much
+/// A task teaches the run its waiting share once two polls saw its progress move this much
 /// (whole percent: less would be mostly rounding).
 const SAMPLE_SPAN: f64 = 10.0;
 
-/// While first looks wait for the budget, an end known within this many times the cadence's
-/// shortest gap is looked at once, at the latest it may come, rather than refined first.
+/// While first polls wait for the budget, an end known within this many times the cadence's
+/// shortest gap is polled once, at the latest it may come, rather than refined first.
 const CLOSE: u32 = 4;
 
-/// A look this far after the estimated end (share of the remaining time) costs little delay
-/// and avoids most looks that come a hair too early.
+/// A poll this far after the estimated end (share of the remaining time) costs little delay
+/// and avoids most polls that come a hair too early.
 const MARGIN: f64 = 0.03;
 
 /// One task's tracking history (not journaled: rebuilt by polling after a restart).
 #[derive(Debug, Clone, Default)]
 pub struct History {
     /// When the submission was accepted, if this run saw it: progress 0 at that moment gives
-    /// a first, pessimistic, estimate from a single look.
+    /// a first, pessimistic, estimate from a single poll.
     origin: Option<Instant>,
-    /// The first look that saw progress above 0 (the task running).
+    /// The first poll that saw progress above 0 (the task running).
     first_running: Option<Seen>,
-    /// The gap before the look now planned.
+    /// The gap before the poll now planned.
     last_gap: Duration,
-    /// What the look now planned is for.
+    /// What the poll now planned is for.
     planned: Option<Kind>,
-    /// Likely looks that found the task running since its progress last moved.
+    /// Likely polls that found the task running since its progress last moved.
     misses: u32,
     last_progress: Option<u8>,
     /// Whether this task already taught the run its waiting share.
     sampled: bool,
-    /// Whether any look saw the task yet.
-    looked: bool,
-    /// When the look that planned the next one happened.
+    /// Whether any poll saw the task yet.
+    polled: bool,
+    /// When the poll that planned the next one happened.
     last_at: Option<Instant>,
-    /// The latest look that gave an estimate.
+    /// The latest poll that gave an estimate.
     last_seen: Option<Seen>,
-    /// Whether the look now planned came from one look read without what the run learned (a check
+    /// Whether the poll now planned came from one poll read without what the run learned (a check
     /// within the cadence), to plan again once the run knows ([`History::replan`]).
     blind: bool,
     /// When the end comes at the latest, if the check now planned refines an end already
@@ -58,7 +58,7 @@ pub struct History {
 }
 
 impl History {
-    /// A task whose submission was just accepted; its first look is `first` later.
+    /// A task whose submission was just accepted; its first poll is `first` later.
     pub fn accepted(at: Instant, first: Duration) -> Self {
         Self {
             origin: Some(at),
@@ -68,11 +68,11 @@ impl History {
         }
     }
 
-    /// When the task is expected to end, from the looks so far (`None`: no idea yet).
+    /// When the task is expected to end, from the polls so far (`None`: no idea yet).
     ///
     /// Progress is whole percent: a task reported at `p` has done between `p` and `p + 1`.
-    /// Two looks that saw it running bound its rate, so the estimate comes with the earliest
-    /// end the task could still reach. One look only is read with what the run's tasks taught: the
+    /// Two polls that saw it running bound its rate, so the estimate comes with the earliest
+    /// end the task could still reach. One poll only is read with what the run's tasks taught: the
     /// share of a task's life spent waiting before its progress starts ([`Lifespans`]); without
     /// that, measured from the acceptance (waiting counted as running), the estimate errs
     /// late and has no bound.
@@ -123,7 +123,7 @@ impl History {
                 };
                 // Both readings bound the end: where what the run learned agrees, its bounds (from the
                 // acceptance, a longer baseline) narrow the rate's, and the end can be planned
-                // a look or two sooner.
+                // a poll or two sooner.
                 return Some(match from_lifespans(lifespans) {
                     Some(one) if one.earliest.is_some() => two.narrowed(one),
                     _ => two,
@@ -133,14 +133,14 @@ impl History {
         from_lifespans(lifespans)
     }
 
-    /// Plans the next look after observing `latest` (a task not yet finished).
+    /// Plans the next poll after observing `latest` (a task not yet finished).
     pub fn observed(
         &mut self,
         lifespans: &mut Lifespans,
         cadence: Cadence,
         latest: Seen,
     ) -> (Instant, Kind) {
-        self.looked = true;
+        self.polled = true;
         if latest.progress > self.last_progress {
             self.misses = 0;
         }
@@ -165,16 +165,16 @@ impl History {
         self.plan(latest.at, gap, kind)
     }
 
-    /// The check now planned, again, if a better plan is later than `now` (`None`: look as
+    /// The check now planned, again, if a better plan is later than `now` (`None`: poll as
     /// planned).
     ///
-    /// - A check from one look read before the run knew how long tasks wait: the first
-    ///   looks of a large run come before any task was seen twice, so each can only plan a
+    /// - A check from one poll read before the run knew how long tasks wait: the first
+    ///   polls of a large run come before any task was seen twice, so each can only plan a
     ///   check within the cadence, and those checks would take the budget the remaining first
-    ///   looks need. Once the run knows, the same look plans the end, without looking again.
+    ///   polls need. Once the run knows, the same poll plans the end, without polling again.
     /// - A refinement of an end already known within `CLOSE` poll intervals, while first
-    ///   looks wait for the budget (`short`): one look at the latest the end may come sees it
-    ///   ended, and the refinement's look goes to a first look instead.
+    ///   polls wait for the budget (`short`): one poll at the latest the end may come sees it
+    ///   ended, and the refinement's poll goes to a first poll instead.
     pub fn replan(
         &mut self,
         lifespans: &mut Lifespans,
@@ -203,7 +203,7 @@ impl History {
         (hi.saturating_sub(lo) <= cadence.min * CLOSE).then(|| latest.at + hi)
     }
 
-    /// The gap to the next look, and what it is for, from the estimate made at `latest`.
+    /// The gap to the next poll, and what it is for, from the estimate made at `latest`.
     fn gap_for(&self, e: Estimate, cadence: Cadence, latest: Seen) -> (Duration, Kind) {
         let elapsed = self
             .origin
@@ -214,12 +214,12 @@ impl History {
             _ => false,
         };
         if precise || e.remaining <= cadence.max {
-            // After a look that missed, the next one waits twice as long at least, so that a
+            // After a poll that missed, the next one waits twice as long at least, so that a
             // task stuck at 99 % cannot take the whole budget.
             let floor = cadence.min * 2u32.pow(self.misses);
             let gap = e.remaining.mul_f64(1.0 + MARGIN);
-            // A precise end is looked at when it comes at the latest: a look a moment too
-            // early costs a look more and the back-off after it.
+            // A precise end is polled when it comes at the latest: a poll a moment too
+            // early costs a poll more and the back-off after it.
             let gap = match (precise, e.latest) {
                 (true, Some(latest)) => gap.max(latest),
                 _ => gap,
@@ -235,7 +235,7 @@ impl History {
             let gap = gap.max(earliest.saturating_sub(cadence.min * 2));
             (gap.max(cadence.min), Kind::Check)
         } else {
-            // Far off by one look, with nothing to bound it: a check within the cadence.
+            // Far off by one poll, with nothing to bound it: a check within the cadence.
             (cadence.max, Kind::Check)
         }
     }
@@ -247,26 +247,26 @@ impl History {
         }
     }
 
-    /// Whether any look saw the task yet.
-    pub fn looked(&self) -> bool {
-        self.looked
+    /// Whether any poll saw the task yet.
+    pub fn polled(&self) -> bool {
+        self.polled
     }
 
-    /// When the first look at a task just accepted is worth making, if later than `now`.
+    /// When the first poll of a task just accepted is worth making, if later than `now`.
     ///
     /// Not before the run's short tasks (its 10th percentile) would have ended, and at most
-    /// `cap` after the acceptance: looking sooner mostly learns that the task is waiting or
+    /// `cap` after the acceptance: polling sooner mostly learns that the task is waiting or
     /// barely started, too little to plan its end. Until the run knows, now: holding the
-    /// look back then would leave the budget idle while the first tasks may be ending (with
-    /// 200 tasks of 2.5 to 7.5 s, looks held 12 s left the budget unused from 2 s to 6 s, while
+    /// poll back then would leave the budget idle while the first tasks may be ending (with
+    /// 200 tasks of 2.5 to 7.5 s, polls held 12 s left the budget unused from 2 s to 6 s, while
     /// 140 of them ended).
-    pub fn first_look(
+    pub fn first_poll(
         &self,
         lifespans: &mut Lifespans,
         now: Instant,
         cap: Duration,
     ) -> Option<Instant> {
-        if self.looked {
+        if self.polled {
             return None;
         }
         let origin = self.origin?;
@@ -274,13 +274,13 @@ impl History {
         Some(origin + life.min(cap)).filter(|at| *at > now)
     }
 
-    /// Plans a look after a failed one (an error, a task not listed yet): back off.
+    /// Plans a poll after a failed one (an error, a task not listed yet): back off.
     pub fn retry(&mut self, cadence: Cadence, now: Instant) -> (Instant, Kind) {
         let gap = self.backoff(cadence);
         self.plan(now, gap, self.unplanned())
     }
 
-    /// What a look planned without an estimate is: a first look while the task was never
+    /// What a poll planned without an estimate is: a first poll while the task was never
     /// seen running (it joins the others not yet seen), else a check.
     fn unplanned(&self) -> Kind {
         if self.first_running.is_none() {
@@ -294,9 +294,9 @@ impl History {
         self.last_gap.mul_f64(1.5).clamp(cadence.min, cadence.max)
     }
 
-    /// The gap after a look that could not estimate the end. A task still waiting at `t`
+    /// The gap after a poll that could not estimate the end. A task still waiting at `t`
     /// after its acceptance, in a run whose tasks wait at most a share `w` of their life,
-    /// lives at least `t / w`: looking again before then (at most `cadence.max` later) cannot
+    /// lives at least `t / w`: polling again before then (at most `cadence.max` later) cannot
     /// see it end, and sooner than that would most likely find it waiting again. Before the run
     /// knows, `w` is taken as one half. Otherwise (no acceptance seen, a task that moved):
     /// back off.
@@ -313,15 +313,15 @@ impl History {
         alive.min(cadence.max).max(backoff)
     }
 
-    /// The soonest the task may be looked at again.
+    /// The soonest the task may be polled again.
     pub fn not_before(&self, cadence: Cadence) -> Option<Instant> {
         self.last_at.map(|at| at + cadence.min)
     }
 
     /// The soonest a check of this task may go out before its time, when a backlog starts
-    /// checks early (`None`: now). A task already seen running has an estimate, and looking
-    /// sooner than it planned would most likely find it running again: a look before an end
-    /// is the one a short budget cannot afford. So only first looks go early.
+    /// checks early (`None`: now). A task already seen running has an estimate, and polling
+    /// sooner than it planned would most likely find it running again: a poll before an end
+    /// is the one a short budget cannot afford. So only first polls go early.
     pub fn early_from(&self, cadence: Cadence) -> Option<Instant> {
         let planned = self.last_at.map(|at| at + self.last_gap);
         self.not_before(cadence).max(planned)
@@ -335,11 +335,11 @@ impl History {
     }
 }
 
-/// What the looks so far say about a task's end, from the latest look.
+/// What the polls so far say about a task's end, from the latest poll.
 #[derive(Debug, Clone, Copy)]
 struct Estimate {
     remaining: Duration,
-    /// The soonest the task can end, when the looks bound its rate.
+    /// The soonest the task can end, when the polls bound its rate.
     earliest: Option<Duration>,
     /// The latest it can end, likewise.
     latest: Option<Duration>,

@@ -1,4 +1,4 @@
-//! Tests of one task's history: estimates, the looks they plan, and plans made again.
+//! Tests of one task's history: estimates, the polls they plan, and plans made again.
 
 use super::*;
 
@@ -26,12 +26,12 @@ fn within(got: Duration, lo: f64, hi: f64) {
 }
 
 #[test]
-fn progress_predicts_the_end_and_the_look_just_after_is_likely() {
+fn progress_predicts_the_end_and_the_poll_just_after_is_likely() {
     let t0 = Instant::now();
     let mut h = History::accepted(t0, secs(10.0));
     // Running since 20 s: 20 % at 30 s, 40 % at 40 s → 2 %/s, 60 % left → 30 s.
     let (_, kind) = h.observed(&mut Lifespans::default(), CADENCE, seen(t0, 30.0, 20));
-    assert_eq!(kind, Kind::Check, "one look says little");
+    assert_eq!(kind, Kind::Check, "one poll says little");
     let (at, kind) = h.observed(&mut Lifespans::default(), CADENCE, seen(t0, 40.0, 40));
     assert_eq!(kind, Kind::Likely);
     within(at - (t0 + secs(40.0)), 30.0, 31.0);
@@ -44,7 +44,7 @@ fn a_far_end_is_refined_by_a_check_just_before_the_earliest_it_may_come() {
     h.observed(&mut Lifespans::default(), CADENCE, seen(t0, 10.0, 1));
     // 1 % → 5 % in 20 s: 0.2 %/s, 94.5 % left → 472.5 s, but at 0.25 %/s (5 % is
     // anything below 6 %) the task may end in 376 s: the check comes two of the cadence's
-    // shortest gaps before that (half the remaining time, 236 s, would be a look more
+    // shortest gaps before that (half the remaining time, 236 s, would be a poll more
     // before the end, when little has changed).
     let (at, kind) = h.observed(&mut Lifespans::default(), CADENCE, seen(t0, 30.0, 5));
     assert_eq!(kind, Kind::Check);
@@ -64,21 +64,21 @@ fn a_coarse_estimate_never_checks_after_the_earliest_possible_end() {
 }
 
 #[test]
-fn one_early_look_at_little_progress_plans_a_check_within_the_cadence() {
+fn one_early_poll_at_little_progress_plans_a_check_within_the_cadence() {
     let t0 = Instant::now();
     let mut h = History::accepted(t0, secs(3.0));
     // 1 % three seconds after the acceptance: the task may have started just now and be
-    // fast, or long ago and slow. Nothing is bounded: look again within the cadence.
+    // fast, or long ago and slow. Nothing is bounded: poll again within the cadence.
     let (at, kind) = h.observed(&mut Lifespans::default(), CADENCE, seen(t0, 3.0, 1));
     assert_eq!((at - (t0 + secs(3.0)), kind), (CADENCE.max, Kind::Check));
 }
 
 #[test]
-fn a_single_look_measures_from_the_acceptance_and_errs_late() {
+fn a_single_poll_measures_from_the_acceptance_and_errs_late() {
     let t0 = Instant::now();
     let mut h = History::accepted(t0, secs(10.0));
     // 50 % at 40 s since acceptance → 1.26 %/s → 39.2 s more (the truth, if the task
-    // waited 10 s first, is 30 s): planned as a likely look, late rather than early.
+    // waited 10 s first, is 30 s): planned as a likely poll, late rather than early.
     let (at, kind) = h.observed(&mut Lifespans::default(), CADENCE, seen(t0, 40.0, 50));
     assert_eq!(kind, Kind::Likely);
     within(at - (t0 + secs(40.0)), 39.0, 41.0);
@@ -103,7 +103,7 @@ fn teach(lifespans: &mut Lifespans, wait: impl Fn(usize) -> f64) {
 }
 
 #[test]
-fn the_run_learns_the_waiting_share_from_two_looks_per_task() {
+fn the_run_learns_the_waiting_share_from_two_polls_per_task() {
     let mut lifespans = Lifespans::default();
     assert_eq!(lifespans.shares(), None);
     teach(&mut lifespans, |_| 0.1);
@@ -115,11 +115,11 @@ fn the_run_learns_the_waiting_share_from_two_looks_per_task() {
 }
 
 #[test]
-fn a_run_whose_tasks_agree_makes_one_look_enough_to_plan_the_end() {
+fn a_run_whose_tasks_agree_makes_one_poll_enough_to_plan_the_end() {
     let mut lifespans = Lifespans::default();
     teach(&mut lifespans, |_| 0.1);
-    // A 300 s task looked at once, at 120 s: far off (> cadence.max), but the run
-    // says how long it waited, so the look is planned at its end (300 s), not before.
+    // A 300 s task polled once, at 120 s: far off (> cadence.max), but the run
+    // says how long it waited, so the poll is planned at its end (300 s), not before.
     let t0 = Instant::now();
     let mut h = History::accepted(t0, secs(1.0));
     let (at, kind) = h.observed(
@@ -129,41 +129,41 @@ fn a_run_whose_tasks_agree_makes_one_look_enough_to_plan_the_end() {
     );
     assert_eq!(kind, Kind::Likely);
     within(at - t0, 300.0, 310.0);
-    // Without the run the same look only plans a check within the cadence.
+    // Without the run the same poll only plans a check within the cadence.
     let mut h = History::accepted(t0, secs(1.0));
     let (at, kind) = h.observed(&mut Lifespans::default(), CADENCE, seen(t0, 120.0, 40));
     assert_eq!((at - t0, kind), (secs(120.0) + CADENCE.max, Kind::Check));
 }
 
 #[test]
-fn first_looks_wait_for_the_short_lives_once_the_run_knows_them() {
+fn first_polls_wait_for_the_short_lives_once_the_run_knows_them() {
     let t0 = Instant::now();
     let cap = secs(600.0);
     let h = History::accepted(t0, secs(1.0));
     let mut lifespans = Lifespans::default();
     let now = t0 + secs(1.0);
     assert_eq!(
-        h.first_look(&mut lifespans, now, cap),
+        h.first_poll(&mut lifespans, now, cap),
         None,
-        "a run that knows nothing looks now"
+        "a run that knows nothing polls now"
     );
     teach(&mut lifespans, |_| 0.1); // lives of 100 s to 290 s: 10th percentile 120 s
-    let at = h.first_look(&mut lifespans, now, cap).unwrap();
+    let at = h.first_poll(&mut lifespans, now, cap).unwrap();
     within(at - t0, 115.0, 125.0);
-    assert_eq!(h.first_look(&mut lifespans, at, cap), None, "due now");
-    let capped = h.first_look(&mut lifespans, t0, secs(60.0)).unwrap();
+    assert_eq!(h.first_poll(&mut lifespans, at, cap), None, "due now");
+    let capped = h.first_poll(&mut lifespans, t0, secs(60.0)).unwrap();
     assert_eq!(capped - t0, secs(60.0));
-    // Tasks seen finished teach the run too (short ones may never show two looks).
+    // Tasks seen finished teach the run too (short ones may never show two polls).
     let mut quick = Lifespans::default();
     for i in 0..8 {
         History::accepted(t0, secs(1.0)).finished(&mut quick, t0 + secs(10.0 + f64::from(i)));
     }
-    let at = h.first_look(&mut quick, now, cap).unwrap();
+    let at = h.first_poll(&mut quick, now, cap).unwrap();
     within(at - t0, 10.0, 11.0);
-    // A task already looked at follows its own estimates.
+    // A task already polled follows its own estimates.
     let mut seen_once = History::accepted(t0, secs(1.0));
     seen_once.observed(&mut lifespans, CADENCE, seen(t0, 1.0, 0));
-    assert_eq!(seen_once.first_look(&mut lifespans, now, cap), None);
+    assert_eq!(seen_once.first_poll(&mut lifespans, now, cap), None);
 }
 
 #[test]
@@ -192,7 +192,7 @@ fn without_progress_it_backs_off_within_bounds() {
     assert_eq!(
         (at - (t0 + secs(2.0)), kind),
         (secs(3.0), Kind::First),
-        "not yet seen running: a first look again"
+        "not yet seen running: a first poll again"
     );
     let mut h = History {
         last_gap: secs(59.0),
@@ -209,7 +209,7 @@ fn without_progress_it_backs_off_within_bounds() {
 }
 
 #[test]
-fn a_task_still_waiting_is_looked_at_again_when_the_run_says_it_can_start() {
+fn a_task_still_waiting_is_polled_at_again_when_the_run_says_it_can_start() {
     let mut lifespans = Lifespans::default();
     teach(&mut lifespans, |_| 0.1);
     let t0 = Instant::now();
@@ -218,7 +218,7 @@ fn a_task_still_waiting_is_looked_at_again_when_the_run_says_it_can_start() {
         progress: Some(0),
     };
     // Waiting 2 s after its acceptance, in a run whose tasks wait a tenth of its life: it lives
-    // about 20 s at least, so the next look is about 18 s later, not the back-off's 3 s...
+    // about 20 s at least, so the next poll is about 18 s later, not the back-off's 3 s...
     let mut h = History::accepted(t0, secs(2.0));
     let (at, kind) = h.observed(&mut lifespans, CADENCE, waiting(2.0));
     assert_eq!(kind, Kind::First);
@@ -239,7 +239,7 @@ fn a_task_still_waiting_is_looked_at_again_when_the_run_says_it_can_start() {
 }
 
 #[test]
-fn likely_looks_that_keep_missing_back_off_then_become_checks() {
+fn likely_polls_that_keep_missing_back_off_then_become_checks() {
     let t0 = Instant::now();
     let mut h = History::accepted(t0, secs(1.0));
     h.observed(&mut Lifespans::default(), CADENCE, seen(t0, 10.0, 50));
@@ -282,12 +282,12 @@ fn a_check_planned_before_the_run_knew_is_planned_again_once_it_knows() {
     let t0 = Instant::now();
     let mut h = History::accepted(t0, secs(2.0));
     // A 100 s task that waits 10 s, seen once at 30 s: without the run, a check 12 s on.
-    let look = seen(t0, 30.0, progress_at(100.0, 0.1, 30.0));
-    let (at, kind) = h.observed(&mut Lifespans::default(), BENCH, look);
+    let poll = seen(t0, 30.0, progress_at(100.0, 0.1, 30.0));
+    let (at, kind) = h.observed(&mut Lifespans::default(), BENCH, poll);
     assert_eq!((at - t0, kind), (secs(42.0), Kind::Check));
-    // Nothing new while the run still knows nothing: look as planned.
+    // Nothing new while the run still knows nothing: poll as planned.
     assert_eq!(h.replan(&mut Lifespans::default(), BENCH, at, true), None);
-    // Once it knows, the same look plans far past that check, near the end (100 s).
+    // Once it knows, the same poll plans far past that check, near the end (100 s).
     let mut lifespans = Lifespans::default();
     teach(&mut lifespans, |_| 0.1);
     let (again, _) = h
@@ -298,35 +298,35 @@ fn a_check_planned_before_the_run_knew_is_planned_again_once_it_knows() {
 }
 
 #[test]
-fn a_refinement_of_an_end_known_closely_is_skipped_while_first_looks_wait() {
+fn a_refinement_of_an_end_known_closely_is_skipped_while_first_polls_wait() {
     let mut lifespans = Lifespans::default();
     teach(&mut lifespans, |_| 0.1);
     let t0 = Instant::now();
     // A 50 s task seen at 10 s: its end is known within about 2 s, more than 3 % of its
     // life, so a refinement is planned before the earliest end, about 36 s later.
-    let look = seen(t0, 10.0, progress_at(50.0, 0.1, 10.0));
+    let poll = seen(t0, 10.0, progress_at(50.0, 0.1, 10.0));
     let mut h = History::accepted(t0, secs(2.0));
-    let (check, kind) = h.observed(&mut lifespans, BENCH, look);
+    let (check, kind) = h.observed(&mut lifespans, BENCH, poll);
     assert_eq!(kind, Kind::Check);
     within(check - t0, 40.0, 48.0);
     let planned = h.clone();
     // With the budget free, the refinement goes as planned...
     assert_eq!(h.replan(&mut lifespans, BENCH, check, false), None);
-    // ...but while first looks wait for it, one look at the latest the end may come.
+    // ...but while first polls wait for it, one poll at the latest the end may come.
     let mut h = planned;
     let (at, kind) = h
         .replan(&mut lifespans, BENCH, check, true)
-        .expect("the end is looked at instead");
+        .expect("the end is polled instead");
     assert_eq!(kind, Kind::Likely);
     within(at - t0, 50.0, 52.5);
 }
 
 #[test]
-fn a_precise_end_is_looked_at_when_it_comes_at_the_latest() {
+fn a_precise_end_is_polled_at_when_it_comes_at_the_latest() {
     let t0 = Instant::now();
     let mut h = History::accepted(t0, secs(1.0));
     // 20 % at 30 s, 60 % at 70 s: 1 %/s, anywhere from 40/41 to 40/39 %/s: the end is
-    // 39.5 s away by the rate, 41 s at the latest: the look goes at the latest.
+    // 39.5 s away by the rate, 41 s at the latest: the poll goes at the latest.
     h.observed(&mut Lifespans::default(), BENCH, seen(t0, 30.0, 20));
     let (at, kind) = h.observed(&mut Lifespans::default(), BENCH, seen(t0, 70.0, 60));
     assert_eq!(kind, Kind::Likely);

@@ -6,8 +6,8 @@ use super::seconds;
 
 /// What the tasks of this run taught about tasks in general: the share of their life spent
 /// waiting before their progress starts to move, and how long they live. Rollbacks of one
-/// incident tend to look alike; when they do not, the spread between the low and high
-/// quantiles says so, and estimates from one look get a wide bound (so are refined before
+/// incident tend to poll alike; when they do not, the spread between the low and high
+/// quantiles says so, and estimates from one poll get a wide bound (so are refined before
 /// being trusted).
 #[derive(Debug, Clone, Default)]
 pub struct Lifespans {

@@ -1,18 +1,18 @@
-//! When to look at a task next, and how much that look is worth.
+//! When to poll a task next, and how much that poll is worth.
 //!
-//! From a task's progress over time the scheduler estimates when it ends. A look planned for
-//! just after that estimate is [`Kind::Likely`]: it will probably see the task finished. A look
+//! From a task's progress over time the scheduler estimates when it ends. A poll planned for
+//! just after that estimate is [`Kind::Likely`]: it will probably see the task finished. A poll
 //! at a task not yet seen running — just accepted, or still waiting — is [`Kind::First`]; every
-//! other look — an end still far off, an error to try again after — is a [`Kind::Check`]. When
-//! the rate limit cannot serve every due look at once, the engine serves likely looks first,
-//! then checks, then first looks ([`PollQueue`]), so the budget goes to seeing ends, not to
+//! other poll — an end still far off, an error to try again after — is a [`Kind::Check`]. When
+//! the rate limit cannot serve every due poll at once, the engine serves likely polls first,
+//! then checks, then first polls ([`PollQueue`]), so the budget goes to seeing ends, not to
 //! refreshing estimates.
 //!
-//! The rate is measured over the longest baseline available (from the first look that saw the
+//! The rate is measured over the longest baseline available (from the first poll that saw the
 //! task running to the latest), so whole-percent progress becomes more precise with every
-//! look. An end further away than `cadence.max` is not trusted blindly: a check comes just
+//! poll. An end further away than `cadence.max` is not trusted blindly: a check comes just
 //! before the earliest the task may end (at least halfway), so the estimate is refined before
-//! the likely look; while first looks wait for the budget, an end already known within a few
+//! the likely poll; while first polls wait for the budget, an end already known within a few
 //! poll intervals skips that refinement ([`History::replan`]).
 
 mod history;
@@ -36,21 +36,21 @@ pub struct Seen {
     pub progress: Option<u8>,
 }
 
-/// Poll timing bounds: never sooner than `min` after a look; a task without an estimate is
-/// looked at least every `max`.
+/// Poll timing bounds: never sooner than `min` after a poll; a task without an estimate is
+/// polled at least every `max`.
 #[derive(Debug, Clone, Copy)]
 pub struct Cadence {
     pub min: Duration,
     pub max: Duration,
 }
 
-/// What a planned look is for.
+/// What a planned poll is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Kind {
     /// Planned just after the estimated end: served first.
     Likely,
-    /// A task seen running, its end not yet near enough to plan (or a look that failed):
-    /// served with what budget the likely looks leave.
+    /// A task seen running, its end not yet near enough to plan (or a poll that failed):
+    /// served with what budget the likely polls leave.
     Check,
     /// A task not yet seen running: served with what budget is left, and started early when
     /// more wait than the rate can serve by their time.

@@ -1,10 +1,10 @@
-//! The engine's pacing of its own looks at the status action's rate.
+//! The engine's pacing of its own polls the status action's rate.
 
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-/// The engine's own share of the status action's rate: looks leave at most `rate` a second,
+/// The engine's own share of the status action's rate: polls leave at most `rate` a second,
 /// evenly spaced, so they never queue inside the client (where they would hold a connection
 /// slot a submission needs, and go out in arrival order rather than by value).
 #[derive(Debug, Clone, Copy, Default)]
@@ -13,12 +13,12 @@ pub struct Pacer {
 }
 
 impl Pacer {
-    /// When the next look may leave (`None`: now).
+    /// When the next poll may leave (`None`: now).
     pub fn ready_at(&self) -> Option<Instant> {
         self.next
     }
 
-    /// Takes the turn at `now` for a look, at `rate` per second (infinite: no pacing). A late
+    /// Takes the turn at `now` for a poll, at `rate` per second (infinite: no pacing). A late
     /// wake-up may use the turn it missed, never more, so no burst builds up.
     pub fn take(&mut self, now: Instant, rate: f64) {
         if !(rate.is_finite() && rate > 0.0) {
@@ -43,7 +43,7 @@ mod tests {
     }
 
     #[test]
-    fn the_pacer_spaces_looks_at_the_rate_without_bursts() {
+    fn the_pacer_spaces_polls_at_the_rate_without_bursts() {
         let t0 = Instant::now();
         let mut p = Pacer::default();
         assert_eq!(p.ready_at(), None);

@@ -1,4 +1,4 @@
-//! The queue of planned looks: likely ones first, then checks, then first looks, which start
+//! The queue of planned polls: likely ones first, then checks, then first polls, which start
 //! early under a backlog.
 
 use std::cmp::Reverse;
@@ -9,21 +9,21 @@ use tokio::time::Instant;
 
 use super::Kind;
 
-/// The looks waiting to go out: likely ones first, then checks, then first looks (each
-/// earliest due first). Only what is due can be taken, except first looks, which start early
-/// when more wait than the rate can serve by their time. Each entry is one planned look.
+/// The polls waiting to go out: likely ones first, then checks, then first polls (each
+/// earliest due first). Only what is due can be taken, except first polls, which start early
+/// when more wait than the rate can serve by their time. Each entry is one planned poll.
 ///
 /// A check refines the estimate of a task already seen running, before its earliest possible
-/// end; a first look finds out where a task stands. Under a backlog of first looks (a large
+/// end; a first poll finds out where a task stands. Under a backlog of first polls (a large
 /// run just submitted, all due at once) the checks go first: served late, a check may come
-/// after its task's end, whereas the first looks are all alike and one more waiting changes
+/// after its task's end, whereas the first polls are all alike and one more waiting changes
 /// nothing for the others.
 #[derive(Debug, Default)]
 pub struct PollQueue {
     likely: Heap,
     checks: Heap,
     first: Heap,
-    /// First looks taken early but too soon after their task's last look, waiting for that.
+    /// First polls taken early but too soon after their task's last poll, waiting for that.
     held: Heap,
 }
 
@@ -51,12 +51,12 @@ impl PollQueue {
         self.likely.len() + self.checks.len() + self.first.len() + self.held.len()
     }
 
-    /// First looks waiting, due or not.
+    /// First polls waiting, due or not.
     pub fn first_waiting(&self) -> usize {
         self.first.len() + self.held.len()
     }
 
-    /// When the next look may be taken, at `rate` looks per second.
+    /// When the next poll may be taken, at `rate` polls per second.
     pub fn next_due(&self, rate: f64) -> Option<Instant> {
         [
             top(&self.likely),
@@ -69,9 +69,9 @@ impl PollQueue {
         .min()
     }
 
-    /// When the earliest first look may be taken: when it falls due, or sooner when the first
-    /// looks waiting are more than `rate` can serve by then. A budget left idle now is lost,
-    /// and those looks would otherwise go out late, all together.
+    /// When the earliest first poll may be taken: when it falls due, or sooner when the first
+    /// polls waiting are more than `rate` can serve by then. A budget left idle now is lost,
+    /// and those polls would otherwise go out late, all together.
     fn first_due(&self, rate: f64) -> Option<Instant> {
         let due = top(&self.first)?;
         let backlog = Duration::from_secs_f64(if rate.is_finite() && rate > 0.0 {
@@ -82,10 +82,10 @@ impl PollQueue {
         Some(due.checked_sub(backlog).unwrap_or(due))
     }
 
-    /// The most valuable look that may be taken at `now`: the likely look due longest, else
-    /// the check due longest, else the earliest first look. `early` says the first look was
+    /// The most valuable poll that may be taken at `now`: the likely poll due longest, else
+    /// the check due longest, else the earliest first poll. `early` says the first poll was
     /// taken before its time, to keep the budget busy; `not_before(idx)` is the soonest a task
-    /// may be looked at again (its last look plus the cadence's minimum), which an early look
+    /// may be polled again (its last poll plus the cadence's minimum), which an early poll
     /// waits for.
     pub fn pop_due(
         &mut self,
@@ -128,7 +128,7 @@ mod tests {
     }
 
     #[test]
-    fn the_queue_serves_due_likely_looks_before_due_checks() {
+    fn the_queue_serves_due_likely_polls_before_due_checks() {
         let t0 = Instant::now();
         let mut q = PollQueue::default();
         q.push(t0, 1, Kind::Check);
@@ -152,7 +152,7 @@ mod tests {
     }
 
     #[test]
-    fn first_looks_start_early_when_more_wait_than_the_rate_serves_by_their_time() {
+    fn first_polls_start_early_when_more_wait_than_the_rate_serves_by_their_time() {
         let t0 = Instant::now();
         let mut q = PollQueue::default();
         for i in 0..20 {
@@ -168,7 +168,7 @@ mod tests {
         ));
         // A rate that serves them all at once: nothing early.
         assert_eq!(q.next_due(1000.0).map(|t| t > t0 + secs(9.9)), Some(true));
-        // Likely looks and checks are never taken early.
+        // Likely polls and checks are never taken early.
         let mut q = PollQueue::default();
         q.push(t0 + secs(10.0), 1, Kind::Likely);
         for i in 2..20 {
@@ -179,7 +179,7 @@ mod tests {
     }
 
     #[test]
-    fn a_due_check_goes_before_a_backlog_of_first_looks_due_longer() {
+    fn a_due_check_goes_before_a_backlog_of_first_polls_due_longer() {
         let t0 = Instant::now();
         let mut q = PollQueue::default();
         for i in 0..100 {
@@ -195,12 +195,12 @@ mod tests {
     }
 
     #[test]
-    fn an_early_first_look_waits_for_the_minimum_gap_after_its_last_look() {
+    fn an_early_first_poll_waits_for_the_minimum_gap_after_its_last_poll() {
         let t0 = Instant::now();
         let mut q = PollQueue::default();
         q.push(t0 + secs(10.0), 1, Kind::First);
         q.push(t0 + secs(11.0), 2, Kind::First);
-        // Instance 1 was looked at a moment ago: not before t0 + 2 s.
+        // Instance 1 was polled a moment ago: not before t0 + 2 s.
         let not_before = |i| (i == 1).then_some(t0 + secs(2.0));
         let rate = 0.01; // a backlog: both may start early
         assert_eq!(

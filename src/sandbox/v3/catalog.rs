@@ -139,7 +139,7 @@ pub fn databases(
 ) -> Result<Value, ApiError> {
     body.only(&["InstanceId", "Offset", "Limit", "DatabaseRegexp"])?;
     let id = body.instance(config, "InstanceId")?;
-    inner.object_looks.record(id, now);
+    inner.object_polls.record(id, now);
     let objects = config.catalog.objects(
         &inner.tasks,
         id,
@@ -165,7 +165,7 @@ pub fn tables(
     body.only(&["InstanceId", "Database", "Offset", "Limit", "TableRegexp"])?;
     let id = body.instance(config, "InstanceId")?;
     let database = body.required_string("Database")?;
-    inner.object_looks.record(id, now);
+    inner.object_polls.record(id, now);
     let objects = config.catalog.objects(
         &inner.tasks,
         id,

@@ -36,7 +36,7 @@ pub fn task_detail(
     let wanted = body.string("AsyncRequestId")?.filter(|s| !s.is_empty());
     let offset = body.integer("Offset", 0, 0, u64::MAX)?;
     let limit = body.integer("Limit", DEFAULT_LIMIT, 1, MAX_LIMIT)?;
-    inner.looks.record(id, now);
+    inner.polls.record(id, now);
     let visible = |t: &&Task| super::super::shared::listed(config, t, now);
     let quirk = config.detail_quirk;
     let wanted_job = wanted.and_then(|w| inner.tasks.job_of_async_id(w));

@@ -99,7 +99,7 @@ fn a_task_that_cannot_be_seen_ends_unknown_with_the_last_error_shown() {
     // The bound scales with --poll-interval (120 of them): 2.4 s here, 10 minutes by default.
     // What remains of the run's 25 s is the behaviour under test: the client's retries of
     // each transient DescribeTasks error (about 4 s a call), three surveys before the
-    // instance gets looks of its own, and two looks.
+    // instance gets polls of its own, and two polls.
     let path = work.dir.path().join("report.json");
     let out = work
         .apply_paced(&served, "20ms", "300ms")

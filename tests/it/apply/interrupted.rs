@@ -10,7 +10,7 @@ use super::harness::{Served, Work, all, ids, statuses};
 
 #[test]
 fn status_shows_a_killed_apply_interrupted_with_its_resume_command() {
-    // Tasks outlive the test's looks: the sandbox is another process and they run on in it.
+    // Tasks outlive the test's polls: the sandbox is another process and they run on in it.
     let served = Served::start_api("v3", 60.0, &[]);
     let ids = ids("intr", 2);
     let work = Work::new(&ids, 2);

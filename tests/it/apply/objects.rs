@@ -242,7 +242,7 @@ fn a_resumed_apply_does_not_flag_the_targets_its_own_rollbacks_created() {
         }
         assert!(Instant::now() < deadline, "{}", status.all());
     }
-    // The targets exist now: a fresh look at the plan says so...
+    // The targets exist now: a fresh poll the plan says so...
     let fresh = work.plan_preflight_json(&served).run();
     assert_eq!(fresh.code, Some(1), "{}", fresh.all());
     assert!(

@@ -144,7 +144,7 @@ fn kill_9_during_a_slow_submission_of_a_corrected_plan_never_adopts_the_earlier_
         .run();
     assert_eq!(out.code, Some(0), "{}", out.all());
     // The killed submission was reconciled, not resent blind: the earlier plan's task (ended
-    // moments ago, same instance, same names) was looked at and not taken.
+    // moments ago, same instance, same names) was polled and not taken.
     assert!(
         out.stderr.contains("no job found") || out.stderr.contains("found its job"),
         "{}",

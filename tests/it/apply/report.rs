@@ -258,7 +258,7 @@ fn polling_adapts_to_progress_instead_of_a_fixed_beat() {
     let polls = served.counters()["requests_per_action"]["GetCdbRollbackJob"]
         .as_u64()
         .unwrap_or(0);
-    // Tasks of 2.25-3.75 s polled on a 100 ms beat would cost about 30 looks each; the
+    // Tasks of 2.25-3.75 s polled on a 100 ms beat would cost about 30 polls each; the
     // estimate from progress needs a handful.
     assert!(
         polls >= ids.len() as u64 && polls <= 8 * ids.len() as u64,
@@ -347,7 +347,7 @@ fn a_cancel_during_apply_is_cancelled_in_the_summary_the_report_and_status() {
     assert!(status.stdout.contains("2 cancelled"), "{}", status.stdout);
 }
 
-/// With API 2.0 there is no way to stop a rollback: `cancel` says so at once, without looking
+/// With API 2.0 there is no way to stop a rollback: `cancel` says so at once, without polling
 /// at the journal (it never claims "no running rollback").
 #[test]
 fn cancel_with_api_v2_says_at_once_that_it_cannot() {

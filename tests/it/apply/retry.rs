@@ -87,7 +87,7 @@ fn retry_failed_sends_again_only_what_failed_was_refused_or_is_proven_unsent() {
         "c sent again: {rejections}"
     );
 
-    // Against a cloud where d has no task at all (two looks find none), where b no longer
+    // Against a cloud where d has no task at all (two polls find none), where b no longer
     // fails and c exists: each of b, c, d is sent once; a is never asked about.
     let second = Served::start_api("v3", 0.3, &[]);
     let (out, report) = retry(&work, &second, &[]);

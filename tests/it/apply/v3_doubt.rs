@@ -31,7 +31,7 @@ fn count(counters: &serde_json::Value, key: &str) -> u64 {
 
 /// Lost answers with an empty `Detail`: DescribeTasks shows tasks of exactly these
 /// instances started after the attempt, but that is no proof (another plan's call of the same
-/// instances would look the same): those instances end `unknown` (exit 4), never adopted,
+/// instances would poll the same): those instances end `unknown` (exit 4), never adopted,
 /// never resubmitted; the rest succeed.
 #[test]
 fn lost_answers_with_an_empty_detail_end_unknown_never_resubmitted() {

@@ -20,7 +20,7 @@ fn apply(dir: &Path, extra: &[&str]) -> Output {
 
 #[test]
 fn the_example_plan_applies_in_the_sandbox_over_v3_by_default_and_over_v2() {
-    for (extra, endpoint_end, job_looks_v3) in [
+    for (extra, endpoint_end, job_polls_v3) in [
         (&[][..], "/ (", true),
         (&["--api", "v2"][..], "/v2/index.php (", false),
     ] {
@@ -48,6 +48,6 @@ fn the_example_plan_applies_in_the_sandbox_over_v3_by_default_and_over_v2() {
             .unwrap_or_else(|| panic!("no row in\n{stdout}"));
         let job = row.split_whitespace().nth(1).unwrap_or("");
         let v3_shaped = job.split('-').count() == 4;
-        assert_eq!(v3_shaped, job_looks_v3, "{extra:?}: {row}");
+        assert_eq!(v3_shaped, job_polls_v3, "{extra:?}: {row}");
     }
 }

@@ -58,7 +58,7 @@ impl Speaker {
         }
     }
 
-    /// The submission of [`A`] as sent (API 2.0 over POST), for a test that looks at the
+    /// The submission of [`A`] as sent (API 2.0 over POST), for a test that polls of the
     /// HTTP answer itself.
     pub(crate) async fn submit_request(&mut self) -> reqwest::Result<reqwest::Response> {
         match self {

@@ -28,8 +28,8 @@ async fn the_timeline_has_each_task_end_and_every_status_query_of_either_api() {
         );
     }
     assert_eq!(t.last_end(), t.tasks.iter().map(|x| x.ends).max());
-    let looks = |id: &str| t.looks.iter().filter(|l| l.instance_id == id).count();
-    assert_eq!((looks(A), looks(B)), (1, 2));
-    assert!(t.looks.windows(2).all(|w| w[0].at <= w[1].at));
+    let polls = |id: &str| t.polls.iter().filter(|l| l.instance_id == id).count();
+    assert_eq!((polls(A), polls(B)), (1, 2));
+    assert!(t.polls.windows(2).all(|w| w[0].at <= w[1].at));
     sb.shutdown().await;
 }

@@ -3,7 +3,7 @@
 //! second submission, and a rejected batch is split so the good instances still go through.
 //! Not the sandbox: this cloud knows no DescribeTasks (the engine must decide from the detail
 //! listing alone, which the sandbox, serving DescribeTasks as documented, never makes it do),
-//! names its AsyncRequestIds (`async-N`) and keeps a task running for a set number of looks.
+//! names its AsyncRequestIds (`async-N`) and keeps a task running for a set number of polls.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};

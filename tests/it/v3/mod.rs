@@ -1,7 +1,7 @@
 //! API 3.0 client and engine adapter against a scripted in-test server on 127.0.0.1 that
 //! verifies every request's TC3 signature with `planrun::api::tc3` (as the sandbox does).
 //! Not the sandbox: each test scripts the answers in order (a request id it names, a state
-//! per look, an error once), and reads back every request's headers, body and time as sent;
+//! per poll, an error once), and reads back every request's headers, body and time as sent;
 //! the sandbox answers from its own tasks and records only the submissions it accepted.
 
 mod apply;

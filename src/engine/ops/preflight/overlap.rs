@@ -1,7 +1,7 @@
 //! The preflight while the run works (the default of `apply`): the same checks and
 //! diagnostics as [`super::check`], a prepared call at a time, each call's verdicts sent to
 //! the run ([`crate::engine::gate`]) as soon as its instances are checked. Its calls share the
-//! client's `--concurrency` slots and per-action budgets with the run's submissions, looks
+//! client's `--concurrency` slots and per-action budgets with the run's submissions, polls
 //! and verifications.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
