@@ -2,7 +2,7 @@
 //! fake: no second of the server's holds more requests than the rate, polls never take the
 //! connection slot a waiting submission needs, each task is seen soon after its end, and what polls see shares fsyncs.
 
-use super::fake::{Fake, POLL, Listing, SUBMIT, lock, number, options, run};
+use super::fake::{Fake, Listing, POLL, SUBMIT, lock, number, options, run};
 use super::*;
 
 /// 12 s to 120 s, by instance number (the benchmark's tasks at time scale 0.2).

@@ -3,7 +3,7 @@
 //! (and only that poll decides); when the listing cannot speak for one instance (one item
 //! per submission) or is refused, instances get polls of their own.
 
-use super::fake::{Fake, LIST, POLL, Listing, ids, lock, number, options, run};
+use super::fake::{Fake, LIST, Listing, POLL, ids, lock, number, options, run};
 use super::*;
 
 /// 20 s to 60 s, by instance number.
