@@ -69,8 +69,8 @@ pub fn db_instances(config: &Config, body: &Body, region: &str) -> Result<Value,
     body.only(&known)?;
     let ids = strings(body, "InstanceIds")?;
     let names = strings(body, "InstanceNames")?;
-    let types = integers(body, "InstanceTypes")?;
-    let statuses = integers(body, "Status")?;
+    let types = super::tasks::integers(body, "InstanceTypes")?;
+    let statuses = super::tasks::integers(body, "Status")?;
     let tags: Vec<Tag> = match body.0.get("Tags") {
         None | Some(Value::Null) => Vec::new(),
         Some(v) => serde_json::from_value(v.clone())
@@ -201,20 +201,6 @@ fn strings<'b>(body: &'b Body, name: &str) -> Result<Vec<&'b str>, ApiError> {
             .map(|v| {
                 v.as_str()
                     .ok_or_else(|| ApiError::invalid(format!("{name} must be strings")))
-            })
-            .collect(),
-        Some(_) => Err(ApiError::invalid(format!("{name} must be an array"))),
-    }
-}
-
-fn integers(body: &Body, name: &str) -> Result<Vec<i64>, ApiError> {
-    match body.0.get(name) {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Array(list)) => list
-            .iter()
-            .map(|v| {
-                v.as_i64()
-                    .ok_or_else(|| ApiError::invalid(format!("{name} must be integers")))
             })
             .collect(),
         Some(_) => Err(ApiError::invalid(format!("{name} must be an array"))),

@@ -28,8 +28,8 @@ fn task_status(phase: Phase) -> &'static str {
     }
 }
 
-/// A list of integers, or InvalidParameter.
-fn integers(body: &Body, name: &str) -> Result<Vec<i64>, ApiError> {
+/// A list of integers, or InvalidParameter (DescribeTasks' filters, DescribeDBInstances').
+pub(super) fn integers(body: &Body, name: &str) -> Result<Vec<i64>, ApiError> {
     match body.0.get(name) {
         None | Some(Value::Null) => Ok(vec![]),
         Some(Value::Array(list)) => list
