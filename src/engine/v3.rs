@@ -10,6 +10,7 @@
 
 use sha2::{Digest, Sha256};
 
+pub mod addresses;
 mod tied;
 
 use super::listing::{Column, JobsQuery, ListedTask, Listing};

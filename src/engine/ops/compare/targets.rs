@@ -342,34 +342,21 @@ pub async fn describe(
     protocol: &AnyProtocol,
     ask: &BTreeMap<String, Vec<String>>,
 ) -> Result<BTreeMap<String, Address>, Error> {
-    let Some(client) = protocol.v3().map(|v| v.client().clone()) else {
+    use crate::engine::v3::addresses::Address as Said;
+    let Some(v3) = protocol.v3() else {
         return Err(Error::NotV3);
     };
     let mut out = BTreeMap::new();
     for (region, ids) in ask {
-        let client = if region.is_empty() {
-            client.clone()
-        } else {
-            client.with_region(region)
-        };
-        let filter = crate::api::v3::fleet::DescribeDbInstancesRequest {
-            instance_ids: ids.clone(),
-            ..Default::default()
-        };
-        let found = client
-            .db_instances(&filter)
-            .await
-            .map_err(Error::Describe)?;
-        for id in ids {
-            let item = found.iter().find(|f| &f.instance_id == id);
-            let address = match item {
-                None => Err("DescribeDBInstances does not list it: give its address with `connect: HOST:PORT` in the plan".to_owned()),
-                Some(f) => match (f.vip.as_str(), f.vport.and_then(|p| u16::try_from(p).ok())) {
-                    ("", _) | (_, None | Some(0)) => Err("DescribeDBInstances gives no address (Vip, Vport) for it: give one with `connect: HOST:PORT` in the plan".to_owned()),
-                    (vip, Some(port)) => Ok((Endpoint { host: vip.to_owned(), port }, "DescribeDBInstances")),
-                },
+        let region = (!region.is_empty()).then_some(region.as_str());
+        let said = v3.addresses(region, ids).await.map_err(Error::Describe)?;
+        for (id, said) in said {
+            let address = match said {
+                Said::Unlisted => Err("DescribeDBInstances does not list it: give its address with `connect: HOST:PORT` in the plan".to_owned()),
+                Said::None => Err("DescribeDBInstances gives no address (Vip, Vport) for it: give one with `connect: HOST:PORT` in the plan".to_owned()),
+                Said::At { host, port } => Ok((Endpoint { host, port }, "DescribeDBInstances")),
             };
-            out.insert(id.clone(), address);
+            out.insert(id, address);
         }
     }
     Ok(out)
