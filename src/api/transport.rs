@@ -28,6 +28,10 @@ pub(crate) struct Endpoint {
     pub url: reqwest::Url,
     pub host: String,
     pub budget: String,
+    /// Whether every region's calls go to that region's own endpoint: decided once, when the
+    /// client is built from the public endpoint, and kept by [`Regional::with_region`] (a
+    /// client whose own region is empty still sends each region to its endpoint).
+    pub regional: bool,
 }
 
 impl Regional {
@@ -47,7 +51,7 @@ impl Regional {
             endpoint: None,
         };
         match &self.endpoint {
-            Some(e) => same.per_region(e.url.as_str() != self.inner.url.as_str()),
+            Some(e) => same.per_region(e.regional),
             None => same,
         }
     }
@@ -69,6 +73,7 @@ impl Regional {
             url,
             host,
             budget: region.to_owned(),
+            regional,
         }));
         self
     }

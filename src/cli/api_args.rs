@@ -69,9 +69,10 @@ pub struct ApiArgs {
     /// How API 2.0 requests are signed (API 3.0 always uses TC3-HMAC-SHA256).
     #[arg(long, value_enum, ignore_case = true, default_value_t = SignatureMethodArg::HmacSha256)]
     pub signature_method: SignatureMethodArg,
-    /// Requests per second for each API action: the cloud's documented limit by default
-    /// (DescribeAsyncRequestInfo gets twice this, as documented); lower it when other tools
-    /// share the account's budget.
+    /// Requests per second of a 20/s API action (the cloud's documented limit by default);
+    /// every other action gets it in proportion to its documented limit (DescribeTables and
+    /// DescribeAsyncRequestInfo twice this, DescribeTasks and DescribeDBInstances five
+    /// times), per region. Lower it when other tools share the account's budget.
     #[arg(long, value_name = "R", default_value_t = crate::api::limiter::CLOUD_RATE, value_parser = parse_rate)]
     pub rate: f64,
     /// Requests in flight at most.

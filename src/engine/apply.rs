@@ -123,6 +123,9 @@ pub struct Apply {
     retry: Vec<String>,
     /// The preflight's verdicts, when it overlaps the run ([`Apply::overlap`]).
     gate: Option<crate::engine::gate::Gate>,
+    /// For `status`: whether no apply held the plan's lock just before [`Apply::load`] read
+    /// the journal ([`Apply::interrupt`]).
+    loaded_idle: bool,
 }
 
 /// Takes the lock of the plan's journal at `journal` ([`store::lock`]): while an apply holds
@@ -180,6 +183,7 @@ impl Apply {
                 settings.sandboxed,
             ),
             _lock: None,
+            loaded_idle: false,
             plan_name: plan.name.clone(),
             about: (plan.description.clone(), plan.timezone.clone()),
             prepared,
@@ -366,10 +370,13 @@ impl Apply {
     /// For `status` (after its refresh): when no apply of the plan runs, the journal's
     /// submitted and running instances are [`Status::Interrupted`] — nothing carries them on
     /// until `planrun apply` resumes them (issue 27). How many; 0 while an apply runs, or
-    /// when that cannot be told.
-    ///
+    /// when that cannot be told. The lock must have been free before the journal was read
+    /// and still be free now: an apply that was running while `status` read the journal and
+    /// finished during its refresh never has its instances called interrupted from that
+    /// older reading. (One that starts after the reading and ends before this check is not
+    /// seen; the refresh's own check of the journal's length says when another run wrote.)
     pub fn interrupt(&mut self) -> usize {
-        if self._lock.is_some() {
+        if self._lock.is_some() || !self.loaded_idle {
             return 0;
         }
         match store::apply_running(self.journal_path()) {
@@ -380,9 +387,11 @@ impl Apply {
 
     /// Reads the journal for `status`. `Ok(false)` when there is none.
     pub fn load(&mut self) -> std::io::Result<bool> {
+        let idle = self._lock.is_none() && store::apply_running(self.journal_path()) == Some(false);
         match self.store.load()? {
             Some(state) => {
                 self.state = state;
+                self.loaded_idle = idle;
                 Ok(true)
             }
             None => Ok(false),

@@ -66,7 +66,10 @@ impl Client {
     /// Validates the configuration (`signature_method` and `http_method` do not apply: API 3.0
     /// is always POST with TC3) and builds the HTTP client.
     pub fn new(config: ClientConfig) -> Result<Self, Error> {
-        let regional = config.endpoint == DEFAULT_ENDPOINT;
+        // The public endpoint, however spelled (a trailing `/` or not): each region's calls
+        // then go to that region's endpoint, whose access region counts them.
+        let regional =
+            config.endpoint.trim_end_matches('/') == DEFAULT_ENDPOINT.trim_end_matches('/');
         Ok(Self {
             link: Regional::new(config)?.per_region(regional),
         })
@@ -382,6 +385,31 @@ mod tests {
             (url.as_str(), host, budget),
             ("http://127.0.0.1:9/", "127.0.0.1:9", "ap-beijing")
         );
+    }
+
+    #[test]
+    fn a_client_without_a_region_still_sends_each_region_to_its_own_endpoint() {
+        // A plan whose instances each name their region needs no default one: the client's
+        // own region is then empty, and each region's calls must still go to the endpoint
+        // whose budget counts them (never all to one access region, counted per region).
+        for endpoint in [DEFAULT_ENDPOINT, "https://cdb.tencentcloudapi.com"] {
+            let c = Client::new(ClientConfig::new(
+                endpoint,
+                "",
+                Credentials::new("AKIDtest", "key"),
+            ))
+            .unwrap();
+            for region in ["ap-shanghai", "ap-beijing"] {
+                let r = c.with_region(region);
+                let (url, host, budget) = r.link.target();
+                let expected = format!("cdb.{region}.tencentcloudapi.com");
+                assert_eq!(
+                    (url.host_str(), host, budget),
+                    (Some(expected.as_str()), expected.as_str(), region),
+                    "{endpoint}"
+                );
+            }
+        }
     }
 
     #[test]

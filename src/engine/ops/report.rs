@@ -118,12 +118,16 @@ pub fn find(
             (journal, Some((info, path, resolved)))
         }
     };
+    // Free before the journal is read and after: an apply running while it was read may
+    // have finished since, and what was read of it is not an interrupted run.
+    let idle = || crate::engine::store::apply_running(&journal) == Some(false);
+    let idle_before = idle();
     match Journal::read(&journal) {
         Ok(records) if records.is_empty() => Err(Error::NothingRecorded(journal)),
         Ok(records) => Ok(History {
             records,
             plan,
-            interrupted: crate::engine::store::apply_running(&journal) == Some(false),
+            interrupted: idle_before && idle(),
             journal,
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::NothingRecorded(journal)),

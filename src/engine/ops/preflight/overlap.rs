@@ -110,6 +110,8 @@ async fn one(
     let mut unavailable = BTreeSet::new();
     for (request, window) in window_problems(&call.requests, &items) {
         let Some(instance) = by_id.get(request.instance_id.as_str()) else {
+            // Not in the plan it was prepared from (cannot happen today): never passed.
+            held.push((request.instance_id.clone(), Vec::new()));
             continue;
         };
         if !matches!(window, Window::Outside(_)) {
@@ -128,6 +130,10 @@ async fn one(
         .unwrap_or_default();
     for finding in findings {
         let Some(instance) = by_id.get(finding.instance_id.as_str()) else {
+            // As above: a finding whose instance has no place in the plan still holds it back.
+            if !held.iter().any(|(id, _)| *id == finding.instance_id) {
+                held.push((finding.instance_id.clone(), Vec::new()));
+            }
             continue;
         };
         let found = finding
