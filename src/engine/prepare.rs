@@ -206,6 +206,15 @@ impl Prepared {
         }
     }
 
+    /// The instance ids of `instances` (indices into [`Prepared::rollbacks`]), in order: a
+    /// call's or a batch's instances as people and saved plans name them.
+    pub fn ids(&self, instances: &[usize]) -> Vec<String> {
+        instances
+            .iter()
+            .map(|&i| self.rollbacks[i].request.instance_id.clone())
+            .collect()
+    }
+
     /// Every instance's region, in plan order.
     pub fn regions(&self) -> Vec<Option<String>> {
         self.rollbacks.iter().map(|s| s.region.clone()).collect()
@@ -224,11 +233,7 @@ impl Prepared {
         batch::group(items, usize::MAX)
             .into_iter()
             .map(|b| {
-                let ids = b
-                    .instances
-                    .iter()
-                    .map(|&i| self.rollbacks[i].request.instance_id.clone())
-                    .collect();
+                let ids = self.ids(&b.instances);
                 (b.region, ids)
             })
             .collect()

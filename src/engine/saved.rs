@@ -181,11 +181,7 @@ fn calls(prepared: &Prepared) -> Vec<SavedCall> {
         .map(|c| SavedCall {
             action: c.action.to_owned(),
             region: c.region.clone(),
-            instances: c
-                .instances
-                .iter()
-                .map(|&i| prepared.rollbacks[i].request.instance_id.clone())
-                .collect(),
+            instances: prepared.ids(&c.instances),
             params: c.params.clone(),
         })
         .collect()

@@ -19,11 +19,7 @@ pub fn calls(prepared: &Prepared, with_params: bool) -> Vec<Call> {
         .map(|c| Call {
             action: c.action.to_owned(),
             region: c.region.clone(),
-            instances: c
-                .instances
-                .iter()
-                .map(|&i| prepared.rollbacks[i].request.instance_id.clone())
-                .collect(),
+            instances: prepared.ids(&c.instances),
             params: with_params.then(|| c.params.clone()),
         })
         .collect()
