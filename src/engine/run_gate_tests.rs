@@ -6,6 +6,7 @@ use std::sync::Mutex;
 
 use tokio::sync::Notify;
 
+use super::fake::lock;
 use super::*;
 use crate::api::rollback::{DatabaseRename, RollbackSpec, Strategy};
 use crate::engine::gate::{self, Verdict};
@@ -20,10 +21,6 @@ struct Cloud {
     /// Wakes the test when a submission arrives.
     arrived: Notify,
     next: Mutex<u64>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Protocol for Cloud {

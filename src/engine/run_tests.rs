@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
 
+use super::fake::lock;
 use super::*;
 use crate::api::rollback::{RollbackSpec, Strategy};
 use crate::contract::TIME_FORMAT;
@@ -58,10 +59,6 @@ fn spec() -> RollbackSpec {
         }],
         tables: vec![],
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Fake {
