@@ -1,6 +1,8 @@
 //! Benchmark: `planrun compare`'s walk of a restored copy against its source, on a table of
 //! `--rows` rows (default 1,000,000) with `--differences` differences (default 1,000: a third
-//! deleted, a third changed, a third inserted, spread over the whole key), next to
+//! deleted, a third changed, a third inserted; 17 keys apart in the last 17,000 rows, as an
+//! incident's rows are near each other, or with `--spread` one every `rows / differences`
+//! rows, so that every range differs), next to
 //! `pt-table-sync --print` (Percona Toolkit: Debian's `percona-toolkit`) on the same two
 //! tables of the same throwaway MariaDB server.
 //!
@@ -33,6 +35,10 @@ struct Args {
     /// planrun's `--chunk-rows`.
     #[arg(long, default_value_t = compare::walk::DEFAULT_CHUNK_ROWS)]
     chunk_rows: u64,
+    /// Spread the differences evenly over the whole key (one per `rows / differences` rows)
+    /// instead of 17 keys apart at its end.
+    #[arg(long)]
+    spread: bool,
     /// Timed runs of each tool.
     #[arg(long, default_value_t = 3)]
     runs: usize,
@@ -185,9 +191,10 @@ fn opts(port: u16) -> mysql_async::Opts {
 }
 
 /// The copy (`t_bak`, even keys 2..=2N) and the source (`t`) with the differences: key
-/// `2·(1 + k·999,983 mod N)` deleted (k mod 3 = 0), changed (1), or its odd neighbour
-/// inserted (2).
-async fn load(conn: &mut mysql_async::Conn, rows: u64, differences: u64) {
+/// `2·(1 + k·999,983 mod N)` (for N = 1,000,000: 17 keys apart, downwards from the end), or
+/// with `spread` `2·(1 + k·⌊N/D⌋)`, deleted (k mod 3 = 0), changed (1), or its odd
+/// neighbour inserted (2).
+async fn load(conn: &mut mysql_async::Conn, rows: u64, differences: u64, spread: bool) {
     conn.query_drop(format!(
         "CREATE DATABASE bench; \
          CREATE TABLE bench.t_bak (id BIGINT PRIMARY KEY, a INT NOT NULL, b VARCHAR(32), \
@@ -203,7 +210,11 @@ async fn load(conn: &mut mysql_async::Conn, rows: u64, differences: u64) {
     let mut changed = Vec::new();
     let mut inserted = Vec::new();
     for k in 0..differences {
-        let id = 2 * (1 + (k * 999_983) % rows);
+        let id = if spread {
+            2 * (1 + k * (rows / differences.max(1)).max(1))
+        } else {
+            2 * (1 + (k * 999_983) % rows)
+        };
         match k % 3 {
             0 => deleted.push(id.to_string()),
             1 => changed.push(id.to_string()),
@@ -295,11 +306,16 @@ async fn bench(args: &Args) {
         .await
         .expect("connect");
     let t = Instant::now();
-    load(&mut conn, args.rows, args.differences).await;
+    load(&mut conn, args.rows, args.differences, args.spread).await;
     println!(
-        "Loaded 2 tables of {} rows with {} differences in {:.1} s (MariaDB {}, port {}).",
+        "Loaded 2 tables of {} rows with {} differences ({}) in {:.1} s (MariaDB {}, port {}).",
         args.rows,
         args.differences,
+        if args.spread {
+            "one every rows / differences"
+        } else {
+            "keys 2·(1 + k·999,983 mod rows)"
+        },
         t.elapsed().as_secs_f64(),
         conn.query_first::<String, _>("SELECT VERSION()")
             .await

@@ -17,6 +17,8 @@ pub struct Column {
     /// `DATA_TYPE`, lower case, e.g. `decimal`.
     pub data_type: String,
     pub collation: Option<String>,
+    /// `CHARACTER_SET_NAME` (text only), which the collation implies.
+    pub charset: Option<String>,
     pub nullable: bool,
     /// Computed by the server (`GENERATED ALWAYS AS`): compared, never written.
     pub generated: bool,
@@ -86,10 +88,19 @@ pub async fn describe(conn: &mut Conn, db: &str, table: &str) -> Result<Option<D
     if kind != "BASE TABLE" {
         return Ok(None);
     }
-    type ColumnRow = (String, String, String, Option<String>, String, String);
+    type ColumnRow = (
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        String,
+        String,
+    );
     let rows: Vec<ColumnRow> = conn
         .exec(
-            "SELECT COLUMN_NAME, COLUMN_TYPE, DATA_TYPE, COLLATION_NAME, IS_NULLABLE, EXTRA \
+            "SELECT COLUMN_NAME, COLUMN_TYPE, DATA_TYPE, COLLATION_NAME, CHARACTER_SET_NAME, \
+             IS_NULLABLE, EXTRA \
              FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? \
              ORDER BY ORDINAL_POSITION",
             (db, table),
@@ -98,13 +109,14 @@ pub async fn describe(conn: &mut Conn, db: &str, table: &str) -> Result<Option<D
     let columns = rows
         .into_iter()
         .map(
-            |(name, column_type, data_type, collation, nullable, extra)| {
+            |(name, column_type, data_type, collation, charset, nullable, extra)| {
                 let extra = extra.to_ascii_uppercase();
                 Column {
                     name,
                     column_type: column_type.to_ascii_lowercase(),
                     data_type: data_type.to_ascii_lowercase(),
                     collation,
+                    charset,
                     nullable: nullable == "YES",
                     generated: ["GENERATED", "VIRTUAL", "PERSISTENT", "STORED"]
                         .iter()
@@ -283,6 +295,7 @@ mod tests {
             collation: ty
                 .starts_with("varchar")
                 .then(|| "utf8mb4_general_ci".into()),
+            charset: ty.starts_with("varchar").then(|| "utf8mb4".into()),
             nullable,
             generated: false,
         }

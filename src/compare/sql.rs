@@ -5,7 +5,7 @@
 use mysql_async::Value;
 
 use super::Pair;
-use super::schema::Shape;
+use super::schema::{Column, Shape};
 use crate::mysql::quote;
 
 /// A range of the key: after `lower` (exclusive), up to `upper` (inclusive); `None` is open.
@@ -171,35 +171,58 @@ const PLAIN_TYPES: &[&str] = &[
 /// A row's image, written so that no two different rows give the same string: the values
 /// joined by `#`, a NULL written `N`, and every value that may hold any byte (text, binary,
 /// BIT, ENUM, JSON, ...) written as its length, `:` and itself — so where each value ends is
-/// never in doubt. FLOAT is widened to DOUBLE first, which prints every digit (a FLOAT prints
-/// six). Text is taken as it is stored; when the table mixes collations, as bytes (CONCAT
-/// would refuse to mix them). Lengths only where needed: the image is most of a digest's
-/// cost, and a length per column made it twice as dear (BENCHMARKS.md).
+/// never in doubt. These free values come after the plain ones, and the last of them is
+/// written bare: nothing follows it, so it needs no length, and when it is NULL `CONCAT_WS`
+/// leaves it out together with its `#`, which an empty value keeps (bare only when another
+/// value precedes it or it cannot be NULL). FLOAT is widened to DOUBLE first, which prints
+/// every digit (a FLOAT prints six). The literals are written in the text's own character set
+/// so that nothing is converted (a conversion per value made the image a third dearer,
+/// BENCHMARKS.md); when the table mixes collations, text is taken as bytes (CONCAT would
+/// refuse to mix them) and so are the literals. Lengths and NULL markers only where needed:
+/// the image is most of a digest's cost.
 fn image(shape: &Shape, alias: &str) -> String {
-    let mut collations = shape.columns.iter().filter_map(|c| c.collation.as_deref());
-    let mixed = collations
-        .next()
-        .is_some_and(|first| collations.any(|c| c != first));
-    let values: Vec<String> = shape
+    let mut texts = shape.columns.iter().filter(|c| c.is_text());
+    let first = texts.next();
+    let mixed = first.is_some_and(|f| texts.any(|c| c.collation != f.collation));
+    let charset = first
+        .and_then(|c| c.charset.as_deref())
+        .filter(|cs| !mixed && cs.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        .unwrap_or("binary");
+    let literal = |text: &str| format!("_{charset}'{text}'");
+    let value = |c: &Column| {
+        let name = format!("{alias}.{}", quote(&c.name));
+        if c.data_type == "float" {
+            format!("({name} + 0e0)")
+        } else if mixed && c.is_text() {
+            format!("CAST({name} AS BINARY)")
+        } else {
+            name
+        }
+    };
+    let marked = |c: &Column, v: String| {
+        if c.nullable {
+            format!("IFNULL({v}, {})", literal("N"))
+        } else {
+            v
+        }
+    };
+    let (plain, free): (Vec<&Column>, Vec<&Column>) = shape
         .columns
         .iter()
-        .map(|c| {
-            let name = format!("{alias}.{}", quote(&c.name));
-            let value = if c.data_type == "float" {
-                format!("({name} + 0e0)")
-            } else if mixed && c.is_text() {
-                format!("CAST({name} AS BINARY)")
-            } else {
-                name
-            };
-            if PLAIN_TYPES.contains(&c.data_type.as_str()) {
-                format!("IFNULL({value}, 'N')")
-            } else {
-                format!("IFNULL(CONCAT(LENGTH({value}), ':', {value}), 'N')")
-            }
-        })
-        .collect();
-    format!("CONCAT_WS('#', {})", values.join(", "))
+        .partition(|c| PLAIN_TYPES.contains(&c.data_type.as_str()));
+    let mut values: Vec<String> = plain.iter().map(|c| marked(c, value(c))).collect();
+    for (i, c) in free.iter().enumerate() {
+        let v = value(c);
+        if i + 1 == free.len() && (!values.is_empty() || !c.nullable) {
+            values.push(v);
+        } else {
+            values.push(marked(
+                c,
+                format!("CONCAT(LENGTH({v}), {}, {v})", literal(":")),
+            ));
+        }
+    }
+    format!("CONCAT_WS({}, {})", literal("#"), values.join(", "))
 }
 
 /// One row's 64-bit hash.
@@ -354,7 +377,6 @@ pub fn inserted(pair: &Pair, shape: &Shape, range: &Range) -> Statement {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::schema::Column;
 
     fn shape(key: Vec<usize>) -> Shape {
         let col = |n: &str, t: &str| Column {
@@ -362,6 +384,7 @@ mod tests {
             column_type: t.into(),
             data_type: t.split('(').next().unwrap_or(t).into(),
             collation: None,
+            charset: None,
             nullable: false,
             generated: false,
         };
@@ -392,5 +415,79 @@ mod tests {
         };
         let s = within(&shape(vec![0]), "t", &upper);
         assert_eq!(s.sql, "1=1 AND ((t.`a` < ?) OR (t.`a` = ?))");
+    }
+}
+
+#[cfg(test)]
+mod image_tests {
+    use super::*;
+
+    fn text(name: &str, charset: &str, nullable: bool) -> Column {
+        Column {
+            name: name.into(),
+            column_type: "varchar(10)".into(),
+            data_type: "varchar".into(),
+            collation: Some(format!("{charset}_bin")),
+            charset: Some(charset.into()),
+            nullable,
+            generated: false,
+        }
+    }
+
+    fn number(name: &str, nullable: bool) -> Column {
+        Column {
+            name: name.into(),
+            column_type: "int".into(),
+            data_type: "int".into(),
+            collation: None,
+            charset: None,
+            nullable,
+            generated: false,
+        }
+    }
+
+    fn of(columns: Vec<Column>) -> String {
+        let shape = Shape {
+            columns,
+            key: vec![0],
+            copy_index: "PRIMARY".into(),
+            source_index: "PRIMARY".into(),
+            source_engine: "InnoDB".into(),
+        };
+        image(&shape, "t")
+    }
+
+    #[test]
+    fn plain_values_first_the_last_free_value_bare_literals_in_the_texts_charset() {
+        let image = of(vec![
+            text("s", "latin1", false),
+            number("k", false),
+            text("u", "latin1", true),
+            number("n", true),
+        ]);
+        assert_eq!(
+            image,
+            "CONCAT_WS(_latin1'#', t.`k`, IFNULL(t.`n`, _latin1'N'), \
+             CONCAT(LENGTH(t.`s`), _latin1':', t.`s`), t.`u`)"
+        );
+    }
+
+    #[test]
+    fn mixed_charsets_are_bytes_and_a_lone_nullable_free_value_keeps_its_marker() {
+        let image = of(vec![
+            text("s", "latin1", false),
+            text("u", "utf8mb4", false),
+        ]);
+        assert_eq!(
+            image,
+            "CONCAT_WS(_binary'#', CONCAT(LENGTH(CAST(t.`s` AS BINARY)), _binary':', \
+             CAST(t.`s` AS BINARY)), CAST(t.`u` AS BINARY))"
+        );
+        // Nothing before it: a NULL and an empty value would both leave nothing.
+        let image = of(vec![text("u", "utf8mb4", true)]);
+        assert_eq!(
+            image,
+            "CONCAT_WS(_utf8mb4'#', IFNULL(CONCAT(LENGTH(t.`u`), _utf8mb4':', t.`u`), _utf8mb4'N'))"
+        );
     }
 }

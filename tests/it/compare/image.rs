@@ -2,27 +2,37 @@
 //! the same key that a plain `CONCAT_WS` would write alike (a separator inside a value, NULL
 //! beside `'N'` or `''`, a value moving between columns, a text that looks like a length) are
 //! each found changed, and identical rows never are. The expected count is the test's own
-//! SQL (`NOT (a <=> b AND ...)` on the key), not planrun's.
+//! SQL (`NOT (a <=> b AND ...)` on the key), not planrun's. The same rows are tried in a
+//! latin1 table, a utf8mb4 table and a table that mixes the two (the image is written in the
+//! text's own character set, or as bytes when the table mixes them).
 
 use crate::selfhosted::server::Server;
 
-/// Rows of the copy and of the source with the same keys: `(key, t1, t2, n, bin)`.
-const ROWS: &str = "CREATE DATABASE img; \
-    CREATE TABLE img.t_bak (k INT PRIMARY KEY, t1 VARCHAR(20), t2 VARCHAR(20), n INT, \
-      bin VARBINARY(20), e ENUM('x','y#z','N'), d DECIMAL(6,2)) ENGINE=InnoDB; \
-    CREATE TABLE img.t LIKE img.t_bak; \
-    INSERT INTO img.t_bak VALUES \
+/// The copy's table, `{t1}` and `{t2}` standing for the two text columns' character sets.
+const TABLE: &str = "CREATE DATABASE img; \
+    CREATE TABLE img.t_bak (k INT PRIMARY KEY, t1 VARCHAR(20) {t1}, t2 VARCHAR(20) {t2}, \
+      n INT, bin VARBINARY(20), e ENUM('x','y#z','N',''), d DECIMAL(6,2)) ENGINE=InnoDB; \
+    CREATE TABLE img.t LIKE img.t_bak";
+
+/// Rows of the copy and of the source with the same keys: `(key, t1, t2, n, bin, e, d)`. The
+/// last text value (`e`, written bare) NULL beside `''` and beside `'N'`; an accent that the
+/// case- and accent-insensitive collation calls equal.
+const ROWS: &str = "INSERT INTO img.t_bak VALUES \
       (1, 'a#b', 'c', 1, NULL, NULL, NULL), (2, NULL, 'x', 2, NULL, NULL, NULL), \
       (3, '', NULL, 3, NULL, NULL, NULL), (4, '2:ab', NULL, 4, NULL, NULL, NULL), \
       (5, 'a', 'b', NULL, 'N', NULL, NULL), (6, 'a', NULL, NULL, NULL, 'y#z', NULL), \
       (7, 'same', 'row', 7, X'00FF', 'x', 1.50), (8, NULL, NULL, NULL, NULL, NULL, NULL), \
-      (9, 'a', 'b', 9, X'23', NULL, 2.00), (10, 'x', NULL, 10, NULL, 'N', NULL); \
+      (9, 'a', 'b', 9, X'23', NULL, 2.00), (10, 'x', NULL, 10, NULL, 'N', NULL), \
+      (11, 'x', NULL, 11, NULL, '', NULL), (12, 'caf\u{e9}', 'e', 12, NULL, 'x', NULL), \
+      (13, 'caf\u{e9}', '\u{e9}', 13, NULL, 'x', 3.25); \
     INSERT INTO img.t VALUES \
       (1, 'a', 'b#c', 1, NULL, NULL, NULL), (2, 'N', 'x', 2, NULL, NULL, NULL), \
       (3, NULL, '', 3, NULL, NULL, NULL), (4, 'ab', NULL, 4, NULL, NULL, NULL), \
       (5, 'a', 'b', NULL, NULL, 'N', NULL), (6, 'a#y', 'z', NULL, NULL, NULL, NULL), \
       (7, 'same', 'row', 7, X'00FF', 'x', 1.50), (8, NULL, NULL, NULL, NULL, NULL, NULL), \
-      (9, 'a', 'b', 9, X'2300', NULL, 2.0), (10, 'x', NULL, 10, NULL, NULL, NULL)";
+      (9, 'a', 'b', 9, X'2300', NULL, 2.0), (10, 'x', NULL, 10, NULL, NULL, NULL), \
+      (11, 'x', NULL, 11, NULL, NULL, NULL), (12, 'cafe', 'e', 12, NULL, 'x', NULL), \
+      (13, 'caf\u{e9}', '\u{e9}', 13, NULL, 'x', 3.25)";
 
 struct Collect(u64);
 
@@ -35,19 +45,43 @@ impl planrun::compare::Sink for Collect {
     }
 }
 
+const LATIN1: &str = "CHARACTER SET latin1 COLLATE latin1_swedish_ci";
+const UTF8MB4: &str = "CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rows_a_plain_concatenation_would_confuse_are_each_found_changed() {
+async fn rows_a_plain_concatenation_would_confuse_are_each_found_changed_latin1() {
+    rows_are_told_apart(LATIN1, LATIN1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_a_plain_concatenation_would_confuse_are_each_found_changed_utf8mb4() {
+    rows_are_told_apart(UTF8MB4, UTF8MB4).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_a_plain_concatenation_would_confuse_are_each_found_changed_mixed() {
+    rows_are_told_apart(LATIN1, UTF8MB4).await;
+}
+
+async fn rows_are_told_apart(t1: &str, t2: &str) {
     let server = Server::start().await;
+    server
+        .admin(&TABLE.replace("{t1}", t1).replace("{t2}", t2))
+        .await;
     server.admin(ROWS).await;
+    // Bytes, not the collation's idea of equal: 'café' and 'cafe' are one word to it.
     let columns = ["t1", "t2", "n", "bin", "e", "d"];
-    let same: Vec<String> = columns.iter().map(|c| format!("c.{c} <=> s.{c}")).collect();
+    let same: Vec<String> = columns
+        .iter()
+        .map(|c| format!("BINARY c.{c} <=> BINARY s.{c}"))
+        .collect();
     let expected = server
         .count(&format!(
             "SELECT COUNT(*) FROM img.t_bak c JOIN img.t s ON c.k = s.k WHERE NOT ({})",
             same.join(" AND ")
         ))
         .await;
-    assert_eq!(expected, 8, "the fixture's own count");
+    assert_eq!(expected, 10, "the fixture's own count");
     let mut conn = server.conn().await;
     let pair = planrun::compare::Pair {
         db: "img".into(),
