@@ -66,7 +66,11 @@ pub struct ClientConfig {
     pub http_method: HttpMethod,
     /// Requests per second for each action (default: the cloud's documented 20; actions
     /// documented higher get theirs in proportion, see [`super::limiter::documented_share`]).
+    /// Only tests and the sandbox's benchmarks scale it.
     pub rate_per_action: f64,
+    /// At most this many requests per second for any action (`--rate`); `None`: each at
+    /// its documented limit.
+    pub rate_cap: Option<f64>,
     /// Requests in flight across all actions (default 4).
     pub concurrency: usize,
     pub timeouts: Timeouts,
@@ -86,6 +90,7 @@ impl ClientConfig {
             signature_method: SignatureMethod::HmacSha256,
             http_method: HttpMethod::Post,
             rate_per_action: super::limiter::CLOUD_RATE,
+            rate_cap: None,
             concurrency: 4,
             timeouts: Timeouts::default(),
             retry: RetryPolicy::default(),

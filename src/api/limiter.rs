@@ -42,8 +42,9 @@ pub const DOCUMENTED_LIMITS: &[(&str, f64)] = &[
 ];
 
 /// How much of the configured rate `action` gets: its documented limit over [`CLOUD_RATE`]
-/// (2 for DescribeTables' 40/s, 1 for a 20/s action). A `--rate` below the cloud's lowers
-/// every action in the same proportion.
+/// (2 for DescribeTables' 40/s, 1 for a 20/s action). The configured rate is the cloud's
+/// unless a test or the sandbox's benchmark scales it; `--rate` is a cap on top
+/// ([`Limiters::capped`]).
 pub fn documented_share(action: &str) -> f64 {
     DOCUMENTED_LIMITS
         .iter()
@@ -295,20 +296,33 @@ impl Drop for Pass {
 }
 
 /// The limiters of all actions, created on first use: the configured rate, times the
-/// action's [`documented_share`]; one per action and access region (`""`: the one endpoint
-/// every region's calls go to), as the cloud counts them.
+/// action's [`documented_share`], at most the cap; one per action and access region (`""`:
+/// the one endpoint every region's calls go to), as the cloud counts them.
 #[derive(Debug)]
 pub struct Limiters {
     rate: f64,
+    cap: f64,
     actions: Mutex<HashMap<(String, String), Arc<ActionState>>>,
 }
 
 impl Limiters {
     pub fn new(rate: f64) -> Self {
+        Self::capped(rate, None)
+    }
+
+    /// As [`Limiters::new`], no action above `cap` requests per second (`--rate`: a share
+    /// of the account's budget left to other tools).
+    pub fn capped(rate: f64, cap: Option<f64>) -> Self {
         Self {
             rate,
+            cap: cap.unwrap_or(f64::INFINITY),
             actions: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The rate `action` is let through at: its share of the rate, at most the cap.
+    pub fn rate_of(&self, action: &str) -> f64 {
+        (self.rate * documented_share(action)).min(self.cap)
     }
 
     /// The limiter of `action` at the endpoint with no region of its own.
@@ -322,7 +336,7 @@ impl Limiters {
         map.entry((region.to_owned(), action.to_owned()))
             .or_insert_with(|| {
                 Arc::new(ActionState {
-                    limiter: RateLimiter::new(self.rate * documented_share(action)),
+                    limiter: RateLimiter::new(self.rate_of(action)),
                     attempts: AtomicU64::new(0),
                 })
             })

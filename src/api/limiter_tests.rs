@@ -256,6 +256,26 @@ fn actions_with_a_higher_documented_limit_get_it_in_proportion() {
     }
 }
 
+#[test]
+fn a_cap_holds_every_action_at_or_below_it() {
+    // `--rate 5`: no action above 5/s, the 100/s ones included.
+    let shared = Limiters::capped(CLOUD_RATE, Some(5.0));
+    for action in ["StartBatchRollback", "DescribeTables", "DescribeTasks"] {
+        let rate = shared.action(action).limiter.rate_at(Instant::now());
+        assert_eq!(rate, 5.0, "{action}");
+    }
+    // A cap above an action's documented limit does not raise it.
+    let loose = Limiters::capped(CLOUD_RATE, Some(30.0));
+    for (action, limit) in [
+        ("StartBatchRollback", 20.0),
+        ("DescribeTables", 30.0),
+        ("DescribeTasks", 30.0),
+    ] {
+        let rate = loose.action(action).limiter.rate_at(Instant::now());
+        assert_eq!(rate, limit, "{action}");
+    }
+}
+
 /// The object preflight (DescribeTables), the window check, submissions and polls of two
 /// regions at once, on the paused clock, through one set of limiters: counted where the
 /// server may count each request (somewhere in its trip), no one-second window of any

@@ -129,11 +129,10 @@ impl Transport {
         }
         let host = host_with_port(&url)
             .ok_or_else(|| invalid(format!("endpoint {:?} has no host", config.endpoint)))?;
-        if !(config.rate_per_action.is_finite() && config.rate_per_action > 0.0) {
-            return Err(invalid(format!(
-                "rate must be positive, got {}",
-                config.rate_per_action
-            )));
+        for rate in std::iter::once(config.rate_per_action).chain(config.rate_cap) {
+            if !(rate.is_finite() && rate > 0.0) {
+                return Err(invalid(format!("rate must be positive, got {rate}")));
+            }
         }
         if config.concurrency == 0 || config.retry.max_attempts == 0 {
             return Err(invalid(
@@ -156,7 +155,7 @@ impl Transport {
             http,
             url,
             host,
-            limiters: Limiters::new(config.rate_per_action),
+            limiters: Limiters::capped(config.rate_per_action, config.rate_cap),
             in_flight: Semaphore::new(config.concurrency),
             config,
         })

@@ -69,12 +69,12 @@ pub struct ApiArgs {
     /// How API 2.0 requests are signed (API 3.0 always uses TC3-HMAC-SHA256).
     #[arg(long, value_enum, ignore_case = true, default_value_t = SignatureMethodArg::HmacSha256)]
     pub signature_method: SignatureMethodArg,
-    /// Requests per second of a 20/s API action (the cloud's documented limit by default);
-    /// every other action gets it in proportion to its documented limit (DescribeTables and
-    /// DescribeAsyncRequestInfo twice this, DescribeTasks and DescribeDBInstances five
-    /// times), per region. Lower it when other tools share the account's budget.
-    #[arg(long, value_name = "R", default_value_t = crate::api::limiter::CLOUD_RATE, value_parser = parse_rate)]
-    pub rate: f64,
+    /// At most R requests per second for every API action, per region. Without it, each
+    /// action goes at the cloud's documented limit: 20/s, DescribeTables and
+    /// DescribeAsyncRequestInfo 40/s, DescribeTasks and DescribeDBInstances 100/s. Set it
+    /// when other tools share the account's budget.
+    #[arg(long, value_name = "R", value_parser = parse_rate)]
+    pub rate: Option<f64>,
     /// Requests in flight at most.
     #[arg(long, value_name = "N", default_value_t = 4,
           value_parser = clap::value_parser!(u32).range(1..=64))]
@@ -104,7 +104,7 @@ impl ApiArgs {
             credentials,
         );
         config.signature_method = self.signature_method.into();
-        config.rate_per_action = self.rate;
+        config.rate_cap = self.rate;
         config.concurrency = self.concurrency as usize;
         config
     }
@@ -153,7 +153,7 @@ mod tests {
         assert_eq!(a.api, Generation::V3);
         assert_eq!(a.profile, None);
         assert_eq!(a.signature_method, SignatureMethodArg::HmacSha256);
-        assert_eq!(a.rate, crate::api::limiter::CLOUD_RATE);
+        assert_eq!(a.rate, None);
         assert_eq!(a.concurrency, 4);
         // PLANRUN_ENDPOINT may be set around the tests: only check the fallback when it is not.
         if std::env::var_os("PLANRUN_ENDPOINT").is_none() {
@@ -185,7 +185,8 @@ mod tests {
         assert_eq!(c.endpoint, "http://127.0.0.1:9/v2/index.php");
         assert_eq!(c.region, "ap-shanghai");
         assert_eq!(c.signature_method, SignatureMethod::HmacSha1);
-        assert_eq!(c.rate_per_action, 2.5);
+        assert_eq!(c.rate_cap, Some(2.5));
+        assert_eq!(c.rate_per_action, crate::api::limiter::CLOUD_RATE);
         assert_eq!(c.concurrency, 7);
     }
 

@@ -90,10 +90,11 @@ pub struct NewArgs {
     /// tccli profile for credentials (as elsewhere).
     #[arg(long, value_name = "PROFILE")]
     pub profile: Option<String>,
-    /// Requests per second for each API action: the cloud's documented limit by default, as
-    /// for every other command; lower it when other tools share the account's budget.
-    #[arg(long, value_name = "R", default_value_t = crate::api::limiter::CLOUD_RATE, value_parser = super::api_args::parse_rate)]
-    pub rate: f64,
+    /// At most R requests per second for every API action (each at the cloud's documented
+    /// limit without it), as for every other command; set it when other tools share the
+    /// account's budget.
+    #[arg(long, value_name = "R", value_parser = super::api_args::parse_rate)]
+    pub rate: Option<f64>,
     /// Requests in flight at most.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub concurrency: u32,

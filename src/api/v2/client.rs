@@ -242,8 +242,21 @@ mod tests {
         c.rate_per_action = 0.0;
         assert!(matches!(Client::new(c), Err(Error::Config { .. })));
         let mut c = config(DEFAULT_ENDPOINT);
+        c.rate_cap = Some(f64::NAN);
+        assert!(matches!(Client::new(c), Err(Error::Config { .. })));
+        let mut c = config(DEFAULT_ENDPOINT);
         c.concurrency = 0;
         assert!(matches!(Client::new(c), Err(Error::Config { .. })));
+    }
+
+    #[test]
+    fn the_rate_cap_reaches_every_action() {
+        let mut c = config(DEFAULT_ENDPOINT);
+        c.rate_cap = Some(3.0);
+        let client = Client::new(c).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(client.current_rate(ROLLBACK_JOBS), 3.0);
+        let client = Client::new(config(DEFAULT_ENDPOINT)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(client.current_rate(ROLLBACK_JOBS), 20.0);
     }
 
     #[test]

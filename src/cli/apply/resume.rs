@@ -51,8 +51,8 @@ pub(super) fn resume_command(args: &ApplyArgs) -> String {
     if method != crate::api::v2::sign::SignatureMethod::HmacSha256 {
         flag("--signature-method", method.as_str().to_owned());
     }
-    if args.api.rate != crate::api::limiter::CLOUD_RATE {
-        flag("--rate", args.api.rate.to_string());
+    if let Some(rate) = args.api.rate {
+        flag("--rate", rate.to_string());
     }
     if args.api.concurrency != 4 {
         flag("--concurrency", args.api.concurrency.to_string());
