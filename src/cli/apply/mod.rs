@@ -288,7 +288,14 @@ async fn apply(
     write_report(args, resolved, apply);
     outln!();
     out!("{}", summary(apply));
-    let unasked = found.and_then(|found| overlap::said(checked, found));
+    let complete = matches!(
+        outcome,
+        Outcome::Ran {
+            ending: Ending::Complete,
+            ..
+        }
+    );
+    let unasked = found.and_then(|found| overlap::said(checked, found, complete));
     if let Outcome::Ran { ending, totals } = &outcome {
         if let Ending::Stopped(e) = ending {
             super::error::diagnostic(e);

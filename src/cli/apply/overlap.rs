@@ -12,10 +12,10 @@ use crate::engine::apply::{Apply, Outcome};
 use crate::engine::gate;
 use crate::engine::ops::preflight::overlap as preflight;
 use crate::engine::run::{Ending, Event};
-use crate::plan::{Checked, Diagnostic, ResolvedPlan};
+use crate::plan::{Checked, ResolvedPlan};
 
-/// What the preflight found: its diagnostics, or the API error that ended it.
-pub(super) type Found = Result<Option<Vec<Diagnostic>>, crate::api::Error>;
+/// What the preflight found: its diagnostics, and the API error that ended it if one did.
+pub(super) type Found = preflight::Findings;
 
 /// Runs the apply with the preflight of the instances still to submit beside it. The
 /// preflight is dropped when the run ends first (interrupted, stopped): nothing it would
@@ -65,32 +65,45 @@ pub(super) async fn run(
     Ok((outcome, found))
 }
 
-/// Says what the preflight found, after the summary: the diagnostics of what it held back,
-/// or why it could not ask (then the error the exit code is of).
-pub(super) fn said(checked: &Checked, found: Found) -> Option<Error> {
-    match found {
-        Ok(Some(problems)) if !problems.is_empty() => {
-            let n = problems.len();
-            let report = Checked {
-                diagnostics: problems,
-                ..checked.clone()
-            };
-            err!("{}", crate::cli::error::human(&report));
+/// Says what the preflight found, after the summary: the diagnostics of what it held back
+/// (`complete`: the run read every verdict, so each is `rejected` in the summary; else some
+/// may still show `pending`), then why it could not ask further if it could not (the error
+/// the exit code is of).
+pub(super) fn said(checked: &Checked, found: Found, complete: bool) -> Option<Error> {
+    let Found { problems, error } = found;
+    let n = problems.len();
+    if n > 0 {
+        let report = Checked {
+            diagnostics: problems,
+            ..checked.clone()
+        };
+        err!("{}", crate::cli::error::human(&report));
+        if complete {
             errln!(
                 "preflight found {n} problem(s) with the plan; the instances concerned were held back (rejected, never submitted)."
             );
+        } else {
+            errln!(
+                "preflight found {n} problem(s) with the plan; the instances concerned were not submitted."
+            );
         }
-        Ok(_) => errln!(
-            "preflight: every instance could roll back to its time; {}",
-            crate::engine::ops::preflight::objects::ALL_GOOD
-        ),
-        Err(e) => {
+    }
+    match error {
+        Some(e) => {
             crate::cli::error::diagnostic(&e);
             errln!(
                 "preflight could not check every instance; those it had not passed were not submitted (apply again to check them)."
             );
-            return Some(Error::PreflightUnasked(e));
+            Some(Error::PreflightUnasked(e))
+        }
+        None => {
+            if n == 0 {
+                errln!(
+                    "preflight: every instance could roll back to its time; {}",
+                    crate::engine::ops::preflight::objects::ALL_GOOD
+                );
+            }
+            None
         }
     }
-    None
 }

@@ -312,3 +312,44 @@ fn a_held_back_instance_is_never_submitted_and_the_rest_of_its_call_is() {
     }
     assert!(out.stdout.contains("rejected"), "{}", out.all());
 }
+
+/// The overlapping preflight ends on an API error (every DescribeTables answers
+/// InternalError) after it held back an instance of an earlier call: the held instance's
+/// diagnostic is still shown, then the error; nothing is submitted, exit 2.
+#[test]
+fn an_api_error_ending_the_preflight_keeps_what_it_held_back_before() {
+    let ids = ids("half", 2);
+    let served = Served::start_api(
+        "v3",
+        0.3,
+        &[
+            "--missing",
+            &ids[0],
+            "--fault-rate",
+            "1",
+            "--faults",
+            "internal",
+            "--fault-actions",
+            "DescribeTables",
+        ],
+    );
+    // One instance a call: the missing one's call is checked (and held) before the other's.
+    let work = Work::new(&ids, 1);
+    let out = work.apply(&served).run();
+    assert_eq!(out.code, Some(2), "{}", out.all());
+    // The diagnostic as `plan --preflight` gives it, at the plan's line, not only the
+    // summary's one line.
+    for needle in [
+        "drill.yaml:9:11",
+        "preflight found 1 problem(s) with the plan",
+        "InternalError",
+        "those it had not passed were not submitted",
+    ] {
+        assert!(
+            out.stderr.contains(needle),
+            "no {needle:?} in\n{}",
+            out.all()
+        );
+    }
+    assert!(served.accepted().is_empty(), "{}", served.counters());
+}

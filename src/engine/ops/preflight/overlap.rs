@@ -48,25 +48,41 @@ pub struct Call {
     requests: Vec<InstanceRollback>,
 }
 
+/// What the preflight found before it ended.
+#[derive(Debug, Default)]
+pub struct Findings {
+    /// The diagnostics of every instance held back (none from an API without window
+    /// queries: everything passed).
+    pub problems: Vec<Diagnostic>,
+    /// The API's error answer that ended it before every call was checked: the instances it
+    /// had not passed stay unsubmitted. Those it held back before are in `problems`.
+    pub error: Option<crate::api::Error>,
+}
+
 /// Checks `calls` and sends each instance's verdict to `verdicts` as its call is done;
-/// returns every diagnostic (`Ok(None)`: the API has no such queries, and everything passed).
-/// An error answer of the API ends it: the instances it has not passed stay unsubmitted.
+/// returns every diagnostic, and the error that ended it early if one did.
 pub async fn run(
     protocol: &AnyProtocol,
     checked: &Checked,
     plan: &ResolvedPlan,
     calls: Vec<Call>,
     verdicts: Verdicts,
-) -> Result<Option<Vec<Diagnostic>>, crate::api::Error> {
+) -> Findings {
     let by_id = plan.by_id();
     let mut checks = futures::stream::iter(calls)
         .map(|call| one(protocol, checked, &by_id, call))
         .buffered(CALLS_AT_ONCE);
     let mut all = Vec::new();
     while let Some(found) = checks.next().await {
-        let (passed, held) = match found? {
-            Some(found) => found,
-            None => return Ok(None),
+        let (passed, held) = match found {
+            Ok(Some(found)) => found,
+            Ok(None) => return Findings::default(),
+            Err(error) => {
+                return Findings {
+                    problems: all,
+                    error: Some(error),
+                };
+            }
         };
         // Nobody listening (the run stopped) is no reason to stop checking what is asked.
         let _ = verdicts.send(Verdict::Passed(passed));
@@ -85,7 +101,10 @@ pub async fn run(
             all.extend(diagnostics);
         }
     }
-    Ok(Some(all))
+    Findings {
+        problems: all,
+        error: None,
+    }
 }
 
 /// What passed of one call, and each instance held back with its diagnostics; `None` from an
