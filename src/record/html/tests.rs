@@ -82,3 +82,26 @@ fn a_resumed_run_is_marked_on_the_timeline() {
         "{text}"
     );
 }
+
+#[test]
+fn every_status_has_a_colour_of_its_own() {
+    let mut colours = std::collections::HashMap::new();
+    for status in crate::engine::state::Status::ALL {
+        let class = crate::record::text::status_class(status);
+        let rule = format!(".{class}{{color:");
+        let at = STYLE
+            .find(&rule)
+            .unwrap_or_else(|| panic!("no colour for {class} in record.css"));
+        let colour = STYLE[at + rule.len()..].split('}').next().unwrap_or("");
+        if let Some(other) = colours.insert(colour.to_owned(), class.clone()) {
+            panic!("{class} and {other} are both {colour}");
+        }
+    }
+    // The fallback of `.st` is none of them.
+    let fallback = STYLE
+        .split(".st{color:")
+        .nth(1)
+        .and_then(|r| r.split('}').next())
+        .unwrap_or("");
+    assert!(!colours.contains_key(fallback), "{fallback}");
+}
