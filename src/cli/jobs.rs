@@ -5,8 +5,8 @@
 use super::api_args::ApiArgs;
 use super::{Error, exit};
 use crate::api::credentials::Credentials;
-use crate::api::v2::MAX_PAGE;
 use crate::engine::listing::{JobsQuery, Listing};
+use crate::engine::ops::jobs::MAX_PAGE;
 use crate::engine::ops::{connect, jobs};
 use crate::render::jobs::{human, to_json};
 

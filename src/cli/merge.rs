@@ -8,6 +8,24 @@ use std::path::PathBuf;
 use super::compare::{TargetArgs, progress, resolve};
 use super::{Error, exit};
 use crate::engine::ops::merge::{self, Asked, Event, Kind};
+
+/// `--restore deleted,changed`: the engine's [`Kind`], with the help text of each value.
+impl clap::ValueEnum for Kind {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Self::Deleted, Self::Changed]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(match self {
+            Self::Deleted => clap::builder::PossibleValue::new("deleted").help(
+                "Rows deleted since the time: re-inserted, only where their key is still absent",
+            ),
+            Self::Changed => clap::builder::PossibleValue::new("changed").help(
+                "Rows changed since the time: written back, only where the row is still as compare saw it",
+            ),
+        })
+    }
+}
 use crate::engine::ops::selfhosted;
 use crate::plan::text::visible;
 

@@ -192,10 +192,7 @@ pub fn run(args: &NewArgs) -> Result<i32, Error> {
 }
 
 /// The fleet's instances the flags match, in each region (`--sandbox`: the emulator's).
-async fn query(
-    args: &NewArgs,
-    regions: &[String],
-) -> Result<Vec<(String, crate::api::v3::fleet::DbInstance)>, Error> {
+async fn query(args: &NewArgs, regions: &[String]) -> Result<new::Found, Error> {
     let offset = crate::plan::rules::parse_timezone(&args.timezone);
     let sandbox = args.sandbox.then_some(offset).flatten();
     let (protocol, sandbox) = super::session::connect(&args.api_args(), sandbox, None).await?;

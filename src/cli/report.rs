@@ -14,6 +14,24 @@ use crate::engine::prepare::{Generation, prepare};
 use crate::plan::ResolvedPlan;
 use crate::record::{Format, Incident};
 
+/// `--format html|markdown|json`: the record's [`Format`], with the help text of each value.
+impl clap::ValueEnum for Format {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Self::Html, Self::Markdown, Self::Json]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(match self {
+            Self::Html => clap::builder::PossibleValue::new("html")
+                .help("One self-contained page: timeline, every instance, the calls as sent"),
+            Self::Markdown => clap::builder::PossibleValue::new("markdown")
+                .help("GitHub-flavoured, for a ticket: the summary and what was not restored"),
+            Self::Json => clap::builder::PossibleValue::new("json")
+                .help("The report of `docs/contract.md` §6 (`status --format json`)"),
+        })
+    }
+}
+
 /// Render the record of a plan's last apply.
 #[derive(Debug, clap::Args)]
 pub struct ReportArgs {

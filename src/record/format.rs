@@ -6,8 +6,8 @@ use std::path::Path;
 use super::{Incident, html, markdown};
 use crate::engine::report::Report;
 
-/// What a record is written as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// What a record is written as (the CLI gives it clap's `ValueEnum`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// One self-contained page: timeline, every instance, the calls as sent.
     Html,

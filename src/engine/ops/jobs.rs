@@ -2,6 +2,9 @@
 //! (GetCdbRollbackJob on API 2.0, DescribeRollbackTaskDetail on API 3.0).
 
 use crate::engine::any::AnyProtocol;
+
+/// The most jobs one listing asks for (API 2.0's page; `--limit`'s bound).
+pub const MAX_PAGE: u32 = crate::api::v2::MAX_PAGE;
 use crate::engine::listing::{JobsQuery, Listing};
 use crate::engine::protocol::Protocol as _;
 

@@ -15,8 +15,8 @@ use crate::compare::{self, Counts, Pair};
 use crate::mysql::Credentials;
 use crate::plan::text::visible;
 
-/// What a merge restores.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// What a merge restores (the CLI gives it clap's `ValueEnum`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     /// Rows deleted since the time: re-inserted, only where their key is still absent.
     Deleted,

@@ -52,12 +52,15 @@ pub enum Error {
     NoMatch(Vec<String>),
 }
 
+/// What [`query`] found: each instance with the region it was found in.
+pub type Found = Vec<(String, DbInstance)>;
+
 /// Every instance the filters match, per region, in the order of `regions`.
 pub async fn query(
     protocol: &AnyProtocol,
     query: &Query,
     regions: &[String],
-) -> Result<Vec<(String, DbInstance)>, Error> {
+) -> Result<Found, Error> {
     let Some(client) = protocol.v3().map(|v| v.client().clone()) else {
         return Err(Error::NotV3);
     };
