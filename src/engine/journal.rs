@@ -219,7 +219,7 @@ impl Journal {
             create_private_dir(dir)?;
         }
         let mut file = private_options().open(path)?;
-        let (_, good_len) = read_records(&mut file, want, each)?;
+        let (_, good_len) = read_records(&mut file, 0, want, each)?;
         if good_len < file.metadata()?.len() {
             file.set_len(good_len)?;
             file.sync_all()?;
@@ -267,7 +267,20 @@ impl Journal {
     /// writing; returns how many lines held records (skipped ones included).
     pub fn read_each(path: &Path, want: Want, each: impl FnMut(Record)) -> io::Result<usize> {
         let mut file = File::open(path)?;
-        Ok(read_records(&mut file, want, each)?.0)
+        Ok(read_records(&mut file, 0, want, each)?.0)
+    }
+
+    /// [`Journal::read_each`] from byte `from` (the end of a line an earlier read returned):
+    /// what was appended since. Returns where this read ended (after its last good line; a
+    /// line still being written is left for the next read).
+    pub fn read_each_from(
+        path: &Path,
+        from: u64,
+        want: Want,
+        each: impl FnMut(Record),
+    ) -> io::Result<u64> {
+        let mut file = File::open(path)?;
+        Ok(read_records(&mut file, from, want, each)?.1)
     }
 
     pub fn path(&self) -> &Path {
@@ -317,17 +330,18 @@ struct Tag<'a> {
     record: std::borrow::Cow<'a, str>,
 }
 
-/// Hands each record to `each`, in order; returns how many lines held records and the length
-/// of the file up to the end of the last good line.
+/// Hands each record from byte `from` (a line's start) to `each`, in order; returns how many
+/// lines held records and the length of the file up to the end of the last good line.
 fn read_records(
     file: &mut File,
+    from: u64,
     want: Want,
     mut each: impl FnMut(Record),
 ) -> io::Result<(usize, u64)> {
-    file.seek(SeekFrom::Start(0))?;
+    file.seek(SeekFrom::Start(from))?;
     let mut reader = BufReader::new(file);
     let mut count = 0usize;
-    let mut good_len = 0u64;
+    let mut good_len = from;
     let mut line = Vec::new();
     loop {
         line.clear();
@@ -487,6 +501,30 @@ mod tests {
         assert_eq!(records, vec![intent(1)]);
         j.append(&intent(3)).unwrap();
         assert_eq!(Journal::read(&path).unwrap(), vec![intent(1), intent(3)]);
+    }
+
+    #[test]
+    fn a_read_from_where_the_last_ended_sees_only_what_was_appended_since() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.journal");
+        let (mut j, _) = Journal::open(&path).unwrap();
+        j.append_all(&[intent(1), intent(2)]).unwrap();
+        let mut seen = Vec::new();
+        let end = Journal::read_each_from(&path, 0, Want::All, |r| seen.push(r)).unwrap();
+        assert_eq!(seen, vec![intent(1), intent(2)]);
+        assert_eq!(end, std::fs::metadata(&path).unwrap().len());
+        j.append(&intent(3)).unwrap();
+        // Another writer's line, half written when the reader comes.
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(br#"{"record":"intent","batch":4,"inst"#)
+            .unwrap();
+        let mut seen = Vec::new();
+        let after = Journal::read_each_from(&path, end, Want::All, |r| seen.push(r)).unwrap();
+        assert_eq!(seen, vec![intent(3)]);
+        // The half line is left for the next read, which sees nothing new until it ends.
+        let mut again = Vec::new();
+        let same = Journal::read_each_from(&path, after, Want::All, |r| again.push(r)).unwrap();
+        assert_eq!((same, again), (after, Vec::new()));
     }
 
     #[test]

@@ -287,6 +287,8 @@ pub struct Engine<P: Protocol> {
     /// The preflight's verdicts when it overlaps the run ([`super::gate`]); `None` when it
     /// ran before (or not at all).
     gate: Option<super::gate::Gate>,
+    /// What `planrun cancel` journaled, read as the journal grows.
+    stops: track::Stops,
 }
 
 impl<P: Protocol> Engine<P> {
@@ -347,6 +349,7 @@ impl<P: Protocol> Engine<P> {
             busy_code: None,
             verifying: VecDeque::new(),
             gate: None,
+            stops: track::Stops::default(),
         }
     }
 

@@ -222,17 +222,7 @@ impl<P: Protocol> Engine<P> {
     /// record in first makes the line say what the summary and the report say (issue 27).
     fn learn_stop(&mut self, idx: usize) {
         let id = &self.state.instances[idx].id;
-        let mut stop = None;
-        // Unreadable: the line says what this run knows; the summary folds the journal in.
-        let _ = Journal::read_each(self.journal.path(), Want::State, |r| match &r {
-            Record::Stopping { instance, .. } | Record::Cancelled { instance, .. }
-                if instance == id =>
-            {
-                stop = Some(r);
-            }
-            _ => {}
-        });
-        if let Some(record) = stop {
+        if let Some(record) = self.stops.latest(self.journal.path(), id) {
             self.state.apply(&record);
         }
     }
@@ -255,5 +245,35 @@ impl<P: Protocol> Engine<P> {
             .history
             .retry(self.opts.cadence, now);
         self.polls.push(at, idx, kind);
+    }
+}
+
+/// The stops `planrun cancel` journaled, read as the journal grows: each read starts where
+/// the last one ended, so a mass cancel's thousands of killed tasks read the journal once in
+/// all, not once each.
+#[derive(Debug, Default)]
+pub(in crate::engine) struct Stops {
+    read_to: u64,
+    latest: HashMap<String, Record>,
+}
+
+impl Stops {
+    /// The latest stop journaled for `instance`, after reading what was appended since the
+    /// last call. Unreadable: what was read before (the line says what this run knows; the
+    /// summary folds the journal in).
+    pub(in crate::engine) fn latest(
+        &mut self,
+        journal: &std::path::Path,
+        instance: &str,
+    ) -> Option<Record> {
+        let latest = &mut self.latest;
+        if let Ok(end) = Journal::read_each_from(journal, self.read_to, Want::State, |r| {
+            if let Record::Stopping { instance, .. } | Record::Cancelled { instance, .. } = &r {
+                latest.insert(instance.clone(), r);
+            }
+        }) {
+            self.read_to = end;
+        }
+        self.latest.get(instance).cloned()
     }
 }
