@@ -91,6 +91,11 @@ impl Regional {
         self.inner.limiters.attempts(action)
     }
 
+    /// The key of the budgets this region's calls are counted in (`""`: one for every region).
+    pub fn budget(&self) -> &str {
+        self.target().2
+    }
+
     /// Requests per second currently allowed for `action` in this region's budget (lower
     /// after a rate-limit answer).
     pub fn current_rate(&self, action: &str) -> f64 {

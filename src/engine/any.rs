@@ -136,6 +136,16 @@ impl Protocol for AnyProtocol {
         delegate!(self.to_cloud(), p => p.poll_rate(), else f64::INFINITY)
     }
 
+    /// The cloud's regions only: self-hosted restores are not polled through its budgets.
+    fn poll_rate_over(&self, regions: &[Option<String>]) -> f64 {
+        let cloud: Vec<Option<String>> = regions
+            .iter()
+            .filter(|r| !local::is_local(r.as_deref()))
+            .cloned()
+            .collect();
+        delegate!(self.to_cloud(), p => p.poll_rate_over(&cloud), else f64::INFINITY)
+    }
+
     fn survey_rate(&self) -> f64 {
         delegate!(self.to_cloud(), p => p.survey_rate(), else f64::INFINITY)
     }

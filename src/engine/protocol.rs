@@ -286,6 +286,12 @@ pub trait Protocol: Send + Sync + 'static {
         f64::INFINITY
     }
 
+    /// [`Protocol::poll_rate`] for polls of tasks in `regions`, in all: the sum of each
+    /// budget's rate where regions have budgets of their own (API 3.0), else the one rate.
+    fn poll_rate_over(&self, _regions: &[Option<String>]) -> f64 {
+        self.poll_rate()
+    }
+
     /// Listing calls ([`Protocol::survey`]) per second the API allows now.
     fn survey_rate(&self) -> f64 {
         f64::INFINITY

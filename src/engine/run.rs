@@ -289,6 +289,8 @@ pub struct Engine<P: Protocol> {
     gate: Option<super::gate::Gate>,
     /// What `planrun cancel` journaled, read as the journal grows.
     stops: track::Stops,
+    /// The regions of the run's instances, once each: polls go at their budgets' rates.
+    regions: Vec<Option<String>>,
 }
 
 impl<P: Protocol> Engine<P> {
@@ -317,6 +319,12 @@ impl<P: Protocol> Engine<P> {
             !submission_of.contains(&usize::MAX),
             "every instance of the run is in a prepared submission"
         );
+        let mut regions: Vec<Option<String>> = Vec::new();
+        for (_, region) in &work.rollbacks {
+            if !regions.contains(region) {
+                regions.push(region.clone());
+            }
+        }
         let rollbacks = work
             .rollbacks
             .into_iter()
@@ -350,6 +358,7 @@ impl<P: Protocol> Engine<P> {
             verifying: VecDeque::new(),
             gate: None,
             stops: track::Stops::default(),
+            regions,
         }
     }
 
@@ -556,7 +565,7 @@ impl<P: Protocol> Engine<P> {
     fn next_wake(&self, fallback: Instant) -> Instant {
         let poll = if self.polling < self.poll_slots() {
             self.polls
-                .next_due(self.protocol.poll_rate())
+                .next_due(self.poll_rate())
                 .map(|due| self.pacer.ready_at().map_or(due, |r| r.max(due)))
         } else {
             None

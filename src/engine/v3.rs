@@ -352,6 +352,23 @@ impl Protocol for V3 {
             .current_rate(crate::api::v3::client::DESCRIBE_ROLLBACK_TASK_DETAIL)
     }
 
+    /// Each budget's rate once: regions whose calls share a budget count once.
+    fn poll_rate_over(&self, regions: &[Option<String>]) -> f64 {
+        let mut budgets = std::collections::HashSet::new();
+        let mut rate = 0.0;
+        for region in regions {
+            let client = self.client_for(region.as_deref());
+            if budgets.insert(client.budget().to_owned()) {
+                rate += client.current_rate(crate::api::v3::client::DESCRIBE_ROLLBACK_TASK_DETAIL);
+            }
+        }
+        if budgets.is_empty() {
+            self.poll_rate()
+        } else {
+            rate
+        }
+    }
+
     async fn preflight(
         &self,
         region: Option<&str>,
@@ -534,6 +551,28 @@ mod tests {
     use super::*;
     use crate::api::rollback::{DatabaseRename, Strategy};
     use crate::engine::window::{Window, window};
+
+    /// Polls of a multi-region plan go at the sum of its regions' budgets, each counted once
+    /// (a plan with instances in two regions and some under the client's own region).
+    #[test]
+    fn polls_of_several_regions_go_at_each_regions_budget() {
+        use crate::api::{ClientConfig, Credentials};
+        for endpoint in [crate::api::v3::DEFAULT_ENDPOINT, "http://127.0.0.1:9/"] {
+            let config = ClientConfig::new(endpoint, "ap-guangzhou", Credentials::new("i", "k"));
+            let v3 = V3::new(Client::new(config).unwrap_or_else(|e| panic!("{e}")));
+            let one = v3.poll_rate();
+            assert_eq!(one, 20.0, "{endpoint}");
+            let regions = [
+                Some("ap-guangzhou".to_owned()),
+                None,
+                Some("ap-shanghai".to_owned()),
+                Some("ap-shanghai".to_owned()),
+            ];
+            assert_eq!(v3.poll_rate_over(&regions), 2.0 * one, "{endpoint}");
+            assert_eq!(v3.poll_rate_over(&regions[..2]), one, "{endpoint}");
+            assert_eq!(v3.poll_rate_over(&[]), one, "{endpoint}");
+        }
+    }
 
     #[test]
     fn documented_statuses_map_and_others_are_not_terminal() {

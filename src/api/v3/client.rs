@@ -86,6 +86,12 @@ impl Client {
         &self.link.region
     }
 
+    /// The key of the budgets this client's calls are counted in: its region's, or `""`
+    /// when every region shares one.
+    pub fn budget(&self) -> &str {
+        self.link.budget()
+    }
+
     /// HTTP attempts made so far for `action`, retries included.
     pub fn attempts(&self, action: &str) -> u64 {
         self.link.attempts(action)

@@ -173,7 +173,7 @@ impl<P: Protocol> Engine<P> {
     /// When the next survey is due (see [`Surveys::wake`]).
     pub(super) fn survey_wake(&self, now: Instant) -> Option<Instant> {
         let list_rate = self.protocol.survey_rate();
-        self.surveys.wake(now, self.protocol.poll_rate(), list_rate)
+        self.surveys.wake(now, self.poll_rate(), list_rate)
     }
 
     /// Reads a region's listing: finished tasks get their confirming poll at once.

@@ -18,9 +18,14 @@ impl<P: Protocol> Engine<P> {
     }
 
     /// Sends the most valuable due polls, as many as the pacing and the slots allow.
+    /// Polls per second in all: each region's budget where regions have their own.
+    pub(super) fn poll_rate(&self) -> f64 {
+        self.protocol.poll_rate_over(&self.regions)
+    }
+
     pub(super) fn launch_polls(&mut self, now: Instant) {
         let slots = self.poll_slots();
-        let rate = self.protocol.poll_rate();
+        let rate = self.poll_rate();
         while self.polling < slots && self.pacer.ready_at().is_none_or(|r| r <= now) {
             let (instances, cadence) = (&self.rollbacks, self.opts.cadence);
             let cap = self.opts.cadence.max * FIRST_POLL_CAP;
