@@ -1,8 +1,10 @@
 //! Benchmark: the object preflight of N instances, each naming two tables of `orders` (one
 //! DescribeTables per instance; no DescribeDatabases unless a database's existence is left
 //! open), against an in-process sandbox that limits each action like the cloud (20
-//! requests/s), with the client at planrun's defaults: `--rate 20` (the cloud's limit) and
-//! `--concurrency 4`.
+//! requests/s), with the client at planrun's defaults: each action at its documented limit
+//! and `--concurrency 4`. This benchmark's own `--rate R` (default 20) is the rate of a 20/s
+//! action, the others in proportion, for the sandbox and the client alike (planrun's `--rate`
+//! is a cap instead).
 //!
 //! Run: `cargo run --release --example bench_preflight -- [--n 1000] [--rate 20]
 //! [--concurrency 4] [--missing K]`; `--missing K` makes every K-th instance also name a
