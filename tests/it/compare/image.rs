@@ -3,7 +3,7 @@
 //! beside `'N'` or `''`, a value moving between columns, a text that looks like a length) are
 //! each found changed, and identical rows never are. The expected count is the test's own
 //! SQL (`NOT (a <=> b AND ...)` on the key), not planrun's. The same rows are tried in a
-//! latin1 table, a utf8mb4 table and a table that mixes the two (the image is written in the
+//! latin1 table, a utf8mb4 table, a UTF-16 table and a table that mixes latin1 and utf8mb4 (the image is written in the
 //! text's own character set, or as bytes when the table mixes them).
 
 use crate::selfhosted::server::Server;
@@ -56,6 +56,14 @@ async fn rows_a_plain_concatenation_would_confuse_are_each_found_changed_latin1(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rows_a_plain_concatenation_would_confuse_are_each_found_changed_utf8mb4() {
     rows_are_told_apart(UTF8MB4, UTF8MB4).await;
+}
+
+/// Two bytes a character: the image's literals are UTF-16 too (`_utf16'#'`), and so are the
+/// numbers written into it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_a_plain_concatenation_would_confuse_are_each_found_changed_utf16() {
+    const UTF16: &str = "CHARACTER SET utf16 COLLATE utf16_general_ci";
+    rows_are_told_apart(UTF16, UTF16).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
