@@ -3,8 +3,8 @@
 //! beside `'N'` or `''`, a value moving between columns, a text that looks like a length) are
 //! each found changed, and identical rows never are. The expected count is the test's own
 //! SQL (`NOT (a <=> b AND ...)` on the key), not planrun's. The same rows are tried in a
-//! latin1 table, a utf8mb4 table, a UTF-16 table and a table that mixes latin1 and utf8mb4 (the image is written in the
-//! text's own character set, or as bytes when the table mixes them).
+//! latin1, a utf8mb4 and a UTF-16 table, and one that mixes latin1 and utf8mb4 (the image is
+//! written in the text's own character set, or as bytes when the table mixes them).
 
 use crate::selfhosted::server::Server;
 
