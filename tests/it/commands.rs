@@ -164,17 +164,26 @@ fn completions_for_each_shell_mention_validate() {
 }
 
 #[test]
-fn every_command_with_a_rate_defaults_to_the_clouds_documented_limit() {
+fn every_command_with_a_rate_caps_it_and_has_no_default() {
     use clap::CommandFactory;
     let cli = planrun::cli::Cli::command();
     let mut seen = Vec::new();
     for sub in cli.get_subcommands() {
+        // The sandbox's `--rate` is the emulated cloud's limit, not a client's cap.
+        if sub.get_name() == "sandbox" {
+            continue;
+        }
         for arg in sub.get_arguments().filter(|a| a.get_id() == "rate") {
-            let default: Vec<_> = arg.get_default_values().iter().collect();
-            assert_eq!(
-                default,
-                [&planrun::api::limiter::CLOUD_RATE.to_string()],
-                "`planrun {} --rate`",
+            // No default: without `--rate` each action goes at its documented limit.
+            assert!(
+                arg.get_default_values().is_empty(),
+                "`planrun {} --rate` has a default",
+                sub.get_name()
+            );
+            let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+            assert!(
+                help.starts_with("At most R requests per second for every API action"),
+                "`planrun {} --rate`: {help}",
                 sub.get_name()
             );
             seen.push(sub.get_name().to_owned());
