@@ -38,3 +38,38 @@ fn a_resource_not_found_while_reconciling_is_no_proof_that_nothing_started() {
         out.all()
     );
 }
+
+/// Tracking an accepted submission, DescribeRollbackTaskDetail answers `ResourceNotFound`
+/// ("a resource does not exist") and DescribeTasks cannot be read. Nothing says the task
+/// failed (in the sandbox it succeeds and its tables appear), yet planrun ends the instance
+/// `failed` ("the instance is gone") at its first poll: a verdict without proof. It should be
+/// `unknown` after the bound, as with `InvalidParameter.ResourceNotExists`
+/// (`evidence::a_task_that_cannot_be_seen_ends_unknown_with_the_last_error_shown`).
+#[test]
+fn a_resource_not_found_while_tracking_is_no_proof_of_failure() {
+    let served = Served::start_api(
+        "v3",
+        1.0,
+        &[
+            "--inject",
+            "DescribeRollbackTaskDetail=ResourceNotFoundx100000",
+            "--inject",
+            "DescribeTasks=InternalError.DatabaseAccessErrorx100000",
+        ],
+    );
+    let ids = ids("aurf", 1);
+    let work = Work::new(&ids, 1);
+    let path = work.dir.path().join("report.json");
+    let out = work
+        .apply_paced(&served, "20ms", "300ms")
+        .args(["--yes", "--report"])
+        .arg(&path)
+        .run();
+    let report = read_json(&path);
+    let instance = &report["instances"][0];
+    assert_ne!(
+        instance["status"], "failed",
+        "a task nobody saw fail is reported failed:\n{report}\n{}",
+        out.all()
+    );
+}
