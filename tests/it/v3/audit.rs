@@ -61,3 +61,40 @@ async fn audit_a_full_page_without_total_count_is_not_the_end_of_the_listing() {
         script.seen(DESCRIBE_ROLLBACK_TASK_DETAIL).len()
     );
 }
+
+/// Tracking an accepted call of two instances, DescribeRollbackTaskDetail (by its
+/// AsyncRequestId) lists ONE task whose `Detail` — a list in the SDK — names both
+/// instances, and that task FAILED. Which instance's rollback failed, it does not say:
+/// planrun's own rule for the same shape in DescribeTasks ("one item for a submission of
+/// several instances ended otherwise than in success: which of them it concerns, it does not
+/// say", `tied::from_listing`) makes it ambiguous. Here planrun reports each instance
+/// `failed` (`Tracked::One`), the one that may well have been rolled back included.
+#[tokio::test]
+async fn audit_one_failed_task_naming_both_instances_does_not_say_whose_failed() {
+    let (endpoint, script) = serve().await;
+    let v3 = V3::new(Client::new(config(&endpoint)).unwrap());
+    let other = "cdb-c1nl9rpv";
+    let both = Sent {
+        batch: vec![INSTANCE.to_owned(), other.to_owned()],
+        ..sent()
+    };
+    script.push(
+        DESCRIBE_ROLLBACK_TASK_DETAIL,
+        json!({"TotalCount": 1, "Items": [
+            {"Status": "FAILED", "Progress": 100, "Info": "rollback failed",
+             "StartTime": "2026-11-23 12:00:02", "EndTime": "2026-11-23 12:05:00",
+             "Detail": [detail(INSTANCE, "2026-11-20 03:10:00", "db"),
+                        detail(other, "2026-11-20 03:10:00", "db")]}
+        ]}),
+    );
+    let job = planrun::engine::protocol::JobHandle("f96e4f3c-8fc96c86-2ec79ac8-cb63a7a7".into());
+    let tracked = v3.track(None, INSTANCE, &job, &both).await.unwrap();
+    assert!(
+        !matches!(
+            &tracked,
+            planrun::engine::reconcile::Tracked::One(t)
+                if t.state == planrun::engine::protocol::TaskState::Failed
+        ),
+        "{tracked:?}"
+    );
+}
