@@ -68,7 +68,8 @@ fn a_resource_not_found_while_tracking_is_no_proof_of_failure() {
     let report = read_json(&path);
     let instance = &report["instances"][0];
     assert_ne!(
-        instance["status"], "failed",
+        instance["status"],
+        "failed",
         "a task nobody saw fail is reported failed:\n{report}\n{}",
         out.all()
     );
