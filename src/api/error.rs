@@ -112,6 +112,22 @@ pub enum Error {
         excerpt: String,
     },
 
+    /// A paged listing did not end within its bound (pages kept coming back full, or short
+    /// of a `TotalCount` never reached): what was read is not the whole list, and nothing
+    /// may be concluded from what it lacks.
+    #[error(
+        "{action}: the listing did not end after {pages} pages ({items} items read): it is incomplete"
+    )]
+    #[diagnostic(
+        code(planrun::api::incomplete_listing),
+        help("the API kept announcing more items; nothing is concluded from a partial list")
+    )]
+    Incomplete {
+        action: String,
+        pages: u32,
+        items: usize,
+    },
+
     /// A submission failed in a way that does not tell whether the server accepted it.
     #[error("{action}: outcome unknown, the submission may have been accepted")]
     #[diagnostic(
