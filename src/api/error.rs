@@ -32,6 +32,17 @@ pub enum ErrorClass {
     Fatal,
 }
 
+/// The API 3.0 answers documented to mean "no such instance" (`docs/api-facts.md`, "Error
+/// codes each action documents"): `(action, code)`. DescribeRollbackTaskDetail, DescribeTasks
+/// and StopRollback document no such code.
+pub const INSTANCE_MISSING_V3: &[(&str, &str)] = &[
+    ("StartBatchRollback", "InvalidParameter.InstanceNotFound"),
+    (
+        "DescribeRollbackRangeTime",
+        "InvalidParameter.InstanceNotFound",
+    ),
+];
+
 /// An API 2.0 error code's class. Codes not listed are [`ErrorClass::Fatal`].
 pub fn classify_code(code: i64) -> ErrorClass {
     match code {
@@ -99,6 +110,22 @@ pub enum Error {
         action: String,
         reason: String,
         excerpt: String,
+    },
+
+    /// A paged listing did not end within its bound (pages kept coming back full, or short
+    /// of a `TotalCount` never reached): what was read is not the whole list, and nothing
+    /// may be concluded from what it lacks.
+    #[error(
+        "{action}: the listing did not end after {pages} pages ({items} items read): it is incomplete"
+    )]
+    #[diagnostic(
+        code(planrun::api::incomplete_listing),
+        help("the API kept announcing more items; nothing is concluded from a partial list")
+    )]
+    Incomplete {
+        action: String,
+        pages: u32,
+        items: usize,
     },
 
     /// A submission failed in a way that does not tell whether the server accepted it.
@@ -218,14 +245,16 @@ impl Error {
         }
     }
 
-    /// The API says the instance does not exist (API 2.0's 11041, API 3.0's documented
-    /// `InvalidParameter.InstanceNotFound` and the `ResourceNotFound` family).
+    /// The API says the instance does not exist: API 2.0's 11041, or API 3.0's
+    /// `InvalidParameter.InstanceNotFound` from an action documented to answer it
+    /// ([`INSTANCE_MISSING_V3`]). Nothing else proves it: `ResourceNotFound` ("a resource
+    /// does not exist", which one it does not say) and any code not documented for the
+    /// action are ordinary errors, and a submission answered so stays in doubt.
     pub fn is_instance_missing(&self) -> bool {
         match self {
-            Self::Cloud { code, .. } => {
-                code == "InvalidParameter.InstanceNotFound"
-                    || classify_v3::is_family(code, "ResourceNotFound")
-            }
+            Self::Cloud { action, code, .. } => INSTANCE_MISSING_V3
+                .iter()
+                .any(|(a, c)| a == action && c == code),
             Self::OutcomeUnknown { source, .. } => source.is_instance_missing(),
             _ => self.api_code() == Some(11041),
         }
@@ -430,6 +459,57 @@ mod tests {
             "StartBatchRollback: API error InternalError: m"
         );
         assert_eq!(http_502().api_message(), None);
+    }
+
+    #[test]
+    fn only_codes_documented_to_mean_it_say_the_instance_is_missing() {
+        let answer = |action: &str, code: &str| Error::Cloud {
+            action: action.into(),
+            code: code.into(),
+            message: String::new(),
+            request_id: String::new(),
+        };
+        let missing = "InvalidParameter.InstanceNotFound";
+        assert!(answer("StartBatchRollback", missing).is_instance_missing());
+        assert!(answer("DescribeRollbackRangeTime", missing).is_instance_missing());
+        assert!(api(11041).is_instance_missing());
+        let wrapped = Error::OutcomeUnknown {
+            action: "RollbackCdbDatabaseTables".into(),
+            source: Box::new(api(11041)),
+        };
+        assert!(wrapped.is_instance_missing());
+        // "A resource does not exist", whichever: no proof about the instance, whatever
+        // the action, a detail naming an instance included.
+        for action in [
+            "StartBatchRollback",
+            "DescribeRollbackTaskDetail",
+            "DescribeTasks",
+            "StopRollback",
+        ] {
+            for code in [
+                "ResourceNotFound",
+                "ResourceNotFound.CdbInstanceNotFoundError",
+                "ResourceNotFound.InstanceNotFoundError",
+                "InvalidParameter.ResourceNotExists",
+                "InvalidParameter.ResourceNotFound",
+                "InvalidParameter",
+            ] {
+                assert!(
+                    !answer(action, code).is_instance_missing(),
+                    "{action} {code}"
+                );
+            }
+        }
+        // Not documented for these actions: an ordinary error there.
+        for action in [
+            "DescribeRollbackTaskDetail",
+            "DescribeTasks",
+            "StopRollback",
+        ] {
+            assert!(!answer(action, missing).is_instance_missing(), "{action}");
+        }
+        assert!(!api(5000).is_instance_missing());
+        assert!(!http_502().is_instance_missing());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 pub mod harness;
 
+mod audit;
 mod crash;
 mod engine;
 mod evidence;

@@ -80,14 +80,6 @@ pub fn refusal_v3(action: &str, code: &str) -> Option<&'static str> {
         })
 }
 
-/// `code` is `family` or `family.<detail>`.
-pub(crate) fn is_family(code: &str, family: &str) -> bool {
-    code == family
-        || code
-            .strip_prefix(family)
-            .is_some_and(|rest| rest.starts_with('.'))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -415,7 +415,7 @@ pub(super) const FAMILIES: &[(&str, ErrorClass, &str)] = &[
     (
         "ResourceNotFound",
         InstancesOnly,
-        "the instance does not exist",
+        "a resource does not exist (which, it does not say): no proof the instance is missing",
     ),
     (
         "ResourceUnavailable",

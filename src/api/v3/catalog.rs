@@ -79,10 +79,19 @@ impl NamesAnswer {
     }
 }
 
+/// The paging of DescribeDatabases or DescribeTables.
+fn names_listing(action: &'static str) -> pages::Listing {
+    pages::Listing {
+        action,
+        limit: MAX_NAMES_PAGE,
+        max_pages: pages::MAX_PAGES,
+    }
+}
+
 impl Client {
     /// Every database of the instance (all pages).
     pub async fn databases(&self, instance_id: &str) -> Result<Vec<String>, Error> {
-        pages::all(|offset| {
+        pages::all(names_listing(DESCRIBE_DATABASES), |offset| {
             let body = DescribeDatabasesRequest {
                 instance_id: instance_id.to_owned(),
                 offset: Some(offset),
@@ -95,7 +104,7 @@ impl Client {
 
     /// Every table of one database of the instance (all pages).
     pub async fn tables(&self, instance_id: &str, database: &str) -> Result<Vec<String>, Error> {
-        pages::all(|offset| {
+        pages::all(names_listing(DESCRIBE_TABLES), |offset| {
             let body = DescribeTablesRequest {
                 instance_id: instance_id.to_owned(),
                 database: database.to_owned(),

@@ -17,6 +17,7 @@ use super::model::{
     InstanceRollbackRangeTime, RangeTimeAnswer, RollbackTask, RollbackTaskPage,
     StartBatchRollbackRequest, StopRollbackRequest,
 };
+use super::pages;
 use super::tasks::{
     AsyncRequestInfo, DescribeAsyncRequestInfoRequest, DescribeTasksRequest, MAX_TASKS_PAGE,
     TaskDetail, TaskPage,
@@ -40,6 +41,9 @@ pub const DESCRIBE_ASYNC_REQUEST_INFO: &str = "DescribeAsyncRequestInfo";
 const EXPIRED: &str = "AuthFailure.SignatureExpire";
 /// DescribeRollbackTaskDetail returns at most this many items per call.
 pub const MAX_PAGE: u32 = 100;
+/// The most pages of one task listing (100,000 tasks): past it the listing is incomplete
+/// ([`Error::Incomplete`]), never taken for the whole.
+pub const MAX_LIST_PAGES: u32 = 1_000;
 
 /// The regional endpoint, `https://cdb.<region>.tencentcloudapi.com/`.
 pub fn regional_endpoint(region: &str) -> String {
@@ -164,29 +168,27 @@ impl Client {
         .await
     }
 
-    /// Every page of [`Client::rollback_tasks`], until `TotalCount` or an empty page.
+    /// Every page of [`Client::rollback_tasks`] ([`pages::all`]: until `TotalCount`, or
+    /// without one until a short page); [`Error::Incomplete`] when it does not end within
+    /// [`MAX_LIST_PAGES`].
     pub async fn all_rollback_tasks(
         &self,
         instance_id: &str,
         request: Option<&AsyncRequestId>,
     ) -> Result<Vec<RollbackTask>, Error> {
-        // A bound in case the server keeps reporting more tasks than it ever returns.
-        const MAX_PAGES: u32 = 1000;
-        let mut all = Vec::new();
-        let mut offset = 0u32;
-        for _ in 0..MAX_PAGES {
+        let listing = pages::Listing {
+            action: DESCRIBE_ROLLBACK_TASK_DETAIL,
+            limit: u64::from(MAX_PAGE),
+            max_pages: MAX_LIST_PAGES,
+        };
+        pages::all(listing, |offset| async move {
+            let offset = u32::try_from(offset).unwrap_or(u32::MAX);
             let page = self
                 .rollback_tasks(instance_id, request, offset, MAX_PAGE)
                 .await?;
-            let got = page.items.len();
-            all.extend(page.items);
-            offset = offset.saturating_add(u32::try_from(got).unwrap_or(u32::MAX));
-            let total = page.total_count.unwrap_or(0);
-            if got == 0 || i64::from(offset) >= total {
-                break;
-            }
-        }
-        Ok(all)
+            Ok((page.items, page.total_count))
+        })
+        .await
     }
 
     /// One DescribeRollbackRangeTime for these instances (callers batch them).
@@ -205,28 +207,28 @@ impl Client {
         Ok(answer.items)
     }
 
-    /// Every page of DescribeTasks for this filter (`Offset` and `Limit` are set here).
+    /// Every page of DescribeTasks for this filter (`Offset` and `Limit` are set here), as
+    /// [`Client::all_rollback_tasks`] pages.
     pub async fn all_tasks(&self, filter: &DescribeTasksRequest) -> Result<Vec<TaskDetail>, Error> {
-        const MAX_PAGES: u32 = 1000;
-        let mut all = Vec::new();
-        let mut offset = 0u32;
-        for _ in 0..MAX_PAGES {
+        let listing = pages::Listing {
+            action: DESCRIBE_TASKS,
+            limit: u64::from(MAX_TASKS_PAGE),
+            max_pages: MAX_LIST_PAGES,
+        };
+        pages::all(listing, |offset| {
             let body = DescribeTasksRequest {
-                offset: Some(i64::from(offset)),
+                offset: Some(i64::try_from(offset).unwrap_or(i64::MAX)),
                 limit: Some(i64::from(MAX_TASKS_PAGE)),
                 ..filter.clone()
             };
-            let page: TaskPage = self
-                .call(DESCRIBE_TASKS, &body, true, |v| typed(DESCRIBE_TASKS, v))
-                .await?;
-            let got = page.items.len();
-            all.extend(page.items);
-            offset = offset.saturating_add(u32::try_from(got).unwrap_or(u32::MAX));
-            if got == 0 || i64::from(offset) >= page.total_count.unwrap_or(0) {
-                break;
+            async move {
+                let page: TaskPage = self
+                    .call(DESCRIBE_TASKS, &body, true, |v| typed(DESCRIBE_TASKS, v))
+                    .await?;
+                Ok((page.items, page.total_count))
             }
-        }
-        Ok(all)
+        })
+        .await
     }
 
     /// DescribeAsyncRequestInfo: the status of one asynchronous request (a StartBatchRollback

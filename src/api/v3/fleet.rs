@@ -125,7 +125,12 @@ impl Client {
         &self,
         filter: &DescribeDbInstancesRequest,
     ) -> Result<Vec<DbInstance>, Error> {
-        pages::all(|offset| {
+        let listing = pages::Listing {
+            action: DESCRIBE_DB_INSTANCES,
+            limit: MAX_INSTANCES_PAGE,
+            max_pages: pages::MAX_PAGES,
+        };
+        pages::all(listing, |offset| {
             let body = DescribeDbInstancesRequest {
                 offset: Some(offset),
                 limit: Some(MAX_INSTANCES_PAGE),

@@ -392,4 +392,95 @@ mod tests {
         );
         sb.shutdown().await;
     }
+
+    /// Audit: `status` (this refresh) reads an API 3.0 request's task with
+    /// `Protocol::task`, which takes the one item DescribeRollbackTaskDetail lists for the
+    /// instance without the rule of evidence (`reconcile::pick`): no check of its start
+    /// against the attempt, none of its echo against what was sent. The filter by
+    /// AsyncRequestId ignored (a quirk the engine itself guards against), the only item listed
+    /// is another rollback's task (another time, another target name) that was stopped;
+    /// this request's own task is not listed yet. `status` journals that KILLED as this
+    /// instance's end: `failed`, from a task that is provably not its own.
+    #[tokio::test]
+    async fn audit_status_never_takes_another_rollbacks_task_for_this_request() {
+        use crate::api::v3;
+        use crate::engine::v3::V3;
+        use crate::sandbox::DetailQuirk;
+        let config = sandbox::Config {
+            task_seconds: (30.0, 30.0),
+            stop_seconds: 0.0,
+            rollback_time_check: None,
+            any_instance: true,
+            detail_quirk: DetailQuirk::IgnoredFilter,
+            visible_after_seconds: 0.5,
+            ..sandbox::Config::demo()
+        };
+        let sb = sandbox::start(config, SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let client = v3::Client::new(ClientConfig::new(
+            sb.endpoint_v3(),
+            "ap-guangzhou",
+            Credentials::new(DEMO_SECRET_ID, DEMO_SECRET_KEY),
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let protocol = V3::new(client);
+        // Another plan's rollback of the instance: another time, another target; stopped.
+        let mut other = request();
+        other.spec.rollbacktime = "2026-11-20 01:00:00".into();
+        other.spec.dbs[0].newname = "orders_other".into();
+        protocol
+            .submit(None, &[other])
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        protocol
+            .stop(None, ID)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        // This plan's own rollback, accepted and journaled.
+        let job = protocol
+            .submit(None, &[request()])
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("p.journal");
+        let (mut journal, _) = Journal::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let at = Utc::now();
+        journal
+            .append_all(&[
+                Record::Start {
+                    plan: "p".into(),
+                    plan_hash: "h".into(),
+                    at,
+                    by: None,
+                },
+                Record::Intent {
+                    batch: 1,
+                    instances: vec![ID.into()],
+                    at,
+                },
+                Record::Accepted { batch: 1, job, at },
+            ])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut state = replayed(&path);
+        refresh(
+            &protocol,
+            &path,
+            "p",
+            (&[None], &[request()]),
+            &mut state,
+            &mut |_| {},
+        )
+        .await;
+        let s = &state.instances[0];
+        assert!(
+            !s.status.is_final() && s.task_state != Some(TaskState::Killed),
+            "another rollback's task was taken for this request's: {:?} {:?} {:?}",
+            s.status,
+            s.task_state,
+            s.error
+        );
+        sb.shutdown().await;
+    }
 }

@@ -137,8 +137,10 @@ impl<P: Protocol> Engine<P> {
         let mut unresolved = false;
         for (i, result) in results {
             let result = match result {
-                // An instance that does not exist has no task: the resubmission will be
-                // refused with the API's message.
+                // An instance the API says (with a code documented to mean it) does not
+                // exist has no task: the resubmission will be refused with the API's
+                // message. Any other "not found" (`ResourceNotFound`: a resource, which one
+                // it does not say) proves nothing and is handled as an error below.
                 Err(e) if e.is_instance_missing() => Ok(Finding::Nothing),
                 other => other,
             };

@@ -88,6 +88,9 @@ impl<P: Protocol> Engine<P> {
         let unseen = match result {
             Ok(Tracked::One(task)) => return Ok(self.seen(idx, task, now)),
             Err(e) if e.class() == ErrorClass::StopRun => return Ok(Some(Ending::Stopped(e))),
+            // Only a code documented to mean "no such instance" ends it here; any other
+            // answer (`ResourceNotFound` included) is an unseen task below: retried, and
+            // `unknown` past the bound.
             Err(e) if e.is_instance_missing() => {
                 self.finish(
                     idx,

@@ -248,4 +248,20 @@ mod tests {
         let wider = [item("req", &["cdb-a", "cdb-z"], "SUCCEED")];
         assert_eq!(from_listing(&wider, "cdb-a", &s, &job), Tracked::Unlisted);
     }
+
+    /// Audit: DescribeTasks lists two items of the same AsyncRequestId, each naming only this
+    /// instance, one FAILED and one SUCCEED (a list the SDK allows: nothing makes items
+    /// unique). Which one is this instance's task, nothing tells; planrun takes the first
+    /// (`ours.iter().find(..)`) and reports `failed` by position. It must be ambiguous.
+    #[test]
+    fn audit_two_items_of_the_request_naming_the_instance_are_never_taken_by_position() {
+        let s = sent(&["cdb-a"]);
+        let job = JobHandle("req".into());
+        let twice = [
+            item("req", &["cdb-a"], "FAILED"),
+            item("req", &["cdb-a"], "SUCCEED"),
+        ];
+        let got = from_listing(&twice, "cdb-a", &s, &job);
+        assert!(matches!(got, Tracked::Ambiguous(_)), "{got:?}");
+    }
 }

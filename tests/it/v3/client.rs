@@ -8,8 +8,10 @@ use tokio::time::Instant;
 use super::*;
 use planrun::api::tc3;
 use planrun::api::v3::client::{
-    DESCRIBE_ROLLBACK_RANGE_TIME, DESCRIBE_ROLLBACK_TASK_DETAIL, START_BATCH_ROLLBACK,
+    DESCRIBE_ROLLBACK_RANGE_TIME, DESCRIBE_ROLLBACK_TASK_DETAIL, DESCRIBE_TASKS,
+    START_BATCH_ROLLBACK,
 };
+use planrun::api::v3::tasks::DescribeTasksRequest;
 use planrun::api::v3::{AsyncRequestId, Client};
 use planrun::api::{Credentials, Error, ErrorClass};
 use planrun::engine::window::{Window, window};
@@ -115,6 +117,51 @@ async fn task_details_tolerate_nulls_and_page_through_total_count() {
             json!({"InstanceId": "cdb-mo64xu70", "Offset": 200, "Limit": 100}),
         ]
     );
+}
+
+/// The SDK allows `null` for any field: without `TotalCount`, a full page (as many items as
+/// the `Limit` asked) is not the end of the listing, a short one is.
+#[tokio::test]
+async fn listings_without_total_count_page_while_pages_come_back_full() {
+    let (endpoint, script) = serve().await;
+    let task = |n: usize| json!({"Status": "SUCCESS", "StartTime": format!("2026-11-23 10:{:02}:00", n % 60)});
+    script.push(
+        DESCRIBE_ROLLBACK_TASK_DETAIL,
+        json!({"TotalCount": null, "Items": (0..100).map(task).collect::<Vec<_>>()}),
+    );
+    script.push(
+        DESCRIBE_ROLLBACK_TASK_DETAIL,
+        json!({"Items": (100..130).map(task).collect::<Vec<_>>()}),
+    );
+    let item =
+        |n: usize| json!({"AsyncRequestId": format!("req-{n}"), "TaskType": "BATCH ROLLBACK"});
+    script.push(
+        DESCRIBE_TASKS,
+        json!({"TotalCount": null, "Items": (0..100).map(item).collect::<Vec<_>>()}),
+    );
+    script.push(
+        DESCRIBE_TASKS,
+        json!({"TotalCount": null, "Items": (100..200).map(item).collect::<Vec<_>>()}),
+    );
+    script.push(DESCRIBE_TASKS, json!({"TotalCount": null, "Items": []}));
+    let client = Client::new(config(&endpoint)).unwrap();
+    let tasks = client
+        .all_rollback_tasks("cdb-mo64xu70", None)
+        .await
+        .unwrap();
+    assert_eq!(tasks.len(), 130);
+    assert_eq!(script.seen(DESCRIBE_ROLLBACK_TASK_DETAIL).len(), 2);
+    let items = client
+        .all_tasks(&DescribeTasksRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(items.len(), 200);
+    let offsets: Vec<Value> = script
+        .seen(DESCRIBE_TASKS)
+        .iter()
+        .map(|s| serde_json::from_slice::<Value>(&s.body).unwrap()["Offset"].clone())
+        .collect();
+    assert_eq!(offsets, [json!(0), json!(100), json!(200)]);
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@
 //! the sandbox answers from its own tasks and records only the submissions it accepted.
 
 mod apply;
+mod audit;
 mod cancel;
 mod cli;
 mod client;
