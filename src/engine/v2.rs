@@ -193,6 +193,9 @@ impl Protocol for V2 {
         for _ in 0..MAX_PAGES {
             let page = client.rollback_jobs(instance, offset, PAGE).await?;
             let got = u32::try_from(page.tasks.len()).unwrap_or(u32::MAX);
+            let total = page
+                .counted
+                .then(|| i64::try_from(page.task_count).unwrap_or(i64::MAX));
             if let Some(found) = page
                 .tasks
                 .into_iter()
@@ -201,10 +204,16 @@ impl Protocol for V2 {
                 return Ok(Some(task(found)));
             }
             offset = offset.saturating_add(got);
-            if got == 0 || u64::from(offset) >= page.task_count {
-                break;
+            // Without a count, a full page says nothing of the pages after it.
+            if !crate::api::pages::more(u64::from(offset), u64::from(got), u64::from(PAGE), total) {
+                return Ok(None);
             }
         }
-        Ok(None)
+        // Not every page was read: not finding the job proves nothing.
+        Err(Error::Incomplete {
+            action: crate::api::v2::ROLLBACK_JOBS.to_owned(),
+            pages: MAX_PAGES,
+            items: offset as usize,
+        })
     }
 }

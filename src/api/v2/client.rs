@@ -8,6 +8,7 @@ use serde_json::Value;
 
 pub use crate::api::config::{ClientConfig, RetryPolicy, Timeouts};
 use crate::api::error::{Error, ErrorClass};
+use crate::api::pages;
 use crate::api::rollback::InstanceRollback;
 use crate::api::transport::now_timestamp;
 use crate::api::transport::{Regional, Transport};
@@ -25,6 +26,8 @@ pub const ROLLBACK: &str = "RollbackCdbDatabaseTables";
 pub const ROLLBACK_JOBS: &str = "GetCdbRollbackJob";
 /// GetCdbRollbackJob returns at most this many tasks per call.
 pub const MAX_PAGE: u32 = 100;
+/// Pages of one instance's task list read before it is called incomplete (100,000 tasks).
+const MAX_LIST_PAGES: u32 = 1_000;
 
 /// One shared client: clones share the HTTP connection pool, the limiters and the semaphore.
 #[derive(Debug, Clone)]
@@ -141,25 +144,39 @@ impl Client {
         }
     }
 
-    /// Every task of the instance, paging by 100 until `taskCount` is reached or a page is
-    /// empty (the order of the list is unconfirmed, so callers search the whole of it).
+    /// Every task of the instance, paging by 100 ([`pages::all`]: until `taskCount` is
+    /// reached, or without one while pages come back full; bounded, else
+    /// [`Error::Incomplete`]). The order of the list is unconfirmed, so callers search the
+    /// whole of it.
     pub async fn all_rollback_jobs(&self, instance_id: &str) -> Result<JobPage, Error> {
-        // A bound in case the server keeps reporting more tasks than it ever returns.
-        const MAX_PAGES: u32 = 1000;
-        let mut all = JobPage::default();
-        let mut offset = 0u32;
-        for _ in 0..MAX_PAGES {
-            let page = self.rollback_jobs(instance_id, offset, MAX_PAGE).await?;
-            let got = page.tasks.len();
-            all.task_count = page.task_count;
-            all.tasks.extend(page.tasks);
-            offset = offset.saturating_add(u32::try_from(got).unwrap_or(u32::MAX));
-            if got == 0 || u64::from(offset) >= page.task_count {
-                break;
+        let listing = pages::Listing {
+            action: ROLLBACK_JOBS,
+            limit: u64::from(MAX_PAGE),
+            max_pages: MAX_LIST_PAGES,
+        };
+        // The last count announced (-1: none yet), for `jobs`' total.
+        let announced = std::sync::atomic::AtomicI64::new(-1);
+        let tasks = pages::all(listing, |offset| {
+            let offset = u32::try_from(offset).unwrap_or(u32::MAX);
+            let announced = &announced;
+            async move {
+                let page = self.rollback_jobs(instance_id, offset, MAX_PAGE).await?;
+                let total = page
+                    .counted
+                    .then(|| i64::try_from(page.task_count).unwrap_or(i64::MAX));
+                if let Some(t) = total {
+                    announced.store(t, std::sync::atomic::Ordering::Relaxed);
+                }
+                Ok((page.tasks, total))
             }
-        }
-        all.task_count = all.task_count.max(all.tasks.len() as u64);
-        Ok(all)
+        })
+        .await?;
+        let announced = u64::try_from(announced.into_inner()).ok();
+        Ok(JobPage {
+            task_count: announced.unwrap_or(0).max(tasks.len() as u64),
+            counted: announced.is_some(),
+            tasks,
+        })
     }
 
     /// Finds the task of `job` on the instance across all pages.

@@ -109,7 +109,11 @@ pub struct RollbackTask {
 /// One page of an instance's tasks; `task_count` is the total across all pages.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct JobPage {
+    /// `taskCount` as announced, else the tasks listed.
     pub task_count: u64,
+    /// Whether the answer announced `taskCount` (a page without one says nothing of the
+    /// pages after it).
+    pub counted: bool,
     pub tasks: Vec<RollbackTask>,
 }
 
@@ -136,10 +140,12 @@ impl JobPage {
                     .collect()
             })
             .unwrap_or_default();
-        let task_count = int(count)
-            .and_then(|n| u64::try_from(n).ok())
-            .unwrap_or(tasks.len() as u64);
-        Self { task_count, tasks }
+        let announced = int(count).and_then(|n| u64::try_from(n).ok());
+        Self {
+            task_count: announced.unwrap_or(tasks.len() as u64),
+            counted: announced.is_some(),
+            tasks,
+        }
     }
 }
 

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use super::client::Client;
 use super::envelope::typed;
 use super::lenient::{int_ish, nullable};
-use super::pages;
 use crate::api::error::Error;
+use crate::api::pages;
 
 pub const DESCRIBE_DATABASES: &str = "DescribeDatabases";
 pub const DESCRIBE_TABLES: &str = "DescribeTables";

@@ -17,13 +17,13 @@ use super::model::{
     InstanceRollbackRangeTime, RangeTimeAnswer, RollbackTask, RollbackTaskPage,
     StartBatchRollbackRequest, StopRollbackRequest,
 };
-use super::pages;
 use super::tasks::{
     AsyncRequestInfo, DescribeAsyncRequestInfoRequest, DescribeTasksRequest, MAX_TASKS_PAGE,
     TaskDetail, TaskPage,
 };
 use crate::api::config::ClientConfig;
 use crate::api::error::{Error, ErrorClass};
+use crate::api::pages;
 use crate::api::rollback::InstanceRollback;
 use crate::api::tc3::{self, SignInput};
 use crate::api::transport::now_timestamp;

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::client::Client;
 use super::envelope::typed;
 use super::lenient::{int_ish, nullable};
-use super::pages;
 use crate::api::error::Error;
+use crate::api::pages;
 
 pub const DESCRIBE_DB_INSTANCES: &str = "DescribeDBInstances";
 /// The documented maximum `Limit` of DescribeDBInstances.

@@ -29,7 +29,6 @@ pub mod envelope;
 pub mod fleet;
 mod lenient;
 pub mod model;
-mod pages;
 pub mod range;
 pub mod tasks;
 

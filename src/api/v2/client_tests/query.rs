@@ -153,3 +153,46 @@ async fn all_pages_are_fetched_by_offset() {
         .unwrap();
     assert_eq!(found.and_then(|t| t.job_id), Some(JobId("249".into())));
 }
+
+#[tokio::test]
+async fn without_a_task_count_pages_are_read_while_they_come_back_full() {
+    // 150 tasks, no taskCount: the first page is full (100), so the second is asked for.
+    let (endpoint, fake) = serve(|_, n| {
+        let start = n * 100;
+        let tasks: Vec<String> = (start..(start + 100).min(150))
+            .map(|i| format!(r#"{{"jobId":"{i}","status":"2"}}"#))
+            .collect();
+        ok(&format!(
+            r#"{{"code":0,"data":{{"taskList":[{}]}}}}"#,
+            tasks.join(",")
+        ))
+    })
+    .await;
+    let all = client(&endpoint)
+        .all_rollback_jobs("cdb-mo64xu70")
+        .await
+        .unwrap();
+    assert_eq!(all.tasks.len(), 150);
+    assert!(!all.counted);
+    assert_eq!(fake.seen().len(), 2);
+}
+
+#[tokio::test]
+async fn a_list_that_never_ends_is_incomplete_not_whole() {
+    // Every page full, no count: the bound is reached and nothing is concluded.
+    let (endpoint, _fake) = serve(|_, _| {
+        let tasks: Vec<String> = (0..100)
+            .map(|i| format!(r#"{{"jobId":"x{i}","status":"2"}}"#))
+            .collect();
+        ok(&format!(
+            r#"{{"code":0,"data":{{"taskList":[{}]}}}}"#,
+            tasks.join(",")
+        ))
+    })
+    .await;
+    let err = client(&endpoint)
+        .all_rollback_jobs("cdb-mo64xu70")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Incomplete { .. }), "{err}");
+}
