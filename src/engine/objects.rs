@@ -122,14 +122,21 @@ async fn instance<P: Protocol>(
     }
 }
 
-/// Whether an answer says the instance itself does not exist (codes of the CDB family).
+/// The CDB family's codes (the SDK's `errorcodes.py`) whose name says it is the instance
+/// that was not found; `InstanceNotFundError` is the SDK's own spelling. A bare
+/// `ResourceNotFound` or `InvalidParameter.ResourceNotExists` does not say which resource:
+/// it stays an error of the preflight, which then submits nothing.
+const INSTANCE_NOT_FOUND: &[&str] = &[
+    "InvalidParameter.InstanceNotFound",
+    "ResourceNotFound.CdbInstanceNotFoundError",
+    "ResourceNotFound.InstanceNotFoundError",
+    "ResourceNotFound.InstanceNotFundError",
+];
+
+/// Whether an answer says the instance itself does not exist.
 fn is_missing_instance(e: &Error) -> bool {
-    e.code_text().is_some_and(|code| {
-        code.starts_with("ResourceNotFound")
-            || code == "InvalidParameter.InstanceNotFound"
-            || code == "InvalidParameter.ResourceNotFound"
-            || code == "InvalidParameter.ResourceNotExists"
-    })
+    e.code_text()
+        .is_some_and(|code| INSTANCE_NOT_FOUND.contains(&code.as_str()))
 }
 
 /// Every source of `request` missing from `held`, and every target present in it, in the
@@ -307,6 +314,14 @@ mod tests {
             "InternalError.DatabaseAccessError"
         )));
         assert!(!is_missing_instance(&cloud("AuthFailure.SignatureFailure")));
+        // Which resource is not said.
+        for code in [
+            "ResourceNotFound",
+            "InvalidParameter.ResourceNotExists",
+            "InvalidParameter.ResourceNotFound",
+        ] {
+            assert!(!is_missing_instance(&cloud(code)), "{code}");
+        }
     }
 
     /// A protocol that knows what its instances hold (or, `None`, cannot say), so the check

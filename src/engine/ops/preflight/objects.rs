@@ -192,8 +192,13 @@ pub(super) fn diagnostic(checked: &Checked, instance: &Instance, problem: &Probl
             .also(id_span, "on this instance")
             .help(exists_help)
         }
-        // The only "unavailable" the object preflight reports: not found where it was asked.
-        Problem::Unavailable { .. } => super::not_in_region(checked, instance),
+        // The only "unavailable" the object preflight reports: not found where it was asked,
+        // with the API's own words.
+        Problem::Unavailable { message } => {
+            let mut d = super::not_in_region(checked, instance);
+            d.message = format!("{} (the API answered: {message})", d.message);
+            d
+        }
     }
 }
 
