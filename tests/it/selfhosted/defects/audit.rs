@@ -1,0 +1,66 @@
+//! The self-hosted audit's findings, each a scenario on real servers judged without planrun:
+//! by the oracle ([`super::super::oracle`]: the server's own `mariadb-binlog | mariadb`), by a
+//! snapshot of production at the time, or by production's own catalogue. The rule each one
+//! holds planrun to: never exit 0 with a result that differs from the oracle's, and a restore
+//! that does not succeed leaves production as it was.
+
+use super::super::oracle;
+use super::scene::{Scene, exact};
+
+const SCHEMA: &str = "CREATE DATABASE shop; \
+    CREATE TABLE shop.orders (id INT PRIMARY KEY, amount INT NOT NULL, note VARCHAR(40)); \
+    INSERT INTO shop.orders VALUES (1, 10, 'a'), (2, 20, 'b')";
+
+const ORDERS: &str = "    strategy: table\n    tables:\n      shop: [orders]\n";
+
+/// Applies `spec`: exit 0 must be an exact restore by the oracle ([`exact`]); any other
+/// outcome must leave production's tables, definitions and databases as they were, and no
+/// `_planrun_` database behind. Returns what apply said.
+async fn exact_or_refused(
+    scene: &Scene,
+    spec: &str,
+    restored: &[(&str, &str)],
+    new_dbs: &[&str],
+) -> String {
+    let oracle = oracle::restore(&scene.prod, &scene.dump(), scene.time).await;
+    let before = oracle::fingerprint(&scene.prod).await;
+    let from = oracle::log_position(&scene.prod).await;
+    let out = scene.apply(&scene.plan(spec));
+    let said = format!("{}{}", out.stdout, out.stderr);
+    if out.code == Some(0) {
+        exact(scene, &oracle, &before, &from, restored, new_dbs).await;
+    } else {
+        assert_eq!(
+            oracle::fingerprint(&scene.prod).await,
+            before,
+            "a restore that did not succeed changed production; apply said:\n{said}"
+        );
+        assert!(
+            scene.prod.databases_like("_planrun_").await.is_empty(),
+            "{said}"
+        );
+    }
+    said
+}
+
+/// Finding 1: `SET STATEMENT lock_wait_timeout=5 FOR TRUNCATE TABLE shop.orders` (MariaDB's
+/// per-statement settings, the usual way to bound a DDL's metadata lock) empties the restored
+/// table between the dump and the time. The binary log holds it as one Query event whose
+/// text starts with `SET `; the judge drops every `SET ` line of a Query event and classifies
+/// `SET ...` as neutral, so the TRUNCATE is neither replayed nor refused: the restore
+/// "succeeds" with rows production no longer had at the time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_a_ddl_wrapped_in_set_statement_is_neither_replayed_nor_refused() {
+    let scene = Scene::new(
+        &[],
+        SCHEMA,
+        &["shop"],
+        &[],
+        "INSERT INTO shop.orders VALUES (3, 30, 'c'); \
+         SET STATEMENT lock_wait_timeout = 5 FOR TRUNCATE TABLE shop.orders; \
+         INSERT INTO shop.orders VALUES (4, 40, 'd')",
+        "DELETE FROM shop.orders",
+    )
+    .await;
+    exact_or_refused(&scene, ORDERS, &[("shop.orders", "shop.orders_bak")], &[]).await;
+}
