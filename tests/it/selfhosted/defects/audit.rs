@@ -64,3 +64,23 @@ async fn audit_a_ddl_wrapped_in_set_statement_is_neither_replayed_nor_refused() 
     .await;
     exact_or_refused(&scene, ORDERS, &[("shop.orders", "shop.orders_bak")], &[]).await;
 }
+
+/// Finding 2: a DDL whose text holds a line starting `# at ` (a `#` comment of a migration
+/// script: "# at 03:00 ..."). `mariadb-binlog` prints the query verbatim, and the judge takes
+/// that line for the next event's `# at POS` header: the rest of the statement — here
+/// `TRUNCATE TABLE shop.orders` — is never judged nor replayed, and the restore "succeeds".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_a_comment_line_starting_with_at_hides_the_rest_of_a_ddl_from_the_judge() {
+    let scene = Scene::new(
+        &[],
+        SCHEMA,
+        &["shop"],
+        &[],
+        "INSERT INTO shop.orders VALUES (3, 30, 'c'); \
+         /* nightly archive */\n# at 03:00 the archive job empties the table\nTRUNCATE TABLE shop.orders; \
+         INSERT INTO shop.orders VALUES (4, 40, 'd')",
+        "DELETE FROM shop.orders",
+    )
+    .await;
+    exact_or_refused(&scene, ORDERS, &[("shop.orders", "shop.orders_bak")], &[]).await;
+}
