@@ -130,3 +130,37 @@ async fn audit_row_events_of_a_table_whose_name_has_a_newline_are_silently_left_
         assert_eq!(oracle::fingerprint(&scene.prod).await, before, "{said}");
     }
 }
+
+/// Finding 4: a database restored whole holds tables named `--add-drop-table` and
+/// `--databases`. The landing passes table names as `mariadb-dump` arguments, where they are
+/// read as options: the copy becomes `USE `shop`; DROP TABLE IF EXISTS `orders`; CREATE
+/// TABLE `orders` ...; INSERT ...` fed to production — production's own, live
+/// `shop.orders` is dropped and overwritten with the restored rows (the incident's
+/// `DELETE` silently undone on the original), whatever the restore's outcome.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_table_names_read_as_dump_options_overwrite_production_originals() {
+    let scene = Scene::new(
+        &[],
+        "CREATE DATABASE shop; \
+         CREATE TABLE shop.`--add-drop-table` (id INT PRIMARY KEY); \
+         CREATE TABLE shop.`--databases` (id INT PRIMARY KEY); \
+         CREATE TABLE shop.orders (id INT PRIMARY KEY, amount INT NOT NULL); \
+         INSERT INTO shop.orders VALUES (1, 10), (2, 20)",
+        &["shop"],
+        &[],
+        "INSERT INTO shop.orders VALUES (3, 30)",
+        "DELETE FROM shop.orders",
+    )
+    .await;
+    exact_or_refused(
+        &scene,
+        "    strategy: db\n    dbs:\n      shop: shop_bak\n",
+        &[
+            ("shop.--add-drop-table", "shop_bak.--add-drop-table"),
+            ("shop.--databases", "shop_bak.--databases"),
+            ("shop.orders", "shop_bak.orders"),
+        ],
+        &["shop_bak"],
+    )
+    .await;
+}
