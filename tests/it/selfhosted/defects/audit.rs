@@ -164,3 +164,90 @@ async fn audit_table_names_read_as_dump_options_overwrite_production_originals()
     )
     .await;
 }
+
+/// Finding 5: the `dbs` target database appears on production after planrun's checks and
+/// before its landing makes it (someone else's database, here with a stored procedure in it).
+/// The landing writes the target into its ledger, its `CREATE DATABASE` fails (it exists), and
+/// the clean-up drops every ledger-listed target database "if still empty" — counting only
+/// tables: the other party's database and its procedure are dropped from production.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_a_target_database_made_meanwhile_by_someone_else_is_dropped_by_the_clean_up() {
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::time::Duration;
+
+    let scene = Scene::new(
+        &[],
+        &format!("{SCHEMA}; CREATE DATABASE other; CREATE TABLE other.t (id INT PRIMARY KEY)"),
+        &["shop", "other"],
+        &[],
+        "INSERT INTO shop.orders VALUES (3, 30, 'c')",
+        "DELETE FROM shop.orders",
+    )
+    .await;
+    // The dump's `other` section reads a FIFO: the load on the scratch server (after the
+    // checks, before the landing) waits for the test.
+    let fifo = scene.dir.path().join("hold");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    let text = std::fs::read_to_string(scene.dump()).expect("dump");
+    let hold = format!(
+        "USE `other`;\nCREATE TABLE hold_t (x INT);\nLOAD DATA INFILE '{}' INTO TABLE hold_t;\n",
+        fifo.display()
+    );
+    assert!(text.contains("USE `other`;\n"));
+    std::fs::write(scene.dump(), text.replacen("USE `other`;\n", &hold, 1)).expect("dump");
+
+    let plan = scene.plan("    strategy: db\n    dbs:\n      shop: shop_bak\n");
+    let apply =
+        super::super::run::spawn_apply(&plan, scene.dir.path(), scene.time, &[], "apply.log");
+    // A writer can open the FIFO (without blocking) once the scratch server reads it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let writer = loop {
+        // O_NONBLOCK: fails (ENXIO) while no reader has it open.
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(0o4000)
+            .open(&fifo)
+        {
+            Ok(f) => break f,
+            Err(e) => {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the load never read the FIFO: {e}"
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    };
+    // Meanwhile, another party makes `shop_bak` on production, with a routine in it.
+    scene
+        .prod
+        .admin("CREATE DATABASE shop_bak; CREATE PROCEDURE shop_bak.keep() SELECT 1")
+        .await;
+    drop(writer);
+    let out = apply.finish(Duration::from_secs(120));
+    let said = std::fs::read_to_string(scene.dir.path().join("apply.log")).unwrap_or_default();
+    assert_ne!(out.code, Some(0), "{said}");
+    // The server's own catalogue: the other party's database and procedure are still there.
+    assert_eq!(
+        scene
+            .prod
+            .count(
+                "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'shop_bak'"
+            )
+            .await,
+        1,
+        "planrun dropped a database it did not make; apply said:\n{said}"
+    );
+    assert_eq!(
+        scene
+            .prod
+            .count("SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = 'shop_bak' AND ROUTINE_NAME = 'keep'")
+            .await,
+        1,
+        "{said}"
+    );
+}
