@@ -251,3 +251,91 @@ async fn audit_a_target_database_made_meanwhile_by_someone_else_is_dropped_by_th
         "{said}"
     );
 }
+
+/// Finding 6: the backups directory holds a dump of another server (a sibling shard whose
+/// history had the same shape, so its coordinates `bin.000001:POS` also fall on an event
+/// boundary of production's log). It was made with `--gtid`: its `gtid_slave_pos` names
+/// server 2, while production's own `BINLOG_GTID_POS` at those coordinates names server 1 —
+/// the evidence that the dump is not of this log is in hand. planrun trusts the file and
+/// position, restores the other shard's rows plus this log's changes, and says `succeeded`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_a_dump_whose_gtid_contradicts_the_log_at_its_coordinates_is_trusted() {
+    use super::super::run::{apply, defaults_file, write_plan};
+    use super::super::server::Server;
+    use mysql_async::prelude::Queryable;
+
+    let prod = Server::start().await;
+    let sibling = Server::start_with(&["--server-id=2"]).await;
+    // The same history, but for the values (of equal size).
+    prod.admin(SCHEMA).await;
+    sibling
+        .admin(&SCHEMA.replace("(1, 10, 'a'), (2, 20, 'b')", "(1, 77, 'x'), (2, 88, 'y')"))
+        .await;
+    assert_eq!(
+        oracle::log_position(&prod).await,
+        oracle::log_position(&sibling).await,
+        "the two logs must be of one shape for this scenario"
+    );
+    let dir = tempfile::tempdir().expect("dir");
+    let backups = dir.path().join("dumps");
+    std::fs::create_dir(&backups).expect("backups");
+    let dump = backups.join("shard-2.sql");
+    sibling.dump_with(&["shop"], &dump, &["--gtid"]);
+    let text = std::fs::read_to_string(&dump).expect("dump");
+    let gtid = text
+        .split("gtid_slave_pos='")
+        .nth(1)
+        .and_then(|r| r.split('\'').next())
+        .expect("a --gtid dump")
+        .to_owned();
+    let (file, pos) = oracle::log_position(&sibling).await;
+    // Production's own answer: the GTID state of its log at the dump's coordinates.
+    let mut c = prod.conn().await;
+    let here: Option<String> = c
+        .exec_first("SELECT BINLOG_GTID_POS(?, ?)", (&file, pos))
+        .await
+        .expect("binlog_gtid_pos");
+    let _ = c.disconnect().await;
+    assert_ne!(
+        here.as_deref(),
+        Some(gtid.as_str()),
+        "the evidence of the mismatch"
+    );
+
+    let t0 = chrono::Utc::now().timestamp() + 1000;
+    prod.admin(&format!(
+        "SET TIMESTAMP = {t0}; INSERT INTO shop.orders VALUES (3, 30, 'c')"
+    ))
+    .await;
+    // The ground truth: production's table at the time.
+    let truth = oracle::state(&prod, "shop", "orders").await;
+    prod.admin(&format!(
+        "SET TIMESTAMP = {}; DELETE FROM shop.orders",
+        t0 + 100
+    ))
+    .await;
+    let time = chrono::DateTime::<chrono::Utc>::from_timestamp(t0 + 50, 0)
+        .expect("time")
+        .naive_utc();
+    let _ = defaults_file(dir.path());
+    let plan = write_plan(
+        dir.path(),
+        &format!(
+            "  - id: shop\n    server: 127.0.0.1:{}\n    backups: dumps\n{ORDERS}",
+            prod.port
+        ),
+        time,
+    );
+    let before = oracle::fingerprint(&prod).await;
+    let out = apply(&plan, dir.path(), time).run();
+    let said = format!("{}{}", out.stdout, out.stderr);
+    if out.code == Some(0) {
+        assert_eq!(
+            oracle::state(&prod, "shop", "orders_bak").await,
+            truth,
+            "restored from another server's dump (its GTID {gtid}, production's log at {file}:{pos} is at {here:?}); apply said:\n{said}"
+        );
+    } else {
+        assert_eq!(oracle::fingerprint(&prod).await, before, "{said}");
+    }
+}
