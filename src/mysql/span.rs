@@ -88,7 +88,67 @@ enum Ev {
     Other,
 }
 
-/// A header line `#261205  2:06:25 server id 1  end_log_pos ...`: its time.
+/// Where the reader is in `mariadb-binlog`'s output. Event boundaries (`# at N`) and the
+/// end of the output (`DELIMITER ;`) are recognised only between events: inside a
+/// statement's text any line is text, up to the statement's delimiter line `/*!*/;`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum At {
+    /// Before the first event: the client's session settings and delimiter.
+    Prologue,
+    /// After `# at N` lines: an event header comes next.
+    Boundary,
+    /// In the body of an event other than a statement.
+    Body,
+    /// In a statement's text, up to its delimiter line.
+    Statement,
+    /// After a statement's delimiter line: only the next boundary or the end may follow.
+    Ended,
+    /// In a `BINLOG '...'` block (kept or left out).
+    Binlog(bool),
+    /// After `DELIMITER ;`: the client's closing lines.
+    Trailer,
+}
+
+/// An event header `#261205  2:06:25 server id 1  end_log_pos 2037 CRC32 0x… \tWhat…`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header<'t> {
+    pub time: NaiveDateTime,
+    pub end: u64,
+    /// The event's own text, after the tab.
+    pub event: &'t str,
+}
+
+/// Reads an event header of exactly `mariadb-binlog`'s shape; `None` for anything else.
+pub fn header(line: &str) -> Option<Header<'_>> {
+    let time = header_time(line)?;
+    let (fields, event) = line.split_once('\t')?;
+    let mut words = fields.split_whitespace().skip(2);
+    let ok = |w: Option<&str>, want: &str| w == Some(want);
+    let digits = |w: Option<&str>| {
+        w.filter(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|w| w.parse::<u64>().ok())
+    };
+    if !ok(words.next(), "server") || !ok(words.next(), "id") {
+        return None;
+    }
+    digits(words.next())?;
+    if !ok(words.next(), "end_log_pos") {
+        return None;
+    }
+    let end = digits(words.next())?;
+    match (words.next(), words.next(), words.next()) {
+        (None, None, None) => {}
+        (Some("CRC32"), Some(crc), None) if crc.starts_with("0x") => {}
+        _ => return None,
+    }
+    Some(Header {
+        time,
+        end,
+        event: event.trim_end_matches(['\n', '\r']),
+    })
+}
+
+/// A header line `#261205  2:06:25 server id ...`: its time.
 pub fn header_time(line: &str) -> Option<NaiveDateTime> {
     let rest = line.strip_prefix('#')?;
     let date = rest.get(..6)?;
@@ -105,34 +165,96 @@ pub fn header_time(line: &str) -> Option<NaiveDateTime> {
     NaiveDateTime::parse_from_str(&format!("{century}{date} {time}"), "%Y%m%d %H:%M:%S").ok()
 }
 
-fn table_map(line: &str) -> Option<(String, String)> {
-    let rest = line.split("Table_map: ").nth(1)?;
-    let mut chars = rest.chars().peekable();
-    let mut idents = Vec::new();
-    for _ in 0..2 {
-        if chars.next()? != '`' {
-            return None;
-        }
-        let mut s = String::new();
-        loop {
-            let c = chars.next()?;
-            if c == '`' {
-                if chars.peek() == Some(&'`') {
-                    chars.next();
-                    s.push('`');
-                    continue;
-                }
-                break;
+/// A backquoted name at the start of `s` (a doubled backquote is one), and the rest.
+fn backquoted(s: &str) -> Option<(String, &str)> {
+    let rest = s.strip_prefix('`')?;
+    let mut name = String::new();
+    let mut chars = rest.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c == '`' {
+            if chars.peek().is_some_and(|&(_, n)| n == '`') {
+                chars.next();
+                name.push('`');
+                continue;
             }
-            s.push(c);
+            return Some((name, &rest[i + 1..]));
         }
-        idents.push(s);
-        if idents.len() == 1 && chars.next()? != '.' {
-            return None;
-        }
+        name.push(c);
     }
-    let t = idents.pop()?;
-    Some((idents.pop()?, t))
+    None
+}
+
+/// A `Table_map: `db`.`t` mapped to number N[ (has triggers)]` event, read whole; `None`
+/// when the text has any other shape (a name with a line break is cut at it).
+fn table_map(event: &str) -> Option<(String, String)> {
+    let rest = event.strip_prefix("Table_map: ")?;
+    let (db, rest) = backquoted(rest)?;
+    let (table, rest) = backquoted(rest.strip_prefix('.')?)?;
+    let rest = rest.strip_prefix(" mapped to number ")?;
+    let number = rest.strip_suffix(" (has triggers)").unwrap_or(rest);
+    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((db, table))
+}
+
+/// `# at N`, exactly: the position of the next event.
+fn boundary(line: &str) -> Option<u64> {
+    let digits = line.strip_prefix("# at ")?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// The lines the client prints after `DELIMITER ;` (and nothing else may come there).
+const TRAILER: [&str; 5] = [
+    "",
+    "# End of log file",
+    "ROLLBACK /* added by mysqlbinlog */;",
+    "/*!50003 SET COMPLETION_TYPE=@OLD_COMPLETION_TYPE*/;",
+    "/*!50530 SET @@SESSION.PSEUDO_SLAVE_MODE=0*/;",
+];
+
+/// A session setting the tool prints before a statement (`SET TIMESTAMP=…/*!*/;`,
+/// `SET @@session.…/*!*/;`, `/*!\C utf8mb3 *//*!*/;`): one line, values without calls.
+fn setting(line: &str) -> bool {
+    let Some(body) = line.strip_suffix("/*!*/;") else {
+        return false;
+    };
+    if body.starts_with("/*!\\C ") {
+        return true;
+    }
+    let Some(values) = body
+        .strip_prefix("SET TIMESTAMP=")
+        .or_else(|| body.strip_prefix("SET @@session."))
+    else {
+        return false;
+    };
+    !values.contains(['(', '`', ';'])
+}
+
+/// A line of an event that is not a statement, and that planrun knows the meaning of.
+fn known_body_line(ev: Ev, line: &str) -> bool {
+    if line.is_empty() || line.starts_with("# ") || line.starts_with("#Q> ") {
+        return true;
+    }
+    match ev {
+        Ev::Gtid => {
+            line == "START TRANSACTION"
+                || line == "/*!*/;"
+                || (line.starts_with("/*M!") && line.ends_with("*//*!*/;"))
+        }
+        Ev::Xid => line == "COMMIT/*!*/;",
+        // Intvar, User_var, Rand: `SET INSERT_ID=3/*!*/;`, `SET @`a`:=…/*!*/;`, ….
+        Ev::Other => line.starts_with("SET ") && line.ends_with("/*!*/;"),
+        _ => false,
+    }
+}
+
+fn base64_line(line: &str) -> bool {
+    line.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=')
 }
 
 /// One pass: reads `input` (the decoded span), writes what is to be replayed to `out`.
@@ -142,12 +264,20 @@ pub struct Judge<'a> {
     pos: u64,
     time: Option<NaiveDateTime>,
     ev: Ev,
+    at: At,
+    /// The end position of the last event header (0: the tool's own events, no position).
+    end: u64,
+    /// `# at` minus the header's `end_log_pos`, learnt once per file (a remote read across
+    /// files prints `# at` counting from the first file, the headers from their own).
+    offset: Option<i128>,
     default_db: String,
     query: Vec<String>,
     group: Vec<(String, String)>,
     group_at: (u64, Option<NaiveDateTime>),
     found: Judged,
 }
+
+type Verdict = std::io::Result<Result<(), Refusal>>;
 
 impl<'a> Judge<'a> {
     pub fn new(reach: &'a Reach, first_file: &str) -> Self {
@@ -157,6 +287,9 @@ impl<'a> Judge<'a> {
             pos: 0,
             time: None,
             ev: Ev::None,
+            at: At::Prologue,
+            end: 0,
+            offset: None,
             default_db: String::new(),
             query: Vec::new(),
             group: Vec::new(),
@@ -175,6 +308,16 @@ impl<'a> Judge<'a> {
         }
     }
 
+    /// The output cannot be read with certainty here: the restore is refused.
+    fn unreadable(&self, what: &str, line: &str) -> Refusal {
+        self.refuse(
+            format!(
+                "{what}; planrun cannot tell with certainty which events the binary log holds here"
+            ),
+            line,
+        )
+    }
+
     fn emit(&mut self, out: &mut impl Write, bytes: &[u8]) -> std::io::Result<()> {
         self.found.bytes += bytes.len() as u64;
         out.write_all(bytes)
@@ -186,120 +329,224 @@ impl<'a> Judge<'a> {
         input: &mut impl BufRead,
         out: &mut impl Write,
     ) -> std::io::Result<Result<Judged, Refusal>> {
-        let mut line = Vec::new();
-        let mut started = false;
-        let mut trailer = false;
-        let mut in_binlog = false;
-        let mut keep_binlog = false;
+        let mut raw = Vec::new();
         loop {
-            line.clear();
-            if input.read_until(b'\n', &mut line)? == 0 {
+            raw.clear();
+            if input.read_until(b'\n', &mut raw)? == 0 {
                 break;
             }
-            if trailer {
-                self.emit(out, &line)?;
-                continue;
-            }
-            if in_binlog {
-                if keep_binlog {
-                    self.emit(out, &line)?;
-                }
-                if line.starts_with(b"'/*!*/;") {
-                    in_binlog = false;
-                }
-                continue;
-            }
-            if line.starts_with(b"# at ") {
-                if let Err(r) = self.close_event(out)? {
-                    return Ok(Err(r));
-                }
-                started = true;
-                let text = String::from_utf8_lossy(&line);
-                self.pos = text[5..].trim().parse().unwrap_or(self.pos);
-                continue;
-            }
-            if !started {
-                // The prologue: the client's session settings and delimiter.
-                self.emit(out, &line)?;
-                continue;
-            }
-            if line.starts_with(b"DELIMITER ;") {
-                if let Err(r) = self.close_event(out)? {
-                    return Ok(Err(r));
-                }
-                trailer = true;
-                self.emit(out, &line)?;
-                continue;
-            }
-            if line.starts_with(b"#") {
-                let text = String::from_utf8_lossy(&line).into_owned();
-                if let Some(t) = header_time(&text) {
-                    self.header(&text, t);
-                }
-                continue;
-            }
-            if line.starts_with(b"BINLOG '") {
-                in_binlog = true;
-                keep_binlog = match self.ev {
-                    Ev::Format => true,
-                    _ => match self.judge_rows() {
-                        Ok(keep) => keep,
-                        Err(r) => return Ok(Err(r)),
-                    },
-                };
-                if keep_binlog {
-                    self.emit(out, &line)?;
-                }
-                continue;
-            }
-            let text = String::from_utf8_lossy(&line).into_owned();
-            match self.ev {
-                Ev::Query => self.query.push(text),
-                Ev::Gtid if text.starts_with("START TRANSACTION") => {
-                    self.emit(out, b"START TRANSACTION\n/*!*/;\n")?;
-                }
-                Ev::Xid => self.emit(out, text.as_bytes())?,
-                _ => {}
+            let text = String::from_utf8_lossy(&raw).into_owned();
+            let line = text.trim_end_matches(['\n', '\r']);
+            if let Err(r) = self.line(line, &raw, out)? {
+                return Ok(Err(r));
             }
         }
-        if let Err(r) = self.close_event(out)? {
-            return Ok(Err(r));
-        }
-        Ok(Ok(self.found))
+        let closed = match self.at {
+            At::Prologue | At::Trailer | At::Ended => Ok(()),
+            // A read cut short (the tool stopped or was killed mid-event).
+            At::Statement | At::Binlog(_) | At::Boundary => {
+                Err(self.unreadable("the decoded binary log ends inside an event", ""))
+            }
+            At::Body => self.close_event(out)?,
+        };
+        Ok(closed.map(|()| self.found))
     }
 
-    fn header(&mut self, text: &str, time: NaiveDateTime) {
+    fn line(&mut self, line: &str, raw: &[u8], out: &mut impl Write) -> Verdict {
+        match self.at {
+            At::Trailer => {
+                if !TRAILER.contains(&line) {
+                    return Ok(Err(self.unreadable(
+                        "a line after the end of the decoded binary log",
+                        line,
+                    )));
+                }
+                self.emit(out, raw)?;
+            }
+            At::Binlog(keep) => {
+                if line == "'/*!*/;" {
+                    self.at = At::Body;
+                } else if !base64_line(line) {
+                    return Ok(Err(self.unreadable(
+                        "a line that is not base64 inside a BINLOG block",
+                        line,
+                    )));
+                }
+                if keep {
+                    self.emit(out, raw)?;
+                }
+            }
+            At::Prologue => {
+                if let Some(pos) = boundary(line) {
+                    self.pos = pos;
+                    self.at = At::Boundary;
+                } else {
+                    self.emit(out, raw)?;
+                }
+            }
+            At::Boundary => {
+                if let Some(pos) = boundary(line) {
+                    self.pos = pos;
+                } else if let Some(h) = header(line) {
+                    return Ok(self.header(&h));
+                } else {
+                    return Ok(Err(
+                        self.unreadable("an event header planrun cannot read", line)
+                    ));
+                }
+            }
+            At::Statement => {
+                if line == "/*!*/;" {
+                    self.at = At::Ended;
+                    return self.close_event(out);
+                }
+                self.query.push(line.to_owned());
+            }
+            At::Ended | At::Body => return self.between(line, raw, out),
+        }
+        Ok(Ok(()))
+    }
+
+    /// A line after an event's header: the event's body, the next boundary, or the end.
+    fn between(&mut self, line: &str, raw: &[u8], out: &mut impl Write) -> Verdict {
+        if let Some(pos) = boundary(line) {
+            if self.at == At::Body
+                && let Err(r) = self.close_event(out)?
+            {
+                return Ok(Err(r));
+            }
+            if let Err(r) = self.boundary(pos) {
+                return Ok(Err(r));
+            }
+            self.at = At::Boundary;
+            return Ok(Ok(()));
+        }
+        if line == "DELIMITER ;" {
+            if self.at == At::Body
+                && let Err(r) = self.close_event(out)?
+            {
+                return Ok(Err(r));
+            }
+            self.at = At::Trailer;
+            self.emit(out, raw)?;
+            return Ok(Ok(()));
+        }
+        if self.at == At::Ended {
+            return Ok(Err(self.unreadable(
+                "text after a statement's delimiter line that is not the next event (a statement whose text holds the delimiter?)",
+                line,
+            )));
+        }
+        // Several headers in a row: `Annotate_rows` and `Table_map`, a group of row events.
+        if line.starts_with('#') && line.as_bytes().get(1).is_some_and(u8::is_ascii_digit) {
+            return Ok(match header(line) {
+                Some(h) => self.header(&h),
+                None => Err(self.unreadable("an event header planrun cannot read", line)),
+            });
+        }
+        if line == "BINLOG '" && matches!(self.ev, Ev::Format | Ev::Rows) {
+            let keep = match self.ev {
+                Ev::Format => true,
+                _ => match self.judge_rows() {
+                    Ok(keep) => keep,
+                    Err(r) => return Ok(Err(r)),
+                },
+            };
+            self.at = At::Binlog(keep);
+            if keep {
+                self.emit(out, raw)?;
+            }
+            return Ok(Ok(()));
+        }
+        if !known_body_line(self.ev, line) {
+            return Ok(Err(self.unreadable(
+                "a line planrun cannot place in the event (an event it does not know, or text that mimics the tool's output)",
+                line,
+            )));
+        }
+        match self.ev {
+            Ev::Gtid if line == "START TRANSACTION" => {
+                self.emit(out, b"START TRANSACTION\n/*!*/;\n")?;
+            }
+            Ev::Xid => self.emit(out, raw)?,
+            _ => {}
+        }
+        Ok(Ok(()))
+    }
+
+    /// The first `# at` after an event is where that event ended: a boundary anywhere else
+    /// was printed by something other than the tool (a statement's text).
+    fn boundary(&mut self, pos: u64) -> Result<(), Refusal> {
+        let end = std::mem::take(&mut self.end);
+        let old = self.pos;
+        self.pos = pos;
+        if end == 0 {
+            return Ok(());
+        }
+        let offset = i128::from(pos) - i128::from(end);
+        match self.offset {
+            None => self.offset = Some(offset),
+            Some(o) if o == offset => {}
+            Some(_) => {
+                self.pos = old;
+                return Err(self.unreadable(
+                    &format!(
+                        "`# at {pos}` does not follow the event that ends at {end} (a statement's text that holds a line `# at …`?)"
+                    ),
+                    "",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn header(&mut self, h: &Header<'_>) -> Result<(), Refusal> {
         // The first, fake Rotate event is stamped 1970: it names the first file only.
-        if time.and_utc().timestamp() > 0 {
-            self.time = Some(time);
+        if h.time.and_utc().timestamp() > 0 {
+            self.time = Some(h.time);
         }
         self.found.events += 1;
-        if let Some(rest) = text.split("Rotate to ").nth(1) {
+        self.end = h.end;
+        self.at = At::Body;
+        let event = h.event;
+        if let Some(rest) = event.strip_prefix("Rotate to ") {
             self.file = rest
                 .split_whitespace()
                 .next()
                 .unwrap_or_default()
                 .to_owned();
             self.ev = Ev::Other;
-        } else if let Some((db, table)) = table_map(text) {
+            // A new file: its positions are learnt anew.
+            self.offset = None;
+            self.end = 0;
+        } else if event.starts_with("Table_map:") {
+            let Some((db, table)) = table_map(event) else {
+                return Err(self.unreadable(
+                    "a table map planrun cannot read (a table name with a line break?), so its row events cannot be told apart from other tables'",
+                    event,
+                ));
+            };
             if self.group.is_empty() {
                 self.group_at = (self.pos, self.time);
             }
             self.group.push((self.reach.source_db(&db), table));
             self.ev = Ev::Rows;
-        } else if text.contains("\tQuery\t") || text.contains("\tExecute_load_query") {
+        } else if event.starts_with("Query\t") || event.starts_with("Execute_load_query") {
             self.ev = Ev::Query;
-        } else if text.contains("\tGTID ") {
+            self.at = At::Statement;
+        } else if event.starts_with("GTID ") {
             self.ev = Ev::Gtid;
-        } else if text.contains("\tXid = ") {
+        } else if event.starts_with("Xid = ") {
             self.ev = Ev::Xid;
-        } else if text.contains("\tStart: ") || text.contains("Format_desc") {
+        } else if event.starts_with("Start: ") || event.starts_with("Format_desc") {
             self.ev = Ev::Format;
-        } else if text.contains("_rows") {
+            self.offset = None;
+        } else if event.contains("_rows") && !event.starts_with("Annotate_rows") {
             self.ev = Ev::Rows;
         } else {
             self.ev = Ev::Other;
         }
+        Ok(())
     }
 
     /// A row group (its `BINLOG` statement): replayed when it touches a relevant table.
@@ -334,39 +581,42 @@ impl<'a> Judge<'a> {
     }
 
     /// The end of an event: a statement is judged (and transaction control replayed).
-    fn close_event(&mut self, out: &mut impl Write) -> std::io::Result<Result<(), Refusal>> {
+    fn close_event(&mut self, out: &mut impl Write) -> Verdict {
         if self.ev != Ev::Query {
             self.ev = Ev::None;
             return Ok(Ok(()));
         }
         self.ev = Ev::None;
         let lines = std::mem::take(&mut self.query);
-        let mut statement = String::new();
-        for l in &lines {
-            let t = l.trim_end();
-            if let Some(db) = t.strip_prefix("use ") {
-                let db = db.split("/*!*/").next().unwrap_or_default().trim();
-                let db = db.trim_matches('`').replace("``", "`");
+        // The tool's settings come first, one line each; the statement's text is the rest.
+        let mut text = lines.iter().map(String::as_str).peekable();
+        while let Some(l) = text.peek() {
+            if let Some(db) = l.strip_prefix("use ") {
+                let Some((db, "/*!*/;")) = backquoted(db) else {
+                    return Ok(Err(
+                        self.unreadable("a default database planrun cannot read", l)
+                    ));
+                };
                 self.default_db = self.reach.source_db(&db);
-                continue;
+            } else if !setting(l) {
+                break;
             }
-            if t.starts_with("SET ") || t.starts_with("/*!\\C") {
-                continue;
-            }
-            let body = t.strip_suffix("/*!*/;").unwrap_or(t);
-            if !body.is_empty() {
-                statement.push_str(body);
-                statement.push('\n');
-            }
+            text.next();
+        }
+        let statement = text.collect::<Vec<_>>().join("\n");
+        if statement.trim().is_empty() {
+            return Ok(Err(self.unreadable("a statement with no text", "")));
+        }
+        if !sql::closed(&statement) {
+            return Ok(Err(self.unreadable(
+                "a statement whose text ends inside a quote or comment (its text holds the tool's delimiter line `/*!*/;`?)",
+                &statement,
+            )));
         }
         self.judge_statement(&statement, out)
     }
 
-    fn judge_statement(
-        &mut self,
-        statement: &str,
-        out: &mut impl Write,
-    ) -> std::io::Result<Result<(), Refusal>> {
+    fn judge_statement(&mut self, statement: &str, out: &mut impl Write) -> Verdict {
         let db = self.default_db.clone();
         let reach = self.reach;
         let relevant = |n: &Name| reach.relevant.contains(n) || reach.whole.contains(&n.0);

@@ -12,7 +12,11 @@ enum Token {
     Dot,
     Comma,
     Open,
-    Other,
+    Close,
+    /// A string or number literal's quoted text (gone).
+    Literal,
+    /// Any other character.
+    Punct(char),
 }
 
 /// The text of a quoted token starting at `b[i]` (after its opening `q`), and where the next
@@ -39,12 +43,23 @@ fn quoted(b: &[char], mut i: usize, q: char, escapes: bool) -> (String, usize) {
     (text, i + 1)
 }
 
-fn lex(sql: &str) -> Vec<Token> {
+struct Scan {
+    /// Tokens and the char index each starts at.
+    tokens: Vec<(Token, usize)>,
+    /// The text ends outside any quote and comment.
+    closed: bool,
+}
+
+fn scan(sql: &str) -> Scan {
     let b: Vec<char> = sql.chars().collect();
     let mut out = Vec::new();
     let mut i = 0;
+    let mut closed = true;
+    // Inside an executable comment (its text is read, its `*/` must come).
+    let mut in_exec = false;
     while i < b.len() {
         let c = b[i];
+        let at = i;
         match c {
             '/' if b.get(i + 1) == Some(&'*') => {
                 let exec = matches!(b.get(i + 2), Some('!' | 'M'));
@@ -54,15 +69,20 @@ fn lex(sql: &str) -> Vec<Token> {
                     while i < b.len() && (b[i] == '!' || b[i] == 'M' || b[i].is_ascii_digit()) {
                         i += 1;
                     }
+                    in_exec = true;
                 } else {
                     let mut j = i + 2;
                     while j + 1 < b.len() && !(b[j] == '*' && b[j + 1] == '/') {
                         j += 1;
                     }
+                    closed &= j + 1 < b.len();
                     i = j + 2;
                 }
             }
-            '*' if b.get(i + 1) == Some(&'/') => i += 2,
+            '*' if b.get(i + 1) == Some(&'/') => {
+                in_exec = false;
+                i += 2;
+            }
             '-' if b.get(i + 1) == Some(&'-') => {
                 while i < b.len() && b[i] != '\n' {
                     i += 1;
@@ -75,29 +95,36 @@ fn lex(sql: &str) -> Vec<Token> {
             }
             '\'' | '"' => {
                 let (text, next) = quoted(&b, i + 1, c, true);
+                closed &= next <= b.len();
                 i = next;
                 // A double-quoted name is an identifier under ANSI_QUOTES: kept as a word.
-                out.push(if c == '"' {
+                let token = if c == '"' {
                     Token::Word(text)
                 } else {
-                    Token::Other
-                });
+                    Token::Literal
+                };
+                out.push((token, at));
             }
             '`' => {
                 let (text, next) = quoted(&b, i + 1, '`', false);
+                closed &= next <= b.len();
                 i = next;
-                out.push(Token::Word(text));
+                out.push((Token::Word(text), at));
             }
             '.' => {
-                out.push(Token::Dot);
+                out.push((Token::Dot, at));
                 i += 1;
             }
             ',' => {
-                out.push(Token::Comma);
+                out.push((Token::Comma, at));
                 i += 1;
             }
             '(' => {
-                out.push(Token::Open);
+                out.push((Token::Open, at));
+                i += 1;
+            }
+            ')' => {
+                out.push((Token::Close, at));
                 i += 1;
             }
             c if c.is_alphanumeric() || c == '_' || c == '$' || c == '@' => {
@@ -108,16 +135,29 @@ fn lex(sql: &str) -> Vec<Token> {
                     text.push(b[i]);
                     i += 1;
                 }
-                out.push(Token::Word(text));
+                out.push((Token::Word(text), at));
             }
             c if c.is_whitespace() => i += 1,
             _ => {
-                out.push(Token::Other);
+                out.push((Token::Punct(c), at));
                 i += 1;
             }
         }
     }
-    out
+    Scan {
+        tokens: out,
+        closed: closed && !in_exec,
+    }
+}
+
+fn lex(sql: &str) -> Vec<Token> {
+    scan(sql).tokens.into_iter().map(|(t, _)| t).collect()
+}
+
+/// Whether `sql` ends outside any string, quoted name and comment: a statement cut inside
+/// one is not the whole statement.
+pub fn closed(sql: &str) -> bool {
+    scan(sql).closed
 }
 
 /// A `(database, object)` name, lowercased.
@@ -196,13 +236,15 @@ fn take_name(tokens: &[Token], i: &mut usize, default_db: &str) -> Option<Name> 
 }
 
 pub fn classify(sql: &str, default_db: &str) -> Kind {
-    let tokens = lex(sql);
+    let scanned = scan(sql).tokens;
+    let tokens: Vec<Token> = scanned.iter().map(|(t, _)| t.clone()).collect();
     let first = upper(tokens.first());
     match first.as_str() {
         "BEGIN" | "COMMIT" | "ROLLBACK" | "XA" | "SAVEPOINT" | "RELEASE" => return Kind::Control,
         "START" if upper(tokens.get(1)) == "TRANSACTION" => return Kind::Control,
-        "SET" | "USE" | "ANALYZE" | "OPTIMIZE" | "CHECK" | "CHECKSUM" | "FLUSH" | "GRANT"
-        | "REVOKE" | "INSTALL" | "UNINSTALL" | "SHOW" | "KILL" | "PURGE" | "RESET" | "SIGNAL" => {
+        "SET" => return set(sql, &scanned, default_db),
+        "USE" | "ANALYZE" | "OPTIMIZE" | "CHECK" | "CHECKSUM" | "FLUSH" | "GRANT" | "REVOKE"
+        | "INSTALL" | "UNINSTALL" | "SHOW" | "KILL" | "PURGE" | "RESET" | "SIGNAL" => {
             return Kind::Neutral;
         }
         "CREATE" | "ALTER" | "DROP" | "TRUNCATE" | "RENAME" | "REPAIR" => {}
@@ -341,6 +383,100 @@ pub fn classify(sql: &str, default_db: &str) -> Kind {
     }
 }
 
+/// A logged `SET`. `SET STATEMENT var=value, ... FOR stmt` (MariaDB's per-statement
+/// settings) is judged as `stmt`; settings that cannot touch a table's rows (`NAMES`,
+/// `PASSWORD`, `ROLE`, `TRANSACTION`, and assignments of plain values to variables) are
+/// neutral; any other `SET` (a value computed by a call, a subquery) is judged as a write.
+fn set(sql: &str, tokens: &[(Token, usize)], default_db: &str) -> Kind {
+    let word = |i: usize| match tokens.get(i) {
+        Some((Token::Word(w), _)) => w.to_ascii_uppercase(),
+        _ => String::new(),
+    };
+    if word(1) == "STATEMENT" {
+        let mut depth = 0usize;
+        for (i, (t, _)) in tokens.iter().enumerate().skip(2) {
+            match t {
+                Token::Open => depth += 1,
+                Token::Close => depth = depth.saturating_sub(1),
+                Token::Word(w) if depth == 0 && w.eq_ignore_ascii_case("FOR") => {
+                    let Some((_, at)) = tokens.get(i + 1) else {
+                        break;
+                    };
+                    let inner: String = sql.chars().skip(*at).collect();
+                    return classify(&inner, default_db);
+                }
+                _ => {}
+            }
+        }
+        // No statement after the settings: not a `SET` planrun can read.
+        return Kind::Write;
+    }
+    // `SET PASSWORD ... = PASSWORD('literal')`: the grammar takes a string, not an expression.
+    let calls = tokens.iter().any(|(t, _)| *t == Token::Open);
+    match word(1).as_str() {
+        "PASSWORD" => return Kind::Neutral,
+        "NAMES" | "CHARACTER" | "CHARSET" | "ROLE" | "DEFAULT" | "TRANSACTION" if !calls => {
+            return Kind::Neutral;
+        }
+        _ => {}
+    }
+    if plain_assignments(&tokens[1..]) {
+        Kind::Neutral
+    } else {
+        Kind::Write
+    }
+}
+
+/// `[GLOBAL|SESSION|LOCAL] var = value, ...` where each value is one literal or word (or a
+/// signed number): nothing in it is evaluated that could read or write a table.
+fn plain_assignments(tokens: &[(Token, usize)]) -> bool {
+    let mut parts = Vec::new();
+    let mut part = Vec::new();
+    for (t, _) in tokens {
+        if *t == Token::Comma {
+            parts.push(std::mem::take(&mut part));
+        } else {
+            part.push(t);
+        }
+    }
+    parts.push(part);
+    parts.iter().all(|p| {
+        let p: Vec<&Token> = p
+            .iter()
+            .copied()
+            .skip_while(|t| {
+                matches!(t, Token::Word(w) if ["GLOBAL", "SESSION", "LOCAL"]
+                    .contains(&w.to_ascii_uppercase().as_str()))
+            })
+            .collect();
+        // A name (`a`, `@a`, `@@session.a`, `@@a.b`), `=` or `:=`, one value.
+        let Some(eq) = p.iter().position(|t| matches!(t, Token::Punct(':' | '='))) else {
+            return false;
+        };
+        let name = &p[..eq];
+        let value = match &p[eq..] {
+            [Token::Punct(':'), Token::Punct('='), v @ ..] | [Token::Punct('='), v @ ..] => v,
+            _ => return false,
+        };
+        let value = match value {
+            [Token::Punct('-' | '+'), v @ ..] => v,
+            v => v,
+        };
+        let name_ok = !name.is_empty()
+            && name
+                .iter()
+                .all(|t| matches!(t, Token::Word(_) | Token::Dot));
+        let value_ok = match value {
+            [Token::Word(_) | Token::Literal] => true,
+            [Token::Word(a), Token::Dot, Token::Word(b)] => {
+                a.chars().all(|c| c.is_ascii_digit()) && b.chars().all(|c| c.is_ascii_digit())
+            }
+            _ => false,
+        };
+        name_ok && value_ok && eq <= 4
+    })
+}
+
 /// The statement's first words, for a message.
 pub fn start(sql: &str) -> String {
     let flat: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -458,5 +594,75 @@ mod tests {
         assert!(m.contains(&name("other", "v")));
         assert!(m.contains(&name("shop", "orders")));
         assert!(!m.contains(&name("other", "orders")));
+    }
+
+    #[test]
+    fn set_statement_is_judged_as_the_statement_it_wraps() {
+        assert_eq!(
+            objects(
+                "SET STATEMENT lock_wait_timeout = 5 FOR TRUNCATE TABLE shop.orders",
+                ""
+            ),
+            [name("shop", "orders")]
+        );
+        assert_eq!(
+            objects(
+                "set statement sql_mode=(select 'a,b'), max_statement_time=1 for drop table t",
+                "x"
+            ),
+            [name("x", "t")]
+        );
+        assert_eq!(
+            classify("SET STATEMENT a=1 FOR insert into v values (1)", ""),
+            Kind::Write
+        );
+        assert_eq!(classify("SET STATEMENT a=1 FOR COMMIT", ""), Kind::Control);
+        // No statement after the settings: not read as neutral.
+        assert_eq!(classify("SET STATEMENT a=1", ""), Kind::Write);
+    }
+
+    #[test]
+    fn only_plain_assignments_and_harmless_settings_are_neutral() {
+        for neutral in [
+            "SET @a = 1",
+            "set @@session.sql_mode = 'STRICT_ALL_TABLES', @b := -2.5",
+            "SET GLOBAL read_only = ON",
+            "SET NAMES utf8mb4",
+            "SET PASSWORD FOR u@h = PASSWORD('x')",
+            "SET DEFAULT ROLE r FOR u",
+        ] {
+            assert_eq!(classify(neutral, "db"), Kind::Neutral, "{neutral}");
+        }
+        for write in [
+            "SET @a = other.f()",
+            "SET @a = (SELECT max(id) FROM shop.orders)",
+            "SET @a = 1 + f()",
+            "SET",
+        ] {
+            assert_eq!(classify(write, "db"), Kind::Write, "{write}");
+        }
+    }
+
+    #[test]
+    fn closed_tells_a_text_cut_inside_a_quote_or_comment() {
+        for whole in [
+            "a 'b' `c` \"d\" /* e */ -- f",
+            "x # 'y",
+            "/*!50001 v */",
+            "'it''s'",
+        ] {
+            assert!(closed(whole), "{whole}");
+        }
+        for cut in [
+            "comment 'x",
+            "`a",
+            "\"b",
+            "/* c",
+            "/*!50001 v",
+            "'\\'",
+            "/*/",
+        ] {
+            assert!(!closed(cut), "{cut}");
+        }
     }
 }

@@ -3,6 +3,7 @@
 //! for the targets, its binary log holds only the landing, nothing of planrun's is left —
 //! or, where the honest answer is a refusal, the refusal and an unchanged production.
 
+mod audit;
 mod exact;
 mod faults;
 mod refusals;
