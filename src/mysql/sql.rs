@@ -240,6 +240,11 @@ pub fn classify(sql: &str, default_db: &str) -> Kind {
     let tokens: Vec<Token> = scanned.iter().map(|(t, _)| t.clone()).collect();
     let first = upper(tokens.first());
     match first.as_str() {
+        // `BEGIN` and `BEGIN WORK` open a transaction; `BEGIN NOT ATOMIC ... END` is a
+        // compound statement whose effects planrun cannot judge: a write.
+        "BEGIN" if tokens.len() > 1 && !(tokens.len() == 2 && upper(tokens.get(1)) == "WORK") => {
+            return Kind::Write;
+        }
         "BEGIN" | "COMMIT" | "ROLLBACK" | "XA" | "SAVEPOINT" | "RELEASE" => return Kind::Control,
         "START" if upper(tokens.get(1)) == "TRANSACTION" => return Kind::Control,
         "SET" => return set(sql, &scanned, default_db),
@@ -576,6 +581,11 @@ mod tests {
     fn kinds() {
         assert_eq!(classify("analyze table shop.orders", "x"), Kind::Neutral);
         assert_eq!(classify("BEGIN", ""), Kind::Control);
+        assert_eq!(classify("BEGIN WORK", ""), Kind::Control);
+        assert_eq!(
+            classify("BEGIN NOT ATOMIC DELETE FROM shop.orders; END", "shop"),
+            Kind::Write
+        );
         assert_eq!(classify("insert into v values (1)", ""), Kind::Write);
         assert_eq!(classify("/*!40000 ALTER DATABASE x */", ""), Kind::Neutral);
         assert_eq!(classify("DROP VIEW shop.v", ""), Kind::Neutral);
