@@ -8,6 +8,7 @@ use std::process::Stdio;
 
 use mysql_async::prelude::Queryable;
 
+use super::gate::Gate;
 use super::ledger::{Entry, Landing, Ledger};
 use super::progress::{Meter, Phase, Progress, Unit, counter, metered};
 use super::rows::Rows;
@@ -267,7 +268,8 @@ pub async fn land(
 
 /// `mariadb-dump` of `names` on the scratch server piped into `mariadb` on production, into
 /// database `into`: tables and rows only (no `DROP TABLE`, no locks, no triggers). The
-/// stream passes through planrun, which counts the rows handed to production on `rows`.
+/// stream passes through planrun's [`Gate`], which lets only the creation and filling of
+/// `names` through, and counts the rows handed to production on `rows`.
 async fn copy(
     ends: &Ends<'_>,
     from: &str,
@@ -297,8 +299,11 @@ async fn copy(
         ]
         .map(String::from),
     );
+    // After `--`, every argument is a name: a table called `--databases` is not an option.
+    dump_args.push("--".to_owned());
     dump_args.push(from.to_owned());
     dump_args.extend(names.iter().cloned());
+    let mut gate = Gate::new(names);
     let mut dumper = Proc::spawn(
         &tools::dumper()?,
         &dump_args,
@@ -309,6 +314,8 @@ async fn copy(
     let mut pipe = tools::stdout_file(&mut dumper)?;
     let mut load_args = tools::connection(creds.tool_option(), &req.host, req.port);
     load_args.push("--max-allowed-packet=1G".into());
+    // No client command (`\!`, `source`, ...) is read from the stream.
+    load_args.push("--binary-mode".into());
     load_args.push(format!("--database={into}"));
     let loader = Proc::spawn(
         &tools::client()?,
@@ -321,6 +328,7 @@ async fn copy(
         use std::io::{Read, Write};
         let mut buf = vec![0u8; 1 << 16];
         let mut counted = Rows::default();
+        let mut passed = Vec::with_capacity(1 << 16);
         loop {
             let n = match pipe.read(&mut buf) {
                 Ok(0) => break,
@@ -328,9 +336,15 @@ async fn copy(
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e.into()),
             };
-            stdin.write_all(&buf[..n])?;
-            rows.add(counted.feed(&buf[..n]));
+            // Only whole statements the gate let pass reach production; a refused one ends
+            // the copy before it is written (the loader then ends at its input's end).
+            gate.feed(&buf[..n], &mut passed).map_err(Error::Gate)?;
+            stdin.write_all(&passed)?;
+            rows.add(counted.feed(&passed));
+            passed.clear();
         }
+        gate.finish(&mut passed).map_err(Error::Gate)?;
+        stdin.write_all(&passed)?;
         // Dropping the pipe's end here (a loader that died) ends the dumper too.
         Ok(())
     });

@@ -1,0 +1,359 @@
+//! The gate of the landing stream: `mariadb-dump`'s output is read statement by statement
+//! before any of it goes to production, and only what makes or fills the landing's own
+//! tables passes — `CREATE TABLE` and `INSERT INTO` of exactly the names being copied, the
+//! dump's `/*!NNNNN SET ... */` session settings, and MariaDB's sandbox-mode line. Anything
+//! else (`DROP`, `USE`, `CREATE DATABASE`, another table, a client command) stops the copy
+//! before it is sent: whatever the dump tool was made to write, production's own objects are
+//! never the object of a statement of the landing.
+//!
+//! A statement ends at a `;` outside strings and names, as the client splits them. Comments
+//! other than the executable `/*!...*/` kind, and backslashes outside strings (client
+//! commands), are refused rather than interpreted: a reading that differed from the client's
+//! could hide a statement from the gate.
+
+/// MariaDB's dump tools write this first; the client turns its sandbox mode on.
+const SANDBOX: &[u8] = b"/*M!999999\\- enable the sandbox mode */";
+
+/// Lexical state of the statement being read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lex {
+    Code,
+    /// Inside a string or a name quoted by this byte.
+    Quote(u8),
+}
+
+/// The state of the gate across the chunks of a stream.
+#[derive(Debug, Clone)]
+pub struct Gate {
+    /// The names the stream may create and fill.
+    names: Vec<String>,
+    /// The current statement's bytes, not passed yet.
+    pending: Vec<u8>,
+    /// How far `pending` has been read.
+    at: usize,
+    lex: Lex,
+    /// Inside an executable comment (`/*!` or `/*M!`).
+    exec: bool,
+}
+
+/// What a chunk's scan reached.
+enum Scan {
+    /// More bytes are needed.
+    More,
+    /// `pending[..n]` is a whole unit (a statement with its `;`, or the sandbox line).
+    Unit(usize),
+}
+
+impl Gate {
+    pub fn new(names: &[String]) -> Self {
+        Self {
+            names: names.to_vec(),
+            pending: Vec::new(),
+            at: 0,
+            lex: Lex::Code,
+            exec: false,
+        }
+    }
+
+    /// Reads `chunk` and appends to `out` every whole statement that may pass; a statement
+    /// that may not is `Err(why)`, and nothing of it is in `out`.
+    pub fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+        self.pending.extend_from_slice(chunk);
+        while let Scan::Unit(n) = self.scan()? {
+            let unit: Vec<u8> = self.pending.drain(..n).collect();
+            self.at = 0;
+            if !unit.starts_with(SANDBOX) {
+                judge(&unit, &self.names)?;
+            }
+            out.extend_from_slice(&unit);
+        }
+        Ok(())
+    }
+
+    /// The stream's end (its last blank bytes go to `out`): a statement left without its
+    /// `;` would still be run by the client.
+    pub fn finish(&mut self, out: &mut Vec<u8>) -> Result<(), String> {
+        if self.pending.iter().all(u8::is_ascii_whitespace) {
+            out.append(&mut self.pending);
+            return Ok(());
+        }
+        Err(format!(
+            "an unfinished statement at the end: {}",
+            shown(&self.pending)
+        ))
+    }
+
+    /// Reads on from `at` to the end of the current unit, or of what is there.
+    fn scan(&mut self) -> Result<Scan, String> {
+        let p = &self.pending;
+        if self.at == 0 {
+            let lead = p.iter().take_while(|b| b.is_ascii_whitespace()).count();
+            let rest = &p[lead..];
+            if rest.is_empty() || (rest.len() < SANDBOX.len() && SANDBOX.starts_with(rest)) {
+                return Ok(Scan::More);
+            }
+            if rest.starts_with(SANDBOX) {
+                return Ok(Scan::Unit(lead + SANDBOX.len()));
+            }
+        }
+        while self.at < p.len() {
+            let b = p[self.at];
+            let next = p.get(self.at + 1).copied();
+            if let Lex::Quote(q) = self.lex {
+                if b == b'\\' && q != b'`' {
+                    if next.is_none() {
+                        return Ok(Scan::More);
+                    }
+                    self.at += 2;
+                    continue;
+                }
+                if b == q {
+                    self.lex = Lex::Code;
+                }
+                self.at += 1;
+                continue;
+            }
+            match b {
+                b'\'' | b'"' | b'`' => self.lex = Lex::Quote(b),
+                b';' if self.exec => {
+                    return Err(format!(
+                        "a `;` inside an executable comment: {}",
+                        shown(&p[..=self.at])
+                    ));
+                }
+                b';' => {
+                    self.at += 1;
+                    return Ok(Scan::Unit(self.at));
+                }
+                b'\\' => {
+                    return Err(format!(
+                        "a backslash outside a string (a client command): {}",
+                        shown(&p[..=self.at])
+                    ));
+                }
+                b'#' | b'-' | b'/' | b'*' => {
+                    let Some(next) = next else {
+                        return Ok(Scan::More);
+                    };
+                    match (b, next) {
+                        (b'/', b'*') => {
+                            let Some(opened) = self.opener() else {
+                                return Ok(Scan::More);
+                            };
+                            if opened == 0 || self.exec {
+                                return Err(format!(
+                                    "a comment the gate does not read: {}",
+                                    shown(&p[..(self.at + 4).min(p.len())])
+                                ));
+                            }
+                            self.exec = true;
+                            self.at += opened;
+                            continue;
+                        }
+                        (b'*', b'/') if self.exec => {
+                            self.exec = false;
+                            self.at += 2;
+                            continue;
+                        }
+                        (b'#', _) | (b'-', b'-') | (b'*', b'/') => {
+                            return Err(format!(
+                                "a comment the gate does not read: {}",
+                                shown(&p[..(self.at + 2).min(p.len())])
+                            ));
+                        }
+                        _ => {}
+                    }
+                }
+                _ => {}
+            }
+            self.at += 1;
+        }
+        Ok(Scan::More)
+    }
+
+    /// At a `/*`: the length of an executable comment's opener (`/*!`, `/*M!`), 0 for a
+    /// plain comment, `None` when the bytes that tell are not there yet.
+    fn opener(&self) -> Option<usize> {
+        let p = &self.pending[self.at..];
+        match p.get(2)? {
+            b'!' => Some(3),
+            b'M' => match p.get(3)? {
+                b'!' => Some(4),
+                _ => Some(0),
+            },
+            _ => Some(0),
+        }
+    }
+}
+
+/// Whether `statement` (with its `;`) may go to production: the dump's session settings,
+/// or the creation or filling of one of `names`.
+fn judge(statement: &[u8], names: &[String]) -> Result<(), String> {
+    let body = statement
+        .strip_suffix(b";")
+        .unwrap_or(statement)
+        .trim_ascii();
+    if body.is_empty() || setting(body) {
+        return Ok(());
+    }
+    let named = [b"CREATE TABLE ".as_slice(), b"INSERT INTO "]
+        .iter()
+        .find_map(|verb| body.strip_prefix(*verb).map(|rest| (*verb, rest)));
+    if let Some((verb, rest)) = named
+        && let Some((name, after)) = ident(rest)
+    {
+        let after = after.trim_ascii_start();
+        let shaped = if verb.starts_with(b"CREATE") {
+            after.starts_with(b"(")
+        } else {
+            after.starts_with(b"VALUES") || after.starts_with(b"(")
+        };
+        if shaped && names.contains(&name) {
+            return Ok(());
+        }
+    }
+    Err(format!(
+        "a statement other than the creation or filling of the copied tables: {}",
+        shown(body)
+    ))
+}
+
+/// `/*!40101 SET NAMES utf8mb4 */` and the like: one executable comment holding one `SET`
+/// of plain values (no call, no subquery, no name).
+fn setting(body: &[u8]) -> bool {
+    let Some(rest) = body
+        .strip_prefix(b"/*!")
+        .or_else(|| body.strip_prefix(b"/*M!"))
+    else {
+        return false;
+    };
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let Some(inner) = rest[digits..]
+        .strip_prefix(b" SET ")
+        .and_then(|r| r.strip_suffix(b"*/"))
+    else {
+        return false;
+    };
+    digits > 0
+        && !inner.windows(2).any(|w| w == b"*/" || w == b"/*")
+        && !inner.iter().any(|b| matches!(b, b'(' | b'`' | b';'))
+}
+
+/// A backquoted name at the start of `text`, unquoted, and what follows it.
+fn ident(text: &[u8]) -> Option<(String, &[u8])> {
+    let rest = text.strip_prefix(b"`")?;
+    let mut name = Vec::new();
+    let mut i = 0;
+    loop {
+        match (rest.get(i)?, rest.get(i + 1)) {
+            (b'`', Some(b'`')) => {
+                name.push(b'`');
+                i += 2;
+            }
+            (b'`', _) => return Some((String::from_utf8(name).ok()?, &rest[i + 1..])),
+            (b, _) => {
+                name.push(*b);
+                i += 1;
+            }
+        }
+    }
+}
+
+/// The start of a refused text, for the error (control characters escaped).
+fn shown(text: &[u8]) -> String {
+    let text = String::from_utf8_lossy(text);
+    let text = text.trim();
+    let mut cut: String = text.chars().take(80).collect();
+    if cut.len() < text.len() {
+        cut.push('…');
+    }
+    cut.escape_debug().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `mariadb-dump --skip-add-drop-table --no-create-db --skip-comments ...` of two
+    /// tables writes.
+    const DUMP: &str = "/*M!999999\\- enable the sandbox mode */ \n\n\
+        /*!40101 SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT */;\n\
+        /*!40103 SET TIME_ZONE='+00:00' */;\n\
+        /*!40101 SET @OLD_SQL_MODE=@@SQL_MODE, SQL_MODE='NO_AUTO_VALUE_ON_ZERO' */;\n\
+        CREATE TABLE `--add-drop-table` (\n  `id` int(11) NOT NULL,\n  `s` varchar(20) DEFAULT NULL COMMENT 'x;\\n DROP y',\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB COMMENT='t;z';\n\
+        /*!40101 SET character_set_client = @saved_cs_client */;\n\n\
+        INSERT INTO `--add-drop-table` VALUES\n(1,'it\\'s; DROP TABLE `orders`;'),\n(2,0x3B);\n\
+        CREATE TABLE `o``k` (\n  `id` int(11) DEFAULT -1,\n  `g` int(11) GENERATED ALWAYS AS (`id` - -1) VIRTUAL\n) /*!50100 PARTITION BY HASH (`id`) */;\n\
+        INSERT INTO `o``k` VALUES (1);\n\
+        /*!40101 SET SQL_MODE=@OLD_SQL_MODE */;\n";
+
+    fn names() -> Vec<String> {
+        vec!["--add-drop-table".into(), "o`k".into()]
+    }
+
+    fn run(text: &[u8], size: usize) -> Result<Vec<u8>, String> {
+        let mut gate = Gate::new(&names());
+        let mut out = Vec::new();
+        for chunk in text.chunks(size) {
+            gate.feed(chunk, &mut out)?;
+        }
+        gate.finish(&mut out)?;
+        Ok(out)
+    }
+
+    #[test]
+    fn the_dump_of_the_copied_tables_passes_whole_however_it_is_cut() {
+        for size in 1..=DUMP.len() {
+            assert_eq!(run(DUMP.as_bytes(), size).as_deref(), Ok(DUMP.as_bytes()));
+        }
+    }
+
+    #[test]
+    fn what_would_drop_switch_or_touch_another_object_is_stopped_before_it_is_sent() {
+        for bad in [
+            "DROP TABLE IF EXISTS `orders`;",
+            "/*!40000 DROP TABLE IF EXISTS `orders`*/;",
+            "USE `shop`;",
+            "CREATE DATABASE /*!32312 IF NOT EXISTS*/ `shop`;",
+            "CREATE TABLE `orders` (`id` int);",
+            "CREATE TABLE `shop`.`--add-drop-table` (`id` int);",
+            "INSERT INTO `orders` VALUES (1);",
+            "INSERT INTO `shop`.`o``k` VALUES (1);",
+            "LOCK TABLES `orders` WRITE;",
+            "ALTER TABLE `--add-drop-table` RENAME TO `x`;",
+            "/*!40101 SET @x = (SELECT 1) */;",
+            "/*!50003 CREATE*/ /*!50003 TRIGGER `t` BEFORE INSERT ON `o``k` FOR EACH ROW SET @a=1 */;",
+        ] {
+            let text = format!("{DUMP}{bad}\nINSERT INTO `o``k` VALUES (2);\n");
+            let mut gate = Gate::new(&names());
+            let mut out = Vec::new();
+            let refused = gate.feed(text.as_bytes(), &mut out);
+            assert!(refused.is_err(), "{bad}");
+            assert_eq!(
+                out,
+                DUMP.trim_end().as_bytes(),
+                "{bad}: only what came before passed"
+            );
+        }
+    }
+
+    #[test]
+    fn comments_and_client_commands_are_refused_not_read() {
+        for bad in [
+            "# '\nDROP TABLE `orders`;",
+            "-- '\nDROP TABLE `orders`;",
+            "/* ' */ DROP TABLE `orders`;",
+            "\\! rm -rf /\n;",
+            "INSERT INTO `o``k` VALUES (1) -- ';",
+            "INSERT INTO `o``k` VALUES (1) /*! ; DROP TABLE `orders` */;",
+        ] {
+            assert!(run(bad.as_bytes(), 3).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_statement_without_its_end_is_refused_at_the_end_of_the_stream() {
+        assert!(run(b"INSERT INTO `o``k` VALUES (1)\n", 7).is_err());
+        assert!(run(b"INSERT INTO `o``k` VALUES (1);\n \n", 7).is_ok());
+    }
+}
