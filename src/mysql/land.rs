@@ -102,7 +102,9 @@ pub struct Ends<'a> {
 
 /// Copies and verifies every landing, then renames them all, telling `progress` the rows
 /// copied of how many (`bytes`: the SQL the restore handed its scratch server). The ledger
-/// is written before each step that makes something.
+/// is written before each step that makes something named by the restore's id, and after
+/// the creation of a target database (a name of the plan's: only a create that succeeded
+/// proves it is this restore's).
 pub async fn land(
     ends: &Ends<'_>,
     production: &mut mysql_async::Conn,
@@ -228,15 +230,17 @@ pub async fn land(
         return Err(Error::Cancelled);
     }
     progress(Progress::at(Phase::Renaming, bytes));
-    let mut made = Vec::new();
     for (_, target) in &req.objects.dbs {
-        ledger.write(&Entry::Database {
-            name: target.clone(),
-        })?;
+        // Written only once the create has succeeded: a database of that name made by
+        // someone else since the checks fails the create and is never listed, so the
+        // clean-up never takes it for this restore's (a kill between the two leaves an
+        // empty database that a re-run reports as existing, rather than a guess).
         production
             .query_drop(format!("CREATE DATABASE {}", quote(target)))
             .await?;
-        made.push(target.clone());
+        ledger.write(&Entry::Created {
+            name: target.clone(),
+        })?;
     }
     let moves: Vec<String> = tables
         .iter()
