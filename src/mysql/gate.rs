@@ -27,8 +27,10 @@ enum Lex {
 pub struct Gate {
     /// The names the stream may create and fill.
     names: Vec<String>,
-    /// The current statement's bytes, not passed yet.
+    /// Bytes not passed yet: the current statement's from `start`.
     pending: Vec<u8>,
+    /// Where the current statement starts in `pending`.
+    start: usize,
     /// How far `pending` has been read.
     at: usize,
     lex: Lex,
@@ -49,6 +51,7 @@ impl Gate {
         Self {
             names: names.to_vec(),
             pending: Vec::new(),
+            start: 0,
             at: 0,
             lex: Lex::Code,
             exec: false,
@@ -59,41 +62,53 @@ impl Gate {
     /// that may not is `Err(why)`, and nothing of it is in `out`.
     pub fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
         self.pending.extend_from_slice(chunk);
-        while let Scan::Unit(n) = self.scan()? {
-            let unit: Vec<u8> = self.pending.drain(..n).collect();
-            self.at = 0;
-            if !unit.starts_with(SANDBOX) {
-                judge(&unit, &self.names)?;
+        while let Scan::Unit(end) = self.scan()? {
+            let unit = &self.pending[self.start..end];
+            if !unit.trim_ascii_start().starts_with(SANDBOX) {
+                judge(unit, &self.names)?;
             }
-            out.extend_from_slice(&unit);
+            out.extend_from_slice(unit);
+            self.start = end;
         }
+        // What passed goes at once per chunk (not per statement: a chunk of many short
+        // statements is not moved again for each).
+        self.pending.drain(..self.start);
+        self.at -= self.start;
+        self.start = 0;
         Ok(())
     }
 
     /// The stream's end (its last blank bytes go to `out`): a statement left without its
     /// `;` would still be run by the client.
     pub fn finish(&mut self, out: &mut Vec<u8>) -> Result<(), String> {
-        if self.pending.iter().all(u8::is_ascii_whitespace) {
+        if self.pending[self.start..]
+            .iter()
+            .all(u8::is_ascii_whitespace)
+        {
             out.append(&mut self.pending);
             return Ok(());
         }
         Err(format!(
             "an unfinished statement at the end: {}",
-            shown(&self.pending)
+            shown(&self.pending[self.start..])
         ))
     }
 
     /// Reads on from `at` to the end of the current unit, or of what is there.
     fn scan(&mut self) -> Result<Scan, String> {
         let p = &self.pending;
-        if self.at == 0 {
-            let lead = p.iter().take_while(|b| b.is_ascii_whitespace()).count();
-            let rest = &p[lead..];
+        if self.at == self.start {
+            let lead = p[self.start..]
+                .iter()
+                .take_while(|b| b.is_ascii_whitespace())
+                .count();
+            let rest = &p[self.start + lead..];
             if rest.is_empty() || (rest.len() < SANDBOX.len() && SANDBOX.starts_with(rest)) {
                 return Ok(Scan::More);
             }
             if rest.starts_with(SANDBOX) {
-                return Ok(Scan::Unit(lead + SANDBOX.len()));
+                self.at = self.start + lead + SANDBOX.len();
+                return Ok(Scan::Unit(self.at));
             }
         }
         while self.at < p.len() {
@@ -118,7 +133,7 @@ impl Gate {
                 b';' if self.exec => {
                     return Err(format!(
                         "a `;` inside an executable comment: {}",
-                        shown(&p[..=self.at])
+                        shown(&p[self.start..=self.at])
                     ));
                 }
                 b';' => {
@@ -128,7 +143,7 @@ impl Gate {
                 b'\\' => {
                     return Err(format!(
                         "a backslash outside a string (a client command): {}",
-                        shown(&p[..=self.at])
+                        shown(&p[self.start..=self.at])
                     ));
                 }
                 b'#' | b'-' | b'/' | b'*' => {
@@ -143,7 +158,7 @@ impl Gate {
                             if opened == 0 || self.exec {
                                 return Err(format!(
                                     "a comment the gate does not read: {}",
-                                    shown(&p[..(self.at + 4).min(p.len())])
+                                    shown(&p[self.start..(self.at + 4).min(p.len())])
                                 ));
                             }
                             self.exec = true;
@@ -158,7 +173,7 @@ impl Gate {
                         (b'#', _) | (b'-', b'-') | (b'*', b'/') => {
                             return Err(format!(
                                 "a comment the gate does not read: {}",
-                                shown(&p[..(self.at + 2).min(p.len())])
+                                shown(&p[self.start..(self.at + 2).min(p.len())])
                             ));
                         }
                         _ => {}
