@@ -6,7 +6,8 @@
 //! before it is sent: whatever the dump tool was made to write, production's own objects are
 //! never the object of a statement of the landing.
 //!
-//! A statement ends at a `;` outside strings and names, as the client splits them. Comments
+//! A statement ends at a `;` outside strings and names, as the client splits them; once the
+//! head of a `CREATE TABLE`/`INSERT INTO` has passed, the rest of it streams on. Comments
 //! other than the executable `/*!...*/` kind, and backslashes outside strings (client
 //! commands), are refused rather than interpreted: a reading that differed from the client's
 //! could hide a statement from the gate.
@@ -36,6 +37,8 @@ pub struct Gate {
     lex: Lex,
     /// Inside an executable comment (`/*!` or `/*M!`).
     exec: bool,
+    /// The current statement's head passed ([`head`]): its bytes pass as they are read.
+    streaming: bool,
 }
 
 /// What a chunk's scan reached.
@@ -55,6 +58,7 @@ impl Gate {
             at: 0,
             lex: Lex::Code,
             exec: false,
+            streaming: false,
         }
     }
 
@@ -64,11 +68,26 @@ impl Gate {
         self.pending.extend_from_slice(chunk);
         while let Scan::Unit(end) = self.scan()? {
             let unit = &self.pending[self.start..end];
-            if !unit.trim_ascii_start().starts_with(SANDBOX) {
+            if !self.streaming && !unit.trim_ascii_start().starts_with(SANDBOX) {
                 judge(unit, &self.names)?;
             }
             out.extend_from_slice(unit);
             self.start = end;
+            self.streaming = false;
+        }
+        // A long `INSERT` (a megabyte of rows) is not held whole: once its head has passed,
+        // what is read of it passes (and its rows are counted as they go).
+        let read = &self.pending[self.start..self.at];
+        if !self.streaming {
+            match head(read, &self.names) {
+                Some(true) => self.streaming = true,
+                Some(false) => return Err(refusal(read)),
+                None => {}
+            }
+        }
+        if self.streaming {
+            out.extend_from_slice(read);
+            self.start = self.at;
         }
         // What passed goes at once per chunk (not per statement: a chunk of many short
         // statements is not moved again for each).
@@ -81,9 +100,10 @@ impl Gate {
     /// The stream's end (its last blank bytes go to `out`): a statement left without its
     /// `;` would still be run by the client.
     pub fn finish(&mut self, out: &mut Vec<u8>) -> Result<(), String> {
-        if self.pending[self.start..]
-            .iter()
-            .all(u8::is_ascii_whitespace)
+        if !self.streaming
+            && self.pending[self.start..]
+                .iter()
+                .all(u8::is_ascii_whitespace)
         {
             out.append(&mut self.pending);
             return Ok(());
@@ -211,26 +231,41 @@ fn judge(statement: &[u8], names: &[String]) -> Result<(), String> {
     if body.is_empty() || setting(body) {
         return Ok(());
     }
-    let named = [b"CREATE TABLE ".as_slice(), b"INSERT INTO "]
-        .iter()
-        .find_map(|verb| body.strip_prefix(*verb).map(|rest| (*verb, rest)));
-    if let Some((verb, rest)) = named
-        && let Some((name, after)) = ident(rest)
-    {
-        let after = after.trim_ascii_start();
-        let shaped = if verb.starts_with(b"CREATE") {
-            after.starts_with(b"(")
-        } else {
-            after.starts_with(b"VALUES") || after.starts_with(b"(")
-        };
-        if shaped && names.contains(&name) {
-            return Ok(());
-        }
+    match head(body, names) {
+        Some(true) => Ok(()),
+        _ => Err(refusal(body)),
     }
-    Err(format!(
+}
+
+fn refusal(text: &[u8]) -> String {
+    format!(
         "a statement other than the creation or filling of the copied tables: {}",
-        shown(body)
-    ))
+        shown(text)
+    )
+}
+
+/// Whether the start of a statement (`text`, perhaps all of it) is `CREATE TABLE` or
+/// `INSERT INTO` one of `names` (then the rest of it, its columns or rows, may stream on);
+/// `None` while too little of it is there to tell, or when it is of another form.
+fn head(text: &[u8], names: &[String]) -> Option<bool> {
+    const VERBS: [&[u8]; 2] = [b"CREATE TABLE ", b"INSERT INTO "];
+    let text = text.trim_ascii_start();
+    let (verb, rest) = VERBS
+        .iter()
+        .find_map(|verb| text.strip_prefix(*verb).map(|rest| (*verb, rest)))?;
+    let Some((name, after)) = ident(rest) else {
+        // A name still arriving, or none (`shop`.`t` is refused with the rest).
+        return (!rest.is_empty() && !rest.starts_with(b"`")).then_some(false);
+    };
+    let after = after.trim_ascii_start();
+    let shaped = match (verb.starts_with(b"CREATE"), after.first()?) {
+        (_, b'(') => true,
+        (true, _) => false,
+        (false, _) if after.starts_with(b"VALUES") => true,
+        (false, _) if b"VALUES".starts_with(after) => return None,
+        (false, _) => false,
+    };
+    Some(shaped && names.contains(&name))
 }
 
 /// `/*!40101 SET NAMES utf8mb4 */` and the like: one executable comment holding one `SET`
@@ -364,6 +399,20 @@ mod tests {
         ] {
             assert!(run(bad.as_bytes(), 3).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn rows_pass_as_they_come_once_the_head_has_passed_and_a_bad_head_is_stopped_at_once() {
+        let mut gate = Gate::new(&names());
+        let mut out = Vec::new();
+        gate.feed(b"INSERT INTO `o``k` VALUES (1),\n(2)", &mut out)
+            .expect("a copied table's rows");
+        assert_eq!(out, b"INSERT INTO `o``k` VALUES (1),\n(2)");
+        let mut gate = Gate::new(&names());
+        assert!(
+            gate.feed(b"INSERT INTO `orders` VALUES (1", &mut out)
+                .is_err()
+        );
     }
 
     #[test]
