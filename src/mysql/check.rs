@@ -39,6 +39,9 @@ impl std::fmt::Display for Facts {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Span {
     pub dump: Dump,
+    /// What was (not) checked of the dump's GTID position against the log at its
+    /// coordinates.
+    pub gtid_check: String,
     /// The binary logs from the dump's file to the newest.
     pub logs: Vec<String>,
     pub facts: Facts,
@@ -181,7 +184,8 @@ pub(super) async fn check_on(
         .into_iter()
         .filter_map(|r| r.get::<String, _>(0))
         .collect();
-    let (dump, skipped) = choose(req, creds, &listed).await?;
+    let mariadb = facts.version.to_ascii_lowercase().contains("mariadb");
+    let (dump, gtid_check, skipped) = choose(conn, req, creds, &listed, mariadb).await?;
     let logs = log_span(&listed, &dump.log_file)?;
     for (source, target) in &req.objects.dbs {
         let n: Option<i64> = conn
@@ -208,19 +212,24 @@ pub(super) async fn check_on(
     }
     Ok(Span {
         dump,
+        gtid_check,
         logs,
         facts,
         skipped,
     })
 }
 
-/// The latest dump (by coordinates) that holds every source and whose coordinates the log
-/// shows to precede the time: no event before them is stamped at or after it.
+/// The latest dump (by coordinates) that holds every source, whose GTID position (when it
+/// records one and the server can tell) is the log's own at its coordinates, and whose
+/// coordinates the log shows to precede the time: no event before them is stamped at or
+/// after it. With it, what was (not) checked of its GTID position.
 async fn choose(
+    conn: &mut mysql_async::Conn,
     req: &Request,
     creds: &Credentials,
     listed: &[String],
-) -> Result<(Dump, Vec<(String, String)>), Error> {
+    mariadb: bool,
+) -> Result<(Dump, String, Vec<(String, String)>), Error> {
     let no_dump = |why: String| Error::NoDump {
         dir: req.backups.display().to_string(),
         time: req.time.to_string(),
@@ -245,6 +254,17 @@ async fn choose(
             ));
             continue;
         }
+        let log = match &d.gtid {
+            Some(_) => log_gtid(conn, mariadb, &d).await?,
+            None => None,
+        };
+        let gtid_check = match gtid_verdict(d.gtid.as_deref(), log.as_ref().map(Option::as_deref)) {
+            Ok(note) => note,
+            Err(why) => {
+                skipped.push((name, why));
+                continue;
+            }
+        };
         match latest_before(req, creds, &d).await? {
             Some(t) if t >= req.time => skipped.push((
                 name,
@@ -253,7 +273,7 @@ async fn choose(
                     d.coordinates()
                 ),
             )),
-            _ => return Ok((d, skipped)),
+            _ => return Ok((d, gtid_check, skipped)),
         }
     }
     Err(no_dump(if skipped.is_empty() {
@@ -280,6 +300,67 @@ fn lacks(req: &Request, d: &Dump) -> Option<String> {
         }
     }
     None
+}
+
+/// Production's own GTID position at the dump's coordinates (`BINLOG_GTID_POS`, MariaDB):
+/// `Some(None)` when it has none there (the coordinates are no event's start in its log),
+/// `None` when the server cannot tell (MySQL has no such function).
+async fn log_gtid(
+    conn: &mut mysql_async::Conn,
+    mariadb: bool,
+    d: &Dump,
+) -> Result<Option<Option<String>>, Error> {
+    if !mariadb {
+        return Ok(None);
+    }
+    let at: Option<Option<String>> = conn
+        .exec_first("SELECT BINLOG_GTID_POS(?, ?)", (&d.log_file, d.log_pos))
+        .await?;
+    Ok(Some(at.flatten()))
+}
+
+/// Whether the dump's GTID position (`dump`) agrees with the log's at its coordinates
+/// (`log`: as [`log_gtid`]): `Ok` says what was (not) checked, `Err` why the dump is not of
+/// this log.
+fn gtid_verdict(dump: Option<&str>, log: Option<Option<&str>>) -> Result<String, String> {
+    let shown = |g: &str| {
+        if g.is_empty() {
+            "(empty)".to_owned()
+        } else {
+            g.to_owned()
+        }
+    };
+    match (dump, log) {
+        (None, _) => Ok("no GTID position recorded, none checked".to_owned()),
+        (Some(g), None) => Ok(format!(
+            "GTID {}, not checked: the server has no BINLOG_GTID_POS",
+            shown(g)
+        )),
+        (Some(g), Some(None)) => Err(format!(
+            "it records GTID {}, but its coordinates are no event's start in the server's log (BINLOG_GTID_POS is NULL there): not a dump of this log",
+            shown(g)
+        )),
+        (Some(g), Some(Some(h))) if gtid_set(g) == gtid_set(h) => {
+            Ok(format!("GTID {}, the log's own there", shown(g)))
+        }
+        (Some(g), Some(Some(h))) => Err(format!(
+            "its GTID position {} contradicts the log's at its coordinates ({}): a dump of another server's history",
+            shown(g),
+            shown(h)
+        )),
+    }
+}
+
+/// A MariaDB GTID position (`domain-server-seq`, comma-separated, one per domain) as a
+/// sorted list, so that the order of its domains does not matter.
+fn gtid_set(pos: &str) -> Vec<&str> {
+    let mut v: Vec<&str> = pos
+        .split(',')
+        .map(str::trim)
+        .filter(|g| !g.is_empty())
+        .collect();
+    v.sort_unstable();
+    v
 }
 
 /// The latest event time of the dump's log file before its coordinates.
@@ -377,6 +458,32 @@ mod tests {
             log_span(&l(&["b.000001", "b.000003"]), "b.000001"),
             Err(Error::LogGap { missing, .. }) if missing == "b.000002"
         ));
+    }
+
+    #[test]
+    fn a_dump_is_of_this_log_only_when_its_gtid_is_the_logs_own_at_its_coordinates() {
+        // Equal, whatever the order of the domains.
+        assert!(gtid_verdict(Some("0-1-8,1-1-3"), Some(Some("1-1-3,0-1-8"))).is_ok());
+        assert!(gtid_verdict(Some(""), Some(Some(""))).is_ok());
+        // Another server's history (a sibling shard), or another point of it.
+        let other = gtid_verdict(Some("0-2-3"), Some(Some("0-1-3")));
+        assert!(other.is_err_and(|why| why.contains("0-2-3") && why.contains("0-1-3")));
+        assert!(gtid_verdict(Some("0-1-3"), Some(Some("0-1-4"))).is_err());
+        assert!(gtid_verdict(Some("0-1-3"), Some(Some(""))).is_err());
+        // The coordinates are no position of this log.
+        assert!(gtid_verdict(Some("0-1-3"), Some(None)).is_err());
+    }
+
+    #[test]
+    fn what_could_not_be_checked_is_said() {
+        assert_eq!(
+            gtid_verdict(None, None).as_deref(),
+            Ok("no GTID position recorded, none checked")
+        );
+        assert!(
+            gtid_verdict(Some("3E11FA47-71CA-11E1-9E33-C80AA9429562:1-5"), None)
+                .is_ok_and(|note| note.contains("not checked"))
+        );
     }
 
     #[test]

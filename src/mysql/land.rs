@@ -8,6 +8,7 @@ use std::process::Stdio;
 
 use mysql_async::prelude::Queryable;
 
+use super::gate::Gate;
 use super::ledger::{Entry, Landing, Ledger};
 use super::progress::{Meter, Phase, Progress, Unit, counter, metered};
 use super::rows::Rows;
@@ -101,7 +102,9 @@ pub struct Ends<'a> {
 
 /// Copies and verifies every landing, then renames them all, telling `progress` the rows
 /// copied of how many (`bytes`: the SQL the restore handed its scratch server). The ledger
-/// is written before each step that makes something.
+/// is written before each step that makes something named by the restore's id, and after
+/// the creation of a target database (a name of the plan's: only a create that succeeded
+/// proves it is this restore's).
 pub async fn land(
     ends: &Ends<'_>,
     production: &mut mysql_async::Conn,
@@ -227,15 +230,17 @@ pub async fn land(
         return Err(Error::Cancelled);
     }
     progress(Progress::at(Phase::Renaming, bytes));
-    let mut made = Vec::new();
     for (_, target) in &req.objects.dbs {
-        ledger.write(&Entry::Database {
-            name: target.clone(),
-        })?;
+        // Written only once the create has succeeded: a database of that name made by
+        // someone else since the checks fails the create and is never listed, so the
+        // clean-up never takes it for this restore's (a kill between the two leaves an
+        // empty database that a re-run reports as existing, rather than a guess).
         production
             .query_drop(format!("CREATE DATABASE {}", quote(target)))
             .await?;
-        made.push(target.clone());
+        ledger.write(&Entry::Created {
+            name: target.clone(),
+        })?;
     }
     let moves: Vec<String> = tables
         .iter()
@@ -267,7 +272,8 @@ pub async fn land(
 
 /// `mariadb-dump` of `names` on the scratch server piped into `mariadb` on production, into
 /// database `into`: tables and rows only (no `DROP TABLE`, no locks, no triggers). The
-/// stream passes through planrun, which counts the rows handed to production on `rows`.
+/// stream passes through planrun's [`Gate`], which lets only the creation and filling of
+/// `names` through, and counts the rows handed to production on `rows`.
 async fn copy(
     ends: &Ends<'_>,
     from: &str,
@@ -297,8 +303,11 @@ async fn copy(
         ]
         .map(String::from),
     );
+    // After `--`, every argument is a name: a table called `--databases` is not an option.
+    dump_args.push("--".to_owned());
     dump_args.push(from.to_owned());
     dump_args.extend(names.iter().cloned());
+    let mut gate = Gate::new(names);
     let mut dumper = Proc::spawn(
         &tools::dumper()?,
         &dump_args,
@@ -309,6 +318,8 @@ async fn copy(
     let mut pipe = tools::stdout_file(&mut dumper)?;
     let mut load_args = tools::connection(creds.tool_option(), &req.host, req.port);
     load_args.push("--max-allowed-packet=1G".into());
+    // No client command (`\!`, `source`, ...) is read from the stream.
+    load_args.push("--binary-mode".into());
     load_args.push(format!("--database={into}"));
     let loader = Proc::spawn(
         &tools::client()?,
@@ -321,6 +332,7 @@ async fn copy(
         use std::io::{Read, Write};
         let mut buf = vec![0u8; 1 << 16];
         let mut counted = Rows::default();
+        let mut passed = Vec::with_capacity(1 << 16);
         loop {
             let n = match pipe.read(&mut buf) {
                 Ok(0) => break,
@@ -328,9 +340,15 @@ async fn copy(
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e.into()),
             };
-            stdin.write_all(&buf[..n])?;
-            rows.add(counted.feed(&buf[..n]));
+            // Only whole statements the gate let pass reach production; a refused one ends
+            // the copy before it is written (the loader then ends at its input's end).
+            gate.feed(&buf[..n], &mut passed).map_err(Error::Gate)?;
+            stdin.write_all(&passed)?;
+            rows.add(counted.feed(&passed));
+            passed.clear();
         }
+        gate.finish(&mut passed).map_err(Error::Gate)?;
+        stdin.write_all(&passed)?;
         // Dropping the pipe's end here (a loader that died) ends the dumper too.
         Ok(())
     });

@@ -1,7 +1,9 @@
-//! A restore's ledger: what it is about to make on production, written (and synced) *before*
-//! it makes it, and the checksums of the verified copies, written before the final rename.
-//! A re-run of the same restore after a crash reads it to tell what is its own: every name
-//! it made carries the restore's id too, and only names the ledger lists are ever dropped.
+//! A restore's ledger: what it is about to make on production under names carrying the
+//! restore's id, written (and synced) *before* it makes it; the target databases (names of
+//! the plan's) it made, written *after* their create succeeded, the only proof that one is
+//! its own; and the checksums of the verified copies, written before the final rename. A
+//! re-run of the same restore after a crash reads it to tell what is its own: only names the
+//! ledger lists so are ever dropped.
 //! It lives beside the journal as `<job>.land`, one JSON object a line; it holds names and
 //! checksums, never a credential.
 
@@ -24,8 +26,13 @@ pub struct Landing {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum Entry {
-    /// About to create this database on production (a temporary one, or a target).
+    /// About to create this temporary database on production (its name carries the
+    /// restore's id). Older ledgers also list targets so, before their create: such an
+    /// entry proves nothing of a target, and is never acted on.
     Database { name: String },
+    /// This target database was created on production by this restore (written after its
+    /// `CREATE DATABASE` succeeded).
+    Created { name: String },
     /// About to copy these tables in (under their temporary names).
     Copying { tables: Vec<Landing> },
     /// Every copy verified; the rename is next.

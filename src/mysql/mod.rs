@@ -15,6 +15,7 @@
 pub mod check;
 pub mod credentials;
 pub mod dump;
+mod gate;
 pub mod grants;
 mod land;
 mod ledger;
@@ -153,6 +154,10 @@ pub enum Error {
         production: String,
         scratch: String,
     },
+    /// The landing stream held a statement that does not make or fill a copied table
+    /// ([`gate`]): it was not sent, and the landing stops.
+    #[error("the copy to production was stopped before a statement it must not send: {0}")]
+    Gate(String),
     #[error("{tool} is not on PATH (install mariadb-client or mysql-client)")]
     NoTool { tool: String },
     #[error("{tool} failed: {reason}")]

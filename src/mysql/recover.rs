@@ -22,8 +22,8 @@ pub(super) async fn leftovers(req: &Request, creds: &Credentials) -> Result<(), 
 /// What an earlier run of this restore left on production, by its ledger: `Some(tables)`
 /// when it had landed (renamed) them — proven by the ledger's `renamed`, or by every target
 /// carrying the checksum the ledger verified before the rename while no temporary table is
-/// left; otherwise its temporary tables and databases, and the target databases it made
-/// (if still empty), are dropped, and `None`.
+/// left; otherwise its temporary tables and databases, and the target databases it proved
+/// it created (if they hold nothing at all), are dropped, and `None`.
 pub(super) async fn take_back(
     conn: &mut mysql_async::Conn,
     req: &Request,
@@ -59,25 +59,35 @@ pub(super) async fn take_back(
         return Ok(landed);
     }
     for e in &entries {
-        match e {
-            Entry::Copying { tables } => {
-                for l in tables.iter().filter(|l| l.temp.starts_with(&stem)) {
-                    conn.query_drop(format!(
-                        "DROP TABLE IF EXISTS {}.{}",
-                        quote(&l.temp_db),
-                        quote(&l.temp)
-                    ))
-                    .await?;
-                }
+        if let Entry::Copying { tables } = e {
+            for l in tables.iter().filter(|l| l.temp.starts_with(&stem)) {
+                conn.query_drop(format!(
+                    "DROP TABLE IF EXISTS {}.{}",
+                    quote(&l.temp_db),
+                    quote(&l.temp)
+                ))
+                .await?;
             }
-            Entry::Database { name } if !name.starts_with(TEMP_PREFIX) => {
-                drop_if_empty(conn, name).await?;
-            }
-            _ => {}
         }
+    }
+    for name in created(&entries) {
+        drop_if_empty(conn, name).await?;
     }
     ledger.remove()?;
     Ok(None)
+}
+
+/// The target databases the ledger proves this restore created (`created` entries, written
+/// after a create that succeeded). A `database` entry of a target (older ledgers wrote one
+/// before the create) proves nothing: the create may have failed on someone else's database.
+fn created(entries: &[Entry]) -> Vec<&str> {
+    entries
+        .iter()
+        .filter_map(|e| match e {
+            Entry::Created { name } if !name.starts_with(TEMP_PREFIX) => Some(name.as_str()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Every target exists with the checksum verified before the rename, and no temporary
@@ -117,15 +127,18 @@ async fn proven(conn: &mut mysql_async::Conn, tables: &[Landing]) -> Result<bool
     Ok(!tables.is_empty())
 }
 
+/// What a database holds, by kind: tables (views and sequences among them), routines and
+/// events (triggers belong to tables).
+const HOLDINGS: &str = "SELECT (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?) \
+    + (SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ?) \
+    + (SELECT COUNT(*) FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ?)";
+
+/// Drops `db` (which this restore created) while it holds nothing at all: anything in it was
+/// put there by someone else since, and keeps it.
 async fn drop_if_empty(conn: &mut mysql_async::Conn, db: &str) -> Result<(), Error> {
-    let n: Option<i64> = conn
-        .exec_first(
-            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?",
-            (db,),
-        )
-        .await?;
+    let n: Option<i64> = conn.exec_first(HOLDINGS, (db, db, db)).await?;
     if n == Some(0) {
-        // No tables may also mean no database (not made yet): nothing to drop then.
+        // Nothing held may also mean no database (gone since): nothing to drop then.
         conn.query_drop(format!("DROP DATABASE IF EXISTS {}", quote(db)))
             .await?;
     }
@@ -148,4 +161,26 @@ pub async fn abandon(req: &Request, creds: &Credentials) -> Result<bool, Error> 
     let landed = landed?.is_some();
     leftovers(req, creds).await?;
     Ok(landed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_target_database_whose_create_succeeded_is_this_restores() {
+        let entries = [
+            // An older ledger's intent, written before a create that may have failed.
+            Entry::Database {
+                name: "shop_bak".into(),
+            },
+            Entry::Database {
+                name: "_planrun_0123456789_d0".into(),
+            },
+            Entry::Created {
+                name: "other_bak".into(),
+            },
+        ];
+        assert_eq!(created(&entries), ["other_bak"]);
+    }
 }

@@ -32,13 +32,10 @@ pub fn human(survey: &Survey) -> String {
                 let mut lines = vec![
                     format!("  {}: {} ({})", req.id, req.server(), s.facts),
                     format!(
-                        "    dump {} (binary log {}{}), replayed up to {} on {}",
+                        "    dump {} (binary log {}; {}), replayed up to {} on {}",
                         s.dump.path.display(),
                         s.dump.coordinates(),
-                        s.dump
-                            .gtid
-                            .as_ref()
-                            .map_or_else(String::new, |g| format!(", GTID {g}")),
+                        s.gtid_check,
                         req.time,
                         scratch_of(req),
                     ),
@@ -84,6 +81,7 @@ pub fn json(survey: &Survey) -> serde_json::Value {
                 "binlog_file": s.dump.log_file,
                 "binlog_position": s.dump.log_pos,
                 "dump_gtid": s.dump.gtid,
+                "dump_gtid_check": s.gtid_check,
                 "stop_time": req.time.to_string(),
                 "scratch": scratch_of(req),
                 "passed_over": s.skipped.iter().map(|(p, why)| serde_json::json!({"dump": p, "why": why})).collect::<Vec<_>>(),
