@@ -248,6 +248,11 @@ impl Apply {
     }
 
     /// `--poll-interval` (or its default): the shortest time between two polls of a task.
+    /// The instances' clock (the plan's timezone): how the API's task times are read.
+    pub fn offset(&self) -> chrono::FixedOffset {
+        self.offset
+    }
+
     pub fn poll_interval(&self) -> Duration {
         self.poll_interval
     }

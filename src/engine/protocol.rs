@@ -147,7 +147,9 @@ pub trait Protocol: Send + Sync + 'static {
         instance: &str,
     ) -> impl Future<Output = Result<Vec<Task>, Error>> + Send;
 
-    /// The instance's task of `job`, if the API lists it.
+    /// The instance's task of `job`, if the API lists it. For API 3.0 this is the lone item
+    /// listed for the request, which may be another rollback's (a filter ignored): no proof.
+    /// What journals an outcome (`apply`, `status`, `cancel`) asks [`Protocol::track`].
     fn task(
         &self,
         region: Option<&str>,

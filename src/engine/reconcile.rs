@@ -20,6 +20,7 @@
 use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
 
 use super::protocol::{JobHandle, Task, TaskState};
+use super::state::RunState;
 use crate::api::rollback::RollbackSpec;
 use crate::contract::TIME_FORMAT;
 
@@ -65,6 +66,34 @@ pub struct Sent {
 }
 
 impl Sent {
+    /// What the rule needs to track instance `i`'s accepted submission, from the journal's
+    /// fold alone (`status` and `cancel`, which run no engine): the call of its latest
+    /// intent (or of its submission in doubt) and when it was attempted; `spec` is what
+    /// the plan asks of the instance, `offset` the instances' clock.
+    pub fn accepted(
+        state: &RunState,
+        i: usize,
+        spec: RollbackSpec,
+        offset: FixedOffset,
+    ) -> Option<Self> {
+        let s = state.instances.get(i)?;
+        let (batch, at) = s.last_intent.or(s.in_doubt).map_or_else(
+            || (Vec::new(), s.submitted_at.unwrap_or_else(Utc::now)),
+            |(b, at)| (state.batch(b).to_vec(), at),
+        );
+        Some(Self {
+            batch: if batch.is_empty() {
+                vec![s.id.clone()]
+            } else {
+                batch
+            },
+            spec,
+            attempt: at,
+            offset,
+            failed_before: s.failed_before,
+        })
+    }
+
     /// The earliest start a task of this submission can show.
     pub fn since(&self) -> DateTime<Utc> {
         self.attempt - CLOCK_SKEW

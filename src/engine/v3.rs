@@ -517,8 +517,10 @@ impl Protocol for V3 {
         let request = AsyncRequestId(job.0.clone());
         let items = client.all_rollback_tasks(instance, Some(&request)).await?;
         // This instance's item, if one alone can be it: never the first of several (the
-        // filter may be ignored, the `Detail` may be empty). The engine tracks with
-        // [`Protocol::track`], which applies the whole rule of evidence.
+        // filter may be ignored, the `Detail` may be empty). It is not proof that the item
+        // is this request's (nothing here knows what was sent): whatever journals an
+        // outcome — apply, status, cancel — asks [`Protocol::track`], which applies the whole
+        // rule of evidence.
         let mine: Vec<&RollbackTask> = items
             .iter()
             .filter(|t| tied::of_instance(t, instance))

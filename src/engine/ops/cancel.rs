@@ -18,6 +18,7 @@ use crate::engine::apply::Apply;
 use crate::engine::journal::{Journal, Record};
 use crate::engine::local;
 use crate::engine::protocol::{JobHandle, Protocol, TaskState};
+use crate::engine::reconcile::{Sent, Tracked};
 use crate::engine::state::{RunState, Status};
 use crate::engine::store;
 use crate::plan::ResolvedPlan;
@@ -237,13 +238,20 @@ pub async fn cancel(
         .await?
     };
     let regions = apply.regions();
+    let requests = apply.prepared().requests();
+    let offset = apply.offset();
     let state = targets.state;
     let protocol = apply.protocol.clone();
     let mut failed = local.failed;
     let mut stopping: Vec<Stopping> = Vec::new();
     for (i, id) in targets.cloud {
         let region = regions[i].clone();
-        let job = state.instances[i].job.clone();
+        // What proves a listed task this instance's (the rule of evidence): its call, its
+        // time, what the plan asks of it. Without it, no task is taken for its own.
+        let job = state.instances[i].job.clone().and_then(|job| {
+            let spec = requests.get(i)?.spec.clone();
+            Some((job, Sent::accepted(&state, i, spec, offset)?))
+        });
         // Stopped by an earlier cancel and not confirmed yet: confirm, do not stop again.
         if let Some(request) = state.instances[i].stop_request.clone() {
             let request = JobHandle(request);
@@ -285,18 +293,24 @@ pub async fn cancel(
     })
 }
 
-/// A stop asked for and accepted: the instance, its rollback's handle, the stop's request.
+/// A stop asked for and accepted: the instance, its rollback's handle (with what the rule of
+/// evidence needs to take a listed task for its own), the stop's request.
 struct Stopping {
     region: Option<String>,
     id: String,
-    job: Option<JobHandle>,
+    job: Option<(JobHandle, Sent)>,
     request: JobHandle,
     /// What DescribeAsyncRequestInfo last said of the stop request.
     seen: Option<TaskState>,
 }
 
 impl Stopping {
-    fn new(region: Option<String>, id: String, job: Option<JobHandle>, request: JobHandle) -> Self {
+    fn new(
+        region: Option<String>,
+        id: String,
+        job: Option<(JobHandle, Sent)>,
+        request: JobHandle,
+    ) -> Self {
         Self {
             region,
             id,
@@ -328,12 +342,15 @@ async fn confirm_stops(
                 .await
                 .ok()
                 .flatten();
+            // Only a task proven this instance's (never another plan's or tool's KILLED task,
+            // listed alone where the filter was ignored, nor a shared task's end) decides.
             let task = match &s.job {
-                Some(job) => protocol
-                    .task(s.region.as_deref(), &s.id, job)
-                    .await
-                    .ok()
-                    .flatten(),
+                Some((job, sent)) => {
+                    match protocol.track(s.region.as_deref(), &s.id, job, sent).await {
+                        Ok(Tracked::One(task)) => Some(task),
+                        _ => None,
+                    }
+                }
                 None => None,
             };
             match task.as_ref().map(|t| &t.state) {
@@ -398,5 +415,158 @@ async fn confirm_stops(
         }
         tokio::time::sleep(every).await;
         pending = next;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use chrono::FixedOffset;
+
+    use super::*;
+    use crate::api::rollback::{DatabaseRename, InstanceRollback, RollbackSpec, Strategy};
+    use crate::api::{ClientConfig, Credentials, v3};
+    use crate::engine::v3::V3;
+    use crate::sandbox::{self, DEMO_SECRET_ID, DEMO_SECRET_KEY, DetailQuirk};
+
+    const ID: &str = "cdb-cncl0001";
+
+    fn request(time: &str, newname: &str) -> InstanceRollback {
+        InstanceRollback {
+            instance_id: ID.into(),
+            spec: RollbackSpec {
+                rollbacktime: time.into(),
+                strategy: Strategy::Db,
+                dbs: vec![DatabaseRename {
+                    dbname: "orders".into(),
+                    newname: newname.into(),
+                }],
+                tables: vec![],
+            },
+        }
+    }
+
+    fn cancelled(journal: &Path) -> bool {
+        Journal::read(journal)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .iter()
+            .any(|r| matches!(r, Record::Cancelled { .. }))
+    }
+
+    /// `cancel` confirms a stop by the task's KILLED only when the rule of evidence takes
+    /// that task for the instance's own: another tool's rollback of the instance, stopped
+    /// and listed alone (the AsyncRequestId filter ignored), is not this plan's, so the
+    /// instance stays `stopping`; this plan's own task, once KILLED, is `cancelled`.
+    #[tokio::test]
+    async fn cancel_never_takes_another_tools_killed_task_for_its_own() {
+        let config = sandbox::Config {
+            task_seconds: (30.0, 30.0),
+            stop_seconds: 0.0,
+            rollback_time_check: None,
+            any_instance: true,
+            detail_quirk: DetailQuirk::IgnoredFilter,
+            visible_after_seconds: 0.5,
+            ..sandbox::Config::demo()
+        };
+        let sb = sandbox::start(config, SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let client = v3::Client::new(ClientConfig::new(
+            sb.endpoint_v3(),
+            "ap-guangzhou",
+            Credentials::new(DEMO_SECRET_ID, DEMO_SECRET_KEY),
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let v3 = V3::new(client);
+        // Another tool's rollback of the instance: another time, another target; stopped.
+        v3.submit(None, &[request("2026-11-20 01:00:00", "orders_other")])
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        v3.stop(None, ID).await.unwrap_or_else(|e| panic!("{e}"));
+        // This plan's rollback, accepted; its stop asked for.
+        let ours = request("2026-11-20 03:15:00", "orders_bak");
+        let attempt = Utc::now();
+        let job = v3
+            .submit(None, std::slice::from_ref(&ours))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let sent = Sent {
+            batch: vec![ID.into()],
+            spec: ours.spec.clone(),
+            attempt,
+            offset: FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| unreachable!()),
+            failed_before: None,
+        };
+        let protocol = AnyProtocol::from(v3.clone());
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("p.journal");
+        let (mut journal, _) = Journal::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let stopping = |sent: &Sent| {
+            vec![Stopping::new(
+                None,
+                ID.into(),
+                Some((job.clone(), sent.clone())),
+                JobHandle("stop-request".into()),
+            )]
+        };
+        let every = Duration::from_millis(100);
+        let mut events = Vec::new();
+        let outcome = confirm_stops(
+            &protocol,
+            &mut journal,
+            stopping(&sent),
+            Instant::now() + Duration::from_millis(300),
+            every,
+            &mut |e| events.push(e.to_string()),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            outcome,
+            Outcome {
+                failed: 0,
+                still: 1
+            },
+            "{events:?}"
+        );
+        assert!(!cancelled(&path), "{events:?}");
+        // This plan's own task listed, still running: still stopping.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let outcome = confirm_stops(
+            &protocol,
+            &mut journal,
+            stopping(&sent),
+            Instant::now() + Duration::from_millis(300),
+            every,
+            &mut |e| events.push(e.to_string()),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            outcome,
+            Outcome {
+                failed: 0,
+                still: 1
+            },
+            "{events:?}"
+        );
+        assert!(!cancelled(&path), "{events:?}");
+        // Its own task KILLED: cancelled.
+        v3.stop(None, ID).await.unwrap_or_else(|e| panic!("{e}"));
+        let outcome = confirm_stops(
+            &protocol,
+            &mut journal,
+            stopping(&sent),
+            Instant::now() + Duration::from_secs(5),
+            every,
+            &mut |e| events.push(e.to_string()),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(outcome, Outcome::default(), "{events:?}");
+        assert!(cancelled(&path), "{events:?}");
+        sb.shutdown().await;
     }
 }

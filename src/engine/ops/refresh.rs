@@ -7,13 +7,14 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{FixedOffset, Utc};
 
 use super::{escaped, shown};
 use crate::api::rollback::InstanceRollback;
 use crate::engine::apply::Apply;
 use crate::engine::journal::Record;
 use crate::engine::protocol::{Protocol, TaskState};
+use crate::engine::reconcile::{Sent, Tracked};
 use crate::engine::state::RunState;
 use crate::engine::store;
 use crate::plan::text::visible;
@@ -25,6 +26,9 @@ pub enum Note {
     Refused(String),
     /// One instance's task could not be polled.
     Unseen { instance: String, error: String },
+    /// What the API lists proves no task to be this instance's submission's (the rule of
+    /// evidence, [`crate::engine::reconcile`]): nothing is recorded of it.
+    Unproven { instance: String, why: String },
     /// A task succeeded, and its new objects could not be looked for.
     Unverifiable { instance: String, error: String },
     /// An apply holds the plan's lock: it journals what its tasks do.
@@ -60,6 +64,13 @@ impl fmt::Display for Note {
                 visible(instance),
                 escaped(error)
             ),
+            Self::Unproven { instance, why } => write!(
+                f,
+                "cannot tell the task of {} from the API: {}; {}",
+                visible(instance),
+                escaped(why),
+                crate::engine::reconcile::check_hint(&visible(instance))
+            ),
             Self::Unverifiable { instance, error } => write!(
                 f,
                 "cannot look for the new objects of {}: {}",
@@ -93,6 +104,7 @@ pub async fn apply(apply: &mut Apply, say: &mut dyn FnMut(Note)) {
     let protocol = Arc::clone(&apply.protocol);
     let regions = apply.regions();
     let requests = apply.prepared().requests();
+    let offset = apply.offset();
     let path = apply.journal_path().to_owned();
     let plan = apply.plan_name().to_owned();
     let state = apply.state_mut();
@@ -100,7 +112,7 @@ pub async fn apply(apply: &mut Apply, say: &mut dyn FnMut(Note)) {
         protocol.as_ref(),
         &path,
         &plan,
-        (&regions, &requests),
+        (&regions, &requests, offset),
         state,
         say,
     )
@@ -108,15 +120,18 @@ pub async fn apply(apply: &mut Apply, say: &mut dyn FnMut(Note)) {
 }
 
 /// Asks the API about every instance of `state` (the fold of the journal at `path`;
-/// `regions[i]` is the region of `state.instances[i]`) that was submitted and is not final
-/// yet, and records what it learned in the journal: under the plan's lock, and only if nobody
+/// `regions[i]` is the region of `state.instances[i]`, `requests[i]` what the plan asks of it,
+/// `offset` the instances' clock) that was submitted and is not final yet, and records what
+/// it learned in the journal. A task is the instance's only by the rule of evidence
+/// ([`Protocol::track`]), as `apply` tracks it: never another rollback's task listed alone
+/// where the filter was ignored. Records go under the plan's lock, and only if nobody
 /// wrote to the journal meanwhile (while an apply runs, it journals what its tasks do itself,
 /// so the journal is shown as it records it). What could not be done is said to `say`.
 pub async fn refresh<P: Protocol>(
     protocol: &P,
     path: &Path,
     plan: &str,
-    (regions, requests): (&[Option<String>], &[InstanceRollback]),
+    (regions, requests, offset): (&[Option<String>], &[InstanceRollback], FixedOffset),
     state: &mut RunState,
     say: &mut dyn FnMut(Note),
 ) {
@@ -131,9 +146,22 @@ pub async fn refresh<P: Protocol>(
             continue;
         };
         let region = regions.get(i).and_then(Option::as_deref);
-        let task = match protocol.task(region, &s.id, job).await {
-            Ok(Some(task)) => task,
-            Ok(None) => continue,
+        let Some(sent) = requests
+            .get(i)
+            .and_then(|r| Sent::accepted(state, i, r.spec.clone(), offset))
+        else {
+            continue;
+        };
+        let task = match protocol.track(region, &s.id, job, &sent).await {
+            Ok(Tracked::One(task)) => task,
+            Ok(Tracked::Unlisted) => continue,
+            Ok(Tracked::Ambiguous(why)) => {
+                say(Note::Unproven {
+                    instance: s.id.clone(),
+                    why,
+                });
+                continue;
+            }
             Err(e) if e.class() == crate::api::ErrorClass::StopRun => {
                 // Every other poll would be refused the same way: say so once and record
                 // what was learned so far.
@@ -236,6 +264,11 @@ mod tests {
         RunState::replay([ID], &Journal::read(path).unwrap_or_else(|e| panic!("{e}")))
     }
 
+    /// The sandbox's instances' clock.
+    fn clock() -> FixedOffset {
+        FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| unreachable!())
+    }
+
     /// The rollback of [`ID`] these tests submit.
     fn request() -> InstanceRollback {
         InstanceRollback {
@@ -311,7 +344,7 @@ mod tests {
             &protocol,
             &path,
             "p",
-            (&[None], &[request()]),
+            (&[None], &[request()], clock()),
             &mut state,
             &mut |_| {},
         )
@@ -334,7 +367,7 @@ mod tests {
             &protocol,
             &path,
             "p",
-            (&[None], &[request()]),
+            (&[None], &[request()], clock()),
             &mut state,
             &mut |_| {},
         )
@@ -357,7 +390,7 @@ mod tests {
             &protocol,
             &path,
             "p",
-            (&[None], &[request()]),
+            (&[None], &[request()], clock()),
             &mut state,
             &mut |_| {},
         )
@@ -378,7 +411,7 @@ mod tests {
             &protocol,
             &path,
             "p",
-            (&[None], &[request()]),
+            (&[None], &[request()], clock()),
             &mut state,
             &mut |_| {},
         )
@@ -468,7 +501,7 @@ mod tests {
             &protocol,
             &path,
             "p",
-            (&[None], &[request()]),
+            (&[None], &[request()], clock()),
             &mut state,
             &mut |_| {},
         )
@@ -481,6 +514,28 @@ mod tests {
             s.task_state,
             s.error
         );
+        // Once this request's own task is listed beside it, that one (its echo equal to
+        // what was sent) is what status learns.
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        refresh(
+            &protocol,
+            &path,
+            "p",
+            (&[None], &[request()], clock()),
+            &mut state,
+            &mut |_| {},
+        )
+        .await;
+        let s = &state.instances[0];
+        assert!(
+            matches!(s.task_state, Some(TaskState::Running | TaskState::Waiting))
+                && !s.status.is_final(),
+            "{:?} {:?} {:?}",
+            s.status,
+            s.task_state,
+            s.error
+        );
+        assert_eq!(replayed(&path).instances, state.instances);
         sb.shutdown().await;
     }
 }

@@ -23,6 +23,49 @@ pub(super) fn of_instance(t: &RollbackTask, instance: &str) -> bool {
     t.detail.is_empty() || t.detail_of(instance).is_some()
 }
 
+/// Why one DescribeRollbackTaskDetail task proves nothing of this instance's end, if it does
+/// not: its `Detail` names other instances too, and it ended otherwise than in success. The
+/// rule is DescribeTasks' ([`from_listing`]): a task of several instances that failed (or
+/// was stopped, or removed) does not say whose part did. Its success counts for each
+/// instance it names (whose new objects are then looked for, as any success's).
+fn unproven_share(t: &RollbackTask, instance: &str, job: &JobHandle) -> Option<String> {
+    let mut named: Vec<&str> = t
+        .detail
+        .iter()
+        .map(|d| d.instance_id.as_str())
+        .filter(|i| !i.is_empty())
+        .collect();
+    named.sort_unstable();
+    named.dedup();
+    let others = named.iter().any(|i| *i != instance);
+    let ended = state(t.status.as_deref());
+    if !others || !ended.is_terminal() || ended == TaskState::Succeeded {
+        return None;
+    }
+    let info = t
+        .info
+        .as_deref()
+        .filter(|i| !i.trim().is_empty())
+        .map_or_else(String::new, |i| format!(" ({i})"));
+    Some(format!(
+        "DescribeRollbackTaskDetail lists one task of request {job} for the batch: it ended {}{info} and names {} instances ({}), so it does not say whose part {}",
+        t.status.as_deref().unwrap_or("?"),
+        named.len(),
+        named.join(", "),
+        whose(&ended),
+    ))
+}
+
+/// What a shared task's end does not say of each instance it names.
+fn whose(ended: &TaskState) -> &'static str {
+    match ended {
+        TaskState::Failed => "failed",
+        TaskState::Killed => "was stopped",
+        TaskState::Removed => "was removed",
+        _ => "ended so",
+    }
+}
+
 /// The same instances, in any order.
 fn same_instances(listed: &[String], batch: &[String]) -> bool {
     let mut a: Vec<&str> = listed.iter().map(String::as_str).collect();
@@ -35,23 +78,48 @@ fn same_instances(listed: &[String], batch: &[String]) -> bool {
 }
 
 /// What DescribeTasks' items say of this instance's task of request `job`: only items that
-/// carry that AsyncRequestId (a filter may be ignored) and name the instance count.
+/// carry that AsyncRequestId (a filter may be ignored) and name the instance count. The one
+/// item of this instance alone speaks for it; failing that, the one item of exactly this
+/// call's instances. Several such items (the same item listed twice aside) are answers that
+/// may contradict each other: never the first of them.
 fn from_listing(items: &[TaskDetail], instance: &str, sent: &Sent, job: &JobHandle) -> Tracked {
-    let ours: Vec<&TaskDetail> = items
+    let mut ours: Vec<&TaskDetail> = items
         .iter()
         .filter(|t| t.is_rollback())
         .filter(|t| t.async_request_id.as_deref() == Some(job.0.as_str()))
         .filter(|t| t.instance_ids.iter().any(|i| i == instance))
         .collect();
-    let own = ours
+    // A page boundary that moved may list the very same item twice: that is one answer.
+    let mut seen: Vec<&TaskDetail> = Vec::new();
+    ours.retain(|t| {
+        let again = seen.contains(t);
+        seen.push(t);
+        !again
+    });
+    let alone: Vec<&TaskDetail> = ours
         .iter()
-        .find(|t| t.instance_ids.len() == 1)
-        .or_else(|| match ours.as_slice() {
-            [one] if same_instances(&one.instance_ids, &sent.batch) => Some(one),
-            _ => None,
-        });
-    let Some(item) = own else {
-        return Tracked::Unlisted;
+        .copied()
+        .filter(|t| t.instance_ids.len() == 1)
+        .collect();
+    let whole: Vec<&TaskDetail> = ours
+        .iter()
+        .copied()
+        .filter(|t| t.instance_ids.len() > 1 && same_instances(&t.instance_ids, &sent.batch))
+        .collect();
+    let item = match (alone.as_slice(), whole.as_slice()) {
+        ([one], _) | ([], [one]) => *one,
+        ([], []) => return Tracked::Unlisted,
+        ([], many) | (many, _) => {
+            let states: Vec<&str> = many
+                .iter()
+                .map(|t| t.task_status.as_deref().unwrap_or("?"))
+                .collect();
+            return Tracked::Ambiguous(format!(
+                "DescribeTasks lists {} items of request {job} naming {instance} ({}); nothing tells which is its task",
+                many.len(),
+                states.join(", ")
+            ));
+        }
     };
     let status = state(item.task_status.as_deref());
     let shared = item.instance_ids.len() > 1;
@@ -59,9 +127,11 @@ fn from_listing(items: &[TaskDetail], instance: &str, sent: &Sent, job: &JobHand
     // of them it concerns, it does not say.
     if shared && status.is_terminal() && status != TaskState::Succeeded {
         return Tracked::Ambiguous(format!(
-            "DescribeTasks says request {job}, of {} instances, ended {}, but not which of them",
+            "DescribeTasks says request {job}, of {} instances ({}), ended {}, but not whose part {}",
             item.instance_ids.len(),
-            item.task_status.as_deref().unwrap_or("?")
+            item.instance_ids.join(", "),
+            item.task_status.as_deref().unwrap_or("?"),
+            whose(&status)
         ));
     }
     Tracked::One(Task {
@@ -118,12 +188,24 @@ impl V3 {
             .all_rollback_tasks(instance, Some(&request))
             .await
             .map(|items| {
-                let tasks: Vec<Task> = items
+                let mine: Vec<&RollbackTask> =
+                    items.iter().filter(|t| of_instance(t, instance)).collect();
+                let tasks: Vec<Task> = mine
                     .iter()
-                    .filter(|t| of_instance(t, instance))
                     .map(|t| task(instance, t, Some(job.clone())))
                     .collect();
-                reconcile::pick(&tasks, sent, job)
+                match reconcile::pick(&tasks, sent, job) {
+                    Tracked::One(picked) => {
+                        // `pick` never takes one of two equal tasks, so equality finds the
+                        // very item it took.
+                        let item = tasks.iter().position(|t| *t == picked).map(|i| mine[i]);
+                        match item.and_then(|t| unproven_share(t, instance, job)) {
+                            Some(why) => Tracked::Ambiguous(why),
+                            None => Tracked::One(picked),
+                        }
+                    }
+                    other => other,
+                }
             });
         let said = match detail {
             Ok(Tracked::One(task)) => return Ok(Tracked::One(task)),
@@ -133,9 +215,13 @@ impl V3 {
         };
         // The detail cannot tell: DescribeTasks may.
         match self.listed(region, instance, Some(job), sent).await {
-            Ok(items) => match from_listing(&items, instance, sent, job) {
-                Tracked::Unlisted => said,
-                found => Ok(found),
+            Ok(items) => match (from_listing(&items, instance, sent, job), said) {
+                (Tracked::Unlisted, said) => said,
+                // Two listings that cannot tell: both say why.
+                (Tracked::Ambiguous(listed), Ok(Tracked::Ambiguous(detail))) => {
+                    Ok(Tracked::Ambiguous(format!("{detail}; {listed}")))
+                }
+                (found, _) => Ok(found),
             },
             Err(_) => said,
         }
@@ -247,6 +333,94 @@ mod tests {
         // An item that names other instances than the call's is not this call's.
         let wider = [item("req", &["cdb-a", "cdb-z"], "SUCCEED")];
         assert_eq!(from_listing(&wider, "cdb-a", &s, &job), Tracked::Unlisted);
+    }
+
+    #[test]
+    fn several_items_of_the_request_naming_the_instance_are_ambiguous_unless_one_is_its_own() {
+        let job = JobHandle("req".into());
+        // The same item listed twice (a page boundary moved) is one answer.
+        let s = sent(&["cdb-a"]);
+        let twice = [
+            item("req", &["cdb-a"], "SUCCEED"),
+            item("req", &["cdb-a"], "SUCCEED"),
+        ];
+        assert!(matches!(
+            from_listing(&twice, "cdb-a", &s, &job),
+            Tracked::One(t) if t.state == TaskState::Succeeded
+        ));
+        // Two items of exactly the call's instances that disagree: never the first.
+        let s = sent(&["cdb-a", "cdb-b"]);
+        let whole = [
+            item("req", &["cdb-a", "cdb-b"], "SUCCEED"),
+            item("req", &["cdb-b", "cdb-a"], "RUNNING"),
+        ];
+        assert!(matches!(
+            from_listing(&whole, "cdb-a", &s, &job),
+            Tracked::Ambiguous(why) if why.contains("SUCCEED, RUNNING") && why.contains("req")
+        ));
+        // The instance's own item speaks for it beside the call's shared one.
+        let both = [
+            item("req", &["cdb-a", "cdb-b"], "FAILED"),
+            item("req", &["cdb-a"], "SUCCEED"),
+        ];
+        assert!(matches!(
+            from_listing(&both, "cdb-a", &s, &job),
+            Tracked::One(t) if t.state == TaskState::Succeeded
+        ));
+    }
+
+    fn rollback_task(status: &str, instances: &[&str]) -> RollbackTask {
+        let detail: Vec<serde_json::Value> = instances
+            .iter()
+            .map(|i| serde_json::json!({"InstanceId": i}))
+            .collect();
+        serde_json::from_value(serde_json::json!({
+            "Status": status, "Info": "rollback failed", "Detail": detail
+        }))
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A DescribeRollbackTaskDetail task naming several instances that ended otherwise than
+    /// in success does not say whose part did: no instance's `failed` (nor `cancelled`).
+    #[test]
+    fn a_shared_task_that_did_not_succeed_proves_no_instances_end() {
+        let job = JobHandle("req".into());
+        let failed = rollback_task("FAILED", &["cdb-b", "cdb-a"]);
+        let why = unproven_share(&failed, "cdb-a", &job).unwrap_or_default();
+        assert!(why.contains("ended FAILED (rollback failed)"), "{why}");
+        assert!(why.contains("2 instances (cdb-a, cdb-b)"), "{why}");
+        assert!(
+            why.contains("whose part failed") && why.contains("req"),
+            "{why}"
+        );
+        let killed = rollback_task("KILLED", &["cdb-a", "cdb-b"]);
+        assert!(unproven_share(&killed, "cdb-b", &job).is_some_and(|w| w.contains("was stopped")));
+        // A success counts for each instance it names; a running task is still running; a
+        // task of this instance alone says its own end.
+        assert_eq!(
+            unproven_share(
+                &rollback_task("SUCCESS", &["cdb-a", "cdb-b"]),
+                "cdb-a",
+                &job
+            ),
+            None
+        );
+        assert_eq!(
+            unproven_share(
+                &rollback_task("RUNNING", &["cdb-a", "cdb-b"]),
+                "cdb-a",
+                &job
+            ),
+            None
+        );
+        assert_eq!(
+            unproven_share(&rollback_task("FAILED", &["cdb-a"]), "cdb-a", &job),
+            None
+        );
+        assert_eq!(
+            unproven_share(&rollback_task("FAILED", &["", "cdb-a"]), "cdb-a", &job),
+            None
+        );
     }
 
     /// Audit: DescribeTasks lists two items of the same AsyncRequestId, each naming only this

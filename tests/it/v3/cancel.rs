@@ -70,9 +70,16 @@ async fn cancel_stops_unfinished_rollbacks_and_status_shows_cancelled() {
         DESCRIBE_ASYNC_REQUEST_INFO,
         json!({"Status": "SUCCESS", "Info": "ok"}),
     );
+    // The task started after the submission (the journal's intent, on this machine's clock,
+    // read in the plan's +08:00): a lone item that started before it is provably not its
+    // task, and cancel does not take it for its own.
+    let started = chrono::Utc::now()
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+        .format(planrun::contract::TIME_FORMAT)
+        .to_string();
     let task = |status: &str| {
         json!({"TotalCount": 1, "Items": [{"Status": status, "Progress": 40,
-        "StartTime": "2026-11-23 12:00:00", "EndTime": "0000-00-00 00:00:00", "Detail": null}]})
+        "StartTime": started, "EndTime": "0000-00-00 00:00:00", "Detail": null}]})
     };
     script.push(DESCRIBE_ROLLBACK_TASK_DETAIL, task("PAUSED"));
     script.push(DESCRIBE_ROLLBACK_TASK_DETAIL, task("KILLED"));
