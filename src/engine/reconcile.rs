@@ -227,6 +227,10 @@ pub enum Tracked {
     Unlisted,
     /// It lists tasks that could be it, and nothing tells which.
     Ambiguous(String),
+    /// Its submission's task ended, and no answer says how this instance's part of it did
+    /// (a batch's one task that failed): asking again cannot tell more, so the instance is
+    /// `unknown` at once, with this evidence.
+    Ended(String),
 }
 
 /// Picks this instance's task among what a listing filtered by the submission's

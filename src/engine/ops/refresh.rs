@@ -155,7 +155,7 @@ pub async fn refresh<P: Protocol>(
         let task = match protocol.track(region, &s.id, job, &sent).await {
             Ok(Tracked::One(task)) => task,
             Ok(Tracked::Unlisted) => continue,
-            Ok(Tracked::Ambiguous(why)) => {
+            Ok(Tracked::Ambiguous(why) | Tracked::Ended(why)) => {
                 say(Note::Unproven {
                     instance: s.id.clone(),
                     why,

@@ -103,6 +103,11 @@ impl<P: Protocol> Engine<P> {
                 "the API lists no task of this instance for its submission".to_owned()
             }
             Ok(Tracked::Ambiguous(why)) => why,
+            Ok(Tracked::Ended(why)) => {
+                self.flush()?;
+                self.unproven(idx, &why);
+                return Ok(None);
+            }
             Err(e) => e.to_string(),
         };
         let instance = self.state.instances[idx].id.clone();

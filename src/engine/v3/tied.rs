@@ -183,6 +183,8 @@ impl V3 {
         sent: &Sent,
     ) -> Result<Tracked, Error> {
         let request = AsyncRequestId(job.0.clone());
+        // The detail's task ended, shared: final, unless DescribeTasks has the instance's own.
+        let mut ended = false;
         let detail = self
             .client_for(region)
             .all_rollback_tasks(instance, Some(&request))
@@ -200,7 +202,10 @@ impl V3 {
                         // very item it took.
                         let item = tasks.iter().position(|t| *t == picked).map(|i| mine[i]);
                         match item.and_then(|t| unproven_share(t, instance, job)) {
-                            Some(why) => Tracked::Ambiguous(why),
+                            Some(why) => {
+                                ended = true;
+                                Tracked::Ambiguous(why)
+                            }
                             None => Tracked::One(picked),
                         }
                     }
@@ -214,7 +219,7 @@ impl V3 {
             Err(e) => Err(e),
         };
         // The detail cannot tell: DescribeTasks may.
-        match self.listed(region, instance, Some(job), sent).await {
+        let answer = match self.listed(region, instance, Some(job), sent).await {
             Ok(items) => match (from_listing(&items, instance, sent, job), said) {
                 (Tracked::Unlisted, said) => said,
                 // Two listings that cannot tell: both say why.
@@ -224,6 +229,10 @@ impl V3 {
                 (found, _) => Ok(found),
             },
             Err(_) => said,
+        };
+        match answer {
+            Ok(Tracked::Ambiguous(why)) if ended => Ok(Tracked::Ended(why)),
+            other => other,
         }
     }
 
