@@ -18,22 +18,9 @@ impl<P: Protocol> Engine<P> {
     /// What the rule of evidence needs of instance `i`'s accepted submission: its call and
     /// when it was attempted.
     pub(super) fn tracking(&self, i: usize) -> Sent {
-        let s = &self.state.instances[i];
-        let (batch, at) = s.last_intent.or(s.in_doubt).map_or_else(
-            || (Vec::new(), s.submitted_at.unwrap_or_else(Utc::now)),
-            |(b, at)| (self.state.batch(b).to_vec(), at),
-        );
-        Sent {
-            batch: if batch.is_empty() {
-                vec![s.id.clone()]
-            } else {
-                batch
-            },
-            spec: self.rollbacks[i].request.spec.clone(),
-            attempt: at,
-            offset: self.opts.offset,
-            failed_before: s.failed_before,
-        }
+        let spec = self.rollbacks[i].request.spec.clone();
+        Sent::accepted(&self.state, i, spec, self.opts.offset)
+            .expect("every index of the run is one of its instances")
     }
 
     /// Looks for the tasks of an in-doubt submission after `settle`; `round` counts the
