@@ -1,14 +1,15 @@
-//! Audit of the rule "succeeded means verified / evidence, not inference" against answers
-//! the official SDK allows. Each test here FAILS on the code it was written against: it
-//! demonstrates a defect, it does not describe wanted behaviour already in place.
+//! The rule "evidence, not inference" held against answers the official SDK allows and an
+//! audit (2026-12-05) found planrun misread: each test pins the behaviour that replaced a
+//! verdict without proof.
 
 use super::harness::{Served, Work, ids, read_json};
 
 /// While reconciling a submission in doubt, DescribeRollbackTaskDetail answers
 /// `ResourceNotFound` (errorcodes.py: "资源不存在", *a resource* does not exist; not
-/// documented for that action at all). planrun reads it as "the instance does not exist"
-/// (`Error::is_instance_missing`), turns it into `Finding::Nothing` and resubmits: the
-/// instance, which exists and whose first task was created, is rolled back twice.
+/// documented for that action at all). planrun read it as "the instance does not exist"
+/// (`Error::is_instance_missing`), concluded nothing had started and resubmitted: the
+/// instance, whose first task was created, was rolled back twice. It is no proof of
+/// anything: the submission stays in doubt and is never sent again.
 #[test]
 fn a_resource_not_found_while_reconciling_is_no_proof_that_nothing_started() {
     let served = Served::start_api(
@@ -41,9 +42,9 @@ fn a_resource_not_found_while_reconciling_is_no_proof_that_nothing_started() {
 
 /// Tracking an accepted submission, DescribeRollbackTaskDetail answers `ResourceNotFound`
 /// ("a resource does not exist") and DescribeTasks cannot be read. Nothing says the task
-/// failed (in the sandbox it succeeds and its tables appear), yet planrun ends the instance
-/// `failed` ("the instance is gone") at its first poll: a verdict without proof. It should be
-/// `unknown` after the bound, as with `InvalidParameter.ResourceNotExists`
+/// failed (in the sandbox it succeeds and its tables appear); planrun ended the instance
+/// `failed` ("the instance is gone") at its first poll. It is `unknown` after the bound, as
+/// with `InvalidParameter.ResourceNotExists`
 /// (`evidence::a_task_that_cannot_be_seen_ends_unknown_with_the_last_error_shown`).
 #[test]
 fn a_resource_not_found_while_tracking_is_no_proof_of_failure() {

@@ -1,5 +1,6 @@
-//! Audit of the rule of evidence against scripted API 3.0 answers the official SDK allows.
-//! Each test here FAILS on the code it was written against: it demonstrates a defect.
+//! The rule of evidence held against scripted API 3.0 answers the official SDK allows and an
+//! audit (2026-12-05) found planrun misread: each test pins the behaviour that replaced a
+//! verdict without proof.
 
 use chrono::{DateTime, FixedOffset, Utc};
 use serde_json::{Value, json};
@@ -35,9 +36,10 @@ fn old_task(n: usize) -> Value {
 /// Reconciling a submission in doubt lists every task of the instance
 /// (DescribeRollbackTaskDetail without AsyncRequestId). The instance has a history of 100
 /// older rollbacks; the answer leaves `TotalCount` out (`null`, as the SDK allows for any
-/// field). planrun stops after the first full page (`total_count.unwrap_or(0)`), never sees
-/// the task of this very submission on the next page, decides `Finding::Nothing` — "never
-/// took effect, may be sent again" — and the engine resubmits: a second rollback.
+/// field). planrun stopped after the first full page (`total_count.unwrap_or(0)`), never saw
+/// the task of this very submission on the next page, decided `Finding::Nothing` — "never
+/// took effect, may be sent again" — and resubmitted. Without a count, pages are read while
+/// they come back full.
 #[tokio::test]
 async fn audit_a_full_page_without_total_count_is_not_the_end_of_the_listing() {
     let (endpoint, script) = serve().await;
@@ -67,8 +69,9 @@ async fn audit_a_full_page_without_total_count_is_not_the_end_of_the_listing() {
 /// instances, and that task FAILED. Which instance's rollback failed, it does not say:
 /// planrun's own rule for the same shape in DescribeTasks ("one item for a submission of
 /// several instances ended otherwise than in success: which of them it concerns, it does not
-/// say", `tied::from_listing`) makes it ambiguous. Here planrun reports each instance
-/// `failed` (`Tracked::One`), the one that may well have been rolled back included.
+/// say", `tied::from_listing`) makes it ambiguous. planrun reported each instance `failed`
+/// (`Tracked::One`), the one that may well have been rolled back included; now the task's
+/// end is final and proves nothing of either (`Tracked::Ended`: `unknown` at once).
 #[tokio::test]
 async fn audit_one_failed_task_naming_both_instances_does_not_say_whose_failed() {
     let (endpoint, script) = serve().await;

@@ -1,8 +1,9 @@
-//! The self-hosted audit's findings, each a scenario on real servers judged without planrun:
-//! by the oracle ([`super::super::oracle`]: the server's own `mariadb-binlog | mariadb`), by a
-//! snapshot of production at the time, or by production's own catalogue. The rule each one
-//! holds planrun to: never exit 0 with a result that differs from the oracle's, and a restore
-//! that does not succeed leaves production as it was.
+//! The self-hosted audit's findings (2026-12-05), each a scenario on real servers judged
+//! without planrun: by the oracle ([`super::super::oracle`]: the server's own `mariadb-binlog
+//! | mariadb`), by a snapshot of production at the time, or by production's own catalogue.
+//! Each comment names the defect the test was written against. The rule each one holds
+//! planrun to: never exit 0 with a result that differs from the oracle's, and a restore that
+//! does not succeed leaves production as it was.
 
 use super::super::oracle;
 use super::scene::{Scene, exact};
@@ -46,11 +47,11 @@ async fn exact_or_refused(
 /// Finding 1: `SET STATEMENT lock_wait_timeout=5 FOR TRUNCATE TABLE shop.orders` (MariaDB's
 /// per-statement settings, the usual way to bound a DDL's metadata lock) empties the restored
 /// table between the dump and the time. The binary log holds it as one Query event whose
-/// text starts with `SET `; the judge drops every `SET ` line of a Query event and classifies
-/// `SET ...` as neutral, so the TRUNCATE is neither replayed nor refused: the restore
-/// "succeeds" with rows production no longer had at the time.
+/// text starts with `SET `; the judge dropped every `SET ` line of a Query event and classed
+/// `SET ...` as neutral, so the TRUNCATE was neither replayed nor refused and the restore
+/// "succeeded" with rows production no longer had at the time. It is judged as the TRUNCATE.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn audit_a_ddl_wrapped_in_set_statement_is_neither_replayed_nor_refused() {
+async fn a_ddl_wrapped_in_set_statement_is_judged_as_the_ddl() {
     let scene = Scene::new(
         &[],
         SCHEMA,
@@ -66,11 +67,12 @@ async fn audit_a_ddl_wrapped_in_set_statement_is_neither_replayed_nor_refused() 
 }
 
 /// Finding 2: a DDL whose text holds a line starting `# at ` (a `#` comment of a migration
-/// script: "# at 03:00 ..."). `mariadb-binlog` prints the query verbatim, and the judge takes
+/// script: "# at 03:00 ..."). `mariadb-binlog` prints the query verbatim, and the judge took
 /// that line for the next event's `# at POS` header: the rest of the statement — here
-/// `TRUNCATE TABLE shop.orders` — is never judged nor replayed, and the restore "succeeds".
+/// `TRUNCATE TABLE shop.orders` — was never judged nor replayed, and the restore "succeeded".
+/// A statement is now read whole, to its own end.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn audit_a_comment_line_starting_with_at_hides_the_rest_of_a_ddl_from_the_judge() {
+async fn a_comment_line_starting_with_at_inside_a_ddl_does_not_end_it() {
     let scene = Scene::new(
         &[],
         SCHEMA,
@@ -87,13 +89,13 @@ async fn audit_a_comment_line_starting_with_at_hides_the_rest_of_a_ddl_from_the_
 
 /// Finding 3: a database restored whole holds a table whose name has a newline (MariaDB
 /// allows any character but NUL in a quoted name). `mariadb-binlog` prints its
-/// `Table_map: `shop`.`line<newline>items`` on two lines; the judge cannot read the map, so
-/// the table's row events count as another table's and are left out: the restored table is
-/// the dump's, not the time's, and the restore "succeeds". (The server's own replay chokes on
+/// `Table_map: `shop`.`line<newline>items`` on two lines; the judge could not read the map, so
+/// the table's row events counted as another table's and were left out, and the restore
+/// "succeeded" with the dump's table. A map it cannot read now refuses. (The server's own replay chokes on
 /// that output too, so the expected value here is production's table itself, snapshotted at
 /// the time, before the incident.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn audit_row_events_of_a_table_whose_name_has_a_newline_are_silently_left_out() {
+async fn a_table_map_split_by_a_newline_in_a_name_is_never_taken_for_another_table() {
     const ITEMS: &str = "line\nitems";
     let scene = Scene::new(
         &[],
@@ -133,12 +135,12 @@ async fn audit_row_events_of_a_table_whose_name_has_a_newline_are_silently_left_
 
 /// Finding 4: a database restored whole holds tables named `--add-drop-table` and
 /// `--databases`. The landing passes table names as `mariadb-dump` arguments, where they are
-/// read as options: the copy becomes `USE `shop`; DROP TABLE IF EXISTS `orders`; CREATE
+/// read as options: the copy became `USE `shop`; DROP TABLE IF EXISTS `orders`; CREATE
 /// TABLE `orders` ...; INSERT ...` fed to production — production's own, live
-/// `shop.orders` is dropped and overwritten with the restored rows (the incident's
-/// `DELETE` silently undone on the original), whatever the restore's outcome.
+/// `shop.orders` was dropped and overwritten with the restored rows. Names now follow `--`,
+/// and the landing's gate lets only the new tables' creation and rows through.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn audit_table_names_read_as_dump_options_overwrite_production_originals() {
+async fn table_names_like_dump_options_never_touch_production_originals() {
     let scene = Scene::new(
         &[],
         "CREATE DATABASE shop; \
@@ -167,11 +169,12 @@ async fn audit_table_names_read_as_dump_options_overwrite_production_originals()
 
 /// Finding 5: the `dbs` target database appears on production after planrun's checks and
 /// before its landing makes it (someone else's database, here with a stored procedure in it).
-/// The landing writes the target into its ledger, its `CREATE DATABASE` fails (it exists), and
-/// the clean-up drops every ledger-listed target database "if still empty" — counting only
-/// tables: the other party's database and its procedure are dropped from production.
+/// The landing wrote the target into its ledger, its `CREATE DATABASE` failed (it exists), and
+/// the clean-up dropped every ledger-listed target database "if still empty" — counting only
+/// tables: the other party's database and its procedure were dropped from production. Only a
+/// database whose create succeeded is listed now, and only one that holds nothing is dropped.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn audit_a_target_database_made_meanwhile_by_someone_else_is_dropped_by_the_clean_up() {
+async fn a_target_database_made_meanwhile_by_someone_else_is_never_dropped() {
     use std::os::unix::fs::OpenOptionsExt;
     use std::time::Duration;
 
@@ -256,10 +259,11 @@ async fn audit_a_target_database_made_meanwhile_by_someone_else_is_dropped_by_th
 /// history had the same shape, so its coordinates `bin.000001:POS` also fall on an event
 /// boundary of production's log). It was made with `--gtid`: its `gtid_slave_pos` names
 /// server 2, while production's own `BINLOG_GTID_POS` at those coordinates names server 1 —
-/// the evidence that the dump is not of this log is in hand. planrun trusts the file and
-/// position, restores the other shard's rows plus this log's changes, and says `succeeded`.
+/// the evidence that the dump is not of this log is in hand. planrun trusted the file and
+/// position, restored the other shard's rows plus this log's changes, and said `succeeded`.
+/// The dump is now passed over, its GTID named in the refusal.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn audit_a_dump_whose_gtid_contradicts_the_log_at_its_coordinates_is_trusted() {
+async fn a_dump_whose_gtid_contradicts_the_log_at_its_coordinates_is_passed_over() {
     use super::super::run::{apply, defaults_file, write_plan};
     use super::super::server::Server;
     use mysql_async::prelude::Queryable;
