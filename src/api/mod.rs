@@ -8,7 +8,7 @@ pub mod credentials;
 pub mod error;
 pub mod limiter;
 pub mod mac;
-pub(crate) mod pages;
+pub mod pages;
 pub mod rollback;
 pub mod tc3;
 mod transport;

@@ -155,7 +155,7 @@ pub enum Error {
         scratch: String,
     },
     /// The landing stream held a statement that does not make or fill a copied table
-    /// ([`gate`]): it was not sent, and the landing stops.
+    /// (the landing's gate): it was not sent, and the landing stops.
     #[error("the copy to production was stopped before a statement it must not send: {0}")]
     Gate(String),
     #[error("{tool} is not on PATH (install mariadb-client or mysql-client)")]
