@@ -483,7 +483,7 @@ mod tests {
         v3.submit(None, &[request("2026-11-20 01:00:00", "orders_other")])
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        tokio::time::sleep(Duration::from_millis(700)).await;
+        crate::engine::ops::testing::until_listed(&v3, ID, 1).await;
         v3.stop(None, ID).await.unwrap_or_else(|e| panic!("{e}"));
         // This plan's rollback, accepted; its stop asked for.
         let ours = request("2026-11-20 03:15:00", "orders_bak");
@@ -533,7 +533,7 @@ mod tests {
         );
         assert!(!cancelled(&path), "{events:?}");
         // This plan's own task listed, still running: still stopping.
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        crate::engine::ops::testing::until_listed(&v3, ID, 2).await;
         let outcome = confirm_stops(
             &protocol,
             &mut journal,

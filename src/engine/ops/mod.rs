@@ -66,6 +66,30 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     written
 }
 
+/// What the tests of the operations share.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::time::Duration;
+
+    use crate::engine::protocol::Protocol;
+
+    /// Waits until the sandbox lists at least `n` tasks of `instance` (it shows a task some
+    /// time after its submission): the event a test goes on from, never a fixed sleep.
+    pub(crate) async fn until_listed<P: Protocol>(protocol: &P, instance: &str, n: usize) {
+        tokio::time::timeout(Duration::from_secs(20), async {
+            loop {
+                let listed = protocol.tasks(None, instance).await.map_or(0, |t| t.len());
+                if listed >= n {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("the sandbox never listed {n} tasks of {instance}"));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -427,15 +427,14 @@ mod tests {
     }
 
     /// Audit: `status` (this refresh) reads an API 3.0 request's task with
-    /// `Protocol::task`, which takes the one item DescribeRollbackTaskDetail lists for the
-    /// instance without the rule of evidence (`reconcile::pick`): no check of its start
-    /// against the attempt, none of its echo against what was sent. The filter by
-    /// AsyncRequestId ignored (a quirk the engine itself guards against), the only item listed
-    /// is another rollback's task (another time, another target name) that was stopped;
-    /// this request's own task is not listed yet. `status` journals that KILLED as this
-    /// instance's end: `failed`, from a task that is provably not its own.
+    /// The filter by AsyncRequestId ignored (a quirk the engine itself guards against), the
+    /// only item listed is another rollback's task (another time, another target name) that
+    /// was stopped; this request's own task is not listed yet. `status` took it through
+    /// `Protocol::task` (the one item, no rule of evidence) and journaled that KILLED as this
+    /// instance's end (`failed`; found by the audit of 2026-12-05). It now goes through
+    /// `Protocol::track`: nothing is journaled until this request's own task is listed.
     #[tokio::test]
-    async fn audit_status_never_takes_another_rollbacks_task_for_this_request() {
+    async fn status_never_takes_another_rollbacks_task_for_this_request() {
         use crate::api::v3;
         use crate::engine::v3::V3;
         use crate::sandbox::DetailQuirk;
@@ -466,7 +465,7 @@ mod tests {
             .submit(None, &[other])
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        tokio::time::sleep(Duration::from_millis(700)).await;
+        crate::engine::ops::testing::until_listed(&protocol, ID, 1).await;
         protocol
             .stop(None, ID)
             .await
@@ -516,7 +515,7 @@ mod tests {
         );
         // Once this request's own task is listed beside it, that one (its echo equal to
         // what was sent) is what status learns.
-        tokio::time::sleep(Duration::from_millis(700)).await;
+        crate::engine::ops::testing::until_listed(&protocol, ID, 2).await;
         refresh(
             &protocol,
             &path,

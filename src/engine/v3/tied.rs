@@ -432,12 +432,12 @@ mod tests {
         );
     }
 
-    /// Audit: DescribeTasks lists two items of the same AsyncRequestId, each naming only this
+    /// DescribeTasks lists two items of the same AsyncRequestId, each naming only this
     /// instance, one FAILED and one SUCCEED (a list the SDK allows: nothing makes items
-    /// unique). Which one is this instance's task, nothing tells; planrun takes the first
-    /// (`ours.iter().find(..)`) and reports `failed` by position. It must be ambiguous.
+    /// unique). Which one is this instance's task, nothing tells: ambiguous. (planrun took
+    /// the first and reported `failed` by position; found by the audit of 2026-12-05.)
     #[test]
-    fn audit_two_items_of_the_request_naming_the_instance_are_never_taken_by_position() {
+    fn two_items_of_the_request_naming_the_instance_are_never_taken_by_position() {
         let s = sent(&["cdb-a"]);
         let job = JobHandle("req".into());
         let twice = [
