@@ -260,6 +260,28 @@ mod tests {
 
     const ID: &str = "cdb-stat0001";
 
+    /// A journal of plan `p` whose one call, of instance [`ID`], was accepted as `job` now.
+    fn accepted(path: &Path, job: crate::engine::protocol::JobHandle) {
+        let (mut journal, _) = Journal::open(path).unwrap_or_else(|e| panic!("{e}"));
+        let at = Utc::now();
+        journal
+            .append_all(&[
+                Record::Start {
+                    plan: "p".into(),
+                    plan_hash: "h".into(),
+                    at,
+                    by: None,
+                },
+                Record::Intent {
+                    batch: 1,
+                    instances: vec![ID.into()],
+                    at,
+                },
+                Record::Accepted { batch: 1, job, at },
+            ])
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+
     fn replayed(path: &Path) -> RunState {
         RunState::replay([ID], &Journal::read(path).unwrap_or_else(|e| panic!("{e}")))
     }
@@ -308,24 +330,7 @@ mod tests {
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         let path = dir.join("p.journal");
-        let (mut journal, _) = Journal::open(&path).unwrap_or_else(|e| panic!("{e}"));
-        let at = Utc::now();
-        journal
-            .append_all(&[
-                Record::Start {
-                    plan: "p".into(),
-                    plan_hash: "h".into(),
-                    at,
-                    by: None,
-                },
-                Record::Intent {
-                    batch: 1,
-                    instances: vec![ID.into()],
-                    at,
-                },
-                Record::Accepted { batch: 1, job, at },
-            ])
-            .unwrap_or_else(|e| panic!("{e}"));
+        accepted(&path, job);
         (sb, protocol, path)
     }
 
@@ -477,24 +482,7 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let path = dir.path().join("p.journal");
-        let (mut journal, _) = Journal::open(&path).unwrap_or_else(|e| panic!("{e}"));
-        let at = Utc::now();
-        journal
-            .append_all(&[
-                Record::Start {
-                    plan: "p".into(),
-                    plan_hash: "h".into(),
-                    at,
-                    by: None,
-                },
-                Record::Intent {
-                    batch: 1,
-                    instances: vec![ID.into()],
-                    at,
-                },
-                Record::Accepted { batch: 1, job, at },
-            ])
-            .unwrap_or_else(|e| panic!("{e}"));
+        accepted(&path, job);
         let mut state = replayed(&path);
         refresh(
             &protocol,
