@@ -420,15 +420,11 @@ async fn confirm_stops(
 
 #[cfg(test)]
 mod tests {
-    use std::net::SocketAddr;
 
     use chrono::FixedOffset;
 
     use super::*;
     use crate::api::rollback::{DatabaseRename, InstanceRollback, RollbackSpec, Strategy};
-    use crate::api::{ClientConfig, Credentials, v3};
-    use crate::engine::v3::V3;
-    use crate::sandbox::{self, DEMO_SECRET_ID, DEMO_SECRET_KEY, DetailQuirk};
 
     const ID: &str = "cdb-cncl0001";
 
@@ -460,25 +456,7 @@ mod tests {
     /// instance stays `stopping`; this plan's own task, once KILLED, is `cancelled`.
     #[tokio::test]
     async fn cancel_never_takes_another_tools_killed_task_for_its_own() {
-        let config = sandbox::Config {
-            task_seconds: (30.0, 30.0),
-            stop_seconds: 0.0,
-            rollback_time_check: None,
-            any_instance: true,
-            detail_quirk: DetailQuirk::IgnoredFilter,
-            visible_after_seconds: 0.5,
-            ..sandbox::Config::demo()
-        };
-        let sb = sandbox::start(config, SocketAddr::from(([127, 0, 0, 1], 0)))
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let client = v3::Client::new(ClientConfig::new(
-            sb.endpoint_v3(),
-            "ap-guangzhou",
-            Credentials::new(DEMO_SECRET_ID, DEMO_SECRET_KEY),
-        ))
-        .unwrap_or_else(|e| panic!("{e}"));
-        let v3 = V3::new(client);
+        let (sb, v3) = crate::engine::ops::testing::filter_ignored().await;
         // Another tool's rollback of the instance: another time, another target; stopped.
         v3.submit(None, &[request("2026-11-20 01:00:00", "orders_other")])
             .await
@@ -503,7 +481,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let path = dir.path().join("p.journal");
         let (mut journal, _) = Journal::open(&path).unwrap_or_else(|e| panic!("{e}"));
-        let stopping = |sent: &Sent| {
+        let stopping = || {
             vec![Stopping::new(
                 None,
                 ID.into(),
@@ -511,60 +489,37 @@ mod tests {
                 JobHandle("stop-request".into()),
             )]
         };
-        let every = Duration::from_millis(100);
-        let mut events = Vec::new();
-        let outcome = confirm_stops(
-            &protocol,
-            &mut journal,
-            stopping(&sent),
-            Instant::now() + Duration::from_millis(300),
-            every,
-            &mut |e| events.push(e.to_string()),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(
-            outcome,
-            Outcome {
-                failed: 0,
-                still: 1
-            },
-            "{events:?}"
-        );
+        // One confirmation of the stop, given `within` to see it end: its outcome and what
+        // it said.
+        let mut confirm = async |within: Duration| {
+            let mut events = Vec::new();
+            let outcome = confirm_stops(
+                &protocol,
+                &mut journal,
+                stopping(),
+                Instant::now() + within,
+                Duration::from_millis(100),
+                &mut |e| events.push(e.to_string()),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+            (outcome, events)
+        };
+        let still = Outcome {
+            failed: 0,
+            still: 1,
+        };
+        let (outcome, events) = confirm(Duration::from_millis(300)).await;
+        assert_eq!(outcome, still, "{events:?}");
         assert!(!cancelled(&path), "{events:?}");
         // This plan's own task listed, still running: still stopping.
         crate::engine::ops::testing::until_listed(&v3, ID, 2).await;
-        let outcome = confirm_stops(
-            &protocol,
-            &mut journal,
-            stopping(&sent),
-            Instant::now() + Duration::from_millis(300),
-            every,
-            &mut |e| events.push(e.to_string()),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(
-            outcome,
-            Outcome {
-                failed: 0,
-                still: 1
-            },
-            "{events:?}"
-        );
+        let (outcome, events) = confirm(Duration::from_millis(300)).await;
+        assert_eq!(outcome, still, "{events:?}");
         assert!(!cancelled(&path), "{events:?}");
         // Its own task KILLED: cancelled.
         v3.stop(None, ID).await.unwrap_or_else(|e| panic!("{e}"));
-        let outcome = confirm_stops(
-            &protocol,
-            &mut journal,
-            stopping(&sent),
-            Instant::now() + Duration::from_secs(5),
-            every,
-            &mut |e| events.push(e.to_string()),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        let (outcome, events) = confirm(Duration::from_secs(5)).await;
         assert_eq!(outcome, Outcome::default(), "{events:?}");
         assert!(cancelled(&path), "{events:?}");
         sb.shutdown().await;

@@ -71,7 +71,35 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 pub(crate) mod testing {
     use std::time::Duration;
 
+    use crate::api::{ClientConfig, Credentials, v3};
     use crate::engine::protocol::Protocol;
+    use crate::engine::v3::V3;
+    use crate::sandbox::{self, DEMO_SECRET_ID, DEMO_SECRET_KEY, DetailQuirk, Sandbox};
+
+    /// A sandbox that ignores DescribeRollbackTaskDetail's AsyncRequestId filter (it lists
+    /// every task of the instance), tasks of 30 s shown 0.5 s after their submission and
+    /// stopped at once, and an API 3.0 adapter speaking to it.
+    pub(crate) async fn filter_ignored() -> (Sandbox, V3) {
+        let config = sandbox::Config {
+            task_seconds: (30.0, 30.0),
+            stop_seconds: 0.0,
+            rollback_time_check: None,
+            any_instance: true,
+            detail_quirk: DetailQuirk::IgnoredFilter,
+            visible_after_seconds: 0.5,
+            ..sandbox::Config::demo()
+        };
+        let sb = sandbox::start(config, std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let client = v3::Client::new(ClientConfig::new(
+            sb.endpoint_v3(),
+            "ap-guangzhou",
+            Credentials::new(DEMO_SECRET_ID, DEMO_SECRET_KEY),
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+        (sb, V3::new(client))
+    }
 
     /// Waits until the sandbox lists at least `n` tasks of `instance` (it shows a task some
     /// time after its submission): the event a test goes on from, never a fixed sleep.

@@ -286,6 +286,19 @@ mod tests {
         RunState::replay([ID], &Journal::read(path).unwrap_or_else(|e| panic!("{e}")))
     }
 
+    /// One `status` refresh of plan `p`'s journal at `path` (its one instance, [`request`]).
+    async fn refresh_once<P: Protocol>(protocol: &P, path: &Path, state: &mut RunState) {
+        refresh(
+            protocol,
+            path,
+            "p",
+            (&[None], &[request()], clock()),
+            state,
+            &mut |_| {},
+        )
+        .await;
+    }
+
     /// The sandbox's instances' clock.
     fn clock() -> FixedOffset {
         FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| unreachable!())
@@ -345,15 +358,7 @@ mod tests {
             .clone()
             .unwrap_or_else(|| panic!("no job"));
         // Whatever the task is doing now (waiting, running or ended), it is news.
-        refresh(
-            &protocol,
-            &path,
-            "p",
-            (&[None], &[request()], clock()),
-            &mut state,
-            &mut |_| {},
-        )
-        .await;
+        refresh_once(&protocol, &path, &mut state).await;
         assert_ne!(state.instances[0].task_state, None);
         assert_eq!(replayed(&path).instances, state.instances);
         // Wait for the task to end, then learn that.
@@ -368,15 +373,7 @@ mod tests {
         })
         .await
         .unwrap_or_else(|_| panic!("the sandbox's task never ended"));
-        refresh(
-            &protocol,
-            &path,
-            "p",
-            (&[None], &[request()], clock()),
-            &mut state,
-            &mut |_| {},
-        )
-        .await;
+        refresh_once(&protocol, &path, &mut state).await;
         assert_eq!(state.instances[0].status, Status::Succeeded);
         assert_eq!(replayed(&path).instances, state.instances);
         let records = Journal::read(&path).unwrap_or_else(|e| panic!("{e}"));
@@ -391,15 +388,7 @@ mod tests {
             "{records:?}"
         );
         // Nothing new: nothing written.
-        refresh(
-            &protocol,
-            &path,
-            "p",
-            (&[None], &[request()], clock()),
-            &mut state,
-            &mut |_| {},
-        )
-        .await;
+        refresh_once(&protocol, &path, &mut state).await;
         let again = Journal::read(&path).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(again.len(), records.len());
         sb.shutdown().await;
@@ -412,15 +401,7 @@ mod tests {
         let before = Journal::read(&path).unwrap_or_else(|e| panic!("{e}"));
         let mut state = replayed(&path);
         let apply = store::lock(&path, "p").unwrap_or_else(|e| panic!("{e}"));
-        refresh(
-            &protocol,
-            &path,
-            "p",
-            (&[None], &[request()], clock()),
-            &mut state,
-            &mut |_| {},
-        )
-        .await;
+        refresh_once(&protocol, &path, &mut state).await;
         drop(apply);
         assert_eq!(state.instances, replayed(&path).instances);
         assert_eq!(state.instances[0].task_state, None, "nothing learned");
@@ -440,28 +421,7 @@ mod tests {
     /// `Protocol::track`: nothing is journaled until this request's own task is listed.
     #[tokio::test]
     async fn status_never_takes_another_rollbacks_task_for_this_request() {
-        use crate::api::v3;
-        use crate::engine::v3::V3;
-        use crate::sandbox::DetailQuirk;
-        let config = sandbox::Config {
-            task_seconds: (30.0, 30.0),
-            stop_seconds: 0.0,
-            rollback_time_check: None,
-            any_instance: true,
-            detail_quirk: DetailQuirk::IgnoredFilter,
-            visible_after_seconds: 0.5,
-            ..sandbox::Config::demo()
-        };
-        let sb = sandbox::start(config, SocketAddr::from(([127, 0, 0, 1], 0)))
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let client = v3::Client::new(ClientConfig::new(
-            sb.endpoint_v3(),
-            "ap-guangzhou",
-            Credentials::new(DEMO_SECRET_ID, DEMO_SECRET_KEY),
-        ))
-        .unwrap_or_else(|e| panic!("{e}"));
-        let protocol = V3::new(client);
+        let (sb, protocol) = crate::engine::ops::testing::filter_ignored().await;
         // Another plan's rollback of the instance: another time, another target; stopped.
         let mut other = request();
         other.spec.rollbacktime = "2026-11-20 01:00:00".into();
@@ -484,15 +444,7 @@ mod tests {
         let path = dir.path().join("p.journal");
         accepted(&path, job);
         let mut state = replayed(&path);
-        refresh(
-            &protocol,
-            &path,
-            "p",
-            (&[None], &[request()], clock()),
-            &mut state,
-            &mut |_| {},
-        )
-        .await;
+        refresh_once(&protocol, &path, &mut state).await;
         let s = &state.instances[0];
         assert!(
             !s.status.is_final() && s.task_state != Some(TaskState::Killed),
@@ -504,15 +456,7 @@ mod tests {
         // Once this request's own task is listed beside it, that one (its echo equal to
         // what was sent) is what status learns.
         crate::engine::ops::testing::until_listed(&protocol, ID, 2).await;
-        refresh(
-            &protocol,
-            &path,
-            "p",
-            (&[None], &[request()], clock()),
-            &mut state,
-            &mut |_| {},
-        )
-        .await;
+        refresh_once(&protocol, &path, &mut state).await;
         let s = &state.instances[0];
         assert!(
             matches!(s.task_state, Some(TaskState::Running | TaskState::Waiting))

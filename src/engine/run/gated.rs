@@ -49,18 +49,7 @@ impl<P: Protocol> Engine<P> {
                 let Some(idx) = self.position(&instance) else {
                     return Ok(());
                 };
-                self.write(Record::Rejected {
-                    batch: NO_CALL,
-                    instances: vec![instance.clone()],
-                    code: Some(code.clone()),
-                    message: message.clone(),
-                    request_id: None,
-                    at: Utc::now(),
-                })?;
-                self.emit(Event::Rejected {
-                    instance,
-                    reason: format!("{code}: {message}"),
-                });
+                self.rejected(NO_CALL, vec![instance], Some(code), message, None)?;
                 self.decide(idx, false, now);
             }
         }

@@ -181,12 +181,26 @@ impl<P: Protocol> Engine<P> {
             .api_message()
             .map_or_else(|| err.to_string(), str::to_owned);
         let instances = self.ids(ids);
+        let request_id = err.request_id().map(str::to_owned);
+        self.rejected(batch, instances, code, message, request_id)
+    }
+
+    /// Journals the refusal of `instances` (of call `batch`, or [`NO_CALL`]), then tells
+    /// each one's line: `CODE: message`.
+    pub(super) fn rejected(
+        &mut self,
+        batch: u64,
+        instances: Vec<String>,
+        code: Option<String>,
+        message: String,
+        request_id: Option<String>,
+    ) -> std::io::Result<()> {
         self.write(Record::Rejected {
             batch,
             instances: instances.clone(),
             code: code.clone(),
             message: message.clone(),
-            request_id: err.request_id().map(str::to_owned),
+            request_id,
             at: Utc::now(),
         })?;
         for instance in instances {
